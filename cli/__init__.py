@@ -1,0 +1,1 @@
+"""The `candor` command line: where operators set up and administer an instance."""

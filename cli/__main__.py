@@ -1,0 +1,5 @@
+"""`python -m cli` is the same as `candor`."""
+
+from cli.main import cli
+
+cli()

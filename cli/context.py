@@ -1,0 +1,80 @@
+"""Lazily built configuration, database and services for one CLI invocation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from core.config import Config, ConfigError, load_config
+from core.db import DatabaseUnavailable, check_connection, make_engine, make_session_factory
+from core.keyring import KeyringError
+from core.services import Services, build_services
+from core.usecases.errors import DomainError
+from crypto.errors import CryptoError
+
+
+@dataclass
+class CliContext:
+    """Shared state of a `candor` invocation (built on first use, so `--help` needs nothing)."""
+
+    _config: Config | None = None
+    _engine: Engine | None = None
+    _services: Services | None = None
+    _checked: bool = field(default=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config()
+        return self._config
+
+    def require_data_dir(self) -> None:
+        """Fail clearly when `candor init` has not been run for this data directory."""
+        if not self.config.data_dir.is_dir():
+            raise click.ClickException(
+                f"data directory {self.config.data_dir} does not exist; run `candor init` "
+                "or set CANDOR_DATA_DIR")
+
+    @property
+    def engine(self) -> Engine:
+        self.require_data_dir()
+        if self._engine is None:
+            self._engine = make_engine(self.config.database_url)
+        if not self._checked:
+            check_connection(self._engine)
+            self._checked = True
+        return self._engine
+
+    def check_database(self) -> None:
+        """Raise DatabaseUnavailable with a one-line reason unless the database answers."""
+        _ = self.engine
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            self.require_data_dir()
+            self._services = build_services(self.config)
+        return self._services
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        factory = make_session_factory(self.engine)
+        with factory() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+#: Expected failures: shown as one line on stderr, exit status 1, no traceback.
+USER_ERRORS = (ConfigError, KeyringError, DatabaseUnavailable, DomainError, CryptoError)
+
+
+pass_context = click.make_pass_decorator(CliContext, ensure=True)

@@ -1,0 +1,51 @@
+"""Entry point of the `candor` command."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from cli.context import USER_ERRORS, CliContext
+from cli.db_commands import db
+from cli.demo import demo
+from cli.init_command import init
+from cli.reviewer_commands import recover, reviewer
+from cli.serve import serve
+
+
+class CandorGroup(click.Group):
+    """Turns expected failures into one clear line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=CandorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="candor")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Candor: an anonymous reporting portal with end-to-end encrypted cases.
+
+    Configuration comes from CANDOR_DATA_DIR (default ./instance), CANDOR_DATABASE_URL
+    (default: SQLite in the data directory) and <data dir>/candor.toml.
+    """
+    ctx.obj = CliContext()
+    ctx.call_on_close(ctx.obj.close)
+
+
+cli.add_command(init)
+cli.add_command(db)
+cli.add_command(reviewer)
+cli.add_command(recover)
+cli.add_command(serve)
+cli.add_command(demo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

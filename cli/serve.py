@@ -1,0 +1,66 @@
+"""`candor serve portal|console`: run one of the two web apps."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+from flask import Flask
+
+from cli.context import CliContext, pass_context
+from core.config import Config
+
+#: app name -> (module with create_app, default port)
+APPS = {"portal": ("portal", 8080), "console": ("reviewer", 8081)}
+
+
+def build_app(name: str, config: Config) -> Flask:
+    """Create the named app (imported lazily: the CLI must not load both apps' code)."""
+    module = importlib.import_module(APPS[name][0])
+    app: Flask = module.create_app(config)
+    return app
+
+
+def run_gunicorn(app: Flask, host: str, port: int, workers: int, timeout: int) -> None:
+    """Serve with gunicorn in this process (production)."""
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("timeout", timeout)
+            # No access log: it would record submitters' addresses and times.
+            self.cfg.set("accesslog", None)
+            self.cfg.set("errorlog", "-")
+
+        def load(self) -> Any:
+            return app
+
+    _Server().run()
+
+
+@click.command()
+@click.argument("name", type=click.Choice(sorted(APPS)))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Keep the console on a private interface.")
+@click.option("--port", type=int, default=None, help="Port (portal 8080, console 8081).")
+@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn workers.")
+@click.option("--timeout", type=int, default=3600, show_default=True,
+              help="gunicorn worker timeout in seconds (large uploads on slow links).")
+@click.option("--dev", is_flag=True, help="Werkzeug's development server instead of gunicorn.")
+@pass_context
+def serve(obj: CliContext, name: str, host: str, port: int | None, workers: int, timeout: int,
+          dev: bool) -> None:
+    """Serve the submitter portal or the reviewer console."""
+    obj.require_data_dir()
+    obj.check_database()
+    app = build_app(name, obj.config)
+    port = port or APPS[name][1]
+    if dev:
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True)
+    else:
+        run_gunicorn(app, host, port, workers, timeout)

@@ -1,0 +1,165 @@
+"""Typed configuration, loaded from environment variables and the data directory.
+
+Precedence: explicit keyword arguments (tests) > environment variables > `candor.toml` in the
+data directory > defaults. Secrets are not configuration: they live in files (see `keyring`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crypto.kdf import PRODUCTION, KdfProfile
+
+CONFIG_FILE_NAME = "candor.toml"
+DEFAULT_DATA_DIR = "instance"
+
+
+class ConfigError(Exception):
+    """The configuration is missing or invalid; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the apps and the CLI need to know that is not a secret."""
+
+    data_dir: Path
+    database_url: str
+    #: Argon2id cost for receipt codes and reviewer passphrases. Only tests pass a cheaper one;
+    #: nothing read from the environment or the config file can lower it.
+    kdf: KdfProfile = PRODUCTION
+    #: Days to acknowledge a new report (PROCESS.md section 2).
+    acknowledge_days: int = 7
+    #: Months from acknowledgement to feedback (PROCESS.md section 5).
+    feedback_months: int = 3
+    #: Largest submission (all attachments together) the portal accepts, in bytes.
+    max_submission_bytes: int = 512 * 1024 * 1024
+    #: Most attachments in one submission or message.
+    max_files: int = 20
+    #: CIDR ranges of the organisation's own network; the portal warns visitors from inside.
+    company_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    #: How many reverse proxies sit in front of the portal (0: use the socket address).
+    trusted_proxies: int = 0
+    #: Receipt logins and submissions per minute for the whole instance (no per-IP limits).
+    receipt_logins_per_minute: int = 30
+    submissions_per_minute: int = 20
+    #: Messages a submitter may post to one case per day.
+    messages_per_case_per_day: int = 50
+    #: Idle expiry of a submitter's follow-up session.
+    submitter_session_idle_minutes: int = 30
+    #: Reviewer session limits.
+    reviewer_session_idle_minutes: int = 15
+    reviewer_session_absolute_hours: int = 8
+    #: Plain-http cookies for local development only.
+    insecure_dev_cookies: bool = False
+    #: SMTP for reviewer notifications (no case content is ever sent).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "candor@localhost"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Folder holding the instance's secret files (mode 0700, files 0600)."""
+        return self.data_dir / "secrets"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Folder of the filesystem blob store (encrypted attachments only)."""
+        return self.data_dir / "blobs"
+
+    @property
+    def recovery_public_key_path(self) -> Path:
+        """Public half of the organisation recovery key (not secret)."""
+        return self.data_dir / "recovery.pub"
+
+
+def default_database_url(data_dir: Path) -> str:
+    """SQLite in the data directory: the embedded default."""
+    return f"sqlite:///{(data_dir / 'candor.sqlite3').resolve()}"
+
+
+def _parse_networks(values: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    if isinstance(values, str):
+        values = [v for v in values.replace(",", " ").split() if v]
+    networks = []
+    for value in values or ():
+        try:
+            networks.append(ipaddress.ip_network(str(value), strict=False))
+        except ValueError as exc:
+            raise ConfigError(f"company_networks: {value!r} is not a CIDR range") from exc
+    return tuple(networks)
+
+
+_INT_SETTINGS = (
+    "acknowledge_days",
+    "feedback_months",
+    "max_submission_bytes",
+    "max_files",
+    "trusted_proxies",
+    "receipt_logins_per_minute",
+    "submissions_per_minute",
+    "messages_per_case_per_day",
+    "submitter_session_idle_minutes",
+    "reviewer_session_idle_minutes",
+    "reviewer_session_absolute_hours",
+    "smtp_port",
+)
+_STR_SETTINGS = ("smtp_host", "smtp_sender")
+
+
+def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+    """Build the configuration from `environ` (default: the process environment).
+
+    Reads `CANDOR_DATA_DIR` (default `./instance`), `CANDOR_DATABASE_URL` (default SQLite in the
+    data directory), the optional `candor.toml` in the data directory, and `CANDOR_<SETTING>`
+    variables for any setting named in that file.
+    """
+    env = os.environ if environ is None else environ
+    data_dir = Path(
+        overrides.pop("data_dir", None) or env.get("CANDOR_DATA_DIR") or DEFAULT_DATA_DIR
+    )
+    data_dir = data_dir.expanduser().absolute()
+    values: dict[str, Any] = {}
+    config_file = data_dir / CONFIG_FILE_NAME
+    if config_file.is_file():
+        try:
+            values.update(tomllib.loads(config_file.read_text("utf-8")))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_file}: not valid TOML ({exc})") from exc
+    for name in (*_INT_SETTINGS, *_STR_SETTINGS, "company_networks", "insecure_dev_cookies"):
+        env_value = env.get(f"CANDOR_{name.upper()}")
+        if env_value is not None:
+            values[name] = env_value
+    values.update(overrides)
+    unknown = set(values) - {*_INT_SETTINGS, *_STR_SETTINGS, "company_networks",
+                             "insecure_dev_cookies", "database_url", "kdf", "extra"}
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    if "kdf" in values and not isinstance(values["kdf"], KdfProfile):
+        raise ConfigError("kdf cannot be set from the environment or the config file")
+    for name in _INT_SETTINGS:
+        if name in values:
+            try:
+                values[name] = int(values[name])
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{name}: expected a whole number, got {values[name]!r}") from exc
+            if values[name] < 0:
+                raise ConfigError(f"{name}: must not be negative")
+    if "company_networks" in values:
+        values["company_networks"] = _parse_networks(values["company_networks"])
+    if "insecure_dev_cookies" in values:
+        raw = values["insecure_dev_cookies"]
+        values["insecure_dev_cookies"] = raw if isinstance(raw, bool) else str(raw).lower() in (
+            "1", "true", "yes", "on")
+    database_url = (
+        values.pop("database_url", None)
+        or env.get("CANDOR_DATABASE_URL")
+        or default_database_url(data_dir)
+    )
+    return Config(data_dir=data_dir, database_url=database_url, **values)

@@ -1,0 +1,81 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.models import AuditHead, Base
+from crypto.audit_chain import GENESIS
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or opened."""
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine with Candor's per-backend settings.
+
+    SQLite: WAL, foreign keys on, a generous busy timeout, and every transaction started with
+    BEGIN IMMEDIATE so that two writers never deadlock on a lock upgrade (the audit head is read
+    then written in each transaction). PostgreSQL: pre-ping pooled connections.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (views render after it)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any exception."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise DatabaseUnavailable with a one-line reason if the database cannot be reached."""
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(f"cannot reach the database: {reason}") from exc
+
+
+def ensure_audit_head(session: Session) -> None:
+    """Create the audit log's head row if it is missing (part of initialising a database)."""
+    if session.get(AuditHead, 1) is None:
+        session.add(AuditHead(id=1, size=0, head=GENESIS))
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table straight from the models (tests and the demo; production uses
+    `candor db upgrade`, which runs the Alembic migrations)."""
+    Base.metadata.create_all(engine)
+    with Session(engine) as session, session.begin():
+        ensure_audit_head(session)

@@ -1,0 +1,33 @@
+"""Candor's SQLAlchemy models. Models hold data; behaviour lives in `core.usecases`."""
+
+from core.models.audit import AuditCheckpoint, AuditEvent, AuditHead
+from core.models.base import Base
+from core.models.case import (
+    Attachment,
+    Case,
+    CaseGrant,
+    CaseMember,
+    Category,
+    Message,
+    category_intake,
+)
+from core.models.enums import (
+    ActorKind,
+    Author,
+    CaseStatus,
+    Channel,
+    Disclosure,
+    KeyKind,
+    MemberRole,
+    MessageKind,
+    Recipient,
+    Role,
+)
+from core.models.reviewer import Reviewer, ReviewerSession
+
+__all__ = [
+    "ActorKind", "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Author", "Base",
+    "Case", "CaseGrant", "CaseMember", "CaseStatus", "Category", "Channel", "Disclosure",
+    "KeyKind", "MemberRole", "Message", "MessageKind", "Recipient", "Reviewer",
+    "ReviewerSession", "Role", "category_intake",
+]

@@ -1,0 +1,53 @@
+"""The append-only, hash-chained audit log (CRYPTO.md, "Audit log")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base, UTCDateTime, str_enum
+from core.models.enums import ActorKind
+
+
+class AuditEvent(Base):
+    """One entry of the log. Its canonical bytes (core.audit.entry_bytes) are hashed into the
+    chain; `chain_hash` of the last entry is the head. Rows are never updated or deleted."""
+
+    __tablename__ = "audit_events"
+
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_kind: Mapped[ActorKind] = mapped_column(str_enum(ActorKind, "actor_kind"))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    #: No foreign key: the log must outlive a case deleted at the end of its retention.
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: Canonical JSON of non-content details (never report text, names or network data).
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditHead(Base):
+    """The single row holding the log's size and head hash. Appenders lock it (SELECT ... FOR
+    UPDATE) inside their transaction, which serialises appends across processes."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    head: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditCheckpoint(Base):
+    """A signed statement "the log had `size` entries with head `head` at `issued_at`"."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    head: Mapped[bytes] = mapped_column(LargeBinary(32))
+    issued_at: Mapped[str] = mapped_column(String(40))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))

@@ -1,0 +1,188 @@
+"""Cases and everything that hangs off them.
+
+Only what staff need for routing, deadlines and statistics is stored in clear: status,
+category, channel, disclosure kind, and dates at day precision. Everything the reporter wrote is
+ciphertext under a per-case key, which is itself only stored sealed for each reader (grants).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.models.base import Base, str_enum
+from core.models.enums import (
+    Author,
+    CaseStatus,
+    Channel,
+    Disclosure,
+    KeyKind,
+    MemberRole,
+    MessageKind,
+    Recipient,
+)
+from core.models.reviewer import Reviewer
+
+#: Which reviewers receive new cases of a category (intake routing).
+category_intake = Table(
+    "category_intake",
+    Base.metadata,
+    Column("category_id", ForeignKey("categories.id"), primary_key=True),
+    Column("reviewer_id", ForeignKey("reviewers.id"), primary_key=True),
+)
+
+
+class Category(Base):
+    """An operator-defined kind of report, with names and descriptions in both languages."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120))
+    description_en: Mapped[str] = mapped_column(String(1000), default="")
+    description_zh: Mapped[str] = mapped_column(String(1000), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    intake_reviewers: Mapped[list[Reviewer]] = relationship(secondary=category_intake)
+
+
+class Case(Base):
+    """One report and its handling."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Random staff-facing reference (not sequential: numbers would leak order and volume).
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    #: BLAKE2b(Argon2id(receipt), key=pepper): the only link from a receipt code to its case.
+    lookup_id: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, "case_status"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    disclosure: Mapped[Disclosure] = mapped_column(str_enum(Disclosure, "disclosure"))
+    #: Day precision on purpose: an exact time could identify the reporter.
+    received_on: Mapped[date] = mapped_column(Date, index=True)
+    acknowledge_due: Mapped[date] = mapped_column(Date)
+    acknowledged_on: Mapped[date | None] = mapped_column(Date)
+    feedback_due: Mapped[date] = mapped_column(Date, index=True)
+    feedback_given_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    #: Day of the reporter's latest message, for "new information" filters.
+    submitter_active_on: Mapped[date | None] = mapped_column(Date)
+    #: The report (JSON) encrypted under the case key.
+    report_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The reporter's identity (JSON) under the identity key; confidential reports only.
+    identity_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    category: Mapped[Category | None] = relationship()
+    grants: Mapped[list[CaseGrant]] = relationship(
+        back_populates="case", cascade="all, delete-orphan"
+    )
+    members: Mapped[list[CaseMember]] = relationship(
+        back_populates="case", cascade="all, delete-orphan"
+    )
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Message.id"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+
+class CaseGrant(Base):
+    """One per-case key sealed for one reader: a reviewer (SealedBox to their public key), the
+    recovery key (SealedBox), or the submitter (SecretBox under the receipt key)."""
+
+    __tablename__ = "case_grants"
+    __table_args__ = (
+        UniqueConstraint("case_id", "key_kind", "recipient", "reviewer_id"),
+        Index("ix_case_grants_reviewer_kind", "reviewer_id", "key_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    key_kind: Mapped[KeyKind] = mapped_column(str_enum(KeyKind, "key_kind"))
+    recipient: Mapped[Recipient] = mapped_column(str_enum(Recipient, "recipient"))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
+    sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+
+    case: Mapped[Case] = relationship(back_populates="grants")
+    reviewer: Mapped[Reviewer | None] = relationship()
+
+
+class CaseMember(Base):
+    """A reviewer's place on a case team. An excluded member (conflict of interest) holds no
+    grant, and the use cases refuse to grant them one."""
+
+    __tablename__ = "case_members"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), primary_key=True)
+    role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole, "member_role"))
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    case: Mapped[Case] = relationship(back_populates="members")
+    reviewer: Mapped[Reviewer] = relationship()
+
+
+class Message(Base):
+    """A message in a case thread. Internal notes are under the team key, the rest under the
+    case key. Reporter messages carry only a day, staff messages the exact time."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author: Mapped[Author] = mapped_column(str_enum(Author, "author"))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
+    kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, "message_kind"))
+    key_kind: Mapped[KeyKind] = mapped_column(str_enum(KeyKind, "key_kind"))
+    body_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_on: Mapped[date] = mapped_column(Date)
+
+    case: Mapped[Case] = relationship(back_populates="messages")
+    reviewer: Mapped[Reviewer | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", order_by="Attachment.id"
+    )
+
+
+class Attachment(Base):
+    """An encrypted file in the blob store. Its name, type and size are a record under the
+    case or team key; its content a secretstream under its own file key."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    #: None: part of the original report.
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    key_kind: Mapped[KeyKind] = mapped_column(str_enum(KeyKind, "key_kind"))
+    #: Random id of the blob: never derived from the content or the file name.
+    blob_id: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The file key, wrapped under the case or team key.
+    wrapped_file_key: Mapped[bytes] = mapped_column(LargeBinary)
+    #: JSON {name, content_type, size} encrypted under the case or team key.
+    meta_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_size: Mapped[int] = mapped_column(BigInteger)
+    created_on: Mapped[date] = mapped_column(Date)
+
+    case: Mapped[Case] = relationship(back_populates="attachments")
+    message: Mapped[Message | None] = relationship(back_populates="attachments")

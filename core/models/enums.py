@@ -1,0 +1,102 @@
+"""The vocabulary of the domain (see shared/design/GLOSSARY.md for UI terms)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a staff account may do. Admins manage; they get no automatic access to cases."""
+
+    ADMIN = "admin"
+    REVIEWER = "reviewer"
+    AUDITOR = "auditor"
+
+
+class CaseStatus(StrEnum):
+    """Stages of a case (PROCESS.md: raise, accept, investigate, decide, feed back, archive)."""
+
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    REFERRED = "referred"
+    NOT_ADMISSIBLE = "not_admissible"
+    INFO_NEEDED = "info_needed"
+    UNDER_INVESTIGATION = "under_investigation"
+    DECIDED = "decided"
+    FEEDBACK_GIVEN = "feedback_given"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+
+
+#: Stages in which a case no longer waits for staff.
+FINAL_STATUSES = frozenset({CaseStatus.REFERRED, CaseStatus.NOT_ADMISSIBLE, CaseStatus.CLOSED})
+
+
+class Channel(StrEnum):
+    """How a report reached the organisation."""
+
+    WEB = "web"
+    HOTLINE = "hotline"
+    LETTER_BOX = "letter_box"
+    IN_PERSON = "in_person"
+
+
+class Disclosure(StrEnum):
+    """Whether the reporter stayed anonymous or gave a sealed identity."""
+
+    ANONYMOUS = "anonymous"
+    CONFIDENTIAL = "confidential"
+
+
+class KeyKind(StrEnum):
+    """Which per-case key a grant or a ciphertext belongs to (CRYPTO.md, "Keys")."""
+
+    CASE = "case"          # report, messages with the reporter, their attachments
+    TEAM = "team"          # internal notes, evidence, decisions: never the submitter's
+    IDENTITY = "identity"  # the reporter's identity in a confidential report
+
+
+class Recipient(StrEnum):
+    """Who a grant seals a case key for."""
+
+    SUBMITTER = "submitter"
+    REVIEWER = "reviewer"
+    RECOVERY = "recovery"
+
+
+class MemberRole(StrEnum):
+    """A reviewer's part in one case team."""
+
+    INTAKE = "intake"
+    LEAD = "lead"
+    INVESTIGATOR = "investigator"
+
+
+class Author(StrEnum):
+    """Who wrote a message."""
+
+    SUBMITTER = "submitter"
+    REVIEWER = "reviewer"
+    SYSTEM = "system"
+
+
+class MessageKind(StrEnum):
+    """What a message is for. Internal notes are encrypted under the team key."""
+
+    REPORTER_MESSAGE = "reporter_message"            # the reporter writes or adds information
+    CLARIFICATION_REQUEST = "clarification_request"  # staff ask the reporter for information
+    INFORMATION = "information"                      # staff tell the reporter something
+    FEEDBACK = "feedback"                            # outcome and reasons
+    INTERNAL_NOTE = "internal_note"                  # case team only
+
+
+#: Message kinds the submitter can see (all encrypted under the case key).
+SUBMITTER_VISIBLE_KINDS = frozenset(MessageKind) - {MessageKind.INTERNAL_NOTE}
+
+
+class ActorKind(StrEnum):
+    """Who did what an audit event records."""
+
+    SUBMITTER = "submitter"
+    REVIEWER = "reviewer"
+    SYSTEM = "system"

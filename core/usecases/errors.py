@@ -1,0 +1,31 @@
+"""Errors raised by use cases. Messages are safe to show a user: they never hold content."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Root of every expected failure of a use case (the apps map these to 4xx pages)."""
+
+
+class InvalidInput(DomainError):
+    """The request cannot be carried out as given; the message says why."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(DomainError):
+    """No such case, reviewer or attachment (or not one the caller may know about)."""
+
+
+class AccessDenied(DomainError):
+    """The caller holds no grant for this key, or is excluded from the case."""
+
+
+class ReceiptNotRecognised(DomainError):
+    """A well-formed receipt code that matches no case."""
+
+
+class Conflict(DomainError):
+    """The change clashes with the current state (duplicate name, wrong stage, ...)."""

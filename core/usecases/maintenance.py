@@ -1,0 +1,29 @@
+"""Housekeeping that keeps the stores consistent."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.blobs import BlobStore
+from core.models import Attachment
+
+
+def sweep_orphan_blobs(session: Session, blobs: BlobStore, today: date,
+                       grace_days: int = 1) -> int:
+    """Delete blobs no attachment row refers to, once they are older than `grace_days`.
+
+    Orphans come from submissions that failed or were abandoned after their files were
+    encrypted (blobs are written before the row is committed). The grace period keeps blobs of
+    submissions still in flight.
+    """
+    cutoff = today - timedelta(days=grace_days)
+    referenced = set(session.execute(select(Attachment.blob_id)).scalars())
+    removed = 0
+    for blob_id, written_on in list(blobs.list_blobs()):
+        if blob_id not in referenced and written_on <= cutoff:
+            blobs.delete(blob_id)
+            removed += 1
+    return removed

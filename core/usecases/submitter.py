@@ -1,0 +1,131 @@
+"""What a reporter can do with their receipt code: open the case, read, reply, add files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.audit import Actor, AuditAction, record_event
+from core.models import Attachment, Author, Case, KeyKind, Message, MessageKind
+from core.services import Services
+from core.usecases.attachments import StoredFile, file_meta, file_plaintext, store_file
+from core.usecases.content import MAX_LONG_TEXT, FileMeta, clean_text
+from core.usecases.contexts import message_context
+from core.usecases.errors import InvalidInput, NotFound, ReceiptNotRecognised
+from core.usecases.grants import open_submitter_grant
+from core.usecases.reading import decrypt_case
+from core.usecases.views import CaseView
+from crypto.receipt import derive_receipt_secrets, normalise_receipt
+from crypto.records import encrypt_record
+
+
+@dataclass(frozen=True)
+class SubmitterAccess:
+    """Proof that the caller knew the receipt code: the case id and its case key."""
+
+    case_id: int
+    reference: str
+    case_key: bytes
+
+
+def login_submitter(session: Session, services: Services, receipt_text: str) -> SubmitterAccess:
+    """Open a case with a receipt code: one Argon2id, one indexed lookup, one unwrap.
+
+    Raises crypto.MalformedReceipt / crypto.MistypedReceipt before any database access, and
+    ReceiptNotRecognised when no case matches.
+    """
+    receipt = normalise_receipt(receipt_text)
+    keyring = services.keyring
+    derived = derive_receipt_secrets(receipt, instance_salt=keyring.receipt_salt,
+                                     pepper=keyring.pepper, profile=services.config.kdf)
+    case = session.execute(
+        select(Case).where(Case.lookup_id == derived.lookup_id)
+    ).scalar_one_or_none()
+    if case is None:
+        raise ReceiptNotRecognised("no case for this receipt code")
+    case_key = open_submitter_grant(session, case.id, derived.receipt_key)
+    return SubmitterAccess(case_id=case.id, reference=case.reference, case_key=case_key)
+
+
+def _case(session: Session, access: SubmitterAccess) -> Case:
+    case = session.get(Case, access.case_id)
+    if case is None:
+        raise NotFound("this case no longer exists")
+    return case
+
+
+def read_case_for_submitter(
+    session: Session, services: Services, access: SubmitterAccess
+) -> CaseView:
+    """The report, the messages the reporter may see and the stage, decrypted and audited."""
+    case = _case(session, access)
+    view = decrypt_case(case, {KeyKind.CASE: access.case_key})
+    record_event(session, services.clock, AuditAction.CASE_OPENED_BY_SUBMITTER,
+                 Actor.submitter(), case_id=case.id)
+    return view
+
+
+def store_submitter_file(services: Services, access: SubmitterAccess, name: str,
+                         content_type: str, chunks: Iterator[bytes], *,
+                         limit: int | None = None) -> StoredFile:
+    """Encrypt a file the reporter adds to their case straight into the blob store."""
+    return store_file(services.blobs, reference=access.reference, key_kind=KeyKind.CASE,
+                      case_key=access.case_key, name=name, content_type=content_type,
+                      chunks=chunks, day=services.clock.today(),
+                      limit=services.config.max_submission_bytes if limit is None else limit)
+
+
+def post_submitter_message(
+    session: Session,
+    services: Services,
+    access: SubmitterAccess,
+    body: str,
+    files: Sequence[StoredFile] = (),
+) -> Message:
+    """Add the reporter's message (and files) to the thread; at most N per case per day."""
+    case = _case(session, access)
+    text = clean_text(body, field="body", limit=MAX_LONG_TEXT)
+    if not text and not files:
+        raise InvalidInput("Please write a message or choose a file.", field="body")
+    today = services.clock.today()
+    sent_today = session.scalar(
+        select(func.count(Message.id)).where(
+            Message.case_id == case.id, Message.author == Author.SUBMITTER,
+            Message.created_on == today)
+    ) or 0
+    if sent_today >= services.config.messages_per_case_per_day:
+        raise InvalidInput("You have sent many messages today. Please try again tomorrow.",
+                           field="body")
+    kind = MessageKind.REPORTER_MESSAGE
+    message = Message(
+        case_id=case.id, author=Author.SUBMITTER, kind=kind, key_kind=KeyKind.CASE,
+        body_ciphertext=encrypt_record(access.case_key, text.encode("utf-8"),
+                                       message_context(case.reference, kind)),
+        created_on=today,
+    )
+    session.add(message)
+    session.flush()
+    for stored in files:
+        session.add(stored.to_model(case.id, message.id, today))
+    case.submitter_active_on = today
+    record_event(session, services.clock, AuditAction.SUBMITTER_MESSAGE_POSTED, Actor.submitter(),
+                 case_id=case.id, detail={"message_id": message.id, "files": len(files)})
+    session.flush()
+    return message
+
+
+def open_file_for_submitter(
+    session: Session, services: Services, access: SubmitterAccess, attachment_id: int
+) -> tuple[FileMeta, Iterator[bytes]]:
+    """Metadata and a decrypting stream of one of the case's files the reporter may read."""
+    attachment = session.get(Attachment, attachment_id)
+    if (attachment is None or attachment.case_id != access.case_id
+            or attachment.key_kind is not KeyKind.CASE):
+        raise NotFound("no such file")
+    meta = file_meta(attachment, access.reference, access.case_key)
+    record_event(session, services.clock, AuditAction.ATTACHMENT_DECRYPTED, Actor.submitter(),
+                 case_id=access.case_id, detail={"attachment_id": attachment.id})
+    return meta, file_plaintext(services.blobs, attachment, access.reference, access.case_key)

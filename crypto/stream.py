@@ -1,0 +1,242 @@
+"""Attachments: libsodium secretstream (XChaCha20-Poly1305) in fixed-size chunks.
+
+Format: a 24-byte header, then one ciphertext per :data:`CHUNK_SIZE` plaintext bytes, each
+``CHUNK_SIZE + ABYTES`` long and tagged MESSAGE, then one final chunk (0 to CHUNK_SIZE - 1
+plaintext bytes, so possibly empty) tagged FINAL. Secretstream chains chunk states, so
+reordering, dropping or duplicating chunks fails authentication; a missing FINAL tag means the
+stream was truncated.
+
+Memory stays constant: neither side holds more than about one chunk besides what the caller
+passes in. Decrypted plaintext is released chunk by chunk *before* the end of the stream is
+authenticated, so a consumer must discard its output if :class:`StreamError` is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+import nacl.exceptions
+from nacl.bindings import (
+    crypto_secretstream_xchacha20poly1305_ABYTES,
+    crypto_secretstream_xchacha20poly1305_HEADERBYTES,
+    crypto_secretstream_xchacha20poly1305_init_pull,
+    crypto_secretstream_xchacha20poly1305_init_push,
+    crypto_secretstream_xchacha20poly1305_pull,
+    crypto_secretstream_xchacha20poly1305_push,
+    crypto_secretstream_xchacha20poly1305_state,
+    crypto_secretstream_xchacha20poly1305_TAG_FINAL,
+    crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
+)
+
+from crypto._util import require_bytes
+from crypto.errors import StreamError
+from crypto.keys import KEY_BYTES
+
+__all__ = [
+    "ABYTES",
+    "CHUNK_SIZE",
+    "HEADER_BYTES",
+    "StreamDecryptor",
+    "StreamEncryptor",
+    "decrypt_stream",
+    "encrypt_stream",
+    "encrypted_size",
+]
+
+CHUNK_SIZE = 64 * 1024
+ABYTES: int = crypto_secretstream_xchacha20poly1305_ABYTES
+HEADER_BYTES: int = crypto_secretstream_xchacha20poly1305_HEADERBYTES
+_CIPHER_CHUNK = CHUNK_SIZE + ABYTES
+_TAG_MESSAGE: int = crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+_TAG_FINAL: int = crypto_secretstream_xchacha20poly1305_TAG_FINAL
+
+_push = crypto_secretstream_xchacha20poly1305_push
+_pull = crypto_secretstream_xchacha20poly1305_pull
+
+BytesLike = bytes | bytearray | memoryview
+
+
+def encrypted_size(plaintext_size: int) -> int:
+    """Return the exact ciphertext size (header included) for *plaintext_size* bytes."""
+    if plaintext_size < 0:
+        raise ValueError("size must be non-negative")
+    # Every full chunk plus the (possibly empty) final chunk carries ABYTES of overhead.
+    return HEADER_BYTES + plaintext_size + (plaintext_size // CHUNK_SIZE + 1) * ABYTES
+
+
+class _Rechunker:
+    """Cut input of arbitrary piece sizes into fixed-size chunks, handing each to *process*
+    as soon as it is complete.
+
+    The partial chunk lives in one preallocated buffer (no reallocation, no concatenation);
+    a chunk is copied once out of the caller's data, or twice for the part that had to wait
+    in the buffer. An input that is exactly one aligned chunk of ``bytes`` is not copied.
+    """
+
+    __slots__ = ("_fill", "_size", "_view")
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._view = memoryview(bytearray(size))
+        self._fill = 0
+
+    @property
+    def pending(self) -> int:
+        """Bytes waiting in the buffer for the rest of their chunk."""
+        return self._fill
+
+    def feed(self, data: BytesLike, process: Callable[[bytes], bytes]) -> list[bytes]:
+        """Process every chunk completed by *data*; buffer the rest; return the results."""
+        size, fill = self._size, self._fill
+        if fill == 0 and type(data) is bytes and len(data) == size:
+            return [process(data)]
+        view = memoryview(data).cast("B")
+        n = view.nbytes
+        pos = 0
+        out: list[bytes] = []
+        if fill:
+            pos = min(size - fill, n)
+            if fill + pos < size:
+                self._view[fill : fill + pos] = view[:pos]
+                self._fill = fill + pos
+                return out
+            # join copies both parts straight into the new chunk: one copy, no temporary.
+            self._fill = 0
+            out.append(process(b"".join((self._view[:fill], view[:pos]))))
+        # The bindings accept only bytes, so each chunk is copied once out of the view.
+        while n - pos >= size:
+            end = pos + size
+            out.append(process(bytes(view[pos:end])))
+            pos = end
+        if pos < n:
+            self._view[: n - pos] = view[pos:]
+            self._fill = n - pos
+        return out
+
+    def take_rest(self) -> bytes:
+        """Return and clear the buffered partial chunk."""
+        rest = bytes(self._view[: self._fill])
+        self._fill = 0
+        return rest
+
+
+class StreamEncryptor:
+    """Incremental encryptor. Write :attr:`header` first, then every :meth:`update` result,
+    then :meth:`finalize`."""
+
+    def __init__(self, key: bytes) -> None:
+        require_bytes("key", key, KEY_BYTES)
+        self._state = crypto_secretstream_xchacha20poly1305_state()
+        self.header: bytes = crypto_secretstream_xchacha20poly1305_init_push(self._state, key)
+        self._chunks = _Rechunker(CHUNK_SIZE)
+        self._done = False
+
+    def _push(self, chunk: bytes) -> bytes:
+        return _push(self._state, chunk)
+
+    def update_chunks(self, data: BytesLike) -> list[bytes]:
+        """Buffer *data*; return the ciphertext of every chunk completed so far, one each."""
+        if self._done:
+            raise ValueError("stream already finalized")
+        return self._chunks.feed(data, self._push)
+
+    def update(self, data: BytesLike) -> bytes:
+        """Buffer *data*; return the ciphertext of every chunk completed so far (maybe b"")."""
+        return b"".join(self.update_chunks(data))  # a single chunk is returned without copying
+
+    def finalize(self) -> bytes:
+        """Return the final chunk (the buffered remainder, possibly empty) tagged FINAL."""
+        if self._done:
+            raise ValueError("stream already finalized")
+        self._done = True
+        return _push(self._state, self._chunks.take_rest(), None, _TAG_FINAL)
+
+
+class StreamDecryptor:
+    """Incremental decryptor accepting ciphertext split at arbitrary points."""
+
+    def __init__(self, key: bytes) -> None:
+        require_bytes("key", key, KEY_BYTES)
+        self._key = key
+        self._state: crypto_secretstream_xchacha20poly1305_state | None = None
+        self._header = bytearray()  # until the header is complete
+        self._chunks = _Rechunker(_CIPHER_CHUNK)
+        self._finished = False  # a FINAL chunk has been authenticated
+
+    def _start(self, header: bytes) -> None:
+        state = crypto_secretstream_xchacha20poly1305_state()
+        # init_pull never fails on a bad header: it just derives a state that will not
+        # authenticate the first chunk, which is where a bad header is detected.
+        crypto_secretstream_xchacha20poly1305_init_pull(state, header, self._key)
+        self._state = state
+
+    def _open(self, chunk: bytes) -> bytes:
+        if self._finished:
+            raise StreamError("data after the final chunk")
+        assert self._state is not None
+        try:
+            plaintext, tag = _pull(self._state, chunk)
+        except nacl.exceptions.CryptoError:
+            raise StreamError("stream chunk failed authentication") from None
+        if tag == _TAG_FINAL:
+            self._finished = True
+        elif tag != _TAG_MESSAGE:  # we never write PUSH/REKEY tags
+            raise StreamError("unexpected stream tag")
+        return plaintext
+
+    def update_chunks(self, data: BytesLike) -> list[bytes]:
+        """Feed ciphertext; return the plaintext of every complete chunk, one item each."""
+        if self._finished and len(data):
+            raise StreamError("data after the final chunk")
+        if self._state is None:
+            view = memoryview(data).cast("B")
+            take = min(HEADER_BYTES - len(self._header), view.nbytes)
+            self._header += view[:take]
+            if len(self._header) < HEADER_BYTES:
+                return []
+            self._start(bytes(self._header))
+            data = view[take:]
+        # A full-size chunk is never the last one we write, so it can be opened at once.
+        out = self._chunks.feed(data, self._open)
+        if self._finished and self._chunks.pending:
+            raise StreamError("data after the final chunk")
+        return out
+
+    def update(self, data: BytesLike) -> bytes:
+        """Feed ciphertext; return the plaintext of every complete chunk, concatenated."""
+        return b"".join(self.update_chunks(data))
+
+    def finalize(self) -> bytes:
+        """Open the buffered last chunk; raise :class:`StreamError` unless it ends the stream."""
+        if self._state is None:
+            raise StreamError("stream header is missing or incomplete")
+        last = b""
+        if self._chunks.pending:
+            last = self._open(self._chunks.take_rest())
+        if not self._finished:
+            raise StreamError("stream is truncated (no final chunk)")
+        return last
+
+
+def encrypt_stream(key: bytes, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Yield the header, then ciphertext chunks, for plaintext pieces of any size."""
+    encryptor = StreamEncryptor(key)
+    yield encryptor.header
+    for piece in chunks:
+        yield from encryptor.update_chunks(piece)
+    yield encryptor.finalize()
+
+
+def decrypt_stream(key: bytes, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Yield plaintext chunk by chunk from ciphertext split at arbitrary points.
+
+    Raises :class:`StreamError` on a bad header, a chunk failing authentication (tampering,
+    reordering, wrong key), a missing final chunk (truncation) or data after it. Output
+    yielded before an error must be discarded.
+    """
+    decryptor = StreamDecryptor(key)
+    for piece in chunks:
+        yield from decryptor.update_chunks(piece)
+    last = decryptor.finalize()
+    if last:
+        yield last

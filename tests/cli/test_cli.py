@@ -1,0 +1,151 @@
+"""The `candor` command line, against real databases (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cli.main import cli
+from core.config import load_config
+from core.db import make_engine, make_session_factory, transaction
+from core.models import Category
+from core.services import build_services
+from core.usecases.categories import set_intake
+from core.usecases.content import ReportContent
+from core.usecases.reviewers import get_reviewer
+from core.usecases.submission import SubmissionDraft, submit_report
+from tests.databases import fresh_database
+
+PASSPHRASE = "violet harbour cinnamon 7 ladders"
+
+
+@pytest.fixture
+def empty_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    (tmp_path / "db").mkdir()
+    with fresh_database(backend, tmp_path / "db", with_schema=False) as url:
+        yield url
+
+
+@pytest.fixture
+def env(tmp_path: Path, empty_database: str) -> dict[str, str]:
+    return {"CANDOR_DATA_DIR": str(tmp_path / "data"), "CANDOR_DATABASE_URL": empty_database}
+
+
+def run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def test_help_needs_no_instance() -> None:
+    for args in ([], ["reviewer"], ["db"], ["serve", "--help"], ["init", "--help"]):
+        result = CliRunner().invoke(cli, [*args, "--help"] if "--help" not in args else args,
+                                    env={"CANDOR_DATA_DIR": "/nonexistent"})
+        assert result.exit_code == 0, result.output
+        assert "Usage:" in result.output
+
+
+def test_init_creates_private_secrets_and_refuses_to_overwrite(env: dict[str, str]) -> None:
+    result = run(env, "init", "--recovery-key")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"CANDOR-RECOVERY-1-[A-Z2-7-]+", result.output)
+    secrets_dir = Path(env["CANDOR_DATA_DIR"]) / "secrets"
+    assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700
+    for path in secrets_dir.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    before = {p.name: p.read_bytes() for p in secrets_dir.iterdir()}
+
+    again = run(env, "init")
+    assert again.exit_code == 1
+    assert "refusing to overwrite" in again.output
+    assert "Traceback" not in again.output
+    assert {p.name: p.read_bytes() for p in secrets_dir.iterdir()} == before
+
+
+def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    env = {"CANDOR_DATA_DIR": str(tmp_path / "data"),
+           "CANDOR_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    result = run(env, "init")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot reach the database")
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "data" / "secrets").exists()
+
+
+def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
+    env = {"CANDOR_DATA_DIR": str(tmp_path / "missing")}
+    result = run(env, "reviewer", "add", "alice", "--role", "reviewer", "--passphrase-stdin",
+                 input=PASSPHRASE + "\n")
+    assert result.exit_code == 1
+    assert "candor init" in result.output
+
+
+def test_reviewer_lifecycle(env: dict[str, str]) -> None:
+    assert run(env, "init").exit_code == 0
+    added = run(env, "reviewer", "add", "Alice", "--role", "reviewer", "--passphrase-stdin",
+                input=PASSPHRASE + "\n")
+    assert added.exit_code == 0, added.output
+    assert "otpauth://totp/Candor:alice?secret=" in added.output
+
+    duplicate = run(env, "reviewer", "add", "alice", "--role", "admin", "--passphrase-stdin",
+                    input=PASSPHRASE + "\n")
+    assert duplicate.exit_code == 1 and "already exists" in duplicate.output
+
+    bad_role = run(env, "reviewer", "add", "bob", "--role", "superuser", "--passphrase-stdin",
+                   input=PASSPHRASE + "\n")
+    assert bad_role.exit_code == 2 and "superuser" in bad_role.output
+
+    weak = run(env, "reviewer", "add", "bob", "--role", "auditor", "--passphrase-stdin",
+               input="password1234\n")
+    assert weak.exit_code == 1 and "too easy to guess" in weak.output
+
+    listed = run(env, "reviewer", "list")
+    assert listed.exit_code == 0
+    assert re.search(r"alice\s+reviewer\s+active", listed.output)
+    assert "bob" not in listed.output
+
+    assert run(env, "reviewer", "deactivate", "alice").exit_code == 0
+    assert re.search(r"alice\s+reviewer\s+deactivated", run(env, "reviewer", "list").output)
+    again = run(env, "reviewer", "deactivate", "alice")
+    assert again.exit_code == 1 and "already deactivated" in again.output
+    unknown = run(env, "reviewer", "deactivate", "nobody")
+    assert unknown.exit_code == 1 and "no reviewer named" in unknown.output
+
+
+def test_db_upgrade_is_repeatable(env: dict[str, str]) -> None:
+    assert run(env, "init").exit_code == 0
+    for _ in range(2):
+        result = run(env, "db", "upgrade")
+        assert result.exit_code == 0 and "up to date" in result.output
+
+
+def test_reset_passphrase_then_recover(env: dict[str, str]) -> None:
+    init = run(env, "init", "--recovery-key")
+    recovery_text = re.search(r"CANDOR-RECOVERY-1-[A-Z2-7-]+", init.output).group(0)
+    assert run(env, "reviewer", "add", "carol", "--role", "reviewer", "--passphrase-stdin",
+               input=PASSPHRASE + "\n").exit_code == 0
+
+    config = load_config(env)
+    services = build_services(config)
+    engine = make_engine(config.database_url)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        carol = get_reviewer(session, "carol")
+        for category in session.query(Category).all():
+            set_intake(session, category.code, [carol])
+    with transaction(factory) as session:
+        submit_report(session, services, SubmissionDraft(), category_code="it_fault",
+                      report=ReportContent(summary="VPN drops every hour"))
+
+    reset = run(env, "reviewer", "reset-passphrase", "carol")
+    assert reset.exit_code == 0 and "One-time passphrase" in reset.output
+    wrong = run(env, "recover", "carol", "--key-stdin", input="CANDOR-RECOVERY-1-AAAA\n")
+    assert wrong.exit_code == 1 and "Traceback" not in wrong.output
+    recovered = run(env, "recover", "carol", "--key-stdin", input=recovery_text + "\n")
+    assert recovered.exit_code == 0, recovered.output
+    assert "Re-granted 1 case(s)" in recovered.output
+    engine.dispose()
+

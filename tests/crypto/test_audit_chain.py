@@ -1,0 +1,86 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from crypto.audit_chain import (
+    GENESIS,
+    chain_hash,
+    chain_head,
+    checkpoint_message,
+    leaf_hash,
+    verify_chain,
+)
+from crypto.errors import ChainError, CryptoError
+
+V = json.loads((Path(__file__).parent / "vectors" / "audit_chain.json").read_text("utf-8"))
+ENTRIES = [bytes.fromhex(e) for e in V["entries"]]
+HEAD = bytes.fromhex(V["head"])
+
+
+def test_known_answers() -> None:
+    assert [leaf_hash(e).hex() for e in ENTRIES] == V["leaf_hashes"]
+    head = GENESIS
+    for entry, expected in zip(ENTRIES, V["heads"], strict=True):
+        head = chain_hash(head, leaf_hash(entry))
+        assert head.hex() == expected
+    assert chain_head(ENTRIES) == HEAD
+    verify_chain(ENTRIES, HEAD)
+    msg = checkpoint_message(len(ENTRIES), HEAD, V["issued_at"])
+    assert msg.hex() == V["checkpoint_message"]
+
+
+def test_checkpoint_message_format() -> None:
+    msg = checkpoint_message(7, bytes(range(32)), "2024-05-01T12:00:00Z")
+    assert msg == (
+        b"candor-checkpoint-v1\n7\n" + bytes(range(32)).hex().encode() + b"\n2024-05-01T12:00:00Z\n"
+    )
+    with pytest.raises(ValueError):
+        checkpoint_message(1, bytes(32), "a\nb")
+    with pytest.raises(ValueError):
+        checkpoint_message(-1, bytes(32), "t")
+    with pytest.raises(ValueError):
+        checkpoint_message(1, bytes(31), "t")
+
+
+def test_domain_separation() -> None:
+    assert bytes(32) == GENESIS
+    # A leaf hash is never equal to a node hash over the same bytes.
+    data = bytes(64)
+    assert leaf_hash(data) != chain_hash(data[:32], data[32:])
+
+
+def test_verify_from_a_checkpoint() -> None:
+    middle = chain_head(ENTRIES[:2])
+    verify_chain(ENTRIES[2:], HEAD, start=middle)
+    with pytest.raises(ChainError):
+        verify_chain(ENTRIES[2:], HEAD)
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        ENTRIES[:-1],  # removed at the end
+        ENTRIES[1:],  # removed at the start
+        ENTRIES[:1] + ENTRIES[2:],  # removed in the middle
+        ENTRIES[:2] + [b"inserted"] + ENTRIES[2:],
+        [ENTRIES[1], ENTRIES[0]] + ENTRIES[2:],  # reordered
+        ENTRIES[:-1] + [ENTRIES[-1] + b"x"],  # altered
+        ENTRIES + [b""],  # appended empty entry
+        [],
+    ],
+    ids=[
+        "truncated",
+        "head-removed",
+        "middle-removed",
+        "inserted",
+        "reordered",
+        "altered",
+        "appended",
+        "empty",
+    ],
+)
+def test_tampering_detected(entries: list[bytes]) -> None:
+    with pytest.raises(ChainError) as info:
+        verify_chain(entries, HEAD)
+    assert isinstance(info.value, CryptoError)

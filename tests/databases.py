@@ -1,0 +1,119 @@
+"""Fresh real databases for tests: a SQLite file, or a PostgreSQL database cloned from a
+template that already holds the schema (fast, and every test starts empty)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from core.db import create_schema, make_engine
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CANDOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+TEMPLATE_NAME = f"candor_tpl_{os.getpid()}"
+_template_ready = False
+
+
+def _admin_engine() -> Engine:
+    return create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+def postgres_available() -> str | None:
+    """None if PostgreSQL answers, else the reason it does not."""
+    try:
+        engine = _admin_engine()
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        return str(exc).splitlines()[0]
+
+
+def require_postgres() -> None:
+    """Skip when PostgreSQL is missing, except in CI, where its absence is a failure."""
+    reason = postgres_available()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is required in CI but unreachable: {reason}")
+    pytest.skip(f"PostgreSQL unreachable: {reason}")
+
+
+def _url_for(name: str) -> str:
+    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _ensure_template() -> None:
+    global _template_ready
+    if _template_ready:
+        return
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{TEMPLATE_NAME}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{TEMPLATE_NAME}"'))
+    engine = make_engine(_url_for(TEMPLATE_NAME))
+    create_schema(engine)
+    engine.dispose()
+    admin.dispose()
+    _template_ready = True
+
+
+def drop_template() -> None:
+    """Remove this process's template database (end of the test session)."""
+    if not _template_ready:
+        return
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{TEMPLATE_NAME}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@contextmanager
+def fresh_postgres(with_schema: bool = True) -> Iterator[str]:
+    """A new, uniquely named PostgreSQL database; dropped afterwards."""
+    require_postgres()
+    name = f"candor_t_{secrets.token_hex(6)}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        if with_schema:
+            _ensure_template()
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_NAME}"'))
+        else:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _url_for(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def fresh_sqlite(folder: Path, with_schema: bool = True) -> Iterator[str]:
+    """A new SQLite file in `folder`."""
+    url = f"sqlite:///{folder / 'candor-test.sqlite3'}"
+    if with_schema:
+        engine = make_engine(url)
+        create_schema(engine)
+        engine.dispose()
+    yield url
+
+
+@contextmanager
+def fresh_database(backend: str, folder: Path, with_schema: bool = True) -> Iterator[str]:
+    """A fresh database URL on `backend` ("sqlite" or "postgresql")."""
+    if backend == "sqlite":
+        with fresh_sqlite(folder, with_schema) as url:
+            yield url
+    else:
+        with fresh_postgres(with_schema) as url:
+            yield url
