@@ -24,10 +24,11 @@ from core.models.enums import (
     Role,
 )
 from core.models.reviewer import Reviewer, ReviewerSession
+from core.models.runtime import SubmitterSession, ThrottleBucket
 
 __all__ = [
     "ActorKind", "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Author", "Base",
     "Case", "CaseGrant", "CaseMember", "CaseStatus", "Category", "Channel", "Disclosure",
     "KeyKind", "MemberRole", "Message", "MessageKind", "Recipient", "Reviewer",
-    "ReviewerSession", "Role", "category_intake",
+    "ReviewerSession", "Role", "SubmitterSession", "ThrottleBucket", "category_intake",
 ]

@@ -1,0 +1,36 @@
+"""Short-lived operational state: throttling counters and reporters' follow-up sessions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base, UTCDateTime
+
+
+class ThrottleBucket(Base):
+    """A fixed-window counter shared by every app process (global budgets, never per IP)."""
+
+    __tablename__ = "throttle_buckets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SubmitterSession(Base):
+    """A reporter's follow-up session after a receipt login.
+
+    The case key and the idle deadline are sealed under a secret that only the reporter's
+    cookie holds; the row itself shows nothing but the day it was created (for clean-up), so
+    the database records no precise time of a reporter's visit.
+    """
+
+    __tablename__ = "submitter_sessions"
+
+    #: SHA-256 of the session id from the cookie.
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    sealed_state: Mapped[bytes] = mapped_column(LargeBinary)
+    created_on: Mapped[date] = mapped_column(Date, index=True)
