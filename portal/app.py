@@ -1,0 +1,60 @@
+"""The portal's application factory."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+import web
+from core.config import Config
+from core.db import make_engine, make_session_factory
+from core.services import Services, build_services
+from portal.state import EXTENSION_KEY, PortalState
+from portal.views import blueprint, followup, submit
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+WEB_TRANSLATIONS = Path(web.__file__).resolve().parent / "translations"
+
+
+def create_app(config: Config, *, services: Services | None = None) -> Flask:
+    """Build the portal for `config` (services may be injected by tests)."""
+    services = services or build_services(config)
+    app = Flask(__name__)
+    secure = not config.insecure_dev_cookies
+    app.config.update(
+        SECRET_KEY=services.keyring.cookie_key,
+        # Slow connections (Tor) and long reports: a form stays valid for a day.
+        WTF_CSRF_TIME_LIMIT=int(timedelta(days=1).total_seconds()),
+        SESSION_COOKIE_NAME="__Host-candor-portal" if secure else "candor-portal",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=1),
+        # Uploads are streamed by web.uploads with the configured limits; Werkzeug's own
+        # form parsing is never used for them.
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,
+        FOLLOWUP_COOKIE="__Host-candor-followup" if secure else "candor-followup",
+    )
+    engine = make_engine(config.database_url)
+    app.extensions[EXTENSION_KEY] = PortalState(
+        services=services, engine=engine, sessions=make_session_factory(engine))
+
+    app.register_blueprint(web.blueprint)
+    app.register_blueprint(blueprint)
+    csrf = CSRFProtect(app)
+    # Streamed forms check their CSRF token themselves, before reading any file.
+    csrf.exempt(submit.report_submit)
+    csrf.exempt(followup.reply)
+    web.init_babel(app, translations_dir=f"{TRANSLATIONS};{WEB_TRANSLATIONS}")
+    app.jinja_env.globals["from_company_network"] = web.from_company_network
+    web.install_security_headers(app)
+    web.install_error_pages(app)
+    web.install_response_padding(app)
+    web.install_no_logging(app)
+    app.wsgi_app = web.StripClientMetadata(  # type: ignore[method-assign]
+        app.wsgi_app, company_networks=config.company_networks,
+        trusted_proxies=config.trusted_proxies)
+    return app

@@ -1,0 +1,111 @@
+"""The portal's forms. Text fields are validated with WTForms; files are streamed separately
+(web.uploads), so they never pass through WTForms or Werkzeug's temporary files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from core.models import Category
+from core.usecases.content import MAX_LONG_TEXT, MAX_SHORT_TEXT
+
+#: Field name of the file input; the template puts it after every text field.
+ATTACHMENTS_FIELD = "attachments"
+#: Honeypot: hidden from people by CSS and labelled "leave empty"; bots fill it in.
+HONEYPOT_FIELD = "website"
+
+
+class StreamedForm(FlaskForm):
+    """A form whose data comes from the streaming parser: its CSRF token is checked by the
+    view (web.uploads.validate_csrf_token) before any other field is read."""
+
+    class Meta:
+        csrf = False
+
+
+def category_choices(categories: list[Category], language: str) -> list[tuple[str, str]]:
+    """(code, name in the reader's language) pairs, in the operator's order."""
+    chinese = language.startswith("zh")
+    return [(c.code, c.name_zh if chinese else c.name_en) for c in categories]
+
+
+class SubmissionForm(StreamedForm):
+    """A new report."""
+
+    category = RadioField(_l("What is your report about?"),
+                          validators=[DataRequired(_l("Choose what your report is about."))])
+    summary = StringField(_l("Summary in one sentence"), validators=[
+        DataRequired(_l("Write a short summary of your report.")),
+        Length(max=MAX_SHORT_TEXT, message=_l("Keep the summary under %(max)d characters."))])
+    what_happened = TextAreaField(_l("What happened?"), validators=[
+        DataRequired(_l("Describe what happened.")),
+        Length(max=MAX_LONG_TEXT, message=_l("Keep this under %(max)d characters."))])
+    when = StringField(_l("When did it happen? (optional)"), validators=[
+        Optional(), Length(max=MAX_SHORT_TEXT,
+                           message=_l("Keep this under %(max)d characters."))])
+    where = StringField(_l("Where did it happen? (optional)"), validators=[
+        Optional(), Length(max=MAX_SHORT_TEXT,
+                           message=_l("Keep this under %(max)d characters."))])
+    who_involved = TextAreaField(_l("Which systems or people are involved? (optional)"),
+                                 validators=[Optional(), Length(
+                                     max=MAX_LONG_TEXT,
+                                     message=_l("Keep this under %(max)d characters."))])
+    how_known = TextAreaField(_l("How do you know about it? (optional)"), validators=[
+        Optional(), Length(max=MAX_LONG_TEXT, message=_l("Keep this under %(max)d characters."))])
+    evidence = TextAreaField(_l("What evidence exists, and where? (optional)"), validators=[
+        Optional(), Length(max=MAX_LONG_TEXT, message=_l("Keep this under %(max)d characters."))])
+    disclosure = RadioField(
+        _l("Do you want to give your name?"),
+        choices=[("anonymous", _l("No, stay anonymous")),
+                 ("confidential", _l("Yes, confidentially"))],
+        default="anonymous",
+        validators=[DataRequired(_l("Choose whether to give your name."))],
+    )
+    name = StringField(_l("Your name"), validators=[
+        Optional(), Length(max=MAX_SHORT_TEXT, message=_l("Keep this under %(max)d characters."))])
+    contact = StringField(_l("How can the case handlers reach you? (optional)"), validators=[
+        Optional(), Length(max=MAX_SHORT_TEXT, message=_l("Keep this under %(max)d characters."))])
+    position = StringField(_l("Your role or department (optional)"), validators=[
+        Optional(), Length(max=MAX_SHORT_TEXT, message=_l("Keep this under %(max)d characters."))])
+    website = StringField(_l("Leave this field empty"))
+
+    def validate_name(self, field: StringField) -> None:
+        """A confidential report needs a name; an anonymous one must not send one."""
+        if self.disclosure.data == "confidential" and not (field.data or "").strip():
+            raise ValidationError(_l("Enter your name, or choose to stay anonymous."))
+
+    def is_bot(self) -> bool:
+        """Whether the honeypot was filled in."""
+        return bool((self.website.data or "").strip())
+
+
+class ReceiptLoginForm(FlaskForm):
+    """The follow-up login."""
+
+    receipt = StringField(_l("Your receipt code"), validators=[
+        DataRequired(_l("Enter the receipt code you received when you sent your report.")),
+        Length(max=100, message=_l("This is longer than a receipt code."))])
+
+
+class ReplyForm(StreamedForm):
+    """A reporter's message (answer, or more information) with optional files."""
+
+    body = TextAreaField(_l("Your message"), validators=[
+        Optional(), Length(max=MAX_LONG_TEXT, message=_l("Keep this under %(max)d characters."))])
+
+
+class PrintReceiptForm(FlaskForm):
+    """Posts the receipt back to get the print-friendly page (the code is never in a URL)."""
+
+    receipt = HiddenField(validators=[DataRequired(), Length(max=100)])
+
+
+def form_data(fields: dict[str, list[str]]) -> Any:
+    """Turn streamed fields into the MultiDict WTForms expects."""
+    from werkzeug.datastructures import MultiDict
+
+    return MultiDict([(name, value) for name, values in fields.items() for value in values])

@@ -1,0 +1,61 @@
+"""The stage of a case in plain words for the reporter (GLOSSARY.md, "Stages")."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
+
+from core.models import CaseStatus
+
+#: status -> (name of the stage, what happens next)
+STAGES = {
+    CaseStatus.RECEIVED: (
+        _l("Received"),
+        _l("Your report has arrived. A case handler will acknowledge it within 7 days."),
+    ),
+    CaseStatus.ACKNOWLEDGED: (
+        _l("Acknowledged"),
+        _l("A case handler has read your report and is deciding how to handle it."),
+    ),
+    CaseStatus.REFERRED: (
+        _l("Referred elsewhere"),
+        _l("Your report belongs to another channel. The messages below explain where."),
+    ),
+    CaseStatus.NOT_ADMISSIBLE: (
+        _l("Not admissible"),
+        _l("Your report cannot be handled here. The messages below give the reasons."),
+    ),
+    CaseStatus.INFO_NEEDED: (
+        _l("Waiting for your information"),
+        _l("The case handlers have asked you a question. Please answer it below."),
+    ),
+    CaseStatus.UNDER_INVESTIGATION: (
+        _l("Under investigation"),
+        _l("An investigation team is looking into your report."),
+    ),
+    CaseStatus.DECIDED: (
+        _l("Decided"),
+        _l("A decision has been made. You will receive the outcome and its reasons here."),
+    ),
+    CaseStatus.FEEDBACK_GIVEN: (
+        _l("Outcome sent"),
+        _l("The outcome and its reasons are in the messages below. You can still reply."),
+    ),
+    CaseStatus.FOLLOW_UP: (
+        _l("Corrective actions in progress"),
+        _l("The agreed corrective actions are being carried out and followed up."),
+    ),
+    CaseStatus.CLOSED: (
+        _l("Closed"),
+        _l("This case is closed and archived. Thank you for speaking up."),
+    ),
+}
+
+#: The reporter-facing steps, in order, for the progress list on the case page.
+PROGRESS = (
+    CaseStatus.RECEIVED,
+    CaseStatus.ACKNOWLEDGED,
+    CaseStatus.UNDER_INVESTIGATION,
+    CaseStatus.DECIDED,
+    CaseStatus.FEEDBACK_GIVEN,
+    CaseStatus.CLOSED,
+)

@@ -1,0 +1,83 @@
+"""Reading a multipart form whose files are encrypted while they arrive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import request
+from flask_babel import gettext as _  # type: ignore[import-untyped]
+
+from core.usecases.errors import InvalidInput
+from portal.forms import ATTACHMENTS_FIELD, StreamedForm, form_data
+from web.uploads import FilePart, StreamingFormParser, UploadError
+
+#: Allowance for the form's text fields and multipart framing on top of the file limit.
+FORM_OVERHEAD_BYTES = 2 * 1024 * 1024
+
+
+@dataclass
+class StreamedPost:
+    """The outcome of reading a streamed form."""
+
+    form: StreamedForm
+    valid: bool
+    #: Files were chosen but not stored because the text fields were invalid.
+    files_dropped: bool = False
+    #: A problem with the upload as a whole (too large, cut short), for the page's summary.
+    upload_error: str | None = None
+    status: int = 200
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+
+def read_streamed_form(
+    form_factory: Callable[[Any], StreamedForm],
+    store_file: Callable[[FilePart], None],
+    *,
+    max_file_bytes: int,
+    max_files: int,
+) -> StreamedPost:
+    """Parse the request: check CSRF first, validate the text fields as soon as the first
+    file arrives (fields come first in the form), and hand each chosen file to `store_file`
+    only if they are valid. Invalid forms skip the files without storing a byte.
+
+    Upload problems (too large, too many files, cut short) come back as `upload_error` with
+    the text fields read so far, so the page can be shown again with the reporter's input.
+    A CSRF failure is raised (400) before anything is read.
+    """
+    parser = StreamingFormParser(request, max_total_bytes=max_file_bytes + FORM_OVERHEAD_BYTES,
+                                 max_files=max_files + 1, csrf_field="csrf_token")
+    fields: dict[str, list[str]] = {}
+    form: StreamedForm | None = None
+    valid = False
+    dropped = False
+    try:
+        for part in parser:
+            if not isinstance(part, FilePart):
+                fields.setdefault(part.name, []).append(part.value)
+                continue
+            if form is None:
+                form = form_factory(form_data(fields))
+                valid = form.validate()
+            if part.name != ATTACHMENTS_FIELD or not part.filename:
+                continue  # an empty file input, or a field we do not expect: skipped
+            if not valid:
+                dropped = True
+                continue
+            store_file(part)
+    except UploadError as exc:
+        return StreamedPost(form=form or form_factory(form_data(fields)), valid=False,
+                            upload_error=str(exc.message), status=exc.status_code,
+                            fields=fields)
+    except InvalidInput as exc:
+        message = (_("The files are larger than this service accepts, or there are too many.")
+                   if exc.field == "attachments" else str(exc))
+        status = 413 if exc.field == "attachments" else 400
+        return StreamedPost(form=form or form_factory(form_data(fields)), valid=False,
+                            upload_error=message, status=status, fields=fields)
+    if form is None:
+        form = form_factory(form_data(fields))
+        valid = form.validate()
+    return StreamedPost(form=form, valid=valid, files_dropped=dropped, fields=fields,
+                        status=200 if valid else 400)

@@ -1,0 +1,195 @@
+"""Coming back with a receipt code: login, the case page, replies, downloads, logout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from flask import Response, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _  # type: ignore[import-untyped]
+from werkzeug.exceptions import NotFound as HttpNotFound
+
+from core.usecases.errors import InvalidInput, NotFound, ReceiptNotRecognised
+from core.usecases.submitter import (
+    SubmitterAccess,
+    login_submitter,
+    open_file_for_submitter,
+    post_submitter_message,
+    read_case_for_submitter,
+    store_submitter_file,
+)
+from core.usecases.submitter_sessions import (
+    end_submitter_session,
+    resume_submitter_session,
+    start_submitter_session,
+)
+from crypto.errors import DecryptionError, MalformedReceipt, MistypedReceipt
+from portal.forms import ReceiptLoginForm, ReplyForm
+from portal.stages import PROGRESS, STAGES
+from portal.state import enforce_budget, services, transaction
+from portal.streaming import StreamedPost, read_streamed_form
+from portal.views import blueprint
+from web.uploads import FilePart
+
+
+def _cookie_name() -> str:
+    return str(current_app.config["FOLLOWUP_COOKIE"])
+
+
+def _set_followup_cookie(response: Response, value: str) -> None:
+    response.set_cookie(_cookie_name(), value, secure=current_app.config["SESSION_COOKIE_SECURE"],
+                        httponly=True, samesite="Strict", path="/")
+
+
+def _login_page(form: ReceiptLoginForm, status: int = 200, *,
+                session_hint: bool = False) -> ResponseReturnValue:
+    return render_template("portal/followup.html", form=form, session_hint=session_hint), status
+
+
+@blueprint.get("/follow-up")
+def followup_form() -> ResponseReturnValue:
+    """The receipt login form."""
+    return _login_page(ReceiptLoginForm())
+
+
+@blueprint.post("/follow-up")
+def followup_login() -> ResponseReturnValue:
+    """Check a receipt code. A valid and an unknown code get the same answer (303 to /case);
+    only a code that fails its check digit, or is not a code at all, is told so here."""
+    form = ReceiptLoginForm()
+    if not form.validate_on_submit():
+        return _login_page(form, 400)
+    try:
+        # The typo check needs no database and no budget: it reveals nothing.
+        from crypto.receipt import normalise_receipt
+
+        normalise_receipt(form.receipt.data or "")
+    except MistypedReceipt:
+        form.receipt.errors = [_("One of the digits seems to be mistyped. Please check the "
+                                 "code and try again.")]
+        return _login_page(form, 400)
+    except MalformedReceipt:
+        form.receipt.errors = [_("A receipt code has 28 digits, in groups of four.")]
+        return _login_page(form, 400)
+    enforce_budget("receipt-logins", services().config.receipt_logins_per_minute)
+    response = redirect(url_for("portal.case"), code=303)
+    try:
+        with transaction() as session:
+            access = login_submitter(session, services(), form.receipt.data or "")
+            cookie = start_submitter_session(session, services(), access)
+    except (ReceiptNotRecognised, InvalidInput, DecryptionError):
+        return response
+    _set_followup_cookie(response, cookie)
+    return response
+
+
+def _resume() -> SubmitterAccess | None:
+    with transaction() as session:
+        return resume_submitter_session(session, services(), request.cookies.get(_cookie_name()))
+
+
+@blueprint.get("/case")
+def case() -> ResponseReturnValue:
+    """The reporter's case: stage, thread, reply form."""
+    with transaction() as session:
+        access = resume_submitter_session(session, services(),
+                                          request.cookies.get(_cookie_name()))
+        if access is None:
+            return _login_page(ReceiptLoginForm(), session_hint=True)
+        view = read_case_for_submitter(session, services(), access)
+    return _case_page(view, ReplyForm())
+
+
+def _case_page(view: object, form: ReplyForm, status: int = 200, *,
+               post: StreamedPost | None = None) -> ResponseReturnValue:
+    config = services().config
+    return render_template(
+        "portal/case.html", case=view, form=form, stages=STAGES, progress=PROGRESS,
+        files_dropped=post.files_dropped if post else False,
+        upload_error=post.upload_error if post else None,
+        limit_mb=config.max_submission_bytes // (1024 * 1024), max_files=config.max_files,
+    ), status
+
+
+@blueprint.post("/case/reply")
+def reply() -> ResponseReturnValue:
+    """A message and/or files from the reporter; files are encrypted as they arrive."""
+    access = _resume()
+    if access is None:
+        return redirect(url_for("portal.case"), code=303)
+    stored = []
+
+    def store(part: FilePart) -> None:
+        stored.append(store_submitter_file(services(), access, part.filename, part.content_type,
+                                           part.chunks()))
+
+    config = services().config
+    blobs = services().blobs
+    try:
+        post = read_streamed_form(lambda data: ReplyForm(formdata=data), store,
+                                  max_file_bytes=config.max_submission_bytes,
+                                  max_files=config.max_files)
+        form = post.form
+        assert isinstance(form, ReplyForm)
+        if post.valid:
+            with transaction() as session:
+                post_submitter_message(session, services(), access, form.body.data or "",
+                                       stored)
+            return redirect(url_for("portal.case", _anchor="messages"), code=303)
+    except InvalidInput as exc:
+        for item in stored:
+            blobs.delete(item.blob_id)
+        form.body.errors = [_message_error(exc)]
+        post = StreamedPost(form=form, valid=False, status=400)
+    except BaseException:
+        for item in stored:
+            blobs.delete(item.blob_id)
+        raise
+    for item in stored:
+        blobs.delete(item.blob_id)
+    with transaction() as session:
+        view = read_case_for_submitter(session, services(), access)
+    return _case_page(view, form, post.status, post=post)
+
+
+def _message_error(exc: InvalidInput) -> str:
+    if "many messages" in str(exc):
+        return _("You have sent many messages today. Please try again tomorrow.")
+    if exc.field == "attachments":
+        return _("The files are larger than this service accepts.")
+    return _("Write a message or choose a file.")
+
+
+@blueprint.get("/case/files/<int:file_id>")
+def download(file_id: int) -> ResponseReturnValue:
+    """A file of the case, decrypted while it streams; always a download, never inline."""
+    access = _resume()
+    if access is None:
+        return redirect(url_for("portal.case"), code=303)
+    try:
+        with transaction() as session:
+            meta, chunks = open_file_for_submitter(session, services(), access, file_id)
+    except NotFound as exc:
+        raise HttpNotFound() from exc
+    return _attachment_response(meta.name, meta.size, chunks)
+
+
+def _attachment_response(name: str, size: int, chunks: Iterator[bytes]) -> Response:
+    response = Response(chunks, mimetype="application/octet-stream", direct_passthrough=True)
+    ascii_name = name.encode("ascii", "replace").decode("ascii").replace('"', "_") or "file"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}")
+    response.headers["Content-Length"] = str(size)
+    return response
+
+
+@blueprint.post("/case/logout")
+def logout() -> ResponseReturnValue:
+    """End the follow-up session; the cookie becomes worthless."""
+    with transaction() as session:
+        end_submitter_session(session, request.cookies.get(_cookie_name()))
+    response = redirect(url_for("portal.landing"), code=303)
+    response.delete_cookie(_cookie_name(), path="/", secure=current_app.config[
+        "SESSION_COOKIE_SECURE"], httponly=True, samesite="Strict")
+    return response

@@ -1,0 +1,115 @@
+"""Sending a report: the form, the streamed submission, the receipt page."""
+
+from __future__ import annotations
+
+from flask import make_response, render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _  # type: ignore[import-untyped]
+
+from core.models import Channel
+from core.usecases.categories import active_categories
+from core.usecases.content import Identity, ReportContent
+from core.usecases.errors import InvalidInput
+from core.usecases.submission import SubmissionDraft, submit_report
+from crypto.receipt import format_receipt
+from portal.forms import PrintReceiptForm, SubmissionForm, category_choices
+from portal.state import enforce_budget, services, transaction
+from portal.streaming import read_streamed_form
+from portal.views import blueprint
+from web import current_language
+from web.uploads import FilePart
+
+
+def _form(formdata: object | None = None) -> SubmissionForm:
+    with transaction() as session:
+        categories = active_categories(session)
+        descriptions = {c.code: (c.description_zh if current_language().startswith("zh")
+                                 else c.description_en) for c in categories}
+        choices = category_choices(categories, current_language())
+    form = SubmissionForm(formdata=formdata) if formdata is not None else SubmissionForm()
+    form.category.choices = choices
+    form.category_descriptions = descriptions  # type: ignore[attr-defined]
+    return form
+
+
+def _render_form(form: SubmissionForm, status: int = 200, *,
+                 files_dropped: bool = False, upload_error: str | None = None
+                 ) -> ResponseReturnValue:
+    limit_mb = services().config.max_submission_bytes // (1024 * 1024)
+    return render_template("portal/submit.html", form=form, files_dropped=files_dropped,
+                           upload_error=upload_error, limit_mb=limit_mb,
+                           max_files=services().config.max_files), status
+
+
+@blueprint.get("/report")
+def report_form() -> ResponseReturnValue:
+    """The empty submission form."""
+    return _render_form(_form())
+
+
+@blueprint.post("/report")
+def report_submit() -> ResponseReturnValue:
+    """Receive a report: files are encrypted while they arrive, then the case is created in
+    one transaction. Any failure deletes the encrypted files: nothing partial remains."""
+    config = services().config
+    enforce_budget("submissions", config.submissions_per_minute)
+    draft = SubmissionDraft()
+    try:
+        def store(part: FilePart) -> None:
+            draft.add_file(services(), part.filename, part.content_type, part.chunks())
+
+        post = read_streamed_form(_form, store, max_file_bytes=config.max_submission_bytes,
+                                  max_files=config.max_files)
+        form = post.form
+        assert isinstance(form, SubmissionForm)
+        if not post.valid:
+            draft.discard(services().blobs)
+            return _render_form(form, post.status, files_dropped=post.files_dropped,
+                                upload_error=post.upload_error)
+        if form.is_bot():
+            draft.discard(services().blobs)
+            return _render_form(form, 400, upload_error=_("Your report could not be sent."))
+        identity = None
+        if form.disclosure.data == "confidential":
+            identity = Identity(name=form.name.data or "", contact=form.contact.data or "",
+                                position=form.position.data or "")
+        report = ReportContent(
+            summary=form.summary.data or "", what_happened=form.what_happened.data or "",
+            when=form.when.data or "", where=form.where.data or "",
+            who_involved=form.who_involved.data or "", how_known=form.how_known.data or "",
+            evidence=form.evidence.data or "")
+        with transaction() as session:
+            result = submit_report(session, services(), draft, category_code=form.category.data,
+                                   report=report, identity=identity, channel=Channel.WEB)
+    except InvalidInput:
+        # The form validated but the use case refused (e.g. a category deactivated meanwhile).
+        draft.discard(services().blobs)
+        return _render_form(form, 400, upload_error=_(
+            "Your report could not be sent. Please check the form and try again."))
+    except BaseException:
+        draft.discard(services().blobs)
+        raise
+    return _receipt_page(result.receipt_code, "portal/receipt.html")
+
+
+def _receipt_page(receipt: str, template: str) -> ResponseReturnValue:
+    response = make_response(render_template(
+        template, receipt=format_receipt(receipt), print_form=PrintReceiptForm(receipt=receipt)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.post("/receipt/print")
+def receipt_print() -> ResponseReturnValue:
+    """The print-friendly receipt, reached by posting the code back (never in a URL)."""
+    form = PrintReceiptForm()
+    if not form.validate_on_submit():
+        return render_template("portal/receipt_missing.html"), 400
+    from crypto.errors import ReceiptError
+    from crypto.receipt import normalise_receipt
+
+    try:
+        receipt = normalise_receipt(form.receipt.data or "")
+    except ReceiptError:
+        return render_template("portal/receipt_missing.html"), 400
+    return _receipt_page(receipt, "portal/receipt_print.html")
