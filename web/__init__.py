@@ -1,0 +1,69 @@
+"""Flask glue shared by the submitter portal and the reviewer console.
+
+Security headers, client-metadata stripping, language selection, streaming uploads,
+response padding, error pages, and the shared templates and stylesheet. Imports flask
+(never ``portal`` or ``reviewer``). A typical app factory::
+
+    app.register_blueprint(web.blueprint)            # templates "web/...", base.css
+    web.init_babel(app, translations_dir=...)
+    web.install_security_headers(app)
+    web.install_error_pages(app)
+    web.install_response_padding(app)                # portal
+    web.install_no_logging(app)                      # portal
+    app.wsgi_app = web.StripClientMetadata(app.wsgi_app, company_networks=[...])
+"""
+
+from web.blueprint import blueprint
+from web.errors import install_error_pages
+from web.headers import install_security_headers, security_headers
+from web.i18n import (
+    current_language,
+    html_lang,
+    init_babel,
+    language_choices,
+    safe_next,
+    set_language,
+    switch_language,
+)
+from web.metadata import (
+    ENVIRON_KEY,
+    StripClientMetadata,
+    from_company_network,
+    install_no_logging,
+)
+from web.padding import install_response_padding
+from web.uploads import (
+    FieldPart,
+    FilePart,
+    MalformedForm,
+    StreamingFormParser,
+    UploadError,
+    UploadTooLarge,
+    validate_csrf_token,
+)
+
+__all__ = [
+    "ENVIRON_KEY",
+    "FieldPart",
+    "FilePart",
+    "MalformedForm",
+    "StreamingFormParser",
+    "StripClientMetadata",
+    "UploadError",
+    "UploadTooLarge",
+    "blueprint",
+    "current_language",
+    "from_company_network",
+    "html_lang",
+    "init_babel",
+    "install_error_pages",
+    "install_no_logging",
+    "install_response_padding",
+    "install_security_headers",
+    "language_choices",
+    "safe_next",
+    "security_headers",
+    "set_language",
+    "switch_language",
+    "validate_csrf_token",
+]

@@ -1,0 +1,171 @@
+"""Language selection for both apps: an explicit choice in the session, else Accept-Language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from babel import Locale, UnknownLocaleError
+from flask import Flask, current_app, has_request_context, redirect, request, session
+from flask_babel import Babel, get_locale
+from werkzeug.wrappers import Response
+
+SESSION_KEY = "candor.language"
+_EXTENSION_KEY = "candor.i18n"
+
+# Language tags a browser may send that should select Simplified Chinese.
+DEFAULT_ALIASES: Mapping[str, str] = {
+    "zh": "zh_CN",
+    "zh-cn": "zh_CN",
+    "zh-hans": "zh_CN",
+    "zh-hans-cn": "zh_CN",
+    "zh-sg": "zh_CN",
+    "zh-hans-sg": "zh_CN",
+}
+
+
+def _tag(code: str) -> str:
+    """Normalise a locale code or language tag for comparison ("zh_CN" -> "zh-cn")."""
+    return code.replace("_", "-").lower()
+
+
+@dataclass(frozen=True)
+class LanguageConfig:
+    """The languages an app offers and how browser language tags map onto them."""
+
+    languages: tuple[str, ...]
+    default: str
+    # normalised tag -> locale code, e.g. "zh-hans" -> "zh_CN"
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+
+def init_babel(
+    app: Flask,
+    *,
+    translations_dir: str,
+    languages: Iterable[str] = ("en", "zh_CN"),
+    default: str = "en",
+    aliases: Mapping[str, str] | None = None,
+) -> Babel:
+    """Set up Flask-Babel on ``app`` with Candor's locale selection.
+
+    The locale is (a) the explicit choice stored by :func:`set_language`, else (b) the best
+    match of the browser's Accept-Language against ``languages`` (with ``aliases`` such as
+    zh, zh-Hans, zh-SG -> zh_CN), else ``default``. Registers ``html_lang``,
+    ``current_language`` and ``language_choices`` as Jinja globals.
+    """
+    langs = tuple(languages)
+    if default not in langs:
+        raise ValueError("the default language must be one of the offered languages")
+    table: dict[str, str] = {}
+    for code in langs:
+        table[_tag(code)] = code
+    for tag, code in (DEFAULT_ALIASES if aliases is None else aliases).items():
+        if code in langs:
+            table.setdefault(_tag(tag), code)
+    for code in langs:
+        # A bare primary tag ("en" for "en_GB") selects the first language using it.
+        table.setdefault(_tag(code).split("-")[0], code)
+    app.extensions[_EXTENSION_KEY] = LanguageConfig(langs, default, table)
+
+    babel = Babel(
+        app,
+        locale_selector=select_locale,
+        default_locale=default,
+        default_translation_directories=translations_dir,
+    )
+    app.jinja_env.globals.update(
+        html_lang=html_lang,
+        current_language=current_language,
+        language_choices=language_choices,
+    )
+    return babel
+
+
+def _config() -> LanguageConfig:
+    config = current_app.extensions.get(_EXTENSION_KEY)
+    if not isinstance(config, LanguageConfig):
+        raise RuntimeError("init_babel() has not been called for this app")
+    return config
+
+
+def select_locale() -> str:
+    """Return the locale code for the current request (the Flask-Babel locale selector)."""
+    config = _config()
+    if not has_request_context():  # e.g. rendering from a CLI command
+        return config.default
+    chosen = session.get(SESSION_KEY)
+    if isinstance(chosen, str) and chosen in config.languages:
+        return chosen
+    # werkzeug matches exactly first, then on primary subtags ("en-US" -> "en").
+    match = request.accept_languages.best_match(list(config.aliases))
+    if match is not None:
+        return config.aliases.get(_tag(match), config.default)
+    return config.default
+
+
+def set_language(code: str) -> bool:
+    """Store an explicit language choice in the session; False if ``code`` is not offered."""
+    if code not in _config().languages:
+        return False
+    session[SESSION_KEY] = code
+    return True
+
+
+def current_language() -> str:
+    """Return the current locale as one of the offered codes, e.g. "zh_CN" or "en"."""
+    config = _config()
+    locale = get_locale()
+    if locale is None:
+        return config.default
+    # Babel expands "zh_CN" to zh_Hans_CN; map it back to the code the app offers.
+    for code in config.languages:
+        if Locale.parse(code) == locale:
+            return code
+    return str(locale)
+
+
+def html_lang() -> str:
+    """Return the BCP 47 tag for ``<html lang>``, e.g. "zh-CN" or "en"."""
+    return current_language().replace("_", "-")
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Return (code, name of the language in itself) for every offered language."""
+    choices = []
+    for code in _config().languages:
+        try:
+            name = Locale.parse(code).get_display_name(code) or code
+        except (ValueError, UnknownLocaleError):
+            name = code
+        choices.append((code, name))
+    return choices
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Return ``target`` if it is a same-site relative path, else ``default``.
+
+    Only paths starting with a single "/" pass: "//host", "/\\host" (browsers read a
+    backslash as a slash), absolute URLs, "javascript:" and anything with control characters
+    or whitespace fall back to ``default``.
+    """
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return default
+    if "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def switch_language(code: str, next_target: str | None) -> Response:
+    """Handle a ``/language/<code>`` link: remember the choice, go back to a safe path.
+
+    An unknown code is ignored (the user simply lands back on the page).
+    """
+    set_language(code)
+    return redirect(safe_next(next_target), code=303)

@@ -1,0 +1,469 @@
+"""Streaming multipart/form-data parsing that never spools files to disk or memory.
+
+werkzeug's ``request.form``/``request.files`` write large files to temporary files on disk,
+where plaintext evidence could outlive the request. This parser hands file contents to the
+caller in pieces as they arrive (to be encrypted on the fly) and keeps at most about one
+read buffer in memory::
+
+    parser = StreamingFormParser(request, max_total_bytes=..., csrf_field="csrf_token")
+    for part in parser:  # parts in request order
+        if isinstance(part, FieldPart):
+            fields[part.name] = part.value
+        elif part.filename:  # empty file inputs arrive with filename ""
+            for chunk in part.chunks():
+                sink.write(chunk)
+
+A file part must be consumed (``chunks()``) or skipped before the next part is read;
+moving on to the next part discards whatever is left of it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import (
+    Data,
+    Epilogue,
+    Event,
+    Field,
+    File,
+    MultipartDecoder,
+    NeedData,
+    Preamble,
+    State,
+)
+from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_content_length, get_input_stream
+from wtforms.validators import ValidationError
+
+# "_" is lazy_gettext: messages are built at import time and translated when shown.
+
+READ_SIZE = 64 * 1024
+MiB = 1024 * 1024
+# Part headers and any preamble must fit in this much memory on top of one read.
+_MAX_HEADER_BYTES = 16 * 1024
+# RFC 2046 boundary: 1-70 characters from a restricted set, not ending in a space.
+_BOUNDARY_RE = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
+_LINE_BREAK_RE = re.compile(rb"\r\n|\n|\r")
+_FILENAME_RE = re.compile(r';\s*filename\s*=\s*"([^"]*)"', re.IGNORECASE)
+# What may follow "--boundary" before the delimiter is complete: "-", "--" + padding, padding.
+_DELIMITER_SUFFIX_RE = re.compile(rb"-|(--)?[ \t]*")
+
+
+class _Decoder(MultipartDecoder):
+    """werkzeug's multipart decoder with a corrected split between data and delimiter.
+
+    werkzeug 3.1.x (open issue pallets/werkzeug#3285) can emit the CR of a delimiter as part
+    data when a read ends just after "\\r\\n--boundary" and before its "--" or line break,
+    silently appending "\\r" to a field or file. Chunk edges come from the network, so this
+    would corrupt evidence at random. Remove the override once werkzeug is fixed (the
+    trickle tests in tests/web/test_web_uploads.py cover it).
+    """
+
+    # Trailing whitespace allowed after a delimiter that we still wait for ("transport
+    # padding"); browsers send none.
+    _MAX_PADDING = 256
+
+    def _parse_data(self, data: bytes | bytearray, *, start: bool) -> tuple[bytes, int, bool]:
+        data_start = 0
+        if start:
+            # A part's body begins after the line break that ends its headers.
+            match = _LINE_BREAK_RE.match(data)
+            if match is None:
+                raise ValueError("part body does not start with a line break")
+            data_start = match.end()
+
+        dash_boundary = b"--" + self.boundary
+        if data.find(dash_boundary) != -1:
+            # Search only after data_start: the line break ending the headers cannot also
+            # begin a delimiter, whatever the read sizes were.
+            match = self.boundary_re.search(data, data_start)
+            if match is not None:
+                self.state = State.EPILOGUE if match.group(1).startswith(b"--") else State.PART
+                return bytes(data[data_start : match.start()]), match.end(), False
+        # No complete delimiter: emit everything before the earliest line break that could
+        # begin one, and keep the rest for the next read.
+        end = self._safe_end(data, data_start, dash_boundary)
+        return bytes(data[data_start:end]), end, True
+
+    def _safe_end(self, data: bytes | bytearray, data_start: int, dash_boundary: bytes) -> int:
+        window = len(dash_boundary) + 2 + 2 + self._MAX_PADDING
+        for i in range(max(data_start, len(data) - window), len(data)):
+            if data[i] in b"\r\n" and _may_begin_delimiter(bytes(data[i:]), dash_boundary):
+                return i
+        return len(data)
+
+
+def _may_begin_delimiter(tail: bytes, dash_boundary: bytes) -> bool:
+    """True if ``tail`` (starting with CR or LF) could grow into "CRLF--boundary..."."""
+    rest = tail[2:] if tail.startswith(b"\r\n") else tail[1:]
+    if tail == b"\r":
+        return True
+    if len(rest) <= len(dash_boundary):
+        return dash_boundary.startswith(rest)
+    if not rest.startswith(dash_boundary):
+        return False
+    # After the boundary only "--", spaces/tabs or the awaited line break may follow.
+    return _DELIMITER_SUFFIX_RE.fullmatch(rest[len(dash_boundary) :]) is not None
+
+
+class UploadError(Exception):
+    """Root of upload errors; ``message`` is a translatable, human-readable explanation.
+
+    Messages never contain field values, file names or file contents.
+    """
+
+    status_code = 400
+
+    def __init__(self, message: Any) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class UploadTooLarge(UploadError):
+    """A limit was exceeded. ``reason`` is one of "total", "file", "field", "files", "fields"."""
+
+    status_code = 413
+
+    def __init__(self, message: Any, *, reason: str, limit: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.limit = limit
+
+
+class MalformedForm(UploadError):
+    """The body is not a well-formed multipart/form-data body (or it was cut short)."""
+
+
+@dataclass(frozen=True)
+class FieldPart:
+    """A text form field."""
+
+    name: str
+    value: str
+
+
+class FilePart:
+    """A file form field whose contents are read with :meth:`chunks`.
+
+    ``filename`` is only the last path component of what the browser sent (some clients send
+    a full path, which can contain the user's account name); it is "" for an empty file
+    input. ``content_type`` is the browser's claim and must not be trusted.
+    """
+
+    def __init__(
+        self, parser: StreamingFormParser, name: str, filename: str, content_type: str
+    ) -> None:
+        self.name = name
+        self.filename = filename
+        self.content_type = content_type
+        self._parser = parser
+        self._size = 0
+        self._finished = False
+        self._discarded = False
+
+    def __repr__(self) -> str:
+        # Never show the file name: it is plaintext the server must not log.
+        return f"<FilePart name={self.name!r} size={self._size}>"
+
+    @property
+    def size(self) -> int:
+        """Bytes of file content delivered (or discarded) so far."""
+        return self._size
+
+    @property
+    def finished(self) -> bool:
+        """True once the whole file has been read or discarded."""
+        return self._finished
+
+    def chunks(self) -> Iterator[bytes]:
+        """Yield the file's contents in non-empty pieces (at most about 64 KiB each).
+
+        Raises :class:`UploadTooLarge` when ``max_file_bytes`` or ``max_total_bytes`` is
+        exceeded and :class:`MalformedForm` when the body is cut short.
+        """
+        if self._discarded:
+            raise RuntimeError("this file part was already discarded")
+        while (chunk := self._pull()) is not None:
+            if chunk:
+                yield chunk
+
+    def discard(self) -> None:
+        """Skip the rest of the file (still counted against the limits)."""
+        self._discarded = True
+        while self._pull() is not None:
+            pass
+
+    def _pull(self) -> bytes | None:
+        if self._finished:
+            return None
+        if self._parser._active is not self:
+            raise RuntimeError("a file part can only be read before the next part")
+        data, more = self._parser._next_data()
+        self._size += len(data)
+        limit = self._parser.max_file_bytes
+        if limit is not None and self._size > limit:
+            raise UploadTooLarge(_("A file is larger than the limit."), reason="file", limit=limit)
+        if not more:
+            self._finished = True
+        return data
+
+
+Part = FieldPart | FilePart
+
+
+class StreamingFormParser:
+    """Iterate over the parts of a multipart/form-data request body as they arrive.
+
+    ``source`` is a werkzeug/Flask request or a WSGI environ; the body is read from its
+    stream in ``read_size`` pieces, so the request's ``form``/``files`` must not have been
+    touched (that would consume and spool the body). Limits:
+
+    - ``max_total_bytes``: whole body; checked against Content-Length before reading and
+      while reading (chunked bodies have no Content-Length);
+    - ``max_files``: file parts, counting empty file inputs;
+    - ``max_file_bytes``: one file's contents (None: only the total limit applies);
+    - ``max_fields`` / ``max_field_bytes``: text fields, whose values are held in memory.
+
+    With ``csrf_field`` set, the first part must be that text field and carry a valid
+    Flask-WTF token (checked by :func:`validate_csrf_token` before any file byte is
+    processed); it is not yielded. Raises :class:`UploadTooLarge`, :class:`MalformedForm` or
+    ``flask_wtf.csrf.CSRFError``. A parser can be iterated only once.
+    """
+
+    def __init__(
+        self,
+        source: Request | dict[str, Any],
+        *,
+        max_total_bytes: int,
+        max_files: int = 10,
+        max_file_bytes: int | None = None,
+        max_fields: int = 100,
+        max_field_bytes: int = 1 * MiB,
+        csrf_field: str | None = None,
+        read_size: int = READ_SIZE,
+    ) -> None:
+        environ = source.environ if isinstance(source, Request) else source
+        self.max_total_bytes = max_total_bytes
+        self.max_files = max_files
+        self.max_file_bytes = max_file_bytes
+        self.max_fields = max_fields
+        self.max_field_bytes = max_field_bytes
+        self.csrf_field = csrf_field
+        self._read_size = read_size
+        self._bytes_read = 0
+        self._started = False
+        self._done = False
+        self._active: FilePart | None = None
+
+        content_type = str(environ.get("CONTENT_TYPE", ""))
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in content_type):
+            raise MalformedForm(_("The form data has an invalid boundary."))
+        mimetype, options = parse_options_header(content_type)
+        if mimetype != "multipart/form-data":
+            raise MalformedForm(_("The form was not sent as multipart/form-data."))
+        boundary = options.get("boundary", "")
+        if not _BOUNDARY_RE.fullmatch(boundary):
+            raise MalformedForm(_("The form data has an invalid boundary."))
+
+        content_length = get_content_length(environ)
+        if content_length is not None and content_length > max_total_bytes:
+            # Refuse before reading a single byte.
+            raise self._too_large()
+
+        if isinstance(source, Request):
+            self._stream: IO[bytes] = source.stream
+        else:
+            self._stream = get_input_stream(environ)
+        self._decoder = _Decoder(
+            boundary.encode("ascii"),
+            max_form_memory_size=read_size + _MAX_HEADER_BYTES,
+        )
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of request body read so far."""
+        return self._bytes_read
+
+    def __iter__(self) -> Iterator[Part]:
+        if self._started:
+            raise RuntimeError("a form body can only be parsed once")
+        self._started = True
+        return self._parts()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _too_large(self) -> UploadTooLarge:
+        return UploadTooLarge(
+            _("The upload is larger than the limit."),
+            reason="total",
+            limit=self.max_total_bytes,
+        )
+
+    def _parts(self) -> Iterator[Part]:
+        files = fields = 0
+        first = True
+        while (event := self._next_event()) is not None:
+            if isinstance(event, Field):
+                if first and self.csrf_field is not None:
+                    first = False
+                    if event.name != self.csrf_field:
+                        raise CSRFError("The CSRF token is missing.")
+                    validate_csrf_token(self._read_field_value())
+                    continue
+                fields += 1
+                if fields > self.max_fields:
+                    raise UploadTooLarge(
+                        _("The form has too many fields."),
+                        reason="fields",
+                        limit=self.max_fields,
+                    )
+                yield FieldPart(event.name, self._read_field_value())
+            elif isinstance(event, File):
+                if first and self.csrf_field is not None:
+                    raise CSRFError("The CSRF token is missing.")
+                first = False
+                files += 1
+                if files > self.max_files:
+                    raise UploadTooLarge(
+                        _("Too many files were sent."), reason="files", limit=self.max_files
+                    )
+                part = FilePart(
+                    self,
+                    event.name,
+                    _client_filename(event),
+                    event.headers.get("Content-Type", "application/octet-stream"),
+                )
+                self._active = part
+                yield part
+                # Skip whatever the caller did not read, so the next part can be parsed.
+                if not part.finished:
+                    part.discard()
+                self._active = None
+            else:  # pragma: no cover - the decoder only emits Data inside a part
+                raise MalformedForm(_("The form data could not be read."))
+        if first and self.csrf_field is not None:
+            raise CSRFError("The CSRF token is missing.")
+
+    def _read_field_value(self) -> str:
+        value = bytearray()
+        more = True
+        while more:
+            data, more = self._next_data()
+            value += data
+            if len(value) > self.max_field_bytes:
+                raise UploadTooLarge(
+                    _("A text field is longer than the limit."),
+                    reason="field",
+                    limit=self.max_field_bytes,
+                )
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            # "from None": the decode error holds the field's bytes.
+            raise MalformedForm(_("The form data is not valid UTF-8 text.")) from None
+
+    def _next_data(self) -> tuple[bytes, bool]:
+        """Return the next (data, more_data) of the current part."""
+        event = self._next_event()
+        if not isinstance(event, Data):
+            raise MalformedForm(_("The form data could not be read."))
+        return event.data, event.more_data
+
+    def _next_event(self) -> Event | None:
+        """Return the next Field, File or Data event; None at the end of the form."""
+        if self._done:
+            return None
+        while True:
+            try:
+                event = self._decoder.next_event()
+            except (ValueError, AttributeError, RequestEntityTooLarge):
+                # ValueError: bad or truncated body; AttributeError: the decoder's cast on
+                # a body part that does not start with a line break; RequestEntityTooLarge:
+                # headers or preamble larger than the decoder's buffer.
+                raise MalformedForm(_("The form data could not be read.")) from None
+            if isinstance(event, NeedData):
+                if self._decoder.state is State.EPILOGUE:
+                    self._finish()
+                    return None
+                chunk = self._read()
+                try:
+                    self._decoder.receive_data(chunk if chunk else None)
+                except RequestEntityTooLarge:
+                    # Part headers or a preamble did not fit in the decoder's buffer.
+                    raise MalformedForm(_("The form data could not be read.")) from None
+            elif isinstance(event, Epilogue):
+                self._finish()
+                return None
+            elif isinstance(event, Preamble):
+                continue
+            elif isinstance(event, Field | File) and not event.name:
+                raise MalformedForm(_("The form data could not be read."))
+            else:
+                return event
+
+    def _read(self) -> bytes:
+        try:
+            chunk = self._stream.read(self._read_size)
+        except ClientDisconnected:
+            raise MalformedForm(_("The upload was interrupted.")) from None
+        except RequestEntityTooLarge:  # the app's MAX_CONTENT_LENGTH
+            raise self._too_large() from None
+        except OSError:
+            raise MalformedForm(_("The upload was interrupted.")) from None
+        self._bytes_read += len(chunk)
+        if self._bytes_read > self.max_total_bytes:
+            raise self._too_large()
+        return chunk
+
+    def _finish(self) -> None:
+        """Mark the form complete and drain a (normally empty) epilogue within the limit."""
+        self._done = True
+        try:
+            while self._bytes_read <= self.max_total_bytes:
+                chunk = self._stream.read(self._read_size)
+                if not chunk:
+                    break
+                self._bytes_read += len(chunk)
+        except (ClientDisconnected, RequestEntityTooLarge, OSError):
+            pass  # the form itself was complete; the epilogue is meaningless
+
+
+def _client_filename(event: File) -> str:
+    """Return the last path component of the file name the client sent.
+
+    werkzeug unescapes backslashes in quoted header values, which turns a Windows path sent
+    verbatim by a browser ("C:\\Users\\name\\x.pdf") into "C:Usersnamex.pdf" and so keeps
+    the account name. Browsers never backslash-escape (they percent-encode '"'), so the raw
+    quoted value is read here; werkzeug's value is the fallback (e.g. for filename*=).
+    """
+    raw = event.headers.get("Content-Disposition", "")
+    match = _FILENAME_RE.search(raw)
+    filename = match.group(1) if match else event.filename
+    return re.split(r"[/\\]", filename)[-1]
+
+
+def validate_csrf_token(token: str | None) -> None:
+    """Check a Flask-WTF CSRF token taken from a streamed form.
+
+    Use it in views exempted from ``CSRFProtect`` (which would read ``request.form`` and so
+    spool the upload). Raises ``flask_wtf.csrf.CSRFError`` (a 400 Bad Request), like
+    CSRFProtect. Does nothing when ``WTF_CSRF_ENABLED`` is False, again like CSRFProtect.
+    """
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    try:
+        validate_csrf(token)
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0] if exc.args else "The CSRF token is invalid.") from None
