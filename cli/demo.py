@@ -91,9 +91,7 @@ def demo(data_dir: Path, host: str, portal_port: int, console_port: int, no_serv
         return
     from werkzeug.serving import make_server
 
-    from web.metadata import silence_request_logging
-
-    silence_request_logging()
+    # The portal's factory silences Werkzeug's request log (it would record addresses).
     servers = [make_server(host, port, build_app(name, config), threaded=True)
                for name, port in (("portal", portal_port), ("console", console_port))]
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]

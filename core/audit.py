@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     LOGIN_FAILED = "session:login:fail"
     LOGOUT = "session:logout"
     SESSION_REVOKED = "session:revoke"
+    SESSION_REAUTHENTICATED = "session:reauth"
     CATEGORY_CHANGED = "category:change"
     CHECKPOINT_SIGNED = "audit:checkpoint"
 

@@ -61,6 +61,8 @@ class Config:
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = "candor@localhost"
+    #: Address of the console, put in notification emails (optional).
+    console_url: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -110,7 +112,7 @@ _INT_SETTINGS = (
     "reviewer_session_absolute_hours",
     "smtp_port",
 )
-_STR_SETTINGS = ("smtp_host", "smtp_sender")
+_STR_SETTINGS = ("smtp_host", "smtp_sender", "console_url")
 
 
 def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -136,6 +138,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
         env_value = env.get(f"CANDOR_{name.upper()}")
         if env_value is not None:
             values[name] = env_value
+    if env.get("CANDOR_DATABASE_URL"):
+        values["database_url"] = env["CANDOR_DATABASE_URL"]
     values.update(overrides)
     unknown = set(values) - {*_INT_SETTINGS, *_STR_SETTINGS, "company_networks",
                              "insecure_dev_cookies", "database_url", "kdf", "extra"}
@@ -157,9 +161,5 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
         raw = values["insecure_dev_cookies"]
         values["insecure_dev_cookies"] = raw if isinstance(raw, bool) else str(raw).lower() in (
             "1", "true", "yes", "on")
-    database_url = (
-        values.pop("database_url", None)
-        or env.get("CANDOR_DATABASE_URL")
-        or default_database_url(data_dir)
-    )
+    database_url = values.pop("database_url", None) or default_database_url(data_dir)
     return Config(data_dir=data_dir, database_url=database_url, **values)

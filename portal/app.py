@@ -28,6 +28,10 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
         SECRET_KEY=services.keyring.cookie_key,
         # Slow connections (Tor) and long reports: a form stays valid for a day.
         WTF_CSRF_TIME_LIMIT=int(timedelta(days=1).total_seconds()),
+        # Flask-WTF's HTTPS check compares the Referer, which the portal never receives
+        # (Referrer-Policy: no-referrer, and the metadata filter drops it). The token is
+        # bound to a SameSite=Strict session cookie instead.
+        WTF_CSRF_SSL_STRICT=False,
         SESSION_COOKIE_NAME="__Host-candor-portal" if secure else "candor-portal",
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,

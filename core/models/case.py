@@ -144,7 +144,8 @@ class CaseMember(Base):
 
 class Message(Base):
     """A message in a case thread. Internal notes are under the team key, the rest under the
-    case key. Reporter messages carry only a day, staff messages the exact time."""
+    case key. Messages carry only a day; the exact time of staff messages is in the audit
+    log, which reporters' messages also reach only at day precision."""
 
     __tablename__ = "messages"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,7 @@ class UnlockedReviewer:
     """A reviewer whose private key is available for this request (from their session)."""
 
     reviewer_id: int
-    private_key: bytes
+    private_key: bytes = field(repr=False)
 
     @property
     def actor(self) -> Actor:
@@ -55,7 +55,11 @@ def _case(session: Session, case_id: int) -> Case:
 
 def _keys(session: Session, case: Case, who: UnlockedReviewer,
           kinds: Sequence[KeyKind] = (KeyKind.CASE, KeyKind.TEAM)) -> dict[KeyKind, bytes]:
-    """The keys of `case` the reviewer holds; AccessDenied without the case key."""
+    """The keys of `case` the reviewer holds; AccessDenied without the case key or when the
+    account is deactivated (its grants remain for the record but may not be used)."""
+    reviewer = session.get(Reviewer, who.reviewer_id)
+    if reviewer is None or not reviewer.active:
+        raise AccessDenied("this account is deactivated")
     keys = {KeyKind.CASE: open_reviewer_grant(session, case.id, who.reviewer_id,
                                               who.private_key, KeyKind.CASE)}
     for kind in kinds:
@@ -120,8 +124,11 @@ def _add_message(session: Session, services: Services, case: Case, who: Unlocked
     key_kind = KeyKind.TEAM if kind is MessageKind.INTERNAL_NOTE else KeyKind.CASE
     if key_kind not in keys:
         raise AccessDenied("no grant for the team key")
-    if any(f.key_kind is KeyKind.TEAM for f in files) and key_kind is KeyKind.CASE:
-        raise InvalidInput("Team files cannot be sent to the reporter.", field="attachments")
+    if any(f.key_kind is not key_kind for f in files):
+        # A file travels under its message's key: team files never reach the reporter, and
+        # a case-key file on an internal note would be readable by them.
+        raise InvalidInput("Files must be encrypted for the same readers as their message.",
+                           field="attachments")
     message = Message(
         case_id=case.id, author=Author.REVIEWER, reviewer_id=who.reviewer_id, kind=kind,
         key_kind=key_kind,

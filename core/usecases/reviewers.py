@@ -15,6 +15,7 @@ from core.models import CaseGrant, Recipient, Reviewer, ReviewerSession, Role
 from core.services import Services
 from core.usecases.errors import Conflict, InvalidInput, NotFound
 from core.usecases.passphrases import check_passphrase_policy, hash_passphrase
+from crypto.errors import DecryptionError
 from crypto.keys import unwrap, wrap
 from crypto.reviewer_keys import create_reviewer_keys, rewrap_private_key
 
@@ -128,8 +129,12 @@ def change_passphrase(session: Session, services: Services, reviewer: Reviewer,
         raise InvalidInput("Choose a passphrase different from the current one.",
                            field="passphrase")
     check_passphrase_policy(new_passphrase, username=reviewer.username)
-    reviewer.wrapped_private_key = rewrap_private_key(
-        reviewer.wrapped_private_key, old_passphrase, new_passphrase, services.config.kdf)
+    try:
+        reviewer.wrapped_private_key = rewrap_private_key(
+            reviewer.wrapped_private_key, old_passphrase, new_passphrase, services.config.kdf)
+    except DecryptionError as exc:
+        raise InvalidInput("The current passphrase is not correct.",
+                           field="old_passphrase") from exc
     reviewer.passphrase_hash = hash_passphrase(new_passphrase, services.config.kdf)
     reviewer.must_change_passphrase = False
     record_event(session, services.clock, AuditAction.REVIEWER_PASSPHRASE_CHANGED,

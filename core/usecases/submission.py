@@ -86,7 +86,7 @@ class SubmissionDraft:
 class SubmissionResult:
     """What the reporter is shown once. The receipt code exists nowhere else afterwards."""
 
-    receipt_code: str
+    receipt_code: str = field(repr=False)
     case_id: int
     reference: str
     #: Routing problems for the admins (never shown to the reporter).

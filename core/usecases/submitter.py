@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit import Actor, AuditAction, record_event
 from core.models import Attachment, Author, Case, KeyKind, Message, MessageKind
+from core.models.enums import SUBMITTER_VISIBLE_KINDS
 from core.services import Services
 from core.usecases.attachments import StoredFile, file_meta, file_plaintext, store_file
 from core.usecases.content import MAX_LONG_TEXT, FileMeta, clean_text
@@ -28,7 +29,7 @@ class SubmitterAccess:
 
     case_id: int
     reference: str
-    case_key: bytes
+    case_key: bytes = field(repr=False)
 
 
 def login_submitter(session: Session, services: Services, receipt_text: str) -> SubmitterAccess:
@@ -123,7 +124,9 @@ def open_file_for_submitter(
     """Metadata and a decrypting stream of one of the case's files the reporter may read."""
     attachment = session.get(Attachment, attachment_id)
     if (attachment is None or attachment.case_id != access.case_id
-            or attachment.key_kind is not KeyKind.CASE):
+            or attachment.key_kind is not KeyKind.CASE
+            or (attachment.message is not None
+                and attachment.message.kind not in SUBMITTER_VISIBLE_KINDS)):
         raise NotFound("no such file")
     meta = file_meta(attachment, access.reference, access.case_key)
     record_event(session, services.clock, AuditAction.ATTACHMENT_DECRYPTED, Actor.submitter(),

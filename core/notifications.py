@@ -1,0 +1,114 @@
+"""Email notifications to staff through SMTP. They carry no case content at all: no reference,
+no category, no text, not even a count. They only say "log in and look".
+
+Sending never breaks the caller: a failure is logged as one generic line (without addresses)
+and swallowed. Call these after the transaction that created the activity has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterable
+from datetime import date, timedelta
+from email.message import EmailMessage
+from typing import Literal
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from core.models import Case, CaseMember, CaseStatus, Reviewer, Role
+from core.models.enums import FINAL_STATUSES
+from core.services import Services
+
+log = logging.getLogger("candor.notifications")
+
+CaseEvent = Literal["new_case", "new_message"]
+SUBJECT = "Candor: new activity"
+REMINDER_SUBJECT = "Candor: deadlines"
+BODY = "There is new activity in Candor. Log in to the console to see it."
+REMINDER_BODY = ("Some cases you work on have deadlines coming up or past. "
+                 "Log in to the console to see them.")
+#: Remind this many days before a deadline.
+REMIND_DAYS = 3
+SMTP_TIMEOUT = 10
+
+_AWAITING_FEEDBACK = tuple(
+    s for s in CaseStatus
+    if s not in FINAL_STATUSES and s not in (CaseStatus.FEEDBACK_GIVEN, CaseStatus.FOLLOW_UP)
+)
+
+
+def _body(services: Services, text: str) -> str:
+    url = services.config.console_url
+    return f"{text}\n\n{url}\n" if url else f"{text}\n"
+
+
+def send_mail(services: Services, recipients: Iterable[str], subject: str, body: str) -> int:
+    """Send one message per recipient; return how many were accepted. Never raises."""
+    config = services.config
+    addresses = sorted(set(recipients))
+    if not config.smtp_host or not addresses:
+        return 0
+    sent = 0
+    try:
+        with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=SMTP_TIMEOUT) as smtp:
+            for address in addresses:
+                message = EmailMessage()
+                message["From"] = config.smtp_sender
+                message["To"] = address
+                message["Subject"] = subject
+                message.set_content(body)
+                try:
+                    smtp.send_message(message)
+                    sent += 1
+                except smtplib.SMTPException:
+                    log.warning("a notification email was refused by the mail server")
+    except (OSError, smtplib.SMTPException):
+        log.warning("notification emails could not be sent (mail server unavailable)")
+    return sent
+
+
+def case_team_addresses(session: Session, case_id: int) -> list[str]:
+    """Email addresses of the active, non-excluded team members of a case."""
+    return [a for a in session.execute(
+        select(Reviewer.email).join(CaseMember, CaseMember.reviewer_id == Reviewer.id)
+        .where(CaseMember.case_id == case_id, CaseMember.excluded.is_(False),
+               Reviewer.active.is_(True), Reviewer.email.is_not(None),
+               Reviewer.role != Role.AUDITOR)
+    ).scalars() if a]
+
+
+def notify_case_event(session: Session, services: Services, case_id: int,
+                      event: CaseEvent) -> int:
+    """Tell a case's team that something happened (a new case or a reporter's message).
+
+    The email is the same for every event and every case. Returns the number of emails sent.
+    """
+    del event  # the mail is deliberately identical for every kind of event
+    try:
+        addresses = case_team_addresses(session, case_id)
+    except Exception:  # noqa: BLE001 - a notification must never break the caller
+        log.warning("notification recipients could not be read")
+        return 0
+    return send_mail(services, addresses, SUBJECT, _body(services, BODY))
+
+
+def send_deadline_reminders(session: Session, services: Services, today: date,
+                            within_days: int = REMIND_DAYS) -> int:
+    """Email every team member of a case whose acknowledgement or feedback deadline is
+    within `within_days` or past. One generic email per person. Returns emails sent."""
+    horizon = today + timedelta(days=within_days)
+    due = or_(
+        and_(Case.status == CaseStatus.RECEIVED, Case.acknowledge_due <= horizon),
+        and_(Case.status.in_(_AWAITING_FEEDBACK), Case.feedback_due <= horizon),
+    )
+    addresses = session.execute(
+        select(Reviewer.email).distinct()
+        .join(CaseMember, CaseMember.reviewer_id == Reviewer.id)
+        .join(Case, Case.id == CaseMember.case_id)
+        .where(due, CaseMember.excluded.is_(False), Reviewer.active.is_(True),
+               Reviewer.email.is_not(None), Reviewer.role != Role.AUDITOR)
+    ).scalars()
+    return send_mail(services, [a for a in addresses if a], REMINDER_SUBJECT,
+                     _body(services, REMINDER_BODY))

@@ -1,0 +1,194 @@
+"""The filesystem blob store and orphan sweeping."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from core.blobs import BlobNotFound, FileSystemBlobStore
+from core.db import transaction
+from core.usecases.maintenance import sweep_orphan_blobs
+from core.usecases.submission import SubmissionDraft
+from tests.core.factories import add_reviewer, seed_categories, submit
+
+DAY = date(2024, 3, 9)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return FileSystemBlobStore(tmp_path / "blobs")
+
+
+def files_under(root):
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def test_write_read_delete(store):
+    data = [os.urandom(1000), b"", os.urandom(70_000), b"end"]
+    blob_id, size = store.write(iter(data), day=DAY)
+    assert size == sum(map(len, data))
+    assert len(blob_id) == 32 and all(c in "0123456789abcdef" for c in blob_id)
+    assert b"".join(store.read(blob_id)) == b"".join(data)
+    chunks = list(store.read(blob_id))
+    assert max(len(c) for c in chunks) <= 64 * 1024 + 17
+    assert [(blob_id, DAY)] == list(store.list_blobs())
+    store.delete(blob_id)
+    with pytest.raises(BlobNotFound):
+        store.read(blob_id)
+    store.delete(blob_id)  # missing: not an error
+    assert list(store.list_blobs()) == []
+
+
+def test_empty_blob(store):
+    blob_id, size = store.write([], day=DAY)
+    assert size == 0
+    assert b"".join(store.read(blob_id)) == b""
+
+
+def test_ids_are_random_and_unrelated_to_content(store):
+    ids = {store.write([b"same"], day=DAY)[0] for _ in range(20)}
+    assert len(ids) == 20
+    for blob_id in ids:
+        assert b"".join(store.read(blob_id)) == b"same"
+
+
+def test_failing_stream_leaves_nothing(store):
+    def broken():
+        yield b"a" * 100_000
+        yield b"b" * 100_000
+        raise OSError("client went away")
+
+    with pytest.raises(OSError, match="went away"):
+        store.write(broken(), day=DAY)
+    assert files_under(store.root) == []
+    assert list(store.list_blobs()) == []
+
+
+def test_interrupt_leaves_nothing(store):
+    def interrupted():
+        yield b"x" * 10
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.write(interrupted(), day=DAY)
+    assert files_under(store.root) == []
+
+
+def test_file_time_is_midnight_utc_of_the_day(store):
+    blob_id, _ = store.write([b"x"], day=DAY)
+    path = store.root / blob_id[:2] / blob_id
+    midnight = datetime(2024, 3, 9, tzinfo=UTC).timestamp()
+    st = path.stat()
+    assert st.st_mtime == midnight
+    assert st.st_atime == midnight
+
+
+def test_blob_is_not_readable_by_others(store):
+    blob_id, _ = store.write([b"x"], day=DAY)
+    folder = store.root / blob_id[:2]
+    assert stat.S_IMODE(folder.stat().st_mode) & 0o077 == 0
+    assert stat.S_IMODE((store.root / "tmp").stat().st_mode) & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "../../etc/passwd",
+        "tmp",
+        "A" * 32,
+        "0" * 31,
+        "0" * 33,
+        "g" * 32,
+        "../" + "0" * 29,
+        "0" * 16 + "/" + "0" * 15,
+        "ABCDEF" + "0" * 26,
+    ],
+)
+def test_invalid_blob_ids_are_rejected(store, bad, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep me")
+    with pytest.raises(BlobNotFound):
+        store.read(bad)
+    store.delete(bad)  # no error, and nothing outside the store is touched
+    assert victim.read_bytes() == b"keep me"
+
+
+def test_path_traversal_cannot_delete_outside(tmp_path):
+    store = FileSystemBlobStore(tmp_path / "blobs")
+    outside = tmp_path / ("0" * 32)
+    outside.write_bytes(b"outside")
+    store.delete("../" + "0" * 29)
+    store.delete(str(outside))
+    assert outside.exists()
+
+
+def test_list_blobs_ignores_stray_files(store):
+    blob_id, _ = store.write([b"x"], day=DAY)
+    (store.root / "README").write_text("not a blob")
+    (store.root / blob_id[:2] / "notes.txt").write_text("not a blob")
+    (store.root / "tmp" / ("f" * 32)).write_bytes(b"partial")
+    assert list(store.list_blobs()) == [(blob_id, DAY)]
+
+
+def test_clear_temporary(store):
+    blob_id, _ = store.write([b"x"], day=DAY)
+    for i in range(3):
+        (store.root / "tmp" / f"{i:032x}").write_bytes(b"partial")
+    assert store.clear_temporary() == 3
+    assert list((store.root / "tmp").iterdir()) == []
+    assert b"".join(store.read(blob_id)) == b"x"
+
+
+def test_sweep_orphans_respects_references_and_grace(session_factory, services):
+    today = date(2024, 6, 10)
+    blobs = services.blobs
+    ivy = add_reviewer(session_factory, services, "ivy")
+    seed_categories(session_factory, {"it_fault": [ivy.id]})
+
+    # A referenced blob written long ago (a committed submission): never swept.
+    import dataclasses
+
+    from core.clock import Clock
+
+    old_clock = Clock(now=lambda: datetime(2024, 5, 1, 12, tzinfo=UTC))
+    submit(
+        session_factory,
+        dataclasses.replace(services, clock=old_clock),
+        files=[("kept.txt", b"kept")],
+    )
+    [(referenced, referenced_day)] = list(blobs.list_blobs())
+    assert referenced_day == date(2024, 5, 1)
+
+    old_orphan, _ = blobs.write([b"old"], day=today - timedelta(days=2))
+    edge_orphan, _ = blobs.write([b"edge"], day=today - timedelta(days=1))
+    fresh_orphan, _ = blobs.write([b"fresh"], day=today)
+
+    with transaction(session_factory) as s:
+        removed = sweep_orphan_blobs(s, blobs, today, grace_days=1)
+    remaining = {blob_id for blob_id, _ in blobs.list_blobs()}
+    assert removed == 2
+    assert remaining == {referenced, fresh_orphan}
+    assert old_orphan not in remaining and edge_orphan not in remaining
+
+    # A longer grace period keeps more; the next day the fresh one goes too.
+    another, _ = blobs.write([b"x"], day=today - timedelta(days=3))
+    with transaction(session_factory) as s:
+        assert sweep_orphan_blobs(s, blobs, today, grace_days=7) == 0
+        assert sweep_orphan_blobs(s, blobs, today + timedelta(days=1)) == 2
+    assert {b for b, _ in blobs.list_blobs()} == {referenced}
+    # The committed case's file still opens.
+    assert b"".join(blobs.read(referenced))
+
+
+def test_sweep_keeps_blobs_of_a_draft_in_flight(session_factory, services):
+    draft = SubmissionDraft()
+    today = services.clock.today()
+    draft.add_file(services, "a.txt", "text/plain", [b"in flight"])
+    with transaction(session_factory) as s:
+        assert sweep_orphan_blobs(s, services.blobs, today) == 0
+    assert len(list(services.blobs.list_blobs())) == 1
+    draft.discard(services.blobs)

@@ -1,0 +1,51 @@
+"""Secrets must not reach logs or tracebacks through an object's repr (CRYPTO.md: receipt
+codes are "never stored, logged or put in a URL"; crypto's own KeyPair, ReceiptSecrets and
+SigningKeyPair redact their reprs, and core's SubmissionDraft hides its keys)."""
+
+from __future__ import annotations
+
+from core.usecases.casework import UnlockedReviewer
+from core.usecases.submission import SubmissionDraft, SubmissionResult
+from core.usecases.submitter import SubmitterAccess
+from crypto.keys import generate_keypair, new_key
+from crypto.receipt import format_receipt, generate_receipt
+
+
+def shown(obj: object) -> str:
+    return repr(obj) + str(obj) + f"{obj!r}"
+
+
+def leaks(text: str, secret: bytes | str) -> bool:
+    if isinstance(secret, str):
+        return secret in text or format_receipt(secret) in text
+    return repr(secret) in text or secret.hex() in text or secret.hex().upper() in text
+
+
+def test_leak_detector_works():
+    key = new_key()
+    assert leaks(repr({"k": key}), key)
+    assert leaks(f"code {format_receipt('1' * 28)}", "1" * 28)
+    assert not leaks("nothing here", key)
+
+
+def test_draft_hides_its_keys():
+    draft = SubmissionDraft()
+    for key in (draft.case_key, draft.team_key, draft.identity_key):
+        assert not leaks(shown(draft), key)
+
+
+def test_submission_result_hides_the_receipt():
+    code = generate_receipt()
+    result = SubmissionResult(receipt_code=code, case_id=1, reference="C-2345ABCD", unrouted=False)
+    assert not leaks(shown(result), code)
+
+
+def test_submitter_access_hides_the_case_key():
+    key = new_key()
+    access = SubmitterAccess(case_id=1, reference="C-2345ABCD", case_key=key)
+    assert not leaks(shown(access), key)
+
+
+def test_unlocked_reviewer_hides_the_private_key():
+    key = generate_keypair().private_key
+    assert not leaks(shown(UnlockedReviewer(reviewer_id=1, private_key=key)), key)
