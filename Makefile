@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 # Compiled message catalogs (.mo) are build products, made from the .po files in the repo.
 catalogs: $(STAMP)
 	@for dir in $(CATALOG_DIRS); do \
-	  if [ -d $$dir ]; then $(BIN)/pybabel compile --use-fuzzy -q -d $$dir || exit 1; fi; \
+	  if [ -d $$dir ]; then $(BIN)/pybabel -q compile -d $$dir || exit 1; fi; \
 	done
 
 demo: $(STAMP) catalogs

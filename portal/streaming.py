@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request
-from flask_babel import gettext as _  # type: ignore[import-untyped]
+from flask_babel import gettext as _
 
 from core.usecases.errors import InvalidInput
 from portal.forms import ATTACHMENTS_FIELD, StreamedForm, form_data
@@ -72,7 +72,8 @@ def read_streamed_form(
                             fields=fields)
     except InvalidInput as exc:
         message = (_("The files are larger than this service accepts, or there are too many.")
-                   if exc.field == "attachments" else str(exc))
+                   if exc.field == "attachments"
+                   else _("Please check the form and try again."))
         status = 413 if exc.field == "attachments" else 400
         return StreamedPost(form=form or form_factory(form_data(fields)), valid=False,
                             upload_error=message, status=status, fields=fields)

@@ -131,10 +131,18 @@ def html_lang() -> str:
     return current_language().replace("_", "-")
 
 
+#: How each language names itself in the switcher, where Babel's name reads awkwardly
+#: ("中文 (简体, 中国)").
+SELF_NAMES = {"zh_CN": "简体中文", "en": "English"}
+
+
 def language_choices() -> list[tuple[str, str]]:
     """Return (code, name of the language in itself) for every offered language."""
     choices = []
     for code in _config().languages:
+        if code in SELF_NAMES:
+            choices.append((code, SELF_NAMES[code]))
+            continue
         try:
             name = Locale.parse(code).get_display_name(code) or code
         except (ValueError, UnknownLocaleError):
