@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from flask import Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _  # type: ignore[import-untyped]
+from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound as HttpNotFound
 
 from core.usecases.errors import InvalidInput, NotFound, ReceiptNotRecognised

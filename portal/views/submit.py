@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import make_response, render_template
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _  # type: ignore[import-untyped]
+from flask_babel import gettext as _
 
 from core.models import Channel
 from core.usecases.categories import active_categories
