@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -100,9 +100,10 @@ class InboxPage:
 
 
 def _visible(reviewer_id: int) -> ColumnElement[bool]:
-    """Cases the reviewer is a non-excluded member of (uses the case_members primary key)."""
-    return exists().where(CaseMember.case_id == Case.id, CaseMember.reviewer_id == reviewer_id,
-                          CaseMember.excluded.is_(False))
+    """Cases the reviewer is a non-excluded member of, driven from case_members (the
+    reviewer's memberships, not every case)."""
+    return Case.id.in_(select(CaseMember.case_id).where(CaseMember.reviewer_id == reviewer_id,
+                                                        CaseMember.excluded.is_(False)))
 
 
 def _overdue(today: date) -> ColumnElement[bool]:

@@ -1,0 +1,89 @@
+"""The console's app factory: configuration, hooks, blueprints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, redirect, url_for
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import web
+from core.config import Config
+from core.db import make_engine, make_session_factory
+from core.services import Services, build_services
+from reviewer import admin, auth, cases, inbox, labels, session
+from reviewer.errors import install_domain_errors
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Console:
+    """What the console's views share: configuration, services, the database."""
+
+    config: Config
+    services: Services
+    engine: Engine
+    factory: sessionmaker[Session]
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Secure, `__Host-` prefixed cookies unless plain http is allowed for development."""
+        return not self.config.insecure_dev_cookies
+
+    @property
+    def cookie_name(self) -> str:
+        """Name of the session cookie (the sealed-key session)."""
+        return "__Host-candor-console" if self.secure_cookies else "candor-console"
+
+
+def create_app(config: Config, *, services: Services | None = None) -> Flask:
+    """Build the console for `config` (`services` injectable for tests)."""
+    services = services if services is not None else build_services(config)
+    engine = make_engine(config.database_url)
+    console = Console(config=config, services=services, engine=engine,
+                      factory=make_session_factory(engine))
+    app = Flask(__name__)
+    secure = console.secure_cookies
+    app.config.update(
+        SECRET_KEY=services.keyring.cookie_key,
+        # Flask's signed cookie holds only the CSRF token and the language choice.
+        SESSION_COOKIE_NAME="__Host-candor-console-prefs" if secure else "candor-console-prefs",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_PATH="/",
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,  # Referrer-Policy: no-referrer; SameSite=Strict instead
+        MAX_FORM_MEMORY_SIZE=64 * 1024,
+    )
+    app.extensions["candor.console"] = console
+    app.register_blueprint(web.blueprint)
+    # The console's catalog first, then the shared web/ catalog (base templates, error pages).
+    catalogs = [HERE / "translations", Path(web.__file__).resolve().parent / "translations"]
+    web.init_babel(app, translations_dir=";".join(str(d) for d in catalogs if d.is_dir()))
+    web.install_security_headers(app)
+    web.install_error_pages(app)
+    csrf = CSRFProtect(app)
+    app.jinja_env.globals["labels"] = labels
+    session.install(app)
+    install_domain_errors(app)
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(inbox.blueprint)
+    app.register_blueprint(cases.blueprint)
+    app.register_blueprint(admin.blueprint)
+    csrf.exempt(cases.reply)  # streamed upload: the view checks the token itself
+
+    @app.get("/")
+    def index() -> Any:
+        """Send each role to its landing page."""
+        auth_state = g.get("auth")
+        if auth_state is None:
+            return redirect(url_for("auth.login"))
+        return redirect(session.home_url(auth_state.reviewer.role))
+
+    return app

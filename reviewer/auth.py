@@ -1,0 +1,196 @@
+"""Login, logout, TOTP enrolment, passphrase change, re-authentication, language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import session as flask_session
+from flask_babel import gettext as _  # type: ignore[import-untyped]
+from markupsafe import Markup
+
+from core.models import Role
+from core.usecases import staff_auth
+from core.usecases.errors import InvalidInput
+from core.usecases.reviewers import change_passphrase as change_passphrase_usecase
+from core.usecases.staff_auth import NextStep
+from crypto.errors import CryptoError
+from reviewer.forms import ChangePassphraseForm, CodeForm, LanguageForm, LoginForm, ReauthForm
+from reviewer.session import (
+    clear_session_cookie,
+    console,
+    current,
+    db,
+    home_url,
+    login_required,
+    role_required,
+    set_session_cookie,
+)
+from web.i18n import SESSION_KEY as LANGUAGE_KEY
+from web.i18n import safe_next, set_language
+
+blueprint = Blueprint("auth", __name__)
+
+
+def too_many(seconds: int) -> tuple[str, int, dict[str, str]]:
+    """The 429 page: "try again in N seconds"."""
+    return (render_template("reviewer/throttled.html", seconds=seconds), 429,
+            {"Retry-After": str(seconds)})
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Username, passphrase and TOTP code on one form; one generic error for any failure."""
+    if g.get("auth") is not None:
+        return redirect(home_url(current().reviewer.role))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    error = None
+    if form.validate_on_submit():
+        c = console()
+        result = staff_auth.authenticate(db(), c.services, form.username.data or "",
+                                         form.passphrase.data or "", form.code.data)
+        if result.retry_after is not None:
+            return too_many(result.retry_after)
+        if result.ok and result.token is not None:
+            language = flask_session.get(LANGUAGE_KEY)
+            flask_session.clear()  # new CSRF token with the new session
+            if language:
+                flask_session[LANGUAGE_KEY] = language
+            if result.next_step is NextStep.ENROL_TOTP:
+                target = url_for("auth.enrol")
+            elif result.next_step is NextStep.CHANGE_PASSPHRASE:
+                target = url_for("auth.change_passphrase")
+            else:
+                target = safe_next(form.next.data, "/")
+            response = redirect(target, code=303)
+            set_session_cookie(response, result.token)
+            return response
+        error = _("The details you entered are not correct.")
+    elif request.method == "POST":
+        error = _("The details you entered are not correct.")
+    form.passphrase.data = ""
+    form.code.data = ""
+    return render_template("reviewer/login.html", form=form, error=error)
+
+
+@blueprint.post("/logout")
+@login_required
+def logout() -> Any:
+    """End the session at once (the row is deleted)."""
+    staff_auth.logout(db(), console().services, current())
+    flask_session.clear()
+    response = redirect(url_for("auth.login"), code=303)
+    clear_session_cookie(response)
+    return response
+
+
+def _qr_svg(uri: str) -> Markup:
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+    return Markup(svg)  # noqa: S704 - segno's own markup, no user input
+
+
+@blueprint.route("/enrol", methods=["GET", "POST"])
+@login_required
+def enrol() -> Any:
+    """First login (or after a reset): scan the QR code, confirm with a code."""
+    auth = current()
+    if auth.reviewer.totp_confirmed:
+        return redirect(url_for("index"))
+    c = console()
+    provisioning = staff_auth.provisioning_uri(c.services, auth.reviewer)
+    if provisioning is None:
+        abort(409)
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        if staff_auth.confirm_totp(db(), c.services, auth.reviewer, form.code.data):
+            step = auth.next_step()
+            target = (url_for("auth.change_passphrase") if step is NextStep.CHANGE_PASSPHRASE
+                      else home_url(auth.reviewer.role))
+            return redirect(target, code=303)
+        error = _("That code is not correct. Wait for the next code and try again.")
+    elif request.method == "POST":
+        error = _("Enter the 6-digit code from your authenticator app.")
+    form.code.data = ""
+    uri, secret = provisioning
+    return render_template("reviewer/enrol.html", form=form, error=error, qr=_qr_svg(uri),
+                           secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
+
+
+@blueprint.route("/passphrase", methods=["GET", "POST"])
+@login_required
+def change_passphrase() -> Any:
+    """Change one's passphrase (forced at first login and after a reset)."""
+    auth = current()
+    form = ChangePassphraseForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            change_passphrase_usecase(db(), console().services, auth.reviewer,
+                                      form.current.data or "", form.new.data or "")
+        except InvalidInput as exc:
+            form.new.errors = [_translate_policy(str(exc))]
+        except CryptoError:
+            db().rollback()
+            error = _("The current passphrase is not correct.")
+        else:
+            return redirect(home_url(auth.reviewer.role), code=303)
+    for field in (form.current, form.new, form.confirm):
+        field.data = ""
+    return render_template("reviewer/change_passphrase.html", form=form, error=error,
+                           forced=auth.reviewer.must_change_passphrase)
+
+
+def _translate_policy(message: str) -> str:
+    """The passphrase policy's messages, in the console's language."""
+    known = {
+        "Use at least 12 characters.": _("Use at least 12 characters."),
+        "This passphrase is too easy to guess. Try several unrelated words.":
+            _("This passphrase is too easy to guess. Try several unrelated words."),
+        "Choose a passphrase different from the current one.":
+            _("Choose a passphrase different from the current one."),
+    }
+    return known.get(message, _("This passphrase cannot be used."))
+
+
+@blueprint.route("/reauth", methods=["GET", "POST"])
+@login_required
+def reauth() -> Any:
+    """Re-enter the passphrase before a sensitive action."""
+    form = ReauthForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    error = None
+    if form.validate_on_submit():
+        ok, wait = staff_auth.reauthenticate(db(), console().services, current(),
+                                             form.passphrase.data or "")
+        if wait is not None:
+            return too_many(wait)
+        if ok:
+            return redirect(safe_next(form.next.data, "/"), code=303)
+        error = _("The passphrase is not correct.")
+    elif request.method == "POST":
+        error = _("Enter your passphrase.")
+    form.passphrase.data = ""
+    return render_template("reviewer/reauth.html", form=form, error=error)
+
+
+@blueprint.post("/language")
+def language() -> Any:
+    """Remember the language choice (on the account too, when logged in)."""
+    form = LanguageForm()
+    if form.validate_on_submit() and set_language(form.language.data or ""):
+        auth = g.get("auth")
+        if auth is not None:
+            auth.reviewer.language = form.language.data
+    return redirect(safe_next(form.next.data, "/"), code=303)
+
+
+@blueprint.get("/auditor")
+@role_required(Role.AUDITOR)
+def auditor() -> Any:
+    """The auditor's landing page: what they can do here (no case content)."""
+    return render_template("reviewer/auditor.html")

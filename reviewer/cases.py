@@ -1,0 +1,221 @@
+"""The case page: the decrypted report and thread, replies and notes, downloads, identity
+reveal, and the case team (grant, exclude)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _  # type: ignore[import-untyped]
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from core.models import Attachment, Case, CaseMember, KeyKind, MessageKind, Reviewer, Role
+from core.usecases.attachments import StoredFile
+from core.usecases.casework import (
+    exclude_member,
+    grant_case,
+    open_file_for_reviewer,
+    post_reviewer_message,
+    read_case_for_reviewer,
+    reveal_identity,
+    store_reviewer_file,
+)
+from core.usecases.errors import InvalidInput
+from core.usecases.grants import find_reviewer_grant
+from crypto.errors import StreamError
+from reviewer.forms import ConfirmForm, GrantForm, ReplyForm, RevealForm
+from reviewer.session import commit, console, current, db, reauth_required, require_member
+from reviewer.session import role_required as _role_required
+from web.uploads import FieldPart, StreamingFormParser, UploadError
+
+blueprint = Blueprint("cases", __name__)
+log = logging.getLogger("candor.console")
+role_required = _role_required(Role.REVIEWER)
+_MiB = 1024 * 1024
+
+
+def _team(case_id: int) -> list[tuple[CaseMember, Reviewer]]:
+    return [(m, r) for m, r in db().execute(
+        select(CaseMember, Reviewer).join(Reviewer, Reviewer.id == CaseMember.reviewer_id)
+        .where(CaseMember.case_id == case_id).order_by(Reviewer.username)).all()]
+
+
+def _render_case(case_id: int, form: ReplyForm | None = None, error: str | None = None,
+                 status: int = 200) -> Any:
+    c = console()
+    auth = current()
+    view = read_case_for_reviewer(db(), c.services, auth.unlocked, case_id)
+    case = db().get(Case, case_id)
+    can_reveal = (view.disclosure.value == "confidential" and find_reviewer_grant(
+        db(), case_id, auth.reviewer.id, KeyKind.IDENTITY) is not None)
+    return render_template(
+        "reviewer/case.html", view=view, case=case, team=_team(case_id),
+        form=form if form is not None else ReplyForm(formdata=None), error=error,
+        can_reveal=can_reveal, today=c.services.clock.today(), me=auth.reviewer.id), status
+
+
+@blueprint.get("/cases/<int:case_id>")
+@role_required
+def show(case_id: int) -> Any:
+    """The decrypted case (audited), marked as such, never cached."""
+    require_member(case_id)
+    return _render_case(case_id)
+
+
+def _discard(stored: list[StoredFile]) -> None:
+    for item in stored:
+        console().services.blobs.delete(item.blob_id)
+
+
+@blueprint.post("/cases/<int:case_id>/reply")
+@role_required
+def reply(case_id: int) -> Any:
+    """A reply or internal note, with attachments streamed straight into encrypted blobs.
+
+    Files sent with a note are under the team key; with a reply, under the case key."""
+    require_member(case_id)
+    c = console()
+    who = current().unlocked
+    fields: MultiDict[str, str] = MultiDict()
+    stored: list[StoredFile] = []
+    error: str | None = None
+    csrf = "csrf_token" if current_app.config.get("WTF_CSRF_ENABLED", True) else None
+    try:
+        parser = StreamingFormParser(
+            request, max_total_bytes=c.config.max_submission_bytes + _MiB,
+            max_files=c.config.max_files, max_fields=20, max_field_bytes=256 * 1024,
+            csrf_field=csrf)
+        for part in parser:
+            if isinstance(part, FieldPart):
+                if part.name in ("kind", "body"):
+                    fields[part.name] = part.value
+                continue
+            if not part.filename:
+                continue
+            kind = fields.get("kind")
+            if kind not in {k.value for k in MessageKind} - {"reporter_message"}:
+                raise InvalidInput("kind", field="kind")
+            key_kind = KeyKind.TEAM if kind == MessageKind.INTERNAL_NOTE else KeyKind.CASE
+            stored.append(store_reviewer_file(c.services, who, db(), case_id, key_kind,
+                                              part.filename, part.content_type, part.chunks()))
+    except UploadError as exc:
+        error = str(exc.message)
+    except InvalidInput as exc:
+        error = (_("Choose the kind of message before adding files.") if exc.field == "kind"
+                 else _("The files are larger than this service accepts."))
+    form = ReplyForm(formdata=fields)
+    if error is None and form.validate():
+        try:
+            with db().begin_nested():
+                post_reviewer_message(db(), c.services, who, case_id,
+                                      MessageKind(form.kind.data), form.body.data or "", stored)
+        except InvalidInput:
+            error = _("The message could not be sent. Check the text and try again.")
+        else:
+            return redirect(url_for("cases.show", case_id=case_id) + "#thread", code=303)
+    _discard(stored)
+    return _render_case(case_id, form, error or _("The message was not sent."), 400)
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with an ASCII fallback name and the real one as RFC 5987 filename*."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._")[:100] or "attachment"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+@blueprint.get("/cases/<int:case_id>/files/<int:file_id>")
+@role_required
+def download(case_id: int, file_id: int) -> Any:
+    """Stream a decrypted attachment; the audit event is committed before the first byte."""
+    require_member(case_id)
+    attachment = db().get(Attachment, file_id)
+    if attachment is None or attachment.case_id != case_id:
+        abort(404)
+    meta, stream = open_file_for_reviewer(db(), console().services, current().unlocked,
+                                          file_id)
+    first = next(stream, b"")  # a bad header fails here, before any byte is sent
+    commit()
+
+    def body() -> Iterator[bytes]:
+        yield first
+        try:
+            yield from stream
+        except StreamError:
+            # Abort the connection: a broken download is better than bad data.
+            log.warning("an attachment failed its integrity check during download")
+            raise
+
+    response = Response(body(), mimetype="application/octet-stream", direct_passthrough=True)
+    response.headers["Content-Disposition"] = content_disposition(meta.name)
+    response.headers["Content-Length"] = str(meta.size)
+    return response
+
+
+@blueprint.route("/cases/<int:case_id>/reveal", methods=["GET", "POST"])
+@role_required
+@reauth_required
+def reveal(case_id: int) -> Any:
+    """Open a confidential reporter's identity, with a reason (kept as an internal note)."""
+    require_member(case_id)
+    case = db().get(Case, case_id)
+    if case is None:
+        abort(404)
+    form = RevealForm()
+    if form.validate_on_submit():
+        identity = reveal_identity(db(), console().services, current().unlocked, case_id,
+                                   form.reason.data or "")
+        return render_template("reviewer/identity.html", case=case, identity=identity)
+    return render_template("reviewer/reveal.html", case=case, form=form)
+
+
+@blueprint.route("/cases/<int:case_id>/grant", methods=["GET", "POST"])
+@role_required
+@reauth_required
+def grant(case_id: int) -> Any:
+    """Add a colleague to the case team (their public key receives the case keys)."""
+    require_member(case_id)
+    case = db().get(Case, case_id)
+    if case is None:
+        abort(404)
+    on_case = {m.reviewer_id for m, _r in _team(case_id)}
+    candidates = [r for r in db().execute(
+        select(Reviewer).where(Reviewer.active.is_(True), Reviewer.role == Role.REVIEWER)
+        .order_by(Reviewer.username)).scalars() if r.id not in on_case]
+    form = GrantForm()
+    form.reviewer.choices = [(r.id, r.username) for r in candidates]
+    if form.validate_on_submit():
+        grantee = db().get(Reviewer, form.reviewer.data)
+        if grantee is None:
+            abort(404)
+        grant_case(db(), console().services, current().unlocked, case_id, grantee)
+        return redirect(url_for("cases.show", case_id=case_id) + "#team", code=303)
+    return render_template("reviewer/grant.html", case=case, form=form,
+                           candidates=candidates)
+
+
+@blueprint.route("/cases/<int:case_id>/members/<int:reviewer_id>/exclude",
+                 methods=["GET", "POST"])
+@role_required
+def exclude(case_id: int, reviewer_id: int) -> Any:
+    """Exclude a member (conflict of interest): their grants are deleted. Confirm first."""
+    require_member(case_id)
+    case = db().get(Case, case_id)
+    target = db().get(Reviewer, reviewer_id)
+    member = db().get(CaseMember, (case_id, reviewer_id))
+    if case is None or target is None or member is None or member.excluded:
+        abort(404)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        exclude_member(db(), console().services, current().unlocked.actor, case_id, target)
+        if reviewer_id == current().reviewer.id:
+            return redirect(url_for("inbox.index"), code=303)
+        return redirect(url_for("cases.show", case_id=case_id) + "#team", code=303)
+    return render_template("reviewer/exclude.html", case=case, target=target, form=form)

@@ -1,0 +1,133 @@
+"""The console's forms. Field names and ids are stable (the end-to-end tests use them)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from core.models import MessageKind, Role
+
+MAX_PASSPHRASE = 1024
+
+
+class LoginForm(FlaskForm):
+    """Username, passphrase and authenticator code on one form."""
+
+    username = StringField(_l("Username"), validators=[InputRequired(), Length(max=64)])
+    passphrase = PasswordField(_l("Passphrase"),
+                               validators=[InputRequired(), Length(max=MAX_PASSPHRASE)])
+    code = StringField(_l("Code from your authenticator app"),
+                       validators=[Optional(), Length(max=16)])
+    next = HiddenField()
+
+
+class CodeForm(FlaskForm):
+    """A TOTP code (enrolment)."""
+
+    code = StringField(_l("Code from your authenticator app"),
+                       validators=[InputRequired(), Length(max=16)])
+
+
+class ChangePassphraseForm(FlaskForm):
+    """The reviewer's own passphrase change (forced at first login)."""
+
+    current = PasswordField(_l("Current passphrase"),
+                            validators=[InputRequired(), Length(max=MAX_PASSPHRASE)])
+    new = PasswordField(_l("New passphrase"),
+                        validators=[InputRequired(), Length(max=MAX_PASSPHRASE)])
+    confirm = PasswordField(_l("New passphrase again"),
+                            validators=[InputRequired(),
+                                        EqualTo("new", message=_l("The two passphrases differ."))])
+
+
+class ReauthForm(FlaskForm):
+    """Passphrase re-entry before a sensitive action."""
+
+    passphrase = PasswordField(_l("Passphrase"),
+                               validators=[InputRequired(), Length(max=MAX_PASSPHRASE)])
+    next = HiddenField()
+
+
+class ConfirmForm(FlaskForm):
+    """A confirm step for something that cannot be undone (only the CSRF token)."""
+
+
+class LanguageForm(FlaskForm):
+    """Switch the console's language."""
+
+    language = HiddenField(validators=[InputRequired(), Length(max=8)])
+    next = HiddenField()
+
+
+class ReplyForm(FlaskForm):
+    """A reply to the reporter or an internal note. Posted as a streamed multipart form: the
+    view validates the text fields with this class (CSRF checked by the stream parser)."""
+
+    class Meta:
+        csrf = False
+
+    kind = RadioField(_l("Kind of message"), choices=[
+        (MessageKind.CLARIFICATION_REQUEST.value, _l("Request for information (to the reporter)")),
+        (MessageKind.INFORMATION.value, _l("Information (to the reporter)")),
+        (MessageKind.FEEDBACK.value, _l("Outcome and reasons (to the reporter)")),
+        (MessageKind.INTERNAL_NOTE.value, _l("Internal note (case team only)")),
+    ], validators=[InputRequired(message=_l("Choose the kind of message."))])
+    body = TextAreaField(_l("Message"), validators=[
+        InputRequired(message=_l("Write a message.")), Length(max=20_000)])
+
+
+class RevealForm(FlaskForm):
+    """The reason for opening a confidential reporter's identity."""
+
+    reason = TextAreaField(_l("Reason"), validators=[InputRequired(), Length(max=1000)])
+
+
+class GrantForm(FlaskForm):
+    """Add a colleague to the case team."""
+
+    reviewer = SelectField(_l("Case handler"), coerce=int, validate_choice=True,
+                           validators=[InputRequired()])
+
+
+class AddReviewerForm(FlaskForm):
+    """An administrator creates a staff account."""
+
+    username = StringField(_l("Username"), validators=[
+        InputRequired(), Length(min=2, max=63),
+        Regexp(r"^[a-z0-9][a-z0-9._-]+$",
+               message=_l("Use a-z, 0-9, dot, dash and underscore."))])
+    role = RadioField(_l("Role"), choices=[
+        (Role.REVIEWER.value, _l("Case handler")),
+        (Role.ADMIN.value, _l("Administrator")),
+        (Role.AUDITOR.value, _l("Auditor")),
+    ], validators=[InputRequired()])
+    email = StringField(_l("Email for notifications (optional)"), validators=[
+        Optional(), Length(max=254),
+        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an email address."))])
+
+
+class RoutingForm(FlaskForm):
+    """The intake reviewers of one category."""
+
+    reviewers = SelectMultipleField(_l("Intake case handlers"), coerce=int,
+                                    option_widget=CheckboxInput(),
+                                    widget=ListWidget(prefix_label=False))
+
+
+class AcknowledgeForm(FlaskForm):
+    """Tick to confirm an irreversible step."""
+
+    understood = BooleanField(_l("I understand that this cannot be undone."),
+                              validators=[InputRequired()])

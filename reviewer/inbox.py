@@ -1,0 +1,67 @@
+"""The inbox: a dense, filterable list of the reviewer's cases (no decryption)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request, url_for
+from sqlalchemy import select
+
+from core.models import CaseStatus, Category, Role
+from core.usecases.inbox import Due, InboxFilter, Sort, inbox_page
+from reviewer.session import console, current, db, role_required
+
+blueprint = Blueprint("inbox", __name__)
+
+
+def _enum_arg(name: str, enum: Any) -> Any:
+    value = request.args.get(name, "")
+    try:
+        return enum(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int_arg(name: str, default: int | None) -> int | None:
+    value = request.args.get(name, "")
+    if value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    return default
+
+
+def read_filter() -> InboxFilter:
+    """The filter from the query string; anything unknown is ignored."""
+    return InboxFilter(
+        status=_enum_arg("status", CaseStatus),
+        category_id=_int_arg("category", None),
+        due=_enum_arg("due", Due),
+        assigned_to_me=request.args.get("mine") == "1",
+        sort=_enum_arg("sort", Sort) or Sort.NEWEST,
+        page=_int_arg("page", 1) or 1,
+    )
+
+
+def filter_url(filt: InboxFilter, **changes: Any) -> str:
+    """The inbox URL with some filter values changed (None removes one); back to page 1."""
+    params: dict[str, Any] = {
+        "status": filt.status.value if filt.status else None,
+        "category": filt.category_id,
+        "due": filt.due.value if filt.due else None,
+        "mine": "1" if filt.assigned_to_me else None,
+        "sort": filt.sort.value if filt.sort is not Sort.NEWEST else None,
+    }
+    params.update(changes)
+    return url_for("inbox.index", **{k: v for k, v in params.items() if v is not None})
+
+
+@blueprint.get("/cases")
+@role_required(Role.REVIEWER)
+def index() -> Any:
+    """The list of cases the reviewer is on, with counts per filter value."""
+    filt = read_filter()
+    c = console()
+    page = inbox_page(db(), current().reviewer.id, filt, c.services.clock.today())
+    categories = list(db().execute(select(Category).order_by(Category.position)).scalars())
+    return render_template("reviewer/inbox.html", page=page, filt=filt, filter_url=filter_url,
+                           categories=categories, statuses=list(CaseStatus), sorts=list(Sort),
+                           Due=Due, today=c.services.clock.today())

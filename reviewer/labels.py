@@ -1,0 +1,96 @@
+"""Translated labels for the domain's codes (GLOSSARY.md), and the next step of a case."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
+
+from core.models import CaseStatus, MemberRole, MessageKind, Role
+from core.models.enums import Author
+
+STATUS = {
+    CaseStatus.RECEIVED: _l("received"),
+    CaseStatus.ACKNOWLEDGED: _l("acknowledged"),
+    CaseStatus.REFERRED: _l("referred elsewhere"),
+    CaseStatus.NOT_ADMISSIBLE: _l("not admissible"),
+    CaseStatus.INFO_NEEDED: _l("waiting for the reporter's information"),
+    CaseStatus.UNDER_INVESTIGATION: _l("under investigation"),
+    CaseStatus.DECIDED: _l("decided"),
+    CaseStatus.FEEDBACK_GIVEN: _l("outcome sent"),
+    CaseStatus.FOLLOW_UP: _l("corrective actions in progress"),
+    CaseStatus.CLOSED: _l("closed"),
+}
+
+KIND = {
+    MessageKind.REPORTER_MESSAGE: _l("Message from the reporter"),
+    MessageKind.CLARIFICATION_REQUEST: _l("Request for information"),
+    MessageKind.INFORMATION: _l("Information"),
+    MessageKind.FEEDBACK: _l("Outcome and reasons"),
+    MessageKind.INTERNAL_NOTE: _l("Internal note"),
+}
+
+ROLE = {
+    Role.ADMIN: _l("Administrator"),
+    Role.REVIEWER: _l("Case handler"),
+    Role.AUDITOR: _l("Auditor"),
+}
+
+MEMBER_ROLE = {
+    MemberRole.INTAKE: _l("intake"),
+    MemberRole.LEAD: _l("lead investigator"),
+    MemberRole.INVESTIGATOR: _l("investigator"),
+}
+
+AUTHOR = {
+    Author.SUBMITTER: _l("Reporter"),
+    Author.REVIEWER: _l("Case handler"),
+    Author.SYSTEM: _l("System"),
+}
+
+_NEXT = {
+    CaseStatus.RECEIVED: _l("Read the report and acknowledge it to the reporter "
+                            "(send information) before the acknowledgement deadline."),
+    CaseStatus.ACKNOWLEDGED: _l("Investigate, or ask the reporter for more information."),
+    CaseStatus.INFO_NEEDED: _l("Wait for the reporter's answer; check the thread for news."),
+    CaseStatus.UNDER_INVESTIGATION: _l("Finish the investigation and record a decision."),
+    CaseStatus.DECIDED: _l("Send the outcome and reasons to the reporter."),
+    CaseStatus.FEEDBACK_GIVEN: _l("Follow up on corrective actions, or close the case."),
+    CaseStatus.FOLLOW_UP: _l("Check corrective actions, then close the case."),
+}
+
+
+def next_step(status: CaseStatus) -> Any:
+    """What to do next in this stage."""
+    return _NEXT.get(status, _l("Nothing more is due on this case."))
+
+
+def category_name(category: Any, language: str) -> str:
+    """A category's name in the console's language."""
+    if category is None:
+        return ""
+    return str(category.name_zh if language.startswith("zh") else category.name_en)
+
+
+def days_left(due: date, today: date) -> int:
+    """Days until a deadline (negative when past)."""
+    return (due - today).days
+
+
+SORT = {
+    "newest": _l("Newest first"),
+    "oldest": _l("Oldest first"),
+    "feedback_due": _l("Feedback deadline"),
+    "acknowledge_due": _l("Acknowledgement deadline"),
+    "reference": _l("Reference"),
+    "activity": _l("Reporter's latest activity"),
+}
+
+
+def category_code_name(code: str | None, categories: list[Any], language: str) -> str:
+    """The name of the category with this code, from an already loaded list."""
+    for category in categories:
+        if category.code == code:
+            return category_name(category, language)
+    return code or ""

@@ -1,0 +1,175 @@
+"""Per-request state: the database session and the logged-in reviewer (from the cookie).
+
+`g.auth` is a core.usecases.staff_auth.LoadedSession (account, session row, private key) or
+None. The request's database session commits after the view unless the response is a
+server error; views that stream call `commit()` themselves before streaming.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask import session as flask_session
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from core.models import CaseMember, Role
+from core.session_tokens import SessionToken, parse_session_token
+from core.usecases import staff_auth
+from core.usecases.staff_auth import LoadedSession, NextStep
+from web.i18n import SESSION_KEY as LANGUAGE_KEY
+
+if TYPE_CHECKING:
+    from reviewer.app import Console
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Endpoints reachable while enrolment or a forced passphrase change is pending.
+_ALWAYS_ALLOWED = {"auth.logout", "auth.language", "web.static", "static", "index"}
+_STEP_ENDPOINT = {NextStep.ENROL_TOTP: "auth.enrol",
+                  NextStep.CHANGE_PASSPHRASE: "auth.change_passphrase"}
+
+
+def console() -> Console:
+    """The console's shared state."""
+    return cast("Console", current_app.extensions["candor.console"])
+
+
+def db() -> Session:
+    """The request's database session (opened on first use)."""
+    if "db" not in g:
+        g.db = console().factory()
+    return cast(Session, g.db)
+
+
+def commit() -> None:
+    """Commit now (before streaming a response whose audit event must be durable)."""
+    if "db" in g:
+        g.db.commit()
+
+
+def current() -> LoadedSession:
+    """The logged-in reviewer (only inside views behind login_required)."""
+    auth = g.get("auth")
+    if auth is None:
+        abort(401)
+    return cast(LoadedSession, auth)
+
+
+def home_url(role: Role) -> str:
+    """The landing page of a role."""
+    return url_for({Role.ADMIN: "admin.dashboard", Role.AUDITOR: "auth.auditor"}.get(
+        role, "inbox.index"))
+
+
+def set_session_cookie(response: Response, token: SessionToken) -> None:
+    """Hand the session token to the browser (HttpOnly, SameSite=Strict, Secure)."""
+    c = console()
+    response.set_cookie(c.cookie_name, token.encode(), httponly=True, secure=c.secure_cookies,
+                        samesite="Strict", path="/")
+
+
+def clear_session_cookie(response: Response) -> None:
+    """Remove the session cookie."""
+    c = console()
+    response.delete_cookie(c.cookie_name, path="/", secure=c.secure_cookies, httponly=True,
+                           samesite="Strict")
+
+
+def _load() -> Any:
+    g.auth = None
+    if request.endpoint in ("web.static", "static"):
+        return None
+    c = console()
+    raw = request.cookies.get(c.cookie_name)
+    if raw is None:
+        return None
+    loaded = staff_auth.load_session(db(), c.services, parse_session_token(raw))
+    if loaded is None:
+        g.clear_cookie = True
+        return None
+    g.auth = loaded
+    language = loaded.reviewer.language
+    if language and flask_session.get(LANGUAGE_KEY) != language:
+        flask_session[LANGUAGE_KEY] = language
+    step = loaded.next_step()
+    if step is not NextStep.READY and request.endpoint not in _ALWAYS_ALLOWED \
+            and request.endpoint != _STEP_ENDPOINT[step]:
+        return redirect(url_for(_STEP_ENDPOINT[step]))
+    return None
+
+
+def _finish(response: Response) -> Response:
+    if "db" in g:
+        if response.status_code < 500:
+            g.db.commit()
+        else:
+            g.db.rollback()
+    if g.get("clear_cookie"):
+        clear_session_cookie(response)
+    return response
+
+
+def _close(_exc: BaseException | None) -> None:
+    database = g.pop("db", None)
+    if database is not None:
+        database.rollback()
+        database.close()
+
+
+def install(app: Flask) -> None:
+    """Register the per-request hooks."""
+    app.before_request(_load)
+    app.after_request(_finish)
+    app.teardown_request(_close)
+
+
+def login_required(view: F) -> F:
+    """Anonymous visitors go to the login page."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.get("auth") is None:
+            target = request.full_path if request.method == "GET" else None
+            return redirect(url_for("auth.login", next=target))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def role_required(*roles: Role) -> Callable[[F], F]:
+    """Logged in with one of `roles`, else 403."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current().reviewer.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return login_required(cast(F, wrapper))
+
+    return decorator
+
+
+def reauth_required(view: F) -> F:
+    """Sensitive actions: the passphrase must have been entered in the last few minutes."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not staff_auth.reauth_fresh(console().services, current()):
+            return redirect(url_for("auth.reauth", next=request.path))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def require_member(case_id: int) -> None:
+    """404 unless the current reviewer is a non-excluded member of the case (a non-member
+    does not even learn that the case exists)."""
+    member = db().get(CaseMember, (case_id, current().reviewer.id))
+    if member is None or member.excluded:
+        abort(404)

@@ -1,0 +1,128 @@
+"""Fixtures for the console: an app on each backend, accounts in every role, a case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.audit import Actor
+from core.db import transaction
+from core.models import Reviewer, Role
+from core.services import Services
+from core.session_tokens import SessionToken
+from core.usecases import staff_auth
+from core.usecases.casework import exclude_member
+from core.usecases.content import Identity, ReportContent
+from core.usecases.reviewers import totp_secret
+from reviewer import create_app
+from tests.core.factories import ReviewerHandle, add_reviewer, seed_categories, submit
+
+CANARY = "CANARY-7f3a9c report text"
+
+
+def make_ready(session_factory: sessionmaker[Session], reviewer_id: int) -> None:
+    """Mark an account as enrolled with its own passphrase (skips first-login steps)."""
+    with transaction(session_factory) as s:
+        s.execute(update(Reviewer).where(Reviewer.id == reviewer_id)
+                  .values(totp_confirmed=True, must_change_passphrase=False))
+
+
+def new_account(session_factory: sessionmaker[Session], services: Services, username: str,
+                role: Role = Role.REVIEWER, ready: bool = True) -> ReviewerHandle:
+    handle = add_reviewer(session_factory, services, username, role)
+    if ready:
+        make_ready(session_factory, handle.id)
+    return handle
+
+
+def open_session(app: Flask, session_factory: sessionmaker[Session], services: Services,
+                 handle: ReviewerHandle) -> SessionToken:
+    with transaction(session_factory) as s:
+        reviewer = s.get(Reviewer, handle.id)
+        assert reviewer is not None
+        return staff_auth.create_session(s, services, reviewer, handle.private_key)
+
+
+def cookie_name(app: Flask) -> str:
+    return app.extensions["candor.console"].cookie_name
+
+
+def login_client(app: Flask, session_factory: sessionmaker[Session], services: Services,
+                 handle: ReviewerHandle | None) -> FlaskClient:
+    client = app.test_client()
+    if handle is not None:
+        token = open_session(app, session_factory, services, handle)
+        client.set_cookie(cookie_name(app), token.encode())
+    return client
+
+
+def current_code(services: Services, session_factory: sessionmaker[Session],
+                 reviewer_id: int, offset_steps: int = 0) -> str:
+    with session_factory() as s:
+        reviewer = s.get(Reviewer, reviewer_id)
+        assert reviewer is not None
+        secret = totp_secret(services, reviewer)
+    assert secret is not None
+    when = services.clock.now().timestamp() + offset_steps * 30
+    return pyotp.TOTP(secret).at(when)
+
+
+@pytest.fixture
+def app(config, services) -> Iterator[Flask]:
+    application = create_app(config, services=services)
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["candor.console"].engine.dispose()
+
+
+@pytest.fixture
+def app_nocsrf(app: Flask) -> Flask:
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+@dataclass
+class World:
+    """Accounts in every role and one confidential case with an attachment."""
+
+    on_case: ReviewerHandle
+    not_on_case: ReviewerHandle
+    excluded: ReviewerHandle
+    auditor: ReviewerHandle
+    admin: ReviewerHandle
+    case_id: int
+    reference: str
+    file_id: int
+
+
+@pytest.fixture
+def world(session_factory, services) -> World:
+    on_case = new_account(session_factory, services, "alice")
+    not_on_case = new_account(session_factory, services, "bob")
+    excluded = new_account(session_factory, services, "carol")
+    auditor = new_account(session_factory, services, "audrey", Role.AUDITOR)
+    admin = new_account(session_factory, services, "adam", Role.ADMIN)
+    seed_categories(session_factory, {"it_fault": [on_case.id, excluded.id],
+                                      "security": [not_on_case.id]})
+    result = submit(session_factory, services,
+                    report=ReportContent(summary="Printer jams", description=CANARY),
+                    identity=Identity(name="Wang Fang", contact="wf@example.org"),
+                    files=[("evidence 证据.txt", b"attached bytes " * 1000)])
+    with transaction(session_factory) as s:
+        excluded_reviewer = s.get(Reviewer, excluded.id)
+        exclude_member(s, services, Actor.system(), result.case_id, excluded_reviewer)
+    from sqlalchemy import select
+
+    from core.models import Attachment
+    with session_factory() as s:
+        file_id = s.execute(select(Attachment.id).where(
+            Attachment.case_id == result.case_id)).scalar_one()
+    return World(on_case, not_on_case, excluded, auditor, admin, result.case_id,
+                 result.reference, file_id)

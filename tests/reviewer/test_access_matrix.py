@@ -1,0 +1,88 @@
+"""Every console route x every kind of visitor has an expected outcome, checked for real.
+
+The table is compared with `app.url_map`: a new route without an entry fails this test.
+Routes that accept GET are checked with GET, POST-only routes with an empty POST (CSRF off, so
+the access decision is what is tested; an empty form changes nothing).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+ROLES = ("anonymous", "on_case", "not_on_case", "excluded", "auditor", "admin")
+LOGIN = "login"  # a redirect to the login page
+
+#: endpoint -> outcome per role, in ROLES order.
+EXPECTED: dict[str, tuple[object, ...]] = {
+    "index":                 (LOGIN, 302, 302, 302, 302, 302),
+    "static":                (200, 200, 200, 200, 200, 200),
+    "web.static":            (200, 200, 200, 200, 200, 200),
+    "auth.login":            (200, 302, 302, 302, 302, 302),
+    "auth.logout":           (LOGIN, 303, 303, 303, 303, 303),
+    "auth.enrol":            (LOGIN, 302, 302, 302, 302, 302),
+    "auth.change_passphrase": (LOGIN, 200, 200, 200, 200, 200),
+    "auth.reauth":           (LOGIN, 200, 200, 200, 200, 200),
+    "auth.language":         (303, 303, 303, 303, 303, 303),
+    "auth.auditor":          (LOGIN, 403, 403, 403, 200, 403),
+    "inbox.index":           (LOGIN, 200, 200, 200, 403, 403),
+    "cases.show":            (LOGIN, 200, 404, 404, 403, 403),
+    "cases.reply":           (LOGIN, 400, 404, 404, 403, 403),
+    "cases.download":        (LOGIN, 200, 404, 404, 403, 403),
+    "cases.reveal":          (LOGIN, 200, 404, 404, 403, 403),
+    "cases.grant":           (LOGIN, 200, 404, 404, 403, 403),
+    "cases.exclude":         (LOGIN, 200, 404, 404, 403, 403),
+    "admin.dashboard":       (LOGIN, 403, 403, 403, 403, 200),
+    "admin.reviewers":       (LOGIN, 403, 403, 403, 403, 200),
+    "admin.new_reviewer":    (LOGIN, 403, 403, 403, 403, 200),
+    "admin.account_action":  (LOGIN, 403, 403, 403, 403, 200),
+    "admin.routing":         (LOGIN, 403, 403, 403, 403, 200),
+}
+
+
+def url_values(world) -> dict[str, object]:
+    return {"case_id": world.case_id, "file_id": world.file_id,
+            "reviewer_id": world.on_case.id, "action": "revoke",
+            "filename": "reviewer/console.css"}
+
+
+def test_every_route_has_an_entry(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(EXPECTED), (
+        f"missing: {sorted(endpoints - set(EXPECTED))}, stale: {sorted(set(EXPECTED) - endpoints)}")
+
+
+def test_access_matrix(app_nocsrf, session_factory, services, world):
+    from tests.reviewer.conftest import login_client
+    app = app_nocsrf
+    handles = {"anonymous": None, "on_case": world.on_case, "not_on_case": world.not_on_case,
+               "excluded": world.excluded, "auditor": world.auditor, "admin": world.admin}
+    values = url_values(world)
+    failures = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint):
+        args = {name: values[name] for name in rule.arguments}
+        if rule.endpoint == "web.static":
+            args["filename"] = "web/base.css"
+        with app.test_request_context():
+            from flask import url_for
+            path = url_for(rule.endpoint, **args)
+        method = "GET" if "GET" in (rule.methods or ()) else "POST"
+        for role, expected in zip(ROLES, EXPECTED[rule.endpoint], strict=True):
+            client = login_client(app, session_factory, services, handles[role])
+            response = client.open(path, method=method, data={} if method == "POST" else None)
+            got: object = response.status_code
+            if got == 302 and "/login" in (response.location or "") and expected == LOGIN:
+                got = LOGIN
+            if got != expected:
+                failures.append(f"{method} {path} as {role}: expected {expected}, got {got}")
+    assert failures == []
+
+
+@pytest.mark.parametrize("role", ["not_on_case", "excluded"])
+def test_no_case_content_leaks_to_non_members(app, session_factory, services, world, role):
+    from tests.reviewer.conftest import CANARY, login_client
+    client = login_client(app, session_factory, services, getattr(world, role))
+    inbox = client.get("/cases")
+    assert world.reference.encode() not in inbox.data
+    for path in (f"/cases/{world.case_id}", f"/cases/{world.case_id}/files/{world.file_id}"):
+        response = client.get(path)
+        assert response.status_code == 404 and CANARY.encode() not in response.data
