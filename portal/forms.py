@@ -8,10 +8,12 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
 
 from core.models import Category
 from core.usecases.content import MAX_LONG_TEXT, MAX_SHORT_TEXT
+from web.forms import as_choices
 
 #: Field name of the file input; the template puts it after every text field.
 ATTACHMENTS_FIELD = "attachments"
@@ -27,10 +29,10 @@ class StreamedForm(FlaskForm):
         csrf = False
 
 
-def category_choices(categories: list[Category], language: str) -> list[tuple[str, str]]:
-    """(code, name in the reader's language) pairs, in the operator's order."""
+def category_choices(categories: list[Category], language: str) -> list[SelectChoice]:
+    """(code, name in the reader's language) choices, in the operator's order."""
     chinese = language.startswith("zh")
-    return [(c.code, c.name_zh if chinese else c.name_en) for c in categories]
+    return as_choices((c.code, c.name_zh if chinese else c.name_en) for c in categories)
 
 
 class SubmissionForm(StreamedForm):
@@ -60,8 +62,8 @@ class SubmissionForm(StreamedForm):
         Optional(), Length(max=MAX_LONG_TEXT, message=_l("Keep this under %(max)d characters."))])
     disclosure = RadioField(
         _l("Do you want to give your name?"),
-        choices=[("anonymous", _l("No, stay anonymous")),
-                 ("confidential", _l("Yes, confidentially"))],
+        choices=as_choices([("anonymous", _l("No, stay anonymous")),
+                            ("confidential", _l("Yes, confidentially"))]),
         default="anonymous",
         validators=[DataRequired(_l("Choose whether to give your name."))],
     )
@@ -73,10 +75,15 @@ class SubmissionForm(StreamedForm):
         Optional(), Length(max=MAX_SHORT_TEXT, message=_l("Keep this under %(max)d characters."))])
     website = StringField(_l("Leave this field empty"))
 
-    def validate_name(self, field: StringField) -> None:
-        """A confidential report needs a name; an anonymous one must not send one."""
-        if self.disclosure.data == "confidential" and not (field.data or "").strip():
-            raise ValidationError(_l("Enter your name, or choose to stay anonymous."))
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The field checks, then: a confidential report needs a name. (Written here rather
+        than as a field validator because Optional() stops the chain on an empty name.)"""
+        valid: bool = super().validate(extra_validators)
+        if self.disclosure.data == "confidential" and not (self.name.data or "").strip():
+            self.name.errors = [*self.name.errors,
+                                _l("Enter your name, or choose to stay anonymous.")]
+            return False
+        return valid
 
     def is_bot(self) -> bool:
         """Whether the honeypot was filled in."""

@@ -46,13 +46,15 @@ def read_streamed_form(
     the text fields read so far, so the page can be shown again with the reporter's input.
     A CSRF failure is raised (400) before anything is read.
     """
-    parser = StreamingFormParser(request, max_total_bytes=max_file_bytes + FORM_OVERHEAD_BYTES,
-                                 max_files=max_files + 1, csrf_field="csrf_token")
     fields: dict[str, list[str]] = {}
     form: StreamedForm | None = None
     valid = False
     dropped = False
     try:
+        # The constructor already refuses a body declared too large or not multipart.
+        parser = StreamingFormParser(
+            request, max_total_bytes=max_file_bytes + FORM_OVERHEAD_BYTES,
+            max_files=max_files + 1, csrf_field="csrf_token")
         for part in parser:
             if not isinstance(part, FilePart):
                 fields.setdefault(part.name, []).append(part.value)

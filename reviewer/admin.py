@@ -24,6 +24,7 @@ from core.usecases.reviewers import (
 from reviewer.forms import AddReviewerForm, ConfirmForm, RoutingForm
 from reviewer.session import console, current, db, reauth_required
 from reviewer.session import role_required as _role_required
+from web.forms import as_choices
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = _role_required(Role.ADMIN)
@@ -130,7 +131,7 @@ def routing() -> Any:
     categories = list(db().execute(
         select(Category).where(Category.active.is_(True)).order_by(Category.position)).scalars())
     eligible = [r for r in list_reviewers(db()) if r.active and r.role is Role.REVIEWER]
-    choices = [(r.id, r.username) for r in eligible]
+    choices = as_choices((r.id, r.username) for r in eligible)
     forms: dict[str, RoutingForm] = {}
     saved = None
     for category in categories:

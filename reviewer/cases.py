@@ -33,6 +33,7 @@ from crypto.errors import StreamError
 from reviewer.forms import ConfirmForm, GrantForm, ReplyForm, RevealForm
 from reviewer.session import commit, console, current, db, reauth_required, require_member
 from reviewer.session import role_required as _role_required
+from web.forms import as_choices
 from web.uploads import FieldPart, StreamingFormParser, UploadError
 
 blueprint = Blueprint("cases", __name__)
@@ -190,7 +191,7 @@ def grant(case_id: int) -> Any:
         select(Reviewer).where(Reviewer.active.is_(True), Reviewer.role == Role.REVIEWER)
         .order_by(Reviewer.username)).scalars() if r.id not in on_case]
     form = GrantForm()
-    form.reviewer.choices = [(r.id, r.username) for r in candidates]
+    form.reviewer.choices = as_choices((r.id, r.username) for r in candidates)
     if form.validate_on_submit():
         grantee = db().get(Reviewer, form.reviewer.data)
         if grantee is None:

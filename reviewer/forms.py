@@ -18,6 +18,7 @@ from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.models import MessageKind, Role
+from web.forms import as_choices
 
 MAX_PASSPHRASE = 1024
 
@@ -78,12 +79,12 @@ class ReplyForm(FlaskForm):
     class Meta:
         csrf = False
 
-    kind = RadioField(_l("Kind of message"), choices=[
+    kind = RadioField(_l("Kind of message"), choices=as_choices([
         (MessageKind.CLARIFICATION_REQUEST.value, _l("Request for information (to the reporter)")),
         (MessageKind.INFORMATION.value, _l("Information (to the reporter)")),
         (MessageKind.FEEDBACK.value, _l("Outcome and reasons (to the reporter)")),
         (MessageKind.INTERNAL_NOTE.value, _l("Internal note (case team only)")),
-    ], validators=[InputRequired(message=_l("Choose the kind of message."))])
+    ]), validators=[InputRequired(message=_l("Choose the kind of message."))])
     body = TextAreaField(_l("Message"), validators=[
         InputRequired(message=_l("Write a message.")), Length(max=20_000)])
 
@@ -108,11 +109,11 @@ class AddReviewerForm(FlaskForm):
         InputRequired(), Length(min=2, max=63),
         Regexp(r"^[a-z0-9][a-z0-9._-]+$",
                message=_l("Use a-z, 0-9, dot, dash and underscore."))])
-    role = RadioField(_l("Role"), choices=[
+    role = RadioField(_l("Role"), choices=as_choices([
         (Role.REVIEWER.value, _l("Case handler")),
         (Role.ADMIN.value, _l("Administrator")),
         (Role.AUDITOR.value, _l("Auditor")),
-    ], validators=[InputRequired()])
+    ]), validators=[InputRequired()])
     email = StringField(_l("Email for notifications (optional)"), validators=[
         Optional(), Length(max=254),
         Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an email address."))])

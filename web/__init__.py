@@ -15,6 +15,7 @@ response padding, error pages, and the shared templates and stylesheet. Imports 
 
 from web.blueprint import blueprint
 from web.errors import install_error_pages
+from web.forms import as_choices
 from web.headers import install_security_headers, security_headers
 from web.i18n import (
     current_language,
@@ -51,6 +52,7 @@ __all__ = [
     "StripClientMetadata",
     "UploadError",
     "UploadTooLarge",
+    "as_choices",
     "blueprint",
     "current_language",
     "from_company_network",

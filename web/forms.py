@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from wtforms.fields.choices import SelectChoice
 
 
 def hint_id(field: Any) -> str:
@@ -56,3 +59,8 @@ def errors_of(form_or_fields: Any) -> list[tuple[Any, str]]:
             if isinstance(message, str) or hasattr(message, "__html__"):
                 pairs.append((field, str(message)))
     return pairs
+
+
+def as_choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
+    """WTForms choices from (value, label) pairs (WTForms 3.4 drops bare tuples)."""
+    return [SelectChoice(value, label) for value, label in pairs]

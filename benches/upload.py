@@ -1,0 +1,383 @@
+"""Benchmark uploads to the portal over HTTP under gunicorn.
+
+Usage: .venv/bin/python benches/upload.py [--quick]
+
+For a small and a large file (10 MiB and 1 GiB; --quick: 10 MiB and 200 MiB), all in one run:
+
+1. Encrypted upload: POST /report (multipart, valid CSRF token from a fetched form, cookie
+   jar) to `candor serve portal --workers 1` under gunicorn, the file streamed from a
+   generator with a known Content-Length (never one big buffer). The portal encrypts it into
+   the blob store while it arrives and creates the case.
+2. The ceiling: the same body POSTed to a second gunicorn (same settings) running
+   `benches.upload:drain_app`, a WSGI app that only reads wsgi.input in 64 KiB pieces.
+3. Raw secretstream (nacl.bindings push, 64 KiB chunks) over the same number of bytes.
+4. Peak memory (VmHWM) of each gunicorn worker; the servers are restarted for every size,
+   so each peak belongs to one size.
+
+Also measured: the fixed cost of one report without a file (Argon2id for the receipt, the
+database transaction), so the ratio can be read with and without it.
+
+Prints figures only; asserts nothing. Aims: encrypted/plain >= 75 %, memory 1 GiB vs 10 MiB
+within 20 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import http.cookiejar
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+PIECE = MiB
+POOL = [os.urandom(PIECE) for _ in range(4)]
+BOUNDARY = "candorBenchBoundary0123456789"
+
+
+# --- the drain app (run by gunicorn in a subprocess) --------------------------------------------
+
+
+def drain_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """Read the request body in 64 KiB pieces and answer with the byte count."""
+    stream = environ["wsgi.input"]
+    total = 0
+    while chunk := stream.read(64 * 1024):
+        total += len(chunk)
+    body = str(total).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def file_bytes(size: int) -> Iterator[bytes]:
+    """`size` bytes of random-looking data, in 1 MiB pieces cycled from a small pool."""
+    full, rest = divmod(size, PIECE)
+    for i in range(full):
+        yield POOL[i & 3]
+    if rest:
+        yield POOL[0][:rest]
+
+
+def fields_part(fields: list[tuple[str, str]]) -> bytes:
+    """The text fields of a multipart body, each with its delimiter."""
+    parts = []
+    for name, value in fields:
+        header = f'Content-Disposition: form-data; name="{name}"'
+        parts.append(f"--{BOUNDARY}\r\n{header}\r\n\r\n{value}\r\n".encode())
+    return b"".join(parts)
+
+
+def multipart(
+    fields: list[tuple[str, str]], filename: str, size: int
+) -> tuple[int, Iterator[bytes]]:
+    """(Content-Length, body pieces) of a multipart form whose file is streamed."""
+    head = fields_part(fields)
+    head += (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
+        f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    ).encode()
+    tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+
+    def pieces() -> Iterator[bytes]:
+        yield head
+        yield from file_bytes(size)
+        yield tail
+
+    return len(head) + size + len(tail), pieces()
+
+
+def post_streamed(
+    port: int, path: str, length: int, pieces: Iterator[bytes], cookie: str = ""
+) -> tuple[int, bytes, float]:
+    """POST the pieces with a known Content-Length; (status, body, seconds)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3600)
+    start = time.perf_counter()
+    conn.putrequest("POST", path)
+    conn.putheader("Content-Type", f"multipart/form-data; boundary={BOUNDARY}")
+    conn.putheader("Content-Length", str(length))
+    if cookie:
+        conn.putheader("Cookie", cookie)
+    conn.endheaders()
+    for piece in pieces:
+        conn.send(piece)
+    response = conn.getresponse()
+    body = response.read()
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return response.status, body, elapsed
+
+
+def children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            kids.append(int(entry.name))
+    return kids
+
+
+def vm_hwm_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM")
+
+
+class Server:
+    """A gunicorn master started as a subprocess, with its single worker."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], port: int, log: Path) -> None:
+        self.port = port
+        self.log = log
+        self._out = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            argv, env=env, cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited:\n{log.read_text()[-3000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    pass
+                if children(self.process.pid):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+
+    @property
+    def worker(self) -> int:
+        kids = children(self.process.pid)
+        if len(kids) != 1:
+            raise RuntimeError(f"expected one worker, found {kids}")
+        return kids[0]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._out.close()
+
+
+def start_portal(env: dict[str, str], log: Path) -> Server:
+    port = free_port()
+    candor = [sys.executable, "-m", "cli"]
+    return Server(
+        [*candor, "serve", "portal", "--port", str(port), "--workers", "1"], env, port, log
+    )
+
+
+def start_drain(env: dict[str, str], log: Path) -> Server:
+    port = free_port()
+    # The same gunicorn settings as `candor serve` (cli/serve.py): one sync worker, long
+    # timeout, no access log, error log to stderr.
+    return Server(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--timeout",
+            "3600",
+            "--error-logfile",
+            "-",
+            "benches.upload:drain_app",
+        ],
+        env,
+        port,
+        log,
+    )
+
+
+def csrf_session(port: int) -> tuple[str, str]:
+    """(CSRF token, Cookie header) from GET /report with a cookie jar."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(f"http://127.0.0.1:{port}/report", timeout=60) as response:
+        page = response.read().decode()
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    if not match:
+        raise RuntimeError("no CSRF token on /report")
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return match.group(1), cookie
+
+
+def report_fields(token: str) -> list[tuple[str, str]]:
+    return [
+        ("csrf_token", token),
+        ("category", "it_fault"),
+        ("summary", "Benchmark upload"),
+        ("what_happened", "A large file, streamed."),
+        ("disclosure", "anonymous"),
+    ]
+
+
+def upload_report(port: int, size: int | None) -> float:
+    """Seconds for one POST /report with a file of `size` bytes (None: no file part)."""
+    token, cookie = csrf_session(port)
+    if size is None:
+        head = fields_part(report_fields(token)) + f"--{BOUNDARY}--\r\n".encode()
+        length, pieces = len(head), iter([head])
+    else:
+        length, pieces = multipart(report_fields(token), "bench.bin", size)
+    status, body, elapsed = post_streamed(port, "/report", length, pieces, cookie)
+    if status != 200 or b'id="receipt-code"' not in body:
+        raise RuntimeError(f"upload failed: HTTP {status}: {body[:500]!r}")
+    return elapsed
+
+
+def drain(port: int, size: int) -> float:
+    length, pieces = multipart(report_fields("x" * 91), "bench.bin", size)
+    status, body, elapsed = post_streamed(port, "/drain", length, pieces)
+    if status != 200 or int(body) != length:
+        raise RuntimeError(f"drain failed: HTTP {status}: {body[:200]!r}")
+    return elapsed
+
+
+def raw_secretstream(size: int) -> float:
+    from nacl.bindings import (
+        crypto_secretstream_xchacha20poly1305_init_push,
+        crypto_secretstream_xchacha20poly1305_push,
+        crypto_secretstream_xchacha20poly1305_state,
+        crypto_secretstream_xchacha20poly1305_TAG_FINAL,
+    )
+
+    chunk = 64 * 1024
+    state = crypto_secretstream_xchacha20poly1305_state()
+    crypto_secretstream_xchacha20poly1305_init_push(state, bytes(32))
+    start = time.perf_counter()
+    for piece in file_bytes(size):
+        view = memoryview(piece)
+        for offset in range(0, len(view), chunk):
+            crypto_secretstream_xchacha20poly1305_push(state, bytes(view[offset : offset + chunk]))
+    crypto_secretstream_xchacha20poly1305_push(
+        state, b"", tag=crypto_secretstream_xchacha20poly1305_TAG_FINAL
+    )
+    return time.perf_counter() - start
+
+
+def mb_s(size: int, seconds: float) -> float:
+    return size / 1e6 / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 MiB and 200 MiB")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary instance")
+    args = parser.parse_args()
+    sizes = [10 * MiB, 200 * MiB] if args.quick else [10 * MiB, GiB]
+
+    work = Path(tempfile.mkdtemp(prefix="candor-bench-"))
+    data_dir = work / "instance"
+    env = {**os.environ, "CANDOR_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
+    env.pop("CANDOR_DATABASE_URL", None)
+    subprocess.run(
+        [sys.executable, "-m", "cli", "init"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    (data_dir / "candor.toml").write_text(
+        f"max_submission_bytes = {2 * GiB}\nsubmissions_per_minute = 100000\n"
+        "insecure_dev_cookies = true\n"
+    )
+    print(f"instance: {data_dir}  (SQLite, gunicorn, 1 sync worker each)")
+
+    fixed_costs = []
+    results = []
+    try:
+        for size in sizes:
+            portal = start_portal(env, work / "portal.log")
+            try:
+                fixed = min(upload_report(portal.port, None) for _ in range(2))
+                fixed_costs.append(fixed)
+                encrypted = upload_report(portal.port, size)
+                portal_peak = vm_hwm_kib(portal.worker)
+            finally:
+                portal.stop()
+            for blob in (data_dir / "blobs").rglob("*"):
+                if blob.is_file():
+                    blob.unlink()  # keep the disk free; the case rows stay
+            sink = start_drain(env, work / "drain.log")
+            try:
+                plain = drain(sink.port, size)
+                drain_peak = vm_hwm_kib(sink.worker)
+            finally:
+                sink.stop()
+            raw = raw_secretstream(size)
+            results.append((size, encrypted, plain, raw, fixed, portal_peak, drain_peak))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print(
+        f"{'size':>9} | {'encrypted upload':>16} | {'plain drain':>12} | "
+        f"{'raw secretstream':>16} | {'enc/plain':>9} | {'enc/plain*':>10} | "
+        f"{'portal VmHWM':>12} | {'drain VmHWM':>11}"
+    )
+    for size, encrypted, plain, raw, fixed, portal_peak, drain_peak in results:
+        label = f"{size // MiB} MiB"
+        net = max(encrypted - fixed, 1e-9)
+        print(
+            f"{label:>9} | {mb_s(size, encrypted):>11.1f} MB/s | {mb_s(size, plain):>7.1f} MB/s"
+            f" | {mb_s(size, raw):>11.1f} MB/s | {encrypted and plain / encrypted:>8.1%} | "
+            f"{plain / net:>9.1%} | {portal_peak / 1024:>8.1f} MiB | "
+            f"{drain_peak / 1024:>7.1f} MiB"
+        )
+    print(
+        f"\nfixed cost of one report without a file (Argon2id receipt, database): "
+        f"{min(fixed_costs) * 1000:.0f} ms"
+    )
+    print("enc/plain* = the same ratio with that fixed cost subtracted from the upload time")
+    small, large = results[0], results[-1]
+    print(
+        f"\nencrypted/plain throughput, {large[0] // MiB} MiB: {large[2] / large[1]:.1%} "
+        "(aim >= 75 %)"
+    )
+    print(
+        f"portal peak memory {large[0] // MiB} MiB vs {small[0] // MiB} MiB: "
+        f"{large[5] / small[5]:.2f}x (aim within 20 %)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Receipt page, printable receipt, receipt login (typos, unknown codes), follow-up sessions
+(idle expiry, logout) and the global throttles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from core.services import Services
+from crypto.receipt import format_receipt, generate_receipt, normalise_receipt
+from tests.portal.conftest import (
+    csrf_token,
+    login_via,
+    receipt_of,
+    reply_via,
+    submit_report_via,
+)
+
+FOLLOWUP_COOKIE = "__Host-candor-followup"
+URL_ATTR_RE = re.compile(r'(?:href|action|src)="([^"]*)"')
+
+
+def mistype(code: str) -> str:
+    """Change one digit of a canonical receipt (the Damm check digit catches every such typo)."""
+    digits = list(code)
+    digits[5] = str((int(digits[5]) + 3) % 10)
+    return "".join(digits)
+
+
+def new_receipt(client: FlaskClient) -> str:
+    response = submit_report_via(client)
+    assert response.status_code == 200, response.text
+    return receipt_of(response.text)
+
+
+def test_receipt_page_is_not_cached_and_the_code_is_in_no_url(client: FlaskClient) -> None:
+    response = submit_report_via(client)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Location" not in response.headers
+    formatted = receipt_of(response.text)
+    canonical = normalise_receipt(formatted)
+    urls = URL_ATTR_RE.findall(response.text)
+    assert urls, "positive control: the page has links and a form"
+    for url in urls:
+        assert canonical not in url.replace(" ", "").replace("%20", "")
+        assert formatted not in url
+    for name, value in response.headers.items():
+        assert canonical not in value.replace(" ", ""), name
+    # The code only sits in the page text and the print form's hidden field (a POST body).
+    assert response.text.count(canonical) == 1
+    assert f'name="receipt" type="hidden" value="{canonical}"' in response.text
+
+
+def test_printable_receipt_by_post(client: FlaskClient) -> None:
+    response = submit_report_via(client)
+    canonical = normalise_receipt(receipt_of(response.text))
+    printed = client.post(
+        "/receipt/print", data={"csrf_token": csrf_token(response.text), "receipt": canonical}
+    )
+    assert printed.status_code == 200
+    assert printed.headers["Cache-Control"] == "no-store"
+    assert receipt_of(printed.text) == format_receipt(canonical)
+    assert 'class="print-page"' in printed.text
+    # A GET is not offered; a missing/forged token or a broken code gets the expired page.
+    assert client.get("/receipt/print").status_code == 405
+    no_token = client.post("/receipt/print", data={"receipt": canonical})
+    assert no_token.status_code == 400
+    assert canonical not in no_token.text
+    broken = client.post(
+        "/receipt/print",
+        data={"csrf_token": csrf_token(response.text), "receipt": mistype(canonical)},
+    )
+    assert broken.status_code == 400
+    assert "This page has expired" in broken.text
+
+
+def test_mistyped_and_malformed_codes_are_told_so(client: FlaskClient) -> None:
+    canonical = normalise_receipt(new_receipt(client))
+    mistyped = login_via(client, format_receipt(mistype(canonical)))
+    assert mistyped.status_code == 400
+    assert "mistyped" in mistyped.text
+    assert 'class="error-summary"' in mistyped.text
+    # The code the person typed is kept in the field so they can correct it.
+    assert format_receipt(mistype(canonical)) in mistyped.text
+    for malformed in ("12345", "abcd efgh", canonical + "1", "１２３"):
+        response = login_via(client, malformed)
+        assert response.status_code == 400, malformed
+        assert "28 digits" in response.text
+    empty = login_via(client, "")
+    assert empty.status_code == 400
+    assert "Enter the receipt code" in empty.text
+    # Full-width digits and dashes are folded: the real code, typed that way, works.
+    fancy = "－".join(canonical[i : i + 4] for i in range(0, 28, 4)).translate(
+        {ord(d): chr(0xFF10 + int(d)) for d in "0123456789"}
+    )
+    assert login_via(client, fancy).status_code == 303
+    assert client.get("/case").status_code == 200
+    assert 'id="stage"' in client.get("/case").text
+
+
+def test_valid_and_unknown_codes_get_the_same_answer(
+    portal_app: Flask, client: FlaskClient
+) -> None:
+    valid = new_receipt(client)
+    unknown = format_receipt(generate_receipt())
+    first = login_via(portal_app.test_client(), valid)
+    second = login_via(portal_app.test_client(), unknown)
+    assert first.status_code == second.status_code == 303
+    assert len(first.get_data()) == len(second.get_data())
+    assert first.headers["Location"] == second.headers["Location"]
+    assert valid.replace(" ", "") not in first.headers["Location"]
+
+
+def test_unknown_code_lands_on_the_login_page(portal_app: Flask) -> None:
+    client = portal_app.test_client()
+    response = login_via(client, format_receipt(generate_receipt()))
+    assert response.status_code == 303
+    page = client.get("/case")
+    assert page.status_code == 200
+    assert 'id="not-recognised"' in page.text
+    assert 'id="stage"' not in page.text
+
+
+def test_session_expires_after_30_idle_minutes(client: FlaskClient, services: Services) -> None:
+    receipt = new_receipt(client)
+    start = datetime(2030, 5, 6, 9, 0, tzinfo=UTC)
+    services.clock.now = lambda: start
+    assert login_via(client, receipt).status_code == 303
+    # Activity slides the deadline: 29 minutes, then another 29, still in.
+    for minutes in (29, 58):
+        services.clock.now = lambda m=minutes: start + timedelta(minutes=m)
+        page = client.get("/case")
+        assert 'id="stage"' in page.text, minutes
+    services.clock.now = lambda: start + timedelta(minutes=58 + 31)
+    expired = client.get("/case")
+    assert expired.status_code == 200
+    assert 'id="stage"' not in expired.text
+    assert 'id="not-recognised"' in expired.text
+    assert "30 minutes" in expired.text
+    # Coming back in time does not resurrect the session: it was deleted.
+    services.clock.now = lambda: start + timedelta(minutes=60)
+    assert 'id="stage"' not in client.get("/case").text
+
+
+def test_logout_makes_the_cookie_worthless(client: FlaskClient) -> None:
+    receipt = new_receipt(client)
+    login_via(client, receipt)
+    cookie = client.get_cookie(FOLLOWUP_COOKIE)
+    assert cookie is not None
+    assert cookie.secure and cookie.http_only
+    assert cookie.same_site == "Strict"
+    value = cookie.value
+    page = client.get("/case")
+    logout = client.post("/case/logout", data={"csrf_token": csrf_token(page.text)})
+    assert logout.status_code == 303
+    assert logout.headers["Location"] == "/"
+    assert client.get_cookie(FOLLOWUP_COOKIE) is None
+    assert 'id="stage"' not in client.get("/case").text
+    # Replaying the old cookie does not work either: the server-side session is gone.
+    client.set_cookie(FOLLOWUP_COOKIE, value, secure=True, httponly=True)
+    assert 'id="stage"' not in client.get("/case").text
+
+
+def test_logout_requires_csrf(client: FlaskClient) -> None:
+    login_via(client, new_receipt(client))
+    assert client.post("/case/logout").status_code == 400
+    assert 'id="stage"' in client.get("/case").text
+
+
+def test_receipt_login_throttle(make_portal: Callable[..., Flask]) -> None:
+    app = make_portal(receipt_logins_per_minute=2)
+    client = app.test_client()
+    for _ in range(2):
+        assert login_via(client, format_receipt(generate_receipt())).status_code == 303
+    busy = login_via(client, format_receipt(generate_receipt()))
+    assert busy.status_code == 429
+    retry_after = int(busy.headers["Retry-After"])
+    assert 0 < retry_after <= 60
+    assert re.search(rf"try again in {retry_after} seconds?", busy.text), busy.text
+    assert busy.headers["Cache-Control"] == "no-store"
+    assert "default-src 'none'" in busy.headers["Content-Security-Policy"]
+    # A typo is still answered without spending the budget.
+    typo = login_via(client, format_receipt(mistype(generate_receipt())))
+    assert typo.status_code == 400
+
+
+def test_submission_throttle(
+    make_portal: Callable[..., Flask], session_factory, services: Services
+) -> None:
+    from tests.portal.conftest import counts
+
+    app = make_portal(submissions_per_minute=1)
+    client = app.test_client()
+    assert submit_report_via(client).status_code == 200
+    busy = submit_report_via(client, files=[("late.txt", b"late")])
+    assert busy.status_code == 429
+    assert "Retry-After" in busy.headers
+    assert counts(session_factory, services).cases == 1
+    assert counts(session_factory, services).blobs == 0
+
+
+def test_per_case_message_limit(
+    make_portal: Callable[..., Flask], session_factory, services: Services
+) -> None:
+    from tests.portal.conftest import counts
+
+    client = make_portal(messages_per_case_per_day=2).test_client()
+    login_via(client, new_receipt(client))
+    assert reply_via(client, "one").status_code == 303
+    assert reply_via(client, "two").status_code == 303
+    blobs = counts(session_factory, services).blobs
+    third = reply_via(client, "three, please read", [("extra.txt", b"extra")])
+    assert third.status_code == 400
+    assert "many messages today" in third.text
+    assert "three, please read" in third.text  # the text is kept for tomorrow
+    assert counts(session_factory, services).messages == 2
+    assert counts(session_factory, services).blobs == blobs
+
+
+def test_empty_reply_is_refused_with_a_message(
+    client: FlaskClient, session_factory, services: Services
+) -> None:
+    from tests.portal.conftest import counts
+
+    login_via(client, new_receipt(client))
+    response = reply_via(client, "   ")
+    assert response.status_code == 400
+    assert "Write a message or choose a file." in response.text
+    assert counts(session_factory, services).messages == 0
+
+
+def test_reply_without_session_goes_to_login(portal_app: Flask) -> None:
+    client = portal_app.test_client()
+    response = client.post("/case/reply", data={"body": "hi"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/case")

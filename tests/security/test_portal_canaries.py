@@ -1,0 +1,522 @@
+"""Canaries through the portal's HTTP interface: every report field, the identity, messages,
+file names and file bytes, the client's address and User-Agent are sent through HTTP, then
+looked for in the database (SQLite file and WAL, or a PostgreSQL dump), the blob store and
+every log: Python logging captured at DEBUG, and a real gunicorn server's error log at debug
+level. None may be found; nor may a receipt code. Positive controls show each scan can see."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+import core.usecases.submission as submission_module
+from core.config import load_config
+from core.keyring import Keyring, write_keyring
+from core.models import Case
+from core.services import Services
+from crypto.receipt import normalise_receipt
+from tests.portal import conftest as portal_fixtures
+from tests.portal.conftest import (
+    HttpClient,
+    IntakeReviewer,
+    csrf_token,
+    live_server,
+    login_via,
+    multipart_body,
+    post_multipart,
+    post_reviewer_reply,
+    receipt_of,
+)
+
+# The portal fixtures (app on each backend, intake reviewer), shared with tests/portal.
+intake_reviewer = portal_fixtures.intake_reviewer
+portal_app = portal_fixtures.portal_app
+make_portal = portal_fixtures.make_portal
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_DUMP = shutil.which("pg_dump") or "/usr/bin/pg_dump"
+CANARY_IP = "203.0.113.77"
+CANARY_REMOTE_ADDR = "198.51.100.23"
+REPORT_FIELDS = (
+    "summary",
+    "what_happened",
+    "when",
+    "where",
+    "who_involved",
+    "how_known",
+    "evidence",
+)
+IDENTITY_FIELDS = ("name", "contact", "position")
+
+
+# --- scanning ---------------------------------------------------------------------------------
+
+
+def byte_forms(value: str) -> dict[str, bytes]:
+    raw = value.encode("utf-8")
+    return {
+        "utf-8": raw,
+        "utf-16-le": value.encode("utf-16-le"),
+        "utf-16-be": value.encode("utf-16-be"),
+        "hex": raw.hex().encode(),
+        "HEX": raw.hex().upper().encode(),
+    }
+
+
+def scan(data: bytes, needles: dict[str, str]) -> set[tuple[str, str]]:
+    return {
+        (label, form)
+        for label, value in needles.items()
+        for form, pattern in byte_forms(value).items()
+        if pattern in data
+    }
+
+
+def scan_paths(paths: list[Path], needles: dict[str, str]) -> list[tuple[str, str, str]]:
+    return sorted(
+        (str(p), label, form) for p in paths for label, form in scan(p.read_bytes(), needles)
+    )
+
+
+def files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def make_canaries() -> dict[str, str]:
+    labels = [
+        *REPORT_FIELDS,
+        *IDENTITY_FIELDS,
+        "file_name",
+        "file_bytes",
+        "message",
+        "reply_file_name",
+        "reply_file_bytes",
+        "invalid_form_text",
+        "failed_submission",
+    ]
+    canaries = {label: f"CANARY-{label.upper()}-{secrets.token_hex(8)}" for label in labels}
+    canaries["chinese"] = f"金丝雀门户{secrets.token_hex(4)}测试"
+    canaries["user_agent"] = f"CanaryAgent/{secrets.token_hex(8)}"
+    canaries["forwarded_ip"] = CANARY_IP
+    return canaries
+
+
+def big_file(canary: str, size: int = 300 * 1024) -> bytes:
+    """More than 64 KiB (several secretstream chunks), the canary repeated throughout."""
+    unit = (canary + "\n").encode()
+    return unit * (size // len(unit) + 1)
+
+
+def receipt_needles(codes: list[str]) -> dict[str, str]:
+    needles = {}
+    for i, code in enumerate(codes):
+        canonical = normalise_receipt(code)
+        needles[f"receipt{i}"] = canonical
+        needles[f"receipt{i}-formatted"] = code
+        needles[f"receipt{i}-dashed"] = "-".join(canonical[j : j + 4] for j in range(0, 28, 4))
+    return needles
+
+
+def database_bytes(database_url: str, engine_dispose: Callable[[], None], out: Path) -> bytes:
+    """The raw database: SQLite file + WAL + SHM, or a plain pg_dump of the whole database."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        db = Path(url.database or "")
+        parts = [
+            p
+            for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal"))
+            if p.exists()
+        ]
+        assert db in parts
+        return b"".join(p.read_bytes() for p in parts)
+    engine_dispose()
+    result = subprocess.run(
+        [
+            PG_DUMP,
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+            "-d",
+            url.database or "",
+            "--no-owner",
+            "-f",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return out.read_bytes()
+
+
+class CaptureAll(logging.Handler):
+    """Every record on the root logger, formatted with its traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+        self.lines.append(repr(record.__dict__))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@contextmanager
+def capture_all_logging() -> Iterator[CaptureAll]:
+    root = logging.getLogger()
+    handler = CaptureAll()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+def report_with(c: dict[str, str]) -> list[tuple[str, str]]:
+    fields = [("category", "security"), ("disclosure", "confidential")]
+    fields += [
+        (name, c[name] + (" " + c["chinese"] if name == "what_happened" else ""))
+        for name in REPORT_FIELDS
+    ]
+    fields += [(name, c[name]) for name in IDENTITY_FIELDS]
+    return fields
+
+
+# --- the flow through the Flask test client and a threaded werkzeug server --------------------
+
+
+def test_scanner_sees_every_form() -> None:
+    needles = {"a": "CANARY-A-" + secrets.token_hex(4), "zh": "对照" + secrets.token_hex(3)}
+    for label, value in needles.items():
+        for form, pattern in byte_forms(value).items():
+            assert (label, form) in scan(os.urandom(300) + pattern + os.urandom(300), needles)
+    assert scan(os.urandom(4000), needles) == set()
+
+
+def test_portal_canaries_in_process(
+    portal_app: Flask,
+    make_portal: Callable[..., Flask],
+    services: Services,
+    session_factory: sessionmaker[Session],
+    intake_reviewer: IntakeReviewer,
+    engine,
+    database_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    c = make_canaries()
+    file_bytes = big_file(c["file_bytes"])
+    reply_bytes = big_file(c["reply_file_bytes"], 100 * 1024)
+    codes: list[str] = []
+    caplog.set_level(logging.DEBUG)
+    portal_app.config["PROPAGATE_EXCEPTIONS"] = False
+    environ = {
+        "HTTP_USER_AGENT": c["user_agent"],
+        "HTTP_X_FORWARDED_FOR": CANARY_IP,
+        "REMOTE_ADDR": CANARY_REMOTE_ADDR,
+    }
+    with capture_all_logging() as logs:
+        logging.getLogger("tests.control").debug("CONTROL-LOG-%s", "visible")
+        client = portal_app.test_client()
+        client.environ_base.update(environ)
+        token = csrf_token(client.get("/report").text)
+        sent = post_multipart(
+            client,
+            "/report",
+            [("csrf_token", token), *report_with(c)],
+            [("attachments", c["file_name"] + ".txt", file_bytes)],
+        )
+        assert sent.status_code == 200, sent.text
+        codes.append(receipt_of(sent.text))
+        # An invalid form (echoed back, never logged) and a submission failing half-way.
+        invalid = post_multipart(
+            client, "/report", [("csrf_token", token), ("summary", c["invalid_form_text"])]
+        )
+        assert invalid.status_code == 400
+        assert c["invalid_form_text"] in invalid.text
+
+        def explode(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("simulated failure")
+
+        with monkeypatch.context() as m:
+            m.setattr(submission_module, "record_event", explode)
+            failed = post_multipart(
+                client,
+                "/report",
+                [
+                    ("csrf_token", token),
+                    ("category", "it_fault"),
+                    ("summary", c["failed_submission"]),
+                    ("what_happened", c["failed_submission"]),
+                ],
+                [("attachments", c["failed_submission"], c["failed_submission"].encode())],
+            )
+            assert failed.status_code == 500
+
+        assert login_via(client, codes[0]).status_code == 303
+        case = client.get("/case")
+        assert c["summary"] in case.text and c["chinese"] in case.text
+        with session_factory() as s:
+            case_id = s.scalars(select(Case.id)).one()
+            reference = s.scalars(select(Case.reference)).one()
+        post_reviewer_reply(
+            session_factory,
+            services,
+            intake_reviewer,
+            case_id,
+            "Handler answer",
+            [("handler.txt", b"handler bytes")],
+        )
+        reply = post_multipart(
+            client,
+            "/case/reply",
+            [("csrf_token", csrf_token(case.text)), ("body", c["message"])],
+            [("attachments", c["reply_file_name"], reply_bytes)],
+        )
+        assert reply.status_code == 303
+        case = client.get("/case")
+        assert c["message"] in case.text and c["reply_file_name"] in case.text
+        downloads = [
+            client.get(f"/case/files/{i}").get_data()
+            for i in re.findall(r'href="/case/files/(\d+)"', case.text)
+        ]
+        assert file_bytes in downloads and reply_bytes in downloads  # the data went through
+
+        # The same over a real socket from 127.0.0.1, with a canary User-Agent and XFF.
+        app = make_portal(insecure_dev_cookies=True)
+        with live_server(app) as server:
+            http = HttpClient(
+                server.base, {"User-Agent": c["user_agent"], "X-Forwarded-For": CANARY_IP}
+            )
+            form = http.get("/report")
+            body = http.post_multipart(
+                "/report",
+                [("csrf_token", csrf_token(form.text)), *report_with(c)],
+                [("attachments", c["file_name"], file_bytes)],
+            )
+            assert body.status == 200
+            codes.append(receipt_of(body.text))
+            page = http.get("/follow-up")
+            assert (
+                http.post_form(
+                    "/follow-up", [("csrf_token", csrf_token(page.text)), ("receipt", codes[1])]
+                ).status
+                == 303
+            )
+            case_page = http.get("/case")
+            assert c["summary"] in case_page.text
+            assert (
+                http.post_multipart(
+                    "/case/reply",
+                    [("csrf_token", csrf_token(case_page.text)), ("body", c["message"])],
+                ).status
+                == 303
+            )
+            assert http.get("/no-such-page").status == 404
+
+    log_text = (logs.text + "\n" + caplog.text).encode()
+    # Positive controls: logging was captured, including the app's own error log.
+    assert b"CONTROL-LOG-visible" in log_text
+    assert b"Exception on /report [POST]" in log_text
+    assert b"simulated failure" in log_text
+
+    needles = {**c, "remote_addr": CANARY_REMOTE_ADDR, **receipt_needles(codes)}
+    assert sorted(scan(log_text, needles)) == []
+    # The socket peer: nothing the app logs names it.
+    assert b"127.0.0.1" not in log_text
+
+    database = database_bytes(database_url, engine.dispose, tmp_path / "dump.sql")
+    assert scan(database, needles) == set()
+    assert reference.encode() in database  # positive control: plaintext columns are seen
+    assert scan(database, {"ref": reference}) == {("ref", "utf-8")}
+
+    blobs = files_under(services.config.blob_dir)
+    assert len(blobs) == 4  # report, handler and reply files; the live report's file
+    assert scan_paths(blobs, needles) == []
+    assert scan_paths(files_under(services.config.data_dir), needles) == []
+    control = services.config.blob_dir / "zz-control"
+    control.write_text("CONTROL-BLOB-" + c["summary"])
+    assert scan_paths(files_under(services.config.blob_dir), needles)[0][1] == "summary"
+    control.unlink()
+
+
+# --- a real gunicorn server -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def gunicorn_portal(data_dir: Path, database_url: str, log_dir: Path) -> Iterator[tuple[str, Path]]:
+    """The portal under gunicorn (no access log, error log at debug level to a file)."""
+    port = free_port()
+    error_log = log_dir / "gunicorn-error.log"
+    output = log_dir / "gunicorn-output.log"
+    env = {
+        **os.environ,
+        "CANDOR_DATA_DIR": str(data_dir),
+        "CANDOR_DATABASE_URL": database_url,
+        "CANDOR_INSECURE_DEV_COOKIES": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    with open(output, "wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--error-logfile",
+                str(error_log),
+                "--log-level",
+                "debug",
+                "--timeout",
+                "120",
+                "--chdir",
+                str(ROOT),
+                "tests.security.portal_canary_wsgi:application",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, output.read_text() + error_log.read_text()
+                try:
+                    if HttpClient(base).get("/").status == 200:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+            yield base, error_log
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_portal_canaries_under_gunicorn(
+    services: Services,
+    session_factory: sessionmaker[Session],
+    intake_reviewer: IntakeReviewer,
+    engine,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    # An instance like `candor init` makes: secrets files, the database (schema, categories
+    # and an intake reviewer from the fixtures).
+    data_dir = tmp_path / "instance"
+    data_dir.mkdir(mode=0o700)
+    write_keyring(load_config({}, data_dir=data_dir, database_url=database_url), Keyring.generate())
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    c = make_canaries()
+    file_bytes = big_file(c["file_bytes"])
+    reply_bytes = big_file(c["reply_file_bytes"], 70 * 1024)
+    codes = []
+    with gunicorn_portal(data_dir, database_url, log_dir) as (base, error_log):
+        http = HttpClient(base, {"User-Agent": c["user_agent"], "X-Forwarded-For": CANARY_IP})
+        form = http.get("/report")
+        sent = http.post_multipart(
+            "/report",
+            [("csrf_token", csrf_token(form.text)), *report_with(c)],
+            [("attachments", c["file_name"], file_bytes)],
+        )
+        assert sent.status == 200, sent.text[:3000]
+        codes.append(receipt_of(sent.text))
+        invalid = http.post_multipart(
+            "/report", [("csrf_token", csrf_token(form.text)), ("summary", c["invalid_form_text"])]
+        )
+        assert invalid.status == 400
+        page = http.get("/follow-up")
+        assert (
+            http.post_form(
+                "/follow-up", [("csrf_token", csrf_token(page.text)), ("receipt", codes[0])]
+            ).status
+            == 303
+        )
+        case = http.get("/case")
+        assert c["who_involved"] in case.text
+        reply = http.post_multipart(
+            "/case/reply",
+            [("csrf_token", csrf_token(case.text)), ("body", c["message"])],
+            [("attachments", c["reply_file_name"], reply_bytes)],
+        )
+        assert reply.status == 303
+        case = http.get("/case")
+        ids = re.findall(r'href="/case/files/(\d+)"', case.text)
+        downloads = [http.get(f"/case/files/{i}").body for i in ids]
+        assert file_bytes in downloads and reply_bytes in downloads
+        assert http.get("/definitely-missing").status == 404
+        body, content_type = multipart_body([("csrf_token", "forged")])
+        assert http.request("POST", "/report", body, {"Content-Type": content_type}).status == 400
+    log_bytes = error_log.read_bytes() + (log_dir / "gunicorn-output.log").read_bytes()
+    # Positive controls: the log is gunicorn's, at debug level, with per-request lines.
+    assert b"Booting worker with pid" in log_bytes
+    assert b"POST /report" in log_bytes
+    assert b"GET /case" in log_bytes
+    needles = {**c, **receipt_needles(codes)}
+    assert sorted(scan(log_bytes, needles)) == []
+    # 127.0.0.1 appears only in gunicorn's own settings (the debug-level config dump, lines
+    # "  name: value") and where it announces its listening address; never per request.
+    own_lines = [line for line in log_bytes.splitlines() if b"127.0.0.1" in line]
+    assert any(b"Listening at: http://127.0.0.1:" in line for line in own_lines)
+    assert [
+        line
+        for line in own_lines
+        if not line.startswith(b"  ") and b"Listening at: http://127.0.0.1:" not in line
+    ] == []
+
+    with session_factory() as s:
+        reference = s.scalars(select(Case.reference)).one()
+    database = database_bytes(database_url, engine.dispose, tmp_path / "dump.sql")
+    assert scan(database, needles) == set()
+    assert reference.encode() in database
+    stored = files_under(data_dir / "blobs")
+    assert len(stored) >= 2
+    assert scan_paths(files_under(data_dir), needles) == []
+    assert sum(p.stat().st_size for p in stored) > len(file_bytes) + len(reply_bytes)
