@@ -1,12 +1,45 @@
 """Inbox page time and SQL queries per page at 1k vs 100k cases.
 
-    python benches/inbox.py                      # SQLite in a temporary folder
-    python benches/inbox.py --postgres URL       # e.g. postgresql+psycopg://postgres@127.0.0.1/x
-    python benches/inbox.py --sizes 1000 10000   # other sizes
+    python benches/inbox.py                        # SQLite in a temporary folder
+    python benches/inbox.py --postgres ADMIN_URL   # e.g. postgresql+psycopg://postgres@127.0.0.1/postgres
+    python benches/inbox.py --sizes 1000 10000     # other sizes
+    python benches/inbox.py --share 50             # the reviewer sees 1 case in 50
 
-Cases are bulk-inserted with random bytes as ciphertext (the inbox never decrypts). The
-measured reviewer is a member of one case in `--share` (default 10: ten intake teams). The page
-is fetched through the Flask test client with a real logged-in session cookie.
+With --postgres, a fresh database is created per size on that server (and dropped at the end).
+
+What is measured: the real path. Each page is fetched through the Flask test client of the
+reviewer console with a logged-in reviewer's session cookie (session check, inbox queries,
+template rendering). The databases of all sizes are built first, then the fetches are
+interleaved (size A, size B, size A, ...) so that drift of the machine affects all sizes alike.
+Reported per page and size: median and 90th percentile over --repeats fetches, and the number
+of SQL statements the request executed (counted with a `before_cursor_execute` listener on the
+console's engine). The headline ratio is the default page (newest first, page 3).
+
+The data: an archive that accumulated over ~3 years (the same span at every size, so a larger
+size means a busier organisation). Rows are bulk-inserted (random bytes as ciphertext: the
+inbox never decrypts) and then the inbox counters are rebuilt with
+core.inbox_counts.rebuild_inbox_counts, the same function that repairs them in production; the
+app itself maintains them incrementally. Distribution, with age = today - received_on:
+
+* received_on uniform over the last 1095 days; acknowledge_due = received + 7 days,
+  feedback_due = received + 97 days (acknowledgement + 3 months); categories uniform over the
+  default categories;
+* stage by age (percent):
+  < 7 days: received 80, acknowledged 20;
+  7-30 days: acknowledged 40, under investigation 30, info needed 13, not admissible 10,
+  referred 5, still received (late acknowledgement, overdue) 2;
+  30-85 days: under investigation 40, decided 15, feedback given 15, info needed 12, closed 5,
+  not admissible 5, referred 5, follow-up 3;
+  85-120 days (feedback due at 97): feedback given 45, closed 20, follow-up 10, under
+  investigation 8, not admissible 5, referred 5, decided 4, info needed 3 (15 % still owe
+  feedback: due soon or overdue);
+  120-365 days: closed 68, not admissible 10, referred 10, feedback given 10, stragglers still
+  under investigation 1.5 (overdue), follow-up 0.5;
+  > 1 year: closed 79.7, not admissible 10, referred 10, under investigation 0.3 (overdue);
+* teams: case i is routed to reviewer i mod --share (the measured reviewer is one of the
+  --share reviewers, default 10); that membership is INTAKE, or LEAD for 30 % of the cases past
+  "received" ("Assigned to me"); in 1 % of the other reviewers' cases the measured reviewer is
+  an excluded member (conflict of interest), which must hide the case.
 """
 
 from __future__ import annotations
@@ -18,10 +51,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import create_engine, event, func, insert, select, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,14 +68,16 @@ from core.blobs import FileSystemBlobStore  # noqa: E402
 from core.clock import Clock  # noqa: E402
 from core.config import load_config  # noqa: E402
 from core.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
+from core.inbox_counts import rebuild_inbox_counts  # noqa: E402
 from core.keyring import Keyring  # noqa: E402
-from core.models import (  # noqa: E402  # noqa: E402
+from core.models import (  # noqa: E402
     Case,
     CaseMember,
     CaseStatus,
     Category,
     Channel,
     Disclosure,
+    InboxCount,
     MemberRole,
     Reviewer,
     Role,
@@ -52,9 +92,48 @@ from crypto.reviewer_keys import unwrap_private_key  # noqa: E402
 BENCH_KDF = KdfProfile(time_cost=1, memory_kib=8, parallelism=1)  # login speed is not measured
 PASSPHRASE = "bench lantern orchard quartz 4711"
 BATCH = 10_000
+SPAN_DAYS = 3 * 365
+
+S = CaseStatus
+#: (maximum age in days, [(stage, weight)]) - see the module docstring.
+STAGES_BY_AGE: list[tuple[int, list[tuple[CaseStatus, float]]]] = [
+    (7, [(S.RECEIVED, 80), (S.ACKNOWLEDGED, 20)]),
+    (30, [(S.ACKNOWLEDGED, 40), (S.UNDER_INVESTIGATION, 30), (S.INFO_NEEDED, 13),
+          (S.NOT_ADMISSIBLE, 10), (S.REFERRED, 5), (S.RECEIVED, 2)]),
+    (85, [(S.UNDER_INVESTIGATION, 40), (S.DECIDED, 15), (S.FEEDBACK_GIVEN, 15),
+          (S.INFO_NEEDED, 12), (S.CLOSED, 5), (S.NOT_ADMISSIBLE, 5), (S.REFERRED, 5),
+          (S.FOLLOW_UP, 3)]),
+    (120, [(S.FEEDBACK_GIVEN, 45), (S.CLOSED, 20), (S.FOLLOW_UP, 10), (S.UNDER_INVESTIGATION, 8),
+           (S.NOT_ADMISSIBLE, 5), (S.REFERRED, 5), (S.DECIDED, 4), (S.INFO_NEEDED, 3)]),
+    (365, [(S.CLOSED, 68), (S.NOT_ADMISSIBLE, 10), (S.REFERRED, 10), (S.FEEDBACK_GIVEN, 10),
+           (S.UNDER_INVESTIGATION, 1.5), (S.FOLLOW_UP, 0.5)]),
+    (SPAN_DAYS + 1, [(S.CLOSED, 79.7), (S.NOT_ADMISSIBLE, 10), (S.REFERRED, 10),
+                     (S.UNDER_INVESTIGATION, 0.3)]),
+]
+LEAD_SHARE = 0.30
+EXCLUDED_SHARE = 0.01
+
+#: Pages fetched: (label, path); the first is the headline.
+PAGES = [
+    ("default (newest, page 3)", "/cases?page=3"),
+    ("overdue", "/cases?due=overdue"),
+    ("due soon, oldest first", "/cases?due=soon&sort=oldest"),
+    ("assigned to me, page 2", "/cases?mine=1&page=2"),
+    ("under investigation by feedback due", "/cases?status=under_investigation&sort=feedback_due"),
+    ("one category, page 3", "/cases?category={category}&page=3"),
+]
 
 
-def populate(factory, services, n_cases: int, share: int) -> tuple[int, bytes]:
+def stage_for(age: int, rng: random.Random) -> CaseStatus:
+    for max_age, weights in STAGES_BY_AGE:
+        if age < max_age:
+            stages, w = zip(*weights, strict=True)
+            return rng.choices(stages, weights=w)[0]
+    raise AssertionError(age)
+
+
+def populate(factory: Any, services: Services, n_cases: int,
+             share: int) -> tuple[int, bytes, int]:
     with transaction(factory) as s:
         seed_default_categories(s)
         created = add_reviewer(s, services, username="bench", role=Role.REVIEWER,
@@ -65,120 +144,187 @@ def populate(factory, services, n_cases: int, share: int) -> tuple[int, bytes]:
         others = [add_reviewer(s, services, username=f"other{i}", role=Role.REVIEWER,
                                passphrase=PASSPHRASE).reviewer.id for i in range(share - 1)]
         wrapped = created.reviewer.wrapped_private_key
-        category_ids = list(s.execute(select(Category.id)).scalars())
+        category_ids = list(s.execute(select(Category.id).order_by(Category.id)).scalars())
     team = [reviewer_id, *others]
     rng = random.Random(4711)
     today = date.today()
-    statuses = list(CaseStatus)
     done = 0
     while done < n_cases:
         size = min(BATCH, n_cases - done)
+        cases, members = [], []
+        for i in range(done + 1, done + size + 1):
+            age = rng.randrange(0, SPAN_DAYS)
+            received = today - timedelta(days=age)
+            status = stage_for(age, rng)
+            cases.append({
+                "id": i, "reference": f"B-{i:08d}", "lookup_id": os.urandom(32),
+                "status": status, "category_id": rng.choice(category_ids),
+                "channel": Channel.WEB, "disclosure": Disclosure.ANONYMOUS,
+                "received_on": received, "acknowledge_due": received + timedelta(days=7),
+                "feedback_due": received + timedelta(days=97),
+                "submitter_active_on": (received + timedelta(days=rng.randrange(0, 60))
+                                        if rng.random() < 0.3 else None),
+                "report_ciphertext": os.urandom(64), "identity_ciphertext": None,
+            })
+            owner = team[i % share]
+            lead = status is not S.RECEIVED and rng.random() < LEAD_SHARE
+            members.append({"case_id": i, "reviewer_id": owner,
+                            "role": MemberRole.LEAD if lead else MemberRole.INTAKE,
+                            "excluded": False})
+            if owner != reviewer_id and rng.random() < EXCLUDED_SHARE:
+                members.append({"case_id": i, "reviewer_id": reviewer_id,
+                                "role": MemberRole.INVESTIGATOR, "excluded": True})
         with transaction(factory) as s:
-            first_id = done + 1
-            rows = []
-            for i in range(first_id, first_id + size):
-                received = today - timedelta(days=rng.randrange(0, 365))
-                rows.append({
-                    "id": i, "reference": f"B-{i:08d}", "lookup_id": os.urandom(32),
-                    "status": rng.choice(statuses), "category_id": rng.choice(category_ids),
-                    "channel": Channel.WEB, "disclosure": Disclosure.ANONYMOUS,
-                    "received_on": received, "acknowledge_due": received + timedelta(days=7),
-                    "feedback_due": received + timedelta(days=97),
-                    "submitter_active_on": None, "report_ciphertext": os.urandom(64),
-                    "identity_ciphertext": None,
-                })
-            s.execute(insert(Case), rows)
-            s.execute(insert(CaseMember), [
-                {"case_id": i, "reviewer_id": team[i % share], "role": MemberRole.INTAKE,
-                 "excluded": False} for i in range(first_id, first_id + size)])
+            s.execute(insert(Case), cases)
+            s.execute(insert(CaseMember), members)
         done += size
-    if factory.kw["bind"].dialect.name == "postgresql":
-        with factory.kw["bind"].begin() as conn:
+    with transaction(factory) as s:
+        counter_rows = rebuild_inbox_counts(s)
+    engine = factory.kw["bind"]
+    if engine.dialect.name == "postgresql":  # autovacuum would; SQLite stays without statistics
+        with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-    return reviewer_id, unwrap_private_key(wrapped, PASSPHRASE)
+    return reviewer_id, unwrap_private_key(wrapped, PASSPHRASE), counter_rows
 
 
-def measure(database_url: str, data_dir: Path, n_cases: int, share: int,
-            repeats: int) -> tuple[float, int, int]:
+@dataclass
+class Setup:
+    """One populated database with a logged-in console client."""
+
+    n_cases: int
+    fetch: Callable[[str], int]
+    visible: int
+    assigned: int
+    counter_rows: int
+    category_id: int
+    timings: dict[str, list[float]] = field(default_factory=dict)
+    queries: dict[str, int] = field(default_factory=dict)
+
+
+def build(stack: ExitStack, database_url: str, data_dir: Path, n_cases: int,
+          share: int) -> Setup:
     from reviewer import create_app
 
     config = load_config({}, data_dir=data_dir, database_url=database_url, kdf=BENCH_KDF)
     services = Services(config=config, keyring=Keyring.generate(),
                         blobs=FileSystemBlobStore(config.blob_dir), clock=Clock())
     engine = make_engine(database_url)
+    stack.callback(engine.dispose)
     create_schema(engine)
     factory = make_session_factory(engine)
-    reviewer_id, private_key = populate(factory, services, n_cases, share)
+    started = time.perf_counter()
+    reviewer_id, private_key, counter_rows = populate(factory, services, n_cases, share)
+    print(f"  {n_cases} cases loaded in {time.perf_counter() - started:.1f} s", flush=True)
     app = create_app(config, services=services)
     with transaction(factory) as s:
         reviewer = s.get(Reviewer, reviewer_id)
+        assert reviewer is not None
         token = staff_auth.create_session(s, services, reviewer, private_key)
     client = app.test_client()
     client.set_cookie(app.extensions["candor.console"].cookie_name, token.encode())
     app_engine = app.extensions["candor.console"].engine
+    stack.callback(app_engine.dispose)
     statements: list[str] = []
     event.listen(app_engine, "before_cursor_execute",
                  lambda *args, **_kw: statements.append(args[2]))
-    for _ in range(3):  # warm up
-        assert client.get("/cases").status_code == 200
-    timings = []
-    queries = 0
-    for _ in range(repeats):
+
+    def fetch(path: str) -> int:
         statements.clear()
-        start = time.perf_counter()
-        response = client.get("/cases?page=3")
-        timings.append(time.perf_counter() - start)
-        assert response.status_code == 200
-        queries = len(statements)
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        return len(statements)
+
     with factory() as s:
-        visible = s.execute(select(CaseMember).where(
-            CaseMember.reviewer_id == reviewer_id).with_only_columns(
-            text("count(*)"))).scalar_one()
-    app_engine.dispose()
-    engine.dispose()
-    return statistics.median(timings), queries, int(visible)
+        visible = s.execute(select(func.count()).select_from(CaseMember).where(
+            CaseMember.reviewer_id == reviewer_id, CaseMember.excluded.is_(False))).scalar_one()
+        assigned = s.execute(select(func.count()).select_from(CaseMember).where(
+            CaseMember.reviewer_id == reviewer_id, CaseMember.excluded.is_(False),
+            CaseMember.role != MemberRole.INTAKE)).scalar_one()
+        category_id = s.execute(select(func.min(Category.id))).scalar_one()
+        assert s.execute(select(func.count()).select_from(InboxCount)).scalar_one() \
+            == counter_rows
+    return Setup(n_cases, fetch, int(visible), int(assigned), counter_rows, int(category_id))
+
+
+def p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", metavar="URL", help="an EMPTY PostgreSQL database URL "
-                        "per size is created from this admin URL's server")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--postgres", metavar="ADMIN_URL", help="PostgreSQL server URL; a "
+                        "fresh database per size is created (and dropped) there")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
-    parser.add_argument("--share", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--share", type=int, default=10,
+                        help="the reviewer is on 1 case in SHARE (default 10)")
+    parser.add_argument("--repeats", type=int, default=30, help="fetches per page and size")
     args = parser.parse_args()
-    results = []
-    for n in args.sizes:
-        with tempfile.TemporaryDirectory() as folder:
-            data_dir = Path(folder)
+    backend = "postgresql" if args.postgres else "sqlite"
+    print(f"inbox bench: backend {backend}, sizes {args.sizes}, reviewer on 1 case in "
+          f"{args.share}, {args.repeats} interleaved fetches per page and size")
+    print("data: received_on uniform over 3 years; stage by age (< 7 d mostly received, "
+          "7-85 d open stages, 85-120 d mostly feedback given, older 98-99.7 % finished, the "
+          "rest overdue stragglers; see the docstring); "
+          f"{LEAD_SHARE:.0%} of progressed cases LEAD, {EXCLUDED_SHARE:.0%} excluded members")
+    with ExitStack() as stack:
+        setups = []
+        for n in args.sizes:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             if args.postgres:
-                from sqlalchemy import create_engine
-                from sqlalchemy.engine import make_url
                 name = f"candor_bench_{n}_{os.getpid()}"
                 admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
                     conn.execute(text(f'CREATE DATABASE "{name}"'))
-                url = make_url(args.postgres).set(database=name).render_as_string(False)
-                try:
-                    results.append((n, *measure(url, data_dir, n, args.share, args.repeats)))
-                finally:
+
+                def drop(admin: Any = admin, name: str = name) -> None:
                     with admin.connect() as conn:
                         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                     admin.dispose()
+
+                stack.callback(drop)
+                url = make_url(args.postgres).set(database=name).render_as_string(False)
             else:
-                url = f"sqlite:///{data_dir / 'bench.sqlite3'}"
-                results.append((n, *measure(url, data_dir, n, args.share, args.repeats)))
-    backend = "postgresql" if args.postgres else "sqlite"
-    print(f"inbox page (backend {backend}, reviewer on 1 case in {args.share}, page 3)")
-    print(f"{'cases':>10} {'visible':>9} {'median ms':>10} {'queries':>8}")
-    for n, seconds, queries, visible in results:
-        print(f"{n:>10} {visible:>9} {seconds * 1000:>10.1f} {queries:>8}")
-    if len(results) >= 2:
-        ratio = results[-1][1] / results[0][1]
-        same = len({r[2] for r in results}) == 1
-        print(f"time ratio largest/smallest: {ratio:.2f}x (aim <= 1.5x); "
-              f"queries per page constant: {'yes' if same else 'NO'}")
+                url = f"sqlite:///{folder / 'bench.sqlite3'}"
+            setups.append(build(stack, url, folder, n, args.share))
+        pages = [(label, path.format(category=setups[0].category_id)) for label, path in PAGES]
+        for setup in setups:
+            for _label, path in pages:
+                for _ in range(3):  # warm up
+                    setup.fetch(path)
+        for _ in range(args.repeats):
+            for setup in setups:
+                for label, path in pages:
+                    start = time.perf_counter()
+                    queries = setup.fetch(path)
+                    setup.timings.setdefault(label, []).append(time.perf_counter() - start)
+                    setup.queries[label] = queries
+        print()
+        print(f"{'cases':>8} {'visible':>8} {'assigned':>8} {'counter rows':>12}")
+        for s in setups:
+            print(f"{s.n_cases:>8} {s.visible:>8} {s.assigned:>8} {s.counter_rows:>12}")
+        print()
+        print(f"{'page':<38}{'cases':>8} {'median ms':>10} {'p90 ms':>8} {'queries':>8}")
+        for label, _path in pages:
+            for s in setups:
+                t = s.timings[label]
+                print(f"{label:<38}{s.n_cases:>8} {statistics.median(t) * 1000:>10.1f} "
+                      f"{p90(t) * 1000:>8.1f} {s.queries[label]:>8}")
+            if len(setups) >= 2:
+                ratio = (statistics.median(setups[-1].timings[label])
+                         / statistics.median(setups[0].timings[label]))
+                print(f"{'':<38}{'ratio':>8} {ratio:>10.2f}x")
+        if len(setups) >= 2:
+            headline = pages[0][0]
+            ratio = (statistics.median(setups[-1].timings[headline])
+                     / statistics.median(setups[0].timings[headline]))
+            same = len({s.queries[headline] for s in setups}) == 1
+            all_same = all(len({s.queries[label] for s in setups}) == 1 for label, _ in pages)
+            print()
+            print(f"headline ({headline}): {setups[-1].n_cases} vs {setups[0].n_cases} cases "
+                  f"= {ratio:.2f}x (aim <= 1.5x); queries per page the same at every size: "
+                  f"{'yes' if same else 'NO'} (all pages: {'yes' if all_same else 'NO'})")
 
 
 if __name__ == "__main__":

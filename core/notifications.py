@@ -1,8 +1,10 @@
 """Email notifications to staff through SMTP. They carry no case content at all: no reference,
 no category, no text, not even a count. They only say "log in and look".
 
-Sending never breaks the caller: a failure is logged as one generic line (without addresses)
-and swallowed. Call these after the transaction that created the activity has committed.
+New activity is queued (`queue_case_notification`, in the activity's own transaction) and sent
+in batches by `candor notify`, so an email's time does not date a reporter's action. Deadline
+reminders go out from `candor remind`. Sending never breaks the caller: a failure is logged as
+one generic line (without addresses) and swallowed.
 """
 
 from __future__ import annotations
@@ -12,18 +14,16 @@ import smtplib
 from collections.abc import Iterable
 from datetime import date, timedelta
 from email.message import EmailMessage
-from typing import Literal
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from core.models import Case, CaseMember, CaseStatus, Reviewer, Role
+from core.models import Case, CaseMember, CaseStatus, PendingNotification, Reviewer, Role
 from core.models.enums import FINAL_STATUSES
 from core.services import Services
 
 log = logging.getLogger("candor.notifications")
 
-CaseEvent = Literal["new_case", "new_message"]
 SUBJECT = "Candor: new activity"
 REMINDER_SUBJECT = "Candor: deadlines"
 BODY = "There is new activity in Candor. Log in to the console to see it."
@@ -69,29 +69,43 @@ def send_mail(services: Services, recipients: Iterable[str], subject: str, body:
     return sent
 
 
-def case_team_addresses(session: Session, case_id: int) -> list[str]:
-    """Email addresses of the active, non-excluded team members of a case."""
-    return [a for a in session.execute(
-        select(Reviewer.email).join(CaseMember, CaseMember.reviewer_id == Reviewer.id)
+def queue_case_notification(session: Session, case_id: int) -> int:
+    """Mark every active, non-excluded team member of a case (with an email address) as having
+    new activity. Call it in the transaction that creates the activity; nothing is sent now,
+    and the mark holds no time, case or kind of event. Returns how many were marked."""
+    members = session.execute(
+        select(Reviewer.id).join(CaseMember, CaseMember.reviewer_id == Reviewer.id)
         .where(CaseMember.case_id == case_id, CaseMember.excluded.is_(False),
                Reviewer.active.is_(True), Reviewer.email.is_not(None),
                Reviewer.role != Role.AUDITOR)
-    ).scalars() if a]
+    ).scalars().all()
+    already = set(session.execute(
+        select(PendingNotification.reviewer_id)
+        .where(PendingNotification.reviewer_id.in_(members))).scalars())
+    for reviewer_id in members:
+        if reviewer_id not in already:
+            session.add(PendingNotification(reviewer_id=reviewer_id))
+    session.flush()
+    return len(members)
 
 
-def notify_case_event(session: Session, services: Services, case_id: int,
-                      event: CaseEvent) -> int:
-    """Tell a case's team that something happened (a new case or a reporter's message).
+def send_pending_notifications(session: Session, services: Services) -> int:
+    """Send one generic "new activity" email to everyone marked, then clear the marks.
 
-    The email is the same for every event and every case. Returns the number of emails sent.
+    Run periodically (`candor notify`, e.g. hourly): the emails then carry the time of the
+    run, not the time a reporter submitted or wrote. Returns the number of emails sent.
     """
-    del event  # the mail is deliberately identical for every kind of event
-    try:
-        addresses = case_team_addresses(session, case_id)
-    except Exception:  # noqa: BLE001 - a notification must never break the caller
-        log.warning("notification recipients could not be read")
-        return 0
-    return send_mail(services, addresses, SUBJECT, _body(services, BODY))
+    rows = session.execute(
+        select(PendingNotification, Reviewer.email)
+        .join(Reviewer, Reviewer.id == PendingNotification.reviewer_id)
+        .with_for_update(of=PendingNotification)
+    ).all()
+    addresses = [email for _row, email in rows if email]
+    sent = send_mail(services, addresses, SUBJECT, _body(services, BODY))
+    if sent or not addresses:
+        for row, _email in rows:
+            session.delete(row)
+    return sent
 
 
 def send_deadline_reminders(session: Session, services: Services, today: date,

@@ -8,6 +8,7 @@ from core.models.case import (
     CaseGrant,
     CaseMember,
     Category,
+    InboxCount,
     Message,
     category_intake,
 )
@@ -24,11 +25,12 @@ from core.models.enums import (
     Role,
 )
 from core.models.reviewer import Reviewer, ReviewerSession
-from core.models.runtime import SubmitterSession, ThrottleBucket
+from core.models.runtime import PendingNotification, SubmitterSession, ThrottleBucket
 
 __all__ = [
     "ActorKind", "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Author", "Base",
     "Case", "CaseGrant", "CaseMember", "CaseStatus", "Category", "Channel", "Disclosure",
-    "KeyKind", "MemberRole", "Message", "MessageKind", "Recipient", "Reviewer",
+    "InboxCount", "KeyKind", "MemberRole", "Message", "MessageKind", "PendingNotification",
+    "Recipient", "Reviewer",
     "ReviewerSession", "Role", "SubmitterSession", "ThrottleBucket", "category_intake",
 ]

@@ -64,24 +64,37 @@ class Category(Base):
 
 
 class Case(Base):
-    """One report and its handling."""
+    """One report and its handling.
+
+    Indexes for the inbox (core.usecases.inbox): (received_on, id), (feedback_due, id) and
+    (acknowledge_due, id) let a page sorted by those columns walk the index and stop after
+    OFFSET + LIMIT visible rows; (status, acknowledge_due) and (status, feedback_due) find the
+    cases still owing a deadline that is past or near without touching finished cases.
+    """
 
     __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_received_on_id", "received_on", "id"),
+        Index("ix_cases_feedback_due_id", "feedback_due", "id"),
+        Index("ix_cases_acknowledge_due_id", "acknowledge_due", "id"),
+        Index("ix_cases_status_acknowledge_due", "status", "acknowledge_due"),
+        Index("ix_cases_status_feedback_due", "status", "feedback_due"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Random staff-facing reference (not sequential: numbers would leak order and volume).
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     #: BLAKE2b(Argon2id(receipt), key=pepper): the only link from a receipt code to its case.
     lookup_id: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, "case_status"), index=True)
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, "case_status"))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
     disclosure: Mapped[Disclosure] = mapped_column(str_enum(Disclosure, "disclosure"))
     #: Day precision on purpose: an exact time could identify the reporter.
-    received_on: Mapped[date] = mapped_column(Date, index=True)
+    received_on: Mapped[date] = mapped_column(Date)
     acknowledge_due: Mapped[date] = mapped_column(Date)
     acknowledged_on: Mapped[date | None] = mapped_column(Date)
-    feedback_due: Mapped[date] = mapped_column(Date, index=True)
+    feedback_due: Mapped[date] = mapped_column(Date)
     feedback_given_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
     #: Day of the reporter's latest message, for "new information" filters.
@@ -129,9 +142,17 @@ class CaseGrant(Base):
 
 class CaseMember(Base):
     """A reviewer's place on a case team. An excluded member (conflict of interest) holds no
-    grant, and the use cases refuse to grant them one."""
+    grant, and the use cases refuse to grant them one.
+
+    The primary key (case_id, reviewer_id) answers "is this reviewer on this case?"; the index
+    leading with reviewer_id lists one reviewer's visible cases (optionally by role) without
+    reading anyone else's.
+    """
 
     __tablename__ = "case_members"
+    __table_args__ = (
+        Index("ix_case_members_reviewer_visible", "reviewer_id", "excluded", "role", "case_id"),
+    )
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), primary_key=True)
@@ -140,6 +161,29 @@ class CaseMember(Base):
 
     case: Mapped[Case] = relationship(back_populates="members")
     reviewer: Mapped[Reviewer] = relationship()
+
+
+class InboxCount(Base):
+    """How many cases one reviewer sees with one (assigned, status, category) combination: the
+    inbox's filter counts without scanning the reviewer's cases (core.inbox_counts).
+
+    Derived data, maintained in the same transaction as every change that moves a case in or
+    out of a cell (new membership, exclusion, change of stage or category) and rebuildable at
+    any time with core.inbox_counts.rebuild_inbox_counts. `assigned` is true for LEAD and
+    INVESTIGATOR memberships (explicitly on the team), false for INTAKE (routed by category).
+    `category_id` is 0 for a case without a category, so that the primary key never holds a
+    NULL (a NULL would defeat the uniqueness that concurrent inserts rely on); it therefore
+    carries no foreign key.
+    """
+
+    __tablename__ = "inbox_counts"
+
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), primary_key=True)
+    assigned: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, "case_status"),
+                                               primary_key=True)
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Message(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, LargeBinary, String
+from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, UTCDateTime
@@ -34,3 +34,15 @@ class SubmitterSession(Base):
     id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     sealed_state: Mapped[bytes] = mapped_column(LargeBinary)
     created_on: Mapped[date] = mapped_column(Date, index=True)
+
+
+class PendingNotification(Base):
+    """"This staff member has new activity to hear about": no time, no case, no event kind.
+
+    Queued in the transaction that creates the activity and sent later, in a batch, by
+    `candor notify`, so the time of an email never tells when a reporter acted.
+    """
+
+    __tablename__ = "pending_notifications"
+
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), primary_key=True)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from core.audit import Actor, AuditAction, record_event
+from core.clock import add_months
+from core.inbox_counts import case_changed, lock_case, membership_added, membership_excluded
 from core.models import (
     Attachment,
     Author,
@@ -151,6 +153,8 @@ def post_reviewer_message(session: Session, services: Services, who: UnlockedRev
     if kind is MessageKind.REPORTER_MESSAGE:
         raise InvalidInput("Choose the kind of message.", field="kind")
     case = _case(session, case_id)
+    # The reply may change the stage (change_status): lock the case before the audit head.
+    lock_case(session, case)
     text = clean_text(body, field="body", limit=MAX_LONG_TEXT, required=True)
     message = _add_message(session, services, case, who, kind, _keys(session, case, who), text,
                            files)
@@ -158,6 +162,10 @@ def post_reviewer_message(session: Session, services: Services, who: UnlockedRev
                  case_id=case.id, detail={"message_id": message.id, "kind": str(kind),
                                           "files": len(files)})
     new_status = _STATUS_AFTER.get(kind)
+    if new_status is None and kind is not MessageKind.INTERNAL_NOTE \
+            and case.status is CaseStatus.RECEIVED:
+        # The first word to the reporter acknowledges the report (PROCESS.md, acceptance).
+        new_status = CaseStatus.ACKNOWLEDGED
     if new_status is not None and case.status is not new_status:
         change_status(session, services, who.actor, case, new_status)
     return message
@@ -166,15 +174,21 @@ def post_reviewer_message(session: Session, services: Services, who: UnlockedRev
 def change_status(session: Session, services: Services, actor: Actor, case: Case,
                   new_status: CaseStatus) -> None:
     """Move a case to another stage, keeping its dates in step; audited."""
-    old = case.status
+    lock_case(session, case)  # inbox counters: the stage being left is the committed one
+    old, old_category_id = case.status, case.category_id
     case.status = new_status
     today = services.clock.today()
+    if old is CaseStatus.RECEIVED and case.acknowledged_on is None:
+        # Leaving "received" acknowledges the report; the feedback deadline now runs from here.
+        case.acknowledged_on = today
+        case.feedback_due = add_months(today, services.config.feedback_months)
     if new_status is CaseStatus.FEEDBACK_GIVEN and case.feedback_given_on is None:
         case.feedback_given_on = today
     if new_status is CaseStatus.CLOSED:
         case.closed_on = today
     record_event(session, services.clock, AuditAction.CASE_STATUS_CHANGED, actor,
                  case_id=case.id, detail={"from": str(old), "to": str(new_status)})
+    case_changed(session, case, old_status=old, old_category_id=old_category_id)
 
 
 def open_file_for_reviewer(session: Session, services: Services, who: UnlockedReviewer,
@@ -205,6 +219,7 @@ def grant_case(session: Session, services: Services, who: UnlockedReviewer, case
     case = _case(session, case_id)
     if not grantee.active or grantee.role is Role.AUDITOR:
         raise InvalidInput("Only active case handlers can join a case team.", field="reviewer")
+    lock_case(session, case)  # inbox counters: counted against the committed stage and team
     member = session.get(CaseMember, (case.id, grantee.id))
     if member is not None and member.excluded:
         raise Conflict("this person is excluded from the case")
@@ -214,10 +229,14 @@ def grant_case(session: Session, services: Services, who: UnlockedReviewer, case
             raise AccessDenied(f"you hold no {kind} key to share")
         if find_reviewer_grant(session, case.id, grantee.id, kind) is None:
             grant_to_reviewer(case, grantee, kind, keys[kind])
+    added: CaseMember | None = None
     if member is None:
-        case.members.append(CaseMember(reviewer_id=grantee.id, role=role))
+        added = CaseMember(reviewer_id=grantee.id, role=role)
+        case.members.append(added)
     record_event(session, services.clock, AuditAction.CASE_GRANTED, who.actor, case_id=case.id,
                  detail={"grantee_id": grantee.id, "kinds": ",".join(sorted(map(str, kinds)))})
+    if added is not None:
+        membership_added(session, case, added)
     session.flush()
 
 
@@ -226,7 +245,9 @@ def exclude_member(session: Session, services: Services, actor: Actor, case_id: 
     """Exclude a reviewer from a case (conflict of interest): delete every grant they hold for
     it, so from now on nothing in the database lets their key open the case."""
     case = _case(session, case_id)
+    lock_case(session, case)  # inbox counters: counted against the committed stage and team
     member = session.get(CaseMember, (case.id, reviewer.id))
+    was_active = member.role if member is not None and not member.excluded else None
     if member is None:
         member = CaseMember(case_id=case.id, reviewer_id=reviewer.id,
                             role=MemberRole.INVESTIGATOR)
@@ -237,5 +258,6 @@ def exclude_member(session: Session, services: Services, actor: Actor, case_id: 
             case.grants.remove(grant)
     record_event(session, services.clock, AuditAction.CASE_MEMBER_EXCLUDED, actor,
                  case_id=case.id, detail={"reviewer_id": reviewer.id})
+    membership_excluded(session, case, reviewer.id, was_active)
     session.flush()
 

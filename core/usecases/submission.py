@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core.audit import Actor, AuditAction, record_event
 from core.blobs import BlobStore
 from core.clock import add_months
+from core.inbox_counts import case_created
 from core.models import (
     Case,
     CaseMember,
@@ -167,6 +168,7 @@ def submit_report(
         session, services.clock, AuditAction.CASE_SUBMITTED, Actor.submitter(), case_id=case.id,
         detail={"channel": str(channel), "files": len(draft.files), "routed_to": len(reviewers)},
     )
+    case_created(session, case)  # inbox counters, after the audit head (core.inbox_counts)
     session.flush()
     return SubmissionResult(receipt_code=receipt, case_id=case.id, reference=ref,
                             unrouted=not reviewers)
