@@ -11,6 +11,7 @@ from cli.context import USER_ERRORS, CliContext
 from cli.db_commands import db
 from cli.demo import demo
 from cli.init_command import init
+from cli.notify_command import notify
 from cli.remind_command import remind
 from cli.reviewer_commands import recover, reviewer
 from cli.serve import serve
@@ -46,6 +47,7 @@ cli.add_command(reviewer)
 cli.add_command(recover)
 cli.add_command(serve)
 cli.add_command(demo)
+cli.add_command(notify)
 cli.add_command(remind)
 
 

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound as HttpNotFound
 
+from core.notifications import queue_case_notification
 from core.usecases.errors import InvalidInput, NotFound, ReceiptNotRecognised
 from core.usecases.submitter import (
     SubmitterAccess,
@@ -136,6 +137,7 @@ def reply() -> ResponseReturnValue:
             with transaction() as session:
                 post_submitter_message(session, services(), access, form.body.data or "",
                                        stored)
+                queue_case_notification(session, access.case_id)
             return redirect(url_for("portal.case", _anchor="messages"), code=303)
     except InvalidInput as exc:
         for item in stored:

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from core.models import Channel
+from core.notifications import queue_case_notification
 from core.usecases.categories import active_categories
 from core.usecases.content import Identity, ReportContent
 from core.usecases.errors import InvalidInput
@@ -81,6 +82,7 @@ def report_submit() -> ResponseReturnValue:
         with transaction() as session:
             result = submit_report(session, services(), draft, category_code=form.category.data,
                                    report=report, identity=identity, channel=Channel.WEB)
+            queue_case_notification(session, result.case_id)
     except InvalidInput:
         # The form validated but the use case refused (e.g. a category deactivated meanwhile).
         draft.discard(services().blobs)

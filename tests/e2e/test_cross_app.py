@@ -126,7 +126,8 @@ def test_report_reply_loop_across_both_apps(servers, session_factory, services, 
         page.fill("#receipt", receipt)
         page.click("#open-report")
         page.wait_for_selector("#stage-name")
-        assert "We have asked the network team to check the logs." in page.inner_text("#messages ~ ol")
+        thread = page.inner_text("#messages ~ ol")
+        assert "We have asked the network team to check the logs." in thread
         page.screenshot(path=str(ARTIFACTS / "loop-03-reporter-reads.png"), full_page=True)
 
         reporter.close()

@@ -12,8 +12,12 @@ from aiosmtpd.handlers import Sink
 from sqlalchemy import update
 
 from core.db import transaction
-from core.models import Reviewer
-from core.notifications import notify_case_event, send_deadline_reminders
+from core.models import PendingNotification, Reviewer
+from core.notifications import (
+    queue_case_notification,
+    send_deadline_reminders,
+    send_pending_notifications,
+)
 from core.usecases.content import ReportContent
 from tests.core.factories import seed_categories, submit
 from tests.reviewer.conftest import CANARY, new_account
@@ -64,13 +68,21 @@ def assert_no_content(raw: bytes, reference: str) -> None:
         assert secret not in text, secret
 
 
-def test_new_case_and_new_message_emails(session_factory, services, smtp, team):
+def test_new_activity_is_queued_then_sent_in_one_batch(session_factory, services, smtp, team):
     result = submit(session_factory, services, category="security",
                     report=ReportContent(summary="Printer", description=CANARY))
+    with transaction(session_factory) as s:
+        # Two events for the same team member: one mark, no mail yet.
+        assert queue_case_notification(s, result.case_id) == 1
+        assert queue_case_notification(s, result.case_id) == 1
+    assert smtp.messages == []
     with session_factory() as s:
-        assert notify_case_event(s, services, result.case_id, "new_case") == 1
-        assert notify_case_event(s, services, result.case_id, "new_message") == 1
-    assert [m[0] for m in smtp.messages] == [["a@example.org"], ["a@example.org"]]
+        assert s.query(PendingNotification).count() == 1
+    with transaction(session_factory) as s:
+        assert send_pending_notifications(s, services) == 1
+    with transaction(session_factory) as s:
+        assert send_pending_notifications(s, services) == 0  # the marks were cleared
+    assert [m[0] for m in smtp.messages] == [["a@example.org"]]
     body = smtp.messages[0][1]
     assert b"There is new activity in Candor." in body
     assert b"https://console.example.org/" in body
@@ -92,8 +104,13 @@ def test_deadline_reminders(session_factory, services, smtp, team):
 def test_failure_to_send_never_breaks_the_caller(session_factory, services, team, caplog):
     services.config = replace(services.config, smtp_host="127.0.0.1", smtp_port=free_port())
     result = submit(session_factory, services, category="security")
+    with transaction(session_factory) as s:
+        queue_case_notification(s, result.case_id)
+    with transaction(session_factory) as s:
+        assert send_pending_notifications(s, services) == 0
     with session_factory() as s:
-        assert notify_case_event(s, services, result.case_id, "new_case") == 0
+        # Nothing was sent, so the mark stays for the next run.
+        assert s.query(PendingNotification).count() == 1
     assert "a@example.org" not in caplog.text
     assert "could not be sent" in caplog.text
 
