@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from cli.cleanup_command import cleanup
 from cli.context import USER_ERRORS, CliContext
 from cli.db_commands import db
 from cli.demo import demo
@@ -47,6 +48,7 @@ cli.add_command(reviewer)
 cli.add_command(recover)
 cli.add_command(serve)
 cli.add_command(demo)
+cli.add_command(cleanup)
 cli.add_command(notify)
 cli.add_command(remind)
 

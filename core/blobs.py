@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import time as time_module
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -118,10 +119,18 @@ class FileSystemBlobStore:
                 if _is_blob_id(path.name):
                     yield path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC).date()
 
-    def clear_temporary(self) -> int:
-        """Delete leftovers of interrupted writes; return how many. Call at start-up."""
+    def clear_temporary(self, older_than: timedelta = timedelta(hours=6)) -> int:
+        """Delete leftovers of interrupted writes older than `older_than`; return how many.
+
+        A file being written right now has a fresh modification time and is kept.
+        """
+        cutoff = time_module.time() - older_than.total_seconds()
         removed = 0
         for path in self._tmp.iterdir():
-            path.unlink(missing_ok=True)
-            removed += 1
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+            except FileNotFoundError:
+                continue  # finished (renamed) meanwhile
         return removed

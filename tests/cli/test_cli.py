@@ -149,3 +149,20 @@ def test_reset_passphrase_then_recover(env: dict[str, str]) -> None:
     assert "Re-granted 1 case(s)" in recovered.output
     engine.dispose()
 
+
+
+def test_cleanup_removes_orphans_and_keeps_referenced_blobs(env: dict[str, str]) -> None:
+    from datetime import date, timedelta
+
+    from core.blobs import FileSystemBlobStore
+
+    assert run(env, "init").exit_code == 0
+    config = load_config(env)
+    store = FileSystemBlobStore(config.blob_dir)
+    orphan, _ = store.write([b"ciphertext nobody references"], day=date.today() - timedelta(days=3))
+    fresh, _ = store.write([b"an upload still in flight"], day=date.today())
+    result = run(env, "cleanup")
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 orphaned blob(s)" in result.output
+    remaining = {blob_id for blob_id, _day in store.list_blobs()}
+    assert orphan not in remaining and fresh in remaining

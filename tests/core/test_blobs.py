@@ -135,9 +135,15 @@ def test_list_blobs_ignores_stray_files(store):
 
 
 def test_clear_temporary(store):
+    import os
+    import time
+
     blob_id, _ = store.write([b"x"], day=DAY)
+    old = time.time() - 24 * 3600
     for i in range(3):
-        (store.root / "tmp" / f"{i:032x}").write_bytes(b"partial")
+        leftover = store.root / "tmp" / f"{i:032x}"
+        leftover.write_bytes(b"partial")
+        os.utime(leftover, (old, old))
     assert store.clear_temporary() == 3
     assert list((store.root / "tmp").iterdir()) == []
     assert b"".join(store.read(blob_id)) == b"x"
@@ -192,3 +198,22 @@ def test_sweep_keeps_blobs_of_a_draft_in_flight(session_factory, services):
         assert sweep_orphan_blobs(s, services.blobs, today) == 0
     assert len(list(services.blobs.list_blobs())) == 1
     draft.discard(services.blobs)
+
+
+def test_clear_temporary_keeps_uploads_in_flight(tmp_path):
+    import os
+    import time
+    from datetime import timedelta
+
+    from core.blobs import FileSystemBlobStore
+
+    store = FileSystemBlobStore(tmp_path / "blobs")
+    stale = tmp_path / "blobs" / "tmp" / ("a" * 32)
+    fresh = tmp_path / "blobs" / "tmp" / ("b" * 32)
+    stale.write_bytes(b"old ciphertext")
+    fresh.write_bytes(b"being written")
+    old = time.time() - 7 * 3600
+    os.utime(stale, (old, old))
+    assert store.clear_temporary(timedelta(hours=6)) == 1
+    assert not stale.exists()
+    assert fresh.exists()
