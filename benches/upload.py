@@ -5,7 +5,7 @@ Usage: .venv/bin/python benches/upload.py [--quick]
 For a small and a large file (10 MiB and 1 GiB; --quick: 10 MiB and 200 MiB), all in one run:
 
 1. Encrypted upload: POST /report (multipart, valid CSRF token from a fetched form, cookie
-   jar) to `candor serve portal --workers 1` under gunicorn, the file streamed from a
+   jar) to `candor serve portal --workers 1` (gthread) under gunicorn, the file streamed from a
    generator with a known Content-Length (never one big buffer). The portal encrypts it into
    the blob store while it arrives and creates the case.
 2. The ceiling: the same body POSTed to a second gunicorn (same settings) running
@@ -203,8 +203,8 @@ def start_portal(env: dict[str, str], log: Path) -> Server:
 
 def start_drain(env: dict[str, str], log: Path) -> Server:
     port = free_port()
-    # The same gunicorn settings as `candor serve` (cli/serve.py): one sync worker, long
-    # timeout, no access log, error log to stderr.
+    # The same gunicorn settings as `candor serve` (cli/serve.py): one gthread worker with
+    # 8 threads, long timeout, no access log, error log to stderr.
     return Server(
         [
             sys.executable,
@@ -214,6 +214,10 @@ def start_drain(env: dict[str, str], log: Path) -> Server:
             f"127.0.0.1:{port}",
             "--workers",
             "1",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "8",
             "--timeout",
             "3600",
             "--error-logfile",

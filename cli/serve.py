@@ -22,7 +22,8 @@ def build_app(name: str, config: Config) -> Flask:
     return app
 
 
-def run_gunicorn(app: Flask, host: str, port: int, workers: int, timeout: int) -> None:
+def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
+                 timeout: int) -> None:
     """Serve with gunicorn in this process (production)."""
     from gunicorn.app.base import BaseApplication
 
@@ -30,6 +31,10 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, timeout: int) -
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
+            # Threads: a few slow uploads (a reporter on Tor, or someone trickling bytes on
+            # purpose) must not occupy every worker.
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
             self.cfg.set("timeout", timeout)
             # No access log: it would record submitters' addresses and times.
             self.cfg.set("accesslog", None)
@@ -47,12 +52,14 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, timeout: int) -
               help="Address to listen on. Keep the console on a private interface.")
 @click.option("--port", type=int, default=None, help="Port (portal 8080, console 8081).")
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn workers.")
+@click.option("--threads", type=int, default=8, show_default=True,
+              help="Threads per gunicorn worker (each serves one request at a time).")
 @click.option("--timeout", type=int, default=3600, show_default=True,
               help="gunicorn worker timeout in seconds (large uploads on slow links).")
 @click.option("--dev", is_flag=True, help="Werkzeug's development server instead of gunicorn.")
 @pass_context
-def serve(obj: CliContext, name: str, host: str, port: int | None, workers: int, timeout: int,
-          dev: bool) -> None:
+def serve(obj: CliContext, name: str, host: str, port: int | None, workers: int, threads: int,
+          timeout: int, dev: bool) -> None:
     """Serve the submitter portal or the reviewer console."""
     obj.require_data_dir()
     obj.check_database()
@@ -63,4 +70,4 @@ def serve(obj: CliContext, name: str, host: str, port: int | None, workers: int,
 
         run_simple(host, port, app, threaded=True)
     else:
-        run_gunicorn(app, host, port, workers, timeout)
+        run_gunicorn(app, host, port, workers, threads, timeout)

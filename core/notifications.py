@@ -77,7 +77,7 @@ def queue_case_notification(session: Session, case_id: int) -> int:
         select(Reviewer.id).join(CaseMember, CaseMember.reviewer_id == Reviewer.id)
         .where(CaseMember.case_id == case_id, CaseMember.excluded.is_(False),
                Reviewer.active.is_(True), Reviewer.email.is_not(None),
-               Reviewer.role != Role.AUDITOR)
+               Reviewer.role == Role.REVIEWER)
     ).scalars().all()
     already = set(session.execute(
         select(PendingNotification.reviewer_id)
@@ -122,7 +122,7 @@ def send_deadline_reminders(session: Session, services: Services, today: date,
         .join(CaseMember, CaseMember.reviewer_id == Reviewer.id)
         .join(Case, Case.id == CaseMember.case_id)
         .where(due, CaseMember.excluded.is_(False), Reviewer.active.is_(True),
-               Reviewer.email.is_not(None), Reviewer.role != Role.AUDITOR)
+               Reviewer.email.is_not(None), Reviewer.role == Role.REVIEWER)
     ).scalars()
     return send_mail(services, [a for a in addresses if a], REMINDER_SUBJECT,
                      _body(services, REMINDER_BODY))

@@ -11,7 +11,7 @@ import base64
 import binascii
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crypto.keys import KEY_BYTES
 
@@ -20,8 +20,8 @@ from crypto.keys import KEY_BYTES
 class SessionToken:
     """The two halves of a session cookie."""
 
-    session_id: bytes
-    secret: bytes
+    session_id: bytes = field(repr=False)
+    secret: bytes = field(repr=False)
 
     @property
     def id_hash(self) -> bytes:

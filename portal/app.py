@@ -37,8 +37,8 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=timedelta(days=1),
-        # Uploads are streamed by web.uploads with the configured limits; Werkzeug's own
-        # form parsing is never used for them.
+        # Uploads are streamed by web.uploads with the configured limits (the upload views
+        # raise the body limit for themselves); every other form is small and never spooled.
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
         FOLLOWUP_COOKIE="__Host-candor-followup" if secure else "candor-followup",
     )
@@ -46,6 +46,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = PortalState(
         services=services, engine=engine, sessions=make_session_factory(engine))
 
+    web.install_form_limits(app)
     app.register_blueprint(web.blueprint)
     app.register_blueprint(blueprint)
     csrf = CSRFProtect(app)

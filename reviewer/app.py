@@ -62,6 +62,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=64 * 1024,
     )
     app.extensions["candor.console"] = console
+    web.install_form_limits(app)
     app.register_blueprint(web.blueprint)
     # The console's catalog first, then the shared web/ catalog (base templates, error pages).
     catalogs = [HERE / "translations", Path(web.__file__).resolve().parent / "translations"]

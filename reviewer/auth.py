@@ -13,9 +13,7 @@ from markupsafe import Markup
 from core.models import Role
 from core.usecases import staff_auth
 from core.usecases.errors import InvalidInput
-from core.usecases.reviewers import change_passphrase as change_passphrase_usecase
-from core.usecases.staff_auth import NextStep
-from crypto.errors import CryptoError
+from core.usecases.staff_auth import NextStep, PassphraseChange, change_own_passphrase
 from reviewer.forms import ChangePassphraseForm, CodeForm, LanguageForm, LoginForm, ReauthForm
 from reviewer.session import (
     clear_session_cookie,
@@ -129,15 +127,16 @@ def change_passphrase() -> Any:
     error = None
     if form.validate_on_submit():
         try:
-            change_passphrase_usecase(db(), console().services, auth.reviewer,
-                                      form.current.data or "", form.new.data or "")
+            outcome = change_own_passphrase(db(), console().services, auth,
+                                            form.current.data or "", form.new.data or "")
         except InvalidInput as exc:
             form.new.errors = [_translate_policy(str(exc))]
-        except CryptoError:
-            db().rollback()
-            error = _("The current passphrase is not correct.")
         else:
-            return redirect(home_url(auth.reviewer.role), code=303)
+            if outcome is PassphraseChange.CHANGED:
+                return redirect(home_url(auth.reviewer.role), code=303)
+            error = (_("The current passphrase is not correct.")
+                     if outcome is PassphraseChange.WRONG_CURRENT
+                     else _("Too many attempts. Please wait a few minutes and try again."))
     for field in (form.current, form.new, form.confirm):
         field.data = ""
     return render_template("reviewer/change_passphrase.html", form=form, error=error,

@@ -63,7 +63,7 @@ def set_intake(session: Session, category_code: str, reviewers: list[Reviewer]) 
     if category is None:
         raise NotFound(f"no category {category_code!r}")
     for reviewer in reviewers:
-        if reviewer.role is Role.AUDITOR or not reviewer.active:
+        if reviewer.role is not Role.REVIEWER or not reviewer.active:
             raise InvalidInput(f"{reviewer.username} cannot receive cases.", field="reviewers")
     category.intake_reviewers = list(reviewers)
     session.flush()
@@ -73,4 +73,4 @@ def set_intake(session: Session, category_code: str, reviewers: list[Reviewer]) 
 def unrouted_categories(session: Session) -> list[Category]:
     """Active categories with no active intake reviewer: admins must fix these."""
     return [c for c in active_categories(session)
-            if not any(r.active and r.role is not Role.AUDITOR for r in c.intake_reviewers)]
+            if not any(r.active and r.role is Role.REVIEWER for r in c.intake_reviewers)]

@@ -7,14 +7,15 @@ is audited. Failures are reported to the caller as one generic outcome, whatever
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.audit import Actor, AuditAction, record_event
@@ -24,7 +25,7 @@ from core.session_tokens import SessionToken, new_session_token
 from core.throttle import take
 from core.usecases.casework import UnlockedReviewer
 from core.usecases.passphrases import hash_passphrase, needs_rehash, verify_passphrase
-from core.usecases.reviewers import end_sessions, totp_secret
+from core.usecases.reviewers import change_passphrase, end_sessions, totp_secret
 from crypto.errors import CryptoError
 from crypto.keys import unwrap, wrap
 from crypto.reviewer_keys import unwrap_private_key, wrap_private_key, wrapped_key_profile
@@ -47,8 +48,17 @@ _DUMMY_HASHES: dict[object, str] = {}
 
 
 def account_bucket(reviewer_id: int) -> str:
-    """Throttle bucket name of one account."""
+    """Throttle bucket name of one account (re-authentication, passphrase change)."""
     return f"console:login:{reviewer_id}"
+
+
+def username_bucket(services: Services, username: str) -> str:
+    """Login throttle bucket of a typed username, existing or not, so that a hammered unknown
+    name answers exactly like a hammered real one. Keyed hash: what people typed (sometimes a
+    passphrase in the wrong field) never reaches the database."""
+    digest = hashlib.blake2b(username.encode("utf-8"), key=services.keyring.cookie_key,
+                             person=b"candor-login", digest_size=12).hexdigest()
+    return f"console:login:u:{digest}"
 
 
 class NextStep(StrEnum):
@@ -64,7 +74,7 @@ class LoginResult:
     """The outcome of a login attempt. `token` is set on success only; `retry_after` when
     throttled. Callers commit the transaction in every case (failures are audited)."""
 
-    token: SessionToken | None = None
+    token: SessionToken | None = field(default=None, repr=False)
     reviewer_id: int | None = None
     next_step: NextStep = NextStep.READY
     retry_after: int | None = None
@@ -81,7 +91,7 @@ class LoadedSession:
 
     reviewer: Reviewer
     row: ReviewerSession
-    private_key: bytes
+    private_key: bytes = field(repr=False)
 
     @property
     def unlocked(self) -> UnlockedReviewer:
@@ -153,21 +163,22 @@ def authenticate(session: Session, services: Services, username: str, passphrase
     if wait is not None:
         _fail(session, services, None, "throttled")
         return LoginResult(retry_after=wait)
-    reviewer = session.execute(
-        select(Reviewer).where(Reviewer.username == (username or "").strip().lower()[:64])
-    ).scalar_one_or_none()
-    if reviewer is None:
-        _dummy_verify(services, passphrase)
-        return _fail(session, services, None, "credentials")
-    wait = take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT,
+    name = (username or "").strip().lower()[:64]
+    reviewer = session.execute(select(Reviewer).where(Reviewer.username == name)
+                               ).scalar_one_or_none()
+    wait = take(session, username_bucket(services, name), limit=ACCOUNT_LIMIT,
                 window=ACCOUNT_WINDOW, now=now)
     if wait is not None:
         _fail(session, services, reviewer, "throttled")
         return LoginResult(retry_after=wait)
-    if reviewer.locked_until is not None and reviewer.locked_until > now:
+    if reviewer is None:
         _dummy_verify(services, passphrase)
-        _fail(session, services, reviewer, "locked")
-        return LoginResult(retry_after=math.ceil((reviewer.locked_until - now).total_seconds()))
+        return _fail(session, services, None, "credentials")
+    if reviewer.locked_until is not None and reviewer.locked_until > now:
+        # The same generic failure as a wrong passphrase: a lock must not reveal that the
+        # account exists.
+        _dummy_verify(services, passphrase)
+        return _fail(session, services, reviewer, "locked")
     passphrase_ok = verify_passphrase(reviewer.passphrase_hash, passphrase, services.config.kdf)
     step: int | None = None
     if passphrase_ok and reviewer.totp_confirmed:
@@ -280,6 +291,38 @@ def reauthenticate(session: Session, services: Services, loaded: LoadedSession,
     record_event(session, services.clock, AuditAction.SESSION_REAUTHENTICATED,
                  Actor.reviewer(reviewer.id))
     return True, None
+
+
+class PassphraseChange(StrEnum):
+    """Outcome of a reviewer changing their own passphrase."""
+
+    CHANGED = "changed"
+    WRONG_CURRENT = "wrong-current"
+    THROTTLED = "throttled"
+
+
+def change_own_passphrase(session: Session, services: Services, loaded: LoadedSession,
+                          current: str, new: str) -> PassphraseChange:
+    """Change the logged-in reviewer's passphrase, guarding the check of the current one
+    like a re-authentication (throttled per account, failures audited), and end every other
+    session of the account: whoever else held one may have known the old passphrase.
+
+    Raises InvalidInput when the new passphrase fails the policy.
+    """
+    reviewer = loaded.reviewer
+    now = services.clock.now()
+    if take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT, window=ACCOUNT_WINDOW,
+            now=now) is not None:
+        _fail(session, services, reviewer, "passphrase-change-throttled")
+        return PassphraseChange.THROTTLED
+    if not verify_passphrase(reviewer.passphrase_hash, current, services.config.kdf):
+        _fail(session, services, reviewer, "passphrase-change")
+        return PassphraseChange.WRONG_CURRENT
+    change_passphrase(session, services, reviewer, current, new)
+    session.execute(delete(ReviewerSession).where(
+        ReviewerSession.reviewer_id == reviewer.id,
+        ReviewerSession.id_hash != loaded.row.id_hash))
+    return PassphraseChange.CHANGED
 
 
 def confirm_totp(session: Session, services: Services, reviewer: Reviewer,

@@ -1,4 +1,4 @@
-"""The message catalogs of the portal and of the shared web layer (no database).
+"""The message catalogs of the portal, the console and the shared web layer (no database).
 
 Every string the code marks for translation must have a reviewed Simplified Chinese
 translation: a reporter reading Chinese must never meet an English sentence half-way through a
@@ -42,8 +42,8 @@ from flask import Flask, render_template, render_template_string
 
 import web
 
-ROOT = Path(__file__).resolve().parents[2]
-APPS = ("portal", "web")
+ROOT = Path(__file__).resolve().parents[1]
+APPS = ("portal", "reviewer", "web")
 #: The language codes the apps offer (web.init_babel's default).
 LOCALES = ("zh_CN", "en")
 #: pybabel's defaults (_, gettext, ngettext, ...) plus the lazy forms the code imports.

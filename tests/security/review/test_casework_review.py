@@ -1,0 +1,25 @@
+"""Review finding: SECURITY.md says admins "get no grants by role", but the core use cases
+only refuse auditors. The console's forms filter admins out, so this is defence in depth:
+any other caller (CLI, a future view, a script) can seal case keys to an admin."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.db import transaction
+from core.models import Reviewer
+from core.usecases.casework import grant_case
+from core.usecases.categories import set_intake
+from core.usecases.errors import AccessDenied, InvalidInput
+
+
+def test_grant_case_refuses_an_admin(session_factory, services, world):
+    with transaction(session_factory) as s, pytest.raises((InvalidInput, AccessDenied)):
+        admin = s.get(Reviewer, world.admin.id)
+        grant_case(s, services, world.on_case.unlocked, world.case_id, admin)
+
+
+def test_set_intake_refuses_an_admin(session_factory, services, world):
+    with transaction(session_factory) as s, pytest.raises(InvalidInput):
+        admin = s.get(Reviewer, world.admin.id)
+        set_intake(s, "it_fault", [admin])

@@ -1,0 +1,41 @@
+"""A request class that never writes form data to disk.
+
+Werkzeug's form parsing spools file parts larger than 500 KB to temporary files, in clear.
+Ordinary (non-streamed) forms in Candor have no file inputs, so anything file-like that
+arrives there is kept in memory, bounded by the app's small MAX_CONTENT_LENGTH, and ignored.
+The two upload views use web.uploads instead and raise their own limit per request.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import IO
+
+from flask import Flask, Request
+
+#: Body limit for every request that is not an upload (forms are a few kilobytes).
+FORM_BODY_LIMIT = 1024 * 1024
+#: Multipart parts an ordinary form may have.
+FORM_PARTS_LIMIT = 50
+
+
+class NoSpoolRequest(Request):
+    """Flask's request, with file parts of ordinary forms held in memory only."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None,
+                         content_length: int | None = None) -> IO[bytes]:
+        return io.BytesIO()
+
+
+def install_form_limits(app: Flask) -> None:
+    """Small body and part limits for ordinary forms, and no spooling to disk."""
+    app.request_class = NoSpoolRequest
+    app.config.setdefault("MAX_CONTENT_LENGTH", FORM_BODY_LIMIT)
+    app.config.setdefault("MAX_FORM_PARTS", FORM_PARTS_LIMIT)
+
+
+def allow_large_body(request: Request, limit: int) -> None:
+    """Raise this request's body limit (call before touching request.stream) for a view that
+    streams the body through web.uploads."""
+    request.max_content_length = limit
