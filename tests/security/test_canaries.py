@@ -4,14 +4,10 @@ canary and no receipt code may be found. Positive controls prove the scans can s
 
 from __future__ import annotations
 
-import re
 import secrets
-import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -37,50 +33,24 @@ from core.usecases.submitter import (
 )
 from crypto.receipt import format_receipt
 from tests.core.factories import add_reviewer, chunks, seed_categories, submit
-
-PG_DUMP = "/usr/bin/pg_dump"
-
+from tests.security.scanning import (
+    byte_forms,
+    files_under,
+    pg_dump,
+    receipt_needles,
+    repeated,
+    scan_bytes,
+    scan_files,
+    sqlite_files,
+)
 
 # --- the scanner ------------------------------------------------------------------------------
-
-
-def forms(value: str) -> dict[str, bytes]:
-    """Byte patterns under which a string could sit in a file or a dump."""
-    raw = value.encode("utf-8")
-    return {
-        "utf-8": raw,
-        "utf-16-le": value.encode("utf-16-le"),
-        "utf-16-be": value.encode("utf-16-be"),
-        "hex": raw.hex().encode("ascii"),
-        "HEX": raw.hex().upper().encode("ascii"),
-    }
-
-
-def scan_bytes(data: bytes, needles: dict[str, str]) -> set[tuple[str, str]]:
-    return {
-        (label, form)
-        for label, value in needles.items()
-        for form, pattern in forms(value).items()
-        if pattern in data
-    }
-
-
-def scan_files(paths: list[Path], needles: dict[str, str]) -> list[tuple[str, str, str]]:
-    hits = []
-    for path in paths:
-        for label, form in scan_bytes(path.read_bytes(), needles):
-            hits.append((str(path), label, form))
-    return sorted(hits)
-
-
-def files_under(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
 
 
 def test_scanner_finds_every_form():
     needles = {"a": "CANARY-X-" + secrets.token_hex(4), "zh": "金丝雀" + secrets.token_hex(2)}
     for label, value in needles.items():
-        for form, pattern in forms(value).items():
+        for form, pattern in byte_forms(value).items():
             haystack = secrets.token_bytes(500) + pattern + secrets.token_bytes(500)
             assert (label, form) in scan_bytes(haystack, needles)
     assert scan_bytes(secrets.token_bytes(5000), needles) == set()
@@ -123,11 +93,6 @@ def make_canaries() -> dict[str, str]:
     canaries["chinese"] = f"金丝雀举报内容{secrets.token_hex(4)}测试"
     canaries["chinese_message"] = f"请回复我{secrets.token_hex(4)}谢谢"
     return canaries
-
-
-def repeated(value: str, size: int) -> bytes:
-    unit = (value + "\n").encode("utf-8")
-    return unit * (size // len(unit) + 1)
 
 
 def run_scenario(session_factory, services, c: dict[str, str]) -> list[str]:
@@ -247,21 +212,7 @@ def run_scenario(session_factory, services, c: dict[str, str]) -> list[str]:
     return [first.receipt_code, second.receipt_code]
 
 
-def receipt_needles(codes: list[str]) -> dict[str, str]:
-    needles = {}
-    for i, code in enumerate(codes):
-        needles[f"receipt{i}"] = code
-        needles[f"receipt{i}-spaced"] = format_receipt(code)
-        needles[f"receipt{i}-dashed"] = format_receipt(code).replace(" ", "-")
-    return needles
-
-
 # --- SQLite -----------------------------------------------------------------------------------
-
-
-def sqlite_files(database_url: str) -> list[Path]:
-    db = Path(make_url(database_url).database)
-    return [p for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists()]
 
 
 BLOBS_WRITTEN = 7  # files of the scenario: 3 + 1 with the reports, 1 + 2 in messages
@@ -336,55 +287,6 @@ def check_sqlite(tmp_path, database_url, engine, services, needles):
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
-
-
-def _major(version_text: str) -> int:
-    """Major version from `pg_dump --version`, e.g. "pg_dump (PostgreSQL) 15.20 (Debian ...)"."""
-    match = re.search(r"\(PostgreSQL\)\s+(\d+)", version_text)
-    if not match:
-        pytest.fail(f"cannot read the pg_dump version from {version_text!r}")
-    return int(match.group(1))
-
-
-def pg_dump(database_url: str, out: Path, engine) -> bytes:
-    """A full plain-text dump of the test database (fails the test if pg_dump fails)."""
-    executable = shutil.which("pg_dump") or PG_DUMP
-    if not Path(executable).exists():
-        pytest.fail(f"pg_dump not found (expected {PG_DUMP})")
-    client = subprocess.run([executable, "--version"], capture_output=True, text=True, check=False)
-    with engine.connect() as conn:
-        server_num = int(conn.exec_driver_sql("show server_version_num").scalar_one())
-    client_major, server_major = _major(client.stdout), server_num // 10000
-    if client_major < server_major:
-        pytest.fail(
-            f"pg_dump {client.stdout.strip()} is older than the server "
-            f"(major {server_major}); install the matching client"
-        )
-    url = make_url(database_url)
-    result = subprocess.run(
-        [
-            executable,
-            "-h",
-            url.host or "127.0.0.1",
-            "-p",
-            str(url.port or 5432),
-            "-U",
-            url.username or "postgres",
-            "-d",
-            url.database,
-            "--no-sync",
-            "--no-password",
-            "-f",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"pg_dump failed ({result.returncode}): {result.stderr.strip()}")
-    return out.read_bytes()
 
 
 def check_postgres(tmp_path, tmp_path_factory, database_url, engine, services, needles):

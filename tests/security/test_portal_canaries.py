@@ -10,7 +10,6 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,7 +21,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import core.usecases.submission as submission_module
@@ -30,7 +28,6 @@ from core.config import load_config
 from core.keyring import Keyring, write_keyring
 from core.models import Case
 from core.services import Services
-from crypto.receipt import normalise_receipt
 from tests.portal import conftest as portal_fixtures
 from tests.portal.conftest import (
     HttpClient,
@@ -43,6 +40,14 @@ from tests.portal.conftest import (
     post_reviewer_reply,
     receipt_of,
 )
+from tests.security.scanning import (
+    database_bytes,
+    files_under,
+    receipt_needles,
+    repeated,
+    scan_bytes,
+    scan_files,
+)
 
 # The portal fixtures (app on each backend, intake reviewer), shared with tests/portal.
 intake_reviewer = portal_fixtures.intake_reviewer
@@ -50,7 +55,6 @@ portal_app = portal_fixtures.portal_app
 make_portal = portal_fixtures.make_portal
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_DUMP = shutil.which("pg_dump") or "/usr/bin/pg_dump"
 CANARY_IP = "203.0.113.77"
 CANARY_REMOTE_ADDR = "198.51.100.23"
 REPORT_FIELDS = (
@@ -65,37 +69,7 @@ REPORT_FIELDS = (
 IDENTITY_FIELDS = ("name", "contact", "position")
 
 
-# --- scanning ---------------------------------------------------------------------------------
-
-
-def byte_forms(value: str) -> dict[str, bytes]:
-    raw = value.encode("utf-8")
-    return {
-        "utf-8": raw,
-        "utf-16-le": value.encode("utf-16-le"),
-        "utf-16-be": value.encode("utf-16-be"),
-        "hex": raw.hex().encode(),
-        "HEX": raw.hex().upper().encode(),
-    }
-
-
-def scan(data: bytes, needles: dict[str, str]) -> set[tuple[str, str]]:
-    return {
-        (label, form)
-        for label, value in needles.items()
-        for form, pattern in byte_forms(value).items()
-        if pattern in data
-    }
-
-
-def scan_paths(paths: list[Path], needles: dict[str, str]) -> list[tuple[str, str, str]]:
-    return sorted(
-        (str(p), label, form) for p in paths for label, form in scan(p.read_bytes(), needles)
-    )
-
-
-def files_under(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
+# --- the canaries ---------------------------------------------------------------------------
 
 
 def make_canaries() -> dict[str, str]:
@@ -115,59 +89,6 @@ def make_canaries() -> dict[str, str]:
     canaries["user_agent"] = f"CanaryAgent/{secrets.token_hex(8)}"
     canaries["forwarded_ip"] = CANARY_IP
     return canaries
-
-
-def big_file(canary: str, size: int = 300 * 1024) -> bytes:
-    """More than 64 KiB (several secretstream chunks), the canary repeated throughout."""
-    unit = (canary + "\n").encode()
-    return unit * (size // len(unit) + 1)
-
-
-def receipt_needles(codes: list[str]) -> dict[str, str]:
-    needles = {}
-    for i, code in enumerate(codes):
-        canonical = normalise_receipt(code)
-        needles[f"receipt{i}"] = canonical
-        needles[f"receipt{i}-formatted"] = code
-        needles[f"receipt{i}-dashed"] = "-".join(canonical[j : j + 4] for j in range(0, 28, 4))
-    return needles
-
-
-def database_bytes(database_url: str, engine_dispose: Callable[[], None], out: Path) -> bytes:
-    """The raw database: SQLite file + WAL + SHM, or a plain pg_dump of the whole database."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        db = Path(url.database or "")
-        parts = [
-            p
-            for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal"))
-            if p.exists()
-        ]
-        assert db in parts
-        return b"".join(p.read_bytes() for p in parts)
-    engine_dispose()
-    result = subprocess.run(
-        [
-            PG_DUMP,
-            "-h",
-            url.host or "127.0.0.1",
-            "-p",
-            str(url.port or 5432),
-            "-U",
-            url.username or "postgres",
-            "-d",
-            url.database or "",
-            "--no-owner",
-            "-f",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return out.read_bytes()
 
 
 class CaptureAll(logging.Handler):
@@ -214,14 +135,6 @@ def report_with(c: dict[str, str]) -> list[tuple[str, str]]:
 # --- the flow through the Flask test client and a threaded werkzeug server --------------------
 
 
-def test_scanner_sees_every_form() -> None:
-    needles = {"a": "CANARY-A-" + secrets.token_hex(4), "zh": "对照" + secrets.token_hex(3)}
-    for label, value in needles.items():
-        for form, pattern in byte_forms(value).items():
-            assert (label, form) in scan(os.urandom(300) + pattern + os.urandom(300), needles)
-    assert scan(os.urandom(4000), needles) == set()
-
-
 def test_portal_canaries_in_process(
     portal_app: Flask,
     make_portal: Callable[..., Flask],
@@ -235,8 +148,8 @@ def test_portal_canaries_in_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     c = make_canaries()
-    file_bytes = big_file(c["file_bytes"])
-    reply_bytes = big_file(c["reply_file_bytes"], 100 * 1024)
+    file_bytes = repeated(c["file_bytes"], 300 * 1024)
+    reply_bytes = repeated(c["reply_file_bytes"], 100 * 1024)
     codes: list[str] = []
     caplog.set_level(logging.DEBUG)
     portal_app.config["PROPAGATE_EXCEPTIONS"] = False
@@ -351,22 +264,22 @@ def test_portal_canaries_in_process(
     assert b"simulated failure" in log_text
 
     needles = {**c, "remote_addr": CANARY_REMOTE_ADDR, **receipt_needles(codes)}
-    assert sorted(scan(log_text, needles)) == []
+    assert sorted(scan_bytes(log_text, needles)) == []
     # The socket peer: nothing the app logs names it.
     assert b"127.0.0.1" not in log_text
 
-    database = database_bytes(database_url, engine.dispose, tmp_path / "dump.sql")
-    assert scan(database, needles) == set()
+    database = database_bytes(database_url, engine, tmp_path / "dump.sql")
+    assert scan_bytes(database, needles) == set()
     assert reference.encode() in database  # positive control: plaintext columns are seen
-    assert scan(database, {"ref": reference}) == {("ref", "utf-8")}
+    assert scan_bytes(database, {"ref": reference}) == {("ref", "utf-8")}
 
     blobs = files_under(services.config.blob_dir)
     assert len(blobs) == 4  # report, handler and reply files; the live report's file
-    assert scan_paths(blobs, needles) == []
-    assert scan_paths(files_under(services.config.data_dir), needles) == []
+    assert scan_files(blobs, needles) == []
+    assert scan_files(files_under(services.config.data_dir), needles) == []
     control = services.config.blob_dir / "zz-control"
     control.write_text("CONTROL-BLOB-" + c["summary"])
-    assert scan_paths(files_under(services.config.blob_dir), needles)[0][1] == "summary"
+    assert scan_files(files_under(services.config.blob_dir), needles)[0][1] == "summary"
     control.unlink()
 
 
@@ -455,8 +368,8 @@ def test_portal_canaries_under_gunicorn(
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     c = make_canaries()
-    file_bytes = big_file(c["file_bytes"])
-    reply_bytes = big_file(c["reply_file_bytes"], 70 * 1024)
+    file_bytes = repeated(c["file_bytes"], 300 * 1024)
+    reply_bytes = repeated(c["reply_file_bytes"], 70 * 1024)
     codes = []
     with gunicorn_portal(data_dir, database_url, log_dir) as (base, error_log):
         http = HttpClient(base, {"User-Agent": c["user_agent"], "X-Forwarded-For": CANARY_IP})
@@ -500,7 +413,7 @@ def test_portal_canaries_under_gunicorn(
     assert b"POST /report" in log_bytes
     assert b"GET /case" in log_bytes
     needles = {**c, **receipt_needles(codes)}
-    assert sorted(scan(log_bytes, needles)) == []
+    assert sorted(scan_bytes(log_bytes, needles)) == []
     # 127.0.0.1 appears only in gunicorn's own settings (the debug-level config dump, lines
     # "  name: value") and where it announces its listening address; never per request.
     own_lines = [line for line in log_bytes.splitlines() if b"127.0.0.1" in line]
@@ -513,10 +426,10 @@ def test_portal_canaries_under_gunicorn(
 
     with session_factory() as s:
         reference = s.scalars(select(Case.reference)).one()
-    database = database_bytes(database_url, engine.dispose, tmp_path / "dump.sql")
-    assert scan(database, needles) == set()
+    database = database_bytes(database_url, engine, tmp_path / "dump.sql")
+    assert scan_bytes(database, needles) == set()
     assert reference.encode() in database
     stored = files_under(data_dir / "blobs")
     assert len(stored) >= 2
-    assert scan_paths(files_under(data_dir), needles) == []
+    assert scan_files(files_under(data_dir), needles) == []
     assert sum(p.stat().st_size for p in stored) > len(file_bytes) + len(reply_bytes)
