@@ -17,9 +17,10 @@ console's engine). The headline ratio is the default page (newest first, page 3)
 
 The data: an archive that accumulated over ~3 years (the same span at every size, so a larger
 size means a busier organisation). Rows are bulk-inserted (random bytes as ciphertext: the
-inbox never decrypts) and then the inbox counters are rebuilt with
-core.inbox_counts.rebuild_inbox_counts, the same function that repairs them in production; the
-app itself maintains them incrementally. Distribution, with age = today - received_on:
+inbox never decrypts; memberships with their inbox keys, the copies of their case's columns)
+and then the inbox counters are rebuilt with core.inbox_counts.rebuild_inbox_counts, the same
+function that repairs them (and the inbox keys) in production; the app itself maintains them
+incrementally. Distribution, with age = today - received_on:
 
 * received_on uniform over the last 1095 days; acknowledge_due = received + 7 days,
   feedback_due = received + 97 days (acknowledgement + 3 months); categories uniform over the
@@ -166,14 +167,17 @@ def populate(factory: Any, services: Services, n_cases: int,
                                         if rng.random() < 0.3 else None),
                 "report_ciphertext": os.urandom(64), "identity_ciphertext": None,
             })
+            # The memberships' inbox keys (copies of the case's columns, CaseMember).
+            keys = {k: cases[-1][k] for k in ("status", "category_id", "received_on",
+                                               "acknowledge_due", "feedback_due")}
             owner = team[i % share]
             lead = status is not S.RECEIVED and rng.random() < LEAD_SHARE
             members.append({"case_id": i, "reviewer_id": owner,
                             "role": MemberRole.LEAD if lead else MemberRole.INTAKE,
-                            "excluded": False})
+                            "excluded": False, **keys})
             if owner != reviewer_id and rng.random() < EXCLUDED_SHARE:
                 members.append({"case_id": i, "reviewer_id": reviewer_id,
-                                "role": MemberRole.INVESTIGATOR, "excluded": True})
+                                "role": MemberRole.INVESTIGATOR, "excluded": True, **keys})
         with transaction(factory) as s:
             s.execute(insert(Case), cases)
             s.execute(insert(CaseMember), members)

@@ -14,6 +14,11 @@ Maintenance rules (every write path must follow them, in the SAME transaction as
 * a change of a case's stage or category moves each non-excluded member's 1 from the old cell
   to the new one (`case_changed`).
 
+The same rules keep the inbox keys of `case_members` (copies of the case's stage, category and
+dates, which the inbox filters and sorts on; core.models.CaseMember) in step: a membership is
+created with them (`CaseMember.for_case`), and every change of a case's stage, category or
+dates is followed by `sync_member_keys`, after `lock_case` and in the same transaction.
+
 Concurrency. Deltas are applied as `UPDATE ... SET count = count + d` (the row lock is taken
 by the UPDATE itself), and a missing row is inserted inside a savepoint; if another
 transaction inserted it first, the IntegrityError is caught and the UPDATE retried, as
@@ -24,12 +29,15 @@ stage and team, so the use cases that change either of them on an existing case 
 team: two concurrent changes of one case are then applied one after the other, each against
 the state the other left. The use cases call `lock_case` before their first audit event and
 the counter functions after it, so every transaction takes its locks in the order case row,
-audit head, counter rows, and no two can deadlock. On SQLite every transaction starts with
-BEGIN IMMEDIATE (core.db), which serialises writers anyway; FOR UPDATE is simply not emitted.
+audit head, counter rows, and no two can deadlock; a case's membership rows (whose inbox keys
+`sync_member_keys` rewrites last) are only ever written under its case row lock. On SQLite
+every transaction starts with BEGIN IMMEDIATE (core.db), which serialises writers anyway;
+FOR UPDATE is simply not emitted.
 
 Writes that bypass the use cases (bulk loads, manual repairs) must end with
-`rebuild_inbox_counts`, which recomputes the whole table from cases and memberships; a test
-checks that incremental maintenance always equals a rebuild.
+`rebuild_inbox_counts`, which recomputes the whole table from cases and memberships and copies
+the inbox keys of every membership from its case again; a test checks that incremental
+maintenance always equals a rebuild.
 """
 
 from __future__ import annotations
@@ -38,12 +46,23 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Table, delete, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.models import Case, CaseMember, CaseStatus, InboxCount, MemberRole
+from core.models.case import member_inbox_keys
 
 #: Roles that put a reviewer explicitly on a case team ("Assigned to me" in the inbox), as
 #: opposed to INTAKE, which routes every case of a category to its intake reviewers.
@@ -152,6 +171,41 @@ def case_changed(session: Session, case: Case, *, old_status: CaseStatus,
     apply_deltas(session, deltas)
 
 
+def sync_member_keys(session: Session, case: Case) -> None:
+    """Copy a (locked) case's stage, category and dates to its memberships' inbox keys. Call
+    after every change of any of them, in the same transaction (after `lock_case`)."""
+    # ORM-enabled UPDATE: membership objects already in the session are updated too.
+    session.execute(update(CaseMember).where(CaseMember.case_id == case.id)
+                    .values(**member_inbox_keys(case)))
+
+
+#: The inbox keys of case_members and the case columns they copy.
+_MEMBER_KEYS = ("status", "category_id", "received_on", "acknowledge_due", "feedback_due")
+
+
+def stale_member_keys(session: Session) -> int:
+    """How many memberships hold inbox keys that differ from their case's columns."""
+    return int(session.execute(
+        select(func.count()).select_from(CaseMember).join(Case, Case.id == CaseMember.case_id)
+        .where(or_(*(_differs(getattr(CaseMember, k), getattr(Case, k))
+                     for k in _MEMBER_KEYS)))).scalar_one())
+
+
+def _differs(a: ColumnElement[object], b: ColumnElement[object]) -> ColumnElement[bool]:
+    return or_(a != b, a.is_(None) != b.is_(None))
+
+
+def _resync_member_keys(session: Session) -> None:
+    """Copy the inbox keys of every membership whose copy is stale from its case."""
+    cm = cast(Table, CaseMember.__table__)
+    cases = cast(Table, Case.__table__)
+    source = {k: select(cases.c[k]).where(cases.c.id == cm.c.case_id).scalar_subquery()
+              for k in _MEMBER_KEYS}
+    stale = select(cases.c.id).where(cases.c.id == cm.c.case_id, or_(
+        *(_differs(cm.c[k], cases.c[k]) for k in _MEMBER_KEYS))).exists()
+    session.execute(update(cm).where(stale).values(**source))
+
+
 def computed_counts(session: Session) -> dict[CountKey, int]:
     """The counters as they should be, computed from cases and memberships (full scan)."""
     assigned = sql_case((CaseMember.role.in_(ASSIGNED_ROLES), True), else_=False).label("a")
@@ -173,7 +227,9 @@ def stored_counts(session: Session) -> dict[CountKey, int]:
 
 
 def rebuild_inbox_counts(session: Session) -> int:
-    """Recompute the whole counter table from cases and memberships; returns its row count.
+    """Recompute the whole counter table from cases and memberships, and repair the inbox keys
+    of the memberships (copied again from their cases where they differ); returns the counter
+    table's row count.
 
     The repair tool, and the last step of any bulk load that bypasses the use cases. On
     PostgreSQL the table is locked against concurrent writers (SHARE ROW EXCLUSIVE) first:
@@ -182,6 +238,7 @@ def rebuild_inbox_counts(session: Session) -> int:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE inbox_counts IN SHARE ROW EXCLUSIVE MODE"))
+    _resync_member_keys(session)
     session.execute(delete(_counts))
     rows = _rows(computed_counts(session).items())
     if rows:

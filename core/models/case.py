@@ -144,23 +144,70 @@ class CaseMember(Base):
     """A reviewer's place on a case team. An excluded member (conflict of interest) holds no
     grant, and the use cases refuse to grant them one.
 
-    The primary key (case_id, reviewer_id) answers "is this reviewer on this case?"; the index
-    leading with reviewer_id lists one reviewer's visible cases (optionally by role) without
-    reading anyone else's.
+    The primary key (case_id, reviewer_id) answers "is this reviewer on this case?".
+
+    Inbox keys. `status`, `category_id`, `received_on`, `acknowledge_due` and `feedback_due`
+    are copies of the case's columns (the clear columns the inbox filters and sorts on), so
+    that every inbox query reads only the reviewer's own index entries (core.usecases.inbox):
+    each index below leads with (reviewer_id, excluded), then the filter column, then the sort
+    column and case_id, so a page is one contiguous range of it. The copies are written when
+    the membership is created (`for_case`) and whenever the case's stage or dates change
+    (core.inbox_counts.sync_member_keys, in the same transaction, under the case row lock);
+    they are NOT NULL without defaults so that a membership cannot be created without them,
+    and core.inbox_counts.rebuild_inbox_counts repairs them after writes that bypass the use
+    cases.
     """
 
     __tablename__ = "case_members"
     __table_args__ = (
-        Index("ix_case_members_reviewer_visible", "reviewer_id", "excluded", "role", "case_id"),
+        # Also "the reviewer's visible cases" (core.usecases.recovery) and "Assigned to me".
+        Index("ix_case_members_reviewer_role", "reviewer_id", "excluded", "role", "received_on",
+              "case_id"),
+        Index("ix_case_members_reviewer_received", "reviewer_id", "excluded", "received_on",
+              "case_id"),
+        Index("ix_case_members_reviewer_feedback", "reviewer_id", "excluded", "feedback_due",
+              "case_id"),
+        Index("ix_case_members_reviewer_acknowledge", "reviewer_id", "excluded",
+              "acknowledge_due", "case_id"),
+        Index("ix_case_members_reviewer_status_received", "reviewer_id", "excluded", "status",
+              "received_on", "case_id"),
+        # Also the deadline counts: (status, date) ranges of the stages that owe a deadline.
+        Index("ix_case_members_reviewer_status_feedback", "reviewer_id", "excluded", "status",
+              "feedback_due", "case_id"),
+        Index("ix_case_members_reviewer_status_acknowledge", "reviewer_id", "excluded",
+              "status", "acknowledge_due", "case_id"),
+        Index("ix_case_members_reviewer_category_received", "reviewer_id", "excluded",
+              "category_id", "received_on", "case_id"),
     )
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), primary_key=True)
     role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole, "member_role"))
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Inbox keys: copies of the case's columns (see the class docstring).
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, "case_status"))
+    category_id: Mapped[int | None] = mapped_column(Integer)
+    received_on: Mapped[date] = mapped_column(Date)
+    acknowledge_due: Mapped[date] = mapped_column(Date)
+    feedback_due: Mapped[date] = mapped_column(Date)
 
     case: Mapped[Case] = relationship(back_populates="members")
     reviewer: Mapped[Reviewer] = relationship()
+
+    @classmethod
+    def for_case(cls, case: Case, *, reviewer_id: int, role: MemberRole,
+                 excluded: bool = False) -> CaseMember:
+        """A new membership of `case` carrying the case's inbox keys (not yet attached: append
+        it to `case.members` or set `case_id`)."""
+        return cls(reviewer_id=reviewer_id, role=role, excluded=excluded,
+                   **member_inbox_keys(case))
+
+
+def member_inbox_keys(case: Case) -> dict[str, object]:
+    """The values of a case that its memberships copy (CaseMember's inbox keys)."""
+    return {"status": case.status, "category_id": case.category_id,
+            "received_on": case.received_on, "acknowledge_due": case.acknowledge_due,
+            "feedback_due": case.feedback_due}
 
 
 class InboxCount(Base):

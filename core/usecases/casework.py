@@ -9,7 +9,13 @@ from sqlalchemy.orm import Session
 
 from core.audit import Actor, AuditAction, record_event
 from core.clock import add_months
-from core.inbox_counts import case_changed, lock_case, membership_added, membership_excluded
+from core.inbox_counts import (
+    case_changed,
+    lock_case,
+    membership_added,
+    membership_excluded,
+    sync_member_keys,
+)
 from core.models import (
     Attachment,
     Author,
@@ -189,6 +195,8 @@ def change_status(session: Session, services: Services, actor: Actor, case: Case
     record_event(session, services.clock, AuditAction.CASE_STATUS_CHANGED, actor,
                  case_id=case.id, detail={"from": str(old), "to": str(new_status)})
     case_changed(session, case, old_status=old, old_category_id=old_category_id)
+    # The memberships' copies of the stage and dates, after the counters (core.inbox_counts).
+    sync_member_keys(session, case)
 
 
 def open_file_for_reviewer(session: Session, services: Services, who: UnlockedReviewer,
@@ -217,7 +225,7 @@ def grant_case(session: Session, services: Services, who: UnlockedReviewer, case
     anyone excluded from the case.
     """
     case = _case(session, case_id)
-    if not grantee.active or grantee.role is Role.AUDITOR:
+    if not grantee.active or grantee.role is not Role.REVIEWER:
         raise InvalidInput("Only active case handlers can join a case team.", field="reviewer")
     lock_case(session, case)  # inbox counters: counted against the committed stage and team
     member = session.get(CaseMember, (case.id, grantee.id))
@@ -231,7 +239,7 @@ def grant_case(session: Session, services: Services, who: UnlockedReviewer, case
             grant_to_reviewer(case, grantee, kind, keys[kind])
     added: CaseMember | None = None
     if member is None:
-        added = CaseMember(reviewer_id=grantee.id, role=role)
+        added = CaseMember.for_case(case, reviewer_id=grantee.id, role=role)
         case.members.append(added)
     record_event(session, services.clock, AuditAction.CASE_GRANTED, who.actor, case_id=case.id,
                  detail={"grantee_id": grantee.id, "kinds": ",".join(sorted(map(str, kinds)))})
@@ -249,8 +257,9 @@ def exclude_member(session: Session, services: Services, actor: Actor, case_id: 
     member = session.get(CaseMember, (case.id, reviewer.id))
     was_active = member.role if member is not None and not member.excluded else None
     if member is None:
-        member = CaseMember(case_id=case.id, reviewer_id=reviewer.id,
-                            role=MemberRole.INVESTIGATOR)
+        member = CaseMember.for_case(case, reviewer_id=reviewer.id,
+                                     role=MemberRole.INVESTIGATOR)
+        member.case_id = case.id
         session.add(member)
     member.excluded = True
     for grant in list(case.grants):

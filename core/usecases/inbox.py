@@ -1,43 +1,35 @@
 """The reviewer's inbox: cases they are a (non-excluded) team member of, from clear columns only.
 
-Nothing here decrypts. A page costs three queries whatever the number of cases, and none of
-them reads every case the reviewer can see:
+Nothing here decrypts, and nothing reads another reviewer's memberships or a case the reviewer
+is not on. Each membership (core.models.CaseMember) carries copies of its case's stage,
+category and dates (the "inbox keys", kept in step by the use cases), and indexes that lead
+with (reviewer_id, excluded) and continue with a filter column, a sort column and case_id. A
+page then costs three queries, each reading a bounded range of the reviewer's own entries:
 
 1. The counters (core.inbox_counts): the reviewer's rows of `inbox_counts`, one per
-   (assigned, status, category) - a few hundred at most - aggregated in Python into the counts
-   by status and by category (each with the other filters applied), the total, and the cost
-   figures used to plan query 3. The same statement reads max(cases.id) (one index probe) as
-   the size of the archive.
+   (assigned, status, category) - a few hundred at most - summed per (status, category) in SQL
+   and aggregated in Python into the counts by status and by category (each with the other
+   filters applied) and the total.
 2. The deadline counts: "overdue" and "due within 7 days" depend on today, so they cannot be
-   counters. They are computed over the *due set*: cases in a stage that still owes a deadline
-   (received: the acknowledgement; not final and neither feedback_given nor follow_up: the
-   feedback) whose deadline is past or within 7 days. The indexes (status, acknowledge_due) and
-   (status, feedback_due) find exactly those cases, and each is checked against the reviewer's
-   membership by primary key; finished cases, however many, are never read. The cost is the
-   size of the due set - the open cases at or past a deadline, which a working organisation
-   keeps small; a growing backlog of overdue cases makes this query slower, as it should make
-   someone worry. (A reviewer with few cases is driven from their memberships instead.) The
-   result is grouped by (status, category, overdue), so when a due filter is active the counts
-   by status and by category come from this due set too - small by the same argument - instead
-   of the counters.
-3. The rows, with one of two plans chosen from the numbers of query 1:
-   * archive-driven: walk the index of the sort column ((received_on, id) for the default
-     "newest first", (feedback_due, id), (acknowledge_due, id), reference) and keep the cases
-     the reviewer is on (membership probe by primary key) until OFFSET + LIMIT are found. Cost
-     about (OFFSET + LIMIT) x cases / matching cases: a page, divided by the reviewer's share.
-   * membership-driven: read the reviewer's memberships (index leading with reviewer_id),
-     fetch those cases and sort them. Cost: the reviewer's visible cases. Chosen when that is
-     cheaper (a reviewer on few cases, a filter matching few of them, a deep page) and always
-     for the "reporter active" sort, which has no index.
-   With a due filter active the rows come from the due set (as in 2) and are sorted there.
+   counters. They are computed over the reviewer's *due set*: their cases in a stage that still
+   owes a deadline (received: the acknowledgement; not final and neither feedback_given nor
+   follow_up: the feedback) whose deadline is past or within 7 days, found as ranges of the
+   (status, acknowledge_due) and (status, feedback_due) indexes of their memberships (one range
+   per owing stage; finished cases are never read). Grouped by (status, category, overdue), so
+   that with a due filter active the counts by status and by category come from here too.
+3. The rows:
+   * no due filter, sorted by received_on, feedback_due or acknowledge_due: the page is one
+     contiguous range of one membership index - (status, sort) with a stage filter, else
+     (category, received_on) with a category filter, else (sort) - read with LIMIT/OFFSET, and
+     only its case ids are joined to `cases`. Filters the index does not lead with are checked
+     on the entries read. "Assigned to me" without another filter merges the LEAD and
+     INVESTIGATOR ranges of the (role, received_on) index, each cut at OFFSET + LIMIT.
+   * with a due filter: the due set (as in 2), filtered and sorted.
+   * sorted by reference or reporter activity (not copied to memberships): the reviewer's
+     matching memberships, their cases fetched by primary key and sorted.
 
-The plan is chosen here, from exact counts, not left to the database: SQLite keeps no planner
-statistics unless someone runs ANALYZE, and PostgreSQL cannot estimate how many cases pass the
-membership probe (it walked the whole received_on index for a "due soon" page). So each
-statement leaves only the intended index usable: `_unindexed` wraps the other filter and
-ORDER BY columns (`+column` on SQLite, `coalesce(column, column)` on PostgreSQL), and the
-membership check is a correlated scalar subquery, one primary-key probe per case, which
-neither backend turns into a scan of the reviewer's memberships.
+The cost of a page is therefore OFFSET + LIMIT index entries (divided by the share of a filter
+the index does not lead with), or the reviewer's due set, whatever the size of the archive.
 
 "Assigned to me" narrows the inbox to cases where the reviewer's membership role is LEAD or
 INVESTIGATOR (explicitly put on the team), as opposed to INTAKE (routed to them by category).
@@ -45,32 +37,36 @@ INVESTIGATOR (explicitly put on the team), as opposed to INTAKE (routed to them 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import ARRAY, Integer, Select, and_, any_, case, cast, func, literal, or_, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    Select,
+    and_,
+    any_,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import ReturnTypeFromArgs
 
 from core.inbox_counts import ASSIGNED_ROLES, NO_CATEGORY
 from core.models import Case, CaseMember, CaseStatus, Category, InboxCount
 from core.models.enums import FINAL_STATUSES
 
-_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
-
 #: Days before a deadline at which a case counts as "due soon".
 DUE_SOON_DAYS = 7
 PER_PAGE = 50
 MAX_PAGE = 100_000
-#: Below this many visible cases, the deadline counts are driven from the reviewer's
-#: memberships (bounded work) rather than from the due set of the whole archive.
-SMALL_INBOX = 2_000
 
 #: Stages in which the acknowledgement is still owed.
 _AWAITING_ACK = (CaseStatus.RECEIVED,)
@@ -149,43 +145,20 @@ class InboxPage:
         return max(1, -(-self.total // self.per_page))
 
 
-class _unindexed(ReturnTypeFromArgs[Any]):  # noqa: N801 - reads like a SQL function
-    """The column's value unchanged, but unusable as an index key: `+column` on SQLite,
-    `coalesce(column, column)` elsewhere. Pins the plan chosen in `inbox_page`."""
-
-    name = "candor_unindexed"
-    inherit_cache = True
-
-
-@compiles(_unindexed)
-def _unindexed_default(element: _unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"coalesce({column}, {column})"
-
-
-@compiles(_unindexed, "sqlite")
-def _unindexed_sqlite(element: _unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"+{compiler.process(element.clauses, **kw)}"
-
-
-def _overdue(today: date) -> ColumnElement[bool]:
+def _overdue(cols: Any, today: date) -> ColumnElement[bool]:
+    """`cols`: anything with status, acknowledge_due and feedback_due columns."""
     return or_(
-        and_(Case.status.in_(_AWAITING_ACK), Case.acknowledge_due < today),
-        and_(Case.status.in_(_AWAITING_FEEDBACK), Case.feedback_due < today),
+        and_(cols.status.in_(_AWAITING_ACK), cols.acknowledge_due < today),
+        and_(cols.status.in_(_AWAITING_FEEDBACK), cols.feedback_due < today),
     )
 
 
-def _due_set(today: date) -> ColumnElement[bool]:
-    """Open cases whose owed deadline is past or within DUE_SOON_DAYS (indexable)."""
+def _due_soon(cols: Any, today: date) -> ColumnElement[bool]:
     horizon = today + timedelta(days=DUE_SOON_DAYS)
-    return or_(
-        and_(Case.status.in_(_AWAITING_ACK), Case.acknowledge_due <= horizon),
-        and_(Case.status.in_(_AWAITING_FEEDBACK), Case.feedback_due <= horizon),
-    )
-
-
-def _due_soon(today: date) -> ColumnElement[bool]:
-    return and_(_due_set(today), ~_overdue(today))
+    return and_(or_(
+        and_(cols.status.in_(_AWAITING_ACK), cols.acknowledge_due <= horizon),
+        and_(cols.status.in_(_AWAITING_FEEDBACK), cols.feedback_due <= horizon),
+    ), ~_overdue(cols, today))
 
 
 def _member_terms(reviewer_id: int, assigned_only: bool) -> list[ColumnElement[bool]]:
@@ -195,21 +168,49 @@ def _member_terms(reviewer_id: int, assigned_only: bool) -> list[ColumnElement[b
     return terms
 
 
-def _probe(reviewer_id: int, assigned_only: bool) -> ColumnElement[bool]:
-    """The reviewer is an active member of the current case: one primary-key probe per case
-    (a correlated scalar subquery, which neither backend turns into a scan of memberships)."""
-    return select(literal(1)).where(
-        CaseMember.case_id == Case.id, *_member_terms(reviewer_id, assigned_only)
-    ).scalar_subquery().is_not(None)
+def _filter_terms(filt: InboxFilter) -> list[ColumnElement[bool]]:
+    """The stage and category filters, on the memberships' copies."""
+    terms = []
+    if filt.status is not None:
+        terms.append(CaseMember.status == filt.status)
+    if filt.category_id is not None:
+        terms.append(CaseMember.category_id == filt.category_id)
+    return terms
 
 
-def _from_memberships(query: _Query, reviewer_id: int, assigned_only: bool,
-                      postgres: bool) -> _Query:
-    """Drive `query` (over cases) from the reviewer's memberships, then fetch each case by
-    primary key. SQLite plans the join that way; PostgreSQL would rather hash-join against a
-    scan of all cases, so there the case ids are collected first (an uncorrelated subquery,
-    evaluated once) and looked up with `id = ANY(...)`."""
+_DUE_COLUMNS = (CaseMember.case_id, CaseMember.status, CaseMember.category_id,
+                CaseMember.received_on, CaseMember.acknowledge_due, CaseMember.feedback_due)
+
+
+def _indexed(query: Select[*tuple[Any, ...]], index: str) -> Select[*tuple[Any, ...]]:
+    """Pin the membership index `query` reads on SQLite (INDEXED BY): without planner
+    statistics it may prefer an index whose prefix matches but whose range is the reviewer's
+    whole inbox. PostgreSQL plans from its statistics, in which these ranges are small."""
+    return query.with_hint(CaseMember, f"INDEXED BY {index}", "sqlite")
+
+
+def _due_set(reviewer_id: int, assigned_only: bool, today: date) -> Any:
+    """The reviewer's memberships whose owed deadline is past or within DUE_SOON_DAYS: one
+    (status, date) range per owing stage of the two indexes; UNION drops a received case found
+    by both."""
+    horizon = today + timedelta(days=DUE_SOON_DAYS)
     terms = _member_terms(reviewer_id, assigned_only)
+    return union(
+        _indexed(select(*_DUE_COLUMNS).where(*terms, CaseMember.status.in_(_AWAITING_ACK),
+                                             CaseMember.acknowledge_due <= horizon),
+                 "ix_case_members_reviewer_status_acknowledge"),
+        _indexed(select(*_DUE_COLUMNS).where(*terms, CaseMember.status.in_(_AWAITING_FEEDBACK),
+                                             CaseMember.feedback_due <= horizon),
+                 "ix_case_members_reviewer_status_feedback"),
+    ).subquery("due")
+
+
+def _from_memberships(query: Select[*tuple[Any, ...]], terms: list[ColumnElement[bool]],
+                      postgres: bool) -> Select[*tuple[Any, ...]]:
+    """Drive `query` (over cases) from the reviewer's memberships matching `terms`, then fetch
+    each case by primary key. SQLite plans the join that way; PostgreSQL would rather hash-join
+    against a scan of all cases, so there the case ids are collected first (an uncorrelated
+    subquery, evaluated once) and looked up with `id = ANY(...)`."""
     if postgres:
         ids = select(func.array_agg(CaseMember.case_id)).where(*terms).scalar_subquery()
         # The cast makes ANY(...) take one array value, not the rows of a subquery.
@@ -217,27 +218,64 @@ def _from_memberships(query: _Query, reviewer_id: int, assigned_only: bool,
     return query.join(CaseMember, and_(CaseMember.case_id == Case.id, *terms))
 
 
-def _order(sort: Sort, plain: bool) -> tuple[Any, ...]:
-    """ORDER BY terms; `plain` False keeps them off indexes on SQLite (the rows are sorted
-    after being found through another index)."""
-    col: Callable[[Any], Any] = (lambda c: c) if plain else _unindexed
+def _case_order(sort: Sort, cols: Any) -> tuple[Any, ...]:
+    """ORDER BY terms over `cols` (cases, or a subquery with the same column names)."""
+    case_id = cols.id if hasattr(cols, "id") else cols.case_id
     match sort:
         case Sort.NEWEST:
-            return (col(Case.received_on).desc(), col(Case.id).desc())
+            return (cols.received_on.desc(), case_id.desc())
         case Sort.OLDEST:
-            return (col(Case.received_on).asc(), col(Case.id).asc())
+            return (cols.received_on.asc(), case_id.asc())
         case Sort.FEEDBACK_DUE:
-            return (col(Case.feedback_due).asc(), col(Case.id).asc())
+            return (cols.feedback_due.asc(), case_id.asc())
         case Sort.ACKNOWLEDGE_DUE:
-            return (col(Case.acknowledge_due).asc(), col(Case.id).asc())
+            return (cols.acknowledge_due.asc(), case_id.asc())
         case Sort.REFERENCE:
-            return (col(Case.reference).asc(),)
+            return (cols.reference.asc(),)
         case Sort.ACTIVITY:
-            return (col(Case.submitter_active_on).desc().nulls_last(), col(Case.id).desc())
+            return (cols.submitter_active_on.desc().nulls_last(), case_id.desc())
 
 
-#: Sorts whose order an index provides (archive-driven plan possible).
-_INDEXED_SORTS = frozenset(Sort) - {Sort.ACTIVITY}
+#: The membership column each indexed sort walks.
+_SORT_COLUMN = {Sort.NEWEST: "received_on", Sort.OLDEST: "received_on",
+                Sort.FEEDBACK_DUE: "feedback_due", Sort.ACKNOWLEDGE_DUE: "acknowledge_due"}
+
+
+def _page_ids(reviewer_id: int, filt: InboxFilter, offset: int, limit: int) -> Any:
+    """The case ids (and sort key) of one page, from one range of a membership index (or the
+    merge of two for "Assigned to me"), as a subquery."""
+    sort_name = _SORT_COLUMN[filt.sort]
+    sort_col = getattr(CaseMember, sort_name)
+    columns = (CaseMember.case_id, sort_col)
+    filters = _filter_terms(filt)
+    by_date = filt.sort in (Sort.NEWEST, Sort.OLDEST)
+    if filt.assigned_to_me and not filters and by_date:
+        # (role, received_on): one range per assigned role, each cut at OFFSET + LIMIT.
+        branches = [
+            _indexed(select(*columns).where(CaseMember.reviewer_id == reviewer_id,
+                                            CaseMember.excluded.is_(False),
+                                            CaseMember.role == role),
+                     "ix_case_members_reviewer_role")
+            .order_by(*_case_order(filt.sort, CaseMember)).limit(offset + limit).subquery()
+            for role in ASSIGNED_ROLES]
+        merged = union_all(*(select(b.c.case_id, b.c[sort_name]) for b in branches)).subquery()
+        return (select(merged.c.case_id, merged.c[sort_name])
+                .order_by(*_case_order(filt.sort, merged.c)).limit(limit).offset(offset)
+                .subquery("page"))
+    # The index whose range is the page: led by the stage filter (any sort), else by the
+    # category filter (date sorts), else by the sort column alone.
+    sort_suffix = {"received_on": "received", "feedback_due": "feedback",
+                   "acknowledge_due": "acknowledge"}[sort_name]
+    if filt.status is not None:
+        index = f"ix_case_members_reviewer_status_{sort_suffix}"
+    elif filt.category_id is not None and by_date:
+        index = "ix_case_members_reviewer_category_received"
+    else:
+        index = f"ix_case_members_reviewer_{sort_suffix}"
+    return (_indexed(select(*columns), index)
+            .where(*_member_terms(reviewer_id, filt.assigned_to_me), *filters)
+            .order_by(*_case_order(filt.sort, CaseMember)).limit(limit).offset(offset)
+            .subquery("page"))
 
 
 @dataclass(frozen=True)
@@ -261,39 +299,32 @@ def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
     """One page of the reviewer's inbox, its total and the counts per filter value.
 
     Each count applies the other active filters, so it says how many rows picking that value
-    would show. See the module docstring for how each part avoids reading every visible case.
+    would show. See the module docstring for how each part reads only a bounded range of the
+    reviewer's own index entries.
     """
     page = min(max(1, filt.page), MAX_PAGE)
     per_page = min(max(1, filt.per_page), 200)
+    filt = InboxFilter(status=filt.status, category_id=filt.category_id, due=filt.due,
+                       assigned_to_me=filt.assigned_to_me, sort=filt.sort, page=page,
+                       per_page=per_page)
     mine = filt.assigned_to_me
     postgres = session.get_bind().dialect.name == "postgresql"
 
-    # 1. Counters (+ the archive size, for planning the row query: ids are sequential, so
-    # max(id) is the number of cases ever created, an overestimate that only ever favours the
-    # bounded membership-driven plan).
+    # 1. Counters (summed over `assigned` unless only assigned cases are asked for).
     counter_query = (
-        select(InboxCount.status, InboxCount.category_id, InboxCount.count,
-               select(func.max(Case.id)).scalar_subquery())
-        .where(InboxCount.reviewer_id == reviewer_id, InboxCount.count != 0))
+        select(InboxCount.status, InboxCount.category_id, func.sum(InboxCount.count))
+        .where(InboxCount.reviewer_id == reviewer_id, InboxCount.count != 0)
+        .group_by(InboxCount.status, InboxCount.category_id))
     if mine:
         counter_query = counter_query.where(InboxCount.assigned.is_(True))
-    archive_size = 0
-    cells: list[_Cell] = []
-    for status, category_id, count, max_id in session.execute(counter_query):
-        cells.append(_Cell(CaseStatus(status), int(category_id), int(count)))
-        archive_size = int(max_id or 0)
-    visible = sum(c.count for c in cells)
+    cells = [_Cell(CaseStatus(status), int(category_id), int(count))
+             for status, category_id, count in session.execute(counter_query)]
 
-    # 2. Deadline counts over the due set, grouped so that every filter can be applied here.
-    overdue = _overdue(today)
-    overdue_flag = case((overdue, 1), else_=0).label("overdue_flag")
-    due_query = (select(Case.status, Case.category_id, overdue_flag, func.count())
-                 .where(_due_set(today))
-                 .group_by(Case.status, Case.category_id, overdue_flag))
-    if visible <= SMALL_INBOX:
-        due_query = _from_memberships(due_query, reviewer_id, mine, postgres)
-    else:
-        due_query = due_query.where(_probe(reviewer_id, mine))
+    # 2. Deadline counts over the reviewer's due set, grouped so that every filter applies.
+    due = _due_set(reviewer_id, mine, today)
+    overdue_flag = case((_overdue(due.c, today), 1), else_=0).label("overdue_flag")
+    due_query = (select(due.c.status, due.c.category_id, overdue_flag, func.count())
+                 .group_by(due.c.status, due.c.category_id, overdue_flag))
     due_cells = [_Cell(CaseStatus(s), NO_CATEGORY if c is None else int(c), int(n), bool(o))
                  for s, c, o, n in session.execute(due_query)]
 
@@ -321,44 +352,38 @@ def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
 
     # 3. The rows.
     offset = (page - 1) * per_page
-    rows_query = (
-        select(Case.id, Case.reference, Case.status, Category.code, Case.received_on,
+    columns = (Case.id, Case.reference, Case.status, Category.code, Case.received_on,
                Case.acknowledge_due, Case.feedback_due, Case.submitter_active_on,
-               overdue.label("overdue"), _due_soon(today).label("soon"))
-        .select_from(Case)
-        .outerjoin(Category, Category.id == Case.category_id)
-        .limit(per_page).offset(offset))
-    archive_cost = (offset + per_page) * archive_size / max(total, 1)
-    status_col: Any  # a column, or the same wrapped by _unindexed
-    category_col: Any
+               _overdue(Case, today).label("overdue"), _due_soon(Case, today).label("soon"))
+    rows_query: Select[*tuple[Any, ...]]
     if filt.due is not None:
-        # From the due set (its indexes), sorted after.
-        rows_query = rows_query.where(overdue if filt.due is Due.OVERDUE
-                                      else _due_soon(today))
-        if visible <= SMALL_INBOX:
-            rows_query = _from_memberships(rows_query, reviewer_id, mine, postgres)
-        else:
-            rows_query = rows_query.where(_probe(reviewer_id, mine))
-        status_col, category_col, plain_order = Case.status, Case.category_id, False
-    elif filt.sort in _INDEXED_SORTS and archive_cost < visible:
-        # Archive-driven: walk the sort index, probe memberships, stop after the page.
-        rows_query = rows_query.where(_probe(reviewer_id, mine))
-        plain_order = True
-        # With a stage filter, (status, feedback_due) / (status, acknowledge_due) give both
-        # the filter and the order; otherwise keep the filters off indexes.
-        status_plain = filt.sort in (Sort.FEEDBACK_DUE, Sort.ACKNOWLEDGE_DUE)
-        status_col = Case.status if status_plain else _unindexed(Case.status)
-        category_col = _unindexed(Case.category_id)
+        # From the due set, filtered and sorted.
+        due = _due_set(reviewer_id, mine, today)
+        picked = [_overdue(due.c, today) if filt.due is Due.OVERDUE
+                  else _due_soon(due.c, today)]
+        if filt.status is not None:
+            picked.append(due.c.status == filt.status)
+        if filt.category_id is not None:
+            picked.append(due.c.category_id == filt.category_id)
+        ids = select(due.c.case_id).where(*picked).subquery("picked")
+        rows_query = (select(*columns).select_from(ids)
+                      .join(Case, Case.id == ids.c.case_id)
+                      .outerjoin(Category, Category.id == Case.category_id)
+                      .order_by(*_case_order(filt.sort, Case)).limit(per_page).offset(offset))
+    elif filt.sort in _SORT_COLUMN:
+        # One range of one membership index; only the page's cases are read.
+        ids = _page_ids(reviewer_id, filt, offset, per_page)
+        rows_query = (select(*columns).select_from(ids)
+                      .join(Case, Case.id == ids.c.case_id)
+                      .outerjoin(Category, Category.id == Case.category_id)
+                      .order_by(*_case_order(filt.sort, ids.c)))
     else:
-        # Membership-driven: the reviewer's cases, filtered and sorted.
-        rows_query = _from_memberships(rows_query, reviewer_id, mine, postgres)
-        status_col, category_col = _unindexed(Case.status), _unindexed(Case.category_id)
-        plain_order = False
-    if filt.status is not None:
-        rows_query = rows_query.where(status_col == filt.status)
-    if filt.category_id is not None:
-        rows_query = rows_query.where(category_col == filt.category_id)
-    rows_query = rows_query.order_by(*_order(filt.sort, plain_order))
+        # Sorted by a column the memberships do not copy: the reviewer's matching cases.
+        rows_query = _from_memberships(
+            select(*columns).select_from(Case)
+            .outerjoin(Category, Category.id == Case.category_id),
+            [*_member_terms(reviewer_id, mine), *_filter_terms(filt)], postgres,
+        ).order_by(*_case_order(filt.sort, Case)).limit(per_page).offset(offset)
     rows = [InboxRow(id=r[0], reference=r[1], status=r[2], category_code=r[3],
                      received_on=r[4], acknowledge_due=r[5], feedback_due=r[6],
                      submitter_active_on=r[7], overdue=bool(r[8]), due_soon=bool(r[9]))

@@ -95,8 +95,9 @@ class SubmissionResult:
 
 
 def intake_reviewers(category: Category) -> list[Reviewer]:
-    """Active intake reviewers of a category (auditors never receive case keys)."""
-    return [r for r in category.intake_reviewers if r.active and r.role is not Role.AUDITOR]
+    """Active intake case handlers of a category (admins and auditors never receive case
+    keys, whatever the routing says)."""
+    return [r for r in category.intake_reviewers if r.active and r.role is Role.REVIEWER]
 
 
 def submit_report(
@@ -155,7 +156,8 @@ def submit_report(
         keys[KeyKind.IDENTITY] = draft.identity_key
     reviewers = intake_reviewers(category)
     for reviewer in reviewers:
-        case.members.append(CaseMember(reviewer_id=reviewer.id, role=MemberRole.INTAKE))
+        case.members.append(CaseMember.for_case(case, reviewer_id=reviewer.id,
+                                                role=MemberRole.INTAKE))
         for kind, key in keys.items():
             grant_to_reviewer(case, reviewer, kind, key)
     if keyring.recovery_public_key is not None:

@@ -1,7 +1,10 @@
-"""The inbox use case and its counters, against a brute-force reading of every case.
+"""The inbox use case, its counters and the memberships' inbox keys, against a brute-force
+reading of every case.
 
-Data is arranged through the use cases (submission on shifted days, stage changes, grants,
-exclusions), so the counters under test are the ones the app maintains incrementally.
+Data is arranged through the use cases (submission on shifted days, stage changes, replies,
+grants, exclusions), so the counters and the inbox keys (copies of the case's stage, category
+and dates on each membership) under test are the ones the app maintains incrementally; after
+every use case the copies are checked against the cases.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,12 +25,26 @@ from core.inbox_counts import (
     ASSIGNED_ROLES,
     computed_counts,
     rebuild_inbox_counts,
+    stale_member_keys,
     stored_counts,
 )
-from core.models import Case, CaseMember, CaseStatus, Category, MemberRole, Reviewer
+from core.models import (
+    Case,
+    CaseMember,
+    CaseStatus,
+    Category,
+    MemberRole,
+    MessageKind,
+    Reviewer,
+)
 from core.services import Services
 from core.usecases import inbox
-from core.usecases.casework import change_status, exclude_member, grant_case
+from core.usecases.casework import (
+    change_status,
+    exclude_member,
+    grant_case,
+    post_reviewer_message,
+)
 from core.usecases.inbox import Due, InboxFilter, InboxPage, Sort, inbox_page
 from migrations.runner import alembic_config, upgrade
 from tests.core.factories import ReviewerHandle, add_reviewer, seed_categories, submit
@@ -39,6 +55,25 @@ TODAY = date(2026, 6, 15)
 
 def _at(services: Services, day: date) -> None:
     services.clock.now = lambda: datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+REPLIES = [k for k in MessageKind if k is not MessageKind.REPORTER_MESSAGE]
+#: The membership columns that copy the case's column of the same name.
+INBOX_KEYS = ("status", "category_id", "received_on", "acknowledge_due", "feedback_due")
+
+
+def assert_keys_in_step(s: Session) -> None:
+    """Every membership's inbox keys equal its case's columns (read back from the database,
+    not from the session), and the SQL check used by the repair agrees."""
+    s.expire_all()
+    cases = {c.id: c for c in s.execute(select(Case)).scalars()}
+    members = list(s.execute(select(CaseMember)).scalars())
+    assert members
+    for m in members:
+        case = cases[m.case_id]
+        assert {k: getattr(m, k) for k in INBOX_KEYS} \
+            == {k: getattr(case, k) for k in INBOX_KEYS}, (m.case_id, m.reviewer_id)
+    assert stale_member_keys(s) == 0
 
 
 @dataclass
@@ -69,6 +104,10 @@ def _build(session_factory: sessionmaker[Session], services: Services, rng: rand
             holders = [m.reviewer_id for m in case.members]
             if rng.random() < 0.7:
                 change_status(s, services, Actor.system(), case, rng.choice(list(CaseStatus)))
+            if holders and rng.random() < 0.3:
+                replier = {alice.id: alice, bob.id: bob}[holders[0]]
+                post_reviewer_message(s, services, replier.unlocked, case_id,
+                                      rng.choice(REPLIES), "A reply.")
             if holders and rng.random() < 0.4:
                 granter = {alice.id: alice, bob.id: bob}[holders[0]]
                 grantee = s.get(Reviewer, carol.id if rng.random() < 0.7 else
@@ -82,6 +121,8 @@ def _build(session_factory: sessionmaker[Session], services: Services, rng: rand
                 exclude_member(s, services, Actor.system(), case_id, target)
             if rng.random() < 0.3:  # a second move, after the team changed
                 change_status(s, services, Actor.system(), case, rng.choice(list(CaseStatus)))
+    with session_factory() as s:
+        assert_keys_in_step(s)
     return World(alice, bob, carol, case_ids)
 
 
@@ -172,15 +213,7 @@ def _check(s: Session, reviewer_id: int, filt: InboxFilter, today: date) -> Inbo
     return got
 
 
-@pytest.fixture(params=["membership-driven", "archive-driven"])
-def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run with the small-inbox threshold at its default and at 0 (due set probed per case)."""
-    if request.param == "archive-driven":
-        monkeypatch.setattr(inbox, "SMALL_INBOX", 0)
-    return str(request.param)
-
-
-def test_pages_and_counts_match_brute_force(session_factory, services, plan):
+def test_pages_and_counts_match_brute_force(session_factory, services):
     rng = random.Random(20261128)
     world = _build(session_factory, services, rng)
     with session_factory() as s:
@@ -204,6 +237,107 @@ def test_pages_and_counts_match_brute_force(session_factory, services, plan):
                     per_page=rng.choice([1, 2, 4, 50]),
                 )
                 _check(s, reviewer.id, filt, TODAY + timedelta(days=rng.randrange(-90, 120)))
+
+
+def test_inbox_keys_follow_every_use_case(session_factory, services):
+    """Submission, replies that acknowledge or change the stage, stage changes (including one
+    that only moves the feedback deadline), grants and exclusions keep the copies in step."""
+    alice = add_reviewer(session_factory, services, "alice")
+    bob = add_reviewer(session_factory, services, "bob")
+    carol = add_reviewer(session_factory, services, "carol")
+    dave = add_reviewer(session_factory, services, "dave")
+    seed_categories(session_factory, {"it_fault": [alice.id, bob.id], "security": [alice.id]})
+    _at(services, TODAY - timedelta(days=30))
+    first = submit(session_factory, services).case_id
+    second = submit(session_factory, services, category="security").case_id
+    third = submit(session_factory, services).case_id
+    _at(services, TODAY)
+
+    def step(action) -> Case:  # type: ignore[no-untyped-def]
+        with transaction(session_factory) as s:
+            action(s)
+        with session_factory() as s:
+            assert_keys_in_step(s)
+            return s.get(Case, first)  # type: ignore[return-value]
+
+    step(lambda s: None)  # after submission
+    # An information reply acknowledges: status and feedback deadline move.
+    case = step(lambda s: post_reviewer_message(s, services, alice.unlocked, first,
+                                                MessageKind.INFORMATION, "Thanks."))
+    assert case.status is CaseStatus.ACKNOWLEDGED and case.feedback_due != \
+        case.acknowledge_due
+    case = step(lambda s: post_reviewer_message(s, services, bob.unlocked, first,
+                                                MessageKind.CLARIFICATION_REQUEST, "Which?"))
+    assert case.status is CaseStatus.INFO_NEEDED
+    step(lambda s: post_reviewer_message(s, services, alice.unlocked, first,
+                                         MessageKind.INTERNAL_NOTE, "Note."))
+    case = step(lambda s: post_reviewer_message(s, services, alice.unlocked, first,
+                                                MessageKind.FEEDBACK, "Outcome."))
+    assert case.status is CaseStatus.FEEDBACK_GIVEN
+    # A clarification request straight from "received" (acknowledges too).
+    step(lambda s: post_reviewer_message(s, services, alice.unlocked, second,
+                                         MessageKind.CLARIFICATION_REQUEST, "When?"))
+
+    def move(case_id: int, status: CaseStatus):  # type: ignore[no-untyped-def]
+        def run(s: Session) -> None:
+            target = s.get(Case, case_id)
+            assert target is not None
+            change_status(s, services, Actor.system(), target, status)
+        return run
+
+    # "received" -> "received": only the dates change, not the counters' cell.
+    with session_factory() as s:
+        before = s.get(Case, third)
+        assert before is not None
+        due_before = before.feedback_due
+    step(move(third, CaseStatus.RECEIVED))
+    with session_factory() as s:
+        after = s.get(Case, third)
+        assert after is not None and after.feedback_due != due_before
+    for status in (CaseStatus.UNDER_INVESTIGATION, CaseStatus.CLOSED, CaseStatus.RECEIVED):
+        step(move(first, status))
+
+    def grant(case_id: int, grantee_id: int, role: MemberRole):  # type: ignore[no-untyped-def]
+        def run(s: Session) -> None:
+            grantee = s.get(Reviewer, grantee_id)
+            assert grantee is not None
+            grant_case(s, services, alice.unlocked, case_id, grantee, role=role)
+        return run
+
+    def exclude(case_id: int, reviewer_id: int):  # type: ignore[no-untyped-def]
+        def run(s: Session) -> None:
+            target = s.get(Reviewer, reviewer_id)
+            assert target is not None
+            exclude_member(s, services, Actor.system(), case_id, target)
+        return run
+
+    step(grant(first, carol.id, MemberRole.LEAD))
+    step(grant(second, carol.id, MemberRole.INVESTIGATOR))
+    step(exclude(first, bob.id))  # an existing member
+    step(exclude(second, dave.id))  # not a member yet: an excluded membership is created
+    step(move(second, CaseStatus.DECIDED))  # the excluded membership follows too
+    with session_factory() as s:
+        member = s.get(CaseMember, (second, dave.id))
+        assert member is not None and member.excluded and member.status is CaseStatus.DECIDED
+        assert stored_counts(s) == computed_counts(s)
+        for reviewer in (alice, bob, carol, dave):
+            for filt in (InboxFilter(), InboxFilter(due=Due.OVERDUE),
+                         InboxFilter(assigned_to_me=True), InboxFilter(sort=Sort.FEEDBACK_DUE)):
+                _check(s, reviewer.id, filt, TODAY)
+
+
+def test_rebuild_repairs_inbox_keys(session_factory, services):
+    world = _build(session_factory, services, random.Random(11), n_cases=10)
+    with transaction(session_factory) as s:
+        s.execute(CaseMember.__table__.update().values(
+            status=CaseStatus.CLOSED, category_id=None, received_on=date(2000, 1, 1)))
+    with session_factory() as s:
+        assert stale_member_keys(s) > 0
+    with transaction(session_factory) as s:
+        rebuild_inbox_counts(s)
+    with session_factory() as s:
+        assert_keys_in_step(s)
+        _check(s, world.alice.id, InboxFilter(), TODAY)
 
 
 def test_excluded_member_sees_nothing(session_factory, services):
@@ -326,5 +460,6 @@ def test_migration_fills_the_counters(backend: str, tmp_path: Path, services: Se
             upgrade(url)
             with factory() as s:
                 assert stored_counts(s) == expected
+                assert_keys_in_step(s)  # the inbox keys were filled from the cases (0005)
         finally:
             engine.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -119,9 +120,11 @@ def every_response(app: Flask) -> dict[str, object]:
 
 
 def test_security_headers_on_every_kind_of_response(
-    portal_app: Flask, make_portal: Callable[..., Flask]
+    portal_app: Flask, make_portal: Callable[..., Flask], services: Services
 ) -> None:
     responses = every_response(portal_app)
+    moment = datetime(2026, 11, 28, 12, 0, 20, tzinfo=UTC)
+    services.clock.now = lambda: moment  # the 1-per-minute budget must not roll over
     small = make_portal(max_submission_bytes=1024 * 1024, receipt_logins_per_minute=1)
     small.config["PROPAGATE_EXCEPTIONS"] = False
 

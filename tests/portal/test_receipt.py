@@ -172,7 +172,11 @@ def test_logout_requires_csrf(client: FlaskClient) -> None:
     assert 'id="stage"' in client.get("/case").text
 
 
-def test_receipt_login_throttle(make_portal: Callable[..., Flask]) -> None:
+def test_receipt_login_throttle(make_portal: Callable[..., Flask], services: Services) -> None:
+    # A fixed moment in the middle of a minute: the budget's window must not roll over
+    # between the requests of this test.
+    moment = datetime(2026, 11, 28, 12, 0, 20, tzinfo=UTC)
+    services.clock.now = lambda: moment
     app = make_portal(receipt_logins_per_minute=2)
     client = app.test_client()
     for _ in range(2):
@@ -180,7 +184,7 @@ def test_receipt_login_throttle(make_portal: Callable[..., Flask]) -> None:
     busy = login_via(client, format_receipt(generate_receipt()))
     assert busy.status_code == 429
     retry_after = int(busy.headers["Retry-After"])
-    assert 0 < retry_after <= 60
+    assert retry_after == 40  # the window ends at 12:01:00
     assert re.search(rf"try again in {retry_after} seconds?", busy.text), busy.text
     assert busy.headers["Cache-Control"] == "no-store"
     assert "default-src 'none'" in busy.headers["Content-Security-Policy"]
@@ -194,6 +198,8 @@ def test_submission_throttle(
 ) -> None:
     from tests.portal.conftest import counts
 
+    moment = datetime(2026, 11, 28, 12, 0, 20, tzinfo=UTC)
+    services.clock.now = lambda: moment  # no window roll-over between the two requests
     app = make_portal(submissions_per_minute=1)
     client = app.test_client()
     assert submit_report_via(client).status_code == 200

@@ -127,7 +127,17 @@ def test_new_session_id_at_each_login(app, session_factory, services):
     assert sessions(session_factory) == 2
 
 
+def _mid_window(minutes: int) -> datetime:
+    """A moment in the middle of the current throttle window, so that no window rolls over
+    while a test runs."""
+    now = datetime.now(UTC)
+    start = now.replace(minute=now.minute - now.minute % minutes, second=0, microsecond=0)
+    return start + timedelta(minutes=minutes / 2)
+
+
 def test_account_throttle_and_lockout(app, session_factory, services):
+    moment = _mid_window(15)
+    services.clock.now = lambda: moment
     handle = new_account(session_factory, services, "lock")
     for _ in range(staff_auth.ACCOUNT_LIMIT):
         assert GENERIC in post_login(app.test_client(), "lock", "wrong passphrase x", "").data
@@ -143,6 +153,8 @@ def test_account_throttle_and_lockout(app, session_factory, services):
 
 def test_global_throttle(app, session_factory, services, monkeypatch):
     monkeypatch.setattr(staff_auth, "GLOBAL_LIMIT", 3)
+    moment = _mid_window(1)
+    services.clock.now = lambda: moment
     for _ in range(3):
         assert post_login(app.test_client(), "x", "y", "").status_code == 200
     assert post_login(app.test_client(), "x", "y", "").status_code == 429
