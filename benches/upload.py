@@ -9,7 +9,8 @@ For a small and a large file (10 MiB and 1 GiB; --quick: 10 MiB and 200 MiB), al
    generator with a known Content-Length (never one big buffer). The portal encrypts it into
    the blob store while it arrives and creates the case.
 2. The ceiling: the same body POSTed to a second gunicorn (same settings) running
-   `benches.upload:drain_app`, a WSGI app that only reads wsgi.input in 64 KiB pieces.
+   `benches.upload:drain_app`, a WSGI app that only reads wsgi.input, in the same pieces
+   as the portal's upload views (portal.streaming.READ_SIZE).
 3. Raw secretstream (nacl.bindings push, 64 KiB chunks) over the same number of bytes.
 4. Peak memory (VmHWM) of each gunicorn worker; the servers are restarted for every size,
    so each peak belongs to one size.
@@ -46,16 +47,18 @@ GiB = 1024 * MiB
 PIECE = MiB
 POOL = [os.urandom(PIECE) for _ in range(4)]
 BOUNDARY = "candorBenchBoundary0123456789"
-
+sys.path.insert(0, str(ROOT))
+from portal.streaming import READ_SIZE  # noqa: E402  (the drain reads like the portal)
 
 # --- the drain app (run by gunicorn in a subprocess) --------------------------------------------
 
 
 def drain_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-    """Read the request body in 64 KiB pieces and answer with the byte count."""
+    """Read the request body in the same pieces as the portal's upload views and answer with
+    the byte count (a fair ceiling: gunicorn's cost per read call is part of both)."""
     stream = environ["wsgi.input"]
     total = 0
-    while chunk := stream.read(64 * 1024):
+    while chunk := stream.read(READ_SIZE):
         total += len(chunk)
     body = str(total).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
@@ -323,7 +326,7 @@ def main() -> None:
         f"max_submission_bytes = {2 * GiB}\nsubmissions_per_minute = 100000\n"
         "insecure_dev_cookies = true\n"
     )
-    print(f"instance: {data_dir}  (SQLite, gunicorn, 1 sync worker each)")
+    print(f"instance: {data_dir}  (SQLite, gunicorn, 1 gthread worker each)")
 
     fixed_costs = []
     results = []

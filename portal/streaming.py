@@ -16,8 +16,9 @@ from web.uploads import FilePart, StreamingFormParser, UploadError
 
 #: Allowance for the form's text fields and multipart framing on top of the file limit.
 FORM_OVERHEAD_BYTES = 2 * 1024 * 1024
-#: Larger reads than the parser's default: fewer Python-level steps per megabyte.
-READ_SIZE = 256 * 1024
+#: Larger reads than the parser's default: far fewer Python-level steps per megabyte
+#: (benches/upload.py: about 120 -> 250 MB/s at 1 GiB). Memory stays at a few of these.
+READ_SIZE = 1024 * 1024
 
 
 @dataclass
