@@ -35,7 +35,6 @@ from werkzeug.sansio.multipart import (
     Event,
     Field,
     File,
-    MultipartDecoder,
     NeedData,
     Preamble,
     State,
@@ -43,6 +42,8 @@ from werkzeug.sansio.multipart import (
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length, get_input_stream
 from wtforms.validators import ValidationError
+
+from web.multipart_fix import BoundarySafeDecoder
 
 # "_" is lazy_gettext: messages are built at import time and translated when shown.
 
@@ -52,67 +53,7 @@ MiB = 1024 * 1024
 _MAX_HEADER_BYTES = 16 * 1024
 # RFC 2046 boundary: 1-70 characters from a restricted set, not ending in a space.
 _BOUNDARY_RE = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
-_LINE_BREAK_RE = re.compile(rb"\r\n|\n|\r")
 _FILENAME_RE = re.compile(r';\s*filename\s*=\s*"([^"]*)"', re.IGNORECASE)
-# What may follow "--boundary" before the delimiter is complete: "-", "--" + padding, padding.
-_DELIMITER_SUFFIX_RE = re.compile(rb"-|(--)?[ \t]*")
-
-
-class _Decoder(MultipartDecoder):
-    """werkzeug's multipart decoder with a corrected split between data and delimiter.
-
-    werkzeug 3.1.x (open issue pallets/werkzeug#3285) can emit the CR of a delimiter as part
-    data when a read ends just after "\\r\\n--boundary" and before its "--" or line break,
-    silently appending "\\r" to a field or file. Chunk edges come from the network, so this
-    would corrupt evidence at random. Remove the override once werkzeug is fixed (the
-    trickle tests in tests/web/test_web_uploads.py cover it).
-    """
-
-    # Trailing whitespace allowed after a delimiter that we still wait for ("transport
-    # padding"); browsers send none.
-    _MAX_PADDING = 256
-
-    def _parse_data(self, data: bytes | bytearray, *, start: bool) -> tuple[bytes, int, bool]:
-        data_start = 0
-        if start:
-            # A part's body begins after the line break that ends its headers.
-            match = _LINE_BREAK_RE.match(data)
-            if match is None:
-                raise ValueError("part body does not start with a line break")
-            data_start = match.end()
-
-        dash_boundary = b"--" + self.boundary
-        if data.find(dash_boundary) != -1:
-            # Search only after data_start: the line break ending the headers cannot also
-            # begin a delimiter, whatever the read sizes were.
-            match = self.boundary_re.search(data, data_start)
-            if match is not None:
-                self.state = State.EPILOGUE if match.group(1).startswith(b"--") else State.PART
-                return bytes(data[data_start : match.start()]), match.end(), False
-        # No complete delimiter: emit everything before the earliest line break that could
-        # begin one, and keep the rest for the next read.
-        end = self._safe_end(data, data_start, dash_boundary)
-        return bytes(data[data_start:end]), end, True
-
-    def _safe_end(self, data: bytes | bytearray, data_start: int, dash_boundary: bytes) -> int:
-        window = len(dash_boundary) + 2 + 2 + self._MAX_PADDING
-        for i in range(max(data_start, len(data) - window), len(data)):
-            if data[i] in b"\r\n" and _may_begin_delimiter(bytes(data[i:]), dash_boundary):
-                return i
-        return len(data)
-
-
-def _may_begin_delimiter(tail: bytes, dash_boundary: bytes) -> bool:
-    """True if ``tail`` (starting with CR or LF) could grow into "CRLF--boundary..."."""
-    rest = tail[2:] if tail.startswith(b"\r\n") else tail[1:]
-    if tail == b"\r":
-        return True
-    if len(rest) <= len(dash_boundary):
-        return dash_boundary.startswith(rest)
-    if not rest.startswith(dash_boundary):
-        return False
-    # After the boundary only "--", spaces/tabs or the awaited line break may follow.
-    return _DELIMITER_SUFFIX_RE.fullmatch(rest[len(dash_boundary) :]) is not None
 
 
 class UploadError(Exception):
@@ -286,7 +227,7 @@ class StreamingFormParser:
             self._stream: IO[bytes] = source.stream
         else:
             self._stream = get_input_stream(environ)
-        self._decoder = _Decoder(
+        self._decoder = BoundarySafeDecoder(
             boundary.encode("ascii"),
             max_form_memory_size=read_size + _MAX_HEADER_BYTES,
         )
