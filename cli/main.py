@@ -33,7 +33,7 @@ class CandorGroup(click.Group):
 @click.version_option(package_name="candor")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """Candor: an anonymous reporting portal with end-to-end encrypted cases.
+    """Candor: an anonymous reporting portal whose cases are stored encrypted.
 
     Configuration comes from CANDOR_DATA_DIR (default ./instance), CANDOR_DATABASE_URL
     (default: SQLite in the data directory) and <data dir>/candor.toml.
