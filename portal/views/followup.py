@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound as HttpNotFound
 
 from core.notifications import queue_case_notification
+from core.session_tokens import new_session_token
 from core.usecases.errors import InvalidInput, NotFound, ReceiptNotRecognised
 from core.usecases.submitter import (
     SubmitterAccess,
@@ -80,7 +81,9 @@ def followup_login() -> ResponseReturnValue:
             access = login_submitter(session, services(), form.receipt.data or "")
             cookie = start_submitter_session(session, services(), access)
     except (ReceiptNotRecognised, InvalidInput, DecryptionError):
-        return response
+        # A decoy of the same shape and length, which opens nothing: on the wire, an unknown
+        # code's answer then looks exactly like a valid one's.
+        cookie = new_session_token().encode()
     _set_followup_cookie(response, cookie)
     return response
 

@@ -115,6 +115,15 @@ def test_valid_and_unknown_codes_get_the_same_answer(
     assert first.headers["Location"] == second.headers["Location"]
     assert valid.replace(" ", "") not in first.headers["Location"]
 
+    # The same headers, to the byte: the unknown code gets a decoy cookie of the same shape.
+    def header_sizes(response):
+        return sorted((name, len(value)) for name, value in response.headers.items())
+
+    assert header_sizes(first) == header_sizes(second)
+    assert sum(len(v) for v in first.headers.getlist("Set-Cookie")) == sum(
+        len(v) for v in second.headers.getlist("Set-Cookie")
+    )
+
 
 def test_unknown_code_lands_on_the_login_page(portal_app: Flask) -> None:
     client = portal_app.test_client()
