@@ -30,6 +30,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict crypto core
+	$(BIN)/mypy web portal reviewer cli
 
 test: $(STAMP) catalogs lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

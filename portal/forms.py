@@ -38,6 +38,10 @@ def category_choices(categories: list[Category], language: str) -> list[SelectCh
 class SubmissionForm(StreamedForm):
     """A new report."""
 
+    # Set per request by portal.views.submit (category code -> hint text in the
+    # visitor's language); an annotation only, so wtforms sees no extra field.
+    category_descriptions: dict[str, str]
+
     category = RadioField(_l("What is your report about?"),
                           validators=[DataRequired(_l("Choose what your report is about."))])
     summary = StringField(_l("Summary in one sentence"), validators=[

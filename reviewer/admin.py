@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import gettext as _  # type: ignore[import-untyped]
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from core.audit import AuditAction, record_event

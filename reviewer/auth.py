@@ -7,7 +7,7 @@ from typing import Any
 import segno
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask import session as flask_session
-from flask_babel import gettext as _  # type: ignore[import-untyped]
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from core.models import Role
@@ -145,14 +145,16 @@ def change_passphrase() -> Any:
 
 def _translate_policy(message: str) -> str:
     """The passphrase policy's messages, in the console's language."""
-    known = {
+    # flask_babel is untyped (gettext returns Any); the annotations pin the results to str.
+    known: dict[str, str] = {
         "Use at least 12 characters.": _("Use at least 12 characters."),
         "This passphrase is too easy to guess. Try several unrelated words.":
             _("This passphrase is too easy to guess. Try several unrelated words."),
         "Choose a passphrase different from the current one.":
             _("Choose a passphrase different from the current one."),
     }
-    return known.get(message, _("This passphrase cannot be used."))
+    fallback: str = _("This passphrase cannot be used.")
+    return known.get(message, fallback)
 
 
 @blueprint.route("/reauth", methods=["GET", "POST"])

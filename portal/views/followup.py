@@ -9,6 +9,7 @@ from flask import Response, current_app, redirect, render_template, request, url
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound as HttpNotFound
+from werkzeug.wrappers import Response as BaseResponse
 
 from core.notifications import queue_case_notification
 from core.session_tokens import new_session_token
@@ -39,7 +40,7 @@ def _cookie_name() -> str:
     return str(current_app.config["FOLLOWUP_COOKIE"])
 
 
-def _set_followup_cookie(response: Response, value: str) -> None:
+def _set_followup_cookie(response: BaseResponse, value: str) -> None:
     response.set_cookie(_cookie_name(), value, secure=current_app.config["SESSION_COOKIE_SECURE"],
                         httponly=True, samesite="Strict", path="/")
 
@@ -159,11 +160,14 @@ def reply() -> ResponseReturnValue:
 
 
 def _message_error(exc: InvalidInput) -> str:
+    message: str
     if "many messages" in str(exc):
-        return _("You have sent many messages today. Please try again tomorrow.")
-    if exc.field == "attachments":
-        return _("The files are larger than this service accepts.")
-    return _("Write a message or choose a file.")
+        message = _("You have sent many messages today. Please try again tomorrow.")
+    elif exc.field == "attachments":
+        message = _("The files are larger than this service accepts.")
+    else:
+        message = _("Write a message or choose a file.")
+    return message
 
 
 @blueprint.get("/case/files/<int:file_id>")

@@ -29,7 +29,7 @@ def _form(formdata: object | None = None) -> SubmissionForm:
         choices = category_choices(categories, current_language())
     form = SubmissionForm(formdata=formdata) if formdata is not None else SubmissionForm()
     form.category.choices = choices
-    form.category_descriptions = descriptions  # type: ignore[attr-defined]
+    form.category_descriptions = descriptions
     return form
 
 
