@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from core.background import consume_in_background
 from core.blobs import BlobStore
 from core.models import Attachment, KeyKind
 from core.usecases.content import FileMeta
@@ -82,14 +83,20 @@ def store_file(
 ) -> StoredFile:
     """Encrypt `chunks` under a new file key straight into a new blob.
 
-    Memory stays at about one chunk whatever the file size; nothing is written in clear.
+    Memory stays at a few pieces (those waiting between the threads) whatever the file size;
+    nothing is written in clear.
     If the stream fails or exceeds `limit`, the partial blob is removed and the error raised.
     """
     file_key = new_key()
     counter = _Counter(chunks, limit)
-    # Encrypting in a worker thread to overlap with parsing was measured slower (GIL
-    # hand-overs cost more than they save; benches/upload.py), so this stays one stream.
-    blob_id, stored_size = blobs.write(encrypt_stream(file_key, counter), day=day)
+
+    def encrypt_and_write(plaintext: Iterator[bytes]) -> tuple[str, int]:
+        return blobs.write(encrypt_stream(file_key, plaintext), day=day)
+
+    # This thread keeps reading (and counting) the plaintext while a worker encrypts and
+    # writes the pieces before it: the two overlap on separate cores (benches/upload.py).
+    blob_id, stored_size = consume_in_background(counter, encrypt_and_write,
+                                                 name="candor-encrypt")
     meta = FileMeta(name=clean_file_name(name), content_type=content_type[:100] or
                     "application/octet-stream", size=counter.size)
     return StoredFile(

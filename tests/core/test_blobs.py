@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -217,3 +220,135 @@ def test_clear_temporary_keeps_uploads_in_flight(tmp_path):
     assert store.clear_temporary(timedelta(hours=6)) == 1
     assert not stale.exists()
     assert fresh.exists()
+
+
+# ---- block writes (O_DIRECT where the filesystem has it)
+
+from core import blobs as blobs_module  # noqa: E402
+from core.blobs import WRITE_BLOCK  # noqa: E402
+
+EDGE_SIZES = [0, 1, 4095, 4096, 4097, WRITE_BLOCK - 1, WRITE_BLOCK, WRITE_BLOCK + 1,
+              3 * WRITE_BLOCK + 4099]
+
+
+def pieces_of(data: bytes, step: int):
+    return (data[i : i + step] for i in range(0, len(data), step))
+
+
+@pytest.mark.parametrize("size", EDGE_SIZES)
+def test_block_edges_round_trip(store, size):
+    data = os.urandom(size)
+    for step in (65_553, 1_000_003):
+        blob_id, written = store.write(pieces_of(data, step), day=DAY)
+        assert written == size
+        assert (store.root / blob_id[:2] / blob_id).stat().st_size == size
+        assert b"".join(store.read(blob_id)) == data
+
+
+def test_files_are_written_with_o_direct_where_possible(store, monkeypatch):
+    opened = []
+    real_open = os.open
+
+    def recording_open(path, flags, mode=0o777):
+        fd = real_open(path, flags, mode)
+        opened.append(flags)
+        return fd
+
+    monkeypatch.setattr(blobs_module.os, "open", recording_open)
+    data = os.urandom(2 * WRITE_BLOCK + 10)
+    blob_id, _ = store.write([data], day=DAY)
+    assert b"".join(store.read(blob_id)) == data
+    # This machine's filesystem (ext4 in CI) supports O_DIRECT: the first open asked for it.
+    assert opened[0] & os.O_DIRECT
+    assert stat.S_IMODE((store.root / blob_id[:2] / blob_id).stat().st_mode) == 0o600
+
+
+def test_falls_back_when_the_filesystem_refuses_o_direct_at_open(store, monkeypatch):
+    import errno
+
+    real_open = os.open
+
+    def no_direct(path, flags, mode=0o777):
+        if flags & os.O_DIRECT:
+            fd = real_open(path, flags & ~os.O_DIRECT, mode)  # created, as tmpfs may do
+            os.close(fd)
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(blobs_module.os, "open", no_direct)
+    data = os.urandom(WRITE_BLOCK + 5)
+    blob_id, size = store.write([data], day=DAY)
+    assert size == len(data)
+    assert b"".join(store.read(blob_id)) == data
+    assert list((store.root / "tmp").iterdir()) == []
+
+
+def test_falls_back_when_a_direct_write_is_refused(store, monkeypatch):
+    import errno
+    import fcntl
+
+    real_write = os.write
+
+    def refuse_direct(fd, data):
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(blobs_module.os, "write", refuse_direct)
+    data = os.urandom(2 * WRITE_BLOCK + 4096)
+    blob_id, _ = store.write([data], day=DAY)
+    assert b"".join(store.read(blob_id)) == data
+
+
+def test_short_writes_are_completed(store, monkeypatch):
+    real_write = os.write
+
+    def short(fd, data):
+        return real_write(fd, bytes(memoryview(data)[:12_345]))
+
+    monkeypatch.setattr(blobs_module.os, "write", short)
+    data = os.urandom(WRITE_BLOCK + 70_000)
+    blob_id, _ = store.write(pieces_of(data, 65_553), day=DAY)
+    assert b"".join(store.read(blob_id)) == data
+
+
+def test_a_failing_disk_leaves_nothing(store, monkeypatch):
+    import errno
+
+    calls = 0
+    real_write = os.write
+
+    def disk_full(fd, data):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(blobs_module.os, "write", disk_full)
+    pulled = 0
+
+    def plenty():
+        nonlocal pulled
+        for _ in range(200):
+            pulled += 1
+            yield os.urandom(WRITE_BLOCK)
+
+    with pytest.raises(OSError, match="No space"):
+        store.write(plenty(), day=DAY)
+    assert files_under(store.root) == []
+    assert pulled < 10  # the producer stopped soon after the writer failed
+
+
+def test_tmpfs_without_o_direct(tmp_path):
+    shm = Path("/dev/shm")
+    if not shm.is_dir():
+        pytest.skip("no /dev/shm on this machine")
+    root = Path(tempfile.mkdtemp(dir=shm))
+    try:
+        store = FileSystemBlobStore(root)
+        data = os.urandom(WRITE_BLOCK + 3)
+        blob_id, _ = store.write([data], day=DAY)
+        assert b"".join(store.read(blob_id)) == data
+    finally:
+        shutil.rmtree(root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -268,10 +269,14 @@ def test_fuzz_language_switch(fuzz_client: FlaskClient, code: str, target: str) 
     from urllib.parse import quote
 
     response = fuzz_client.get(f"/language/{quote(code, safe='')}", query_string={"next": target})
-    assert response.status_code in (303, 404)
-    if response.status_code == 303:
-        assert response.headers["Location"].startswith("/")
-        assert not response.headers["Location"].startswith("//")
+    # 308: werkzeug merges the double slash of an encoded "/" ("/language//0") by redirecting
+    # to the same route; it must stay on this site as well.
+    assert response.status_code in (303, 308, 404)
+    if response.status_code in (303, 308):
+        location = urlsplit(response.headers["Location"])
+        assert not location.scheme or location.netloc == "localhost"
+        assert location.path.startswith("/")
+        assert not location.path.startswith("//")
 
 
 @FUZZ
