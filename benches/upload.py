@@ -11,7 +11,8 @@ For a small and a large file (10 MiB and 1 GiB; --quick: 10 MiB and 200 MiB), al
 2. The ceiling: the same body POSTed to a second gunicorn (same settings) running
    `benches.upload:drain_app`, a WSGI app that only reads wsgi.input, in the same pieces
    as the portal's upload views (portal.streaming.READ_SIZE).
-3. Raw secretstream (nacl.bindings push, 64 KiB chunks) over the same number of bytes.
+3. Raw secretstream (nacl.bindings push, in the chunk size of crypto.stream) over the same
+   number of bytes.
 4. Peak memory (VmHWM) of each gunicorn worker; the servers are restarted for every size,
    so each peak belongs to one size.
 
@@ -286,7 +287,8 @@ def raw_secretstream(size: int) -> float:
         crypto_secretstream_xchacha20poly1305_TAG_FINAL,
     )
 
-    chunk = 64 * 1024
+    from crypto.stream import CHUNK_SIZE as chunk
+
     state = crypto_secretstream_xchacha20poly1305_state()
     crypto_secretstream_xchacha20poly1305_init_push(state, bytes(32))
     start = time.perf_counter()

@@ -79,6 +79,8 @@ from crypto.signing import (
 )
 from crypto.stream import (
     CHUNK_SIZE,
+    CHUNK_SIZES,
+    STREAM_VERSION,
     StreamDecryptor,
     StreamEncryptor,
     decrypt_stream,
@@ -88,6 +90,7 @@ from crypto.stream import (
 
 __all__ = [
     "CHUNK_SIZE",
+    "CHUNK_SIZES",
     "GENESIS",
     "KEY_BYTES",
     "PRODUCTION",
@@ -105,6 +108,7 @@ __all__ = [
     "ReceiptSecrets",
     "SignatureError",
     "SigningKeyPair",
+    "STREAM_VERSION",
     "StreamDecryptor",
     "StreamEncryptor",
     "StreamError",

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Table,
     UniqueConstraint,
@@ -274,6 +275,8 @@ class Attachment(Base):
     #: JSON {name, content_type, size} encrypted under the case or team key.
     meta_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     stored_size: Mapped[int] = mapped_column(BigInteger)
+    #: The secretstream format of the blob (crypto.stream.CHUNK_SIZES), needed to decrypt it.
+    stream_version: Mapped[int] = mapped_column(SmallInteger)
     created_on: Mapped[date] = mapped_column(Date)
 
     case: Mapped[Case] = relationship(back_populates="attachments")

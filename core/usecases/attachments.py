@@ -14,7 +14,7 @@ from core.usecases.contexts import file_key_context, file_meta_context
 from core.usecases.errors import InvalidInput
 from crypto.keys import new_key
 from crypto.records import decrypt_record, encrypt_record
-from crypto.stream import decrypt_stream, encrypt_stream
+from crypto.stream import STREAM_VERSION, decrypt_stream, encrypt_stream
 
 MAX_FILE_NAME = 255
 
@@ -46,6 +46,7 @@ class StoredFile:
     meta_ciphertext: bytes
     stored_size: int
     plaintext_size: int
+    stream_version: int = STREAM_VERSION
 
     def to_model(self, case_id: int, message_id: int | None, day: date) -> Attachment:
         """The database row for this file."""
@@ -57,6 +58,7 @@ class StoredFile:
             wrapped_file_key=self.wrapped_file_key,
             meta_ciphertext=self.meta_ciphertext,
             stored_size=self.stored_size,
+            stream_version=self.stream_version,
             created_on=day,
         )
 
@@ -91,7 +93,7 @@ def store_file(
     counter = _Counter(chunks, limit)
 
     def encrypt_and_write(plaintext: Iterator[bytes]) -> tuple[str, int]:
-        return blobs.write(encrypt_stream(file_key, plaintext), day=day)
+        return blobs.write(encrypt_stream(file_key, plaintext, version=STREAM_VERSION), day=day)
 
     # This thread keeps reading (and counting) the plaintext while a worker encrypts and
     # writes the pieces before it: the two overlap on separate cores (benches/upload.py).
@@ -124,4 +126,5 @@ def file_plaintext(
     """Stream an attachment's decrypted bytes (raises crypto.StreamError on tampering)."""
     file_key = decrypt_record(key, attachment.wrapped_file_key,
                               file_key_context(reference, attachment.blob_id))
-    return decrypt_stream(file_key, blobs.read(attachment.blob_id))
+    return decrypt_stream(file_key, blobs.read(attachment.blob_id),
+                          version=attachment.stream_version)

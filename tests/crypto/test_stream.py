@@ -3,16 +3,20 @@ import os
 import random
 import tracemalloc
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl.bindings import (
+    crypto_secretstream_xchacha20poly1305_init_pull,
     crypto_secretstream_xchacha20poly1305_init_push,
+    crypto_secretstream_xchacha20poly1305_pull,
     crypto_secretstream_xchacha20poly1305_push,
     crypto_secretstream_xchacha20poly1305_state,
     crypto_secretstream_xchacha20poly1305_TAG_FINAL,
+    crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
     crypto_secretstream_xchacha20poly1305_TAG_PUSH,
 )
 
@@ -21,9 +25,12 @@ from crypto.keys import new_key
 from crypto.stream import (
     ABYTES,
     CHUNK_SIZE,
+    CHUNK_SIZES,
     HEADER_BYTES,
+    STREAM_VERSION,
     StreamDecryptor,
     StreamEncryptor,
+    chunk_size,
     decrypt_stream,
     encrypt_stream,
     encrypted_size,
@@ -31,8 +38,49 @@ from crypto.stream import (
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "stream.json").read_text("utf-8"))
 KEY = bytes(range(32))
+
+
+@dataclass(frozen=True)
+class Fmt:
+    """One stream format version, with helpers that encrypt and decrypt in it."""
+
+    version: int
+
+    @property
+    def chunk(self) -> int:
+        return CHUNK_SIZES[self.version]
+
+    @property
+    def ct_chunk(self) -> int:
+        return self.chunk + ABYTES
+
+    @property
+    def sizes(self) -> list[int]:
+        c = self.chunk
+        return [0, 1, c - 1, c, c + 1, 3 * c + 5]
+
+    def encrypt(self, data: bytes, key: bytes = KEY) -> bytes:
+        return b"".join(encrypt_stream(key, [data], version=self.version))
+
+    def decrypt(self, ct: bytes | list[bytes], key: bytes = KEY) -> bytes:
+        pieces = [ct] if isinstance(ct, bytes) else ct
+        return b"".join(decrypt_stream(key, pieces, version=self.version))
+
+    def ct_chunks(self, ct: bytes) -> list[bytes]:
+        """Split a ciphertext into header and chunk ciphertexts."""
+        body = ct[HEADER_BYTES:]
+        step = self.ct_chunk
+        return [ct[:HEADER_BYTES]] + [body[i : i + step] for i in range(0, len(body), step)]
+
+
+CURRENT = Fmt(STREAM_VERSION)
 CT_CHUNK = CHUNK_SIZE + ABYTES
-SIZES = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE + 5]
+
+
+@pytest.fixture(params=sorted(CHUNK_SIZES), ids=lambda v: f"v{v}")
+def fmt(request: pytest.FixtureRequest) -> Fmt:
+    """Every stream format version: old blobs must keep decrypting."""
+    return Fmt(request.param)
 
 
 def pattern(n: int) -> bytes:
@@ -49,74 +97,117 @@ def random_splits(data: bytes, rng: random.Random, max_piece: int) -> list[bytes
 
 
 def encrypt(data: bytes, key: bytes = KEY) -> bytes:
-    return b"".join(encrypt_stream(key, [data]))
+    return CURRENT.encrypt(data, key)
 
 
 def decrypt(ct: bytes | list[bytes], key: bytes = KEY) -> bytes:
-    return b"".join(decrypt_stream(key, [ct] if isinstance(ct, bytes) else ct))
-
-
-def ct_chunks(ct: bytes) -> list[bytes]:
-    """Split a ciphertext into header and chunk ciphertexts."""
-    body = ct[HEADER_BYTES:]
-    return [ct[:HEADER_BYTES]] + [body[i : i + CT_CHUNK] for i in range(0, len(body), CT_CHUNK)]
+    return CURRENT.decrypt(ct, key)
 
 
 # ---- known answers
 
 
+# These vectors were written in format 1 (64 KiB chunks), before format 2 existed.
+V1 = Fmt(1)
+
+
 @pytest.mark.parametrize(
     "v", VECTORS["decrypt_stream"], ids=lambda v: str(v["plaintext_pattern_length"])
 )
-def test_known_answers(v: dict) -> None:
+def test_known_answers_format_1(v: dict) -> None:
     ct = bytes.fromhex(v["ciphertext"])
     n = v["plaintext_pattern_length"]
-    assert len(ct) == encrypted_size(n)
-    assert decrypt(ct, bytes.fromhex(v["key"])) == pattern(n)
+    key = bytes.fromhex(v["key"])
+    assert len(ct) == encrypted_size(n, version=1)
+    assert V1.decrypt(ct, key) == pattern(n)
     rng = random.Random(n)
-    assert decrypt(random_splits(ct, rng, 5000), bytes.fromhex(v["key"])) == pattern(n)
+    assert V1.decrypt(random_splits(ct, rng, 5000), key) == pattern(n)
+
+
+def test_format_1_vector_spanning_two_chunks_fails_as_format_2() -> None:
+    """The version matters: read with the wrong chunk size, a stream fails authentication."""
+    v = next(v for v in VECTORS["decrypt_stream"] if v["plaintext_pattern_length"] > 65536)
+    with pytest.raises(StreamError):
+        Fmt(2).decrypt(bytes.fromhex(v["ciphertext"]), bytes.fromhex(v["key"]))
+
+
+def test_current_format_layout_matches_raw_libsodium() -> None:
+    """Format 2 pinned against the primitive: a 24-byte header, then MESSAGE chunks of
+    exactly 1 MiB + 17 bytes, then a FINAL chunk, opened with the raw bindings."""
+    assert STREAM_VERSION == 2
+    assert CHUNK_SIZE == chunk_size(2) == 1024 * 1024
+    data = os.urandom(2 * CHUNK_SIZE + 5)
+    ct = encrypt(data)
+    state = crypto_secretstream_xchacha20poly1305_state()
+    crypto_secretstream_xchacha20poly1305_init_pull(state, ct[:HEADER_BYTES], KEY)
+    pos, out, tags = HEADER_BYTES, [], []
+    for length in (CT_CHUNK, CT_CHUNK, 5 + ABYTES):
+        plain, tag = crypto_secretstream_xchacha20poly1305_pull(state, ct[pos : pos + length])
+        out.append(plain)
+        tags.append(tag)
+        pos += length
+    assert pos == len(ct)
+    assert b"".join(out) == data
+    message = crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+    assert tags == [message, message, crypto_secretstream_xchacha20poly1305_TAG_FINAL]
+
+
+@pytest.mark.parametrize("version", [0, 3, -1, None, "2"])
+def test_unknown_versions_are_refused(version: object) -> None:
+    with pytest.raises(StreamError, match="version"):
+        StreamEncryptor(KEY, version=version)  # type: ignore[arg-type]
+    with pytest.raises(StreamError, match="version"):
+        list(decrypt_stream(KEY, [encrypt(b"x")], version=version))  # type: ignore[arg-type]
+    with pytest.raises(StreamError, match="version"):
+        encrypted_size(1, version=version)  # type: ignore[arg-type]
 
 
 # ---- round trips
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_round_trip_random_splits(size: int) -> None:
-    rng = random.Random(size)
-    data = os.urandom(size)
-    for max_piece in (1 if size < 300 else 997, 4096, CHUNK_SIZE + 7, 3 * CHUNK_SIZE):
-        pieces = random_splits(data, rng, max_piece)
-        ct_out = list(encrypt_stream(KEY, pieces))
-        ct = b"".join(ct_out)
-        assert len(ct) == encrypted_size(size)
-        assert len(ct_out[0]) == HEADER_BYTES
-        # Every chunk but the last is full-size; the last is short (possibly just a tag).
-        chunks = ct_chunks(ct)[1:]
-        assert len(chunks) == size // CHUNK_SIZE + 1
-        assert all(len(c) == CT_CHUNK for c in chunks[:-1])
-        assert len(chunks[-1]) == size % CHUNK_SIZE + ABYTES
-        for dec_max in (1 if size < 300 else 1013, 17, CT_CHUNK, 2 * CT_CHUNK + 3):
-            assert decrypt(random_splits(ct, rng, dec_max)) == data
+def test_round_trip_random_splits(fmt: Fmt) -> None:
+    for size in fmt.sizes:
+        rng = random.Random(size)
+        data = os.urandom(size)
+        c = fmt.chunk
+        for max_piece in (1 if size < 300 else 9973, 65_536, c + 7, 3 * c):
+            pieces = random_splits(data, rng, max_piece)
+            ct_out = list(encrypt_stream(KEY, pieces, version=fmt.version))
+            ct = b"".join(ct_out)
+            assert len(ct) == encrypted_size(size, version=fmt.version)
+            assert len(ct_out[0]) == HEADER_BYTES
+            # Every chunk but the last is full-size; the last is short (possibly just a tag).
+            chunks = fmt.ct_chunks(ct)[1:]
+            assert len(chunks) == size // c + 1
+            assert all(len(ch) == fmt.ct_chunk for ch in chunks[:-1])
+            assert len(chunks[-1]) == size % c + ABYTES
+            for dec_max in (1 if size < 300 else 10_007, 17, fmt.ct_chunk, 2 * fmt.ct_chunk + 3):
+                assert fmt.decrypt(random_splits(ct, rng, dec_max)) == data
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_encrypted_size(size: int) -> None:
-    assert encrypted_size(size) == len(encrypt(bytes(size)))
+def test_encrypted_size(fmt: Fmt) -> None:
+    for size in fmt.sizes:
+        assert encrypted_size(size, version=fmt.version) == len(fmt.encrypt(bytes(size)))
 
 
-def test_encrypted_size_formula() -> None:
-    assert encrypted_size(0) == HEADER_BYTES + ABYTES
+def test_encrypted_size_formula(fmt: Fmt) -> None:
+    assert encrypted_size(0, version=fmt.version) == HEADER_BYTES + ABYTES
+    assert encrypted_size(fmt.chunk, version=fmt.version) == (
+        HEADER_BYTES + fmt.chunk + 2 * ABYTES
+    )
     assert encrypted_size(CHUNK_SIZE) == HEADER_BYTES + CHUNK_SIZE + 2 * ABYTES
     with pytest.raises(ValueError):
         encrypted_size(-1)
 
 
-def test_encryptor_update_outputs_only_complete_chunks() -> None:
-    enc = StreamEncryptor(KEY)
+def test_encryptor_update_outputs_only_complete_chunks(fmt: Fmt) -> None:
+    enc = StreamEncryptor(KEY, version=fmt.version)
+    assert enc.version == fmt.version
+    c = fmt.chunk
     assert len(enc.header) == HEADER_BYTES
-    assert enc.update(b"a" * (CHUNK_SIZE - 1)) == b""
-    assert len(enc.update(b"a")) == CT_CHUNK
-    assert len(enc.update(bytearray(2 * CHUNK_SIZE + 3))) == 2 * CT_CHUNK
+    assert enc.update(b"a" * (c - 1)) == b""
+    assert len(enc.update(b"a")) == fmt.ct_chunk
+    assert len(enc.update(bytearray(2 * c + 3))) == 2 * fmt.ct_chunk
     assert len(enc.update(memoryview(b"b" * 10))) == 0
     assert len(enc.finalize()) == 13 + ABYTES
     with pytest.raises(ValueError):
@@ -125,28 +216,31 @@ def test_encryptor_update_outputs_only_complete_chunks() -> None:
         enc.finalize()
 
 
-def test_accepts_bytearray_and_memoryview() -> None:
-    data = os.urandom(2 * CHUNK_SIZE + 100)
-    enc = StreamEncryptor(KEY)
+def test_accepts_bytearray_and_memoryview(fmt: Fmt) -> None:
+    data = os.urandom(2 * fmt.chunk + 100)
+    enc = StreamEncryptor(KEY, version=fmt.version)
     parts = [enc.header, enc.update(bytearray(data[:1000])), enc.update(memoryview(data)[1000:])]
     ct = b"".join(parts) + enc.finalize()
-    dec = StreamDecryptor(KEY)
+    dec = StreamDecryptor(KEY, version=fmt.version)
     out = dec.update(memoryview(ct)[:5000]) + dec.update(bytearray(ct[5000:])) + dec.finalize()
     assert out == data
 
 
-def test_decrypt_yields_chunk_by_chunk() -> None:
-    data = os.urandom(3 * CHUNK_SIZE + 5)
-    out = list(decrypt_stream(KEY, ct_chunks(encrypt(data))))
-    assert [len(p) for p in out] == [CHUNK_SIZE] * 3 + [5]
+def test_decrypt_yields_chunk_by_chunk(fmt: Fmt) -> None:
+    data = os.urandom(3 * fmt.chunk + 5)
+    out = list(decrypt_stream(KEY, fmt.ct_chunks(fmt.encrypt(data)), version=fmt.version))
+    assert [len(p) for p in out] == [fmt.chunk] * 3 + [5]
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.binary(max_size=3 * CHUNK_SIZE), st.randoms(use_true_random=False))
+@given(st.binary(max_size=3 * CHUNK_SIZES[1]), st.randoms(use_true_random=False))
 def test_round_trip_property(data: bytes, rng: random.Random) -> None:
-    pieces = random_splits(data, rng, rng.choice([1000, CHUNK_SIZE, 4 * CHUNK_SIZE]))
-    ct = b"".join(encrypt_stream(KEY, pieces))
-    assert decrypt(random_splits(ct, rng, rng.choice([50, 10000, 200000]))) == data
+    for version in CHUNK_SIZES:
+        c = CHUNK_SIZES[version]
+        pieces = random_splits(data, rng, rng.choice([1000, c, 4 * c]))
+        ct = b"".join(encrypt_stream(KEY, pieces, version=version))
+        split = random_splits(ct, rng, rng.choice([50, 10000, 200000]))
+        assert b"".join(decrypt_stream(KEY, split, version=version)) == data
 
 
 # ---- negative cases
@@ -158,17 +252,18 @@ def test_wrong_key() -> None:
         decrypt(ct, new_key())
 
 
-@pytest.mark.parametrize("size", [0, 100, 2 * CHUNK_SIZE + 100])
-def test_tampering_each_position(size: int) -> None:
-    ct = encrypt(os.urandom(size))
+@pytest.mark.parametrize("chunks", [0, 0.001, 2.001])
+def test_tampering_each_position(fmt: Fmt, chunks: float) -> None:
+    size = int(chunks * fmt.chunk)
+    ct = fmt.encrypt(os.urandom(size))
     positions = {0, HEADER_BYTES - 1, HEADER_BYTES, HEADER_BYTES + 1, len(ct) - 1, len(ct) - 17}
-    if size > CHUNK_SIZE:
-        positions |= {HEADER_BYTES + CT_CHUNK - 1, HEADER_BYTES + CT_CHUNK + 100}
+    if size > fmt.chunk:
+        positions |= {HEADER_BYTES + fmt.ct_chunk - 1, HEADER_BYTES + fmt.ct_chunk + 100}
     for pos in sorted(positions):
         bad = bytearray(ct)
         bad[pos] ^= 0x01
         with pytest.raises(StreamError):
-            decrypt(bytes(bad))
+            fmt.decrypt(bytes(bad))
 
 
 def test_stream_error_is_a_decryption_error() -> None:
@@ -176,25 +271,25 @@ def test_stream_error_is_a_decryption_error() -> None:
         decrypt(b"")
 
 
-@pytest.mark.parametrize("size", [0, 10, CHUNK_SIZE, 2 * CHUNK_SIZE + 10])
-def test_truncation_drop_final_chunk(size: int) -> None:
-    chunks = ct_chunks(encrypt(os.urandom(size)))
-    with pytest.raises(StreamError, match="truncated"):
-        decrypt(chunks[:-1])
+def test_truncation_drop_final_chunk(fmt: Fmt) -> None:
+    for size in (0, 10, fmt.chunk, 2 * fmt.chunk + 10):
+        chunks = fmt.ct_chunks(fmt.encrypt(os.urandom(size)))
+        with pytest.raises(StreamError, match="truncated"):
+            fmt.decrypt(chunks[:-1])
 
 
-def test_truncation_mid_chunk() -> None:
-    ct = encrypt(os.urandom(2 * CHUNK_SIZE + 10))
+def test_truncation_mid_chunk(fmt: Fmt) -> None:
+    ct = fmt.encrypt(os.urandom(2 * fmt.chunk + 10))
     for cut in (
         HEADER_BYTES + 1,
-        HEADER_BYTES + CT_CHUNK // 2,
-        HEADER_BYTES + CT_CHUNK - 1,
-        HEADER_BYTES + CT_CHUNK + 5,
+        HEADER_BYTES + fmt.ct_chunk // 2,
+        HEADER_BYTES + fmt.ct_chunk - 1,
+        HEADER_BYTES + fmt.ct_chunk + 5,
         len(ct) - 1,
         len(ct) - 17,
     ):
         with pytest.raises(StreamError):
-            decrypt(ct[:cut])
+            fmt.decrypt(ct[:cut])
 
 
 @pytest.mark.parametrize("cut", [0, 1, HEADER_BYTES - 1], ids=["empty", "1", "23"])
@@ -217,29 +312,35 @@ def test_foreign_header() -> None:
         decrypt(other[:HEADER_BYTES] + ct[HEADER_BYTES:])
 
 
-def test_reordered_chunks() -> None:
-    chunks = ct_chunks(encrypt(os.urandom(3 * CHUNK_SIZE + 5)))
+def test_reordered_chunks(fmt: Fmt) -> None:
+    chunks = fmt.ct_chunks(fmt.encrypt(os.urandom(3 * fmt.chunk + 5)))
     header, body = chunks[0], chunks[1:]
     for order in ([1, 0, 2, 3], [0, 2, 1, 3], [0, 1, 3, 2], [0, 0, 1, 2, 3], [0, 1, 2, 2, 3]):
         with pytest.raises(StreamError):
-            decrypt([header] + [body[i] for i in order])
+            fmt.decrypt([header] + [body[i] for i in order])
 
 
-def test_chunks_from_another_stream() -> None:
-    a = ct_chunks(encrypt(os.urandom(2 * CHUNK_SIZE)))
-    b = ct_chunks(encrypt(os.urandom(2 * CHUNK_SIZE)))
+def test_chunks_from_another_stream(fmt: Fmt) -> None:
+    a = fmt.ct_chunks(fmt.encrypt(os.urandom(2 * fmt.chunk)))
+    b = fmt.ct_chunks(fmt.encrypt(os.urandom(2 * fmt.chunk)))
     with pytest.raises(StreamError):
-        decrypt([a[0], a[1], b[2], a[3]])
+        fmt.decrypt([a[0], a[1], b[2], a[3]])
 
 
-@pytest.mark.parametrize("garbage", [b"\x00", b"x" * 17, b"y" * CT_CHUNK, b"z" * (CT_CHUNK + 1)])
-@pytest.mark.parametrize("size", [0, 5, CHUNK_SIZE])
-def test_trailing_garbage(size: int, garbage: bytes) -> None:
-    ct = encrypt(os.urandom(size))
-    with pytest.raises(StreamError):
-        decrypt(ct + garbage)
-    with pytest.raises(StreamError):
-        decrypt(ct_chunks(ct) + [garbage])
+@pytest.mark.parametrize("garbage", ["nul", "tag", "chunk", "chunk+1"])
+def test_trailing_garbage(fmt: Fmt, garbage: str) -> None:
+    junk = {
+        "nul": b"\x00",
+        "tag": b"x" * ABYTES,
+        "chunk": b"y" * fmt.ct_chunk,
+        "chunk+1": b"z" * (fmt.ct_chunk + 1),
+    }[garbage]
+    for size in (0, 5, fmt.chunk):
+        ct = fmt.encrypt(os.urandom(size))
+        with pytest.raises(StreamError):
+            fmt.decrypt(ct + junk)
+        with pytest.raises(StreamError):
+            fmt.decrypt(fmt.ct_chunks(ct) + [junk])
 
 
 def test_trailing_second_stream() -> None:
@@ -254,12 +355,12 @@ def _raw_stream(messages: list[tuple[bytes, int]]) -> bytes:
     return b"".join(out)
 
 
-def test_full_size_final_chunk_then_data_rejected() -> None:
+def test_full_size_final_chunk_then_data_rejected(fmt: Fmt) -> None:
     final = crypto_secretstream_xchacha20poly1305_TAG_FINAL
-    full = bytes(CHUNK_SIZE)
-    assert decrypt(_raw_stream([(full, final)])) == full  # authentic, if unusual
+    full = bytes(fmt.chunk)
+    assert fmt.decrypt(_raw_stream([(full, final)])) == full  # authentic, if unusual
     with pytest.raises(StreamError):
-        decrypt(_raw_stream([(full, final), (b"x", final)]))
+        fmt.decrypt(_raw_stream([(full, final), (b"x", final)]))
 
 
 def test_unexpected_tags_rejected() -> None:

@@ -59,3 +59,44 @@ def test_upgrade_is_idempotent(backend: str, tmp_path: Path) -> None:
     with fresh_database(backend, tmp_path, with_schema=False) as url:
         upgrade(url)
         upgrade(url)
+
+
+def test_attachments_from_before_0006_are_stream_format_1(backend: str, tmp_path: Path) -> None:
+    """Rows that existed before 0006 were written with 64 KiB chunks (format 1)."""
+    from alembic import command
+
+    from core.blobs import FileSystemBlobStore
+    from core.clock import Clock
+    from core.config import load_config
+    from core.db import make_session_factory
+    from core.keyring import Keyring
+    from core.models import Attachment
+    from core.services import Services
+    from crypto.recovery import generate_recovery_key
+    from migrations.runner import alembic_config
+    from tests.conftest import CHEAP_KDF
+    from tests.core.factories import seed_categories, submit
+
+    with fresh_database(backend, tmp_path, with_schema=False) as url:
+        upgrade(url)
+        # The files are made with today's code, then the column is dropped and re-added as an
+        # upgrade from 0005 would add it to rows written before it.
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        config = load_config({}, data_dir=tmp_path, database_url=url, kdf=CHEAP_KDF)
+        services = Services(
+            config=config,
+            keyring=Keyring.generate(recovery_public_key=generate_recovery_key().public_key),
+            blobs=FileSystemBlobStore(config.blob_dir),
+            clock=Clock(),
+        )
+        seed_categories(factory)
+        submit(factory, services, files=[("a.txt", b"a"), ("b.txt", b"b")])
+        engine.dispose()
+        command.downgrade(alembic_config(url), "0005")
+        upgrade(url)
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            versions = connection.execute(select(Attachment.stream_version)).scalars().all()
+        engine.dispose()
+        assert versions == [1, 1]
