@@ -41,11 +41,11 @@ class BoundarySafeDecoder(MultipartDecoder):
             match = self.boundary_re.search(data, data_start)
             if match is not None:
                 self.state = State.EPILOGUE if match.group(1).startswith(b"--") else State.PART
-                return bytes(data[data_start : match.start()]), match.end(), False
+                return _copy(data, data_start, match.start()), match.end(), False
         # No complete delimiter: emit everything before the earliest line break that could
         # begin one, and keep the rest for the next read.
         end = self._safe_end(data, data_start, dash_boundary)
-        return bytes(data[data_start:end]), end, True
+        return _copy(data, data_start, end), end, True
 
     def _safe_end(self, data: bytes | bytearray, data_start: int, dash_boundary: bytes) -> int:
         window = len(dash_boundary) + 2 + 2 + self._MAX_PADDING
@@ -53,6 +53,13 @@ class BoundarySafeDecoder(MultipartDecoder):
             if data[i] in b"\r\n" and _may_begin_delimiter(bytes(data[i:]), dash_boundary):
                 return i
         return len(data)
+
+
+def _copy(data: bytes | bytearray, start: int, end: int) -> bytes:
+    """``bytes(data[start:end])`` in one copy instead of two (a bytearray slice is a copy
+    too); the view is released before the caller resizes the buffer."""
+    with memoryview(data) as view:
+        return bytes(view[start:end])
 
 
 def _may_begin_delimiter(tail: bytes, dash_boundary: bytes) -> bool:

@@ -19,6 +19,7 @@ moving on to the next part discards whatever is left of it.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from werkzeug.sansio.multipart import (
     State,
 )
 from werkzeug.wrappers import Request
-from werkzeug.wsgi import get_content_length, get_input_stream
+from werkzeug.wsgi import get_content_length
 from wtforms.validators import ValidationError
 
 from web.multipart_fix import BoundarySafeDecoder
@@ -223,10 +224,12 @@ class StreamingFormParser:
             # Refuse before reading a single byte.
             raise self._too_large()
 
+        self._body = _BodyReader(environ)
         if isinstance(source, Request):
-            self._stream: IO[bytes] = source.stream
-        else:
-            self._stream = get_input_stream(environ)
+            # The body is this parser's now: werkzeug's own views of it (request.form,
+            # .files, .get_data(), which Flask-WTF touches) must see it as already consumed
+            # instead of reading on from the raw input.
+            source.__dict__["stream"] = io.BytesIO()
         self._decoder = BoundarySafeDecoder(
             boundary.encode("ascii"),
             max_form_memory_size=read_size + _MAX_HEADER_BYTES,
@@ -356,7 +359,7 @@ class StreamingFormParser:
 
     def _read(self) -> bytes:
         try:
-            chunk = self._stream.read(self._read_size)
+            chunk = self._body.read(self._read_size)
         except ClientDisconnected:
             raise MalformedForm(_("The upload was interrupted.")) from None
         except RequestEntityTooLarge:  # the app's MAX_CONTENT_LENGTH
@@ -373,12 +376,47 @@ class StreamingFormParser:
         self._done = True
         try:
             while self._bytes_read <= self.max_total_bytes:
-                chunk = self._stream.read(self._read_size)
+                chunk = self._body.read(self._read_size)
                 if not chunk:
                     break
                 self._bytes_read += len(chunk)
         except (ClientDisconnected, RequestEntityTooLarge, OSError):
             pass  # the form itself was complete; the epilogue is meaningless
+
+
+class _BodyReader:
+    """The request body, read straight from ``wsgi.input`` within its declared length.
+
+    The same rules as werkzeug's ``get_input_stream``: a server that terminates the stream
+    itself (``wsgi.input_terminated``: gunicorn, chunked requests) is read to its end; else
+    exactly Content-Length bytes are read, and none without one. Reading directly avoids
+    werkzeug's LimitedStream, which copies every piece twice more (benches/upload.py).
+    The byte limit is the parser's job.
+    """
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self._stream: IO[bytes] = environ["wsgi.input"]
+        length = get_content_length(environ)
+        self._remaining: int | None
+        if environ.get("wsgi.input_terminated"):
+            self._remaining = None
+        else:
+            self._remaining = length or 0
+
+    def read(self, size: int) -> bytes:
+        """Up to `size` bytes; b"" at the end. ClientDisconnected if the body stops short."""
+        if self._remaining is None:
+            return self._stream.read(size)
+        if self._remaining <= 0:
+            return b""
+        try:
+            chunk = self._stream.read(min(size, self._remaining))
+        except (OSError, ValueError):
+            raise ClientDisconnected() from None
+        if not chunk:
+            raise ClientDisconnected()
+        self._remaining -= len(chunk)
+        return chunk
 
 
 def _client_filename(event: File) -> str:

@@ -689,3 +689,32 @@ def test_validate_csrf_token_raises_csrf_error(make_app) -> None:
     app.config["WTF_CSRF_ENABLED"] = False
     with app.test_request_context("/"):
         validate_csrf_token("anything")  # disabled, like CSRFProtect
+
+
+def test_after_streaming_werkzeug_sees_the_body_as_consumed(make_app) -> None:
+    """Flask-WTF reads request.files when a form is built; after the streaming parser has
+    read the body, that must give empty results, not a 400 from reading on."""
+    from flask import request
+
+    app = make_app()
+    app.config["WTF_CSRF_ENABLED"] = False
+    data = os.urandom(3 * MiB)
+    body = build([field("a", "b"), file("f", "x.bin", data)])
+    with app.test_request_context(
+        "/", method="POST", input_stream=io.BytesIO(body),
+        content_type=f"multipart/form-data; boundary={BOUNDARY}", content_length=len(body),
+    ):
+        parts = collect(StreamingFormParser(request, max_total_bytes=4 * MiB))
+        assert parts[-1][-1] == data
+        assert not request.form and not request.files
+        assert request.get_data() == b""
+
+
+def test_only_content_length_bytes_are_read() -> None:
+    """Without a server-terminated stream, the parser reads exactly Content-Length bytes:
+    whatever follows on the connection (a pipelined request) is left alone."""
+    body = build([field("a", "b")])
+    stream = io.BytesIO(body + b"GET /next HTTP/1.1\r\n\r\n")
+    environ = environ_for(body, stream=stream)
+    assert collect(StreamingFormParser(environ, max_total_bytes=MiB)) == [("field", "a", b"b")]
+    assert stream.read() == b"GET /next HTTP/1.1\r\n\r\n"
