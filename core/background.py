@@ -64,31 +64,63 @@ def consume_in_background(
                 raise ProducerFailed("the producing side failed")
             yield item
 
+    # Set by the worker when `consume` has returned or raised. Waited on instead of
+    # Thread.join/is_alive: in CPython 3.11 an interrupt during join() can mark a thread
+    # that is still running as stopped.
+    done = threading.Event()
+
     def work() -> None:
         try:
             outcome["result"] = consume(handed_over())
         except BaseException as exc:  # handed to the calling thread below
             outcome["error"] = exc
+        finally:
+            done.set()
 
     worker = threading.Thread(target=work, name=name, daemon=True)
     worker.start()
     complete = True
     try:
         for item in items:
-            if not _hand_over(handover, item, worker):
+            if not _hand_over(handover, item, done):
                 complete = False  # the consumer stopped; its error is raised below
                 break
+        _hand_over(handover, _END, done)
+        while not done.wait(_POLL):
+            pass
     except BaseException:
-        _hand_over(handover, _ABANDON, worker)
-        worker.join()
+        # The producer failed, or a signal interrupted this thread (even while it waited
+        # for the end): the consumer must have stopped before the caller cleans up after it.
+        _stop(handover, done)
+        worker.join()  # it has only to return from work() now
         raise
-    _hand_over(handover, _END, worker)
     worker.join()
     if "error" in outcome:
         raise outcome["error"]
     if not complete or not _only_end_left(handover):
         raise RuntimeError("the consumer returned before the end of the stream")
     return outcome["result"]  # type: ignore[no-any-return]
+
+
+def _stop(handover: queue.Queue[Any], done: threading.Event) -> None:
+    """Tell the worker to give up and wait until it has, even through interrupts (re-raised
+    afterwards): a second Ctrl-C must not leave it writing to a file that its caller is
+    about to remove."""
+    told = False
+    interrupted: BaseException | None = None
+    while not done.is_set():
+        try:
+            if told:
+                done.wait(_POLL)
+            else:
+                handover.put(_ABANDON, timeout=_POLL)
+                told = True
+        except queue.Full:
+            continue
+        except BaseException as exc:
+            interrupted = interrupted or exc
+    if interrupted is not None:
+        raise interrupted
 
 
 def _only_end_left(handover: queue.Queue[Any]) -> bool:
@@ -102,12 +134,12 @@ def _only_end_left(handover: queue.Queue[Any]) -> bool:
             return False
 
 
-def _hand_over(handover: queue.Queue[Any], item: object, worker: threading.Thread) -> bool:
+def _hand_over(handover: queue.Queue[Any], item: object, done: threading.Event) -> bool:
     """Put `item` in the queue unless the worker has ended; return whether it was put."""
     while True:
         try:
             handover.put(item, timeout=_POLL)
             return True
         except queue.Full:
-            if not worker.is_alive():
+            if done.is_set():
                 return False

@@ -118,3 +118,28 @@ def test_consumer_returning_early_is_an_error_not_a_silent_truncation():
         consume_in_background(range(100), consume, depth=2)
     with pytest.raises(RuntimeError, match="before the end"):
         consume_in_background(range(2), consume, depth=4)  # both fit in the queue
+
+
+@pytest.mark.parametrize("signals", [1, 2])
+def test_interrupts_while_waiting_still_wait_for_the_consumer(signals: int):
+    """Ctrl-C (once, or again while cleaning up) during the final wait: the consumer, e.g.
+    a blob writer in its last fsync, has ended before the exception reaches the caller."""
+    import _thread
+
+    finished = threading.Event()
+
+    def consume(items: Iterator[int]) -> int:
+        for _ in items:
+            pass
+        time.sleep(0.6)
+        finished.set()
+        return 1
+
+    timers = [threading.Timer(0.1 + 0.15 * i, _thread.interrupt_main) for i in range(signals)]
+    for timer in timers:
+        timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        consume_in_background([1, 2, 3], consume)
+    assert finished.is_set()
+    for timer in timers:
+        timer.join()
