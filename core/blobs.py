@@ -85,19 +85,21 @@ class FileSystemBlobStore:
         blob_id = new_blob_id()
         tmp_path = self._tmp / blob_id
         try:
-            with _BlockWriter(tmp_path) as out:
+            midnight = datetime.combine(day, time.min, tzinfo=UTC).timestamp()
+            with _BlockWriter(tmp_path, mtime=midnight) as out:
                 # The calling thread produces the chunks (encrypting them, for an upload)
                 # while a second thread writes the ones before: CPU and disk overlap.
                 consume_in_background(_batched(chunks, WRITE_BLOCK), out.write_batches,
                                       depth=2, name="candor-blob-write")
                 size = out.size
             final = self._path(blob_id)
-            final.parent.mkdir(exist_ok=True, mode=0o700)
-            midnight = datetime.combine(day, time.min, tzinfo=UTC).timestamp()
-            os.utime(tmp_path, (midnight, midnight))
+            new_folder = _make_folder(final.parent)
             os.replace(tmp_path, final)
-            # The rename itself must survive a crash: the row referencing it is committed next.
+            # The rename, and a new folder, must survive a crash: the row referencing the
+            # blob is committed next.
             _fsync_directory(final.parent)
+            if new_folder:
+                _fsync_directory(self.root)
         except BaseException:
             tmp_path.unlink(missing_ok=True)
             raise
@@ -161,11 +163,13 @@ class _BlockWriter:
     cache, then everything is fsynced.
     """
 
-    def __init__(self, path: Path) -> None:
-        self._fd, self._direct = _open_new_file(path)
-        # An anonymous mapping is page-aligned, as O_DIRECT requires.
+    def __init__(self, path: Path, *, mtime: float) -> None:
+        # An anonymous mapping is page-aligned, as O_DIRECT requires. Made before the file
+        # is opened, so that a failure here leaves no descriptor behind.
         self._buffer = mmap.mmap(-1, WRITE_BLOCK)
         self._view = memoryview(self._buffer)
+        self._fd, self._direct = _open_new_file(path)
+        self._mtime = mtime
         self._fill = 0
         self.size = 0
 
@@ -202,7 +206,7 @@ class _BlockWriter:
         self.size += n
 
     def finish(self) -> None:
-        """Write what is buffered and make the whole file durable."""
+        """Write what is buffered, set the file's times, and make it all durable."""
         aligned = self._fill - self._fill % _DIRECT_ALIGN
         if aligned:
             self._write_out(self._view[:aligned])
@@ -210,6 +214,8 @@ class _BlockWriter:
             self._stop_direct()  # an unaligned length cannot go through O_DIRECT
             self._write_out(self._view[aligned : self._fill])
         self._fill = 0
+        # Before the fsync, so that the coarse time is what reaches the disk.
+        os.utime(self._fd, (self._mtime, self._mtime))
         os.fsync(self._fd)
 
     def _write_out(self, block: memoryview) -> None:
@@ -246,6 +252,15 @@ def _batched(chunks: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
             batch, total = [], 0
     if batch:
         yield batch
+
+
+def _make_folder(path: Path) -> bool:
+    """Create a blob folder (0700) unless it exists; return whether it was created."""
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        return False
+    return True
 
 
 def _fsync_directory(path: Path) -> None:

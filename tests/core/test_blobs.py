@@ -352,3 +352,33 @@ def test_tmpfs_without_o_direct(tmp_path):
         assert b"".join(store.read(blob_id)) == data
     finally:
         shutil.rmtree(root)
+
+
+def test_rename_and_new_folders_are_made_durable(store, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(blobs_module.os, "fsync", recording_fsync)
+    blob_id, _ = store.write([b"x" * 10_000], day=DAY)
+    folder = store.root / blob_id[:2]
+    # The file (still under tmp/ when synced), its folder after the rename, and the root,
+    # which holds the folder's new entry.
+    assert synced[0] == str(store.root / "tmp" / blob_id)
+    assert synced[1:] == [str(folder), str(store.root)]
+
+
+def test_no_descriptor_leaks_when_the_buffer_cannot_be_allocated(store, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise OSError(12, "Cannot allocate memory")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(blobs_module.mmap, "mmap", no_memory)
+    for _ in range(5):
+        with pytest.raises(OSError, match="allocate"):
+            store.write([b"x"], day=DAY)
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert files_under(store.root) == []
