@@ -32,5 +32,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Code before 0006 reads every blob as format 1: format-2 files would no longer open.
+    newer = op.get_bind().execute(
+        sa.text('SELECT count(*) FROM attachments WHERE stream_version <> 1')).scalar()
+    if newer:
+        raise RuntimeError(
+            f'{newer} attachments are in stream format 2, which the code before revision 0006 '
+            'cannot read: restore a backup taken before the upgrade instead of downgrading')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_column('stream_version')

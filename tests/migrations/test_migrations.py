@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import create_engine, inspect, select, update
 
 from core.db import create_schema, make_engine
 from core.models import AuditHead, Base
@@ -92,6 +93,11 @@ def test_attachments_from_before_0006_are_stream_format_1(backend: str, tmp_path
         )
         seed_categories(factory)
         submit(factory, services, files=[("a.txt", b"a"), ("b.txt", b"b")])
+        # Today's files are format 2, which the code before 0006 cannot read: refused.
+        with pytest.raises(RuntimeError, match="stream format 2"):
+            command.downgrade(alembic_config(url), "0005")
+        with engine.begin() as connection:
+            connection.execute(update(Attachment).values(stream_version=1))
         engine.dispose()
         command.downgrade(alembic_config(url), "0005")
         upgrade(url)
