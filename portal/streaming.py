@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 
 from core.usecases.errors import InvalidInput
 from portal.forms import ATTACHMENTS_FIELD, StreamedForm, form_data
-from web.requests import allow_large_body
 from web.uploads import FilePart, StreamingFormParser, UploadError
 
 #: Allowance for the form's text fields and multipart framing on top of the file limit.
@@ -56,7 +55,6 @@ def read_streamed_form(
     dropped = False
     try:
         # The constructor already refuses a body declared too large or not multipart.
-        allow_large_body(request, max_file_bytes + FORM_OVERHEAD_BYTES)
         parser = StreamingFormParser(
             request, max_total_bytes=max_file_bytes + FORM_OVERHEAD_BYTES,
             max_files=max_files + 1, csrf_field="csrf_token", read_size=READ_SIZE,

@@ -34,7 +34,6 @@ from reviewer.forms import ConfirmForm, GrantForm, ReplyForm, RevealForm
 from reviewer.session import commit, console, current, db, reauth_required, require_member
 from reviewer.session import role_required as _role_required
 from web.forms import as_choices
-from web.requests import allow_large_body
 from web.uploads import FieldPart, StreamingFormParser, UploadError
 
 blueprint = Blueprint("cases", __name__)
@@ -90,7 +89,6 @@ def reply(case_id: int) -> Any:
     error: str | None = None
     csrf = "csrf_token" if current_app.config.get("WTF_CSRF_ENABLED", True) else None
     try:
-        allow_large_body(request, c.config.max_submission_bytes + _MiB)
         parser = StreamingFormParser(
             request, max_total_bytes=c.config.max_submission_bytes + _MiB,
             max_files=c.config.max_files, max_fields=20, max_field_bytes=256 * 1024,

@@ -33,7 +33,7 @@ from web.metadata import (
     install_no_logging,
 )
 from web.padding import install_response_padding
-from web.requests import allow_large_body, install_form_limits
+from web.requests import install_form_limits
 from web.uploads import (
     FieldPart,
     FilePart,
@@ -53,7 +53,6 @@ __all__ = [
     "StripClientMetadata",
     "UploadError",
     "UploadTooLarge",
-    "allow_large_body",
     "as_choices",
     "install_form_limits",
     "blueprint",

@@ -3,7 +3,8 @@
 Werkzeug's form parsing spools file parts larger than 500 KB to temporary files, in clear.
 Ordinary (non-streamed) forms in Candor have no file inputs, so anything file-like that
 arrives there is kept in memory, bounded by the app's small MAX_CONTENT_LENGTH, and ignored.
-The two upload views use web.uploads instead and raise their own limit per request.
+The upload views read the body with web.uploads instead, which never touches werkzeug's
+form parsing or request.stream and enforces its own limit (max_total_bytes).
 """
 
 from __future__ import annotations
@@ -34,8 +35,3 @@ def install_form_limits(app: Flask) -> None:
     app.config.setdefault("MAX_CONTENT_LENGTH", FORM_BODY_LIMIT)
     app.config.setdefault("MAX_FORM_PARTS", FORM_PARTS_LIMIT)
 
-
-def allow_large_body(request: Request, limit: int) -> None:
-    """Raise this request's body limit (call before touching request.stream) for a view that
-    streams the body through web.uploads."""
-    request.max_content_length = limit

@@ -362,10 +362,6 @@ class StreamingFormParser:
             chunk = self._body.read(self._read_size)
         except ClientDisconnected:
             raise MalformedForm(_("The upload was interrupted.")) from None
-        except RequestEntityTooLarge:  # the app's MAX_CONTENT_LENGTH
-            raise self._too_large() from None
-        except OSError:
-            raise MalformedForm(_("The upload was interrupted.")) from None
         self._bytes_read += len(chunk)
         if self._bytes_read > self.max_total_bytes:
             raise self._too_large()
@@ -380,7 +376,7 @@ class StreamingFormParser:
                 if not chunk:
                     break
                 self._bytes_read += len(chunk)
-        except (ClientDisconnected, RequestEntityTooLarge, OSError):
+        except ClientDisconnected:
             pass  # the form itself was complete; the epilogue is meaningless
 
 
@@ -392,6 +388,11 @@ class _BodyReader:
     exactly Content-Length bytes are read, and none without one. Reading directly avoids
     werkzeug's LimitedStream, which copies every piece twice more (benches/upload.py).
     The byte limit is the parser's job.
+
+    Every failure of the input becomes ClientDisconnected (a 400), with the original
+    dropped: servers raise their own exception types for a broken body (gunicorn's
+    InvalidChunkSize quotes the offending bytes, which may be file content), and neither the
+    type nor the text may reach a 500 page or a log.
     """
 
     def __init__(self, environ: dict[str, Any]) -> None:
@@ -404,18 +405,20 @@ class _BodyReader:
             self._remaining = length or 0
 
     def read(self, size: int) -> bytes:
-        """Up to `size` bytes; b"" at the end. ClientDisconnected if the body stops short."""
-        if self._remaining is None:
-            return self._stream.read(size)
-        if self._remaining <= 0:
-            return b""
+        """Up to `size` bytes; b"" at the end. ClientDisconnected if the body is cut short
+        or malformed."""
+        if self._remaining is not None:
+            if self._remaining <= 0:
+                return b""
+            size = min(size, self._remaining)
         try:
-            chunk = self._stream.read(min(size, self._remaining))
-        except (OSError, ValueError):
+            chunk = self._stream.read(size)
+        except Exception:
             raise ClientDisconnected() from None
-        if not chunk:
-            raise ClientDisconnected()
-        self._remaining -= len(chunk)
+        if self._remaining is not None:
+            if not chunk:
+                raise ClientDisconnected()
+            self._remaining -= len(chunk)
         return chunk
 
 

@@ -83,6 +83,7 @@ def make_canaries() -> dict[str, str]:
         "reply_file_bytes",
         "invalid_form_text",
         "failed_submission",
+        "broken_chunk",
     ]
     canaries = {label: f"CANARY-{label.upper()}-{secrets.token_hex(8)}" for label in labels}
     canaries["chinese"] = f"金丝雀门户{secrets.token_hex(4)}测试"
@@ -352,6 +353,33 @@ def gunicorn_portal(data_dir: Path, database_url: str, log_dir: Path) -> Iterato
                 process.wait()
 
 
+def broken_chunked_upload(http: HttpClient, token: str, c: dict[str, str]) -> int:
+    """POST /report chunked, losing the framing in the middle of the file: where a chunk size
+    is due comes a line of evidence instead. gunicorn raises InvalidChunkSize quoting that
+    line; the portal must answer 400 and neither log nor show it. Returns the status."""
+    host, port = http.base.removeprefix("http://").split(":")
+    body, content_type = multipart_body(
+        [("csrf_token", token), *report_with(c)],
+        [("attachments", "evidence.bin", os.urandom(200_000))],
+    )
+    cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in http.jar)
+    first = body[: len(body) // 2]
+    request = (
+        f"POST /report HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n"
+        f"Transfer-Encoding: chunked\r\nCookie: {cookies}\r\nConnection: close\r\n\r\n"
+    ).encode() + f"{len(first):x}\r\n".encode() + first + b"\r\n"
+    request += c["broken_chunk"].encode() + b"\r\n"
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        response = b""
+        while piece := sock.recv(65536):
+            response += piece
+    status_line = response.split(b"\r\n", 1)[0]
+    assert c["broken_chunk"].encode() not in response
+    return int(status_line.split()[1])
+
+
 def test_portal_canaries_under_gunicorn(
     services: Services,
     session_factory: sessionmaker[Session],
@@ -407,6 +435,8 @@ def test_portal_canaries_under_gunicorn(
         assert http.get("/definitely-missing").status == 404
         body, content_type = multipart_body([("csrf_token", "forged")])
         assert http.request("POST", "/report", body, {"Content-Type": content_type}).status == 400
+        form = http.get("/report")
+        assert broken_chunked_upload(http, csrf_token(form.text), c) == 400
     log_bytes = error_log.read_bytes() + (log_dir / "gunicorn-output.log").read_bytes()
     # Positive controls: the log is gunicorn's, at debug level, with per-request lines.
     assert b"Booting worker with pid" in log_bytes

@@ -718,3 +718,31 @@ def test_only_content_length_bytes_are_read() -> None:
     environ = environ_for(body, stream=stream)
     assert collect(StreamingFormParser(environ, max_total_bytes=MiB)) == [("field", "a", b"b")]
     assert stream.read() == b"GET /next HTTP/1.1\r\n\r\n"
+
+
+@pytest.mark.parametrize("error", [ValueError, OSError, RuntimeError])
+@pytest.mark.parametrize("terminated", [True, False])
+def test_any_failure_of_the_input_is_an_interrupted_upload(error, terminated) -> None:
+    """Servers raise their own types for a broken body (gunicorn's InvalidChunkSize quotes
+    the bytes it choked on): always MalformedForm, with none of the server's text."""
+    body = build([field("a", "b"), file("f", "x.bin", os.urandom(300_000))])
+
+    class Breaking(io.RawIOBase):
+        def __init__(self) -> None:
+            self.sent = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int = -1) -> bytes:
+            if self.sent >= 100_000:
+                raise error("Invalid chunk size: b'CANARY-EVIDENCE-LINE'")
+            piece = body[self.sent : self.sent + min(size, 50_000)]
+            self.sent += len(piece)
+            return piece
+
+    environ = environ_for(body, stream=Breaking(), content_length=None if terminated else -1)
+    with pytest.raises(MalformedForm) as info:
+        collect(StreamingFormParser(environ, max_total_bytes=MiB))
+    assert "CANARY" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
