@@ -10,6 +10,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from core.usecases.errors import InvalidInput
+from crypto.stream import CHUNK_SIZE
 from portal.forms import ATTACHMENTS_FIELD, StreamedForm, form_data
 from web.uploads import FilePart, StreamingFormParser, UploadError
 
@@ -58,6 +59,8 @@ def read_streamed_form(
         parser = StreamingFormParser(
             request, max_total_bytes=max_file_bytes + FORM_OVERHEAD_BYTES,
             max_files=max_files + 1, csrf_field="csrf_token", read_size=READ_SIZE,
+            # File data in whole secretstream chunks: encrypted without another copy.
+            piece_size=CHUNK_SIZE,
             # The forms have about a dozen text fields of at most 20,000 characters.
             max_fields=30, max_field_bytes=128 * 1024)
         for part in parser:

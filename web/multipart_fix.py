@@ -19,11 +19,24 @@ _DELIMITER_SUFFIX_RE = re.compile(rb"-|(--)?[ \t]*")
 
 
 class BoundarySafeDecoder(MultipartDecoder):
-    """werkzeug's multipart decoder with a corrected split between data and delimiter."""
+    """werkzeug's multipart decoder with a corrected split between data and delimiter.
+
+    With ``piece_size``, data that is not a part's last piece is emitted only in multiples
+    of it (the rest waits in the buffer for the next read).
+    """
 
     # Trailing whitespace allowed after a delimiter that we still wait for ("transport
     # padding"); browsers send none.
     _MAX_PADDING = 256
+
+    def __init__(self, boundary: bytes, max_form_memory_size: int | None = None, *,
+                 piece_size: int | None = None) -> None:
+        super().__init__(boundary, max_form_memory_size)
+        self.piece_size = piece_size
+        # Where the search for a delimiter resumes in the buffer: everything before it was
+        # searched already (the buffer keeps data back between reads; no need to scan it
+        # twice).
+        self._search_from = 0
 
     def _parse_data(self, data: bytes | bytearray, *, start: bool) -> tuple[bytes, int, bool]:
         data_start = 0
@@ -33,18 +46,30 @@ class BoundarySafeDecoder(MultipartDecoder):
             if match is None:
                 raise ValueError("part body does not start with a line break")
             data_start = match.end()
+            self._search_from = 0
 
         dash_boundary = b"--" + self.boundary
-        if data.find(dash_boundary) != -1:
+        found = data.find(dash_boundary, self._search_from)
+        if found != -1:
             # Search only after data_start: the line break ending the headers cannot also
             # begin a delimiter, whatever the read sizes were.
             match = self.boundary_re.search(data, data_start)
             if match is not None:
                 self.state = State.EPILOGUE if match.group(1).startswith(b"--") else State.PART
+                self._search_from = 0
                 return _copy(data, data_start, match.start()), match.end(), False
         # No complete delimiter: emit everything before the earliest line break that could
         # begin one, and keep the rest for the next read.
         end = self._safe_end(data, data_start, dash_boundary)
+        if self.piece_size:
+            end -= (end - data_start) % self.piece_size
+        # After werkzeug drops the first `end` bytes, the next search starts at a "--boundary"
+        # seen now (its delimiter may be incomplete yet), else where one could still begin:
+        # in the last len - 1 bytes searched, or in what arrives next.
+        if found != -1:
+            self._search_from = max(0, found - end)
+        else:
+            self._search_from = max(0, len(data) - end - (len(dash_boundary) - 1))
         return _copy(data, data_start, end), end, True
 
     def _safe_end(self, data: bytes | bytearray, data_start: int, dash_boundary: bytes) -> int:

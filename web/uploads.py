@@ -182,6 +182,10 @@ class StreamingFormParser:
     Flask-WTF token (checked by :func:`validate_csrf_token` before any file byte is
     processed); it is not yielded. Raises :class:`UploadTooLarge`, :class:`MalformedForm` or
     ``flask_wtf.csrf.CSRFError``. A parser can be iterated only once.
+
+    With ``piece_size``, every piece of a part but its last is a multiple of that many bytes,
+    so that a consumer working in blocks of that size (crypto.stream's chunks) can take them
+    as they are instead of copying them again; up to one piece more is held in memory.
     """
 
     def __init__(
@@ -195,6 +199,7 @@ class StreamingFormParser:
         max_field_bytes: int = 1 * MiB,
         csrf_field: str | None = None,
         read_size: int = READ_SIZE,
+        piece_size: int | None = None,
     ) -> None:
         environ = source.environ if isinstance(source, Request) else source
         self.max_total_bytes = max_total_bytes
@@ -232,7 +237,8 @@ class StreamingFormParser:
             source.__dict__["stream"] = io.BytesIO()
         self._decoder = BoundarySafeDecoder(
             boundary.encode("ascii"),
-            max_form_memory_size=read_size + _MAX_HEADER_BYTES,
+            max_form_memory_size=read_size + (piece_size or 0) + _MAX_HEADER_BYTES,
+            piece_size=piece_size,
         )
 
     @property

@@ -206,6 +206,24 @@ def test_chunks_are_bounded_by_read_size() -> None:
         assert sum(sizes) == len(big)
 
 
+@pytest.mark.parametrize("piece_size", [1000, 65_536, MiB])
+def test_pieces_come_in_multiples_of_piece_size(piece_size: int) -> None:
+    """For a consumer that works in blocks (crypto.stream): every piece but a part's last is
+    a whole number of blocks, whatever the read sizes; memory stays near one read + piece."""
+    big = os.urandom(5 * MiB + 12_345)
+    body = build([field("a", "b"), file("f", "x.bin", big), file("g", "y.bin", big[:999])])
+    for step in (4096, 100_003, READ_SIZE, MiB):
+        environ = environ_for(body, stream=TrickleStream(body, step))
+        parser = StreamingFormParser(environ, max_total_bytes=16 * MiB, read_size=MiB,
+                                     piece_size=piece_size)
+        for part in parser:
+            if isinstance(part, FilePart):
+                sizes = [len(c) for c in part.chunks()]
+                assert all(size % piece_size == 0 for size in sizes[:-1]), (step, sizes)
+                assert max(sizes) <= MiB + piece_size
+                assert sum(sizes) == (len(big) if part.name == "f" else 999)
+
+
 TRICKY = [
     b"\r\n",
     b"\r\n\r\n",
@@ -233,15 +251,20 @@ def test_crlf_and_boundary_lookalikes_inside_file_data(payload: bytes, where: st
     }[where]
     parts = [file("f", "a.txt", data, "text/plain"), field("z", "after")]
     for step in (1, 3, 64, 65536):
-        result = parse(build(parts), stream=TrickleStream(build(parts), step))
-        assert result[0][4] == data, step
-        assert result[1] == ("field", "z", b"after")
+        for piece_size in (None, 1, 7, 512):
+            result = parse(build(parts), stream=TrickleStream(build(parts), step),
+                           piece_size=piece_size)
+            assert result[0][4] == data, (step, piece_size)
+            assert result[1] == ("field", "z", b"after")
 
 
 @pytest.mark.parametrize("shift", list(range(-70, 6)))
 @pytest.mark.parametrize("tail", [b"", b"\r", b"\r\n", b"\r\n-", b"\r\n--"])
 @pytest.mark.parametrize("last", [False, True])
-def test_delimiter_straddling_read_boundary(shift: int, tail: bytes, last: bool) -> None:
+@pytest.mark.parametrize("piece_size", [None, 4096])
+def test_delimiter_straddling_read_boundary(
+    shift: int, tail: bytes, last: bool, piece_size: int | None
+) -> None:
     """The delimiter after a file falls across the 64 KiB read boundary."""
     before = [field("csrf_token", "t")]
     prefix = build(before)[: -len(f"--{BOUNDARY}--\r\n")] + header(file("f", "a", b""))
@@ -251,7 +274,7 @@ def test_delimiter_straddling_read_boundary(shift: int, tail: bytes, last: bool)
     after = [] if last else [field("next", "v")]
     body = build([*before, file("f", "a", data), *after])
     assert body.index(b"\r\n--" + BOUNDARY.encode(), len(prefix)) == READ_SIZE + shift
-    result = parse(body)
+    result = parse(body, piece_size=piece_size)
     assert result[1][4] == data
     assert result[2:] == [("field", "next", b"v")] * (not last)
 
@@ -353,15 +376,17 @@ def test_preamble_and_epilogue_are_ignored() -> None:
         max_size=6,
     ),
     step=st.sampled_from([1, 2, 7, 100, 4096, 65536]),
+    piece_size=st.sampled_from([None, 1, 3, 64, 4096]),
 )
-def test_roundtrip_property(parts: list[tuple], step: int) -> None:
+def test_roundtrip_property(parts: list[tuple], step: int, piece_size: int | None) -> None:
     # Content may not contain its own delimiter (browsers pick a boundary that does not
     # occur in the data); concatenated lookalikes could form one, so skip those inputs.
     for part in parts:
         content = part[2] if part[0] == "field" else part[4]
         assume(not re.search(b"[\r\n]--" + re.escape(BOUNDARY.encode()), content + b"\r\n"))
     body = build(parts)
-    result = parse(body, stream=TrickleStream(body, step), max_field_bytes=MiB)
+    result = parse(body, stream=TrickleStream(body, step), max_field_bytes=MiB,
+                   piece_size=piece_size)
     assert result == parts
 
 
