@@ -12,13 +12,12 @@ from flask_babel import gettext as _
 from core.usecases.errors import InvalidInput
 from crypto.stream import CHUNK_SIZE
 from portal.forms import ATTACHMENTS_FIELD, StreamedForm, form_data
-from web.uploads import FilePart, StreamingFormParser, UploadError
+from web.uploads import FILE_READ_SIZE, FilePart, StreamingFormParser, UploadError
 
 #: Allowance for the form's text fields and multipart framing on top of the file limit.
 FORM_OVERHEAD_BYTES = 2 * 1024 * 1024
-#: Larger reads than the parser's default: far fewer Python-level steps per megabyte
-#: (benches/upload.py: about 120 -> 250 MB/s at 1 GiB). Memory stays at a few of these.
-READ_SIZE = 1024 * 1024
+#: How much the upload views read at a time (benches/upload.py reads the same).
+READ_SIZE = FILE_READ_SIZE
 
 
 @dataclass

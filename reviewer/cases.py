@@ -30,11 +30,12 @@ from core.usecases.casework import (
 from core.usecases.errors import InvalidInput
 from core.usecases.grants import find_reviewer_grant
 from crypto.errors import StreamError
+from crypto.stream import CHUNK_SIZE
 from reviewer.forms import ConfirmForm, GrantForm, ReplyForm, RevealForm
 from reviewer.session import commit, console, current, db, reauth_required, require_member
 from reviewer.session import role_required as _role_required
 from web.forms import as_choices
-from web.uploads import FieldPart, StreamingFormParser, UploadError
+from web.uploads import FILE_READ_SIZE, FieldPart, StreamingFormParser, UploadError
 
 blueprint = Blueprint("cases", __name__)
 log = logging.getLogger("candor.console")
@@ -92,7 +93,9 @@ def reply(case_id: int) -> Any:
         parser = StreamingFormParser(
             request, max_total_bytes=c.config.max_submission_bytes + _MiB,
             max_files=c.config.max_files, max_fields=20, max_field_bytes=256 * 1024,
-            csrf_field=csrf)
+            csrf_field=csrf,
+            # File data in whole secretstream chunks: encrypted without another copy.
+            read_size=FILE_READ_SIZE, piece_size=CHUNK_SIZE)
         for part in parser:
             if isinstance(part, FieldPart):
                 if part.name in ("kind", "body"):
