@@ -771,3 +771,20 @@ def test_any_failure_of_the_input_is_an_interrupted_upload(error, terminated) ->
         collect(StreamingFormParser(environ, max_total_bytes=MiB))
     assert "CANARY" not in str(info.value)
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_trickled_body_reaches_the_decoder_in_whole_reads() -> None:
+    """With a piece size the decoder keeps up to a piece back and searches it for delimiter
+    lookalikes; fed byte by byte that would take time quadratic in the piece size. Reads
+    are therefore filled up to read_size before the decoder sees them."""
+    data = b"x--" + BOUNDARY.encode() + os.urandom(300_000).replace(b"\r", b"R")
+    body = build([file("f", "a.bin", data)])
+    environ = environ_for(body, stream=TrickleStream(body, 7))
+    parser = StreamingFormParser(environ, max_total_bytes=MiB, read_size=128 * 1024,
+                                 piece_size=64 * 1024)
+    fed = []
+    real = parser._decoder.receive_data
+    parser._decoder.receive_data = lambda chunk: (fed.append(len(chunk or b"")), real(chunk))
+    assert collect(parser)[0][4] == data
+    assert fed[:-1] and all(n == 128 * 1024 for n in fed[:-2])  # whole reads, then the rest
+    assert len(fed) <= len(body) // (128 * 1024) + 2
