@@ -22,7 +22,9 @@ class BoundarySafeDecoder(MultipartDecoder):
     """werkzeug's multipart decoder with a corrected split between data and delimiter.
 
     With ``piece_size``, data that is not a part's last piece is emitted only in multiples
-    of it (the rest waits in the buffer for the next read).
+    of it (the rest waits in the buffer for the next read); inside a part's data the buffer
+    may then hold that much more than ``max_form_memory_size``, and nowhere else (a preamble
+    or part headers get no more room than without it).
     """
 
     # Trailing whitespace allowed after a delimiter that we still wait for ("transport
@@ -37,6 +39,18 @@ class BoundarySafeDecoder(MultipartDecoder):
         # searched already (the buffer keeps data back between reads; no need to scan it
         # twice).
         self._search_from = 0
+
+    def receive_data(self, data: bytes | None) -> None:
+        limit = self.max_form_memory_size
+        if self.piece_size and limit is not None and self.state in (State.DATA_START,
+                                                                    State.DATA):
+            self.max_form_memory_size = limit + self.piece_size
+            try:
+                super().receive_data(data)
+            finally:
+                self.max_form_memory_size = limit
+        else:
+            super().receive_data(data)
 
     def _parse_data(self, data: bytes | bytearray, *, start: bool) -> tuple[bytes, int, bool]:
         data_start = 0

@@ -241,7 +241,7 @@ class StreamingFormParser:
             source.__dict__["stream"] = io.BytesIO()
         self._decoder = BoundarySafeDecoder(
             boundary.encode("ascii"),
-            max_form_memory_size=read_size + (piece_size or 0) + _MAX_HEADER_BYTES,
+            max_form_memory_size=read_size + _MAX_HEADER_BYTES,
             piece_size=piece_size,
         )
 

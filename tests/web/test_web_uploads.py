@@ -788,3 +788,12 @@ def test_trickled_body_reaches_the_decoder_in_whole_reads() -> None:
     assert collect(parser)[0][4] == data
     assert fed[:-1] and all(n == 128 * 1024 for n in fed[:-2])  # whole reads, then the rest
     assert len(fed) <= len(body) // (128 * 1024) + 2
+
+
+@pytest.mark.parametrize("piece_size", [None, 64 * 1024])
+def test_piece_size_gives_a_preamble_no_more_room(piece_size: int | None) -> None:
+    """The decoder may hold a piece more only inside a part's data: a preamble larger than
+    the usual room is refused the same with or without a piece size."""
+    body = b"x" * (READ_SIZE + 20_000) + b"\r\n" + build([field("a", "b")])
+    with pytest.raises(MalformedForm):
+        parse(body, piece_size=piece_size)
