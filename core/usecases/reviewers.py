@@ -49,7 +49,7 @@ def get_reviewer(session: Session, username: str) -> Reviewer:
     """The account with that username, or NotFound."""
     reviewer = session.execute(
         select(Reviewer).where(Reviewer.username == username)
-    ).scalar_one_or_none()
+    ).scalar_one_or_none() if USERNAME_PATTERN.fullmatch(username) else None
     if reviewer is None:
         raise NotFound(f"no reviewer named {username!r}")
     return reviewer

@@ -25,7 +25,12 @@ from core.session_tokens import SessionToken, new_session_token
 from core.throttle import take
 from core.usecases.casework import UnlockedReviewer
 from core.usecases.passphrases import hash_passphrase, needs_rehash, verify_passphrase
-from core.usecases.reviewers import change_passphrase, end_sessions, totp_secret
+from core.usecases.reviewers import (
+    USERNAME_PATTERN,
+    change_passphrase,
+    end_sessions,
+    totp_secret,
+)
 from crypto.errors import CryptoError
 from crypto.keys import unwrap, wrap
 from crypto.reviewer_keys import unwrap_private_key, wrap_private_key, wrapped_key_profile
@@ -164,8 +169,11 @@ def authenticate(session: Session, services: Services, username: str, passphrase
         _fail(session, services, None, "throttled")
         return LoginResult(retry_after=wait)
     name = (username or "").strip().lower()[:64]
-    reviewer = session.execute(select(Reviewer).where(Reviewer.username == name)
-                               ).scalar_one_or_none()
+    # A name no account can have is not looked up: it may hold characters the database
+    # refuses (PostgreSQL text cannot contain NUL).
+    reviewer = (session.execute(select(Reviewer).where(Reviewer.username == name)
+                                ).scalar_one_or_none()
+                if USERNAME_PATTERN.fullmatch(name) else None)
     wait = take(session, username_bucket(services, name), limit=ACCOUNT_LIMIT,
                 window=ACCOUNT_WINDOW, now=now)
     if wait is not None:

@@ -220,3 +220,6 @@ def test_list_reviewers_active_first_then_by_name(session_factory, services):
 def test_get_reviewer_unknown(session_factory):
     with session_factory() as s, pytest.raises(NotFound):
         get_reviewer(s, "ghost")
+    # Not even looked up: PostgreSQL text cannot hold NUL.
+    with session_factory() as s, pytest.raises(NotFound):
+        get_reviewer(s, "gh\x00st")

@@ -111,6 +111,15 @@ def test_failures_are_generic_and_audited(app, session_factory, services):
     assert not any("nobody" in d or "gina" in d for d in details)
 
 
+def test_names_no_account_can_have_fail_generically(app, session_factory, services):
+    """A NUL (which PostgreSQL text refuses) or other impossible name is the same generic
+    failure as an unknown one, found without a lookup."""
+    for username in ["\x00", "gi\x00na", "-x", "é"]:
+        response = post_login(app.test_client(), username, "whatever passphrase")
+        assert response.status_code == 200 and GENERIC in response.data, username
+    assert audit_actions(session_factory).count("session:login:fail") == 4
+
+
 def test_new_session_id_at_each_login(app, session_factory, services):
     handle = new_account(session_factory, services, "rita")
     client = app.test_client()
