@@ -349,6 +349,34 @@ def test_preamble_and_epilogue_are_ignored() -> None:
     assert parse(body) == [("field", "a", b"b")]
 
 
+def padded(parts: list[tuple], padding: bytes) -> bytes:
+    """A body whose delimiters (all but the last) carry transport padding."""
+    return build(parts).replace(f"--{BOUNDARY}\r\n".encode(),
+                                f"--{BOUNDARY}".encode() + padding + b"\r\n")
+
+
+@pytest.mark.parametrize("padding", [b" ", b"\t \t", b" " * 256])
+@pytest.mark.parametrize("step", [1, 7, 64, 65536])
+def test_transport_padding_is_accepted_up_to_its_limit(padding: bytes, step: int) -> None:
+    parts = [field("a", "x" * 100), file("f", "a.txt", b"y" * 300, "text/plain")]
+    body = padded(parts, padding)
+    assert parse(body, stream=TrickleStream(body, step)) == parts
+
+
+@pytest.mark.parametrize("step", [1, 7, 64, 65536])
+@pytest.mark.parametrize("which", [0, 1])
+def test_longer_transport_padding_is_refused_however_it_is_split(step: int, which: int) -> None:
+    """More than 256 spaces after "--boundary" is a 400 whether the padding arrives in one
+    read or straddles several (werkzeug read it as data or as a delimiter by read edge)."""
+    parts = [field("a", "x" * 100), field("b", "y")]
+    delimiter = f"--{BOUNDARY}\r\n".encode()
+    body = build(parts)
+    at = [m.start() for m in re.finditer(re.escape(delimiter), body)][which]
+    body = body[:at] + f"--{BOUNDARY}".encode() + b" " * 257 + body[at + len(delimiter) - 2:]
+    with pytest.raises(MalformedForm):
+        parse(body, stream=TrickleStream(body, step))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     parts=st.lists(
