@@ -12,9 +12,10 @@ split them into reads. Chunk edges are random, so each would corrupt evidence at
   likewise a delimiter read up to the CR of its CRLF leaves the LF to the next part.
 
 This decoder finds the same delimiters however the body is split, and refuses (ValueError,
-a 400 for the parser's callers) transport padding longer than ``_MAX_PADDING`` instead of
-reading it one way or the other. Browsers send no padding at all. Delete the fixes here once
-werkzeug has them (tests/web/test_web_uploads.py and test_web_multipart_splits.py cover them).
+a 400 for the parser's callers) transport padding longer than ``MAX_PADDING`` instead of
+reading it one way or the other. Browsers send no padding at all. Padding is spaces and
+tabs only (RFC 2046), in every pattern here. Delete the fixes once werkzeug has them
+(tests/web/test_web_uploads.py and test_web_multipart_splits.py cover them).
 """
 
 from __future__ import annotations
@@ -29,19 +30,46 @@ from werkzeug.sansio.multipart import (
     State,
 )
 
-_LINE_BREAK_RE = re.compile(rb"\r\n|\n|\r")
-# What may follow "--boundary" before the delimiter is complete: "-", "--" + padding, padding,
-# and a CR that may be the first half of a CRLF.
-_DELIMITER_SUFFIX_RE = re.compile(rb"-|(--)?[ \t]*\r?")
+#: Most spaces or tabs accepted between "--boundary" and its line break ("transport
+#: padding"); longer padding is refused, whatever the read edges.
+MAX_PADDING = 256
+
+_LINE_BREAK = rb"(?:\r\n|\n|\r)"
+_LINE_BREAK_RE = re.compile(_LINE_BREAK)
+
+
+def _delimiter_patterns(dash_boundary: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes],
+                                                       re.Pattern[bytes]]:
+    """(delimiter in part data, first delimiter, unfinished delimiter at the buffer end).
+
+    A delimiter is a line break, "--boundary", then either "--" (the last one; padding
+    and line break optional, the epilogue follows) or at most MAX_PADDING spaces/tabs and a
+    line break. The group ``too_long`` matches longer padding, which is refused. The first
+    delimiter may lack its line break (werkzeug accepts a body that starts with it). An
+    unfinished delimiter is a line break and a prefix of any of that, up to the end.
+    """
+    boundary = re.escape(dash_boundary)
+    suffix = (rb"(?:(?P<last>--)[ \t]*%s?|[ \t]{0,%d}%s|(?P<too_long>[ \t]{%d}))"
+              % (_LINE_BREAK, MAX_PADDING, _LINE_BREAK, MAX_PADDING + 1))
+    prefix = b""  # any prefix of "--boundary", as nested optional groups
+    for byte in reversed(dash_boundary):
+        prefix = rb"(?:%s%s)?" % (re.escape(bytes([byte])), prefix)
+    unfinished = (rb"%s(?:%s(?:-|[ \t]{0,%d}\r?)|%s)\Z"
+                  % (_LINE_BREAK, boundary, MAX_PADDING, prefix))
+    return (re.compile(_LINE_BREAK + boundary + suffix),
+            re.compile(_LINE_BREAK + b"?" + boundary + suffix),
+            re.compile(unfinished))
 
 
 class BoundarySafeDecoder(MultipartDecoder):
     """werkzeug's multipart decoder with delimiters found independently of read edges.
 
-    Every "--boundary" in the buffer is examined once: it is a delimiter, can never become
-    one (it is then data and never searched again), or may still become one when more bytes
-    arrive (it is then kept back with the line break before it). That keeps the work per
-    byte constant however the body is split, even with lookalikes kept back between reads.
+    A delimiter is searched for with one regex, and only where ``bytes.find`` saw a
+    "--boundary" (fast for ordinary data). Searches resume a window before the end of what
+    was searched: anything earlier was decided (a delimiter needs at most ``_window`` bytes
+    to be told apart), so each byte is searched a bounded number of times however the body
+    is split and whatever lookalikes it holds. Data is emitted up to the earliest line break
+    that may still begin a delimiter.
 
     With ``piece_size``, data that is not a part's last piece is emitted only in multiples
     of it (the rest waits in the buffer for the next read); inside a part's data the buffer
@@ -49,17 +77,19 @@ class BoundarySafeDecoder(MultipartDecoder):
     or part headers get no more room than without it).
     """
 
-    #: Most spaces or tabs accepted between "--boundary" and its line break ("transport
-    #: padding", RFC 2046). Longer padding is refused, whatever the read edges.
-    _MAX_PADDING = 256
-
     def __init__(self, boundary: bytes, max_form_memory_size: int | None = None, *,
                  piece_size: int | None = None) -> None:
         super().__init__(boundary, max_form_memory_size)
         self.piece_size = piece_size
         self._dash_boundary = b"--" + boundary
-        # Where the search for "--boundary" resumes in the buffer: every occurrence before
-        # it was examined already and cannot become a delimiter.
+        # werkzeug's own patterns are replaced (its methods that use them are overridden):
+        # one definition of a delimiter, with padding limited and spaces/tabs only.
+        self.boundary_re, self.preamble_re, self._unfinished_re = _delimiter_patterns(
+            self._dash_boundary)
+        # Line break, "--boundary", padding, line break: the most a delimiter (or its
+        # refusal) needs to be recognised.
+        self._window = 2 + len(self._dash_boundary) + MAX_PADDING + 2
+        # Where the next search starts: nothing before it can begin a delimiter.
         self._search_from = 0
 
     def receive_data(self, data: bytes | None) -> None:
@@ -84,14 +114,13 @@ class BoundarySafeDecoder(MultipartDecoder):
         return super().next_event()
 
     def _preamble_event(self) -> Event:
-        match, resume = self._find_delimiter(self.buffer, self.preamble_re, floor=0,
-                                             after_line_break=False)
+        match = self._find_delimiter(self.buffer, self.preamble_re, self._search_from)
         if match is None:
-            self._search_from = resume
+            self._search_from = max(0, len(self.buffer) - self._window)
             if self.complete:
                 raise ValueError("form data ends before its first delimiter")
             return NEED_DATA
-        self.state = State.EPILOGUE if match.group(1).startswith(b"--") else State.PART
+        self.state = State.EPILOGUE if match.group("last") else State.PART
         data = bytes(self.buffer[: match.start()])
         del self.buffer[: match.end()]
         self._search_from = 0
@@ -105,69 +134,45 @@ class BoundarySafeDecoder(MultipartDecoder):
             if match is None:
                 raise ValueError("part body does not start with a line break")
             data_start = match.end()
-            self._search_from = data_start
+            self._search_from = 0
 
         # Only a line break after data_start can begin a delimiter: the one ending the
         # headers cannot also begin one, whatever the read sizes were.
-        delimiter, resume = self._find_delimiter(data, self.boundary_re, floor=data_start,
-                                                 after_line_break=True)
+        delimiter = self._find_delimiter(data, self.boundary_re,
+                                         max(data_start, self._search_from))
         if delimiter is not None:
-            self.state = (State.EPILOGUE if delimiter.group(1).startswith(b"--")
-                          else State.PART)
+            self.state = State.EPILOGUE if delimiter.group("last") else State.PART
             self._search_from = 0
             return _copy(data, data_start, delimiter.start()), delimiter.end(), False
         # No complete delimiter: emit everything before the earliest line break that could
         # begin one, and keep the rest for the next read.
-        end = self._safe_end(data, data_start)
+        unfinished = self._unfinished_re.search(data, max(data_start,
+                                                          len(data) - self._window))
+        end = unfinished.start() if unfinished else len(data)
         if self.piece_size:
             end -= (end - data_start) % self.piece_size
         # werkzeug drops the first `end` bytes of the buffer.
-        self._search_from = max(0, resume - end)
+        self._search_from = max(0, len(data) - self._window - end)
         return _copy(data, data_start, end), end, True
 
-    def _find_delimiter(self, data: bytes | bytearray, pattern: re.Pattern[bytes], *,
-                        floor: int, after_line_break: bool) -> tuple[re.Match[bytes] | None,
-                                                                     int]:
-        """The first delimiter matching ``pattern`` that starts at or after ``floor``.
-
-        Returns (match, 0), or (None, where the next search must resume): at a
-        "--boundary" that may still grow into a delimiter, else where one could begin in
-        bytes yet to come. ``after_line_break``: a delimiter needs a line break before its
-        "--boundary" (werkzeug's preamble pattern does not).
-        """
-        dash_boundary = self._dash_boundary
-        found = data.find(dash_boundary, max(floor, self._search_from))
-        while found != -1:
-            may_begin = not after_line_break or (found > floor and data[found - 1] in b"\r\n")
-            if may_begin:
-                rest = bytes(data[found + len(dash_boundary):
-                                  found + len(dash_boundary) + self._MAX_PADDING + 1])
-                if len(rest) > self._MAX_PADDING and not rest.strip(b" \t"):
-                    raise ValueError("transport padding after a delimiter is too long")
-                # The pattern's optional line break may start up to two bytes earlier.
-                for at in range(max(floor, found - 2), found + 1):
-                    match = pattern.match(data, at)
-                    if match is None:
-                        continue
-                    if (match.end() == len(data) and data[-1:] == b"\r" and not self.complete
-                            and not match.group(1).startswith(b"--")):
-                        # The line break may be CRLF: its LF would else start the next
-                        # part's headers. (After the last delimiter only the ignored
-                        # epilogue follows, and its padding has no limit to wait within.)
-                        return None, found
-                    return match, 0
-                if not self.complete and _DELIMITER_SUFFIX_RE.fullmatch(rest):
-                    return None, found  # may become a delimiter: look again next time
-            found = data.find(dash_boundary, found + 1)
-        return None, max(floor, len(data) - (len(dash_boundary) - 1))
-
-    def _safe_end(self, data: bytes | bytearray, data_start: int) -> int:
-        window = len(self._dash_boundary) + 2 + 2 + self._MAX_PADDING
-        for i in range(max(data_start, len(data) - window), len(data)):
-            if data[i] in b"\r\n" and _may_begin_delimiter(bytes(data[i:]),
-                                                           self._dash_boundary):
-                return i
-        return len(data)
+    def _find_delimiter(self, data: bytes | bytearray, pattern: re.Pattern[bytes],
+                        start: int) -> re.Match[bytes] | None:
+        """The first complete delimiter matching ``pattern`` at or after ``start``."""
+        found = data.find(self._dash_boundary, start)
+        if found == -1:
+            return None
+        # Its line break starts at most two bytes before "--boundary".
+        match = pattern.search(data, max(start, found - 2))
+        if match is None:
+            return None
+        if match.group("too_long") is not None:
+            raise ValueError("transport padding after a delimiter is too long")
+        if (match.end() == len(data) and data[-1:] == b"\r" and not self.complete
+                and not match.group("last")):
+            # The line break may be CRLF: its LF would else start the next part's headers.
+            # (After the last delimiter only the ignored epilogue follows.)
+            return None
+        return match
 
 
 def _copy(data: bytes | bytearray, start: int, end: int) -> bytes:
@@ -175,16 +180,3 @@ def _copy(data: bytes | bytearray, start: int, end: int) -> bytes:
     too); the view is released before the caller resizes the buffer."""
     with memoryview(data) as view:
         return bytes(view[start:end])
-
-
-def _may_begin_delimiter(tail: bytes, dash_boundary: bytes) -> bool:
-    """True if ``tail`` (starting with CR or LF) could grow into "CRLF--boundary..."."""
-    rest = tail[2:] if tail.startswith(b"\r\n") else tail[1:]
-    if tail == b"\r":
-        return True
-    if len(rest) <= len(dash_boundary):
-        return dash_boundary.startswith(rest)
-    if not rest.startswith(dash_boundary):
-        return False
-    # After the boundary only "--", spaces/tabs or the awaited line break may follow.
-    return _DELIMITER_SUFFIX_RE.fullmatch(rest[len(dash_boundary) :]) is not None

@@ -342,10 +342,10 @@ class StreamingFormParser:
         while True:
             try:
                 event = self._decoder.next_event()
-            except (ValueError, AttributeError, RequestEntityTooLarge):
-                # ValueError: bad or truncated body; AttributeError: the decoder's cast on
-                # a body part that does not start with a line break; RequestEntityTooLarge:
-                # headers or preamble larger than the decoder's buffer.
+            except (ValueError, RequestEntityTooLarge):
+                # ValueError: bad or truncated body (UnicodeDecodeError in part headers
+                # too); RequestEntityTooLarge: headers or preamble larger than the
+                # decoder's buffer.
                 raise MalformedForm(_("The form data could not be read.")) from None
             if isinstance(event, NeedData):
                 if self._decoder.state is State.EPILOGUE:
