@@ -20,6 +20,9 @@ machine is shared: single runs of the drain vary by a third):
 4. Peak memory (VmHWM) of each gunicorn worker; the servers are restarted for every size,
    so each peak belongs to one size (the highest over its runs).
 
+5. The disk: the real blob store (core.blobs, O_DIRECT blocks and fsync) writing as many
+   bytes in-process, three times: the drain keeps nothing, an upload must.
+
 Also measured: the fixed cost of one report without a file (Argon2id for the receipt, the
 database transaction), so the ratio can be read with and without it.
 
@@ -331,6 +334,21 @@ def raw_secretstream(size: int) -> float:
     return time.perf_counter() - start
 
 
+def blob_write(root: Path, size: int) -> float:
+    """Seconds for the real blob store (core.blobs: O_DIRECT blocks, fsync) to store `size`
+    bytes: the bound the disk puts on any upload that keeps its file."""
+    from datetime import date
+
+    from core.blobs import FileSystemBlobStore
+
+    store = FileSystemBlobStore(root)
+    start = time.perf_counter()
+    blob_id, _ = store.write(file_bytes(size), day=date.today())
+    elapsed = time.perf_counter() - start
+    store.delete(blob_id)
+    return elapsed
+
+
 def mb_s(size: int, seconds: float) -> float:
     return size / 1e6 / seconds
 
@@ -391,8 +409,9 @@ def main() -> None:
                 sink.stop()
                 cipher_sink.stop()
             raw = min(raw_secretstream(size) for _ in range(3))
+            disk = [blob_write(work / "disk", size) for _ in range(3)]
             results.append((size, encrypted, plain, raw, fixed, portal_peak, drain_peak,
-                            read_encrypt))
+                            read_encrypt, disk))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -403,7 +422,7 @@ def main() -> None:
         f"{'raw secretstream':>16} | {'enc/plain':>9} | {'enc/plain*':>10} | "
         f"{'portal VmHWM':>12} | {'drain VmHWM':>11}"
     )
-    for size, encrypted, plain, raw, fixed, portal_peak, drain_peak, _ in results:
+    for size, encrypted, plain, raw, fixed, portal_peak, drain_peak, *_ in results:
         label = f"{size // MiB} MiB"
         enc, pln = median(encrypted), median(plain)
         net = max(enc - fixed, 1e-9)
@@ -419,14 +438,21 @@ def main() -> None:
     )
     print("enc/plain* = the same ratio with that fixed cost subtracted from the upload time")
     small, large = results[0], results[-1]
-    size, encrypted, plain, read_encrypt = large[0], large[1], large[2], large[7]
+    size, encrypted, plain, read_encrypt, disk = large[0], large[1], large[2], large[7], large[8]
     print(f"\n{size // MiB} MiB, every run (MB/s):")
     print("  encrypted upload:       " + ", ".join(f"{mb_s(size, t):.0f}" for t in encrypted))
     print("  plain read:             " + ", ".join(f"{mb_s(size, t):.0f}" for t in plain))
     print("  read + encrypt only:    " + ", ".join(f"{mb_s(size, t):.0f}" for t in read_encrypt))
+    print("  blob store write only:  " + ", ".join(f"{mb_s(size, t):.0f}" for t in disk))
     print(
         "  (read + encrypt only: the drain handing its reads to crypto.stream on a worker\n"
-        "   thread, no parsing, no disk: the bound for one secretstream per file here)"
+        "   thread, no parsing, no disk: the bound for one secretstream per file here;\n"
+        "   blob store write only: core.blobs storing as many bytes, O_DIRECT + fsync, no\n"
+        "   network, no crypto: the bound the disk puts on an upload that keeps its file)"
+    )
+    print(
+        f"encrypted upload / blob store write only: {median(disk) / median(encrypted):.1%} "
+        f"of medians"
     )
     print(
         f"read + encrypt only / plain read: {median(plain) / median(read_encrypt):.1%} of "
