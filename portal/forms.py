@@ -23,7 +23,7 @@ HONEYPOT_FIELD = "website"
 
 class StreamedForm(FlaskForm):
     """A form whose data comes from the streaming parser: its CSRF token is checked by the
-    view (web.uploads.validate_csrf_token) before any other field is read."""
+    view (web.csrf.validate_csrf_token) before any other field is read."""
 
     class Meta:
         csrf = False

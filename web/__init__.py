@@ -14,6 +14,7 @@ response padding, error pages, and the shared templates and stylesheet. Imports 
 """
 
 from web.blueprint import blueprint
+from web.csrf import validate_csrf_token
 from web.errors import install_error_pages
 from web.forms import as_choices
 from web.headers import install_security_headers, security_headers
@@ -41,7 +42,6 @@ from web.uploads import (
     StreamingFormParser,
     UploadError,
     UploadTooLarge,
-    validate_csrf_token,
 )
 
 __all__ = [

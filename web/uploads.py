@@ -23,11 +23,10 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
-from flask import current_app
 from flask_babel import lazy_gettext as _
-from flask_wtf.csrf import CSRFError, validate_csrf
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import (
@@ -42,9 +41,10 @@ from werkzeug.sansio.multipart import (
 )
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length
-from wtforms.validators import ValidationError
 
+from web.csrf import validate_csrf_token
 from web.multipart_fix import BoundarySafeDecoder
+from web.request_body import BodyReader
 
 # "_" is lazy_gettext: messages are built at import time and translated when shown.
 
@@ -233,7 +233,7 @@ class StreamingFormParser:
             # Refuse before reading a single byte.
             raise self._too_large()
 
-        self._body = _BodyReader(environ)
+        self._body = BodyReader(environ)
         if isinstance(source, Request):
             # The body is this parser's now: werkzeug's own views of it (request.form,
             # .files, .get_data(), which Flask-WTF touches) must see it as already consumed
@@ -382,10 +382,11 @@ class StreamingFormParser:
     def _fill(self, first: bytes) -> bytes:
         """Read on until a whole read_size has arrived (or the body ends).
 
-        With a piece size the decoder keeps up to a piece back between reads and searches
-        what it keeps for delimiter lookalikes: fed in tiny reads (a server that returns
-        what has arrived, a client that trickles), that would cost time quadratic in the
-        piece size. gunicorn and werkzeug's server return whole reads, so this rarely runs.
+        Each decoder step has a fixed cost (Python calls, and a search of the few hundred
+        bytes where a delimiter may still be unfinished), and with a piece size the decoder
+        emits nothing until a whole piece is in: fed in tiny reads (a server that returns
+        what has arrived, a client that trickles), it would take a step per few bytes.
+        gunicorn and werkzeug's server return whole reads, so this rarely runs.
         """
         pieces, total = [first], len(first)
         while total < self._read_size:
@@ -411,48 +412,6 @@ class StreamingFormParser:
             pass  # the form itself was complete; the epilogue is meaningless
 
 
-class _BodyReader:
-    """The request body, read straight from ``wsgi.input`` within its declared length.
-
-    The same rules as werkzeug's ``get_input_stream``: a server that terminates the stream
-    itself (``wsgi.input_terminated``: gunicorn, chunked requests) is read to its end; else
-    exactly Content-Length bytes are read, and none without one. Reading directly avoids
-    werkzeug's LimitedStream, which copies every piece twice more (benches/upload.py).
-    The byte limit is the parser's job.
-
-    Every failure of the input becomes ClientDisconnected (a 400), with the original
-    dropped: servers raise their own exception types for a broken body (gunicorn's
-    InvalidChunkSize quotes the offending bytes, which may be file content), and neither the
-    type nor the text may reach a 500 page or a log.
-    """
-
-    def __init__(self, environ: dict[str, Any]) -> None:
-        self._stream: IO[bytes] = environ["wsgi.input"]
-        length = get_content_length(environ)
-        self._remaining: int | None
-        if environ.get("wsgi.input_terminated"):
-            self._remaining = None
-        else:
-            self._remaining = length or 0
-
-    def read(self, size: int) -> bytes:
-        """Up to `size` bytes; b"" at the end. ClientDisconnected if the body is cut short
-        or malformed."""
-        if self._remaining is not None:
-            if self._remaining <= 0:
-                return b""
-            size = min(size, self._remaining)
-        try:
-            chunk = self._stream.read(size)
-        except Exception:
-            raise ClientDisconnected() from None
-        if self._remaining is not None:
-            if not chunk:
-                raise ClientDisconnected()
-            self._remaining -= len(chunk)
-        return chunk
-
-
 def _client_filename(event: File) -> str:
     """Return the last path component of the file name the client sent.
 
@@ -465,18 +424,3 @@ def _client_filename(event: File) -> str:
     match = _FILENAME_RE.search(raw)
     filename = match.group(1) if match else event.filename
     return re.split(r"[/\\]", filename)[-1]
-
-
-def validate_csrf_token(token: str | None) -> None:
-    """Check a Flask-WTF CSRF token taken from a streamed form.
-
-    Use it in views exempted from ``CSRFProtect`` (which would read ``request.form`` and so
-    spool the upload). Raises ``flask_wtf.csrf.CSRFError`` (a 400 Bad Request), like
-    CSRFProtect. Does nothing when ``WTF_CSRF_ENABLED`` is False, again like CSRFProtect.
-    """
-    if not current_app.config.get("WTF_CSRF_ENABLED", True):
-        return
-    try:
-        validate_csrf(token)
-    except ValidationError as exc:
-        raise CSRFError(exc.args[0] if exc.args else "The CSRF token is invalid.") from None

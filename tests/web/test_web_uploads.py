@@ -729,7 +729,7 @@ def test_flask_upload_too_large(upload_app: Flask) -> None:
 
 
 def test_validate_csrf_token_raises_csrf_error(make_app) -> None:
-    from web.uploads import validate_csrf_token
+    from web.csrf import validate_csrf_token
 
     app = make_app()
     with app.test_request_context("/"):
@@ -802,9 +802,9 @@ def test_any_failure_of_the_input_is_an_interrupted_upload(error, terminated) ->
 
 
 def test_trickled_body_reaches_the_decoder_in_whole_reads() -> None:
-    """With a piece size the decoder keeps up to a piece back and searches it for delimiter
-    lookalikes; fed byte by byte that would take time quadratic in the piece size. Reads
-    are therefore filled up to read_size before the decoder sees them."""
+    """With a piece size the decoder emits nothing until a whole piece is in, and each of
+    its steps has a fixed cost; fed a few bytes at a time it would take a step per read.
+    Reads are therefore filled up to read_size before the decoder sees them."""
     data = b"x--" + BOUNDARY.encode() + os.urandom(300_000).replace(b"\r", b"R")
     body = build([file("f", "a.bin", data)])
     environ = environ_for(body, stream=TrickleStream(body, 7))
