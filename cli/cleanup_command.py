@@ -12,7 +12,8 @@ from core.usecases.submitter_sessions import purge_old_submitter_sessions
 
 @click.command()
 @click.option("--grace-days", type=int, default=1, show_default=True,
-              help="Keep unreferenced blobs younger than this (uploads still in flight).")
+              help="Keep unreferenced blobs until they are this many whole days old "
+                   "(uploads still in flight).")
 @pass_context
 def cleanup(obj: CliContext, grace_days: int) -> None:
     """Delete orphaned encrypted blobs and expired reporter sessions.

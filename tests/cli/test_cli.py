@@ -152,15 +152,18 @@ def test_reset_passphrase_then_recover(env: dict[str, str]) -> None:
 
 
 def test_cleanup_removes_orphans_and_keeps_referenced_blobs(env: dict[str, str]) -> None:
-    from datetime import date, timedelta
+    from datetime import UTC, datetime, timedelta
 
     from core.blobs import FileSystemBlobStore
 
     assert run(env, "init").exit_code == 0
     config = load_config(env)
     store = FileSystemBlobStore(config.blob_dir)
-    orphan, _ = store.write([b"ciphertext nobody references"], day=date.today() - timedelta(days=3))
-    fresh, _ = store.write([b"an upload still in flight"], day=date.today())
+    # Days in UTC, as the portal writes them; the fresh blob is kept even if UTC midnight
+    # passes before the command runs.
+    today = datetime.now(UTC).date()
+    orphan, _ = store.write([b"ciphertext nobody references"], day=today - timedelta(days=3))
+    fresh, _ = store.write([b"an upload still in flight"], day=today)
     result = run(env, "cleanup")
     assert result.exit_code == 0, result.output
     assert "Removed 1 orphaned blob(s)" in result.output
