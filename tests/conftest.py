@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +25,11 @@ from tests.databases import drop_template, fresh_database
 CHEAP_KDF = KdfProfile(time_cost=1, memory_kib=8, parallelism=1)
 
 BACKENDS = ["sqlite", "postgresql"]
+
+# No per-example deadline: on a shared, noisy machine one stalled example (hypothesis's
+# default allows 200 ms) would fail a property that holds. Failures print their seed blob.
+settings.register_profile("candor", deadline=None, print_blob=True)
+settings.load_profile("candor")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -25,7 +25,9 @@ _WORDS = ("correct", "horse", "battery", "staple", "lantern", "meadow", "quartz"
 
 def strong_passphrase(tag: str = "") -> str:
     """A passphrase the policy accepts, unique per call."""
-    words = " ".join(secrets.choice(_WORDS) for _ in range(4))
+    # Four different words: four times the same one with a patterned number ("violin violin
+    # violin violin 1234") scores below the policy, once in about a thousand test runs.
+    words = " ".join(secrets.SystemRandom().sample(_WORDS, 4))
     return f"{words} {secrets.randbelow(10**6)} {tag}".strip()
 
 

@@ -30,7 +30,6 @@ def test_empty_stream():
 def test_at_most_depth_items_wait_between_the_threads():
     pulled = 0
     gap = []
-    release = threading.Event()
 
     def produce() -> Iterator[int]:
         nonlocal pulled
@@ -42,16 +41,16 @@ def test_at_most_depth_items_wait_between_the_threads():
         total = 0
         for item in items:
             if item == 0:
-                release.wait(2)  # let the producer run ahead as far as it can
+                # Let the producer run ahead as far as it can: until it has pulled five
+                # (however slow the machine), then a while longer to see it stop there.
+                deadline = time.monotonic() + 10
+                while pulled < 5 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                time.sleep(0.2)
                 gap.append(pulled)
             total += item
         return total
 
-    def unblock():
-        time.sleep(0.3)
-        release.set()
-
-    threading.Thread(target=unblock).start()
     assert consume_in_background(produce(), consume, depth=3) == sum(range(50))
     # One item in the consumer's hands, three in the queue, one pulled and waiting to go in.
     assert gap == [5]
@@ -131,15 +130,15 @@ def test_interrupts_while_waiting_still_wait_for_the_consumer(signals: int):
     def consume(items: Iterator[int]) -> int:
         for _ in items:
             pass
-        time.sleep(0.6)
+        # The caller has handed over everything and waits for the end. Interrupting from
+        # here (not from timers) keeps every signal inside the call however slow the machine.
+        for _ in range(signals):
+            _thread.interrupt_main()
+            time.sleep(0.15)
+        time.sleep(0.3)
         finished.set()
         return 1
 
-    timers = [threading.Timer(0.1 + 0.15 * i, _thread.interrupt_main) for i in range(signals)]
-    for timer in timers:
-        timer.start()
     with pytest.raises(KeyboardInterrupt):
         consume_in_background([1, 2, 3], consume)
     assert finished.is_set()
-    for timer in timers:
-        timer.join()

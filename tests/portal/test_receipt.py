@@ -224,6 +224,9 @@ def test_per_case_message_limit(
 ) -> None:
     from tests.portal.conftest import counts
 
+    # The budget is per day: no midnight may pass between the replies.
+    moment = datetime(2026, 11, 28, 12, 0, 20, tzinfo=UTC)
+    services.clock.now = lambda: moment
     client = make_portal(messages_per_case_per_day=2).test_client()
     login_via(client, new_receipt(client))
     assert reply_via(client, "one").status_code == 303

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyotp
 import pytest
@@ -72,6 +75,23 @@ def current_code(services: Services, session_factory: sessionmaker[Session],
     assert secret is not None
     when = services.clock.now().timestamp() + offset_steps * 30
     return pyotp.TOTP(secret).at(when)
+
+
+def freeze_mid_totp_step(services: Services) -> None:
+    """Stop the console's clock in the middle of the current 30-second TOTP step, so that no
+    step ends between a test computing a code and the console checking it."""
+    moment = datetime.fromtimestamp(30 * math.floor(time.time() / 30) + 15, UTC)
+    services.clock.now = lambda: moment
+
+
+def wrong_code(services: Services, session_factory: sessionmaker[Session],
+               reviewer_id: int) -> str:
+    """A well-formed code the console refuses now (a fixed one like "123456" is accepted
+    when it happens to be the live code). Use with a frozen clock."""
+    accepted = {current_code(services, session_factory, reviewer_id, step)
+                for step in (-1, 0, 1)}
+    return next(code for code in ("123456", "000000", "999999", "111111")
+                if code not in accepted)
 
 
 @pytest.fixture

@@ -10,7 +10,14 @@ from sqlalchemy import select
 from core.models import AuditEvent, Reviewer, ReviewerSession, Role
 from core.usecases import staff_auth
 from tests.core.factories import audit_actions, strong_passphrase
-from tests.reviewer.conftest import cookie_name, current_code, login_client, new_account
+from tests.reviewer.conftest import (
+    cookie_name,
+    current_code,
+    freeze_mid_totp_step,
+    login_client,
+    new_account,
+    wrong_code,
+)
 
 GENERIC = b"The details you entered are not correct."
 
@@ -35,6 +42,7 @@ def sessions(session_factory) -> int:
 
 
 def test_first_login_enrols_totp_then_forces_passphrase_change(app, session_factory, services):
+    freeze_mid_totp_step(services)
     handle = new_account(session_factory, services, "newbie", ready=False)
     client = app.test_client()
     response = post_login(client, "newbie", handle.passphrase)
@@ -45,7 +53,8 @@ def test_first_login_enrols_totp_then_forces_passphrase_change(app, session_fact
     assert page.status_code == 200 and b"<svg" in page.data and b'id="totp-secret"' in page.data
     assert b"<script" not in page.data
     token = csrf(client, "/enrol")
-    bad = client.post("/enrol", data={"csrf_token": token, "code": "000000"})
+    bad = client.post("/enrol", data={"csrf_token": token,
+                                      "code": wrong_code(services, session_factory, handle.id)})
     assert bad.status_code == 200 and b"not correct" in bad.data
     good = client.post("/enrol", data={"csrf_token": token,
                                        "code": current_code(services, session_factory,
@@ -86,6 +95,7 @@ def test_login_with_totp_and_replay_refused(app, session_factory, services):
 
 
 def test_drift_of_one_step_is_accepted_two_is_not(app, session_factory, services):
+    freeze_mid_totp_step(services)
     handle = new_account(session_factory, services, "drifty")
     too_old = current_code(services, session_factory, handle.id, -2)
     assert GENERIC in post_login(app.test_client(), "drifty", handle.passphrase, too_old).data
@@ -96,11 +106,13 @@ def test_drift_of_one_step_is_accepted_two_is_not(app, session_factory, services
 
 
 def test_failures_are_generic_and_audited(app, session_factory, services):
+    freeze_mid_totp_step(services)
     handle = new_account(session_factory, services, "gina")
     code = current_code(services, session_factory, handle.id)
     for username, passphrase, totp in [("nobody", "whatever passphrase", code),
                                        ("gina", "wrong passphrase here", code),
-                                       ("gina", handle.passphrase, "123456"),
+                                       ("gina", handle.passphrase,
+                                        wrong_code(services, session_factory, handle.id)),
                                        ("gina", handle.passphrase, "")]:
         response = post_login(app.test_client(), username, passphrase, totp)
         assert response.status_code == 200 and GENERIC in response.data
