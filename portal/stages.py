@@ -50,7 +50,10 @@ STAGES = {
     ),
 }
 
-#: The reporter-facing steps, in order, for the progress list on the case page.
+#: Shown instead of the "please answer" text once the reporter has answered a question.
+ANSWERED = _l("Thank you for your answer. The case handlers will read it and go on.")
+
+#: The reporter-facing steps of the usual path, in order, for the progress list.
 PROGRESS = (
     CaseStatus.RECEIVED,
     CaseStatus.ACKNOWLEDGED,
@@ -59,3 +62,30 @@ PROGRESS = (
     CaseStatus.FEEDBACK_GIVEN,
     CaseStatus.CLOSED,
 )
+
+#: Stages off the usual path: the step they follow, and the steps still to come after them.
+_DETOURS: dict[CaseStatus, tuple[CaseStatus, tuple[CaseStatus, ...]]] = {
+    # A question may come before or during the investigation; the status does not say
+    # which, so it is shown at the earliest point, with everything after it still to come.
+    CaseStatus.INFO_NEEDED: (CaseStatus.ACKNOWLEDGED, PROGRESS[2:]),
+    CaseStatus.REFERRED: (CaseStatus.ACKNOWLEDGED, (CaseStatus.CLOSED,)),
+    CaseStatus.NOT_ADMISSIBLE: (CaseStatus.ACKNOWLEDGED, (CaseStatus.CLOSED,)),
+    CaseStatus.FOLLOW_UP: (CaseStatus.FEEDBACK_GIVEN, (CaseStatus.CLOSED,)),
+}
+
+
+def progress_steps(status: CaseStatus) -> list[tuple[CaseStatus, str]]:
+    """The progress list of a case in `status`: (stage, "done" | "current" | "todo").
+
+    A stage off the usual path (a question to the reporter, a referral, follow-up of
+    corrective actions) appears as a step of its own where it happens, so that no step the
+    case has not reached is ever shown as done.
+    """
+    if status in _DETOURS:
+        after, later = _DETOURS[status]
+        path = PROGRESS[: PROGRESS.index(after) + 1] + (status,) + later
+    else:
+        path = PROGRESS
+    current = path.index(status)
+    return [(step, "done" if index < current else "current" if index == current else "todo")
+            for index, step in enumerate(path)]

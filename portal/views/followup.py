@@ -27,9 +27,10 @@ from core.usecases.submitter_sessions import (
     resume_submitter_session,
     start_submitter_session,
 )
+from core.usecases.views import CaseView
 from crypto.errors import DecryptionError, MalformedReceipt, MistypedReceipt
 from portal.forms import ReceiptLoginForm, ReplyForm
-from portal.stages import PROGRESS, STAGES
+from portal.stages import ANSWERED, STAGES, progress_steps
 from portal.state import enforce_budget, services, transaction
 from portal.streaming import StreamedPost, read_streamed_form
 from portal.views import blueprint
@@ -106,11 +107,12 @@ def case() -> ResponseReturnValue:
     return _case_page(view, ReplyForm())
 
 
-def _case_page(view: object, form: ReplyForm, status: int = 200, *,
+def _case_page(view: CaseView, form: ReplyForm, status: int = 200, *,
                post: StreamedPost | None = None) -> ResponseReturnValue:
     config = services().config
     return render_template(
-        "portal/case.html", case=view, form=form, stages=STAGES, progress=PROGRESS,
+        "portal/case.html", case=view, form=form, stages=STAGES, answered=ANSWERED,
+        progress=progress_steps(view.status),
         files_dropped=post.files_dropped if post else False,
         upload_error=post.upload_error if post else None,
         limit_mb=config.max_submission_bytes // (1024 * 1024), max_files=config.max_files,

@@ -1,0 +1,102 @@
+"""The stage and progress list the reporter sees, for every status a case can have."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import transaction
+from core.models import CaseStatus, MessageKind
+from core.services import Services
+from portal.stages import PROGRESS, STAGES, progress_steps
+from tests.portal.conftest import (
+    IntakeReviewer,
+    login_via,
+    only_case_id,
+    receipt_of,
+    reply_via,
+    report_fields,
+    submit_report_via,
+)
+
+#: Stages reached, in order, by a case that went the usual way to each status.
+REACHED = {
+    CaseStatus.RECEIVED: [],
+    CaseStatus.ACKNOWLEDGED: [CaseStatus.RECEIVED],
+    CaseStatus.INFO_NEEDED: [CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED],
+    CaseStatus.REFERRED: [CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED],
+    CaseStatus.NOT_ADMISSIBLE: [CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED],
+    CaseStatus.UNDER_INVESTIGATION: list(PROGRESS[:2]),
+    CaseStatus.DECIDED: list(PROGRESS[:3]),
+    CaseStatus.FEEDBACK_GIVEN: list(PROGRESS[:4]),
+    CaseStatus.FOLLOW_UP: list(PROGRESS[:5]),
+    CaseStatus.CLOSED: list(PROGRESS[:5]),
+}
+
+
+@pytest.mark.parametrize("status", list(CaseStatus))
+def test_progress_shows_done_only_what_was_reached(status: CaseStatus) -> None:
+    steps = progress_steps(status)
+    assert [step for step, state in steps if state == "current"] == [status]
+    assert [step for step, state in steps if state == "done"] == REACHED[status]
+    # Done steps come first, then the current one, then what is still to come.
+    states = [state for _, state in steps]
+    assert states == sorted(states, key=["done", "current", "todo"].index)
+    assert len({step for step, _ in steps}) == len(steps)
+    assert all(step in STAGES for step, _ in steps)
+
+
+def test_off_path_stages_keep_later_steps_to_come() -> None:
+    assert progress_steps(CaseStatus.INFO_NEEDED)[-1] == (CaseStatus.CLOSED, "todo")
+    assert progress_steps(CaseStatus.REFERRED) == [
+        (CaseStatus.RECEIVED, "done"), (CaseStatus.ACKNOWLEDGED, "done"),
+        (CaseStatus.REFERRED, "current"), (CaseStatus.CLOSED, "todo")]
+    assert progress_steps(CaseStatus.FOLLOW_UP)[-2:] == [
+        (CaseStatus.FOLLOW_UP, "current"), (CaseStatus.CLOSED, "todo")]
+
+
+def _progress(html: str) -> list[tuple[str, str]]:
+    """(class, stage name) of each item of the page's progress list."""
+    listing = html.split('<ol class="progress"')[1].split("</ol>")[0]
+    return re.findall(r'<li class="([^"]+)"[^>]*>([^<]+?) <span', listing)
+
+
+def test_question_and_answer_on_the_case_page(
+    client: FlaskClient,
+    session_factory: sessionmaker[Session],
+    services: Services,
+    intake_reviewer: IntakeReviewer,
+) -> None:
+    from core.usecases.casework import UnlockedReviewer, post_reviewer_message
+
+    receipt = receipt_of(submit_report_via(client, report_fields()).text)
+    login_via(client, receipt)
+    who = UnlockedReviewer(intake_reviewer.id, intake_reviewer.private_key)
+    with transaction(session_factory) as s:
+        post_reviewer_message(s, services, who, only_case_id(session_factory),
+                              MessageKind.CLARIFICATION_REQUEST, "Which printer?")
+    page = client.get("/case").text
+    assert 'id="stage-name">Waiting for your information<' in page
+    assert "Please answer it below." in page
+    assert _progress(page) == [
+        ("done", "Received"), ("done", "Acknowledged"),
+        ("done current", "Waiting for your information"), ("todo", "Under investigation"),
+        ("todo", "Decided"), ("todo", "Outcome sent"), ("todo", "Closed")]
+    assert 'aria-current="step"' in page and "(still to come)" in page
+
+    assert reply_via(client, "The one on floor 3.").status_code == 303
+    page = client.get("/case").text
+    assert "Please answer it below." not in page
+    assert "Thank you for your answer." in page
+
+
+def test_progress_in_chinese(
+    client: FlaskClient, session_factory: sessionmaker[Session], services: Services
+) -> None:
+    receipt = receipt_of(submit_report_via(client, report_fields()).text)
+    login_via(client, receipt)
+    page = client.get("/case", headers={"Accept-Language": "zh-CN"}).text
+    assert "（当前阶段）" in page and "（尚未进行）" in page
