@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, has_request_context, redirect, request, session
 from flask_babel import Babel, get_locale
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 SESSION_KEY = "candor.language"
@@ -53,7 +55,8 @@ def init_babel(
     The locale is (a) the explicit choice stored by :func:`set_language`, else (b) the best
     match of the browser's Accept-Language against ``languages`` (with ``aliases`` such as
     zh, zh-Hans, zh-SG -> zh_CN), else ``default``. Registers ``html_lang``,
-    ``current_language`` and ``language_choices`` as Jinja globals.
+    ``current_language``, ``language_choices`` and ``language_return_path`` as Jinja
+    globals.
     """
     langs = tuple(languages)
     if default not in langs:
@@ -79,6 +82,7 @@ def init_babel(
         html_lang=html_lang,
         current_language=current_language,
         language_choices=language_choices,
+        language_return_path=language_return_path,
     )
     return babel
 
@@ -177,3 +181,24 @@ def switch_language(code: str, next_target: str | None) -> Response:
     """
     set_language(code)
     return redirect(safe_next(next_target), code=303)
+
+
+def language_return_path() -> str:
+    """Where a language link on this page should come back to.
+
+    The page itself when it was fetched (GET); for a page that answers a form (POST), the
+    nearest enclosing path that can be fetched ("/case/reply" -> "/case"), else "/". A link
+    must never lead back to a URL that only takes forms: that ends on a "method not
+    allowed" page.
+    """
+    path = request.path
+    if request.method in ("GET", "HEAD"):
+        return path
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    while path not in ("", "/"):
+        try:
+            adapter.match(path, method="GET")
+            return path
+        except (HTTPException, RequestRedirect):
+            path = path.rsplit("/", 1)[0]
+    return "/"

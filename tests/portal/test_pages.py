@@ -292,6 +292,25 @@ def test_language_link_switches_and_goes_back(client: FlaskClient) -> None:
     assert '<html lang="en">' in client.get("/", headers={"Accept-Language": "zh-CN"}).text
 
 
+def test_language_links_never_lose_the_receipt_or_lead_to_a_form_url(
+    client: FlaskClient,
+) -> None:
+    # The receipt answers the form and is shown once: no link may lead away from it.
+    receipt = submit_report_via(client)
+    assert receipt_of(receipt.text)
+    assert "/language/" not in receipt.text
+    # A form shown again with its errors: the link comes back to the form's page.
+    invalid = submit_report_via(client, report_fields(summary=""))
+    assert invalid.status_code == 400
+    assert 'href="/language/zh_CN?next=/report"' in invalid.text
+    # A refused reply (a POST-only URL): the link comes back to the case page, not a 405.
+    login_via(client, receipt_of(receipt.text))
+    refused = reply_via(client, "   ")
+    assert refused.status_code == 400
+    assert 'href="/language/zh_CN?next=/case"' in refused.text
+    assert client.get("/case/reply").status_code == 405
+
+
 @pytest.mark.parametrize(
     "target",
     [
