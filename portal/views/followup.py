@@ -48,7 +48,8 @@ def _set_followup_cookie(response: BaseResponse, value: str) -> None:
 
 def _login_page(form: ReceiptLoginForm, status: int = 200, *,
                 session_hint: bool = False) -> ResponseReturnValue:
-    return render_template("portal/followup.html", form=form, session_hint=session_hint), status
+    return render_template("portal/followup.html", form=form, session_hint=session_hint,
+                           idle_minutes=services().config.submitter_session_idle_minutes), status
 
 
 @blueprint.get("/follow-up")
@@ -124,7 +125,7 @@ def reply() -> ResponseReturnValue:
     """A message and/or files from the reporter; files are encrypted as they arrive."""
     access = _resume()
     if access is None:
-        return redirect(url_for("portal.case"), code=303)
+        return _unsent_reply()
     stored = []
 
     def store(part: FilePart) -> None:
@@ -159,6 +160,26 @@ def reply() -> ResponseReturnValue:
     with transaction() as session:
         view = read_case_for_submitter(session, services(), access)
     return _case_page(view, form, post.status, post=post)
+
+
+def _unsent_reply() -> ResponseReturnValue:
+    """A reply that arrived after the session ended (30 idle minutes pass quickly while
+    writing): nothing is stored, and the login page shows the text back so that the
+    reporter can copy it instead of losing it. Without a valid CSRF token nothing is read
+    (403). Files are skipped unread."""
+    chosen: list[str] = []
+    config = services().config
+    post = read_streamed_form(lambda data: ReplyForm(formdata=data),
+                              lambda part: chosen.append(part.filename),
+                              max_file_bytes=config.max_submission_bytes,
+                              max_files=config.max_files)
+    text = (post.fields.get("body") or [""])[0]
+    if not text.strip() and not (chosen or post.files_dropped):
+        return redirect(url_for("portal.case"), code=303)
+    return render_template(
+        "portal/followup.html", form=ReceiptLoginForm(), unsent_text=text,
+        unsent_files=bool(chosen or post.files_dropped),
+        idle_minutes=config.submitter_session_idle_minutes), 403
 
 
 def _message_error(exc: InvalidInput) -> str:

@@ -252,6 +252,29 @@ def test_empty_reply_is_refused_with_a_message(
     assert counts(session_factory, services).messages == 0
 
 
+def test_reply_after_the_session_ended_is_shown_back_not_lost(
+    client: FlaskClient, session_factory, services: Services
+) -> None:
+    from tests.portal.conftest import counts, csrf_token, post_multipart
+
+    start = datetime(2026, 11, 28, 12, 0, 20, tzinfo=UTC)
+    services.clock.now = lambda: start
+    login_via(client, new_receipt(client))
+    token = csrf_token(client.get("/case").text)
+    # The reporter writes for longer than the idle limit, then sends.
+    services.clock.now = lambda: start + timedelta(minutes=45)
+    text = "A long answer <b>with</b> details\nwritten over an hour"
+    response = post_multipart(client, "/case/reply", [("csrf_token", token), ("body", text)],
+                              [("attachments", "proof.txt", b"proof bytes")])
+    assert response.status_code == 403
+    assert "Your message was NOT sent." in response.text
+    assert "choose them again" in response.text
+    assert "A long answer &lt;b&gt;with&lt;/b&gt; details" in response.text
+    assert 'id="followup-form"' in response.text  # the receipt login, to carry on
+    assert counts(session_factory, services).messages == 0
+    assert counts(session_factory, services).blobs == 0
+
+
 def test_reply_without_session_goes_to_login(portal_app: Flask) -> None:
     client = portal_app.test_client()
     response = client.post("/case/reply", data={"body": "hi"})
