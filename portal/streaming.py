@@ -12,7 +12,13 @@ from flask_babel import gettext as _
 from core.usecases.errors import InvalidInput
 from crypto.stream import CHUNK_SIZE
 from portal.forms import ATTACHMENTS_FIELD, StreamedForm, form_data
-from web.uploads import FILE_READ_SIZE, FilePart, StreamingFormParser, UploadError
+from web.uploads import (
+    FILE_READ_SIZE,
+    FilePart,
+    StreamingFormParser,
+    UploadError,
+    body_too_large,
+)
 
 #: Allowance for the form's text fields and multipart framing on top of the file limit.
 FORM_OVERHEAD_BYTES = 2 * 1024 * 1024
@@ -48,15 +54,24 @@ def read_streamed_form(
     Upload problems (too large, too many files, cut short) come back as `upload_error` with
     the text fields read so far, so the page can be shown again with the reporter's input.
     A CSRF failure is raised (400) before anything is read.
+
+    A body declared larger than the limit is read only as far as its text fields (at most
+    FORM_OVERHEAD_BYTES; they come before the files) and refused at its first file, so that
+    a reporter whose video is too large keeps what they wrote.
     """
     fields: dict[str, list[str]] = {}
     form: StreamedForm | None = None
     valid = False
     dropped = False
+    max_total = max_file_bytes + FORM_OVERHEAD_BYTES
+    declared = request.content_length
+    declared_too_large = declared is not None and declared > max_total
+    too_large = body_too_large(max_total)
     try:
-        # The constructor already refuses a body declared too large or not multipart.
+        # The constructor refuses a body that is not multipart.
         parser = StreamingFormParser(
-            request, max_total_bytes=max_file_bytes + FORM_OVERHEAD_BYTES,
+            request, max_total_bytes=FORM_OVERHEAD_BYTES if declared_too_large else max_total,
+            check_declared_length=not declared_too_large,
             max_files=max_files + 1, csrf_field="csrf_token", read_size=READ_SIZE,
             # File data in whole secretstream chunks: encrypted without another copy.
             piece_size=CHUNK_SIZE,
@@ -66,6 +81,8 @@ def read_streamed_form(
             if not isinstance(part, FilePart):
                 fields.setdefault(part.name, []).append(part.value)
                 continue
+            if declared_too_large:
+                raise too_large
             if form is None:
                 form = form_factory(form_data(fields))
                 valid = form.validate()
@@ -86,6 +103,9 @@ def read_streamed_form(
         status = 413 if exc.field == "attachments" else 400
         return StreamedPost(form=form or form_factory(form_data(fields)), valid=False,
                             upload_error=message, status=status, fields=fields)
+    if declared_too_large:  # (no file part: a forged body)
+        return StreamedPost(form=form or form_factory(form_data(fields)), valid=False,
+                            upload_error=str(too_large.message), status=413, fields=fields)
     if form is None:
         form = form_factory(form_data(fields))
         valid = form.validate()

@@ -93,6 +93,11 @@ class UploadTooLarge(UploadError):
         self.limit = limit
 
 
+def body_too_large(limit: int) -> UploadTooLarge:
+    """The error for a request body over `limit` bytes."""
+    return UploadTooLarge(_("The upload is larger than the limit."), reason="total", limit=limit)
+
+
 class MalformedForm(UploadError):
     """The body is not a well-formed multipart/form-data body (or it was cut short)."""
 
@@ -192,6 +197,10 @@ class StreamingFormParser:
     processed); it is not yielded. Raises :class:`UploadTooLarge`, :class:`MalformedForm` or
     ``flask_wtf.csrf.CSRFError``. A parser can be iterated only once.
 
+    ``check_declared_length=False`` reads a body whose Content-Length is above
+    ``max_total_bytes`` anyway, up to that many bytes: a caller can then keep the text fields
+    of a form whose files are too large, and refuse it after them.
+
     With ``piece_size``, every piece of a part but its last is a multiple of that many bytes,
     so that a consumer working in blocks of that size (crypto.stream's chunks) can take them
     as they are instead of copying them again; up to one piece more is held in memory.
@@ -209,6 +218,7 @@ class StreamingFormParser:
         csrf_field: str | None = None,
         read_size: int = READ_SIZE,
         piece_size: int | None = None,
+        check_declared_length: bool = True,
     ) -> None:
         environ = source.environ if isinstance(source, Request) else source
         self.max_total_bytes = max_total_bytes
@@ -235,7 +245,8 @@ class StreamingFormParser:
             raise MalformedForm(_("The form data has an invalid boundary."))
 
         content_length = get_content_length(environ)
-        if content_length is not None and content_length > max_total_bytes:
+        if (check_declared_length and content_length is not None
+                and content_length > max_total_bytes):
             # Refuse before reading a single byte.
             raise self._too_large()
 
@@ -265,11 +276,7 @@ class StreamingFormParser:
     # -- internals -------------------------------------------------------------------------
 
     def _too_large(self) -> UploadTooLarge:
-        return UploadTooLarge(
-            _("The upload is larger than the limit."),
-            reason="total",
-            limit=self.max_total_bytes,
-        )
+        return body_too_large(self.max_total_bytes)
 
     def _parts(self) -> Iterator[Part]:
         files = fields = 0

@@ -267,9 +267,13 @@ def test_body_declared_over_the_limit_gives_a_clear_413(
     app.config["PROPAGATE_EXCEPTIONS"] = False
     client = app.test_client()
     before = counts(session_factory, services)
-    response = submit_report_via(client, files=[("huge.bin", b"\0" * (4 * MiB))])
+    fields = report_fields(summary="My summary survives", what_happened="Typed for an hour")
+    response = submit_report_via(client, fields, files=[("huge.bin", b"\0" * (4 * MiB))])
     assert response.status_code == 413
-    assert "too large" in response.text or "larger than" in response.text
+    summary = response.text.split('id="upload-error"')[1].split("</div>")[0]
+    assert "larger than the limit" in summary and "1 MB in total" in summary
+    # Only the text fields were read, and they are kept for the reporter.
+    assert "My summary survives" in response.text and "Typed for an hour" in response.text
     nothing_new(before, counts(session_factory, services))
 
 
