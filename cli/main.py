@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from cli.category_commands import category
 from cli.cleanup_command import cleanup
 from cli.context import USER_ERRORS, CliContext
 from cli.db_commands import db
@@ -45,6 +46,7 @@ def cli(ctx: click.Context) -> None:
 cli.add_command(init)
 cli.add_command(db)
 cli.add_command(reviewer)
+cli.add_command(category)
 cli.add_command(recover)
 cli.add_command(serve)
 cli.add_command(demo)

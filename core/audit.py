@@ -49,7 +49,12 @@ class AuditAction(StrEnum):
     LOGOUT = "session:logout"
     SESSION_REVOKED = "session:revoke"
     SESSION_REAUTHENTICATED = "session:reauth"
-    CATEGORY_CHANGED = "category:change"
+    CATEGORY_CHANGED = "category:change"  # intake routing
+    CATEGORY_ADDED = "category:add"
+    CATEGORY_EDITED = "category:edit"
+    CATEGORY_MOVED = "category:move"
+    CATEGORY_DEACTIVATED = "category:deactivate"
+    CATEGORY_ACTIVATED = "category:activate"
     CHECKPOINT_SIGNED = "audit:checkpoint"
 
 

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.models import Category
 from core.usecases.content import MAX_LONG_TEXT, MAX_SHORT_TEXT
@@ -35,6 +35,16 @@ def category_choices(categories: list[Category], language: str) -> list[SelectCh
     return as_choices((c.code, c.name_zh if chinese else c.name_en) for c in categories)
 
 
+class CategoryField(RadioField):
+    """The category choice; a code not on offer (one the operator has just deactivated, with
+    the form open in the reporter's browser) is refused in plain words."""
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data and self.data not in {choice[0] for choice in self.iter_choices()}:
+            raise ValidationError(_l("This category is no longer offered. Please choose "
+                                     "another."))
+
+
 class SubmissionForm(StreamedForm):
     """A new report."""
 
@@ -42,8 +52,8 @@ class SubmissionForm(StreamedForm):
     # visitor's language); an annotation only, so wtforms sees no extra field.
     category_descriptions: dict[str, str]
 
-    category = RadioField(_l("What is your report about?"),
-                          validators=[DataRequired(_l("Choose what your report is about."))])
+    category = CategoryField(_l("What is your report about?"),
+                             validators=[DataRequired(_l("Choose what your report is about."))])
     summary = StringField(_l("Summary in one sentence"), validators=[
         DataRequired(_l("Write a short summary of your report.")),
         Length(max=MAX_SHORT_TEXT, message=_l("Keep the summary under %(max)d characters."))])

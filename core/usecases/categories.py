@@ -1,4 +1,7 @@
-"""Report categories: the defaults from the seed's scope, and intake routing."""
+"""Report categories: the defaults from the seed's scope, reading them, and intake routing.
+
+Operators add, edit, reorder and deactivate categories with core.usecases.category_admin.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +55,15 @@ def seed_default_categories(session: Session) -> int:
 def active_categories(session: Session) -> list[Category]:
     """Categories offered on the submission form, in display order."""
     return list(session.execute(
-        select(Category).where(Category.active.is_(True)).order_by(Category.position)
+        select(Category).where(Category.active.is_(True))
+        .order_by(Category.position, Category.id)
+    ).scalars())
+
+
+def list_categories(session: Session) -> list[Category]:
+    """Every category, active or not, in display order (core.usecases.category_admin)."""
+    return list(session.execute(
+        select(Category).order_by(Category.position, Category.id)
     ).scalars())
 
 

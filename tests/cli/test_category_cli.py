@@ -1,0 +1,205 @@
+"""`candor category ...` against real databases (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import select
+
+from cli.main import cli
+from core.config import load_config
+from core.db import make_engine, make_session_factory
+from core.models import AuditEvent
+from core.usecases.categories import active_categories, list_categories
+from tests.databases import fresh_database
+
+PASSPHRASE = "violet harbour cinnamon 7 ladders"
+
+
+@pytest.fixture
+def env(backend: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """An initialised instance (default categories) on each backend."""
+    (tmp_path / "db").mkdir()
+    with fresh_database(backend, tmp_path / "db", with_schema=False) as url:
+        env = {"CANDOR_DATA_DIR": str(tmp_path / "data"), "CANDOR_DATABASE_URL": url}
+        assert run(env, "init").exit_code == 0
+        yield env
+
+
+def run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def fails(result: Result, message: str, status: int = 1) -> None:
+    """A user mistake: one clear line, a non-zero status, no traceback."""
+    assert result.exit_code == status, result.output
+    assert message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+class Instance:
+    """Reads the instance's database directly, for assertions."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.engine = make_engine(load_config(env).database_url)
+        self.factory = make_session_factory(self.engine)
+
+    def codes(self, active_only: bool = False) -> list[str]:
+        with self.factory() as s:
+            return [c.code for c in (active_categories(s) if active_only else list_categories(s))]
+
+    def category_events(self) -> list[tuple[str, dict[str, object]]]:
+        with self.factory() as s:
+            rows = s.scalars(select(AuditEvent).order_by(AuditEvent.position)).all()
+            return [(e.action, json.loads(e.detail)) for e in rows
+                    if e.action.startswith("category:")]
+
+
+@pytest.fixture
+def instance(env: dict[str, str]) -> Iterator[Instance]:
+    db = Instance(env)
+    yield db
+    db.engine.dispose()
+
+
+def test_help_on_every_category_command() -> None:
+    group = CliRunner().invoke(cli, ["--help"], env={"CANDOR_DATA_DIR": "/nonexistent"})
+    assert group.exit_code == 0 and re.search(r"^\s+category\s", group.output, re.M)
+    for sub in ("", "list", "show", "add", "edit", "move", "deactivate", "activate", "intake"):
+        args = ["category", *([sub] if sub else []), "--help"]
+        result = CliRunner().invoke(cli, args, env={"CANDOR_DATA_DIR": "/nonexistent"})
+        assert result.exit_code == 0, result.output
+        assert re.match(r"Usage: \S+ category", result.output), result.output
+
+
+def test_list_shows_positions_states_names_and_intake(env: dict[str, str]) -> None:
+    listed = run(env, "category", "list")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert lines[0].split() == ["POS", "CODE", "STATE", "NAME", "(EN)", "NAME", "(ZH)", "INTAKE"]
+    assert re.match(r"1\s+it_fault\s+active\s+IT systems and technical faults\s+"
+                    r"技术故障与信息系统问题\s+\(none\)$", lines[1])
+    assert re.match(r"8\s+other\s+active\s+Something else\s+其他\s+\(none\)$", lines[8])
+    assert "No active intake case handler for: it_fault," in listed.output
+    # Columns line up although Chinese characters take two columns.
+    assert len({line.index("(none)") + sum(1 for c in line[:line.index("(none)")]
+                                            if "\u4e00" <= c <= "\u9fff")
+                for line in lines[1:9]}) == 1
+
+
+def test_add_edit_show_move(env: dict[str, str], instance: Instance) -> None:
+    added = run(env, "category", "add", "fraud", "--name-en", "Fraud and theft",
+                "--name-zh", "欺诈与盗窃", "--description-en", "Money or goods taken.",
+                "--position", "2")
+    assert added.exit_code == 0, added.output
+    assert "Added category 'fraud' at position 2." in added.output
+    assert "candor category intake fraud" in added.output
+    assert instance.codes()[:3] == ["it_fault", "fraud", "security"]
+
+    edited = run(env, "category", "edit", "fraud", "--description-zh", "金钱或物品被盗。",
+                 "--name-en", "Fraud")
+    assert edited.exit_code == 0, edited.output
+    assert "Updated English name, Chinese description of category 'fraud'." in edited.output
+    same = run(env, "category", "edit", "fraud", "--name-en", "Fraud")
+    assert same.exit_code == 0 and "nothing changed" in same.output
+
+    shown = run(env, "category", "show", "fraud")
+    assert shown.exit_code == 0, shown.output
+    for text in ("position:          2", "name (en):         Fraud\n", "欺诈与盗窃",
+                 "Money or goods taken.", "金钱或物品被盗。", "state:             active"):
+        assert text in shown.output
+
+    moved = run(env, "category", "move", "fraud", "9")
+    assert moved.exit_code == 0 and "now at position 9 of 9" in moved.output
+    assert instance.codes()[-1] == "fraud"
+    assert instance.category_events() == [
+        ("category:add", {"category": "fraud", "position": 2}),
+        ("category:edit", {"category": "fraud", "fields": "name_en,description_zh"}),
+        ("category:move", {"category": "fraud", "from": 2, "to": 9}),
+    ]
+
+
+def test_mistakes_are_one_line_and_change_nothing(env: dict[str, str],
+                                                  instance: Instance) -> None:
+    before = instance.codes()
+    fails(run(env, "category", "add", "Fraud", "--name-en", "F", "--name-zh", "欺"),
+          "Error: A category code is 1-32 characters")
+    fails(run(env, "category", "add", "security", "--name-en", "S", "--name-zh", "安"),
+          "Error: a category 'security' already exists")
+    fails(run(env, "category", "add", "fraud", "--name-en", "a\nb", "--name-zh", "欺"),
+          "Error: The English name must not contain control characters")
+    fails(run(env, "category", "add", "fraud", "--name-en", "x" * 121, "--name-zh", "欺"),
+          "the limit is 120")
+    fails(run(env, "category", "add", "fraud", "--name-en", "Fraud"),
+          "Missing option '--name-zh'", status=2)
+    fails(run(env, "category", "add", "fraud", "--name-en", "F", "--name-zh", "欺",
+              "--position", "11"), "Error: Position 11 is out of range: choose 1 to 9.")
+    fails(run(env, "category", "edit", "fraud", "--name-en", "F"), "Error: no category 'fraud'")
+    fails(run(env, "category", "edit", "other"), "give at least one of --name-en", status=2)
+    fails(run(env, "category", "edit", "other", "--name-zh", " "),
+          "Error: The Chinese name must not be empty.")
+    fails(run(env, "category", "move", "other", "0"), "choose 1 to 8")
+    fails(run(env, "category", "move", "other", "top"), "'top' is not a valid integer",
+          status=2)
+    fails(run(env, "category", "show", "nope"), "Error: no category 'nope'")
+    fails(run(env, "category", "activate", "other"), "Error: category 'other' is already active")
+    assert instance.codes() == before
+    assert instance.category_events() == []
+
+
+def test_deactivate_and_activate(env: dict[str, str], instance: Instance) -> None:
+    done = run(env, "category", "deactivate", "security")
+    assert done.exit_code == 0 and "Deactivated category 'security'" in done.output
+    assert "security" not in instance.codes(active_only=True)
+    assert re.search(r"^2\s+security\s+inactive\s", run(env, "category", "list").output, re.M)
+    fails(run(env, "category", "deactivate", "security"), "already deactivated")
+    again = run(env, "category", "activate", "security")
+    assert again.exit_code == 0 and "on the submission form again" in again.output
+    assert instance.codes(active_only=True)[1] == "security"
+    assert [a for a, _ in instance.category_events()] == ["category:deactivate",
+                                                          "category:activate"]
+
+
+def test_the_last_active_category_stays(env: dict[str, str], instance: Instance) -> None:
+    for code in instance.codes()[:-1]:
+        assert run(env, "category", "deactivate", code).exit_code == 0
+    fails(run(env, "category", "deactivate", "other"),
+          "Error: 'other' is the last active category")
+    assert instance.codes(active_only=True) == ["other"]
+
+
+def test_intake(env: dict[str, str], instance: Instance) -> None:
+    for name, role in (("alice", "reviewer"), ("bob", "reviewer"), ("boss", "admin")):
+        assert run(env, "reviewer", "add", name, "--role", role, "--passphrase-stdin",
+                   input=PASSPHRASE + "\n").exit_code == 0
+    routed = run(env, "category", "intake", "roles", "alice", "bob")
+    assert routed.exit_code == 0, routed.output
+    assert "New reports in 'roles' now go to: alice, bob." in routed.output
+    assert re.search(r"^5\s+roles\s+active\s+.*\s+alice, bob$",
+                     run(env, "category", "list").output, re.M)
+    assert "intake:            alice, bob" in run(env, "category", "show", "roles").output
+
+    fails(run(env, "category", "intake", "roles", "boss"), "Error: boss cannot receive cases.")
+    fails(run(env, "category", "intake", "roles", "nobody"), "Error: no reviewer named 'nobody'")
+    fails(run(env, "category", "intake", "roles"), "name at least one case handler", status=2)
+    fails(run(env, "category", "intake", "roles", "alice", "--none"), "not both", status=2)
+
+    assert run(env, "reviewer", "deactivate", "bob").exit_code == 0
+    assert re.search(r"^5\s+roles\s+.*\s+alice$", run(env, "category", "list").output, re.M)
+
+    cleared = run(env, "category", "intake", "roles", "--none")
+    assert cleared.exit_code == 0 and "no intake case handler" in cleared.output
+    assert instance.category_events() == [
+        ("category:change", {"category": "roles", "intake": 2}),
+        ("category:change", {"category": "roles", "intake": 0}),
+    ]
+
+
+def test_category_commands_before_init(tmp_path: Path) -> None:
+    fails(run({"CANDOR_DATA_DIR": str(tmp_path / "missing")}, "category", "list"),
+          "candor init")
