@@ -60,7 +60,12 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
 @pass_context
 def serve(obj: CliContext, name: str, host: str, port: int | None, workers: int, threads: int,
           timeout: int, dev: bool) -> None:
-    """Serve the submitter portal or the reviewer console."""
+    """Serve the submitter portal or the reviewer console.
+
+    Browsers must reach it over HTTPS (a TLS proxy in front, see deploy/), as an onion
+    service, or on localhost: its cookies are Secure, so forms fail over plain http
+    elsewhere.
+    """
     obj.require_data_dir()
     obj.check_database()
     app = build_app(name, obj.config)
