@@ -10,7 +10,8 @@ from core.models import CaseStatus
 STAGES = {
     CaseStatus.RECEIVED: (
         _l("Received"),
-        _l("Your report has arrived. A case handler will acknowledge it within 7 days."),
+        # %(day)s: the acknowledgement deadline, filled in by the case page.
+        _l("Your report has arrived. A case handler will acknowledge it by %(day)s."),
     ),
     CaseStatus.ACKNOWLEDGED: (
         _l("Acknowledged"),

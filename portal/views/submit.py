@@ -95,8 +95,10 @@ def report_submit() -> ResponseReturnValue:
 
 
 def _receipt_page(receipt: str, template: str) -> ResponseReturnValue:
+    config = services().config
     response = make_response(render_template(
-        template, receipt=format_receipt(receipt), print_form=PrintReceiptForm(receipt=receipt)))
+        template, receipt=format_receipt(receipt), print_form=PrintReceiptForm(receipt=receipt),
+        acknowledge_days=config.acknowledge_days, feedback_months=config.feedback_months))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -100,3 +100,19 @@ def test_progress_in_chinese(
     login_via(client, receipt)
     page = client.get("/case", headers={"Accept-Language": "zh-CN"}).text
     assert "（当前阶段）" in page and "（尚未进行）" in page
+
+
+def test_deadlines_on_the_pages_follow_the_configuration(
+    make_portal, services: Services
+) -> None:
+    from datetime import UTC, datetime
+
+    services.clock.now = lambda: datetime(2026, 11, 28, 12, 0, 20, tzinfo=UTC)
+    client = make_portal(acknowledge_days=5, feedback_months=1).test_client()
+    receipt = submit_report_via(client, report_fields())
+    assert "within 5 days and may ask you questions" in receipt.text
+    assert "within 1 month of acknowledgement" in receipt.text
+    login_via(client, receipt_of(receipt.text))
+    assert "will acknowledge it by 2026-12-03." in client.get("/case").text
+    page = client.get("/case", headers={"Accept-Language": "zh-CN"}).text
+    assert "会在 2026-12-03 之前受理" in page
