@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFProtect
 
 import web
@@ -56,7 +57,12 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     web.init_babel(app, translations_dir=f"{TRANSLATIONS};{WEB_TRANSLATIONS}")
     app.jinja_env.globals["from_company_network"] = web.from_company_network
     web.install_security_headers(app)
-    web.install_error_pages(app)
+    web.install_error_pages(app, "portal/error.html", messages={
+        # The portal's budgets are shared by everyone (no address is kept): being refused
+        # is never the reporter's own doing.
+        429: (_l("This service is busy"),
+              _l("Many people are using it right now. Please wait a little and try again.")),
+    })
     web.install_response_padding(app)
     web.install_no_logging(app)
     app.wsgi_app = web.StripClientMetadata(  # type: ignore[method-assign]

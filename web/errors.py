@@ -66,18 +66,21 @@ def retry_after_seconds(error: HTTPException) -> int | None:
     return None
 
 
-def install_error_pages(app: Flask, template: str = "web/error.html") -> None:
+def install_error_pages(app: Flask, template: str = "web/error.html", *,
+                        messages: dict[int, tuple[Any, Any]] | None = None) -> None:
     """Render ``template`` for every HTTP error of ``app`` (and for unhandled exceptions).
 
     The template receives ``code``, ``title``, ``message`` (translated, human) and
-    ``retry_after`` (seconds or None). The exception's own description is never shown: it
-    may be technical or, worse, carry data. Redirects and other non-error HTTP exceptions are
-    left to Flask.
+    ``retry_after`` (seconds or None). ``messages`` replaces the (title, message) of some
+    status codes for this app. The exception's own description is never shown: it may be
+    technical or, worse, carry data. Redirects and other non-error HTTP exceptions are left
+    to Flask.
     """
+    table = {**_MESSAGES, **(messages or {})}
 
     def render(error: HTTPException) -> tuple[str, int, dict[str, str]]:
         code = error.code or 500
-        title, message = _MESSAGES.get(code, _GENERIC)
+        title, message = table.get(code, _GENERIC)
         retry_after = retry_after_seconds(error)
         headers = {name: value for name, value in error.get_headers() if name in _KEPT_HEADERS}
         try:

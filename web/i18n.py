@@ -186,14 +186,12 @@ def switch_language(code: str, next_target: str | None) -> Response:
 def language_return_path() -> str:
     """Where a language link on this page should come back to.
 
-    The page itself when it was fetched (GET); for a page that answers a form (POST), the
-    nearest enclosing path that can be fetched ("/case/reply" -> "/case"), else "/". A link
-    must never lead back to a URL that only takes forms: that ends on a "method not
-    allowed" page.
+    The page itself if it can be fetched (GET); for a page that answers a form (POST) or an
+    error page, the nearest enclosing path that can ("/case/reply" -> "/case"), else "/". A
+    link must never lead back to a URL that only takes forms (a "method not allowed" page)
+    or to one that does not exist.
     """
     path = request.path
-    if request.method in ("GET", "HEAD"):
-        return path
     adapter = current_app.url_map.bind_to_environ(request.environ)
     while path not in ("", "/"):
         try:

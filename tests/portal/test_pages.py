@@ -225,7 +225,7 @@ def test_downloads_are_not_padded(client: FlaskClient) -> None:
 # --- company network --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/report", "/follow-up"])
+@pytest.mark.parametrize("path", ["/", "/report", "/follow-up", "/no-such-page"])
 def test_company_network_warning(make_portal: Callable[..., Flask], path: str) -> None:
     app = make_portal(
         company_networks=(ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8::/32"))
@@ -255,6 +255,20 @@ def test_company_network_warning_in_chinese(make_portal: Callable[..., Flask]) -
     )
     assert 'id="company-network-warning"' in page.text
     assert '<html lang="zh-CN">' in page.text
+
+
+def test_error_pages_are_in_the_portal_frame(client: FlaskClient) -> None:
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    assert "Page not found" in page.text
+    assert 'class="language-switch"' in page.text
+    assert 'href="/language/zh_CN?next=/"' in page.text  # not back to the missing page
+    assert "stores no IP addresses" in page.text  # the portal's footer
+    assert "portal/portal.css" in page.text
+    # A POST-only URL fetched: the language link leads to a page that exists.
+    wrong = client.get("/case/reply")
+    assert wrong.status_code == 405
+    assert 'href="/language/zh_CN?next=/case"' in wrong.text
 
 
 def test_no_warning_without_company_networks(client: FlaskClient) -> None:
