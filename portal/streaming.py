@@ -111,3 +111,22 @@ def read_streamed_form(
         valid = form.validate()
     return StreamedPost(form=form, valid=valid, files_dropped=dropped, fields=fields,
                         status=200 if valid else 400)
+
+
+def read_text_fields(form_factory: Callable[[Any], StreamedForm]) -> StreamedForm:
+    """Only the text fields of a streamed form (CSRF checked first), unvalidated; the body is
+    read up to its first file (at most FORM_OVERHEAD_BYTES) and no further. For a request
+    refused anyway (a busy instance), so that the page can give the reporter's text back."""
+    fields: dict[str, list[str]] = {}
+    try:
+        parser = StreamingFormParser(
+            request, max_total_bytes=FORM_OVERHEAD_BYTES, check_declared_length=False,
+            csrf_field="csrf_token", read_size=READ_SIZE, max_fields=30,
+            max_field_bytes=128 * 1024)
+        for part in parser:
+            if isinstance(part, FilePart):
+                break
+            fields.setdefault(part.name, []).append(part.value)
+    except UploadError:
+        pass  # what was read so far is all there is to give back
+    return form_factory(form_data(fields))

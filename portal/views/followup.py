@@ -116,6 +116,7 @@ def _case_page(view: CaseView, form: ReplyForm, status: int = 200, *,
         progress=progress_steps(view.status),
         files_dropped=post.files_dropped if post else False,
         upload_error=post.upload_error if post else None,
+        too_large=post is not None and post.status == 413,
         limit_mb=config.max_submission_bytes // (1024 * 1024), max_files=config.max_files,
     ), status
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import make_response, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
+from werkzeug.exceptions import TooManyRequests
 
 from core.models import Channel
 from core.notifications import queue_case_notification
@@ -15,9 +17,10 @@ from core.usecases.submission import SubmissionDraft, submit_report
 from crypto.receipt import format_receipt
 from portal.forms import PrintReceiptForm, SubmissionForm, category_choices
 from portal.state import enforce_budget, services, transaction
-from portal.streaming import read_streamed_form
+from portal.streaming import read_streamed_form, read_text_fields
 from portal.views import blueprint
 from web import current_language
+from web.errors import retry_after_seconds
 from web.uploads import FilePart
 
 
@@ -39,7 +42,21 @@ def _render_form(form: SubmissionForm, status: int = 200, *,
     limit_mb = services().config.max_submission_bytes // (1024 * 1024)
     return render_template("portal/submit.html", form=form, files_dropped=files_dropped,
                            upload_error=upload_error, limit_mb=limit_mb,
+                           too_large=status == 413,
                            max_files=services().config.max_files), status
+
+
+def _busy_form(busy: TooManyRequests) -> ResponseReturnValue:
+    """The form again, with the reporter's text, when the submission budget is spent (429):
+    a long report must not be lost because others were sending at the same time."""
+    seconds = retry_after_seconds(busy) or 60
+    response = make_response(_render_form(read_text_fields(_form), 429, upload_error=ngettext(
+        "This service is busy right now. Please wait %(num)d second and send your report "
+        "again.",
+        "This service is busy right now. Please wait %(num)d seconds and send your report "
+        "again.", seconds)))
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @blueprint.get("/report")
@@ -53,7 +70,10 @@ def report_submit() -> ResponseReturnValue:
     """Receive a report: files are encrypted while they arrive, then the case is created in
     one transaction. Any failure deletes the encrypted files: nothing partial remains."""
     config = services().config
-    enforce_budget("submissions", config.submissions_per_minute)
+    try:
+        enforce_budget("submissions", config.submissions_per_minute)
+    except TooManyRequests as busy:
+        return _busy_form(busy)
     draft = SubmissionDraft()
     try:
         def store(part: FilePart) -> None:

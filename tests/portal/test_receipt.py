@@ -17,6 +17,7 @@ from tests.portal.conftest import (
     login_via,
     receipt_of,
     reply_via,
+    report_fields,
     submit_report_via,
 )
 
@@ -215,9 +216,14 @@ def test_submission_throttle(
     app = make_portal(submissions_per_minute=1)
     client = app.test_client()
     assert submit_report_via(client).status_code == 200
-    busy = submit_report_via(client, files=[("late.txt", b"late")])
+    busy = submit_report_via(client, report_fields(summary="Sent at a busy moment"),
+                             files=[("late.txt", b"late")])
     assert busy.status_code == 429
-    assert "Retry-After" in busy.headers
+    assert busy.headers["Retry-After"] == "40"  # the window ends at 12:01:00
+    # The form comes back with the reporter's text and says when to send it again.
+    assert "Sent at a busy moment" in busy.text
+    assert "Please wait 40 seconds and send your report again." in busy.text
+    assert "MB in total." not in busy.text.split('id="upload-error"')[1].split("</div>")[0]
     assert counts(session_factory, services).cases == 1
     assert counts(session_factory, services).blobs == 0
 
