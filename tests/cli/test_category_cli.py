@@ -16,23 +16,13 @@ from core.config import load_config
 from core.db import make_engine, make_session_factory
 from core.models import AuditEvent
 from core.usecases.categories import active_categories, list_categories
-from tests.databases import fresh_database
-
-PASSPHRASE = "violet harbour cinnamon 7 ladders"
+from tests.cli.conftest import PASSPHRASE, run
 
 
 @pytest.fixture
-def env(backend: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+def env(initialised_env: dict[str, str]) -> dict[str, str]:
     """An initialised instance (default categories) on each backend."""
-    (tmp_path / "db").mkdir()
-    with fresh_database(backend, tmp_path / "db", with_schema=False) as url:
-        env = {"CANDOR_DATA_DIR": str(tmp_path / "data"), "CANDOR_DATABASE_URL": url}
-        assert run(env, "init").exit_code == 0
-        yield env
-
-
-def run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
+    return initialised_env
 
 
 def fails(result: Result, message: str, status: int = 1) -> None:

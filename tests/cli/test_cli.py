@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from cli.main import cli
 from core.config import load_config
@@ -19,25 +17,7 @@ from core.usecases.categories import set_intake
 from core.usecases.content import ReportContent
 from core.usecases.reviewers import get_reviewer
 from core.usecases.submission import SubmissionDraft, submit_report
-from tests.databases import fresh_database
-
-PASSPHRASE = "violet harbour cinnamon 7 ladders"
-
-
-@pytest.fixture
-def empty_database(backend: str, tmp_path: Path) -> Iterator[str]:
-    (tmp_path / "db").mkdir()
-    with fresh_database(backend, tmp_path / "db", with_schema=False) as url:
-        yield url
-
-
-@pytest.fixture
-def env(tmp_path: Path, empty_database: str) -> dict[str, str]:
-    return {"CANDOR_DATA_DIR": str(tmp_path / "data"), "CANDOR_DATABASE_URL": empty_database}
-
-
-def run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
+from tests.cli.conftest import PASSPHRASE, run
 
 
 def test_help_needs_no_instance() -> None:

@@ -1,0 +1,40 @@
+"""Instances for the command-line tests: a data directory and a database on each backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cli.main import cli
+from tests.databases import fresh_database
+
+#: A passphrase the policy accepts, for commands that ask for one.
+PASSPHRASE = "violet harbour cinnamon 7 ladders"
+
+
+def run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
+    """`candor ARGS` in-process with this environment."""
+    return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def empty_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    (tmp_path / "db").mkdir()
+    with fresh_database(backend, tmp_path / "db", with_schema=False) as url:
+        yield url
+
+
+@pytest.fixture
+def env(tmp_path: Path, empty_database: str) -> dict[str, str]:
+    """The environment of an instance that `candor init` has not made yet."""
+    return {"CANDOR_DATA_DIR": str(tmp_path / "data"), "CANDOR_DATABASE_URL": empty_database}
+
+
+@pytest.fixture
+def initialised_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment of an instance made by `candor init` (default categories)."""
+    assert run(env, "init").exit_code == 0
+    return env
