@@ -34,9 +34,11 @@ RECEIPT_DIGITS = 28
 _RANDOM_DIGITS = RECEIPT_DIGITS - 1
 _GROUP = 4
 
-# Separators people type or paste that NFKC leaves alone and that are not Unicode whitespace
-# or dash punctuation: soft hyphen, minus sign, zero-width characters, BOM.
-_EXTRA_SEPARATORS = frozenset("\u00ad\u2212\u200b\u200c\u200d\u2060\ufeff")
+# Separators people type or paste that are not Unicode whitespace or dash punctuation: soft
+# hyphen, minus sign, zero-width characters, BOM; and the group separators of a Chinese
+# input method or of someone copying by hand: comma, full stop, slash, and the ideographic
+# comma and full stop (NFKC has already folded the full-width forms to ASCII).
+_EXTRA_SEPARATORS = frozenset("\u00ad\u2212\u200b\u200c\u200d\u2060\ufeff,./\u3001\u3002")
 
 _PERSON_LOOKUP = b"candor-lookup"
 _PERSON_GRANT = b"candor-grant"
@@ -60,7 +62,8 @@ def _is_separator(ch: str) -> bool:
 def normalise_receipt(text: str) -> str:
     """Return the canonical 28-digit form of a receipt as typed or pasted by a person.
 
-    NFKC folds full-width digits; whitespace and dash-like characters are dropped. Raises
+    NFKC folds full-width digits; whitespace, dash-like characters and the group separators
+    in ``_EXTRA_SEPARATORS`` are dropped (the check digit still catches any typo). Raises
     :class:`MalformedReceipt` if anything else remains or the length is wrong, and
     :class:`MistypedReceipt` if only the check digit fails.
     """

@@ -110,6 +110,12 @@ def test_normalise_accepts_human_variants(code: str) -> None:
         grouped.replace(" ", "\u00a0"),  # no-break space
         grouped.replace(" ", "\uff0d"),  # full-width hyphen-minus
         code[:4] + "\u200b" + code[4:],  # zero-width space from a paste
+        grouped.replace(" ", "\u3001"),  # ideographic comma (Chinese input method)
+        grouped.replace(" ", "\uff0c"),  # full-width comma
+        grouped.replace(" ", "\u3002"),  # ideographic full stop
+        grouped.replace(" ", "."),
+        grouped.replace(" ", ", "),
+        grouped.replace(" ", "/"),
         fullwidth,
         format_receipt(fullwidth),
     ]
