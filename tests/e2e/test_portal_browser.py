@@ -35,8 +35,16 @@ LANGUAGES = {
         "accept": "en-US,en;q=0.9",
         "html_lang": "en",
         "sent": "Your report has been sent",
+        "stage": "Stage:",
     },
-    "zh_CN": {"locale": "zh-CN", "accept": "zh-CN,zh;q=0.9", "html_lang": "zh-CN", "sent": None},
+    # The pages must be in Chinese, not merely labelled so.
+    "zh_CN": {
+        "locale": "zh-CN",
+        "accept": "zh-CN,zh;q=0.9",
+        "html_lang": "zh-CN",
+        "sent": "您反映的问题已提交",
+        "stage": "当前阶段：",
+    },
 }
 
 
@@ -105,8 +113,7 @@ def test_portal_submit_follow_up_reply_in_browser(
             page.click("#send-report")
             page.wait_for_selector("#receipt-code")
             assert page.get_attribute("html", "lang") == settings["html_lang"]
-            if settings["sent"]:
-                assert settings["sent"] in page.inner_text("main")
+            assert settings["sent"] in page.inner_text("main")
             code = page.inner_text("#receipt-code").strip()
             assert re.fullmatch(r"(\d{4} ){6}\d{4}", code)
             assert normalise_receipt(code) not in page.url
@@ -123,6 +130,7 @@ def test_portal_submit_follow_up_reply_in_browser(
             shot(page, "05-login")
             page.click("#open-report")
             page.wait_for_selector("#stage")
+            assert settings["stage"] in page.inner_text("#stage")
             assert f"VPN drops ({lang})" in page.inner_text("#report")
             assert "vpn.log" in page.inner_text("#report ~ ul.files")
             shot(page, "06-case")
