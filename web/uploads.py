@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _
@@ -45,6 +44,18 @@ from werkzeug.wsgi import get_content_length
 from web.csrf import validate_csrf_token
 from web.multipart_fix import BoundarySafeDecoder
 from web.request_body import BodyReader
+from web.upload_errors import (
+    MalformedForm,
+    UploadError,
+    UploadTooLarge,
+    body_too_large,
+)
+from web.upload_parts import FieldPart, FilePart, Part, client_filename
+
+__all__ = [
+    "FILE_READ_SIZE", "MAX_BOUNDARY_LENGTH", "READ_SIZE", "FieldPart", "FilePart",
+    "MalformedForm", "StreamingFormParser", "UploadError", "UploadTooLarge", "body_too_large",
+]
 
 # "_" is lazy_gettext: messages are built at import time and translated when shown.
 
@@ -63,120 +74,6 @@ MAX_BOUNDARY_LENGTH = 200
 _BOUNDARY_CHAR = r"[0-9A-Za-z'()+_,\-./:=?]"
 _BOUNDARY_RE = re.compile(
     rf"(?:{_BOUNDARY_CHAR}| ){{0,{MAX_BOUNDARY_LENGTH - 1}}}{_BOUNDARY_CHAR}")
-_FILENAME_RE = re.compile(r';\s*filename\s*=\s*"([^"]*)"', re.IGNORECASE)
-
-
-class UploadError(Exception):
-    """Root of upload errors; ``message`` is a translatable, human-readable explanation.
-
-    Messages never contain field values, file names or file contents.
-    """
-
-    status_code = 400
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return str(self.message)
-
-
-class UploadTooLarge(UploadError):
-    """A limit was exceeded. ``reason`` is one of "total", "file", "field", "files", "fields"."""
-
-    status_code = 413
-
-    def __init__(self, message: Any, *, reason: str, limit: int) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.limit = limit
-
-
-def body_too_large(limit: int) -> UploadTooLarge:
-    """The error for a request body over `limit` bytes."""
-    return UploadTooLarge(_("The upload is larger than the limit."), reason="total", limit=limit)
-
-
-class MalformedForm(UploadError):
-    """The body is not a well-formed multipart/form-data body (or it was cut short)."""
-
-
-@dataclass(frozen=True)
-class FieldPart:
-    """A text form field."""
-
-    name: str
-    value: str
-
-
-class FilePart:
-    """A file form field whose contents are read with :meth:`chunks`.
-
-    ``filename`` is only the last path component of what the browser sent (some clients send
-    a full path, which can contain the user's account name); it is "" for an empty file
-    input. ``content_type`` is the browser's claim and must not be trusted.
-    """
-
-    def __init__(
-        self, parser: StreamingFormParser, name: str, filename: str, content_type: str
-    ) -> None:
-        self.name = name
-        self.filename = filename
-        self.content_type = content_type
-        self._parser = parser
-        self._size = 0
-        self._finished = False
-        self._discarded = False
-
-    def __repr__(self) -> str:
-        # Never show the file name: it is plaintext the server must not log.
-        return f"<FilePart name={self.name!r} size={self._size}>"
-
-    @property
-    def size(self) -> int:
-        """Bytes of file content delivered (or discarded) so far."""
-        return self._size
-
-    @property
-    def finished(self) -> bool:
-        """True once the whole file has been read or discarded."""
-        return self._finished
-
-    def chunks(self) -> Iterator[bytes]:
-        """Yield the file's contents in non-empty pieces (at most about 64 KiB each).
-
-        Raises :class:`UploadTooLarge` when ``max_file_bytes`` or ``max_total_bytes`` is
-        exceeded and :class:`MalformedForm` when the body is cut short.
-        """
-        if self._discarded:
-            raise RuntimeError("this file part was already discarded")
-        while (chunk := self._pull()) is not None:
-            if chunk:
-                yield chunk
-
-    def discard(self) -> None:
-        """Skip the rest of the file (still counted against the limits)."""
-        self._discarded = True
-        while self._pull() is not None:
-            pass
-
-    def _pull(self) -> bytes | None:
-        if self._finished:
-            return None
-        if self._parser._active is not self:
-            raise RuntimeError("a file part can only be read before the next part")
-        data, more = self._parser._next_data()
-        self._size += len(data)
-        limit = self._parser.max_file_bytes
-        if limit is not None and self._size > limit:
-            raise UploadTooLarge(_("A file is larger than the limit."), reason="file", limit=limit)
-        if not more:
-            self._finished = True
-        return data
-
-
-Part = FieldPart | FilePart
 
 
 class StreamingFormParser:
@@ -309,7 +206,7 @@ class StreamingFormParser:
                 part = FilePart(
                     self,
                     event.name,
-                    _client_filename(event),
+                    client_filename(event),
                     event.headers.get("Content-Type", "application/octet-stream"),
                 )
                 self._active = part
@@ -423,17 +320,3 @@ class StreamingFormParser:
                 self._bytes_read += len(chunk)
         except ClientDisconnected:
             pass  # the form itself was complete; the epilogue is meaningless
-
-
-def _client_filename(event: File) -> str:
-    """Return the last path component of the file name the client sent.
-
-    werkzeug unescapes backslashes in quoted header values, which turns a Windows path sent
-    verbatim by a browser ("C:\\Users\\name\\x.pdf") into "C:Usersnamex.pdf" and so keeps
-    the account name. Browsers never backslash-escape (they percent-encode '"'), so the raw
-    quoted value is read here; werkzeug's value is the fallback (e.g. for filename*=).
-    """
-    raw = event.headers.get("Content-Disposition", "")
-    match = _FILENAME_RE.search(raw)
-    filename = match.group(1) if match else event.filename
-    return re.split(r"[/\\]", filename)[-1]
