@@ -186,17 +186,32 @@ def switch_language(code: str, next_target: str | None) -> Response:
 def language_return_path() -> str:
     """Where a language link on this page should come back to.
 
-    The page itself if it can be fetched (GET); for a page that answers a form (POST) or an
-    error page, the nearest enclosing path that can ("/case/reply" -> "/case"), else "/". A
-    link must never lead back to a URL that only takes forms (a "method not allowed" page)
-    or to one that does not exist.
+    The page itself if its route can be fetched (GET); else (a form-only URL fetched, a
+    missing page) the nearest enclosing path of at most ``_RETURN_DEPTH`` segments that is
+    an ordinary page, else "/". Never a URL that only takes forms, the language switch
+    itself, or a static file. Bounded work whatever the length of a hostile path.
     """
-    path = request.path
+    rule = request.url_rule
+    if rule is not None and "GET" in (rule.methods or ()) and _ordinary_page(rule.endpoint):
+        return request.path
     adapter = current_app.url_map.bind_to_environ(request.environ)
-    while path not in ("", "/"):
+    segments = request.path.split("/", _RETURN_DEPTH + 1)[1:_RETURN_DEPTH + 1]
+    for depth in range(len(segments), 0, -1):
+        candidate = "/" + "/".join(segments[:depth])
         try:
-            adapter.match(path, method="GET")
-            return path
+            endpoint, _args = adapter.match(candidate, method="GET")
         except (HTTPException, RequestRedirect):
-            path = path.rsplit("/", 1)[0]
+            continue
+        if _ordinary_page(endpoint):
+            return candidate
     return "/"
+
+
+#: The deepest page path a language link returns to ("/case/files/<id>" is the deepest).
+_RETURN_DEPTH = 3
+
+
+def _ordinary_page(endpoint: str) -> bool:
+    """A page worth coming back to: not a static file, not the language switch itself."""
+    name = endpoint.rsplit(".", 1)[-1]
+    return name not in ("static", "language")

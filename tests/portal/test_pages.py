@@ -306,23 +306,35 @@ def test_language_link_switches_and_goes_back(client: FlaskClient) -> None:
     assert '<html lang="en">' in client.get("/", headers={"Accept-Language": "zh-CN"}).text
 
 
-def test_language_links_never_lose_the_receipt_or_lead_to_a_form_url(
-    client: FlaskClient,
-) -> None:
-    # The receipt answers the form and is shown once: no link may lead away from it.
+def test_pages_answering_a_form_have_no_language_links(client: FlaskClient) -> None:
+    """Following a link from a page that answers a form loses what it shows: the receipt
+    (shown once), or the reporter's text given back with its errors."""
     receipt = submit_report_via(client)
     assert receipt_of(receipt.text)
     assert "/language/" not in receipt.text
-    # A form shown again with its errors: the link comes back to the form's page.
-    invalid = submit_report_via(client, report_fields(summary=""))
-    assert invalid.status_code == 400
-    assert 'href="/language/zh_CN?next=/report"' in invalid.text
-    # A refused reply (a POST-only URL): the link comes back to the case page, not a 405.
+    invalid = submit_report_via(client, report_fields(summary="", what_happened="Kept"))
+    assert invalid.status_code == 400 and "Kept" in invalid.text
+    assert "/language/" not in invalid.text
     login_via(client, receipt_of(receipt.text))
     refused = reply_via(client, "   ")
     assert refused.status_code == 400
-    assert 'href="/language/zh_CN?next=/case"' in refused.text
-    assert client.get("/case/reply").status_code == 405
+    assert "/language/" not in refused.text
+    assert 'href="/language/zh_CN?next=/case"' in client.get("/case").text
+
+
+@pytest.mark.parametrize(("path", "back"), [
+    ("/case/reply", "/case"),  # a form-only URL fetched: 405
+    ("/nowhere/at/all", "/"),
+    ("/language/en/x", "/"),  # never back to the language switch itself
+    ("/static/nope.css", "/"),
+    ("/case/" + "a/" * 2000, "/case"),  # a hostile path: bounded work
+])
+def test_language_links_on_error_pages_lead_to_a_page(
+    client: FlaskClient, path: str, back: str
+) -> None:
+    page = client.get(path)
+    assert page.status_code in (404, 405)
+    assert f'href="/language/zh_CN?next={back}"' in page.text
 
 
 @pytest.mark.parametrize(
