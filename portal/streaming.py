@@ -113,11 +113,14 @@ def read_streamed_form(
                         status=200 if valid else 400)
 
 
-def read_text_fields(form_factory: Callable[[Any], StreamedForm]) -> StreamedForm:
-    """Only the text fields of a streamed form (CSRF checked first), unvalidated; the body is
-    read up to its first file (at most FORM_OVERHEAD_BYTES) and no further. For a request
-    refused anyway (a busy instance), so that the page can give the reporter's text back."""
+def read_text_fields(form_factory: Callable[[Any], StreamedForm]
+                     ) -> tuple[StreamedForm, bool]:
+    """Only the text fields of a streamed form (CSRF checked first: CSRFError, a 400),
+    unvalidated, and whether a file was chosen. The body is read up to its first file (at
+    most FORM_OVERHEAD_BYTES) and no further. For a request refused anyway (a busy instance,
+    an ended session), so that the page can give the reporter's text back."""
     fields: dict[str, list[str]] = {}
+    file_chosen = False
     try:
         parser = StreamingFormParser(
             request, max_total_bytes=FORM_OVERHEAD_BYTES, check_declared_length=False,
@@ -125,8 +128,9 @@ def read_text_fields(form_factory: Callable[[Any], StreamedForm]) -> StreamedFor
             max_field_bytes=128 * 1024)
         for part in parser:
             if isinstance(part, FilePart):
+                file_chosen = bool(part.filename)
                 break
             fields.setdefault(part.name, []).append(part.value)
     except UploadError:
         pass  # what was read so far is all there is to give back
-    return form_factory(form_data(fields))
+    return form_factory(form_data(fields)), file_chosen

@@ -32,7 +32,7 @@ from crypto.errors import DecryptionError, MalformedReceipt, MistypedReceipt
 from portal.forms import ReceiptLoginForm, ReplyForm
 from portal.stages import ANSWERED, STAGES, progress_steps
 from portal.state import enforce_budget, services, transaction
-from portal.streaming import StreamedPost, read_streamed_form
+from portal.streaming import StreamedPost, read_streamed_form, read_text_fields
 from portal.views import blueprint
 from web.uploads import FilePart
 
@@ -165,22 +165,18 @@ def reply() -> ResponseReturnValue:
 
 def _unsent_reply() -> ResponseReturnValue:
     """A reply that arrived after the session ended (30 idle minutes pass quickly while
-    writing): nothing is stored, and the login page shows the text back so that the
-    reporter can copy it instead of losing it. Without a valid CSRF token nothing is read
-    (403). Files are skipped unread."""
-    chosen: list[str] = []
-    config = services().config
-    post = read_streamed_form(lambda data: ReplyForm(formdata=data),
-                              lambda part: chosen.append(part.filename),
-                              max_file_bytes=config.max_submission_bytes,
-                              max_files=config.max_files)
-    text = (post.fields.get("body") or [""])[0]
-    if not text.strip() and not (chosen or post.files_dropped):
+    writing): nothing is stored, and the login page (403) shows the text back so that the
+    reporter can copy it instead of losing it. Only the text fields are read, after the
+    CSRF token (a bad one is a 400); the body stops being read at its first file."""
+    form, file_chosen = read_text_fields(lambda data: ReplyForm(formdata=data))
+    assert isinstance(form, ReplyForm)
+    text = form.body.data or ""
+    if not text.strip() and not file_chosen:
         return redirect(url_for("portal.case"), code=303)
     return render_template(
         "portal/followup.html", form=ReceiptLoginForm(), unsent_text=text,
-        unsent_files=bool(chosen or post.files_dropped),
-        idle_minutes=config.submitter_session_idle_minutes), 403
+        unsent_files=file_chosen,
+        idle_minutes=services().config.submitter_session_idle_minutes), 403
 
 
 def _message_error(exc: InvalidInput) -> str:

@@ -50,7 +50,8 @@ def _busy_form(busy: TooManyRequests) -> ResponseReturnValue:
     """The form again, with the reporter's text, when the submission budget is spent (429):
     a long report must not be lost because others were sending at the same time."""
     seconds = retry_after_seconds(busy) or 60
-    response = make_response(_render_form(read_text_fields(_form), 429, upload_error=ngettext(
+    form, _file_chosen = read_text_fields(_form)
+    response = make_response(_render_form(form, 429, upload_error=ngettext(
         "This service is busy right now. Please wait %(num)d second and send your report "
         "again.",
         "This service is busy right now. Please wait %(num)d seconds and send your report "

@@ -284,6 +284,30 @@ def test_reply_after_the_session_ended_is_shown_back_not_lost(
     assert counts(session_factory, services).blobs == 0
 
 
+def test_reply_after_the_session_ended_reads_no_file(
+    client: FlaskClient, services: Services
+) -> None:
+    """Without a session nothing may cost more than the text: the body is read up to the
+    first file and no further (the read size is 1 MiB)."""
+    import io
+
+    from tests.portal.conftest import csrf_token, multipart_body
+
+    start = datetime(2026, 11, 28, 12, 0, 20, tzinfo=UTC)
+    services.clock.now = lambda: start
+    login_via(client, new_receipt(client))
+    token = csrf_token(client.get("/case").text)
+    services.clock.now = lambda: start + timedelta(minutes=45)
+    body, content_type = multipart_body([("csrf_token", token), ("body", "my words")],
+                                        [("attachments", "big.bin", b"\0" * (20 * 1024 * 1024))])
+    stream = io.BytesIO(body)
+    response = client.post("/case/reply", input_stream=stream, content_type=content_type,
+                           content_length=len(body))
+    assert response.status_code == 403 and "my words" in response.text
+    assert "choose them again" in response.text
+    assert stream.tell() <= 2 * 1024 * 1024
+
+
 def test_reply_without_session_goes_to_login(portal_app: Flask) -> None:
     client = portal_app.test_client()
     response = client.post("/case/reply", data={"body": "hi"})
