@@ -16,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.audit import Actor, AuditAction, record_event
@@ -102,10 +102,18 @@ def _checked_texts(values: dict[str, str | None], *, names_required: bool) -> di
 
 
 def _ordered_locked(session: Session) -> list[Category]:
-    """Every category in display order, rows locked (FOR UPDATE on PostgreSQL) so that
-    concurrent reorderings queue instead of interleaving."""
+    """Every category in display order, with the table locked against other changes so
+    that concurrent additions and reorderings queue instead of interleaving.
+
+    On PostgreSQL, SHARE ROW EXCLUSIVE: row locks (FOR UPDATE) would not cover a row another
+    transaction is inserting, so two additions could both take position 1. It still lets
+    submissions read categories and reference them. SQLite writers are serialised already
+    (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE"))
     return list(session.execute(
-        select(Category).order_by(Category.position, Category.id).with_for_update()
+        select(Category).order_by(Category.position, Category.id)
         .execution_options(populate_existing=True)
     ).scalars())
 

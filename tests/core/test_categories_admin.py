@@ -85,6 +85,34 @@ def test_add_at_a_position_moves_the_later_ones_down(seeded, services):
     assert positions_are_dense(seeded)
 
 
+def test_concurrent_additions_queue_and_see_each_other(seeded, services):
+    """The second addition waits for the first and sees its row: distinct dense positions,
+    and a duplicate code is a Conflict, not a database error."""
+    import threading
+    import time
+
+    outcome: dict[str, object] = {}
+
+    def second(code: str) -> None:
+        try:
+            outcome[code] = add(seeded, services, code, position=1)
+        except Conflict as exc:
+            outcome[code] = exc
+
+    with transaction(seeded) as s:
+        add_category(s, services, code="first", name_en="First", name_zh="第一", position=1)
+        other = threading.Thread(target=second, args=("second",))
+        same = threading.Thread(target=second, args=("first",))
+        other.start()
+        same.start()
+        time.sleep(0.5)  # both wait for this transaction's lock
+    other.join(30)
+    same.join(30)
+    assert isinstance(outcome["first"], Conflict)
+    assert codes(seeded)[:2] == ["second", "first"]
+    assert positions_are_dense(seeded)
+
+
 def test_add_on_an_empty_instance(session_factory, services):
     add(session_factory, services, position=1)
     assert codes(session_factory, active_only=True) == ["fraud"]
