@@ -12,7 +12,7 @@ then looks only in ``zh_Hans_CN`` and ``zh`` (see ckan/ckan#4413). A ``zh_CN`` d
 be ignored and every page would silently stay English. To fix a failure::
 
     .venv/bin/pybabel extract -F portal/babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \\
-        --no-wrap --sort-by-file -o portal/translations/messages.pot portal
+        --project=Candor --no-wrap --sort-by-file -o portal/translations/messages.pot portal
     .venv/bin/pybabel update --no-wrap -i portal/translations/messages.pot -d portal/translations
     # translate the new entries (GLOSSARY.md terms), remove "fuzzy" flags, then
     .venv/bin/pybabel compile -d portal/translations
