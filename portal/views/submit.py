@@ -92,6 +92,10 @@ def report_submit() -> ResponseReturnValue:
             draft.discard(services().blobs)
             return _render_form(form, 400, upload_error=_("Your report could not be sent."))
         identity = None
+        # Typed, then "stay anonymous" chosen: dropped (anonymity wins), and the receipt
+        # page says so.
+        identity_dropped = form.disclosure.data != "confidential" and any(
+            (field.data or "").strip() for field in (form.name, form.contact, form.position))
         if form.disclosure.data == "confidential":
             identity = Identity(name=form.name.data or "", contact=form.contact.data or "",
                                 position=form.position.data or "")
@@ -112,14 +116,17 @@ def report_submit() -> ResponseReturnValue:
     except BaseException:
         draft.discard(services().blobs)
         raise
-    return _receipt_page(result.receipt_code, "portal/receipt.html")
+    return _receipt_page(result.receipt_code, "portal/receipt.html",
+                         identity_dropped=identity_dropped)
 
 
-def _receipt_page(receipt: str, template: str) -> ResponseReturnValue:
+def _receipt_page(receipt: str, template: str, *,
+                  identity_dropped: bool = False) -> ResponseReturnValue:
     config = services().config
     response = make_response(render_template(
         template, receipt=format_receipt(receipt), print_form=PrintReceiptForm(receipt=receipt),
-        acknowledge_days=config.acknowledge_days, feedback_months=config.feedback_months))
+        acknowledge_days=config.acknowledge_days, feedback_months=config.feedback_months,
+        identity_dropped=identity_dropped))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -150,10 +150,14 @@ def test_anonymous_submission_drops_identity_fields(
 ) -> None:
     response = submit_report_via(client, report_fields(disclosure="anonymous", name="Mei Lin"))
     assert response.status_code == 200
+    assert 'id="identity-dropped"' in response.text  # the reporter is told
+    assert "Mei Lin" not in response.text
+    plain = submit_report_via(client, report_fields(disclosure="anonymous"))
+    assert 'id="identity-dropped"' not in plain.text
     with session_factory() as s:
-        case = s.scalars(select(Case)).one()
-        assert case.disclosure is Disclosure.ANONYMOUS
-        assert case.identity_ciphertext is None
+        for case in s.scalars(select(Case)):
+            assert case.disclosure is Disclosure.ANONYMOUS
+            assert case.identity_ciphertext is None
 
 
 def test_honeypot_submission_creates_no_case(
