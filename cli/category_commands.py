@@ -8,12 +8,11 @@ import click
 
 from cli.context import CliContext, pass_context
 from core.models import Category, Role
-from core.usecases.categories import list_categories
+from core.usecases.categories import get_category, list_categories
 from core.usecases.category_admin import (
     FIELD_LABELS,
     add_category,
     edit_category,
-    get_category,
     move_category,
     route_intake,
     set_category_active,

@@ -5,11 +5,16 @@ Operators add, edit, reorder and deactivate categories with core.usecases.catego
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import Category, Reviewer, Role
 from core.usecases.errors import InvalidInput, NotFound
+
+#: A category's code: it names the category for good (cases and filters refer to it).
+CODE_PATTERN = re.compile(r"[a-z0-9_]{1,32}")
 
 #: (code, English, Chinese, English description, Chinese description), GLOSSARY.md.
 DEFAULT_CATEGORIES: tuple[tuple[str, str, str, str, str], ...] = (
@@ -67,12 +72,19 @@ def list_categories(session: Session) -> list[Category]:
     ).scalars())
 
 
+def get_category(session: Session, code: str) -> Category:
+    """The category with that code, or NotFound."""
+    category = session.execute(
+        select(Category).where(Category.code == code)
+    ).scalar_one_or_none() if CODE_PATTERN.fullmatch(code) else None
+    if category is None:
+        raise NotFound(f"no category {code!r}")
+    return category
+
+
 def set_intake(session: Session, category_code: str, reviewers: list[Reviewer]) -> Category:
     """Name the reviewers who receive new cases of a category."""
-    category = session.execute(
-        select(Category).where(Category.code == category_code)).scalar_one_or_none()
-    if category is None:
-        raise NotFound(f"no category {category_code!r}")
+    category = get_category(session, category_code)
     for reviewer in reviewers:
         if reviewer.role is not Role.REVIEWER or not reviewer.active:
             raise InvalidInput(f"{reviewer.username} cannot receive cases.", field="reviewers")

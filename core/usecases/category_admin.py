@@ -12,7 +12,6 @@ names of changed fields, never the text itself (like the other admin events).
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -22,11 +21,10 @@ from sqlalchemy.orm import Session
 from core.audit import Actor, AuditAction, record_event
 from core.models import Category, Reviewer
 from core.services import Services
-from core.usecases.categories import set_intake
-from core.usecases.errors import Conflict, InvalidInput, NotFound
+from core.usecases.categories import CODE_PATTERN, get_category, set_intake
+from core.usecases.errors import Conflict, InvalidInput
 from core.usecases.reviewers import get_reviewer
 
-CODE_PATTERN = re.compile(r"[a-z0-9_]{1,32}")
 MAX_NAME = 120
 MAX_DESCRIPTION = 1000
 
@@ -48,16 +46,6 @@ class CategoryEdit:
 
     category: Category
     changed: tuple[str, ...]
-
-
-def get_category(session: Session, code: str) -> Category:
-    """The category with that code, or NotFound."""
-    category = session.execute(
-        select(Category).where(Category.code == code)
-    ).scalar_one_or_none() if CODE_PATTERN.fullmatch(code) else None
-    if category is None:
-        raise NotFound(f"no category {code!r}")
-    return category
 
 
 def _checked_code(code: str) -> str:
