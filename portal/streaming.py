@@ -59,20 +59,21 @@ def read_streamed_form(
     FORM_OVERHEAD_BYTES; they come before the files) and refused at its first file, so that
     a reporter whose video is too large keeps what they wrote.
     """
+    max_total = max_file_bytes + FORM_OVERHEAD_BYTES
+    declared = request.content_length
+    if declared is not None and declared > max_total:
+        kept, _file_chosen = read_text_fields(form_factory)
+        return StreamedPost(form=kept, valid=False, status=413,
+                            upload_error=str(body_too_large(max_total).message))
     fields: dict[str, list[str]] = {}
     form: StreamedForm | None = None
     valid = False
     dropped = False
-    max_total = max_file_bytes + FORM_OVERHEAD_BYTES
-    declared = request.content_length
-    declared_too_large = declared is not None and declared > max_total
-    too_large = body_too_large(max_total)
     try:
         # The constructor refuses a body that is not multipart.
         parser = StreamingFormParser(
-            request, max_total_bytes=FORM_OVERHEAD_BYTES if declared_too_large else max_total,
-            check_declared_length=not declared_too_large,
-            max_files=max_files + 1, csrf_field="csrf_token", read_size=READ_SIZE,
+            request, max_total_bytes=max_total, max_files=max_files + 1,
+            csrf_field="csrf_token", read_size=READ_SIZE,
             # File data in whole secretstream chunks: encrypted without another copy.
             piece_size=CHUNK_SIZE,
             # The forms have about a dozen text fields of at most 20,000 characters.
@@ -81,8 +82,6 @@ def read_streamed_form(
             if not isinstance(part, FilePart):
                 fields.setdefault(part.name, []).append(part.value)
                 continue
-            if declared_too_large:
-                raise too_large
             if form is None:
                 form = form_factory(form_data(fields))
                 valid = form.validate()
@@ -103,9 +102,6 @@ def read_streamed_form(
         status = 413 if exc.field == "attachments" else 400
         return StreamedPost(form=form or form_factory(form_data(fields)), valid=False,
                             upload_error=message, status=status, fields=fields)
-    if declared_too_large:  # (no file part: a forged body)
-        return StreamedPost(form=form or form_factory(form_data(fields)), valid=False,
-                            upload_error=str(too_large.message), status=413, fields=fields)
     if form is None:
         form = form_factory(form_data(fields))
         valid = form.validate()
