@@ -25,7 +25,8 @@ def cleanup(obj: CliContext, grace_days: int) -> None:
     blobs = services.blobs
     leftovers = blobs.clear_temporary() if isinstance(blobs, FileSystemBlobStore) else 0
     with obj.transaction() as session:
-        orphans = sweep_orphan_blobs(session, blobs, services.clock.today(), grace_days)
+        orphans = sweep_orphan_blobs(session, blobs, services.clock.today(), grace_days,
+                                     services.clock.precision)
         sessions = purge_old_submitter_sessions(session, services)
     click.echo(f"Removed {orphans} orphaned blob(s), {leftovers} interrupted upload(s) and "
                f"{sessions} expired reporter session(s).")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 
 
 def utc_now() -> datetime:
@@ -13,20 +14,53 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class DatePrecision(StrEnum):
+    """How coarsely the dates of a reporter's actions are stored (setting
+    `submitter_date_precision`).
+
+    Nothing coarser than a week: deadlines run from the stored date (the start of the period),
+    and from the first of the month a 7-day acknowledgement deadline would be past before many
+    reports arrive.
+    """
+
+    DAY = "day"
+    #: The Monday of the ISO week.
+    WEEK = "week"
+
+    @property
+    def days(self) -> int:
+        """Length of one period in days."""
+        return 7 if self is DatePrecision.WEEK else 1
+
+    def start_of(self, day: date) -> date:
+        """The first day of the period holding `day` (what is stored for it)."""
+        return day - timedelta(days=day.weekday()) if self is DatePrecision.WEEK else day
+
+    def last_day(self, stored: date) -> date:
+        """The latest real day that a stored date (a period's first day) may stand for."""
+        return stored + timedelta(days=self.days - 1)
+
+
 @dataclass
 class Clock:
-    """Source of the current time. `now` is replaceable in tests."""
+    """Source of the current time. `now` is replaceable in tests; `precision` comes from the
+    configuration (core.services.build_services)."""
 
     now: Callable[[], datetime] = field(default=utc_now)
+    precision: DatePrecision = DatePrecision.DAY
 
     def today(self) -> date:
-        """Today's date in UTC (the precision at which submitter activity is stored)."""
+        """Today's date in UTC (staff actions and housekeeping)."""
         return self.now().date()
 
+    def submitter_day(self) -> date:
+        """The date to record for a reporter's action: today, or the Monday of this week at
+        week precision; never anything finer, which could be matched against network logs."""
+        return self.precision.start_of(self.today())
+
     def submitter_time(self) -> datetime:
-        """The time to record for a submitter's action: midnight UTC of today, never the
-        exact moment, which could be matched against network logs."""
-        return datetime.combine(self.today(), time.min, tzinfo=UTC)
+        """Midnight UTC of `submitter_day`, for records that need a timestamp (audit events)."""
+        return datetime.combine(self.submitter_day(), time.min, tzinfo=UTC)
 
 
 def add_months(day: date, months: int) -> date:

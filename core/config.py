@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.clock import DatePrecision
 from crypto.kdf import PRODUCTION, KdfProfile
 
 CONFIG_FILE_NAME = "candor.toml"
@@ -48,8 +49,11 @@ class Config:
     #: Receipt logins and submissions per minute for the whole instance (no per-IP limits).
     receipt_logins_per_minute: int = 30
     submissions_per_minute: int = 20
-    #: Messages a submitter may post to one case per day.
+    #: Messages a submitter may post to one case per day (per week at week precision: 7 times
+    #: this, counted over the stored week).
     messages_per_case_per_day: int = 50
+    #: How coarsely the dates of a reporter's actions are stored: "day" or "week".
+    submitter_date_precision: DatePrecision = DatePrecision.DAY
     #: Idle expiry of a submitter's follow-up session.
     submitter_session_idle_minutes: int = 30
     #: Reviewer session limits.
@@ -98,6 +102,16 @@ def _parse_networks(values: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6
     return tuple(networks)
 
 
+def _parse_precision(value: Any) -> DatePrecision:
+    try:
+        return DatePrecision(str(value).strip().lower())
+    except ValueError as exc:
+        choices = " or ".join(repr(p.value) for p in DatePrecision)
+        raise ConfigError(f"submitter_date_precision: expected {choices}, got {value!r} "
+                          "(nothing coarser than a week: deadlines run from the stored date)"
+                          ) from exc
+
+
 _INT_SETTINGS = (
     "acknowledge_days",
     "feedback_months",
@@ -113,6 +127,7 @@ _INT_SETTINGS = (
     "smtp_port",
 )
 _STR_SETTINGS = ("smtp_host", "smtp_sender", "console_url")
+_OTHER_SETTINGS = ("company_networks", "insecure_dev_cookies", "submitter_date_precision")
 
 
 def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -134,15 +149,15 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
             values.update(tomllib.loads(config_file.read_text("utf-8")))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{config_file}: not valid TOML ({exc})") from exc
-    for name in (*_INT_SETTINGS, *_STR_SETTINGS, "company_networks", "insecure_dev_cookies"):
+    for name in (*_INT_SETTINGS, *_STR_SETTINGS, *_OTHER_SETTINGS):
         env_value = env.get(f"CANDOR_{name.upper()}")
         if env_value is not None:
             values[name] = env_value
     if env.get("CANDOR_DATABASE_URL"):
         values["database_url"] = env["CANDOR_DATABASE_URL"]
     values.update(overrides)
-    unknown = set(values) - {*_INT_SETTINGS, *_STR_SETTINGS, "company_networks",
-                             "insecure_dev_cookies", "database_url", "kdf", "extra"}
+    unknown = set(values) - {*_INT_SETTINGS, *_STR_SETTINGS, *_OTHER_SETTINGS, "database_url",
+                             "kdf", "extra"}
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     if "kdf" in values and not isinstance(values["kdf"], KdfProfile):
@@ -161,5 +176,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
         raw = values["insecure_dev_cookies"]
         values["insecure_dev_cookies"] = raw if isinstance(raw, bool) else str(raw).lower() in (
             "1", "true", "yes", "on")
+    if "submitter_date_precision" in values:
+        values["submitter_date_precision"] = _parse_precision(values["submitter_date_precision"])
     database_url = values.pop("database_url", None) or default_database_url(data_dir)
     return Config(data_dir=data_dir, database_url=database_url, **values)

@@ -26,4 +26,5 @@ def build_services(config: Config, keyring: Keyring | None = None) -> Services:
         config=config,
         keyring=keyring if keyring is not None else load_keyring(config),
         blobs=FileSystemBlobStore(config.blob_dir),
+        clock=Clock(precision=config.submitter_date_precision),
     )

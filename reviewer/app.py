@@ -71,6 +71,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     web.install_error_pages(app)
     csrf = CSRFProtect(app)
     app.jinja_env.globals["labels"] = labels
+    web.install_reporter_dates(app, services.clock.precision)
     session.install(app)
     install_domain_errors(app)
     app.register_blueprint(auth.blueprint)

@@ -8,6 +8,7 @@ response padding, error pages, and the shared templates and stylesheet. Imports 
     web.init_babel(app, translations_dir=...)
     web.install_security_headers(app)
     web.install_error_pages(app)
+    web.install_reporter_dates(app, precision)       # reporter dates: day or "week of"
     web.install_response_padding(app)                # portal
     web.install_no_logging(app)                      # portal
     app.wsgi_app = web.StripClientMetadata(app.wsgi_app, company_networks=[...])
@@ -15,6 +16,7 @@ response padding, error pages, and the shared templates and stylesheet. Imports 
 
 from web.blueprint import blueprint
 from web.csrf import validate_csrf_token
+from web.dates import install_reporter_dates, reporter_day_label
 from web.errors import install_error_pages
 from web.forms import as_choices
 from web.headers import install_security_headers, security_headers
@@ -61,10 +63,12 @@ __all__ = [
     "html_lang",
     "init_babel",
     "install_error_pages",
+    "install_reporter_dates",
     "install_no_logging",
     "install_response_padding",
     "install_security_headers",
     "language_choices",
+    "reporter_day_label",
     "safe_next",
     "security_headers",
     "set_language",

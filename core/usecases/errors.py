@@ -15,6 +15,15 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class MessageLimitReached(InvalidInput):
+    """The reporter has sent as many messages to the case as one stored period (a day, or a
+    week at week precision) allows. `period` is "day" or "week", for the apps' wording."""
+
+    def __init__(self, message: str, *, period: str) -> None:
+        super().__init__(message, field="body")
+        self.period = period
+
+
 class NotFound(DomainError):
     """No such case, reviewer or attachment (or not one the caller may know about)."""
 

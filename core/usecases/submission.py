@@ -70,7 +70,8 @@ class SubmissionDraft:
         stored = store_file(
             services.blobs, reference=self.reference, key_kind=KeyKind.CASE,
             case_key=self.case_key, name=name, content_type=content_type, chunks=chunks,
-            day=services.clock.today(), limit=config.max_submission_bytes - self.total_bytes,
+            day=services.clock.submitter_day(),
+            limit=config.max_submission_bytes - self.total_bytes,
         )
         self.files.append(stored)
         self.total_bytes += stored.plaintext_size
@@ -129,7 +130,8 @@ def submit_report(
     keyring = services.keyring
     derived = derive_receipt_secrets(receipt, instance_salt=keyring.receipt_salt,
                                      pepper=keyring.pepper, profile=services.config.kdf)
-    today = services.clock.today()
+    # The reporter's day (or week): deadlines run from it, so they fall early, never late.
+    today = services.clock.submitter_day()
     ref = draft.reference
     case = Case(
         reference=ref,

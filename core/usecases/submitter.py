@@ -9,13 +9,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit import Actor, AuditAction, record_event
+from core.clock import DatePrecision
 from core.models import Attachment, Author, Case, KeyKind, Message, MessageKind
 from core.models.enums import SUBMITTER_VISIBLE_KINDS
 from core.services import Services
 from core.usecases.attachments import StoredFile, file_meta, file_plaintext, store_file
 from core.usecases.content import MAX_LONG_TEXT, FileMeta, clean_text
 from core.usecases.contexts import message_context
-from core.usecases.errors import InvalidInput, NotFound, ReceiptNotRecognised
+from core.usecases.errors import (
+    InvalidInput,
+    MessageLimitReached,
+    NotFound,
+    ReceiptNotRecognised,
+)
 from core.usecases.grants import open_submitter_grant
 from core.usecases.reading import decrypt_case
 from core.usecases.views import CaseView
@@ -75,8 +81,14 @@ def store_submitter_file(services: Services, access: SubmitterAccess, name: str,
     """Encrypt a file the reporter adds to their case straight into the blob store."""
     return store_file(services.blobs, reference=access.reference, key_kind=KeyKind.CASE,
                       case_key=access.case_key, name=name, content_type=content_type,
-                      chunks=chunks, day=services.clock.today(),
+                      chunks=chunks, day=services.clock.submitter_day(),
                       limit=services.config.max_submission_bytes if limit is None else limit)
+
+
+_MESSAGE_LIMIT_REACHED = {
+    DatePrecision.DAY: "You have sent many messages today. Please try again tomorrow.",
+    DatePrecision.WEEK: "You have sent many messages this week. Please try again next week.",
+}
 
 
 def post_submitter_message(
@@ -86,20 +98,21 @@ def post_submitter_message(
     body: str,
     files: Sequence[StoredFile] = (),
 ) -> Message:
-    """Add the reporter's message (and files) to the thread; at most N per case per day."""
+    """Add the reporter's message (and files) to the thread; at most N per case per day (per
+    stored period: a week holds 7 days' worth)."""
     case = _case(session, access)
     text = clean_text(body, field="body", limit=MAX_LONG_TEXT)
     if not text and not files:
         raise InvalidInput("Please write a message or choose a file.", field="body")
-    today = services.clock.today()
-    sent_today = session.scalar(
+    today = services.clock.submitter_day()
+    precision = services.clock.precision
+    sent_in_period = session.scalar(
         select(func.count(Message.id)).where(
             Message.case_id == case.id, Message.author == Author.SUBMITTER,
             Message.created_on == today)
     ) or 0
-    if sent_today >= services.config.messages_per_case_per_day:
-        raise InvalidInput("You have sent many messages today. Please try again tomorrow.",
-                           field="body")
+    if sent_in_period >= services.config.messages_per_case_per_day * precision.days:
+        raise MessageLimitReached(_MESSAGE_LIMIT_REACHED[precision], period=precision.value)
     kind = MessageKind.REPORTER_MESSAGE
     message = Message(
         case_id=case.id, author=Author.SUBMITTER, kind=kind, key_kind=KeyKind.CASE,

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from core.notifications import queue_case_notification
 from core.session_tokens import new_session_token
-from core.usecases.errors import InvalidInput, NotFound, ReceiptNotRecognised
+from core.usecases.errors import InvalidInput, MessageLimitReached, NotFound, ReceiptNotRecognised
 from core.usecases.submitter import (
     SubmitterAccess,
     login_submitter,
@@ -181,7 +181,9 @@ def _unsent_reply() -> ResponseReturnValue:
 
 def _message_error(exc: InvalidInput) -> str:
     message: str
-    if "many messages" in str(exc):
+    if isinstance(exc, MessageLimitReached) and exc.period == "week":
+        message = _("You have sent many messages this week. Please try again next week.")
+    elif isinstance(exc, MessageLimitReached):
         message = _("You have sent many messages today. Please try again tomorrow.")
     elif exc.field == "attachments":
         message = _("The files are larger than this service accepts.")
