@@ -5,23 +5,36 @@ Appends are serialised by locking the single `audit_head` row (SELECT ... FOR UP
 PostgreSQL; SQLite transactions here start with BEGIN IMMEDIATE, which serialises writers).
 A transaction that rolls back takes its events with it, so the log never claims an action that
 did not happen, and never misses one that did.
+
+Reporters' events are queued, not appended: their position among staff events, which carry
+exact times, would date them to the minute. Two hours after their day (or week, core.clock)
+has ended, the next append, or `candor cleanup`, moves the whole period's queue into the chain
+in random order, each dated midnight of its day.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import Clock
-from core.models import ActorKind, AuditCheckpoint, AuditEvent, AuditHead
+from core.models import ActorKind, AuditCheckpoint, AuditEvent, AuditHead, PendingAuditEvent
 from crypto.audit_chain import GENESIS, chain_hash, checkpoint_message, leaf_hash
 from crypto.signing import sign
+
+#: How long after its day (or week) ends a reporter's event may still be committed: a
+#: submission's transaction ends after its upload (up to `candor serve --timeout`, one hour by
+#: default) and carries the day the upload began. Periods are appended only this long after
+#: their end, so that no straggler is appended after staff events of the next day, which would
+#: date it to just before midnight.
+REPORTER_EVENT_GRACE = timedelta(hours=2)
 
 
 class AuditAction(StrEnum):
@@ -119,29 +132,82 @@ def record_event(
     *,
     case_id: int | None = None,
     detail: Mapping[str, str | int | bool | None] | None = None,
-) -> AuditEvent:
-    """Append one event to the log inside the caller's transaction.
+    day: date | None = None,
+) -> AuditEvent | PendingAuditEvent:
+    """Record one event inside the caller's transaction.
 
-    Submitter events carry midnight of the day, not the moment. `detail` holds identifiers and
-    flags only (ids, key kinds, statuses), never content.
+    A staff or system event is appended to the log at once, with its exact time. A reporter's
+    event is queued with only its day (`day`, default `Clock.submitter_day`: pass the date the
+    action's other records carry, so that they agree) and enters the log after that day ends
+    (`sequence_reporter_events`). `detail` holds identifiers and flags only (ids, key kinds,
+    statuses), never content.
     """
+    canonical = _canonical_detail(detail)
+    if actor.kind is ActorKind.SUBMITTER:
+        pending = PendingAuditEvent(token=secrets.token_bytes(16),
+                                    occurred_on=day or clock.submitter_day(), action=str(action),
+                                    case_id=case_id, detail=canonical)
+        session.add(pending)
+        session.flush()
+        return pending
     head = _locked_head(session)
-    occurred_at = clock.submitter_time() if actor.kind is ActorKind.SUBMITTER else clock.now()
+    _append_ended_reporter_events(session, clock, head)
+    event = _append(session, head, occurred_at=clock.now(), actor_kind=actor.kind,
+                    reviewer_id=actor.reviewer_id, action=str(action), case_id=case_id,
+                    detail=canonical)
+    session.flush()
+    return event
+
+
+def sequence_reporter_events(session: Session, clock: Clock) -> int:
+    """Append the queued reporter events of every ended day (or week) to the log; return how
+    many. Staff appends do this on their way, so this only matters on a quiet instance
+    (`candor cleanup` calls it)."""
+    appended = _append_ended_reporter_events(session, clock, _locked_head(session))
+    session.flush()
+    return appended
+
+
+def _append_ended_reporter_events(session: Session, clock: Clock, head: AuditHead) -> int:
+    """Move the queue of ended periods into the chain (the caller holds the head lock).
+
+    Ordered by day, then by the random token: within a day the order says nothing about when
+    each action happened. A period is appended whole, after every staff event of its day,
+    once it ended at least REPORTER_EVENT_GRACE ago.
+    """
+    first_open = clock.precision.start_of((clock.now() - REPORTER_EVENT_GRACE).date())
+    ended = session.execute(
+        select(PendingAuditEvent)
+        .where(PendingAuditEvent.occurred_on < first_open)
+        .order_by(PendingAuditEvent.occurred_on, PendingAuditEvent.token)
+        .with_for_update()
+    ).scalars().all()
+    for pending in ended:
+        _append(session, head,
+                occurred_at=datetime.combine(pending.occurred_on, time.min, tzinfo=UTC),
+                actor_kind=ActorKind.SUBMITTER, reviewer_id=None, action=pending.action,
+                case_id=pending.case_id, detail=pending.detail)
+        session.delete(pending)
+    return len(ended)
+
+
+def _append(session: Session, head: AuditHead, *, occurred_at: datetime, actor_kind: ActorKind,
+            reviewer_id: int | None, action: str, case_id: int | None,
+            detail: str) -> AuditEvent:
     event = AuditEvent(
         position=head.size,
         occurred_at=occurred_at.astimezone(UTC),
-        actor_kind=actor.kind,
-        reviewer_id=actor.reviewer_id,
-        action=str(action),
+        actor_kind=actor_kind,
+        reviewer_id=reviewer_id,
+        action=action,
         case_id=case_id,
-        detail=_canonical_detail(detail),
+        detail=detail,
     )
     event.leaf_hash = leaf_hash(entry_bytes(event))
     event.chain_hash = chain_hash(head.head, event.leaf_hash)
     head.size += 1
     head.head = event.chain_hash
     session.add(event)
-    session.flush()
     return event
 
 
@@ -175,6 +241,7 @@ def sign_checkpoint(
 ) -> AuditCheckpoint:
     """Sign the current head; the checkpoint itself is recorded as an event after it."""
     head = _locked_head(session)
+    _append_ended_reporter_events(session, clock, head)
     issued_at = clock.now().astimezone(UTC).replace(microsecond=0).isoformat()
     checkpoint = AuditCheckpoint(
         size=head.size,

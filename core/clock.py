@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 
@@ -57,10 +57,6 @@ class Clock:
         """The date to record for a reporter's action: today, or the Monday of this week at
         week precision; never anything finer, which could be matched against network logs."""
         return self.precision.start_of(self.today())
-
-    def submitter_time(self) -> datetime:
-        """Midnight UTC of `submitter_day`, for records that need a timestamp (audit events)."""
-        return datetime.combine(self.submitter_day(), time.min, tzinfo=UTC)
 
 
 def add_months(day: date, months: int) -> date:

@@ -69,6 +69,16 @@ class Config:
     console_url: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if (self.submitter_date_precision is DatePrecision.WEEK
+                and self.acknowledge_days < DatePrecision.WEEK.days):
+            # Deadlines run from the Monday: a shorter one would be past when Sunday's
+            # reports arrive.
+            raise ConfigError(
+                f"acknowledge_days = {self.acknowledge_days} is too short for "
+                "submitter_date_precision = \"week\": deadlines run from the Monday, so "
+                "reports sent later in the week would be overdue on arrival (use 7 or more)")
+
     @property
     def secrets_dir(self) -> Path:
         """Folder holding the instance's secret files (mode 0700, files 0600)."""

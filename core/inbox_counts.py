@@ -29,7 +29,8 @@ stage and team, so the use cases that change either of them on an existing case 
 team: two concurrent changes of one case are then applied one after the other, each against
 the state the other left. The use cases call `lock_case` before their first audit event and
 the counter functions after it, so every transaction takes its locks in the order case row,
-audit head, counter rows, and no two can deadlock; a case's membership rows (whose inbox keys
+audit head, counter rows (a reporter's transaction takes no audit head lock: its events are
+queued, core.audit), and no two can deadlock; a case's membership rows (whose inbox keys
 `sync_member_keys` rewrites last) are only ever written under its case row lock. On SQLite
 every transaction starts with BEGIN IMMEDIATE (core.db), which serialises writers anyway;
 FOR UPDATE is simply not emitted.

@@ -53,6 +53,6 @@ def enforce_budget(name: str, limit: int, window: timedelta = timedelta(minutes=
     """
     with transaction() as session:
         wait = take(session, f"portal:{name}", limit=limit, window=window,
-                    now=services().clock.now())
+                    now=services().clock.now(), key=services().keyring.cookie_key)
     if wait is not None:
         raise TooManyRequests(retry_after=wait)

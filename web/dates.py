@@ -12,8 +12,9 @@ from core.clock import DatePrecision
 
 
 def reporter_day_label(day: date, precision: DatePrecision) -> str:
-    """`day` (a stored reporter date) in words for the current language."""
-    if precision is DatePrecision.WEEK:
+    """`day` (a stored reporter date) in words for the current language. Only a Monday can
+    stand for a week: another day was stored before the switch to week precision."""
+    if precision is DatePrecision.WEEK and day.weekday() == 0:
         label: str = _("week of %(day)s", day=day.isoformat())
         return label
     return day.isoformat()

@@ -1,6 +1,6 @@
 """Candor's SQLAlchemy models. Models hold data; behaviour lives in `core.usecases`."""
 
-from core.models.audit import AuditCheckpoint, AuditEvent, AuditHead
+from core.models.audit import AuditCheckpoint, AuditEvent, AuditHead, PendingAuditEvent
 from core.models.base import Base
 from core.models.case import (
     Attachment,
@@ -30,7 +30,8 @@ from core.models.runtime import PendingNotification, SubmitterSession, ThrottleB
 __all__ = [
     "ActorKind", "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Author", "Base",
     "Case", "CaseGrant", "CaseMember", "CaseStatus", "Category", "Channel", "Disclosure",
-    "InboxCount", "KeyKind", "MemberRole", "Message", "MessageKind", "PendingNotification",
+    "InboxCount", "KeyKind", "MemberRole", "Message", "MessageKind", "PendingAuditEvent",
+    "PendingNotification",
     "Recipient", "Reviewer",
     "ReviewerSession", "Role", "SubmitterSession", "ThrottleBucket", "category_intake",
 ]

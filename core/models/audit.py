@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, UTCDateTime, str_enum
@@ -28,6 +28,28 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class PendingAuditEvent(Base):
+    """A reporter's event waiting to enter the log (core.audit.sequence_reporter_events).
+
+    Written in the transaction of the reporter's action, like any event, but without a
+    position: appended at once, its place between staff events (which carry exact times)
+    would date the action to the minute. The key is random and SQLite keeps no rowid, so the
+    table numbers nothing in insertion order; the sequencer appends a whole ended day (or
+    week) at a time, shuffled. (PostgreSQL's system column xmin still orders rows by
+    transaction: SECURITY.md.)
+    """
+
+    __tablename__ = "audit_pending_events"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    token: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    #: The reporter's day (core.clock.Clock.submitter_day), never a time.
+    occurred_on: Mapped[date] = mapped_column(Date, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text, default="{}")
 
 
 class AuditHead(Base):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, UTCDateTime
+from core.models.base import Base
 
 
 class ThrottleBucket(Base):
@@ -16,16 +16,17 @@ class ThrottleBucket(Base):
     __tablename__ = "throttle_buckets"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Keyed hash of the window's number (core.throttle): no time of the latest event.
+    window_tag: Mapped[bytes] = mapped_column(LargeBinary(16))
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SubmitterSession(Base):
     """A reporter's follow-up session after a receipt login.
 
-    The case key and the idle deadline are sealed under a secret that only the reporter's
-    cookie holds; the row itself shows nothing but the day it was created (for clean-up), so
-    the database records no precise time of a reporter's visit.
+    The case key and the idle and absolute deadlines are sealed under a secret that only the
+    reporter's cookie holds; the row itself shows nothing but the reporter's day (or week) of
+    the login (for clean-up), so the database records no precise time of a reporter's visit.
     """
 
     __tablename__ = "submitter_sessions"

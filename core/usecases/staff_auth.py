@@ -164,7 +164,8 @@ def authenticate(session: Session, services: Services, username: str, passphrase
     replayed codes, locked and deactivated accounts all yield the same failed result.
     """
     now = services.clock.now()
-    wait = take(session, GLOBAL_BUCKET, limit=GLOBAL_LIMIT, window=GLOBAL_WINDOW, now=now)
+    wait = take(session, GLOBAL_BUCKET, limit=GLOBAL_LIMIT, window=GLOBAL_WINDOW, now=now,
+                key=services.keyring.cookie_key)
     if wait is not None:
         _fail(session, services, None, "throttled")
         return LoginResult(retry_after=wait)
@@ -175,7 +176,7 @@ def authenticate(session: Session, services: Services, username: str, passphrase
                                 ).scalar_one_or_none()
                 if USERNAME_PATTERN.fullmatch(name) else None)
     wait = take(session, username_bucket(services, name), limit=ACCOUNT_LIMIT,
-                window=ACCOUNT_WINDOW, now=now)
+                window=ACCOUNT_WINDOW, now=now, key=services.keyring.cookie_key)
     if wait is not None:
         _fail(session, services, reviewer, "throttled")
         return LoginResult(retry_after=wait)
@@ -288,7 +289,7 @@ def reauthenticate(session: Session, services: Services, loaded: LoadedSession,
     reviewer = loaded.reviewer
     now = services.clock.now()
     wait = take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT,
-                window=ACCOUNT_WINDOW, now=now)
+                window=ACCOUNT_WINDOW, now=now, key=services.keyring.cookie_key)
     if wait is not None:
         _fail(session, services, reviewer, "reauth-throttled")
         return False, wait
@@ -320,7 +321,7 @@ def change_own_passphrase(session: Session, services: Services, loaded: LoadedSe
     reviewer = loaded.reviewer
     now = services.clock.now()
     if take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT, window=ACCOUNT_WINDOW,
-            now=now) is not None:
+            now=now, key=services.keyring.cookie_key) is not None:
         _fail(session, services, reviewer, "passphrase-change-throttled")
         return PassphraseChange.THROTTLED
     if not verify_passphrase(reviewer.passphrase_hash, current, services.config.kdf):

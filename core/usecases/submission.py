@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,6 +59,8 @@ class SubmissionDraft:
     identity_key: bytes = field(default_factory=new_key, repr=False)
     files: list[StoredFile] = field(default_factory=list)
     total_bytes: int = 0
+    #: The reporter's day (core.clock.Clock.submitter_day), once the first file is stored.
+    day: date | None = None
 
     def add_file(self, services: Services, name: str, content_type: str,
                  chunks: Iterable[bytes]) -> StoredFile:
@@ -70,12 +72,19 @@ class SubmissionDraft:
         stored = store_file(
             services.blobs, reference=self.reference, key_kind=KeyKind.CASE,
             case_key=self.case_key, name=name, content_type=content_type, chunks=chunks,
-            day=services.clock.submitter_day(),
-            limit=config.max_submission_bytes - self.total_bytes,
+            day=self.reporter_day(services), limit=config.max_submission_bytes - self.total_bytes,
         )
         self.files.append(stored)
         self.total_bytes += stored.plaintext_size
         return stored
+
+    def reporter_day(self, services: Services) -> date:
+        """The reporter's day of the whole submission, fixed at its first file: files of an
+        upload that crosses midnight (or Sunday night) would otherwise carry two dates, and
+        the change between them would date the upload to that moment."""
+        if self.day is None:
+            self.day = services.clock.submitter_day()
+        return self.day
 
     def discard(self, blobs: BlobStore) -> None:
         """Delete the draft's blobs (after a failed or abandoned submission)."""
@@ -131,7 +140,7 @@ def submit_report(
     derived = derive_receipt_secrets(receipt, instance_salt=keyring.receipt_salt,
                                      pepper=keyring.pepper, profile=services.config.kdf)
     # The reporter's day (or week): deadlines run from it, so they fall early, never late.
-    today = services.clock.submitter_day()
+    today = draft.reporter_day(services)
     ref = draft.reference
     case = Case(
         reference=ref,
@@ -171,8 +180,9 @@ def submit_report(
     record_event(
         session, services.clock, AuditAction.CASE_SUBMITTED, Actor.submitter(), case_id=case.id,
         detail={"channel": str(channel), "files": len(draft.files), "routed_to": len(reviewers)},
+        day=today,
     )
-    case_created(session, case)  # inbox counters, after the audit head (core.inbox_counts)
+    case_created(session, case)  # inbox counters (core.inbox_counts)
     session.flush()
     return SubmissionResult(receipt_code=receipt, case_id=case.id, reference=ref,
                             unrouted=not reviewers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -77,11 +78,13 @@ def read_case_for_submitter(
 
 def store_submitter_file(services: Services, access: SubmitterAccess, name: str,
                          content_type: str, chunks: Iterator[bytes], *,
-                         limit: int | None = None) -> StoredFile:
-    """Encrypt a file the reporter adds to their case straight into the blob store."""
+                         limit: int | None = None, day: date | None = None) -> StoredFile:
+    """Encrypt a file the reporter adds to their case straight into the blob store. Pass the
+    `day` of the message it will belong to (`Clock.submitter_day` when the request began), so
+    that an upload across midnight leaves no change of date behind."""
     return store_file(services.blobs, reference=access.reference, key_kind=KeyKind.CASE,
                       case_key=access.case_key, name=name, content_type=content_type,
-                      chunks=chunks, day=services.clock.submitter_day(),
+                      chunks=chunks, day=day or services.clock.submitter_day(),
                       limit=services.config.max_submission_bytes if limit is None else limit)
 
 
@@ -97,14 +100,16 @@ def post_submitter_message(
     access: SubmitterAccess,
     body: str,
     files: Sequence[StoredFile] = (),
+    *,
+    day: date | None = None,
 ) -> Message:
     """Add the reporter's message (and files) to the thread; at most N per case per day (per
-    stored period: a week holds 7 days' worth)."""
+    stored period: a week holds 7 days' worth). `day`: as for `store_submitter_file`."""
     case = _case(session, access)
     text = clean_text(body, field="body", limit=MAX_LONG_TEXT)
     if not text and not files:
         raise InvalidInput("Please write a message or choose a file.", field="body")
-    today = services.clock.submitter_day()
+    today = day or services.clock.submitter_day()
     precision = services.clock.precision
     sent_in_period = session.scalar(
         select(func.count(Message.id)).where(
@@ -126,7 +131,8 @@ def post_submitter_message(
         session.add(stored.to_model(case.id, message.id, today))
     case.submitter_active_on = today
     record_event(session, services.clock, AuditAction.SUBMITTER_MESSAGE_POSTED, Actor.submitter(),
-                 case_id=case.id, detail={"message_id": message.id, "files": len(files)})
+                 case_id=case.id, detail={"message_id": message.id, "files": len(files)},
+                 day=today)
     session.flush()
     return message
 

@@ -1,6 +1,7 @@
 """Reporters' follow-up sessions: after a receipt login, the case key is kept server-side,
-sealed under a secret that only the reporter's cookie holds, with a sliding idle deadline
-sealed alongside (so the database never holds the time of a visit)."""
+sealed under a secret that only the reporter's cookie holds, with a sliding idle deadline and
+the absolute one sealed alongside (so the database never holds the time of a visit). The row
+itself carries only the reporter's day (or week), for clean-up."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from core.clock import DatePrecision
 from core.models import SubmitterSession
 from core.services import Services
 from core.session_tokens import SessionToken, new_session_token, parse_session_token
@@ -17,15 +19,17 @@ from core.usecases.submitter import SubmitterAccess
 from crypto.errors import CryptoError
 from crypto.keys import unwrap, wrap
 
-#: Rows older than this are deleted whatever their (sealed) idle deadline says.
+#: A session ends this long after the login, however active (the sealed absolute deadline).
 MAX_SESSION_AGE = timedelta(days=1)
 
 
-def _seal(services: Services, token: SessionToken, access: SubmitterAccess) -> bytes:
+def _seal(services: Services, token: SessionToken, access: SubmitterAccess,
+          absolute_deadline: float) -> bytes:
     idle = timedelta(minutes=services.config.submitter_session_idle_minutes)
     state = {"case_id": access.case_id, "reference": access.reference,
              "case_key": access.case_key.hex(),
-             "idle_deadline": (services.clock.now() + idle).timestamp()}
+             "idle_deadline": (services.clock.now() + idle).timestamp(),
+             "absolute_deadline": absolute_deadline}
     return wrap(token.secret, json.dumps(state).encode("ascii"))
 
 
@@ -33,8 +37,10 @@ def start_submitter_session(session: Session, services: Services,
                             access: SubmitterAccess) -> str:
     """Store a new session for `access`; return the cookie value (shown to nobody else)."""
     token = new_session_token()
-    session.add(SubmitterSession(id_hash=token.id_hash, sealed_state=_seal(services, token, access),
-                                 created_on=services.clock.today()))
+    absolute = (services.clock.now() + MAX_SESSION_AGE).timestamp()
+    session.add(SubmitterSession(id_hash=token.id_hash,
+                                 sealed_state=_seal(services, token, access, absolute),
+                                 created_on=services.clock.submitter_day()))
     session.flush()
     return token.encode()
 
@@ -53,14 +59,14 @@ def resume_submitter_session(session: Session, services: Services,
         state = json.loads(unwrap(token.secret, row.sealed_state))
     except (CryptoError, ValueError):
         return None
-    if state["idle_deadline"] < services.clock.now().timestamp() or \
-            row.created_on < services.clock.today() - MAX_SESSION_AGE:
+    now = services.clock.now().timestamp()
+    if state["idle_deadline"] < now or state.get("absolute_deadline", 0) < now:
         session.delete(row)
         session.flush()
         return None
     access = SubmitterAccess(case_id=int(state["case_id"]), reference=str(state["reference"]),
                              case_key=bytes.fromhex(state["case_key"]))
-    row.sealed_state = _seal(services, token, access)
+    row.sealed_state = _seal(services, token, access, float(state["absolute_deadline"]))
     session.flush()
     return access
 
@@ -73,7 +79,9 @@ def end_submitter_session(session: Session, cookie_value: str | None) -> None:
 
 
 def purge_old_submitter_sessions(session: Session, services: Services) -> int:
-    """Delete sessions created before yesterday (run periodically; cheap)."""
-    cutoff = services.clock.today() - MAX_SESSION_AGE
+    """Delete rows whose session has surely ended (run periodically; cheap). A row's date may
+    be the Monday of its week (submitter_date_precision), so it counts from the Sunday after:
+    rows of ended sessions stay up to a week longer, openable by nobody."""
+    cutoff = services.clock.today() - MAX_SESSION_AGE - timedelta(days=DatePrecision.WEEK.days)
     result = session.execute(delete(SubmitterSession).where(SubmitterSession.created_on < cutoff))
     return int(getattr(result, "rowcount", 0) or 0)

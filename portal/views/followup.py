@@ -128,10 +128,12 @@ def reply() -> ResponseReturnValue:
     if access is None:
         return _unsent_reply()
     stored = []
+    # One date for the files and the message, even if the upload runs past midnight.
+    day = services().clock.submitter_day()
 
     def store(part: FilePart) -> None:
         stored.append(store_submitter_file(services(), access, part.filename, part.content_type,
-                                           part.chunks()))
+                                           part.chunks(), day=day))
 
     config = services().config
     blobs = services().blobs
@@ -144,7 +146,7 @@ def reply() -> ResponseReturnValue:
         if post.valid:
             with transaction() as session:
                 post_submitter_message(session, services(), access, form.body.data or "",
-                                       stored)
+                                       stored, day=day)
                 queue_case_notification(session, access.case_id)
             return redirect(url_for("portal.case", _anchor="messages"), code=303)
     except InvalidInput as exc:

@@ -19,11 +19,21 @@ from core.audit import (
     ChainBroken,
     entry_bytes,
     record_event,
+    sequence_reporter_events,
     sign_checkpoint,
     verify_events,
 )
+from core.clock import Clock
 from core.db import transaction
-from core.models import AuditCheckpoint, AuditEvent, AuditHead, MessageKind, Reviewer, Role
+from core.models import (
+    AuditCheckpoint,
+    AuditEvent,
+    AuditHead,
+    MessageKind,
+    PendingAuditEvent,
+    Reviewer,
+    Role,
+)
 from core.usecases.casework import (
     exclude_member,
     grant_case,
@@ -84,12 +94,28 @@ def verify_all(session_factory) -> bytes:
     return computed
 
 
-def added_actions(session_factory, action: Callable[[], object]) -> list[str]:
-    """Run `action` and return the audit actions it appended, sorted."""
-    before, _ = head_row(session_factory)
-    action()
+def queued(session_factory) -> dict[bytes, str]:
+    """Reporter events waiting for the end of their day: token -> action."""
     with session_factory() as s:
-        rows = (
+        return {bytes(p.token): p.action for p in s.scalars(select(PendingAuditEvent))}
+
+
+def next_day(services) -> Clock:
+    """The services' clock a day and three hours later: today's reporter events may be logged
+    (REPORTER_EVENT_GRACE after midnight), whatever the time now."""
+    return Clock(now=lambda: services.clock.now() + timedelta(days=1, hours=3),
+                 precision=services.clock.precision)
+
+
+def added_actions(session_factory, action: Callable[[], object]) -> list[str]:
+    """Run `action` and return the audit actions it appended or queued, sorted."""
+    before, _ = head_row(session_factory)
+    queued_before = queued(session_factory)
+    action()
+    rows = [action for token, action in queued(session_factory).items()
+            if token not in queued_before]
+    with session_factory() as s:
+        rows += (
             s.execute(
                 select(AuditEvent.action)
                 .where(AuditEvent.position >= before)
@@ -288,6 +314,8 @@ def test_events_name_actor_and_case(session_factory, services, world):
     case = submit(session_factory, services, category="misconduct")
     with transaction(session_factory) as s:
         read_case_for_reviewer(s, services, ivy.unlocked, case.case_id)
+    with transaction(session_factory) as s:
+        assert sequence_reporter_events(s, next_day(services)) == 1
     with session_factory() as s:
         events = all_events(s)
     submitted = next(e for e in events if e.action == A.CASE_SUBMITTED)
@@ -593,7 +621,11 @@ def test_concurrent_submissions(session_factory, services, world):
         w.join(timeout=120)
     assert not errors, errors
     assert len({r.case_id for r in results}) == threads_n * each
+    assert len(queued(session_factory)) == threads_n * each
+    with transaction(session_factory) as s:
+        sequence_reporter_events(s, next_day(services))
     _check_log(session_factory, before + threads_n * each)
+    assert not queued(session_factory)
 
 
 # --- no content in the log --------------------------------------------------------------------
@@ -641,8 +673,16 @@ def test_events_never_contain_content(session_factory, services, world):
     from crypto.receipt import format_receipt
 
     with session_factory() as s:
+        waiting = s.execute(text("select * from audit_pending_events")).all()
+    assert len(waiting) >= 3
+    with transaction(session_factory) as s:
+        sequence_reporter_events(s, next_day(services))
+    with session_factory() as s:
         rows = s.execute(text("select * from audit_events")).all()
     assert len(rows) >= 8
+    dump = "\n".join(repr(tuple(row)) for row in waiting)
+    for needle in [*canaries, code, format_receipt(code), "CANARY"]:
+        assert needle not in dump
     dump = "\n".join(repr(tuple(row)) for row in rows)
     for needle in [*canaries, code, format_receipt(code), "CANARY"]:
         assert needle not in dump
@@ -653,3 +693,62 @@ def test_events_never_contain_content(session_factory, services, world):
         assert all(
             isinstance(v, (int, bool, type(None))) or len(str(v)) < 40 for v in detail.values()
         )
+
+
+# --- reporters' events: queued, then appended a whole day at a time ---------------------------
+
+
+def _queue_reporter_events(session_factory, clock, count):
+    for i in range(count):
+        with transaction(session_factory) as s:
+            record_event(s, clock, A.CASE_OPENED_BY_SUBMITTER, Actor.submitter(), case_id=i)
+
+
+def test_a_day_is_appended_shuffled(session_factory):
+    """The chain must not keep the order in which a day's reporter events happened."""
+    from datetime import UTC, datetime
+
+    day_clock = Clock(now=lambda: datetime(2026, 3, 4, 10, tzinfo=UTC))
+    _queue_reporter_events(session_factory, day_clock, 40)
+    with transaction(session_factory) as s:
+        tokens = sorted(bytes(p.token) for p in s.scalars(select(PendingAuditEvent)))
+        by_token = {bytes(p.token): p.case_id for p in s.scalars(select(PendingAuditEvent))}
+    later = Clock(now=lambda: datetime(2026, 3, 5, 9, tzinfo=UTC))
+    with transaction(session_factory) as s:
+        assert sequence_reporter_events(s, later) == 40
+    with session_factory() as s:
+        logged = [e.case_id for e in all_events(s)]
+    # Random keys decide the order: not the order of the actions (0, 1, 2, ...), ...
+    assert logged != list(range(40))
+    assert sorted(logged) == list(range(40))
+    # ... but the order of the keys, which is fixed and unrelated to time.
+    assert logged == [by_token[t] for t in tokens]
+    verify_all(session_factory)
+
+
+def test_a_day_waits_for_stragglers_before_it_is_appended(session_factory):
+    """A reporter's transaction begun before midnight may commit after it (a long upload):
+    staff events in the first hours of the next day do not take the day's queue, so the
+    straggler still joins its day's batch instead of landing after the next day's events."""
+    from datetime import UTC, datetime
+
+    def at(hour: int, minute: int = 0, day: int = 17) -> Clock:
+        return Clock(now=lambda: datetime(2026, 3, day, hour, minute, tzinfo=UTC))
+
+    _queue_reporter_events(session_factory, at(15), 2)
+    with transaction(session_factory) as s:  # a staff event at 00:00:01, next day
+        record_event(s, at(0, 0, day=18), A.CATEGORY_CHANGED, Actor.system())
+    # The straggler: begun at 23:59 with the 17th's date, committed at 00:40 on the 18th.
+    with transaction(session_factory) as s:
+        record_event(s, at(0, 40, day=18), A.SUBMITTER_MESSAGE_POSTED, Actor.submitter(),
+                     day=at(23, 59).submitter_day())
+    with transaction(session_factory) as s:
+        assert sequence_reporter_events(s, at(1, 59, day=18)) == 0
+    with transaction(session_factory) as s:
+        record_event(s, at(2, 1, day=18), A.CATEGORY_CHANGED, Actor.system())
+    with session_factory() as s:
+        events = all_events(s)
+    assert [e.actor_kind for e in events] == ["system", "submitter", "submitter", "submitter",
+                                              "system"]
+    assert {str(e.occurred_at) for e in events[1:4]} == {"2026-03-17 00:00:00+00:00"}
+    verify_all(session_factory)

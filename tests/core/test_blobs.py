@@ -172,24 +172,27 @@ def test_sweep_orphans_respects_references_and_grace(session_factory, services):
     [(referenced, referenced_day)] = list(blobs.list_blobs())
     assert referenced_day == date(2024, 5, 1)
 
-    old_orphan, _ = blobs.write([b"old"], day=today - timedelta(days=2))
-    edge_orphan, _ = blobs.write([b"edge"], day=today - timedelta(days=1))
+    # Blob dates may be a week's Monday (submitter_date_precision = "week"), so a blob's age
+    # counts from the Sunday after its date: six days later than its date says.
+    old_orphan, _ = blobs.write([b"old"], day=today - timedelta(days=8))
+    edge_orphan, _ = blobs.write([b"edge"], day=today - timedelta(days=7))
     fresh_orphan, _ = blobs.write([b"fresh"], day=today)
 
     with transaction(session_factory) as s:
         removed = sweep_orphan_blobs(s, blobs, today, grace_days=1)
     remaining = {blob_id for blob_id, _ in blobs.list_blobs()}
-    # Yesterday's blob may be minutes old (written at 23:59, its upload still running): kept.
+    # The edge blob may stand for yesterday, 23:59, its upload still running: kept.
     assert removed == 1
     assert remaining == {referenced, edge_orphan, fresh_orphan}
 
     # A longer grace period keeps more; each later day the next one goes.
-    another, _ = blobs.write([b"x"], day=today - timedelta(days=3))
+    another, _ = blobs.write([b"x"], day=today - timedelta(days=10))  # may be 4 days old
     with transaction(session_factory) as s:
         assert sweep_orphan_blobs(s, blobs, today, grace_days=7) == 0
-        assert sweep_orphan_blobs(s, blobs, today, grace_days=2) == 1  # 3 days old
+        assert sweep_orphan_blobs(s, blobs, today, grace_days=2) == 1
         assert sweep_orphan_blobs(s, blobs, today + timedelta(days=1)) == 1  # the edge one
-        assert sweep_orphan_blobs(s, blobs, today + timedelta(days=2)) == 1  # the fresh one
+        assert sweep_orphan_blobs(s, blobs, today + timedelta(days=7)) == 0  # fresh: Sunday
+        assert sweep_orphan_blobs(s, blobs, today + timedelta(days=8)) == 1  # the fresh one
     assert {b for b, _ in blobs.list_blobs()} == {referenced}
     # The committed case's file still opens.
     assert b"".join(blobs.read(referenced))

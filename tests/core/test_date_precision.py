@@ -8,13 +8,16 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import inspect, select, text
 
+from core.audit import sequence_reporter_events
 from core.clock import Clock, DatePrecision
 from core.config import ConfigError, load_config
 from core.db import transaction
-from core.models import Attachment, AuditEvent, Case, Message
+from core.models import Attachment, AuditEvent, Case, Message, PendingAuditEvent
 from core.services import build_services
+from core.usecases.content import ReportContent
 from core.usecases.errors import MessageLimitReached
 from core.usecases.maintenance import sweep_orphan_blobs
+from core.usecases.submission import SubmissionDraft, submit_report
 from core.usecases.submitter import (
     login_submitter,
     post_submitter_message,
@@ -58,7 +61,6 @@ def test_clock_coarsens_only_reporter_dates():
     clock = Clock(now=lambda: moment, precision=DatePrecision.WEEK)
     assert clock.today() == SATURDAY  # staff actions and housekeeping keep the real day
     assert clock.submitter_day() == MONDAY
-    assert clock.submitter_time() == datetime(2024, 5, 13, tzinfo=UTC)
     assert Clock(now=lambda: moment).submitter_day() == SATURDAY
 
 
@@ -81,6 +83,19 @@ def test_other_precisions_are_refused_with_the_reason(tmp_path, value):
     message = str(raised.value)
     assert "submitter_date_precision" in message and "'day' or 'week'" in message
     assert "deadlines" in message
+
+
+def test_week_precision_needs_a_week_to_acknowledge(tmp_path):
+    """From the Monday, a shorter deadline would be past before Sunday's reports arrive."""
+    with pytest.raises(ConfigError, match="acknowledge_days = 6 is too short"):
+        load_config({"CANDOR_SUBMITTER_DATE_PRECISION": "week",
+                     "CANDOR_ACKNOWLEDGE_DAYS": "6"}, data_dir=tmp_path)
+    config = load_config({}, data_dir=tmp_path, acknowledge_days=3)
+    with pytest.raises(ConfigError):
+        dataclasses.replace(config, submitter_date_precision=DatePrecision.WEEK)
+    weekly_config = load_config({}, data_dir=tmp_path, submitter_date_precision="week",
+                                acknowledge_days=7)
+    assert weekly_config.acknowledge_days == 7
 
 
 def test_services_store_at_the_configured_precision(tmp_path):
@@ -122,10 +137,8 @@ def test_week_precision_keeps_no_reporter_day_anywhere(session_factory, services
         assert case.acknowledge_due == MONDAY + timedelta(days=7)
         assert {m.created_on for m in s.execute(select(Message)).scalars()} == {MONDAY}
         assert {a.created_on for a in s.execute(select(Attachment)).scalars()} == {MONDAY}
-        events = s.execute(select(AuditEvent)).scalars().all()
-        submitter = [e for e in events if e.reviewer_id is None and e.action.startswith("case:")]
-        assert submitter and {e.occurred_at for e in submitter} == {
-            datetime(2024, 5, 13, tzinfo=UTC)}
+        queued = s.execute(select(PendingAuditEvent)).scalars().all()
+        assert len(queued) == 2 and {p.occurred_on for p in queued} == {MONDAY}
         dump = _dump(s)
     for real_day in ("2024-05-18", "2024-05-19", "20240518", "20240519"):
         assert real_day not in dump
@@ -134,6 +147,46 @@ def test_week_precision_keeps_no_reporter_day_anywhere(session_factory, services
     assert len(blob_files) == 2
     for path in blob_files:
         assert path.stat().st_mtime == monday_midnight
+    assert {day for _, day in services.blobs.list_blobs()} == {MONDAY}
+
+
+def test_reporter_events_of_a_week_enter_the_log_after_the_week(session_factory, services,
+                                                                 intake):
+    moment = [datetime.combine(SATURDAY, time(21, 5, 9), tzinfo=UTC)]
+    services = weekly(services, moment)
+    submit(session_factory, services)
+    # Sunday night: the week is not over, nothing is logged yet.
+    moment[0] = datetime.combine(SATURDAY + timedelta(days=1), time(23, 59), tzinfo=UTC)
+    with transaction(session_factory) as s:
+        assert sequence_reporter_events(s, services.clock) == 0
+    moment[0] = datetime.combine(MONDAY + timedelta(days=7), time(1, 59), tzinfo=UTC)
+    with transaction(session_factory) as s:  # stragglers of the week may still commit
+        assert sequence_reporter_events(s, services.clock) == 0
+    moment[0] = datetime.combine(MONDAY + timedelta(days=7), time(2, 1), tzinfo=UTC)
+    with transaction(session_factory) as s:
+        assert sequence_reporter_events(s, services.clock) == 1
+    with session_factory() as s:
+        event = s.execute(select(AuditEvent).where(AuditEvent.actor_kind == "submitter")
+                          ).scalar_one()
+    assert event.occurred_at == datetime(2024, 5, 13, tzinfo=UTC)
+
+
+def test_a_submission_keeps_one_date_across_midnight(session_factory, services, intake):
+    """An upload that runs from Sunday night into Monday: every file and the case carry the
+    Monday the upload began in, not two weeks whose boundary would date the upload."""
+    moment = [datetime.combine(MONDAY + timedelta(days=6), time(23, 59, 30), tzinfo=UTC)]
+    services = weekly(services, moment)
+    draft = SubmissionDraft()
+    draft.add_file(services, "first.txt", "text/plain", iter([b"first"]))
+    moment[0] += timedelta(minutes=2)  # next week now
+    draft.add_file(services, "second.txt", "text/plain", iter([b"second"]))
+    with transaction(session_factory) as s:
+        result = submit_report(s, services, draft, category_code="it_fault",
+                               report=ReportContent(summary="Late upload", description="x"))
+    with session_factory() as s:
+        assert s.get(Case, result.case_id).received_on == MONDAY
+        assert {a.created_on for a in s.execute(select(Attachment)).scalars()} == {MONDAY}
+        assert s.execute(select(PendingAuditEvent.occurred_on)).scalar_one() == MONDAY
     assert {day for _, day in services.blobs.list_blobs()} == {MONDAY}
 
 
@@ -181,7 +234,7 @@ def test_orphan_sweep_counts_a_weeks_blob_from_its_last_possible_day(session_fac
 
     def sweep(on: date) -> int:
         with transaction(session_factory) as s:
-            return sweep_orphan_blobs(s, services.blobs, on, 1, DatePrecision.WEEK)
+            return sweep_orphan_blobs(s, services.blobs, on, 1)
 
     # Stored as Monday, it may have been written as late as Sunday 23:59, still uploading: it
     # must survive Monday (one day after Sunday is not yet one whole day), and go on Tuesday.

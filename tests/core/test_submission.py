@@ -24,6 +24,7 @@ from core.models import (
     KeyKind,
     Message,
     MessageKind,
+    PendingAuditEvent,
     Recipient,
 )
 from core.usecases.casework import (
@@ -612,8 +613,9 @@ def test_reviewer_cannot_post_as_reporter(session_factory, services, intake):
 
 def test_submitter_actions_carry_only_the_day(session_factory, services, intake):
     moment = datetime(2024, 5, 17, 13, 37, 42, 123456, tzinfo=UTC)
+    now = [moment]
     midnight = datetime(2024, 5, 17, tzinfo=UTC)
-    services = dataclasses.replace(services, clock=Clock(now=lambda: moment))
+    services = dataclasses.replace(services, clock=Clock(now=lambda: now[0]))
     with session_factory() as s:
         start = s.execute(text("select size from audit_head")).scalar_one()
 
@@ -624,44 +626,52 @@ def test_submitter_actions_carry_only_the_day(session_factory, services, intake)
     read_file(services, session_factory, access, files[0].id)
     with transaction(session_factory) as s:
         post_submitter_message(s, services, access, "more")
-    with session_factory() as s:
-        submitter_events = (
-            s.execute(
-                select(AuditEvent).where(AuditEvent.position >= start).order_by(AuditEvent.position)
-            )
-            .scalars()
-            .all()
-        )
-        submitter_end = s.execute(text("select size from audit_head")).scalar_one()
-    assert [e.action for e in submitter_events] == [
+    reporter_actions = sorted([
         AuditAction.CASE_SUBMITTED,
         AuditAction.CASE_OPENED_BY_SUBMITTER,
         AuditAction.ATTACHMENT_DECRYPTED,
         AuditAction.SUBMITTER_MESSAGE_POSTED,
-    ]
-    for event in submitter_events:
-        assert event.occurred_at == midnight, event.action
-        assert event.reviewer_id is None
+    ])
+    # The reporter's events wait, with their day only, outside the chain...
+    with session_factory() as s:
+        assert s.execute(text("select size from audit_head")).scalar_one() == start
+        waiting = s.execute(select(PendingAuditEvent)).scalars().all()
+        assert sorted(p.action for p in waiting) == reporter_actions
+        assert {p.occurred_on for p in waiting} == {date(2024, 5, 17)}
 
+    # ...while staff events the same day enter it at once, with their exact time...
     with transaction(session_factory) as s:
         read_case_for_reviewer(s, services, intake.unlocked, result.case_id)
         post_reviewer_message(
             s, services, intake.unlocked, result.case_id, MessageKind.INFORMATION, "thanks"
         )
     with session_factory() as s:
-        reviewer_events = (
-            s.execute(select(AuditEvent).where(AuditEvent.position >= submitter_end))
-            .scalars()
-            .all()
-        )
-        assert reviewer_events
-        for event in reviewer_events:
-            assert event.occurred_at == moment, event.action
+        staff_events = s.execute(
+            select(AuditEvent).where(AuditEvent.position >= start)).scalars().all()
+        assert staff_events and {e.occurred_at for e in staff_events} == {moment}
+        assert s.scalar(select(func.count()).select_from(PendingAuditEvent)) == 4
+    staff_end = start + len(staff_events)
+
+    # ...and the first staff action of the next day appends the whole day first, at midnight:
+    # their position tells nothing more than "on the 17th".
+    now[0] = moment + timedelta(days=1)
+    with transaction(session_factory) as s:
+        read_case_for_reviewer(s, services, intake.unlocked, result.case_id)
+    with session_factory() as s:
+        logged = s.execute(
+            select(AuditEvent).where(AuditEvent.position >= staff_end)
+            .order_by(AuditEvent.position)).scalars().all()
+        assert sorted(e.action for e in logged[:4]) == reporter_actions
+        for event in logged[:4]:
+            assert event.occurred_at == midnight, event.action
+            assert event.actor_kind == "submitter" and event.reviewer_id is None
+        assert [e.action for e in logged[4:]] == [AuditAction.REPORT_DECRYPTED]
+        assert s.scalar(select(func.count()).select_from(PendingAuditEvent)) == 0
         # Stored rows carry days only: a date, not a datetime with a time of day.
         case = s.get(Case, result.case_id)
         assert case.received_on == date(2024, 5, 17)
         assert case.submitter_active_on == date(2024, 5, 17)
-        for m in s.execute(select(Message)).scalars():
+        for m in s.execute(select(Message).where(Message.author == Author.SUBMITTER)).scalars():
             assert type(m.created_on) is date and m.created_on == date(2024, 5, 17)
         for a in s.execute(select(Attachment)).scalars():
             assert type(a.created_on) is date

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.clock import Clock
+from core.clock import Clock, DatePrecision
 from core.db import transaction
 from core.models import SubmitterSession
 from core.services import Services
@@ -85,16 +85,50 @@ def test_forged_or_malformed_cookies_open_nothing(
         assert resume_submitter_session(s, services, cookie) == ACCESS
 
 
-def test_purge_removes_rows_from_before_yesterday(
+def test_a_session_ends_a_day_after_login_however_active(
     session_factory: sessionmaker[Session], services: Services
 ) -> None:
     t0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     _at(services, t0)
     with transaction(session_factory) as s:
+        cookie = start_submitter_session(s, services, ACCESS)
+    # Active every 20 minutes, the session still ends 24 hours after the login.
+    moment = t0
+    while moment + timedelta(minutes=20) < t0 + timedelta(days=1):
+        moment += timedelta(minutes=20)
+        _at(services, moment)
+        with transaction(session_factory) as s:
+            assert resume_submitter_session(s, services, cookie) == ACCESS
+    _at(services, t0 + timedelta(days=1, seconds=1))
+    with transaction(session_factory) as s:
+        assert resume_submitter_session(s, services, cookie) is None
+
+
+def test_purge_removes_rows_only_once_their_session_surely_ended(
+    session_factory: sessionmaker[Session], services: Services
+) -> None:
+    """A row's date may be its week's Monday, standing for any day up to the Sunday: it goes
+    once a day has passed since that Sunday."""
+    t0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    _at(services, t0)
+    with transaction(session_factory) as s:
         start_submitter_session(s, services, ACCESS)
-    _at(services, t0 + timedelta(days=1))
+    _at(services, t0 + timedelta(days=8))
     with transaction(session_factory) as s:
         assert purge_old_submitter_sessions(s, services) == 0
-    _at(services, t0 + timedelta(days=2))
+    _at(services, t0 + timedelta(days=9))
     with transaction(session_factory) as s:
         assert purge_old_submitter_sessions(s, services) == 1
+
+
+def test_week_precision_rows_carry_the_monday(
+    session_factory: sessionmaker[Session], services: Services
+) -> None:
+    saturday = datetime(2026, 11, 28, 22, 10, tzinfo=UTC)
+    services.clock = Clock(now=lambda: saturday, precision=DatePrecision.WEEK)
+    with transaction(session_factory) as s:
+        cookie = start_submitter_session(s, services, ACCESS)
+        assert resume_submitter_session(s, services, cookie) == ACCESS
+    with session_factory() as s:
+        row = s.execute(select(SubmitterSession)).scalar_one()
+    assert row.created_on.isoformat() == "2026-11-23"

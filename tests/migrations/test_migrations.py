@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -66,10 +67,11 @@ def test_attachments_from_before_0006_are_stream_format_1(backend: str, tmp_path
     """Rows that existed before 0006 were written with 64 KiB chunks (format 1)."""
     from alembic import command
 
+    from core.audit import sequence_reporter_events
     from core.blobs import FileSystemBlobStore
     from core.clock import Clock
     from core.config import load_config
-    from core.db import make_session_factory
+    from core.db import make_session_factory, transaction
     from core.keyring import Keyring
     from core.models import Attachment
     from core.services import Services
@@ -93,6 +95,13 @@ def test_attachments_from_before_0006_are_stream_format_1(backend: str, tmp_path
         )
         seed_categories(factory)
         submit(factory, services, files=[("a.txt", b"a"), ("b.txt", b"b")])
+        # 0007 first: the submission's audit event waits for the end of its day, and dropping
+        # the queue would lose it. Once the day is over and it is in the log, 0007 goes.
+        with pytest.raises(RuntimeError, match="1 reporter audit events are still queued"):
+            command.downgrade(alembic_config(url), "0006")
+        tomorrow = Clock(now=lambda: datetime.now(UTC) + timedelta(days=1, hours=3))
+        with transaction(factory) as s:
+            assert sequence_reporter_events(s, tomorrow) == 1
         # Today's files are format 2, which the code before 0006 cannot read: refused.
         with pytest.raises(RuntimeError, match="stream format 2"):
             command.downgrade(alembic_config(url), "0005")

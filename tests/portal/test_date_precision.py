@@ -85,3 +85,16 @@ def test_day_precision_shows_the_day(make_portal, services, intake_reviewer) -> 
     page = client.get("/case").text
     assert "Sent on 2026-11-28." in page
     assert "week of" not in page
+
+
+def test_days_stored_before_a_switch_to_weeks_still_read_as_days(
+        make_portal, services, intake_reviewer) -> None:
+    services.clock.now = lambda: SATURDAY_EVENING
+    day_client = make_portal().test_client()
+    receipt = receipt_of(submit_report_via(day_client).text)
+    services.clock.precision = DatePrecision.WEEK
+    client = make_portal(submitter_date_precision=DatePrecision.WEEK).test_client()
+    assert login_via(client, receipt).status_code == 303
+    page = client.get("/case").text
+    assert "Sent on 2026-11-28." in page
+    assert "week of" not in page
