@@ -8,6 +8,7 @@ from cli.context import CliContext, pass_context
 from core.audit import sequence_reporter_events
 from core.blobs import FileSystemBlobStore
 from core.usecases.maintenance import sweep_orphan_blobs
+from core.usecases.restamp import restamp_reporter_rows
 from core.usecases.submitter_sessions import purge_old_submitter_sessions
 
 
@@ -22,8 +23,9 @@ def cleanup(obj: CliContext, grace_days: int) -> None:
 
     Orphans are left by submissions that failed after their files were encrypted; they are
     ciphertext nobody holds a key for. Reporters' audit events wait until their day (or week)
-    has ended; staff activity appends them, and this does on a quiet instance. Run daily from
-    cron or a systemd timer.
+    has ended; staff activity appends them, and this does on a quiet instance. Rows reporters
+    wrote in ended days are rewritten unchanged, so that PostgreSQL's transaction ids no
+    longer date them. Run daily from cron or a systemd timer.
     """
     services = obj.services
     blobs = services.blobs
@@ -33,6 +35,8 @@ def cleanup(obj: CliContext, grace_days: int) -> None:
         sessions = purge_old_submitter_sessions(session, services)
     with obj.transaction() as session:
         logged = sequence_reporter_events(session, services.clock)
+    with obj.transaction() as session:
+        restamped = restamp_reporter_rows(session, services.clock)
     click.echo(f"Removed {orphans} orphaned blob(s), {leftovers} interrupted upload(s) and "
                f"{sessions} expired reporter session(s). Appended {logged} reporter event(s) "
-               "to the audit log.")
+               f"to the audit log; re-stamped {restamped} row(s) of ended days.")
