@@ -37,7 +37,10 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        PERMANENT_SESSION_LIFETIME=timedelta(days=1),
+        # Flask refuses a session cookie older than this. It holds only the CSRF secret and
+        # the language, and outlives the form limit on purpose: a form open for days is then
+        # recognised as this browser's own (CSRFExpired) and its text given back.
+        PERMANENT_SESSION_LIFETIME=timedelta(days=7),
         # Uploads are streamed by web.uploads with the configured limits (the upload views
         # raise the body limit for themselves); every other form is small and never spooled.
         MAX_FORM_MEMORY_SIZE=1024 * 1024,

@@ -38,6 +38,9 @@ class StreamedPost:
     upload_error: str | None = None
     status: int = 200
     fields: dict[str, list[str]] = field(default_factory=dict)
+    #: The page was open longer than the CSRF time limit: only the text was read, to give
+    #: back; nothing may be done with it.
+    expired: bool = False
 
 
 def read_streamed_form(
@@ -53,7 +56,9 @@ def read_streamed_form(
 
     Upload problems (too large, too many files, cut short) come back as `upload_error` with
     the text fields read so far, so the page can be shown again with the reporter's input.
-    A CSRF failure is raised (400) before anything is read.
+    A CSRF failure is raised (400) before anything is read, except for a token that is only
+    too old (the page was open for more than a day): then the text fields are read, up to the
+    first file, and come back with `expired` set, never valid.
 
     A body declared larger than the limit is read only as far as its text fields (at most
     FORM_OVERHEAD_BYTES; they come before the files) and refused at its first file, so that
@@ -73,12 +78,17 @@ def read_streamed_form(
         # The constructor refuses a body that is not multipart.
         parser = StreamingFormParser(
             request, max_total_bytes=max_total, max_files=max_files + 1,
-            csrf_field="csrf_token", read_size=READ_SIZE,
+            csrf_field="csrf_token", read_size=READ_SIZE, allow_expired_csrf=True,
             # File data in whole secretstream chunks: encrypted without another copy.
             piece_size=CHUNK_SIZE,
             # The forms have about a dozen text fields of at most 20,000 characters.
             max_fields=30, max_field_bytes=128 * 1024)
         for part in parser:
+            if parser.csrf_expired:
+                if isinstance(part, FilePart):
+                    break  # the text is all that is given back; files are chosen again
+                fields.setdefault(part.name, []).append(part.value)
+                continue
             if not isinstance(part, FilePart):
                 fields.setdefault(part.name, []).append(part.value)
                 continue
@@ -102,6 +112,12 @@ def read_streamed_form(
         status = 413 if exc.field == "attachments" else 400
         return StreamedPost(form=form or form_factory(form_data(fields)), valid=False,
                             upload_error=message, status=status, fields=fields)
+    if parser.csrf_expired:
+        return StreamedPost(form=form_factory(form_data(fields)), valid=False, status=400,
+                            expired=True, fields=fields, upload_error=_(
+                                "This page was open for more than a day, so for your safety "
+                                "it was not sent. Your text is below: check it and send it "
+                                "again, choosing any files again."))
     if form is None:
         form = form_factory(form_data(fields))
         valid = form.validate()
@@ -111,17 +127,20 @@ def read_streamed_form(
 
 def read_text_fields(form_factory: Callable[[Any], StreamedForm]
                      ) -> tuple[StreamedForm, bool]:
-    """Only the text fields of a streamed form (CSRF checked first: CSRFError, a 400),
-    unvalidated, and whether a file was chosen. The body is read up to its first file (at
-    most FORM_OVERHEAD_BYTES) and no further. For a request refused anyway (a busy instance,
-    an ended session), so that the page can give the reporter's text back."""
+    """Only the text fields of a streamed form (CSRF checked first: CSRFError, a 400, but a
+    token that is only too old passes), unvalidated, and whether a file was chosen. The body
+    is read up to its first file (at most FORM_OVERHEAD_BYTES) and no further. For a request
+    refused anyway (a busy instance, an ended session), so that the page can give the
+    reporter's text back."""
     fields: dict[str, list[str]] = {}
     file_chosen = False
     try:
         parser = StreamingFormParser(
             request, max_total_bytes=FORM_OVERHEAD_BYTES, check_declared_length=False,
             csrf_field="csrf_token", read_size=READ_SIZE, max_fields=30,
-            max_field_bytes=128 * 1024)
+            max_field_bytes=128 * 1024,
+            # Only ever shown back: a page open for days still gets its text returned.
+            allow_expired_csrf=True)
         for part in parser:
             if isinstance(part, FilePart):
                 file_chosen = bool(part.filename)

@@ -41,7 +41,7 @@ from werkzeug.sansio.multipart import (
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length
 
-from web.csrf import validate_csrf_token
+from web.csrf import CSRFExpired, validate_csrf_token
 from web.multipart_fix import BoundarySafeDecoder
 from web.request_body import BodyReader
 from web.upload_errors import (
@@ -94,6 +94,10 @@ class StreamingFormParser:
     processed); it is not yielded. Raises :class:`UploadTooLarge`, :class:`MalformedForm` or
     ``flask_wtf.csrf.CSRFError``. A parser can be iterated only once.
 
+    ``allow_expired_csrf=True`` accepts a token that is valid but too old (a page left open
+    for days): parsing goes on with ``csrf_expired`` set, so that the caller can give the
+    text back instead of losing it. The caller must not act on such a form.
+
     ``check_declared_length=False`` reads a body whose Content-Length is above
     ``max_total_bytes`` anyway, up to that many bytes: a caller can then keep the text fields
     of a form whose files are too large, and refuse it after them.
@@ -116,6 +120,7 @@ class StreamingFormParser:
         read_size: int = READ_SIZE,
         piece_size: int | None = None,
         check_declared_length: bool = True,
+        allow_expired_csrf: bool = False,
     ) -> None:
         environ = source.environ if isinstance(source, Request) else source
         self.max_total_bytes = max_total_bytes
@@ -124,6 +129,10 @@ class StreamingFormParser:
         self.max_fields = max_fields
         self.max_field_bytes = max_field_bytes
         self.csrf_field = csrf_field
+        self.allow_expired_csrf = allow_expired_csrf
+        #: The CSRF token was only too old (allow_expired_csrf): the parts are still yielded,
+        #: for the caller to show the text back, never to act on.
+        self.csrf_expired = False
         self._read_size = read_size
         self._fill_reads = piece_size is not None
         self._bytes_read = 0
@@ -184,7 +193,12 @@ class StreamingFormParser:
                     first = False
                     if event.name != self.csrf_field:
                         raise CSRFError("The CSRF token is missing.")
-                    validate_csrf_token(self._read_field_value())
+                    try:
+                        validate_csrf_token(self._read_field_value())
+                    except CSRFExpired:
+                        if not self.allow_expired_csrf:
+                            raise
+                        self.csrf_expired = True
                     continue
                 fields += 1
                 if fields > self.max_fields:
