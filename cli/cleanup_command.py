@@ -17,8 +17,12 @@ from core.usecases.submitter_sessions import purge_old_submitter_sessions
               help="Keep unreferenced blobs until they are this many whole days old "
                    "(uploads still in flight), counted from the Sunday after their date "
                    "(a reporter's blob may be dated by its week).")
+@click.option("--restamp-all", is_flag=True,
+              help="Rewrite the rows reporters wrote in every ended day, not only the last "
+                   "14 (once after upgrading to this version, or after cleanup has not run "
+                   "for two weeks).")
 @pass_context
-def cleanup(obj: CliContext, grace_days: int) -> None:
+def cleanup(obj: CliContext, grace_days: int, restamp_all: bool) -> None:
     """Delete orphaned encrypted blobs and expired reporter sessions; log reporter events.
 
     Orphans are left by submissions that failed after their files were encrypted; they are
@@ -35,8 +39,8 @@ def cleanup(obj: CliContext, grace_days: int) -> None:
         sessions = purge_old_submitter_sessions(session, services)
     with obj.transaction() as session:
         logged = sequence_reporter_events(session, services.clock)
-    with obj.transaction() as session:
-        restamped = restamp_reporter_rows(session, services.clock)
+    restamped = restamp_reporter_rows(obj.transaction, services.clock,
+                                      whole_history=restamp_all)
     click.echo(f"Removed {orphans} orphaned blob(s), {leftovers} interrupted upload(s) and "
                f"{sessions} expired reporter session(s). Appended {logged} reporter event(s) "
                f"to the audit log; re-stamped {restamped} row(s) of ended days.")

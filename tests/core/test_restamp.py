@@ -7,10 +7,13 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
+import core.usecases.restamp as restamp_module
 from core.clock import Clock
 from core.db import transaction
+from core.models import Reviewer
+from core.notifications import queue_case_notification
 from core.usecases.casework import read_case_for_reviewer
 from core.usecases.restamp import restamp_reporter_rows
 from core.usecases.submitter import login_submitter, post_submitter_message
@@ -25,25 +28,30 @@ REPORTER_ROWS = {
     "messages": "select {col} from messages where author = 'submitter'",
     "attachments": "select {col} from attachments",
     "inbox_counts": "select {col} from inbox_counts",
+    "pending_notifications": "select {col} from pending_notifications",
 }
 
 
 @pytest.fixture
 def reporter_day(session_factory, services):
-    """A reporter submits with a file and writes a message at 10:00; a case handler reads
-    the case at 10:05 (an audit event with its exact time). Returns the services."""
+    """A reporter submits with a file and writes a message at 10:00 (the team is marked for
+    an email); a case handler reads the case at 10:05, an audit event with its exact time.
+    Returns the services, a settable clock, and the case id."""
     now = [DAY_AT_TEN]
     services = dataclasses.replace(services, clock=Clock(now=lambda: now[0]))
     ivy = add_reviewer(session_factory, services, "ivy")
+    with transaction(session_factory) as s:
+        s.execute(update(Reviewer).values(email="ivy@example.org"))
     seed_categories(session_factory, {"it_fault": [ivy.id]})
     result = submit(session_factory, services, files=[("a.txt", b"evidence")])
     with transaction(session_factory) as s:
         access = login_submitter(s, services, result.receipt_code)
         post_submitter_message(s, services, access, "more")
+        assert queue_case_notification(s, result.case_id) == 1
     now[0] = DAY_AT_TEN + timedelta(minutes=5)
     with transaction(session_factory) as s:
         read_case_for_reviewer(s, services, ivy.unlocked, result.case_id)
-    return services, now
+    return services, now, result
 
 
 def _rows(session_factory, column: str) -> dict[str, list]:
@@ -60,39 +68,68 @@ def _xmins(session_factory) -> dict[str, list[int]]:
 def _staff_event_xmin(session_factory) -> int:
     with session_factory() as s:
         return s.execute(text(
-            "select xmin::text::bigint from audit_events where action = 'case:report:decrypt'"
-        )).scalar_one()
+            "select max(xmin::text::bigint) from audit_events "
+            "where action = 'case:report:decrypt'")).scalar_one()
+
+
+def _restamp(session_factory, clock, **kwargs) -> int:
+    return restamp_reporter_rows(lambda: transaction(session_factory), clock, **kwargs)
 
 
 def test_rows_of_an_ended_day_lose_their_transaction_order(backend, session_factory,
-                                                           reporter_day):
-    services, now = reporter_day
+                                                           reporter_day, monkeypatch):
+    services, now, _result = reporter_day
     before = _rows(session_factory, "*")
     assert all(before.values()), "every kind of reporter row exists"
+    always = len(before["inbox_counts"]) + len(before["pending_notifications"])
     if backend == "postgresql":
         staff = _staff_event_xmin(session_factory)
         # The leak: the reporter's rows were written before the 10:05 staff event.
         assert min(x for xs in _xmins(session_factory).values() for x in xs) < staff
 
-    # Later the same day nothing of today is rewritten: the day has not ended.
-    now[0] = DAY_AT_TEN + timedelta(hours=13, minutes=59)
-    with transaction(session_factory) as s:
-        assert restamp_reporter_rows(s, services.clock) == len(before["inbox_counts"])
+    # At 01:59 the next morning the day is not yet over for stragglers: only the counters
+    # and marks, which any day's actions touch, are rewritten.
+    now[0] = DAY_AT_TEN + timedelta(hours=15, minutes=59)
+    assert _restamp(session_factory, services.clock) == always
 
-    now[0] = DAY_AT_TEN + timedelta(hours=16, minutes=1)  # 02:01, past the grace period
-    with transaction(session_factory) as s:
-        rewritten = restamp_reporter_rows(s, services.clock)
-    assert rewritten == sum(len(rows) for rows in before.values())
+    monkeypatch.setattr(restamp_module, "BATCH_SIZE", 1)  # batches of one case: still all
+    now[0] = DAY_AT_TEN + timedelta(hours=16, minutes=1)
+    assert _restamp(session_factory, services.clock) == sum(len(r) for r in before.values())
     assert _rows(session_factory, "*") == before  # the content is untouched
     if backend == "postgresql":
         for table, xmins in _xmins(session_factory).items():
             assert min(xmins) > staff, table
 
 
-def test_days_beyond_the_reach_are_left_alone(session_factory, reporter_day):
-    """Each run reaches 14 days back (a few missed daily runs lose nothing), no further."""
-    services, now = reporter_day
-    counters = len(_rows(session_factory, "*")["inbox_counts"])
-    now[0] = DAY_AT_TEN + timedelta(days=20)
+def test_an_old_case_with_a_new_reply_is_rewritten(backend, session_factory, reporter_day):
+    """The case row and the reporter's new message are rewritten, however old the case."""
+    services, now, result = reporter_day
+    now[0] = DAY_AT_TEN + timedelta(days=30)
     with transaction(session_factory) as s:
-        assert restamp_reporter_rows(s, services.clock) == counters
+        access = login_submitter(s, services, result.receipt_code)
+        post_submitter_message(s, services, access, "a month later")
+    always = len(_rows(session_factory, "*")["inbox_counts"]) + 1
+    now[0] += timedelta(days=1)
+    # The case (active again), its grants and members, and the new message; not the month-old
+    # message and file.
+    with session_factory() as s:
+        grants = s.execute(text("select count(*) from case_grants")).scalar_one()
+        members = s.execute(text("select count(*) from case_members")).scalar_one()
+    assert _restamp(session_factory, services.clock) == always + 1 + grants + members + 1
+    if backend == "postgresql":
+        with session_factory() as s:
+            staff = _staff_event_xmin(session_factory)
+            fresh = s.execute(text("select xmin::text::bigint from messages "
+                                   "where author = 'submitter' order by id desc")).first()[0]
+            assert fresh > staff
+
+
+def test_a_daily_run_reaches_two_weeks_back_and_restamp_all_everything(session_factory,
+                                                                       reporter_day):
+    services, now, _result = reporter_day
+    everything = _rows(session_factory, "*")
+    always = len(everything["inbox_counts"]) + len(everything["pending_notifications"])
+    now[0] = DAY_AT_TEN + timedelta(days=20)
+    assert _restamp(session_factory, services.clock) == always
+    assert _restamp(session_factory, services.clock, whole_history=True) == sum(
+        len(rows) for rows in everything.values())
