@@ -13,8 +13,9 @@ from core.notifications import send_pending_notifications
 def notify(obj: CliContext) -> None:
     """Email staff who have new activity on their cases (no case content in the mails).
 
-    Run it periodically, e.g. hourly from cron or a systemd timer: mails carry the time of
-    the run, never the time a reporter submitted or wrote. Needs smtp_host in the settings.
+    Run it at fixed times from cron or a systemd timer: mails carry the time of the run, never
+    the time a reporter submitted or wrote, but they do tell that something happened since
+    the last run (once a day keeps to day precision). Needs smtp_host in the settings.
     """
     if not obj.config.smtp_host:
         raise click.ClickException("smtp_host is not configured; no notifications sent")
