@@ -133,3 +133,22 @@ def test_a_daily_run_reaches_two_weeks_back_and_restamp_all_everything(session_f
     assert _restamp(session_factory, services.clock) == always
     assert _restamp(session_factory, services.clock, whole_history=True) == sum(
         len(rows) for rows in everything.values())
+
+
+def test_at_week_precision_a_week_is_rewritten_after_it_ends(session_factory, services):
+    """Rows dated by their week's Monday wait for the week's end (plus the grace period)."""
+    from core.clock import DatePrecision
+
+    saturday = datetime(2026, 3, 7, 15, 0, tzinfo=UTC)
+    now = [saturday]
+    services = dataclasses.replace(
+        services, clock=Clock(now=lambda: now[0], precision=DatePrecision.WEEK))
+    ivy = add_reviewer(session_factory, services, "ivy")
+    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    submit(session_factory, services)
+    rows = _rows(session_factory, "*")
+    always = len(rows["inbox_counts"]) + len(rows["pending_notifications"])
+    now[0] = datetime(2026, 3, 9, 1, 59, tzinfo=UTC)  # Monday, within the grace period
+    assert _restamp(session_factory, services.clock) == always
+    now[0] = datetime(2026, 3, 9, 2, 1, tzinfo=UTC)
+    assert _restamp(session_factory, services.clock) == sum(len(r) for r in rows.values())
