@@ -38,9 +38,6 @@ class StreamedPost:
     upload_error: str | None = None
     status: int = 200
     fields: dict[str, list[str]] = field(default_factory=dict)
-    #: The page was open longer than the CSRF time limit: only the text was read, to give
-    #: back; nothing may be done with it.
-    expired: bool = False
 
 
 def read_streamed_form(
@@ -58,7 +55,7 @@ def read_streamed_form(
     the text fields read so far, so the page can be shown again with the reporter's input.
     A CSRF failure is raised (400) before anything is read, except for a token that is only
     too old (the page was open for more than a day): then the text fields are read, up to the
-    first file, and come back with `expired` set, never valid.
+    first file, and come back never valid, with a notice as `upload_error`.
 
     A body declared larger than the limit is read only as far as its text fields (at most
     FORM_OVERHEAD_BYTES; they come before the files) and refused at its first file, so that
@@ -84,14 +81,11 @@ def read_streamed_form(
             # The forms have about a dozen text fields of at most 20,000 characters.
             max_fields=30, max_field_bytes=128 * 1024)
         for part in parser:
-            if parser.csrf_expired:
-                if isinstance(part, FilePart):
-                    break  # the text is all that is given back; files are chosen again
-                fields.setdefault(part.name, []).append(part.value)
-                continue
             if not isinstance(part, FilePart):
                 fields.setdefault(part.name, []).append(part.value)
                 continue
+            if parser.csrf_expired:
+                break  # only the text is given back; files are chosen again
             if form is None:
                 form = form_factory(form_data(fields))
                 valid = form.validate()
@@ -114,7 +108,7 @@ def read_streamed_form(
                             upload_error=message, status=status, fields=fields)
     if parser.csrf_expired:
         return StreamedPost(form=form_factory(form_data(fields)), valid=False, status=400,
-                            expired=True, fields=fields, upload_error=_(
+                            fields=fields, upload_error=_(
                                 "This page was open for more than a day, so for your safety "
                                 "it was not sent. Your text is below: check it and send it "
                                 "again, choosing any files again."))
