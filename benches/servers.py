@@ -3,6 +3,7 @@ apps below as baselines) started as subprocesses, with their worker's peak memor
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -61,7 +62,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-
 def children(pid: int) -> list[int]:
     kids = []
     for entry in Path("/proc").iterdir():
@@ -75,6 +75,13 @@ def children(pid: int) -> list[int]:
         if ppid == pid:
             kids.append(int(entry.name))
     return kids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process `pid` so far, all its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def vm_hwm_kib(pid: int) -> int:

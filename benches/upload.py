@@ -23,6 +23,12 @@ machine is shared: single runs of the drain vary by a third):
 5. The disk: the real blob store (core.blobs, O_DIRECT blocks and fsync) writing as many
    bytes in-process, three times: the drain keeps nothing, an upload must.
 
+6. CPU seconds per GiB of each transfer, for the client (this process) and the server's
+   worker (all its threads, from /proc), and what they allow: an upload cannot do less work
+   than the plain read, one secretstream and the blob store's writes, so on this machine's
+   cores it cannot go faster than that work divided by the cores, however it is scheduled.
+   Wall times swing with the machine's load; CPU per byte much less.
+
 Also measured: the fixed cost of one report without a file (Argon2id for the receipt, the
 database transaction), so the ratio can be read with and without it.
 
@@ -45,6 +51,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +61,13 @@ PIECE = MiB
 POOL = [os.urandom(PIECE) for _ in range(4)]
 BOUNDARY = "candorBenchBoundary0123456789"
 sys.path.insert(0, str(ROOT))
-from benches.servers import start_drain, start_portal, vm_hwm_kib  # noqa: E402
+from benches.servers import (  # noqa: E402
+    Server,
+    cpu_seconds,
+    start_drain,
+    start_portal,
+    vm_hwm_kib,
+)
 
 # --- helpers -----------------------------------------------------------------------------------
 
@@ -96,11 +109,32 @@ def multipart(
     return len(head) + size + len(tail), pieces()
 
 
+@dataclass(frozen=True)
+class Run:
+    """One timed transfer: wall seconds, and the CPU seconds it cost the sending client (this
+    process) and the receiving server's worker (all its threads)."""
+
+    wall: float
+    client_cpu: float
+    server_cpu: float = 0.0
+
+    @property
+    def cpu(self) -> float:
+        return self.client_cpu + self.server_cpu
+
+
 def post_streamed(
-    port: int, path: str, length: int, pieces: Iterator[bytes], cookie: str = ""
-) -> tuple[int, bytes, float]:
-    """POST the pieces with a known Content-Length; (status, body, seconds)."""
+    port: int,
+    path: str,
+    length: int,
+    pieces: Iterator[bytes],
+    cookie: str = "",
+    server_pid: int | None = None,
+) -> tuple[int, bytes, Run]:
+    """POST the pieces with a known Content-Length; (status, body, run)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3600)
+    server_before = cpu_seconds(server_pid) if server_pid else 0.0
+    client_before = time.process_time()
     start = time.perf_counter()
     conn.putrequest("POST", path)
     conn.putheader("Content-Type", f"multipart/form-data; boundary={BOUNDARY}")
@@ -112,9 +146,13 @@ def post_streamed(
         conn.send(piece)
     response = conn.getresponse()
     body = response.read()
-    elapsed = time.perf_counter() - start
+    run = Run(
+        wall=time.perf_counter() - start,
+        client_cpu=time.process_time() - client_before,
+        server_cpu=(cpu_seconds(server_pid) - server_before) if server_pid else 0.0,
+    )
     conn.close()
-    return response.status, body, elapsed
+    return response.status, body, run
 
 
 def csrf_session(port: int) -> tuple[str, str]:
@@ -140,29 +178,31 @@ def report_fields(token: str) -> list[tuple[str, str]]:
     ]
 
 
-def upload_report(port: int, size: int | None) -> float:
-    """Seconds for one POST /report with a file of `size` bytes (None: no file part)."""
-    token, cookie = csrf_session(port)
+def upload_report(server: Server, size: int | None) -> Run:
+    """One POST /report with a file of `size` bytes (None: no file part)."""
+    token, cookie = csrf_session(server.port)
     if size is None:
         head = fields_part(report_fields(token)) + f"--{BOUNDARY}--\r\n".encode()
         length, pieces = len(head), iter([head])
     else:
         length, pieces = multipart(report_fields(token), "bench.bin", size)
-    status, body, elapsed = post_streamed(port, "/report", length, pieces, cookie)
+    status, body, run = post_streamed(server.port, "/report", length, pieces, cookie,
+                                      server.worker)
     if status != 200 or b'id="receipt-code"' not in body:
         raise RuntimeError(f"upload failed: HTTP {status}: {body[:500]!r}")
-    return elapsed
+    return run
 
 
-def drain(port: int, size: int) -> float:
+def drain(server: Server, size: int) -> Run:
     length, pieces = multipart(report_fields("x" * 91), "bench.bin", size)
-    status, body, elapsed = post_streamed(port, "/drain", length, pieces)
+    status, body, run = post_streamed(server.port, "/drain", length, pieces,
+                                      server_pid=server.worker)
     if status != 200 or int(body) != length:
         raise RuntimeError(f"drain failed: HTTP {status}: {body[:200]!r}")
-    return elapsed
+    return run
 
 
-def raw_secretstream(size: int) -> float:
+def raw_secretstream(size: int) -> Run:
     from nacl.bindings import (
         crypto_secretstream_xchacha20poly1305_init_push,
         crypto_secretstream_xchacha20poly1305_push,
@@ -174,7 +214,7 @@ def raw_secretstream(size: int) -> float:
 
     state = crypto_secretstream_xchacha20poly1305_state()
     crypto_secretstream_xchacha20poly1305_init_push(state, bytes(32))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for piece in file_bytes(size):
         view = memoryview(piece)
         for offset in range(0, len(view), chunk):
@@ -182,30 +222,79 @@ def raw_secretstream(size: int) -> float:
     crypto_secretstream_xchacha20poly1305_push(
         state, b"", tag=crypto_secretstream_xchacha20poly1305_TAG_FINAL
     )
-    return time.perf_counter() - start
+    return Run(time.perf_counter() - start, time.process_time() - cpu)
 
 
-def blob_write(root: Path, size: int) -> float:
-    """Seconds for the real blob store (core.blobs: O_DIRECT blocks, fsync) to store `size`
-    bytes: the bound the disk puts on any upload that keeps its file."""
+def blob_write(root: Path, size: int) -> Run:
+    """The real blob store (core.blobs: O_DIRECT blocks, fsync) storing `size` bytes: the
+    bound the disk puts on any upload that keeps its file."""
     from datetime import date
 
     from core.blobs import FileSystemBlobStore
 
     store = FileSystemBlobStore(root)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     blob_id, _ = store.write(file_bytes(size), day=date.today())
-    elapsed = time.perf_counter() - start
+    run = Run(time.perf_counter() - start, time.process_time() - cpu)
     store.delete(blob_id)
-    return elapsed
+    return run
+
+
+@dataclass
+class SizeResult:
+    """Everything measured for one file size."""
+
+    size: int
+    encrypted: list[Run]
+    plain: list[Run]
+    read_encrypt: list[Run]
+    raw: list[Run]
+    disk: list[Run]
+    fixed: Run
+    portal_peak_kib: int
+    drain_peak_kib: int
+
+
+def measure(size: int, env: dict[str, str], work: Path, repeat: int) -> SizeResult:
+    """Every figure for one size. The servers run side by side (an idle one costs nothing)
+    and are restarted for every size, so each peak belongs to one size."""
+    data_dir = Path(env["CANDOR_DATA_DIR"])
+    portal = start_portal(env, work / "portal.log")
+    sink = start_drain(env, work / "drain.log")
+    cipher_sink = start_drain(env, work / "drain.log", "encrypting_drain_app")
+    try:
+        fixed = min((upload_report(portal, None) for _ in range(2)), key=wall)
+        encrypted, plain, read_encrypt = [], [], []
+        for _ in range(repeat):
+            encrypted.append(upload_report(portal, size))
+            for blob in (data_dir / "blobs").rglob("*"):
+                if blob.is_file():
+                    blob.unlink()  # keep the disk free; the case rows stay
+            plain.append(drain(sink, size))
+            read_encrypt.append(drain(cipher_sink, size))
+        portal_peak = vm_hwm_kib(portal.worker)
+        drain_peak = vm_hwm_kib(sink.worker)
+    finally:
+        portal.stop()
+        sink.stop()
+        cipher_sink.stop()
+    raw = [raw_secretstream(size) for _ in range(3)]
+    disk = [blob_write(work / "disk", size) for _ in range(3)]
+    return SizeResult(size, encrypted, plain, read_encrypt, raw, disk, fixed, portal_peak,
+                      drain_peak)
+
+
+def wall(run: Run) -> float:
+    return run.wall
 
 
 def mb_s(size: int, seconds: float) -> float:
     return size / 1e6 / seconds
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
+def median(runs: list[Run], field: str = "wall") -> float:
+    """The median of one field over runs ("wall", "cpu", "client_cpu", "server_cpu")."""
+    return statistics.median(getattr(run, field) for run in runs)
 
 
 def main() -> None:
@@ -234,91 +323,110 @@ def main() -> None:
     )
     print(f"instance: {data_dir}  (SQLite, gunicorn, 1 gthread worker each); "
           f"{args.repeat} interleaved runs per size, medians")
-
-    results = []
     try:
-        for size in sizes:
-            # Both servers run side by side (an idle one costs nothing) and are restarted
-            # for every size, so each peak belongs to one size.
-            portal = start_portal(env, work / "portal.log")
-            sink = start_drain(env, work / "drain.log")
-            cipher_sink = start_drain(env, work / "drain.log", "encrypting_drain_app")
-            try:
-                fixed = min(upload_report(portal.port, None) for _ in range(2))
-                encrypted, plain, read_encrypt = [], [], []
-                for _ in range(args.repeat):
-                    encrypted.append(upload_report(portal.port, size))
-                    for blob in (data_dir / "blobs").rglob("*"):
-                        if blob.is_file():
-                            blob.unlink()  # keep the disk free; the case rows stay
-                    plain.append(drain(sink.port, size))
-                    read_encrypt.append(drain(cipher_sink.port, size))
-                portal_peak = vm_hwm_kib(portal.worker)
-                drain_peak = vm_hwm_kib(sink.worker)
-            finally:
-                portal.stop()
-                sink.stop()
-                cipher_sink.stop()
-            raw = min(raw_secretstream(size) for _ in range(3))
-            disk = [blob_write(work / "disk", size) for _ in range(3)]
-            results.append((size, encrypted, plain, raw, fixed, portal_peak, drain_peak,
-                            read_encrypt, disk))
+        results = [measure(size, env, work, args.repeat) for size in sizes]
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    print_throughput(results)
+    print_cpu_bound(results[-1])
+    small, large = results[0], results[-1]
+    print(
+        f"\nportal peak memory {large.size // MiB} MiB vs {small.size // MiB} MiB: "
+        f"{large.portal_peak_kib / small.portal_peak_kib:.2f}x (aim within 20 %)"
+    )
 
+
+def print_throughput(results: list[SizeResult]) -> None:
+    """The table per size, then every run of the largest size and the ratios between them."""
     print()
     print(
         f"{'size':>9} | {'encrypted upload':>16} | {'plain drain':>12} | "
         f"{'raw secretstream':>16} | {'enc/plain':>9} | {'enc/plain*':>10} | "
         f"{'portal VmHWM':>12} | {'drain VmHWM':>11}"
     )
-    for size, encrypted, plain, raw, fixed, portal_peak, drain_peak, *_ in results:
-        label = f"{size // MiB} MiB"
-        enc, pln = median(encrypted), median(plain)
-        net = max(enc - fixed, 1e-9)
+    for r in results:
+        enc, pln, raw = median(r.encrypted), median(r.plain), min(map(wall, r.raw))
+        net = enc - r.fixed.wall  # meaningless where the file takes less than the report
+        net_ratio = f"{pln / net:>9.1%}" if net > enc / 2 else f"{'-':>9}"
         print(
-            f"{label:>9} | {mb_s(size, enc):>11.1f} MB/s | {mb_s(size, pln):>7.1f} MB/s"
-            f" | {mb_s(size, raw):>11.1f} MB/s | {pln / enc:>8.1%} | "
-            f"{pln / net:>9.1%} | {portal_peak / 1024:>8.1f} MiB | "
-            f"{drain_peak / 1024:>7.1f} MiB"
+            f"{r.size // MiB:>5} MiB | {mb_s(r.size, enc):>11.1f} MB/s | "
+            f"{mb_s(r.size, pln):>7.1f} MB/s | {mb_s(r.size, raw):>11.1f} MB/s | "
+            f"{pln / enc:>8.1%} | {net_ratio} | {r.portal_peak_kib / 1024:>8.1f} MiB | "
+            f"{r.drain_peak_kib / 1024:>7.1f} MiB"
         )
     print(
         f"\nfixed cost of one report without a file (Argon2id receipt, database): "
-        f"{min(r[4] for r in results) * 1000:.0f} ms"
+        f"{min(r.fixed.wall for r in results) * 1000:.0f} ms"
     )
     print("enc/plain* = the same ratio with that fixed cost subtracted from the upload time")
-    small, large = results[0], results[-1]
-    size, encrypted, plain, read_encrypt, disk = large[0], large[1], large[2], large[7], large[8]
+    r = results[-1]
+    size = r.size
     print(f"\n{size // MiB} MiB, every run (MB/s):")
-    print("  encrypted upload:       " + ", ".join(f"{mb_s(size, t):.0f}" for t in encrypted))
-    print("  plain read:             " + ", ".join(f"{mb_s(size, t):.0f}" for t in plain))
-    print("  read + encrypt only:    " + ", ".join(f"{mb_s(size, t):.0f}" for t in read_encrypt))
-    print("  blob store write only:  " + ", ".join(f"{mb_s(size, t):.0f}" for t in disk))
+    for label, runs in (
+        ("encrypted upload", r.encrypted),
+        ("plain read", r.plain),
+        ("read + encrypt only", r.read_encrypt),
+        ("blob store write only", r.disk),
+    ):
+        print(f"  {label + ':':<23} " + ", ".join(f"{mb_s(size, run.wall):.0f}" for run in runs))
     print(
         "  (read + encrypt only: the drain handing its reads to crypto.stream on a worker\n"
         "   thread, no parsing, no disk: the bound for one secretstream per file here;\n"
         "   blob store write only: core.blobs storing as many bytes, O_DIRECT + fsync, no\n"
         "   network, no crypto: the bound the disk puts on an upload that keeps its file)"
     )
+    enc, pln = median(r.encrypted), median(r.plain)
+    print(f"encrypted upload / blob store write only: {median(r.disk) / enc:.1%} of medians")
     print(
-        f"encrypted upload / blob store write only: {median(disk) / median(encrypted):.1%} "
-        f"of medians"
+        f"read + encrypt only / plain read: {pln / median(r.read_encrypt):.1%} of medians; "
+        f"encrypted upload / read + encrypt only: {median(r.read_encrypt) / enc:.1%}"
     )
+    ratios = sorted(p.wall / e.wall for e, p in zip(r.encrypted, r.plain, strict=True))
     print(
-        f"read + encrypt only / plain read: {median(plain) / median(read_encrypt):.1%} of "
-        f"medians; encrypted upload / read + encrypt only: "
-        f"{median(read_encrypt) / median(encrypted):.1%}"
+        f"encrypted/plain throughput, {size // MiB} MiB: {pln / enc:.1%} of medians; "
+        f"pairwise {ratios[0]:.0%}..{ratios[-1]:.0%} (aim >= 75 %)"
     )
-    ratios = sorted(p / e for e, p in zip(encrypted, plain, strict=True))
+
+
+def print_cpu_bound(r: SizeResult) -> None:
+    """CPU seconds per GiB of each path, and what they allow on this machine's cores.
+
+    Wall times swing with the machine's load; CPU seconds per byte much less. An upload
+    cannot do less work than the plain read (client and server), one secretstream over the
+    file and the blob store's writes; on `cores` cores, even with every core busy all the
+    time, it cannot go faster than that work divided by the cores. If that ceiling is below
+    75 % of the plain read, no scheduling of the same work reaches the aim here."""
+    cores = len(os.sched_getaffinity(0))
+    per_gib = GiB / r.size
+    print(f"\n{r.size // MiB} MiB, CPU seconds per GiB (medians; client = this process, "
+          f"server = the gunicorn worker, all threads):")
+    rows = (
+        ("plain read", r.plain),
+        ("encrypted upload", r.encrypted),
+        ("read + encrypt only", r.read_encrypt),
+    )
+    for label, runs in rows:
+        print(
+            f"  {label + ':':<23} client {median(runs, 'client_cpu') * per_gib:5.2f} + server "
+            f"{median(runs, 'server_cpu') * per_gib:5.2f} = {median(runs, 'cpu') * per_gib:5.2f}"
+        )
     print(
-        f"encrypted/plain throughput, {size // MiB} MiB: {median(plain) / median(encrypted):.1%}"
-        f" of medians; pairwise {ratios[0]:.0%}..{ratios[-1]:.0%} (aim >= 75 %)"
+        f"  {'one report, no file:':<23} client {r.fixed.client_cpu:5.2f} + server "
+        f"{r.fixed.server_cpu:5.2f} = {r.fixed.cpu:5.2f} (per report, not per GiB)"
     )
-    print(
-        f"portal peak memory {size // MiB} MiB vs {small[0] // MiB} MiB: "
-        f"{large[5] / small[5]:.2f}x (aim within 20 %)"
-    )
+    encrypt_cpu, disk_cpu = median(r.raw, "cpu"), median(r.disk, "cpu")
+    print(f"  {'secretstream alone:':<23} {encrypt_cpu * per_gib:5.2f}")
+    print(f"  {'blob store write alone:':<23} {disk_cpu * per_gib:5.2f}")
+    plain_rate = mb_s(r.size, median(r.plain))
+    floor = median(r.plain, "cpu") + encrypt_cpu + disk_cpu
+    for label, cpu in (("the portal's own work", median(r.encrypted, "cpu")),
+                       ("only the work no upload can skip", floor)):
+        ceiling = mb_s(r.size, cpu / cores)
+        print(
+            f"  on {cores} cores, {label} allows at most {ceiling:.0f} MB/s: "
+            f"{ceiling / plain_rate:.0%} of the plain read's median (aim >= 75 %)"
+        )
 
 
 if __name__ == "__main__":
