@@ -63,7 +63,8 @@ class FilePart:
         return self._finished
 
     def chunks(self) -> Iterator[bytes]:
-        """Yield the file's contents in non-empty pieces (at most about 64 KiB each).
+        """Yield the file's contents in non-empty pieces (at most about one read each; with
+        a piece size, one read plus one piece).
 
         Raises :class:`UploadTooLarge` when ``max_file_bytes`` or ``max_total_bytes`` is
         exceeded and :class:`MalformedForm` when the body is cut short.
