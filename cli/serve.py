@@ -22,10 +22,33 @@ def build_app(name: str, config: Config) -> Flask:
     return app
 
 
+def drop_gunicorn_server_header() -> None:
+    """Stop gunicorn from naming itself in a ``Server`` header on every response.
+
+    The apps never send one (web.headers); gunicorn adds its own below them and has no setting
+    to turn it off. Behind nginx it is replaced, but the onion service (deploy/) reaches
+    gunicorn directly, and the header would tell every visitor what serves the portal.
+    tests/cli/test_serve.py checks a real response, so a gunicorn that changes this fails there.
+    """
+    from gunicorn.http import wsgi
+
+    if getattr(wsgi.Response.default_headers, "_candor_no_server", False):
+        return
+    original = wsgi.Response.default_headers
+
+    def default_headers(self: Any) -> list[str]:
+        return [line for line in original(self) if not line.lower().startswith("server:")]
+
+    default_headers._candor_no_server = True  # type: ignore[attr-defined]
+    wsgi.Response.default_headers = default_headers
+
+
 def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
                  timeout: int) -> None:
     """Serve with gunicorn in this process (production)."""
     from gunicorn.app.base import BaseApplication
+
+    drop_gunicorn_server_header()
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

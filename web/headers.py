@@ -97,7 +97,7 @@ def install_security_headers(app: Flask, *, allow_same_origin_script: bool = Fal
     def _set_security_headers(response: Response) -> Response:
         for name, value in headers.items():
             response.headers[name] = value
-        # The WSGI server may add its own Server header after us (configure gunicorn/nginx
-        # to hide it); here we at least make sure the app never sends one.
+        # The WSGI server may add its own Server header after us (`candor serve` stops
+        # gunicorn's; nginx needs server_tokens off); the app itself never sends one.
         response.headers.pop("Server", None)
         return response

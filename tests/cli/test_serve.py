@@ -49,6 +49,9 @@ def test_serve_portal_under_gunicorn_answers_and_logs_no_requests(
         assert b'id="report-form"' in body
         assert "default-src 'none'" in headers["Content-Security-Policy"]
         assert headers["Cache-Control"] == "no-store"
+        # gunicorn's own "Server: gunicorn" is dropped too (the onion service reaches it
+        # directly, without nginx to replace it).
+        assert "Server" not in headers and "gunicorn" not in str(headers).lower()
         assert "gthread" in output.read_text()  # threaded workers: slow uploads block no one
     finally:
         server.terminate()
