@@ -83,6 +83,8 @@ class BoundarySafeDecoder(MultipartDecoder):
     def __init__(self, boundary: bytes, max_form_memory_size: int | None = None, *,
                  piece_size: int | None = None) -> None:
         super().__init__(boundary, max_form_memory_size)
+        if piece_size is not None and piece_size < 1:
+            raise ValueError("piece_size must be at least 1")
         self.piece_size = piece_size
         self._dash_boundary = b"--" + boundary
         # werkzeug's own patterns are replaced (its methods that use them are overridden):
@@ -101,8 +103,9 @@ class BoundarySafeDecoder(MultipartDecoder):
         """How many bytes to read next, at most `read_size`.
 
         Inside a part's data, with ``piece_size``, as many as complete the piece already
-        begun in the buffer: the buffer then empties, and each later read of whole pieces
-        can be handed on without being copied (:meth:`receive_data`). Otherwise read_size.
+        begun in the buffer. When read_size is a multiple of piece_size (the portal reads
+        and encrypts 1 MiB at a time), the buffer then empties, and each later read of whole
+        pieces can be handed on without being copied (:meth:`receive_data`).
         """
         begun = len(self.buffer) % self.piece_size if self.piece_size else 0
         if self.state is State.DATA and 0 < begun < read_size:
@@ -129,10 +132,13 @@ class BoundarySafeDecoder(MultipartDecoder):
         is empty (so nothing before it can begin a delimiter), no "--boundary" is in it and
         its end cannot begin one. Such a read is emitted as it is, saving the two copies in
         and out of the buffer (and its reallocations) for nearly every piece of a file."""
+        limit = self.max_form_memory_size
         return (self.piece_size is not None and self.state is State.DATA
                 and type(data) is bytes and len(data) > 0
                 and len(data) % self.piece_size == 0 and not self.buffer
                 and self._passed is None
+                # A stream that returns more than it was asked for gets the buffer's limit.
+                and (limit is None or len(data) <= limit)
                 and data.find(self._dash_boundary) == -1
                 and self._unfinished_re.search(data, max(0, len(data) - self._window)) is None)
 

@@ -921,3 +921,29 @@ def test_piece_size_gives_a_preamble_no_more_room(piece_size: int | None) -> Non
     body = b"x" * (READ_SIZE + 20_000) + b"\r\n" + build([field("a", "b")])
     with pytest.raises(MalformedForm):
         parse(body, piece_size=piece_size)
+
+
+def test_piece_size_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="piece_size"):
+        StreamingFormParser(environ_for(build([field("a", "b")])), max_total_bytes=MiB,
+                            piece_size=0)
+
+
+def test_stream_returning_more_than_asked_is_not_handed_on_unchecked() -> None:
+    """A server whose reads return more than asked: the decoder's memory limit still holds,
+    also where a whole-piece read would otherwise pass straight through."""
+
+    class Generous(io.BytesIO):
+        """Exact reads, but the fourth (inside the file, after whole pieces) is 8 times
+        larger than asked: whole pieces, no delimiter, over the decoder's room."""
+
+        reads = 0
+
+        def read(self, size: int | None = -1) -> bytes:
+            self.reads += 1
+            return super().read(size * 8 if size and self.reads == 4 else size)
+
+    data = no_line_break_at_piece_ends(bytearray(os.urandom(64 * 4096)), 4096)
+    body = build([file("f", "x.bin", bytes(data))])
+    with pytest.raises(MalformedForm):
+        file_chunks(body, Generous(body), read_size=4096, piece_size=4096)
