@@ -21,8 +21,9 @@ from core.usecases.reviewers import (
     reset_passphrase,
     reset_totp,
 )
+from reviewer.console import console
 from reviewer.forms import AddReviewerForm, ConfirmForm, RoutingForm
-from reviewer.session import console, current, db, reauth_required
+from reviewer.session import current, db, reauth_required
 from reviewer.session import role_required as _role_required
 from web.forms import as_choices
 

@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, redirect, url_for
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 import web
 from core.config import Config
 from core.db import make_engine, make_session_factory
 from core.services import Services, build_services
 from reviewer import admin, auth, cases, inbox, labels, session
+from reviewer.console import EXTENSION_KEY, Console
 from reviewer.errors import install_domain_errors
 
 HERE = Path(__file__).resolve().parent
-
-
-@dataclass
-class Console:
-    """What the console's views share: configuration, services, the database."""
-
-    config: Config
-    services: Services
-    engine: Engine
-    factory: sessionmaker[Session]
-
-    @property
-    def secure_cookies(self) -> bool:
-        """Secure, `__Host-` prefixed cookies unless plain http is allowed for development."""
-        return not self.config.insecure_dev_cookies
-
-    @property
-    def cookie_name(self) -> str:
-        """Name of the session cookie (the sealed-key session)."""
-        return "__Host-candor-console" if self.secure_cookies else "candor-console"
 
 
 def create_app(config: Config, *, services: Services | None = None) -> Flask:
@@ -61,7 +39,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=False,  # Referrer-Policy: no-referrer; SameSite=Strict instead
         MAX_FORM_MEMORY_SIZE=64 * 1024,
     )
-    app.extensions["candor.console"] = console
+    app.extensions[EXTENSION_KEY] = console
     web.install_form_limits(app)
     app.register_blueprint(web.blueprint)
     # The console's catalog first, then the shared web/ catalog (base templates, error pages).

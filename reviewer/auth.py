@@ -14,10 +14,10 @@ from core.models import Role
 from core.usecases import staff_auth
 from core.usecases.errors import InvalidInput
 from core.usecases.staff_auth import NextStep, PassphraseChange, change_own_passphrase
+from reviewer.console import console
 from reviewer.forms import ChangePassphraseForm, CodeForm, LanguageForm, LoginForm, ReauthForm
 from reviewer.session import (
     clear_session_cookie,
-    console,
     current,
     db,
     home_url,

@@ -31,8 +31,9 @@ from core.usecases.errors import InvalidInput
 from core.usecases.grants import find_reviewer_grant
 from crypto.errors import StreamError
 from crypto.stream import CHUNK_SIZE
+from reviewer.console import console
 from reviewer.forms import ConfirmForm, GrantForm, ReplyForm, RevealForm
-from reviewer.session import commit, console, current, db, reauth_required, require_member
+from reviewer.session import commit, current, db, reauth_required, require_member
 from reviewer.session import role_required as _role_required
 from web.forms import as_choices
 from web.uploads import FILE_READ_SIZE, FieldPart, StreamingFormParser, UploadError

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from core.models import CaseStatus, Category, Role
 from core.usecases.inbox import Due, InboxFilter, Sort, inbox_page
-from reviewer.session import console, current, db, role_required
+from reviewer.console import console
+from reviewer.session import current, db, role_required
 
 blueprint = Blueprint("inbox", __name__)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask import Flask, abort, g, redirect, request, url_for
 from flask import session as flask_session
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -20,10 +20,8 @@ from core.models import CaseMember, Role
 from core.session_tokens import SessionToken, parse_session_token
 from core.usecases import staff_auth
 from core.usecases.staff_auth import LoadedSession, NextStep
+from reviewer.console import console
 from web.i18n import SESSION_KEY as LANGUAGE_KEY
-
-if TYPE_CHECKING:
-    from reviewer.app import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,11 +29,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 _ALWAYS_ALLOWED = {"auth.logout", "auth.language", "web.static", "static", "index"}
 _STEP_ENDPOINT = {NextStep.ENROL_TOTP: "auth.enrol",
                   NextStep.CHANGE_PASSPHRASE: "auth.change_passphrase"}
-
-
-def console() -> Console:
-    """The console's shared state."""
-    return cast("Console", current_app.extensions["candor.console"])
 
 
 def db() -> Session:

@@ -4,17 +4,13 @@ pieces as they arrive."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _
 from werkzeug.sansio.multipart import File
 
 from web.upload_errors import UploadTooLarge
-
-if TYPE_CHECKING:
-    from web.uploads import StreamingFormParser
 
 # "_" is lazy_gettext: messages are built at import time and translated when shown.
 
@@ -38,12 +34,21 @@ class FilePart:
     """
 
     def __init__(
-        self, parser: StreamingFormParser, name: str, filename: str, content_type: str
+        self,
+        name: str,
+        filename: str,
+        content_type: str,
+        *,
+        next_data: Callable[[FilePart], tuple[bytes, bool]],
+        max_file_bytes: int | None,
     ) -> None:
+        """``next_data(part)`` returns the part's next (data, more data follows) from the body,
+        and refuses a part that is no longer the one being read (the parser's job)."""
         self.name = name
         self.filename = filename
         self.content_type = content_type
-        self._parser = parser
+        self._next_data = next_data
+        self._max_file_bytes = max_file_bytes
         self._size = 0
         self._finished = False
         self._discarded = False
@@ -84,11 +89,9 @@ class FilePart:
     def _pull(self) -> bytes | None:
         if self._finished:
             return None
-        if self._parser._active is not self:
-            raise RuntimeError("a file part can only be read before the next part")
-        data, more = self._parser._next_data()
+        data, more = self._next_data(self)
         self._size += len(data)
-        limit = self._parser.max_file_bytes
+        limit = self._max_file_bytes
         if limit is not None and self._size > limit:
             raise UploadTooLarge(_("A file is larger than the limit."), reason="file", limit=limit)
         if not more:

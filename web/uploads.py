@@ -221,10 +221,11 @@ class StreamingFormParser:
                         _("Too many files were sent."), reason="files", limit=self.max_files
                     )
                 part = FilePart(
-                    self,
                     event.name,
                     client_filename(event),
                     event.headers.get("Content-Type", "application/octet-stream"),
+                    next_data=self._next_file_data,
+                    max_file_bytes=self.max_file_bytes,
                 )
                 self._active = part
                 yield part
@@ -254,6 +255,12 @@ class StreamingFormParser:
         except UnicodeDecodeError:
             # "from None": the decode error holds the field's bytes.
             raise MalformedForm(_("The form data is not valid UTF-8 text.")) from None
+
+    def _next_file_data(self, part: FilePart) -> tuple[bytes, bool]:
+        """The next data of `part`, which must be the file part being read."""
+        if self._active is not part:
+            raise RuntimeError("a file part can only be read before the next part")
+        return self._next_data()
 
     def _next_data(self) -> tuple[bytes, bool]:
         """Return the next (data, more_data) of the current part."""
