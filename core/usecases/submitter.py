@@ -143,11 +143,47 @@ def open_file_for_submitter(
     """Metadata and a decrypting stream of one of the case's files the reporter may read."""
     attachment = session.get(Attachment, attachment_id)
     if (attachment is None or attachment.case_id != access.case_id
-            or attachment.key_kind is not KeyKind.CASE
-            or (attachment.message is not None
-                and attachment.message.kind not in SUBMITTER_VISIBLE_KINDS)):
+            or not _visible_to_submitter(attachment.key_kind, attachment.message.kind
+                                         if attachment.message is not None else None)):
         raise NotFound("no such file")
     meta = file_meta(attachment, access.reference, access.case_key)
     record_event(session, services.clock, AuditAction.ATTACHMENT_DECRYPTED, Actor.submitter(),
                  case_id=access.case_id, detail={"attachment_id": attachment.id})
     return meta, file_plaintext(services.blobs, attachment, access.reference, access.case_key)
+
+
+def submitter_file_numbers(session: Session, access: SubmitterAccess) -> dict[int, int]:
+    """Each file the reporter may open, by id: its number in the case (1, 2, ... in upload
+    order).
+
+    The portal links files by number, not id: ids run over every file of the service, so a
+    reporter comparing two of them would learn how many files others sent in between.
+    """
+    ids = _submitter_file_ids(session, access.case_id)
+    return {file_id: number for number, file_id in enumerate(ids, start=1)}
+
+
+def submitter_file_id(session: Session, access: SubmitterAccess, number: int) -> int:
+    """The id of the reporter's file `number` (see submitter_file_numbers); NotFound if none."""
+    ids = _submitter_file_ids(session, access.case_id)
+    if not 1 <= number <= len(ids):
+        raise NotFound("no such file")
+    return ids[number - 1]
+
+
+def _submitter_file_ids(session: Session, case_id: int) -> list[int]:
+    rows = session.execute(
+        select(Attachment.id, Attachment.key_kind, Message.kind)
+        .outerjoin(Message, Attachment.message_id == Message.id)
+        .where(Attachment.case_id == case_id)
+        .order_by(Attachment.id)
+    ).all()
+    return [file_id for file_id, key_kind, message_kind in rows
+            if _visible_to_submitter(key_kind, message_kind)]
+
+
+def _visible_to_submitter(key_kind: KeyKind, message_kind: MessageKind | None) -> bool:
+    """A file the reporter may open: under the case key, on the report itself or on a message
+    they can see (never on an internal note)."""
+    return key_kind is KeyKind.CASE and (message_kind is None
+                                         or message_kind in SUBMITTER_VISIBLE_KINDS)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -21,6 +23,8 @@ from core.usecases.submitter import (
     post_submitter_message,
     read_case_for_submitter,
     store_submitter_file,
+    submitter_file_id,
+    submitter_file_numbers,
 )
 from core.usecases.submitter_sessions import (
     end_submitter_session,
@@ -104,16 +108,29 @@ def case() -> ResponseReturnValue:
                                           request.cookies.get(_cookie_name()))
         if access is None:
             return _login_page(ReceiptLoginForm(), session_hint=True)
-        view = read_case_for_submitter(session, services(), access)
-    return _case_page(view, ReplyForm())
+        shown = _read_case(session, access)
+    return _case_page(shown, ReplyForm())
 
 
-def _case_page(view: CaseView, form: ReplyForm, status: int = 200, *,
+@dataclass(frozen=True)
+class _ShownCase:
+    view: CaseView
+    #: attachment id -> the number the page links it by (ids would tell the service's volume)
+    file_numbers: dict[int, int]
+
+
+def _read_case(session: Session, access: SubmitterAccess) -> _ShownCase:
+    return _ShownCase(read_case_for_submitter(session, services(), access),
+                      submitter_file_numbers(session, access))
+
+
+def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
                post: StreamedPost | None = None) -> ResponseReturnValue:
     config = services().config
     return render_template(
-        "portal/case.html", case=view, form=form, stages=STAGES, answered=ANSWERED,
-        progress=progress_steps(view.status),
+        "portal/case.html", case=shown.view, file_numbers=shown.file_numbers, form=form,
+        stages=STAGES, answered=ANSWERED,
+        progress=progress_steps(shown.view.status),
         files_dropped=post.files_dropped if post else False,
         upload_error=post.upload_error if post else None,
         too_large=post is not None and post.status == 413,
@@ -161,8 +178,8 @@ def reply() -> ResponseReturnValue:
     for item in stored:
         blobs.delete(item.blob_id)
     with transaction() as session:
-        view = read_case_for_submitter(session, services(), access)
-    return _case_page(view, form, post.status, post=post)
+        shown = _read_case(session, access)
+    return _case_page(shown, form, post.status, post=post)
 
 
 def _unsent_reply() -> ResponseReturnValue:
@@ -194,14 +211,16 @@ def _message_error(exc: InvalidInput) -> str:
     return message
 
 
-@blueprint.get("/case/files/<int:file_id>")
-def download(file_id: int) -> ResponseReturnValue:
-    """A file of the case, decrypted while it streams; always a download, never inline."""
+@blueprint.get("/case/files/<int:number>")
+def download(number: int) -> ResponseReturnValue:
+    """The case's file `number` (as the case page numbers them), decrypted while it streams;
+    always a download, never inline."""
     access = _resume()
     if access is None:
         return redirect(url_for("portal.case"), code=303)
     try:
         with transaction() as session:
+            file_id = submitter_file_id(session, access, number)
             meta, chunks = open_file_for_submitter(session, services(), access, file_id)
     except NotFound as exc:
         raise HttpNotFound() from exc

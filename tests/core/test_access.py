@@ -37,10 +37,15 @@ from core.usecases.contexts import (
     message_context,
     report_context,
 )
-from core.usecases.errors import AccessDenied, Conflict, InvalidInput
+from core.usecases.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from core.usecases.recovery import regrant_member_cases
 from core.usecases.reviewers import deactivate_reviewer, reset_passphrase
-from core.usecases.submitter import login_submitter, open_file_for_submitter
+from core.usecases.submitter import (
+    login_submitter,
+    open_file_for_submitter,
+    submitter_file_id,
+    submitter_file_numbers,
+)
 from crypto.errors import CryptoError, DecryptionError
 from crypto.keys import generate_keypair, open_sealed, unwrap
 from crypto.records import decrypt_record
@@ -442,10 +447,24 @@ def test_submitter_cannot_download_team_files(session_factory, services, team):
         assert b"".join(data) == b"internal only"
     with transaction(session_factory) as s:
         access = login_submitter(s, services, case.receipt_code)
-    from core.usecases.errors import NotFound
 
     with pytest.raises(NotFound), transaction(session_factory) as s:
         open_file_for_submitter(s, services, access, attachment_id)
+    assert_not_numbered_for_submitter(session_factory, access, attachment_id)
+
+
+def assert_not_numbered_for_submitter(session_factory, access, attachment_id) -> None:
+    """The portal links files by number: a file the reporter may not open gets none, and
+    the numbers of those they may open run 1, 2, ... without a gap that would show it."""
+    with transaction(session_factory) as s:
+        numbers = submitter_file_numbers(s, access)
+        assert attachment_id not in numbers
+        assert sorted(numbers.values()) == list(range(1, len(numbers) + 1))
+        for number in (0, len(numbers) + 1):
+            with pytest.raises(NotFound):
+                submitter_file_id(s, access, number)
+        assert [submitter_file_id(s, access, n) for n in sorted(numbers.values())] == sorted(
+            numbers)
 
 
 def test_case_key_file_on_internal_note_stays_internal(session_factory, services, team):
@@ -481,7 +500,6 @@ def test_case_key_file_on_internal_note_stays_internal(session_factory, services
         ).scalar_one()
     with transaction(session_factory) as s:
         access = login_submitter(s, services, case.receipt_code)
-    from core.usecases.errors import NotFound
 
     leaked = None
     try:
@@ -491,6 +509,7 @@ def test_case_key_file_on_internal_note_stays_internal(session_factory, services
     except (NotFound, AccessDenied, CryptoError):
         pass
     assert leaked is None, "the reporter downloaded a file attached to an internal note"
+    assert_not_numbered_for_submitter(session_factory, access, attachment_id)
 
 
 def test_reset_passphrase_then_recovery_regrant(session_factory, services, team, recovery_key):

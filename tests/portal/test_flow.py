@@ -8,8 +8,10 @@ import os
 import re
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.models import Attachment
 from core.services import Services
 from tests.portal.conftest import (
     IntakeReviewer,
@@ -44,7 +46,7 @@ def sha(data: bytes) -> str:
 
 
 def file_links(html: str) -> dict[str, int]:
-    """File name -> attachment id, from the links on the case page."""
+    """File name -> file number (its place in the case), from the links on the case page."""
     return {name: int(file_id) for file_id, name in FILE_LINK_RE.findall(html)}
 
 
@@ -123,24 +125,34 @@ def test_submit_receipt_login_read_reply_with_files_both_ways(
     assert final.messages == 2
 
 
-def test_download_of_another_case_file_is_404(
+def test_files_are_numbered_within_the_case_and_never_open_another_case(
     portal_app,
     client: FlaskClient,
     session_factory: sessionmaker[Session],
 ) -> None:
+    """Download links carry a file's number in its case, not its database id: ids run over
+    every file of the service, so comparing two would tell a reporter how many files others
+    sent in between. Another case's file cannot be named at all."""
     first = receipt_of(submit_report_via(client, files=[("a.txt", b"first")]).text)
     other = portal_app.test_client()
-    second = receipt_of(submit_report_via(other, files=[("b.txt", b"second")]).text)
+    for _ in range(3):  # other reports in between: the database ids move on
+        submit_report_via(other, files=[("x.txt", b"x"), ("y.txt", b"y")])
+    second = receipt_of(submit_report_via(other, files=[("b.txt", b"second"),
+                                                        ("c.txt", b"third")]).text)
     assert login_via(client, first).status_code == 303
     assert login_via(other, second).status_code == 303
-    first_id = file_links(client.get("/case").text)["a.txt"]
-    second_id = file_links(other.get("/case").text)["b.txt"]
-    assert client.get(f"/case/files/{second_id}").status_code == 404
-    assert client.get("/case/files/999999").status_code == 404
-    assert client.get(f"/case/files/{first_id}").get_data() == b"first"
+    assert file_links(client.get("/case").text) == {"a.txt": 1}
+    assert file_links(other.get("/case").text) == {"b.txt": 1, "c.txt": 2}
+    with session_factory() as s:
+        assert s.scalar(select(func.max(Attachment.id))) > 2  # so the numbers are not ids
+    assert client.get("/case/files/1").get_data() == b"first"
+    assert other.get("/case/files/1").get_data() == b"second"
+    assert other.get("/case/files/2").get_data() == b"third"
+    for missing in (0, 2, 3, 999999):
+        assert client.get(f"/case/files/{missing}").status_code == 404
     # Without a session: back to the login, no file.
     anonymous = portal_app.test_client()
-    response = anonymous.get(f"/case/files/{first_id}")
+    response = anonymous.get("/case/files/1")
     assert response.status_code == 303
     assert b"first" not in response.get_data()
 
