@@ -140,10 +140,14 @@ def record_event(
     event is queued with only its day (`day`, default `Clock.submitter_day`: pass the date the
     action's other records carry, so that they agree) and enters the log after that day ends
     (`sequence_reporter_events`). `detail` holds identifiers and flags only (ids, key kinds,
-    statuses), never content.
+    statuses), never content; a reporter's event names no row but its case (ValueError).
     """
     canonical = _canonical_detail(detail)
     if actor.kind is ActorKind.SUBMITTER:
+        if any(key.endswith("_id") for key in detail or {}):
+            # Row ids are given out in order, shared with staff rows whose events carry exact
+            # times: an id in a reporter's event would place it between those times.
+            raise ValueError("a reporter's audit event must not name rows besides its case")
         pending = PendingAuditEvent(token=secrets.token_bytes(16),
                                     occurred_on=day or clock.submitter_day(), action=str(action),
                                     case_id=case_id, detail=canonical)

@@ -131,7 +131,7 @@ def post_submitter_message(
         session.add(stored.to_model(case.id, message.id, today))
     case.submitter_active_on = today
     record_event(session, services.clock, AuditAction.SUBMITTER_MESSAGE_POSTED, Actor.submitter(),
-                 case_id=case.id, detail={"message_id": message.id, "files": len(files)},
+                 case_id=case.id, detail={"files": len(files)},
                  day=today)
     session.flush()
     return message
@@ -148,7 +148,7 @@ def open_file_for_submitter(
         raise NotFound("no such file")
     meta = file_meta(attachment, access.reference, access.case_key)
     record_event(session, services.clock, AuditAction.ATTACHMENT_DECRYPTED, Actor.submitter(),
-                 case_id=access.case_id, detail={"attachment_id": attachment.id})
+                 case_id=access.case_id)
     return meta, file_plaintext(services.blobs, attachment, access.reference, access.case_key)
 
 

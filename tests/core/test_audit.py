@@ -693,3 +693,30 @@ def test_events_never_contain_content(session_factory, services, world):
         assert all(
             isinstance(v, (int, bool, type(None))) or len(str(v)) < 40 for v in detail.values()
         )
+
+
+def test_reporter_events_name_no_rows_but_their_case(session_factory, services, world):
+    """Row ids are given out in insertion order, shared with staff rows whose events carry
+    exact times; an id in a reporter's (day-dated, shuffled) event would place it between
+    those times. The reporter's actions queue events without one, and record_event refuses
+    a reporter event that names a row."""
+    import json
+
+    result = submit(session_factory, services, category="misconduct",
+                    files=[("x.txt", b"x")])
+    with transaction(session_factory) as s:
+        access = login_submitter(s, services, result.receipt_code)
+        view = read_case_for_submitter(s, services, access)
+        _meta, stream = open_file_for_submitter(s, services, access, view.files[0].id)
+        b"".join(stream)
+        stored = store_submitter_file(services, access, "y.txt", "text/plain", iter([b"y"]))
+        post_submitter_message(s, services, access, "hello", [stored])
+    with session_factory() as s:
+        waiting = s.execute(text("select action, detail from audit_pending_events")).all()
+    assert len(waiting) == 4  # submitted, opened, file read, message
+    for action, detail in waiting:
+        assert not [key for key in json.loads(detail) if key.endswith("_id")], action
+    with pytest.raises(ValueError, match="must not name rows"), \
+            transaction(session_factory) as s:
+        record_event(s, services.clock, A.SUBMITTER_MESSAGE_POSTED, Actor.submitter(),
+                     case_id=result.case_id, detail={"message_id": 1})
