@@ -157,8 +157,10 @@ def populate(factory: Any, services: Services, n_cases: int,
             age = rng.randrange(0, SPAN_DAYS)
             received = today - timedelta(days=age)
             status = stage_for(age, rng)
+            # Random 63-bit ids, as core.models.base.random_row_id gives (from the seeded rng).
+            case_id = (1 << 62) | rng.getrandbits(62)
             cases.append({
-                "id": i, "reference": f"B-{i:08d}", "lookup_id": os.urandom(32),
+                "id": case_id, "reference": f"B-{i:08d}", "lookup_id": os.urandom(32),
                 "status": status, "category_id": rng.choice(category_ids),
                 "channel": Channel.WEB, "disclosure": Disclosure.ANONYMOUS,
                 "received_on": received, "acknowledge_due": received + timedelta(days=7),
@@ -172,11 +174,11 @@ def populate(factory: Any, services: Services, n_cases: int,
                                                "acknowledge_due", "feedback_due")}
             owner = team[i % share]
             lead = status is not S.RECEIVED and rng.random() < LEAD_SHARE
-            members.append({"case_id": i, "reviewer_id": owner,
+            members.append({"case_id": case_id, "reviewer_id": owner,
                             "role": MemberRole.LEAD if lead else MemberRole.INTAKE,
                             "excluded": False, **keys})
             if owner != reviewer_id and rng.random() < EXCLUDED_SHARE:
-                members.append({"case_id": i, "reviewer_id": reviewer_id,
+                members.append({"case_id": case_id, "reviewer_id": reviewer_id,
                                 "role": MemberRole.INVESTIGATOR, "excluded": True, **keys})
         with transaction(factory) as s:
             s.execute(insert(Case), cases)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, UTCDateTime, str_enum
+from core.models.base import Base, RowId, UTCDateTime, str_enum
 from core.models.enums import ActorKind
 
 
@@ -23,7 +23,7 @@ class AuditEvent(Base):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"), index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     #: No foreign key: the log must outlive a case deleted at the end of its retention.
-    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    case_id: Mapped[int | None] = mapped_column(RowId, index=True)
     #: Canonical JSON of non-content details (never report text, names or network data).
     detail: Mapped[str] = mapped_column(Text, default="{}")
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -48,7 +48,7 @@ class PendingAuditEvent(Base):
     #: The reporter's day (core.clock.Clock.submitter_day), never a time.
     occurred_on: Mapped[date] = mapped_column(Date, index=True)
     action: Mapped[str] = mapped_column(String(64))
-    case_id: Mapped[int | None] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(RowId)
     detail: Mapped[str] = mapped_column(Text, default="{}")
 
 

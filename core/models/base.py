@@ -4,9 +4,10 @@ and Alembic can drop or alter them later."""
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -17,6 +18,24 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+#: The type of the random row ids below, and of every column that holds one: 64-bit; on
+#: SQLite an INTEGER, so that the primary key stays the table's rowid.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def random_row_id() -> int:
+    """A random id for a row that reporters write or that sits beside theirs (cases, grants,
+    messages, attachments).
+
+    Sequential ids would number those rows in the order they were written, shared by reporters
+    and staff; staff rows can be matched to audit events with exact times, so a reporter's row
+    between two staff rows would be dated between their times. Always 63 bits long (top bit
+    set), so no new id can equal one given out sequentially before revision 0008; a collision
+    between two is as likely as guessing a 62-bit secret.
+    """
+    return (1 << 62) | secrets.randbits(62)
 
 
 class Base(DeclarativeBase):

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import Base, str_enum
+from core.models.base import Base, RowId, random_row_id, str_enum
 from core.models.enums import (
     Author,
     CaseStatus,
@@ -82,7 +82,8 @@ class Case(Base):
         Index("ix_cases_status_feedback_due", "status", "feedback_due"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
     #: Random staff-facing reference (not sequential: numbers would leak order and volume).
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     #: BLAKE2b(Argon2id(receipt), key=pepper): the only link from a receipt code to its case.
@@ -113,10 +114,12 @@ class Case(Base):
         back_populates="case", cascade="all, delete-orphan"
     )
     messages: Mapped[list[Message]] = relationship(
-        back_populates="case", cascade="all, delete-orphan", order_by="Message.id"
+        back_populates="case", cascade="all, delete-orphan",
+        order_by=lambda: [Message.position, Message.id]
     )
     attachments: Mapped[list[Attachment]] = relationship(
-        back_populates="case", cascade="all, delete-orphan", order_by="Attachment.id"
+        back_populates="case", cascade="all, delete-orphan",
+        order_by=lambda: [Attachment.position, Attachment.id]
     )
 
 
@@ -130,8 +133,9 @@ class CaseGrant(Base):
         Index("ix_case_grants_reviewer_kind", "reviewer_id", "key_kind"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
+    case_id: Mapped[int] = mapped_column(RowId, ForeignKey("cases.id"), index=True)
     key_kind: Mapped[KeyKind] = mapped_column(str_enum(KeyKind, "key_kind"))
     recipient: Mapped[Recipient] = mapped_column(str_enum(Recipient, "recipient"))
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
@@ -181,7 +185,8 @@ class CaseMember(Base):
               "category_id", "received_on", "case_id"),
     )
 
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(RowId, ForeignKey("cases.id"), primary_key=True,
+                                         autoincrement=False)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), primary_key=True)
     role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole, "member_role"))
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -241,8 +246,11 @@ class Message(Base):
 
     __tablename__ = "messages"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
+    case_id: Mapped[int] = mapped_column(RowId, ForeignKey("cases.id"), index=True)
+    #: Order in the case's thread (the id is random): 1, 2, ... (core.usecases.ordering).
+    position: Mapped[int] = mapped_column(Integer)
     author: Mapped[Author] = mapped_column(str_enum(Author, "author"))
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
     kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, "message_kind"))
@@ -253,7 +261,7 @@ class Message(Base):
     case: Mapped[Case] = relationship(back_populates="messages")
     reviewer: Mapped[Reviewer | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(
-        back_populates="message", order_by="Attachment.id"
+        back_populates="message", order_by=lambda: [Attachment.position, Attachment.id]
     )
 
 
@@ -263,10 +271,14 @@ class Attachment(Base):
 
     __tablename__ = "attachments"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
+    case_id: Mapped[int] = mapped_column(RowId, ForeignKey("cases.id"), index=True)
+    #: Order among the case's files (the id is random): 1, 2, ... (core.usecases.ordering).
+    position: Mapped[int] = mapped_column(Integer)
     #: None: part of the original report.
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(RowId, ForeignKey("messages.id"),
+                                                   index=True)
     key_kind: Mapped[KeyKind] = mapped_column(str_enum(KeyKind, "key_kind"))
     #: Random id of the blob: never derived from the content or the file name.
     blob_id: Mapped[str] = mapped_column(String(64), unique=True)

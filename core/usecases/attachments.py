@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+
+from sqlalchemy.orm import Session
 
 from core.background import consume_in_background
 from core.blobs import BlobStore
@@ -12,6 +14,7 @@ from core.models import Attachment, KeyKind
 from core.usecases.content import FileMeta
 from core.usecases.contexts import file_key_context, file_meta_context
 from core.usecases.errors import InvalidInput
+from core.usecases.ordering import next_position
 from crypto.keys import new_key
 from crypto.records import decrypt_record, encrypt_record
 from crypto.stream import STREAM_VERSION, decrypt_stream, encrypt_stream
@@ -48,10 +51,12 @@ class StoredFile:
     plaintext_size: int
     stream_version: int = STREAM_VERSION
 
-    def to_model(self, case_id: int, message_id: int | None, day: date) -> Attachment:
-        """The database row for this file."""
+    def to_model(self, case_id: int, message_id: int | None, day: date,
+                 position: int) -> Attachment:
+        """The database row for this file, at `position` among the case's files."""
         return Attachment(
             case_id=case_id,
+            position=position,
             message_id=message_id,
             key_kind=self.key_kind,
             blob_id=self.blob_id,
@@ -61,6 +66,15 @@ class StoredFile:
             stream_version=self.stream_version,
             created_on=day,
         )
+
+
+def add_file_rows(session: Session, case_id: int, message_id: int | None,
+                  files: Sequence[StoredFile], day: date) -> None:
+    """Record stored files as the case's next files, in the order given (None: the report's
+    own files)."""
+    first = next_position(session, Attachment, case_id)
+    for offset, stored in enumerate(files):
+        session.add(stored.to_model(case_id, message_id, day, first + offset))
 
 
 def clean_file_name(name: str) -> str:

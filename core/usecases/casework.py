@@ -31,11 +31,18 @@ from core.models import (
     Role,
 )
 from core.services import Services
-from core.usecases.attachments import StoredFile, file_meta, file_plaintext, store_file
+from core.usecases.attachments import (
+    StoredFile,
+    add_file_rows,
+    file_meta,
+    file_plaintext,
+    store_file,
+)
 from core.usecases.content import MAX_LONG_TEXT, FileMeta, Identity, clean_text
 from core.usecases.contexts import identity_context, message_context
 from core.usecases.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from core.usecases.grants import find_reviewer_grant, grant_to_reviewer, open_reviewer_grant
+from core.usecases.ordering import next_position
 from core.usecases.reading import decrypt_case
 from core.usecases.views import CaseView
 from crypto.records import decrypt_record, encrypt_record
@@ -138,7 +145,8 @@ def _add_message(session: Session, services: Services, case: Case, who: Unlocked
         raise InvalidInput("Files must be encrypted for the same readers as their message.",
                            field="attachments")
     message = Message(
-        case_id=case.id, author=Author.REVIEWER, reviewer_id=who.reviewer_id, kind=kind,
+        case_id=case.id, position=next_position(session, Message, case.id),
+        author=Author.REVIEWER, reviewer_id=who.reviewer_id, kind=kind,
         key_kind=key_kind,
         body_ciphertext=encrypt_record(keys[key_kind], body.encode("utf-8"),
                                        message_context(case.reference, kind)),
@@ -146,8 +154,7 @@ def _add_message(session: Session, services: Services, case: Case, who: Unlocked
     )
     session.add(message)
     session.flush()
-    for stored in files:
-        session.add(stored.to_model(case.id, message.id, services.clock.today()))
+    add_file_rows(session, case.id, message.id, files, services.clock.today())
     return message
 
 

@@ -44,7 +44,7 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
-    Integer,
+    BigInteger,
     Select,
     and_,
     any_,
@@ -214,7 +214,7 @@ def _from_memberships(query: Select[*tuple[Any, ...]], terms: list[ColumnElement
     if postgres:
         ids = select(func.array_agg(CaseMember.case_id)).where(*terms).scalar_subquery()
         # The cast makes ANY(...) take one array value, not the rows of a subquery.
-        return query.where(Case.id == any_(cast(ids, ARRAY(Integer))))
+        return query.where(Case.id == any_(cast(ids, ARRAY(BigInteger))))
     return query.join(CaseMember, and_(CaseMember.case_id == Case.id, *terms))
 
 

@@ -32,7 +32,7 @@ from core.models import (
     Role,
 )
 from core.services import Services
-from core.usecases.attachments import StoredFile, store_file
+from core.usecases.attachments import StoredFile, add_file_rows, store_file
 from core.usecases.content import Identity, ReportContent, validate_identity, validate_report
 from core.usecases.contexts import identity_context, report_context
 from core.usecases.errors import InvalidInput
@@ -175,8 +175,7 @@ def submit_report(
         for kind, key in keys.items():
             grant_to_recovery(case, keyring.recovery_public_key, kind, key)
     session.flush()
-    for stored in draft.files:
-        session.add(stored.to_model(case.id, None, today))
+    add_file_rows(session, case.id, None, draft.files, today)
     record_event(
         session, services.clock, AuditAction.CASE_SUBMITTED, Actor.submitter(), case_id=case.id,
         detail={"channel": str(channel), "files": len(draft.files), "routed_to": len(reviewers)},

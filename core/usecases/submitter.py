@@ -14,7 +14,13 @@ from core.clock import DatePrecision
 from core.models import Attachment, Author, Case, KeyKind, Message, MessageKind
 from core.models.enums import SUBMITTER_VISIBLE_KINDS
 from core.services import Services
-from core.usecases.attachments import StoredFile, file_meta, file_plaintext, store_file
+from core.usecases.attachments import (
+    StoredFile,
+    add_file_rows,
+    file_meta,
+    file_plaintext,
+    store_file,
+)
 from core.usecases.content import MAX_LONG_TEXT, FileMeta, clean_text
 from core.usecases.contexts import message_context
 from core.usecases.errors import (
@@ -24,6 +30,7 @@ from core.usecases.errors import (
     ReceiptNotRecognised,
 )
 from core.usecases.grants import open_submitter_grant
+from core.usecases.ordering import next_position
 from core.usecases.reading import decrypt_case
 from core.usecases.views import CaseView
 from crypto.receipt import derive_receipt_secrets, normalise_receipt
@@ -120,15 +127,15 @@ def post_submitter_message(
         raise MessageLimitReached(_MESSAGE_LIMIT_REACHED[precision], period=precision.value)
     kind = MessageKind.REPORTER_MESSAGE
     message = Message(
-        case_id=case.id, author=Author.SUBMITTER, kind=kind, key_kind=KeyKind.CASE,
+        case_id=case.id, position=next_position(session, Message, case.id),
+        author=Author.SUBMITTER, kind=kind, key_kind=KeyKind.CASE,
         body_ciphertext=encrypt_record(access.case_key, text.encode("utf-8"),
                                        message_context(case.reference, kind)),
         created_on=today,
     )
     session.add(message)
     session.flush()
-    for stored in files:
-        session.add(stored.to_model(case.id, message.id, today))
+    add_file_rows(session, case.id, message.id, files, today)
     case.submitter_active_on = today
     record_event(session, services.clock, AuditAction.SUBMITTER_MESSAGE_POSTED, Actor.submitter(),
                  case_id=case.id, detail={"files": len(files)},
@@ -176,7 +183,7 @@ def _submitter_file_ids(session: Session, case_id: int) -> list[int]:
         select(Attachment.id, Attachment.key_kind, Message.kind)
         .outerjoin(Message, Attachment.message_id == Message.id)
         .where(Attachment.case_id == case_id)
-        .order_by(Attachment.id)
+        .order_by(Attachment.position, Attachment.id)
     ).all()
     return [file_id for file_id, key_kind, message_kind in rows
             if _visible_to_submitter(key_kind, message_kind)]

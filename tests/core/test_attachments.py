@@ -39,7 +39,7 @@ def test_store_file_writes_the_current_format(blobs):
     assert stored.stream_version == STREAM_VERSION
     assert stored.plaintext_size == len(data)
     assert stored.stored_size == encrypted_size(len(data), version=STREAM_VERSION)
-    row = stored.to_model(case_id=1, message_id=None, day=DAY)
+    row = stored.to_model(case_id=1, message_id=None, day=DAY, position=1)
     assert row.stream_version == STREAM_VERSION
     assert b"".join(file_plaintext(blobs, row, REFERENCE, case_key)) == data
 
@@ -57,7 +57,7 @@ def test_format_1_blobs_still_decrypt(blobs):
         stored_size=size,
         plaintext_size=len(data),
         stream_version=1,
-    ).to_model(case_id=1, message_id=None, day=DAY)
+    ).to_model(case_id=1, message_id=None, day=DAY, position=1)
     assert b"".join(file_plaintext(blobs, old, REFERENCE, case_key)) == data
     # Read with the wrong format, it fails authentication instead of yielding garbage.
     old.stream_version = 2

@@ -339,15 +339,19 @@ def test_failed_use_cases_record_nothing(session_factory, services, world):
 # --- chain verification and tampering ---------------------------------------------------------
 
 
-def _populate(session_factory, services, world):
+def _populate(session_factory, services, world) -> int:
+    """Two cases, each read and answered; returns the first case's id."""
     ivy = world["ivy"]
+    case_ids = []
     for _ in range(2):
         case = submit(session_factory, services, category="misconduct")
+        case_ids.append(case.case_id)
         with transaction(session_factory) as s:
             read_case_for_reviewer(s, services, ivy.unlocked, case.case_id)
             post_reviewer_message(
                 s, services, ivy.unlocked, case.case_id, MessageKind.INFORMATION, "ok"
             )
+    return case_ids[0]
 
 
 def test_verify_events_returns_the_stored_head(session_factory, services, world):
@@ -446,12 +450,12 @@ def test_checkpoint_detects_a_rewritten_history(session_factory, services, world
 
 
 def test_rolled_back_transaction_leaves_no_events(session_factory, services, world):
-    _populate(session_factory, services, world)
+    case_id = _populate(session_factory, services, world)
     before = head_row(session_factory)
     with pytest.raises(RuntimeError), transaction(session_factory) as s:
         for i in range(3):
             record_event(s, services.clock, A.CATEGORY_CHANGED, Actor.system(), detail={"i": i})
-        read_case_for_reviewer(s, services, world["ivy"].unlocked, 1)
+        read_case_for_reviewer(s, services, world["ivy"].unlocked, case_id)
         raise RuntimeError("abort")
     assert head_row(session_factory) == before
     with session_factory() as s:

@@ -120,7 +120,7 @@ def test_an_old_case_with_a_new_reply_is_rewritten(backend, session_factory, rep
         with session_factory() as s:
             staff = _staff_event_xmin(session_factory)
             fresh = s.execute(text("select xmin::text::bigint from messages "
-                                   "where author = 'submitter' order by id desc")).first()[0]
+                                   "where author = 'submitter' order by position desc")).first()[0]
             assert fresh > staff
 
 

@@ -14,7 +14,7 @@ from core.db import create_schema, make_engine
 from core.models import AuditHead, Base
 from crypto.audit_chain import GENESIS
 from migrations.runner import current_heads, upgrade
-from tests.databases import fresh_database
+from tests.databases import fresh_database, renumber_rows_sequentially
 
 
 def _constraint_names(url: str) -> dict[str, set[str]]:
@@ -95,6 +95,7 @@ def test_attachments_from_before_0006_are_stream_format_1(backend: str, tmp_path
         )
         seed_categories(factory)
         submit(factory, services, files=[("a.txt", b"a"), ("b.txt", b"b")])
+        renumber_rows_sequentially(url)  # below 0008, ids were sequential
         # 0007 first: the submission's audit event waits for the end of its day, and dropping
         # the queue would lose it. Once the day is over and it is in the log, 0007 goes.
         with pytest.raises(RuntimeError, match="1 reporter audit events are still queued"):
@@ -115,3 +116,98 @@ def test_attachments_from_before_0006_are_stream_format_1(backend: str, tmp_path
             versions = connection.execute(select(Attachment.stream_version)).scalars().all()
         engine.dispose()
         assert versions == [1, 1]
+
+
+def test_0008_orders_existing_rows_by_id_and_downgrades_without_loss(
+    backend: str, tmp_path: Path
+) -> None:
+    """Rows written before 0008 keep their sequential ids and get positions in id order
+    within their case; new rows take random ids (PostgreSQL: no sequence left); a downgrade
+    keeps every row and gives the code before 0008 its id sequences back."""
+    import os
+    from datetime import date
+
+    from alembic import command
+    from sqlalchemy import MetaData, Table, func, insert, text
+
+    from migrations.runner import alembic_config
+
+    def table(connection, name):  # reflected: the schema of the revision in place
+        return Table(name, MetaData(), autoload_with=connection)
+
+    def add_case(connection) -> int:
+        return connection.execute(insert(table(connection, "cases")).values(
+            reference=os.urandom(4).hex(), lookup_id=os.urandom(32), status="received",
+            channel="web", disclosure="anonymous", received_on=date(2026, 1, 5),
+            acknowledge_due=date(2026, 1, 12), feedback_due=date(2026, 4, 5),
+            report_ciphertext=b"x").returning(id_column(connection, "cases"))).scalar_one()
+
+    def id_column(connection, name):
+        return table(connection, name).c.id
+
+    def add_message(connection, case_id: int) -> int:
+        return connection.execute(insert(table(connection, "messages")).values(
+            case_id=case_id, author="reviewer", kind="information", key_kind="case",
+            body_ciphertext=b"x", created_on=date(2026, 1, 6),
+        ).returning(id_column(connection, "messages"))).scalar_one()
+
+    def add_file(connection, case_id: int, message_id: int | None) -> int:
+        return connection.execute(insert(table(connection, "attachments")).values(
+            case_id=case_id, message_id=message_id, key_kind="case", blob_id=os.urandom(8).hex(),
+            wrapped_file_key=b"k", meta_ciphertext=b"m", stored_size=1, stream_version=2,
+            created_on=date(2026, 1, 6),
+        ).returning(id_column(connection, "attachments"))).scalar_one()
+
+    def positions(connection, name: str) -> dict[int, tuple[int, int]]:
+        t = table(connection, name)
+        return {row.id: (row.case_id, row.position)
+                for row in connection.execute(select(t.c.id, t.c.case_id, t.c.position))}
+
+    with fresh_database(backend, tmp_path, with_schema=False) as url:
+        config = alembic_config(url)
+        command.upgrade(config, "0007")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            one, two = add_case(c), add_case(c)
+            m1, m2, m3, m4 = (add_message(c, case) for case in (one, two, one, one))
+            f1, f2, f3 = add_file(c, one, m1), add_file(c, two, None), add_file(c, one, None)
+        assert max(one, two, m1, m2, m3, m4, f1, f2, f3) < 1 << 31
+        engine.dispose()
+
+        command.upgrade(config, "head")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            assert positions(c, "messages") == {m1: (one, 1), m3: (one, 2), m4: (one, 3),
+                                                m2: (two, 1)}
+            assert positions(c, "attachments") == {f1: (one, 1), f3: (one, 2), f2: (two, 1)}
+            if backend == "postgresql":
+                for name in ("cases", "case_grants", "messages", "attachments"):
+                    assert c.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"),
+                                     {"t": name}).scalar() is None
+        from core.models import Message
+        from core.models.base import random_row_id
+
+        with engine.begin() as c:  # a row as today's code writes it
+            new = c.execute(insert(Message).values(
+                id=random_row_id(), case_id=one, position=4, author="submitter",
+                kind="reporter_message", key_kind="case", body_ciphertext=b"y",
+                created_on=date(2026, 1, 7)).returning(Message.id)).scalar_one()
+        assert new >= 1 << 62
+        engine.dispose()
+
+        # The code before 0008 could neither order nor (PostgreSQL) hold a random id.
+        with pytest.raises(RuntimeError, match="1 rows of messages have random ids"):
+            command.downgrade(config, "0007")
+        with engine.begin() as c:
+            c.execute(text("DELETE FROM messages WHERE id = :i"), {"i": new})
+        engine.dispose()
+        command.downgrade(config, "0007")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            ids = set(c.execute(select(table(c, "messages").c.id)).scalars())
+            assert ids == {m1, m2, m3, m4}
+            # The code before 0008 leaves ids to the database again, in sequence.
+            assert add_message(c, two) == max(ids) + 1
+            assert c.execute(select(func.count()).select_from(table(c, "cases"))).scalar() == 2
+        engine.dispose()
+        command.upgrade(config, "head")  # and up again

@@ -77,10 +77,10 @@ def test_reply_with_attachment_and_internal_note(app, session_factory, services,
     assert response.status_code == 303
     with session_factory() as s:
         messages = s.execute(select(Message).where(Message.case_id == world.case_id)
-                             .order_by(Message.id)).scalars().all()
+                             .order_by(Message.position)).scalars().all()
         kinds = [(m.kind, m.key_kind) for m in messages]
         files = s.execute(select(Attachment.key_kind).where(
-            Attachment.message_id.is_not(None)).order_by(Attachment.id)).scalars().all()
+            Attachment.message_id.is_not(None)).order_by(Attachment.position)).scalars().all()
         from core.models import Case
         assert s.get(Case, world.case_id).status is CaseStatus.INFO_NEEDED
     assert kinds == [(MessageKind.CLARIFICATION_REQUEST, KeyKind.CASE),
