@@ -18,7 +18,7 @@ console's engine). The headline ratio is the default page (newest first, page 3)
 The data: an archive that accumulated over ~3 years (the same span at every size, so a larger
 size means a busier organisation). Rows are bulk-inserted (random bytes as ciphertext: the
 inbox never decrypts; memberships with their inbox keys, the copies of their case's columns)
-and then the inbox counters are rebuilt with core.inbox_counts.rebuild_inbox_counts, the same
+and then the inbox counters are rebuilt with core.cases.inbox_counts.rebuild_inbox_counts, the same
 function that repairs them (and the inbox keys) in production; the app itself maintains them
 incrementally. Distribution, with age = today - received_on:
 
@@ -66,10 +66,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.blobs import FileSystemBlobStore  # noqa: E402
+from core.cases.inbox_counts import rebuild_inbox_counts  # noqa: E402
+from core.categories.lookup import seed_default_categories  # noqa: E402
 from core.clock import Clock  # noqa: E402
 from core.config import load_config  # noqa: E402
 from core.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
-from core.inbox_counts import rebuild_inbox_counts  # noqa: E402
 from core.keyring import Keyring  # noqa: E402
 from core.models import (  # noqa: E402
     Case,
@@ -84,9 +85,8 @@ from core.models import (  # noqa: E402
     Role,
 )
 from core.services import Services  # noqa: E402
-from core.usecases import staff_auth  # noqa: E402
-from core.usecases.categories import seed_default_categories  # noqa: E402
-from core.usecases.reviewers import add_reviewer  # noqa: E402
+from core.staff import authentication as staff_auth  # noqa: E402
+from core.staff.accounts import add_reviewer  # noqa: E402
 from crypto.kdf import KdfProfile  # noqa: E402
 from crypto.reviewer_keys import unwrap_private_key  # noqa: E402
 

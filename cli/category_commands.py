@@ -7,9 +7,7 @@ import unicodedata
 import click
 
 from cli.context import CliContext, pass_context
-from core.models import Category, Role
-from core.usecases.categories import get_category, list_categories
-from core.usecases.category_admin import (
+from core.categories.admin import (
     FIELD_LABELS,
     add_category,
     edit_category,
@@ -17,6 +15,8 @@ from core.usecases.category_admin import (
     route_intake,
     set_category_active,
 )
+from core.categories.lookup import get_category, list_categories
+from core.models import Category, Role
 
 _NAME_HELP = "Shown to reporters on the form; 1-120 characters, one line."
 _DESCRIPTION_HELP = "The hint under the name on the form; up to 1000 characters, one line."

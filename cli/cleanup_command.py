@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from cli.context import CliContext, pass_context
-from core.audit import sequence_reporter_events
+from core.audit.log import sequence_reporter_events
 from core.blobs import FileSystemBlobStore
-from core.usecases.maintenance import sweep_orphan_blobs
-from core.usecases.restamp import restamp_reporter_rows
-from core.usecases.submitter_sessions import purge_old_submitter_sessions
+from core.intake.reporter_sessions import purge_old_submitter_sessions
+from core.operations.cleanup import sweep_orphan_blobs
+from core.operations.restamp import restamp_reporter_rows
 
 
 @click.command()

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from core.config import Config, ConfigError, load_config
 from core.db import DatabaseUnavailable, check_connection, make_engine, make_session_factory
+from core.errors import DomainError
 from core.keyring import KeyringError
 from core.services import Services, build_services
-from core.usecases.errors import DomainError
 from crypto.errors import CryptoError
 
 

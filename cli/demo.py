@@ -12,13 +12,13 @@ import click
 
 from cli.context import CliContext
 from cli.serve import build_app
+from core.categories.lookup import seed_default_categories, set_intake
 from core.config import load_config
 from core.db import make_engine, make_session_factory, transaction
 from core.keyring import Keyring, write_keyring
 from core.models import Category, Role
 from core.services import build_services
-from core.usecases.categories import seed_default_categories, set_intake
-from core.usecases.reviewers import add_reviewer
+from core.staff.accounts import add_reviewer
 from crypto.recovery import export_private_key, generate_recovery_key
 from migrations.runner import upgrade
 

@@ -8,8 +8,8 @@ import click
 
 from cli.context import CliContext, pass_context
 from cli.db_commands import upgrade_database
+from core.categories.lookup import seed_default_categories
 from core.keyring import Keyring, KeyringError, write_keyring
-from core.usecases.categories import seed_default_categories
 from crypto.recovery import export_private_key, generate_recovery_key
 
 RECOVERY_WARNING = """\

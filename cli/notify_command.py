@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.context import CliContext, pass_context
-from core.notifications import send_pending_notifications
+from core.operations.notifications import send_pending_notifications
 
 
 @click.command()

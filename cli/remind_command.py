@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.context import CliContext, pass_context
-from core.notifications import REMIND_DAYS, send_deadline_reminders
+from core.operations.notifications import REMIND_DAYS, send_deadline_reminders
 
 
 @click.command()

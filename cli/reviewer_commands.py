@@ -7,9 +7,9 @@ import sys
 import click
 
 from cli.context import CliContext, pass_context
+from core.cases.recovery import regrant_member_cases
 from core.models import Role
-from core.usecases.recovery import regrant_member_cases
-from core.usecases.reviewers import (
+from core.staff.accounts import (
     add_reviewer,
     deactivate_reviewer,
     get_reviewer,

@@ -34,9 +34,9 @@ class Config:
     #: Argon2id cost for receipt codes and reviewer passphrases. Only tests pass a cheaper one;
     #: nothing read from the environment or the config file can lower it.
     kdf: KdfProfile = PRODUCTION
-    #: Days to acknowledge a new report (PROCESS.md section 2).
+    #: Days to acknowledge a new report (docs/PROCESS.md section 2).
     acknowledge_days: int = 7
-    #: Months from acknowledgement to feedback (PROCESS.md section 5).
+    #: Months from acknowledgement to feedback (docs/PROCESS.md section 5).
     feedback_months: int = 3
     #: Largest submission (all attachments together) the portal accepts, in bytes.
     max_submission_bytes: int = 512 * 1024 * 1024

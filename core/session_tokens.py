@@ -2,7 +2,7 @@
 
 A token is `<session id>.<secret>` (both URL-safe base64). The database keys the row by
 SHA-256(session id) and stores the state encrypted under the secret, so neither the database
-alone nor the cookie alone opens anything (CRYPTO.md, "Reviewer sessions").
+alone nor the cookie alone opens anything (docs/CRYPTO.md, "Reviewer sessions").
 """
 
 from __future__ import annotations

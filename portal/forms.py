@@ -11,8 +11,8 @@ from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from core.cases.content import MAX_LONG_TEXT, MAX_SHORT_TEXT
 from core.models import Category
-from core.usecases.content import MAX_LONG_TEXT, MAX_SHORT_TEXT
 from web.forms import as_choices
 
 #: Field name of the file input; the template puts it after every text field.

@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import TooManyRequests
 
+from core.operations.throttle import take
 from core.services import Services
-from core.throttle import take
 
 EXTENSION_KEY = "candor.portal"
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import request
 from flask_babel import gettext as _
 
-from core.usecases.errors import InvalidInput
+from core.errors import InvalidInput
 from crypto.stream import CHUNK_SIZE
 from portal.forms import ATTACHMENTS_FIELD, StreamedForm, form_data
 from web.uploads import (

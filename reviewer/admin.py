@@ -9,12 +9,12 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from core.audit import AuditAction, record_event
+from core.audit.log import AuditAction, record_event
+from core.categories.lookup import set_intake, unrouted_categories
+from core.errors import Conflict, InvalidInput
 from core.models import Case, Category, Reviewer, Role
-from core.usecases import staff_auth
-from core.usecases.categories import set_intake, unrouted_categories
-from core.usecases.errors import Conflict, InvalidInput
-from core.usecases.reviewers import (
+from core.staff import authentication as staff_auth
+from core.staff.accounts import (
     add_reviewer,
     deactivate_reviewer,
     list_reviewers,

@@ -10,10 +10,10 @@ from flask import session as flask_session
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from core.errors import InvalidInput
 from core.models import Role
-from core.usecases import staff_auth
-from core.usecases.errors import InvalidInput
-from core.usecases.staff_auth import NextStep, PassphraseChange, change_own_passphrase
+from core.staff import authentication as staff_auth
+from core.staff.authentication import NextStep, PassphraseChange, change_own_passphrase
 from reviewer.console import console
 from reviewer.forms import ChangePassphraseForm, CodeForm, LanguageForm, LoginForm, ReauthForm
 from reviewer.session import (

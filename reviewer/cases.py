@@ -16,9 +16,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from core.models import Attachment, Case, CaseMember, KeyKind, MessageKind, Reviewer, Role
-from core.usecases.attachments import StoredFile
-from core.usecases.casework import (
+from core.cases.casework import (
     exclude_member,
     grant_case,
     open_file_for_reviewer,
@@ -27,8 +25,10 @@ from core.usecases.casework import (
     reveal_identity,
     store_reviewer_file,
 )
-from core.usecases.errors import InvalidInput
-from core.usecases.grants import find_reviewer_grant
+from core.cases.files import StoredFile
+from core.cases.grants import find_reviewer_grant
+from core.errors import InvalidInput
+from core.models import Attachment, Case, CaseMember, KeyKind, MessageKind, Reviewer, Role
 from crypto.errors import StreamError
 from crypto.stream import CHUNK_SIZE
 from reviewer.console import console

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Flask, g
 from werkzeug.exceptions import BadRequest, Conflict, Forbidden, NotFound
 
-from core.usecases.errors import AccessDenied, DomainError
-from core.usecases.errors import Conflict as ConflictError
-from core.usecases.errors import NotFound as NotFoundError
+from core.errors import AccessDenied, DomainError
+from core.errors import Conflict as ConflictError
+from core.errors import NotFound as NotFoundError
 from crypto.errors import CryptoError
 
 

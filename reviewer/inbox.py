@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, render_template, request, url_for
 from sqlalchemy import select
 
+from core.cases.inbox import Due, InboxFilter, Sort, inbox_page
 from core.models import CaseStatus, Category, Role
-from core.usecases.inbox import Due, InboxFilter, Sort, inbox_page
 from reviewer.console import console
 from reviewer.session import current, db, role_required
 

@@ -1,6 +1,6 @@
 """Per-request state: the database session and the logged-in reviewer (from the cookie).
 
-`g.auth` is a core.usecases.staff_auth.LoadedSession (account, session row, private key) or
+`g.auth` is a core.staff.authentication.LoadedSession (account, session row, private key) or
 None. The request's database session commits after the view unless the response is a
 server error; views that stream call `commit()` themselves before streaming.
 """
@@ -18,8 +18,8 @@ from werkzeug.wrappers import Response
 
 from core.models import CaseMember, Role
 from core.session_tokens import SessionToken, parse_session_token
-from core.usecases import staff_auth
-from core.usecases.staff_auth import LoadedSession, NextStep
+from core.staff import authentication as staff_auth
+from core.staff.authentication import LoadedSession, NextStep
 from reviewer.console import console
 from web.i18n import SESSION_KEY as LANGUAGE_KEY
 

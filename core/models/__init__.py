@@ -1,4 +1,5 @@
-"""Candor's SQLAlchemy models. Models hold data; behaviour lives in `core.usecases`."""
+"""Candor's SQLAlchemy models. Models hold data; behaviour lives in the domain packages
+(`core.intake`, `core.cases`, `core.staff`, ...)."""
 
 from core.models.audit import AuditCheckpoint, AuditEvent, AuditHead, PendingAuditEvent
 from core.models.base import Base

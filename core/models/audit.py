@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log (CRYPTO.md, "Audit log")."""
+"""The append-only, hash-chained audit log (docs/CRYPTO.md, "Audit log")."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from core.models.enums import ActorKind
 
 
 class AuditEvent(Base):
-    """One entry of the log. Its canonical bytes (core.audit.entry_bytes) are hashed into the
+    """One entry of the log. Its canonical bytes (core.audit.log.entry_bytes) are hashed into the
     chain; `chain_hash` of the last entry is the head. Rows are never updated or deleted."""
 
     __tablename__ = "audit_events"
@@ -31,7 +31,7 @@ class AuditEvent(Base):
 
 
 class PendingAuditEvent(Base):
-    """A reporter's event waiting to enter the log (core.audit.sequence_reporter_events).
+    """A reporter's event waiting to enter the log (core.audit.log.sequence_reporter_events).
 
     Written in the transaction of the reporter's action, like any event, but without a
     position: appended at once, its place between staff events (which carry exact times)

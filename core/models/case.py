@@ -67,7 +67,7 @@ class Category(Base):
 class Case(Base):
     """One report and its handling.
 
-    Indexes for the inbox (core.usecases.inbox): (received_on, id), (feedback_due, id) and
+    Indexes for the inbox (core.cases.inbox): (received_on, id), (feedback_due, id) and
     (acknowledge_due, id) let a page sorted by those columns walk the index and stop after
     OFFSET + LIMIT visible rows; (status, acknowledge_due) and (status, feedback_due) find the
     cases still owing a deadline that is past or near without touching finished cases.
@@ -153,19 +153,19 @@ class CaseMember(Base):
 
     Inbox keys. `status`, `category_id`, `received_on`, `acknowledge_due` and `feedback_due`
     are copies of the case's columns (the clear columns the inbox filters and sorts on), so
-    that every inbox query reads only the reviewer's own index entries (core.usecases.inbox):
+    that every inbox query reads only the reviewer's own index entries (core.cases.inbox):
     each index below leads with (reviewer_id, excluded), then the filter column, then the sort
     column and case_id, so a page is one contiguous range of it. The copies are written when
     the membership is created (`for_case`) and whenever the case's stage or dates change
-    (core.inbox_counts.sync_member_keys, in the same transaction, under the case row lock);
+    (core.cases.inbox_counts.sync_member_keys, in the same transaction, under the case row lock);
     they are NOT NULL without defaults so that a membership cannot be created without them,
-    and core.inbox_counts.rebuild_inbox_counts repairs them after writes that bypass the use
+    and core.cases.inbox_counts.rebuild_inbox_counts repairs them after writes that bypass the use
     cases.
     """
 
     __tablename__ = "case_members"
     __table_args__ = (
-        # Also "the reviewer's visible cases" (core.usecases.recovery) and "Assigned to me".
+        # Also "the reviewer's visible cases" (core.cases.recovery) and "Assigned to me".
         Index("ix_case_members_reviewer_role", "reviewer_id", "excluded", "role", "received_on",
               "case_id"),
         Index("ix_case_members_reviewer_received", "reviewer_id", "excluded", "received_on",
@@ -218,11 +218,11 @@ def member_inbox_keys(case: Case) -> dict[str, object]:
 
 class InboxCount(Base):
     """How many cases one reviewer sees with one (assigned, status, category) combination: the
-    inbox's filter counts without scanning the reviewer's cases (core.inbox_counts).
+    inbox's filter counts without scanning the reviewer's cases (core.cases.inbox_counts).
 
     Derived data, maintained in the same transaction as every change that moves a case in or
     out of a cell (new membership, exclusion, change of stage or category) and rebuildable at
-    any time with core.inbox_counts.rebuild_inbox_counts. `assigned` is true for LEAD and
+    any time with core.cases.inbox_counts.rebuild_inbox_counts. `assigned` is true for LEAD and
     INVESTIGATOR memberships (explicitly on the team), false for INTAKE (routed by category).
     `category_id` is 0 for a case without a category, so that the primary key never holds a
     NULL (a NULL would defeat the uniqueness that concurrent inserts rely on); it therefore
@@ -249,7 +249,7 @@ class Message(Base):
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
                                     default=random_row_id)
     case_id: Mapped[int] = mapped_column(RowId, ForeignKey("cases.id"), index=True)
-    #: Order in the case's thread (the id is random): 1, 2, ... (core.usecases.ordering).
+    #: Order in the case's thread (the id is random): 1, 2, ... (core.cases.ordering).
     position: Mapped[int] = mapped_column(Integer)
     author: Mapped[Author] = mapped_column(str_enum(Author, "author"))
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
@@ -274,7 +274,7 @@ class Attachment(Base):
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
                                     default=random_row_id)
     case_id: Mapped[int] = mapped_column(RowId, ForeignKey("cases.id"), index=True)
-    #: Order among the case's files (the id is random): 1, 2, ... (core.usecases.ordering).
+    #: Order among the case's files (the id is random): 1, 2, ... (core.cases.ordering).
     position: Mapped[int] = mapped_column(Integer)
     #: None: part of the original report.
     message_id: Mapped[int | None] = mapped_column(RowId, ForeignKey("messages.id"),

@@ -1,4 +1,4 @@
-"""The vocabulary of the domain (see shared/design/GLOSSARY.md for UI terms)."""
+"""The vocabulary of the domain (see docs/GLOSSARY.md for UI terms)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ class Role(StrEnum):
 
 
 class CaseStatus(StrEnum):
-    """Stages of a case (PROCESS.md: raise, accept, investigate, decide, feed back, archive)."""
+    """Stages of a case (docs/PROCESS.md: raise, accept, investigate, decide, feed back,
+    archive)."""
 
     RECEIVED = "received"
     ACKNOWLEDGED = "acknowledged"
@@ -49,7 +50,7 @@ class Disclosure(StrEnum):
 
 
 class KeyKind(StrEnum):
-    """Which per-case key a grant or a ciphertext belongs to (CRYPTO.md, "Keys")."""
+    """Which per-case key a grant or a ciphertext belongs to (docs/CRYPTO.md, "Keys")."""
 
     CASE = "case"          # report, messages with the reporter, their attachments
     TEAM = "team"          # internal notes, evidence, decisions: never the submitter's

@@ -16,7 +16,7 @@ class ThrottleBucket(Base):
     __tablename__ = "throttle_buckets"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    #: Keyed hash of the window's number (core.throttle): no time of the latest event.
+    #: Keyed hash of the window's number (core.operations.throttle): no time of the latest event.
     window_tag: Mapped[bytes] = mapped_column(LargeBinary(16))
     count: Mapped[int] = mapped_column(Integer, default=0)
 

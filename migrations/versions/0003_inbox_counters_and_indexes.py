@@ -1,7 +1,7 @@
 """Inbox counters and indexes for inbox pages.
 
 The counters are filled from the existing cases and memberships (the same computation as
-core.inbox_counts.rebuild_inbox_counts, which can be run again at any time to repair them).
+core.cases.inbox_counts.rebuild_inbox_counts, which can be run again at any time to repair them).
 
 Revision ID: 0003
 Revises: 0002

@@ -1,9 +1,9 @@
 """Inbox keys on case members: copies of each case's stage, category and dates, and indexes
 that lead with (reviewer_id, excluded) so that an inbox page reads one range of the reviewer's
-own entries (core.usecases.inbox).
+own entries (core.cases.inbox).
 
 The new columns are added nullable, filled from the cases, then made NOT NULL (on SQLite the
-last step recreates the table, batch mode). core.inbox_counts.rebuild_inbox_counts repairs
+last step recreates the table, batch mode). core.cases.inbox_counts.rebuild_inbox_counts repairs
 them again at any time.
 
 Revision ID: 0005

@@ -2,9 +2,9 @@
 
 - Reporters' audit events wait in a queue until their day (or week) has ended. Appended at
   once, an event sat between staff events with exact times, which dated the action to the
-  minute (core.audit). The log takes the queue a whole period at a time, shuffled.
+  minute (core.audit.log). The log takes the queue a whole period at a time, shuffled.
 - Throttle buckets store a keyed hash of their window instead of its start time: the row of
-  the submissions budget held the minute of the latest report (core.throttle). Counters are
+  the submissions budget held the minute of the latest report (core.operations.throttle). Counters are
   short-lived state: existing rows are dropped, which only resets the current windows.
 
 Revision ID: 0007

@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from core.notifications import queue_case_notification
-from core.session_tokens import new_session_token
-from core.usecases.errors import InvalidInput, MessageLimitReached, NotFound, ReceiptNotRecognised
-from core.usecases.submitter import (
+from core.cases.views import CaseView
+from core.errors import InvalidInput, MessageLimitReached, NotFound, ReceiptNotRecognised
+from core.intake.reporter import (
     SubmitterAccess,
     login_submitter,
     open_file_for_submitter,
@@ -26,12 +25,13 @@ from core.usecases.submitter import (
     submitter_file_id,
     submitter_file_numbers,
 )
-from core.usecases.submitter_sessions import (
+from core.intake.reporter_sessions import (
     end_submitter_session,
     resume_submitter_session,
     start_submitter_session,
 )
-from core.usecases.views import CaseView
+from core.operations.notifications import queue_case_notification
+from core.session_tokens import new_session_token
 from crypto.errors import DecryptionError, MalformedReceipt, MistypedReceipt
 from portal.forms import ReceiptLoginForm, ReplyForm
 from portal.stages import ANSWERED, STAGES, progress_steps

@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.exceptions import TooManyRequests
 
+from core.cases.content import Identity, ReportContent
+from core.categories.lookup import active_categories
+from core.errors import InvalidInput
+from core.intake.submission import SubmissionDraft, submit_report
 from core.models import Channel
-from core.notifications import queue_case_notification
-from core.usecases.categories import active_categories
-from core.usecases.content import Identity, ReportContent
-from core.usecases.errors import InvalidInput
-from core.usecases.submission import SubmissionDraft, submit_report
+from core.operations.notifications import queue_case_notification
 from crypto.receipt import format_receipt
 from portal.forms import PrintReceiptForm, SubmissionForm, category_choices
 from portal.state import enforce_budget, services, transaction

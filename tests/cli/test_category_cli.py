@@ -12,10 +12,10 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from cli.main import cli
+from core.categories.lookup import active_categories, list_categories
 from core.config import load_config
 from core.db import make_engine, make_session_factory
 from core.models import AuditEvent
-from core.usecases.categories import active_categories, list_categories
 from tests.cli.conftest import PASSPHRASE, run
 
 

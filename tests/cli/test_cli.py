@@ -9,14 +9,14 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cli.main import cli
+from core.cases.content import ReportContent
+from core.categories.lookup import set_intake
 from core.config import load_config
 from core.db import make_engine, make_session_factory, transaction
+from core.intake.submission import SubmissionDraft, submit_report
 from core.models import Category
 from core.services import build_services
-from core.usecases.categories import set_intake
-from core.usecases.content import ReportContent
-from core.usecases.reviewers import get_reviewer
-from core.usecases.submission import SubmissionDraft, submit_report
+from core.staff.accounts import get_reviewer
 from tests.cli.conftest import PASSPHRASE, run
 
 

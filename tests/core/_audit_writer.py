@@ -8,7 +8,7 @@ from typing import Any
 
 def append_events(database_url: str, writer: str, count: int, barrier: Any) -> None:
     """Open an own engine and append `count` events, one transaction each."""
-    from core.audit import Actor, AuditAction, record_event
+    from core.audit.log import Actor, AuditAction, record_event
     from core.clock import Clock
     from core.db import make_engine, make_session_factory, transaction
 

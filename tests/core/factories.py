@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.cases.casework import UnlockedReviewer
+from core.cases.content import Identity, ReportContent
+from core.categories.lookup import seed_default_categories, set_intake
 from core.db import transaction
+from core.intake.submission import SubmissionDraft, SubmissionResult, submit_report
 from core.models import AuditEvent, Reviewer, Role
 from core.services import Services
-from core.usecases.casework import UnlockedReviewer
-from core.usecases.categories import seed_default_categories, set_intake
-from core.usecases.content import Identity, ReportContent
-from core.usecases.reviewers import add_reviewer as add_reviewer_usecase
-from core.usecases.submission import SubmissionDraft, SubmissionResult, submit_report
+from core.staff.accounts import add_reviewer as add_reviewer_usecase
 from crypto.reviewer_keys import unwrap_private_key
 
 #: Strong passphrases (zxcvbn score 4, > 12 characters); one per index.

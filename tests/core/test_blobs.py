@@ -13,8 +13,8 @@ import pytest
 
 from core.blobs import READ_CHUNK, BlobNotFound, FileSystemBlobStore
 from core.db import transaction
-from core.usecases.maintenance import sweep_orphan_blobs
-from core.usecases.submission import SubmissionDraft
+from core.intake.submission import SubmissionDraft
+from core.operations.cleanup import sweep_orphan_blobs
 from tests.core.factories import add_reviewer, seed_categories, submit
 
 DAY = date(2024, 3, 9)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from core.cases.content import ReportContent
 from core.models import Reviewer
-from core.usecases.content import ReportContent
-from core.usecases.reviewers import totp_secret
+from core.staff.accounts import totp_secret
 from tests.core.factories import seed_categories, submit
 from tests.reviewer.conftest import new_account
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from core.models import Case, Reviewer
 from core.services import Services
-from core.usecases.reviewers import totp_secret
+from core.staff.accounts import totp_secret
 from tests.core.factories import seed_categories
 from tests.reviewer.conftest import new_account
 

@@ -67,7 +67,7 @@ def test_attachments_from_before_0006_are_stream_format_1(backend: str, tmp_path
     """Rows that existed before 0006 were written with 64 KiB chunks (format 1)."""
     from alembic import command
 
-    from core.audit import sequence_reporter_events
+    from core.audit.log import sequence_reporter_events
     from core.blobs import FileSystemBlobStore
     from core.clock import Clock
     from core.config import load_config

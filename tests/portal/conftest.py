@@ -19,11 +19,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.categories.lookup import seed_default_categories, set_intake
 from core.db import transaction
 from core.models import Role
 from core.services import Services
-from core.usecases.categories import seed_default_categories, set_intake
-from core.usecases.reviewers import add_reviewer
+from core.staff.accounts import add_reviewer
 from crypto.reviewer_keys import unwrap_private_key
 from portal import create_app
 
@@ -367,12 +367,12 @@ def post_reviewer_reply(
     files: list[tuple[str, bytes]] = (),
 ) -> None:
     """A case handler's reply with attachments, through core (as the console would)."""
-    from core.models import KeyKind, MessageKind
-    from core.usecases.casework import (
+    from core.cases.casework import (
         UnlockedReviewer,
         post_reviewer_message,
         store_reviewer_file,
     )
+    from core.models import KeyKind, MessageKind
 
     who = UnlockedReviewer(reviewer.id, reviewer.private_key)
     with transaction(session_factory) as s:

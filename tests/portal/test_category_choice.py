@@ -10,15 +10,15 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 import portal.views.submit as submit_view
-from core.db import transaction
-from core.services import Services
-from core.usecases.categories import list_categories
-from core.usecases.category_admin import (
+from core.categories.admin import (
     add_category,
     edit_category,
     move_category,
     set_category_active,
 )
+from core.categories.lookup import list_categories
+from core.db import transaction
+from core.services import Services
 from tests.portal.conftest import counts, report_fields, submit_report_via
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}

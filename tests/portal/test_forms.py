@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-import core.usecases.submission as submission_module
+import core.intake.submission as submission_module
 from core.models import Case, Disclosure
 from core.services import Services
 from tests.portal.conftest import (
@@ -127,7 +127,7 @@ def test_confidential_submission_with_identity(
         assert case.identity_ciphertext is not None
         assert b"Mei Lin" not in case.identity_ciphertext
         case_id = case.id
-    from core.usecases.casework import UnlockedReviewer, reveal_identity
+    from core.cases.casework import UnlockedReviewer, reveal_identity
 
     with session_factory() as s, s.begin():
         identity = reveal_identity(

@@ -70,7 +70,7 @@ def test_question_and_answer_on_the_case_page(
     services: Services,
     intake_reviewer: IntakeReviewer,
 ) -> None:
-    from core.usecases.casework import UnlockedReviewer, post_reviewer_message
+    from core.cases.casework import UnlockedReviewer, post_reviewer_message
 
     receipt = receipt_of(submit_report_via(client, report_fields()).text)
     login_via(client, receipt)

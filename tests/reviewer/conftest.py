@@ -15,15 +15,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.audit import Actor
+from core.audit.log import Actor
+from core.cases.casework import exclude_member
+from core.cases.content import Identity, ReportContent
 from core.db import transaction
 from core.models import Reviewer, Role
 from core.services import Services
 from core.session_tokens import SessionToken
-from core.usecases import staff_auth
-from core.usecases.casework import exclude_member
-from core.usecases.content import Identity, ReportContent
-from core.usecases.reviewers import totp_secret
+from core.staff import authentication as staff_auth
+from core.staff.accounts import totp_secret
 from reviewer import create_app
 from tests.core.factories import ReviewerHandle, add_reviewer, seed_categories, submit
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from core.models import AuditEvent, Reviewer, ReviewerSession, Role
-from core.usecases import staff_auth
+from core.staff import authentication as staff_auth
 from tests.core.factories import audit_actions, strong_passphrase
 from tests.reviewer.conftest import (
     cookie_name,
@@ -184,7 +184,7 @@ def test_global_throttle(app, session_factory, services, monkeypatch):
 def test_deactivated_account_cannot_log_in(app, session_factory, services):
     handle = new_account(session_factory, services, "gone")
     from core.db import transaction
-    from core.usecases.reviewers import deactivate_reviewer
+    from core.staff.accounts import deactivate_reviewer
     with transaction(session_factory) as s:
         deactivate_reviewer(s, services, "gone")
     response = post_login(app.test_client(), "gone", handle.passphrase,

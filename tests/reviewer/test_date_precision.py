@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.cases.casework import post_reviewer_message
 from core.clock import DatePrecision
 from core.db import transaction
+from core.intake.reporter import login_submitter, post_submitter_message
 from core.models import MessageKind
-from core.usecases.casework import post_reviewer_message
-from core.usecases.submitter import login_submitter, post_submitter_message
 from reviewer import create_app
 from tests.core.factories import seed_categories, submit
 from tests.reviewer.conftest import login_client, new_account

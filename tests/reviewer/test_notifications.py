@@ -11,14 +11,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 from sqlalchemy import update
 
+from core.cases.content import ReportContent
 from core.db import transaction
 from core.models import PendingNotification, Reviewer
-from core.notifications import (
+from core.operations.notifications import (
     queue_case_notification,
     send_deadline_reminders,
     send_pending_notifications,
 )
-from core.usecases.content import ReportContent
 from tests.core.factories import seed_categories, submit
 from tests.reviewer.conftest import CANARY, new_account
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.audit import Actor
+from core.audit.log import Actor
 from core.db import transaction
 from core.models import Reviewer, ReviewerSession
 from core.session_tokens import parse_session_token
-from core.usecases import staff_auth
-from core.usecases.reviewers import deactivate_reviewer, reset_passphrase, reset_totp
+from core.staff import authentication as staff_auth
+from core.staff.accounts import deactivate_reviewer, reset_passphrase, reset_totp
 from crypto.errors import CryptoError
 from crypto.keys import unwrap
 from tests.reviewer.conftest import cookie_name, login_client

@@ -11,10 +11,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from core.audit import Actor, sign_checkpoint
-from core.db import transaction
-from core.models import KeyKind, MessageKind, Reviewer
-from core.usecases.casework import (
+from core.audit.log import Actor, sign_checkpoint
+from core.cases.casework import (
     exclude_member,
     grant_case,
     open_file_for_reviewer,
@@ -23,14 +21,16 @@ from core.usecases.casework import (
     reveal_identity,
     store_reviewer_file,
 )
-from core.usecases.content import Identity, ReportContent
-from core.usecases.submitter import (
+from core.cases.content import Identity, ReportContent
+from core.db import transaction
+from core.intake.reporter import (
     login_submitter,
     open_file_for_submitter,
     post_submitter_message,
     read_case_for_submitter,
     store_submitter_file,
 )
+from core.models import KeyKind, MessageKind, Reviewer
 from crypto.receipt import format_receipt
 from tests.core.factories import add_reviewer, chunks, seed_categories, submit
 from tests.security.scanning import (

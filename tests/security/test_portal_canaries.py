@@ -23,7 +23,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-import core.usecases.submission as submission_module
+import core.intake.submission as submission_module
 from core.config import load_config
 from core.keyring import Keyring, write_keyring
 from core.models import Case

@@ -4,9 +4,9 @@ SigningKeyPair redact their reprs, and core's SubmissionDraft hides its keys).""
 
 from __future__ import annotations
 
-from core.usecases.casework import UnlockedReviewer
-from core.usecases.submission import SubmissionDraft, SubmissionResult
-from core.usecases.submitter import SubmitterAccess
+from core.cases.casework import UnlockedReviewer
+from core.intake.reporter import SubmitterAccess
+from core.intake.submission import SubmissionDraft, SubmissionResult
 from crypto.keys import generate_keypair, new_key
 from crypto.receipt import format_receipt, generate_receipt
 

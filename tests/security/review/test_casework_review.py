@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from core.cases.casework import grant_case
+from core.categories.lookup import set_intake
 from core.db import transaction
+from core.errors import AccessDenied, InvalidInput
 from core.models import Reviewer
-from core.usecases.casework import grant_case
-from core.usecases.categories import set_intake
-from core.usecases.errors import AccessDenied, InvalidInput
 
 
 def test_grant_case_refuses_an_admin(session_factory, services, world):

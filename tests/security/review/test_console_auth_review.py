@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from core.models import Reviewer, ReviewerSession
 from core.session_tokens import new_session_token
-from core.usecases import staff_auth
+from core.staff import authentication as staff_auth
 from crypto.keys import generate_keypair
 from crypto.reviewer_keys import unwrap_private_key
 from tests.core.factories import strong_passphrase

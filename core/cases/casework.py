@@ -1,0 +1,279 @@
+"""What a reviewer does with a case they were granted: read, reply, share, exclude."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from core.audit.log import Actor, AuditAction, record_event
+from core.cases.content import MAX_LONG_TEXT, FileMeta, Identity, clean_text
+from core.cases.contexts import identity_context, message_context
+from core.cases.files import (
+    StoredFile,
+    add_file_rows,
+    file_meta,
+    file_plaintext,
+    store_file,
+)
+from core.cases.grants import find_reviewer_grant, grant_to_reviewer, open_reviewer_grant
+from core.cases.inbox_counts import (
+    case_changed,
+    lock_case,
+    membership_added,
+    membership_excluded,
+    sync_member_keys,
+)
+from core.cases.ordering import next_position
+from core.cases.reading import decrypt_case
+from core.cases.views import CaseView
+from core.clock import add_months
+from core.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from core.models import (
+    Attachment,
+    Author,
+    Case,
+    CaseMember,
+    CaseStatus,
+    KeyKind,
+    MemberRole,
+    Message,
+    MessageKind,
+    Recipient,
+    Reviewer,
+    Role,
+)
+from core.services import Services
+from crypto.records import decrypt_record, encrypt_record
+
+
+@dataclass(frozen=True)
+class UnlockedReviewer:
+    """A reviewer whose private key is available for this request (from their session)."""
+
+    reviewer_id: int
+    private_key: bytes = field(repr=False)
+
+    @property
+    def actor(self) -> Actor:
+        """The audit actor for this reviewer."""
+        return Actor.reviewer(self.reviewer_id)
+
+
+def _case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("no such case")
+    return case
+
+
+def _keys(session: Session, case: Case, who: UnlockedReviewer,
+          kinds: Sequence[KeyKind] = (KeyKind.CASE, KeyKind.TEAM)) -> dict[KeyKind, bytes]:
+    """The keys of `case` the reviewer holds; AccessDenied without the case key or when the
+    account is deactivated (its grants remain for the record but may not be used)."""
+    reviewer = session.get(Reviewer, who.reviewer_id)
+    if reviewer is None or not reviewer.active:
+        raise AccessDenied("this account is deactivated")
+    keys = {KeyKind.CASE: open_reviewer_grant(session, case.id, who.reviewer_id,
+                                              who.private_key, KeyKind.CASE)}
+    for kind in kinds:
+        if kind is not KeyKind.CASE and find_reviewer_grant(session, case.id, who.reviewer_id,
+                                                            kind):
+            keys[kind] = open_reviewer_grant(session, case.id, who.reviewer_id,
+                                             who.private_key, kind)
+    return keys
+
+
+def read_case_for_reviewer(session: Session, services: Services, who: UnlockedReviewer,
+                           case_id: int) -> CaseView:
+    """Decrypt the report, the thread, internal notes and file names; audited."""
+    case = _case(session, case_id)
+    view = decrypt_case(case, _keys(session, case, who))
+    record_event(session, services.clock, AuditAction.REPORT_DECRYPTED, who.actor,
+                 case_id=case.id)
+    return view
+
+
+def reveal_identity(session: Session, services: Services, who: UnlockedReviewer, case_id: int,
+                    reason: str) -> Identity:
+    """Open a confidential reporter's identity. The reason is kept as an internal note
+    (encrypted under the team key) and the reveal is audited."""
+    case = _case(session, case_id)
+    reason = clean_text(reason, field="reason", limit=1000, required=True)
+    if case.identity_ciphertext is None:
+        raise Conflict("this report is anonymous: there is no identity to reveal")
+    identity_key = open_reviewer_grant(session, case.id, who.reviewer_id, who.private_key,
+                                       KeyKind.IDENTITY)
+    identity = Identity.from_bytes(decrypt_record(identity_key, case.identity_ciphertext,
+                                                  identity_context(case.reference)))
+    note = _add_message(session, services, case, who, MessageKind.INTERNAL_NOTE,
+                        _keys(session, case, who), f"[identity revealed] {reason}", ())
+    record_event(session, services.clock, AuditAction.IDENTITY_REVEALED, who.actor,
+                 case_id=case.id, detail={"note_id": note.id})
+    return identity
+
+
+def store_reviewer_file(services: Services, who: UnlockedReviewer, session: Session,
+                        case_id: int, kind: KeyKind, name: str, content_type: str,
+                        chunks: Iterator[bytes]) -> StoredFile:
+    """Encrypt a file a reviewer attaches (case key: the reporter sees it; team key: not)."""
+    case = _case(session, case_id)
+    keys = _keys(session, case, who, (KeyKind.CASE, KeyKind.TEAM))
+    if kind not in keys:
+        raise AccessDenied("no grant for this key")
+    return store_file(services.blobs, reference=case.reference, key_kind=kind,
+                      case_key=keys[kind], name=name, content_type=content_type, chunks=chunks,
+                      day=services.clock.today(), limit=services.config.max_submission_bytes)
+
+
+_STATUS_AFTER = {
+    MessageKind.CLARIFICATION_REQUEST: CaseStatus.INFO_NEEDED,
+    MessageKind.FEEDBACK: CaseStatus.FEEDBACK_GIVEN,
+}
+
+
+def _add_message(session: Session, services: Services, case: Case, who: UnlockedReviewer,
+                 kind: MessageKind, keys: dict[KeyKind, bytes], body: str,
+                 files: Sequence[StoredFile]) -> Message:
+    key_kind = KeyKind.TEAM if kind is MessageKind.INTERNAL_NOTE else KeyKind.CASE
+    if key_kind not in keys:
+        raise AccessDenied("no grant for the team key")
+    if any(f.key_kind is not key_kind for f in files):
+        # A file travels under its message's key: team files never reach the reporter, and
+        # a case-key file on an internal note would be readable by them.
+        raise InvalidInput("Files must be encrypted for the same readers as their message.",
+                           field="attachments")
+    message = Message(
+        case_id=case.id, position=next_position(session, Message, case.id),
+        author=Author.REVIEWER, reviewer_id=who.reviewer_id, kind=kind,
+        key_kind=key_kind,
+        body_ciphertext=encrypt_record(keys[key_kind], body.encode("utf-8"),
+                                       message_context(case.reference, kind)),
+        created_on=services.clock.today(),
+    )
+    session.add(message)
+    session.flush()
+    add_file_rows(session, case.id, message.id, files, services.clock.today())
+    return message
+
+
+def post_reviewer_message(session: Session, services: Services, who: UnlockedReviewer,
+                          case_id: int, kind: MessageKind, body: str,
+                          files: Sequence[StoredFile] = ()) -> Message:
+    """A reply to the reporter (clarification request, information, feedback) or an internal
+    note. A clarification request or feedback also moves the case to the matching stage."""
+    if kind is MessageKind.REPORTER_MESSAGE:
+        raise InvalidInput("Choose the kind of message.", field="kind")
+    case = _case(session, case_id)
+    # The reply may change the stage (change_status): lock the case before the audit head.
+    lock_case(session, case)
+    text = clean_text(body, field="body", limit=MAX_LONG_TEXT, required=True)
+    message = _add_message(session, services, case, who, kind, _keys(session, case, who), text,
+                           files)
+    record_event(session, services.clock, AuditAction.REVIEWER_MESSAGE_POSTED, who.actor,
+                 case_id=case.id, detail={"message_id": message.id, "kind": str(kind),
+                                          "files": len(files)})
+    new_status = _STATUS_AFTER.get(kind)
+    if new_status is None and kind is not MessageKind.INTERNAL_NOTE \
+            and case.status is CaseStatus.RECEIVED:
+        # The first word to the reporter acknowledges the report (docs/PROCESS.md, acceptance).
+        new_status = CaseStatus.ACKNOWLEDGED
+    if new_status is not None and case.status is not new_status:
+        change_status(session, services, who.actor, case, new_status)
+    return message
+
+
+def change_status(session: Session, services: Services, actor: Actor, case: Case,
+                  new_status: CaseStatus) -> None:
+    """Move a case to another stage, keeping its dates in step; audited."""
+    lock_case(session, case)  # inbox counters: the stage being left is the committed one
+    old, old_category_id = case.status, case.category_id
+    case.status = new_status
+    today = services.clock.today()
+    if old is CaseStatus.RECEIVED and case.acknowledged_on is None:
+        # Leaving "received" acknowledges the report; the feedback deadline now runs from here.
+        case.acknowledged_on = today
+        case.feedback_due = add_months(today, services.config.feedback_months)
+    if new_status is CaseStatus.FEEDBACK_GIVEN and case.feedback_given_on is None:
+        case.feedback_given_on = today
+    if new_status is CaseStatus.CLOSED:
+        case.closed_on = today
+    record_event(session, services.clock, AuditAction.CASE_STATUS_CHANGED, actor,
+                 case_id=case.id, detail={"from": str(old), "to": str(new_status)})
+    case_changed(session, case, old_status=old, old_category_id=old_category_id)
+    # The memberships' copies of the stage and dates, after the counters (core.cases.inbox_counts).
+    sync_member_keys(session, case)
+
+
+def open_file_for_reviewer(session: Session, services: Services, who: UnlockedReviewer,
+                           attachment_id: int) -> tuple[FileMeta, Iterator[bytes]]:
+    """Metadata and a decrypting stream of one attachment; audited."""
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound("no such file")
+    case = _case(session, attachment.case_id)
+    keys = _keys(session, case, who, (KeyKind.CASE, attachment.key_kind))
+    if attachment.key_kind not in keys:
+        raise AccessDenied("no grant for this file")
+    key = keys[attachment.key_kind]
+    meta = file_meta(attachment, case.reference, key)
+    record_event(session, services.clock, AuditAction.ATTACHMENT_DECRYPTED, who.actor,
+                 case_id=case.id, detail={"attachment_id": attachment.id})
+    return meta, file_plaintext(services.blobs, attachment, case.reference, key)
+
+
+def grant_case(session: Session, services: Services, who: UnlockedReviewer, case_id: int,
+               grantee: Reviewer, *, role: MemberRole = MemberRole.INVESTIGATOR,
+               kinds: Sequence[KeyKind] = (KeyKind.CASE, KeyKind.TEAM)) -> None:
+    """Add a reviewer to the case team by sealing the keys the granter holds to them.
+
+    Needs someone who can already open the keys. Refused for inactive accounts, auditors and
+    anyone excluded from the case.
+    """
+    case = _case(session, case_id)
+    if not grantee.active or grantee.role is not Role.REVIEWER:
+        raise InvalidInput("Only active case handlers can join a case team.", field="reviewer")
+    lock_case(session, case)  # inbox counters: counted against the committed stage and team
+    member = session.get(CaseMember, (case.id, grantee.id))
+    if member is not None and member.excluded:
+        raise Conflict("this person is excluded from the case")
+    keys = _keys(session, case, who, kinds)
+    for kind in kinds:
+        if kind not in keys:
+            raise AccessDenied(f"you hold no {kind} key to share")
+        if find_reviewer_grant(session, case.id, grantee.id, kind) is None:
+            grant_to_reviewer(case, grantee, kind, keys[kind])
+    added: CaseMember | None = None
+    if member is None:
+        added = CaseMember.for_case(case, reviewer_id=grantee.id, role=role)
+        case.members.append(added)
+    record_event(session, services.clock, AuditAction.CASE_GRANTED, who.actor, case_id=case.id,
+                 detail={"grantee_id": grantee.id, "kinds": ",".join(sorted(map(str, kinds)))})
+    if added is not None:
+        membership_added(session, case, added)
+    session.flush()
+
+
+def exclude_member(session: Session, services: Services, actor: Actor, case_id: int,
+                   reviewer: Reviewer) -> None:
+    """Exclude a reviewer from a case (conflict of interest): delete every grant they hold for
+    it, so from now on nothing in the database lets their key open the case."""
+    case = _case(session, case_id)
+    lock_case(session, case)  # inbox counters: counted against the committed stage and team
+    member = session.get(CaseMember, (case.id, reviewer.id))
+    was_active = member.role if member is not None and not member.excluded else None
+    if member is None:
+        member = CaseMember.for_case(case, reviewer_id=reviewer.id,
+                                     role=MemberRole.INVESTIGATOR)
+        member.case_id = case.id
+        session.add(member)
+    member.excluded = True
+    for grant in list(case.grants):
+        if grant.recipient is Recipient.REVIEWER and grant.reviewer_id == reviewer.id:
+            case.grants.remove(grant)
+    record_event(session, services.clock, AuditAction.CASE_MEMBER_EXCLUDED, actor,
+                 case_id=case.id, detail={"reviewer_id": reviewer.id})
+    membership_excluded(session, case, reviewer.id, was_active)
+    session.flush()
+

@@ -1,0 +1,144 @@
+"""Encrypting attachments into the blob store and decrypting them back, chunk by chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from core.background import consume_in_background
+from core.blobs import BlobStore
+from core.cases.content import FileMeta
+from core.cases.contexts import file_key_context, file_meta_context
+from core.cases.ordering import next_position
+from core.errors import InvalidInput
+from core.models import Attachment, KeyKind
+from crypto.keys import new_key
+from crypto.records import decrypt_record, encrypt_record
+from crypto.stream import STREAM_VERSION, decrypt_stream, encrypt_stream
+
+MAX_FILE_NAME = 255
+
+
+class _Counter:
+    """Counts plaintext bytes flowing through, and enforces a limit while streaming."""
+
+    def __init__(self, chunks: Iterable[bytes], limit: int | None) -> None:
+        self.chunks = chunks
+        self.limit = limit
+        self.size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            self.size += len(chunk)
+            if self.limit is not None and self.size > self.limit:
+                raise InvalidInput("The files are larger than this service accepts.",
+                                   field="attachments")
+            yield chunk
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An encrypted blob written to the store, not yet recorded in the database."""
+
+    blob_id: str
+    key_kind: KeyKind
+    wrapped_file_key: bytes
+    meta_ciphertext: bytes
+    stored_size: int
+    plaintext_size: int
+    stream_version: int = STREAM_VERSION
+
+    def to_model(self, case_id: int, message_id: int | None, day: date,
+                 position: int) -> Attachment:
+        """The database row for this file, at `position` among the case's files."""
+        return Attachment(
+            case_id=case_id,
+            position=position,
+            message_id=message_id,
+            key_kind=self.key_kind,
+            blob_id=self.blob_id,
+            wrapped_file_key=self.wrapped_file_key,
+            meta_ciphertext=self.meta_ciphertext,
+            stored_size=self.stored_size,
+            stream_version=self.stream_version,
+            created_on=day,
+        )
+
+
+def add_file_rows(session: Session, case_id: int, message_id: int | None,
+                  files: Sequence[StoredFile], day: date) -> None:
+    """Record stored files as the case's next files, in the order given (None: the report's
+    own files)."""
+    first = next_position(session, Attachment, case_id)
+    for offset, stored in enumerate(files):
+        session.add(stored.to_model(case_id, message_id, day, first + offset))
+
+
+def clean_file_name(name: str) -> str:
+    """Keep only the last path component and drop control characters (names are shown to
+    reviewers and used in downloads)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return base[:MAX_FILE_NAME] or "attachment"
+
+
+def store_file(
+    blobs: BlobStore,
+    *,
+    reference: str,
+    key_kind: KeyKind,
+    case_key: bytes,
+    name: str,
+    content_type: str,
+    chunks: Iterable[bytes],
+    day: date,
+    limit: int | None = None,
+) -> StoredFile:
+    """Encrypt `chunks` under a new file key straight into a new blob.
+
+    Memory stays at a few pieces (those waiting between the threads) whatever the file size;
+    nothing is written in clear.
+    If the stream fails or exceeds `limit`, the partial blob is removed and the error raised.
+    """
+    file_key = new_key()
+    counter = _Counter(chunks, limit)
+
+    def encrypt_and_write(plaintext: Iterator[bytes]) -> tuple[str, int]:
+        return blobs.write(encrypt_stream(file_key, plaintext, version=STREAM_VERSION), day=day)
+
+    # This thread keeps reading (and counting) the plaintext while a worker encrypts and
+    # writes the pieces before it: the two overlap on separate cores (benches/upload.py).
+    blob_id, stored_size = consume_in_background(counter, encrypt_and_write,
+                                                 name="candor-encrypt")
+    meta = FileMeta(name=clean_file_name(name), content_type=content_type[:100] or
+                    "application/octet-stream", size=counter.size)
+    return StoredFile(
+        blob_id=blob_id,
+        key_kind=key_kind,
+        wrapped_file_key=encrypt_record(case_key, file_key, file_key_context(reference, blob_id)),
+        meta_ciphertext=encrypt_record(case_key, meta.to_bytes(),
+                                       file_meta_context(reference, blob_id)),
+        stored_size=stored_size,
+        plaintext_size=counter.size,
+    )
+
+
+def file_meta(attachment: Attachment, reference: str, key: bytes) -> FileMeta:
+    """Decrypt an attachment's name, type and size."""
+    return FileMeta.from_bytes(
+        decrypt_record(key, attachment.meta_ciphertext,
+                       file_meta_context(reference, attachment.blob_id))
+    )
+
+
+def file_plaintext(
+    blobs: BlobStore, attachment: Attachment, reference: str, key: bytes
+) -> Iterator[bytes]:
+    """Stream an attachment's decrypted bytes (raises crypto.StreamError on tampering)."""
+    file_key = decrypt_record(key, attachment.wrapped_file_key,
+                              file_key_context(reference, attachment.blob_id))
+    return decrypt_stream(file_key, blobs.read(attachment.blob_id),
+                          version=attachment.stream_version)

@@ -1,0 +1,392 @@
+"""The reviewer's inbox: cases they are a (non-excluded) team member of, from clear columns only.
+
+Nothing here decrypts, and nothing reads another reviewer's memberships or a case the reviewer
+is not on. Each membership (core.models.CaseMember) carries copies of its case's stage,
+category and dates (the "inbox keys", kept in step by the use cases), and indexes that lead
+with (reviewer_id, excluded) and continue with a filter column, a sort column and case_id. A
+page then costs three queries, each reading a bounded range of the reviewer's own entries:
+
+1. The counters (core.cases.inbox_counts): the reviewer's rows of `inbox_counts`, one per
+   (assigned, status, category) - a few hundred at most - summed per (status, category) in SQL
+   and aggregated in Python into the counts by status and by category (each with the other
+   filters applied) and the total.
+2. The deadline counts: "overdue" and "due within 7 days" depend on today, so they cannot be
+   counters. They are computed over the reviewer's *due set*: their cases in a stage that still
+   owes a deadline (received: the acknowledgement; not final and neither feedback_given nor
+   follow_up: the feedback) whose deadline is past or within 7 days, found as ranges of the
+   (status, acknowledge_due) and (status, feedback_due) indexes of their memberships (one range
+   per owing stage; finished cases are never read). Grouped by (status, category, overdue), so
+   that with a due filter active the counts by status and by category come from here too.
+3. The rows:
+   * no due filter, sorted by received_on, feedback_due or acknowledge_due: the page is one
+     contiguous range of one membership index - (status, sort) with a stage filter, else
+     (category, received_on) with a category filter, else (sort) - read with LIMIT/OFFSET, and
+     only its case ids are joined to `cases`. Filters the index does not lead with are checked
+     on the entries read. "Assigned to me" without another filter merges the LEAD and
+     INVESTIGATOR ranges of the (role, received_on) index, each cut at OFFSET + LIMIT.
+   * with a due filter: the due set (as in 2), filtered and sorted.
+   * sorted by reference or reporter activity (not copied to memberships): the reviewer's
+     matching memberships, their cases fetched by primary key and sorted.
+
+The cost of a page is therefore OFFSET + LIMIT index entries (divided by the share of a filter
+the index does not lead with), or the reviewer's due set, whatever the size of the archive.
+
+"Assigned to me" narrows the inbox to cases where the reviewer's membership role is LEAD or
+INVESTIGATOR (explicitly put on the team), as opposed to INTAKE (routed to them by category).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Select,
+    and_,
+    any_,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    union,
+    union_all,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.cases.inbox_counts import ASSIGNED_ROLES, NO_CATEGORY
+from core.models import Case, CaseMember, CaseStatus, Category, InboxCount
+from core.models.enums import FINAL_STATUSES
+
+#: Days before a deadline at which a case counts as "due soon".
+DUE_SOON_DAYS = 7
+PER_PAGE = 50
+MAX_PAGE = 100_000
+
+#: Stages in which the acknowledgement is still owed.
+_AWAITING_ACK = (CaseStatus.RECEIVED,)
+#: Stages in which feedback is still owed.
+_AWAITING_FEEDBACK = tuple(
+    s for s in CaseStatus
+    if s not in FINAL_STATUSES and s not in (CaseStatus.FEEDBACK_GIVEN, CaseStatus.FOLLOW_UP)
+)
+
+
+class Due(StrEnum):
+    """Deadline filters."""
+
+    OVERDUE = "overdue"
+    SOON = "soon"
+
+
+class Sort(StrEnum):
+    """Sort orders offered in the inbox."""
+
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    FEEDBACK_DUE = "feedback_due"
+    ACKNOWLEDGE_DUE = "acknowledge_due"
+    REFERENCE = "reference"
+    ACTIVITY = "activity"
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the reviewer asked to see."""
+
+    status: CaseStatus | None = None
+    category_id: int | None = None
+    due: Due | None = None
+    #: Only cases where the reviewer is LEAD or INVESTIGATOR (not merely INTAKE).
+    assigned_to_me: bool = False
+    sort: Sort = Sort.NEWEST
+    page: int = 1
+    per_page: int = PER_PAGE
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One line of the inbox (clear columns only)."""
+
+    id: int
+    reference: str
+    status: CaseStatus
+    category_code: str | None
+    received_on: date
+    acknowledge_due: date
+    feedback_due: date
+    submitter_active_on: date | None
+    overdue: bool
+    due_soon: bool
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """A page of rows with the counts the filter menu shows."""
+
+    rows: list[InboxRow]
+    total: int
+    page: int
+    per_page: int
+    by_status: dict[CaseStatus, int] = field(default_factory=dict)
+    by_category: dict[int, int] = field(default_factory=dict)
+    by_due: dict[Due, int] = field(default_factory=dict)
+    #: Cases matching the filters other than the deadline filter.
+    all_visible: int = 0
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def _overdue(cols: Any, today: date) -> ColumnElement[bool]:
+    """`cols`: anything with status, acknowledge_due and feedback_due columns."""
+    return or_(
+        and_(cols.status.in_(_AWAITING_ACK), cols.acknowledge_due < today),
+        and_(cols.status.in_(_AWAITING_FEEDBACK), cols.feedback_due < today),
+    )
+
+
+def _due_soon(cols: Any, today: date) -> ColumnElement[bool]:
+    horizon = today + timedelta(days=DUE_SOON_DAYS)
+    return and_(or_(
+        and_(cols.status.in_(_AWAITING_ACK), cols.acknowledge_due <= horizon),
+        and_(cols.status.in_(_AWAITING_FEEDBACK), cols.feedback_due <= horizon),
+    ), ~_overdue(cols, today))
+
+
+def _member_terms(reviewer_id: int, assigned_only: bool) -> list[ColumnElement[bool]]:
+    terms = [CaseMember.reviewer_id == reviewer_id, CaseMember.excluded.is_(False)]
+    if assigned_only:
+        terms.append(CaseMember.role.in_(ASSIGNED_ROLES))
+    return terms
+
+
+def _filter_terms(filt: InboxFilter) -> list[ColumnElement[bool]]:
+    """The stage and category filters, on the memberships' copies."""
+    terms = []
+    if filt.status is not None:
+        terms.append(CaseMember.status == filt.status)
+    if filt.category_id is not None:
+        terms.append(CaseMember.category_id == filt.category_id)
+    return terms
+
+
+_DUE_COLUMNS = (CaseMember.case_id, CaseMember.status, CaseMember.category_id,
+                CaseMember.received_on, CaseMember.acknowledge_due, CaseMember.feedback_due)
+
+
+def _indexed(query: Select[*tuple[Any, ...]], index: str) -> Select[*tuple[Any, ...]]:
+    """Pin the membership index `query` reads on SQLite (INDEXED BY): without planner
+    statistics it may prefer an index whose prefix matches but whose range is the reviewer's
+    whole inbox. PostgreSQL plans from its statistics, in which these ranges are small."""
+    return query.with_hint(CaseMember, f"INDEXED BY {index}", "sqlite")
+
+
+def _due_set(reviewer_id: int, assigned_only: bool, today: date) -> Any:
+    """The reviewer's memberships whose owed deadline is past or within DUE_SOON_DAYS: one
+    (status, date) range per owing stage of the two indexes; UNION drops a received case found
+    by both."""
+    horizon = today + timedelta(days=DUE_SOON_DAYS)
+    terms = _member_terms(reviewer_id, assigned_only)
+    return union(
+        _indexed(select(*_DUE_COLUMNS).where(*terms, CaseMember.status.in_(_AWAITING_ACK),
+                                             CaseMember.acknowledge_due <= horizon),
+                 "ix_case_members_reviewer_status_acknowledge"),
+        _indexed(select(*_DUE_COLUMNS).where(*terms, CaseMember.status.in_(_AWAITING_FEEDBACK),
+                                             CaseMember.feedback_due <= horizon),
+                 "ix_case_members_reviewer_status_feedback"),
+    ).subquery("due")
+
+
+def _from_memberships(query: Select[*tuple[Any, ...]], terms: list[ColumnElement[bool]],
+                      postgres: bool) -> Select[*tuple[Any, ...]]:
+    """Drive `query` (over cases) from the reviewer's memberships matching `terms`, then fetch
+    each case by primary key. SQLite plans the join that way; PostgreSQL would rather hash-join
+    against a scan of all cases, so there the case ids are collected first (an uncorrelated
+    subquery, evaluated once) and looked up with `id = ANY(...)`."""
+    if postgres:
+        ids = select(func.array_agg(CaseMember.case_id)).where(*terms).scalar_subquery()
+        # The cast makes ANY(...) take one array value, not the rows of a subquery.
+        return query.where(Case.id == any_(cast(ids, ARRAY(BigInteger))))
+    return query.join(CaseMember, and_(CaseMember.case_id == Case.id, *terms))
+
+
+def _case_order(sort: Sort, cols: Any) -> tuple[Any, ...]:
+    """ORDER BY terms over `cols` (cases, or a subquery with the same column names)."""
+    case_id = cols.id if hasattr(cols, "id") else cols.case_id
+    match sort:
+        case Sort.NEWEST:
+            return (cols.received_on.desc(), case_id.desc())
+        case Sort.OLDEST:
+            return (cols.received_on.asc(), case_id.asc())
+        case Sort.FEEDBACK_DUE:
+            return (cols.feedback_due.asc(), case_id.asc())
+        case Sort.ACKNOWLEDGE_DUE:
+            return (cols.acknowledge_due.asc(), case_id.asc())
+        case Sort.REFERENCE:
+            return (cols.reference.asc(),)
+        case Sort.ACTIVITY:
+            return (cols.submitter_active_on.desc().nulls_last(), case_id.desc())
+
+
+#: The membership column each indexed sort walks.
+_SORT_COLUMN = {Sort.NEWEST: "received_on", Sort.OLDEST: "received_on",
+                Sort.FEEDBACK_DUE: "feedback_due", Sort.ACKNOWLEDGE_DUE: "acknowledge_due"}
+
+
+def _page_ids(reviewer_id: int, filt: InboxFilter, offset: int, limit: int) -> Any:
+    """The case ids (and sort key) of one page, from one range of a membership index (or the
+    merge of two for "Assigned to me"), as a subquery."""
+    sort_name = _SORT_COLUMN[filt.sort]
+    sort_col = getattr(CaseMember, sort_name)
+    columns = (CaseMember.case_id, sort_col)
+    filters = _filter_terms(filt)
+    by_date = filt.sort in (Sort.NEWEST, Sort.OLDEST)
+    if filt.assigned_to_me and not filters and by_date:
+        # (role, received_on): one range per assigned role, each cut at OFFSET + LIMIT.
+        branches = [
+            _indexed(select(*columns).where(CaseMember.reviewer_id == reviewer_id,
+                                            CaseMember.excluded.is_(False),
+                                            CaseMember.role == role),
+                     "ix_case_members_reviewer_role")
+            .order_by(*_case_order(filt.sort, CaseMember)).limit(offset + limit).subquery()
+            for role in ASSIGNED_ROLES]
+        merged = union_all(*(select(b.c.case_id, b.c[sort_name]) for b in branches)).subquery()
+        return (select(merged.c.case_id, merged.c[sort_name])
+                .order_by(*_case_order(filt.sort, merged.c)).limit(limit).offset(offset)
+                .subquery("page"))
+    # The index whose range is the page: led by the stage filter (any sort), else by the
+    # category filter (date sorts), else by the sort column alone.
+    sort_suffix = {"received_on": "received", "feedback_due": "feedback",
+                   "acknowledge_due": "acknowledge"}[sort_name]
+    if filt.status is not None:
+        index = f"ix_case_members_reviewer_status_{sort_suffix}"
+    elif filt.category_id is not None and by_date:
+        index = "ix_case_members_reviewer_category_received"
+    else:
+        index = f"ix_case_members_reviewer_{sort_suffix}"
+    return (_indexed(select(*columns), index)
+            .where(*_member_terms(reviewer_id, filt.assigned_to_me), *filters)
+            .order_by(*_case_order(filt.sort, CaseMember)).limit(limit).offset(offset)
+            .subquery("page"))
+
+
+@dataclass(frozen=True)
+class _Cell:
+    status: CaseStatus
+    category_id: int
+    count: int
+    overdue: bool = False
+
+
+def _category_matches(filt: InboxFilter, category_id: int) -> bool:
+    return filt.category_id is None or (category_id == filt.category_id != NO_CATEGORY)
+
+
+def _status_matches(filt: InboxFilter, status: CaseStatus) -> bool:
+    return filt.status is None or status is filt.status
+
+
+def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
+               today: date) -> InboxPage:
+    """One page of the reviewer's inbox, its total and the counts per filter value.
+
+    Each count applies the other active filters, so it says how many rows picking that value
+    would show. See the module docstring for how each part reads only a bounded range of the
+    reviewer's own index entries.
+    """
+    page = min(max(1, filt.page), MAX_PAGE)
+    per_page = min(max(1, filt.per_page), 200)
+    filt = InboxFilter(status=filt.status, category_id=filt.category_id, due=filt.due,
+                       assigned_to_me=filt.assigned_to_me, sort=filt.sort, page=page,
+                       per_page=per_page)
+    mine = filt.assigned_to_me
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    # 1. Counters (summed over `assigned` unless only assigned cases are asked for).
+    counter_query = (
+        select(InboxCount.status, InboxCount.category_id, func.sum(InboxCount.count))
+        .where(InboxCount.reviewer_id == reviewer_id, InboxCount.count != 0)
+        .group_by(InboxCount.status, InboxCount.category_id))
+    if mine:
+        counter_query = counter_query.where(InboxCount.assigned.is_(True))
+    cells = [_Cell(CaseStatus(status), int(category_id), int(count))
+             for status, category_id, count in session.execute(counter_query)]
+
+    # 2. Deadline counts over the reviewer's due set, grouped so that every filter applies.
+    due = _due_set(reviewer_id, mine, today)
+    overdue_flag = case((_overdue(due.c, today), 1), else_=0).label("overdue_flag")
+    due_query = (select(due.c.status, due.c.category_id, overdue_flag, func.count())
+                 .group_by(due.c.status, due.c.category_id, overdue_flag))
+    due_cells = [_Cell(CaseStatus(s), NO_CATEGORY if c is None else int(c), int(n), bool(o))
+                 for s, c, o, n in session.execute(due_query)]
+
+    def due_matches(cell: _Cell) -> bool:
+        return filt.due is None or cell.overdue is (filt.due is Due.OVERDUE)
+
+    source = cells if filt.due is None else due_cells
+    by_status: dict[CaseStatus, int] = {}
+    by_category: dict[int, int] = {}
+    for cell in source:
+        if filt.due is not None and not due_matches(cell):
+            continue
+        if _category_matches(filt, cell.category_id):
+            by_status[cell.status] = by_status.get(cell.status, 0) + cell.count
+        if _status_matches(filt, cell.status) and cell.category_id != NO_CATEGORY:
+            by_category[cell.category_id] = by_category.get(cell.category_id, 0) + cell.count
+    total = sum(n for s, n in by_status.items() if _status_matches(filt, s))
+    by_due = {Due.OVERDUE: 0, Due.SOON: 0}
+    for cell in due_cells:
+        if _status_matches(filt, cell.status) and _category_matches(filt, cell.category_id):
+            by_due[Due.OVERDUE if cell.overdue else Due.SOON] += cell.count
+    all_visible = sum(c.count for c in cells
+                      if _status_matches(filt, c.status)
+                      and _category_matches(filt, c.category_id))
+
+    # 3. The rows.
+    offset = (page - 1) * per_page
+    columns = (Case.id, Case.reference, Case.status, Category.code, Case.received_on,
+               Case.acknowledge_due, Case.feedback_due, Case.submitter_active_on,
+               _overdue(Case, today).label("overdue"), _due_soon(Case, today).label("soon"))
+    rows_query: Select[*tuple[Any, ...]]
+    if filt.due is not None:
+        # From the due set, filtered and sorted.
+        due = _due_set(reviewer_id, mine, today)
+        picked = [_overdue(due.c, today) if filt.due is Due.OVERDUE
+                  else _due_soon(due.c, today)]
+        if filt.status is not None:
+            picked.append(due.c.status == filt.status)
+        if filt.category_id is not None:
+            picked.append(due.c.category_id == filt.category_id)
+        ids = select(due.c.case_id).where(*picked).subquery("picked")
+        rows_query = (select(*columns).select_from(ids)
+                      .join(Case, Case.id == ids.c.case_id)
+                      .outerjoin(Category, Category.id == Case.category_id)
+                      .order_by(*_case_order(filt.sort, Case)).limit(per_page).offset(offset))
+    elif filt.sort in _SORT_COLUMN:
+        # One range of one membership index; only the page's cases are read.
+        ids = _page_ids(reviewer_id, filt, offset, per_page)
+        rows_query = (select(*columns).select_from(ids)
+                      .join(Case, Case.id == ids.c.case_id)
+                      .outerjoin(Category, Category.id == Case.category_id)
+                      .order_by(*_case_order(filt.sort, ids.c)))
+    else:
+        # Sorted by a column the memberships do not copy: the reviewer's matching cases.
+        rows_query = _from_memberships(
+            select(*columns).select_from(Case)
+            .outerjoin(Category, Category.id == Case.category_id),
+            [*_member_terms(reviewer_id, mine), *_filter_terms(filt)], postgres,
+        ).order_by(*_case_order(filt.sort, Case)).limit(per_page).offset(offset)
+    rows = [InboxRow(id=r[0], reference=r[1], status=r[2], category_code=r[3],
+                     received_on=r[4], acknowledge_due=r[5], feedback_due=r[6],
+                     submitter_active_on=r[7], overdue=bool(r[8]), due_soon=bool(r[9]))
+            for r in session.execute(rows_query)]
+    return InboxPage(rows=rows, total=total, page=page, per_page=per_page, by_status=by_status,
+                     by_category=by_category, by_due=by_due, all_visible=all_visible)

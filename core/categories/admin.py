@@ -1,0 +1,256 @@
+"""Operators manage report categories: add, edit, reorder, deactivate, reactivate, route.
+
+Positions are what an operator sees: 1 is the top of the submission form. They count every
+category, active or not, so a reactivated category returns to the place it had. The stored
+`Category.position` is only a sort key; every use case here renumbers it densely (0, 1, ...)
+under a row lock, in display order.
+
+Codes never change once created: cases, filters and links refer to them. Each change writes
+its audit event in the caller's transaction; the detail holds the code, positions and the
+names of changed fields, never the text itself (like the other admin events).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from core.audit.log import Actor, AuditAction, record_event
+from core.categories.lookup import CODE_PATTERN, get_category, set_intake
+from core.errors import Conflict, InvalidInput
+from core.models import Category, Reviewer
+from core.services import Services
+from core.staff.accounts import get_reviewer
+
+MAX_NAME = 120
+MAX_DESCRIPTION = 1000
+
+#: Bidirectional embeddings, overrides and isolates: they can make text display as something
+#: other than what it is.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Control characters (tabs and newlines too), surrogates, line and paragraph separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+#: Text fields of a category, in the order they are reported, with their labels in messages.
+FIELD_LABELS = {"name_en": "English name", "name_zh": "Chinese name",
+                "description_en": "English description", "description_zh": "Chinese description"}
+TEXT_FIELDS = tuple(FIELD_LABELS)
+
+
+@dataclass(frozen=True)
+class CategoryEdit:
+    """An edited category and the fields that actually changed (empty: nothing did)."""
+
+    category: Category
+    changed: tuple[str, ...]
+
+
+def _checked_code(code: str) -> str:
+    if not CODE_PATTERN.fullmatch(code):
+        raise InvalidInput("A category code is 1-32 characters: lowercase a-z, 0-9 and "
+                           f"underscore (got {code!r}).", field="code")
+    return code
+
+
+def _checked_text(field: str, value: str, *, required: bool, limit: int) -> str:
+    """Surrounding whitespace removed; refused if it holds a control character, is longer than
+    `limit` characters, or is empty when `required`."""
+    label = FIELD_LABELS[field]
+    for char in value:
+        if char in _BIDI_CONTROLS or unicodedata.category(char) in _REFUSED_CATEGORIES:
+            raise InvalidInput(f"The {label} must not contain control characters "
+                               f"(found U+{ord(char):04X}); write it on one line.", field=field)
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"The {label} must not be empty.", field=field)
+    if len(value) > limit:
+        raise InvalidInput(f"The {label} is {len(value)} characters long; the limit is "
+                           f"{limit}.", field=field)
+    return value
+
+
+def _checked_texts(values: dict[str, str | None], *, names_required: bool) -> dict[str, str]:
+    """The given (not None) text fields, checked. Names may never be empty; with
+    `names_required`, both must be given."""
+    checked: dict[str, str] = {}
+    for field in TEXT_FIELDS:
+        value = values.get(field)
+        is_name = field.startswith("name_")
+        if value is None:
+            if is_name and names_required:
+                raise InvalidInput(f"The {FIELD_LABELS[field]} is required: every category "
+                                   "has an English and a Chinese name.", field=field)
+            continue
+        checked[field] = _checked_text(field, value, required=is_name,
+                                       limit=MAX_NAME if is_name else MAX_DESCRIPTION)
+    return checked
+
+
+def _ordered_locked(session: Session) -> list[Category]:
+    """Every category in display order, with the table locked against other changes so
+    that concurrent additions and reorderings queue instead of interleaving.
+
+    On PostgreSQL, SHARE ROW EXCLUSIVE: row locks (FOR UPDATE) would not cover a row another
+    transaction is inserting, so two additions could both take position 1. It still lets
+    submissions read categories and reference them. SQLite writers are serialised already
+    (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE"))
+    return list(session.execute(
+        select(Category).order_by(Category.position, Category.id)
+        .execution_options(populate_existing=True)
+    ).scalars())
+
+
+def _locked_with(session: Session, code: str) -> tuple[list[Category], Category]:
+    """Every category in display order (locked) and the one with that code, or NotFound."""
+    get_category(session, code)
+    ordered = _ordered_locked(session)
+    return ordered, next(c for c in ordered if c.code == code)
+
+
+def _renumber(categories: list[Category]) -> None:
+    for index, category in enumerate(categories):
+        if category.position != index:
+            category.position = index
+
+
+def _checked_position(position: int, highest: int) -> int:
+    """The 0-based index of a 1-based position between 1 and `highest`."""
+    if not 1 <= position <= highest:
+        raise InvalidInput(f"Position {position} is out of range: choose 1 to {highest}.",
+                           field="position")
+    return position - 1
+
+
+def add_category(
+    session: Session,
+    services: Services,
+    *,
+    code: str,
+    name_en: str,
+    name_zh: str,
+    description_en: str = "",
+    description_zh: str = "",
+    position: int | None = None,
+    actor: Actor | None = None,
+) -> Category:
+    """Add an active category at `position` (1 = top; default: the end of the list)."""
+    code = _checked_code(code)
+    texts = _checked_texts({"name_en": name_en, "name_zh": name_zh,
+                            "description_en": description_en,
+                            "description_zh": description_zh}, names_required=True)
+    ordered = _ordered_locked(session)
+    if any(c.code == code for c in ordered):
+        raise Conflict(f"a category {code!r} already exists")
+    index = len(ordered) if position is None else _checked_position(position, len(ordered) + 1)
+    category = Category(code=code, active=True, position=index, **texts)
+    ordered.insert(index, category)
+    _renumber(ordered)
+    session.add(category)
+    session.flush()
+    record_event(session, services.clock, AuditAction.CATEGORY_ADDED, actor or Actor.system(),
+                 detail={"category": code, "position": index + 1})
+    return category
+
+
+def edit_category(
+    session: Session,
+    services: Services,
+    code: str,
+    *,
+    name_en: str | None = None,
+    name_zh: str | None = None,
+    description_en: str | None = None,
+    description_zh: str | None = None,
+    actor: Actor | None = None,
+) -> CategoryEdit:
+    """Change any of a category's names and descriptions (None: leave as is; "" clears a
+    description). Writes an event only if something actually changed."""
+    given = {"name_en": name_en, "name_zh": name_zh, "description_en": description_en,
+             "description_zh": description_zh}
+    if all(value is None for value in given.values()):
+        raise InvalidInput("Nothing to change: give a new name or description.")
+    texts = _checked_texts(given, names_required=False)
+    category = get_category(session, code)
+    changed = tuple(f for f in TEXT_FIELDS if f in texts and getattr(category, f) != texts[f])
+    for field in changed:
+        setattr(category, field, texts[field])
+    if changed:
+        session.flush()
+        record_event(session, services.clock, AuditAction.CATEGORY_EDITED,
+                     actor or Actor.system(),
+                     detail={"category": category.code, "fields": ",".join(changed)})
+    return CategoryEdit(category=category, changed=changed)
+
+
+def move_category(
+    session: Session,
+    services: Services,
+    code: str,
+    position: int,
+    *,
+    actor: Actor | None = None,
+) -> Category:
+    """Move a category to `position` (1 = top of the form); the others keep their order.
+    Writes an event only if the position changes."""
+    ordered, category = _locked_with(session, code)
+    index = _checked_position(position, len(ordered))
+    old_index = ordered.index(category)
+    ordered.remove(category)
+    ordered.insert(index, category)
+    _renumber(ordered)
+    session.flush()
+    if index != old_index:
+        record_event(session, services.clock, AuditAction.CATEGORY_MOVED,
+                     actor or Actor.system(),
+                     detail={"category": code, "from": old_index + 1, "to": index + 1})
+    return category
+
+
+def set_category_active(
+    session: Session,
+    services: Services,
+    code: str,
+    active: bool,
+    *,
+    actor: Actor | None = None,
+) -> Category:
+    """Deactivate (hide from the submission form) or reactivate a category. Existing cases
+    keep it. The last active category cannot be deactivated: the form needs one."""
+    ordered, category = _locked_with(session, code)
+    if category.active == active:
+        raise Conflict(f"category {code!r} is already {'active' if active else 'deactivated'}")
+    if not active and not any(c.active for c in ordered if c is not category):
+        raise InvalidInput(f"{code!r} is the last active category and the submission form "
+                           "needs one: activate or add another category first.")
+    category.active = active
+    session.flush()
+    action = AuditAction.CATEGORY_ACTIVATED if active else AuditAction.CATEGORY_DEACTIVATED
+    record_event(session, services.clock, action, actor or Actor.system(),
+                 detail={"category": code})
+    return category
+
+
+def route_intake(
+    session: Session,
+    services: Services,
+    code: str,
+    usernames: list[str],
+    *,
+    actor: Actor | None = None,
+) -> Category:
+    """Make these case handlers (by username; none: nobody) the intake of a category. New
+    reports are granted to them. The event matches the console's routing page."""
+    category = get_category(session, code)
+    chosen: list[Reviewer] = []
+    for username in dict.fromkeys(u.strip().lower() for u in usernames):
+        chosen.append(get_reviewer(session, username))
+    set_intake(session, category.code, chosen)
+    record_event(session, services.clock, AuditAction.CATEGORY_CHANGED, actor or Actor.system(),
+                 detail={"category": category.code, "intake": len(chosen)})
+    return category

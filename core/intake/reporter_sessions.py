@@ -1,0 +1,87 @@
+"""Reporters' follow-up sessions: after a receipt login, the case key is kept server-side,
+sealed under a secret that only the reporter's cookie holds, with a sliding idle deadline and
+the absolute one sealed alongside (so the database never holds the time of a visit). The row
+itself carries only the reporter's day (or week), for clean-up."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from core.clock import DatePrecision
+from core.intake.reporter import SubmitterAccess
+from core.models import SubmitterSession
+from core.services import Services
+from core.session_tokens import SessionToken, new_session_token, parse_session_token
+from crypto.errors import CryptoError
+from crypto.keys import unwrap, wrap
+
+#: A session ends this long after the login, however active (the sealed absolute deadline).
+MAX_SESSION_AGE = timedelta(days=1)
+
+
+def _seal(services: Services, token: SessionToken, access: SubmitterAccess,
+          absolute_deadline: float) -> bytes:
+    idle = timedelta(minutes=services.config.submitter_session_idle_minutes)
+    state = {"case_id": access.case_id, "reference": access.reference,
+             "case_key": access.case_key.hex(),
+             "idle_deadline": (services.clock.now() + idle).timestamp(),
+             "absolute_deadline": absolute_deadline}
+    return wrap(token.secret, json.dumps(state).encode("ascii"))
+
+
+def start_submitter_session(session: Session, services: Services,
+                            access: SubmitterAccess) -> str:
+    """Store a new session for `access`; return the cookie value (shown to nobody else)."""
+    token = new_session_token()
+    absolute = (services.clock.now() + MAX_SESSION_AGE).timestamp()
+    session.add(SubmitterSession(id_hash=token.id_hash,
+                                 sealed_state=_seal(services, token, access, absolute),
+                                 created_on=services.clock.submitter_day()))
+    session.flush()
+    return token.encode()
+
+
+def resume_submitter_session(session: Session, services: Services,
+                             cookie_value: str | None) -> SubmitterAccess | None:
+    """The access of a live session (and its idle deadline pushed forward), or None if the
+    cookie is missing, forged, or the session idled out or was ended."""
+    token = parse_session_token(cookie_value)
+    if token is None:
+        return None
+    row = session.get(SubmitterSession, token.id_hash)
+    if row is None:
+        return None
+    try:
+        state = json.loads(unwrap(token.secret, row.sealed_state))
+    except (CryptoError, ValueError):
+        return None
+    now = services.clock.now().timestamp()
+    if state["idle_deadline"] < now or state.get("absolute_deadline", 0) < now:
+        session.delete(row)
+        session.flush()
+        return None
+    access = SubmitterAccess(case_id=int(state["case_id"]), reference=str(state["reference"]),
+                             case_key=bytes.fromhex(state["case_key"]))
+    row.sealed_state = _seal(services, token, access, float(state["absolute_deadline"]))
+    session.flush()
+    return access
+
+
+def end_submitter_session(session: Session, cookie_value: str | None) -> None:
+    """Log out: delete the row, which makes the cookie worthless."""
+    token = parse_session_token(cookie_value)
+    if token is not None:
+        session.execute(delete(SubmitterSession).where(SubmitterSession.id_hash == token.id_hash))
+
+
+def purge_old_submitter_sessions(session: Session, services: Services) -> int:
+    """Delete rows whose session has surely ended (run periodically; cheap). A row's date may
+    be the Monday of its week (submitter_date_precision), so it counts from the Sunday after:
+    rows of ended sessions stay up to a week longer, openable by nobody."""
+    cutoff = services.clock.today() - MAX_SESSION_AGE - timedelta(days=DatePrecision.WEEK.days)
+    result = session.execute(delete(SubmitterSession).where(SubmitterSession.created_on < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,187 @@
+"""Submitting a report: the only use case that creates a case.
+
+Attachments are streamed into encrypted blobs while the request is still arriving (a draft),
+then the case row, its grants and its audit event are written in one transaction. If anything
+fails, the caller discards the draft, which deletes its blobs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.audit.log import Actor, AuditAction, record_event
+from core.blobs import BlobStore
+from core.cases.content import Identity, ReportContent, validate_identity, validate_report
+from core.cases.contexts import identity_context, report_context
+from core.cases.files import StoredFile, add_file_rows, store_file
+from core.cases.grants import grant_to_recovery, grant_to_reviewer, grant_to_submitter
+from core.cases.inbox_counts import case_created
+from core.clock import add_months
+from core.errors import InvalidInput
+from core.models import (
+    Case,
+    CaseMember,
+    CaseStatus,
+    Category,
+    Channel,
+    Disclosure,
+    KeyKind,
+    MemberRole,
+    Reviewer,
+    Role,
+)
+from core.services import Services
+from crypto.keys import new_key
+from crypto.receipt import derive_receipt_secrets, generate_receipt
+from crypto.records import encrypt_record
+
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
+
+
+def new_reference() -> str:
+    """A random staff-facing case reference such as `C-7K3M9Q2A`."""
+    return "C-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+
+
+@dataclass
+class SubmissionDraft:
+    """Keys and encrypted files of a report that is still being received."""
+
+    reference: str = field(default_factory=new_reference)
+    case_key: bytes = field(default_factory=new_key, repr=False)
+    team_key: bytes = field(default_factory=new_key, repr=False)
+    identity_key: bytes = field(default_factory=new_key, repr=False)
+    files: list[StoredFile] = field(default_factory=list)
+    total_bytes: int = 0
+    #: The reporter's day (core.clock.Clock.submitter_day), once the first file is stored.
+    day: date | None = None
+
+    def add_file(self, services: Services, name: str, content_type: str,
+                 chunks: Iterable[bytes]) -> StoredFile:
+        """Encrypt one attachment into the blob store, enforcing the submission's limits."""
+        config = services.config
+        if len(self.files) >= config.max_files:
+            raise InvalidInput(f"Please attach at most {config.max_files} files.",
+                               field="attachments")
+        stored = store_file(
+            services.blobs, reference=self.reference, key_kind=KeyKind.CASE,
+            case_key=self.case_key, name=name, content_type=content_type, chunks=chunks,
+            day=self.reporter_day(services), limit=config.max_submission_bytes - self.total_bytes,
+        )
+        self.files.append(stored)
+        self.total_bytes += stored.plaintext_size
+        return stored
+
+    def reporter_day(self, services: Services) -> date:
+        """The reporter's day of the whole submission, fixed at its first file: files of an
+        upload that crosses midnight (or Sunday night) would otherwise carry two dates, and
+        the change between them would date the upload to that moment."""
+        if self.day is None:
+            self.day = services.clock.submitter_day()
+        return self.day
+
+    def discard(self, blobs: BlobStore) -> None:
+        """Delete the draft's blobs (after a failed or abandoned submission)."""
+        for stored in self.files:
+            blobs.delete(stored.blob_id)
+        self.files.clear()
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """What the reporter is shown once. The receipt code exists nowhere else afterwards."""
+
+    receipt_code: str = field(repr=False)
+    case_id: int
+    reference: str
+    #: Routing problems for the admins (never shown to the reporter).
+    unrouted: bool
+
+
+def intake_reviewers(category: Category) -> list[Reviewer]:
+    """Active intake case handlers of a category (admins and auditors never receive case
+    keys, whatever the routing says)."""
+    return [r for r in category.intake_reviewers if r.active and r.role is Role.REVIEWER]
+
+
+def submit_report(
+    session: Session,
+    services: Services,
+    draft: SubmissionDraft,
+    *,
+    category_code: str,
+    report: ReportContent,
+    identity: Identity | None = None,
+    channel: Channel = Channel.WEB,
+) -> SubmissionResult:
+    """Create a case from a draft: encrypt, grant, audit, in the caller's transaction.
+
+    Grants at submission use public keys only: the case key goes to the category's intake
+    reviewers, the recovery key (if configured) and the reporter; the team and identity keys to
+    the intake reviewers and the recovery key, never to the reporter.
+    """
+    report = validate_report(report)
+    if identity is not None:
+        identity = validate_identity(identity)
+    category = session.execute(
+        select(Category).where(Category.code == category_code, Category.active.is_(True))
+    ).scalar_one_or_none()
+    if category is None:
+        raise InvalidInput("Please choose one of the categories.", field="category")
+
+    receipt = generate_receipt()
+    keyring = services.keyring
+    derived = derive_receipt_secrets(receipt, instance_salt=keyring.receipt_salt,
+                                     pepper=keyring.pepper, profile=services.config.kdf)
+    # The reporter's day (or week): deadlines run from it, so they fall early, never late.
+    today = draft.reporter_day(services)
+    ref = draft.reference
+    case = Case(
+        reference=ref,
+        lookup_id=derived.lookup_id,
+        status=CaseStatus.RECEIVED,
+        category=category,
+        channel=channel,
+        disclosure=Disclosure.CONFIDENTIAL if identity else Disclosure.ANONYMOUS,
+        received_on=today,
+        acknowledge_due=today + timedelta(days=services.config.acknowledge_days),
+        # Provisional until acknowledgement: the acknowledgement deadline plus the feedback period.
+        feedback_due=add_months(today + timedelta(days=services.config.acknowledge_days),
+                                services.config.feedback_months),
+        report_ciphertext=encrypt_record(draft.case_key, report.to_bytes(), report_context(ref)),
+        identity_ciphertext=(
+            encrypt_record(draft.identity_key, identity.to_bytes(), identity_context(ref))
+            if identity else None
+        ),
+    )
+    session.add(case)
+    grant_to_submitter(case, derived.receipt_key, draft.case_key)
+    keys = {KeyKind.CASE: draft.case_key, KeyKind.TEAM: draft.team_key}
+    if identity is not None:
+        keys[KeyKind.IDENTITY] = draft.identity_key
+    reviewers = intake_reviewers(category)
+    for reviewer in reviewers:
+        case.members.append(CaseMember.for_case(case, reviewer_id=reviewer.id,
+                                                role=MemberRole.INTAKE))
+        for kind, key in keys.items():
+            grant_to_reviewer(case, reviewer, kind, key)
+    if keyring.recovery_public_key is not None:
+        for kind, key in keys.items():
+            grant_to_recovery(case, keyring.recovery_public_key, kind, key)
+    session.flush()
+    add_file_rows(session, case.id, None, draft.files, today)
+    record_event(
+        session, services.clock, AuditAction.CASE_SUBMITTED, Actor.submitter(), case_id=case.id,
+        detail={"channel": str(channel), "files": len(draft.files), "routed_to": len(reviewers)},
+        day=today,
+    )
+    case_created(session, case)  # inbox counters (core.cases.inbox_counts)
+    session.flush()
+    return SubmissionResult(receipt_code=receipt, case_id=case.id, reference=ref,
+                            unrouted=not reviewers)

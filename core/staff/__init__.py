@@ -1,0 +1,1 @@
+"""Staff: reviewer accounts, their passphrases, authentication and console sessions."""

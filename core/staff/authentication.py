@@ -1,0 +1,363 @@
+"""Staff login: passphrase + TOTP, throttling, server-side sessions and re-authentication.
+
+A reviewer session row holds the reviewer's private key sealed under a secret that only the
+cookie carries (core.session_tokens; docs/CRYPTO.md, "Reviewer sessions"). Every success and failure
+is audited. Failures are reported to the caller as one generic outcome, whatever the cause.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import pyotp
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core.audit.log import Actor, AuditAction, record_event
+from core.cases.casework import UnlockedReviewer
+from core.models import Reviewer, ReviewerSession
+from core.operations.throttle import take
+from core.services import Services
+from core.session_tokens import SessionToken, new_session_token
+from core.staff.accounts import (
+    USERNAME_PATTERN,
+    change_passphrase,
+    end_sessions,
+    totp_secret,
+)
+from core.staff.passphrases import hash_passphrase, needs_rehash, verify_passphrase
+from crypto.errors import CryptoError
+from crypto.keys import unwrap, wrap
+from crypto.reviewer_keys import unwrap_private_key, wrap_private_key, wrapped_key_profile
+
+GLOBAL_BUCKET = "console:login:global"
+GLOBAL_LIMIT = 60
+GLOBAL_WINDOW = timedelta(minutes=1)
+ACCOUNT_LIMIT = 10
+ACCOUNT_WINDOW = timedelta(minutes=15)
+#: Consecutive failures that lock an account, and for how long.
+LOCK_AFTER = 10
+LOCK_FOR = timedelta(minutes=15)
+#: How long a passphrase re-entry authorises sensitive actions.
+REAUTH_WINDOW = timedelta(minutes=5)
+TOTP_INTERVAL = 30
+#: One step of clock drift either way.
+TOTP_DRIFT = 1
+
+_DUMMY_HASHES: dict[object, str] = {}
+
+
+def account_bucket(reviewer_id: int) -> str:
+    """Throttle bucket name of one account (re-authentication, passphrase change)."""
+    return f"console:login:{reviewer_id}"
+
+
+def username_bucket(services: Services, username: str) -> str:
+    """Login throttle bucket of a typed username, existing or not, so that a hammered unknown
+    name answers exactly like a hammered real one. Keyed hash: what people typed (sometimes a
+    passphrase in the wrong field) never reaches the database."""
+    digest = hashlib.blake2b(username.encode("utf-8"), key=services.keyring.cookie_key,
+                             person=b"candor-login", digest_size=12).hexdigest()
+    return f"console:login:u:{digest}"
+
+
+class NextStep(StrEnum):
+    """Where a freshly logged-in reviewer must go first."""
+
+    ENROL_TOTP = "enrol"
+    CHANGE_PASSPHRASE = "change"  # noqa: S105 - a step name
+    READY = "ready"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of a login attempt. `token` is set on success only; `retry_after` when
+    throttled. Callers commit the transaction in every case (failures are audited)."""
+
+    token: SessionToken | None = field(default=None, repr=False)
+    reviewer_id: int | None = None
+    next_step: NextStep = NextStep.READY
+    retry_after: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the login succeeded."""
+        return self.token is not None
+
+
+@dataclass
+class LoadedSession:
+    """A valid session for this request: the account, its row and the unlocked key."""
+
+    reviewer: Reviewer
+    row: ReviewerSession
+    private_key: bytes = field(repr=False)
+
+    @property
+    def unlocked(self) -> UnlockedReviewer:
+        """The reviewer with their private key, for the casework use cases."""
+        return UnlockedReviewer(reviewer_id=self.reviewer.id, private_key=self.private_key)
+
+    def next_step(self) -> NextStep:
+        """Enrolment and a forced passphrase change come before anything else."""
+        return _next_step(self.reviewer)
+
+
+def _next_step(reviewer: Reviewer) -> NextStep:
+    if not reviewer.totp_confirmed:
+        return NextStep.ENROL_TOTP
+    if reviewer.must_change_passphrase:
+        return NextStep.CHANGE_PASSPHRASE
+    return NextStep.READY
+
+
+def _dummy_verify(services: Services, passphrase: str) -> None:
+    """Spend the same Argon2 time as a real verification (unknown usernames)."""
+    profile = services.config.kdf
+    if profile not in _DUMMY_HASHES:
+        _DUMMY_HASHES[profile] = hash_passphrase("candor dummy passphrase", profile)
+    verify_passphrase(_DUMMY_HASHES[profile], passphrase, profile)
+
+
+def _fail(session: Session, services: Services, reviewer: Reviewer | None,
+          reason: str) -> LoginResult:
+    actor = Actor.reviewer(reviewer.id) if reviewer is not None else Actor.system()
+    record_event(session, services.clock, AuditAction.LOGIN_FAILED, actor,
+                 detail={"reason": reason})
+    return LoginResult()
+
+
+def normalise_code(code: str | None) -> str:
+    """Digits of a TOTP code as typed (spaces and dashes dropped)."""
+    return "".join(ch for ch in (code or "") if ch not in " -\u00a0")
+
+
+def verify_totp(services: Services, reviewer: Reviewer, code: str | None) -> int | None:
+    """The accepted time step, or None. One step of drift; a step at or before the last
+    accepted one is refused, so a code cannot be used twice."""
+    secret = totp_secret(services, reviewer)
+    code = normalise_code(code)
+    if secret is None or len(code) != 6 or not code.isascii() or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
+    current = math.floor(services.clock.now().timestamp() / TOTP_INTERVAL)
+    for step in range(current - TOTP_DRIFT, current + TOTP_DRIFT + 1):
+        expected = totp.at(step * TOTP_INTERVAL)
+        if hmac.compare_digest(expected, code):
+            if reviewer.totp_last_step is not None and step <= reviewer.totp_last_step:
+                return None
+            return step
+    return None
+
+
+def authenticate(session: Session, services: Services, username: str, passphrase: str,
+                 code: str | None) -> LoginResult:
+    """Check a username, passphrase and TOTP code; on success open a new session.
+
+    Before TOTP enrolment (a new or reset account) the code is not asked for: the session
+    that opens can only enrol (see NextStep). Unknown users, wrong passphrases, wrong or
+    replayed codes, locked and deactivated accounts all yield the same failed result.
+    """
+    now = services.clock.now()
+    wait = take(session, GLOBAL_BUCKET, limit=GLOBAL_LIMIT, window=GLOBAL_WINDOW, now=now,
+                key=services.keyring.cookie_key)
+    if wait is not None:
+        _fail(session, services, None, "throttled")
+        return LoginResult(retry_after=wait)
+    name = (username or "").strip().lower()[:64]
+    # A name no account can have is not looked up: it may hold characters the database
+    # refuses (PostgreSQL text cannot contain NUL).
+    reviewer = (session.execute(select(Reviewer).where(Reviewer.username == name)
+                                ).scalar_one_or_none()
+                if USERNAME_PATTERN.fullmatch(name) else None)
+    wait = take(session, username_bucket(services, name), limit=ACCOUNT_LIMIT,
+                window=ACCOUNT_WINDOW, now=now, key=services.keyring.cookie_key)
+    if wait is not None:
+        _fail(session, services, reviewer, "throttled")
+        return LoginResult(retry_after=wait)
+    if reviewer is None:
+        _dummy_verify(services, passphrase)
+        return _fail(session, services, None, "credentials")
+    if reviewer.locked_until is not None and reviewer.locked_until > now:
+        # The same generic failure as a wrong passphrase: a lock must not reveal that the
+        # account exists.
+        _dummy_verify(services, passphrase)
+        return _fail(session, services, reviewer, "locked")
+    passphrase_ok = verify_passphrase(reviewer.passphrase_hash, passphrase, services.config.kdf)
+    step: int | None = None
+    if passphrase_ok and reviewer.totp_confirmed:
+        step = verify_totp(services, reviewer, code)
+    if not passphrase_ok or (reviewer.totp_confirmed and step is None) or not reviewer.active:
+        reviewer.failed_logins = (reviewer.failed_logins or 0) + 1
+        if reviewer.failed_logins >= LOCK_AFTER:
+            reviewer.locked_until = now + LOCK_FOR
+        reason = ("inactive" if not reviewer.active else
+                  "credentials" if not passphrase_ok else "totp")
+        return _fail(session, services, reviewer, reason)
+    if step is not None:
+        reviewer.totp_last_step = step
+    private_key = unwrap_private_key(reviewer.wrapped_private_key, passphrase)
+    _upgrade_kdf(services, reviewer, passphrase, private_key)
+    reviewer.failed_logins = 0
+    reviewer.locked_until = None
+    token = create_session(session, services, reviewer, private_key)
+    record_event(session, services.clock, AuditAction.LOGIN_SUCCEEDED,
+                 Actor.reviewer(reviewer.id), detail={"totp": step is not None})
+    return LoginResult(token=token, reviewer_id=reviewer.id, next_step=_next_step(reviewer))
+
+
+def _upgrade_kdf(services: Services, reviewer: Reviewer, passphrase: str,
+                 private_key: bytes) -> None:
+    """Rehash and re-wrap under the current KDF profile when it changed."""
+    profile = services.config.kdf
+    if needs_rehash(reviewer.passphrase_hash, profile):
+        reviewer.passphrase_hash = hash_passphrase(passphrase, profile)
+    if wrapped_key_profile(reviewer.wrapped_private_key) != profile:
+        reviewer.wrapped_private_key = wrap_private_key(private_key, passphrase, profile)
+
+
+def create_session(session: Session, services: Services, reviewer: Reviewer,
+                   private_key: bytes) -> SessionToken:
+    """A new session (always a new id) holding the private key sealed under the token."""
+    token = new_session_token()
+    now = services.clock.now()
+    session.add(ReviewerSession(
+        id_hash=token.id_hash, reviewer_id=reviewer.id,
+        sealed_private_key=wrap(token.secret, private_key),
+        created_at=now, last_seen_at=now,
+        expires_at=now + timedelta(hours=services.config.reviewer_session_absolute_hours),
+        reauthenticated_at=now,
+    ))
+    session.flush()
+    return token
+
+
+def load_session(session: Session, services: Services,
+                 token: SessionToken | None) -> LoadedSession | None:
+    """The session the cookie names, if it is still valid; expired rows are deleted."""
+    if token is None:
+        return None
+    row = session.get(ReviewerSession, token.id_hash)
+    if row is None:
+        return None
+    now = services.clock.now()
+    idle = timedelta(minutes=services.config.reviewer_session_idle_minutes)
+    reviewer = row.reviewer
+    if now >= row.expires_at or now - row.last_seen_at > idle or not reviewer.active:
+        session.delete(row)
+        session.flush()
+        return None
+    try:
+        private_key = unwrap(token.secret, row.sealed_private_key)
+    except CryptoError:
+        return None
+    row.last_seen_at = now
+    return LoadedSession(reviewer=reviewer, row=row, private_key=private_key)
+
+
+def logout(session: Session, services: Services, loaded: LoadedSession) -> None:
+    """End this session at once."""
+    session.delete(loaded.row)
+    record_event(session, services.clock, AuditAction.LOGOUT,
+                 Actor.reviewer(loaded.reviewer.id))
+    session.flush()
+
+
+def revoke_sessions(session: Session, services: Services, actor: Actor,
+                    reviewer: Reviewer) -> int:
+    """An admin ends every session of an account; audited."""
+    count = end_sessions(session, reviewer.id)
+    record_event(session, services.clock, AuditAction.SESSION_REVOKED, actor,
+                 detail={"reviewer_id": reviewer.id, "sessions": count})
+    return count
+
+
+def reauth_fresh(services: Services, loaded: LoadedSession) -> bool:
+    """Whether the passphrase was entered recently enough for a sensitive action."""
+    return services.clock.now() - loaded.row.reauthenticated_at <= REAUTH_WINDOW
+
+
+def reauthenticate(session: Session, services: Services, loaded: LoadedSession,
+                   passphrase: str) -> tuple[bool, int | None]:
+    """Re-enter the passphrase for a sensitive action (throttled like logins; audited).
+    Returns (accepted, seconds to wait when throttled)."""
+    reviewer = loaded.reviewer
+    now = services.clock.now()
+    wait = take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT,
+                window=ACCOUNT_WINDOW, now=now, key=services.keyring.cookie_key)
+    if wait is not None:
+        _fail(session, services, reviewer, "reauth-throttled")
+        return False, wait
+    if not verify_passphrase(reviewer.passphrase_hash, passphrase, services.config.kdf):
+        _fail(session, services, reviewer, "reauth")
+        return False, None
+    loaded.row.reauthenticated_at = now
+    record_event(session, services.clock, AuditAction.SESSION_REAUTHENTICATED,
+                 Actor.reviewer(reviewer.id))
+    return True, None
+
+
+class PassphraseChange(StrEnum):
+    """Outcome of a reviewer changing their own passphrase."""
+
+    CHANGED = "changed"
+    WRONG_CURRENT = "wrong-current"
+    THROTTLED = "throttled"
+
+
+def change_own_passphrase(session: Session, services: Services, loaded: LoadedSession,
+                          current: str, new: str) -> PassphraseChange:
+    """Change the logged-in reviewer's passphrase, guarding the check of the current one
+    like a re-authentication (throttled per account, failures audited), and end every other
+    session of the account: whoever else held one may have known the old passphrase.
+
+    Raises InvalidInput when the new passphrase fails the policy.
+    """
+    reviewer = loaded.reviewer
+    now = services.clock.now()
+    if take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT, window=ACCOUNT_WINDOW,
+            now=now, key=services.keyring.cookie_key) is not None:
+        _fail(session, services, reviewer, "passphrase-change-throttled")
+        return PassphraseChange.THROTTLED
+    if not verify_passphrase(reviewer.passphrase_hash, current, services.config.kdf):
+        _fail(session, services, reviewer, "passphrase-change")
+        return PassphraseChange.WRONG_CURRENT
+    change_passphrase(session, services, reviewer, current, new)
+    session.execute(delete(ReviewerSession).where(
+        ReviewerSession.reviewer_id == reviewer.id,
+        ReviewerSession.id_hash != loaded.row.id_hash))
+    return PassphraseChange.CHANGED
+
+
+def confirm_totp(session: Session, services: Services, reviewer: Reviewer,
+                 code: str | None) -> bool:
+    """Finish enrolment with a code from the authenticator app; audited."""
+    step = verify_totp(services, reviewer, code)
+    if step is None:
+        _fail(session, services, reviewer, "totp-enrol")
+        return False
+    reviewer.totp_confirmed = True
+    reviewer.totp_last_step = step
+    record_event(session, services.clock, AuditAction.REVIEWER_TOTP_ENROLLED,
+                 Actor.reviewer(reviewer.id), detail={"reviewer_id": reviewer.id})
+    return True
+
+
+def provisioning_uri(services: Services, reviewer: Reviewer) -> tuple[str, str] | None:
+    """(otpauth URI, base32 secret) for the enrolment page, if the account has a secret."""
+    secret = totp_secret(services, reviewer)
+    if secret is None:
+        return None
+    uri = pyotp.TOTP(secret).provisioning_uri(name=reviewer.username, issuer_name="Candor")
+    return uri, secret
+
+
+def session_expiry(services: Services, row: ReviewerSession) -> datetime:
+    """When the session ends if the reviewer stays idle."""
+    idle = row.last_seen_at + timedelta(minutes=services.config.reviewer_session_idle_minutes)
+    return min(idle, row.expires_at)

@@ -1,0 +1,154 @@
+"""Re-stamping: once a day has ended, the rows a reporter wrote no longer carry, in
+PostgreSQL's xmin, the transaction that places them between staff events with exact times."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text, update
+
+import core.operations.restamp as restamp_module
+from core.cases.casework import read_case_for_reviewer
+from core.clock import Clock
+from core.db import transaction
+from core.intake.reporter import login_submitter, post_submitter_message
+from core.models import Reviewer
+from core.operations.notifications import queue_case_notification
+from core.operations.restamp import restamp_reporter_rows
+from tests.core.factories import add_reviewer, seed_categories, submit
+
+DAY_AT_TEN = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+#: Every table holding rows that a reporter's transaction writes, with how to find them.
+REPORTER_ROWS = {
+    "cases": "select {col} from cases",
+    "case_grants": "select {col} from case_grants",
+    "case_members": "select {col} from case_members",
+    "messages": "select {col} from messages where author = 'submitter'",
+    "attachments": "select {col} from attachments",
+    "inbox_counts": "select {col} from inbox_counts",
+    "pending_notifications": "select {col} from pending_notifications",
+}
+
+
+@pytest.fixture
+def reporter_day(session_factory, services):
+    """A reporter submits with a file and writes a message at 10:00 (the team is marked for
+    an email); a case handler reads the case at 10:05, an audit event with its exact time.
+    Returns the services, a settable clock, and the case id."""
+    now = [DAY_AT_TEN]
+    services = dataclasses.replace(services, clock=Clock(now=lambda: now[0]))
+    ivy = add_reviewer(session_factory, services, "ivy")
+    with transaction(session_factory) as s:
+        s.execute(update(Reviewer).values(email="ivy@example.org"))
+    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    result = submit(session_factory, services, files=[("a.txt", b"evidence")])
+    with transaction(session_factory) as s:
+        access = login_submitter(s, services, result.receipt_code)
+        post_submitter_message(s, services, access, "more")
+        assert queue_case_notification(s, result.case_id) == 1
+    now[0] = DAY_AT_TEN + timedelta(minutes=5)
+    with transaction(session_factory) as s:
+        read_case_for_reviewer(s, services, ivy.unlocked, result.case_id)
+    return services, now, result
+
+
+def _rows(session_factory, column: str) -> dict[str, list]:
+    with session_factory() as s:
+        return {table: sorted(s.execute(text(query.format(col=column))).all())
+                for table, query in REPORTER_ROWS.items()}
+
+
+def _xmins(session_factory) -> dict[str, list[int]]:
+    return {table: [r[0] for r in rows]
+            for table, rows in _rows(session_factory, "xmin::text::bigint").items()}
+
+
+def _staff_event_xmin(session_factory) -> int:
+    with session_factory() as s:
+        return s.execute(text(
+            "select max(xmin::text::bigint) from audit_events "
+            "where action = 'case:report:decrypt'")).scalar_one()
+
+
+def _restamp(session_factory, clock, **kwargs) -> int:
+    return restamp_reporter_rows(lambda: transaction(session_factory), clock, **kwargs)
+
+
+def test_rows_of_an_ended_day_lose_their_transaction_order(backend, session_factory,
+                                                           reporter_day, monkeypatch):
+    services, now, _result = reporter_day
+    before = _rows(session_factory, "*")
+    assert all(before.values()), "every kind of reporter row exists"
+    always = len(before["inbox_counts"]) + len(before["pending_notifications"])
+    if backend == "postgresql":
+        staff = _staff_event_xmin(session_factory)
+        # The leak: the reporter's rows were written before the 10:05 staff event.
+        assert min(x for xs in _xmins(session_factory).values() for x in xs) < staff
+
+    # At 01:59 the next morning the day is not yet over for stragglers: only the counters
+    # and marks, which any day's actions touch, are rewritten.
+    now[0] = DAY_AT_TEN + timedelta(hours=15, minutes=59)
+    assert _restamp(session_factory, services.clock) == always
+
+    monkeypatch.setattr(restamp_module, "BATCH_SIZE", 1)  # batches of one case: still all
+    now[0] = DAY_AT_TEN + timedelta(hours=16, minutes=1)
+    assert _restamp(session_factory, services.clock) == sum(len(r) for r in before.values())
+    assert _rows(session_factory, "*") == before  # the content is untouched
+    if backend == "postgresql":
+        for table, xmins in _xmins(session_factory).items():
+            assert min(xmins) > staff, table
+
+
+def test_an_old_case_with_a_new_reply_is_rewritten(backend, session_factory, reporter_day):
+    """The case row and the reporter's new message are rewritten, however old the case."""
+    services, now, result = reporter_day
+    now[0] = DAY_AT_TEN + timedelta(days=30)
+    with transaction(session_factory) as s:
+        access = login_submitter(s, services, result.receipt_code)
+        post_submitter_message(s, services, access, "a month later")
+    always = len(_rows(session_factory, "*")["inbox_counts"]) + 1
+    now[0] += timedelta(days=1)
+    # The case (active again), its grants and members, and the new message; not the month-old
+    # message and file.
+    with session_factory() as s:
+        grants = s.execute(text("select count(*) from case_grants")).scalar_one()
+        members = s.execute(text("select count(*) from case_members")).scalar_one()
+    assert _restamp(session_factory, services.clock) == always + 1 + grants + members + 1
+    if backend == "postgresql":
+        with session_factory() as s:
+            staff = _staff_event_xmin(session_factory)
+            fresh = s.execute(text("select xmin::text::bigint from messages "
+                                   "where author = 'submitter' order by position desc")).first()[0]
+            assert fresh > staff
+
+
+def test_a_daily_run_reaches_two_weeks_back_and_restamp_all_everything(session_factory,
+                                                                       reporter_day):
+    services, now, _result = reporter_day
+    everything = _rows(session_factory, "*")
+    always = len(everything["inbox_counts"]) + len(everything["pending_notifications"])
+    now[0] = DAY_AT_TEN + timedelta(days=20)
+    assert _restamp(session_factory, services.clock) == always
+    assert _restamp(session_factory, services.clock, whole_history=True) == sum(
+        len(rows) for rows in everything.values())
+
+
+def test_at_week_precision_a_week_is_rewritten_after_it_ends(session_factory, services):
+    """Rows dated by their week's Monday wait for the week's end (plus the grace period)."""
+    from core.clock import DatePrecision
+
+    saturday = datetime(2026, 3, 7, 15, 0, tzinfo=UTC)
+    now = [saturday]
+    services = dataclasses.replace(
+        services, clock=Clock(now=lambda: now[0], precision=DatePrecision.WEEK))
+    ivy = add_reviewer(session_factory, services, "ivy")
+    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    submit(session_factory, services)
+    rows = _rows(session_factory, "*")
+    always = len(rows["inbox_counts"]) + len(rows["pending_notifications"])
+    now[0] = datetime(2026, 3, 9, 1, 59, tzinfo=UTC)  # Monday, within the grace period
+    assert _restamp(session_factory, services.clock) == always
+    now[0] = datetime(2026, 3, 9, 2, 1, tzinfo=UTC)
+    assert _restamp(session_factory, services.clock) == sum(len(r) for r in rows.values())
