@@ -228,7 +228,7 @@ def build(stack: ExitStack, database_url: str, data_dir: Path, n_cases: int,
         token = staff_auth.create_session(s, services, reviewer, private_key)
     client = app.test_client()
     client.set_cookie(app.extensions["candor.console"].cookie_name, token.encode())
-    app_engine = app.extensions["candor.console"].engine
+    app_engine = app.extensions["candor.database"].engine
     stack.callback(app_engine.dispose)
     statements: list[str] = []
     event.listen(app_engine, "before_cursor_execute",

@@ -38,3 +38,11 @@ class ReceiptNotRecognised(DomainError):
 
 class Conflict(DomainError):
     """The change clashes with the current state (duplicate name, wrong stage, ...)."""
+
+
+# The apps reach crypto only through core: the crypto failures they must tell apart come from
+# here. A CryptoError escaping a use case means a key or ciphertext did not open (tampering,
+# or a grant that is not the caller's): the apps refuse the request (403).
+from crypto.errors import CryptoError as CryptoError  # noqa: E402
+from crypto.errors import DecryptionError as DecryptionError  # noqa: E402
+from crypto.errors import StreamError as StreamError  # noqa: E402

@@ -11,10 +11,9 @@ from flask_wtf.csrf import CSRFProtect
 
 import web
 from core.config import Config
-from core.db import make_engine, make_session_factory
 from core.services import Services, build_services
 from portal.state import EXTENSION_KEY, PortalState
-from portal.views import blueprint, followup, submit
+from portal.views import followup, pages, submit
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 WEB_TRANSLATIONS = Path(web.__file__).resolve().parent / "translations"
@@ -46,13 +45,13 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
         FOLLOWUP_COOKIE="__Host-candor-followup" if secure else "candor-followup",
     )
-    engine = make_engine(config.database_url)
-    app.extensions[EXTENSION_KEY] = PortalState(
-        services=services, engine=engine, sessions=make_session_factory(engine))
+    app.extensions[EXTENSION_KEY] = PortalState(services=services)
+    web.install_database(app, config.database_url)
 
     web.install_form_limits(app)
     app.register_blueprint(web.blueprint)
-    app.register_blueprint(blueprint)
+    for views in (pages, submit, followup):
+        app.register_blueprint(views.blueprint)
     csrf = CSRFProtect(app)
     # Streamed forms check their CSRF token themselves, before reading any file.
     csrf.exempt(submit.report_submit)

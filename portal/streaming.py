@@ -9,8 +9,8 @@ from typing import Any
 from flask import request
 from flask_babel import gettext as _
 
+from core.cases.files import FILE_CHUNK_SIZE as CHUNK_SIZE
 from core.errors import InvalidInput
-from crypto.stream import CHUNK_SIZE
 from portal.forms import ATTACHMENTS_FIELD, StreamedForm, form_data
 from web.uploads import (
     FILE_READ_SIZE,

@@ -7,24 +7,26 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
-from core.audit.log import AuditAction, record_event
-from core.categories.lookup import set_intake, unrouted_categories
+from core.categories.admin import route_intake
+from core.categories.lookup import active_categories, unrouted_categories
 from core.errors import Conflict, InvalidInput
-from core.models import Case, Category, Reviewer, Role
+from core.models import Role
 from core.staff import authentication as staff_auth
 from core.staff.accounts import (
     add_reviewer,
     deactivate_reviewer,
+    get_reviewer_by_id,
     list_reviewers,
     reset_passphrase,
     reset_totp,
 )
+from core.staff.overview import admin_overview
 from reviewer.console import console
 from reviewer.forms import AddReviewerForm, ConfirmForm, RoutingForm
-from reviewer.session import current, db, reauth_required
+from reviewer.session import current, reauth_required
 from reviewer.session import role_required as _role_required
+from web.database import db
 from web.forms import as_choices
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -53,12 +55,9 @@ def _action_texts(action: str) -> tuple[str, str]:
 @admin_only
 def dashboard() -> Any:
     """Routing problems first, then the numbers an admin may see (no case content)."""
-    unrouted = unrouted_categories(db())
-    counts = dict(db().execute(select(Reviewer.role, func.count()).where(
-        Reviewer.active.is_(True)).group_by(Reviewer.role)).all())
-    total_cases = db().execute(select(func.count(Case.id))).scalar_one()
-    return render_template("reviewer/admin_dashboard.html", unrouted=unrouted, counts=counts,
-                           total_cases=total_cases)
+    overview = admin_overview(db())
+    return render_template("reviewer/admin_dashboard.html", unrouted=overview.unrouted,
+                           counts=overview.active_accounts, total_cases=overview.total_cases)
 
 
 @blueprint.get("/reviewers")
@@ -99,9 +98,7 @@ def account_action(reviewer_id: int, action: str) -> Any:
     """Deactivate, reset TOTP, reset passphrase or end sessions, after a confirm step."""
     if action not in ACTIONS:
         abort(404)
-    target = db().get(Reviewer, reviewer_id)
-    if target is None:
-        abort(404)
+    target = get_reviewer_by_id(db(), reviewer_id)
     if action == "deactivate" and not target.active:
         abort(409)
     form = ConfirmForm()
@@ -129,8 +126,7 @@ def account_action(reviewer_id: int, action: str) -> Any:
 @admin_only
 def routing() -> Any:
     """Choose the intake case handlers of each category."""
-    categories = list(db().execute(
-        select(Category).where(Category.active.is_(True)).order_by(Category.position)).scalars())
+    categories = active_categories(db())
     eligible = [r for r in list_reviewers(db()) if r.active and r.role is Role.REVIEWER]
     choices = as_choices((r.id, r.username) for r in eligible)
     forms: dict[str, RoutingForm] = {}
@@ -143,11 +139,9 @@ def routing() -> Any:
             form.reviewers.data = [r.id for r in category.intake_reviewers
                                    if r.active and r.role is Role.REVIEWER]
         elif form.validate():
-            chosen = [r for r in eligible if r.id in (form.reviewers.data or [])]
-            set_intake(db(), category.code, chosen)
-            record_event(db(), console().services.clock, AuditAction.CATEGORY_CHANGED,
-                         current().unlocked.actor,
-                         detail={"category": category.code, "intake": len(chosen)})
+            chosen = [r.username for r in eligible if r.id in (form.reviewers.data or [])]
+            route_intake(db(), console().services, category.code, chosen,
+                         actor=current().unlocked.actor)
             saved = category.code
         forms[category.code] = form
     if request.method == "POST" and saved is None and request.form.get("category") not in forms:

@@ -10,11 +10,9 @@ from flask_wtf.csrf import CSRFProtect
 
 import web
 from core.config import Config
-from core.db import make_engine, make_session_factory
 from core.services import Services, build_services
 from reviewer import admin, auth, cases, inbox, labels, session
 from reviewer.console import EXTENSION_KEY, Console
-from reviewer.errors import install_domain_errors
 
 HERE = Path(__file__).resolve().parent
 
@@ -22,9 +20,7 @@ HERE = Path(__file__).resolve().parent
 def create_app(config: Config, *, services: Services | None = None) -> Flask:
     """Build the console for `config` (`services` injectable for tests)."""
     services = services if services is not None else build_services(config)
-    engine = make_engine(config.database_url)
-    console = Console(config=config, services=services, engine=engine,
-                      factory=make_session_factory(engine))
+    console = Console(config=config, services=services)
     app = Flask(__name__)
     secure = console.secure_cookies
     app.config.update(
@@ -41,6 +37,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     )
     app.extensions[EXTENSION_KEY] = console
     web.install_form_limits(app)
+    web.install_database(app, config.database_url)
     app.register_blueprint(web.blueprint)
     # The console's catalog first, then the shared web/ catalog (base templates, error pages).
     catalogs = [HERE / "translations", Path(web.__file__).resolve().parent / "translations"]
@@ -51,7 +48,6 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     app.jinja_env.globals["labels"] = labels
     web.install_reporter_dates(app, services.clock.precision)
     session.install(app)
-    install_domain_errors(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(inbox.blueprint)
     app.register_blueprint(cases.blueprint)

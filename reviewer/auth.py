@@ -19,12 +19,12 @@ from reviewer.forms import ChangePassphraseForm, CodeForm, LanguageForm, LoginFo
 from reviewer.session import (
     clear_session_cookie,
     current,
-    db,
     home_url,
     login_required,
     role_required,
     set_session_cookie,
 )
+from web.database import db
 from web.i18n import SESSION_KEY as LANGUAGE_KEY
 from web.i18n import safe_next, set_language
 

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -25,16 +24,17 @@ from core.cases.casework import (
     reveal_identity,
     store_reviewer_file,
 )
+from core.cases.files import FILE_CHUNK_SIZE as CHUNK_SIZE
 from core.cases.files import StoredFile
 from core.cases.grants import find_reviewer_grant
-from core.errors import InvalidInput
-from core.models import Attachment, Case, CaseMember, KeyKind, MessageKind, Reviewer, Role
-from crypto.errors import StreamError
-from crypto.stream import CHUNK_SIZE
+from core.cases.team import case_team, get_case, get_case_file, get_member, grant_candidates
+from core.errors import InvalidInput, StreamError
+from core.models import KeyKind, MessageKind, Role
 from reviewer.console import console
 from reviewer.forms import ConfirmForm, GrantForm, ReplyForm, RevealForm
-from reviewer.session import commit, current, db, reauth_required, require_member
+from reviewer.session import current, reauth_required, require_member
 from reviewer.session import role_required as _role_required
+from web.database import commit, db
 from web.forms import as_choices
 from web.uploads import FILE_READ_SIZE, FieldPart, StreamingFormParser, UploadError
 
@@ -44,22 +44,16 @@ role_required = _role_required(Role.REVIEWER)
 _MiB = 1024 * 1024
 
 
-def _team(case_id: int) -> list[tuple[CaseMember, Reviewer]]:
-    return [(m, r) for m, r in db().execute(
-        select(CaseMember, Reviewer).join(Reviewer, Reviewer.id == CaseMember.reviewer_id)
-        .where(CaseMember.case_id == case_id).order_by(Reviewer.username)).all()]
-
-
 def _render_case(case_id: int, form: ReplyForm | None = None, error: str | None = None,
                  status: int = 200) -> Any:
     c = console()
     auth = current()
     view = read_case_for_reviewer(db(), c.services, auth.unlocked, case_id)
-    case = db().get(Case, case_id)
+    case = get_case(db(), case_id)
     can_reveal = (view.disclosure.value == "confidential" and find_reviewer_grant(
         db(), case_id, auth.reviewer.id, KeyKind.IDENTITY) is not None)
     return render_template(
-        "reviewer/case.html", view=view, case=case, team=_team(case_id),
+        "reviewer/case.html", view=view, case=case, team=case_team(db(), case_id),
         form=form if form is not None else ReplyForm(formdata=None), error=error,
         can_reveal=can_reveal, today=c.services.clock.today(), me=auth.reviewer.id), status
 
@@ -141,9 +135,7 @@ def content_disposition(name: str) -> str:
 def download(case_id: int, file_id: int) -> Any:
     """Stream a decrypted attachment; the audit event is committed before the first byte."""
     require_member(case_id)
-    attachment = db().get(Attachment, file_id)
-    if attachment is None or attachment.case_id != case_id:
-        abort(404)
+    get_case_file(db(), case_id, file_id)
     meta, stream = open_file_for_reviewer(db(), console().services, current().unlocked,
                                           file_id)
     first = next(stream, b"")  # a bad header fails here, before any byte is sent
@@ -170,9 +162,7 @@ def download(case_id: int, file_id: int) -> Any:
 def reveal(case_id: int) -> Any:
     """Open a confidential reporter's identity, with a reason (kept as an internal note)."""
     require_member(case_id)
-    case = db().get(Case, case_id)
-    if case is None:
-        abort(404)
+    case = get_case(db(), case_id)
     form = RevealForm()
     if form.validate_on_submit():
         identity = reveal_identity(db(), console().services, current().unlocked, case_id,
@@ -187,19 +177,13 @@ def reveal(case_id: int) -> Any:
 def grant(case_id: int) -> Any:
     """Add a colleague to the case team (their public key receives the case keys)."""
     require_member(case_id)
-    case = db().get(Case, case_id)
-    if case is None:
-        abort(404)
-    on_case = {m.reviewer_id for m, _r in _team(case_id)}
-    candidates = [r for r in db().execute(
-        select(Reviewer).where(Reviewer.active.is_(True), Reviewer.role == Role.REVIEWER)
-        .order_by(Reviewer.username)).scalars() if r.id not in on_case]
+    case = get_case(db(), case_id)
+    candidates = grant_candidates(db(), case_id)
     form = GrantForm()
     form.reviewer.choices = as_choices((r.id, r.username) for r in candidates)
     if form.validate_on_submit():
-        grantee = db().get(Reviewer, form.reviewer.data)
-        if grantee is None:
-            abort(404)
+        # The form accepts only a listed choice, so the grantee is one of the candidates.
+        grantee = next(r for r in candidates if r.id == form.reviewer.data)
         grant_case(db(), console().services, current().unlocked, case_id, grantee)
         return redirect(url_for("cases.show", case_id=case_id) + "#team", code=303)
     return render_template("reviewer/grant.html", case=case, form=form,
@@ -212,11 +196,8 @@ def grant(case_id: int) -> Any:
 def exclude(case_id: int, reviewer_id: int) -> Any:
     """Exclude a member (conflict of interest): their grants are deleted. Confirm first."""
     require_member(case_id)
-    case = db().get(Case, case_id)
-    target = db().get(Reviewer, reviewer_id)
-    member = db().get(CaseMember, (case_id, reviewer_id))
-    if case is None or target is None or member is None or member.excluded:
-        abort(404)
+    case = get_case(db(), case_id)
+    target = get_member(db(), case_id, reviewer_id).reviewer
     form = ConfirmForm()
     if form.validate_on_submit():
         exclude_member(db(), console().services, current().unlocked.actor, case_id, target)

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from typing import cast
 
 from flask import current_app
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Config
 from core.services import Services
@@ -17,12 +15,11 @@ EXTENSION_KEY = "candor.console"
 
 @dataclass
 class Console:
-    """What the console's views share: configuration, services, the database."""
+    """What the console's views share: configuration and services (the database is
+    web.database's, as in the portal)."""
 
     config: Config
     services: Services
-    engine: Engine
-    factory: sessionmaker[Session]
 
     @property
     def secure_cookies(self) -> bool:

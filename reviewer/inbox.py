@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
-from sqlalchemy import select
 
 from core.cases.inbox import Due, InboxFilter, Sort, inbox_page
-from core.models import CaseStatus, Category, Role
+from core.categories.lookup import list_categories
+from core.models import CaseStatus, Role
 from reviewer.console import console
-from reviewer.session import current, db, role_required
+from reviewer.session import current, role_required
+from web.database import db
 
 blueprint = Blueprint("inbox", __name__)
 
@@ -62,7 +63,7 @@ def index() -> Any:
     filt = read_filter()
     c = console()
     page = inbox_page(db(), current().reviewer.id, filt, c.services.clock.today())
-    categories = list(db().execute(select(Category).order_by(Category.position)).scalars())
+    categories = list_categories(db())
     return render_template("reviewer/inbox.html", page=page, filt=filt, filter_url=filter_url,
                            categories=categories, statuses=list(CaseStatus), sorts=list(Sort),
                            Due=Due, today=c.services.clock.today())

@@ -1,8 +1,8 @@
-"""Per-request state: the database session and the logged-in reviewer (from the cookie).
+"""Per-request state: the logged-in reviewer (from the cookie) and the page guards.
 
 `g.auth` is a core.staff.authentication.LoadedSession (account, session row, private key) or
-None. The request's database session commits after the view unless the response is a
-server error; views that stream call `commit()` themselves before streaming.
+None. The database work of a request goes through web.database (`db()`, committed after the
+view unless the response is a server error), as in the portal.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, abort, g, redirect, request, url_for
 from flask import session as flask_session
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from core.models import CaseMember, Role
+from core.cases.team import is_active_member
+from core.models import Role
 from core.session_tokens import SessionToken, parse_session_token
 from core.staff import authentication as staff_auth
 from core.staff.authentication import LoadedSession, NextStep
 from reviewer.console import console
+from web.database import db
 from web.i18n import SESSION_KEY as LANGUAGE_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,19 +30,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 _ALWAYS_ALLOWED = {"auth.logout", "auth.language", "web.static", "static", "index"}
 _STEP_ENDPOINT = {NextStep.ENROL_TOTP: "auth.enrol",
                   NextStep.CHANGE_PASSPHRASE: "auth.change_passphrase"}
-
-
-def db() -> Session:
-    """The request's database session (opened on first use)."""
-    if "db" not in g:
-        g.db = console().factory()
-    return cast(Session, g.db)
-
-
-def commit() -> None:
-    """Commit now (before streaming a response whose audit event must be durable)."""
-    if "db" in g:
-        g.db.commit()
 
 
 def current() -> LoadedSession:
@@ -96,28 +84,15 @@ def _load() -> Any:
 
 
 def _finish(response: Response) -> Response:
-    if "db" in g:
-        if response.status_code < 500:
-            g.db.commit()
-        else:
-            g.db.rollback()
     if g.get("clear_cookie"):
         clear_session_cookie(response)
     return response
-
-
-def _close(_exc: BaseException | None) -> None:
-    database = g.pop("db", None)
-    if database is not None:
-        database.rollback()
-        database.close()
 
 
 def install(app: Flask) -> None:
     """Register the per-request hooks."""
     app.before_request(_load)
     app.after_request(_finish)
-    app.teardown_request(_close)
 
 
 def login_required(view: F) -> F:
@@ -163,6 +138,5 @@ def reauth_required(view: F) -> F:
 def require_member(case_id: int) -> None:
     """404 unless the current reviewer is a non-excluded member of the case (a non-member
     does not even learn that the case exists)."""
-    member = db().get(CaseMember, (case_id, current().reviewer.id))
-    if member is None or member.excluded:
+    if not is_active_member(db(), case_id, current().reviewer.id):
         abort(404)

@@ -5,6 +5,7 @@ response padding, error pages, and the shared templates and stylesheet. Imports 
 (never ``portal`` or ``reviewer``). A typical app factory::
 
     app.register_blueprint(web.blueprint)            # templates "web/...", base.css
+    web.install_database(app, config.database_url)   # a unit of work per request (db())
     web.init_babel(app, translations_dir=...)
     web.install_security_headers(app)
     web.install_error_pages(app)
@@ -16,6 +17,7 @@ response padding, error pages, and the shared templates and stylesheet. Imports 
 
 from web.blueprint import blueprint
 from web.csrf import validate_csrf_token
+from web.database import install_database
 from web.dates import install_reporter_dates, reporter_day_label
 from web.errors import install_error_pages
 from web.forms import as_choices
@@ -62,6 +64,7 @@ __all__ = [
     "from_company_network",
     "html_lang",
     "init_babel",
+    "install_database",
     "install_error_pages",
     "install_reporter_dates",
     "install_no_logging",

@@ -17,9 +17,13 @@ from core.errors import InvalidInput
 from core.models import Attachment, KeyKind
 from crypto.keys import new_key
 from crypto.records import decrypt_record, encrypt_record
-from crypto.stream import STREAM_VERSION, decrypt_stream, encrypt_stream
+from crypto.stream import CHUNK_SIZE, STREAM_VERSION, decrypt_stream, encrypt_stream
 
 MAX_FILE_NAME = 255
+
+#: Plaintext bytes per encrypted chunk: upload parsers hand file data on in whole chunks
+#: of this size, so that it is encrypted without another copy.
+FILE_CHUNK_SIZE = CHUNK_SIZE
 
 
 class _Counter:

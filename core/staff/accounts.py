@@ -55,6 +55,14 @@ def get_reviewer(session: Session, username: str) -> Reviewer:
     return reviewer
 
 
+def get_reviewer_by_id(session: Session, reviewer_id: int) -> Reviewer:
+    """The account with this id, or NotFound."""
+    reviewer = session.get(Reviewer, reviewer_id)
+    if reviewer is None:
+        raise NotFound("no such account")
+    return reviewer
+
+
 def add_reviewer(
     session: Session,
     services: Services,

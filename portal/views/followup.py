@@ -6,15 +6,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from flask import Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
-from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.cases.views import CaseView
-from core.errors import InvalidInput, MessageLimitReached, NotFound, ReceiptNotRecognised
+from core.errors import DecryptionError, InvalidInput, MessageLimitReached, ReceiptNotRecognised
+from core.intake.receipts import MalformedReceipt, MistypedReceipt, normalise_receipt
 from core.intake.reporter import (
     SubmitterAccess,
     login_submitter,
@@ -32,13 +31,14 @@ from core.intake.reporter_sessions import (
 )
 from core.operations.notifications import queue_case_notification
 from core.session_tokens import new_session_token
-from crypto.errors import DecryptionError, MalformedReceipt, MistypedReceipt
 from portal.forms import ReceiptLoginForm, ReplyForm
 from portal.stages import ANSWERED, STAGES, progress_steps
-from portal.state import enforce_budget, services, transaction
+from portal.state import enforce_budget, services
 from portal.streaming import StreamedPost, read_streamed_form, read_text_fields
-from portal.views import blueprint
+from web.database import attempt, commit, db
 from web.uploads import FilePart
+
+blueprint = Blueprint("followup", __name__)
 
 
 def _cookie_name() -> str:
@@ -71,8 +71,6 @@ def followup_login() -> ResponseReturnValue:
         return _login_page(form, 400)
     try:
         # The typo check needs no database and no budget: it reveals nothing.
-        from crypto.receipt import normalise_receipt
-
         normalise_receipt(form.receipt.data or "")
     except MistypedReceipt:
         form.receipt.errors = [_("One of the digits seems to be mistyped. Please check the "
@@ -82,9 +80,9 @@ def followup_login() -> ResponseReturnValue:
         form.receipt.errors = [_("A receipt code has 28 digits, in groups of four.")]
         return _login_page(form, 400)
     enforce_budget("receipt-logins", services().config.receipt_logins_per_minute)
-    response = redirect(url_for("portal.case"), code=303)
+    response = redirect(url_for("followup.case"), code=303)
     try:
-        with transaction() as session:
+        with attempt() as session:
             access = login_submitter(session, services(), form.receipt.data or "")
             cookie = start_submitter_session(session, services(), access)
     except (ReceiptNotRecognised, InvalidInput, DecryptionError):
@@ -96,20 +94,19 @@ def followup_login() -> ResponseReturnValue:
 
 
 def _resume() -> SubmitterAccess | None:
-    with transaction() as session:
-        return resume_submitter_session(session, services(), request.cookies.get(_cookie_name()))
+    access = resume_submitter_session(db(), services(), request.cookies.get(_cookie_name()))
+    # Ended here, not after the view: no transaction stays open while an upload streams in.
+    commit()
+    return access
 
 
 @blueprint.get("/case")
 def case() -> ResponseReturnValue:
     """The reporter's case: stage, thread, reply form."""
-    with transaction() as session:
-        access = resume_submitter_session(session, services(),
-                                          request.cookies.get(_cookie_name()))
-        if access is None:
-            return _login_page(ReceiptLoginForm(), session_hint=True)
-        shown = _read_case(session, access)
-    return _case_page(shown, ReplyForm())
+    access = _resume()
+    if access is None:
+        return _login_page(ReceiptLoginForm(), session_hint=True)
+    return _case_page(_read_case(access), ReplyForm())
 
 
 @dataclass(frozen=True)
@@ -119,9 +116,9 @@ class _ShownCase:
     file_numbers: dict[int, int]
 
 
-def _read_case(session: Session, access: SubmitterAccess) -> _ShownCase:
-    return _ShownCase(read_case_for_submitter(session, services(), access),
-                      submitter_file_numbers(session, access))
+def _read_case(access: SubmitterAccess) -> _ShownCase:
+    return _ShownCase(read_case_for_submitter(db(), services(), access),
+                      submitter_file_numbers(db(), access))
 
 
 def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
@@ -161,11 +158,12 @@ def reply() -> ResponseReturnValue:
         form = post.form
         assert isinstance(form, ReplyForm)
         if post.valid:
-            with transaction() as session:
+            with attempt() as session:
                 post_submitter_message(session, services(), access, form.body.data or "",
                                        stored, day=day)
                 queue_case_notification(session, access.case_id)
-            return redirect(url_for("portal.case", _anchor="messages"), code=303)
+            commit()  # before the files are counted as kept
+            return redirect(url_for("followup.case", _anchor="messages"), code=303)
     except InvalidInput as exc:
         for item in stored:
             blobs.delete(item.blob_id)
@@ -177,9 +175,7 @@ def reply() -> ResponseReturnValue:
         raise
     for item in stored:
         blobs.delete(item.blob_id)
-    with transaction() as session:
-        shown = _read_case(session, access)
-    return _case_page(shown, form, post.status, post=post)
+    return _case_page(_read_case(access), form, post.status, post=post)
 
 
 def _unsent_reply() -> ResponseReturnValue:
@@ -191,7 +187,7 @@ def _unsent_reply() -> ResponseReturnValue:
     assert isinstance(form, ReplyForm)
     text = form.body.data or ""
     if not text.strip() and not file_chosen:
-        return redirect(url_for("portal.case"), code=303)
+        return redirect(url_for("followup.case"), code=303)
     return render_template(
         "portal/followup.html", form=ReceiptLoginForm(), unsent_text=text,
         unsent_files=file_chosen,
@@ -217,13 +213,10 @@ def download(number: int) -> ResponseReturnValue:
     always a download, never inline."""
     access = _resume()
     if access is None:
-        return redirect(url_for("portal.case"), code=303)
-    try:
-        with transaction() as session:
-            file_id = submitter_file_id(session, access, number)
-            meta, chunks = open_file_for_submitter(session, services(), access, file_id)
-    except NotFound as exc:
-        raise HttpNotFound() from exc
+        return redirect(url_for("followup.case"), code=303)
+    file_id = submitter_file_id(db(), access, number)
+    meta, chunks = open_file_for_submitter(db(), services(), access, file_id)
+    commit()  # the download's audit event is durable before the first byte
     return _attachment_response(meta.name, meta.size, chunks)
 
 
@@ -239,9 +232,8 @@ def _attachment_response(name: str, size: int, chunks: Iterator[bytes]) -> Respo
 @blueprint.post("/case/logout")
 def logout() -> ResponseReturnValue:
     """End the follow-up session; the cookie becomes worthless."""
-    with transaction() as session:
-        end_submitter_session(session, request.cookies.get(_cookie_name()))
-    response = redirect(url_for("portal.landing"), code=303)
+    end_submitter_session(db(), request.cookies.get(_cookie_name()))
+    response = redirect(url_for("pages.landing"), code=303)
     response.delete_cookie(_cookie_name(), path="/", secure=current_app.config[
         "SESSION_COOKIE_SECURE"], httponly=True, samesite="Strict")
     return response

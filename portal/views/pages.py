@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from portal.views import blueprint
 from web import switch_language
+
+blueprint = Blueprint("pages", __name__)
 
 
 @blueprint.get("/")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import make_response, render_template
+from flask import Blueprint, make_response, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -11,25 +11,27 @@ from werkzeug.exceptions import TooManyRequests
 from core.cases.content import Identity, ReportContent
 from core.categories.lookup import active_categories
 from core.errors import InvalidInput
+from core.intake.receipts import ReceiptError, format_receipt, normalise_receipt
 from core.intake.submission import SubmissionDraft, submit_report
 from core.models import Channel
 from core.operations.notifications import queue_case_notification
-from crypto.receipt import format_receipt
 from portal.forms import PrintReceiptForm, SubmissionForm, category_choices
-from portal.state import enforce_budget, services, transaction
+from portal.state import enforce_budget, services
 from portal.streaming import read_streamed_form, read_text_fields
-from portal.views import blueprint
 from web import current_language
+from web.database import attempt, commit, db
 from web.errors import retry_after_seconds
 from web.uploads import FilePart
 
+blueprint = Blueprint("submit", __name__)
+
 
 def _form(formdata: object | None = None) -> SubmissionForm:
-    with transaction() as session:
-        categories = active_categories(session)
-        descriptions = {c.code: (c.description_zh if current_language().startswith("zh")
-                                 else c.description_en) for c in categories}
-        choices = category_choices(categories, current_language())
+    categories = active_categories(db())
+    descriptions = {c.code: (c.description_zh if current_language().startswith("zh")
+                             else c.description_en) for c in categories}
+    choices = category_choices(categories, current_language())
+    commit()  # no transaction stays open while the files stream in
     form = SubmissionForm(formdata=formdata) if formdata is not None else SubmissionForm()
     form.category.choices = choices
     form.category_descriptions = descriptions
@@ -104,10 +106,12 @@ def report_submit() -> ResponseReturnValue:
             when=form.when.data or "", where=form.where.data or "",
             who_involved=form.who_involved.data or "", how_known=form.how_known.data or "",
             evidence=form.evidence.data or "")
-        with transaction() as session:
+        with attempt() as session:
             result = submit_report(session, services(), draft, category_code=form.category.data,
                                    report=report, identity=identity, channel=Channel.WEB)
             queue_case_notification(session, result.case_id)
+        # The receipt is shown only for a case that is stored: commit before the page.
+        commit()
     except InvalidInput:
         # The form validated but the use case refused (e.g. a category deactivated meanwhile).
         draft.discard(services().blobs)
@@ -137,9 +141,6 @@ def receipt_print() -> ResponseReturnValue:
     form = PrintReceiptForm()
     if not form.validate_on_submit():
         return render_template("portal/receipt_missing.html"), 400
-    from crypto.errors import ReceiptError
-    from crypto.receipt import normalise_receipt
-
     try:
         receipt = normalise_receipt(form.receipt.data or "")
     except ReceiptError:

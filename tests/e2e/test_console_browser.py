@@ -34,7 +34,7 @@ def console_url(config, services):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    app.extensions["candor.console"].engine.dispose()
+    app.extensions["candor.database"].engine.dispose()
 
 
 @pytest.mark.e2e

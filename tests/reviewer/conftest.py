@@ -99,7 +99,7 @@ def app(config, services) -> Iterator[Flask]:
     application = create_app(config, services=services)
     application.config["TESTING"] = True
     yield application
-    application.extensions["candor.console"].engine.dispose()
+    application.extensions["candor.database"].engine.dispose()
 
 
 @pytest.fixture

@@ -146,7 +146,7 @@ def test_inbox_filters_counts_and_pages(app, session_factory, services, world):
 
 
 def test_inbox_query_count_is_constant(app, session_factory, services, world):
-    engine = app.extensions["candor.console"].engine
+    engine = app.extensions["candor.database"].engine
     client = login_client(app, session_factory, services, world.on_case)
     counts = []
     for n in (0, 12):

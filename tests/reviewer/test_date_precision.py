@@ -60,7 +60,7 @@ def test_inbox_and_case_page_show_the_reporters_week(config, services, session_f
     staff_header = page.split("Thank you, we are on it.")[0].rsplit("<header", 1)[1]
     assert week_of in reporter_header
     assert "2026-11-28" in staff_header and week_of not in staff_header
-    app.extensions["candor.console"].engine.dispose()
+    app.extensions["candor.database"].engine.dispose()
 
 
 def test_day_precision_shows_days_without_the_note(app, session_factory, services):

@@ -141,4 +141,4 @@ def test_insecure_dev_cookies_drop_the_host_prefix(config, services):
     app = create_app(replace(config, insecure_dev_cookies=True), services=services)
     assert app.extensions["candor.console"].cookie_name == "candor-console"
     assert app.config["SESSION_COOKIE_SECURE"] is False
-    app.extensions["candor.console"].engine.dispose()
+    app.extensions["candor.database"].engine.dispose()

@@ -1,0 +1,133 @@
+"""One request pattern for both apps: a unit of work per request.
+
+A view gets the request's database session from `db()`; it is opened on first use and
+committed after the view when the response is not a server error, so that refusals keep
+their audit events (a failed login, a refused download). A domain error that escapes a view
+rolls the whole request back and becomes a friendly 4xx page (`install_database` maps them).
+
+Two tools for the cases in between:
+
+- `attempt()`: a savepoint around a use case whose refusal the view turns into a page of its
+  own (the form again, with a message): the refused use case leaves nothing behind, while the
+  rest of the request still commits.
+- `commit()`: commit now, before a streamed response whose audit event must be durable
+  before the first byte leaves.
+
+`separate_transaction()` is for what must be kept whatever the request does (the portal's
+shared budgets count every attempt, even one that then fails).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, NotFound
+from werkzeug.wrappers import Response
+
+from core.db import make_engine, make_session_factory
+from core.errors import AccessDenied, CryptoError, DomainError
+from core.errors import Conflict as ConflictError
+from core.errors import NotFound as NotFoundError
+
+EXTENSION_KEY = "candor.database"
+_G_KEY = "candor_db"
+
+
+@dataclass(frozen=True)
+class Database:
+    """An app's engine and session factory (`app.extensions["candor.database"]`)."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def _factory() -> sessionmaker[Session]:
+    return cast(Database, current_app.extensions[EXTENSION_KEY]).sessions
+
+
+def db() -> Session:
+    """The request's database session, opened on first use."""
+    session = g.get(_G_KEY)
+    if session is None:
+        session = _factory()()
+        setattr(g, _G_KEY, session)
+    return cast(Session, session)
+
+
+def commit() -> None:
+    """Commit the request's work now (before streaming a response)."""
+    session = g.get(_G_KEY)
+    if session is not None:
+        session.commit()
+
+
+def rollback() -> None:
+    """Undo the request's uncommitted work."""
+    session = g.get(_G_KEY)
+    if session is not None:
+        session.rollback()
+
+
+@contextmanager
+def attempt() -> Iterator[Session]:
+    """A savepoint: if the block raises, its writes are undone and the error goes on."""
+    with db().begin_nested():
+        yield db()
+
+
+@contextmanager
+def separate_transaction() -> Iterator[Session]:
+    """A short transaction of its own, committed when the block ends (not the request's)."""
+    with _factory()() as session, session.begin():
+        yield session
+
+
+def http_error_for(error: DomainError | CryptoError) -> HTTPException:
+    """The HTTP error a domain error becomes when no view handled it (a key or ciphertext
+    that does not open is a refusal, 403)."""
+    if isinstance(error, NotFoundError):
+        return NotFound()
+    if isinstance(error, AccessDenied | CryptoError):
+        return Forbidden()
+    if isinstance(error, ConflictError):
+        return Conflict()
+    return BadRequest()
+
+
+def install_database(app: Flask, database_url: str) -> Database:
+    """Give `app` its engine and the per-request unit of work, and map domain errors that
+    escape a view to 4xx pages after rolling back."""
+    engine = make_engine(database_url)
+    database = Database(engine=engine, sessions=make_session_factory(engine))
+    app.extensions[EXTENSION_KEY] = database
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        session = g.get(_G_KEY)
+        if session is not None:
+            if response.status_code < 500:
+                session.commit()
+            else:
+                session.rollback()
+        return response
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        session = g.pop(_G_KEY, None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+    @app.errorhandler(DomainError)
+    @app.errorhandler(CryptoError)
+    def _domain_error(error: DomainError | CryptoError) -> Any:
+        rollback()
+        return app.handle_http_exception(http_error_for(error))
+
+    return database
