@@ -49,6 +49,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     web.install_database(app, config.database_url)
 
     web.install_form_limits(app)
+    web.install_row_ids(app)
     app.register_blueprint(web.blueprint)
     for views in (pages, submit, followup):
         app.register_blueprint(views.blueprint)

@@ -91,7 +91,7 @@ def new_reviewer() -> Any:
     return render_template("reviewer/admin_new_reviewer.html", form=form)
 
 
-@blueprint.route("/reviewers/<int:reviewer_id>/<action>", methods=["GET", "POST"])
+@blueprint.route("/reviewers/<account:reviewer_id>/<action>", methods=["GET", "POST"])
 @admin_only
 @reauth_required
 def account_action(reviewer_id: int, action: str) -> Any:

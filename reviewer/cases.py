@@ -58,7 +58,7 @@ def _render_case(case_id: int, form: ReplyForm | None = None, error: str | None 
         can_reveal=can_reveal, today=c.services.clock.today(), me=auth.reviewer.id), status
 
 
-@blueprint.get("/cases/<int:case_id>")
+@blueprint.get("/cases/<id:case_id>")
 @role_required
 def show(case_id: int) -> Any:
     """The decrypted case (audited), marked as such, never cached."""
@@ -71,7 +71,7 @@ def _discard(stored: list[StoredFile]) -> None:
         console().services.blobs.delete(item.blob_id)
 
 
-@blueprint.post("/cases/<int:case_id>/reply")
+@blueprint.post("/cases/<id:case_id>/reply")
 @role_required
 def reply(case_id: int) -> Any:
     """A reply or internal note, with attachments streamed straight into encrypted blobs.
@@ -130,7 +130,7 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-@blueprint.get("/cases/<int:case_id>/files/<int:file_id>")
+@blueprint.get("/cases/<id:case_id>/files/<id:file_id>")
 @role_required
 def download(case_id: int, file_id: int) -> Any:
     """Stream a decrypted attachment; the audit event is committed before the first byte."""
@@ -156,7 +156,7 @@ def download(case_id: int, file_id: int) -> Any:
     return response
 
 
-@blueprint.route("/cases/<int:case_id>/reveal", methods=["GET", "POST"])
+@blueprint.route("/cases/<id:case_id>/reveal", methods=["GET", "POST"])
 @role_required
 @reauth_required
 def reveal(case_id: int) -> Any:
@@ -171,7 +171,7 @@ def reveal(case_id: int) -> Any:
     return render_template("reviewer/reveal.html", case=case, form=form)
 
 
-@blueprint.route("/cases/<int:case_id>/grant", methods=["GET", "POST"])
+@blueprint.route("/cases/<id:case_id>/grant", methods=["GET", "POST"])
 @role_required
 @reauth_required
 def grant(case_id: int) -> Any:
@@ -190,7 +190,7 @@ def grant(case_id: int) -> Any:
                            candidates=candidates)
 
 
-@blueprint.route("/cases/<int:case_id>/members/<int:reviewer_id>/exclude",
+@blueprint.route("/cases/<id:case_id>/members/<account:reviewer_id>/exclude",
                  methods=["GET", "POST"])
 @role_required
 def exclude(case_id: int, reviewer_id: int) -> Any:

@@ -39,6 +39,7 @@ from web.metadata import (
 )
 from web.padding import install_response_padding
 from web.requests import install_form_limits
+from web.routing import install_row_ids
 from web.uploads import (
     FieldPart,
     FilePart,
@@ -69,6 +70,7 @@ __all__ = [
     "install_reporter_dates",
     "install_no_logging",
     "install_response_padding",
+    "install_row_ids",
     "install_security_headers",
     "language_choices",
     "reporter_day_label",

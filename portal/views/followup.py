@@ -207,7 +207,7 @@ def _message_error(exc: InvalidInput) -> str:
     return message
 
 
-@blueprint.get("/case/files/<int:number>")
+@blueprint.get("/case/files/<id:number>")
 def download(number: int) -> ResponseReturnValue:
     """The case's file `number` (as the case page numbers them), decrypted while it streams;
     always a download, never inline."""

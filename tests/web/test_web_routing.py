@@ -1,0 +1,44 @@
+"""Ids in URLs: anything but a row id in range is a 404, in both apps, on both databases.
+
+Before `<id:...>`, `/cases/99999999999999999999999` reached the database as an integer too
+large for SQLite (OverflowError, a 500) and a huge file number did the same in the portal.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from web.routing import MAX_ACCOUNT_ID, MAX_ROW_ID, install_row_ids
+
+#: Not row ids, or out of the BIGINT range (the apps' tests reuse this list).
+OUT_OF_RANGE = ["99999999999999999999999", str(MAX_ROW_ID + 1), str(2**64), "0", "-1", "1e3",
+                "0x10", "١٢"]
+
+
+def test_the_converter_matches_exactly_the_row_id_range() -> None:
+    app = Flask(__name__)
+    install_row_ids(app)
+
+    @app.get("/things/<id:thing_id>")
+    def thing(thing_id: int) -> str:
+        return f"{thing_id}"
+
+    client = app.test_client()
+    assert client.get("/things/1").text == "1"
+    assert client.get(f"/things/{MAX_ROW_ID}").text == str(MAX_ROW_ID)
+    for value in OUT_OF_RANGE:
+        assert client.get(f"/things/{value}").status_code == 404, value
+
+
+def test_account_ids_stop_at_32_bits() -> None:
+    app = Flask(__name__)
+    install_row_ids(app)
+
+    @app.get("/accounts/<account:reviewer_id>")
+    def account(reviewer_id: int) -> str:
+        return f"{reviewer_id}"
+
+    client = app.test_client()
+    assert client.get(f"/accounts/{MAX_ACCOUNT_ID}").text == str(MAX_ACCOUNT_ID)
+    for value in [str(MAX_ACCOUNT_ID + 1), *OUT_OF_RANGE]:
+        assert client.get(f"/accounts/{value}").status_code == 404, value
