@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from core.models import CaseStatus
+from core.cases.views import CaseView
+from core.models import Author, CaseStatus, MessageKind
 
 #: status -> (name of the stage, what happens next)
 STAGES = {
@@ -53,6 +54,15 @@ STAGES = {
 
 #: Shown instead of the "please answer" text once the reporter has answered a question.
 ANSWERED = _l("Thank you for your answer. The case handlers will read it and go on.")
+
+def question_answered(case: CaseView) -> bool:
+    """True when the reporter's latest message answers the case handlers' latest question
+    (the case has then returned to its earlier stage: the page thanks them instead of
+    repeating that stage's text)."""
+    from_staff = [m for m in case.messages if m.author is not Author.SUBMITTER]
+    return (bool(case.messages) and case.messages[-1].author is Author.SUBMITTER
+            and bool(from_staff) and from_staff[-1].kind is MessageKind.CLARIFICATION_REQUEST)
+
 
 #: The reporter-facing steps of the usual path, in order, for the progress list.
 PROGRESS = (

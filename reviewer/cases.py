@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from core.cases.casework import (
+    LastMemberError,
     exclude_member,
     grant_case,
     open_file_for_reviewer,
@@ -27,6 +28,7 @@ from core.cases.casework import (
 from core.cases.files import FILE_CHUNK_SIZE as CHUNK_SIZE
 from core.cases.files import StoredFile
 from core.cases.grants import find_reviewer_grant
+from core.cases.kinds import policy_of, staff_kinds
 from core.cases.team import case_team, get_case, get_case_file, get_member, grant_candidates
 from core.errors import InvalidInput, StreamError
 from core.models import KeyKind, MessageKind, Role
@@ -34,7 +36,7 @@ from reviewer.console import console
 from reviewer.forms import ConfirmForm, GrantForm, ReplyForm, RevealForm
 from reviewer.session import current, reauth_required, require_member
 from reviewer.session import role_required as _role_required
-from web.database import commit, db
+from web.database import attempt, commit, db
 from web.forms import as_choices
 from web.uploads import FILE_READ_SIZE, FieldPart, StreamingFormParser, UploadError
 
@@ -99,9 +101,10 @@ def reply(case_id: int) -> Any:
             if not part.filename:
                 continue
             kind = fields.get("kind")
-            if kind not in {k.value for k in MessageKind} - {"reporter_message"}:
+            if kind not in {k.value for k in staff_kinds()}:
                 raise InvalidInput("kind", field="kind")
-            key_kind = KeyKind.TEAM if kind == MessageKind.INTERNAL_NOTE else KeyKind.CASE
+            # A file travels under its message's key (core.cases.kinds).
+            key_kind = policy_of(MessageKind(kind)).key
             stored.append(store_reviewer_file(c.services, who, db(), case_id, key_kind,
                                               part.filename, part.content_type, part.chunks()))
     except UploadError as exc:
@@ -200,7 +203,16 @@ def exclude(case_id: int, reviewer_id: int) -> Any:
     target = get_member(db(), case_id, reviewer_id).reviewer
     form = ConfirmForm()
     if form.validate_on_submit():
-        exclude_member(db(), console().services, current().unlocked.actor, case_id, target)
+        try:
+            with attempt():
+                exclude_member(db(), console().services, current().unlocked.actor, case_id,
+                               target)
+        except LastMemberError:
+            return render_template("reviewer/exclude.html", case=case, target=target, form=form,
+                                   error=_("%(name)s is the only one left on this case team. "
+                                           "Add a colleague to the team first, so that the "
+                                           "case still has someone to handle it.",
+                                           name=target.username)), 409
         if reviewer_id == current().reviewer.id:
             return redirect(url_for("inbox.index"), code=303)
         return redirect(url_for("cases.show", case_id=case_id) + "#team", code=303)

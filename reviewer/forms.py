@@ -17,7 +17,9 @@ from wtforms import (
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.models import MessageKind, Role
+from core.cases.kinds import staff_kinds
+from core.models import Role
+from reviewer.labels import KIND_CHOICE
 from web.forms import as_choices
 
 MAX_PASSPHRASE = 1024
@@ -79,12 +81,9 @@ class ReplyForm(FlaskForm):
     class Meta:
         csrf = False
 
-    kind = RadioField(_l("Kind of message"), choices=as_choices([
-        (MessageKind.CLARIFICATION_REQUEST.value, _l("Request for information (to the reporter)")),
-        (MessageKind.INFORMATION.value, _l("Information (to the reporter)")),
-        (MessageKind.FEEDBACK.value, _l("Outcome and reasons (to the reporter)")),
-        (MessageKind.INTERNAL_NOTE.value, _l("Internal note (case team only)")),
-    ]), validators=[InputRequired(message=_l("Choose the kind of message."))])
+    kind = RadioField(_l("Kind of message"), choices=as_choices(
+        (kind.value, KIND_CHOICE[kind]) for kind in staff_kinds()),
+        validators=[InputRequired(message=_l("Choose the kind of message."))])
     body = TextAreaField(_l("Message"), validators=[
         InputRequired(message=_l("Write a message.")), Length(max=20_000)])
 

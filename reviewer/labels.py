@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from core.cases.kinds import is_team_only
 from core.models import CaseStatus, MemberRole, MessageKind, Role
 from core.models.enums import Author
 
@@ -30,6 +31,18 @@ KIND = {
     MessageKind.FEEDBACK: _l("Outcome and reasons"),
     MessageKind.INTERNAL_NOTE: _l("Internal note"),
 }
+
+#: The console's choice of kind, naming who will read it (it must agree with
+#: core.cases.kinds: tests/reviewer/test_kind_labels.py checks it).
+KIND_CHOICE = {
+    MessageKind.CLARIFICATION_REQUEST: _l("Request for information (to the reporter)"),
+    MessageKind.INFORMATION: _l("Information (to the reporter)"),
+    MessageKind.FEEDBACK: _l("Outcome and reasons (to the reporter)"),
+    MessageKind.INTERNAL_NOTE: _l("Internal note (case team only)"),
+}
+
+#: "team only" on a message in the thread (core.cases.kinds).
+team_only = is_team_only
 
 ROLE = {
     Role.ADMIN: _l("Administrator"),

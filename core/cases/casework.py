@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,7 @@ from core.cases.inbox_counts import (
     membership_excluded,
     sync_member_keys,
 )
+from core.cases.kinds import policy_of
 from core.cases.ordering import next_position
 from core.cases.reading import decrypt_case
 from core.cases.views import CaseView
@@ -46,6 +48,10 @@ from core.models import (
 )
 from core.services import Services
 from crypto.records import decrypt_record, encrypt_record
+
+
+class LastMemberError(Conflict):
+    """Excluding this member would leave the case with nobody to handle it."""
 
 
 @dataclass(frozen=True)
@@ -127,18 +133,12 @@ def store_reviewer_file(services: Services, who: UnlockedReviewer, session: Sess
                       day=services.clock.today(), limit=services.config.max_submission_bytes)
 
 
-_STATUS_AFTER = {
-    MessageKind.CLARIFICATION_REQUEST: CaseStatus.INFO_NEEDED,
-    MessageKind.FEEDBACK: CaseStatus.FEEDBACK_GIVEN,
-}
-
-
 def _add_message(session: Session, services: Services, case: Case, who: UnlockedReviewer,
                  kind: MessageKind, keys: dict[KeyKind, bytes], body: str,
                  files: Sequence[StoredFile]) -> Message:
-    key_kind = KeyKind.TEAM if kind is MessageKind.INTERNAL_NOTE else KeyKind.CASE
+    key_kind = policy_of(kind).key
     if key_kind not in keys:
-        raise AccessDenied("no grant for the team key")
+        raise AccessDenied("no grant for this message's key")
     if any(f.key_kind is not key_kind for f in files):
         # A file travels under its message's key: team files never reach the reporter, and
         # a case-key file on an internal note would be readable by them.
@@ -162,8 +162,10 @@ def post_reviewer_message(session: Session, services: Services, who: UnlockedRev
                           case_id: int, kind: MessageKind, body: str,
                           files: Sequence[StoredFile] = ()) -> Message:
     """A reply to the reporter (clarification request, information, feedback) or an internal
-    note. A clarification request or feedback also moves the case to the matching stage."""
-    if kind is MessageKind.REPORTER_MESSAGE:
+    note. The kind's policy (core.cases.kinds) says its key and the stage it moves the case to;
+    the first word to the reporter acknowledges a received report."""
+    policy = policy_of(kind)
+    if policy.written_by is not Author.REVIEWER:
         raise InvalidInput("Choose the kind of message.", field="kind")
     case = _case(session, case_id)
     # The reply may change the stage (change_status): lock the case before the audit head.
@@ -174,9 +176,8 @@ def post_reviewer_message(session: Session, services: Services, who: UnlockedRev
     record_event(session, services.clock, AuditAction.REVIEWER_MESSAGE_POSTED, who.actor,
                  case_id=case.id, detail={"message_id": message.id, "kind": str(kind),
                                           "files": len(files)})
-    new_status = _STATUS_AFTER.get(kind)
-    if new_status is None and kind is not MessageKind.INTERNAL_NOTE \
-            and case.status is CaseStatus.RECEIVED:
+    new_status = policy.moves_to
+    if new_status is None and policy.acknowledges and case.status is CaseStatus.RECEIVED:
         # The first word to the reporter acknowledges the report (docs/PROCESS.md, acceptance).
         new_status = CaseStatus.ACKNOWLEDGED
     if new_status is not None and case.status is not new_status:
@@ -185,8 +186,9 @@ def post_reviewer_message(session: Session, services: Services, who: UnlockedRev
 
 
 def change_status(session: Session, services: Services, actor: Actor, case: Case,
-                  new_status: CaseStatus) -> None:
-    """Move a case to another stage, keeping its dates in step; audited."""
+                  new_status: CaseStatus, *, day: date | None = None) -> None:
+    """Move a case to another stage, keeping its dates in step; audited (a reporter's change
+    is dated `day`, the date of the message that caused it)."""
     lock_case(session, case)  # inbox counters: the stage being left is the committed one
     old, old_category_id = case.status, case.category_id
     case.status = new_status
@@ -200,7 +202,7 @@ def change_status(session: Session, services: Services, actor: Actor, case: Case
     if new_status is CaseStatus.CLOSED:
         case.closed_on = today
     record_event(session, services.clock, AuditAction.CASE_STATUS_CHANGED, actor,
-                 case_id=case.id, detail={"from": str(old), "to": str(new_status)})
+                 case_id=case.id, detail={"from": str(old), "to": str(new_status)}, day=day)
     case_changed(session, case, old_status=old, old_category_id=old_category_id)
     # The memberships' copies of the stage and dates, after the counters (core.cases.inbox_counts).
     sync_member_keys(session, case)
@@ -258,11 +260,17 @@ def grant_case(session: Session, services: Services, who: UnlockedReviewer, case
 def exclude_member(session: Session, services: Services, actor: Actor, case_id: int,
                    reviewer: Reviewer) -> None:
     """Exclude a reviewer from a case (conflict of interest): delete every grant they hold for
-    it, so from now on nothing in the database lets their key open the case."""
+    it, so from now on nothing in the database lets their key open the case.
+
+    Refused (Conflict) for the last member not excluded: the case would vanish from every
+    inbox with nobody left to handle it. A colleague is added first."""
     case = _case(session, case_id)
     lock_case(session, case)  # inbox counters: counted against the committed stage and team
     member = session.get(CaseMember, (case.id, reviewer.id))
     was_active = member.role if member is not None and not member.excluded else None
+    others = [m for m in case.members if not m.excluded and m.reviewer_id != reviewer.id]
+    if was_active is not None and not others:
+        raise LastMemberError("the last member of a case team cannot be excluded")
     if member is None:
         member = CaseMember.for_case(case, reviewer_id=reviewer.id,
                                      role=MemberRole.INVESTIGATOR)

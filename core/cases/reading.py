@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 
 from core.cases.content import ReportContent
 from core.cases.contexts import message_context, report_context
 from core.cases.files import file_meta
 from core.cases.views import CaseView, FileView, MessageView
-from core.models import Attachment, Case, KeyKind, Message
+from core.models import Attachment, Case, KeyKind, Message, MessageKind
 from crypto.records import decrypt_record
 
 
@@ -34,11 +34,14 @@ def _message(message: Message, reference: str, keys: Mapping[KeyKind, bytes]) ->
     )
 
 
-def decrypt_case(case: Case, keys: Mapping[KeyKind, bytes]) -> CaseView:
+def decrypt_case(case: Case, keys: Mapping[KeyKind, bytes], *,
+                 kinds: Set[MessageKind] | None = None) -> CaseView:
     """Everything in `case` that the given keys open; what they do not open is left out.
+    `kinds`, if given, also limits the thread to those kinds of message (and their files).
 
     The reporter holds only the case key, so internal notes and team files never reach a
-    CaseView built for them, whatever the caller asks for.
+    CaseView built for them, whatever the caller asks for; they also pass the kinds declared
+    visible to them (core.cases.kinds), so that a case-key kind kept from them stays so.
     """
     ref = case.reference
     report = ReportContent.from_bytes(
@@ -54,5 +57,6 @@ def decrypt_case(case: Case, keys: Mapping[KeyKind, bytes]) -> CaseView:
         feedback_due=case.feedback_due,
         report=report,
         files=_files([a for a in case.attachments if a.message_id is None], ref, keys),
-        messages=tuple(_message(m, ref, keys) for m in case.messages if m.key_kind in keys),
+        messages=tuple(_message(m, ref, keys) for m in case.messages
+                       if m.key_kind in keys and (kinds is None or m.kind in kinds)),
     )

@@ -20,8 +20,10 @@ from core.cases.files import (
     store_file,
 )
 from core.cases.grants import open_submitter_grant
+from core.cases.kinds import policy_of, reporter_visible_kinds
 from core.cases.ordering import next_position
 from core.cases.reading import decrypt_case
+from core.cases.stages import answer_received
 from core.cases.views import CaseView
 from core.clock import DatePrecision
 from core.errors import (
@@ -31,7 +33,6 @@ from core.errors import (
     ReceiptNotRecognised,
 )
 from core.models import Attachment, Author, Case, KeyKind, Message, MessageKind
-from core.models.enums import SUBMITTER_VISIBLE_KINDS
 from core.services import Services
 from crypto.receipt import derive_receipt_secrets, normalise_receipt
 from crypto.records import encrypt_record
@@ -77,7 +78,7 @@ def read_case_for_submitter(
 ) -> CaseView:
     """The report, the messages the reporter may see and the stage, decrypted and audited."""
     case = _case(session, access)
-    view = decrypt_case(case, {KeyKind.CASE: access.case_key})
+    view = decrypt_case(case, {KeyKind.CASE: access.case_key}, kinds=reporter_visible_kinds())
     record_event(session, services.clock, AuditAction.CASE_OPENED_BY_SUBMITTER,
                  Actor.submitter(), case_id=case.id)
     return view
@@ -126,9 +127,11 @@ def post_submitter_message(
     if sent_in_period >= services.config.messages_per_case_per_day * precision.days:
         raise MessageLimitReached(_MESSAGE_LIMIT_REACHED[precision], period=precision.value)
     kind = MessageKind.REPORTER_MESSAGE
+    # Read from the policy table; the reporter holds only the case key, which it must name.
+    key_kind = policy_of(kind).key
     message = Message(
         case_id=case.id, position=next_position(session, Message, case.id),
-        author=Author.SUBMITTER, kind=kind, key_kind=KeyKind.CASE,
+        author=Author.SUBMITTER, kind=kind, key_kind=key_kind,
         body_ciphertext=encrypt_record(access.case_key, text.encode("utf-8"),
                                        message_context(case.reference, kind)),
         created_on=today,
@@ -140,6 +143,8 @@ def post_submitter_message(
     record_event(session, services.clock, AuditAction.SUBMITTER_MESSAGE_POSTED, Actor.submitter(),
                  case_id=case.id, detail={"files": len(files)},
                  day=today)
+    # An answer to a request for information returns the case to where it was.
+    answer_received(session, services, case, today)
     session.flush()
     return message
 
@@ -193,4 +198,4 @@ def _visible_to_submitter(key_kind: KeyKind, message_kind: MessageKind | None) -
     """A file the reporter may open: under the case key, on the report itself or on a message
     they can see (never on an internal note)."""
     return key_kind is KeyKind.CASE and (message_kind is None
-                                         or message_kind in SUBMITTER_VISIBLE_KINDS)
+                                         or message_kind in reporter_visible_kinds())

@@ -82,7 +82,8 @@ class Author(StrEnum):
 
 
 class MessageKind(StrEnum):
-    """What a message is for. Internal notes are encrypted under the team key."""
+    """What a message is for. Which key encrypts each kind, whether the reporter sees it and
+    which stage it moves the case to: core.cases.kinds, the one table of those rules."""
 
     REPORTER_MESSAGE = "reporter_message"            # the reporter writes or adds information
     CLARIFICATION_REQUEST = "clarification_request"  # staff ask the reporter for information
@@ -90,9 +91,6 @@ class MessageKind(StrEnum):
     FEEDBACK = "feedback"                            # outcome and reasons
     INTERNAL_NOTE = "internal_note"                  # case team only
 
-
-#: Message kinds the submitter can see (all encrypted under the case key).
-SUBMITTER_VISIBLE_KINDS = frozenset(MessageKind) - {MessageKind.INTERNAL_NOTE}
 
 
 class ActorKind(StrEnum):

@@ -32,7 +32,7 @@ from core.intake.reporter_sessions import (
 from core.operations.notifications import queue_case_notification
 from core.session_tokens import new_session_token
 from portal.forms import ReceiptLoginForm, ReplyForm
-from portal.stages import ANSWERED, STAGES, progress_steps
+from portal.stages import ANSWERED, STAGES, progress_steps, question_answered
 from portal.state import enforce_budget, services
 from portal.streaming import StreamedPost, read_streamed_form, read_text_fields
 from web.database import attempt, commit, db
@@ -128,6 +128,7 @@ def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
         "portal/case.html", case=shown.view, file_numbers=shown.file_numbers, form=form,
         stages=STAGES, answered=ANSWERED,
         progress=progress_steps(shown.view.status),
+        question_answered=question_answered(shown.view),
         files_dropped=post.files_dropped if post else False,
         upload_error=post.upload_error if post else None,
         too_large=post is not None and post.status == 413,

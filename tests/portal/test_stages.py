@@ -91,6 +91,9 @@ def test_question_and_answer_on_the_case_page(
     page = client.get("/case").text
     assert "Please answer it below." not in page
     assert "Thank you for your answer." in page
+    # The answer returns the case to where it was before the question.
+    assert 'id="stage-name">Acknowledged<' in page
+    assert ("done current", "Acknowledged") in _progress(page)
 
 
 def test_progress_in_chinese(

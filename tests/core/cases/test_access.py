@@ -334,6 +334,8 @@ def test_excluding_a_non_member_preempts_a_later_grant(session_factory, services
 def test_excluded_intake_reviewer_loses_access(session_factory, services, team):
     case_id = team["case"].case_id
     with transaction(session_factory) as s:
+        # The last member cannot leave (test_exclusion.py): a colleague joins first.
+        grant_case(s, services, team["ivy"].unlocked, case_id, _reviewer(s, team["outsider"]))
         exclude_member(s, services, Actor.system(), case_id, _reviewer(s, team["ivy"]))
     with pytest.raises(AccessDenied), transaction(session_factory) as s:
         read_case_for_reviewer(s, services, team["ivy"].unlocked, case_id)

@@ -1,0 +1,51 @@
+"""Where a case goes back to when the reporter answers a request for information.
+
+A request for information moves the case to "information needed" (core.cases.kinds); the
+reporter's answer returns it to the stage it was in before the request. That stage is read
+from the audit log, which records every stage change with its "from" and "to": nothing new
+is stored, and the log is what auditors check anyway.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.audit.log import Actor, AuditAction
+from core.cases.casework import change_status
+from core.models import AuditEvent, Case, CaseStatus
+from core.services import Services
+
+#: Where an answered request returns when the log does not say (a request made while the
+#: case was only received has acknowledged it: it never returns to "received").
+DEFAULT_RETURN = CaseStatus.ACKNOWLEDGED
+
+
+def stage_before_request(session: Session, case_id: int) -> CaseStatus:
+    """The stage the case was in when it last moved to "information needed"."""
+    changes = session.execute(
+        select(AuditEvent.detail)
+        .where(AuditEvent.case_id == case_id,
+               AuditEvent.action == str(AuditAction.CASE_STATUS_CHANGED))
+        .order_by(AuditEvent.position.desc())
+    ).scalars()
+    for raw in changes:
+        detail = json.loads(raw)
+        if detail.get("to") == CaseStatus.INFO_NEEDED.value:
+            previous = CaseStatus(detail["from"])
+            if previous in (CaseStatus.RECEIVED, CaseStatus.INFO_NEEDED):
+                return DEFAULT_RETURN
+            return previous
+    return DEFAULT_RETURN
+
+
+def answer_received(session: Session, services: Services, case: Case, day: date) -> None:
+    """The reporter answered: a case waiting for information returns to its earlier stage
+    (audited as the reporter's, dated `day` like their message). Other stages stay."""
+    if case.status is not CaseStatus.INFO_NEEDED:
+        return
+    change_status(session, services, Actor.submitter(), case,
+                  stage_before_request(session, case.id), day=day)
