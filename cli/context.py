@@ -14,6 +14,7 @@ from core.config import Config, ConfigError, load_config
 from core.db import DatabaseUnavailable, check_connection, make_engine, make_session_factory
 from core.errors import DomainError
 from core.keyring import KeyringError
+from core.schema import SchemaOutdated, check_schema
 from core.services import Services, build_services
 from crypto.errors import CryptoError
 
@@ -26,6 +27,7 @@ class CliContext:
     _engine: Engine | None = None
     _services: Services | None = None
     _checked: bool = field(default=False)
+    _schema_checked: bool = field(default=False)
 
     @property
     def config(self) -> Config:
@@ -54,6 +56,13 @@ class CliContext:
         """Raise DatabaseUnavailable with a one-line reason unless the database answers."""
         _ = self.engine
 
+    def check_schema(self) -> None:
+        """Raise SchemaOutdated (which migrations are missing, and to run `candor db
+        upgrade`) unless the database is at the schema this code needs."""
+        if not self._schema_checked:
+            check_schema(self.engine)
+            self._schema_checked = True
+
     @property
     def services(self) -> Services:
         if self._services is None:
@@ -63,7 +72,9 @@ class CliContext:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
+        """A session in one transaction: committed on success, rolled back on error. The
+        schema is checked first: an outdated database is refused before any work."""
+        self.check_schema()
         factory = make_session_factory(self.engine)
         with factory() as session, session.begin():
             yield session
@@ -74,7 +85,8 @@ class CliContext:
 
 
 #: Expected failures: shown as one line on stderr, exit status 1, no traceback.
-USER_ERRORS = (ConfigError, KeyringError, DatabaseUnavailable, DomainError, CryptoError)
+USER_ERRORS = (ConfigError, KeyringError, DatabaseUnavailable, SchemaOutdated, DomainError,
+               CryptoError)
 
 
 pass_context = click.make_pass_decorator(CliContext, ensure=True)

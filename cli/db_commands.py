@@ -5,13 +5,22 @@ from __future__ import annotations
 import click
 
 from cli.context import CliContext, pass_context
+from core.schema import database_revision, missing_revisions
 from migrations.runner import upgrade
 
 
-def upgrade_database(obj: CliContext) -> None:
-    """Run the migrations (after checking the database answers, for a clear error)."""
+def upgrade_database(obj: CliContext) -> list[str]:
+    """Run the migrations (after checking the database answers, for a clear error); return
+    the revisions applied."""
     obj.check_database()
+    with obj.engine.connect() as connection:
+        before = database_revision(connection)
     upgrade(obj.config.database_url)
+    with obj.engine.connect() as connection:
+        after = database_revision(connection)
+    if after == before:
+        return []
+    return [r for r in missing_revisions(before) if after is None or int(r) <= int(after)]
 
 
 @click.group()
@@ -22,6 +31,10 @@ def db() -> None:
 @db.command("upgrade")
 @pass_context
 def db_upgrade(obj: CliContext) -> None:
-    """Apply all pending migrations (safe to run repeatedly)."""
-    upgrade_database(obj)
-    click.echo("Database is up to date.")
+    """Apply all pending migrations (safe to run repeatedly) and say which."""
+    applied = upgrade_database(obj)
+    if applied:
+        click.echo(f"Applied migration{'s' if len(applied) > 1 else ''} "
+                   f"{', '.join(applied)}; the database is up to date.")
+    else:
+        click.echo("No migration to apply: the database is up to date.")

@@ -91,6 +91,7 @@ def serve(obj: CliContext, name: str, host: str, port: int | None, workers: int,
     """
     obj.require_data_dir()
     obj.check_database()
+    obj.check_schema()  # the apps refuse an outdated schema too; this says it in one line
     app = build_app(name, obj.config)
     port = port or APPS[name][1]
     if dev:

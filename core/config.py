@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.clock import DatePrecision
+from core.database_url import DatabaseUrlError, checked_database_url
 from crypto.kdf import PRODUCTION, KdfProfile
 
 CONFIG_FILE_NAME = "candor.toml"
@@ -189,4 +190,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
     if "submitter_date_precision" in values:
         values["submitter_date_precision"] = _parse_precision(values["submitter_date_precision"])
     database_url = values.pop("database_url", None) or default_database_url(data_dir)
+    try:
+        database_url = checked_database_url(str(database_url))
+    except DatabaseUrlError as exc:
+        raise ConfigError(str(exc)) from exc
     return Config(data_dir=data_dir, database_url=database_url, **values)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import AuditHead, Base
+from core.schema import stamp_schema
 from crypto.audit_chain import GENESIS
 
 
@@ -79,3 +80,4 @@ def create_schema(engine: Engine) -> None:
     Base.metadata.create_all(engine)
     with Session(engine) as session, session.begin():
         ensure_audit_head(session)
+        stamp_schema(session.connection())

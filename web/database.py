@@ -34,6 +34,7 @@ from core.db import make_engine, make_session_factory
 from core.errors import AccessDenied, CryptoError, DomainError
 from core.errors import Conflict as ConflictError
 from core.errors import NotFound as NotFoundError
+from core.schema import check_schema
 
 EXTENSION_KEY = "candor.database"
 _G_KEY = "candor_db"
@@ -104,6 +105,9 @@ def install_database(app: Flask, database_url: str) -> Database:
     """Give `app` its engine and the per-request unit of work, and map domain errors that
     escape a view to 4xx pages after rolling back."""
     engine = make_engine(database_url)
+    # An empty or outdated database would answer every request with a 500: refuse to start,
+    # naming the missing migrations (core.schema).
+    check_schema(engine)
     database = Database(engine=engine, sessions=make_session_factory(engine))
     app.extensions[EXTENSION_KEY] = database
 
