@@ -61,6 +61,10 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
             self.cfg.set("timeout", timeout)
             # No access log: it would record submitters' addresses and times.
             self.cfg.set("accesslog", None)
+            # gunicorn 24+ opens a control socket in the home directory, one path shared by
+            # every instance on the machine (and by anyone running as the same user): off.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
             self.cfg.set("errorlog", "-")
 
         def load(self) -> Any:

@@ -29,11 +29,13 @@ def test_serve_portal_under_gunicorn_answers_and_logs_no_requests(
 ) -> None:
     port = _free_port()
     output = tmp_path / "serve-output.log"
+    home = tmp_path / "home"  # where gunicorn 24+ would put its control socket
+    home.mkdir()
     with open(output, "wb") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "cli", "serve", "portal", "--host", "127.0.0.1",
              "--port", str(port), "--workers", "1", "--threads", "2"],
-            env={**os.environ, **initialised_env, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, **initialised_env, "PYTHONPATH": str(ROOT), "HOME": str(home)},
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
@@ -59,3 +61,6 @@ def test_serve_portal_under_gunicorn_answers_and_logs_no_requests(
     log = output.read_text()
     # No access log: neither the request nor the client's address is written anywhere.
     assert "/report" not in log and "GET" not in log
+    # No control socket shared by every instance of the user (~/.gunicorn/gunicorn.ctl).
+    assert list(home.iterdir()) == []
+    assert "control" not in log.lower()
