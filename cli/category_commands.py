@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 import click
 
 from cli.context import CliContext, pass_context
+from cli.tables import format_table
 from core.categories.admin import (
     FIELD_LABELS,
     add_category,
@@ -20,15 +19,6 @@ from core.models import Category, Role
 
 _NAME_HELP = "Shown to reporters on the form; 1-120 characters, one line."
 _DESCRIPTION_HELP = "The hint under the name on the form; up to 1000 characters, one line."
-
-
-def _width(text: str) -> int:
-    """Terminal columns of `text` (Chinese characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _pad(text: str, columns: int) -> str:
-    return text + " " * (columns - _width(text))
 
 
 def _intake(category: Category) -> list[str]:
@@ -64,12 +54,8 @@ def category_list(obj: CliContext) -> None:
                    "--name-zh ...`.")
         return
     header = ("POS", "CODE", "STATE", "NAME (EN)", "NAME (ZH)", "INTAKE")
-    widths = [max(_width(str(r[i])) for r in [header, *rows]) for i in range(5)]
-    click.echo("  ".join(_pad(h, w) for h, w in zip(header, [*widths, 0], strict=True))
-               .rstrip())
-    for row in rows:
-        cells = [_pad(str(v), w) for v, w in zip(row[:5], widths, strict=True)]
-        click.echo("  ".join([*cells, str(row[5])]))
+    for line in format_table(header, [tuple(str(v) for v in row[:6]) for row in rows]):
+        click.echo(line)
     unrouted = [r[1] for r in rows if r[6]]
     if unrouted:
         click.echo(f"\nNo active intake case handler for: {', '.join(unrouted)}. Their reports "

@@ -7,6 +7,7 @@ import sys
 import click
 
 from cli.context import CliContext, pass_context
+from cli.tables import format_table
 from core.cases.recovery import regrant_member_cases
 from core.models import Role
 from core.staff.accounts import (
@@ -72,10 +73,8 @@ def reviewer_list(obj: CliContext) -> None:
     if not rows:
         click.echo("No accounts yet. Add one with `candor reviewer add NAME --role admin`.")
         return
-    width = max(len(r[0]) for r in rows)
-    click.echo(f"{'USERNAME':<{width}}  {'ROLE':<8}  {'STATE':<11}  TOTP")
-    for username, role, state, totp in rows:
-        click.echo(f"{username:<{width}}  {role:<8}  {state:<11}  {totp}")
+    for line in format_table(("USERNAME", "ROLE", "STATE", "TOTP"), rows):
+        click.echo(line)
 
 
 @reviewer.command("deactivate")

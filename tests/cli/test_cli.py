@@ -150,3 +150,18 @@ def test_cleanup_removes_orphans_and_keeps_referenced_blobs(env: dict[str, str])
     assert "Removed 1 orphaned blob(s)" in result.output
     remaining = {blob_id for blob_id, _day in store.list_blobs()}
     assert orphan not in remaining and fresh in remaining
+
+
+def test_reviewer_list_columns_line_up(env: dict[str, str]) -> None:
+    """A username shorter than the USERNAME header used to push the header out of line."""
+    assert run(env, "init").exit_code == 0
+    for name, role in (("al", "auditor"), ("bo", "reviewer")):
+        assert run(env, "reviewer", "add", name, "--role", role, "--passphrase-stdin",
+                   input=PASSPHRASE + "\n").exit_code == 0
+    lines = run(env, "reviewer", "list").output.splitlines()
+    assert lines[0].split() == ["USERNAME", "ROLE", "STATE", "TOTP"]
+    for column in ("ROLE", "STATE", "TOTP"):
+        start = lines[0].index(column)
+        for line in lines[1:]:
+            assert line[start - 2:start] == "  " and line[start] != " ", (column, lines)
+    assert all(line == line.rstrip() for line in lines)
