@@ -6,9 +6,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+CHROMIUM ?= /usr/bin/chromium
 CATALOG_DIRS := portal/translations reviewer/translations web/translations
 
-.PHONY: demo test lint typecheck catalogs extract clean bench
+.PHONY: demo test lint typecheck catalogs extract clean bench check-system
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +33,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict crypto core web portal reviewer cli migrations
 
-test: $(STAMP) catalogs lint typecheck
+# What the tests need from the system besides Python: Debian's Chromium for the browser tests,
+# CJK fonts for readable Chinese screenshots. Missing ones are named with the command that
+# installs them; locally the browser tests are then skipped, in CI (CI=true) this fails.
+check-system:
+	@missing=""; \
+	[ -x $(CHROMIUM) ] || missing="$$missing chromium"; \
+	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+	  echo "make test: missing system packages:$$missing (install: sudo apt-get install$$missing);" \
+	       "the browser tests will be skipped"; \
+	  if [ -n "$$CI" ]; then exit 1; fi; \
+	fi
+
+test: $(STAMP) catalogs lint typecheck check-system
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

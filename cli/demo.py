@@ -7,26 +7,37 @@ import os
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cli.context import CliContext
 from cli.serve import build_app
-from core.categories.lookup import seed_default_categories, set_intake
-from core.config import load_config
+from core.categories.lookup import list_categories, seed_default_categories, set_intake
+from core.config import Config, load_config
 from core.db import make_engine, make_session_factory, transaction
+from core.errors import NotFound
 from core.keyring import Keyring, write_keyring
-from core.models import Category, Role
+from core.models import Role
 from core.services import build_services
-from core.staff.accounts import add_reviewer
+from core.staff.accounts import add_reviewer, get_reviewer
+from core.staff.passphrases import verify_passphrase
 from crypto.recovery import export_private_key, generate_recovery_key
 from migrations.runner import upgrade
 
 CREDENTIALS_FILE = "demo-credentials.json"
 DEMO_USER = "demo"
 
+#: (username, role, what the account is for), in the order the demo prints them. The second
+#: case handler receives no reports: add them to a case with "Add a colleague".
+DEMO_ACCOUNTS = (
+    (DEMO_USER, Role.REVIEWER, "Case handler (receives every new report)"),
+    ("demo.colleague", Role.REVIEWER, "Second case handler (to try \"add a colleague\")"),
+    ("demo.admin", Role.ADMIN, "Administrator (accounts and routing; no case content)"),
+)
 
-def _create_demo_instance(data_dir: Path) -> dict[str, str]:
+
+def _create_demo_instance(data_dir: Path) -> dict[str, Any]:
     """Initialise a demo data directory and return the demo login details."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     config = load_config({}, data_dir=data_dir)
@@ -35,24 +46,69 @@ def _create_demo_instance(data_dir: Path) -> dict[str, str]:
     upgrade(config.database_url)
     services = build_services(config)
     engine = make_engine(config.database_url)
-    passphrase = "demo " + os.urandom(6).hex() + " lantern orchard"
+    accounts = []
     with transaction(make_session_factory(engine)) as session:
         seed_default_categories(session)
-        created = add_reviewer(session, services, username=DEMO_USER, role=Role.REVIEWER,
-                               passphrase=passphrase)
-        # A demo convenience: no forced change of the printed passphrase.
-        created.reviewer.must_change_passphrase = False
-        for category in session.query(Category).all():
-            set_intake(session, category.code, [created.reviewer])
+        for username, role, purpose in DEMO_ACCOUNTS:
+            passphrase = "demo " + os.urandom(6).hex() + " lantern orchard"
+            # As for any account, the printed passphrase must be changed at first login.
+            created = add_reviewer(session, services, username=username, role=role,
+                                   passphrase=passphrase)
+            accounts.append({"username": username, "purpose": purpose,
+                             "passphrase": passphrase, "totp_secret": created.totp_secret})
+            if username == DEMO_USER:
+                for category in list_categories(session):
+                    set_intake(session, category.code, [created.reviewer])
     engine.dispose()
-    details = {"username": DEMO_USER, "passphrase": passphrase,
-               "totp_secret": created.totp_secret, "totp_uri": created.provisioning_uri,
+    details = {"accounts": accounts,
                "recovery_key": export_private_key(recovery.private_key)}
     path = data_dir / CREDENTIALS_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(details, handle, indent=2)
     return details
+
+
+def _stored_accounts(details: dict[str, Any]) -> list[dict[str, str]]:
+    """The demo's accounts (a demo made by an older version has only "demo")."""
+    if "accounts" in details:
+        return list(details["accounts"])
+    return [{"username": details["username"], "purpose": DEMO_ACCOUNTS[0][2],
+             "passphrase": details["passphrase"], "totp_secret": details["totp_secret"]}]
+
+
+def _still_valid(config: Config, accounts: list[dict[str, str]]) -> dict[str, bool]:
+    """Whether each printed passphrase still opens its account (not once it was changed)."""
+    services = build_services(config)
+    engine = make_engine(config.database_url)
+    valid = {}
+    with make_session_factory(engine)() as session:
+        for account in accounts:
+            try:
+                reviewer = get_reviewer(session, account["username"])
+            except NotFound:
+                valid[account["username"]] = False
+                continue
+            valid[account["username"]] = verify_passphrase(
+                reviewer.passphrase_hash, account["passphrase"], services.config.kdf)
+    engine.dispose()
+    return valid
+
+
+def print_credentials(details: dict[str, Any], valid: dict[str, bool]) -> None:
+    """The demo's accounts, one labelled line per detail."""
+    click.echo("  Accounts (each chooses its own passphrase at first login):")
+    for account in _stored_accounts(details):
+        click.echo(f"    {account['purpose']}")
+        click.echo(f"      Login:        {account['username']}")
+        if valid.get(account["username"]):
+            click.echo(f"      Passphrase:   {account['passphrase']}")
+        else:
+            click.echo("      Passphrase:   changed since the demo was made: use the one you "
+                       "chose")
+        click.echo(f"      TOTP secret:  {account['totp_secret']}")
+    click.echo("  A TOTP code now: python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"")
+    click.echo(f"  Recovery key: {details['recovery_key']}")
 
 
 @click.command()
@@ -63,10 +119,11 @@ def _create_demo_instance(data_dir: Path) -> dict[str, str]:
 @click.option("--console-port", type=int, default=8081, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Only create the demo instance.")
 def demo(data_dir: Path, host: str, portal_port: int, console_port: int, no_serve: bool) -> None:
-    """Run a demo: portal and console on localhost with a demo reviewer.
+    """Run a demo: portal and console on localhost with two case handlers and an admin.
 
-    Not for production: the demo keeps its reviewer's passphrase, TOTP secret and recovery key
-    in a file in its data directory, and serves plain http.
+    Not for production: the demo keeps its accounts' first passphrases, TOTP secrets and the
+    recovery key in a file in its data directory, and serves plain http. Each account must
+    change its passphrase at first login; run again, the demo says which were changed.
     """
     data_dir = data_dir.absolute()
     credentials_path = data_dir / CREDENTIALS_FILE
@@ -81,12 +138,9 @@ def demo(data_dir: Path, host: str, portal_port: int, console_port: int, no_serv
     obj.check_database()
     upgrade(config.database_url)
     click.echo(f"Demo instance: {data_dir}")
-    click.echo(f"  Portal (reporters):        http://{host}:{portal_port}/")
-    click.echo(f"  Console (case handlers):   http://{host}:{console_port}/")
-    click.echo(f"  Console login: {details['username']} / {details['passphrase']}")
-    click.echo(f"  TOTP secret: {details['totp_secret']}  (python -c \"import pyotp; "
-               f"print(pyotp.TOTP('{details['totp_secret']}').now())\")")
-    click.echo(f"  Recovery key: {details['recovery_key']}")
+    click.echo(f"  Portal (reporters):  http://{host}:{portal_port}/")
+    click.echo(f"  Console (staff):     http://{host}:{console_port}/")
+    print_credentials(details, _still_valid(config, _stored_accounts(details)))
     if no_serve:
         return
     from werkzeug.serving import make_server
