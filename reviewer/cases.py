@@ -32,6 +32,8 @@ from core.cases.kinds import policy_of, staff_kinds
 from core.cases.team import case_team, get_case, get_case_file, get_member, grant_candidates
 from core.errors import InvalidInput, StreamError
 from core.models import KeyKind, MessageKind, Role
+from core.staff import authentication as staff_auth
+from reviewer.auth import too_many
 from reviewer.console import console
 from reviewer.forms import ConfirmForm, GrantForm, ReplyForm, RevealForm
 from reviewer.session import current, reauth_required, require_member
@@ -161,17 +163,25 @@ def download(case_id: int, file_id: int) -> Any:
 
 @blueprint.route("/cases/<id:case_id>/reveal", methods=["GET", "POST"])
 @role_required
-@reauth_required
 def reveal(case_id: int) -> Any:
-    """Open a confidential reporter's identity, with a reason (kept as an internal note)."""
+    """Open a confidential reporter's identity, with a reason (kept as an internal note) and
+    the passphrase entered on this very form (a recent login is not enough)."""
     require_member(case_id)
     case = get_case(db(), case_id)
     form = RevealForm()
     if form.validate_on_submit():
-        identity = reveal_identity(db(), console().services, current().unlocked, case_id,
-                                   form.reason.data or "")
-        return render_template("reviewer/identity.html", case=case, identity=identity)
-    return render_template("reviewer/reveal.html", case=case, form=form)
+        accepted, wait = staff_auth.reauthenticate(db(), console().services, current(),
+                                                   form.passphrase.data or "")
+        if wait is not None:
+            return too_many(wait)
+        if accepted:
+            identity = reveal_identity(db(), console().services, current().unlocked, case_id,
+                                       form.reason.data or "")
+            return render_template("reviewer/identity.html", case=case, identity=identity)
+        form.passphrase.errors = [_("The passphrase is not correct.")]
+    form.passphrase.data = ""
+    status = 400 if request.method == "POST" else 200
+    return render_template("reviewer/reveal.html", case=case, form=form), status
 
 
 @blueprint.route("/cases/<id:case_id>/grant", methods=["GET", "POST"])

@@ -89,9 +89,12 @@ class ReplyForm(FlaskForm):
 
 
 class RevealForm(FlaskForm):
-    """The reason for opening a confidential reporter's identity."""
+    """The reason for opening a confidential reporter's identity, and the passphrase again:
+    a reveal always asks for it, however recently the reviewer logged in."""
 
     reason = TextAreaField(_l("Reason"), validators=[InputRequired(), Length(max=1000)])
+    passphrase = PasswordField(_l("Your passphrase"),
+                               validators=[InputRequired(), Length(max=MAX_PASSPHRASE)])
 
 
 class GrantForm(FlaskForm):
