@@ -123,14 +123,16 @@ def reveal_identity(session: Session, services: Services, who: UnlockedReviewer,
 def store_reviewer_file(services: Services, who: UnlockedReviewer, session: Session,
                         case_id: int, kind: KeyKind, name: str, content_type: str,
                         chunks: Iterator[bytes]) -> StoredFile:
-    """Encrypt a file a reviewer attaches (case key: the reporter sees it; team key: not)."""
+    """Encrypt a file a reviewer attaches (case key: the reporter sees it; team key: not).
+    The blob is kept only if `session` commits a message with it (core.cases.pending_files)."""
     case = _case(session, case_id)
     keys = _keys(session, case, who, (KeyKind.CASE, KeyKind.TEAM))
     if kind not in keys:
         raise AccessDenied("no grant for this key")
     return store_file(services.blobs, reference=case.reference, key_kind=kind,
                       case_key=keys[kind], name=name, content_type=content_type, chunks=chunks,
-                      day=services.clock.today(), limit=services.config.max_submission_bytes)
+                      day=services.clock.today(), limit=services.config.max_submission_bytes,
+                      session=session)
 
 
 def _add_message(session: Session, services: Services, case: Case, who: UnlockedReviewer,

@@ -13,6 +13,7 @@ from core.blobs import BlobStore
 from core.cases.content import FileMeta
 from core.cases.contexts import file_key_context, file_meta_context
 from core.cases.ordering import next_position
+from core.cases.pending_files import claim, hold
 from core.errors import InvalidInput
 from core.models import Attachment, KeyKind
 from crypto.keys import new_key
@@ -75,7 +76,8 @@ class StoredFile:
 def add_file_rows(session: Session, case_id: int, message_id: int | None,
                   files: Sequence[StoredFile], day: date) -> None:
     """Record stored files as the case's next files, in the order given (None: the report's
-    own files)."""
+    own files). Their blobs are kept if these rows commit (core.cases.pending_files)."""
+    claim(session, (stored.blob_id for stored in files))
     first = next_position(session, Attachment, case_id)
     for offset, stored in enumerate(files):
         session.add(stored.to_model(case_id, message_id, day, first + offset))
@@ -100,12 +102,15 @@ def store_file(
     chunks: Iterable[bytes],
     day: date,
     limit: int | None = None,
+    session: Session | None = None,
 ) -> StoredFile:
     """Encrypt `chunks` under a new file key straight into a new blob.
 
     Memory stays at a few pieces (those waiting between the threads) whatever the file size;
     nothing is written in clear.
     If the stream fails or exceeds `limit`, the partial blob is removed and the error raised.
+    With `session`, the blob is held there (core.cases.pending_files): deleted when the
+    session's transaction ends, unless a committed row references it.
     """
     file_key = new_key()
     counter = _Counter(chunks, limit)
@@ -117,6 +122,8 @@ def store_file(
     # writes the pieces before it: the two overlap on separate cores (benches/upload.py).
     blob_id, stored_size = consume_in_background(counter, encrypt_and_write,
                                                  name="candor-encrypt")
+    if session is not None:
+        hold(session, blobs, blob_id)
     meta = FileMeta(name=clean_file_name(name), content_type=content_type[:100] or
                     "application/octet-stream", size=counter.size)
     return StoredFile(

@@ -86,14 +86,18 @@ def read_case_for_submitter(
 
 def store_submitter_file(services: Services, access: SubmitterAccess, name: str,
                          content_type: str, chunks: Iterator[bytes], *,
-                         limit: int | None = None, day: date | None = None) -> StoredFile:
+                         limit: int | None = None, day: date | None = None,
+                         session: Session | None = None) -> StoredFile:
     """Encrypt a file the reporter adds to their case straight into the blob store. Pass the
     `day` of the message it will belong to (`Clock.submitter_day` when the request began), so
-    that an upload across midnight leaves no change of date behind."""
+    that an upload across midnight leaves no change of date behind. With `session` (the one
+    the message will be posted in), the blob is kept only if that session commits a message
+    with it (core.cases.pending_files)."""
     return store_file(services.blobs, reference=access.reference, key_kind=KeyKind.CASE,
                       case_key=access.case_key, name=name, content_type=content_type,
                       chunks=chunks, day=day or services.clock.submitter_day(),
-                      limit=services.config.max_submission_bytes if limit is None else limit)
+                      limit=services.config.max_submission_bytes if limit is None else limit,
+                      session=session)
 
 
 _MESSAGE_LIMIT_REACHED = {

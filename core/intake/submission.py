@@ -1,8 +1,9 @@
 """Submitting a report: the only use case that creates a case.
 
 Attachments are streamed into encrypted blobs while the request is still arriving (a draft),
-then the case row, its grants and its audit event are written in one transaction. If anything
-fails, the caller discards the draft, which deletes its blobs.
+then the case row, its grants and its audit event are written in one transaction. Blobs added
+with a session are held there (core.cases.pending_files): kept only if that transaction
+commits with the case. Without one, the caller discards the draft if anything fails.
 """
 
 from __future__ import annotations
@@ -63,8 +64,11 @@ class SubmissionDraft:
     day: date | None = None
 
     def add_file(self, services: Services, name: str, content_type: str,
-                 chunks: Iterable[bytes]) -> StoredFile:
-        """Encrypt one attachment into the blob store, enforcing the submission's limits."""
+                 chunks: Iterable[bytes], *, session: Session | None = None) -> StoredFile:
+        """Encrypt one attachment into the blob store, enforcing the submission's limits.
+
+        With `session` (the one `submit_report` will run in), the blob is deleted unless that
+        session's transaction commits the case."""
         config = services.config
         if len(self.files) >= config.max_files:
             raise InvalidInput(f"Please attach at most {config.max_files} files.",
@@ -73,6 +77,7 @@ class SubmissionDraft:
             services.blobs, reference=self.reference, key_kind=KeyKind.CASE,
             case_key=self.case_key, name=name, content_type=content_type, chunks=chunks,
             day=self.reporter_day(services), limit=config.max_submission_bytes - self.total_bytes,
+            session=session,
         )
         self.files.append(stored)
         self.total_bytes += stored.plaintext_size
@@ -87,7 +92,8 @@ class SubmissionDraft:
         return self.day
 
     def discard(self, blobs: BlobStore) -> None:
-        """Delete the draft's blobs (after a failed or abandoned submission)."""
+        """Delete the draft's blobs (after a failed or abandoned submission whose files were
+        added without a session)."""
         for stored in self.files:
             blobs.delete(stored.blob_id)
         self.files.clear()
