@@ -107,13 +107,11 @@ def test_a_refused_savepoint_gives_its_files_up(session_factory, services, ivy, 
 
 def test_a_released_savepoint_keeps_its_files_if_the_whole_commits(session_factory, services,
                                                                    ivy, case_id):
-    with transaction(session_factory) as s:
-        with s.begin_nested():
-            with s.begin_nested():
-                stored = store_reviewer_file(services, ivy.unlocked, s, case_id, KeyKind.CASE,
-                                             "a.txt", "text/plain", iter([b"kept"]))
-                post_reviewer_message(s, services, ivy.unlocked, case_id,
-                                      MessageKind.INFORMATION, "nested", [stored])
+    with transaction(session_factory) as s, s.begin_nested(), s.begin_nested():
+        stored = store_reviewer_file(services, ivy.unlocked, s, case_id, KeyKind.CASE, "a.txt",
+                                     "text/plain", iter([b"kept"]))
+        post_reviewer_message(s, services, ivy.unlocked, case_id, MessageKind.INFORMATION,
+                              "nested", [stored])
     assert b"".join(services.blobs.read(stored.blob_id))
     # ... and loses them if the whole rolls back after the savepoints were released.
     before = blob_files(services)
