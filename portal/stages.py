@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
+
 from flask_babel import lazy_gettext as _l
 
 from core.cases.views import CaseView
@@ -64,39 +66,50 @@ def question_answered(case: CaseView) -> bool:
             and bool(from_staff) and from_staff[-1].kind is MessageKind.CLARIFICATION_REQUEST)
 
 
-#: The reporter-facing steps of the usual path, in order, for the progress list.
-PROGRESS = (
+#: The reporter-facing steps of the usual path, in order, for the progress list. Corrective
+#: actions appear only in a case that has them.
+PROGRESS: tuple[CaseStatus, ...] = (
     CaseStatus.RECEIVED,
     CaseStatus.ACKNOWLEDGED,
     CaseStatus.UNDER_INVESTIGATION,
     CaseStatus.DECIDED,
     CaseStatus.FEEDBACK_GIVEN,
+    CaseStatus.FOLLOW_UP,
     CaseStatus.CLOSED,
 )
-
-#: Stages off the usual path: the step they follow, and the steps still to come after them.
-_DETOURS: dict[CaseStatus, tuple[CaseStatus, tuple[CaseStatus, ...]]] = {
-    # A question may come before or during the investigation; the status does not say
-    # which, so it is shown at the earliest point, with everything after it still to come.
-    CaseStatus.INFO_NEEDED: (CaseStatus.ACKNOWLEDGED, PROGRESS[2:]),
-    CaseStatus.REFERRED: (CaseStatus.ACKNOWLEDGED, (CaseStatus.CLOSED,)),
-    CaseStatus.NOT_ADMISSIBLE: (CaseStatus.ACKNOWLEDGED, (CaseStatus.CLOSED,)),
-    CaseStatus.FOLLOW_UP: (CaseStatus.FEEDBACK_GIVEN, (CaseStatus.CLOSED,)),
+_OPTIONAL = frozenset({CaseStatus.FOLLOW_UP})
+#: Stages off the usual path, and the steps still to come after them (None: the rest of the
+#: usual path).
+_DETOURS: dict[CaseStatus, tuple[CaseStatus, ...] | None] = {
+    CaseStatus.INFO_NEEDED: None,
+    CaseStatus.REFERRED: (CaseStatus.CLOSED,),
+    CaseStatus.NOT_ADMISSIBLE: (CaseStatus.CLOSED,),
 }
 
 
-def progress_steps(status: CaseStatus) -> list[tuple[CaseStatus, str]]:
+def progress_steps(status: CaseStatus, reached: Set[CaseStatus] = frozenset()
+                   ) -> list[tuple[CaseStatus, str]]:
     """The progress list of a case in `status`: (stage, "done" | "current" | "todo").
 
-    A stage off the usual path (a question to the reporter, a referral, follow-up of
-    corrective actions) appears as a step of its own where it happens, so that no step the
-    case has not reached is ever shown as done.
+    `reached` is every stage the case has been in (core.cases.stages.reached_stages). Only
+    those are shown as done: a case that went from "acknowledged" straight to "outcome sent"
+    shows no investigation or decision as done. Leaving "received" acknowledges a report, so
+    both count as passed once the case has moved on. A stage off the usual path (a question
+    to the reporter, a referral) appears as the current step after those passed.
     """
+    passed: set[CaseStatus] = set(reached) | {CaseStatus.RECEIVED}
+    if status is not CaseStatus.RECEIVED:
+        passed.add(CaseStatus.ACKNOWLEDGED)
     if status in _DETOURS:
-        after, later = _DETOURS[status]
-        path = PROGRESS[: PROGRESS.index(after) + 1] + (status,) + later
+        done: list[CaseStatus] = [step for step in PROGRESS
+                                  if step in passed and step is not CaseStatus.CLOSED]
+        later: tuple[CaseStatus, ...] | None = _DETOURS[status]
+        if later is None:
+            last = PROGRESS.index(done[-1])
+            later = tuple(step for step in PROGRESS[last + 1:] if step not in _OPTIONAL)
     else:
-        path = PROGRESS
-    current = path.index(status)
-    return [(step, "done" if index < current else "current" if index == current else "todo")
-            for index, step in enumerate(path)]
+        position = PROGRESS.index(status)
+        done = [step for step in PROGRESS[:position] if step in passed]
+        later = tuple(step for step in PROGRESS[position + 1:] if step not in _OPTIONAL)
+    return ([(step, "done") for step in done] + [(status, "current")]
+            + [(step, "todo") for step in later])

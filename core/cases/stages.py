@@ -1,4 +1,5 @@
-"""Where a case goes back to when the reporter answers a request for information.
+"""A case's path through the stages, read from the audit log: where a case goes back to when
+the reporter answers a request for information, and which stages it has really been in.
 
 A request for information moves the case to "information needed" (core.cases.kinds); the
 reporter's answer returns it to the stage it was in before the request. That stage is read
@@ -16,12 +17,36 @@ from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction
 from core.cases.casework import change_status
-from core.models import AuditEvent, Case, CaseStatus
+from core.models import AuditEvent, Case, CaseStatus, PendingAuditEvent
 from core.services import Services
 
 #: Where an answered request returns when the log does not say (a request made while the
 #: case was only received has acknowledged it: it never returns to "received").
 DEFAULT_RETURN = CaseStatus.ACKNOWLEDGED
+
+
+def _stage_changes(session: Session, case_id: int) -> list[dict[str, str]]:
+    """The case's stage changes, logged and queued (a reporter's are queued until their day
+    ends), as their details {"from": ..., "to": ...}; logged ones newest first."""
+    action = str(AuditAction.CASE_STATUS_CHANGED)
+    logged = session.execute(
+        select(AuditEvent.detail)
+        .where(AuditEvent.case_id == case_id, AuditEvent.action == action)
+        .order_by(AuditEvent.position.desc())).scalars()
+    queued = session.execute(
+        select(PendingAuditEvent.detail)
+        .where(PendingAuditEvent.case_id == case_id, PendingAuditEvent.action == action)
+    ).scalars()
+    return [json.loads(raw) for raw in [*logged, *queued]]
+
+
+def reached_stages(session: Session, case_id: int) -> frozenset[CaseStatus]:
+    """Every stage the case has been in (received, and each stage a change moved it to)."""
+    case = session.get(Case, case_id)
+    reached = {CaseStatus.RECEIVED} | ({case.status} if case is not None else set())
+    for change in _stage_changes(session, case_id):
+        reached.update(CaseStatus(change[key]) for key in ("from", "to"))
+    return frozenset(reached)
 
 
 def stage_before_request(session: Session, case_id: int) -> CaseStatus:

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.cases.stages import reached_stages
 from core.cases.views import CaseView
 from core.errors import DecryptionError, InvalidInput, MessageLimitReached, ReceiptNotRecognised
 from core.intake.receipts import MalformedReceipt, MistypedReceipt, normalise_receipt
@@ -29,6 +30,7 @@ from core.intake.reporter_sessions import (
     resume_submitter_session,
     start_submitter_session,
 )
+from core.models import CaseStatus
 from core.operations.notifications import queue_case_notification
 from core.session_tokens import new_session_token
 from portal.forms import ReceiptLoginForm, ReplyForm
@@ -114,11 +116,14 @@ class _ShownCase:
     view: CaseView
     #: attachment id -> the number the page links it by (ids would tell the service's volume)
     file_numbers: dict[int, int]
+    #: the stages the case has really been in (the progress list marks only those done)
+    reached: frozenset[CaseStatus]
 
 
 def _read_case(access: SubmitterAccess) -> _ShownCase:
     return _ShownCase(read_case_for_submitter(db(), services(), access),
-                      submitter_file_numbers(db(), access))
+                      submitter_file_numbers(db(), access),
+                      reached_stages(db(), access.case_id))
 
 
 def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
@@ -127,7 +132,7 @@ def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
     return render_template(
         "portal/case.html", case=shown.view, file_numbers=shown.file_numbers, form=form,
         stages=STAGES, answered=ANSWERED,
-        progress=progress_steps(shown.view.status),
+        progress=progress_steps(shown.view.status, shown.reached),
         question_answered=question_answered(shown.view),
         files_dropped=post.files_dropped if post else False,
         upload_error=post.upload_error if post else None,

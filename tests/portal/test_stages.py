@@ -39,7 +39,7 @@ REACHED = {
 
 @pytest.mark.parametrize("status", list(CaseStatus))
 def test_progress_shows_done_only_what_was_reached(status: CaseStatus) -> None:
-    steps = progress_steps(status)
+    steps = progress_steps(status, {*REACHED[status], status})
     assert [step for step, state in steps if state == "current"] == [status]
     assert [step for step, state in steps if state == "done"] == REACHED[status]
     # Done steps come first, then the current one, then what is still to come.
@@ -47,6 +47,28 @@ def test_progress_shows_done_only_what_was_reached(status: CaseStatus) -> None:
     assert states == sorted(states, key=["done", "current", "todo"].index)
     assert len({step for step, _ in steps}) == len(steps)
     assert all(step in STAGES for step, _ in steps)
+
+
+def test_stages_the_case_skipped_are_not_shown_as_done() -> None:
+    """The console can send the outcome straight after acknowledging: the reporter's list
+    must not claim an investigation and a decision that never happened (issue 11)."""
+    skipped = {CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED, CaseStatus.FEEDBACK_GIVEN}
+    assert progress_steps(CaseStatus.FEEDBACK_GIVEN, skipped) == [
+        (CaseStatus.RECEIVED, "done"), (CaseStatus.ACKNOWLEDGED, "done"),
+        (CaseStatus.FEEDBACK_GIVEN, "current"), (CaseStatus.CLOSED, "todo")]
+    # A question after the outcome: the outcome stays done, nothing skipped appears.
+    asked = {*skipped, CaseStatus.INFO_NEEDED}
+    assert progress_steps(CaseStatus.INFO_NEEDED, asked) == [
+        (CaseStatus.RECEIVED, "done"), (CaseStatus.ACKNOWLEDGED, "done"),
+        (CaseStatus.FEEDBACK_GIVEN, "done"), (CaseStatus.INFO_NEEDED, "current"),
+        (CaseStatus.CLOSED, "todo")]
+
+
+def test_a_question_on_a_received_case_counts_it_acknowledged() -> None:
+    """Leaving "received" acknowledges the report, even straight to a question."""
+    assert progress_steps(CaseStatus.INFO_NEEDED, {CaseStatus.RECEIVED})[:3] == [
+        (CaseStatus.RECEIVED, "done"), (CaseStatus.ACKNOWLEDGED, "done"),
+        (CaseStatus.INFO_NEEDED, "current")]
 
 
 def test_off_path_stages_keep_later_steps_to_come() -> None:
@@ -94,6 +116,28 @@ def test_question_and_answer_on_the_case_page(
     # The answer returns the case to where it was before the question.
     assert 'id="stage-name">Acknowledged<' in page
     assert ("done current", "Acknowledged") in _progress(page)
+
+
+def test_an_outcome_sent_without_investigation_shows_none_done(
+    client: FlaskClient,
+    session_factory: sessionmaker[Session],
+    services: Services,
+    intake_reviewer: IntakeReviewer,
+) -> None:
+    """Issue 11: the page marked "under investigation" and "decided" as done although the
+    case never passed them."""
+    from core.cases.casework import UnlockedReviewer, post_reviewer_message
+
+    receipt = receipt_of(submit_report_via(client, report_fields()).text)
+    login_via(client, receipt)
+    who = UnlockedReviewer(intake_reviewer.id, intake_reviewer.private_key)
+    case_id = only_case_id(session_factory)
+    with transaction(session_factory) as s:
+        for kind in (MessageKind.INFORMATION, MessageKind.FEEDBACK):
+            post_reviewer_message(s, services, who, case_id, kind, "…")
+    assert _progress(client.get("/case").text) == [
+        ("done", "Received"), ("done", "Acknowledged"), ("done current", "Outcome sent"),
+        ("todo", "Closed")]
 
 
 def test_progress_in_chinese(
