@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.web.test_web_uploads import (
+from tests.web.multipart_helpers import (
     BOUNDARY,
     MiB,
     TrickleStream,

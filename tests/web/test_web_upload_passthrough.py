@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.test_web_uploads import MiB, build, environ_for, field, file
+from tests.web.multipart_helpers import MiB, build, environ_for, field, file
 from web.uploads import FilePart, MalformedForm, StreamingFormParser
 
 
