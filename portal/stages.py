@@ -1,4 +1,4 @@
-"""The stage of a case in plain words for the reporter (GLOSSARY.md, "Stages")."""
+"""The stage of a case in plain words for the reporter (docs/GLOSSARY.md, "Stages")."""
 
 from __future__ import annotations
 

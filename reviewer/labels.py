@@ -1,4 +1,4 @@
-"""Translated labels for the domain's codes (GLOSSARY.md), and the next step of a case."""
+"""Translated labels for the domain's codes (docs/GLOSSARY.md), and the next step of a case."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ be ignored and every page would silently stay English. To fix a failure::
     .venv/bin/pybabel extract -F portal/babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \\
         --project=Candor --no-wrap --sort-by-file -o portal/translations/messages.pot portal
     .venv/bin/pybabel update --no-wrap -i portal/translations/messages.pot -d portal/translations
-    # translate the new entries (GLOSSARY.md terms), remove "fuzzy" flags, then
+    # translate the new entries (docs/GLOSSARY.md terms), remove "fuzzy" flags, then
     .venv/bin/pybabel compile -d portal/translations
     # a new catalog for Chinese: pybabel init -l zh_Hans_CN ...
 

@@ -1,4 +1,4 @@
-"""The import layering of ARCHITECTURE.md, enforced: portal, reviewer -> web -> core -> crypto.
+"""The import layering of docs/ARCHITECTURE.md, enforced: portal, reviewer -> web -> core -> crypto.
 
 Reads every module's imports with `ast` (including imports inside functions), so a lazy import
 cannot sneak past.

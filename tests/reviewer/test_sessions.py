@@ -1,4 +1,4 @@
-"""Reviewer sessions (CRYPTO.md): neither the database nor the cookie alone opens the key;
+"""Reviewer sessions (docs/CRYPTO.md): neither the database nor the cookie alone opens the key;
 idle and absolute timeouts; logout, revocation and deactivation end sessions at once."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Secrets must not reach logs or tracebacks through an object's repr (CRYPTO.md: receipt
+"""Secrets must not reach logs or tracebacks through an object's repr (docs/CRYPTO.md: receipt
 codes are "never stored, logged or put in a URL"; crypto's own KeyPair, ReceiptSecrets and
 SigningKeyPair redact their reprs, and core's SubmissionDraft hides its keys)."""
 
