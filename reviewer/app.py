@@ -47,6 +47,8 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     web.install_error_pages(app)
     csrf = CSRFProtect(app)
     app.jinja_env.globals["labels"] = labels
+    # File sizes in the console's language ("Bytes" stayed English in Chinese pages).
+    app.jinja_env.filters["filesizeformat"] = labels.file_size
     web.install_reporter_dates(app, services.clock.precision)
     session.install(app)
     app.register_blueprint(auth.blueprint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import segno
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -133,6 +133,7 @@ def change_passphrase() -> Any:
             form.new.errors = [_translate_policy(str(exc))]
         else:
             if outcome is PassphraseChange.CHANGED:
+                flash(_("Your passphrase was changed. Use the new one from now on."))
                 return redirect(home_url(auth.reviewer.role), code=303)
             error = (_("The current passphrase is not correct.")
                      if outcome is PassphraseChange.WRONG_CURRENT

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from babel.numbers import format_decimal
+from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 
 from core.cases.kinds import is_team_only
@@ -12,16 +14,16 @@ from core.models import CaseStatus, MemberRole, MessageKind, Role
 from core.models.enums import Author
 
 STATUS = {
-    CaseStatus.RECEIVED: _l("received"),
-    CaseStatus.ACKNOWLEDGED: _l("acknowledged"),
-    CaseStatus.REFERRED: _l("referred elsewhere"),
-    CaseStatus.NOT_ADMISSIBLE: _l("not admissible"),
-    CaseStatus.INFO_NEEDED: _l("waiting for the reporter's information"),
-    CaseStatus.UNDER_INVESTIGATION: _l("under investigation"),
-    CaseStatus.DECIDED: _l("decided"),
-    CaseStatus.FEEDBACK_GIVEN: _l("outcome sent"),
-    CaseStatus.FOLLOW_UP: _l("corrective actions in progress"),
-    CaseStatus.CLOSED: _l("closed"),
+    CaseStatus.RECEIVED: _l("Received"),
+    CaseStatus.ACKNOWLEDGED: _l("Acknowledged"),
+    CaseStatus.REFERRED: _l("Referred elsewhere"),
+    CaseStatus.NOT_ADMISSIBLE: _l("Not admissible"),
+    CaseStatus.INFO_NEEDED: _l("Waiting for the reporter's information"),
+    CaseStatus.UNDER_INVESTIGATION: _l("Under investigation"),
+    CaseStatus.DECIDED: _l("Decided"),
+    CaseStatus.FEEDBACK_GIVEN: _l("Outcome sent"),
+    CaseStatus.FOLLOW_UP: _l("Corrective actions in progress"),
+    CaseStatus.CLOSED: _l("Closed"),
 }
 
 KIND = {
@@ -51,9 +53,9 @@ ROLE = {
 }
 
 MEMBER_ROLE = {
-    MemberRole.INTAKE: _l("intake"),
-    MemberRole.LEAD: _l("lead investigator"),
-    MemberRole.INVESTIGATOR: _l("investigator"),
+    MemberRole.INTAKE: _l("Intake"),
+    MemberRole.LEAD: _l("Lead investigator"),
+    MemberRole.INVESTIGATOR: _l("Investigator"),
 }
 
 AUTHOR = {
@@ -72,6 +74,17 @@ _NEXT = {
     CaseStatus.FEEDBACK_GIVEN: _l("Follow up on corrective actions, or close the case."),
     CaseStatus.FOLLOW_UP: _l("Check corrective actions, then close the case."),
 }
+
+
+def file_size(size: int) -> str:
+    """A file's size in the console's language (Jinja's filesizeformat says "Bytes" in
+    English whatever the language); decimal units, as Jinja's."""
+    if size < 1000:
+        return str(ngettext("%(num)d byte", "%(num)d bytes", size))
+    unit, factor = next((unit, factor) for unit, factor in
+                        (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)) if size >= factor)
+    # KB, MB and GB are written the same in Chinese; the number follows the locale.
+    return f"{format_decimal(round(size / factor, 1), locale=get_locale())} {unit}"
 
 
 def next_step(status: CaseStatus) -> Any:

@@ -1,0 +1,54 @@
+"""Console wording faults (issue 11): stage and role labels read as labels (capitalised),
+file sizes are in the page's language, and a changed passphrase is confirmed."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.models import CaseStatus, MemberRole
+from reviewer.labels import MEMBER_ROLE, STATUS, file_size
+from tests.core.factories import strong_passphrase
+from tests.reviewer.conftest import login_client
+from tests.reviewer.test_auth import csrf
+
+
+def test_stage_and_role_labels_are_capitalised(app) -> None:
+    with app.test_request_context():
+        for label in [*STATUS.values(), *MEMBER_ROLE.values()]:
+            text = str(label)
+            assert text[0].isupper(), text
+    assert set(STATUS) == set(CaseStatus) and set(MEMBER_ROLE) == set(MemberRole)
+
+
+@pytest.mark.parametrize(("size", "english", "chinese"), [
+    (1, "1 byte", "1 字节"), (500, "500 bytes", "500 字节"), (1500, "1.5 KB", "1.5 KB"),
+    (2_000_000, "2 MB", "2 MB"), (3_400_000_000, "3.4 GB", "3.4 GB")])
+def test_file_sizes_are_in_the_pages_language(app, size: int, english: str,
+                                              chinese: str) -> None:
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert file_size(size) == english
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert file_size(size) == chinese
+
+
+def test_the_case_page_in_chinese_says_no_bytes(app, session_factory, services, world) -> None:
+    client = login_client(app, session_factory, services, world.on_case)
+    client.post("/language", data={"csrf_token": csrf(client, "/cases"), "language": "zh_CN",
+                                   "next": "/cases"})
+    page = client.get(f"/cases/{world.case_id}").text
+    assert 'lang="zh-CN"' in page
+    assert "Bytes" not in page and "kB" not in page
+    assert "(15 KB)" in page  # the world's attachment: 15,000 bytes
+
+
+def test_a_changed_passphrase_is_confirmed(app, session_factory, services, world) -> None:
+    client = login_client(app, session_factory, services, world.on_case)
+    new = strong_passphrase("changed")
+    done = client.post("/passphrase", data={
+        "csrf_token": csrf(client, "/passphrase"), "current": world.on_case.passphrase,
+        "new": new, "confirm": new})
+    assert done.status_code == 303
+    landing = client.get(done.location).text
+    assert 'id="notice"' in landing and "Your passphrase was changed." in landing
+    # Shown once.
+    assert 'id="notice"' not in client.get(done.location).text
