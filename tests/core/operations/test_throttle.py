@@ -69,3 +69,44 @@ def test_bucket_rows_hold_no_time(session_factory: sessionmaker[Session]) -> Non
         take(s, "portal:submissions", limit=5, window=WINDOW, now=moment, key=KEY)
     with session_factory() as s:
         assert s.execute(text("select count from throttle_buckets")).scalar_one() == 2
+
+
+def test_the_limit_holds_again_in_every_later_window(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Pins the line that stores the new window's tag: without it each take in a later window
+    sees an old tag, starts from zero, and the limit never holds again after the first."""
+    for window_number in range(3):
+        now = T0 + window_number * WINDOW
+        verdicts = []
+        for _ in range(4):
+            with transaction(session_factory) as s:
+                verdicts.append(take(s, "logins", limit=3, window=WINDOW, now=now, key=KEY))
+        assert verdicts[:3] == [None, None, None], window_number
+        assert verdicts[3] is not None, window_number
+
+
+def test_the_window_tag_cannot_be_computed_without_the_key(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Pins the key in the window hash: an unkeyed tag could be matched against every minute
+    of the day, dating the latest submission from the row alone."""
+    import hashlib
+
+    name = "portal:submissions"
+    with transaction(session_factory) as s:
+        take(s, name, limit=5, window=WINDOW, now=T0, key=KEY)
+    with session_factory() as s:
+        stored = bytes(s.execute(text("select window_tag from throttle_buckets")).scalar_one())
+    minute = int(T0.timestamp()) // 60
+    guesses = {hashlib.blake2b(f"{name}\n{number}".encode(), person=b"candor-window",
+                               digest_size=16).digest()
+               for number in range(minute - 1440, minute + 1440)}
+    assert stored not in guesses
+    # Another instance's key gives another tag for the same window.
+    with transaction(session_factory) as s:
+        s.execute(text("delete from throttle_buckets"))
+        take(s, name, limit=5, window=WINDOW, now=T0, key=bytes(32))
+    with session_factory() as s:
+        other = bytes(s.execute(text("select window_tag from throttle_buckets")).scalar_one())
+    assert other != stored and len(stored) == 16
