@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from core.models import AuditEvent, Reviewer, ReviewerSession, Role
+from core.models import AuditEvent, Reviewer, ReviewerSession
 from core.staff import authentication as staff_auth
 from tests.core.factories import audit_actions, strong_passphrase
 from tests.reviewer.conftest import (
@@ -218,10 +218,20 @@ def test_reauthentication_for_sensitive_actions(app, session_factory, services, 
 
 
 def test_csrf_is_required(app, session_factory, services):
+    """The 400 is the CSRF refusal: the view never runs (no login attempt is recorded), and
+    the same post with the page's token reaches it."""
     handle = new_account(session_factory, services, "csrfy")
-    response = app.test_client().post("/login", data={"username": "csrfy",
-                                                      "passphrase": handle.passphrase})
-    assert response.status_code == 400
+    client = app.test_client()
+    data = {"username": "csrfy", "passphrase": handle.passphrase,
+            "code": wrong_code(services, session_factory, handle.id)}
+    before = audit_actions(session_factory)
+    refused = client.post("/login", data=data)
+    assert refused.status_code == 400
+    assert b"Something was wrong with that request" in refused.data
+    assert audit_actions(session_factory) == before
+    answered = client.post("/login", data={**data, "csrf_token": csrf(client, "/login")})
+    assert answered.status_code != 400
+    assert audit_actions(session_factory)[len(before):] == ["session:login:fail"]
 
 
 def test_rehash_and_rewrap_when_kdf_changes(app, session_factory, services):
@@ -257,6 +267,12 @@ def test_roles_land_on_their_pages(app, session_factory, services, world):
                            (world.on_case, "/cases")]:
         client = login_client(app, session_factory, services, handle)
         assert client.get("/").location.endswith(target)
-    auditor = login_client(app, session_factory, services, world.auditor).get("/auditor")
+    auditor_client = login_client(app, session_factory, services, world.auditor)
+    auditor = auditor_client.get("/auditor")
     assert b"never see case content" in auditor.data and b"Log out" in auditor.data
-    assert Role.AUDITOR
+    # Landing elsewhere is not only a redirect: the other roles' pages refuse them.
+    assert auditor_client.get("/cases").status_code == 403
+    assert auditor_client.get("/admin").status_code == 403
+    admin_client = login_client(app, session_factory, services, world.admin)
+    assert admin_client.get("/cases").status_code == 403
+    assert admin_client.get("/admin").status_code == 200

@@ -1,0 +1,102 @@
+"""Boundaries of the receipt, audit-chain and signature checks, each pinned on both sides
+(mutation testing found them untested: a changed `>` or length would have survived)."""
+
+from __future__ import annotations
+
+import pytest
+
+from crypto.audit_chain import (
+    GENESIS,
+    HASH_BYTES,
+    chain_hash,
+    chain_head,
+    checkpoint_message,
+    leaf_hash,
+    verify_chain,
+)
+from crypto.errors import ChainError, MalformedReceipt, SignatureError
+from crypto.kdf import KdfProfile
+from crypto.receipt import (
+    RECEIPT_DIGITS,
+    derive_receipt_secrets,
+    generate_receipt,
+    normalise_receipt,
+)
+from crypto.signing import generate_signing_key, sign, verify
+
+CHEAP = KdfProfile(time_cost=1, memory_kib=8, parallelism=1)
+SALT = bytes(16)
+
+
+def test_receipt_input_cap_is_sixteen_characters_a_digit() -> None:
+    code = generate_receipt()
+    cap = 16 * RECEIPT_DIGITS
+    padded = code + " " * (cap - len(code))
+    assert len(padded) == cap and normalise_receipt(padded) == code  # at the cap: read
+    with pytest.raises(MalformedReceipt, match="too long"):
+        normalise_receipt(padded + " ")  # one over: refused before any normalising
+
+
+@pytest.mark.parametrize("length", [16, 32, 64])
+def test_pepper_lengths_accepted(length: int) -> None:
+    secrets = derive_receipt_secrets(generate_receipt(), instance_salt=SALT,
+                                     pepper=bytes(length), profile=CHEAP)
+    assert len(secrets.lookup_id) == 32 and len(secrets.receipt_key) == 32
+
+
+@pytest.mark.parametrize("length", [0, 15, 65])
+def test_pepper_lengths_refused(length: int) -> None:
+    with pytest.raises(ValueError, match="16 to 64"):
+        derive_receipt_secrets(generate_receipt(), instance_salt=SALT, pepper=bytes(length),
+                               profile=CHEAP)
+
+
+def test_the_pepper_changes_the_lookup_id_only() -> None:
+    code = generate_receipt()
+    one = derive_receipt_secrets(code, instance_salt=SALT, pepper=bytes(16), profile=CHEAP)
+    two = derive_receipt_secrets(code, instance_salt=SALT, pepper=b"\x01" * 16, profile=CHEAP)
+    assert one.lookup_id != two.lookup_id and one.receipt_key == two.receipt_key
+
+
+@pytest.mark.parametrize("length", [HASH_BYTES - 1, HASH_BYTES + 1, 0])
+def test_chain_hashes_must_be_32_bytes(length: int) -> None:
+    good = leaf_hash(b"entry")
+    with pytest.raises(ValueError, match="32 bytes"):
+        chain_hash(bytes(length), good)
+    with pytest.raises(ValueError, match="32 bytes"):
+        chain_hash(GENESIS, bytes(length))
+    with pytest.raises(ValueError, match="32 bytes"):
+        checkpoint_message(1, bytes(length), "2026-12-04T00:00:00Z")
+    assert len(chain_hash(GENESIS, good)) == HASH_BYTES
+
+
+def test_size_zero_checkpoint_is_the_genesis() -> None:
+    message = checkpoint_message(0, GENESIS, "2026-12-04T00:00:00Z")
+    assert message == (b"candor-checkpoint-v1\n0\n" + GENESIS.hex().encode()
+                       + b"\n2026-12-04T00:00:00Z\n")
+    assert chain_head([]) == GENESIS
+    verify_chain([], GENESIS)  # an empty log verifies against the genesis head
+    with pytest.raises(ChainError):
+        verify_chain([b"one"], GENESIS)
+    with pytest.raises(ValueError, match="non-negative"):
+        checkpoint_message(-1, GENESIS, "2026-12-04T00:00:00Z")
+
+
+def test_leaf_and_node_hashes_are_domain_separated() -> None:
+    import hashlib
+
+    assert leaf_hash(b"x") == hashlib.sha256(b"\x00x").digest()
+    assert chain_hash(GENESIS, leaf_hash(b"x")) == hashlib.sha256(
+        b"\x01" + GENESIS + leaf_hash(b"x")).digest()
+
+
+def test_signature_and_key_lengths_are_checked() -> None:
+    pair = generate_signing_key()
+    signature = sign(pair.seed, b"message")
+    verify(pair.verify_key, b"message", signature)
+    with pytest.raises(SignatureError, match="malformed"):
+        verify(pair.verify_key[:-1], b"message", signature)
+    with pytest.raises(SignatureError, match="malformed"):
+        verify(pair.verify_key, b"message", signature[:-1])
+    with pytest.raises(SignatureError, match="does not verify"):
+        verify(pair.verify_key, b"other message", signature)
