@@ -1,6 +1,7 @@
-"""Review finding: SECURITY.md says admins "get no grants by role", but the core use cases
-only refuse auditors. The console's forms filter admins out, so this is defence in depth:
-any other caller (CLI, a future view, a script) can seal case keys to an admin."""
+"""Guards a fixed review finding: SECURITY.md says admins "get no grants by role". The core
+use cases themselves refuse to grant a case to an admin or route new cases to one, not only
+the console's forms, so no other caller (CLI, a future view, a script) can seal case keys to
+an admin. (When reviewed, core refused auditors only and these tests failed.)"""
 
 from __future__ import annotations
 

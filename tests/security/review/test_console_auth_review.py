@@ -1,5 +1,5 @@
-"""Review findings on console authentication and sessions (each test fails on the code as
-reviewed; see the review report for the exploit scenario and the suggested fix)."""
+"""Guards fixed review findings on console authentication and sessions. Each test failed on
+the code as reviewed and passes since the fixes; its docstring names the hole it keeps shut."""
 
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ def _login(client, username: str, passphrase: str):
 
 def test_known_and_unknown_usernames_answer_alike_when_hammered(app, session_factory,
                                                                  services):
-    """SECURITY.md: failures are "answered with one generic message". Ten wrong passphrases
-    for an existing account turn the 11th answer into a 429 "try again in N seconds", which
-    an unknown username never gets: a username-enumeration (and lock-state) oracle."""
+    """SECURITY.md: failures are "answered with one generic message". Hammering a known and
+    an unknown username gives the same answers, 429 "try again in N seconds" included: the
+    throttle counts by the typed name, so it is no username-enumeration (or lock-state)
+    oracle."""
     app.config["WTF_CSRF_ENABLED"] = False
     services.clock.now = lambda: FIXED_NOW
     new_account(session_factory, services, "alice")
@@ -45,10 +46,10 @@ def test_known_and_unknown_usernames_answer_alike_when_hammered(app, session_fac
 
 
 def test_passphrase_change_is_throttled_like_reauthentication(app, session_factory, services):
-    """/passphrase checks the current passphrase with no throttle (reauth allows 10 per 15
-    minutes). Anyone holding a session cookie can guess the passphrase there without limit,
-    and a right guess changes it to one they choose, then passes every re-auth gate (grant,
-    identity reveal) and locks the owner out of their next login."""
+    """/passphrase checks the current passphrase against the account's budget, as
+    re-authentication does (10 per 15 minutes). Without it anyone holding a session cookie
+    could guess the passphrase there without limit, and a right guess would change it to one
+    they choose, pass every re-auth gate (grant, identity reveal) and lock the owner out."""
     app.config["WTF_CSRF_ENABLED"] = False
     services.clock.now = lambda: FIXED_NOW
     handle = new_account(session_factory, services, "victim")
@@ -68,9 +69,9 @@ def test_passphrase_change_is_throttled_like_reauthentication(app, session_facto
 
 
 def test_passphrase_change_ends_the_other_sessions(app, session_factory, services):
-    """A reviewer who changes their passphrase because they fear it leaked keeps every other
-    session alive (up to 8 hours), including an intruder's. Changing the passphrase should
-    end the account's other sessions, as reset_passphrase does."""
+    """Changing one's passphrase ends the account's other sessions, as reset_passphrase
+    does: a reviewer who fears it leaked must not leave an intruder's session alive (up to 8
+    hours)."""
     app.config["WTF_CSRF_ENABLED"] = False
     handle = new_account(session_factory, services, "worried")
     mine = login_client(app, session_factory, services, handle)
@@ -86,8 +87,8 @@ def test_passphrase_change_ends_the_other_sessions(app, session_factory, service
 
 def test_session_objects_do_not_show_secrets_in_repr():
     """LoadedSession (the unwrapped X25519 private key), SessionToken and LoginResult (the
-    cookie's session id and secret) print their secrets in repr(); UnlockedReviewer and
-    SubmitterAccess already hide theirs (tests/security/test_secret_reprs.py)."""
+    cookie's session id and secret) keep their secrets out of repr() and str(), like
+    UnlockedReviewer and SubmitterAccess (tests/security/test_secret_reprs.py)."""
     private_key = generate_keypair().private_key
     loaded = staff_auth.LoadedSession(reviewer=Reviewer(id=1, username="x"),
                                       row=ReviewerSession(), private_key=private_key)

@@ -1,8 +1,10 @@
-"""Review finding: POST endpoints that are not streamed (every CSRFProtect-ed form) let
-werkzeug parse multipart bodies itself, spooling any file part above 500 KB to a temporary
-file on disk, with no size limit (no MAX_CONTENT_LENGTH; the onion service reaches gunicorn
-without nginx's client_max_body_size). Unauthenticated disk filling, and bytes sent to the
-server land on disk in clear, against web/uploads.py's own rule."""
+"""Guards a fixed review finding: POST endpoints that are not streamed (every CSRFProtect-ed
+form) let werkzeug parse multipart bodies itself, which spools any file part above 500 KB to
+a temporary file on disk. With no size limit (the onion service reaches gunicorn without
+nginx's client_max_body_size) that was unauthenticated disk filling, and bytes sent to the
+server landed on disk in clear, against web/uploads.py's own rule. Since the fix
+(web/requests.py: a body limit for ordinary forms and file parts held in memory) a large
+file part posted to an ordinary form is refused and never reaches a temporary file."""
 
 from __future__ import annotations
 
