@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import random
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-from alembic import command
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.audit.log import Actor
-from core.cases import inbox
 from core.cases.casework import (
     LastMemberError,
     change_status,
@@ -37,7 +33,7 @@ from core.cases.inbox_counts import (
     stale_member_keys,
     stored_counts,
 )
-from core.db import make_engine, make_session_factory, transaction
+from core.db import transaction
 from core.models import (
     Case,
     CaseMember,
@@ -48,9 +44,7 @@ from core.models import (
     Reviewer,
 )
 from core.services import Services
-from migrations.runner import alembic_config, upgrade
 from tests.core.factories import ReviewerHandle, add_reviewer, seed_categories, submit
-from tests.databases import fresh_database, renumber_rows_sequentially
 
 TODAY = date(2026, 6, 15)
 
@@ -384,89 +378,3 @@ def test_assigned_to_me_means_lead_or_investigator(session_factory, services):
         page = inbox_page(s, carol.id, mine, today)
         assert sorted(r.id for r in page.rows) == sorted([led, investigated])
         assert routed not in {r.id for r in inbox_page(s, carol.id, InboxFilter(), today).rows}
-
-
-def test_incremental_counters_equal_a_rebuild(session_factory, services):
-    rng = random.Random(4)
-    world = _build(session_factory, services, rng, n_cases=16)
-    with transaction(session_factory) as s:
-        incremental = stored_counts(s)
-        assert incremental == computed_counts(s)
-        assert sum(incremental.values()) > 0
-        rows = rebuild_inbox_counts(s)
-    with session_factory() as s:
-        assert stored_counts(s) == incremental
-        assert rows == len(incremental)
-        # The rebuild repairs a damaged table.
-    with transaction(session_factory) as s:
-        s.execute(inbox.InboxCount.__table__.update().values(count=7))
-    with transaction(session_factory) as s:
-        rebuild_inbox_counts(s)
-    with session_factory() as s:
-        assert stored_counts(s) == incremental
-    assert world.case_ids
-
-
-def test_counters_stay_exact_under_concurrency(session_factory, services):
-    alice = add_reviewer(session_factory, services, "alice")
-    bob = add_reviewer(session_factory, services, "bob")
-    seed_categories(session_factory, {"it_fault": [alice.id, bob.id], "security": [alice.id]})
-    seeded = [submit(session_factory, services).case_id for _ in range(4)]
-    errors: list[BaseException] = []
-    per_thread = 4
-
-    def submitter(category: str) -> None:
-        try:
-            for _ in range(per_thread):
-                submit(session_factory, services, category=category)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    def mover(seed: int) -> None:
-        rng = random.Random(seed)
-        try:
-            for _ in range(per_thread):
-                with transaction(session_factory) as s:
-                    case = s.get(Case, rng.choice(seeded))
-                    assert case is not None
-                    change_status(s, services, Actor.system(), case, rng.choice(list(CaseStatus)))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=submitter, args=(c,))
-               for c in ("it_fault", "it_fault", "security", "it_fault")]
-    threads += [threading.Thread(target=mover, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    with session_factory() as s:
-        assert stored_counts(s) == computed_counts(s)
-        page = inbox_page(s, alice.id, InboxFilter(), services.clock.today())
-        assert page.total == len(seeded) + 4 * per_thread
-        assert inbox_page(s, bob.id, InboxFilter(), services.clock.today()).total \
-            == len(seeded) + 3 * per_thread
-
-
-def test_migration_fills_the_counters(backend: str, tmp_path: Path, services: Services):
-    (tmp_path / "migrated").mkdir()
-    with fresh_database(backend, tmp_path / "migrated", with_schema=False) as url:
-        upgrade(url)
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
-        try:
-            _build(factory, services, random.Random(9), n_cases=8)
-            with factory() as s:
-                expected = computed_counts(s)
-            assert expected
-            renumber_rows_sequentially(url)  # below 0008, ids were sequential
-            with factory() as s:
-                expected = computed_counts(s)
-            command.downgrade(alembic_config(url), "0002")
-            upgrade(url)
-            with factory() as s:
-                assert stored_counts(s) == expected
-                assert_keys_in_step(s)  # the inbox keys were filled from the cases (0005)
-        finally:
-            engine.dispose()
