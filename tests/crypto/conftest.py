@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 
 from crypto.kdf import KdfProfile
+from crypto.stream import CHUNK_SIZES
+from tests.crypto.stream_formats import Fmt
 
 CHEAP = KdfProfile(time_cost=1, memory_kib=8, parallelism=1)
 
@@ -16,3 +18,9 @@ CHEAP = KdfProfile(time_cost=1, memory_kib=8, parallelism=1)
 @pytest.fixture(scope="session")
 def cheap_profile() -> KdfProfile:
     return CHEAP
+
+
+@pytest.fixture(params=sorted(CHUNK_SIZES), ids=lambda v: f"v{v}")
+def fmt(request: pytest.FixtureRequest) -> Fmt:
+    """Every stream format version: old blobs must keep decrypting."""
+    return Fmt(request.param)

@@ -3,7 +3,6 @@ import os
 import random
 import tracemalloc
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,11 +16,9 @@ from nacl.bindings import (
     crypto_secretstream_xchacha20poly1305_state,
     crypto_secretstream_xchacha20poly1305_TAG_FINAL,
     crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
-    crypto_secretstream_xchacha20poly1305_TAG_PUSH,
 )
 
-from crypto.errors import DecryptionError, StreamError
-from crypto.keys import new_key
+from crypto.errors import StreamError
 from crypto.stream import (
     ABYTES,
     CHUNK_SIZE,
@@ -35,52 +32,13 @@ from crypto.stream import (
     encrypt_stream,
     encrypted_size,
 )
+from tests.crypto.stream_formats import KEY, Fmt
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "stream.json").read_text("utf-8"))
-KEY = bytes(range(32))
-
-
-@dataclass(frozen=True)
-class Fmt:
-    """One stream format version, with helpers that encrypt and decrypt in it."""
-
-    version: int
-
-    @property
-    def chunk(self) -> int:
-        return CHUNK_SIZES[self.version]
-
-    @property
-    def ct_chunk(self) -> int:
-        return self.chunk + ABYTES
-
-    @property
-    def sizes(self) -> list[int]:
-        c = self.chunk
-        return [0, 1, c - 1, c, c + 1, 3 * c + 5]
-
-    def encrypt(self, data: bytes, key: bytes = KEY) -> bytes:
-        return b"".join(encrypt_stream(key, [data], version=self.version))
-
-    def decrypt(self, ct: bytes | list[bytes], key: bytes = KEY) -> bytes:
-        pieces = [ct] if isinstance(ct, bytes) else ct
-        return b"".join(decrypt_stream(key, pieces, version=self.version))
-
-    def ct_chunks(self, ct: bytes) -> list[bytes]:
-        """Split a ciphertext into header and chunk ciphertexts."""
-        body = ct[HEADER_BYTES:]
-        step = self.ct_chunk
-        return [ct[:HEADER_BYTES]] + [body[i : i + step] for i in range(0, len(body), step)]
 
 
 CURRENT = Fmt(STREAM_VERSION)
 CT_CHUNK = CHUNK_SIZE + ABYTES
-
-
-@pytest.fixture(params=sorted(CHUNK_SIZES), ids=lambda v: f"v{v}")
-def fmt(request: pytest.FixtureRequest) -> Fmt:
-    """Every stream format version: old blobs must keep decrypting."""
-    return Fmt(request.param)
 
 
 def pattern(n: int) -> bytes:
@@ -246,133 +204,11 @@ def test_round_trip_property(data: bytes, rng: random.Random) -> None:
 # ---- negative cases
 
 
-def test_wrong_key() -> None:
-    ct = encrypt(b"secret file")
-    with pytest.raises(StreamError):
-        decrypt(ct, new_key())
-
-
-@pytest.mark.parametrize("chunks", [0, 0.001, 2.001])
-def test_tampering_each_position(fmt: Fmt, chunks: float) -> None:
-    size = int(chunks * fmt.chunk)
-    ct = fmt.encrypt(os.urandom(size))
-    positions = {0, HEADER_BYTES - 1, HEADER_BYTES, HEADER_BYTES + 1, len(ct) - 1, len(ct) - 17}
-    if size > fmt.chunk:
-        positions |= {HEADER_BYTES + fmt.ct_chunk - 1, HEADER_BYTES + fmt.ct_chunk + 100}
-    for pos in sorted(positions):
-        bad = bytearray(ct)
-        bad[pos] ^= 0x01
-        with pytest.raises(StreamError):
-            fmt.decrypt(bytes(bad))
-
-
-def test_stream_error_is_a_decryption_error() -> None:
-    with pytest.raises(DecryptionError):
-        decrypt(b"")
-
-
-def test_truncation_drop_final_chunk(fmt: Fmt) -> None:
-    for size in (0, 10, fmt.chunk, 2 * fmt.chunk + 10):
-        chunks = fmt.ct_chunks(fmt.encrypt(os.urandom(size)))
-        with pytest.raises(StreamError, match="truncated"):
-            fmt.decrypt(chunks[:-1])
-
-
-def test_truncation_mid_chunk(fmt: Fmt) -> None:
-    ct = fmt.encrypt(os.urandom(2 * fmt.chunk + 10))
-    for cut in (
-        HEADER_BYTES + 1,
-        HEADER_BYTES + fmt.ct_chunk // 2,
-        HEADER_BYTES + fmt.ct_chunk - 1,
-        HEADER_BYTES + fmt.ct_chunk + 5,
-        len(ct) - 1,
-        len(ct) - 17,
-    ):
-        with pytest.raises(StreamError):
-            fmt.decrypt(ct[:cut])
-
-
-@pytest.mark.parametrize("cut", [0, 1, HEADER_BYTES - 1], ids=["empty", "1", "23"])
-def test_bad_or_missing_header(cut: int) -> None:
-    ct = encrypt(b"data")
-    with pytest.raises(StreamError):
-        decrypt(ct[:cut])
-
-
-def test_header_only_is_truncated() -> None:
-    ct = encrypt(b"data")
-    with pytest.raises(StreamError, match="truncated"):
-        decrypt(ct[:HEADER_BYTES])
-
-
-def test_foreign_header() -> None:
-    ct = encrypt(b"data")
-    other = encrypt(b"data")
-    with pytest.raises(StreamError):
-        decrypt(other[:HEADER_BYTES] + ct[HEADER_BYTES:])
-
-
-def test_reordered_chunks(fmt: Fmt) -> None:
-    chunks = fmt.ct_chunks(fmt.encrypt(os.urandom(3 * fmt.chunk + 5)))
-    header, body = chunks[0], chunks[1:]
-    for order in ([1, 0, 2, 3], [0, 2, 1, 3], [0, 1, 3, 2], [0, 0, 1, 2, 3], [0, 1, 2, 2, 3]):
-        with pytest.raises(StreamError):
-            fmt.decrypt([header] + [body[i] for i in order])
-
-
-def test_chunks_from_another_stream(fmt: Fmt) -> None:
-    a = fmt.ct_chunks(fmt.encrypt(os.urandom(2 * fmt.chunk)))
-    b = fmt.ct_chunks(fmt.encrypt(os.urandom(2 * fmt.chunk)))
-    with pytest.raises(StreamError):
-        fmt.decrypt([a[0], a[1], b[2], a[3]])
-
-
-@pytest.mark.parametrize("garbage", ["nul", "tag", "chunk", "chunk+1"])
-def test_trailing_garbage(fmt: Fmt, garbage: str) -> None:
-    junk = {
-        "nul": b"\x00",
-        "tag": b"x" * ABYTES,
-        "chunk": b"y" * fmt.ct_chunk,
-        "chunk+1": b"z" * (fmt.ct_chunk + 1),
-    }[garbage]
-    for size in (0, 5, fmt.chunk):
-        ct = fmt.encrypt(os.urandom(size))
-        with pytest.raises(StreamError):
-            fmt.decrypt(ct + junk)
-        with pytest.raises(StreamError):
-            fmt.decrypt(fmt.ct_chunks(ct) + [junk])
-
-
-def test_trailing_second_stream() -> None:
-    with pytest.raises(StreamError):
-        decrypt(encrypt(b"one") + encrypt(b"two"))
-
-
 def _raw_stream(messages: list[tuple[bytes, int]]) -> bytes:
     state = crypto_secretstream_xchacha20poly1305_state()
     out = [crypto_secretstream_xchacha20poly1305_init_push(state, KEY)]
     out += [crypto_secretstream_xchacha20poly1305_push(state, m, None, t) for m, t in messages]
     return b"".join(out)
-
-
-def test_full_size_final_chunk_then_data_rejected(fmt: Fmt) -> None:
-    final = crypto_secretstream_xchacha20poly1305_TAG_FINAL
-    full = bytes(fmt.chunk)
-    assert fmt.decrypt(_raw_stream([(full, final)])) == full  # authentic, if unusual
-    with pytest.raises(StreamError):
-        fmt.decrypt(_raw_stream([(full, final), (b"x", final)]))
-
-
-def test_unexpected_tags_rejected() -> None:
-    with pytest.raises(StreamError):
-        decrypt(_raw_stream([(b"x", crypto_secretstream_xchacha20poly1305_TAG_PUSH)]))
-
-
-def test_bad_key_length() -> None:
-    with pytest.raises(ValueError):
-        StreamEncryptor(bytes(16))
-    with pytest.raises(ValueError):
-        list(decrypt_stream(bytes(16), [b""]))
 
 
 # ---- constant memory
@@ -409,13 +245,3 @@ def _peak_traced(total: int) -> int:
         tracemalloc.stop()
     assert seen == total
     return peak
-
-
-def test_memory_stays_constant() -> None:
-    small = _peak_traced(2 * 1024 * 1024)
-    large = _peak_traced(32 * 1024 * 1024)
-    # The whole encrypt -> re-split -> decrypt pipeline, test source included, holds a handful
-    # of chunks (source block, encryptor buffer and output, decryptor buffer and output)...
-    assert large < 8 * CHUNK_SIZE, large
-    # ...and that does not grow with the size of the stream.
-    assert large < small + CHUNK_SIZE, (small, large)
