@@ -15,7 +15,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from portal.streaming import READ_SIZE  # noqa: E402  (the drain reads like the portal)
+from web.streamed_forms import READ_SIZE  # noqa: E402  (the drain reads like the portal)
 
 # --- the drain app (run by gunicorn in a subprocess) --------------------------------------------
 

@@ -12,7 +12,7 @@ machine is shared: single runs of the drain vary by a third):
    the blob store while it arrives and creates the case.
 2. The ceiling: the same body POSTed to a second gunicorn (same settings) running
    `benches.servers:drain_app`, a WSGI app that only reads wsgi.input, in the same pieces
-   as the portal's upload views (portal.streaming.READ_SIZE).
+   as the portal's upload views (web.streamed_forms.READ_SIZE).
 3. Raw secretstream (nacl.bindings push, in the chunk size of crypto.stream) over the same
    number of bytes; and a third gunicorn, `benches.servers:encrypting_drain_app`, which reads
    like the drain and encrypts on a worker thread like the portal, without parsing or disk:

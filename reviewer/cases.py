@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from core.cases.casework import (
@@ -25,10 +24,9 @@ from core.cases.casework import (
     reveal_identity,
     store_reviewer_file,
 )
-from core.cases.files import FILE_CHUNK_SIZE as CHUNK_SIZE
 from core.cases.files import StoredFile
 from core.cases.grants import find_reviewer_grant
-from core.cases.kinds import policy_of, staff_kinds
+from core.cases.kinds import policy_of
 from core.cases.team import case_team, get_case, get_case_file, get_member, grant_candidates
 from core.errors import InvalidInput, StreamError
 from core.models import KeyKind, MessageKind, Role
@@ -40,12 +38,12 @@ from reviewer.session import current, reauth_required, require_member
 from reviewer.session import role_required as _role_required
 from web.database import attempt, commit, db
 from web.forms import as_choices
-from web.uploads import FILE_READ_SIZE, FieldPart, StreamingFormParser, UploadError
+from web.streamed_forms import FileLimits, read_form_with_files
+from web.uploads import FilePart
 
 blueprint = Blueprint("cases", __name__)
 log = logging.getLogger("candor.console")
 role_required = _role_required(Role.REVIEWER)
-_MiB = 1024 * 1024
 
 
 def _render_case(case_id: int, form: ReplyForm | None = None, error: str | None = None,
@@ -70,11 +68,6 @@ def show(case_id: int) -> Any:
     return _render_case(case_id)
 
 
-def _discard(stored: list[StoredFile]) -> None:
-    for item in stored:
-        console().services.blobs.delete(item.blob_id)
-
-
 @blueprint.post("/cases/<id:case_id>/reply")
 @role_required
 def reply(case_id: int) -> Any:
@@ -84,48 +77,32 @@ def reply(case_id: int) -> Any:
     require_member(case_id)
     c = console()
     who = current().unlocked
-    fields: MultiDict[str, str] = MultiDict()
-    stored: list[StoredFile] = []
-    error: str | None = None
-    csrf = "csrf_token" if current_app.config.get("WTF_CSRF_ENABLED", True) else None
-    try:
-        parser = StreamingFormParser(
-            request, max_total_bytes=c.config.max_submission_bytes + _MiB,
-            max_files=c.config.max_files, max_fields=20, max_field_bytes=256 * 1024,
-            csrf_field=csrf,
-            # File data in whole secretstream chunks: encrypted without another copy.
-            read_size=FILE_READ_SIZE, piece_size=CHUNK_SIZE)
-        for part in parser:
-            if isinstance(part, FieldPart):
-                if part.name in ("kind", "body"):
-                    fields[part.name] = part.value
-                continue
-            if not part.filename:
-                continue
-            kind = fields.get("kind")
-            if kind not in {k.value for k in staff_kinds()}:
-                raise InvalidInput("kind", field="kind")
-            # A file travels under its message's key (core.cases.kinds).
-            key_kind = policy_of(MessageKind(kind)).key
-            stored.append(store_reviewer_file(c.services, who, db(), case_id, key_kind,
-                                              part.filename, part.content_type, part.chunks()))
-    except UploadError as exc:
-        error = str(exc.message)
-    except InvalidInput as exc:
-        error = (_("Choose the kind of message before adding files.") if exc.field == "kind"
-                 else _("The files are larger than this service accepts."))
-    form = ReplyForm(formdata=fields)
-    if error is None and form.validate():
+
+    def store(valid: ReplyForm, part: FilePart) -> StoredFile:
+        # A file travels under its message's key (core.cases.kinds); the form, kind included,
+        # was validated before the first file. Held on the request's session: kept only if
+        # the message below commits.
+        key_kind = policy_of(MessageKind(valid.kind.data)).key
+        return store_reviewer_file(c.services, who, db(), case_id, key_kind, part.filename,
+                                   part.content_type, part.chunks())
+
+    post = read_form_with_files(
+        lambda data: ReplyForm(formdata=data), store,
+        FileLimits(total_bytes=c.config.max_submission_bytes, files=c.config.max_files,
+                   fields=20, field_bytes=256 * 1024))
+    error = post.error
+    if post.valid:
         try:
-            with db().begin_nested():
+            with attempt():
                 post_reviewer_message(db(), c.services, who, case_id,
-                                      MessageKind(form.kind.data), form.body.data or "", stored)
+                                      MessageKind(post.form.kind.data),
+                                      post.form.body.data or "", post.files)
         except InvalidInput:
             error = _("The message could not be sent. Check the text and try again.")
         else:
             return redirect(url_for("cases.show", case_id=case_id) + "#thread", code=303)
-    _discard(stored)
-    return _render_case(case_id, form, error or _("The message was not sent."), 400)
+    return _render_case(case_id, post.form, error or _("The message was not sent."),
+                        post.status if post.status != 200 else 400)
 
 
 def content_disposition(name: str) -> str:

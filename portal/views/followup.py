@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.cases.files import StoredFile
 from core.cases.stages import reached_stages
 from core.cases.views import CaseView
 from core.errors import DecryptionError, InvalidInput, MessageLimitReached, ReceiptNotRecognised
@@ -36,8 +37,8 @@ from core.session_tokens import new_session_token
 from portal.forms import ReceiptLoginForm, ReplyForm
 from portal.stages import ANSWERED, STAGES, progress_steps, question_answered
 from portal.state import enforce_budget, services
-from portal.streaming import StreamedPost, read_streamed_form, read_text_fields
 from web.database import attempt, commit, db
+from web.streamed_forms import FileLimits, FormPost, read_form_with_files, read_text_fields
 from web.uploads import FilePart
 
 blueprint = Blueprint("followup", __name__)
@@ -127,7 +128,7 @@ def _read_case(access: SubmitterAccess) -> _ShownCase:
 
 
 def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
-               post: StreamedPost | None = None) -> ResponseReturnValue:
+               post: FormPost[ReplyForm, StoredFile] | None = None) -> ResponseReturnValue:
     config = services().config
     return render_template(
         "portal/case.html", case=shown.view, file_numbers=shown.file_numbers, form=form,
@@ -135,8 +136,8 @@ def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
         progress=progress_steps(shown.view.status, shown.reached),
         question_answered=question_answered(shown.view),
         files_dropped=post.files_dropped if post else False,
-        upload_error=post.upload_error if post else None,
-        too_large=post is not None and post.status == 413,
+        upload_error=post.error if post else None,
+        too_large=post is not None and post.too_large,
         limit_mb=config.max_submission_bytes // (1024 * 1024), max_files=config.max_files,
     ), status
 
@@ -147,41 +148,32 @@ def reply() -> ResponseReturnValue:
     access = _resume()
     if access is None:
         return _unsent_reply()
-    stored = []
+    reporter = access
     # One date for the files and the message, even if the upload runs past midnight.
     day = services().clock.submitter_day()
 
-    def store(part: FilePart) -> None:
-        stored.append(store_submitter_file(services(), access, part.filename, part.content_type,
-                                           part.chunks(), day=day))
+    def store(_valid: ReplyForm, part: FilePart) -> StoredFile:
+        # Held on the request's session: kept only if the message below commits.
+        return store_submitter_file(services(), reporter, part.filename, part.content_type,
+                                    part.chunks(), day=day, session=db())
 
     config = services().config
-    blobs = services().blobs
+    post = read_form_with_files(lambda data: ReplyForm(formdata=data), store,
+                                FileLimits(total_bytes=config.max_submission_bytes,
+                                           files=config.max_files))
+    form = post.form
+    if not post.valid:
+        return _case_page(_read_case(access), form, post.status, post=post)
     try:
-        post = read_streamed_form(lambda data: ReplyForm(formdata=data), store,
-                                  max_file_bytes=config.max_submission_bytes,
-                                  max_files=config.max_files)
-        form = post.form
-        assert isinstance(form, ReplyForm)
-        if post.valid:
-            with attempt() as session:
-                post_submitter_message(session, services(), access, form.body.data or "",
-                                       stored, day=day)
-                queue_case_notification(session, access.case_id)
-            commit()  # before the files are counted as kept
-            return redirect(url_for("followup.case", _anchor="messages"), code=303)
+        with attempt() as session:
+            post_submitter_message(session, services(), access, form.body.data or "",
+                                   post.files, day=day)
+            queue_case_notification(session, access.case_id)
     except InvalidInput as exc:
-        for item in stored:
-            blobs.delete(item.blob_id)
         form.body.errors = [_message_error(exc)]
-        post = StreamedPost(form=form, valid=False, status=400)
-    except BaseException:
-        for item in stored:
-            blobs.delete(item.blob_id)
-        raise
-    for item in stored:
-        blobs.delete(item.blob_id)
-    return _case_page(_read_case(access), form, post.status, post=post)
+        return _case_page(_read_case(access), form, 400)
+    commit()  # the message and its files are kept before the reporter is told so
+    return redirect(url_for("followup.case", _anchor="messages"), code=303)
 
 
 def _unsent_reply() -> ResponseReturnValue:
@@ -190,7 +182,6 @@ def _unsent_reply() -> ResponseReturnValue:
     reporter can copy it instead of losing it. Only the text fields are read, after the
     CSRF token (a bad one is a 400); the body stops being read at its first file."""
     form, file_chosen = read_text_fields(lambda data: ReplyForm(formdata=data))
-    assert isinstance(form, ReplyForm)
     text = form.body.data or ""
     if not text.strip() and not file_chosen:
         return redirect(url_for("followup.case"), code=303)

@@ -9,6 +9,7 @@ from flask_babel import ngettext
 from werkzeug.exceptions import TooManyRequests
 
 from core.cases.content import Identity, ReportContent
+from core.cases.files import StoredFile
 from core.categories.lookup import active_categories
 from core.errors import InvalidInput
 from core.intake.receipts import ReceiptError, format_receipt, normalise_receipt
@@ -17,10 +18,10 @@ from core.models import Channel
 from core.operations.notifications import queue_case_notification
 from portal.forms import PrintReceiptForm, SubmissionForm, category_choices
 from portal.state import enforce_budget, services
-from portal.streaming import read_streamed_form, read_text_fields
 from web import current_language
 from web.database import attempt, commit, db
 from web.errors import retry_after_seconds
+from web.streamed_forms import FileLimits, read_form_with_files, read_text_fields
 from web.uploads import FilePart
 
 blueprint = Blueprint("submit", __name__)
@@ -71,55 +72,51 @@ def report_form() -> ResponseReturnValue:
 @blueprint.post("/report")
 def report_submit() -> ResponseReturnValue:
     """Receive a report: files are encrypted while they arrive, then the case is created in
-    one transaction. Any failure deletes the encrypted files: nothing partial remains."""
+    one transaction. The files are kept only if that transaction commits the case
+    (core.cases.pending_files): a refusal or a failure leaves nothing behind."""
     config = services().config
     try:
         enforce_budget("submissions", config.submissions_per_minute)
     except TooManyRequests as busy:
         return _busy_form(busy)
     draft = SubmissionDraft()
-    try:
-        def store(part: FilePart) -> None:
-            draft.add_file(services(), part.filename, part.content_type, part.chunks())
 
-        post = read_streamed_form(_form, store, max_file_bytes=config.max_submission_bytes,
-                                  max_files=config.max_files)
-        form = post.form
-        assert isinstance(form, SubmissionForm)
-        if not post.valid:
-            draft.discard(services().blobs)
-            return _render_form(form, post.status, files_dropped=post.files_dropped,
-                                upload_error=post.upload_error)
-        if form.is_bot():
-            draft.discard(services().blobs)
-            return _render_form(form, 400, upload_error=_("Your report could not be sent."))
-        identity = None
-        # Typed, then "stay anonymous" chosen: dropped (anonymity wins), and the receipt
-        # page says so.
-        identity_dropped = form.disclosure.data != "confidential" and any(
-            (field.data or "").strip() for field in (form.name, form.contact, form.position))
-        if form.disclosure.data == "confidential":
-            identity = Identity(name=form.name.data or "", contact=form.contact.data or "",
-                                position=form.position.data or "")
-        report = ReportContent(
-            summary=form.summary.data or "", what_happened=form.what_happened.data or "",
-            when=form.when.data or "", where=form.where.data or "",
-            who_involved=form.who_involved.data or "", how_known=form.how_known.data or "",
-            evidence=form.evidence.data or "")
+    def store(_valid: SubmissionForm, part: FilePart) -> StoredFile:
+        return draft.add_file(services(), part.filename, part.content_type, part.chunks(),
+                              session=db())
+
+    post = read_form_with_files(_form, store, FileLimits(total_bytes=config.max_submission_bytes,
+                                                         files=config.max_files))
+    form = post.form
+    if not post.valid:
+        return _render_form(form, post.status, files_dropped=post.files_dropped,
+                            upload_error=post.error)
+    if form.is_bot():
+        return _render_form(form, 400, upload_error=_("Your report could not be sent."))
+    identity = None
+    # Typed, then "stay anonymous" chosen: dropped (anonymity wins), and the receipt page
+    # says so.
+    identity_dropped = form.disclosure.data != "confidential" and any(
+        (field.data or "").strip() for field in (form.name, form.contact, form.position))
+    if form.disclosure.data == "confidential":
+        identity = Identity(name=form.name.data or "", contact=form.contact.data or "",
+                            position=form.position.data or "")
+    report = ReportContent(
+        summary=form.summary.data or "", what_happened=form.what_happened.data or "",
+        when=form.when.data or "", where=form.where.data or "",
+        who_involved=form.who_involved.data or "", how_known=form.how_known.data or "",
+        evidence=form.evidence.data or "")
+    try:
         with attempt() as session:
             result = submit_report(session, services(), draft, category_code=form.category.data,
                                    report=report, identity=identity, channel=Channel.WEB)
             queue_case_notification(session, result.case_id)
-        # The receipt is shown only for a case that is stored: commit before the page.
-        commit()
     except InvalidInput:
         # The form validated but the use case refused (e.g. a category deactivated meanwhile).
-        draft.discard(services().blobs)
         return _render_form(form, 400, upload_error=_(
             "Your report could not be sent. Please check the form and try again."))
-    except BaseException:
-        draft.discard(services().blobs)
-        raise
+    # The receipt is shown only for a case that is stored: commit before the page.
+    commit()
     return _receipt_page(result.receipt_code, "portal/receipt.html",
                          identity_dropped=identity_dropped)
 
