@@ -4,15 +4,11 @@ reveal, and the case team (grant, exclude)."""
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response
 
 from core.cases.casework import (
     LastMemberError,
@@ -37,6 +33,7 @@ from reviewer.forms import ConfirmForm, GrantForm, ReplyForm, RevealForm
 from reviewer.session import current, reauth_required, require_member
 from reviewer.session import role_required as _role_required
 from web.database import attempt, commit, db
+from web.downloads import attachment_response
 from web.forms import as_choices
 from web.streamed_forms import FileLimits, read_form_with_files
 from web.uploads import FilePart
@@ -105,13 +102,6 @@ def reply(case_id: int) -> Any:
                         post.status if post.status != 200 else 400)
 
 
-def content_disposition(name: str) -> str:
-    """`attachment` with an ASCII fallback name and the real one as RFC 5987 filename*."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._")[:100] or "attachment"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 @blueprint.get("/cases/<id:case_id>/files/<id:file_id>")
 @role_required
 def download(case_id: int, file_id: int) -> Any:
@@ -132,10 +122,7 @@ def download(case_id: int, file_id: int) -> Any:
             log.warning("an attachment failed its integrity check during download")
             raise
 
-    response = Response(body(), mimetype="application/octet-stream", direct_passthrough=True)
-    response.headers["Content-Disposition"] = content_disposition(meta.name)
-    response.headers["Content-Length"] = str(meta.size)
-    return response
+    return attachment_response(meta.name, meta.size, body())
 
 
 @blueprint.route("/cases/<id:case_id>/reveal", methods=["GET", "POST"])

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
@@ -38,6 +36,7 @@ from portal.forms import ReceiptLoginForm, ReplyForm
 from portal.stages import ANSWERED, STAGES, progress_steps, question_answered
 from portal.state import enforce_budget, services
 from web.database import attempt, commit, db
+from web.downloads import attachment_response
 from web.streamed_forms import FileLimits, FormPost, read_form_with_files, read_text_fields
 from web.uploads import FilePart
 
@@ -214,16 +213,7 @@ def download(number: int) -> ResponseReturnValue:
     file_id = submitter_file_id(db(), access, number)
     meta, chunks = open_file_for_submitter(db(), services(), access, file_id)
     commit()  # the download's audit event is durable before the first byte
-    return _attachment_response(meta.name, meta.size, chunks)
-
-
-def _attachment_response(name: str, size: int, chunks: Iterator[bytes]) -> Response:
-    response = Response(chunks, mimetype="application/octet-stream", direct_passthrough=True)
-    ascii_name = name.encode("ascii", "replace").decode("ascii").replace('"', "_") or "file"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}")
-    response.headers["Content-Length"] = str(size)
-    return response
+    return attachment_response(meta.name, meta.size, chunks)
 
 
 @blueprint.post("/case/logout")
