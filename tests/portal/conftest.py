@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import http.cookiejar
 import re
-import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from email.message import Message as HeaderMessage
 from pathlib import Path
 
 import pytest
@@ -26,6 +19,23 @@ from core.services import Services
 from core.staff.accounts import add_reviewer
 from crypto.reviewer_keys import unwrap_private_key
 from portal import create_app
+
+# Other test modules import these from here, where they were first written.
+from tests.portal.live_http import HttpClient, HttpResponse, LiveServer, live_server
+from tests.portal.response_checks import (
+    FORBIDDEN_MARKUP_RE,
+    TAG_RE,
+    URL_ATTRS_RE,
+    ResponseWatch,
+    csrf_token,
+    header_problems,
+    page_problems,
+    watch_responses,
+)
+
+__all__ = ["FORBIDDEN_MARKUP_RE", "TAG_RE", "URL_ATTRS_RE", "HttpClient", "HttpResponse",
+           "LiveServer", "ResponseWatch", "csrf_token", "header_problems", "live_server",
+           "page_problems", "watch_responses"]
 
 REVIEWER_PASSPHRASE = "quiet meadow lantern 42 harbour"
 
@@ -85,116 +95,6 @@ def make_portal(
     yield make
     for watch in watches:
         watch.check()
-
-
-# --- every response of every portal test is checked -------------------------------------------
-
-#: Attributes that make the browser fetch or navigate.
-URL_ATTRS_RE = re.compile(
-    r"\s(?:href|src|action|formaction|srcset|data|poster|background|cite|manifest|ping|"
-    r'xlink:href)\s*=\s*(?:"([^"]*)"|\'([^\']*)\'|([^\s>]+))',
-    re.IGNORECASE,
-)
-TAG_RE = re.compile(r"<[a-zA-Z][^>]*>")
-FORBIDDEN_MARKUP_RE = re.compile(
-    r"<\s*(?:script|iframe|object|embed|frame|applet|base)\b|\bon[a-z]+\s*=\s*[\"']|"
-    r"http-equiv\s*=\s*[\"']?refresh|javascript:",
-    re.IGNORECASE,
-)
-
-
-def header_problems(headers: object) -> list[str]:
-    """What is wrong with a response's security headers (empty: all good)."""
-    get = headers.get  # type: ignore[attr-defined]
-    problems = []
-    csp = get("Content-Security-Policy", "")
-    directives = [d.strip() for d in csp.split(";")]
-    if "default-src 'none'" not in directives:
-        problems.append(f"CSP without default-src 'none': {csp!r}")
-    if "script-src" in csp:
-        problems.append(f"CSP allows scripts: {csp!r}")
-    if "frame-ancestors 'none'" not in directives:
-        problems.append("CSP without frame-ancestors 'none'")
-    expected = {
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-store",
-        "Cross-Origin-Opener-Policy": "same-origin",
-        "Cross-Origin-Resource-Policy": "same-origin",
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-    }
-    for name, value in expected.items():
-        if get(name) != value:
-            problems.append(f"{name}: {get(name)!r}")
-    policy = get("Permissions-Policy", "")
-    for feature in ("camera=()", "microphone=()", "geolocation=()", "interest-cohort=()"):
-        if feature not in policy:
-            problems.append(f"Permissions-Policy lacks {feature}")
-    if get("Server"):
-        problems.append("Server header sent")
-    return problems
-
-
-def page_problems(body: str) -> list[str]:
-    """Scripts, inline handlers and URLs that leave the portal's own origin."""
-    problems = [f"forbidden markup {m.group(0)!r}" for m in FORBIDDEN_MARKUP_RE.finditer(body)]
-    for tag in TAG_RE.findall(body):
-        for groups in URL_ATTRS_RE.findall(tag):
-            url = next((g for g in groups if g), "").strip()
-            if not url or url.startswith("#"):
-                continue
-            if not url.startswith("/") or url.startswith(("//", "/\\")):
-                problems.append(f"URL not on this origin: {url!r} in {tag[:200]!r}")
-    return problems
-
-
-@dataclass
-class ResponseWatch:
-    """Records every response the app sends; `check` fails the test on any problem."""
-
-    problems: list[str]
-    html_pages: int = 0
-    responses: int = 0
-
-    def check(self) -> None:
-        assert not self.problems, "\n".join(self.problems[:20])
-
-
-def watch_responses(app: Flask) -> ResponseWatch:
-    """Check the security headers of every response and scan every HTML page for scripts and
-    foreign URLs. Runs after the app's own hooks have set the headers."""
-    watch = ResponseWatch(problems=[])
-    original = app.process_response
-
-    def process_response(response):  # type: ignore[no-untyped-def]
-        response = original(response)
-        from flask import request
-
-        watch.responses += 1
-        where = f"{request.method} {request.path} -> {response.status_code}"
-        watch.problems.extend(f"{where}: {p}" for p in header_problems(response.headers))
-        if (
-            response.mimetype == "text/html"
-            and response.is_sequence
-            and not response.direct_passthrough
-        ):
-            watch.html_pages += 1
-            body = response.get_data(as_text=True)
-            watch.problems.extend(f"{where}: {p}" for p in page_problems(body))
-        return response
-
-    app.process_response = process_response  # type: ignore[method-assign]
-    app.extensions["tests.response_watch"] = watch
-    return watch
-
-
-def csrf_token(html: str) -> str:
-    """The CSRF token of the first form on a page."""
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html
-    )
-    assert match, "no CSRF token on the page"
-    return match.group(1)
 
 
 # --- helpers shared by the portal tests ---------------------------------------------------------
@@ -390,96 +290,3 @@ def post_reviewer_reply(
             for name, content in files
         ]
         post_reviewer_message(s, services, who, case_id, MessageKind.INFORMATION, body, stored)
-
-
-# --- a real HTTP server ---------------------------------------------------------------------------
-
-
-class LiveServer:
-    """The app served by werkzeug in a thread on 127.0.0.1:<free port>."""
-
-    def __init__(self, app: Flask) -> None:
-        from werkzeug.serving import make_server
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self.server.server_port
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
-
-
-@contextmanager
-def live_server(app: Flask) -> Iterator[LiveServer]:
-    server = LiveServer(app)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    headers: HeaderMessage
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-class HttpClient:
-    """urllib with a cookie jar; redirects are returned, not followed."""
-
-    def __init__(self, base: str, headers: dict[str, str] | None = None) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
-        )
-        self.headers = dict(headers or {})
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> HttpResponse:
-        req = urllib.request.Request(
-            self.base + path, data=body, method=method, headers={**self.headers, **(headers or {})}
-        )
-        try:
-            with self.opener.open(req, timeout=60) as resp:
-                return HttpResponse(resp.status, resp.headers, resp.read())
-        except urllib.error.HTTPError as err:
-            with err:
-                return HttpResponse(err.code, err.headers, err.read())
-
-    def get(self, path: str, **kwargs: object) -> HttpResponse:
-        return self.request("GET", path, **kwargs)  # type: ignore[arg-type]
-
-    def post_form(self, path: str, fields: list[tuple[str, str]]) -> HttpResponse:
-        body = urllib.parse.urlencode(fields).encode("ascii")
-        return self.request(
-            "POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"}
-        )
-
-    def post_multipart(
-        self,
-        path: str,
-        fields: list[tuple[str, str | bytes]],
-        files: list[tuple[str, str | bytes, bytes]] = (),
-    ) -> HttpResponse:
-        body, content_type = multipart_body(fields, files)
-        return self.request("POST", path, body, {"Content-Type": content_type})
