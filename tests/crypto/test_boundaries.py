@@ -14,14 +14,25 @@ from crypto.audit_chain import (
     leaf_hash,
     verify_chain,
 )
-from crypto.errors import ChainError, MalformedReceipt, SignatureError
+from crypto.damm import damm_check_digit, damm_valid
+from crypto.errors import (
+    ChainError,
+    DecryptionError,
+    KeyFormatError,
+    MalformedReceipt,
+    SignatureError,
+)
 from crypto.kdf import KdfProfile
+from crypto.keys import new_key, unwrap
 from crypto.receipt import (
     RECEIPT_DIGITS,
+    ReceiptSecrets,
     derive_receipt_secrets,
     generate_receipt,
     normalise_receipt,
 )
+from crypto.records import decrypt_record
+from crypto.recovery import PREFIX, import_private_key
 from crypto.signing import generate_signing_key, sign, verify
 
 CHEAP = KdfProfile(time_cost=1, memory_kib=8, parallelism=1)
@@ -100,3 +111,48 @@ def test_signature_and_key_lengths_are_checked() -> None:
         verify(pair.verify_key, b"message", signature[:-1])
     with pytest.raises(SignatureError, match="does not verify"):
         verify(pair.verify_key, b"other message", signature)
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r"])
+def test_checkpoint_time_must_be_one_line(line_break: str) -> None:
+    """Either line break would let two different checkpoints serialise alike."""
+    with pytest.raises(ValueError, match="single line"):
+        checkpoint_message(1, GENESIS, f"2026-12-04{line_break}T00:00:00Z")
+
+
+@pytest.mark.parametrize("character", [":", "A", "a", "/"])
+def test_damm_refuses_what_is_not_an_ascii_digit(character: str) -> None:
+    """Refused as input, not looked up in the table (an IndexError, or a wrong digit)."""
+    with pytest.raises(ValueError, match="ASCII digits"):
+        damm_check_digit("12" + character)
+    with pytest.raises(ValueError, match="ASCII digits"):
+        damm_valid("12" + character)
+
+
+def test_receipt_secrets_repr_is_fixed() -> None:
+    secrets = ReceiptSecrets(lookup_id=b"\x01" * 32, receipt_key=b"\x02" * 32)
+    assert repr(secrets) == "ReceiptSecrets(<redacted>)"
+
+
+def test_wrapped_key_and_record_length_floors() -> None:
+    """Nonce and tag, and nothing more, is the shortest input worth decrypting: one byte less
+    is refused as too short before any decryption."""
+    key = new_key()
+    with pytest.raises(DecryptionError, match="too short"):
+        unwrap(key, bytes(24 + 16 - 1))
+    with pytest.raises(DecryptionError, match="could not be opened"):
+        unwrap(key, bytes(24 + 16))
+    with pytest.raises(DecryptionError, match="too short"):
+        decrypt_record(key, bytes(24 + 16 - 1), b"context")
+    with pytest.raises(DecryptionError, match="could not be decrypted"):
+        decrypt_record(key, bytes(24 + 16), b"context")
+
+
+def test_recovery_text_cap_and_type() -> None:
+    """Text over 1024 characters, or not text at all, is refused before any parsing."""
+    with pytest.raises(KeyFormatError, match="malformed"):
+        import_private_key("A" * 1025)
+    with pytest.raises(KeyFormatError, match="must start with"):
+        import_private_key("A" * 1024)  # at the cap: parsed, and refused for its prefix
+    with pytest.raises(KeyFormatError, match="malformed"):
+        import_private_key(PREFIX.encode())  # type: ignore[arg-type]

@@ -136,10 +136,15 @@ def test_normalise_accepts_human_variants(code: str) -> None:
         SAMPLE_CODES[0][:27] + "\u0664",  # Arabic-Indic digit four
         SAMPLE_CODES[0][:27] + ".",
         "1" * 1000,
+        # Between "9" and the lower-case letters in code-point order: caught by the ASCII
+        # digit check, not by the check digit (which would fail with another error).
+        SAMPLE_CODES[0][:10] + "A" + SAMPLE_CODES[0][11:],
+        SAMPLE_CODES[0][:10] + ":" + SAMPLE_CODES[0][11:],
     ],
     # Plain ASCII ids: an escaped non-ASCII id cannot be selected again by node id (mutmut).
     ids=["empty", "spaces", "short", "digit-missing", "digit-extra", "letter-inside",
-         "letters", "arabic-indic-digit", "dot", "thousand-ones"],
+         "letters", "arabic-indic-digit", "dot", "thousand-ones", "capital-inside",
+         "colon-inside"],
 )
 def test_malformed(text: str) -> None:
     with pytest.raises(MalformedReceipt):
