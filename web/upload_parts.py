@@ -8,13 +8,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _
-from werkzeug.sansio.multipart import File
+from werkzeug.sansio.multipart import Field, File
 
 from web.upload_errors import UploadTooLarge
 
 # "_" is lazy_gettext: messages are built at import time and translated when shown.
 
-_FILENAME_RE = re.compile(r';\s*filename\s*=\s*"([^"]*)"', re.IGNORECASE)
+#: One parameter of a part's Content-Disposition as browsers write it: a quoted value is
+#: taken literally up to the next quote (browsers percent-encode '"' and never use backslash
+#: escapes), or a bare token.
+_PARAM_RE = re.compile(r';\s*([^\s=;"]+)\s*=\s*(?:"([^"]*)"|([^\s;"]*))')
+#: A Windows path (drive or network share), as old browsers sent: C:\dir\x.pdf, \\host\x.pdf.
+_WINDOWS_PATH_RE = re.compile(r"[A-Za-z]:\\|\\\\")
 
 
 @dataclass(frozen=True)
@@ -28,9 +33,9 @@ class FieldPart:
 class FilePart:
     """A file form field whose contents are read with :meth:`chunks`.
 
-    ``filename`` is only the last path component of what the browser sent (some clients send
-    a full path, which can contain the user's account name); it is "" for an empty file
-    input. ``content_type`` is the browser's claim and must not be trusted.
+    ``filename`` is the name the browser sent without any folders (some clients send a full
+    path, which can contain the user's account name; see :func:`client_filename`); it is ""
+    for an empty file input. ``content_type`` is the browser's claim and must not be trusted.
     """
 
     def __init__(
@@ -102,15 +107,45 @@ class FilePart:
 Part = FieldPart | FilePart
 
 
-def client_filename(event: File) -> str:
-    """Return the last path component of the file name the client sent.
+def disposition_params(value: str) -> dict[str, str]:
+    """The parameters of a part's Content-Disposition value, read as browsers write them
+    (names lower-cased; the first of a repeated parameter counts)."""
+    params: dict[str, str] = {}
+    for match in _PARAM_RE.finditer(value):
+        quoted, bare = match.group(2), match.group(3)
+        params.setdefault(match.group(1).lower(), quoted if quoted is not None else bare)
+    return params
 
-    werkzeug unescapes backslashes in quoted header values, which turns a Windows path sent
-    verbatim by a browser ("C:\\Users\\name\\x.pdf") into "C:Usersnamex.pdf" and so keeps
-    the account name. Browsers never backslash-escape (they percent-encode '"'), so the raw
-    quoted value is read here; werkzeug's value is the fallback (e.g. for filename*=).
+
+def as_browser_sent(event: Field | File) -> Field | File:
+    """The part as the browser meant it.
+
+    werkzeug reads quoted header values with backslash escapes, which browsers never use: a
+    file named `notes\\` (legal on Linux and macOS) arrives as filename="notes\\", whose
+    closing quote werkzeug takes as escaped, so that it loses the file name and reports the
+    part as a text field -- and the file would be dropped without a word. The raw header is
+    read here; werkzeug's values stay the fallback (e.g. for an RFC 5987 filename*=).
     """
-    raw = event.headers.get("Content-Disposition", "")
-    match = _FILENAME_RE.search(raw)
-    filename = match.group(1) if match else event.filename
-    return re.split(r"[/\\]", filename)[-1]
+    params = disposition_params(event.headers.get("Content-Disposition", ""))
+    name = params.get("name", event.name)
+    if "filename" in params:
+        return File(name=name, filename=params["filename"], headers=event.headers)
+    if isinstance(event, File):
+        return File(name=name, filename=event.filename, headers=event.headers)
+    return Field(name=name, headers=event.headers)
+
+
+def client_filename(event: File) -> str:
+    """The file's name without the folders some clients send with it (a full path can
+    contain the user's account name).
+
+    "/" separates folders everywhere. A backslash does only in a Windows path (a drive or a
+    network share, as old browsers sent): elsewhere it is part of the name, legal on Linux
+    and macOS, and kept -- "notes\\" stays "notes\\" (web.downloads makes any name safe for
+    a header). A name that is all folders comes back "", which the caller must refuse for a
+    part that has content: it is not an empty file input.
+    """
+    name = event.filename.rsplit("/", 1)[-1]
+    if _WINDOWS_PATH_RE.match(name):
+        name = name.rsplit("\\", 1)[-1]
+    return name

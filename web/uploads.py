@@ -50,7 +50,7 @@ from web.upload_errors import (
     UploadTooLarge,
     body_too_large,
 )
-from web.upload_parts import FieldPart, FilePart, Part, client_filename
+from web.upload_parts import FieldPart, FilePart, Part, as_browser_sent, client_filename
 
 __all__ = [
     "FILE_READ_SIZE", "MAX_BOUNDARY_LENGTH", "READ_SIZE", "FieldPart", "FilePart",
@@ -296,8 +296,12 @@ class StreamingFormParser:
                 return None
             elif isinstance(event, Preamble):
                 continue
-            elif isinstance(event, Field | File) and not event.name:
-                raise MalformedForm(_("The form data could not be read."))
+            elif isinstance(event, Field | File):
+                # Read from the raw header: werkzeug's reading can turn a file into a field.
+                event = as_browser_sent(event)
+                if not event.name:
+                    raise MalformedForm(_("The form data could not be read."))
+                return event
             else:
                 return event
 

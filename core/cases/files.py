@@ -84,9 +84,11 @@ def add_file_rows(session: Session, case_id: int, message_id: int | None,
 
 
 def clean_file_name(name: str) -> str:
-    """Keep only the last path component and drop control characters (names are shown to
-    reviewers and used in downloads)."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    """Keep only what follows the last "/" and drop control characters (names are shown to
+    reviewers and used in downloads). A backslash is part of a name on Linux and macOS
+    ("notes\\"), so it is kept: the upload parser has already taken any Windows folders off,
+    and downloads make every name safe for their header."""
+    base = name.rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip()
     return base[:MAX_FILE_NAME] or "attachment"
 

@@ -9,7 +9,7 @@ import pytest
 
 from core.blobs import FileSystemBlobStore
 from core.cases.contexts import file_key_context
-from core.cases.files import StoredFile, file_plaintext, store_file
+from core.cases.files import StoredFile, clean_file_name, file_plaintext, store_file
 from core.errors import InvalidInput
 from core.models import KeyKind
 from crypto.errors import StreamError
@@ -91,3 +91,16 @@ def test_a_failing_upload_leaves_no_blob(blobs):
         store_file(blobs, reference=REFERENCE, key_kind=KeyKind.CASE, case_key=new_key(),
                    name="x", content_type="", chunks=cut_short(), day=DAY)
     assert not [p for p in blobs.root.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize(("name", "kept"), [
+    ("notes\\", "notes\\"),  # legal on Linux and macOS: it was stored as "attachment"
+    ("a\\b.txt", "a\\b.txt"),
+    ("dir/plan.pdf", "plan.pdf"),
+    ("bad\r\nname.txt", "badname.txt"),
+    ("/", "attachment"),
+])
+def test_file_names_keep_backslashes(name, kept):
+    """The name as the reporter chose it (web.upload_parts has taken Windows folders off);
+    only what cannot be a name goes."""
+    assert clean_file_name(name) == kept
