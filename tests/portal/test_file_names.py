@@ -13,15 +13,9 @@ from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.services import Services
-from tests.portal.conftest import (
-    HttpClient,
-    LiveServer,
-    counts,
-    csrf_token,
-    live_server,
-    receipt_of,
-    report_fields,
-)
+from tests.portal.conftest import counts, receipt_of, report_fields
+from tests.portal.live_http import HttpClient, LiveServer, live_server
+from tests.portal.response_checks import csrf_token
 from tests.portal.test_flow import FILE_LINK_RE
 from web.downloads import content_disposition
 

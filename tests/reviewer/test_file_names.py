@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from core.models import Attachment, Message
 from reviewer import create_app
-from tests.portal.conftest import HttpClient, LiveServer, csrf_token, live_server
+from tests.portal.live_http import HttpClient, LiveServer, live_server
+from tests.portal.response_checks import csrf_token
 from tests.reviewer.conftest import open_session
 from web.downloads import content_disposition
 
