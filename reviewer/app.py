@@ -11,8 +11,9 @@ from flask_wtf.csrf import CSRFProtect
 import web
 from core.config import Config
 from core.services import Services, build_services
-from reviewer import admin, auth, cases, inbox, labels, session
+from reviewer import labels, session
 from reviewer.console import EXTENSION_KEY, Console
+from reviewer.views import admin, auth, cases, inbox
 
 HERE = Path(__file__).resolve().parent
 

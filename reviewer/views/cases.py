@@ -27,11 +27,11 @@ from core.cases.team import case_team, get_case, get_case_file, get_member, gran
 from core.errors import InvalidInput, StreamError
 from core.models import KeyKind, MessageKind, Role
 from core.staff import authentication as staff_auth
-from reviewer.auth import too_many
 from reviewer.console import console
 from reviewer.forms import ConfirmForm, GrantForm, ReplyForm, RevealForm
 from reviewer.session import current, reauth_required, require_member
 from reviewer.session import role_required as _role_required
+from reviewer.views.auth import too_many
 from web.database import attempt, commit, db
 from web.downloads import attachment_response
 from web.forms import as_choices
