@@ -18,8 +18,13 @@ from core.db import create_schema, make_engine
 POSTGRES_ADMIN_URL = os.environ.get(
     "CANDOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-TEMPLATE_NAME = f"candor_tpl_{os.getpid()}"
-_template_ready = False
+#: The process whose template exists, if any. Per process, not per import: a test run forked
+#: from another (mutation testing) must neither use nor drop its parent's template.
+_template_pid: int | None = None
+
+
+def _template_name() -> str:
+    return f"candor_tpl_{os.getpid()}"
 
 
 def _admin_engine() -> Engine:
@@ -53,28 +58,30 @@ def _url_for(name: str) -> str:
 
 
 def _ensure_template() -> None:
-    global _template_ready
-    if _template_ready:
+    global _template_pid
+    if _template_pid == os.getpid():
         return
     admin = _admin_engine()
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{TEMPLATE_NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{TEMPLATE_NAME}"'))
-    engine = make_engine(_url_for(TEMPLATE_NAME))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{_template_name()}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{_template_name()}"'))
+    engine = make_engine(_url_for(_template_name()))
     create_schema(engine)
     engine.dispose()
     admin.dispose()
-    _template_ready = True
+    _template_pid = os.getpid()
 
 
 def drop_template() -> None:
     """Remove this process's template database (end of the test session)."""
-    if not _template_ready:
+    global _template_pid
+    if _template_pid != os.getpid():
         return
     admin = _admin_engine()
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{TEMPLATE_NAME}" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{_template_name()}" WITH (FORCE)'))
     admin.dispose()
+    _template_pid = None  # a later session in this process makes a new one
 
 
 @contextmanager
@@ -86,7 +93,7 @@ def fresh_postgres(with_schema: bool = True) -> Iterator[str]:
     with admin.connect() as conn:
         if with_schema:
             _ensure_template()
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_NAME}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{_template_name()}"'))
         else:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
