@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
+from core.models import ThrottleBucket
 from core.operations.throttle import take
 
 WINDOW = timedelta(minutes=1)
@@ -110,3 +112,66 @@ def test_the_window_tag_cannot_be_computed_without_the_key(
     with session_factory() as s:
         other = bytes(s.execute(text("select window_tag from throttle_buckets")).scalar_one())
     assert other != stored and len(stored) == 16
+
+
+def _stored_tags(session_factory: sessionmaker[Session]) -> dict[str, bytes]:
+    with session_factory() as s:
+        rows = s.execute(text("select name, window_tag from throttle_buckets")).all()
+    return {name: bytes(tag) for name, tag in rows}
+
+
+def test_buckets_counting_the_same_window_store_unrelated_tags(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Pins the bucket's name in the window hash: without it every bucket counting the same
+    minute would store the same tag, and the rows would tell that a login and a report came
+    in the same minute."""
+    for name in ("portal:submissions", "portal:logins"):
+        with transaction(session_factory) as s:
+            take(s, name, limit=5, window=WINDOW, now=T0, key=KEY)
+    tags = _stored_tags(session_factory)
+    assert tags["portal:submissions"] != tags["portal:logins"]
+
+
+def test_the_window_tag_is_the_documented_keyed_hash(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Pins the hash's personalisation: the throttle key also keys other hashes, and the
+    "candor-window" person keeps a window tag from ever equalling one of them."""
+    import hashlib
+
+    name = "portal:submissions"
+    with transaction(session_factory) as s:
+        take(s, name, limit=5, window=WINDOW, now=T0, key=KEY)
+    number = int(T0.timestamp()) // 60
+    expected = hashlib.blake2b(f"{name}\n{number}".encode(), key=KEY,
+                               person=b"candor-window", digest_size=16).digest()
+    assert _stored_tags(session_factory)[name] == expected
+
+
+def test_the_wait_is_rounded_up_to_whole_seconds(session_factory: sessionmaker[Session]) -> None:
+    """Half a second before the window ends the answer is 1 second, not 0 and not 2."""
+    for moment, wait in ((T0.replace(second=59, microsecond=500_000), 1),
+                         (T0.replace(second=58, microsecond=200_000), 2)):
+        with transaction(session_factory) as s:
+            s.execute(text("delete from throttle_buckets"))
+            take(s, "logins", limit=1, window=WINDOW, now=moment, key=KEY)
+        with transaction(session_factory) as s:
+            assert take(s, "logins", limit=1, window=WINDOW, now=moment, key=KEY) == wait
+
+
+def test_a_bucket_already_loaded_is_read_again_under_the_lock(
+    session_factory: sessionmaker[Session], backend: str,
+) -> None:
+    """Pins populate_existing: a session that loaded the bucket before another process
+    counted on must not count from its stale copy (a lost update past the limit)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite allows one writer at a time: the loaded row cannot go stale")
+    with transaction(session_factory) as s:
+        assert take(s, "logins", limit=2, window=WINDOW, now=T0, key=KEY) is None
+    with session_factory() as reader, reader.begin():
+        stale = reader.get(ThrottleBucket, "logins")
+        assert stale is not None and stale.count == 1
+        with transaction(session_factory) as other:
+            assert take(other, "logins", limit=2, window=WINDOW, now=T0, key=KEY) is None
+        assert take(reader, "logins", limit=2, window=WINDOW, now=T0, key=KEY) is not None
