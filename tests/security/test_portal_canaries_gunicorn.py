@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+import tests.portal.conftest as portal_fixtures
 from core.config import load_config
 from core.keyring import Keyring, write_keyring
 from core.models import Case
@@ -35,6 +36,9 @@ from tests.security.test_portal_canaries import (
     make_canaries,
     report_with,
 )
+
+# The portal's intake reviewer fixture, shared with tests/portal.
+intake_reviewer = portal_fixtures.intake_reviewer
 
 
 def test_portal_canaries_under_gunicorn(
