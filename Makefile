@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
 CATALOG_DIRS := portal/translations reviewer/translations web/translations
 
-.PHONY: demo test lint typecheck catalogs extract clean bench check-system
+.PHONY: demo test lint typecheck catalogs extract clean bench check-system mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,15 @@ check-system:
 
 test: $(STAMP) catalogs lint typecheck check-system
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Mutation testing of crypto/, the throttle and the security headers (a few minutes; not part
+# of `make test` or CI). Configuration: [tool.mutmut] in pyproject.toml; the survivors that
+# may stay, and why: tests/MUTATION.md. Each run starts afresh (cached verdicts go stale when
+# tests change). MUTATE_ARGS narrows a run, e.g.  make mutate MUTATE_ARGS='"web.headers*"'
+mutate: $(STAMP)
+	$(BIN)/pip install --quiet 'mutmut>=3.8,<4'
+	rm -rf mutants
+	$(BIN)/mutmut run $(MUTATE_ARGS); $(BIN)/mutmut results
 
 bench: $(STAMP)
 	$(BIN)/python benches/crypto_stream.py --quick
