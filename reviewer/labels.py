@@ -69,10 +69,14 @@ _NEXT = {
                             "(send information) before the acknowledgement deadline."),
     CaseStatus.ACKNOWLEDGED: _l("Investigate, or ask the reporter for more information."),
     CaseStatus.INFO_NEEDED: _l("Wait for the reporter's answer; check the thread for news."),
-    CaseStatus.UNDER_INVESTIGATION: _l("Finish the investigation and record a decision."),
+    CaseStatus.UNDER_INVESTIGATION: _l("Investigate with the case team, then send the outcome "
+                                       "and reasons. (Recording a decision is not yet "
+                                       "available.)"),
     CaseStatus.DECIDED: _l("Send the outcome and reasons to the reporter."),
-    CaseStatus.FEEDBACK_GIVEN: _l("Follow up on corrective actions, or close the case."),
-    CaseStatus.FOLLOW_UP: _l("Check corrective actions, then close the case."),
+    CaseStatus.FEEDBACK_GIVEN: _l("Answer the reporter if they write again. (Corrective "
+                                  "actions and closing a case are not yet available.)"),
+    CaseStatus.FOLLOW_UP: _l("Follow up the corrective actions. (Tracking them and closing a "
+                             "case are not yet available.)"),
 }
 
 

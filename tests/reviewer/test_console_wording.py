@@ -52,3 +52,17 @@ def test_a_changed_passphrase_is_confirmed(app, session_factory, services, world
     assert 'id="notice"' in landing and "Your passphrase was changed." in landing
     # Shown once.
     assert 'id="notice"' not in client.get(done.location).text
+
+
+def test_next_steps_promise_no_action_the_console_lacks(app) -> None:
+    """The console has no action yet to record a decision, track corrective actions or close
+    a case (issue #13): a next step that names one says it is not yet available."""
+    from reviewer.labels import next_step
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        for status in CaseStatus:
+            text = str(next_step(status))
+            names_missing_action = any(word in text.lower() for word in (
+                "record a decision", "close the case", "closing a case", "corrective"))
+            if names_missing_action:
+                assert "not yet available" in text, (status, text)
