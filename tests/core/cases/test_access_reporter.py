@@ -1,4 +1,5 @@
-"""The reporter's key opens no team material; recovery re-grants; deactivation ends sessions."""
+"""The reporter's key opens no team material; deactivation ends sessions. (Recovery
+re-grants are tested in test_recovery.py.)"""
 
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ import pytest
 from sqlalchemy import select, text
 
 from core.cases.casework import (
-    UnlockedReviewer,
     open_file_for_reviewer,
     post_reviewer_message,
-    read_case_for_reviewer,
     store_reviewer_file,
 )
 from core.cases.contexts import (
@@ -32,13 +31,10 @@ from core.models import (
     Recipient,
     ReviewerSession,
 )
-from core.staff.accounts import deactivate_reviewer, reset_passphrase
+from core.staff.accounts import deactivate_reviewer
 from crypto.errors import CryptoError, DecryptionError
-from crypto.keys import generate_keypair
 from crypto.records import decrypt_record
-from crypto.reviewer_keys import unwrap_private_key
 from tests.core.cases.test_access import (
-    REPORT,
     _reviewer,
     assert_not_numbered_for_submitter,
 )
@@ -152,51 +148,6 @@ def test_case_key_file_on_internal_note_stays_internal(session_factory, services
         pass
     assert leaked is None, "the reporter downloaded a file attached to an internal note"
     assert_not_numbered_for_submitter(session_factory, access, attachment_id)
-
-
-def test_reset_passphrase_then_recovery_regrant(session_factory, services, team, recovery_key):
-    case_id = team["case"].case_id
-    ivy = team["ivy"]
-    with transaction(session_factory) as s:
-        old_public = _reviewer(s, ivy).public_key
-        temporary = reset_passphrase(s, services, "ivy")
-    with session_factory() as s:
-        reviewer = _reviewer(s, ivy)
-        assert reviewer.public_key != old_public
-        assert reviewer.must_change_passphrase
-        new_private = unwrap_private_key(reviewer.wrapped_private_key, temporary)
-        assert (
-            s.execute(
-                text("select count(*) from case_grants where reviewer_id = :r"), {"r": ivy.id}
-            ).scalar_one()
-            == 0
-        )
-    with pytest.raises(DecryptionError):
-        unwrap_private_key(reviewer.wrapped_private_key, ivy.passphrase)
-    assert new_private != ivy.private_key
-    renewed = UnlockedReviewer(ivy.id, new_private)
-    for who in (renewed, ivy.unlocked):
-        with pytest.raises(AccessDenied), transaction(session_factory) as s:
-            read_case_for_reviewer(s, services, who, case_id)
-
-    # A wrong recovery key is refused and grants nothing.
-    with pytest.raises(AccessDenied), transaction(session_factory) as s:
-        regrant_member_cases(s, services, generate_keypair().private_key, _reviewer(s, ivy))
-
-    with transaction(session_factory) as s:
-        result = regrant_member_cases(s, services, recovery_key.private_key, _reviewer(s, ivy))
-    assert result.regranted == 1 and result.without_recovery_grant == 0
-    with transaction(session_factory) as s:
-        view = read_case_for_reviewer(s, services, renewed, case_id)
-    assert view.report == REPORT
-    assert "Check with HR first" in [m.body for m in view.messages]
-    # The old key is useless for good.
-    with pytest.raises(AccessDenied), transaction(session_factory) as s:
-        read_case_for_reviewer(s, services, ivy.unlocked, case_id)
-    # Idempotent: a second run finds nothing to do.
-    with transaction(session_factory) as s:
-        again = regrant_member_cases(s, services, recovery_key.private_key, _reviewer(s, ivy))
-    assert again.regranted == 0
 
 
 def test_deactivation_deletes_sessions(session_factory, services, team):

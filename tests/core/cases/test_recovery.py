@@ -1,0 +1,142 @@
+"""core.cases.recovery: after a passphrase reset, the recovery key seals a member's case keys
+to their new key pair again; cases they were excluded from, and cases without a recovery
+grant, are left alone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import delete, select, text
+
+from core.audit.log import Actor, AuditAction
+from core.cases.casework import (
+    UnlockedReviewer,
+    exclude_member,
+    grant_case,
+    read_case_for_reviewer,
+    reveal_identity,
+)
+from core.cases.recovery import regrant_member_cases
+from core.db import transaction
+from core.errors import AccessDenied
+from core.models import AuditEvent, CaseGrant, Recipient
+from core.staff.accounts import reset_passphrase
+from crypto.errors import DecryptionError
+from crypto.keys import generate_keypair
+from crypto.reviewer_keys import unwrap_private_key
+from tests.core.cases.test_access import (
+    REPORT,
+    _reviewer,
+)
+from tests.core.factories import submit
+
+
+def test_reset_passphrase_then_recovery_regrant(session_factory, services, team, recovery_key):
+    case_id = team["case"].case_id
+    ivy = team["ivy"]
+    with transaction(session_factory) as s:
+        old_public = _reviewer(s, ivy).public_key
+        temporary = reset_passphrase(s, services, "ivy")
+    with session_factory() as s:
+        reviewer = _reviewer(s, ivy)
+        assert reviewer.public_key != old_public
+        assert reviewer.must_change_passphrase
+        new_private = unwrap_private_key(reviewer.wrapped_private_key, temporary)
+        assert (
+            s.execute(
+                text("select count(*) from case_grants where reviewer_id = :r"), {"r": ivy.id}
+            ).scalar_one()
+            == 0
+        )
+    with pytest.raises(DecryptionError):
+        unwrap_private_key(reviewer.wrapped_private_key, ivy.passphrase)
+    assert new_private != ivy.private_key
+    renewed = UnlockedReviewer(ivy.id, new_private)
+    for who in (renewed, ivy.unlocked):
+        with pytest.raises(AccessDenied), transaction(session_factory) as s:
+            read_case_for_reviewer(s, services, who, case_id)
+
+    # A wrong recovery key is refused and grants nothing.
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:
+        regrant_member_cases(s, services, generate_keypair().private_key, _reviewer(s, ivy))
+
+    with transaction(session_factory) as s:
+        result = regrant_member_cases(s, services, recovery_key.private_key, _reviewer(s, ivy))
+    assert result.regranted == 1 and result.without_recovery_grant == 0
+    with transaction(session_factory) as s:
+        view = read_case_for_reviewer(s, services, renewed, case_id)
+    assert view.report == REPORT
+    assert "Check with HR first" in [m.body for m in view.messages]
+    # The old key is useless for good.
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:
+        read_case_for_reviewer(s, services, ivy.unlocked, case_id)
+    # Idempotent: a second run finds nothing to do.
+    with transaction(session_factory) as s:
+        again = regrant_member_cases(s, services, recovery_key.private_key, _reviewer(s, ivy))
+    assert again.regranted == 0
+
+
+def _reset(session_factory, services, handle) -> UnlockedReviewer:
+    """Reset the passphrase (all grants go) and return the account's new key."""
+    with transaction(session_factory) as s:
+        temporary = reset_passphrase(s, services, handle.username)
+    with session_factory() as s:
+        wrapped = _reviewer(s, handle).wrapped_private_key
+    return UnlockedReviewer(handle.id, unwrap_private_key(wrapped, temporary))
+
+
+def _regrant(session_factory, services, recovery_key, handle):
+    with transaction(session_factory) as s:
+        return regrant_member_cases(s, services, recovery_key.private_key, _reviewer(s, handle))
+
+
+def test_every_key_of_every_member_case_and_nothing_else(session_factory, services, team,
+                                                          recovery_key):
+    """Guards the scope of a re-grant: each case the reviewer is a member of gets all its
+    keys back (the identity key too) with one audit event naming the grantee, and a case
+    they were excluded from gets nothing, although they once held its keys."""
+    ivy, oscar = team["ivy"], team["outsider"]
+    second = submit(session_factory, services, category="security")
+    excluded = submit(session_factory, services, category="security")
+    with transaction(session_factory) as s:
+        grant_case(s, services, ivy.unlocked, excluded.case_id, _reviewer(s, oscar))
+        exclude_member(s, services, Actor.system(), excluded.case_id, _reviewer(s, ivy))
+    renewed = _reset(session_factory, services, ivy)
+
+    result = _regrant(session_factory, services, recovery_key, ivy)
+    assert (result.regranted, result.without_recovery_grant) == (2, 0)
+    with session_factory() as s:
+        events = s.execute(select(AuditEvent.case_id, AuditEvent.detail)
+                           .where(AuditEvent.action == str(AuditAction.CASE_RECOVERED))).all()
+    assert sorted(case_id for case_id, _ in events) == sorted([team["case"].case_id,
+                                                               second.case_id])
+    assert all(json.loads(detail)["grantee_id"] == ivy.id for _, detail in events)
+    with transaction(session_factory) as s:
+        assert reveal_identity(s, services, renewed, team["case"].case_id,
+                               "Needed to interview").name == "Zhang San"
+        assert read_case_for_reviewer(s, services, renewed, second.case_id).messages == ()
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:
+        read_case_for_reviewer(s, services, renewed, excluded.case_id)
+
+
+def test_a_case_without_a_recovery_grant_is_counted_not_skipped_silently(
+        session_factory, services, team, recovery_key):
+    """Guards the count an operator reads after `candor recover`: a case whose recovery
+    grant is missing is reported as such, and the other cases are re-granted all the same."""
+    ivy = team["ivy"]
+    second = submit(session_factory, services, category="security")
+    with transaction(session_factory) as s:
+        s.execute(delete(CaseGrant).where(CaseGrant.case_id == second.case_id,
+                                          CaseGrant.recipient == Recipient.RECOVERY))
+    renewed = _reset(session_factory, services, ivy)
+    result = _regrant(session_factory, services, recovery_key, ivy)
+    assert (result.regranted, result.without_recovery_grant) == (1, 1)
+    with transaction(session_factory) as s:
+        assert read_case_for_reviewer(s, services, renewed, team["case"].case_id)
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:
+        read_case_for_reviewer(s, services, renewed, second.case_id)
+    with session_factory() as s:
+        assert s.execute(text("select count(*) from case_grants where reviewer_id = :r "
+                              "and case_id = :c"),
+                         {"r": ivy.id, "c": second.case_id}).scalar_one() == 0
