@@ -1,5 +1,5 @@
-"""core.cases.casework: granting a case, case-key-only grants, excluding members, and who
-may be granted."""
+"""core.cases.casework: granting a case, case-key-only grants, excluding members, who may be
+granted, and when an identity may not be revealed."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from core.cases.casework import (
     grant_case,
     post_reviewer_message,
     read_case_for_reviewer,
+    reveal_identity,
 )
 from core.cases.recovery import regrant_member_cases
 from core.db import transaction
@@ -192,3 +193,25 @@ def test_inactive_reviewer_cannot_be_granted(session_factory, services, team):
             s, services, team["ivy"].unlocked, team["case"].case_id, _reviewer(s, team["outsider"])
         )
 
+
+def _messages(session_factory, case_id) -> int:
+    with session_factory() as s:
+        return s.execute(text("select count(*) from messages where case_id = :c"),
+                         {"c": case_id}).scalar_one()
+
+
+def test_reveal_on_anonymous_case_is_a_conflict(session_factory, services, team):
+    result = submit(session_factory, services, category="security")
+    with pytest.raises(Conflict), transaction(session_factory) as s:
+        reveal_identity(s, services, team["ivy"].unlocked, result.case_id, "curious")
+
+
+def test_reveal_needs_an_identity_grant(session_factory, services, team):
+    case_id = team["case"].case_id
+    with transaction(session_factory) as s:
+        grant_case(s, services, team["ivy"].unlocked, case_id, _reviewer(s, team["outsider"]))
+    before = _messages(session_factory, case_id)
+    # Granted the case and team keys only (the default): the identity stays sealed.
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:
+        reveal_identity(s, services, team["outsider"].unlocked, case_id, "because")
+    assert _messages(session_factory, case_id) == before

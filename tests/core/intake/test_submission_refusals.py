@@ -1,4 +1,5 @@
-"""Refused submissions leave nothing behind; confidential identities and their reveal."""
+"""Refused submissions leave nothing behind; confidential identities and their reveal. (The
+reveal's refusals are tested in tests/core/cases/test_casework.py.)"""
 
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ from core.cases.content import Identity, ReportContent
 from core.cases.contexts import identity_context
 from core.db import transaction
 from core.errors import (
-    AccessDenied,
-    Conflict,
     InvalidInput,
 )
 from core.intake.reporter import (
@@ -37,7 +36,7 @@ from core.models import (
 )
 from crypto.keys import open_sealed
 from crypto.records import decrypt_record
-from tests.core.factories import add_reviewer, submit
+from tests.core.factories import submit
 from tests.core.intake.test_submission import (
     _blob_files,
     _counts,
@@ -203,26 +202,6 @@ def test_confidential_identity_is_sealed_and_revealed_with_a_reason(
     # ... and the reporter never sees the note.
     with transaction(session_factory) as s:
         assert read_case_for_submitter(s, services, access).messages == ()
-
-
-def test_reveal_on_anonymous_case_is_a_conflict(session_factory, services, intake):
-    result = submit(session_factory, services)
-    with pytest.raises(Conflict), transaction(session_factory) as s:
-        reveal_identity(s, services, intake.unlocked, result.case_id, "curious")
-
-
-def test_reveal_needs_an_identity_grant(session_factory, services, intake):
-    result = submit(session_factory, services, identity=Identity(name="Li Lei"))
-    other = add_reviewer(session_factory, services, "olga")
-    from core.cases.casework import grant_case
-    from core.models import Reviewer
-
-    with transaction(session_factory) as s:
-        grant_case(s, services, intake.unlocked, result.case_id, s.get(Reviewer, other.id))
-    # Granted the case and team keys only (the default): the identity stays sealed.
-    with pytest.raises(AccessDenied), transaction(session_factory) as s:
-        reveal_identity(s, services, other.unlocked, result.case_id, "because")
-    assert _counts(session_factory)["messages"] == 0
 
 
 def test_confidential_needs_a_name(session_factory, services, intake):
