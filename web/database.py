@@ -84,7 +84,17 @@ def attempt() -> Iterator[Session]:
 
 @contextmanager
 def separate_transaction() -> Iterator[Session]:
-    """A short transaction of its own, committed when the block ends (not the request's)."""
+    """A short transaction of its own, committed when the block ends (not the request's).
+
+    Call it before the request's own work starts: on SQLite every transaction takes the write
+    lock, so a second one opened while the request's is open would wait on its own request
+    until the busy timeout. That mistake is refused at once instead.
+    """
+    request_session = g.get(_G_KEY)
+    if (request_session is not None and request_session.in_transaction()
+            and request_session.get_bind().dialect.name == "sqlite"):
+        raise RuntimeError("separate_transaction() inside the request's open transaction "
+                           "would wait on its own SQLite write lock: call it first")
     with _factory()() as session, session.begin():
         yield session
 

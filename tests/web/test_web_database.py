@@ -139,3 +139,25 @@ def test_each_request_gets_a_fresh_session(app: Flask,
     client.get("/add/b")
     with session_factory() as session:
         assert session.execute(select(func.count(Category.id))).scalar_one() == 1
+
+
+def test_a_separate_transaction_after_the_requests_own_is_refused_on_sqlite(
+        app: Flask, backend: str, session_factory: sessionmaker[Session]) -> None:
+    """On SQLite it would wait 30 s on the request's own write lock, then fail; it is refused
+    at once there. PostgreSQL has no such lock, so it runs."""
+
+    @app.get("/late-budget")
+    def late_budget() -> str:
+        db().add(_category("request"))
+        db().flush()
+        with separate_transaction() as session:
+            session.add(_category("budget"))
+        return "ok"
+
+    response = app.test_client().get("/late-budget")
+    if backend == "sqlite":
+        assert response.status_code == 500
+        assert _codes(session_factory) == set()
+    else:
+        assert response.status_code == 200
+        assert _codes(session_factory) == {"request", "budget"}
