@@ -40,6 +40,11 @@ class Conflict(DomainError):
     """The change clashes with the current state (duplicate name, wrong stage, ...)."""
 
 
+class TamperedRecord(DomainError):
+    """A stored ciphertext does not open at its place: it was moved, copied, re-attributed or
+    altered by someone writing to the database. Not shown; audited as RECORD_TAMPERED."""
+
+
 # The apps reach crypto only through core: the crypto failures they must tell apart come from
 # here. A CryptoError escaping a use case means a key or ciphertext did not open (tampering,
 # or a grant that is not the caller's): the apps refuse the request (403).

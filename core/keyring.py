@@ -5,7 +5,8 @@
 | pepper             | 32 bytes keying receipt lookup ids (BLAKE2b key)            |
 | receipt_salt       | 16-byte Argon2id salt for receipt codes                      |
 | audit_signing_key  | Ed25519 seed signing audit checkpoints                      |
-| totp_key           | 32 bytes wrapping reviewers' TOTP secrets                   |
+| totp_key           | 32 bytes encrypting reviewers' TOTP secrets; the account key |
+|                    | that tags public keys is derived from it (`account_key`)     |
 | cookie_key         | Flask secret key (signs cookies and CSRF tokens)            |
 
 The public half of the optional organisation recovery key is `<data_dir>/recovery.pub`; it is
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from core.config import Config
 from crypto.kdf import SALT_BYTES
+from crypto.key_tags import derive_subkey
 from crypto.keys import KEY_BYTES, new_key
 from crypto.signing import generate_signing_key, signing_key_from_seed
 
@@ -52,6 +54,12 @@ class Keyring:
     def audit_verify_key(self) -> bytes:
         """Public key auditors use to verify checkpoints."""
         return signing_key_from_seed(self.audit_signing_seed).verify_key
+
+    @property
+    def account_key(self) -> bytes:
+        """Key of the tags that authenticate public keys and reporter exclusions
+        (crypto.key_tags): derived from the totp_key file, which a database writer cannot read."""
+        return derive_subkey(self.totp_key, b"candor-accounts")
 
     @classmethod
     def generate(cls, recovery_public_key: bytes | None = None) -> Keyring:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from core.db import make_engine
 from core.models import Base
@@ -26,12 +27,31 @@ def run_migrations_online() -> None:
     assert url is not None
     engine = make_engine(url)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a column by copying its table; dropping the old copy of a table
+            # others refer to would fail their foreign keys. As SQLite's documentation asks,
+            # enforcement is off while migrating (a PRAGMA, so outside any transaction: on the
+            # driver's connection, before SQLAlchemy begins one) and checked afterwards.
+            _driver_execute(connection, "PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite",
-                          compare_type=True)
+                          render_as_batch=sqlite, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        if sqlite:
+            _driver_execute(connection, "PRAGMA foreign_keys=ON")
     engine.dispose()
+
+
+def _driver_execute(connection: Connection, statement: str) -> None:
+    """Run a statement on the driver's connection, outside SQLAlchemy's transaction."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(statement)
 
 
 if context.is_offline_mode():

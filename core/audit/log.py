@@ -69,6 +69,14 @@ class AuditAction(StrEnum):
     CATEGORY_DEACTIVATED = "category:deactivate"
     CATEGORY_ACTIVATED = "category:activate"
     CHECKPOINT_SIGNED = "audit:checkpoint"
+    KEY_REJECTED = "reviewer:key:reject"  # a stored public key failed its check: an alarm
+    REVIEWER_KEYS_CREATED = "reviewer:keys:create"  # enrolment completed with own passphrase
+    CASE_EPOCH_STARTED = "case:epoch"
+    RECORD_TAMPERED = "case:record:tampered"
+    IDENTITY_REQUESTED = "case:identity:request"
+    IDENTITY_REQUEST_DECIDED = "case:identity:decide"
+    STAFF_CHANGE_REQUESTED = "admin:change:request"
+    STAFF_CHANGE_DECIDED = "admin:change:decide"
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,25 @@ from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
 from core.cases.content import MAX_LONG_TEXT, FileMeta, Identity, clean_text
-from core.cases.contexts import identity_context, message_context
+from core.cases.contexts import BINDING, identity_context, message_record_context
+from core.cases.epochs import start_epoch
+from core.cases.exclusions import excluded_by_reporter
 from core.cases.files import (
     StoredFile,
     add_file_rows,
+    attachment_key,
     file_meta,
     file_plaintext,
     store_file,
 )
-from core.cases.grants import find_reviewer_grant, grant_to_reviewer, open_reviewer_grant
+from core.cases.grants import (
+    FIRST_EPOCH,
+    CaseKeys,
+    find_reviewer_grant,
+    grant_to_reviewer,
+    open_reviewer_grant,
+    reviewer_case_keys,
+)
 from core.cases.inbox_counts import (
     case_changed,
     lock_case,
@@ -31,7 +41,7 @@ from core.cases.ordering import next_position
 from core.cases.reading import decrypt_case
 from core.cases.views import CaseView
 from core.clock import add_months
-from core.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from core.errors import AccessDenied, Conflict, InvalidInput, NotFound, TamperedRecord
 from core.models import (
     Attachment,
     Author,
@@ -46,7 +56,9 @@ from core.models import (
     Reviewer,
     Role,
 )
+from core.models.base import random_row_id
 from core.services import Services
+from crypto.errors import DecryptionError
 from crypto.records import decrypt_record, encrypt_record
 
 
@@ -74,21 +86,28 @@ def _case(session: Session, case_id: int) -> Case:
     return case
 
 
-def _keys(session: Session, case: Case, who: UnlockedReviewer,
-          kinds: Sequence[KeyKind] = (KeyKind.CASE, KeyKind.TEAM)) -> dict[KeyKind, bytes]:
-    """The keys of `case` the reviewer holds; AccessDenied without the case key or when the
-    account is deactivated (its grants remain for the record but may not be used)."""
+def _keys(session: Session, case: Case, who: UnlockedReviewer) -> CaseKeys:
+    """The keys of `case` the reviewer holds, every epoch; AccessDenied without the current
+    case key or when the account is deactivated (its grants remain for the record but may
+    not be used)."""
     reviewer = session.get(Reviewer, who.reviewer_id)
     if reviewer is None or not reviewer.active:
         raise AccessDenied("this account is deactivated")
-    keys = {KeyKind.CASE: open_reviewer_grant(session, case.id, who.reviewer_id,
-                                              who.private_key, KeyKind.CASE)}
-    for kind in kinds:
-        if kind is not KeyKind.CASE and find_reviewer_grant(session, case.id, who.reviewer_id,
-                                                            kind):
-            keys[kind] = open_reviewer_grant(session, case.id, who.reviewer_id,
-                                             who.private_key, kind)
-    return keys
+    return reviewer_case_keys(session, case, who.reviewer_id, who.private_key)
+
+
+def case_keys_of(session: Session, case: Case, who: UnlockedReviewer) -> CaseKeys:
+    """The keys of `case` the reviewer holds (see _keys): proof that they are on the team."""
+    return _keys(session, case, who)
+
+
+def record_tampering(session: Session, services: Services, actor: Actor, case_id: int,
+                     tampered: Sequence[str]) -> None:
+    """Audit records that failed their integrity check when read (an alarm for admins and
+    auditors: someone wrote to the database)."""
+    for record in tampered:
+        record_event(session, services.clock, AuditAction.RECORD_TAMPERED, actor,
+                     case_id=case_id, detail={"record": record})
 
 
 def read_case_for_reviewer(session: Session, services: Services, who: UnlockedReviewer,
@@ -98,19 +117,21 @@ def read_case_for_reviewer(session: Session, services: Services, who: UnlockedRe
     view = decrypt_case(case, _keys(session, case, who))
     record_event(session, services.clock, AuditAction.REPORT_DECRYPTED, who.actor,
                  case_id=case.id)
+    record_tampering(session, services, who.actor, case.id, view.tampered)
     return view
 
 
 def reveal_identity(session: Session, services: Services, who: UnlockedReviewer, case_id: int,
                     reason: str) -> Identity:
-    """Open a confidential reporter's identity. The reason is kept as an internal note
-    (encrypted under the team key) and the reveal is audited."""
+    """Open a confidential reporter's identity, with the identity key an identity custodian
+    sealed to this reviewer by approving their request (core.cases.identity_requests). The
+    reason is kept as an internal note (encrypted under the team key); audited."""
     case = _case(session, case_id)
     reason = clean_text(reason, field="reason", limit=1000, required=True)
     if case.identity_ciphertext is None:
         raise Conflict("this report is anonymous: there is no identity to reveal")
     identity_key = open_reviewer_grant(session, case.id, who.reviewer_id, who.private_key,
-                                       KeyKind.IDENTITY)
+                                       KeyKind.IDENTITY, FIRST_EPOCH)
     identity = Identity.from_bytes(decrypt_record(identity_key, case.identity_ciphertext,
                                                   identity_context(case.reference)))
     note = _add_message(session, services, case, who, MessageKind.INTERNAL_NOTE,
@@ -126,37 +147,36 @@ def store_reviewer_file(services: Services, who: UnlockedReviewer, session: Sess
     """Encrypt a file a reviewer attaches (case key: the reporter sees it; team key: not).
     The blob is kept only if `session` commits a message with it (core.cases.pending_files)."""
     case = _case(session, case_id)
-    keys = _keys(session, case, who, (KeyKind.CASE, KeyKind.TEAM))
-    if kind not in keys:
+    if not _keys(session, case, who).holds(kind):
         raise AccessDenied("no grant for this key")
-    return store_file(services.blobs, reference=case.reference, key_kind=kind,
-                      case_key=keys[kind], name=name, content_type=content_type, chunks=chunks,
-                      day=services.clock.today(), limit=services.config.max_submission_bytes,
-                      session=session)
+    return store_file(services.blobs, key_kind=kind, name=name, content_type=content_type,
+                      chunks=chunks, day=services.clock.today(),
+                      limit=services.config.max_submission_bytes, session=session)
 
 
 def _add_message(session: Session, services: Services, case: Case, who: UnlockedReviewer,
-                 kind: MessageKind, keys: dict[KeyKind, bytes], body: str,
+                 kind: MessageKind, keys: CaseKeys, body: str,
                  files: Sequence[StoredFile]) -> Message:
     key_kind = policy_of(kind).key
-    if key_kind not in keys:
+    if not keys.holds(key_kind):
         raise AccessDenied("no grant for this message's key")
     if any(f.key_kind is not key_kind for f in files):
         # A file travels under its message's key: team files never reach the reporter, and
         # a case-key file on an internal note would be readable by them.
         raise InvalidInput("Files must be encrypted for the same readers as their message.",
                            field="attachments")
+    epoch, key = keys.current(key_kind)
     message = Message(
-        case_id=case.id, position=next_position(session, Message, case.id),
+        id=random_row_id(), case_id=case.id, position=next_position(session, Message, case.id),
         author=Author.REVIEWER, reviewer_id=who.reviewer_id, kind=kind,
-        key_kind=key_kind,
-        body_ciphertext=encrypt_record(keys[key_kind], body.encode("utf-8"),
-                                       message_context(case.reference, kind)),
+        key_kind=key_kind, key_epoch=epoch, binding=BINDING,
         created_on=services.clock.today(),
     )
+    message.body_ciphertext = encrypt_record(key, body.encode("utf-8"),
+                                             message_record_context(case.reference, message))
     session.add(message)
     session.flush()
-    add_file_rows(session, case.id, message.id, files, services.clock.today())
+    add_file_rows(session, case, message, files, services.clock.today(), keys)
     return message
 
 
@@ -217,11 +237,14 @@ def open_file_for_reviewer(session: Session, services: Services, who: UnlockedRe
     if attachment is None:
         raise NotFound("no such file")
     case = _case(session, attachment.case_id)
-    keys = _keys(session, case, who, (KeyKind.CASE, attachment.key_kind))
-    if attachment.key_kind not in keys:
+    key = attachment_key(attachment, _keys(session, case, who))
+    if key is None:
         raise AccessDenied("no grant for this file")
-    key = keys[attachment.key_kind]
-    meta = file_meta(attachment, case.reference, key)
+    try:
+        meta = file_meta(attachment, case.reference, key)
+    except DecryptionError as exc:
+        record_tampering(session, services, who.actor, case.id, [f"file:{attachment.id}"])
+        raise TamperedRecord("this file failed its integrity check") from exc
     record_event(session, services.clock, AuditAction.ATTACHMENT_DECRYPTED, who.actor,
                  case_id=case.id, detail={"attachment_id": attachment.id})
     return meta, file_plaintext(services.blobs, attachment, case.reference, key)
@@ -230,24 +253,30 @@ def open_file_for_reviewer(session: Session, services: Services, who: UnlockedRe
 def grant_case(session: Session, services: Services, who: UnlockedReviewer, case_id: int,
                grantee: Reviewer, *, role: MemberRole = MemberRole.INVESTIGATOR,
                kinds: Sequence[KeyKind] = (KeyKind.CASE, KeyKind.TEAM)) -> None:
-    """Add a reviewer to the case team by sealing the keys the granter holds to them.
+    """Add a reviewer to the case team by sealing the keys the granter holds to them, in
+    every epoch (old records keep their epoch's keys).
 
-    Needs someone who can already open the keys. Refused for inactive accounts, auditors and
-    anyone excluded from the case.
+    Needs someone who can already open the keys. Refused for accounts that may not hold case
+    keys (core.staff.keys: inactive, not enrolled or approved, auditors, admins, a public key
+    that fails its check), for anyone excluded from the case, and for the handlers the
+    reporter excluded.
     """
     case = _case(session, case_id)
     if not grantee.active or grantee.role is not Role.REVIEWER:
         raise InvalidInput("Only active case handlers can join a case team.", field="reviewer")
     lock_case(session, case)  # inbox counters: counted against the committed stage and team
     member = session.get(CaseMember, (case.id, grantee.id))
-    if member is not None and member.excluded:
+    if (member is not None and member.excluded) or excluded_by_reporter(
+            case, services.keyring, grantee.id):
         raise Conflict("this person is excluded from the case")
-    keys = _keys(session, case, who, kinds)
+    keys = _keys(session, case, who)
     for kind in kinds:
-        if kind not in keys:
+        if not keys.holds(kind):
             raise AccessDenied(f"you hold no {kind} key to share")
-        if find_reviewer_grant(session, case.id, grantee.id, kind) is None:
-            grant_to_reviewer(case, grantee, kind, keys[kind])
+    for (epoch, kind), key in sorted(keys.keys.items()):
+        if kind in kinds and find_reviewer_grant(session, case.id, grantee.id, kind,
+                                                 epoch) is None:
+            grant_to_reviewer(case, grantee, kind, key, services.keyring, epoch=epoch)
     added: CaseMember | None = None
     if member is None:
         added = CaseMember.for_case(case, reviewer_id=grantee.id, role=role)
@@ -259,15 +288,27 @@ def grant_case(session: Session, services: Services, who: UnlockedReviewer, case
     session.flush()
 
 
+def may_exclude(case: Case, reviewer_id: int) -> bool:
+    """Whether this member may exclude others: the case lead, or, while the case has no lead
+    yet, any active member (the intake handlers act together until one leads)."""
+    active = [m for m in case.members if not m.excluded]
+    leads = [m for m in active if m.role is MemberRole.LEAD]
+    return any(m.reviewer_id == reviewer_id for m in (leads or active))
+
+
 def exclude_member(session: Session, services: Services, actor: Actor, case_id: int,
                    reviewer: Reviewer) -> None:
     """Exclude a reviewer from a case (conflict of interest): delete every grant they hold for
-    it, so from now on nothing in the database lets their key open the case.
+    it and start a new key epoch (core.cases.epochs), so that nothing written from now on
+    opens with any copy of their old grants.
 
+    Only the case lead may exclude (may_exclude; the console also asks for the passphrase).
     Refused (Conflict) for the last member not excluded: the case would vanish from every
     inbox with nobody left to handle it. A colleague is added first."""
     case = _case(session, case_id)
     lock_case(session, case)  # inbox counters: counted against the committed stage and team
+    if actor.reviewer_id is not None and not may_exclude(case, actor.reviewer_id):
+        raise AccessDenied("only the case lead may exclude a member")
     member = session.get(CaseMember, (case.id, reviewer.id))
     was_active = member.role if member is not None and not member.excluded else None
     others = [m for m in case.members if not m.excluded and m.reviewer_id != reviewer.id]
@@ -286,4 +327,5 @@ def exclude_member(session: Session, services: Services, actor: Actor, case_id: 
                  case_id=case.id, detail={"reviewer_id": reviewer.id})
     membership_excluded(session, case, reviewer.id, was_active)
     session.flush()
-
+    if was_active is not None:
+        start_epoch(session, services, actor, case)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 from core.background import consume_in_background
 from core.blobs import BlobStore
 from core.cases.content import FileMeta
-from core.cases.contexts import file_key_context, file_meta_context
+from core.cases.contexts import BINDING, attachment_context
+from core.cases.grants import CaseKeys
 from core.cases.ordering import next_position
 from core.cases.pending_files import claim, hold
 from core.errors import InvalidInput
-from core.models import Attachment, KeyKind
+from core.models import Attachment, Case, KeyKind, Message
+from core.models.base import random_row_id
 from crypto.keys import new_key
 from crypto.records import decrypt_record, encrypt_record
 from crypto.stream import CHUNK_SIZE, STREAM_VERSION, decrypt_stream, encrypt_stream
@@ -46,41 +48,40 @@ class _Counter:
 
 @dataclass(frozen=True)
 class StoredFile:
-    """An encrypted blob written to the store, not yet recorded in the database."""
+    """An encrypted blob written to the store, not yet recorded in the database. Its file key
+    and metadata are encrypted when the row is made (add_file_rows), bound to that row."""
 
     blob_id: str
     key_kind: KeyKind
-    wrapped_file_key: bytes
-    meta_ciphertext: bytes
+    file_key: bytes = field(repr=False)
+    meta: FileMeta = field(repr=False)
     stored_size: int
     plaintext_size: int
     stream_version: int = STREAM_VERSION
 
-    def to_model(self, case_id: int, message_id: int | None, day: date,
-                 position: int) -> Attachment:
-        """The database row for this file, at `position` among the case's files."""
-        return Attachment(
-            case_id=case_id,
-            position=position,
-            message_id=message_id,
-            key_kind=self.key_kind,
-            blob_id=self.blob_id,
-            wrapped_file_key=self.wrapped_file_key,
-            meta_ciphertext=self.meta_ciphertext,
-            stored_size=self.stored_size,
-            stream_version=self.stream_version,
+
+def add_file_rows(session: Session, case: Case, message: Message | None,
+                  files: Sequence[StoredFile], day: date, keys: CaseKeys) -> None:
+    """Record stored files as the case's next files, in the order given (`message` None: the
+    report's own files), each encrypted under the current key of its kind and bound to its
+    row (core.cases.contexts). Their blobs are kept if these rows commit
+    (core.cases.pending_files)."""
+    claim(session, (stored.blob_id for stored in files))
+    first = next_position(session, Attachment, case.id)
+    for offset, stored in enumerate(files):
+        epoch, key = keys.current(stored.key_kind)
+        row = Attachment(
+            id=random_row_id(), case_id=case.id, position=first + offset,
+            message_id=message.id if message is not None else None,
+            key_kind=stored.key_kind, key_epoch=epoch, binding=BINDING, blob_id=stored.blob_id,
+            stored_size=stored.stored_size, stream_version=stored.stream_version,
             created_on=day,
         )
-
-
-def add_file_rows(session: Session, case_id: int, message_id: int | None,
-                  files: Sequence[StoredFile], day: date) -> None:
-    """Record stored files as the case's next files, in the order given (None: the report's
-    own files). Their blobs are kept if these rows commit (core.cases.pending_files)."""
-    claim(session, (stored.blob_id for stored in files))
-    first = next_position(session, Attachment, case_id)
-    for offset, stored in enumerate(files):
-        session.add(stored.to_model(case_id, message_id, day, first + offset))
+        row.wrapped_file_key = encrypt_record(
+            key, stored.file_key, attachment_context(case.reference, row, message, "key"))
+        row.meta_ciphertext = encrypt_record(
+            key, stored.meta.to_bytes(), attachment_context(case.reference, row, message, "meta"))
+        session.add(row)
 
 
 def clean_file_name(name: str) -> str:
@@ -96,9 +97,7 @@ def clean_file_name(name: str) -> str:
 def store_file(
     blobs: BlobStore,
     *,
-    reference: str,
     key_kind: KeyKind,
-    case_key: bytes,
     name: str,
     content_type: str,
     chunks: Iterable[bytes],
@@ -128,30 +127,28 @@ def store_file(
         hold(session, blobs, blob_id)
     meta = FileMeta(name=clean_file_name(name), content_type=content_type[:100] or
                     "application/octet-stream", size=counter.size)
-    return StoredFile(
-        blob_id=blob_id,
-        key_kind=key_kind,
-        wrapped_file_key=encrypt_record(case_key, file_key, file_key_context(reference, blob_id)),
-        meta_ciphertext=encrypt_record(case_key, meta.to_bytes(),
-                                       file_meta_context(reference, blob_id)),
-        stored_size=stored_size,
-        plaintext_size=counter.size,
-    )
+    return StoredFile(blob_id=blob_id, key_kind=key_kind, file_key=file_key, meta=meta,
+                      stored_size=stored_size, plaintext_size=counter.size)
+
+
+def attachment_key(attachment: Attachment, keys: CaseKeys) -> bytes | None:
+    """The case key an attachment's records are under, if the reader holds it."""
+    return keys.get(attachment.key_kind, attachment.key_epoch)
 
 
 def file_meta(attachment: Attachment, reference: str, key: bytes) -> FileMeta:
-    """Decrypt an attachment's name, type and size."""
-    return FileMeta.from_bytes(
-        decrypt_record(key, attachment.meta_ciphertext,
-                       file_meta_context(reference, attachment.blob_id))
-    )
+    """Decrypt an attachment's name, type and size (DecryptionError: moved or altered)."""
+    return FileMeta.from_bytes(decrypt_record(
+        key, attachment.meta_ciphertext,
+        attachment_context(reference, attachment, attachment.message, "meta")))
 
 
 def file_plaintext(
     blobs: BlobStore, attachment: Attachment, reference: str, key: bytes
 ) -> Iterator[bytes]:
     """Stream an attachment's decrypted bytes (raises crypto.StreamError on tampering)."""
-    file_key = decrypt_record(key, attachment.wrapped_file_key,
-                              file_key_context(reference, attachment.blob_id))
+    file_key = decrypt_record(
+        key, attachment.wrapped_file_key,
+        attachment_context(reference, attachment, attachment.message, "key"))
     return decrypt_stream(file_key, blobs.read(attachment.blob_id),
                           version=attachment.stream_version)

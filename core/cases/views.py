@@ -14,8 +14,14 @@ class FileView:
     """An attachment as shown in a list (id for the download link, decrypted metadata)."""
 
     id: int
-    meta: FileMeta
+    #: None when the record failed its integrity check (moved, copied or altered).
+    meta: FileMeta | None
     key_kind: KeyKind
+
+    @property
+    def tampered(self) -> bool:
+        """Whether the file's records failed their integrity check (not shown)."""
+        return self.meta is None
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class MessageView:
     created_on: date
     body: str
     files: tuple[FileView, ...]
+    #: The body failed its integrity check (moved, copied or re-attributed): not shown.
+    tampered: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,3 +54,6 @@ class CaseView:
     report: ReportContent
     files: tuple[FileView, ...]
     messages: tuple[MessageView, ...]
+    #: Records that failed their integrity check ("message:<id>", "file:<id>"): the reader
+    #: records them in the audit log (RECORD_TAMPERED); they are shown as such, not shown.
+    tampered: tuple[str, ...] = ()

@@ -11,15 +11,16 @@ from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
 from core.cases.content import MAX_LONG_TEXT, FileMeta, clean_text
-from core.cases.contexts import message_context
+from core.cases.contexts import BINDING, message_record_context
 from core.cases.files import (
     StoredFile,
     add_file_rows,
+    attachment_key,
     file_meta,
     file_plaintext,
     store_file,
 )
-from core.cases.grants import open_submitter_grant
+from core.cases.grants import SubmitterKeys, open_submitter_grant, submitter_case_keys
 from core.cases.kinds import policy_of, reporter_visible_kinds
 from core.cases.ordering import next_position
 from core.cases.reading import decrypt_case
@@ -33,18 +34,21 @@ from core.errors import (
     ReceiptNotRecognised,
 )
 from core.models import Attachment, Author, Case, KeyKind, Message, MessageKind
+from core.models.base import random_row_id
 from core.services import Services
+from crypto.errors import DecryptionError
 from crypto.receipt import derive_receipt_secrets, normalise_receipt
 from crypto.records import encrypt_record
 
 
 @dataclass(frozen=True)
 class SubmitterAccess:
-    """Proof that the caller knew the receipt code: the case id and its case key."""
+    """Proof that the caller knew the receipt code: the case id and what the receipt key
+    opened (the first case key and the reporter's private key, which opens later epochs')."""
 
     case_id: int
     reference: str
-    case_key: bytes = field(repr=False)
+    opened: SubmitterKeys = field(repr=False)
 
 
 def login_submitter(session: Session, services: Services, receipt_text: str) -> SubmitterAccess:
@@ -62,8 +66,8 @@ def login_submitter(session: Session, services: Services, receipt_text: str) -> 
     ).scalar_one_or_none()
     if case is None:
         raise ReceiptNotRecognised("no case for this receipt code")
-    case_key = open_submitter_grant(session, case.id, derived.receipt_key)
-    return SubmitterAccess(case_id=case.id, reference=case.reference, case_key=case_key)
+    opened = open_submitter_grant(session, case, derived.receipt_key)
+    return SubmitterAccess(case_id=case.id, reference=case.reference, opened=opened)
 
 
 def _case(session: Session, access: SubmitterAccess) -> Case:
@@ -78,7 +82,8 @@ def read_case_for_submitter(
 ) -> CaseView:
     """The report, the messages the reporter may see and the stage, decrypted and audited."""
     case = _case(session, access)
-    view = decrypt_case(case, {KeyKind.CASE: access.case_key}, kinds=reporter_visible_kinds())
+    view = decrypt_case(case, submitter_case_keys(session, case, access.opened),
+                        kinds=reporter_visible_kinds())
     record_event(session, services.clock, AuditAction.CASE_OPENED_BY_SUBMITTER,
                  Actor.submitter(), case_id=case.id)
     return view
@@ -93,9 +98,8 @@ def store_submitter_file(services: Services, access: SubmitterAccess, name: str,
     that an upload across midnight leaves no change of date behind. With `session` (the one
     the message will be posted in), the blob is kept only if that session commits a message
     with it (core.cases.pending_files)."""
-    return store_file(services.blobs, reference=access.reference, key_kind=KeyKind.CASE,
-                      case_key=access.case_key, name=name, content_type=content_type,
-                      chunks=chunks, day=day or services.clock.submitter_day(),
+    return store_file(services.blobs, key_kind=KeyKind.CASE, name=name,
+                      content_type=content_type, chunks=chunks, day=day or services.clock.submitter_day(),
                       limit=services.config.max_submission_bytes if limit is None else limit,
                       session=session)
 
@@ -132,17 +136,18 @@ def post_submitter_message(
         raise MessageLimitReached(_MESSAGE_LIMIT_REACHED[precision], period=precision.value)
     kind = MessageKind.REPORTER_MESSAGE
     # Read from the policy table; the reporter holds only the case key, which it must name.
-    key_kind = policy_of(kind).key
+    keys = submitter_case_keys(session, case, access.opened)
+    epoch, key = keys.current(policy_of(kind).key)
     message = Message(
-        case_id=case.id, position=next_position(session, Message, case.id),
-        author=Author.SUBMITTER, kind=kind, key_kind=key_kind,
-        body_ciphertext=encrypt_record(access.case_key, text.encode("utf-8"),
-                                       message_context(case.reference, kind)),
-        created_on=today,
+        id=random_row_id(), case_id=case.id, position=next_position(session, Message, case.id),
+        author=Author.SUBMITTER, kind=kind, key_kind=policy_of(kind).key, key_epoch=epoch,
+        binding=BINDING, created_on=today,
     )
+    message.body_ciphertext = encrypt_record(key, text.encode("utf-8"),
+                                             message_record_context(case.reference, message))
     session.add(message)
     session.flush()
-    add_file_rows(session, case.id, message.id, files, today)
+    add_file_rows(session, case, message, files, today, keys)
     case.submitter_active_on = today
     record_event(session, services.clock, AuditAction.SUBMITTER_MESSAGE_POSTED, Actor.submitter(),
                  case_id=case.id, detail={"files": len(files)},
@@ -162,10 +167,18 @@ def open_file_for_submitter(
             or not _visible_to_submitter(attachment.key_kind, attachment.message.kind
                                          if attachment.message is not None else None)):
         raise NotFound("no such file")
-    meta = file_meta(attachment, access.reference, access.case_key)
+    key = attachment_key(attachment, submitter_case_keys(session, _case(session, access),
+                                                         access.opened))
+    if key is None:
+        raise NotFound("no such file")
+    try:
+        meta = file_meta(attachment, access.reference, key)
+    except DecryptionError as exc:
+        # Moved or altered by someone writing to the database: not shown (audited below).
+        raise NotFound("no such file") from exc
     record_event(session, services.clock, AuditAction.ATTACHMENT_DECRYPTED, Actor.submitter(),
                  case_id=access.case_id)
-    return meta, file_plaintext(services.blobs, attachment, access.reference, access.case_key)
+    return meta, file_plaintext(services.blobs, attachment, access.reference, key)
 
 
 def submitter_file_numbers(session: Session, access: SubmitterAccess) -> dict[int, int]:

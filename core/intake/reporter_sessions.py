@@ -1,4 +1,5 @@
-"""Reporters' follow-up sessions: after a receipt login, the case key is kept server-side,
+"""Reporters' follow-up sessions: after a receipt login, the first case key and the reporter's
+private key (which opens later epochs' case keys) are kept server-side,
 sealed under a secret that only the reporter's cookie holds, with a sliding idle deadline and
 the absolute one sealed alongside (so the database never holds the time of a visit). The row
 itself carries only the reporter's day (or week), for clean-up."""
@@ -12,6 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from core.clock import DatePrecision
+from core.cases.grants import SubmitterKeys
 from core.intake.reporter import SubmitterAccess
 from core.models import SubmitterSession
 from core.services import Services
@@ -26,8 +28,10 @@ MAX_SESSION_AGE = timedelta(days=1)
 def _seal(services: Services, token: SessionToken, access: SubmitterAccess,
           absolute_deadline: float) -> bytes:
     idle = timedelta(minutes=services.config.submitter_session_idle_minutes)
+    private = access.opened.private_key
     state = {"case_id": access.case_id, "reference": access.reference,
-             "case_key": access.case_key.hex(),
+             "case_key": access.opened.first_case_key.hex(),
+             "private_key": private.hex() if private is not None else None,
              "idle_deadline": (services.clock.now() + idle).timestamp(),
              "absolute_deadline": absolute_deadline}
     return wrap(token.secret, json.dumps(state).encode("ascii"))
@@ -64,8 +68,11 @@ def resume_submitter_session(session: Session, services: Services,
         session.delete(row)
         session.flush()
         return None
+    private = state.get("private_key")
+    opened = SubmitterKeys(first_case_key=bytes.fromhex(state["case_key"]),
+                           private_key=bytes.fromhex(private) if private else None)
     access = SubmitterAccess(case_id=int(state["case_id"]), reference=str(state["reference"]),
-                             case_key=bytes.fromhex(state["case_key"]))
+                             opened=opened)
     row.sealed_state = _seal(services, token, access, float(state["absolute_deadline"]))
     session.flush()
     return access

@@ -9,7 +9,7 @@ commits with the case. Without one, the caller discards the draft if anything fa
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -21,7 +21,14 @@ from core.blobs import BlobStore
 from core.cases.content import Identity, ReportContent, validate_identity, validate_report
 from core.cases.contexts import identity_context, report_context
 from core.cases.files import StoredFile, add_file_rows, store_file
-from core.cases.grants import grant_to_recovery, grant_to_reviewer, grant_to_submitter
+from core.cases.exclusions import record_reporter_exclusions
+from core.cases.grants import (
+    FIRST_EPOCH,
+    CaseKeys,
+    grant_to_recovery,
+    grant_to_reviewer,
+    grant_to_submitter,
+)
 from core.cases.inbox_counts import case_created
 from core.clock import add_months
 from core.errors import InvalidInput
@@ -35,9 +42,9 @@ from core.models import (
     KeyKind,
     MemberRole,
     Reviewer,
-    Role,
 )
 from core.services import Services
+from core.staff.keys import UntrustedPublicKey, key_alarm, may_hold_case_keys
 from crypto.keys import new_key
 from crypto.receipt import derive_receipt_secrets, generate_receipt
 from crypto.records import encrypt_record
@@ -74,8 +81,8 @@ class SubmissionDraft:
             raise InvalidInput(f"Please attach at most {config.max_files} files.",
                                field="attachments")
         stored = store_file(
-            services.blobs, reference=self.reference, key_kind=KeyKind.CASE,
-            case_key=self.case_key, name=name, content_type=content_type, chunks=chunks,
+            services.blobs, key_kind=KeyKind.CASE, name=name, content_type=content_type,
+            chunks=chunks,
             day=self.reporter_day(services), limit=config.max_submission_bytes - self.total_bytes,
             session=session,
         )
@@ -111,9 +118,39 @@ class SubmissionResult:
 
 
 def intake_reviewers(category: Category) -> list[Reviewer]:
-    """Active intake case handlers of a category (admins and auditors never receive case
-    keys, whatever the routing says)."""
-    return [r for r in category.intake_reviewers if r.active and r.role is Role.REVIEWER]
+    """The category's intake handlers that may hold case keys (core.staff.keys: active,
+    approved, enrolled case handlers; admins and auditors never, whatever the routing says)."""
+    return [r for r in category.intake_reviewers if may_hold_case_keys(r)]
+
+
+def identity_custodians(session: Session) -> list[Reviewer]:
+    """The accounts that receive the identity keys of confidential reports."""
+    custodians = session.execute(
+        select(Reviewer).where(Reviewer.identity_custodian.is_(True),
+                               Reviewer.active.is_(True)).order_by(Reviewer.id)
+    ).scalars()
+    return [r for r in custodians if may_hold_case_keys(r)]
+
+
+def _seal_for(session: Session, services: Services, case: Case, reviewer: Reviewer,
+              keys: dict[KeyKind, bytes]) -> bool:
+    """Seal `keys` to the reviewer; False (and an alarm) if their public key fails its
+    check, in which case they get none of them."""
+    try:
+        for kind, key in keys.items():
+            grant_to_reviewer(case, reviewer, kind, key, services.keyring)
+    except UntrustedPublicKey:
+        key_alarm(session, services, reviewer, where="submission")
+        return False
+    return True
+
+
+def _checked_exclusions(excluded: Collection[int], offered: Collection[int]) -> set[int]:
+    chosen = set(excluded)
+    if not chosen <= set(offered):
+        raise InvalidInput("Choose the people to leave out from the list shown.",
+                           field="exclude")
+    return chosen
 
 
 def submit_report(
@@ -125,12 +162,15 @@ def submit_report(
     report: ReportContent,
     identity: Identity | None = None,
     channel: Channel = Channel.WEB,
+    excluded_handlers: Collection[int] = (),
 ) -> SubmissionResult:
     """Create a case from a draft: encrypt, grant, audit, in the caller's transaction.
 
-    Grants at submission use public keys only: the case key goes to the category's intake
-    reviewers, the recovery key (if configured) and the reporter; the team and identity keys to
-    the intake reviewers and the recovery key, never to the reporter.
+    Grants at submission use public keys only: the case and team keys go to the category's
+    intake handlers, the identity key (confidential reports) only to the identity custodians;
+    all three to the recovery key (if configured); the reporter gets the case key. Handlers
+    the reporter chose to leave out (`excluded_handlers`, ids among those the form offered:
+    core.cases.readers.category_readers) get no key at all.
     """
     report = validate_report(report)
     if identity is not None:
@@ -140,6 +180,10 @@ def submit_report(
     ).scalar_one_or_none()
     if category is None:
         raise InvalidInput("Please choose one of the categories.", field="category")
+    handlers = intake_reviewers(category)
+    custodians = identity_custodians(session) if identity is not None else []
+    excluded = _checked_exclusions(excluded_handlers,
+                                   [r.id for r in handlers + identity_custodians(session)])
 
     receipt = generate_receipt()
     keyring = services.keyring
@@ -160,6 +204,7 @@ def submit_report(
         # Provisional until acknowledgement: the acknowledgement deadline plus the feedback period.
         feedback_due=add_months(today + timedelta(days=services.config.acknowledge_days),
                                 services.config.feedback_months),
+        key_epoch=FIRST_EPOCH,
         report_ciphertext=encrypt_record(draft.case_key, report.to_bytes(), report_context(ref)),
         identity_ciphertext=(
             encrypt_record(draft.identity_key, identity.to_bytes(), identity_context(ref))
@@ -167,27 +212,36 @@ def submit_report(
         ),
     )
     session.add(case)
-    grant_to_submitter(case, derived.receipt_key, draft.case_key)
-    keys = {KeyKind.CASE: draft.case_key, KeyKind.TEAM: draft.team_key}
-    if identity is not None:
-        keys[KeyKind.IDENTITY] = draft.identity_key
-    reviewers = intake_reviewers(category)
-    for reviewer in reviewers:
-        case.members.append(CaseMember.for_case(case, reviewer_id=reviewer.id,
-                                                role=MemberRole.INTAKE))
-        for kind, key in keys.items():
-            grant_to_reviewer(case, reviewer, kind, key)
+    grant_to_submitter(case, keyring, derived.receipt_key, draft.case_key)
+    record_reporter_exclusions(case, keyring, excluded)
+    team_keys = {KeyKind.CASE: draft.case_key, KeyKind.TEAM: draft.team_key}
+    routed = 0
+    for reviewer in handlers:
+        if reviewer.id not in excluded and _seal_for(session, services, case, reviewer,
+                                                     team_keys):
+            case.members.append(CaseMember.for_case(case, reviewer_id=reviewer.id,
+                                                    role=MemberRole.INTAKE))
+            routed += 1
+    for custodian in custodians:
+        if custodian.id not in excluded:
+            _seal_for(session, services, case, custodian,
+                      {KeyKind.IDENTITY: draft.identity_key})
     if keyring.recovery_public_key is not None:
-        for kind, key in keys.items():
+        all_keys = dict(team_keys)
+        if identity is not None:
+            all_keys[KeyKind.IDENTITY] = draft.identity_key
+        for kind, key in all_keys.items():
             grant_to_recovery(case, keyring.recovery_public_key, kind, key)
     session.flush()
-    add_file_rows(session, case.id, None, draft.files, today)
+    keys = CaseKeys.of(case, {(FIRST_EPOCH, kind): key for kind, key in team_keys.items()})
+    add_file_rows(session, case, None, draft.files, today, keys)
     record_event(
         session, services.clock, AuditAction.CASE_SUBMITTED, Actor.submitter(), case_id=case.id,
-        detail={"channel": str(channel), "files": len(draft.files), "routed_to": len(reviewers)},
+        detail={"channel": str(channel), "files": len(draft.files), "routed_to": routed,
+                "left_out": len(excluded)},
         day=today,
     )
     case_created(session, case)  # inbox counters (core.cases.inbox_counts)
     session.flush()
     return SubmissionResult(receipt_code=receipt, case_id=case.id, reference=ref,
-                            unrouted=not reviewers)
+                            unrouted=not routed)

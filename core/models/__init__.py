@@ -11,11 +11,14 @@ from core.models.case import (
     Category,
     InboxCount,
     Message,
+    ReporterExclusion,
     category_intake,
 )
+from core.models.custody import IdentityRequest, IdentityRequestSeal, StaffChange
 from core.models.enums import (
     ActorKind,
     Author,
+    ChangeKind,
     CaseStatus,
     Channel,
     Disclosure,
@@ -23,13 +26,15 @@ from core.models.enums import (
     MemberRole,
     MessageKind,
     Recipient,
+    RequestStatus,
     Role,
 )
 from core.models.reviewer import Reviewer, ReviewerSession
 from core.models.runtime import PendingNotification, SubmitterSession, ThrottleBucket
 
 __all__ = [
-    "ActorKind", "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Author", "Base",
+    "ActorKind", "Attachment", "ChangeKind", "IdentityRequest", "IdentityRequestSeal",
+    "ReporterExclusion", "RequestStatus", "StaffChange", "AuditCheckpoint", "AuditEvent", "AuditHead", "Author", "Base",
     "Case", "CaseGrant", "CaseMember", "CaseStatus", "Category", "Channel", "Disclosure",
     "InboxCount", "KeyKind", "MemberRole", "Message", "MessageKind", "PendingAuditEvent",
     "PendingNotification",

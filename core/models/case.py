@@ -105,6 +105,16 @@ class Case(Base):
     report_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     #: The reporter's identity (JSON) under the identity key; confidential reports only.
     identity_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The key epoch new content is encrypted in (core.cases.epochs): 1 at submission, one
+    #: more each time a member leaves the team. Older records keep the keys of their epoch.
+    key_epoch: Mapped[int] = mapped_column(Integer, default=1)
+    #: The reporter's X25519 public key, so that a new epoch's case key can be sealed to them
+    #: while they are away; its private half is wrapped under the receipt key. None for
+    #: reports from before key epochs (their case key does not rotate; SECURITY.md).
+    reporter_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    #: MAC of (case reference, reporter public key) under the instance account key.
+    reporter_key_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    reporter_wrapped_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     category: Mapped[Category | None] = relationship()
     grants: Mapped[list[CaseGrant]] = relationship(
@@ -121,21 +131,38 @@ class Case(Base):
         back_populates="case", cascade="all, delete-orphan",
         order_by=lambda: [Attachment.position, Attachment.id]
     )
+    reporter_exclusions: Mapped[list[ReporterExclusion]] = relationship(
+        cascade="all, delete-orphan"
+    )
+
+
+class ReporterExclusion(Base):
+    """A handler the reporter chose, on the form, not to receive the report. Stored as a
+    keyed hash of (case, account) under the instance account key: the team and the database
+    see how many were excluded, not who; the use cases can still refuse to grant them."""
+
+    __tablename__ = "reporter_exclusions"
+
+    case_id: Mapped[int] = mapped_column(RowId, ForeignKey("cases.id"), primary_key=True,
+                                         autoincrement=False)
+    tag: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
 
 
 class CaseGrant(Base):
-    """One per-case key sealed for one reader: a reviewer (SealedBox to their public key), the
-    recovery key (SealedBox), or the submitter (SecretBox under the receipt key)."""
+    """One per-case key of one epoch sealed for one reader: a reviewer (SealedBox to their
+    public key), the recovery key (SealedBox), or the submitter (epoch 1: SecretBox under the
+    receipt key; later epochs: SealedBox to the reporter's public key)."""
 
     __tablename__ = "case_grants"
     __table_args__ = (
-        UniqueConstraint("case_id", "key_kind", "recipient", "reviewer_id"),
+        UniqueConstraint("case_id", "epoch", "key_kind", "recipient", "reviewer_id"),
         Index("ix_case_grants_reviewer_kind", "reviewer_id", "key_kind"),
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
                                     default=random_row_id)
     case_id: Mapped[int] = mapped_column(RowId, ForeignKey("cases.id"), index=True)
+    epoch: Mapped[int] = mapped_column(Integer, default=1)
     key_kind: Mapped[KeyKind] = mapped_column(str_enum(KeyKind, "key_kind"))
     recipient: Mapped[Recipient] = mapped_column(str_enum(Recipient, "recipient"))
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
@@ -255,6 +282,11 @@ class Message(Base):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
     kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, "message_kind"))
     key_kind: Mapped[KeyKind] = mapped_column(str_enum(KeyKind, "key_kind"))
+    #: The epoch of the key the body is under (core.cases.epochs).
+    key_epoch: Mapped[int] = mapped_column(Integer, default=1)
+    #: How the ciphertext is bound to its place (core.cases.contexts): 2 binds the row id,
+    #: author and epoch; 1 (rows from before migration 0009) only the case and kind.
+    binding: Mapped[int] = mapped_column(SmallInteger, default=2)
     body_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_on: Mapped[date] = mapped_column(Date)
 
@@ -280,6 +312,9 @@ class Attachment(Base):
     message_id: Mapped[int | None] = mapped_column(RowId, ForeignKey("messages.id"),
                                                    index=True)
     key_kind: Mapped[KeyKind] = mapped_column(str_enum(KeyKind, "key_kind"))
+    key_epoch: Mapped[int] = mapped_column(Integer, default=1)
+    #: As Message.binding: 2 binds the row id, its message (or the report), author and epoch.
+    binding: Mapped[int] = mapped_column(SmallInteger, default=2)
     #: Random id of the blob: never derived from the content or the file name.
     blob_id: Mapped[str] = mapped_column(String(64), unique=True)
     #: The file key, wrapped under the case or team key.

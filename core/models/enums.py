@@ -92,10 +92,26 @@ class MessageKind(StrEnum):
     INTERNAL_NOTE = "internal_note"                  # case team only
 
 
-
 class ActorKind(StrEnum):
     """Who did what an audit event records."""
 
     SUBMITTER = "submitter"
     REVIEWER = "reviewer"
     SYSTEM = "system"
+
+
+class RequestStatus(StrEnum):
+    """Where a request that needs a second person's approval stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+class ChangeKind(StrEnum):
+    """Admin changes that take effect only when a second admin approves (four eyes)."""
+
+    ACCOUNT = "account"        # a new case-handling account
+    INTAKE = "intake"          # who receives a category's new reports
+    CUSTODIAN = "custodian"    # give or take away the identity custodian role

@@ -26,11 +26,27 @@ class Reviewer(Base):
     #: argon2-cffi PasswordHasher string (verifies the passphrase at login).
     passphrase_hash: Mapped[str] = mapped_column(String(255))
     must_change_passphrase: Mapped[bool] = mapped_column(Boolean, default=True)
-    #: X25519 public key: anyone may seal a case key for this reviewer.
-    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
-    #: X25519 private key under Argon2id(passphrase) (crypto.reviewer_keys).
-    wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
-    #: TOTP secret wrapped under the instance totp_key; None until enrolment.
+    #: Shown to reporters as a handler their report reaches (core.staff.readers); the
+    #: username (a login factor) is never shown outside the console.
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    #: X25519 public key: anyone may seal a case key for this reviewer. None until the owner
+    #: completes enrolment with a passphrase of their own (core.staff.enrolment): a key pair
+    #: made under a passphrase an admin saw would let that admin read what is sealed to it.
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    #: MAC of (account id, public key) under the instance account key (crypto.key_tags):
+    #: nothing is sealed to a public key whose tag does not verify.
+    public_key_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    #: X25519 private key under Argon2id(passphrase) (crypto.reviewer_keys); None until
+    #: enrolment.
+    wrapped_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: A case-handling account created in the console takes effect only once a second admin
+    #: approves it (core.staff.approvals): until then it receives no grant and no routing.
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Identity custodians receive the identity keys of confidential reports and approve
+    #: reveal requests (core.cases.identity_requests); an admin gives the role, with four eyes.
+    identity_custodian: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: TOTP secret encrypted under the instance totp_key, bound to this account's id
+    #: (core.staff.accounts.totp_secret); None until enrolment.
     totp_secret_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: True once the reviewer proved, with a code, that their authenticator app holds the secret.
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -58,7 +74,8 @@ class ReviewerSession(Base):
     #: SHA-256 of the session id from the cookie (the id itself is not stored).
     id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), index=True)
-    sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    #: None while the account has no key pair yet (enrolment not completed).
+    sealed_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,10 +14,12 @@ from core.audit.log import Actor, AuditAction, record_event
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import CaseGrant, Recipient, Reviewer, ReviewerSession, Role
 from core.services import Services
-from core.staff.passphrases import check_passphrase_policy, hash_passphrase
+from core.staff.keys import tag_public_key
+from core.staff.passphrases import check_passphrase_policy, hash_passphrase, verify_passphrase
 from crypto.errors import DecryptionError
-from crypto.keys import unwrap, wrap
-from crypto.reviewer_keys import create_reviewer_keys, rewrap_private_key
+from crypto.keys import generate_keypair, unwrap
+from crypto.records import decrypt_record, encrypt_record
+from crypto.reviewer_keys import rewrap_private_key, wrap_private_key
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 TOTP_ISSUER = "Candor"
@@ -32,17 +34,63 @@ class NewReviewer:
     provisioning_uri: str
 
 
-def _new_totp(services: Services, username: str) -> tuple[str, bytes, str]:
+def _totp_context(reviewer_id: int) -> bytes:
+    # Bound to the account: a secret copied onto another account's row does not open.
+    return f"reviewer:{reviewer_id}:totp".encode()
+
+
+def _new_totp(services: Services, reviewer: Reviewer) -> tuple[str, str]:
+    """Give the (flushed) account a new TOTP secret; return it and its otpauth URI."""
     secret = pyotp.random_base32()
-    uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
-    return secret, wrap(services.keyring.totp_key, secret.encode("ascii")), uri
+    uri = pyotp.TOTP(secret).provisioning_uri(name=reviewer.username, issuer_name=TOTP_ISSUER)
+    reviewer.totp_secret_wrapped = encrypt_record(services.keyring.totp_key,
+                                                  secret.encode("ascii"),
+                                                  _totp_context(reviewer.id))
+    return secret, uri
 
 
 def totp_secret(services: Services, reviewer: Reviewer) -> str | None:
-    """The reviewer's TOTP secret, unwrapped with the instance totp key."""
+    """The reviewer's TOTP secret, decrypted with the instance totp key. None when there is
+    none, or when the stored one does not open for this account (moved from another row or
+    altered): no code can then pass."""
     if reviewer.totp_secret_wrapped is None:
         return None
-    return unwrap(services.keyring.totp_key, reviewer.totp_secret_wrapped).decode("ascii")
+    try:
+        return decrypt_record(services.keyring.totp_key, reviewer.totp_secret_wrapped,
+                              _totp_context(reviewer.id)).decode("ascii")
+    except DecryptionError:
+        return None
+
+
+def rebind_totp_secrets(session: Session, services: Services) -> int:
+    """Upgrade: re-encrypt TOTP secrets stored before migration 0009 (a SecretBox not bound to
+    the account) bound to their account. Run by `candor db upgrade`; returns how many."""
+    count = 0
+    for reviewer in session.execute(select(Reviewer)).scalars():
+        if reviewer.totp_secret_wrapped is None or totp_secret(services, reviewer) is not None:
+            continue
+        try:
+            secret = unwrap(services.keyring.totp_key, reviewer.totp_secret_wrapped)
+        except DecryptionError:
+            continue  # neither form opens: left as is (no code will pass; reset the TOTP)
+        reviewer.totp_secret_wrapped = encrypt_record(services.keyring.totp_key, secret,
+                                                      _totp_context(reviewer.id))
+        count += 1
+    return count
+
+
+MAX_DISPLAY_NAME = 120
+
+
+def clean_display_name(name: str | None) -> str | None:
+    """The name reporters see (one line, printable, at most 120 characters; None: none)."""
+    if name is None:
+        return None
+    cleaned = " ".join("".join(ch for ch in name if ch.isprintable()).split())
+    if len(cleaned) > MAX_DISPLAY_NAME:
+        raise InvalidInput(f"A display name is at most {MAX_DISPLAY_NAME} characters.",
+                           field="display_name")
+    return cleaned or None
 
 
 def get_reviewer(session: Session, username: str) -> Reviewer:
@@ -71,11 +119,16 @@ def add_reviewer(
     role: Role,
     passphrase: str,
     email: str | None = None,
+    display_name: str | None = None,
+    approved: bool = True,
     actor: Actor | None = None,
 ) -> NewReviewer:
-    """Create an account with a key pair wrapped under the passphrase and a TOTP secret.
+    """Create an account with a one-time passphrase and a TOTP secret, and no key pair.
 
-    The passphrase must be changed at first login (it was chosen by, or known to, an admin).
+    The passphrase was chosen by, or shown to, an admin: the account's key pair is made only
+    when its owner completes enrolment with a passphrase of their own (complete_enrolment),
+    so nothing is ever sealed to a key the admin could open. A case-handling account created
+    in the console starts unapproved (core.staff.approvals): `approved=False`.
     """
     username = username.strip().lower()
     if not USERNAME_PATTERN.match(username):
@@ -84,20 +137,21 @@ def add_reviewer(
     if session.execute(select(Reviewer.id).where(Reviewer.username == username)).first():
         raise Conflict(f"a reviewer named {username!r} already exists")
     check_passphrase_policy(passphrase, username=username)
-    public_key, wrapped = create_reviewer_keys(passphrase, services.config.kdf)
-    secret, secret_wrapped, uri = _new_totp(services, username)
     reviewer = Reviewer(
         username=username, role=role, active=True, email=email or None,
+        display_name=clean_display_name(display_name),
         passphrase_hash=hash_passphrase(passphrase, services.config.kdf),
-        must_change_passphrase=True, public_key=public_key, wrapped_private_key=wrapped,
-        totp_secret_wrapped=secret_wrapped, totp_confirmed=False, totp_last_step=None,
-        failed_logins=0,
+        must_change_passphrase=True, public_key=None, wrapped_private_key=None,
+        approved=approved, identity_custodian=False,
+        totp_confirmed=False, totp_last_step=None, failed_logins=0,
         created_at=services.clock.now(),
     )
     session.add(reviewer)
     session.flush()
+    secret, uri = _new_totp(services, reviewer)
     record_event(session, services.clock, AuditAction.REVIEWER_ADDED, actor or Actor.system(),
-                 detail={"reviewer_id": reviewer.id, "role": str(role)})
+                 detail={"reviewer_id": reviewer.id, "role": str(role),
+                         "approved": approved})
     return NewReviewer(reviewer=reviewer, totp_secret=secret, provisioning_uri=uri)
 
 
@@ -131,37 +185,69 @@ def deactivate_reviewer(session: Session, services: Services, username: str,
 
 
 def change_passphrase(session: Session, services: Services, reviewer: Reviewer,
-                      old_passphrase: str, new_passphrase: str) -> None:
-    """The reviewer's own change: re-wrap the same private key, so every grant still opens."""
+                      old_passphrase: str, new_passphrase: str) -> bytes | None:
+    """The reviewer's own change. With a key pair: re-wrap the same private key, so every
+    grant still opens. Without one (the one-time passphrase of a new or reset account):
+    complete enrolment by making the key pair under the new passphrase. Returns the private
+    key when one was made (the caller's session now holds it)."""
     if new_passphrase == old_passphrase:
         raise InvalidInput("Choose a passphrase different from the current one.",
                            field="passphrase")
     check_passphrase_policy(new_passphrase, username=reviewer.username)
-    try:
-        reviewer.wrapped_private_key = rewrap_private_key(
-            reviewer.wrapped_private_key, old_passphrase, new_passphrase, services.config.kdf)
-    except DecryptionError as exc:
-        raise InvalidInput("The current passphrase is not correct.",
-                           field="old_passphrase") from exc
+    if not verify_passphrase(reviewer.passphrase_hash, old_passphrase, services.config.kdf):
+        raise InvalidInput("The current passphrase is not correct.", field="old_passphrase")
+    made: bytes | None = None
+    if reviewer.wrapped_private_key is None:
+        made = complete_enrolment(session, services, reviewer, new_passphrase)
+    else:
+        try:
+            reviewer.wrapped_private_key = rewrap_private_key(
+                reviewer.wrapped_private_key, old_passphrase, new_passphrase,
+                services.config.kdf)
+        except DecryptionError as exc:
+            raise InvalidInput("The current passphrase is not correct.",
+                               field="old_passphrase") from exc
     reviewer.passphrase_hash = hash_passphrase(new_passphrase, services.config.kdf)
     reviewer.must_change_passphrase = False
     record_event(session, services.clock, AuditAction.REVIEWER_PASSPHRASE_CHANGED,
                  Actor.reviewer(reviewer.id), detail={"reviewer_id": reviewer.id})
+    return made
+
+
+def complete_enrolment(session: Session, services: Services, reviewer: Reviewer,
+                       own_passphrase: str) -> bytes:
+    """Make the account's key pair under the owner's own passphrase, authenticate its public
+    key (core.staff.keys) and return the private key. Only after TOTP enrolment, and only
+    once: an account with keys changes its passphrase by re-wrapping them."""
+    if not reviewer.totp_confirmed:
+        raise Conflict("confirm the authenticator app before choosing a passphrase")
+    if reviewer.wrapped_private_key is not None:
+        raise Conflict("this account already has its keys")
+    pair = generate_keypair()
+    reviewer.public_key = pair.public_key
+    reviewer.wrapped_private_key = wrap_private_key(pair.private_key, own_passphrase,
+                                                    services.config.kdf)
+    tag_public_key(services.keyring, reviewer)
+    record_event(session, services.clock, AuditAction.REVIEWER_KEYS_CREATED,
+                 Actor.reviewer(reviewer.id), detail={"reviewer_id": reviewer.id})
+    return pair.private_key
 
 
 def reset_passphrase(session: Session, services: Services, username: str,
                      actor: Actor | None = None) -> str:
     """An admin's reset for a forgotten passphrase. Returns a one-time passphrase.
 
-    The old private key cannot be recovered without the old passphrase, so the account gets a
-    new key pair; its old grants are deleted (nothing can open them any more) and its cases must
-    be re-granted by a teammate or with the recovery key (`candor recover`).
+    The old private key cannot be recovered without the old passphrase, and no new one is made
+    under a passphrase the admin saw: the account loses its key pair and its grants (nothing
+    could open them any more) until its owner completes enrolment again with a passphrase of
+    their own; then its cases are re-granted by a teammate or with the recovery key
+    (`candor recover`).
     """
     reviewer = get_reviewer(session, username)
     temporary = "-".join(secrets.token_hex(3) for _ in range(5))
-    public_key, wrapped = create_reviewer_keys(temporary, services.config.kdf)
-    reviewer.public_key = public_key
-    reviewer.wrapped_private_key = wrapped
+    reviewer.public_key = None
+    reviewer.public_key_tag = None
+    reviewer.wrapped_private_key = None
     reviewer.passphrase_hash = hash_passphrase(temporary, services.config.kdf)
     reviewer.must_change_passphrase = True
     reviewer.failed_logins = 0
@@ -178,8 +264,7 @@ def reset_totp(session: Session, services: Services, username: str,
                actor: Actor | None = None) -> NewReviewer:
     """Give the account a new TOTP secret (lost phone); its sessions end."""
     reviewer = get_reviewer(session, username)
-    secret, secret_wrapped, uri = _new_totp(services, reviewer.username)
-    reviewer.totp_secret_wrapped = secret_wrapped
+    secret, uri = _new_totp(services, reviewer)
     reviewer.totp_confirmed = False
     reviewer.totp_last_step = None
     end_sessions(session, reviewer.id)

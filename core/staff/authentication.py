@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
 from core.cases.casework import UnlockedReviewer
+from core.errors import AccessDenied
 from core.models import Reviewer, ReviewerSession
 from core.operations.throttle import take
 from core.services import Services
@@ -30,9 +31,11 @@ from core.staff.accounts import (
     end_sessions,
     totp_secret,
 )
+from core.staff.keys import key_alarm, public_key_trusted, tag_public_key
 from core.staff.passphrases import hash_passphrase, needs_rehash, verify_passphrase
 from crypto.errors import CryptoError
 from crypto.keys import unwrap, wrap
+from crypto.recovery import public_key_of
 from crypto.reviewer_keys import unwrap_private_key, wrap_private_key, wrapped_key_profile
 
 GLOBAL_BUCKET = "console:login:global"
@@ -92,15 +95,18 @@ class LoginResult:
 
 @dataclass
 class LoadedSession:
-    """A valid session for this request: the account, its row and the unlocked key."""
+    """A valid session for this request: the account, its row and the unlocked key (None
+    until the owner completes enrolment and so has a key pair)."""
 
     reviewer: Reviewer
     row: ReviewerSession
-    private_key: bytes = field(repr=False)
+    private_key: bytes | None = field(repr=False)
 
     @property
     def unlocked(self) -> UnlockedReviewer:
         """The reviewer with their private key, for the casework use cases."""
+        if self.private_key is None:
+            raise AccessDenied("finish enrolment first: this account has no keys yet")
         return UnlockedReviewer(reviewer_id=self.reviewer.id, private_key=self.private_key)
 
     def next_step(self) -> NextStep:
@@ -111,7 +117,7 @@ class LoadedSession:
 def _next_step(reviewer: Reviewer) -> NextStep:
     if not reviewer.totp_confirmed:
         return NextStep.ENROL_TOTP
-    if reviewer.must_change_passphrase:
+    if reviewer.must_change_passphrase or reviewer.wrapped_private_key is None:
         return NextStep.CHANGE_PASSPHRASE
     return NextStep.READY
 
@@ -201,8 +207,11 @@ def authenticate(session: Session, services: Services, username: str, passphrase
         return _fail(session, services, reviewer, reason)
     if step is not None:
         reviewer.totp_last_step = step
-    private_key = unwrap_private_key(reviewer.wrapped_private_key, passphrase)
-    _upgrade_kdf(services, reviewer, passphrase, private_key)
+    private_key: bytes | None = None
+    if reviewer.wrapped_private_key is not None:
+        private_key = unwrap_private_key(reviewer.wrapped_private_key, passphrase)
+        _upgrade_kdf(services, reviewer, passphrase, private_key)
+        _check_public_key(session, services, reviewer, private_key)
     reviewer.failed_logins = 0
     reviewer.locked_until = None
     token = create_session(session, services, reviewer, private_key)
@@ -211,24 +220,41 @@ def authenticate(session: Session, services: Services, username: str, passphrase
     return LoginResult(token=token, reviewer_id=reviewer.id, next_step=_next_step(reviewer))
 
 
+def _check_public_key(session: Session, services: Services, reviewer: Reviewer,
+                      private_key: bytes) -> None:
+    """The stored public key must be the one of the private key the owner just unwrapped,
+    with a valid tag. Otherwise someone wrote to the database: raise the alarm for the admins
+    and restore the owner's real public key (they proved it with passphrase and TOTP)."""
+    real = public_key_of(private_key)
+    if reviewer.public_key == real and public_key_trusted(services.keyring, reviewer):
+        return
+    if reviewer.public_key_tag is not None or reviewer.public_key != real:
+        key_alarm(session, services, reviewer, Actor.reviewer(reviewer.id), where="login")
+    # (No tag and the right key: an account from before tags, authenticated now.)
+    reviewer.public_key = real
+    tag_public_key(services.keyring, reviewer)
+
+
 def _upgrade_kdf(services: Services, reviewer: Reviewer, passphrase: str,
                  private_key: bytes) -> None:
     """Rehash and re-wrap under the current KDF profile when it changed."""
     profile = services.config.kdf
     if needs_rehash(reviewer.passphrase_hash, profile):
         reviewer.passphrase_hash = hash_passphrase(passphrase, profile)
-    if wrapped_key_profile(reviewer.wrapped_private_key) != profile:
+    if (reviewer.wrapped_private_key is not None
+            and wrapped_key_profile(reviewer.wrapped_private_key) != profile):
         reviewer.wrapped_private_key = wrap_private_key(private_key, passphrase, profile)
 
 
 def create_session(session: Session, services: Services, reviewer: Reviewer,
-                   private_key: bytes) -> SessionToken:
-    """A new session (always a new id) holding the private key sealed under the token."""
+                   private_key: bytes | None) -> SessionToken:
+    """A new session (always a new id) holding the private key (if the account has one yet)
+    sealed under the token."""
     token = new_session_token()
     now = services.clock.now()
     session.add(ReviewerSession(
         id_hash=token.id_hash, reviewer_id=reviewer.id,
-        sealed_private_key=wrap(token.secret, private_key),
+        sealed_private_key=wrap(token.secret, private_key) if private_key is not None else None,
         created_at=now, last_seen_at=now,
         expires_at=now + timedelta(hours=services.config.reviewer_session_absolute_hours),
         reauthenticated_at=now,
@@ -252,10 +278,12 @@ def load_session(session: Session, services: Services,
         session.delete(row)
         session.flush()
         return None
-    try:
-        private_key = unwrap(token.secret, row.sealed_private_key)
-    except CryptoError:
-        return None
+    private_key: bytes | None = None
+    if row.sealed_private_key is not None:
+        try:
+            private_key = unwrap(token.secret, row.sealed_private_key)
+        except CryptoError:
+            return None
     row.last_seen_at = now
     return LoadedSession(reviewer=reviewer, row=row, private_key=private_key)
 
@@ -310,11 +338,22 @@ class PassphraseChange(StrEnum):
     THROTTLED = "throttled"
 
 
+@dataclass(frozen=True)
+class PassphraseChangeResult:
+    """The outcome, and the new session when the change completed enrolment (the old one
+    held no key: the caller replaces the cookie)."""
+
+    outcome: PassphraseChange
+    token: SessionToken | None = field(default=None, repr=False)
+
+
 def change_own_passphrase(session: Session, services: Services, loaded: LoadedSession,
-                          current: str, new: str) -> PassphraseChange:
+                          current: str, new: str) -> PassphraseChangeResult:
     """Change the logged-in reviewer's passphrase, guarding the check of the current one
     like a re-authentication (throttled per account, failures audited), and end every other
-    session of the account: whoever else held one may have known the old passphrase.
+    session of the account: whoever else held one may have known the old passphrase. For an
+    account without keys (new or reset), this completes enrolment: the key pair is made
+    under the new passphrase, and a new session holding it replaces this one.
 
     Raises InvalidInput when the new passphrase fails the policy.
     """
@@ -323,15 +362,20 @@ def change_own_passphrase(session: Session, services: Services, loaded: LoadedSe
     if take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT, window=ACCOUNT_WINDOW,
             now=now, key=services.keyring.cookie_key) is not None:
         _fail(session, services, reviewer, "passphrase-change-throttled")
-        return PassphraseChange.THROTTLED
+        return PassphraseChangeResult(PassphraseChange.THROTTLED)
     if not verify_passphrase(reviewer.passphrase_hash, current, services.config.kdf):
         _fail(session, services, reviewer, "passphrase-change")
-        return PassphraseChange.WRONG_CURRENT
-    change_passphrase(session, services, reviewer, current, new)
+        return PassphraseChangeResult(PassphraseChange.WRONG_CURRENT)
+    made = change_passphrase(session, services, reviewer, current, new)
     session.execute(delete(ReviewerSession).where(
         ReviewerSession.reviewer_id == reviewer.id,
         ReviewerSession.id_hash != loaded.row.id_hash))
-    return PassphraseChange.CHANGED
+    if made is None:
+        return PassphraseChangeResult(PassphraseChange.CHANGED)
+    session.delete(loaded.row)
+    session.flush()
+    return PassphraseChangeResult(PassphraseChange.CHANGED,
+                                  create_session(session, services, reviewer, made))
 
 
 def confirm_totp(session: Session, services: Services, reviewer: Reviewer,

@@ -132,11 +132,14 @@ def change_passphrase() -> Any:
         except InvalidInput as exc:
             form.new.errors = [_translate_policy(str(exc))]
         else:
-            if outcome is PassphraseChange.CHANGED:
+            if outcome.outcome is PassphraseChange.CHANGED:
                 flash(_("Your passphrase was changed. Use the new one from now on."))
-                return redirect(home_url(auth.reviewer.role), code=303)
+                response = redirect(home_url(auth.reviewer.role), code=303)
+                if outcome.token is not None:  # enrolment completed: the session with the keys
+                    set_session_cookie(response, outcome.token)
+                return response
             error = (_("The current passphrase is not correct.")
-                     if outcome is PassphraseChange.WRONG_CURRENT
+                     if outcome.outcome is PassphraseChange.WRONG_CURRENT
                      else _("Too many attempts. Please wait a few minutes and try again."))
     for field in (form.current, form.new, form.confirm):
         field.data = ""

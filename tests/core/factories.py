@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+
+import pyotp
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -17,6 +19,8 @@ from core.intake.submission import SubmissionDraft, SubmissionResult, submit_rep
 from core.models import AuditEvent, Reviewer, Role
 from core.services import Services
 from core.staff.accounts import add_reviewer as add_reviewer_usecase
+from core.staff.accounts import change_passphrase
+from core.staff.authentication import confirm_totp
 from crypto.reviewer_keys import unwrap_private_key
 
 #: Strong passphrases (zxcvbn score 4, > 12 characters); one per index.
@@ -54,15 +58,25 @@ def add_reviewer(
     username: str,
     role: Role = Role.REVIEWER,
     passphrase: str | None = None,
+    *,
+    custodian: bool = False,
 ) -> ReviewerHandle:
-    """Create an account through the use case and unwrap its private key."""
+    """Create an account through the use cases and complete its enrolment as its owner would
+    (TOTP confirmed, a passphrase of their own, which makes the key pair); return its keys.
+    `custodian`: also an identity custodian."""
     passphrase = passphrase or strong_passphrase()
+    one_time = strong_passphrase("one-time")
     with transaction(session_factory) as s:
         created = add_reviewer_usecase(
-            s, services, username=username, role=role, passphrase=passphrase
+            s, services, username=username, role=role, passphrase=one_time
         )
-        reviewer_id = created.reviewer.id
-        wrapped = created.reviewer.wrapped_private_key
+        reviewer = created.reviewer
+        assert confirm_totp(s, services, reviewer, pyotp.TOTP(created.totp_secret).now())
+        change_passphrase(s, services, reviewer, one_time, passphrase)
+        reviewer.identity_custodian = custodian
+        reviewer_id = reviewer.id
+        wrapped = reviewer.wrapped_private_key
+    assert wrapped is not None
     return ReviewerHandle(
         reviewer_id, created.reviewer.username, passphrase, unwrap_private_key(wrapped, passphrase)
     )
@@ -124,3 +138,22 @@ def audit_actions(session_factory: sessionmaker[Session]) -> list[str]:
 def audit_size(session_factory: sessionmaker[Session]) -> int:
     with session_factory() as s:
         return int(s.execute(text("select count(*) from audit_events")).scalar_one())
+
+
+def approve_identity(
+    session_factory: sessionmaker[Session],
+    services: Services,
+    requester: ReviewerHandle,
+    custodian: ReviewerHandle,
+    case_id: int,
+    reason: str = "needed to interview the reporter",
+) -> None:
+    """The two-person path to a reporter's identity: `requester` (on the case team) asks,
+    `custodian` (an identity custodian) approves, which seals the identity key to the
+    requester; they can then call reveal_identity."""
+    from core.cases.identity_requests import decide_identity_request, request_identity
+
+    with transaction(session_factory) as s:
+        request_id = request_identity(s, services, requester.unlocked, case_id, reason).id
+    with transaction(session_factory) as s:
+        decide_identity_request(s, services, custodian.unlocked, request_id, approve=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pyotp
 import pytest
 from sqlalchemy import select, text
 
@@ -26,6 +27,7 @@ from core.cases.casework import (
     store_reviewer_file,
 )
 from core.cases.content import Identity
+from core.cases.identity_requests import decide_identity_request, request_identity
 from core.cases.recovery import regrant_member_cases
 from core.clock import Clock
 from core.db import transaction
@@ -52,8 +54,10 @@ from core.staff.accounts import (
     deactivate_reviewer,
     reset_passphrase,
     reset_totp,
+    totp_secret,
 )
-from tests.core.factories import strong_passphrase, submit
+from core.staff.authentication import confirm_totp
+from tests.core.factories import add_reviewer, strong_passphrase, submit
 
 A = AuditAction
 
@@ -120,6 +124,7 @@ def added_actions(session_factory, action: Callable[[], object]) -> list[str]:
 
 def test_each_use_case_records_exactly_its_events(session_factory, services, world, recovery_key):
     ivy, peer = world["ivy"], world["peer"]
+    keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
     holder = {}
 
     def do_submit():
@@ -226,6 +231,21 @@ def test_each_use_case_records_exactly_its_events(session_factory, services, wor
 
     assert added_actions(session_factory, grant) == [A.CASE_GRANTED]
 
+    def request():
+        with transaction(session_factory) as s:
+            holder["request"] = request_identity(s, services, ivy.unlocked, case.case_id,
+                                                 "required by law").id
+
+    assert added_actions(session_factory, request) == [A.IDENTITY_REQUESTED]
+
+    def approve():
+        with transaction(session_factory) as s:
+            decide_identity_request(s, services, keeper.unlocked, holder["request"],
+                                    approve=True)
+
+    assert added_actions(session_factory, approve) == sorted(
+        [A.CASE_GRANTED, A.IDENTITY_REQUEST_DECIDED])
+
     def reveal():
         with transaction(session_factory) as s:
             reveal_identity(s, services, ivy.unlocked, case.case_id, "required by law")
@@ -238,7 +258,8 @@ def test_each_use_case_records_exactly_its_events(session_factory, services, wor
                 s, services, Actor.reviewer(ivy.id), case.case_id, s.get(Reviewer, peer.id)
             )
 
-    assert added_actions(session_factory, exclude) == [A.CASE_MEMBER_EXCLUDED]
+    assert added_actions(session_factory, exclude) == sorted(
+        [A.CASE_MEMBER_EXCLUDED, A.CASE_EPOCH_STARTED])
 
     def add():
         with transaction(session_factory) as s:
@@ -264,9 +285,18 @@ def test_each_use_case_records_exactly_its_events(session_factory, services, wor
 
     def reset():
         with transaction(session_factory) as s:
-            reset_passphrase(s, services, "ivy")
+            holder["one_time"] = reset_passphrase(s, services, "ivy")
 
     assert added_actions(session_factory, reset) == [A.REVIEWER_PASSPHRASE_RESET]
+
+    def reenrol():  # the owner confirms the new TOTP secret and chooses their passphrase
+        with transaction(session_factory) as s:
+            row = s.get(Reviewer, ivy.id)
+            assert confirm_totp(s, services, row, pyotp.TOTP(totp_secret(services, row)).now())
+            change_passphrase(s, services, row, holder["one_time"], strong_passphrase("own"))
+
+    assert added_actions(session_factory, reenrol) == sorted(
+        [A.REVIEWER_TOTP_ENROLLED, A.REVIEWER_KEYS_CREATED, A.REVIEWER_PASSPHRASE_CHANGED])
 
     def recover():
         with transaction(session_factory) as s:
@@ -348,8 +378,11 @@ def _tamper(session_factory, sql):
 TAMPERINGS = {
     "detail": "update audit_events set detail = '{\"files\": 9}' where position = 2",
     "action": "update audit_events set action = 'session:logout' where position = 3",
-    "case_id": "update audit_events set case_id = case_id + 1 where position = 2",
-    "case_id_null": "update audit_events set case_id = null where position = 3",
+    # (The first case event: the positions before it belong to the accounts being set up.)
+    "case_id": "update audit_events set case_id = case_id + 1 where position = "
+               "(select min(position) from audit_events where case_id is not null)",
+    "case_id_null": "update audit_events set case_id = null where position = "
+                    "(select min(position) from audit_events where case_id is not null)",
     "actor_kind": "update audit_events set actor_kind = 'system' where position = 3",
     "reviewer_id": "update audit_events set reviewer_id = null where position = 3",
     "leaf_hash": "update audit_events set leaf_hash = chain_hash where position = 4",

@@ -41,7 +41,7 @@ from tests.core.audit.test_log import (  # noqa: F401 - helpers and fixtures
     next_day,
     queued,
 )
-from tests.core.factories import submit
+from tests.core.factories import add_reviewer, approve_identity, submit
 
 
 def test_concurrent_writers_in_threads(session_factory, services):
@@ -166,6 +166,7 @@ def test_events_never_contain_content(session_factory, services, world):
     }
     c = sorted(canaries)
     ivy = world["ivy"]
+    keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
     result = submit(
         session_factory,
         services,
@@ -178,6 +179,7 @@ def test_events_never_contain_content(session_factory, services, world):
         access = login_submitter(s, services, result.receipt_code)
         read_case_for_submitter(s, services, access)
         post_submitter_message(s, services, access, c[7])
+    approve_identity(session_factory, services, ivy, keeper, result.case_id, reason=c[9])
     with transaction(session_factory) as s:
         view = read_case_for_reviewer(s, services, ivy.unlocked, result.case_id)
         post_reviewer_message(

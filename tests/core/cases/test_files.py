@@ -8,10 +8,11 @@ from datetime import date
 import pytest
 
 from core.blobs import FileSystemBlobStore
-from core.cases.contexts import file_key_context
+from core.cases.content import FileMeta
+from core.cases.contexts import attachment_context, file_key_context
 from core.cases.files import StoredFile, clean_file_name, file_plaintext, store_file
 from core.errors import InvalidInput
-from core.models import KeyKind
+from core.models import Attachment, KeyKind
 from crypto.errors import StreamError
 from crypto.keys import new_key
 from crypto.records import encrypt_record
@@ -30,34 +31,44 @@ def blobs(tmp_path):
     return FileSystemBlobStore(tmp_path / "blobs")
 
 
+def _report_file_row(stored: StoredFile, case_key: bytes, *, binding: int = 2) -> Attachment:
+    """The row add_file_rows makes for a file of the report itself (binding 2), or the row
+    of a file written before migration 0009 (binding 1)."""
+    row = Attachment(id=1, case_id=1, position=1, message_id=None, key_kind=stored.key_kind,
+                     key_epoch=1, binding=binding, blob_id=stored.blob_id,
+                     stored_size=stored.stored_size, stream_version=stored.stream_version,
+                     created_on=DAY)
+    row.wrapped_file_key = encrypt_record(case_key, stored.file_key,
+                                          attachment_context(REFERENCE, row, None, "key"))
+    return row
+
+
 def test_store_file_writes_the_current_format(blobs):
     case_key = new_key()
     data = os.urandom(3 * 1024 * 1024 + 11)
-    stored = store_file(blobs, reference=REFERENCE, key_kind=KeyKind.CASE, case_key=case_key,
-                        name="x.bin", content_type="application/octet-stream",
-                        chunks=pieces(data), day=DAY)
+    stored = store_file(blobs, key_kind=KeyKind.CASE, name="x.bin",
+                        content_type="application/octet-stream", chunks=pieces(data), day=DAY)
     assert stored.stream_version == STREAM_VERSION
     assert stored.plaintext_size == len(data)
     assert stored.stored_size == encrypted_size(len(data), version=STREAM_VERSION)
-    row = stored.to_model(case_id=1, message_id=None, day=DAY, position=1)
+    row = _report_file_row(stored, case_key)
     assert row.stream_version == STREAM_VERSION
     assert b"".join(file_plaintext(blobs, row, REFERENCE, case_key)) == data
 
 
 def test_format_1_blobs_still_decrypt(blobs):
-    """A blob written before format 2 (64 KiB chunks) reads back through the same path."""
+    """A blob written before format 2 (64 KiB chunks), its key wrapped with the binding of
+    the time (case and blob only), reads back through the same path."""
     case_key, file_key = new_key(), new_key()
     data = os.urandom(200_000)  # several 64 KiB chunks
     blob_id, size = blobs.write(encrypt_stream(file_key, pieces(data), version=1), day=DAY)
-    old = StoredFile(
-        blob_id=blob_id,
-        key_kind=KeyKind.CASE,
-        wrapped_file_key=encrypt_record(case_key, file_key, file_key_context(REFERENCE, blob_id)),
-        meta_ciphertext=b"",
-        stored_size=size,
-        plaintext_size=len(data),
-        stream_version=1,
-    ).to_model(case_id=1, message_id=None, day=DAY, position=1)
+    old = _report_file_row(
+        StoredFile(blob_id=blob_id, key_kind=KeyKind.CASE, file_key=file_key,
+                   meta=FileMeta(name="old.bin", content_type="", size=len(data)),
+                   stored_size=size, plaintext_size=len(data), stream_version=1),
+        case_key, binding=1)
+    old.wrapped_file_key = encrypt_record(case_key, file_key,
+                                          file_key_context(REFERENCE, blob_id))
     assert b"".join(file_plaintext(blobs, old, REFERENCE, case_key)) == data
     # Read with the wrong format, it fails authentication instead of yielding garbage.
     old.stream_version = 2
@@ -75,8 +86,7 @@ def test_limit_is_enforced_while_streaming_and_leaves_no_blob(blobs):
             yield bytes(1024 * 1024)
 
     with pytest.raises(InvalidInput):
-        store_file(blobs, reference=REFERENCE, key_kind=KeyKind.CASE, case_key=new_key(),
-                   name="big.bin", content_type="", chunks=endless(), day=DAY,
+        store_file(blobs, key_kind=KeyKind.CASE, name="big.bin", content_type="", chunks=endless(), day=DAY,
                    limit=5 * 1024 * 1024)
     assert pulled == 6  # stopped at the first piece over the limit
     assert not [p for p in blobs.root.rglob("*") if p.is_file()]
@@ -88,8 +98,7 @@ def test_a_failing_upload_leaves_no_blob(blobs):
         raise OSError("client went away")
 
     with pytest.raises(OSError, match="went away"):
-        store_file(blobs, reference=REFERENCE, key_kind=KeyKind.CASE, case_key=new_key(),
-                   name="x", content_type="", chunks=cut_short(), day=DAY)
+        store_file(blobs, key_kind=KeyKind.CASE, name="x", content_type="", chunks=cut_short(), day=DAY)
     assert not [p for p in blobs.root.rglob("*") if p.is_file()]
 
 

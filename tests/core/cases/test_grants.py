@@ -15,7 +15,7 @@ from core.cases.grants import (
 )
 from core.db import transaction
 from core.errors import AccessDenied
-from core.models import KeyKind, Reviewer
+from core.models import Case, KeyKind, Reviewer
 from crypto.keys import generate_keypair
 from crypto.receipt import derive_receipt_secrets
 from tests.core.factories import add_reviewer, seed_categories, submit
@@ -37,7 +37,8 @@ def test_each_reader_opens_the_same_case_key(session_factory, services, granted,
     with session_factory() as s:
         by_reviewer = open_reviewer_grant(s, case.case_id, ivy.id, ivy.private_key,
                                           KeyKind.CASE)
-        by_reporter = open_submitter_grant(s, case.case_id, secrets.receipt_key)
+        by_reporter = open_submitter_grant(s, s.get(Case, case.case_id),
+                                           secrets.receipt_key).first_case_key
         by_recovery = open_recovery_grant(s, case.case_id, recovery_key.private_key,
                                           KeyKind.CASE)
         team = open_reviewer_grant(s, case.case_id, ivy.id, ivy.private_key, KeyKind.TEAM)
@@ -55,7 +56,7 @@ def test_no_grant_or_the_wrong_key_is_a_refusal(session_factory, services, grant
         with pytest.raises(AccessDenied):  # ivy's grant, someone else's key
             open_reviewer_grant(s, case.case_id, ivy.id, bob.private_key, KeyKind.CASE)
         with pytest.raises(AccessDenied):
-            open_submitter_grant(s, case.case_id, bytes(32))
+            open_submitter_grant(s, s.get(Case, case.case_id), bytes(32))
         with pytest.raises(AccessDenied):
             open_recovery_grant(s, case.case_id, generate_keypair().private_key, KeyKind.CASE)
 

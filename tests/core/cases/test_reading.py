@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.cases.casework import post_reviewer_message, store_reviewer_file
-from core.cases.grants import open_reviewer_grant
+from core.cases.grants import FIRST_EPOCH, CaseKeys, open_reviewer_grant
 from core.cases.reading import decrypt_case
 from core.db import transaction
 from core.models import Case, CaseStatus, Disclosure, KeyKind, MessageKind
@@ -40,7 +40,8 @@ def _read(session_factory, case_id, keys, **kwargs):
     with session_factory() as s:
         case = s.get(Case, case_id)
         assert case is not None
-        return decrypt_case(case, keys, **kwargs)
+        held = CaseKeys.of(case, {(FIRST_EPOCH, kind): key for kind, key in keys.items()})
+        return decrypt_case(case, held, **kwargs)
 
 
 def _thread(view):
@@ -94,7 +95,14 @@ def test_kinds_limit_the_thread_but_not_the_report(session_factory, filed):
 @pytest.mark.parametrize("wrong", [KeyKind.CASE, KeyKind.TEAM])
 def test_a_wrong_key_fails_instead_of_showing_less(session_factory, filed, wrong):
     """Guards that a key which does not open what it claims to is an error: a reader is never
-    shown a quietly shortened case."""
+    shown a quietly shortened case. The report is the case: it fails outright; messages and
+    files are each marked as failing their check (tampered), not left out."""
     case_id, keys = filed
-    with pytest.raises(DecryptionError):
-        _read(session_factory, case_id, {**keys, wrong: bytes(32)})
+    if wrong is KeyKind.CASE:
+        with pytest.raises(DecryptionError):
+            _read(session_factory, case_id, {**keys, wrong: bytes(32)})
+        return
+    view = _read(session_factory, case_id, {**keys, wrong: bytes(32)})
+    notes = [m for m in view.messages if m.kind is MessageKind.INTERNAL_NOTE]
+    assert len(notes) == 2 and all(m.tampered and m.body == "" for m in notes)
+    assert len(view.tampered) == 3  # two notes and the note's file

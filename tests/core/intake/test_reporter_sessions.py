@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import Clock, DatePrecision
 from core.db import transaction
+from core.cases.grants import SubmitterKeys
 from core.intake.reporter import SubmitterAccess
 from core.intake.reporter_sessions import (
     end_submitter_session,
@@ -20,7 +21,8 @@ from core.models import SubmitterSession
 from core.services import Services
 from core.session_tokens import parse_session_token
 
-ACCESS = SubmitterAccess(case_id=7, reference="C-TESTREF1", case_key=bytes(range(32)))
+ACCESS = SubmitterAccess(case_id=7, reference="C-TESTREF1",
+                         opened=SubmitterKeys(first_case_key=bytes(range(32)), private_key=None))
 
 
 def _at(services: Services, moment: datetime) -> Services:
