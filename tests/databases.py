@@ -161,3 +161,18 @@ def renumber_rows_sequentially(url: str) -> None:
                             f"UPDATE {child} SET {column} = :new WHERE {column} = :old"), ids)
     finally:
         engine.dispose()
+
+
+def as_written_before_0009(url: str) -> None:
+    """Make the rows today's code wrote look as the code before revision 0009 could have
+    written them (records with the old binding, no later key epochs), so that a test can
+    take the database below 0009. Content no longer decrypts afterwards."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for table in ("messages", "attachments"):
+                connection.execute(text(f"UPDATE {table} SET binding = 1, key_epoch = 1"))
+            connection.execute(text("DELETE FROM case_grants WHERE epoch > 1"))
+            connection.execute(text("UPDATE cases SET key_epoch = 1"))
+    finally:
+        engine.dispose()

@@ -197,6 +197,7 @@ def submit_report(
         lookup_id=derived.lookup_id,
         status=CaseStatus.RECEIVED,
         category=category,
+        category_id=category.id,  # the memberships below copy it before any flush
         channel=channel,
         disclosure=Disclosure.CONFIDENTIAL if identity else Disclosure.ANONYMOUS,
         received_on=today,

@@ -14,7 +14,7 @@ from core.db import create_schema, make_engine
 from core.models import AuditHead, Base
 from crypto.audit_chain import GENESIS
 from migrations.runner import current_heads, upgrade
-from tests.databases import fresh_database, renumber_rows_sequentially
+from tests.databases import as_written_before_0009, fresh_database, renumber_rows_sequentially
 
 
 def _constraint_names(url: str) -> dict[str, set[str]]:
@@ -96,6 +96,7 @@ def test_attachments_from_before_0006_are_stream_format_1(backend: str, tmp_path
         seed_categories(factory)
         submit(factory, services, files=[("a.txt", b"a"), ("b.txt", b"b")])
         renumber_rows_sequentially(url)  # below 0008, ids were sequential
+        as_written_before_0009(url)
         # 0007 first: the submission's audit event waits for the end of its day, and dropping
         # the queue would lose it. Once the day is over and it is in the log, 0007 goes.
         with pytest.raises(RuntimeError, match="1 reporter audit events are still queued"):
@@ -191,7 +192,7 @@ def test_0008_orders_existing_rows_by_id_and_downgrades_without_loss(
             new = c.execute(insert(Message).values(
                 id=random_row_id(), case_id=one, position=4, author="submitter",
                 kind="reporter_message", key_kind="case", body_ciphertext=b"y",
-                created_on=date(2026, 1, 7)).returning(Message.id)).scalar_one()
+                binding=1, created_on=date(2026, 1, 7)).returning(Message.id)).scalar_one()
         assert new >= 1 << 62
         engine.dispose()
 

@@ -12,7 +12,6 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.audit.log import Actor
@@ -23,26 +22,31 @@ from core.models import Reviewer, Role
 from core.services import Services
 from core.session_tokens import SessionToken
 from core.staff import authentication as staff_auth
+from core.staff.accounts import add_reviewer as add_reviewer_usecase
 from core.staff.accounts import totp_secret
 from reviewer import create_app
-from tests.core.factories import ReviewerHandle, add_reviewer, seed_categories, submit
+from tests.core.factories import (
+    ReviewerHandle,
+    add_reviewer,
+    seed_categories,
+    strong_passphrase,
+    submit,
+)
 
 CANARY = "CANARY-7f3a9c report text"
 
 
-def make_ready(session_factory: sessionmaker[Session], reviewer_id: int) -> None:
-    """Mark an account as enrolled with its own passphrase (skips first-login steps)."""
-    with transaction(session_factory) as s:
-        s.execute(update(Reviewer).where(Reviewer.id == reviewer_id)
-                  .values(totp_confirmed=True, must_change_passphrase=False))
-
-
 def new_account(session_factory: sessionmaker[Session], services: Services, username: str,
                 role: Role = Role.REVIEWER, ready: bool = True) -> ReviewerHandle:
-    handle = add_reviewer(session_factory, services, username, role)
+    """An account whose owner completed enrolment (`ready`), or one just created by an admin:
+    its passphrase is the one-time one and it has no key pair yet (private_key empty)."""
     if ready:
-        make_ready(session_factory, handle.id)
-    return handle
+        return add_reviewer(session_factory, services, username, role)
+    one_time = strong_passphrase("one-time")
+    with transaction(session_factory) as s:
+        created = add_reviewer_usecase(s, services, username=username, role=role,
+                                       passphrase=one_time)
+        return ReviewerHandle(created.reviewer.id, created.reviewer.username, one_time, b"")
 
 
 def open_session(app: Flask, session_factory: sessionmaker[Session], services: Services,

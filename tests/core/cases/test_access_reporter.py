@@ -15,7 +15,7 @@ from core.cases.casework import (
 )
 from core.cases.contexts import (
     identity_context,
-    message_context,
+    message_record_context,
 )
 from core.cases.recovery import regrant_member_cases
 from core.db import transaction
@@ -27,6 +27,7 @@ from core.intake.reporter import (
 from core.models import (
     CaseGrant,
     KeyKind,
+    Message,
     MessageKind,
     Recipient,
     ReviewerSession,
@@ -55,9 +56,9 @@ def test_submitter_key_cannot_open_team_material(session_factory, services, team
             .scalars()
             .all()
         )
-        team_notes = s.execute(
-            text("select kind, body_ciphertext from messages where key_kind = 'team'")
-        ).all()
+        team_notes = [(m.body_ciphertext, message_record_context(case.reference, m))
+                      for m in s.execute(select(Message).where(
+                          Message.key_kind == KeyKind.TEAM)).scalars()]
         identity_ct = bytes(
             s.execute(
                 text("select identity_ciphertext from cases where id = :c"), {"c": case.case_id}
@@ -66,11 +67,12 @@ def test_submitter_key_cannot_open_team_material(session_factory, services, team
     # The reporter's only grant is the case key.
     assert [g.key_kind for g in grants] == [KeyKind.CASE]
     assert team_notes
-    for kind, body in team_notes:
+    case_key = access.opened.first_case_key
+    for body, context in team_notes:
         with pytest.raises(DecryptionError):
-            decrypt_record(access.case_key, bytes(body), message_context(case.reference, kind))
+            decrypt_record(case_key, bytes(body), context)
     with pytest.raises(DecryptionError):
-        decrypt_record(access.case_key, identity_ct, identity_context(case.reference))
+        decrypt_record(case_key, identity_ct, identity_context(case.reference))
 
 
 def test_submitter_cannot_download_team_files(session_factory, services, team):

@@ -106,14 +106,10 @@ def test_exclude_member_removes_grants_and_blocks_regrant(
             == 0
         )
         assert s.get(CaseMember, (case_id, outsider.id)).excluded
-        # ivy's grants are untouched.
-        assert (
-            s.execute(
-                text("select count(*) from case_grants where reviewer_id = :r"),
-                {"r": team["ivy"].id},
-            ).scalar_one()
-            == 3
-        )
+        # ivy keeps her grants, and holds the new epoch's case and team keys too.
+        assert sorted(s.execute(
+            text("select epoch, key_kind from case_grants where reviewer_id = :r"),
+            {"r": team["ivy"].id}).all()) == [(1, "case"), (1, "team"), (2, "case"), (2, "team")]
     with pytest.raises(AccessDenied), transaction(session_factory) as s:
         read_case_for_reviewer(s, services, outsider.unlocked, case_id)
     with pytest.raises(Conflict), transaction(session_factory) as s:

@@ -86,8 +86,8 @@ def test_limit_is_enforced_while_streaming_and_leaves_no_blob(blobs):
             yield bytes(1024 * 1024)
 
     with pytest.raises(InvalidInput):
-        store_file(blobs, key_kind=KeyKind.CASE, name="big.bin", content_type="", chunks=endless(), day=DAY,
-                   limit=5 * 1024 * 1024)
+        store_file(blobs, key_kind=KeyKind.CASE, name="big.bin", content_type="",
+                   chunks=endless(), day=DAY, limit=5 * 1024 * 1024)
     assert pulled == 6  # stopped at the first piece over the limit
     assert not [p for p in blobs.root.rglob("*") if p.is_file()]
 
@@ -98,7 +98,8 @@ def test_a_failing_upload_leaves_no_blob(blobs):
         raise OSError("client went away")
 
     with pytest.raises(OSError, match="went away"):
-        store_file(blobs, key_kind=KeyKind.CASE, name="x", content_type="", chunks=cut_short(), day=DAY)
+        store_file(blobs, key_kind=KeyKind.CASE, name="x", content_type="",
+                   chunks=cut_short(), day=DAY)
     assert not [p for p in blobs.root.rglob("*") if p.is_file()]
 
 

@@ -32,7 +32,7 @@ from tests.core.cases.test_inbox import (
     assert_keys_in_step,
 )
 from tests.core.factories import add_reviewer, seed_categories, submit
-from tests.databases import fresh_database, renumber_rows_sequentially
+from tests.databases import as_written_before_0009, fresh_database, renumber_rows_sequentially
 
 
 def test_incremental_counters_equal_a_rebuild(session_factory, services):
@@ -110,6 +110,7 @@ def test_migration_fills_the_counters(backend: str, tmp_path: Path, services: Se
                 expected = computed_counts(s)
             assert expected
             renumber_rows_sequentially(url)  # below 0008, ids were sequential
+            as_written_before_0009(url)
             with factory() as s:
                 expected = computed_counts(s)
             command.downgrade(alembic_config(url), "0002")

@@ -155,9 +155,9 @@ def test_a_new_report_keeps_its_files_only_with_the_case(session_factory, servic
     with session_factory() as s:
         attachment = s.scalars(select(Attachment)).one()
         reference = s.scalars(select(Case.reference)).one()
-    assert attachment.blob_id == stored.blob_id
-    assert b"".join(file_plaintext(services.blobs, attachment, reference, draft.case_key)) \
-        == b"kept"
+        assert attachment.blob_id == stored.blob_id
+        assert b"".join(file_plaintext(services.blobs, attachment, reference,
+                                       draft.case_key)) == b"kept"
 
 
 def test_a_file_of_an_ended_transaction_is_never_referenced(session_factory, services, ivy,

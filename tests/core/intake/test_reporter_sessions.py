@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.cases.grants import SubmitterKeys
 from core.clock import Clock, DatePrecision
 from core.db import transaction
-from core.cases.grants import SubmitterKeys
 from core.intake.reporter import SubmitterAccess
 from core.intake.reporter_sessions import (
     end_submitter_session,
@@ -67,8 +67,8 @@ def test_database_row_reveals_neither_key_nor_time(
         cookie = start_submitter_session(s, services, ACCESS)
     with session_factory() as s:
         row = s.execute(select(SubmitterSession)).scalar_one()
-    assert ACCESS.case_key not in row.sealed_state
-    assert ACCESS.case_key.hex().encode() not in row.sealed_state
+    key = ACCESS.opened.first_case_key
+    assert key not in row.sealed_state and key.hex().encode() not in row.sealed_state
     assert row.created_on.isoformat() == "2026-11-28"
     token = parse_session_token(cookie)
     assert token is not None and row.id_hash != token.session_id

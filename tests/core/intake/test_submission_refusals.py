@@ -17,6 +17,7 @@ from core.cases.content import Identity, ReportContent
 from core.cases.contexts import identity_context
 from core.db import transaction
 from core.errors import (
+    AccessDenied,
     InvalidInput,
 )
 from core.intake.reporter import (
@@ -36,7 +37,7 @@ from core.models import (
 )
 from crypto.keys import open_sealed
 from crypto.records import decrypt_record
-from tests.core.factories import submit
+from tests.core.factories import add_reviewer, approve_identity, submit
 from tests.core.intake.test_submission import (
     _blob_files,
     _counts,
@@ -135,6 +136,7 @@ def test_confidential_identity_is_sealed_and_revealed_with_a_reason(
     identity = Identity(
         name="Wang Xiaoming 王小明", contact="+86 138 0000 0000", position="Network engineer"
     )
+    keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
     result = submit(session_factory, services, identity=identity)
 
     with session_factory() as s:
@@ -146,9 +148,12 @@ def test_confidential_identity_is_sealed_and_revealed_with_a_reason(
         raw = bytes(raw)
         for plain in (identity.name, identity.contact, "王小明", "Wang"):
             assert plain.encode("utf-8") not in raw
-        # The submitter holds no identity grant; the recovery key does.
-        kinds = {(g.recipient, g.key_kind) for g in case.grants}
-        assert (Recipient.SUBMITTER, KeyKind.IDENTITY) not in kinds
+        # Neither the submitter nor the intake handler holds an identity grant; the
+        # custodian and the recovery key do.
+        kinds = {(g.recipient, g.reviewer_id, g.key_kind) for g in case.grants}
+        assert (Recipient.SUBMITTER, None, KeyKind.IDENTITY) not in kinds
+        assert (Recipient.REVIEWER, intake.id, KeyKind.IDENTITY) not in kinds
+        assert (Recipient.REVIEWER, keeper.id, KeyKind.IDENTITY) in kinds
         recovery_grant = next(
             g
             for g in case.grants
@@ -172,6 +177,9 @@ def test_confidential_identity_is_sealed_and_revealed_with_a_reason(
         with pytest.raises(InvalidInput), transaction(session_factory) as s:
             reveal_identity(s, services, intake.unlocked, result.case_id, reason)
 
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:
+        reveal_identity(s, services, intake.unlocked, result.case_id, "Without approval")
+    approve_identity(session_factory, services, intake, keeper, result.case_id)
     events_before = _counts(session_factory)["audit_events"]
     with transaction(session_factory) as s:
         revealed = reveal_identity(

@@ -114,7 +114,8 @@ def test_new_account(session_factory, services):
     assert GOOD not in r.passphrase_hash
     assert verify_passphrase(r.passphrase_hash, GOOD, services.config.kdf)
     assert not verify_passphrase(r.passphrase_hash, GOOD + "!", services.config.kdf)
-    assert len(unwrap_private_key(r.wrapped_private_key, GOOD)) == 32
+    # No key pair under a passphrase an admin chose: the owner makes it at enrolment.
+    assert r.public_key is None and r.wrapped_private_key is None and r.public_key_tag is None
     assert not r.totp_confirmed
     assert totp_secret(services, r) == created.totp_secret
     assert created.totp_secret.encode() not in r.totp_secret_wrapped
@@ -170,7 +171,7 @@ def test_change_passphrase_refusals(session_factory, services):
     with session_factory() as s:
         reviewer = s.get(Reviewer, ivy.id)
         assert unwrap_private_key(reviewer.wrapped_private_key, ivy.passphrase) == ivy.private_key
-        assert reviewer.must_change_passphrase
+        assert not reviewer.must_change_passphrase  # (the factory completed enrolment)
 
 
 def test_reset_totp_gives_a_new_secret_and_ends_sessions(session_factory, services):
