@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.context import CliContext, pass_context
+from core.staff.accounts import bind_accounts_after_upgrade
 from core.schema import database_revision, missing_revisions
 from migrations.runner import upgrade
 
@@ -38,3 +39,9 @@ def db_upgrade(obj: CliContext) -> None:
                    f"{', '.join(applied)}; the database is up to date.")
     else:
         click.echo("No migration to apply: the database is up to date.")
+    if obj.config.secrets_dir.exists():
+        with obj.transaction() as session:
+            bound = bind_accounts_after_upgrade(session, obj.services)
+        if bound:
+            click.echo(f"Bound the keys and authenticator secrets of {bound} account(s) "
+                       "written before migration 0009 to this instance.")

@@ -97,6 +97,20 @@ class RevealForm(FlaskForm):
                                validators=[InputRequired(), Length(max=MAX_PASSPHRASE)])
 
 
+class IdentityRequestForm(FlaskForm):
+    """Ask an identity custodian for a confidential reporter's identity, with a reason."""
+
+    reason = TextAreaField(_l("Reason"), validators=[
+        InputRequired(message=_l("Give the reason the identity is needed.")), Length(max=1000)])
+
+
+class PassphraseConfirmForm(FlaskForm):
+    """An irreversible or key-granting step that asks for the passphrase on its own form."""
+
+    passphrase = PasswordField(_l("Your passphrase"),
+                               validators=[InputRequired(), Length(max=MAX_PASSPHRASE)])
+
+
 class GrantForm(FlaskForm):
     """Add a colleague to the case team."""
 
@@ -119,6 +133,8 @@ class AddReviewerForm(FlaskForm):
     email = StringField(_l("Email for notifications (optional)"), validators=[
         Optional(), Length(max=254),
         Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an email address."))])
+    display_name = StringField(_l("Name shown to reporters (optional)"),
+                               validators=[Optional(), Length(max=120)])
 
 
 class RoutingForm(FlaskForm):

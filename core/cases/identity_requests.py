@@ -23,8 +23,13 @@ from core.audit.log import AuditAction, record_event
 from core.cases.casework import UnlockedReviewer, case_keys_of
 from core.cases.content import clean_text
 from core.cases.exclusions import excluded_by_reporter
-from core.cases.grants import FIRST_EPOCH, find_reviewer_grant, grant_to_reviewer, is_excluded
-from core.cases.grants import open_reviewer_grant
+from core.cases.grants import (
+    FIRST_EPOCH,
+    find_reviewer_grant,
+    grant_to_reviewer,
+    is_excluded,
+    open_reviewer_grant,
+)
 from core.errors import AccessDenied, Conflict, NotFound
 from core.intake.submission import identity_custodians
 from core.models import (
@@ -169,6 +174,9 @@ def decide_identity_request(session: Session, services: Services, who: UnlockedR
             raise Conflict("the requester is excluded from this case")
         identity_key = open_reviewer_grant(session, case.id, who.reviewer_id, who.private_key,
                                            KeyKind.IDENTITY, FIRST_EPOCH)
+        if find_reviewer_grant(session, case.id, requester.id, KeyKind.IDENTITY,
+                               FIRST_EPOCH) is not None:
+            raise Conflict("the requester already holds the identity key")
         grant_to_reviewer(case, requester, KeyKind.IDENTITY, identity_key, services.keyring,
                           epoch=FIRST_EPOCH)
         record_event(session, services.clock, AuditAction.CASE_GRANTED, who.actor,

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
+from core.cases.exclusions import excluded_by_reporter
 from core.cases.grants import (
     FIRST_EPOCH,
     find_reviewer_grant,
@@ -17,6 +18,7 @@ from core.cases.grants import (
 from core.errors import InvalidInput
 from core.models import Case, CaseMember, KeyKind, Reviewer
 from core.services import Services
+from core.staff.keys import may_hold_case_keys
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,16 @@ class RecoveryResult:
 def regrant_member_cases(session: Session, services: Services, recovery_private_key: bytes,
                          reviewer: Reviewer) -> RecoveryResult:
     """Seal again, to the reviewer's current public key, every key of every epoch of every case
-    they are a (non-excluded) team member of. Used after a passphrase reset and re-enrolment
-    gave them a new key pair. The account must be able to hold case keys (enrolled, approved,
-    with a public key that passes its check: core.staff.keys)."""
+    they are a (non-excluded) team member of, and, for an identity custodian, the identity key
+    of every confidential report. Used after a passphrase reset and re-enrolment gave them a
+    new key pair, and when a custodian is named after reports came in. The account must be
+    able to hold case keys (enrolled, approved, with a public key that passes its check:
+    core.staff.keys)."""
     if not reviewer.active:
         raise InvalidInput("This account is deactivated.", field="reviewer")
+    if not may_hold_case_keys(reviewer):
+        raise InvalidInput(f"{reviewer.username} has no key pair yet: they log in with the "
+                           "one-time passphrase and choose their own first.", field="reviewer")
     case_ids = session.execute(
         select(CaseMember.case_id).where(CaseMember.reviewer_id == reviewer.id,
                                          CaseMember.excluded.is_(False))
@@ -45,22 +52,51 @@ def regrant_member_cases(session: Session, services: Services, recovery_private_
         if case is None:
             continue
         changed = False
-        kinds = [KeyKind.CASE, KeyKind.TEAM] + ([KeyKind.IDENTITY]
-                                                if reviewer.identity_custodian else [])
         for epoch in range(FIRST_EPOCH, case.key_epoch + 1):
-            for kind in kinds:
-                if find_reviewer_grant(session, case_id, reviewer.id, kind, epoch) is not None:
-                    continue
-                key = open_recovery_grant(session, case_id, recovery_private_key, kind, epoch)
-                if key is None:
-                    if kind is KeyKind.CASE and epoch == FIRST_EPOCH:
-                        missing += 1
-                    continue
-                grant_to_reviewer(case, reviewer, kind, key, services.keyring, epoch=epoch)
-                changed = True
+            for kind in (KeyKind.CASE, KeyKind.TEAM):
+                found = _regrant(session, services, recovery_private_key, reviewer, case, kind,
+                                 epoch)
+                if found is None and kind is KeyKind.CASE and epoch == FIRST_EPOCH:
+                    missing += 1
+                changed = changed or bool(found)
         if changed:
             regranted += 1
             record_event(session, services.clock, AuditAction.CASE_RECOVERED, Actor.system(),
                          case_id=case_id, detail={"grantee_id": reviewer.id})
+    if reviewer.identity_custodian:
+        regranted += _regrant_identities(session, services, recovery_private_key, reviewer)
     session.flush()
     return RecoveryResult(regranted=regranted, without_recovery_grant=missing)
+
+
+def _regrant(session: Session, services: Services, recovery_private_key: bytes,
+             reviewer: Reviewer, case: Case, kind: KeyKind, epoch: int) -> bool | None:
+    """Seal one key of `case` to the reviewer from the recovery grant: True if sealed, False
+    if they hold it already, None if the recovery key holds no grant for it."""
+    if find_reviewer_grant(session, case.id, reviewer.id, kind, epoch) is not None:
+        return False
+    key = open_recovery_grant(session, case.id, recovery_private_key, kind, epoch)
+    if key is None:
+        return None
+    grant_to_reviewer(case, reviewer, kind, key, services.keyring, epoch=epoch)
+    return True
+
+
+def _regrant_identities(session: Session, services: Services, recovery_private_key: bytes,
+                        reviewer: Reviewer) -> int:
+    """An identity custodian holds the identity key of every confidential report (but those
+    whose reporter left them out): after a reset, or when named custodian after reports came
+    in. Returns how many cases got one."""
+    confidential = session.execute(
+        select(Case).where(Case.identity_ciphertext.is_not(None))).scalars()
+    count = 0
+    for case in confidential:
+        if excluded_by_reporter(case, services.keyring, reviewer.id):
+            continue
+        if _regrant(session, services, recovery_private_key, reviewer, case,
+                    KeyKind.IDENTITY, FIRST_EPOCH):
+            count += 1
+            record_event(session, services.clock, AuditAction.CASE_RECOVERED, Actor.system(),
+                         case_id=case.id, detail={"grantee_id": reviewer.id,
+                                                  "kinds": "identity"})
+    return count

@@ -99,7 +99,8 @@ def store_submitter_file(services: Services, access: SubmitterAccess, name: str,
     the message will be posted in), the blob is kept only if that session commits a message
     with it (core.cases.pending_files)."""
     return store_file(services.blobs, key_kind=KeyKind.CASE, name=name,
-                      content_type=content_type, chunks=chunks, day=day or services.clock.submitter_day(),
+                      content_type=content_type, chunks=chunks,
+                      day=day or services.clock.submitter_day(),
                       limit=services.config.max_submission_bytes if limit is None else limit,
                       session=session)
 

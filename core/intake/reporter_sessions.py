@@ -12,8 +12,8 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from core.clock import DatePrecision
 from core.cases.grants import SubmitterKeys
+from core.clock import DatePrecision
 from core.intake.reporter import SubmitterAccess
 from core.models import SubmitterSession
 from core.services import Services

@@ -20,8 +20,8 @@ from core.audit.log import Actor, AuditAction, record_event
 from core.blobs import BlobStore
 from core.cases.content import Identity, ReportContent, validate_identity, validate_report
 from core.cases.contexts import identity_context, report_context
-from core.cases.files import StoredFile, add_file_rows, store_file
 from core.cases.exclusions import record_reporter_exclusions
+from core.cases.files import StoredFile, add_file_rows, store_file
 from core.cases.grants import (
     FIRST_EPOCH,
     CaseKeys,
@@ -133,14 +133,14 @@ def identity_custodians(session: Session) -> list[Reviewer]:
 
 
 def _seal_for(session: Session, services: Services, case: Case, reviewer: Reviewer,
-              keys: dict[KeyKind, bytes]) -> bool:
-    """Seal `keys` to the reviewer; False (and an alarm) if their public key fails its
-    check, in which case they get none of them."""
+              keys: dict[KeyKind, bytes], day: date) -> bool:
+    """Seal `keys` to the reviewer; False (and an alarm, dated like the reporter's own
+    events) if their public key fails its check, in which case they get none of them."""
     try:
         for kind, key in keys.items():
             grant_to_reviewer(case, reviewer, kind, key, services.keyring)
     except UntrustedPublicKey:
-        key_alarm(session, services, reviewer, where="submission")
+        key_alarm(session, services, reviewer, Actor.submitter(), where="submission", day=day)
         return False
     return True
 
@@ -219,14 +219,14 @@ def submit_report(
     routed = 0
     for reviewer in handlers:
         if reviewer.id not in excluded and _seal_for(session, services, case, reviewer,
-                                                     team_keys):
+                                                     team_keys, today):
             case.members.append(CaseMember.for_case(case, reviewer_id=reviewer.id,
                                                     role=MemberRole.INTAKE))
             routed += 1
     for custodian in custodians:
         if custodian.id not in excluded:
             _seal_for(session, services, case, custodian,
-                      {KeyKind.IDENTITY: draft.identity_key})
+                      {KeyKind.IDENTITY: draft.identity_key}, today)
     if keyring.recovery_public_key is not None:
         all_keys = dict(team_keys)
         if identity is not None:

@@ -18,8 +18,8 @@ from core.models.custody import IdentityRequest, IdentityRequestSeal, StaffChang
 from core.models.enums import (
     ActorKind,
     Author,
-    ChangeKind,
     CaseStatus,
+    ChangeKind,
     Channel,
     Disclosure,
     KeyKind,
@@ -34,7 +34,8 @@ from core.models.runtime import PendingNotification, SubmitterSession, ThrottleB
 
 __all__ = [
     "ActorKind", "Attachment", "ChangeKind", "IdentityRequest", "IdentityRequestSeal",
-    "ReporterExclusion", "RequestStatus", "StaffChange", "AuditCheckpoint", "AuditEvent", "AuditHead", "Author", "Base",
+    "ReporterExclusion", "RequestStatus", "StaffChange", "AuditCheckpoint", "AuditEvent",
+    "AuditHead", "Author", "Base",
     "Case", "CaseGrant", "CaseMember", "CaseStatus", "Category", "Channel", "Disclosure",
     "InboxCount", "KeyKind", "MemberRole", "Message", "MessageKind", "PendingAuditEvent",
     "PendingNotification",

@@ -75,18 +75,27 @@ def queue_case_notification(session: Session, case_id: int) -> int:
     and the mark holds no time, case or kind of event. Returns how many were marked."""
     members = session.execute(
         select(Reviewer.id).join(CaseMember, CaseMember.reviewer_id == Reviewer.id)
-        .where(CaseMember.case_id == case_id, CaseMember.excluded.is_(False),
-               Reviewer.active.is_(True), Reviewer.email.is_not(None),
-               Reviewer.role == Role.REVIEWER)
+        .where(CaseMember.case_id == case_id, CaseMember.excluded.is_(False))
+    ).scalars().all()
+    return queue_notifications(session, members)
+
+
+def queue_notifications(session: Session, reviewer_ids: Iterable[int]) -> int:
+    """Mark these case handlers (active, with an email address) as having new activity, as
+    queue_case_notification does; returns how many were marked."""
+    marked = session.execute(
+        select(Reviewer.id).where(Reviewer.id.in_(set(reviewer_ids)),
+                                  Reviewer.active.is_(True), Reviewer.email.is_not(None),
+                                  Reviewer.role == Role.REVIEWER)
     ).scalars().all()
     already = set(session.execute(
         select(PendingNotification.reviewer_id)
-        .where(PendingNotification.reviewer_id.in_(members))).scalars())
-    for reviewer_id in members:
+        .where(PendingNotification.reviewer_id.in_(marked))).scalars())
+    for reviewer_id in marked:
         if reviewer_id not in already:
             session.add(PendingNotification(reviewer_id=reviewer_id))
     session.flush()
-    return len(members)
+    return len(marked)
 
 
 def send_pending_notifications(session: Session, services: Services) -> int:

@@ -62,6 +62,19 @@ def totp_secret(services: Services, reviewer: Reviewer) -> str | None:
         return None
 
 
+def bind_accounts_after_upgrade(session: Session, services: Services) -> int:
+    """After migration 0009 (run by `candor db upgrade`, which holds the instance secrets):
+    bind the TOTP secrets stored before it to their account, and tag the public keys of the
+    accounts enrolled before it, as they stand at the upgrade (each owner's next login checks
+    the key against their private key again). Returns how many accounts changed."""
+    changed = rebind_totp_secrets(session, services)
+    for reviewer in session.execute(select(Reviewer).where(
+            Reviewer.public_key.is_not(None), Reviewer.public_key_tag.is_(None))).scalars():
+        tag_public_key(services.keyring, reviewer)
+        changed += 1
+    return changed
+
+
 def rebind_totp_secrets(session: Session, services: Services) -> int:
     """Upgrade: re-encrypt TOTP secrets stored before migration 0009 (a SecretBox not bound to
     the account) bound to their account. Run by `candor db upgrade`; returns how many."""

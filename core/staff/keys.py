@@ -8,12 +8,14 @@ refused; (3) belongs to an active, approved case-handling account.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
 from core.errors import AccessDenied
 from core.keyring import Keyring
-from core.models import Reviewer, Role
+from core.models import ActorKind, Reviewer, Role
 from core.services import Services
 from crypto.key_tags import key_tag, tag_matches
 
@@ -68,8 +70,17 @@ def sealing_key(keyring: Keyring, reviewer: Reviewer) -> bytes:
 
 
 def key_alarm(session: Session, services: Services, reviewer: Reviewer,
-              actor: Actor | None = None, *, where: str) -> None:
+              actor: Actor | None = None, *, where: str, day: date | None = None) -> None:
     """Record, for the admins, that an account's stored public key failed its check (or did
-    not match its private key at login). The admin overview lists such accounts."""
-    record_event(session, services.clock, AuditAction.KEY_REJECTED, actor or Actor.system(),
+    not match its private key at login). The admin overview lists such accounts.
+
+    Found during a reporter's submission (`actor` the submitter), the event is queued with the
+    reporter's `day` like their own events: a staff event with an exact time would date the
+    submission to the second, for whoever planted the key."""
+    actor = actor or Actor.system()
+    if actor.kind is ActorKind.SUBMITTER:
+        record_event(session, services.clock, AuditAction.KEY_REJECTED, actor,
+                     detail={"account": reviewer.username, "where": where}, day=day)
+        return
+    record_event(session, services.clock, AuditAction.KEY_REJECTED, actor,
                  detail={"reviewer_id": reviewer.id, "where": where})

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.categories.lookup import unrouted_categories
+from core.keyring import Keyring
 from core.models import Case, Category, Reviewer, Role
+from core.staff.keys import public_key_trusted
 
 
 @dataclass(frozen=True)
@@ -30,3 +32,11 @@ def admin_overview(session: Session) -> AdminOverview:
     total = int(session.execute(select(func.count(Case.id))).scalar_one())
     return AdminOverview(active_accounts=counts, total_cases=total,
                          unrouted=unrouted_categories(session))
+
+
+def untrusted_keys(session: Session, keyring: Keyring) -> list[Reviewer]:
+    """Active accounts whose stored public key fails its check: someone wrote to the database
+    (nothing is sealed to them until their owner's next login restores the key)."""
+    return [r for r in session.execute(
+        select(Reviewer).where(Reviewer.active.is_(True), Reviewer.public_key.is_not(None))
+        .order_by(Reviewer.username)).scalars() if not public_key_trusted(keyring, r)]

@@ -35,7 +35,8 @@ def _postgresql() -> bool:
     return op.get_bind().dialect.name == 'postgresql'
 
 
-def _int_column(table: str, column: str, existing: int, type_: sa.types.TypeEngine) -> None:
+def _int_column(table: str, column: str, existing: int,
+                type_: sa.types.TypeEngine[int]) -> None:
     """Add a NOT NULL integer column whose existing rows hold `existing`."""
     op.add_column(table, sa.Column(column, type_, nullable=False,
                                    server_default=str(existing)))

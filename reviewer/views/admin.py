@@ -5,28 +5,36 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from core.categories.admin import route_intake
+from core.audit.log import Actor
 from core.categories.lookup import active_categories, unrouted_categories
-from core.errors import Conflict, InvalidInput
-from core.models import Role
+from core.errors import AccessDenied, Conflict, InvalidInput
+from core.models import ChangeKind, Role
 from core.staff import authentication as staff_auth
 from core.staff.accounts import (
-    add_reviewer,
     deactivate_reviewer,
     get_reviewer_by_id,
     list_reviewers,
     reset_passphrase,
     reset_totp,
 )
-from core.staff.overview import admin_overview
+from core.staff.approvals import (
+    decide_change,
+    intake_of,
+    pending_changes,
+    request_account,
+    request_custodian,
+    request_intake,
+)
+from core.staff.keys import may_hold_case_keys
+from core.staff.overview import admin_overview, untrusted_keys
 from reviewer.console import console
 from reviewer.forms import AddReviewerForm, ConfirmForm, RoutingForm
 from reviewer.session import current, reauth_required
 from reviewer.session import role_required as _role_required
-from web.database import db
+from web.database import attempt, db
 from web.forms import as_choices
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -54,10 +62,13 @@ def _action_texts(action: str) -> tuple[str, str]:
 @blueprint.get("")
 @admin_only
 def dashboard() -> Any:
-    """Routing problems first, then the numbers an admin may see (no case content)."""
+    """Alarms and routing problems first, then the numbers an admin may see (no case
+    content)."""
     overview = admin_overview(db())
     return render_template("reviewer/admin_dashboard.html", unrouted=overview.unrouted,
-                           counts=overview.active_accounts, total_cases=overview.total_cases)
+                           counts=overview.active_accounts, total_cases=overview.total_cases,
+                           key_alarms=untrusted_keys(db(), console().services.keyring),
+                           pending=len(pending_changes(db())))
 
 
 @blueprint.get("/reviewers")
@@ -75,12 +86,12 @@ def new_reviewer() -> Any:
     if form.validate_on_submit():
         temporary = "-".join(secrets.token_hex(3) for _ in range(5))
         try:
-            with db().begin_nested():
-                created = add_reviewer(db(), console().services,
-                                       username=form.username.data or "",
-                                       role=Role(form.role.data), passphrase=temporary,
-                                       email=form.email.data or None,
-                                       actor=current().unlocked.actor)
+            with attempt():
+                created = request_account(db(), console().services, _actor(),
+                                          username=form.username.data or "",
+                                          role=Role(form.role.data), passphrase=temporary,
+                                          email=form.email.data or None,
+                                          display_name=form.display_name.data or None)
         except Conflict:
             form.username.errors = [_("This username is already taken.")]
         except InvalidInput:
@@ -122,12 +133,17 @@ def account_action(reviewer_id: int, action: str) -> Any:
                            title=title, explanation=explanation, action=action)
 
 
+def _actor() -> Actor:
+    """The logged-in admin as an audit actor (admins hold no case keys: no private key)."""
+    return Actor.reviewer(current().reviewer.id)
+
+
 @blueprint.route("/routing", methods=["GET", "POST"])
 @admin_only
 def routing() -> Any:
-    """Choose the intake case handlers of each category."""
+    """Propose the intake case handlers of each category; a second admin approves."""
     categories = active_categories(db())
-    eligible = [r for r in list_reviewers(db()) if r.active and r.role is Role.REVIEWER]
+    eligible = [r for r in list_reviewers(db()) if may_hold_case_keys(r)]
     choices = as_choices((r.id, r.username) for r in eligible)
     forms: dict[str, RoutingForm] = {}
     saved = None
@@ -140,12 +156,91 @@ def routing() -> Any:
                                    if r.active and r.role is Role.REVIEWER]
         elif form.validate():
             chosen = [r.username for r in eligible if r.id in (form.reviewers.data or [])]
-            route_intake(db(), console().services, category.code, chosen,
-                         actor=current().unlocked.actor)
-            saved = category.code
+            try:
+                with attempt():
+                    request_intake(db(), console().services, _actor(), category.code, chosen)
+            except Conflict:
+                form.reviewers.errors = [_("This is already the category's intake.")]
+            else:
+                saved = category.code
         forms[category.code] = form
     if request.method == "POST" and saved is None and request.form.get("category") not in forms:
         abort(400)
     unrouted = {c.code for c in unrouted_categories(db())}
+    waiting = {c.category_id for c in pending_changes(db()) if c.kind is ChangeKind.INTAKE}
     return render_template("reviewer/admin_routing.html", categories=categories, forms=forms,
-                           unrouted=unrouted, saved=saved)
+                           unrouted=unrouted, saved=saved, waiting=waiting)
+
+
+@blueprint.get("/approvals")
+@admin_only
+def approvals() -> Any:
+    """Changes waiting for a second admin (four eyes)."""
+    return render_template("reviewer/admin_approvals.html", changes=pending_changes(db()),
+                           me=current().reviewer.id, reviewers=_by_id(), categories=_categories(),
+                           intake_of=intake_of)
+
+
+def _by_id() -> dict[int, Any]:
+    return {r.id: r for r in list_reviewers(db())}
+
+
+def _categories() -> dict[int, Any]:
+    return {c.id: c for c in active_categories(db())}
+
+
+def _reauth_then(back: str) -> Any:
+    """A POST-only sensitive action whose passphrase entry is stale: ask for it, then come
+    back to the page the button is on (not to the POST address)."""
+    return redirect(url_for("auth.reauth", next=back), code=303)
+
+
+@blueprint.route("/approvals/<int:change_id>/<decision>", methods=["POST"])
+@admin_only
+def decide(change_id: int, decision: str) -> Any:
+    """Approve (the change takes effect now) or refuse a pending change; the passphrase must
+    have been entered in the last few minutes."""
+    if decision not in ("approve", "refuse"):
+        abort(404)
+    if not staff_auth.reauth_fresh(console().services, current()):
+        return _reauth_then(url_for("admin.approvals"))
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with attempt():
+            decide_change(db(), console().services, _actor(), change_id,
+                          approve=decision == "approve")
+    except AccessDenied:
+        flash(_("A change is approved by an administrator other than the one who asked for "
+                "it and the account it concerns."))
+    except Conflict:
+        flash(_("This change can no longer be applied; it stays as it was."))
+    else:
+        flash(_("Approved: the change is in effect.") if decision == "approve"
+              else _("Refused: nothing changed."))
+    return redirect(url_for("admin.approvals"), code=303)
+
+
+@blueprint.route("/reviewers/<account:reviewer_id>/custodian/<give>", methods=["POST"])
+@admin_only
+def custodian(reviewer_id: int, give: str) -> Any:
+    """Propose giving or taking away the identity custodian role (a second admin approves)."""
+    if give not in ("give", "take"):
+        abort(404)
+    if not staff_auth.reauth_fresh(console().services, current()):
+        return _reauth_then(url_for("admin.reviewers"))
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    target = get_reviewer_by_id(db(), reviewer_id)
+    try:
+        with attempt():
+            request_custodian(db(), console().services, _actor(), target.username,
+                              give == "give")
+    except (InvalidInput, Conflict):
+        flash(_("Only an approved case handler who has completed enrolment can be an identity "
+                "custodian."))
+    else:
+        flash(_("Asked: the change takes effect when another administrator approves it."))
+    return redirect(url_for("admin.reviewers"), code=303)

@@ -7,13 +7,14 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from core.cases.casework import (
     LastMemberError,
     exclude_member,
     grant_case,
+    may_exclude,
     open_file_for_reviewer,
     post_reviewer_message,
     read_case_for_reviewer,
@@ -23,12 +24,13 @@ from core.cases.casework import (
 from core.cases.files import StoredFile
 from core.cases.grants import find_reviewer_grant
 from core.cases.kinds import policy_of
+from core.cases.readers import case_readers
 from core.cases.team import case_team, get_case, get_case_file, get_member, grant_candidates
-from core.errors import InvalidInput, StreamError
+from core.errors import InvalidInput, StreamError, TamperedRecord
 from core.models import KeyKind, MessageKind, Role
 from core.staff import authentication as staff_auth
 from reviewer.console import console
-from reviewer.forms import ConfirmForm, GrantForm, ReplyForm, RevealForm
+from reviewer.forms import GrantForm, PassphraseConfirmForm, ReplyForm, RevealForm
 from reviewer.session import current, reauth_required, require_member
 from reviewer.session import role_required as _role_required
 from reviewer.views.auth import too_many
@@ -54,7 +56,9 @@ def _render_case(case_id: int, form: ReplyForm | None = None, error: str | None 
     return render_template(
         "reviewer/case.html", view=view, case=case, team=case_team(db(), case_id),
         form=form if form is not None else ReplyForm(formdata=None), error=error,
-        can_reveal=can_reveal, today=c.services.clock.today(), me=auth.reviewer.id), status
+        can_reveal=can_reveal, can_exclude=may_exclude(case, auth.reviewer.id),
+        readers=case_readers(db(), case), today=c.services.clock.today(),
+        me=auth.reviewer.id), status
 
 
 @blueprint.get("/cases/<id:case_id>")
@@ -108,8 +112,12 @@ def download(case_id: int, file_id: int) -> Any:
     """Stream a decrypted attachment; the audit event is committed before the first byte."""
     require_member(case_id)
     get_case_file(db(), case_id, file_id)
-    meta, stream = open_file_for_reviewer(db(), console().services, current().unlocked,
-                                          file_id)
+    try:
+        meta, stream = open_file_for_reviewer(db(), console().services, current().unlocked,
+                                              file_id)
+    except TamperedRecord:
+        # Not raised further: the audit event of the tampering must commit with this request.
+        return render_template("reviewer/tampered.html", case=get_case(db(), case_id)), 409
     first = next(stream, b"")  # a bad header fails here, before any byte is sent
     commit()
 
@@ -171,23 +179,40 @@ def grant(case_id: int) -> Any:
                  methods=["GET", "POST"])
 @role_required
 def exclude(case_id: int, reviewer_id: int) -> Any:
-    """Exclude a member (conflict of interest): their grants are deleted. Confirm first."""
+    """Exclude a member (conflict of interest): their grants are deleted and the case moves to
+    new keys. Only the case lead may, with the passphrase entered on this very form."""
     require_member(case_id)
     case = get_case(db(), case_id)
     target = get_member(db(), case_id, reviewer_id).reviewer
-    form = ConfirmForm()
+    if not may_exclude(case, current().reviewer.id):
+        abort(403)
+    form = PassphraseConfirmForm()
     if form.validate_on_submit():
+        accepted, wait = staff_auth.reauthenticate(db(), console().services, current(),
+                                                   form.passphrase.data or "")
+        if wait is not None:
+            return too_many(wait)
+        if not accepted:
+            form.passphrase.errors = [_("The passphrase is not correct.")]
+            return _exclude_page(case, target, form), 400
         try:
             with attempt():
                 exclude_member(db(), console().services, current().unlocked.actor, case_id,
                                target)
         except LastMemberError:
-            return render_template("reviewer/exclude.html", case=case, target=target, form=form,
-                                   error=_("%(name)s is the only one left on this case team. "
-                                           "Add a colleague to the team first, so that the "
-                                           "case still has someone to handle it.",
-                                           name=target.username)), 409
+            return _exclude_page(case, target, form, _(
+                "%(name)s is the only one left on this case team. Add a colleague to the team "
+                "first, so that the case still has someone to handle it.",
+                name=target.username)), 409
         if reviewer_id == current().reviewer.id:
             return redirect(url_for("inbox.index"), code=303)
         return redirect(url_for("cases.show", case_id=case_id) + "#team", code=303)
-    return render_template("reviewer/exclude.html", case=case, target=target, form=form)
+    form.passphrase.data = ""
+    return _exclude_page(case, target, form), 400 if request.method == "POST" else 200
+
+
+def _exclude_page(case: Any, target: Any, form: PassphraseConfirmForm,
+                  error: str | None = None) -> str:
+    form.passphrase.data = ""
+    return render_template("reviewer/exclude.html", case=case, target=target, form=form,
+                           error=error)

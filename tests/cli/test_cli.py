@@ -6,6 +6,7 @@ import re
 import stat
 from pathlib import Path
 
+import pyotp
 from click.testing import CliRunner
 
 from cli.main import cli
@@ -16,7 +17,8 @@ from core.db import make_engine, make_session_factory, transaction
 from core.intake.submission import SubmissionDraft, submit_report
 from core.models import Category
 from core.services import build_services
-from core.staff.accounts import get_reviewer
+from core.staff.accounts import change_passphrase, get_reviewer, totp_secret
+from core.staff.authentication import confirm_totp
 from tests.cli.conftest import PASSPHRASE, run
 
 
@@ -112,8 +114,11 @@ def test_reset_passphrase_then_recover(env: dict[str, str]) -> None:
     services = build_services(config)
     engine = make_engine(config.database_url)
     factory = make_session_factory(engine)
-    with transaction(factory) as session:
+    with transaction(factory) as session:  # carol enrols in the console: her own passphrase
         carol = get_reviewer(session, "carol")
+        code = pyotp.TOTP(totp_secret(services, carol)).now()
+        assert confirm_totp(session, services, carol, code)
+        change_passphrase(session, services, carol, PASSPHRASE, "carol's own quartz meadow 7")
         for category in session.query(Category).all():
             set_intake(session, category.code, [carol])
     with transaction(factory) as session:
@@ -122,6 +127,12 @@ def test_reset_passphrase_then_recover(env: dict[str, str]) -> None:
 
     reset = run(env, "reviewer", "reset-passphrase", "carol")
     assert reset.exit_code == 0 and "One-time passphrase" in reset.output
+    early = run(env, "recover", "carol", "--key-stdin", input=recovery_text + "\n")
+    assert early.exit_code == 1 and "no key pair yet" in early.output
+    one_time = reset.output.split("One-time passphrase for 'carol':")[1].split()[0]
+    with transaction(factory) as session:  # she logs in again and chooses a passphrase
+        change_passphrase(session, services, get_reviewer(session, "carol"), one_time,
+                          "carol's new quartz meadow 8")
     wrong = run(env, "recover", "carol", "--key-stdin", input="CANDOR-RECOVERY-1-AAAA\n")
     assert wrong.exit_code == 1 and "Traceback" not in wrong.output
     recovered = run(env, "recover", "carol", "--key-stdin", input=recovery_text + "\n")

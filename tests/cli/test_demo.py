@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pyotp
 from click.testing import CliRunner
 
 from cli.main import cli
@@ -13,7 +14,8 @@ from core.config import load_config
 from core.db import make_engine, make_session_factory, transaction
 from core.models import Role
 from core.services import build_services
-from core.staff.accounts import change_passphrase, get_reviewer, list_reviewers
+from core.staff.accounts import change_passphrase, get_reviewer, list_reviewers, totp_secret
+from core.staff.authentication import confirm_totp
 
 
 def _demo(data_dir: Path) -> str:
@@ -50,9 +52,10 @@ def test_a_changed_passphrase_is_not_printed_again(tmp_path: Path) -> None:
     config = load_config({}, data_dir=data_dir)
     services = build_services(config)
     engine = make_engine(config.database_url)
-    with transaction(make_session_factory(engine)) as session:
-        change_passphrase(session, services, get_reviewer(session, "demo"), old,
-                          "quartz meadow violin 41 lanterns")
+    with transaction(make_session_factory(engine)) as session:  # the first login's two steps
+        demo = get_reviewer(session, "demo")
+        assert confirm_totp(session, services, demo, pyotp.TOTP(totp_secret(services, demo)).now())
+        change_passphrase(session, services, demo, old, "quartz meadow violin 41 lanterns")
     engine.dispose()
     again = _demo(data_dir)
     passphrases = _labelled(again, "Passphrase")

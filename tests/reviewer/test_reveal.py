@@ -5,7 +5,10 @@ sufficed in the five minutes after login)."""
 from __future__ import annotations
 
 from core.audit.log import AuditAction
-from tests.core.factories import audit_actions
+from core.cases.recovery import regrant_member_cases
+from core.db import transaction
+from core.models import Reviewer
+from tests.core.factories import add_reviewer, approve_identity, audit_actions
 from tests.reviewer.conftest import login_client
 from tests.reviewer.test_auth import csrf
 
@@ -39,7 +42,14 @@ def test_a_wrong_passphrase_reveals_nothing_and_is_logged(app, session_factory, 
     assert actions[-1] == str(AuditAction.LOGIN_FAILED)  # the failed re-entry, kept
 
 
-def test_reason_and_passphrase_reveal_and_are_audited(app, session_factory, services, world):
+def test_reason_and_passphrase_reveal_and_are_audited(app, session_factory, services, world,
+                                                     recovery_key):
+    # A custodian named after the report came in gets its identity key from the operator's
+    # recovery key (`candor recover`), then approves.
+    keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
+    with transaction(session_factory) as s:
+        regrant_member_cases(s, services, recovery_key.private_key, s.get(Reviewer, keeper.id))
+    approve_identity(session_factory, services, world.on_case, keeper, world.case_id)
     client = login_client(app, session_factory, services, world.on_case)
     response = _reveal(client, world.case_id, reason="Needed to interview",
                        passphrase=world.on_case.passphrase)

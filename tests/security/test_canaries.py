@@ -32,7 +32,7 @@ from core.intake.reporter import (
 )
 from core.models import KeyKind, MessageKind, Reviewer
 from crypto.receipt import format_receipt
-from tests.core.factories import add_reviewer, chunks, seed_categories, submit
+from tests.core.factories import add_reviewer, approve_identity, chunks, seed_categories, submit
 from tests.security.scanning import (
     byte_forms,
     files_under,
@@ -100,6 +100,7 @@ def run_scenario(session_factory, services, c: dict[str, str]) -> list[str]:
     ivy = add_reviewer(session_factory, services, "ivy")
     peer = add_reviewer(session_factory, services, "peer")
     outsider = add_reviewer(session_factory, services, "outsider")
+    keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
     seed_categories(session_factory, {"misconduct": [ivy.id], "security": [ivy.id]})
 
     report = ReportContent(
@@ -157,6 +158,9 @@ def run_scenario(session_factory, services, c: dict[str, str]) -> list[str]:
         )
 
     case_id = first.case_id
+    # The identity request's reason travels encrypted to the custodians (its own canary).
+    approve_identity(session_factory, services, ivy, keeper, case_id,
+                     reason=c["reveal_reason"] + " request")
     me = ivy.unlocked
     with transaction(session_factory) as s:
         rview = read_case_for_reviewer(s, services, me, case_id)

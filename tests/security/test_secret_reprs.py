@@ -5,6 +5,7 @@ SigningKeyPair redact their reprs, and core's SubmissionDraft hides its keys).""
 from __future__ import annotations
 
 from core.cases.casework import UnlockedReviewer
+from core.cases.grants import SubmitterKeys
 from core.intake.reporter import SubmitterAccess
 from core.intake.submission import SubmissionDraft, SubmissionResult
 from crypto.keys import generate_keypair, new_key
@@ -42,8 +43,11 @@ def test_submission_result_hides_the_receipt():
 
 def test_submitter_access_hides_the_case_key():
     key = new_key()
-    access = SubmitterAccess(case_id=1, reference="C-2345ABCD", case_key=key)
-    assert not leaks(shown(access), key)
+    private = generate_keypair().private_key
+    access = SubmitterAccess(case_id=1, reference="C-2345ABCD",
+                             opened=SubmitterKeys(first_case_key=key, private_key=private))
+    assert not leaks(shown(access), key) and not leaks(shown(access), private)
+    assert not leaks(shown(access.opened), key) and not leaks(shown(access.opened), private)
 
 
 def test_unlocked_reviewer_hides_the_private_key():

@@ -1,0 +1,198 @@
+"""Four eyes: admin changes that decide who can read reports take effect only when a second
+admin approves them.
+
+- a new account made in the console (any role: an admin made by one admin could otherwise be
+  the "second" admin who approves the first one's changes);
+- a category's intake (who receives its new reports);
+- giving or taking away the identity custodian role.
+
+The requester cannot approve their own change, nor can the account a change is about. Until
+approved, an account receives no grant and no routing and cannot approve anything; a routing
+change routes nothing. Each request and decision is audited; a routing change is also told to
+every case handler of the category, before and after (core.operations.notifications, and the
+console's inbox lists recent routing changes).
+
+`candor` commands run by the operator on the server act directly: whoever has the server's
+shell and secrets is outside what the console can police (SECURITY.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.audit.log import Actor, AuditAction, record_event
+from core.categories.lookup import get_category, set_intake
+from core.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from core.models import (
+    Category,
+    ChangeKind,
+    RequestStatus,
+    Reviewer,
+    Role,
+    StaffChange,
+)
+from core.operations.notifications import queue_notifications
+from core.services import Services
+from core.staff.accounts import NewReviewer, add_reviewer, get_reviewer
+from core.staff.keys import may_hold_case_keys
+
+#: How long a routing change stays listed in the affected handlers' inboxes.
+ROUTING_NOTICE_DAYS = 14
+
+
+def _requester(session: Session, actor: Actor) -> Reviewer:
+    admin = session.get(Reviewer, actor.reviewer_id) if actor.reviewer_id is not None else None
+    if admin is None or not admin.active or admin.role is not Role.ADMIN:
+        raise AccessDenied("only an admin can ask for this change")
+    if not admin.approved:
+        raise AccessDenied("an account waiting for approval cannot change anything yet")
+    return admin
+
+
+def _pending(session: Session, services: Services, actor: Actor, change: StaffChange) -> None:
+    change.status = RequestStatus.PENDING
+    change.requested_by = actor.reviewer_id or 0
+    change.requested_at = services.clock.now()
+    session.add(change)
+    session.flush()
+    record_event(session, services.clock, AuditAction.STAFF_CHANGE_REQUESTED, actor,
+                 detail={"change_id": change.id, "kind": str(change.kind),
+                         "reviewer_id": change.reviewer_id, "category_id": change.category_id})
+
+
+def request_account(session: Session, services: Services, actor: Actor, *, username: str,
+                    role: Role, passphrase: str, email: str | None = None,
+                    display_name: str | None = None) -> NewReviewer:
+    """Create an account that waits for a second admin (its one-time passphrase is shown to
+    the requesting admin; its owner still enrols with a passphrase of their own)."""
+    _requester(session, actor)
+    created = add_reviewer(session, services, username=username, role=role,
+                           passphrase=passphrase, email=email, display_name=display_name,
+                           approved=False, actor=actor)
+    _pending(session, services, actor,
+             StaffChange(kind=ChangeKind.ACCOUNT, reviewer_id=created.reviewer.id))
+    return created
+
+
+def _intake_handlers(category: Category) -> set[int]:
+    return {r.id for r in category.intake_reviewers}
+
+
+def request_intake(session: Session, services: Services, actor: Actor, code: str,
+                   usernames: list[str]) -> StaffChange:
+    """Propose the intake handlers of a category. Each must be an enrolled, approved case
+    handler (core.staff.keys): an account that could not hold the keys would receive nothing."""
+    _requester(session, actor)
+    category = get_category(session, code)
+    chosen: list[Reviewer] = []
+    for username in dict.fromkeys(u.strip().lower() for u in usernames):
+        reviewer = get_reviewer(session, username)
+        if not may_hold_case_keys(reviewer):
+            raise InvalidInput(f"{reviewer.username} cannot receive reports yet (an approved "
+                               "case handler who has completed enrolment).", field="reviewers")
+        chosen.append(reviewer)
+    if {r.id for r in chosen} == _intake_handlers(category):
+        raise Conflict("this is already the category's intake")
+    change = StaffChange(kind=ChangeKind.INTAKE, category_id=category.id,
+                         intake_ids=",".join(str(r.id) for r in chosen))
+    _pending(session, services, actor, change)
+    queue_notifications(session, _intake_handlers(category) | {r.id for r in chosen})
+    return change
+
+
+def request_custodian(session: Session, services: Services, actor: Actor, username: str,
+                      give: bool) -> StaffChange:
+    """Propose giving (or taking away) the identity custodian role."""
+    _requester(session, actor)
+    reviewer = get_reviewer(session, username)
+    if give and not may_hold_case_keys(reviewer):
+        raise InvalidInput(f"{reviewer.username} cannot hold identity keys (an approved case "
+                           "handler who has completed enrolment).", field="reviewer")
+    if reviewer.identity_custodian == give:
+        raise Conflict("nothing to change")
+    change = StaffChange(kind=ChangeKind.CUSTODIAN, reviewer_id=reviewer.id, custodian=give)
+    _pending(session, services, actor, change)
+    return change
+
+
+def pending_changes(session: Session) -> list[StaffChange]:
+    """Changes waiting for a second admin, oldest first."""
+    return list(session.execute(
+        select(StaffChange).where(StaffChange.status == RequestStatus.PENDING)
+        .order_by(StaffChange.requested_at, StaffChange.id)).scalars())
+
+
+def intake_of(change: StaffChange) -> list[int]:
+    """The proposed intake handlers' ids of an INTAKE change."""
+    return [int(i) for i in (change.intake_ids or "").split(",") if i]
+
+
+def decide_change(session: Session, services: Services, actor: Actor, change_id: int, *,
+                  approve: bool) -> StaffChange:
+    """A second admin approves (the change takes effect now) or refuses a pending change."""
+    approver = _requester(session, actor)
+    change = session.get(StaffChange, change_id)
+    if change is None:
+        raise NotFound("no such change")
+    if change.status is not RequestStatus.PENDING:
+        raise Conflict("this change has already been decided")
+    if approver.id in (change.requested_by, change.reviewer_id):
+        raise AccessDenied("a change is approved by an admin other than its requester and "
+                           "the account it concerns")
+    if approve:
+        _apply(session, services, change)
+    change.status = RequestStatus.APPROVED if approve else RequestStatus.REFUSED
+    change.decided_by = approver.id
+    change.decided_at = services.clock.now()
+    record_event(session, services.clock, AuditAction.STAFF_CHANGE_DECIDED, actor,
+                 detail={"change_id": change.id, "kind": str(change.kind),
+                         "decision": str(change.status)})
+    session.flush()
+    return change
+
+
+def _apply(session: Session, services: Services, change: StaffChange) -> None:
+    if change.kind is ChangeKind.ACCOUNT:
+        reviewer = session.get(Reviewer, change.reviewer_id)
+        assert reviewer is not None
+        reviewer.approved = True
+    elif change.kind is ChangeKind.CUSTODIAN:
+        reviewer = session.get(Reviewer, change.reviewer_id)
+        assert reviewer is not None
+        if change.custodian and not may_hold_case_keys(reviewer):
+            raise Conflict(f"{reviewer.username} can no longer hold identity keys")
+        reviewer.identity_custodian = bool(change.custodian)
+    else:
+        category = session.get(Category, change.category_id)
+        assert category is not None
+        chosen = [session.get(Reviewer, i) for i in intake_of(change)]
+        if any(r is None or not may_hold_case_keys(r) for r in chosen):
+            raise Conflict("someone in this routing can no longer receive reports: ask again")
+        before = _intake_handlers(category)
+        set_intake(session, category.code, [r for r in chosen if r is not None])
+        queue_notifications(session, before | set(intake_of(change)))
+        record_event(session, services.clock, AuditAction.CATEGORY_CHANGED,
+                     Actor.reviewer(change.requested_by),
+                     detail={"category": category.code, "intake": len(chosen),
+                             "change_id": change.id})
+
+
+def recent_routing_changes(session: Session, services: Services,
+                           reviewer_id: int) -> list[StaffChange]:
+    """Routing changes of the last ROUTING_NOTICE_DAYS (asked or applied) that concern this
+    case handler: categories they receive, or would receive, reports of."""
+    since: datetime = services.clock.now() - timedelta(days=ROUTING_NOTICE_DAYS)
+    changes = session.execute(
+        select(StaffChange).where(StaffChange.kind == ChangeKind.INTAKE,
+                                  StaffChange.requested_at >= since)
+        .order_by(StaffChange.requested_at.desc())).scalars()
+    mine = []
+    for change in changes:
+        category = session.get(Category, change.category_id)
+        current = _intake_handlers(category) if category is not None else set()
+        if reviewer_id in current or reviewer_id in intake_of(change):
+            mine.append(change)
+    return mine
