@@ -61,6 +61,8 @@ class StaffChange(Base):
     #: The category concerned (INTAKE) and its proposed intake, as comma-separated ids.
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     intake_ids: Mapped[str | None] = mapped_column(String(2000))
+    #: INTAKE: the intake when the change was asked for (those are told too).
+    previous_ids: Mapped[str | None] = mapped_column(String(2000))
     #: CUSTODIAN: give (True) or take away (False) the role.
     custodian: Mapped[bool | None] = mapped_column(Boolean)
     requested_by: Mapped[int] = mapped_column(ForeignKey("reviewers.id"))

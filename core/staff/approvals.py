@@ -97,7 +97,8 @@ def request_intake(session: Session, services: Services, actor: Actor, code: str
     if {r.id for r in chosen} == _intake_handlers(category):
         raise Conflict("this is already the category's intake")
     change = StaffChange(kind=ChangeKind.INTAKE, category_id=category.id,
-                         intake_ids=",".join(str(r.id) for r in chosen))
+                         intake_ids=",".join(str(r.id) for r in chosen),
+                         previous_ids=",".join(map(str, sorted(_intake_handlers(category)))))
     _pending(session, services, actor, change)
     queue_notifications(session, _intake_handlers(category) | {r.id for r in chosen})
     return change
@@ -128,6 +129,11 @@ def pending_changes(session: Session) -> list[StaffChange]:
 def intake_of(change: StaffChange) -> list[int]:
     """The proposed intake handlers' ids of an INTAKE change."""
     return [int(i) for i in (change.intake_ids or "").split(",") if i]
+
+
+def previous_intake_of(change: StaffChange) -> list[int]:
+    """The intake handlers' ids when an INTAKE change was asked for."""
+    return [int(i) for i in (change.previous_ids or "").split(",") if i]
 
 
 def decide_change(session: Session, services: Services, actor: Actor, change_id: int, *,
@@ -183,7 +189,7 @@ def _apply(session: Session, services: Services, change: StaffChange) -> None:
 def recent_routing_changes(session: Session, services: Services,
                            reviewer_id: int) -> list[StaffChange]:
     """Routing changes of the last ROUTING_NOTICE_DAYS (asked or applied) that concern this
-    case handler: categories they receive, or would receive, reports of."""
+    case handler: categories they receive, received, or would receive reports of."""
     since: datetime = services.clock.now() - timedelta(days=ROUTING_NOTICE_DAYS)
     changes = session.execute(
         select(StaffChange).where(StaffChange.kind == ChangeKind.INTAKE,
@@ -193,6 +199,6 @@ def recent_routing_changes(session: Session, services: Services,
     for change in changes:
         category = session.get(Category, change.category_id)
         current = _intake_handlers(category) if category is not None else set()
-        if reviewer_id in current or reviewer_id in intake_of(change):
+        if reviewer_id in current | set(intake_of(change)) | set(previous_intake_of(change)):
             mine.append(change)
     return mine

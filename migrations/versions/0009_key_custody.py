@@ -137,6 +137,7 @@ def upgrade() -> None:
         sa.Column('reviewer_id', sa.Integer(), nullable=True),
         sa.Column('category_id', sa.Integer(), nullable=True),
         sa.Column('intake_ids', sa.String(length=2000), nullable=True),
+        sa.Column('previous_ids', sa.String(length=2000), nullable=True),
         sa.Column('custodian', sa.Boolean(), nullable=True),
         sa.Column('requested_by', sa.Integer(), nullable=False),
         sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),

@@ -9,6 +9,8 @@ from flask import Blueprint, render_template, request, url_for
 from core.cases.inbox import Due, InboxFilter, Sort, inbox_page
 from core.categories.lookup import list_categories
 from core.models import CaseStatus, Role
+from core.staff.accounts import list_reviewers
+from core.staff.approvals import intake_of, recent_routing_changes
 from reviewer.console import console
 from reviewer.session import current, role_required
 from web.database import db
@@ -64,6 +66,10 @@ def index() -> Any:
     c = console()
     page = inbox_page(db(), current().reviewer.id, filt, c.services.clock.today())
     categories = list_categories(db())
+    routing = recent_routing_changes(db(), c.services, current().reviewer.id)
     return render_template("reviewer/inbox.html", page=page, filt=filt, filter_url=filter_url,
                            categories=categories, statuses=list(CaseStatus), sorts=list(Sort),
-                           Due=Due, today=c.services.clock.today())
+                           Due=Due, today=c.services.clock.today(), routing=routing,
+                           by_id={r.id: r for r in list_reviewers(db())},
+                           category_of={cat.id: cat for cat in categories},
+                           intake_of=intake_of)

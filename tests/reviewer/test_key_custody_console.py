@@ -1,0 +1,164 @@
+"""The console's key-custody pages over HTTP: four-eyes approvals (accounts, routing,
+custodians), identity requests decided by a custodian, exclusion by the lead with the
+passphrase, who can read a case, and the key alarm on the dashboard."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, update
+
+from core.models import (
+    Category,
+    CaseGrant,
+    KeyKind,
+    PendingNotification,
+    Reviewer,
+    Role,
+    StaffChange,
+)
+from crypto.keys import generate_keypair
+from tests.core.factories import add_reviewer, audit_actions, seed_categories, submit
+from tests.reviewer.conftest import login_client, new_account
+from tests.reviewer.test_auth import csrf
+
+
+def _post(client, page: str, action: str, **fields: str):
+    return client.post(action, data={"csrf_token": csrf(client, page), **fields})
+
+
+def _intake(session_factory, code: str) -> list[str]:
+    with session_factory() as s:
+        category = s.execute(select(Category).where(Category.code == code)).scalar_one()
+        return sorted(r.username for r in category.intake_reviewers)
+
+
+def _change_id(session_factory) -> int:
+    with session_factory() as s:
+        return s.execute(select(StaffChange.id).order_by(StaffChange.id.desc())).scalars().first()
+
+
+def test_an_account_made_by_one_admin_waits_for_another(app, session_factory, services):
+    ada = new_account(session_factory, services, "ada", Role.ADMIN)
+    ben = new_account(session_factory, services, "ben", Role.ADMIN)
+    first, second = (login_client(app, session_factory, services, h) for h in (ada, ben))
+    created = _post(first, "/admin/reviewers/new", "/admin/reviewers/new",
+                    username="mallory", role="reviewer", display_name="Mallory M.")
+    assert created.status_code == 200 and 'id="awaiting-approval"' in created.text
+    with session_factory() as s:
+        mallory = s.execute(select(Reviewer).where(Reviewer.username == "mallory")).scalar_one()
+        assert not mallory.approved and mallory.public_key is None
+    change = _change_id(session_factory)
+    # The requester's own approval is refused, and changes nothing.
+    own = _post(first, "/admin/approvals", f"/admin/approvals/{change}/approve")
+    assert own.status_code == 303
+    assert "other than the one who asked" in first.get("/admin/approvals").text
+    with session_factory() as s:
+        assert not s.get(Reviewer, mallory.id).approved
+    page = second.get("/admin/approvals").text
+    assert f'id="approve-{change}"' in page and "mallory" in page
+    assert _post(second, "/admin/approvals",
+                 f"/admin/approvals/{change}/approve").status_code == 303
+    with session_factory() as s:
+        assert s.get(Reviewer, mallory.id).approved
+    actions = audit_actions(session_factory)
+    assert "admin:change:request" in actions and "admin:change:decide" in actions
+
+
+def test_routing_takes_effect_only_when_a_second_admin_approves(app, session_factory,
+                                                                 services):
+    ada = new_account(session_factory, services, "ada", Role.ADMIN)
+    ben = new_account(session_factory, services, "ben", Role.ADMIN)
+    ivy = add_reviewer(session_factory, services, "ivy")
+    mel = add_reviewer(session_factory, services, "mel")
+    with session_factory() as s, s.begin():
+        s.execute(update(Reviewer).where(Reviewer.id.in_([ivy.id, mel.id]))
+                  .values(email="x@example.org"))
+    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    first = login_client(app, session_factory, services, ada)
+    with session_factory() as s:
+        ids = {r.username: r.id for r in s.execute(select(Reviewer)).scalars()}
+    asked = _post(first, "/admin/routing", "/admin/routing", category="it_fault",
+                  **{"it_fault-reviewers": str(ids["mel"])})
+    assert asked.status_code == 200 and 'id="routing-asked"' in asked.text
+    # Nothing routed yet: a report now still reaches ivy only; both are told.
+    assert _intake(session_factory, "it_fault") == ["ivy"]
+    case = submit(session_factory, services)
+    with session_factory() as s:
+        holders = set(s.execute(select(CaseGrant.reviewer_id).where(
+            CaseGrant.case_id == case.case_id, CaseGrant.reviewer_id.is_not(None))).scalars())
+        notified = set(s.execute(select(PendingNotification.reviewer_id)).scalars())
+    assert holders == {ivy.id} and {ivy.id, mel.id} <= notified
+    second = login_client(app, session_factory, services, ben)
+    _post(second, "/admin/approvals", f"/admin/approvals/{_change_id(session_factory)}/approve")
+    assert _intake(session_factory, "it_fault") == ["mel"]
+    # Each handler of the category sees the change in their inbox.
+    inbox = login_client(app, session_factory, services, ivy).get("/cases").text
+    assert 'id="routing-changes"' in inbox
+
+
+def test_identity_request_approved_by_a_custodian_then_revealed(app, session_factory,
+                                                               services):
+    from core.cases.content import Identity
+
+    keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
+    ivy = add_reviewer(session_factory, services, "ivy")
+    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    case = submit(session_factory, services, identity=Identity(name="Wang Fang"))
+    handler = login_client(app, session_factory, services, ivy)
+    page = handler.get(f"/cases/{case.case_id}").text
+    assert 'id="identity-request-link"' in page and 'id="reveal-link"' not in page
+    assert "keeper" in page  # the readers of the identity, from its grants
+    path = f"/cases/{case.case_id}/identity-request"
+    assert _post(handler, path, path, reason="To arrange an interview").status_code == 303
+    custodian = login_client(app, session_factory, services, keeper)
+    queue = custodian.get("/identity-requests").text
+    assert "To arrange an interview" in queue
+    request_id = int(re.search(r'id="approve-(\d+)"', queue).group(1))
+    decide = f"/identity-requests/{request_id}/approve"
+    wrong = _post(custodian, decide, decide, passphrase="not the passphrase at all")
+    assert wrong.status_code == 400
+    assert _post(custodian, decide, decide, passphrase=keeper.passphrase).status_code == 303
+    with session_factory() as s:
+        assert s.execute(select(CaseGrant).where(
+            CaseGrant.case_id == case.case_id, CaseGrant.reviewer_id == ivy.id,
+            CaseGrant.key_kind == KeyKind.IDENTITY)).scalar_one()
+    reveal = f"/cases/{case.case_id}/reveal"
+    shown = _post(handler, reveal, reveal, reason="Interview", passphrase=ivy.passphrase)
+    assert shown.status_code == 200 and "Wang Fang" in shown.text
+    # A handler who is no custodian has no queue; the requester cannot decide.
+    assert handler.get("/identity-requests").status_code == 404
+
+
+def test_only_the_lead_excludes_and_with_the_passphrase(app, session_factory, services):
+    from core.cases.casework import grant_case
+    from core.db import transaction
+    from core.models import MemberRole
+
+    ivy = add_reviewer(session_factory, services, "ivy")
+    max_ = add_reviewer(session_factory, services, "max")
+    seed_categories(session_factory, {"it_fault": [ivy.id, max_.id]})
+    case = submit(session_factory, services)
+    lead = add_reviewer(session_factory, services, "lena")
+    with transaction(session_factory) as s:
+        grant_case(s, services, ivy.unlocked, case.case_id, s.get(Reviewer, lead.id),
+                   role=MemberRole.LEAD)
+    path = f"/cases/{case.case_id}/members/{max_.id}/exclude"
+    member = login_client(app, session_factory, services, ivy)
+    assert member.get(path).status_code == 403
+    assert f"/members/{max_.id}/exclude" not in member.get(f"/cases/{case.case_id}").text
+    leader = login_client(app, session_factory, services, lead)
+    assert _post(leader, path, path, passphrase="wrong passphrase here").status_code == 400
+    assert _post(leader, path, path, passphrase=lead.passphrase).status_code == 303
+    assert "case:epoch" in audit_actions(session_factory)
+
+
+def test_a_swapped_public_key_raises_the_alarm_on_the_dashboard(app, session_factory,
+                                                                services):
+    ada = new_account(session_factory, services, "ada", Role.ADMIN)
+    ivy = add_reviewer(session_factory, services, "ivy")
+    with session_factory() as s, s.begin():
+        s.execute(update(Reviewer).where(Reviewer.id == ivy.id)
+                  .values(public_key=generate_keypair().public_key))
+    page = login_client(app, session_factory, services, ada).get("/admin").text
+    assert 'id="key-alarms"' in page and "ivy" in page
