@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from cli.context import CliContext, pass_context
-from core.staff.accounts import bind_accounts_after_upgrade
 from core.schema import database_revision, missing_revisions
+from core.staff.accounts import bind_accounts_after_upgrade
 from migrations.runner import upgrade
 
 

@@ -32,7 +32,9 @@ DEMO_USER = "demo"
 #: case handler receives no reports: add them to a case with "Add a colleague".
 DEMO_ACCOUNTS = (
     (DEMO_USER, Role.REVIEWER, "Case handler (receives every new report)"),
-    ("demo.colleague", Role.REVIEWER, "Second case handler (to try \"add a colleague\")"),
+    ("demo.colleague", Role.REVIEWER,
+     "Second case handler (to try \"add a colleague\"; make them identity custodian with "
+     "`candor reviewer custodian demo.colleague` once they chose their passphrase)"),
     ("demo.admin", Role.ADMIN, "Administrator (accounts and routing; no case content)"),
 )
 

@@ -17,6 +17,7 @@ from core.staff.accounts import (
     list_reviewers,
     reset_passphrase,
     reset_totp,
+    set_custodian,
 )
 from crypto.recovery import import_private_key
 
@@ -48,19 +49,38 @@ def reviewer() -> None:
               help="admin: manages accounts and settings, no case access; reviewer: handles "
                    "cases granted to them; auditor: verifies the access log.")
 @click.option("--email", default=None, help="Address for notifications (no case content).")
+@click.option("--display-name", default=None,
+              help="Name shown to reporters as a handler their report reaches (default: the "
+                   "username).")
 @click.option("--passphrase-stdin", is_flag=True,
               help="Read the initial passphrase from standard input instead of a prompt.")
 @pass_context
 def reviewer_add(obj: CliContext, username: str, role: str, email: str | None,
-                 passphrase_stdin: bool) -> None:
-    """Create an account. The passphrase must be changed at first login."""
+                 display_name: str | None, passphrase_stdin: bool) -> None:
+    """Create an account, in effect at once (the operator's command; in the console a second
+    admin approves). It has no keys until its owner logs in, sets up TOTP and chooses their
+    own passphrase, which makes the key pair: the initial passphrase never protects a key."""
     passphrase = _read_secret_line("Initial passphrase", passphrase_stdin, confirm=True)
     with obj.transaction() as session:
         created = add_reviewer(session, obj.services, username=username, role=Role(role),
-                               passphrase=passphrase, email=email)
+                               passphrase=passphrase, email=email, display_name=display_name)
         name = created.reviewer.username
     click.echo(f"Added {role} {name!r}.")
     click.echo(_enrolment_text(created.provisioning_uri, created.totp_secret))
+
+
+@reviewer.command("custodian")
+@click.argument("username")
+@click.option("--remove", is_flag=True, help="Take the role away instead of giving it.")
+@pass_context
+def reviewer_custodian(obj: CliContext, username: str, remove: bool) -> None:
+    """Make a case handler an identity custodian (or no longer one), at once: the operator's
+    command (in the console a second admin approves). Custodians receive the identity key of
+    each new confidential report and decide reveal requests; for earlier reports, run
+    `candor recover USERNAME` with the recovery key."""
+    with obj.transaction() as session:
+        set_custodian(session, obj.services, get_reviewer(session, username), not remove)
+    click.echo(f"{username!r} is {'no longer ' if remove else ''}an identity custodian.")
 
 
 @reviewer.command("list")

@@ -71,6 +71,7 @@ class AuditAction(StrEnum):
     CHECKPOINT_SIGNED = "audit:checkpoint"
     KEY_REJECTED = "reviewer:key:reject"  # a stored public key failed its check: an alarm
     REVIEWER_KEYS_CREATED = "reviewer:keys:create"  # enrolment completed with own passphrase
+    REVIEWER_CUSTODIAN_CHANGED = "reviewer:custodian"
     CASE_EPOCH_STARTED = "case:epoch"
     RECORD_TAMPERED = "case:record:tampered"
     IDENTITY_REQUESTED = "case:identity:request"

@@ -14,7 +14,7 @@ from core.audit.log import Actor, AuditAction, record_event
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import CaseGrant, Recipient, Reviewer, ReviewerSession, Role
 from core.services import Services
-from core.staff.keys import tag_public_key
+from core.staff.keys import may_hold_case_keys, tag_public_key
 from core.staff.passphrases import check_passphrase_policy, hash_passphrase, verify_passphrase
 from crypto.errors import DecryptionError
 from crypto.keys import generate_keypair, unwrap
@@ -166,6 +166,22 @@ def add_reviewer(
                  detail={"reviewer_id": reviewer.id, "role": str(role),
                          "approved": approved})
     return NewReviewer(reviewer=reviewer, totp_secret=secret, provisioning_uri=uri)
+
+
+def set_custodian(session: Session, services: Services, reviewer: Reviewer, custodian: bool,
+                  actor: Actor | None = None) -> None:
+    """Give or take away the identity custodian role; audited. Only enrolled, approved case
+    handlers can hold identity keys (core.staff.keys)."""
+    if custodian and not may_hold_case_keys(reviewer):
+        raise InvalidInput(f"{reviewer.username} cannot hold identity keys: only an approved "
+                           "case handler who has completed enrolment can.", field="reviewer")
+    if reviewer.identity_custodian == custodian:
+        raise Conflict(f"{reviewer.username} is already "
+                       f"{'an' if custodian else 'not an'} identity custodian")
+    reviewer.identity_custodian = custodian
+    record_event(session, services.clock, AuditAction.REVIEWER_CUSTODIAN_CHANGED,
+                 actor or Actor.system(), detail={"reviewer_id": reviewer.id,
+                                                  "custodian": custodian})
 
 
 def list_reviewers(session: Session) -> list[Reviewer]:

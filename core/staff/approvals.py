@@ -36,7 +36,7 @@ from core.models import (
 )
 from core.operations.notifications import queue_notifications
 from core.services import Services
-from core.staff.accounts import NewReviewer, add_reviewer, get_reviewer
+from core.staff.accounts import NewReviewer, add_reviewer, get_reviewer, set_custodian
 from core.staff.keys import may_hold_case_keys
 
 #: How long a routing change stays listed in the affected handlers' inboxes.
@@ -168,9 +168,11 @@ def _apply(session: Session, services: Services, change: StaffChange) -> None:
     elif change.kind is ChangeKind.CUSTODIAN:
         reviewer = session.get(Reviewer, change.reviewer_id)
         assert reviewer is not None
-        if change.custodian and not may_hold_case_keys(reviewer):
-            raise Conflict(f"{reviewer.username} can no longer hold identity keys")
-        reviewer.identity_custodian = bool(change.custodian)
+        try:
+            set_custodian(session, services, reviewer, bool(change.custodian),
+                          Actor.reviewer(change.requested_by))
+        except InvalidInput as exc:
+            raise Conflict(str(exc)) from exc
     else:
         category = session.get(Category, change.category_id)
         assert category is not None

@@ -176,3 +176,25 @@ def test_reviewer_list_columns_line_up(env: dict[str, str]) -> None:
         for line in lines[1:]:
             assert line[start - 2:start] == "  " and line[start] != " ", (column, lines)
     assert all(line == line.rstrip() for line in lines)
+
+
+def test_custodian_role_from_the_command_line(env: dict[str, str]) -> None:
+    """The operator names identity custodians (bootstrap, before a second admin exists); an
+    account that has not chosen its own passphrase yet cannot hold identity keys."""
+    assert run(env, "init").exit_code == 0
+    assert run(env, "reviewer", "add", "kim", "--role", "reviewer", "--passphrase-stdin",
+               input=PASSPHRASE + "\n").exit_code == 0
+    early = run(env, "reviewer", "custodian", "kim")
+    assert early.exit_code == 1 and "cannot hold identity keys" in early.output
+    config = load_config(env)
+    services = build_services(config)
+    engine = make_engine(config.database_url)
+    with transaction(make_session_factory(engine)) as session:
+        kim = get_reviewer(session, "kim")
+        assert confirm_totp(session, services, kim, pyotp.TOTP(totp_secret(services, kim)).now())
+        change_passphrase(session, services, kim, PASSPHRASE, "kim's own quartz meadow 9")
+    engine.dispose()
+    given = run(env, "reviewer", "custodian", "kim")
+    assert given.exit_code == 0 and "is an identity custodian" in given.output
+    taken = run(env, "reviewer", "custodian", "kim", "--remove")
+    assert taken.exit_code == 0 and "no longer" in taken.output
