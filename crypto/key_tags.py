@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hmac
 
-from nacl.hash import blake2b
 from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
 
 from crypto._util import require_bytes
 from crypto.keys import KEY_BYTES
