@@ -1,0 +1,107 @@
+"""Finding 2 of the key-custody review: an admin alone cannot make an account that reads new
+reports. Before, an admin created an account (seeing its passphrase), routed a category to it,
+logged in as it and read the next report; the log showed only an account added and a routing
+change. Now accounts and routing made in the console wait for a second admin, and an
+unapproved account receives nothing even if routed by other means."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+from sqlalchemy import select
+
+from core.audit.log import Actor
+from core.categories.lookup import set_intake
+from core.db import transaction
+from core.errors import AccessDenied, InvalidInput
+from core.models import CaseGrant, Category, Reviewer, Role
+from core.staff.accounts import change_passphrase
+from core.staff.approvals import (
+    decide_change,
+    pending_changes,
+    request_account,
+    request_intake,
+)
+from core.staff.authentication import confirm_totp
+from tests.core.factories import add_reviewer, seed_categories, strong_passphrase, submit
+
+
+def _grants_of(session_factory, case_id: int, reviewer_id: int) -> list[CaseGrant]:
+    with session_factory() as s:
+        return list(s.execute(select(CaseGrant).where(
+            CaseGrant.case_id == case_id, CaseGrant.reviewer_id == reviewer_id)).scalars())
+
+
+@pytest.fixture
+def admins(session_factory, services):
+    return (add_reviewer(session_factory, services, "ada", Role.ADMIN),
+            add_reviewer(session_factory, services, "ben", Role.ADMIN))
+
+
+def _sock_puppet(session_factory, services, admin) -> int:
+    """The admin's attack: an account whose one-time passphrase they saw, enrolled by them."""
+    one_time = strong_passphrase("one-time")
+    with transaction(session_factory) as s:
+        created = request_account(s, services, Actor.reviewer(admin.id), username="mallory",
+                                  role=Role.REVIEWER, passphrase=one_time)
+        puppet = created.reviewer
+        assert confirm_totp(s, services, puppet, pyotp.TOTP(created.totp_secret).now())
+        change_passphrase(s, services, puppet, one_time, strong_passphrase("mallory"))
+        return puppet.id
+
+
+def test_an_unapproved_account_receives_nothing_even_when_routed(session_factory, services,
+                                                                  admins):
+    ada, _ben = admins
+    ivy = add_reviewer(session_factory, services, "ivy")
+    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    puppet = _sock_puppet(session_factory, services, ada)
+    with pytest.raises(InvalidInput), transaction(session_factory) as s:
+        request_intake(s, services, Actor.reviewer(ada.id), "it_fault", ["ivy", "mallory"])
+    with transaction(session_factory) as s:  # routed around the console (a database writer)
+        set_intake(s, "it_fault", [s.get(Reviewer, ivy.id), s.get(Reviewer, puppet)])
+    case = submit(session_factory, services)
+    assert _grants_of(session_factory, case.case_id, puppet) == []
+    assert _grants_of(session_factory, case.case_id, ivy.id)  # control
+
+
+def test_a_routing_change_grants_nothing_until_a_second_admin_approves(session_factory,
+                                                                       services, admins):
+    ada, ben = admins
+    ivy = add_reviewer(session_factory, services, "ivy")
+    puppet = _sock_puppet(session_factory, services, ada)
+    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    with transaction(session_factory) as s:  # the account itself: approved by the other admin
+        (account,) = pending_changes(s)
+        with pytest.raises(AccessDenied):  # not by the admin who asked
+            decide_change(s, services, Actor.reviewer(ada.id), account.id, approve=True)
+    with transaction(session_factory) as s:
+        decide_change(s, services, Actor.reviewer(ben.id), account.id, approve=True)
+    with transaction(session_factory) as s:
+        change = request_intake(s, services, Actor.reviewer(ada.id), "it_fault", ["mallory"])
+        change_id = change.id
+    first = submit(session_factory, services)
+    assert _grants_of(session_factory, first.case_id, puppet) == []
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:
+        decide_change(s, services, Actor.reviewer(ada.id), change_id, approve=True)
+    with transaction(session_factory) as s:
+        decide_change(s, services, Actor.reviewer(ben.id), change_id, approve=True)
+    with session_factory() as s:
+        category = s.execute(select(Category).where(Category.code == "it_fault")).scalar_one()
+        assert [r.id for r in category.intake_reviewers] == [puppet]
+    second = submit(session_factory, services)
+    assert _grants_of(session_factory, second.case_id, puppet)  # with both admins' consent
+
+
+def test_an_unapproved_admin_cannot_be_the_second_pair_of_eyes(session_factory, services,
+                                                               admins):
+    ada, _ben = admins
+    one_time = strong_passphrase("one-time")
+    with transaction(session_factory) as s:
+        accomplice = request_account(s, services, Actor.reviewer(ada.id), username="eve",
+                                     role=Role.ADMIN, passphrase=one_time).reviewer.id
+        reviewer = request_account(s, services, Actor.reviewer(ada.id), username="mallory",
+                                   role=Role.REVIEWER, passphrase=one_time).reviewer
+        change = next(c for c in pending_changes(s) if c.reviewer_id == reviewer.id)
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:
+        decide_change(s, services, Actor.reviewer(accomplice), change.id, approve=True)
