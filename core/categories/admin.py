@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from core.audit.log import Actor, AuditAction, record_event
 from core.categories.lookup import CODE_PATTERN, get_category, set_intake
 from core.errors import Conflict, InvalidInput
-from core.models import Category, Reviewer
+from core.models import Category, Reviewer, Role
 from core.services import Services
 from core.staff.accounts import get_reviewer
+from core.staff.keys import may_hold_case_keys
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 1000
@@ -244,12 +245,20 @@ def route_intake(
     *,
     actor: Actor | None = None,
 ) -> Category:
-    """Make these case handlers (by username; none: nobody) the intake of a category. New
-    reports are granted to them. The event matches the console's routing page."""
+    """Make these case handlers (by username; none: nobody) the intake of a category, at once:
+    the operator's command (the console's routing waits for a second admin,
+    core.staff.approvals). Each must have completed enrolment. New reports are granted to
+    them."""
     category = get_category(session, code)
     chosen: list[Reviewer] = []
     for username in dict.fromkeys(u.strip().lower() for u in usernames):
-        chosen.append(get_reviewer(session, username))
+        reviewer = get_reviewer(session, username)
+        if reviewer.role is Role.REVIEWER and reviewer.active and not may_hold_case_keys(
+                reviewer):
+            raise InvalidInput(f"{reviewer.username} cannot receive reports yet: they log in, "
+                               "set up TOTP and choose their own passphrase first.",
+                               field="reviewers")
+        chosen.append(reviewer)
     set_intake(session, category.code, chosen)
     record_event(session, services.clock, AuditAction.CATEGORY_CHANGED, actor or Actor.system(),
                  detail={"category": category.code, "intake": len(chosen)})

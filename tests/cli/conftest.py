@@ -38,3 +38,26 @@ def initialised_env(env: dict[str, str]) -> dict[str, str]:
     """The environment of an instance made by `candor init` (default categories)."""
     assert run(env, "init").exit_code == 0
     return env
+
+
+def enrol(env: dict[str, str], username: str, one_time: str) -> None:
+    """What the account's owner does at first login in the console: confirm the TOTP app and
+    choose their own passphrase (which makes the key pair)."""
+    import pyotp
+
+    from core.config import load_config
+    from core.db import make_engine, make_session_factory, transaction
+    from core.services import build_services
+    from core.staff.accounts import change_passphrase, get_reviewer, totp_secret
+    from core.staff.authentication import confirm_totp
+
+    config = load_config(env)
+    services = build_services(config)
+    engine = make_engine(config.database_url)
+    with transaction(make_session_factory(engine)) as session:
+        account = get_reviewer(session, username)
+        secret = totp_secret(services, account)
+        assert secret is not None
+        assert confirm_totp(session, services, account, pyotp.TOTP(secret).now())
+        change_passphrase(session, services, account, one_time, f"{username} own quartz 77")
+    engine.dispose()

@@ -16,7 +16,7 @@ from core.categories.lookup import active_categories, list_categories
 from core.config import load_config
 from core.db import make_engine, make_session_factory
 from core.models import AuditEvent
-from tests.cli.conftest import PASSPHRASE, run
+from tests.cli.conftest import PASSPHRASE, enrol, run
 
 
 @pytest.fixture
@@ -167,6 +167,11 @@ def test_intake(env: dict[str, str], instance: Instance) -> None:
     for name, role in (("alice", "reviewer"), ("bob", "reviewer"), ("boss", "admin")):
         assert run(env, "reviewer", "add", name, "--role", role, "--passphrase-stdin",
                    input=PASSPHRASE + "\n").exit_code == 0
+    fails(run(env, "category", "intake", "roles", "alice"),
+          "Error: alice cannot receive reports yet: they log in, set up TOTP and choose their "
+          "own passphrase first.")
+    for name in ("alice", "bob"):
+        enrol(env, name, PASSPHRASE)
     routed = run(env, "category", "intake", "roles", "alice", "bob")
     assert routed.exit_code == 0, routed.output
     assert "New reports in 'roles' now go to: alice, bob." in routed.output
