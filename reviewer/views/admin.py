@@ -52,9 +52,12 @@ def _action_texts(action: str) -> tuple[str, str]:
         "reset-totp": (_("Reset the authenticator app"),
                        _("Their sessions end now. At the next login they scan a new QR code.")),
         "reset-passphrase": (_("Reset the passphrase"),
-                             _("They get a one-time passphrase and a NEW key: their cases stay "
-                               "unreadable to them until a teammate grants them again or an "
-                               "operator runs `candor recover`. This cannot be undone.")),
+                             _("They get a one-time passphrase; their keys and grants are "
+                               "deleted. When they log in with it and choose their own "
+                               "passphrase, they get a NEW "
+                               "key pair: their cases stay unreadable to them until a teammate "
+                               "grants them again or an operator runs `candor recover`. This "
+                               "cannot be undone.")),
         "revoke": (_("End all sessions"), _("Every session of this account ends now.")),
     }[action]
 
