@@ -36,13 +36,20 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "admin.new_reviewer":    (LOGIN, 403, 403, 403, 403, 200),
     "admin.account_action":  (LOGIN, 403, 403, 403, 403, 200),
     "admin.routing":         (LOGIN, 403, 403, 403, 403, 200),
+    "admin.approvals":       (LOGIN, 403, 403, 403, 403, 200),
+    "admin.decide":          (LOGIN, 403, 403, 403, 403, 404),  # no such change
+    "admin.custodian":       (LOGIN, 403, 403, 403, 403, 303),  # asked: waits for approval
+    "identity.ask":          (LOGIN, 200, 404, 404, 403, 403),
+    "identity.queue":        (LOGIN, 404, 404, 404, 403, 403),  # custodians only
+    "identity.decide":       (LOGIN, 404, 404, 404, 403, 403),
 }
 
 
 def url_values(world) -> dict[str, object]:
     return {"case_id": world.case_id, "file_id": world.file_id,
             "reviewer_id": world.on_case.id, "action": "revoke",
-            "filename": "reviewer/console.css"}
+            "filename": "reviewer/console.css", "change_id": 999_999, "decision": "approve",
+            "give": "give", "request_id": 1}
 
 
 def test_every_route_has_an_entry(app):

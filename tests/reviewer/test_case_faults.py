@@ -34,7 +34,8 @@ def test_after_the_reporters_answer_the_case_no_longer_waits(app, session_factor
 def test_the_only_member_is_told_why_they_cannot_leave(app, session_factory, services, world):
     client = login_client(app, session_factory, services, world.on_case)
     path = f"/cases/{world.case_id}/members/{world.on_case.id}/exclude"
-    response = client.post(path, data={"csrf_token": csrf(client, path)})
+    response = client.post(path, data={"csrf_token": csrf(client, path),
+                                       "passphrase": world.on_case.passphrase})
     assert response.status_code == 409
     assert "is the only one left on this case team" in response.text
     assert 'id="exclude-error"' in response.text

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 from sqlalchemy import event, select
 
-from core.models import Attachment, CaseMember, CaseStatus, KeyKind, Message, MessageKind
+from core.models import Attachment, CaseMember, CaseStatus, KeyKind, Message, MessageKind, Role
 from tests.core.factories import audit_actions, submit
 from tests.reviewer.conftest import CANARY, login_client, new_account
 from tests.reviewer.test_auth import csrf
@@ -120,7 +121,13 @@ def test_grant_and_exclude(app, session_factory, services, world):
     assert CANARY.encode() in bob.get(f"/cases/{world.case_id}").data
     path = f"/cases/{world.case_id}/members/{world.not_on_case.id}/exclude"
     assert b"cannot be undone" in client.get(path).data
-    assert client.post(path, data={"csrf_token": csrf(client, path)}).status_code == 303
+    # The passphrase on the form itself; without it, or wrong, nothing happens.
+    assert client.post(path, data={"csrf_token": csrf(client, path)}).status_code == 400
+    assert client.post(path, data={"csrf_token": csrf(client, path),
+                                   "passphrase": "not it at all"}).status_code == 400
+    assert CANARY.encode() in bob.get(f"/cases/{world.case_id}").data
+    assert client.post(path, data={"csrf_token": csrf(client, path),
+                                   "passphrase": world.on_case.passphrase}).status_code == 303
     assert bob.get(f"/cases/{world.case_id}").status_code == 404
     with session_factory() as s:
         assert s.get(CaseMember, (world.case_id, world.not_on_case.id)).excluded
@@ -179,7 +186,14 @@ def test_routing_page_sets_intake(app, session_factory, services, world):
     response = client.post("/admin/routing", data={
         "category": "environment", "environment-csrf_token": token,
         "environment-reviewers": [str(world.on_case.id)]})
-    assert response.status_code == 200 and b"Saved." in response.data
+    assert response.status_code == 200 and b'id="routing-asked"' in response.data
+    assert submit(session_factory, services, category="environment").unrouted  # not yet
+    second = new_account(session_factory, services, "second.admin", Role.ADMIN)
+    other = login_client(app, session_factory, services, second)
+    page = other.get("/admin/approvals").text
+    change = re.search(r'id="approve-(\d+)"', page).group(1)
+    assert other.post(f"/admin/approvals/{change}/approve",
+                      data={"csrf_token": csrf(other, "/admin/approvals")}).status_code == 303
     result = submit(session_factory, services, category="environment")
     assert not result.unrouted
     assert "category:change" in audit_actions(session_factory)

@@ -9,8 +9,8 @@ import re
 from sqlalchemy import select, update
 
 from core.models import (
-    Category,
     CaseGrant,
+    Category,
     KeyKind,
     PendingNotification,
     Reviewer,
