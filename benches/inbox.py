@@ -59,12 +59,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, func, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benches._databases import scratch_postgres  # noqa: E402
 from core.blobs import FileSystemBlobStore  # noqa: E402
 from core.cases.inbox_counts import rebuild_inbox_counts  # noqa: E402
 from core.categories.lookup import seed_default_categories  # noqa: E402
@@ -86,7 +86,7 @@ from core.models import (  # noqa: E402
 )
 from core.services import Services  # noqa: E402
 from core.staff import authentication as staff_auth  # noqa: E402
-from core.staff.accounts import add_reviewer  # noqa: E402
+from core.staff.accounts import add_reviewer, complete_enrolment  # noqa: E402
 from crypto.kdf import KdfProfile  # noqa: E402
 from crypto.reviewer_keys import unwrap_private_key  # noqa: E402
 
@@ -141,6 +141,7 @@ def populate(factory: Any, services: Services, n_cases: int,
                                passphrase=PASSPHRASE)
         created.reviewer.totp_confirmed = True
         created.reviewer.must_change_passphrase = False
+        complete_enrolment(s, services, created.reviewer, PASSPHRASE)  # makes the key pair
         reviewer_id = created.reviewer.id
         others = [add_reviewer(s, services, username=f"other{i}", role=Role.REVIEWER,
                                passphrase=PASSPHRASE).reviewer.id for i in range(share - 1)]
@@ -278,19 +279,7 @@ def main() -> None:
         for n in args.sizes:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             if args.postgres:
-                name = f"candor_bench_{n}_{os.getpid()}"
-                admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-                def drop(admin: Any = admin, name: str = name) -> None:
-                    with admin.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                    admin.dispose()
-
-                stack.callback(drop)
-                url = make_url(args.postgres).set(database=name).render_as_string(False)
+                url = scratch_postgres(stack, args.postgres, str(n))
             else:
                 url = f"sqlite:///{folder / 'bench.sqlite3'}"
             setups.append(build(stack, url, folder, n, args.share))

@@ -14,11 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.categories.lookup import seed_default_categories, set_intake
 from core.db import transaction
-from core.models import Role
 from core.services import Services
-from core.staff.accounts import add_reviewer
-from crypto.reviewer_keys import unwrap_private_key
 from portal import create_app
+from tests.core.factories import add_reviewer
 
 # Other test modules import these from here, where they were first written.
 from tests.portal.live_http import HttpClient, HttpResponse, LiveServer, live_server
@@ -48,18 +46,17 @@ class IntakeReviewer:
 
 @pytest.fixture
 def intake_reviewer(session_factory: sessionmaker[Session], services: Services) -> IntakeReviewer:
+    """A case handler who completed enrolment, the intake of every category."""
+    handle = add_reviewer(session_factory, services, "intake", passphrase=REVIEWER_PASSPHRASE)
     with transaction(session_factory) as session:
         seed_default_categories(session)
-        created = add_reviewer(
-            session, services, username="intake", role=Role.REVIEWER, passphrase=REVIEWER_PASSPHRASE
-        )
-        from core.models import Category
+        from core.models import Category, Reviewer
 
+        reviewer = session.get(Reviewer, handle.id)
+        assert reviewer is not None
         for category in session.query(Category).all():
-            set_intake(session, category.code, [created.reviewer])
-        wrapped = created.reviewer.wrapped_private_key
-        reviewer_id = created.reviewer.id
-    return IntakeReviewer(reviewer_id, unwrap_private_key(wrapped, REVIEWER_PASSPHRASE))
+            set_intake(session, category.code, [reviewer])
+    return IntakeReviewer(handle.id, handle.private_key)
 
 
 @pytest.fixture

@@ -112,6 +112,7 @@ def test_confidential_submission_with_identity(
     session_factory: sessionmaker[Session],
     services: Services,
     intake_reviewer,
+    recovery_key,
 ) -> None:
     response = submit_report_via(
         client,
@@ -127,16 +128,20 @@ def test_confidential_submission_with_identity(
         assert case.identity_ciphertext is not None
         assert b"Mei Lin" not in case.identity_ciphertext
         case_id = case.id
-    from core.cases.casework import UnlockedReviewer, reveal_identity
+    # The identity key is sealed to the identity custodians and the recovery key (none of
+    # the intake handlers): open it as the recovery key's holder would.
+    from core.cases.content import Identity
+    from core.cases.contexts import identity_context
+    from core.cases.grants import open_recovery_grant
+    from core.models import KeyKind
+    from crypto.records import decrypt_record
 
-    with session_factory() as s, s.begin():
-        identity = reveal_identity(
-            s,
-            services,
-            UnlockedReviewer(intake_reviewer.id, intake_reviewer.private_key),
-            case_id,
-            "testing the portal",
-        )
+    with session_factory() as s:
+        case = s.get(Case, case_id)
+        key = open_recovery_grant(s, case_id, recovery_key.private_key, KeyKind.IDENTITY)
+        assert key is not None
+        identity = Identity.from_bytes(decrypt_record(key, case.identity_ciphertext,
+                                                      identity_context(case.reference)))
     assert (identity.name, identity.contact, identity.position) == (
         "Mei Lin",
         "mei@example.org",
