@@ -7,11 +7,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.cases.content import MAX_LONG_TEXT, MAX_SHORT_TEXT
+from core.cases.readers import IntakeReaders
+from core.errors import InvalidInput
 from core.models import Category
 from web.forms import as_choices
 
@@ -49,8 +51,10 @@ class SubmissionForm(StreamedForm):
     """A new report."""
 
     # Set per request by portal.views.submit (category code -> hint text in the
-    # visitor's language); an annotation only, so wtforms sees no extra field.
+    # visitor's language; who each category reaches); annotations only, so wtforms sees no
+    # extra field.
     category_descriptions: dict[str, str]
+    readers: IntakeReaders
 
     category = CategoryField(_l("What is your report about?"),
                              validators=[DataRequired(_l("Choose what your report is about."))])
@@ -88,6 +92,9 @@ class SubmissionForm(StreamedForm):
     position = StringField(_l("Your role or department (optional)"), validators=[
         Optional(), Length(max=MAX_SHORT_TEXT, message=_l("Keep this under %(max)d characters."))])
     website = StringField(_l("Leave this field empty"))
+    #: Handlers the reporter leaves out: "<category code>:<id>" (only those of the chosen
+    #: category count, so that the form works without JavaScript) or "custodian:<id>".
+    exclude = SelectMultipleField(validate_choice=False)
 
     def validate(self, extra_validators: Any = None) -> bool:
         """The field checks, then: a confidential report needs a name. (Written here rather
@@ -102,6 +109,19 @@ class SubmissionForm(StreamedForm):
     def is_bot(self) -> bool:
         """Whether the honeypot was filled in."""
         return bool((self.website.data or "").strip())
+
+    def left_out(self) -> list[int]:
+        """The ids of the handlers the reporter left out, for the chosen category and as
+        identity custodians. InvalidInput for a value no form of ours sends."""
+        ids = []
+        for value in self.exclude.data or []:
+            scope, _sep, raw = value.partition(":")
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+                raise InvalidInput("Choose the people to leave out from the list shown.",
+                                   field="exclude")
+            if scope in (self.category.data, "custodian"):
+                ids.append(int(raw))
+        return ids
 
 
 class ReceiptLoginForm(FlaskForm):

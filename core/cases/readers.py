@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.cases.exclusions import reporter_exclusion_count
 from core.cases.grants import current_epoch
+from core.errors import NotFound
 from core.intake.submission import identity_custodians, intake_reviewers
 from core.keyring import Keyring
 from core.models import Case, CaseGrant, Category, KeyKind, Recipient, Reviewer
@@ -44,6 +45,14 @@ class CaseReaders:
     left_out: int
     #: The organisation recovery key (kept offline) holds every key.
     recovery: bool
+
+
+def case_readers_by_id(session: Session, case_id: int) -> CaseReaders:
+    """case_readers of the case with this id (NotFound if none)."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("no such case")
+    return case_readers(session, case)
 
 
 def case_readers(session: Session, case: Case) -> CaseReaders:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -10,6 +11,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.cases.files import StoredFile
+from core.cases.identity_requests import identity_disclosures
+from core.cases.readers import CaseReaders, case_readers_by_id
 from core.cases.stages import reached_stages
 from core.cases.views import CaseView
 from core.errors import DecryptionError, InvalidInput, MessageLimitReached, ReceiptNotRecognised
@@ -118,12 +121,18 @@ class _ShownCase:
     file_numbers: dict[int, int]
     #: the stages the case has really been in (the progress list marks only those done)
     reached: frozenset[CaseStatus]
+    #: who holds the case's keys now
+    readers: CaseReaders
+    #: the days the reporter's identity was disclosed to the case team
+    disclosures: tuple[date, ...]
 
 
 def _read_case(access: SubmitterAccess) -> _ShownCase:
     return _ShownCase(read_case_for_submitter(db(), services(), access),
                       submitter_file_numbers(db(), access),
-                      reached_stages(db(), access.case_id))
+                      reached_stages(db(), access.case_id),
+                      case_readers_by_id(db(), access.case_id),
+                      tuple(identity_disclosures(db(), access.case_id)))
 
 
 def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
@@ -131,6 +140,7 @@ def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
     config = services().config
     return render_template(
         "portal/case.html", case=shown.view, file_numbers=shown.file_numbers, form=form,
+        readers=shown.readers, disclosures=shown.disclosures,
         stages=STAGES, answered=ANSWERED,
         progress=progress_steps(shown.view.status, shown.reached),
         question_answered=question_answered(shown.view),

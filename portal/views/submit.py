@@ -10,6 +10,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from core.cases.content import Identity, ReportContent
 from core.cases.files import StoredFile
+from core.cases.readers import intake_readers
 from core.categories.lookup import active_categories
 from core.errors import InvalidInput
 from core.intake.receipts import ReceiptError, format_receipt, normalise_receipt
@@ -26,16 +27,21 @@ from web.uploads import FilePart
 
 blueprint = Blueprint("submit", __name__)
 
+#: The report's text fields, and a "leave out" choice for each handler the form lists.
+MAX_FORM_FIELDS = 200
+
 
 def _form(formdata: object | None = None) -> SubmissionForm:
     categories = active_categories(db())
     descriptions = {c.code: (c.description_zh if current_language().startswith("zh")
                              else c.description_en) for c in categories}
     choices = category_choices(categories, current_language())
+    readers = intake_readers(db(), services().keyring)
     commit()  # no transaction stays open while the files stream in
     form = SubmissionForm(formdata=formdata) if formdata is not None else SubmissionForm()
     form.category.choices = choices
     form.category_descriptions = descriptions
+    form.readers = readers
     return form
 
 
@@ -53,7 +59,7 @@ def _busy_form(busy: TooManyRequests) -> ResponseReturnValue:
     """The form again, with the reporter's text, when the submission budget is spent (429):
     a long report must not be lost because others were sending at the same time."""
     seconds = retry_after_seconds(busy) or 60
-    form, _file_chosen = read_text_fields(_form)
+    form, _file_chosen = read_text_fields(_form, fields=MAX_FORM_FIELDS)
     response = make_response(_render_form(form, 429, upload_error=ngettext(
         "This service is busy right now. Please wait %(num)d second and send your report "
         "again.",
@@ -86,7 +92,8 @@ def report_submit() -> ResponseReturnValue:
                               session=db())
 
     post = read_form_with_files(_form, store, FileLimits(total_bytes=config.max_submission_bytes,
-                                                         files=config.max_files))
+                                                         files=config.max_files,
+                                                         fields=MAX_FORM_FIELDS))
     form = post.form
     if not post.valid:
         return _render_form(form, post.status, files_dropped=post.files_dropped,
@@ -109,7 +116,8 @@ def report_submit() -> ResponseReturnValue:
     try:
         with attempt() as session:
             result = submit_report(session, services(), draft, category_code=form.category.data,
-                                   report=report, identity=identity, channel=Channel.WEB)
+                                   report=report, identity=identity, channel=Channel.WEB,
+                                   excluded_handlers=form.left_out())
             queue_case_notification(session, result.case_id)
     except InvalidInput:
         # The form validated but the use case refused (e.g. a category deactivated meanwhile).
