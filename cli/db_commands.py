@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.context import CliContext, pass_context
+from core.cases.recovery import withdraw_legacy_identity_grants
 from core.schema import database_revision, missing_revisions
 from core.staff.accounts import bind_accounts_after_upgrade
 from migrations.runner import upgrade
@@ -42,6 +43,14 @@ def db_upgrade(obj: CliContext) -> None:
     if obj.config.secrets_dir.exists():
         with obj.transaction() as session:
             bound = bind_accounts_after_upgrade(session, obj.services)
+            legacy = withdraw_legacy_identity_grants(session, obj.services)
         if bound:
             click.echo(f"Bound the keys and authenticator secrets of {bound} account(s) "
                        "written before migration 0009 to this instance.")
+        if legacy.withdrawn:
+            click.echo(f"Withdrew {legacy.withdrawn} identity key grant(s) that intake handlers "
+                       "held before migration 0009; give the identity custodians theirs with "
+                       "`candor recover NAME`.")
+        if legacy.kept:
+            click.echo(f"Kept {legacy.kept} such grant(s): the recovery key holds no identity "
+                       "key for their case, so withdrawing them would lose the identity.")

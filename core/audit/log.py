@@ -75,6 +75,7 @@ class AuditAction(StrEnum):
     CASE_EPOCH_STARTED = "case:epoch"
     RECORD_TAMPERED = "case:record:tampered"
     IDENTITY_REQUESTED = "case:identity:request"
+    IDENTITY_GRANT_WITHDRAWN = "case:identity:withdraw"  # upgrade: pre-0009 intake grants
     IDENTITY_REQUEST_DECIDED = "case:identity:decide"
     STAFF_CHANGE_REQUESTED = "admin:change:request"
     STAFF_CHANGE_DECIDED = "admin:change:decide"

@@ -16,7 +16,16 @@ from core.cases.grants import (
     open_recovery_grant,
 )
 from core.errors import InvalidInput
-from core.models import Case, CaseMember, KeyKind, Reviewer
+from core.models import (
+    Case,
+    CaseGrant,
+    CaseMember,
+    IdentityRequest,
+    KeyKind,
+    Recipient,
+    RequestStatus,
+    Reviewer,
+)
 from core.services import Services
 from core.staff.keys import may_hold_case_keys
 
@@ -100,3 +109,45 @@ def _regrant_identities(session: Session, services: Services, recovery_private_k
                          case_id=case.id, detail={"grantee_id": reviewer.id,
                                                   "kinds": "identity"})
     return count
+
+
+@dataclass(frozen=True)
+class LegacyIdentityGrants:
+    """What `withdraw_legacy_identity_grants` did."""
+
+    withdrawn: int
+    #: Grants left because the recovery key holds no identity grant for their case: deleting
+    #: them would leave that identity readable by nobody.
+    kept: int
+
+
+def withdraw_legacy_identity_grants(session: Session, services: Services) -> LegacyIdentityGrants:
+    """Upgrade past migration 0009: before it, a confidential report's identity key was sealed
+    to its intake handlers. Delete those grants (not the identity custodians', nor those given
+    by an approved request) wherever the recovery key can give the identity key back to the
+    custodians (`candor recover`); keep the others and count them. Audited per case."""
+    custodians = set(session.execute(
+        select(Reviewer.id).where(Reviewer.identity_custodian.is_(True))).scalars())
+    approved = {(case_id, requester_id) for case_id, requester_id in session.execute(
+        select(IdentityRequest.case_id, IdentityRequest.requester_id).where(
+            IdentityRequest.status == RequestStatus.APPROVED))}
+    recoverable = set(session.execute(
+        select(CaseGrant.case_id).where(CaseGrant.key_kind == KeyKind.IDENTITY,
+                                        CaseGrant.recipient == Recipient.RECOVERY)).scalars())
+    grants = session.execute(
+        select(CaseGrant).where(CaseGrant.key_kind == KeyKind.IDENTITY,
+                                CaseGrant.recipient == Recipient.REVIEWER)).scalars().all()
+    withdrawn = kept = 0
+    for grant in grants:
+        if grant.reviewer_id in custodians or (grant.case_id, grant.reviewer_id) in approved:
+            continue
+        if grant.case_id not in recoverable:
+            kept += 1
+            continue
+        session.delete(grant)
+        withdrawn += 1
+        record_event(session, services.clock, AuditAction.IDENTITY_GRANT_WITHDRAWN,
+                     Actor.system(), case_id=grant.case_id,
+                     detail={"reviewer_id": grant.reviewer_id})
+    session.flush()
+    return LegacyIdentityGrants(withdrawn=withdrawn, kept=kept)

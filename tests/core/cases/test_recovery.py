@@ -136,3 +136,43 @@ def test_a_case_without_a_recovery_grant_is_counted_not_skipped_silently(
         assert s.execute(text("select count(*) from case_grants where reviewer_id = :r "
                               "and case_id = :c"),
                          {"r": ivy.id, "c": second.case_id}).scalar_one() == 0
+
+
+def test_upgrade_withdraws_identity_grants_intake_handlers_held(session_factory, services,
+                                                               team, recovery_key):
+    """Before migration 0009 a confidential identity was sealed to the intake handlers. The
+    upgrade withdraws those grants where the recovery key can give the identity back to the
+    custodians, keeps the others (or nobody could read it), and leaves custodians' alone."""
+    from core.cases.content import Identity
+    from core.cases.grants import open_recovery_grant
+    from core.cases.recovery import withdraw_legacy_identity_grants
+    from core.models import CaseGrant, KeyKind, Recipient
+    from crypto.keys import seal_to
+    from tests.core.factories import add_reviewer
+
+    ivy = team["ivy"]
+    keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
+    cases = [submit(session_factory, services, category="security",
+                    identity=Identity(name=f"Person {i}")).case_id for i in range(2)]
+    with transaction(session_factory) as s:  # as the code before 0009 sealed them
+        for case_id in cases:
+            key = open_recovery_grant(s, case_id, recovery_key.private_key, KeyKind.IDENTITY)
+            s.add(CaseGrant(case_id=case_id, epoch=1, key_kind=KeyKind.IDENTITY,
+                            recipient=Recipient.REVIEWER, reviewer_id=ivy.id,
+                            sealed_key=seal_to(_reviewer(s, ivy).public_key, key)))
+        s.execute(delete(CaseGrant).where(CaseGrant.case_id == cases[1],
+                                          CaseGrant.recipient == Recipient.RECOVERY))
+    with transaction(session_factory) as s:
+        result = withdraw_legacy_identity_grants(s, services)
+    assert (result.withdrawn, result.kept) == (1, 1)
+
+    def identity_holders(case_id: int) -> set[int]:
+        with session_factory() as s:
+            return set(s.execute(select(CaseGrant.reviewer_id).where(
+                CaseGrant.case_id == case_id, CaseGrant.key_kind == KeyKind.IDENTITY,
+                CaseGrant.recipient == Recipient.REVIEWER)).scalars())
+
+    assert identity_holders(cases[0]) == {keeper.id}
+    assert identity_holders(cases[1]) == {keeper.id, ivy.id}
+    with transaction(session_factory) as s:  # idempotent
+        assert withdraw_legacy_identity_grants(s, services).withdrawn == 0
