@@ -77,6 +77,7 @@ class AuditAction(StrEnum):
     IDENTITY_REQUESTED = "case:identity:request"
     IDENTITY_GRANT_WITHDRAWN = "case:identity:withdraw"  # upgrade: pre-0009 intake grants
     IDENTITY_REQUEST_DECIDED = "case:identity:decide"
+    IDENTITY_REQUEST_READ = "case:identity:request:read"  # a custodian decrypts the reason
     STAFF_CHANGE_REQUESTED = "admin:change:request"
     STAFF_CHANGE_DECIDED = "admin:change:decide"
 

@@ -114,7 +114,8 @@ def request_identity(session: Session, services: Services, who: UnlockedReviewer
     return request
 
 
-def _view(session: Session, request: IdentityRequest, who: UnlockedReviewer) -> RequestView:
+def _view(session: Session, services: Services, request: IdentityRequest,
+          who: UnlockedReviewer) -> RequestView:
     seal = next((s for s in request.seals if s.reviewer_id == who.reviewer_id), None)
     if seal is None:
         raise AccessDenied("this request was not addressed to you")
@@ -124,6 +125,8 @@ def _view(session: Session, request: IdentityRequest, who: UnlockedReviewer) -> 
                                 _reason_context(request)).decode("utf-8")
     except (CryptoError, UnicodeDecodeError) as exc:
         raise AccessDenied("this request does not open with your key") from exc
+    record_event(session, services.clock, AuditAction.IDENTITY_REQUEST_READ, who.actor,
+                 case_id=request.case_id, detail={"request_id": request.id})
     case = session.get(Case, request.case_id)
     assert case is not None
     return RequestView(id=request.id, case_id=case.id, reference=case.reference,
@@ -131,23 +134,25 @@ def _view(session: Session, request: IdentityRequest, who: UnlockedReviewer) -> 
                        status=request.status, requested_on=request.requested_at.date())
 
 
-def requests_for(session: Session, who: UnlockedReviewer, *,
+def requests_for(session: Session, services: Services, who: UnlockedReviewer, *,
                  pending_only: bool = True) -> list[RequestView]:
-    """The requests addressed to this custodian (or made by this requester), newest first."""
+    """The requests addressed to this custodian (or made by this requester), newest first,
+    their reasons decrypted (each reading audited)."""
     query = (select(IdentityRequest).join(IdentityRequestSeal)
              .where(IdentityRequestSeal.reviewer_id == who.reviewer_id)
              .order_by(IdentityRequest.requested_at.desc()))
     if pending_only:
         query = query.where(IdentityRequest.status == RequestStatus.PENDING)
-    return [_view(session, r, who) for r in session.execute(query).scalars()]
+    return [_view(session, services, r, who) for r in session.execute(query).scalars()]
 
 
-def read_request(session: Session, who: UnlockedReviewer, request_id: int) -> RequestView:
-    """One request addressed to (or made by) this reviewer, reason decrypted."""
+def read_request(session: Session, services: Services, who: UnlockedReviewer,
+                 request_id: int) -> RequestView:
+    """One request addressed to (or made by) this reviewer, reason decrypted; audited."""
     request = session.get(IdentityRequest, request_id)
     if request is None:
         raise NotFound("no such request")
-    return _view(session, request, who)
+    return _view(session, services, request, who)
 
 
 def decide_identity_request(session: Session, services: Services, who: UnlockedReviewer,

@@ -75,7 +75,7 @@ def queue() -> Any:
     """The requests waiting for this custodian (and the ones this reviewer made)."""
     if not current().reviewer.identity_custodian:
         abort(404)
-    pending = [r for r in requests_for(db(), current().unlocked)
+    pending = [r for r in requests_for(db(), console().services, current().unlocked)
                if r.requester != current().reviewer.username]
     return render_template("reviewer/identity_queue.html", requests=pending)
 
@@ -86,7 +86,7 @@ def decide(request_id: int, decision: str) -> Any:
     """Approve (the identity key is sealed to the requester) or refuse, passphrase first."""
     if decision not in ("approve", "refuse") or not current().reviewer.identity_custodian:
         abort(404)
-    view = read_request(db(), current().unlocked, request_id)
+    view = read_request(db(), console().services, current().unlocked, request_id)
     form = PassphraseConfirmForm()
     if form.validate_on_submit():
         accepted, wait = staff_auth.reauthenticate(db(), console().services, current(),

@@ -114,6 +114,7 @@ def test_identity_request_approved_by_a_custodian_then_revealed(app, session_fac
     custodian = login_client(app, session_factory, services, keeper)
     queue = custodian.get("/identity-requests").text
     assert "To arrange an interview" in queue
+    assert "case:identity:request:read" in audit_actions(session_factory)  # a decryption
     request_id = int(re.search(r'id="approve-(\d+)"', queue).group(1))
     decide = f"/identity-requests/{request_id}/approve"
     wrong = _post(custodian, decide, decide, passphrase="not the passphrase at all")
