@@ -95,6 +95,9 @@ class SubmissionForm(StreamedForm):
     #: Handlers the reporter leaves out: "<category code>:<id>" (only those of the chosen
     #: category count, so that the form works without JavaScript) or "custodian:<id>".
     exclude = SelectMultipleField(validate_choice=False)
+    #: The readers the page listed (readers_shown), so that a report never reaches someone
+    #: added to its category after the reporter read the list.
+    shown = HiddenField()
 
     def validate(self, extra_validators: Any = None) -> bool:
         """The field checks, then: a confidential report needs a name. (Written here rather
@@ -119,9 +122,45 @@ class SubmissionForm(StreamedForm):
             if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
                 raise InvalidInput("Choose the people to leave out from the list shown.",
                                    field="exclude")
-            if scope in (self.category.data, "custodian"):
+            if scope in (self.category.data, CUSTODIAN_SCOPE):
                 ids.append(int(raw))
         return ids
+
+    def unseen_readers(self, current: IntakeReaders) -> bool:
+        """Whether the report would now reach someone the page did not list: a handler added
+        to the chosen category, or (a named report) a new identity custodian, since the
+        reporter opened the form. A post without the list (not from our form) is not checked:
+        it is refused only if it leaves out someone not offered (core.intake.submission)."""
+        if self.shown.data is None:
+            return False
+        shown = _parse_shown(self.shown.data)
+        reached = {r.id for r in current.by_category.get(self.category.data or "", ())}
+        custodians = ({r.id for r in current.custodians}
+                      if self.disclosure.data == "confidential" else set())
+        return not (reached <= shown.get(self.category.data or "", set())
+                    and custodians <= shown.get(CUSTODIAN_SCOPE, set()))
+
+
+#: The scope of a "leave out" choice of an identity custodian, beside the category codes.
+CUSTODIAN_SCOPE = "custodian"
+
+
+def readers_shown(readers: IntakeReaders) -> str:
+    """The readers a form lists, as it sends them back: "it_fault:3.7 security:3 custodian:9"
+    (category codes are [a-z0-9_], so neither ":" nor "." nor a space occurs in them)."""
+    scopes = [*readers.by_category.items(), (CUSTODIAN_SCOPE, readers.custodians)]
+    return " ".join(f"{code}:{'.'.join(str(r.id) for r in listed)}" for code, listed in scopes)
+
+
+def _parse_shown(value: str) -> dict[str, set[int]]:
+    """readers_shown read back; what does not parse lists nobody (so nobody is unseen only
+    if nobody is reached)."""
+    shown: dict[str, set[int]] = {}
+    for part in value.split()[:1000]:
+        code, _sep, ids = part.partition(":")
+        shown[code] = {int(i) for i in ids.split(".") if i.isascii() and i.isdigit()
+                       and len(i) <= 10}
+    return shown
 
 
 class ReceiptLoginForm(FlaskForm):

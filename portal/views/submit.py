@@ -10,14 +10,19 @@ from werkzeug.exceptions import TooManyRequests
 
 from core.cases.content import Identity, ReportContent
 from core.cases.files import StoredFile
-from core.cases.readers import intake_readers
+from core.cases.readers import IntakeReaders, intake_readers
 from core.categories.lookup import active_categories
 from core.errors import InvalidInput
 from core.intake.receipts import ReceiptError, format_receipt, normalise_receipt
 from core.intake.submission import SubmissionDraft, submit_report
 from core.models import Channel
 from core.operations.notifications import queue_case_notification
-from portal.forms import PrintReceiptForm, SubmissionForm, category_choices
+from portal.forms import (
+    PrintReceiptForm,
+    SubmissionForm,
+    category_choices,
+    readers_shown,
+)
 from portal.state import enforce_budget, services
 from web import current_language
 from web.database import attempt, commit, db
@@ -29,6 +34,22 @@ blueprint = Blueprint("submit", __name__)
 
 #: The report's text fields, and a "leave out" choice for each handler the form lists.
 MAX_FORM_FIELDS = 200
+
+
+class _ReadersChanged(Exception):
+    """The report would reach someone the reporter was not shown (raised in the savepoint, so
+    that nothing of the submission is kept)."""
+
+    def __init__(self, readers: IntakeReaders) -> None:
+        super().__init__("the readers changed")
+        self.readers = readers
+
+
+def _readers_changed_message() -> str:
+    message: str = _("The people who would read your report have changed since you opened "
+                     "this page. Please check the list under “Who will read your report”, "
+                     "then send your report again.")
+    return message
 
 
 def _form(formdata: object | None = None) -> SubmissionForm:
@@ -49,7 +70,8 @@ def _render_form(form: SubmissionForm, status: int = 200, *,
                  files_dropped: bool = False, upload_error: str | None = None
                  ) -> ResponseReturnValue:
     limit_mb = services().config.max_submission_bytes // (1024 * 1024)
-    return render_template("portal/submit.html", form=form, files_dropped=files_dropped,
+    return render_template("portal/submit.html", form=form, shown=readers_shown(form.readers),
+                           files_dropped=files_dropped,
                            upload_error=upload_error, limit_mb=limit_mb,
                            too_large=status == 413,
                            max_files=services().config.max_files), status
@@ -115,11 +137,23 @@ def report_submit() -> ResponseReturnValue:
         evidence=form.evidence.data or "")
     try:
         with attempt() as session:
+            # Who the report reaches is decided in this transaction: the reporter must have
+            # seen every one of them (and been able to leave them out).
+            current = intake_readers(session, services().keyring)
+            if form.unseen_readers(current):
+                raise _ReadersChanged(current)
             result = submit_report(session, services(), draft, category_code=form.category.data,
                                    report=report, identity=identity, channel=Channel.WEB,
                                    excluded_handlers=form.left_out())
             queue_case_notification(session, result.case_id)
-    except InvalidInput:
+    except _ReadersChanged as changed:
+        form.readers = changed.readers
+        return _render_form(form, 409, upload_error=_readers_changed_message())
+    except InvalidInput as refused:
+        if refused.field == "exclude":
+            # Someone left out who is not on the list (any more): the list is shown afresh.
+            form.readers = intake_readers(db(), services().keyring)
+            return _render_form(form, 400, upload_error=_readers_changed_message())
         # The form validated but the use case refused (e.g. a category deactivated meanwhile).
         return _render_form(form, 400, upload_error=_(
             "Your report could not be sent. Please check the form and try again."))

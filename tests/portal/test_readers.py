@@ -16,7 +16,19 @@ from core.db import transaction
 from core.models import Case, CaseGrant, CaseMember, Reviewer
 from core.services import Services
 from tests.core.factories import add_reviewer, approve_identity
-from tests.portal.conftest import csrf_token, login_via, receipt_of
+from tests.portal.conftest import counts, csrf_token, login_via, post_multipart, receipt_of
+
+#: What the form says when the list of readers it showed is no longer right.
+CHANGED = "have changed since you opened this page"
+
+SHOWN_RE = re.compile(r'name="shown" value="([^"]*)"')
+
+
+def _shown(page: str) -> str:
+    """The readers a form page listed, as it sends them back."""
+    match = SHOWN_RE.search(page)
+    assert match, "no list of readers on the page"
+    return match.group(1)
 
 
 def _form(client: FlaskClient, **fields: object) -> dict[str, object]:
@@ -103,7 +115,7 @@ def test_a_forged_choice_is_refused_and_creates_nothing(client: FlaskClient, ses
         response = client.post("/report", data=_form(client, exclude=[forged]),
                                content_type="multipart/form-data")
         assert response.status_code == 400
-        assert "could not be sent" in response.text
+        assert CHANGED in response.text and "has not been sent" in response.text
     with session_factory() as s:
         assert s.execute(select(Case.id)).first() is None
 
@@ -136,3 +148,147 @@ def test_the_case_page_says_who_reads_and_when_the_identity_was_disclosed(
     assert 'id="disclosure-1"' in page and "Your identity was disclosed" in page
     client.get("/language/zh_CN?next=/case")
     assert "您的身份已" in client.get("/case").text
+
+
+def test_a_handler_added_after_the_page_was_read_is_not_reached_unseen(
+        client: FlaskClient, session_factory, services: Services, intake_reviewer):
+    """Someone routed to the category while the reporter was writing: the report is not sent
+    to them unseen; the form comes back, text and choices kept, listing them."""
+    from core.categories.lookup import set_intake
+
+    mia, oz, _keeper = _team(session_factory, services, intake_reviewer)
+    page = client.get("/report").text
+    data = _form(client, shown=_shown(page), exclude=[f"it_fault:{mia.id}"])
+    late = add_reviewer(session_factory, services, "late")
+    with transaction(session_factory) as s:
+        set_intake(s, "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id, mia.id,
+                                                                 oz.id, late.id)])
+    response = client.post("/report", data=data, content_type="multipart/form-data")
+    assert response.status_code == 409
+    assert CHANGED in response.text and "has not been sent" in response.text
+    assert f'value="it_fault:{late.id}"' in response.text
+    assert re.search(rf'value="it_fault:{mia.id}"\s+checked', response.text)
+    assert "The backup job is switched off at night" in response.text
+    with session_factory() as s:
+        assert s.execute(select(Case.id)).first() is None
+    # Sent again from the page that lists them (and leaving them out too): it goes.
+    data.update(shown=_shown(response.text), exclude=[f"it_fault:{mia.id}",
+                                                      f"it_fault:{late.id}"],
+                csrf_token=csrf_token(response.text))
+    response = client.post("/report", data=data, content_type="multipart/form-data")
+    assert response.status_code == 200, response.text
+    grants, members = _holders(session_factory, _only_case(session_factory))
+    assert not {mia.id, late.id} & (grants | members)
+    assert {intake_reviewer.id, oz.id} <= grants
+
+
+def test_a_report_stopped_for_new_readers_keeps_no_file(
+        client: FlaskClient, session_factory, services: Services, intake_reviewer):
+    from core.categories.lookup import set_intake
+
+    page = client.get("/report").text
+    fields = [(k, str(v)) for k, v in _form(client, shown=_shown(page)).items()]
+    late = add_reviewer(session_factory, services, "late")
+    with transaction(session_factory) as s:
+        set_intake(s, "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id, late.id)])
+    response = post_multipart(client, "/report", fields,
+                              [("attachments", "badge-log.csv", b"door,time\n" * 5000)])
+    assert response.status_code == 409
+    assert "please choose them again" in response.text
+    stored = counts(session_factory, services)
+    assert (stored.cases, stored.blobs) == (0, 0)
+
+
+def test_a_custodian_named_meanwhile_stops_only_a_named_report(
+        client: FlaskClient, session_factory, services: Services, intake_reviewer):
+    page = client.get("/report").text
+    named = _form(client, shown=_shown(page), disclosure="confidential", name="Lin Wei")
+    anonymous = _form(client, shown=_shown(page))
+    add_reviewer(session_factory, services, "keeper", custodian=True)
+    response = client.post("/report", data=named, content_type="multipart/form-data")
+    assert response.status_code == 409 and 'id="custodians"' in response.text
+    assert "keeper" in response.text
+    response = client.post("/report", data=anonymous, content_type="multipart/form-data")
+    assert response.status_code == 200, response.text
+
+
+def test_a_handler_removed_meanwhile_does_not_stop_the_report(
+        client: FlaskClient, session_factory, services: Services, intake_reviewer):
+    from core.categories.lookup import set_intake
+
+    mia, oz, _keeper = _team(session_factory, services, intake_reviewer)
+    page = client.get("/report").text
+    data = _form(client, shown=_shown(page))
+    with transaction(session_factory) as s:
+        set_intake(s, "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id, oz.id)])
+    response = client.post("/report", data=data, content_type="multipart/form-data")
+    assert response.status_code == 200, response.text
+    grants, _members = _holders(session_factory, _only_case(session_factory))
+    assert mia.id not in grants
+    # Left out, then removed from the category: the list is shown again, nothing is sent.
+    page = client.get("/report").text
+    data = _form(client, shown=_shown(page), exclude=[f"it_fault:{oz.id}"])
+    with transaction(session_factory) as s:
+        set_intake(s, "it_fault", [s.get(Reviewer, intake_reviewer.id)])
+    response = client.post("/report", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400 and CHANGED in response.text
+    assert f'value="it_fault:{oz.id}"' not in response.text
+
+
+def test_everyone_left_out_still_sends_the_report_to_the_recovery_key_only(
+        client: FlaskClient, session_factory, services: Services, intake_reviewer):
+    from core.models import Recipient
+
+    mia, oz, _keeper = _team(session_factory, services, intake_reviewer)
+    page = client.get("/report").text
+    assert 'id="readers-warning"' in page and "only the organisation's recovery key" in page
+    response = client.post("/report", data=_form(client, shown=_shown(page), exclude=[
+        f"it_fault:{i}" for i in (intake_reviewer.id, mia.id, oz.id)]),
+        content_type="multipart/form-data")
+    assert response.status_code == 200, response.text
+    case_id = _only_case(session_factory)
+    assert _holders(session_factory, case_id) == (set(), set())
+    with session_factory() as s:
+        recipients = set(s.execute(select(CaseGrant.recipient).where(
+            CaseGrant.case_id == case_id)).scalars())
+    assert Recipient.RECOVERY in recipients
+
+
+def test_without_a_recovery_key_the_form_says_nobody_could_read_it(
+        session_factory, services: Services, intake_reviewer):
+    """An instance without an organisation recovery key: the form does not promise one."""
+    from dataclasses import replace
+
+    from core.categories.lookup import set_intake
+    from core.keyring import Keyring
+    from portal import create_app
+
+    with transaction(session_factory) as s:
+        set_intake(s, "other", [])
+    app = create_app(services.config,
+                     services=replace(services, keyring=Keyring.generate()))
+    page = app.test_client().get("/report").text
+    assert 'id="readers-recovery"' not in page
+    assert "recovery key" not in page
+    other = page[page.index('id="readers-other"'):]
+    assert "nobody could read your report" in other[:other.index("</div>")]
+    assert "nobody will be able to read it" in page
+    assert "nobody could open your name" in page
+
+
+def test_each_category_is_a_group_of_choices_named_by_its_title(
+        client: FlaskClient, session_factory, services: Services, intake_reviewer):
+    """Screen readers announce "IT systems and technical faults: ..." with each "leave out"
+    checkbox, since the same person may be listed under several categories."""
+    with transaction(session_factory) as s:
+        s.get(Reviewer, intake_reviewer.id).display_name = "Ada <b>&amp;"
+    page = client.get("/report").text
+    group = re.search(r'<fieldset class="fieldset readers-category" id="readers-it_fault">\s*'
+                      r'<legend class="readers-title"><strong>IT systems and technical faults'
+                      r'</strong>: read by Ada &lt;b&gt;&amp;amp;</legend>', page)
+    assert group, page[page.index('id="readers"'):][:2000]
+    assert '<span class="visually-hidden">Warning:</span>' in page
+    client.get("/language/zh_CN?next=/report")
+    page = client.get("/report").text
+    assert ("<strong>技术故障与信息系统问题</strong>：由 Ada &lt;b&gt;&amp;amp; 阅读</legend>"
+            in page)
