@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.cases.identity_requests import identity_disclosures
 from core.db import transaction
 from core.models import Case, CaseGrant, CaseMember, Reviewer
 from core.services import Services
@@ -145,9 +146,15 @@ def test_the_case_page_says_who_reads_and_when_the_identity_was_disclosed(
     assert "disclosure-1" not in page
     approve_identity(session_factory, services, oz, keeper, case_id)  # oz asks, keeper approves
     page = client.get("/case").text
-    assert 'id="disclosure-1"' in page and "Your identity was disclosed" in page
+    with session_factory() as s:
+        (day,) = identity_disclosures(s, case_id)
+    notice = page[page.index('id="disclosure-1"'):]
+    notice = notice[:notice.index("</div>")]
+    # Dated like the case team's messages on the same page.
+    assert f"Your identity was disclosed to the case team on {day.isoformat()}" in notice
+    assert page.index('id="disclosure-1"') < page.index('class="thread"')
     client.get("/language/zh_CN?next=/case")
-    assert "您的身份已" in client.get("/case").text
+    assert f"您的身份已于 {day.isoformat()} 向调查小组披露" in client.get("/case").text
 
 
 def test_a_handler_added_after_the_page_was_read_is_not_reached_unseen(
