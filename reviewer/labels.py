@@ -55,7 +55,10 @@ ROLE = {
 MEMBER_ROLE = {
     MemberRole.INTAKE: _l("Intake"),
     MemberRole.LEAD: _l("Lead investigator"),
-    MemberRole.INVESTIGATOR: _l("Investigator"),
+    MemberRole.INVESTIGATOR: _l("Investigator (other)"),
+    MemberRole.TECHNICAL: _l("Technical lead"),
+    MemberRole.HR: _l("HR representative"),
+    MemberRole.LEGAL: _l("Legal adviser"),
 }
 
 AUTHOR = {

@@ -80,6 +80,18 @@ class AuditAction(StrEnum):
     IDENTITY_REQUEST_READ = "case:identity:request:read"  # a custodian decrypts the reason
     STAFF_CHANGE_REQUESTED = "admin:change:request"
     STAFF_CHANGE_DECIDED = "admin:change:decide"
+    CASE_SCOPE_DECIDED = "case:scope"
+    CASE_LEAD_CHANGED = "case:lead"
+    CASE_MEMBER_ROLE_CHANGED = "case:member:role"
+    CASE_PRIORITY_CHANGED = "case:priority"
+    EVIDENCE_ADDED = "case:evidence:add"
+    DECISION_RECORDED = "case:decision"
+    ACTION_ADDED = "case:action:add"
+    ACTION_UPDATED = "case:action:update"
+    OUTCOME_ANSWERED = "case:outcome:answer"  # the reporter: satisfied or not
+    REVIEW_ANSWERED = "case:review:answer"
+    CASE_REOPENED = "case:reopen"
+    CASE_RECORDED_BY_STAFF = "case:intake:staff"  # a report taken by telephone, letter, ...
 
 
 @dataclass(frozen=True)

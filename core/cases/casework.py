@@ -36,9 +36,11 @@ from core.cases.inbox_counts import (
     membership_excluded,
     sync_member_keys,
 )
-from core.cases.kinds import policy_of
+from core.cases.kinds import allowed_in, policy_of
 from core.cases.ordering import next_position
 from core.cases.reading import decrypt_case
+from core.cases.stages import stage_before_request
+from core.cases.transitions import check_transition, legal_targets
 from core.cases.views import CaseView
 from core.clock import add_months
 from core.errors import AccessDenied, Conflict, InvalidInput, NotFound, TamperedRecord
@@ -180,18 +182,35 @@ def _add_message(session: Session, services: Services, case: Case, who: Unlocked
     return message
 
 
+class StageRefused(Conflict):
+    """Something the case's stage does not allow (the message says what)."""
+
+
 def post_reviewer_message(session: Session, services: Services, who: UnlockedReviewer,
                           case_id: int, kind: MessageKind, body: str,
                           files: Sequence[StoredFile] = ()) -> Message:
-    """A reply to the reporter (clarification request, information, feedback) or an internal
-    note. The kind's policy (core.cases.kinds) says its key and the stage it moves the case to;
-    the first word to the reporter acknowledges a received report."""
+    """A reply to the reporter (clarification request, information) or an internal note.
+    The outcome is sent with its grounds by core.cases.workflow.give_feedback instead."""
+    if kind is MessageKind.FEEDBACK:
+        raise InvalidInput("Send the outcome with its grounds on the outcome form.",
+                           field="kind")
+    return send_message(session, services, who, case_id, kind, body, files)
+
+
+def send_message(session: Session, services: Services, who: UnlockedReviewer, case_id: int,
+                 kind: MessageKind, body: str, files: Sequence[StoredFile] = ()) -> Message:
+    """Post a staff message of any staff kind. The kind's policy (core.cases.kinds) says its
+    key, the stages it may be written in and the stage it moves the case to (where
+    core.cases.transitions allows); the first word to the reporter acknowledges a received
+    report."""
     policy = policy_of(kind)
     if policy.written_by is not Author.REVIEWER:
         raise InvalidInput("Choose the kind of message.", field="kind")
     case = _case(session, case_id)
     # The reply may change the stage (change_status): lock the case before the audit head.
     lock_case(session, case)
+    if not allowed_in(kind, case.status):
+        raise StageRefused(f"a {kind} cannot be sent while the case is {case.status}")
     text = clean_text(body, field="body", limit=MAX_LONG_TEXT, required=True)
     message = _add_message(session, services, case, who, kind, _keys(session, case, who), text,
                            files)
@@ -202,17 +221,28 @@ def post_reviewer_message(session: Session, services: Services, who: UnlockedRev
     if new_status is None and policy.acknowledges and case.status is CaseStatus.RECEIVED:
         # The first word to the reporter acknowledges the report (docs/PROCESS.md, acceptance).
         new_status = CaseStatus.ACKNOWLEDGED
-    if new_status is not None and case.status is not new_status:
+    if new_status is not None and case.status is not new_status and new_status in (
+            legal_targets(case.status, _before_request(session, case))):
         change_status(session, services, who.actor, case, new_status)
     return message
 
 
+def _before_request(session: Session, case: Case) -> CaseStatus | None:
+    """For a case waiting for information: the stage the request was made in."""
+    if case.status is not CaseStatus.INFO_NEEDED:
+        return None
+    return stage_before_request(session, case.id)
+
+
 def change_status(session: Session, services: Services, actor: Actor, case: Case,
-                  new_status: CaseStatus, *, day: date | None = None) -> None:
+                  new_status: CaseStatus, *, day: date | None = None,
+                  detail: dict[str, str | int | bool | None] | None = None) -> None:
     """Move a case to another stage, keeping its dates in step; audited (a reporter's change
-    is dated `day`, the date of the message that caused it)."""
+    is dated `day`, the date of the message that caused it). IllegalTransition unless
+    core.cases.transitions allows the move."""
     lock_case(session, case)  # inbox counters: the stage being left is the committed one
     old, old_category_id = case.status, case.category_id
+    check_transition(old, new_status, _before_request(session, case))
     case.status = new_status
     today = services.clock.today()
     if old is CaseStatus.RECEIVED and case.acknowledged_on is None:
@@ -223,11 +253,23 @@ def change_status(session: Session, services: Services, actor: Actor, case: Case
         case.feedback_given_on = today
     if new_status is CaseStatus.CLOSED:
         case.closed_on = today
+    elif old is CaseStatus.CLOSED:
+        case.closed_on = None  # reopened
     record_event(session, services.clock, AuditAction.CASE_STATUS_CHANGED, actor,
-                 case_id=case.id, detail={"from": str(old), "to": str(new_status)}, day=day)
+                 case_id=case.id, detail={"from": str(old), "to": str(new_status),
+                                          **(detail or {})}, day=day)
     case_changed(session, case, old_status=old, old_category_id=old_category_id)
     # The memberships' copies of the stage and dates, after the counters (core.cases.inbox_counts).
     sync_member_keys(session, case)
+
+
+def answer_received(session: Session, services: Services, case: Case, day: date) -> None:
+    """The reporter answered: a case waiting for information returns to its earlier stage
+    (audited as the reporter's, dated `day` like their message). Other stages stay."""
+    if case.status is not CaseStatus.INFO_NEEDED:
+        return
+    change_status(session, services, Actor.submitter(), case,
+                  stage_before_request(session, case.id), day=day)
 
 
 def open_file_for_reviewer(session: Session, services: Services, who: UnlockedReviewer,

@@ -57,11 +57,26 @@ def message_record_context(reference: str, message: Message) -> bytes:
 def attachment_context(reference: str, attachment: Attachment, message: Message | None,
                        part: str) -> bytes:
     """The context of an attachment's wrapped file key (`part` "key") or metadata ("meta"),
-    by its binding. `message` is the message it belongs to (None: the report itself)."""
+    by its binding. `message` is the message it belongs to (None: the report itself, or the
+    evidence entry the attachment names)."""
     if attachment.binding < BINDING:
         return (file_key_context if part == "key" else file_meta_context)(
             reference, attachment.blob_id)
-    place = (f"message:{message.id}|by:{_author(message.author, message.reviewer_id)}"
-             if message is not None else f"report|by:{_author(Author.SUBMITTER, None)}")
+    if attachment.evidence_id is not None:
+        place = f"evidence:{attachment.evidence_id}"  # the entry names its author
+    elif message is not None:
+        place = f"message:{message.id}|by:{_author(message.author, message.reviewer_id)}"
+    else:
+        place = f"report|by:{_author(Author.SUBMITTER, None)}"
     return (f"v2|case:{reference}|file:{attachment.id}|blob:{attachment.blob_id}|on:{place}"
             f"|key:{attachment.key_kind}|epoch:{attachment.key_epoch}|{part}").encode()
+
+
+def casework_context(reference: str, table: str, record_id: int, reviewer_id: int,
+                     epoch: int, *extra: str) -> bytes:
+    """The context of a casework record (evidence entry, decision version, corrective action
+    or follow-up note; core.models.casework): its case, table, row, author, key and epoch,
+    and what else places it (a version, its action)."""
+    place = "".join(f"|{item}" for item in extra)
+    return (f"v2|case:{reference}|{table}:{record_id}|by:{_author(Author.REVIEWER, reviewer_id)}"
+            f"|key:team|epoch:{epoch}{place}").encode()

@@ -61,18 +61,19 @@ class StoredFile:
 
 
 def add_file_rows(session: Session, case: Case, message: Message | None,
-                  files: Sequence[StoredFile], day: date, keys: CaseKeys) -> None:
+                  files: Sequence[StoredFile], day: date, keys: CaseKeys, *,
+                  evidence_id: int | None = None) -> None:
     """Record stored files as the case's next files, in the order given (`message` None: the
-    report's own files), each encrypted under the current key of its kind and bound to its
-    row (core.cases.contexts). Their blobs are kept if these rows commit
-    (core.cases.pending_files)."""
+    report's own files, or an evidence entry's with `evidence_id`), each encrypted under the
+    current key of its kind and bound to its row (core.cases.contexts). Their blobs are kept
+    if these rows commit (core.cases.pending_files)."""
     claim(session, (stored.blob_id for stored in files))
     first = next_position(session, Attachment, case.id)
     for offset, stored in enumerate(files):
         epoch, key = keys.current(stored.key_kind)
         row = Attachment(
             id=random_row_id(), case_id=case.id, position=first + offset,
-            message_id=message.id if message is not None else None,
+            message_id=message.id if message is not None else None, evidence_id=evidence_id,
             key_kind=stored.key_kind, key_epoch=epoch, binding=BINDING, blob_id=stored.blob_id,
             stored_size=stored.stored_size, stream_version=stored.stream_version,
             created_on=day,

@@ -59,7 +59,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.cases.inbox_counts import ASSIGNED_ROLES, NO_CATEGORY
+from core.cases.inbox_counts import NO_CATEGORY
+from core.models.enums import ASSIGNED_ROLES
 from core.models import Case, CaseMember, CaseStatus, Category, InboxCount
 from core.models.enums import FINAL_STATUSES
 

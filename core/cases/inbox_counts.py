@@ -65,9 +65,9 @@ from sqlalchemy.orm import Session
 from core.models import Case, CaseMember, CaseStatus, InboxCount, MemberRole
 from core.models.case import member_inbox_keys
 
-#: Roles that put a reviewer explicitly on a case team ("Assigned to me" in the inbox), as
-#: opposed to INTAKE, which routes every case of a category to its intake reviewers.
-ASSIGNED_ROLES = (MemberRole.LEAD, MemberRole.INVESTIGATOR)
+# Roles that put a reviewer explicitly on a case team ("Assigned to me"), as opposed to
+# INTAKE, which routes every case of a category to its intake reviewers.
+from core.models.enums import ASSIGNED_ROLES
 
 #: The `category_id` stored for a case without a category.
 NO_CATEGORY = 0
@@ -159,6 +159,16 @@ def membership_excluded(session: Session, case: Case, reviewer_id: int,
             {_key(reviewer_id, role, case.status, case.category_id): -1}))
 
 
+def role_changed(session: Session, case: Case, reviewer_id: int, old: MemberRole,
+                 new: MemberRole) -> None:
+    """Move an active member's count of a (locked) case from their old role to the new one
+    (only INTAKE and the assigned roles count differently)."""
+    deltas: Counter[CountKey] = Counter()
+    deltas[_key(reviewer_id, old, case.status, case.category_id)] -= 1
+    deltas[_key(reviewer_id, new, case.status, case.category_id)] += 1
+    apply_deltas(session, deltas)
+
+
 def case_changed(session: Session, case: Case, *, old_status: CaseStatus,
                  old_category_id: int | None) -> None:
     """Move every active member's count of a (locked) case from its old stage and category to
@@ -181,7 +191,8 @@ def sync_member_keys(session: Session, case: Case) -> None:
 
 
 #: The inbox keys of case_members and the case columns they copy.
-_MEMBER_KEYS = ("status", "category_id", "received_on", "acknowledge_due", "feedback_due")
+_MEMBER_KEYS = ("status", "category_id", "received_on", "acknowledge_due", "feedback_due",
+                "priority", "review_requested", "actions_due")
 
 
 def stale_member_keys(session: Session) -> int:

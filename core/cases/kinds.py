@@ -32,6 +32,9 @@ class KindPolicy:
     moves_to: CaseStatus | None = None
     #: A word to the reporter: the first one acknowledges a received report.
     acknowledges: bool = False
+    #: The stages it may be written in (None: any). It moves the case to `moves_to` only
+    #: where core.cases.transitions allows that move; elsewhere the stage stays.
+    allowed_in: frozenset[CaseStatus] | None = None
 
     def __post_init__(self) -> None:
         if self.reporter_sees and self.key is not KeyKind.CASE:
@@ -46,14 +49,22 @@ POLICIES: Mapping[MessageKind, KindPolicy] = MappingProxyType({
     # the stage it was in: core.intake.reporter).
     MessageKind.REPORTER_MESSAGE: KindPolicy(
         key=KeyKind.CASE, reporter_sees=True, written_by=Author.SUBMITTER),
+    # Questions belong to acceptance and investigation; after a decision, a case is reopened
+    # instead (core.cases.workflow).
     MessageKind.CLARIFICATION_REQUEST: KindPolicy(
         key=KeyKind.CASE, reporter_sees=True, written_by=Author.REVIEWER,
-        moves_to=CaseStatus.INFO_NEEDED, acknowledges=True),
+        moves_to=CaseStatus.INFO_NEEDED, acknowledges=True,
+        allowed_in=frozenset({CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED,
+                              CaseStatus.INFO_NEEDED, CaseStatus.UNDER_INVESTIGATION})),
     MessageKind.INFORMATION: KindPolicy(
         key=KeyKind.CASE, reporter_sees=True, written_by=Author.REVIEWER, acknowledges=True),
+    # The outcome follows a recorded decision and carries its grounds (written with
+    # core.cases.workflow.give_feedback only); a later one (after a review) keeps the stage.
     MessageKind.FEEDBACK: KindPolicy(
         key=KeyKind.CASE, reporter_sees=True, written_by=Author.REVIEWER,
-        moves_to=CaseStatus.FEEDBACK_GIVEN, acknowledges=True),
+        moves_to=CaseStatus.FEEDBACK_GIVEN, acknowledges=True,
+        allowed_in=frozenset({CaseStatus.DECIDED, CaseStatus.FEEDBACK_GIVEN,
+                              CaseStatus.FOLLOW_UP})),
     MessageKind.INTERNAL_NOTE: KindPolicy(
         key=KeyKind.TEAM, reporter_sees=False, written_by=Author.REVIEWER),
 })
@@ -73,6 +84,12 @@ def staff_kinds() -> tuple[MessageKind, ...]:
     """The kinds staff may write in the console, in the table's order."""
     return tuple(kind for kind, policy in POLICIES.items()
                  if policy.written_by is Author.REVIEWER)
+
+
+def allowed_in(kind: MessageKind, status: CaseStatus) -> bool:
+    """Whether a message of `kind` may be written while the case is in `status`."""
+    stages = policy_of(kind).allowed_in
+    return stages is None or status in stages
 
 
 def is_team_only(kind: MessageKind) -> bool:

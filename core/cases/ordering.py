@@ -12,10 +12,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.models import Attachment, Message
+from core.models import Attachment, CorrectiveAction, EvidenceEntry, Message
+
+Ordered = type[Message] | type[Attachment] | type[EvidenceEntry] | type[CorrectiveAction]
 
 
-def next_position(session: Session, model: type[Message] | type[Attachment], case_id: int) -> int:
-    """The position for the next message (or file) of the case: 1 for its first."""
+def next_position(session: Session, model: Ordered, case_id: int) -> int:
+    """The position for the next message (file, evidence entry, corrective action) of the
+    case: 1 for its first. Evidence entries and actions are unique per position: their use
+    cases lock the case first."""
     highest = session.scalar(select(func.max(model.position)).where(model.case_id == case_id))
     return (highest or 0) + 1

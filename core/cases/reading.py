@@ -94,7 +94,8 @@ def decrypt_case(case: Case, keys: CaseKeys, *,
         acknowledge_due=case.acknowledge_due,
         feedback_due=case.feedback_due,
         report=report,
-        files=reader.files([a for a in case.attachments if a.message_id is None]),
+        files=reader.files([a for a in case.attachments
+                            if a.message_id is None and a.evidence_id is None]),
         messages=tuple(messages),
         tampered=tuple(reader.tampered),
     )

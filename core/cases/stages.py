@@ -10,15 +10,12 @@ is stored, and the log is what auditors check anyway.
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.audit.log import Actor, AuditAction
-from core.cases.casework import change_status
+from core.audit.log import AuditAction
 from core.models import AuditEvent, Case, CaseStatus, PendingAuditEvent
-from core.services import Services
 
 #: Where an answered request returns when the log does not say (a request made while the
 #: case was only received has acknowledged it: it never returns to "received").
@@ -57,6 +54,8 @@ def stage_before_request(session: Session, case_id: int) -> CaseStatus:
                AuditEvent.action == str(AuditAction.CASE_STATUS_CHANGED))
         .order_by(AuditEvent.position.desc())
     ).scalars()
+    # Reporters' queued changes never move a case to "information needed": staff requests
+    # are logged at once, so the newest logged one is the request.
     for raw in changes:
         detail = json.loads(raw)
         if detail.get("to") == CaseStatus.INFO_NEEDED.value:
@@ -65,12 +64,3 @@ def stage_before_request(session: Session, case_id: int) -> CaseStatus:
                 return DEFAULT_RETURN
             return previous
     return DEFAULT_RETURN
-
-
-def answer_received(session: Session, services: Services, case: Case, day: date) -> None:
-    """The reporter answered: a case waiting for information returns to its earlier stage
-    (audited as the reporter's, dated `day` like their message). Other stages stay."""
-    if case.status is not CaseStatus.INFO_NEEDED:
-        return
-    change_status(session, services, Actor.submitter(), case,
-                  stage_before_request(session, case.id), day=day)

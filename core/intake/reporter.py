@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
+from core.cases.casework import answer_received
 from core.cases.content import MAX_LONG_TEXT, FileMeta, clean_text
 from core.cases.contexts import BINDING, message_record_context
 from core.cases.files import (
@@ -24,7 +25,6 @@ from core.cases.grants import SubmitterKeys, open_submitter_grant, submitter_cas
 from core.cases.kinds import policy_of, reporter_visible_kinds
 from core.cases.ordering import next_position
 from core.cases.reading import decrypt_case
-from core.cases.stages import answer_received
 from core.cases.views import CaseView
 from core.clock import DatePrecision
 from core.errors import (

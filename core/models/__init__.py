@@ -14,25 +14,38 @@ from core.models.case import (
     ReporterExclusion,
     category_intake,
 )
+from core.models.casework import ActionUpdate, CorrectiveAction, Decision, EvidenceEntry
 from core.models.custody import IdentityRequest, IdentityRequestSeal, StaffChange
 from core.models.enums import (
+    ActionStatus,
     ActorKind,
     Author,
+    CasePriority,
     CaseStatus,
     ChangeKind,
     Channel,
     Disclosure,
+    EvidenceKind,
+    Finding,
     KeyKind,
     MemberRole,
     MessageKind,
     Recipient,
+    RecognitionType,
     RequestStatus,
     Role,
+    RootCause,
+    SanctionType,
+    Satisfaction,
+    ScopeDecision,
 )
 from core.models.reviewer import Reviewer, ReviewerSession
 from core.models.runtime import PendingNotification, SubmitterSession, ThrottleBucket
 
 __all__ = [
+    "ActionStatus", "ActionUpdate", "CasePriority", "CorrectiveAction", "Decision",
+    "EvidenceEntry", "EvidenceKind", "Finding", "RecognitionType", "RootCause",
+    "SanctionType", "Satisfaction", "ScopeDecision",
     "ActorKind", "Attachment", "ChangeKind", "IdentityRequest", "IdentityRequestSeal",
     "ReporterExclusion", "RequestStatus", "StaffChange", "AuditCheckpoint", "AuditEvent",
     "AuditHead", "Author", "Base",

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.models.base import Base, RowId, random_row_id, str_enum
 from core.models.enums import (
     Author,
+    CasePriority,
     CaseStatus,
     Channel,
     Disclosure,
@@ -35,6 +36,8 @@ from core.models.enums import (
     MemberRole,
     MessageKind,
     Recipient,
+    Satisfaction,
+    ScopeDecision,
 )
 from core.models.reviewer import Reviewer
 
@@ -101,6 +104,20 @@ class Case(Base):
     closed_on: Mapped[date | None] = mapped_column(Date)
     #: Day of the reporter's latest message, for "new information" filters.
     submitter_active_on: Mapped[date | None] = mapped_column(Date)
+    #: Set at triage; in clear so that the inbox can filter and sort on it.
+    priority: Mapped[CasePriority] = mapped_column(str_enum(CasePriority, "case_priority"),
+                                                   default=CasePriority.NORMAL)
+    #: The acceptance decision (None until made), in clear for statistics.
+    scope_decision: Mapped[ScopeDecision | None] = mapped_column(
+        str_enum(ScopeDecision, "scope_decision"))
+    #: The reporter's latest answer to the outcome (None: not given).
+    satisfaction: Mapped[Satisfaction | None] = mapped_column(
+        str_enum(Satisfaction, "satisfaction"))
+    #: The reporter is not satisfied and asked for a review the team has not answered yet.
+    review_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The earliest due date of the case's corrective actions not done (None: none open),
+    #: kept in step by core.cases.actions so that the inbox can find due actions.
+    actions_due: Mapped[date | None] = mapped_column(Date)
     #: The report (JSON) encrypted under the case key.
     report_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     #: The reporter's identity (JSON) under the identity key; confidential reports only.
@@ -210,6 +227,12 @@ class CaseMember(Base):
               "status", "acknowledge_due", "case_id"),
         Index("ix_case_members_reviewer_category_received", "reviewer_id", "excluded",
               "category_id", "received_on", "case_id"),
+        Index("ix_case_members_reviewer_priority_received", "reviewer_id", "excluded",
+              "priority", "received_on", "case_id"),
+        Index("ix_case_members_reviewer_review_received", "reviewer_id", "excluded",
+              "review_requested", "received_on", "case_id"),
+        Index("ix_case_members_reviewer_actions_due", "reviewer_id", "excluded",
+              "actions_due", "case_id"),
     )
 
     case_id: Mapped[int] = mapped_column(RowId, ForeignKey("cases.id"), primary_key=True,
@@ -223,6 +246,9 @@ class CaseMember(Base):
     received_on: Mapped[date] = mapped_column(Date)
     acknowledge_due: Mapped[date] = mapped_column(Date)
     feedback_due: Mapped[date] = mapped_column(Date)
+    priority: Mapped[CasePriority] = mapped_column(str_enum(CasePriority, "case_priority"))
+    review_requested: Mapped[bool] = mapped_column(Boolean)
+    actions_due: Mapped[date | None] = mapped_column(Date)
 
     case: Mapped[Case] = relationship(back_populates="members")
     reviewer: Mapped[Reviewer] = relationship()
@@ -240,7 +266,10 @@ def member_inbox_keys(case: Case) -> dict[str, object]:
     """The values of a case that its memberships copy (CaseMember's inbox keys)."""
     return {"status": case.status, "category_id": case.category_id,
             "received_on": case.received_on, "acknowledge_due": case.acknowledge_due,
-            "feedback_due": case.feedback_due}
+            "feedback_due": case.feedback_due,
+            "priority": case.priority if case.priority is not None else CasePriority.NORMAL,
+            "review_requested": bool(case.review_requested),
+            "actions_due": case.actions_due}
 
 
 class InboxCount(Base):
@@ -308,9 +337,12 @@ class Attachment(Base):
     case_id: Mapped[int] = mapped_column(RowId, ForeignKey("cases.id"), index=True)
     #: Order among the case's files (the id is random): 1, 2, ... (core.cases.ordering).
     position: Mapped[int] = mapped_column(Integer)
-    #: None: part of the original report.
+    #: None: part of the original report (or of an evidence entry).
     message_id: Mapped[int | None] = mapped_column(RowId, ForeignKey("messages.id"),
                                                    index=True)
+    #: The evidence log entry the file belongs to (core.cases.evidence), if any.
+    evidence_id: Mapped[int | None] = mapped_column(RowId, ForeignKey("evidence_entries.id"),
+                                                    index=True)
     key_kind: Mapped[KeyKind] = mapped_column(str_enum(KeyKind, "key_kind"))
     key_epoch: Mapped[int] = mapped_column(Integer, default=1)
     #: As Message.binding: 2 binds the row id, its message (or the report), author and epoch.

@@ -66,11 +66,101 @@ class Recipient(StrEnum):
 
 
 class MemberRole(StrEnum):
-    """A reviewer's part in one case team."""
+    """A reviewer's part in one case team (seed: a technical lead, an HR representative and a
+    legal adviser). INTAKE: routed by category, not yet put on the team; every other role is
+    "assigned". INVESTIGATOR is the "other" role."""
 
     INTAKE = "intake"
     LEAD = "lead"
     INVESTIGATOR = "investigator"
+    TECHNICAL = "technical"
+    HR = "hr"
+    LEGAL = "legal"
+
+
+#: Roles of members explicitly put on a case team (not merely routed to it).
+ASSIGNED_ROLES = (MemberRole.LEAD, MemberRole.INVESTIGATOR, MemberRole.TECHNICAL,
+                  MemberRole.HR, MemberRole.LEGAL)
+
+
+class CasePriority(StrEnum):
+    """How urgently a case is handled, set at triage (in clear: the inbox sorts on it)."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+#: Priorities from the most to the least urgent (the inbox's sort order).
+PRIORITY_ORDER = (CasePriority.URGENT, CasePriority.HIGH, CasePriority.NORMAL, CasePriority.LOW)
+
+
+class ScopeDecision(StrEnum):
+    """The outcome of acceptance (受理): in clear, for statistics."""
+
+    ACCEPTED = "accepted"
+    REFERRED = "referred"
+    NOT_ADMISSIBLE = "not_admissible"
+
+
+class Satisfaction(StrEnum):
+    """The reporter's answer to the outcome."""
+
+    SATISFIED = "satisfied"
+    NOT_SATISFIED = "not_satisfied"
+
+
+class Finding(StrEnum):
+    """What the investigation established."""
+
+    SUBSTANTIATED = "substantiated"
+    PARTLY_SUBSTANTIATED = "partly_substantiated"
+    NOT_SUBSTANTIATED = "not_substantiated"
+    UNDETERMINED = "undetermined"
+
+
+class RootCause(StrEnum):
+    """Why it happened (seed: a management gap, a technical defect, human error)."""
+
+    MANAGEMENT_GAP = "management_gap"
+    TECHNICAL_DEFECT = "technical_defect"
+    PROCESS_GAP = "process_gap"
+    HUMAN_ERROR = "human_error"
+    OTHER = "other"
+
+
+class SanctionType(StrEnum):
+    """Kinds of sanction a decision records (the details are encrypted)."""
+
+    WARNING = "warning"
+    DISCIPLINARY = "disciplinary"
+    TRAINING = "training"
+    OTHER = "other"
+
+
+class RecognitionType(StrEnum):
+    """Kinds of recognition a decision records (the details are encrypted)."""
+
+    THANKS = "thanks"
+    COMMENDATION = "commendation"
+    REWARD = "reward"
+
+
+class ActionStatus(StrEnum):
+    """Where a corrective action stands ("overdue" is derived from the due date)."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class EvidenceKind(StrEnum):
+    """What an evidence log entry holds."""
+
+    NOTE = "note"
+    FILE = "file"
+    INTERVIEW = "interview"
 
 
 class Author(StrEnum):

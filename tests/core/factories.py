@@ -10,12 +10,15 @@ import pyotp
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.cases.casework import UnlockedReviewer
+from core.audit.log import Actor
+from core.cases.casework import UnlockedReviewer, change_status
 from core.cases.content import Identity, ReportContent
+from core.cases.stages import stage_before_request
+from core.cases.transitions import legal_targets
 from core.categories.lookup import seed_default_categories, set_intake
 from core.db import transaction
 from core.intake.submission import SubmissionDraft, SubmissionResult, submit_report
-from core.models import AuditEvent, Reviewer, Role
+from core.models import AuditEvent, Case, CaseStatus, Reviewer, Role
 from core.services import Services
 from core.staff.accounts import add_reviewer as add_reviewer_usecase
 from core.staff.accounts import change_passphrase
@@ -179,3 +182,33 @@ def reset_and_reenrol(
         wrapped = row.wrapped_private_key
     assert wrapped is not None
     return ReviewerHandle(handle.id, handle.username, own, unwrap_private_key(wrapped, own))
+
+
+def next_stages(session: Session, case: Case) -> list[CaseStatus]:
+    """The stages `case` may legally move to now (core.cases.transitions), sorted."""
+    before = (stage_before_request(session, case.id)
+              if case.status is CaseStatus.INFO_NEEDED else None)
+    return sorted(legal_targets(case.status, before))
+
+
+def walk_to(session: Session, services: Services, actor: Actor, case: Case,
+            target: CaseStatus) -> None:
+    """Move `case` to `target` along the shortest legal path of stage changes (each one a
+    real change_status, audited), for tests that need a case in some stage. A case cannot
+    go back to "received": AssertionError."""
+    if case.status is target:
+        return
+    paths: dict[CaseStatus, list[CaseStatus]] = {case.status: []}
+    frontier = [case.status]
+    while frontier and target not in paths:
+        current = frontier.pop(0)
+        before = paths[current][-2] if current is CaseStatus.INFO_NEEDED and len(
+            paths[current]) > 1 else (stage_before_request(session, case.id)
+                                      if current is CaseStatus.INFO_NEEDED else None)
+        for step in sorted(legal_targets(current, before)):
+            if step not in paths:
+                paths[step] = [*paths[current], step]
+                frontier.append(step)
+    assert target in paths, f"{target} cannot be reached from {case.status}"
+    for step in paths[target]:
+        change_status(session, services, actor, case, step)

@@ -23,6 +23,7 @@ from core.cases.casework import (
     post_reviewer_message,
     read_case_for_reviewer,
     reveal_identity,
+    send_message,
     store_reviewer_file,
 )
 from core.cases.content import Identity, ReportContent
@@ -43,6 +44,7 @@ from core.models import (
     Case,
     CaseGrant,
     CaseMember,
+    CaseStatus,
     KeyKind,
     MemberRole,
     Message,
@@ -68,6 +70,7 @@ from tests.core.factories import (
     seed_categories,
     strong_passphrase,
     submit,
+    walk_to,
 )
 
 Factory = sessionmaker[Session]
@@ -405,8 +408,10 @@ def replied(session_factory: Factory, services: Services,
     with transaction(session_factory) as s:
         stored = store_reviewer_file(services, ivy.unlocked, s, case.case_id, KeyKind.CASE,
                                      "staff.txt", "text/plain", iter(chunks(b"staff only")))
-        message = post_reviewer_message(s, services, ivy.unlocked, case.case_id,
-                                        MessageKind.FEEDBACK, "Our decision", [stored])
+        walk_to(s, services, ivy.unlocked.actor, s.get(Case, case.case_id),
+                CaseStatus.DECIDED)
+        message = send_message(s, services, ivy.unlocked, case.case_id,
+                               MessageKind.FEEDBACK, "Our decision", [stored])
         ids = {"message_id": message.id, "file_id": message.attachments[0].id}
     return {**team, **ids, "case_id": case.case_id}
 

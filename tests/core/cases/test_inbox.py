@@ -24,15 +24,16 @@ from core.cases.casework import (
     exclude_member,
     grant_case,
     post_reviewer_message,
+    send_message,
 )
 from core.cases.inbox import Due, InboxFilter, InboxPage, Sort, inbox_page
 from core.cases.inbox_counts import (
-    ASSIGNED_ROLES,
     computed_counts,
     rebuild_inbox_counts,
     stale_member_keys,
     stored_counts,
 )
+from core.cases.kinds import allowed_in
 from core.db import transaction
 from core.models import (
     Case,
@@ -43,8 +44,16 @@ from core.models import (
     MessageKind,
     Reviewer,
 )
+from core.models.enums import ASSIGNED_ROLES
 from core.services import Services
-from tests.core.factories import ReviewerHandle, add_reviewer, seed_categories, submit
+from tests.core.factories import (
+    ReviewerHandle,
+    add_reviewer,
+    next_stages,
+    seed_categories,
+    submit,
+    walk_to,
+)
 
 TODAY = date(2026, 6, 15)
 
@@ -99,11 +108,13 @@ def _build(session_factory: sessionmaker[Session], services: Services, rng: rand
             assert case is not None
             holders = [m.reviewer_id for m in case.members]
             if rng.random() < 0.7:
-                change_status(s, services, Actor.system(), case, rng.choice(list(CaseStatus)))
-            if holders and rng.random() < 0.3:
+                change_status(s, services, Actor.system(), case,
+                              rng.choice(next_stages(s, case)))
+            kinds = [k for k in REPLIES if allowed_in(k, case.status)]
+            if holders and kinds and rng.random() < 0.3:
                 replier = {alice.id: alice, bob.id: bob}[holders[0]]
-                post_reviewer_message(s, services, replier.unlocked, case_id,
-                                      rng.choice(REPLIES), "A reply.")
+                send_message(s, services, replier.unlocked, case_id, rng.choice(kinds),
+                             "A reply.")
             if holders and rng.random() < 0.4:
                 granter = {alice.id: alice, bob.id: bob}[holders[0]]
                 grantee = s.get(Reviewer, carol.id if rng.random() < 0.7 else
@@ -118,7 +129,8 @@ def _build(session_factory: sessionmaker[Session], services: Services, rng: rand
                 with contextlib.suppress(LastMemberError), s.begin_nested():
                     exclude_member(s, services, Actor.system(), case_id, target)
             if rng.random() < 0.3:  # a second move, after the team changed
-                change_status(s, services, Actor.system(), case, rng.choice(list(CaseStatus)))
+                change_status(s, services, Actor.system(), case,
+                              rng.choice(next_stages(s, case)))
     with session_factory() as s:
         assert_keys_in_step(s)
     return World(alice, bob, carol, case_ids)
@@ -269,8 +281,10 @@ def test_inbox_keys_follow_every_use_case(session_factory, services):
     assert case.status is CaseStatus.INFO_NEEDED
     step(lambda s: post_reviewer_message(s, services, alice.unlocked, first,
                                          MessageKind.INTERNAL_NOTE, "Note."))
-    case = step(lambda s: post_reviewer_message(s, services, alice.unlocked, first,
-                                                MessageKind.FEEDBACK, "Outcome."))
+    step(lambda s: walk_to(s, services, Actor.system(), s.get(Case, first),
+                           CaseStatus.DECIDED))
+    case = step(lambda s: send_message(s, services, alice.unlocked, first,
+                                       MessageKind.FEEDBACK, "Outcome."))
     assert case.status is CaseStatus.FEEDBACK_GIVEN
     # A clarification request straight from "received" (acknowledges too).
     step(lambda s: post_reviewer_message(s, services, alice.unlocked, second,
@@ -280,19 +294,20 @@ def test_inbox_keys_follow_every_use_case(session_factory, services):
         def run(s: Session) -> None:
             target = s.get(Case, case_id)
             assert target is not None
-            change_status(s, services, Actor.system(), target, status)
+            walk_to(s, services, Actor.system(), target, status)
         return run
 
-    # "received" -> "received": only the dates change, not the counters' cell.
+    # "received" -> "acknowledged": the dates change too.
     with session_factory() as s:
         before = s.get(Case, third)
         assert before is not None
         due_before = before.feedback_due
-    step(move(third, CaseStatus.RECEIVED))
+    step(move(third, CaseStatus.ACKNOWLEDGED))
     with session_factory() as s:
         after = s.get(Case, third)
         assert after is not None and after.feedback_due != due_before
-    for status in (CaseStatus.UNDER_INVESTIGATION, CaseStatus.CLOSED, CaseStatus.RECEIVED):
+    for status in (CaseStatus.UNDER_INVESTIGATION, CaseStatus.CLOSED,
+                   CaseStatus.UNDER_INVESTIGATION):
         step(move(first, status))
 
     def grant(case_id: int, grantee_id: int, role: MemberRole):  # type: ignore[no-untyped-def]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from core.cases.casework import post_reviewer_message
+from core.cases.casework import StageRefused, post_reviewer_message, send_message
 from core.cases.kinds import (
     POLICIES,
     UNDECLARED,
@@ -21,7 +21,7 @@ from core.db import transaction
 from core.errors import InvalidInput
 from core.intake.reporter import login_submitter, read_case_for_submitter
 from core.models import Author, Case, CaseStatus, KeyKind, Message, MessageKind
-from tests.core.factories import add_reviewer, seed_categories, submit
+from tests.core.factories import add_reviewer, seed_categories, submit, walk_to
 
 
 def test_every_kind_is_declared() -> None:
@@ -68,8 +68,10 @@ def test_each_staff_kind_is_stored_and_moves_the_case_as_declared(
         session_factory, services, case_and_handler, kind: MessageKind) -> None:
     case, handler = case_and_handler
     with transaction(session_factory) as s:
-        message = post_reviewer_message(s, services, handler.unlocked, case.case_id, kind,
-                                        "Text")
+        if kind is MessageKind.FEEDBACK:  # the outcome follows a decision
+            walk_to(s, services, handler.unlocked.actor, s.get(Case, case.case_id),
+                    CaseStatus.DECIDED)
+        message = send_message(s, services, handler.unlocked, case.case_id, kind, "Text")
         message_id = message.id
     with session_factory() as s:
         stored = s.get(Message, message_id)
@@ -79,6 +81,34 @@ def test_each_staff_kind_is_stored_and_moves_the_case_as_declared(
     expected = policy.moves_to or (CaseStatus.ACKNOWLEDGED if policy.acknowledges
                                    else CaseStatus.RECEIVED)
     assert status is expected
+
+
+def test_the_outcome_is_not_a_plain_message(session_factory, services,
+                                            case_and_handler) -> None:
+    """The outcome carries its grounds: it is sent with core.cases.workflow.give_feedback."""
+    case, handler = case_and_handler
+    with transaction(session_factory) as s, pytest.raises(InvalidInput):
+        post_reviewer_message(s, services, handler.unlocked, case.case_id,
+                              MessageKind.FEEDBACK, "Done.")
+
+
+@pytest.mark.parametrize(("kind", "stage"), [
+    (MessageKind.FEEDBACK, CaseStatus.UNDER_INVESTIGATION),
+    (MessageKind.FEEDBACK, CaseStatus.ACKNOWLEDGED),
+    (MessageKind.CLARIFICATION_REQUEST, CaseStatus.DECIDED),
+    (MessageKind.CLARIFICATION_REQUEST, CaseStatus.CLOSED)])
+def test_a_kind_outside_its_stages_is_refused_and_changes_nothing(
+        session_factory, services, case_and_handler, kind: MessageKind,
+        stage: CaseStatus) -> None:
+    case, handler = case_and_handler
+    with transaction(session_factory) as s:
+        walk_to(s, services, handler.unlocked.actor, s.get(Case, case.case_id), stage)
+    with transaction(session_factory) as s, pytest.raises(StageRefused):
+        send_message(s, services, handler.unlocked, case.case_id, kind, "Text")
+    with session_factory() as s:
+        assert s.get(Case, case.case_id).status is stage
+        assert s.scalar(select(func.count()).select_from(Message)
+                        .where(Message.case_id == case.case_id)) == 0
 
 
 def test_staff_cannot_write_the_reporters_kind(session_factory, services,

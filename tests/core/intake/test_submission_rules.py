@@ -13,6 +13,7 @@ from core.audit.log import AuditAction
 from core.cases.casework import (
     post_reviewer_message,
     read_case_for_reviewer,
+    send_message,
 )
 from core.cases.content import ReportContent
 from core.cases.contexts import report_context
@@ -43,7 +44,7 @@ from core.models import (
 from crypto.keys import open_sealed
 from crypto.receipt import format_receipt
 from crypto.records import decrypt_record
-from tests.core.factories import submit
+from tests.core.factories import submit, walk_to
 from tests.core.intake.test_submission import (
     _blob_files,
     read_file,
@@ -170,14 +171,10 @@ def test_feedback_moves_the_case_and_records_the_day(session_factory, services, 
     services = dataclasses.replace(services, clock=Clock(now=lambda: moment))
     result = submit(session_factory, services)
     with transaction(session_factory) as s:
-        post_reviewer_message(
-            s,
-            services,
-            intake.unlocked,
-            result.case_id,
-            MessageKind.FEEDBACK,
-            "We replaced the gateway.",
-        )
+        walk_to(s, services, intake.unlocked.actor, s.get(Case, result.case_id),
+                CaseStatus.DECIDED)
+        send_message(s, services, intake.unlocked, result.case_id, MessageKind.FEEDBACK,
+                     "We replaced the gateway.")
     with session_factory() as s:
         case = s.get(Case, result.case_id)
         assert case.status is CaseStatus.FEEDBACK_GIVEN

@@ -21,7 +21,7 @@ from core.operations.notifications import (
     send_pending_notifications,
 )
 from core.staff.accounts import deactivate_reviewer
-from tests.core.factories import add_reviewer, seed_categories, submit
+from tests.core.factories import add_reviewer, seed_categories, submit, walk_to
 from tests.core.operations import mail_server
 
 CANARY = "CANARY-5e21b0 report text"
@@ -176,7 +176,7 @@ def test_reminders_follow_the_stage(session_factory, services, smtp, team):
         assert send_deadline_reminders(s, services, feedback_due - timedelta(days=3)) == 1
     for stage in (CaseStatus.FEEDBACK_GIVEN, CaseStatus.CLOSED):
         with transaction(session_factory) as s:
-            change_status(s, services, Actor.system(), s.get(Case, result.case_id), stage)
+            walk_to(s, services, Actor.system(), s.get(Case, result.case_id), stage)
         with session_factory() as s:
             assert send_deadline_reminders(s, services, feedback_due + timedelta(days=1)) == 0
     assert [m[0] for m in smtp.messages] == [["a@example.org"]]
