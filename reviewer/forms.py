@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.cases.kinds import staff_kinds
+from core.cases.kinds import reply_kinds
 from core.models import Role
 from reviewer.labels import KIND_CHOICE
 from web.forms import as_choices
@@ -82,7 +82,7 @@ class ReplyForm(FlaskForm):
         csrf = False
 
     kind = RadioField(_l("Kind of message"), choices=as_choices(
-        (kind.value, KIND_CHOICE[kind]) for kind in staff_kinds()),
+        (kind.value, KIND_CHOICE[kind]) for kind in reply_kinds()),
         validators=[InputRequired(message=_l("Choose the kind of message."))])
     body = TextAreaField(_l("Message"), validators=[
         InputRequired(message=_l("Write a message.")), Length(max=20_000)])

@@ -10,7 +10,20 @@ from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 
 from core.cases.kinds import is_team_only
-from core.models import CaseStatus, MemberRole, MessageKind, Role
+from core.models import (
+    ActionStatus,
+    CasePriority,
+    CaseStatus,
+    EvidenceKind,
+    Finding,
+    MemberRole,
+    MessageKind,
+    RecognitionType,
+    Role,
+    RootCause,
+    SanctionType,
+    ScopeDecision,
+)
 from core.models.enums import Author
 
 STATUS = {
@@ -39,8 +52,60 @@ KIND = {
 KIND_CHOICE = {
     MessageKind.CLARIFICATION_REQUEST: _l("Request for information (to the reporter)"),
     MessageKind.INFORMATION: _l("Information (to the reporter)"),
-    MessageKind.FEEDBACK: _l("Outcome and reasons (to the reporter)"),
     MessageKind.INTERNAL_NOTE: _l("Internal note (case team only)"),
+}
+
+PRIORITY = {
+    CasePriority.URGENT: _l("Urgent"),
+    CasePriority.HIGH: _l("High"),
+    CasePriority.NORMAL: _l("Normal"),
+    CasePriority.LOW: _l("Low"),
+}
+
+SCOPE = {
+    ScopeDecision.ACCEPTED: _l("Accept and investigate"),
+    ScopeDecision.REFERRED: _l("Refer elsewhere"),
+    ScopeDecision.NOT_ADMISSIBLE: _l("Not admissible"),
+}
+
+FINDING = {
+    Finding.SUBSTANTIATED: _l("Substantiated"),
+    Finding.PARTLY_SUBSTANTIATED: _l("Partly substantiated"),
+    Finding.NOT_SUBSTANTIATED: _l("Not substantiated"),
+    Finding.UNDETERMINED: _l("Cannot be determined"),
+}
+
+ROOT_CAUSE = {
+    RootCause.MANAGEMENT_GAP: _l("Management gap"),
+    RootCause.TECHNICAL_DEFECT: _l("Technical defect"),
+    RootCause.PROCESS_GAP: _l("Process gap"),
+    RootCause.HUMAN_ERROR: _l("Human error"),
+    RootCause.OTHER: _l("Other"),
+}
+
+SANCTION = {
+    SanctionType.WARNING: _l("Warning"),
+    SanctionType.DISCIPLINARY: _l("Disciplinary measure"),
+    SanctionType.TRAINING: _l("Required training"),
+    SanctionType.OTHER: _l("Other sanction"),
+}
+
+RECOGNITION = {
+    RecognitionType.THANKS: _l("Thanks"),
+    RecognitionType.COMMENDATION: _l("Commendation"),
+    RecognitionType.REWARD: _l("Reward"),
+}
+
+ACTION_STATUS = {
+    ActionStatus.OPEN: _l("Open"),
+    ActionStatus.IN_PROGRESS: _l("In progress"),
+    ActionStatus.DONE: _l("Done"),
+}
+
+EVIDENCE_KIND = {
+    EvidenceKind.NOTE: _l("Note"),
+    EvidenceKind.FILE: _l("File"),
+    EvidenceKind.INTERVIEW: _l("Interview record"),
 }
 
 #: "team only" on a message in the thread (core.cases.kinds).
@@ -68,18 +133,21 @@ AUTHOR = {
 }
 
 _NEXT = {
-    CaseStatus.RECEIVED: _l("Read the report and acknowledge it to the reporter "
-                            "(send information) before the acknowledgement deadline."),
-    CaseStatus.ACKNOWLEDGED: _l("Investigate, or ask the reporter for more information."),
+    CaseStatus.RECEIVED: _l("Read the report and acknowledge it to the reporter before the "
+                            "acknowledgement deadline."),
+    CaseStatus.ACKNOWLEDGED: _l("Decide the scope: accept it with a lead and a priority, "
+                                "refer it elsewhere, or find it not admissible. Ask the "
+                                "reporter if something is missing."),
     CaseStatus.INFO_NEEDED: _l("Wait for the reporter's answer; check the thread for news."),
-    CaseStatus.UNDER_INVESTIGATION: _l("Investigate with the case team, then send the outcome "
-                                       "and reasons. (Recording a decision is not yet "
-                                       "available.)"),
-    CaseStatus.DECIDED: _l("Send the outcome and reasons to the reporter."),
-    CaseStatus.FEEDBACK_GIVEN: _l("Answer the reporter if they write again. (Corrective "
-                                  "actions and closing a case are not yet available.)"),
-    CaseStatus.FOLLOW_UP: _l("Follow up the corrective actions. (Tracking them and closing a "
-                             "case are not yet available.)"),
+    CaseStatus.UNDER_INVESTIGATION: _l("Investigate with the case team and keep the evidence "
+                                       "log, then record the decision."),
+    CaseStatus.DECIDED: _l("Assign the corrective actions and send the outcome with its "
+                           "grounds to the reporter."),
+    CaseStatus.FEEDBACK_GIVEN: _l("Follow up the corrective actions, or close the case."),
+    CaseStatus.FOLLOW_UP: _l("Follow up the corrective actions until they are done, then "
+                             "close the case."),
+    CaseStatus.REFERRED: _l("Close the case once the reporter has been told where to go."),
+    CaseStatus.NOT_ADMISSIBLE: _l("Close the case once the reporter has been told why."),
 }
 
 

@@ -25,6 +25,9 @@ class ReportContent:
     who_involved: str = ""
     how_known: str = ""
     evidence: str = ""
+    #: The language the reporter wrote in ("en", "zh-Hans-CN", ...; "" before it was kept):
+    #: messages prepared for them use it (core.cases.letters). Encrypted with the rest.
+    language: str = ""
 
     def to_bytes(self) -> bytes:
         """UTF-8 JSON, the plaintext that gets encrypted."""
@@ -91,7 +94,8 @@ def validate_report(report: ReportContent) -> ReportContent:
     """Return a cleaned copy of the report or raise InvalidInput naming the field."""
     cleaned: dict[str, str] = {}
     for f in fields(ReportContent):
-        limit = MAX_SHORT_TEXT if f.name in ("summary", "when", "where") else MAX_LONG_TEXT
+        limit = (16 if f.name == "language" else
+                 MAX_SHORT_TEXT if f.name in ("summary", "when", "where") else MAX_LONG_TEXT)
         cleaned[f.name] = clean_text(getattr(report, f.name), field=f.name, limit=limit,
                                      required=f.name == "summary")
     return ReportContent(**cleaned)

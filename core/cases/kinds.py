@@ -86,6 +86,12 @@ def staff_kinds() -> tuple[MessageKind, ...]:
                  if policy.written_by is Author.REVIEWER)
 
 
+def reply_kinds() -> tuple[MessageKind, ...]:
+    """The kinds written on the console's reply form: every staff kind but the outcome,
+    which is sent with its grounds (core.cases.workflow.give_feedback)."""
+    return tuple(kind for kind in staff_kinds() if kind is not MessageKind.FEEDBACK)
+
+
 def allowed_in(kind: MessageKind, status: CaseStatus) -> bool:
     """Whether a message of `kind` may be written while the case is in `status`."""
     stages = policy_of(kind).allowed_in

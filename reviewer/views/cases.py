@@ -45,8 +45,10 @@ log = logging.getLogger("candor.console")
 role_required = _role_required(Role.REVIEWER)
 
 
-def _render_case(case_id: int, form: ReplyForm | None = None, error: str | None = None,
-                 status: int = 200) -> Any:
+def render_case(case_id: int, form: ReplyForm | None = None, error: str | None = None,
+                status: int = 200) -> Any:
+    """The case page (decrypted: audited), with `error` above the forms."""
+    from reviewer.views.handling import handling_context
     c = console()
     auth = current()
     view = read_case_for_reviewer(db(), c.services, auth.unlocked, case_id)
@@ -58,7 +60,7 @@ def _render_case(case_id: int, form: ReplyForm | None = None, error: str | None 
         form=form if form is not None else ReplyForm(formdata=None), error=error,
         can_reveal=can_reveal, can_exclude=may_exclude(case, auth.reviewer.id),
         readers=case_readers(db(), case), today=c.services.clock.today(),
-        me=auth.reviewer.id), status
+        me=auth.reviewer.id, **handling_context(case, view)), status
 
 
 @blueprint.get("/cases/<id:case_id>")
@@ -66,7 +68,7 @@ def _render_case(case_id: int, form: ReplyForm | None = None, error: str | None 
 def show(case_id: int) -> Any:
     """The decrypted case (audited), marked as such, never cached."""
     require_member(case_id)
-    return _render_case(case_id)
+    return render_case(case_id)
 
 
 @blueprint.post("/cases/<id:case_id>/reply")
@@ -102,7 +104,7 @@ def reply(case_id: int) -> Any:
             error = _("The message could not be sent. Check the text and try again.")
         else:
             return redirect(url_for("cases.show", case_id=case_id) + "#thread", code=303)
-    return _render_case(case_id, post.form, error or _("The message was not sent."),
+    return render_case(case_id, post.form, error or _("The message was not sent."),
                         post.status if post.status != 200 else 400)
 
 

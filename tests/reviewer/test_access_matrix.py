@@ -31,6 +31,22 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "cases.reveal":          (LOGIN, 200, 404, 404, 403, 403),
     "cases.grant":           (LOGIN, 200, 404, 404, 403, 403),
     "cases.exclude":         (LOGIN, 200, 404, 404, 403, 403),
+    # The case cycle: an empty form is refused with the case page and a message (400).
+    "handling.acknowledge":  (LOGIN, 400, 404, 404, 403, 403),
+    "handling.scope":        (LOGIN, 400, 404, 404, 403, 403),
+    "handling.priority":     (LOGIN, 400, 404, 404, 403, 403),
+    "handling.lead":         (LOGIN, 400, 404, 404, 403, 403),
+    "handling.role":         (LOGIN, 400, 404, 404, 403, 403),
+    "handling.feedback":     (LOGIN, 400, 404, 404, 403, 403),
+    "handling.follow_up":    (LOGIN, 409, 404, 404, 403, 403),  # no open actions
+    "handling.close":        (LOGIN, 409, 404, 404, 403, 403),  # a received case
+    "handling.review":       (LOGIN, 400, 404, 404, 403, 403),
+    "handling.reopen":       (LOGIN, 400, 404, 404, 403, 403),  # no reason
+    "handling.casework":     (LOGIN, 200, 404, 404, 403, 403),
+    "handling.decision":     (LOGIN, 400, 404, 404, 403, 403),
+    "handling.add_action":   (LOGIN, 400, 404, 404, 403, 403),
+    "handling.update_action": (LOGIN, 400, 404, 404, 403, 403),
+    "handling.evidence":     (LOGIN, 400, 404, 404, 403, 403),
     "admin.dashboard":       (LOGIN, 403, 403, 403, 403, 200),
     "admin.reviewers":       (LOGIN, 403, 403, 403, 403, 200),
     "admin.new_reviewer":    (LOGIN, 403, 403, 403, 403, 200),
@@ -49,7 +65,7 @@ def url_values(world) -> dict[str, object]:
     return {"case_id": world.case_id, "file_id": world.file_id,
             "reviewer_id": world.on_case.id, "action": "revoke",
             "filename": "reviewer/console.css", "change_id": 999_999, "decision": "approve",
-            "give": "give", "request_id": 1}
+            "give": "give", "request_id": 1, "action_id": 1}
 
 
 def test_every_route_has_an_entry(app):

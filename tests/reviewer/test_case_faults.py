@@ -26,7 +26,7 @@ def test_after_the_reporters_answer_the_case_no_longer_waits(app, session_factor
         post_submitter_message(s, services, access, "The one on floor 3.")
     page = client.get(f"/cases/{result.case_id}").text
     assert "Wait for the reporter" not in page
-    assert "Investigate, or ask the reporter for more information." in page
+    assert "Decide the scope: accept it with a lead and a priority" in page
     inbox = client.get(f"/cases?status={CaseStatus.INFO_NEEDED.value}").text
     assert result.reference not in inbox
 

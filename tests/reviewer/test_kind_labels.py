@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.cases.kinds import POLICIES, staff_kinds
+from core.cases.kinds import POLICIES, reply_kinds
 from core.models import MessageKind
 from reviewer.forms import ReplyForm
 from reviewer.labels import KIND, KIND_CHOICE
@@ -13,15 +13,15 @@ def test_every_kind_has_a_thread_label() -> None:
 
 
 def test_the_reply_form_offers_exactly_the_staff_kinds(app) -> None:
-    assert set(KIND_CHOICE) == set(staff_kinds())
+    assert set(KIND_CHOICE) == set(reply_kinds())
     with app.test_request_context():
         offered = [choice.value for choice in ReplyForm(formdata=None).kind.choices]
-    assert offered == [kind.value for kind in staff_kinds()]
+    assert offered == [kind.value for kind in reply_kinds()]
 
 
 def test_each_choice_names_the_readers_the_table_declares(app) -> None:
     with app.test_request_context():
-        for kind in staff_kinds():
+        for kind in reply_kinds():
             label = str(KIND_CHOICE[kind])
             if POLICIES[kind].reporter_sees:
                 assert label.endswith("(to the reporter)"), label

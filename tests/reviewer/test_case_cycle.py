@@ -1,0 +1,188 @@
+"""The case cycle through the console's routes: two handlers take one case through every
+stage while the reporter follows up; referral and rejection end a case their own way; a step
+the stage does not allow is refused with a message and changes nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core.cases.casework import grant_case
+from core.cases.content import ReportContent
+from core.cases.inbox_counts import computed_counts, stored_counts
+from core.db import transaction
+from core.intake.reporter import login_submitter, read_case_for_submitter
+from core.models import (
+    AuditEvent,
+    Case,
+    CaseMember,
+    CasePriority,
+    CaseStatus,
+    CorrectiveAction,
+    Decision,
+    MemberRole,
+    Reviewer,
+    ScopeDecision,
+)
+from tests.core.factories import seed_categories, submit
+from tests.reviewer.conftest import login_client, new_account
+
+CANARY = "CYCLE-CANARY-7f3a"
+
+
+def _token(client, path: str) -> str:
+    html = client.get(path).data.decode()
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+def _post(client, case_id: int, step: str, data: dict, *, page: str = "") -> object:
+    path = f"/cases/{case_id}{page}"
+    # The evidence form streams its files: it is posted as multipart, like a browser does.
+    content_type = "multipart/form-data" if step == "evidence" else None
+    return client.post(f"/cases/{case_id}/{step}", data={"csrf_token": _token(client, path),
+                                                         **data}, content_type=content_type)
+
+
+def _status(session_factory, case_id: int) -> CaseStatus:
+    with session_factory() as s:
+        return s.get(Case, case_id).status
+
+
+def _reporter_sees(session_factory, services, receipt: str) -> list[str]:
+    with transaction(session_factory) as s:
+        access = login_submitter(s, services, receipt)
+        return [m.body for m in read_case_for_submitter(s, services, access).messages]
+
+
+def _team(session_factory, services):
+    alice = new_account(session_factory, services, "alice")
+    bob = new_account(session_factory, services, "bob")
+    seed_categories(session_factory, {"it_fault": [alice.id]})
+    result = submit(session_factory, services,
+                    report=ReportContent(summary="Badge reader", description=CANARY,
+                                         language="zh-Hans-CN"))
+    with transaction(session_factory) as s:
+        grant_case(s, services, alice.unlocked, result.case_id, s.get(Reviewer, bob.id))
+    return alice, bob, result
+
+
+def test_one_case_through_every_stage(app, session_factory, services) -> None:
+    alice, bob, result = _team(session_factory, services)
+    case_id = result.case_id
+    a = login_client(app, session_factory, services, alice)
+    b = login_client(app, session_factory, services, bob)
+
+    page = a.get(f"/cases/{case_id}").data.decode()
+    assert 'id="acknowledge-form"' in page and "感谢您的反映" in page  # the reporter's language
+    assert _post(a, case_id, "acknowledge", {"ack-body": "已收到，谢谢。"}).status_code == 303
+    assert _status(session_factory, case_id) is CaseStatus.ACKNOWLEDGED
+    # Acknowledging twice is refused with a message, and nothing changes.
+    again = _post(a, case_id, "acknowledge", {"ack-body": "Again"})
+    assert again.status_code == 409 and "not possible" in again.data.decode()
+
+    # Accept with bob as lead, urgent.
+    assert _post(a, case_id, "scope", {"decision": "accepted", "lead": str(bob.id),
+                                       "priority": "urgent", "message": ""}).status_code == 303
+    with session_factory() as s:
+        case = s.get(Case, case_id)
+        assert case.status is CaseStatus.UNDER_INVESTIGATION
+        assert case.scope_decision is ScopeDecision.ACCEPTED
+        assert case.priority is CasePriority.URGENT
+        assert s.get(CaseMember, (case_id, bob.id)).role is MemberRole.LEAD
+    # Alice is not the lead: she cannot record the decision.
+    refused = _post(a, case_id, "decision", {"finding": "substantiated", "reasons": "x"},
+                    page="/casework")
+    assert refused.status_code == 403
+    # Evidence, then bob decides.
+    assert _post(b, case_id, "evidence", {"kind": "interview", "interviewee": "IT desk",
+                                          "text": "Confirmed the reader fails."},
+                 page="/casework").status_code == 303
+    assert _post(b, case_id, "decision", {
+        "finding": "partly_substantiated", "root_cause": "technical_defect",
+        "reasons": "Logs show failures.", "sanctions": [], "recognitions": ["thanks"]},
+        page="/casework").status_code == 303
+    assert _status(session_factory, case_id) is CaseStatus.DECIDED
+    due = (services.clock.today() + timedelta(days=30)).isoformat()
+    assert _post(b, case_id, "actions", {"title": "Replace reader", "notes": "",
+                                         "owner": str(alice.id), "due_on": due},
+                 page="/casework").status_code == 303
+    # The outcome needs its grounds.
+    missing = _post(b, case_id, "feedback", {"outcome": "Fixed.", "grounds": ""})
+    assert missing.status_code == 400
+    assert _status(session_factory, case_id) is CaseStatus.DECIDED
+    assert _post(b, case_id, "feedback", {"outcome": "We will replace the reader.",
+                                          "grounds": "The logs confirmed it."}).status_code == 303
+    assert _status(session_factory, case_id) is CaseStatus.FEEDBACK_GIVEN
+    seen = _reporter_sees(session_factory, services, result.receipt_code)
+    assert any("The logs confirmed it." in m and "处理依据" in m for m in seen)
+
+    assert _post(b, case_id, "follow-up", {}).status_code == 303
+    assert _status(session_factory, case_id) is CaseStatus.FOLLOW_UP
+    # Closing with the action open needs a reason.
+    assert _post(b, case_id, "close", {"reason": ""}).status_code == 400
+    with session_factory() as s:
+        action_id = s.execute(select(CorrectiveAction.id)).scalar_one()
+    assert _post(a, case_id, f"actions/{action_id}", {"status": "done", "note": "Replaced."},
+                 page="/casework").status_code == 303
+    assert _post(b, case_id, "close", {"reason": ""}).status_code == 303
+    assert _status(session_factory, case_id) is CaseStatus.CLOSED
+    assert _post(b, case_id, "reopen", {"reason": "Reporter says it fails again."}
+                 ).status_code == 303
+    assert _status(session_factory, case_id) is CaseStatus.UNDER_INVESTIGATION
+
+    with session_factory() as s:
+        actions = [e.action for e in s.execute(
+            select(AuditEvent).where(AuditEvent.case_id == case_id)
+            .order_by(AuditEvent.position)).scalars()]
+        assert stored_counts(s) == computed_counts(s)
+        assert s.execute(select(Decision.version)).scalars().all() == [1]
+        for required in ("case:scope", "case:lead", "case:priority", "case:evidence:add",
+                         "case:decision", "case:action:add", "case:action:update",
+                         "case:reopen"):
+            assert required in actions, required
+        statuses = [e for e in actions if e == "case:status"]
+        assert len(statuses) >= 7
+        raw = " ".join(repr(row) for row in s.execute(select(AuditEvent.detail)).scalars())
+        assert CANARY not in raw
+
+
+def test_referral_and_rejection_end_the_case_their_own_way(app, session_factory,
+                                                           services) -> None:
+    alice, _bob, first = _team(session_factory, services)
+    second = submit(session_factory, services)
+    a = login_client(app, session_factory, services, alice)
+    # Referring needs a message to the reporter.
+    assert _post(a, first.case_id, "scope", {"decision": "referred", "message": "",
+                                             "priority": "normal"}).status_code == 400
+    assert _status(session_factory, first.case_id) is CaseStatus.RECEIVED
+    assert _post(a, first.case_id, "scope", {
+        "decision": "referred", "priority": "normal",
+        "message": "Please contact HR directly: this is a pay question."}).status_code == 303
+    assert _status(session_factory, first.case_id) is CaseStatus.REFERRED
+    assert any("contact HR" in m for m in _reporter_sees(session_factory, services,
+                                                         first.receipt_code))
+    assert _post(a, second.case_id, "scope", {
+        "decision": "not_admissible", "priority": "normal",
+        "message": "This is outside what this channel handles."}).status_code == 303
+    assert _status(session_factory, second.case_id) is CaseStatus.NOT_ADMISSIBLE
+    for case_id in (first.case_id, second.case_id):
+        assert _post(a, case_id, "close", {"reason": ""}).status_code == 303
+        assert _status(session_factory, case_id) is CaseStatus.CLOSED
+    with transaction(session_factory) as s:
+        assert s.get(Case, first.case_id).scope_decision is ScopeDecision.REFERRED
+        assert s.get(Case, second.case_id).scope_decision is ScopeDecision.NOT_ADMISSIBLE
+
+
+def test_a_non_member_cannot_take_a_step(app, session_factory, services) -> None:
+    _alice, _bob, result = _team(session_factory, services)
+    outsider = new_account(session_factory, services, "olga")
+    o = login_client(app, session_factory, services, outsider)
+    html = o.get("/").data.decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    data = {"csrf_token": token.group(1) if token else "", "ack-body": "Hi"}
+    assert o.post(f"/cases/{result.case_id}/acknowledge", data=data).status_code in (400, 404)
+    assert _status(session_factory, result.case_id) is CaseStatus.RECEIVED
