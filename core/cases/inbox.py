@@ -60,9 +60,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.cases.inbox_counts import NO_CATEGORY
-from core.models.enums import ASSIGNED_ROLES
 from core.models import Case, CaseMember, CaseStatus, Category, InboxCount
-from core.models.enums import FINAL_STATUSES
+from core.models.enums import ASSIGNED_ROLES, FINAL_STATUSES
 
 #: Days before a deadline at which a case counts as "due soon".
 DUE_SOON_DAYS = 7
