@@ -13,7 +13,8 @@ from core.operations.notifications import REMIND_DAYS, send_deadline_reminders
               help="Remind about deadlines within this many days (and any already past).")
 @pass_context
 def remind(obj: CliContext, days: int) -> None:
-    """Send deadline reminders to the teams of cases that are due soon or overdue.
+    """Send deadline reminders to the teams of cases that are due soon or overdue, and to
+    the owners of corrective actions due soon or overdue.
 
     Run it daily (cron or a systemd timer). Needs smtp_host in the configuration.
     """

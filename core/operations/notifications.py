@@ -18,7 +18,16 @@ from email.message import EmailMessage
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from core.models import Case, CaseMember, CaseStatus, PendingNotification, Reviewer, Role
+from core.models import (
+    ActionStatus,
+    Case,
+    CaseMember,
+    CaseStatus,
+    CorrectiveAction,
+    PendingNotification,
+    Reviewer,
+    Role,
+)
 from core.models.enums import FINAL_STATUSES
 from core.services import Services
 
@@ -27,8 +36,8 @@ log = logging.getLogger("candor.notifications")
 SUBJECT = "Candor: new activity"
 REMINDER_SUBJECT = "Candor: deadlines"
 BODY = "There is new activity in Candor. Log in to the console to see it."
-REMINDER_BODY = ("Some cases you work on have deadlines coming up or past. "
-                 "Log in to the console to see them.")
+REMINDER_BODY = ("Some cases you work on, or corrective actions you own, have deadlines "
+                 "coming up or past. Log in to the console to see them.")
 #: Remind this many days before a deadline.
 REMIND_DAYS = 3
 SMTP_TIMEOUT = 10
@@ -120,7 +129,8 @@ def send_pending_notifications(session: Session, services: Services) -> int:
 def send_deadline_reminders(session: Session, services: Services, today: date,
                             within_days: int = REMIND_DAYS) -> int:
     """Email every team member of a case whose acknowledgement or feedback deadline is
-    within `within_days` or past. One generic email per person. Returns emails sent."""
+    within `within_days` or past, and the owner of every corrective action not done whose
+    due date is. One generic email per person. Returns emails sent."""
     horizon = today + timedelta(days=within_days)
     due = or_(
         and_(Case.status == CaseStatus.RECEIVED, Case.acknowledge_due <= horizon),
@@ -133,5 +143,13 @@ def send_deadline_reminders(session: Session, services: Services, today: date,
         .where(due, CaseMember.excluded.is_(False), Reviewer.active.is_(True),
                Reviewer.email.is_not(None), Reviewer.role == Role.REVIEWER)
     ).scalars()
-    return send_mail(services, [a for a in addresses if a], REMINDER_SUBJECT,
+    owners = session.execute(
+        select(Reviewer.email).distinct()
+        .join(CorrectiveAction, CorrectiveAction.owner_id == Reviewer.id)
+        .where(CorrectiveAction.status != ActionStatus.DONE,
+               CorrectiveAction.due_on <= horizon, Reviewer.active.is_(True),
+               Reviewer.email.is_not(None))
+    ).scalars()
+    recipients = sorted({a for a in [*addresses, *owners] if a})
+    return send_mail(services, recipients, REMINDER_SUBJECT,
                      _body(services, REMINDER_BODY))

@@ -180,3 +180,33 @@ def test_reminders_follow_the_stage(session_factory, services, smtp, team):
         with session_factory() as s:
             assert send_deadline_reminders(s, services, feedback_due + timedelta(days=1)) == 0
     assert [m[0] for m in smtp.messages] == [["a@example.org"]]
+
+
+def test_owners_of_due_corrective_actions_are_reminded(session_factory, services, smtp, team):
+    """bob owns an action on a case whose own deadlines are met: he alone is reminded once it
+    is due soon, and no more once it is done."""
+    from core.cases.actions import add_action, update_action
+    from core.cases.casework import grant_case
+    from core.models import ActionStatus
+
+    alice, bob, _carol = team
+    result = _submit(session_factory, services)
+    with transaction(session_factory) as s:
+        grant_case(s, services, alice.unlocked, result.case_id, s.get(Reviewer, bob.id))
+        walk_to(s, services, Actor.system(), s.get(Case, result.case_id),
+                CaseStatus.FEEDBACK_GIVEN)
+        action = add_action(s, services, alice.unlocked, result.case_id, title="Patch",
+                            notes="", owner_id=bob.id,
+                            due_on=services.clock.today() + timedelta(days=20))
+        action_id = action.id
+    today = services.clock.today()
+    with session_factory() as s:
+        assert send_deadline_reminders(s, services, today) == 0
+        assert send_deadline_reminders(s, services, today + timedelta(days=18)) == 1
+    assert smtp.messages[-1][0] == ["b@example.org"]
+    assert CANARY not in str(smtp.messages[-1]) and "Patch" not in str(smtp.messages[-1])
+    with transaction(session_factory) as s:
+        update_action(s, services, alice.unlocked, result.case_id, action_id,
+                      status=ActionStatus.DONE, note="Patched.")
+    with session_factory() as s:
+        assert send_deadline_reminders(s, services, today + timedelta(days=30)) == 0
