@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 
@@ -48,10 +48,13 @@ class Clock:
 
     now: Callable[[], datetime] = field(default=utc_now)
     precision: DatePrecision = DatePrecision.DAY
+    #: The organisation's time zone (setting `timezone`): its calendar day is "today".
+    zone: tzinfo = UTC
 
     def today(self) -> date:
-        """Today's date in UTC (staff actions and housekeeping)."""
-        return self.now().date()
+        """Today's date in the organisation's time zone (staff actions, deadlines,
+        reminders and housekeeping)."""
+        return self.now().astimezone(self.zone).date()
 
     def submitter_day(self) -> date:
         """The date to record for a reporter's action: today, or the Monday of this week at

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.clock import DatePrecision
 from core.database_url import DatabaseUrlError, checked_database_url
@@ -39,6 +40,9 @@ class Config:
     acknowledge_days: int = 7
     #: Months from acknowledgement to feedback (docs/PROCESS.md section 5).
     feedback_months: int = 3
+    #: The organisation's IANA time zone ("Asia/Shanghai"): the day that dates, deadlines and
+    #: reminders count in. UTC by default.
+    timezone: str = "UTC"
     #: Largest submission (all attachments together) the portal accepts, in bytes.
     max_submission_bytes: int = 512 * 1024 * 1024
     #: Most attachments in one submission or message.
@@ -123,6 +127,16 @@ def _parse_precision(value: Any) -> DatePrecision:
                           ) from exc
 
 
+def _checked_timezone(value: Any) -> str:
+    name = str(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"timezone: {value!r} is not an IANA time zone such as "
+                          "\"Asia/Shanghai\" or \"UTC\"") from exc
+    return name
+
+
 _INT_SETTINGS = (
     "acknowledge_days",
     "feedback_months",
@@ -137,7 +151,7 @@ _INT_SETTINGS = (
     "reviewer_session_absolute_hours",
     "smtp_port",
 )
-_STR_SETTINGS = ("smtp_host", "smtp_sender", "console_url")
+_STR_SETTINGS = ("smtp_host", "smtp_sender", "console_url", "timezone")
 _OTHER_SETTINGS = ("company_networks", "insecure_dev_cookies", "submitter_date_precision")
 
 
@@ -189,6 +203,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
             "1", "true", "yes", "on")
     if "submitter_date_precision" in values:
         values["submitter_date_precision"] = _parse_precision(values["submitter_date_precision"])
+    if "timezone" in values:
+        values["timezone"] = _checked_timezone(values["timezone"])
     database_url = values.pop("database_url", None) or default_database_url(data_dir)
     try:
         database_url = checked_database_url(str(database_url))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from core.blobs import BlobStore, FileSystemBlobStore
 from core.clock import Clock
@@ -26,5 +27,6 @@ def build_services(config: Config, keyring: Keyring | None = None) -> Services:
         config=config,
         keyring=keyring if keyring is not None else load_keyring(config),
         blobs=FileSystemBlobStore(config.blob_dir),
-        clock=Clock(precision=config.submitter_date_precision),
+        clock=Clock(precision=config.submitter_date_precision,
+                    zone=ZoneInfo(config.timezone)),
     )
