@@ -186,6 +186,7 @@ SORT = {
     "acknowledge_due": _l("Acknowledgement deadline"),
     "reference": _l("Reference"),
     "activity": _l("Reporter's latest activity"),
+    "priority": _l("Priority"),
 }
 
 

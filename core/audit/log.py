@@ -92,6 +92,7 @@ class AuditAction(StrEnum):
     REVIEW_ANSWERED = "case:review:answer"
     CASE_REOPENED = "case:reopen"
     CASE_RECORDED_BY_STAFF = "case:intake:staff"  # a report taken by telephone, letter, ...
+    SUMMARIES_DECRYPTED = "case:summary:decrypt"  # the inbox page's one-line summaries
 
 
 @dataclass(frozen=True)

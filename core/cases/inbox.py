@@ -31,13 +31,24 @@ page then costs three queries, each reading a bounded range of the reviewer's ow
 The cost of a page is therefore OFFSET + LIMIT index entries (divided by the share of a filter
 the index does not lead with), or the reviewer's due set, whatever the size of the archive.
 
-"Assigned to me" narrows the inbox to cases where the reviewer's membership role is LEAD or
-INVESTIGATOR (explicitly put on the team), as opposed to INTAKE (routed to them by category).
+"Assigned to me" narrows the inbox to cases where the reviewer's membership role is one of
+the assigned roles (lead, technical, HR, legal, other: explicitly put on the team), as opposed
+to INTAKE (routed to them by category).
+
+The case-cycle filters - priority, "cases I lead", "reporter not satisfied" and "corrective
+actions due" - read the memberships' copies of Case.priority, their role, and the copies of
+Case.review_requested and Case.actions_due, through the indexes that lead with them. With one
+of them active, the counts come from the matching memberships (grouped in SQL) instead of the
+counters: the cost is then the number of matching cases, which those filters keep small
+(a handler's urgent cases, the cases they lead, ...). Sorting by priority reads the reviewer's
+matching memberships like the reference sort.
+
+Each page also names its cases' leads (one query over the page's case ids).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -60,8 +71,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.cases.inbox_counts import NO_CATEGORY
-from core.models import Case, CaseMember, CaseStatus, Category, InboxCount
-from core.models.enums import ASSIGNED_ROLES, FINAL_STATUSES
+from core.models import (
+    Case,
+    CaseMember,
+    CasePriority,
+    CaseStatus,
+    Category,
+    InboxCount,
+    MemberRole,
+    Reviewer,
+)
+from core.models.enums import ASSIGNED_ROLES, FINAL_STATUSES, PRIORITY_ORDER
 
 #: Days before a deadline at which a case counts as "due soon".
 DUE_SOON_DAYS = 7
@@ -93,6 +113,7 @@ class Sort(StrEnum):
     ACKNOWLEDGE_DUE = "acknowledge_due"
     REFERENCE = "reference"
     ACTIVITY = "activity"
+    PRIORITY = "priority"
 
 
 @dataclass(frozen=True)
@@ -102,8 +123,15 @@ class InboxFilter:
     status: CaseStatus | None = None
     category_id: int | None = None
     due: Due | None = None
-    #: Only cases where the reviewer is LEAD or INVESTIGATOR (not merely INTAKE).
+    #: Only cases where the reviewer has an assigned role (not merely INTAKE).
     assigned_to_me: bool = False
+    priority: CasePriority | None = None
+    #: Only the cases the reviewer leads.
+    leading: bool = False
+    #: Only cases whose reporter is not satisfied and waits for a review.
+    not_satisfied: bool = False
+    #: Only cases with corrective actions overdue or due within DUE_SOON_DAYS.
+    actions_due: bool = False
     sort: Sort = Sort.NEWEST
     page: int = 1
     per_page: int = PER_PAGE
@@ -123,6 +151,10 @@ class InboxRow:
     submitter_active_on: date | None
     overdue: bool
     due_soon: bool
+    priority: CasePriority = CasePriority.NORMAL
+    review_requested: bool = False
+    #: Earliest due date of the case's open corrective actions.
+    actions_due: date | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +170,8 @@ class InboxPage:
     by_due: dict[Due, int] = field(default_factory=dict)
     #: Cases matching the filters other than the deadline filter.
     all_visible: int = 0
+    #: The lead's username of each case on the page that has one.
+    leads: dict[int, str] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -161,10 +195,25 @@ def _due_soon(cols: Any, today: date) -> ColumnElement[bool]:
     ), ~_overdue(cols, today))
 
 
-def _member_terms(reviewer_id: int, assigned_only: bool) -> list[ColumnElement[bool]]:
+def _member_terms(reviewer_id: int, assigned_only: bool,
+                  extra: list[ColumnElement[bool]] | None = None) -> list[ColumnElement[bool]]:
     terms = [CaseMember.reviewer_id == reviewer_id, CaseMember.excluded.is_(False)]
     if assigned_only:
         terms.append(CaseMember.role.in_(ASSIGNED_ROLES))
+    return [*terms, *(extra or [])]
+
+
+def _cycle_terms(filt: InboxFilter, today: date) -> list[ColumnElement[bool]]:
+    """The case-cycle filters, on the memberships' copies (see the module docstring)."""
+    terms: list[ColumnElement[bool]] = []
+    if filt.priority is not None:
+        terms.append(CaseMember.priority == filt.priority)
+    if filt.leading:
+        terms.append(CaseMember.role == MemberRole.LEAD)
+    if filt.not_satisfied:
+        terms.append(CaseMember.review_requested.is_(True))
+    if filt.actions_due:
+        terms.append(CaseMember.actions_due <= today + timedelta(days=DUE_SOON_DAYS))
     return terms
 
 
@@ -189,12 +238,13 @@ def _indexed(query: Select[*tuple[Any, ...]], index: str) -> Select[*tuple[Any, 
     return query.with_hint(CaseMember, f"INDEXED BY {index}", "sqlite")
 
 
-def _due_set(reviewer_id: int, assigned_only: bool, today: date) -> Any:
+def _due_set(reviewer_id: int, assigned_only: bool, today: date,
+             extra: list[ColumnElement[bool]] | None = None) -> Any:
     """The reviewer's memberships whose owed deadline is past or within DUE_SOON_DAYS: one
     (status, date) range per owing stage of the two indexes; UNION drops a received case found
     by both."""
     horizon = today + timedelta(days=DUE_SOON_DAYS)
-    terms = _member_terms(reviewer_id, assigned_only)
+    terms = _member_terms(reviewer_id, assigned_only, extra)
     return union(
         _indexed(select(*_DUE_COLUMNS).where(*terms, CaseMember.status.in_(_AWAITING_ACK),
                                              CaseMember.acknowledge_due <= horizon),
@@ -234,6 +284,10 @@ def _case_order(sort: Sort, cols: Any) -> tuple[Any, ...]:
             return (cols.reference.asc(),)
         case Sort.ACTIVITY:
             return (cols.submitter_active_on.desc().nulls_last(), case_id.desc())
+        case Sort.PRIORITY:
+            rank = case(*((cols.priority == p, i) for i, p in enumerate(PRIORITY_ORDER)),
+                        else_=len(PRIORITY_ORDER))
+            return (rank, cols.received_on.desc(), case_id.desc())
 
 
 #: The membership column each indexed sort walks.
@@ -304,11 +358,10 @@ def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
     """
     page = min(max(1, filt.page), MAX_PAGE)
     per_page = min(max(1, filt.per_page), 200)
-    filt = InboxFilter(status=filt.status, category_id=filt.category_id, due=filt.due,
-                       assigned_to_me=filt.assigned_to_me, sort=filt.sort, page=page,
-                       per_page=per_page)
+    filt = replace(filt, page=page, per_page=per_page)
     mine = filt.assigned_to_me
     postgres = session.get_bind().dialect.name == "postgresql"
+    extra = _cycle_terms(filt, today)
 
     # 1. Counters (summed over `assigned` unless only assigned cases are asked for).
     counter_query = (
@@ -317,11 +370,17 @@ def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
         .group_by(InboxCount.status, InboxCount.category_id))
     if mine:
         counter_query = counter_query.where(InboxCount.assigned.is_(True))
+    if extra:
+        # The counters do not know these filters: group the matching memberships instead.
+        category = func.coalesce(CaseMember.category_id, NO_CATEGORY)
+        counter_query = (select(CaseMember.status, category, func.count())
+                         .where(*_member_terms(reviewer_id, mine, extra))
+                         .group_by(CaseMember.status, category))
     cells = [_Cell(CaseStatus(status), int(category_id), int(count))
              for status, category_id, count in session.execute(counter_query)]
 
     # 2. Deadline counts over the reviewer's due set, grouped so that every filter applies.
-    due = _due_set(reviewer_id, mine, today)
+    due = _due_set(reviewer_id, mine, today, extra)
     overdue_flag = case((_overdue(due.c, today), 1), else_=0).label("overdue_flag")
     due_query = (select(due.c.status, due.c.category_id, overdue_flag, func.count())
                  .group_by(due.c.status, due.c.category_id, overdue_flag))
@@ -354,11 +413,12 @@ def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
     offset = (page - 1) * per_page
     columns = (Case.id, Case.reference, Case.status, Category.code, Case.received_on,
                Case.acknowledge_due, Case.feedback_due, Case.submitter_active_on,
-               _overdue(Case, today).label("overdue"), _due_soon(Case, today).label("soon"))
+               _overdue(Case, today).label("overdue"), _due_soon(Case, today).label("soon"),
+               Case.priority, Case.review_requested, Case.actions_due)
     rows_query: Select[*tuple[Any, ...]]
     if filt.due is not None:
         # From the due set, filtered and sorted.
-        due = _due_set(reviewer_id, mine, today)
+        due = _due_set(reviewer_id, mine, today, extra)
         picked = [_overdue(due.c, today) if filt.due is Due.OVERDUE
                   else _due_soon(due.c, today)]
         if filt.status is not None:
@@ -370,7 +430,7 @@ def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
                       .join(Case, Case.id == ids.c.case_id)
                       .outerjoin(Category, Category.id == Case.category_id)
                       .order_by(*_case_order(filt.sort, Case)).limit(per_page).offset(offset))
-    elif filt.sort in _SORT_COLUMN:
+    elif filt.sort in _SORT_COLUMN and not extra:
         # One range of one membership index; only the page's cases are read.
         ids = _page_ids(reviewer_id, filt, offset, per_page)
         rows_query = (select(*columns).select_from(ids)
@@ -382,11 +442,36 @@ def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
         rows_query = _from_memberships(
             select(*columns).select_from(Case)
             .outerjoin(Category, Category.id == Case.category_id),
-            [*_member_terms(reviewer_id, mine), *_filter_terms(filt)], postgres,
+            [*_member_terms(reviewer_id, mine, extra), *_filter_terms(filt)], postgres,
         ).order_by(*_case_order(filt.sort, Case)).limit(per_page).offset(offset)
     rows = [InboxRow(id=r[0], reference=r[1], status=r[2], category_code=r[3],
                      received_on=r[4], acknowledge_due=r[5], feedback_due=r[6],
-                     submitter_active_on=r[7], overdue=bool(r[8]), due_soon=bool(r[9]))
+                     submitter_active_on=r[7], overdue=bool(r[8]), due_soon=bool(r[9]),
+                     priority=r[10], review_requested=bool(r[11]), actions_due=r[12])
             for r in session.execute(rows_query)]
     return InboxPage(rows=rows, total=total, page=page, per_page=per_page, by_status=by_status,
-                     by_category=by_category, by_due=by_due, all_visible=all_visible)
+                     by_category=by_category, by_due=by_due, all_visible=all_visible,
+                     leads=_leads(session, [row.id for row in rows]))
+
+
+def _leads(session: Session, case_ids: list[int]) -> dict[int, str]:
+    """The lead's username of each of these cases that has one (one query)."""
+    if not case_ids:
+        return {}
+    return {case_id: name for case_id, name in session.execute(
+        select(CaseMember.case_id, Reviewer.username)
+        .join(Reviewer, Reviewer.id == CaseMember.reviewer_id)
+        .where(CaseMember.case_id.in_(case_ids), CaseMember.role == MemberRole.LEAD,
+               CaseMember.excluded.is_(False)))}
+
+
+def find_by_reference(session: Session, reviewer_id: int, reference: str) -> int | None:
+    """The id of the case with this reference (typed in either case), if the reviewer is on
+    its team; others' cases are not found."""
+    wanted = reference.strip().upper()
+    if not wanted or len(wanted) > 32:
+        return None
+    return session.execute(
+        select(Case.id).join(CaseMember, CaseMember.case_id == Case.id)
+        .where(Case.reference == wanted, CaseMember.reviewer_id == reviewer_id,
+               CaseMember.excluded.is_(False))).scalar_one_or_none()

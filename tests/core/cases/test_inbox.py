@@ -32,19 +32,21 @@ from core.cases.inbox_counts import (
     rebuild_inbox_counts,
     stale_member_keys,
     stored_counts,
+    sync_member_keys,
 )
 from core.cases.kinds import allowed_in
 from core.db import transaction
 from core.models import (
     Case,
     CaseMember,
+    CasePriority,
     CaseStatus,
     Category,
     MemberRole,
     MessageKind,
     Reviewer,
 )
-from core.models.enums import ASSIGNED_ROLES
+from core.models.enums import ASSIGNED_ROLES, PRIORITY_ORDER
 from core.services import Services
 from tests.core.factories import (
     ReviewerHandle,
@@ -128,6 +130,13 @@ def _build(session_factory: sessionmaker[Session], services: Services, rng: rand
                 # The last member of a team cannot be excluded: the draw is then a no-op.
                 with contextlib.suppress(LastMemberError), s.begin_nested():
                     exclude_member(s, services, Actor.system(), case_id, target)
+            if rng.random() < 0.4:  # the case-cycle columns the inbox filters on
+                case.priority = rng.choice(list(CasePriority))
+                case.review_requested = rng.random() < 0.3
+                case.actions_due = rng.choice([None, TODAY - timedelta(days=3),
+                                               TODAY + timedelta(days=5),
+                                               TODAY + timedelta(days=40)])
+                sync_member_keys(s, case)
             if rng.random() < 0.3:  # a second move, after the team changed
                 change_status(s, services, Actor.system(), case,
                               rng.choice(next_stages(s, case)))
@@ -166,6 +175,9 @@ def _sort_key(sort: Sort):  # type: ignore[no-untyped-def]
         # newest activity first, cases without activity last
         Sort.ACTIVITY: (lambda c: (c.submitter_active_on is not None,
                                    c.submitter_active_on or far, c.id), True),
+        # most urgent first, then newest
+        Sort.PRIORITY: (lambda c: (PRIORITY_ORDER.index(c.priority),
+                                   -c.received_on.toordinal(), -c.id), False),
     }[sort]
 
 
@@ -173,8 +185,14 @@ def brute_force(s: Session, reviewer_id: int, filt: InboxFilter, today: date) ->
     cases = {c.id: c for c in s.execute(select(Case)).scalars()}
     roles = {m.case_id: m.role for m in s.execute(select(CaseMember).where(
         CaseMember.reviewer_id == reviewer_id, CaseMember.excluded.is_(False))).scalars()}
+    horizon = today + timedelta(days=7)
     visible = [c for cid, c in cases.items() if cid in roles
-               and (not filt.assigned_to_me or roles[cid] in ASSIGNED_ROLES)]
+               and (not filt.assigned_to_me or roles[cid] in ASSIGNED_ROLES)
+               and (filt.priority is None or c.priority is filt.priority)
+               and (not filt.leading or roles[cid] is MemberRole.LEAD)
+               and (not filt.not_satisfied or c.review_requested)
+               and (not filt.actions_due or (c.actions_due is not None
+                                             and c.actions_due <= horizon))]
 
     def keep(c: Case, skip: str = "") -> bool:
         return ((filt.status is None or skip == "status" or c.status is filt.status)
@@ -220,6 +238,8 @@ def _check(s: Session, reviewer_id: int, filt: InboxFilter, today: date) -> Inbo
         assert case is not None
         assert (row.overdue, row.due_soon) == (_overdue(case, today), _soon(case, today))
         assert row.status is case.status and row.received_on == case.received_on
+        assert (row.priority, row.review_requested, row.actions_due) == (
+            case.priority, case.review_requested, case.actions_due)
     return got
 
 
@@ -242,6 +262,10 @@ def test_pages_and_counts_match_brute_force(session_factory, services):
                     category_id=rng.choice([None, None, 0, *category_ids]),
                     due=rng.choice([None, None, *Due]),
                     assigned_to_me=rng.random() < 0.3,
+                    priority=rng.choice([None, None, None, *CasePriority]),
+                    leading=rng.random() < 0.2,
+                    not_satisfied=rng.random() < 0.2,
+                    actions_due=rng.random() < 0.2,
                     sort=rng.choice(list(Sort)),
                     page=rng.choice([1, 1, 2, 3, 10]),
                     per_page=rng.choice([1, 2, 4, 50]),

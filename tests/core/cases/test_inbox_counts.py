@@ -17,6 +17,7 @@ from core.cases.casework import (
 from core.cases.inbox import InboxFilter, inbox_page
 from core.cases.inbox_counts import (
     computed_counts,
+    lock_case,
     rebuild_inbox_counts,
     stored_counts,
 )
@@ -77,6 +78,7 @@ def test_counters_stay_exact_under_concurrency(session_factory, services):
                 with transaction(session_factory) as s:
                     case = s.get(Case, rng.choice(seeded))
                     assert case is not None
+                    lock_case(s, case)  # choose the move from the committed stage
                     change_status(s, services, Actor.system(), case,
                                   rng.choice(next_stages(s, case)))
         except BaseException as exc:  # noqa: BLE001 - reported below
