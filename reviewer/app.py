@@ -13,7 +13,7 @@ from core.config import Config
 from core.services import Services, build_services
 from reviewer import labels, session
 from reviewer.console import EXTENSION_KEY, Console
-from reviewer.views import admin, auth, cases, handling, identity, inbox
+from reviewer.views import admin, auth, cases, casework_page, handling, identity, inbox
 
 HERE = Path(__file__).resolve().parent
 
@@ -56,10 +56,11 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     app.register_blueprint(inbox.blueprint)
     app.register_blueprint(cases.blueprint)
     app.register_blueprint(handling.blueprint)
+    app.register_blueprint(casework_page.blueprint)
     app.register_blueprint(identity.blueprint)
     app.register_blueprint(admin.blueprint)
     csrf.exempt(cases.reply)  # streamed upload: the view checks the token itself
-    csrf.exempt(handling.evidence)  # likewise
+    csrf.exempt(casework_page.evidence)  # likewise
 
     @app.get("/")
     def index() -> Any:

@@ -42,11 +42,11 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "handling.close":        (LOGIN, 409, 404, 404, 403, 403),  # a received case
     "handling.review":       (LOGIN, 400, 404, 404, 403, 403),
     "handling.reopen":       (LOGIN, 400, 404, 404, 403, 403),  # no reason
-    "handling.casework":     (LOGIN, 200, 404, 404, 403, 403),
-    "handling.decision":     (LOGIN, 400, 404, 404, 403, 403),
-    "handling.add_action":   (LOGIN, 400, 404, 404, 403, 403),
-    "handling.update_action": (LOGIN, 400, 404, 404, 403, 403),
-    "handling.evidence":     (LOGIN, 400, 404, 404, 403, 403),
+    "casework.show":         (LOGIN, 200, 404, 404, 403, 403),
+    "casework.decision":     (LOGIN, 400, 404, 404, 403, 403),
+    "casework.add_action":   (LOGIN, 400, 404, 404, 403, 403),
+    "casework.update_action": (LOGIN, 400, 404, 404, 403, 403),
+    "casework.evidence":     (LOGIN, 400, 404, 404, 403, 403),
     "admin.dashboard":       (LOGIN, 403, 403, 403, 403, 200),
     "admin.reviewers":       (LOGIN, 403, 403, 403, 403, 200),
     "admin.new_reviewer":    (LOGIN, 403, 403, 403, 403, 200),
