@@ -35,15 +35,12 @@ the index does not lead with), or the reviewer's due set, whatever the size of t
 the assigned roles (lead, technical, HR, legal, other: explicitly put on the team), as opposed
 to INTAKE (routed to them by category).
 
-The case-cycle filters - priority, "cases I lead", "reporter not satisfied" and "corrective
-actions due" - read the memberships' copies of Case.priority, their role, and the copies of
-Case.review_requested and Case.actions_due, through the indexes that lead with them. With one
-of them active, the counts come from the matching memberships (grouped in SQL) instead of the
-counters: the cost is then the number of matching cases, which those filters keep small
-(a handler's urgent cases, the cases they lead, ...). Sorting by priority reads the reviewer's
-matching memberships like the reference sort.
-
-Each page also names its cases' leads (one query over the page's case ids).
+The case-cycle filters (priority, "cases I lead", "reporter not satisfied", "corrective
+actions due") read the memberships' role and copies of the case's columns. With one active,
+the counts come from the matching memberships grouped in SQL, not the counters: the cost is
+then the number of matching cases, which these filters keep small. Sorting by priority reads
+the matching memberships like the reference sort. The page's leads: one query
+(core.cases.inbox_lookups). Deadlines and the due set: core.cases.inbox_deadlines.
 """
 
 from __future__ import annotations
@@ -62,15 +59,15 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    or_,
     select,
-    union,
     union_all,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.cases.inbox_counts import NO_CATEGORY
+from core.cases.inbox_deadlines import DUE_SOON_DAYS, due_set, due_soon, indexed, overdue
+from core.cases.inbox_lookups import page_leads
 from core.models import (
     Case,
     CaseMember,
@@ -79,23 +76,11 @@ from core.models import (
     Category,
     InboxCount,
     MemberRole,
-    Reviewer,
 )
-from core.models.enums import ASSIGNED_ROLES, FINAL_STATUSES, PRIORITY_ORDER
+from core.models.enums import ASSIGNED_ROLES, PRIORITY_ORDER
 
-#: Days before a deadline at which a case counts as "due soon".
-DUE_SOON_DAYS = 7
 PER_PAGE = 50
 MAX_PAGE = 100_000
-
-#: Stages in which the acknowledgement is still owed.
-_AWAITING_ACK = (CaseStatus.RECEIVED,)
-#: Stages in which feedback is still owed.
-_AWAITING_FEEDBACK = tuple(
-    s for s in CaseStatus
-    if s not in FINAL_STATUSES and s not in (CaseStatus.FEEDBACK_GIVEN, CaseStatus.FOLLOW_UP)
-)
-
 
 class Due(StrEnum):
     """Deadline filters."""
@@ -179,22 +164,6 @@ class InboxPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _overdue(cols: Any, today: date) -> ColumnElement[bool]:
-    """`cols`: anything with status, acknowledge_due and feedback_due columns."""
-    return or_(
-        and_(cols.status.in_(_AWAITING_ACK), cols.acknowledge_due < today),
-        and_(cols.status.in_(_AWAITING_FEEDBACK), cols.feedback_due < today),
-    )
-
-
-def _due_soon(cols: Any, today: date) -> ColumnElement[bool]:
-    horizon = today + timedelta(days=DUE_SOON_DAYS)
-    return and_(or_(
-        and_(cols.status.in_(_AWAITING_ACK), cols.acknowledge_due <= horizon),
-        and_(cols.status.in_(_AWAITING_FEEDBACK), cols.feedback_due <= horizon),
-    ), ~_overdue(cols, today))
-
-
 def _member_terms(reviewer_id: int, assigned_only: bool,
                   extra: list[ColumnElement[bool]] | None = None) -> list[ColumnElement[bool]]:
     terms = [CaseMember.reviewer_id == reviewer_id, CaseMember.excluded.is_(False)]
@@ -225,34 +194,6 @@ def _filter_terms(filt: InboxFilter) -> list[ColumnElement[bool]]:
     if filt.category_id is not None:
         terms.append(CaseMember.category_id == filt.category_id)
     return terms
-
-
-_DUE_COLUMNS = (CaseMember.case_id, CaseMember.status, CaseMember.category_id,
-                CaseMember.received_on, CaseMember.acknowledge_due, CaseMember.feedback_due)
-
-
-def _indexed(query: Select[*tuple[Any, ...]], index: str) -> Select[*tuple[Any, ...]]:
-    """Pin the membership index `query` reads on SQLite (INDEXED BY): without planner
-    statistics it may prefer an index whose prefix matches but whose range is the reviewer's
-    whole inbox. PostgreSQL plans from its statistics, in which these ranges are small."""
-    return query.with_hint(CaseMember, f"INDEXED BY {index}", "sqlite")
-
-
-def _due_set(reviewer_id: int, assigned_only: bool, today: date,
-             extra: list[ColumnElement[bool]] | None = None) -> Any:
-    """The reviewer's memberships whose owed deadline is past or within DUE_SOON_DAYS: one
-    (status, date) range per owing stage of the two indexes; UNION drops a received case found
-    by both."""
-    horizon = today + timedelta(days=DUE_SOON_DAYS)
-    terms = _member_terms(reviewer_id, assigned_only, extra)
-    return union(
-        _indexed(select(*_DUE_COLUMNS).where(*terms, CaseMember.status.in_(_AWAITING_ACK),
-                                             CaseMember.acknowledge_due <= horizon),
-                 "ix_case_members_reviewer_status_acknowledge"),
-        _indexed(select(*_DUE_COLUMNS).where(*terms, CaseMember.status.in_(_AWAITING_FEEDBACK),
-                                             CaseMember.feedback_due <= horizon),
-                 "ix_case_members_reviewer_status_feedback"),
-    ).subquery("due")
 
 
 def _from_memberships(query: Select[*tuple[Any, ...]], terms: list[ColumnElement[bool]],
@@ -306,7 +247,7 @@ def _page_ids(reviewer_id: int, filt: InboxFilter, offset: int, limit: int) -> A
     if filt.assigned_to_me and not filters and by_date:
         # (role, received_on): one range per assigned role, each cut at OFFSET + LIMIT.
         branches = [
-            _indexed(select(*columns).where(CaseMember.reviewer_id == reviewer_id,
+            indexed(select(*columns).where(CaseMember.reviewer_id == reviewer_id,
                                             CaseMember.excluded.is_(False),
                                             CaseMember.role == role),
                      "ix_case_members_reviewer_role")
@@ -326,7 +267,7 @@ def _page_ids(reviewer_id: int, filt: InboxFilter, offset: int, limit: int) -> A
         index = "ix_case_members_reviewer_category_received"
     else:
         index = f"ix_case_members_reviewer_{sort_suffix}"
-    return (_indexed(select(*columns), index)
+    return (indexed(select(*columns), index)
             .where(*_member_terms(reviewer_id, filt.assigned_to_me), *filters)
             .order_by(*_case_order(filt.sort, CaseMember)).limit(limit).offset(offset)
             .subquery("page"))
@@ -380,8 +321,8 @@ def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
              for status, category_id, count in session.execute(counter_query)]
 
     # 2. Deadline counts over the reviewer's due set, grouped so that every filter applies.
-    due = _due_set(reviewer_id, mine, today, extra)
-    overdue_flag = case((_overdue(due.c, today), 1), else_=0).label("overdue_flag")
+    due = due_set(_member_terms(reviewer_id, mine, extra), today)
+    overdue_flag = case((overdue(due.c, today), 1), else_=0).label("overdue_flag")
     due_query = (select(due.c.status, due.c.category_id, overdue_flag, func.count())
                  .group_by(due.c.status, due.c.category_id, overdue_flag))
     due_cells = [_Cell(CaseStatus(s), NO_CATEGORY if c is None else int(c), int(n), bool(o))
@@ -413,14 +354,14 @@ def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
     offset = (page - 1) * per_page
     columns = (Case.id, Case.reference, Case.status, Category.code, Case.received_on,
                Case.acknowledge_due, Case.feedback_due, Case.submitter_active_on,
-               _overdue(Case, today).label("overdue"), _due_soon(Case, today).label("soon"),
+               overdue(Case, today).label("overdue"), due_soon(Case, today).label("soon"),
                Case.priority, Case.review_requested, Case.actions_due)
     rows_query: Select[*tuple[Any, ...]]
     if filt.due is not None:
         # From the due set, filtered and sorted.
-        due = _due_set(reviewer_id, mine, today, extra)
-        picked = [_overdue(due.c, today) if filt.due is Due.OVERDUE
-                  else _due_soon(due.c, today)]
+        due = due_set(_member_terms(reviewer_id, mine, extra), today)
+        picked = [overdue(due.c, today) if filt.due is Due.OVERDUE
+                  else due_soon(due.c, today)]
         if filt.status is not None:
             picked.append(due.c.status == filt.status)
         if filt.category_id is not None:
@@ -451,27 +392,4 @@ def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
             for r in session.execute(rows_query)]
     return InboxPage(rows=rows, total=total, page=page, per_page=per_page, by_status=by_status,
                      by_category=by_category, by_due=by_due, all_visible=all_visible,
-                     leads=_leads(session, [row.id for row in rows]))
-
-
-def _leads(session: Session, case_ids: list[int]) -> dict[int, str]:
-    """The lead's username of each of these cases that has one (one query)."""
-    if not case_ids:
-        return {}
-    return {case_id: name for case_id, name in session.execute(
-        select(CaseMember.case_id, Reviewer.username)
-        .join(Reviewer, Reviewer.id == CaseMember.reviewer_id)
-        .where(CaseMember.case_id.in_(case_ids), CaseMember.role == MemberRole.LEAD,
-               CaseMember.excluded.is_(False)))}
-
-
-def find_by_reference(session: Session, reviewer_id: int, reference: str) -> int | None:
-    """The id of the case with this reference (typed in either case), if the reviewer is on
-    its team; others' cases are not found."""
-    wanted = reference.strip().upper()
-    if not wanted or len(wanted) > 32:
-        return None
-    return session.execute(
-        select(Case.id).join(CaseMember, CaseMember.case_id == Case.id)
-        .where(Case.reference == wanted, CaseMember.reviewer_id == reviewer_id,
-               CaseMember.excluded.is_(False))).scalar_one_or_none()
+                     leads=page_leads(session, [row.id for row in rows]))

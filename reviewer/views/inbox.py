@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from core.cases.inbox import Due, InboxFilter, Sort, find_by_reference, inbox_page
+from core.cases.inbox import Due, InboxFilter, Sort, inbox_page
+from core.cases.inbox_lookups import find_by_reference
 from core.cases.summaries import inbox_summaries
 from core.categories.lookup import list_categories
 from core.models import CasePriority, CaseStatus, Role
