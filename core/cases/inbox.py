@@ -45,9 +45,8 @@ the matching memberships like the reference sort. The page's leads: one query
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -59,6 +58,7 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal,
     select,
     union_all,
 )
@@ -68,10 +68,18 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.cases.inbox_counts import NO_CATEGORY
 from core.cases.inbox_deadlines import DUE_SOON_DAYS, due_set, due_soon, indexed, overdue
 from core.cases.inbox_lookups import page_leads
+from core.cases.inbox_types import (
+    MAX_PAGE,
+    PER_PAGE,
+    Due,
+    InboxFilter,
+    InboxPage,
+    InboxRow,
+    Sort,
+)
 from core.models import (
     Case,
     CaseMember,
-    CasePriority,
     CaseStatus,
     Category,
     InboxCount,
@@ -79,89 +87,8 @@ from core.models import (
 )
 from core.models.enums import ASSIGNED_ROLES, PRIORITY_ORDER
 
-PER_PAGE = 50
-MAX_PAGE = 100_000
-
-class Due(StrEnum):
-    """Deadline filters."""
-
-    OVERDUE = "overdue"
-    SOON = "soon"
-
-
-class Sort(StrEnum):
-    """Sort orders offered in the inbox."""
-
-    NEWEST = "newest"
-    OLDEST = "oldest"
-    FEEDBACK_DUE = "feedback_due"
-    ACKNOWLEDGE_DUE = "acknowledge_due"
-    REFERENCE = "reference"
-    ACTIVITY = "activity"
-    PRIORITY = "priority"
-
-
-@dataclass(frozen=True)
-class InboxFilter:
-    """What the reviewer asked to see."""
-
-    status: CaseStatus | None = None
-    category_id: int | None = None
-    due: Due | None = None
-    #: Only cases where the reviewer has an assigned role (not merely INTAKE).
-    assigned_to_me: bool = False
-    priority: CasePriority | None = None
-    #: Only the cases the reviewer leads.
-    leading: bool = False
-    #: Only cases whose reporter is not satisfied and waits for a review.
-    not_satisfied: bool = False
-    #: Only cases with corrective actions overdue or due within DUE_SOON_DAYS.
-    actions_due: bool = False
-    sort: Sort = Sort.NEWEST
-    page: int = 1
-    per_page: int = PER_PAGE
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    """One line of the inbox (clear columns only)."""
-
-    id: int
-    reference: str
-    status: CaseStatus
-    category_code: str | None
-    received_on: date
-    acknowledge_due: date
-    feedback_due: date
-    submitter_active_on: date | None
-    overdue: bool
-    due_soon: bool
-    priority: CasePriority = CasePriority.NORMAL
-    review_requested: bool = False
-    #: Earliest due date of the case's open corrective actions.
-    actions_due: date | None = None
-
-
-@dataclass(frozen=True)
-class InboxPage:
-    """A page of rows with the counts the filter menu shows."""
-
-    rows: list[InboxRow]
-    total: int
-    page: int
-    per_page: int
-    by_status: dict[CaseStatus, int] = field(default_factory=dict)
-    by_category: dict[int, int] = field(default_factory=dict)
-    by_due: dict[Due, int] = field(default_factory=dict)
-    #: Cases matching the filters other than the deadline filter.
-    all_visible: int = 0
-    #: The lead's username of each case on the page that has one.
-    leads: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        """Number of pages (at least 1)."""
-        return max(1, -(-self.total // self.per_page))
+__all__ = ["MAX_PAGE", "PER_PAGE", "Due", "InboxFilter", "InboxPage", "InboxRow", "Sort",
+           "inbox_page"]
 
 
 def _member_terms(reviewer_id: int, assigned_only: bool,
@@ -236,6 +163,41 @@ _SORT_COLUMN = {Sort.NEWEST: "received_on", Sort.OLDEST: "received_on",
                 Sort.FEEDBACK_DUE: "feedback_due", Sort.ACKNOWLEDGE_DUE: "acknowledge_due"}
 
 
+def _cycle_index(filt: InboxFilter) -> tuple[str, ColumnElement[bool]] | None:
+    """The membership index (and its term) whose range is the page when the only filter is
+    one case-cycle filter with an index of its own and the sort is by date."""
+    if (filt.sort not in (Sort.NEWEST, Sort.OLDEST) or filt.status is not None
+            or filt.category_id is not None or filt.assigned_to_me or filt.actions_due):
+        return None
+    chosen = [(name, term) for wanted, name, term in (
+        (filt.leading, "ix_case_members_reviewer_role", CaseMember.role == MemberRole.LEAD),
+        (filt.priority is not None, "ix_case_members_reviewer_priority_received",
+         CaseMember.priority == filt.priority),
+        (filt.not_satisfied, "ix_case_members_reviewer_review_received",
+         CaseMember.review_requested.is_(True))) if wanted]
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def _priority_page_ids(reviewer_id: int, offset: int, limit: int) -> Any:
+    """A page sorted by priority without filters: one range of the (priority, received_on)
+    index per priority, newest first, each cut at OFFSET + LIMIT, merged by rank."""
+    branches = []
+    for rank, priority in enumerate(PRIORITY_ORDER):
+        branches.append(
+            indexed(select(CaseMember.case_id, CaseMember.received_on,
+                           literal(rank).label("rank"))
+                    .where(CaseMember.reviewer_id == reviewer_id,
+                           CaseMember.excluded.is_(False), CaseMember.priority == priority),
+                    "ix_case_members_reviewer_priority_received")
+            .order_by(CaseMember.received_on.desc(), CaseMember.case_id.desc())
+            .limit(offset + limit).subquery())
+    merged = union_all(*(select(b.c.case_id, b.c.received_on, b.c.rank)
+                         for b in branches)).subquery()
+    return (select(merged.c.case_id, merged.c.received_on, merged.c.rank)
+            .order_by(merged.c.rank, merged.c.received_on.desc(), merged.c.case_id.desc())
+            .limit(limit).offset(offset).subquery("page"))
+
+
 def _page_ids(reviewer_id: int, filt: InboxFilter, offset: int, limit: int) -> Any:
     """The case ids (and sort key) of one page, from one range of a membership index (or the
     merge of two for "Assigned to me"), as a subquery."""
@@ -244,6 +206,13 @@ def _page_ids(reviewer_id: int, filt: InboxFilter, offset: int, limit: int) -> A
     columns = (CaseMember.case_id, sort_col)
     filters = _filter_terms(filt)
     by_date = filt.sort in (Sort.NEWEST, Sort.OLDEST)
+    cycle = _cycle_index(filt)
+    if cycle is not None:
+        index, term = cycle
+        return (indexed(select(*columns), index)
+                .where(*_member_terms(reviewer_id, False), term)
+                .order_by(*_case_order(filt.sort, CaseMember)).limit(limit).offset(offset)
+                .subquery("page"))
     if filt.assigned_to_me and not filters and by_date:
         # (role, received_on): one range per assigned role, each cut at OFFSET + LIMIT.
         branches = [
@@ -371,7 +340,13 @@ def inbox_page(session: Session, reviewer_id: int, filt: InboxFilter,
                       .join(Case, Case.id == ids.c.case_id)
                       .outerjoin(Category, Category.id == Case.category_id)
                       .order_by(*_case_order(filt.sort, Case)).limit(per_page).offset(offset))
-    elif filt.sort in _SORT_COLUMN and not extra:
+    elif filt.sort is Sort.PRIORITY and not (extra or mine or _filter_terms(filt)):
+        ids = _priority_page_ids(reviewer_id, offset, per_page)
+        rows_query = (select(*columns).select_from(ids)
+                      .join(Case, Case.id == ids.c.case_id)
+                      .outerjoin(Category, Category.id == Case.category_id)
+                      .order_by(ids.c.rank, ids.c.received_on.desc(), ids.c.case_id.desc()))
+    elif filt.sort in _SORT_COLUMN and (not extra or _cycle_index(filt) is not None):
         # One range of one membership index; only the page's cases are read.
         ids = _page_ids(reviewer_id, filt, offset, per_page)
         rows_query = (select(*columns).select_from(ids)
