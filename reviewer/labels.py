@@ -151,6 +151,37 @@ _NEXT = {
 }
 
 
+#: The case history's words for audit actions (core.cases.history); others show their tag.
+HISTORY = {
+    "case:submit": _l("Report received"),
+    "case:intake:staff": _l("Report recorded by staff"),
+    "case:message:submitter": _l("The reporter wrote"),
+    "case:message:reviewer": _l("Message or note written"),
+    "case:status": _l("Stage changed"),
+    "case:scope": _l("Scope decided"),
+    "case:lead": _l("Lead assigned"),
+    "case:member:role": _l("Role given"),
+    "case:priority": _l("Priority changed"),
+    "case:evidence:add": _l("Evidence added"),
+    "case:decision": _l("Decision recorded"),
+    "case:action:add": _l("Corrective action assigned"),
+    "case:action:update": _l("Corrective action followed up"),
+    "case:outcome:answer": _l("The reporter answered the outcome"),
+    "case:review:answer": _l("Review answered"),
+    "case:reopen": _l("Case reopened"),
+    "case:grant": _l("Colleague added"),
+    "case:member:exclude": _l("Member excluded"),
+    "case:epoch": _l("Case moved to new keys"),
+    "case:identity:request": _l("Identity requested"),
+    "case:identity:decide": _l("Identity request decided"),
+    "case:identity:reveal": _l("Identity revealed"),
+    "case:record:tampered": _l("A record failed its integrity check"),
+    "case:report:decrypt": _l("Case read"),
+    "case:attachment:decrypt": _l("File downloaded"),
+    "case:summary:decrypt": _l("Summary shown in an inbox"),
+}
+
+
 def file_size(size: int) -> str:
     """A file's size in the console's language (Jinja's filesizeformat says "Bytes" in
     English whatever the language); decimal units, as Jinja's."""

@@ -186,3 +186,21 @@ def test_a_non_member_cannot_take_a_step(app, session_factory, services) -> None
     data = {"csrf_token": token.group(1) if token else "", "ack-body": "Hi"}
     assert o.post(f"/cases/{result.case_id}/acknowledge", data=data).status_code in (400, 404)
     assert _status(session_factory, result.case_id) is CaseStatus.RECEIVED
+
+
+def test_the_history_shows_the_handling_and_on_request_every_reading(app, session_factory,
+                                                                     services) -> None:
+    alice, bob, result = _team(session_factory, services)
+    a = login_client(app, session_factory, services, alice)
+    assert _post(a, result.case_id, "acknowledge", {"ack-body": "Received."}).status_code == 303
+    b = login_client(app, session_factory, services, bob)
+    b.get(f"/cases/{result.case_id}")  # a reading
+    history = a.get(f"/cases/{result.case_id}/history").text
+    assert "Report received" in history and "Stage changed" in history
+    assert "alice" in history and "Case read" not in history
+    assert CANARY not in history
+    readings = a.get(f"/cases/{result.case_id}/history?readings=1").text
+    assert "Case read" in readings and "bob" in readings
+    # The reporter's submission carries its day only, never a time.
+    row = re.search(r'<tr class="history-case-submit">\s*<td>([^<]+)</td>', history)
+    assert row and ":" not in row.group(1)
