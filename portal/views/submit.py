@@ -134,7 +134,8 @@ def report_submit() -> ResponseReturnValue:
         summary=form.summary.data or "", what_happened=form.what_happened.data or "",
         when=form.when.data or "", where=form.where.data or "",
         who_involved=form.who_involved.data or "", how_known=form.how_known.data or "",
-        evidence=form.evidence.data or "")
+        # Encrypted with the report: the case team answers in the reporter's language.
+        evidence=form.evidence.data or "", language=current_language())
     try:
         with attempt() as session:
             # Who the report reaches is decided in this transaction: the reporter must have
