@@ -11,6 +11,9 @@ What is measured: the real path. Each page is fetched through the Flask test cli
 reviewer console with a logged-in reviewer's session cookie (session check, inbox queries,
 template rendering). The databases of all sizes are built first, then the fetches are
 interleaved (size A, size B, size A, ...) so that drift of the machine affects all sizes alike.
+The page shows a one-line summary per row, decrypted for that page only (core.cases.summaries):
+the measured reviewer's cases carry real report ciphertexts and grants sealed to their key, so
+every fetch opens up to 50 grants and reports and writes one audit event, as in production.
 Reported per page and size: median and 90th percentile over --repeats fetches, and the number
 of SQL statements the request executed (counted with a `before_cursor_execute` listener on the
 console's engine). The headline ratio is the default page (newest first, page 3).
@@ -37,6 +40,9 @@ incrementally. Distribution, with age = today - received_on:
   120-365 days: closed 68, not admissible 10, referred 10, feedback given 10, stragglers still
   under investigation 1.5 (overdue), follow-up 0.5;
   > 1 year: closed 79.7, not admissible 10, referred 10, under investigation 0.3 (overdue);
+* priority: urgent 3 %, high 12 %, normal 75 %, low 10 %; 3 % of the cases past the outcome
+  have a reporter who is not satisfied; 30 % of those with the outcome sent or in follow-up
+  have corrective actions, due within -30..+60 days of today;
 * teams: case i is routed to reviewer i mod --share (the measured reviewer is one of the
   --share reviewers, default 10); that membership is INTAKE, or LEAD for 30 % of the cases past
   "received" ("Assigned to me"); in 1 % of the other reviewers' cases the measured reviewer is
@@ -66,6 +72,8 @@ sys.path.insert(0, str(ROOT))
 
 from benches._databases import scratch_postgres  # noqa: E402
 from core.blobs import FileSystemBlobStore  # noqa: E402
+from core.cases.content import ReportContent  # noqa: E402
+from core.cases.contexts import report_context  # noqa: E402
 from core.cases.inbox_counts import rebuild_inbox_counts  # noqa: E402
 from core.categories.lookup import seed_default_categories  # noqa: E402
 from core.clock import Clock  # noqa: E402
@@ -74,13 +82,17 @@ from core.db import create_schema, make_engine, make_session_factory, transactio
 from core.keyring import Keyring  # noqa: E402
 from core.models import (  # noqa: E402
     Case,
+    CaseGrant,
     CaseMember,
+    CasePriority,
     CaseStatus,
     Category,
     Channel,
     Disclosure,
     InboxCount,
+    KeyKind,
     MemberRole,
+    Recipient,
     Reviewer,
     Role,
 )
@@ -88,6 +100,8 @@ from core.services import Services  # noqa: E402
 from core.staff import authentication as staff_auth  # noqa: E402
 from core.staff.accounts import add_reviewer, complete_enrolment  # noqa: E402
 from crypto.kdf import KdfProfile  # noqa: E402
+from crypto.keys import new_key, seal_to  # noqa: E402
+from crypto.records import encrypt_record  # noqa: E402
 from crypto.reviewer_keys import unwrap_private_key  # noqa: E402
 
 BENCH_KDF = KdfProfile(time_cost=1, memory_kib=8, parallelism=1)  # login speed is not measured
@@ -113,15 +127,24 @@ STAGES_BY_AGE: list[tuple[int, list[tuple[CaseStatus, float]]]] = [
 ]
 LEAD_SHARE = 0.30
 EXCLUDED_SHARE = 0.01
+PRIORITIES = [(CasePriority.URGENT, 3), (CasePriority.HIGH, 12), (CasePriority.NORMAL, 75),
+              (CasePriority.LOW, 10)]
+AFTER_OUTCOME = (S.FEEDBACK_GIVEN, S.FOLLOW_UP, S.CLOSED)
 
 #: Pages fetched: (label, path); the first is the headline.
+#: The headline has 50 rows at every size (at 1k the reviewer is on ~100 cases), so that both
+#: sizes decrypt as many summaries; the rows column says how many each page showed.
 PAGES = [
-    ("default (newest, page 3)", "/cases?page=3"),
+    ("default (newest, page 2)", "/cases?page=2"),
+    ("default (newest, page 1)", "/cases"),
     ("overdue", "/cases?due=overdue"),
     ("due soon, oldest first", "/cases?due=soon&sort=oldest"),
-    ("assigned to me, page 2", "/cases?mine=1&page=2"),
+    ("assigned to me", "/cases?mine=1"),
     ("under investigation by feedback due", "/cases?status=under_investigation&sort=feedback_due"),
-    ("one category, page 3", "/cases?category={category}&page=3"),
+    ("one category", "/cases?category={category}"),
+    ("urgent first (priority sort)", "/cases?sort=priority"),
+    ("cases I lead", "/cases?lead=1"),
+    ("corrective actions due", "/cases?actions=1"),
 ]
 
 
@@ -146,6 +169,8 @@ def populate(factory: Any, services: Services, n_cases: int,
         others = [add_reviewer(s, services, username=f"other{i}", role=Role.REVIEWER,
                                passphrase=PASSPHRASE).reviewer.id for i in range(share - 1)]
         wrapped = created.reviewer.wrapped_private_key
+        public_key = created.reviewer.public_key
+        assert public_key is not None
         category_ids = list(s.execute(select(Category.id).order_by(Category.id)).scalars())
     team = [reviewer_id, *others]
     rng = random.Random(4711)
@@ -153,7 +178,7 @@ def populate(factory: Any, services: Services, n_cases: int,
     done = 0
     while done < n_cases:
         size = min(BATCH, n_cases - done)
-        cases, members = [], []
+        cases, members, grants = [], [], []
         for i in range(done + 1, done + size + 1):
             age = rng.randrange(0, SPAN_DAYS)
             received = today - timedelta(days=age)
@@ -169,11 +194,27 @@ def populate(factory: Any, services: Services, n_cases: int,
                 "submitter_active_on": (received + timedelta(days=rng.randrange(0, 60))
                                         if rng.random() < 0.3 else None),
                 "report_ciphertext": os.urandom(64), "identity_ciphertext": None,
+                "priority": rng.choices(*zip(*PRIORITIES, strict=True))[0],
+                "review_requested": status in AFTER_OUTCOME and rng.random() < 0.03,
+                "actions_due": (today + timedelta(days=rng.randrange(-30, 60))
+                                if status in (S.FEEDBACK_GIVEN, S.FOLLOW_UP)
+                                and rng.random() < 0.3 else None),
             })
             # The memberships' inbox keys (copies of the case's columns, CaseMember).
             keys = {k: cases[-1][k] for k in ("status", "category_id", "received_on",
-                                               "acknowledge_due", "feedback_due")}
+                                               "acknowledge_due", "feedback_due", "priority",
+                                               "review_requested", "actions_due")}
             owner = team[i % share]
+            if owner == reviewer_id:
+                # A real report and grant: the page decrypts its summary.
+                case_key = new_key()
+                cases[-1]["report_ciphertext"] = encrypt_record(
+                    case_key, ReportContent(summary=f"Bench report {i}").to_bytes(),
+                    report_context(cases[-1]["reference"]))
+                grants.append({"id": (1 << 62) | rng.getrandbits(62), "case_id": case_id,
+                               "epoch": 1, "key_kind": KeyKind.CASE,
+                               "recipient": Recipient.REVIEWER, "reviewer_id": reviewer_id,
+                               "sealed_key": seal_to(public_key, case_key)})
             lead = status is not S.RECEIVED and rng.random() < LEAD_SHARE
             members.append({"case_id": case_id, "reviewer_id": owner,
                             "role": MemberRole.LEAD if lead else MemberRole.INTAKE,
@@ -184,6 +225,8 @@ def populate(factory: Any, services: Services, n_cases: int,
         with transaction(factory) as s:
             s.execute(insert(Case), cases)
             s.execute(insert(CaseMember), members)
+            if grants:
+                s.execute(insert(CaseGrant), grants)
         done += size
     with transaction(factory) as s:
         counter_rows = rebuild_inbox_counts(s)
@@ -199,13 +242,14 @@ class Setup:
     """One populated database with a logged-in console client."""
 
     n_cases: int
-    fetch: Callable[[str], int]
+    fetch: Callable[[str], tuple[int, int]]
     visible: int
     assigned: int
     counter_rows: int
     category_id: int
     timings: dict[str, list[float]] = field(default_factory=dict)
     queries: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
 
 
 def build(stack: ExitStack, database_url: str, data_dir: Path, n_cases: int,
@@ -235,11 +279,12 @@ def build(stack: ExitStack, database_url: str, data_dir: Path, n_cases: int,
     event.listen(app_engine, "before_cursor_execute",
                  lambda *args, **_kw: statements.append(args[2]))
 
-    def fetch(path: str) -> int:
+    def fetch(path: str) -> tuple[int, int]:
+        """(SQL statements, rows shown) of one fetch."""
         statements.clear()
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
-        return len(statements)
+        return len(statements), response.get_data(as_text=True).count('class="case-link"')
 
     with factory() as s:
         visible = s.execute(select(func.count()).select_from(CaseMember).where(
@@ -292,20 +337,22 @@ def main() -> None:
             for setup in setups:
                 for label, path in pages:
                     start = time.perf_counter()
-                    queries = setup.fetch(path)
+                    queries, rows = setup.fetch(path)
                     setup.timings.setdefault(label, []).append(time.perf_counter() - start)
                     setup.queries[label] = queries
+                    setup.rows[label] = rows
         print()
         print(f"{'cases':>8} {'visible':>8} {'assigned':>8} {'counter rows':>12}")
         for s in setups:
             print(f"{s.n_cases:>8} {s.visible:>8} {s.assigned:>8} {s.counter_rows:>12}")
         print()
-        print(f"{'page':<38}{'cases':>8} {'median ms':>10} {'p90 ms':>8} {'queries':>8}")
+        print(f"{'page':<38}{'cases':>8} {'median ms':>10} {'p90 ms':>8} {'queries':>8} "
+              f"{'rows':>5}")
         for label, _path in pages:
             for s in setups:
                 t = s.timings[label]
                 print(f"{label:<38}{s.n_cases:>8} {statistics.median(t) * 1000:>10.1f} "
-                      f"{p90(t) * 1000:>8.1f} {s.queries[label]:>8}")
+                      f"{p90(t) * 1000:>8.1f} {s.queries[label]:>8} {s.rows[label]:>5}")
             if len(setups) >= 2:
                 ratio = (statistics.median(setups[-1].timings[label])
                          / statistics.median(setups[0].timings[label]))
