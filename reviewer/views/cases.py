@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from core.cases.casework import (
     LastMemberError,
+    StageRefused,
     exclude_member,
     grant_case,
     may_exclude,
@@ -102,6 +103,11 @@ def reply(case_id: int) -> Any:
                                       post.form.body.data or "", post.files)
         except InvalidInput:
             error = _("The message could not be sent. Check the text and try again.")
+        except StageRefused:
+            return render_case(case_id, post.form, _(
+                "This kind of message cannot be sent in the case's current stage: a request "
+                "for information belongs to acceptance and investigation (reopen the case "
+                "to ask more)."), 409)
         else:
             return redirect(url_for("cases.show", case_id=case_id) + "#thread", code=303)
     return render_case(case_id, post.form, error or _("The message was not sent."),

@@ -42,7 +42,7 @@ def _token(client, path: str) -> str:
 def _post(client, case_id: int, step: str, data: dict, *, page: str = "") -> object:
     path = f"/cases/{case_id}{page}"
     # The evidence form streams its files: it is posted as multipart, like a browser does.
-    content_type = "multipart/form-data" if step == "evidence" else None
+    content_type = "multipart/form-data" if step in ("evidence", "reply") else None
     return client.post(f"/cases/{case_id}/{step}", data={"csrf_token": _token(client, path),
                                                          **data}, content_type=content_type)
 
@@ -204,3 +204,17 @@ def test_the_history_shows_the_handling_and_on_request_every_reading(app, sessio
     # The reporter's submission carries its day only, never a time.
     row = re.search(r'<tr class="history-case-submit">\s*<td>([^<]+)</td>', history)
     assert row and ":" not in row.group(1)
+
+
+def test_a_question_after_the_decision_is_refused_with_a_reason(app, session_factory,
+                                                                services) -> None:
+    alice, _bob, result = _team(session_factory, services)
+    from tests.core.factories import walk_to
+    with transaction(session_factory) as s:
+        walk_to(s, services, alice.unlocked.actor, s.get(Case, result.case_id),
+                CaseStatus.DECIDED)
+    a = login_client(app, session_factory, services, alice)
+    refused = _post(a, result.case_id, "reply", {"kind": "clarification_request",
+                                                 "body": "One more thing?"})
+    assert refused.status_code == 409 and "reopen the case" in refused.text
+    assert _status(session_factory, result.case_id) is CaseStatus.DECIDED
