@@ -28,6 +28,7 @@ from core.models import (
     Case,
     CasePriority,
     CaseStatus,
+    Disclosure,
     MemberRole,
     Role,
     ScopeDecision,
@@ -85,7 +86,11 @@ def handling_context(case: Case, view: CaseView) -> dict[str, Any]:
     language = view.report.language
     me = current().reviewer.id
     team = team_choices(case)
-    scope = ScopeForm(formdata=None, message=letter(Letter.ACCEPTED, language))
+    # Named reports get closer follow-up (docs/PROCESS.md, acceptance): high by default.
+    suggested = (CasePriority.HIGH if case.disclosure is Disclosure.CONFIDENTIAL
+                 else CasePriority.NORMAL)
+    scope = ScopeForm(formdata=None, message=letter(Letter.ACCEPTED, language),
+                      priority=suggested.value)
     scope.lead.choices = as_choices(team)
     lead = LeadForm(formdata=None, prefix="lead")
     lead.reviewer.choices = as_choices((rid, name) for rid, name in team if rid != me)
@@ -107,7 +112,9 @@ def handling_context(case: Case, view: CaseView) -> dict[str, Any]:
                                       priority=case.priority.value),
         "lead_form": lead,
         "role_form": role,
-        "feedback_form": FeedbackForm(formdata=None, outcome=letter(Letter.OUTCOME, language)),
+        # The reporter is thanked whether or not they will be satisfied (the seed's stage 5).
+        "feedback_form": FeedbackForm(formdata=None, outcome=(
+            f"{letter(Letter.OUTCOME, language)}\n\n{letter(Letter.THANKS, language)}")),
         "review_form": MessageTextForm(formdata=None, prefix="review",
                                        body=letter(Letter.REVIEW_ANSWER, language)),
         "reason_form": ReasonForm(formdata=None),

@@ -218,3 +218,26 @@ def test_a_question_after_the_decision_is_refused_with_a_reason(app, session_fac
                                                  "body": "One more thing?"})
     assert refused.status_code == 409 and "reopen the case" in refused.text
     assert _status(session_factory, result.case_id) is CaseStatus.DECIDED
+
+
+def test_templates_come_in_the_reporters_language_and_named_reports_suggest_high(
+        app, session_factory, services) -> None:
+    """A named (confidential) report in English: the forms are prepared in English, the
+    outcome thanks the reporter, and the scope decision suggests a high priority."""
+    from core.cases.content import Identity
+    alice = new_account(session_factory, services, "alice")
+    seed_categories(session_factory, {"it_fault": [alice.id]})
+    named = submit(session_factory, services,
+                   report=ReportContent(summary="Named", language="en"),
+                   identity=Identity(name="Li Wei"))
+    a = login_client(app, session_factory, services, alice)
+    page = a.get(f"/cases/{named.case_id}").text
+    assert "Thank you for your report. We have received it" in page
+    assert "感谢您的反映" not in page  # one language: the reporter's
+    assert re.search(r'<option selected value="high">|<option value="high" selected>', page)
+    with transaction(session_factory) as s:
+        from tests.core.factories import walk_to
+        walk_to(s, services, alice.unlocked.actor, s.get(Case, named.case_id),
+                CaseStatus.DECIDED)
+    outcome = a.get(f"/cases/{named.case_id}").text
+    assert "Thank you again for raising this." in outcome
