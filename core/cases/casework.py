@@ -222,12 +222,12 @@ def send_message(session: Session, services: Services, who: UnlockedReviewer, ca
         # The first word to the reporter acknowledges the report (docs/PROCESS.md, acceptance).
         new_status = CaseStatus.ACKNOWLEDGED
     if new_status is not None and case.status is not new_status and new_status in (
-            legal_targets(case.status, _before_request(session, case))):
+            legal_targets(case.status, before_request(session, case))):
         change_status(session, services, who.actor, case, new_status)
     return message
 
 
-def _before_request(session: Session, case: Case) -> CaseStatus | None:
+def before_request(session: Session, case: Case) -> CaseStatus | None:
     """For a case waiting for information: the stage the request was made in."""
     if case.status is not CaseStatus.INFO_NEEDED:
         return None
@@ -242,7 +242,7 @@ def change_status(session: Session, services: Services, actor: Actor, case: Case
     core.cases.transitions allows the move."""
     lock_case(session, case)  # inbox counters: the stage being left is the committed one
     old, old_category_id = case.status, case.category_id
-    check_transition(old, new_status, _before_request(session, case))
+    check_transition(old, new_status, before_request(session, case))
     case.status = new_status
     today = services.clock.today()
     if old is CaseStatus.RECEIVED and case.acknowledged_on is None:

@@ -20,6 +20,7 @@ from core.audit.log import AuditAction, record_event
 from core.cases.casework import (
     StageRefused,
     UnlockedReviewer,
+    before_request,
     case_keys_of,
     change_status,
     may_exclude,
@@ -28,7 +29,6 @@ from core.cases.casework import (
 from core.cases.content import MAX_LONG_TEXT, clean_text
 from core.cases.inbox_counts import lock_case, role_changed, sync_member_keys
 from core.cases.records import seal_record
-from core.cases.stages import stage_before_request
 from core.cases.team import get_case
 from core.cases.transitions import check_transition
 from core.errors import AccessDenied, InvalidInput
@@ -66,9 +66,7 @@ def _locked_case(session: Session, case_id: int) -> Case:
 def _check_move(session: Session, case: Case, target: CaseStatus) -> None:
     """Refuse (IllegalTransition) before anything is written if `case` may not move to
     `target` (change_status checks again when it moves)."""
-    before = (stage_before_request(session, case.id)
-              if case.status is CaseStatus.INFO_NEEDED else None)
-    check_transition(case.status, target, before)
+    check_transition(case.status, target, before_request(session, case))
 
 
 def _require_lead(case: Case, who: UnlockedReviewer, what: str) -> None:

@@ -17,9 +17,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.cases import workflow
-from core.cases.casework import may_exclude, read_case_for_reviewer
+from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
 from core.cases.letters import Letter, grounds_heading, letter
-from core.cases.stages import stage_before_request
 from core.cases.team import get_case
 from core.cases.transitions import legal_targets
 from core.cases.views import CaseView
@@ -27,7 +26,6 @@ from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import (
     Case,
     CasePriority,
-    CaseStatus,
     Disclosure,
     MemberRole,
     Role,
@@ -97,8 +95,7 @@ def handling_context(case: Case, view: CaseView) -> dict[str, Any]:
     role = RoleForm(formdata=None, prefix="role")
     role.reviewer.choices = as_choices(team)
     role.role.choices = as_choices((r.value, MEMBER_ROLE[r]) for r in workflow.TEAM_ROLES)
-    before = (stage_before_request(db(), case.id)
-              if case.status is CaseStatus.INFO_NEEDED else None)
+    before = before_request(db(), case)
     return {
         "next_stages": legal_targets(case.status, before),
         "is_lead": may_exclude(case, me),
