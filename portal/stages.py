@@ -87,6 +87,17 @@ _DETOURS: dict[CaseStatus, tuple[CaseStatus, ...] | None] = {
 }
 
 
+def _detour_ending(status: CaseStatus, passed: Set[CaseStatus]) -> CaseStatus | None:
+    """For a closed case that ended as referred or not admissible (and was never accepted
+    after that): that ending."""
+    if status is not CaseStatus.CLOSED or CaseStatus.UNDER_INVESTIGATION in passed:
+        return None
+    for ending in (CaseStatus.REFERRED, CaseStatus.NOT_ADMISSIBLE):
+        if ending in passed:
+            return ending
+    return None
+
+
 def progress_steps(status: CaseStatus, reached: Set[CaseStatus] = frozenset()
                    ) -> list[tuple[CaseStatus, str]]:
     """The progress list of a case in `status`: (stage, "done" | "current" | "todo").
@@ -100,6 +111,11 @@ def progress_steps(status: CaseStatus, reached: Set[CaseStatus] = frozenset()
     passed: set[CaseStatus] = set(reached) | {CaseStatus.RECEIVED}
     if status is not CaseStatus.RECEIVED:
         passed.add(CaseStatus.ACKNOWLEDGED)
+    ending = _detour_ending(status, passed)
+    if ending is not None:
+        # A referred or rejected case, now closed: its own ending, not the usual path.
+        return [(CaseStatus.RECEIVED, "done"), (CaseStatus.ACKNOWLEDGED, "done"),
+                (ending, "done"), (CaseStatus.CLOSED, "current")]
     if status in _DETOURS:
         done: list[CaseStatus] = [step for step in PROGRESS
                                   if step in passed and step is not CaseStatus.CLOSED]

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
-from core.models import CaseStatus, MessageKind
+from core.models import Case, CaseStatus, MessageKind
 from core.services import Services
 from portal.stages import PROGRESS, STAGES, progress_steps
 from tests.portal.conftest import (
@@ -118,26 +118,55 @@ def test_question_and_answer_on_the_case_page(
     assert ("done current", "Acknowledged") in _progress(page)
 
 
-def test_an_outcome_sent_without_investigation_shows_none_done(
+def test_an_outcome_shows_the_stages_the_case_passed(
     client: FlaskClient,
     session_factory: sessionmaker[Session],
     services: Services,
     intake_reviewer: IntakeReviewer,
 ) -> None:
-    """Issue 11: the page marked "under investigation" and "decided" as done although the
-    case never passed them."""
-    from core.cases.casework import UnlockedReviewer, post_reviewer_message
+    """Issue 11: only stages the case really passed are done. An outcome now follows an
+    investigation and a decision (core.cases.transitions), and both show as done."""
+    from core.cases.casework import UnlockedReviewer, send_message
+    from tests.core.factories import walk_to
 
     receipt = receipt_of(submit_report_via(client, report_fields()).text)
     login_via(client, receipt)
     who = UnlockedReviewer(intake_reviewer.id, intake_reviewer.private_key)
     case_id = only_case_id(session_factory)
     with transaction(session_factory) as s:
-        for kind in (MessageKind.INFORMATION, MessageKind.FEEDBACK):
-            post_reviewer_message(s, services, who, case_id, kind, "…")
+        walk_to(s, services, who.actor, s.get(Case, case_id), CaseStatus.DECIDED)
+        send_message(s, services, who, case_id, MessageKind.FEEDBACK, "…")
     assert _progress(client.get("/case").text) == [
-        ("done", "Received"), ("done", "Acknowledged"), ("done current", "Outcome sent"),
+        ("done", "Received"), ("done", "Acknowledged"), ("done", "Under investigation"),
+        ("done", "Decided"), ("done current", "Outcome sent"), ("todo", "Closed")]
+
+
+@pytest.mark.parametrize(("ending", "label"), [(CaseStatus.REFERRED, "Referred elsewhere"),
+                                               (CaseStatus.NOT_ADMISSIBLE, "Not admissible")])
+def test_a_referred_or_rejected_case_shows_its_own_ending(
+    client: FlaskClient,
+    session_factory: sessionmaker[Session],
+    services: Services,
+    intake_reviewer: IntakeReviewer,
+    ending: CaseStatus,
+    label: str,
+) -> None:
+    from core.audit.log import Actor
+    from tests.core.factories import walk_to
+
+    receipt = receipt_of(submit_report_via(client, report_fields()).text)
+    login_via(client, receipt)
+    case_id = only_case_id(session_factory)
+    with transaction(session_factory) as s:
+        walk_to(s, services, Actor.system(), s.get(Case, case_id), ending)
+    assert _progress(client.get("/case").text) == [
+        ("done", "Received"), ("done", "Acknowledged"), ("done current", label),
         ("todo", "Closed")]
+    with transaction(session_factory) as s:
+        walk_to(s, services, Actor.system(), s.get(Case, case_id), CaseStatus.CLOSED)
+    assert _progress(client.get("/case").text) == [
+        ("done", "Received"), ("done", "Acknowledged"), ("done", label),
+        ("done current", "Closed")]
 
 
 def test_progress_in_chinese(
