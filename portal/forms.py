@@ -178,6 +178,17 @@ class ReplyForm(StreamedForm):
         Optional(), Length(max=MAX_LONG_TEXT, message=_l("Keep this under %(max)d characters."))])
 
 
+class OutcomeAnswerForm(FlaskForm):
+    """The reporter's answer to the outcome: satisfied or not, with an optional comment."""
+
+    satisfied = RadioField(_l("Are you satisfied with how your report was handled?"),
+                           choices=as_choices([("yes", _l("Yes, I am satisfied")),
+                                               ("no", _l("No, I am not satisfied"))]),
+                           validators=[DataRequired(message=_l("Choose an answer."))])
+    comment = TextAreaField(_l("Your comment (optional)"), validators=[
+        Optional(), Length(max=MAX_LONG_TEXT, message=_l("Keep this under %(max)d characters."))])
+
+
 class PrintReceiptForm(FlaskForm):
     """Posts the receipt back to get the print-friendly page (the code is never in a URL)."""
 

@@ -14,8 +14,16 @@ from core.cases.files import StoredFile
 from core.cases.identity_requests import identity_disclosures
 from core.cases.readers import CaseReaders, case_readers_by_id
 from core.cases.stages import reached_stages
+from core.cases.transitions import SATISFACTION_STAGES
 from core.cases.views import CaseView
-from core.errors import DecryptionError, InvalidInput, MessageLimitReached, ReceiptNotRecognised
+from core.errors import (
+    DecryptionError,
+    InvalidInput,
+    MessageLimitReached,
+    NotFound,
+    ReceiptNotRecognised,
+)
+from core.intake.outcome_answer import NoOutcomeYet, answer_outcome
 from core.intake.receipts import MalformedReceipt, MistypedReceipt, normalise_receipt
 from core.intake.reporter import (
     SubmitterAccess,
@@ -32,12 +40,13 @@ from core.intake.reporter_sessions import (
     resume_submitter_session,
     start_submitter_session,
 )
-from core.models import CaseStatus
+from core.models import Case, CaseStatus, Category, Satisfaction
 from core.operations.notifications import queue_case_notification
 from core.session_tokens import new_session_token
-from portal.forms import ReceiptLoginForm, ReplyForm
+from portal.forms import OutcomeAnswerForm, ReceiptLoginForm, ReplyForm
 from portal.stages import ANSWERED, STAGES, progress_steps, question_answered
 from portal.state import enforce_budget, services
+from web import current_language
 from web.database import attempt, commit, db
 from web.downloads import attachment_response
 from web.streamed_forms import FileLimits, FormPost, read_form_with_files, read_text_fields
@@ -125,21 +134,45 @@ class _ShownCase:
     readers: CaseReaders
     #: the days the reporter's identity was disclosed to the case team
     disclosures: tuple[date, ...]
+    #: the category the reporter chose, and their answer to the outcome (if given)
+    category: Category | None
+    satisfaction: Satisfaction | None
+
+
+def _case_row(access: SubmitterAccess) -> Case:
+    row = db().get(Case, access.case_id)
+    if row is None:
+        raise NotFound("this case no longer exists")
+    return row
 
 
 def _read_case(access: SubmitterAccess) -> _ShownCase:
+    row = _case_row(access)
     return _ShownCase(read_case_for_submitter(db(), services(), access),
                       submitter_file_numbers(db(), access),
                       reached_stages(db(), access.case_id),
                       case_readers_by_id(db(), access.case_id),
-                      tuple(identity_disclosures(db(), access.case_id)))
+                      tuple(identity_disclosures(db(), access.case_id)),
+                      row.category, row.satisfaction)
 
 
 def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
-               post: FormPost[ReplyForm, StoredFile] | None = None) -> ResponseReturnValue:
+               post: FormPost[ReplyForm, StoredFile] | None = None,
+               answer_form: OutcomeAnswerForm | None = None,
+               answer_error: str | None = None) -> ResponseReturnValue:
     config = services().config
+    if answer_form is None:
+        answer_form = OutcomeAnswerForm(formdata=None)
+        if shown.satisfaction is not None:
+            answer_form.satisfied.data = (
+                "yes" if shown.satisfaction is Satisfaction.SATISFIED else "no")
+    category = shown.category
     return render_template(
         "portal/case.html", case=shown.view, file_numbers=shown.file_numbers, form=form,
+        category_name=(None if category is None else category.name_zh
+                       if current_language().startswith("zh") else category.name_en),
+        satisfaction=shown.satisfaction, answer_form=answer_form, answer_error=answer_error,
+        may_answer=shown.view.status in SATISFACTION_STAGES,
         readers=shown.readers, disclosures=shown.disclosures,
         stages=STAGES, answered=ANSWERED,
         progress=progress_steps(shown.view.status, shown.reached),
@@ -211,6 +244,31 @@ def _message_error(exc: InvalidInput) -> str:
     else:
         message = _("Write a message or choose a file.")
     return message
+
+
+@blueprint.post("/case/answer")
+def answer() -> ResponseReturnValue:
+    """The reporter's answer to the outcome. "Not satisfied" asks the team for a review."""
+    access = _resume()
+    if access is None:
+        return redirect(url_for("followup.case"), code=303)
+    form = OutcomeAnswerForm()
+    if not form.validate_on_submit():
+        return _case_page(_read_case(access), ReplyForm(), 400, answer_form=form,
+                          answer_error=_("Choose whether you are satisfied, then send."))
+    try:
+        with attempt() as session:
+            answer_outcome(session, services(), access, form.satisfied.data == "yes",
+                           form.comment.data or "")
+            queue_case_notification(session, access.case_id)
+    except NoOutcomeYet:
+        return _case_page(_read_case(access), ReplyForm(), 409, answer_form=form,
+                          answer_error=_("You can answer once the outcome has been sent."))
+    except InvalidInput as exc:
+        return _case_page(_read_case(access), ReplyForm(), 400, answer_form=form,
+                          answer_error=_message_error(exc))
+    commit()
+    return redirect(url_for("followup.case", _anchor="outcome-answer"), code=303)
 
 
 @blueprint.get("/case/files/<id:number>")
