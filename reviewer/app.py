@@ -13,7 +13,17 @@ from core.config import Config
 from core.services import Services, build_services
 from reviewer import labels, session
 from reviewer.console import EXTENSION_KEY, Console
-from reviewer.views import admin, auth, cases, casework_page, handling, history, identity, inbox
+from reviewer.views import (
+    admin,
+    auth,
+    cases,
+    casework_page,
+    handling,
+    history,
+    identity,
+    inbox,
+    staff_intake,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -58,6 +68,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     app.register_blueprint(handling.blueprint)
     app.register_blueprint(casework_page.blueprint)
     app.register_blueprint(history.blueprint)
+    app.register_blueprint(staff_intake.blueprint)
     app.register_blueprint(identity.blueprint)
     app.register_blueprint(admin.blueprint)
     csrf.exempt(cases.reply)  # streamed upload: the view checks the token itself

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     RadioField,
     SelectField,
@@ -161,3 +162,31 @@ class ReasonForm(FlaskForm):
     """A reason kept for the team (closing with open actions, reopening)."""
 
     reason = _text(_l("Reason (team only)"), "", required=False)
+
+
+class StaffReportForm(FlaskForm):
+    """A report a case handler records on the reporter's behalf."""
+
+    channel = RadioField(_l("How the report was received"), choices=[],
+                         validators=[InputRequired(message=_l("Choose how it was received."))])
+    category = SelectField(_l("Category"), validate_choice=True, validators=[InputRequired()])
+    language = RadioField(_l("The reporter's language"), choices=as_choices(
+        [("zh-Hans-CN", _l("Chinese")), ("en", _l("English"))]), default="zh-Hans-CN",
+        validators=[InputRequired()])
+    summary = StringField(_l("Summary"), validators=[
+        InputRequired(message=_l("Write a one-line summary.")), Length(max=200)])
+    what_happened = _text(_l("What happened, in the reporter's words"),
+                          _l("Write what the reporter said."))
+    when = StringField(_l("When"), validators=[Optional(), Length(max=200)])
+    where = StringField(_l("Where"), validators=[Optional(), Length(max=200)])
+    who_involved = _text(_l("Systems or people involved"), "", required=False)
+    evidence = _text(_l("Evidence the reporter mentioned or handed over"), "", required=False)
+    name = StringField(_l("The reporter's name, if they want to give it (sealed for the "
+                          "identity custodians)"), validators=[Optional(), Length(max=200)])
+    contact = StringField(_l("How to reach them (optional)"),
+                          validators=[Optional(), Length(max=200)])
+    receipt_explained = BooleanField(
+        _l("I will give the reporter the receipt code and tell them it is the only way to "
+           "follow up, and that nobody can recover it."),
+        validators=[InputRequired(message=_l("Confirm that you will hand over the receipt "
+                                             "code."))])

@@ -97,7 +97,7 @@ RECOGNITION = {
 }
 
 ACTION_STATUS = {
-    ActionStatus.OPEN: _l("Open"),
+    ActionStatus.OPEN: _l("Not started"),
     ActionStatus.IN_PROGRESS: _l("In progress"),
     ActionStatus.DONE: _l("Done"),
 }
@@ -150,6 +150,14 @@ _NEXT = {
     CaseStatus.NOT_ADMISSIBLE: _l("Close the case once the reporter has been told why."),
 }
 
+
+CHANNEL = {
+    "web": _l("Web form"),
+    "hotline": _l("Telephone (hotline)"),
+    "letter_box": _l("Letter or suggestion box"),
+    "mailbox": _l("Complaint mailbox (email)"),
+    "in_person": _l("In person"),
+}
 
 #: The case history's words for audit actions (core.cases.history); others show their tag.
 HISTORY = {

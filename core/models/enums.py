@@ -40,6 +40,7 @@ class Channel(StrEnum):
     HOTLINE = "hotline"
     LETTER_BOX = "letter_box"
     IN_PERSON = "in_person"
+    MAILBOX = "mailbox"  # the complaint mailbox (email)
 
 
 class Disclosure(StrEnum):

@@ -4,7 +4,7 @@ evidence log, decisions and corrective actions.
 - cases: `priority` (existing cases: normal), `scope_decision`, `satisfaction`,
   `review_requested`, `actions_due`; case_members copy the last three that the inbox filters
   on (priority, review_requested, actions_due) with their indexes.
-- case_members.role: new roles technical, hr and legal.
+- case_members.role: new roles technical, hr and legal; cases.channel: the complaint mailbox.
 - attachments: `evidence_id`, the evidence entry a file belongs to.
 - new tables: evidence_entries, decisions, corrective_actions, action_updates.
 
@@ -30,6 +30,7 @@ _PRIORITIES = ('low', 'normal', 'high', 'urgent')
 _OLD_ROLES = ('intake', 'lead', 'investigator')
 _NEW_ROLES = (*_OLD_ROLES, 'technical', 'hr', 'legal')
 _ACTION_STATUS = ('open', 'in_progress', 'done')
+_CHANNELS = ('web', 'hotline', 'letter_box', 'in_person', 'mailbox')
 
 
 def _enum(name: str, values: Sequence[str]) -> sa.Enum:
@@ -76,6 +77,8 @@ def upgrade() -> None:
             'scope_decision', ('accepted', 'referred', 'not_admissible')))
         batch.create_check_constraint(op.f('ck_cases_satisfaction'), _in(
             'satisfaction', ('satisfied', 'not_satisfied')))
+        batch.drop_constraint(op.f('ck_cases_channel'), type_='check')
+        batch.create_check_constraint(op.f('ck_cases_channel'), _in('channel', _CHANNELS))
     with op.batch_alter_table('cases') as batch:
         batch.alter_column('priority', server_default=None, existing_type=sa.String(32))
         batch.alter_column('review_requested', server_default=None,
@@ -175,6 +178,7 @@ def downgrade() -> None:
     bind = op.get_bind()
     checks = {
         'case_members': _in('role', _NEW_ROLES[len(_OLD_ROLES):]),
+        'cases': "channel = 'mailbox'",
         'evidence_entries': '1 = 1', 'decisions': '1 = 1', 'corrective_actions': '1 = 1',
     }
     for table, condition in checks.items():
@@ -211,3 +215,6 @@ def downgrade() -> None:
         for column in ('actions_due', 'review_requested', 'satisfaction', 'scope_decision',
                        'priority'):
             batch.drop_column(column)
+        batch.drop_constraint(op.f('ck_cases_channel'), type_='check')
+        batch.create_check_constraint(op.f('ck_cases_channel'),
+                                      _in('channel', _CHANNELS[:-1]))

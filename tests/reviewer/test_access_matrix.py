@@ -44,6 +44,7 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "handling.reopen":       (LOGIN, 400, 404, 404, 403, 403),  # no reason
     "casework.show":         (LOGIN, 200, 404, 404, 403, 403),
     "history.show":          (LOGIN, 200, 404, 404, 403, 403),
+    "staff_intake.new":      (LOGIN, 200, 200, 200, 403, 403),
     "casework.decision":     (LOGIN, 400, 404, 404, 403, 403),
     "casework.add_action":   (LOGIN, 400, 404, 404, 403, 403),
     "casework.update_action": (LOGIN, 400, 404, 404, 403, 403),
