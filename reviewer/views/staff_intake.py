@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template
+from flask_babel import gettext as _
 
 from core.cases.content import Identity, ReportContent
 from core.categories.lookup import list_categories
@@ -13,6 +14,7 @@ from core.errors import InvalidInput
 from core.intake.receipts import format_receipt
 from core.intake.staff_recorded import STAFF_CHANNELS, record_report
 from core.models import Channel, Role
+from core.operations.notifications import queue_case_notification
 from reviewer.casework_forms import StaffReportForm
 from reviewer.console import console
 from reviewer.labels import CHANNEL, category_name
@@ -40,8 +42,14 @@ def new() -> Any:
     """The form; on success the receipt page (the code is shown this once)."""
     form = _form()
     error = None
-    if form.validate_on_submit():
-        name = (form.name.data or "").strip()
+    valid = form.validate_on_submit()
+    name = (form.name.data or "").strip()
+    if valid and (form.contact.data or "").strip() and not name:
+        # A contact without a name would identify the reporter outside the sealed identity.
+        form.contact.errors = [_("Give the reporter's name with the contact (both are "
+                                 "sealed for the identity custodians), or leave it empty.")]
+        valid = False
+    if valid:
         report = ReportContent(
             summary=form.summary.data or "", what_happened=form.what_happened.data or "",
             when=form.when.data or "", where=form.where.data or "",
@@ -54,6 +62,8 @@ def new() -> Any:
                                        channel=Channel(form.channel.data),
                                        category_code=form.category.data or "",
                                        report=report, identity=identity)
+                # The category's handlers hear of it like of a web report.
+                queue_case_notification(db(), result.case_id)
         except InvalidInput:
             error = "invalid"
         else:

@@ -151,8 +151,6 @@ def test_admins_and_auditors_cannot_post_a_report(
             AuditEvent.action == STAFF_EVENT)) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="reviewer/views/staff_intake.py does not call "
-                   "queue_case_notification as the portal's submit view does")
 def test_the_category_handlers_hear_of_a_recorded_report(
         app: Flask, session_factory: Factory, services: Services) -> None:
     handler = new_account(session_factory, services, "hana")

@@ -62,6 +62,7 @@ def test_bad_input_records_nothing(app, session_factory, services) -> None:
     seed_categories(session_factory, {"it_fault": [recorder.id]})
     client = login_client(app, session_factory, services, recorder)
     for bad in (_fields(summary=""), _fields(channel="web"), _fields(category="nope"),
+                _fields(contact="13800000000"),  # a contact without a name
                 {k: v for k, v in _fields().items() if k != "receipt_explained"}):
         response = client.post("/intake/new", data={"csrf_token": csrf(client, "/intake/new"),
                                                     **bad})
