@@ -1,0 +1,425 @@
+"""core.cases.workflow: one case walked through the whole cycle by two handlers, the referral
+and not-admissible paths, and the refusals (each writes nothing). The inbox counters stay
+exact after every step."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core.cases import workflow
+from core.cases.actions import add_action
+from core.cases.casework import StageRefused, grant_case, read_case_for_reviewer
+from core.cases.inbox_counts import computed_counts, stored_counts
+from core.cases.transitions import IllegalTransition
+from core.db import transaction
+from core.errors import AccessDenied, InvalidInput
+from core.intake.reporter import login_submitter, read_case_for_submitter
+from core.models import (
+    AuditEvent,
+    Case,
+    CaseMember,
+    CasePriority,
+    CaseStatus,
+    Decision,
+    Finding,
+    MemberRole,
+    Message,
+    MessageKind,
+    Reviewer,
+    RootCause,
+    SanctionType,
+    ScopeDecision,
+)
+from tests.core.factories import add_reviewer, audit_actions, audit_size, seed_categories, submit
+
+FIRST = workflow.DecisionInput(
+    finding=Finding.PARTLY_SUBSTANTIATED, root_cause=RootCause.PROCESS_GAP,
+    reasons="FIRST-REASONS the log shows two jams", responsibility="Facilities",
+    sanctions=(SanctionType.WARNING,))
+AMENDED = workflow.DecisionInput(
+    finding=Finding.SUBSTANTIATED, root_cause=RootCause.TECHNICAL_DEFECT,
+    reasons="AMENDED-REASONS the vendor confirmed the defect")
+OUTCOME = "OUTCOME-TEXT the printer was replaced"
+GROUNDS = "GROUNDS-TEXT the service log and the vendor's report"
+
+
+@pytest.fixture
+def team(session_factory, services):
+    """alice: intake handler of the category; bob: granted by alice; one received case."""
+    alice = add_reviewer(session_factory, services, "alice")
+    bob = add_reviewer(session_factory, services, "bob")
+    seed_categories(session_factory, {"it_fault": [alice.id]})
+    result = submit(session_factory, services)
+    with transaction(session_factory) as s:
+        grant_case(s, services, alice.unlocked, result.case_id, s.get(Reviewer, bob.id))
+    return alice, bob, result
+
+
+def _case(session_factory, case_id: int) -> Case:
+    with session_factory() as s:
+        case = s.get(Case, case_id)
+        assert case is not None
+        s.expunge(case)
+        return case
+
+
+def _roles(session_factory, case_id: int) -> dict[int, MemberRole]:
+    with session_factory() as s:
+        return {m.reviewer_id: m.role for m in s.execute(
+            select(CaseMember).where(CaseMember.case_id == case_id)).scalars()}
+
+
+def _messages(session_factory, case_id: int) -> list[MessageKind]:
+    with session_factory() as s:
+        return list(s.execute(select(Message.kind).where(Message.case_id == case_id)
+                              .order_by(Message.position)).scalars())
+
+
+def _counters_exact(session_factory) -> None:
+    with session_factory() as s:
+        assert stored_counts(s) == computed_counts(s)
+
+
+def _stage_changes(session_factory, case_id: int) -> list[tuple[str, str]]:
+    with session_factory() as s:
+        details = s.execute(select(AuditEvent.detail).where(
+            AuditEvent.case_id == case_id, AuditEvent.action == "case:status")
+            .order_by(AuditEvent.position)).scalars()
+        return [(d["from"], d["to"]) for d in map(json.loads, details)]
+
+
+def _snapshot(session_factory, case_id: int) -> tuple:
+    """Everything a refused step must leave as it was."""
+    case = _case(session_factory, case_id)
+    with session_factory() as s:
+        decisions = s.scalar(select(func.count()).select_from(Decision))
+    return (case.status, case.scope_decision, case.priority, case.closed_on,
+            case.acknowledged_on, _roles(session_factory, case_id),
+            _messages(session_factory, case_id), decisions, audit_size(session_factory))
+
+
+def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> None:
+    alice, bob, result = team
+    case_id = result.case_id
+    today = services.clock.today()
+    start = len(audit_actions(session_factory))
+    _counters_exact(session_factory)
+
+    # Acknowledgement: a message to the reporter; only once.
+    with transaction(session_factory) as s:
+        workflow.acknowledge(s, services, alice.unlocked, case_id, "We received your report.")
+    case = _case(session_factory, case_id)
+    assert case.status is CaseStatus.ACKNOWLEDGED and case.acknowledged_on == today
+    assert _messages(session_factory, case_id) == [MessageKind.INFORMATION]
+    _counters_exact(session_factory)
+    before = _snapshot(session_factory, case_id)
+    with transaction(session_factory) as s, pytest.raises(StageRefused):
+        workflow.acknowledge(s, services, bob.unlocked, case_id, "Again.")
+    assert _snapshot(session_factory, case_id) == before
+
+    # Acceptance with bob leading, urgent.
+    with transaction(session_factory) as s:
+        workflow.decide_scope(s, services, alice.unlocked, case_id, ScopeDecision.ACCEPTED,
+                              lead_id=bob.id, priority=CasePriority.URGENT)
+    case = _case(session_factory, case_id)
+    assert (case.status, case.scope_decision, case.priority) == (
+        CaseStatus.UNDER_INVESTIGATION, ScopeDecision.ACCEPTED, CasePriority.URGENT)
+    assert _roles(session_factory, case_id) == {alice.id: MemberRole.INTAKE,
+                                                bob.id: MemberRole.LEAD}
+    with session_factory() as s:
+        copies = s.execute(select(CaseMember.priority, CaseMember.status).where(
+            CaseMember.case_id == case_id)).all()
+    assert copies == [(CasePriority.URGENT, CaseStatus.UNDER_INVESTIGATION)] * 2
+    assert _messages(session_factory, case_id) == [MessageKind.INFORMATION]  # no text: none
+    _counters_exact(session_factory)
+
+    # Roles: alice technical, then the lead handed over to her.
+    with transaction(session_factory) as s:
+        workflow.set_member_role(s, services, bob.unlocked, case_id, alice.id,
+                                 MemberRole.TECHNICAL)
+    assert _roles(session_factory, case_id)[alice.id] is MemberRole.TECHNICAL
+    _counters_exact(session_factory)
+    with transaction(session_factory) as s:
+        workflow.hand_over_lead(s, services, bob.unlocked, case_id, alice.id)
+    assert _roles(session_factory, case_id) == {alice.id: MemberRole.LEAD,
+                                                bob.id: MemberRole.INVESTIGATOR}
+    _counters_exact(session_factory)
+
+    # The decision, then an amendment: a second version, the first one kept.
+    with transaction(session_factory) as s:
+        first = workflow.record_decision(s, services, alice.unlocked, case_id, FIRST)
+        assert first.version == 1
+    assert _case(session_factory, case_id).status is CaseStatus.DECIDED
+    _counters_exact(session_factory)
+    with transaction(session_factory) as s:
+        second = workflow.record_decision(s, services, alice.unlocked, case_id, AMENDED)
+        assert second.version == 2
+    assert _case(session_factory, case_id).status is CaseStatus.DECIDED
+    with session_factory() as s:
+        versions = s.execute(select(Decision.version, Decision.finding, Decision.root_cause,
+                                    Decision.sanction_types)
+                             .where(Decision.case_id == case_id)
+                             .order_by(Decision.version)).all()
+        latest = workflow.latest_decision(s, case_id)
+        assert latest is not None and latest.version == 2
+    assert versions == [(1, Finding.PARTLY_SUBSTANTIATED, RootCause.PROCESS_GAP, "warning"),
+                        (2, Finding.SUBSTANTIATED, RootCause.TECHNICAL_DEFECT, "")]
+
+    # The outcome with its grounds.
+    with transaction(session_factory) as s:
+        workflow.give_feedback(s, services, alice.unlocked, case_id, OUTCOME, GROUNDS,
+                               grounds_heading="Grounds:")
+    case = _case(session_factory, case_id)
+    assert case.status is CaseStatus.FEEDBACK_GIVEN and case.feedback_given_on == today
+    with transaction(session_factory) as s:
+        view = read_case_for_reviewer(s, services, bob.unlocked, case_id)
+    feedback = [m for m in view.messages if m.kind is MessageKind.FEEDBACK]
+    assert len(feedback) == 1 and not feedback[0].tampered
+    assert OUTCOME in feedback[0].body and GROUNDS in feedback[0].body
+    assert feedback[0].body.index(OUTCOME) < feedback[0].body.index("Grounds:") < (
+        feedback[0].body.index(GROUNDS))
+    with transaction(session_factory) as s:  # and the reporter reads it
+        mine = read_case_for_submitter(s, services, login_submitter(s, services,
+                                                                    result.receipt_code))
+    assert any(OUTCOME in m.body and GROUNDS in m.body for m in mine.messages
+               if m.kind is MessageKind.FEEDBACK)
+    _counters_exact(session_factory)
+
+    # A corrective action, followed up.
+    with transaction(session_factory) as s:
+        add_action(s, services, alice.unlocked, case_id, title="Replace the fuser", notes="",
+                   owner_id=bob.id, due_on=today + timedelta(days=10))
+        workflow.start_follow_up(s, services, alice.unlocked, case_id)
+    assert _case(session_factory, case_id).status is CaseStatus.FOLLOW_UP
+    _counters_exact(session_factory)
+
+    # Closing with the action still open needs a reason; a refusal changes nothing.
+    before = _snapshot(session_factory, case_id)
+    for reason in ("", "   "):
+        with transaction(session_factory) as s, pytest.raises(InvalidInput) as refused:
+            workflow.close_case(s, services, alice.unlocked, case_id, reason)
+        assert refused.value.field == "reason"
+    assert _snapshot(session_factory, case_id) == before
+    with transaction(session_factory) as s:
+        workflow.close_case(s, services, alice.unlocked, case_id, "The vendor follows it up.")
+    case = _case(session_factory, case_id)
+    assert case.status is CaseStatus.CLOSED and case.closed_on == today
+    _counters_exact(session_factory)
+
+    # Reopened: back under investigation (an accepted case).
+    with transaction(session_factory) as s:
+        target = workflow.reopen_case(s, services, alice.unlocked, case_id, "It jams again.")
+    assert target is CaseStatus.UNDER_INVESTIGATION
+    case = _case(session_factory, case_id)
+    assert case.status is CaseStatus.UNDER_INVESTIGATION and case.closed_on is None
+    assert case.scope_decision is ScopeDecision.ACCEPTED
+    _counters_exact(session_factory)
+
+    # The reasons for closing and reopening are team-only notes.
+    with transaction(session_factory) as s:
+        view = read_case_for_reviewer(s, services, bob.unlocked, case_id)
+    notes = [m.body for m in view.messages if m.kind is MessageKind.INTERNAL_NOTE]
+    assert notes == ["[closed] The vendor follows it up.", "[reopened] It jams again."]
+
+    assert _stage_changes(session_factory, case_id) == [
+        ("received", "acknowledged"), ("acknowledged", "under_investigation"),
+        ("under_investigation", "decided"), ("decided", "feedback_given"),
+        ("feedback_given", "follow_up"), ("follow_up", "closed"),
+        ("closed", "under_investigation")]
+    logged = [a for a in audit_actions(session_factory)[start:]
+              if a not in ("case:report:decrypt", "case:submitter:open")]
+    assert logged == [
+        "case:message:reviewer", "case:status",  # acknowledge
+        "case:scope", "case:lead", "case:priority", "case:status",  # accept
+        "case:member:role",
+        "case:lead",  # handed over
+        "case:decision", "case:status",
+        "case:decision",  # amended: no stage change
+        "case:message:reviewer", "case:status",  # outcome
+        "case:action:add", "case:status",  # follow-up
+        "case:message:reviewer", "case:status",  # the closing note, closed
+        "case:message:reviewer", "case:status", "case:reopen",
+    ]
+
+
+@pytest.mark.parametrize(("decision", "stage"), [
+    (ScopeDecision.REFERRED, CaseStatus.REFERRED),
+    (ScopeDecision.NOT_ADMISSIBLE, CaseStatus.NOT_ADMISSIBLE),
+])
+def test_referred_or_not_admissible_needs_a_message_then_closes(
+        session_factory, services, team, decision, stage) -> None:
+    alice, bob, result = team
+    case_id = result.case_id
+    before = _snapshot(session_factory, case_id)
+    for message in ("", "  \n "):
+        with transaction(session_factory) as s, pytest.raises(InvalidInput) as refused:
+            workflow.decide_scope(s, services, alice.unlocked, case_id, decision,
+                                  message=message)
+        assert refused.value.field == "message"
+    assert _snapshot(session_factory, case_id) == before
+
+    text = f"TELL-REPORTER {decision}: please contact the works council."
+    with transaction(session_factory) as s:
+        workflow.decide_scope(s, services, alice.unlocked, case_id, decision, message=text)
+    case = _case(session_factory, case_id)
+    assert (case.status, case.scope_decision) == (stage, decision)
+    assert case.acknowledged_on == services.clock.today()  # deciding acknowledges
+    assert _roles(session_factory, case_id) == {alice.id: MemberRole.INTAKE,
+                                                bob.id: MemberRole.INVESTIGATOR}
+    assert _stage_changes(session_factory, case_id) == [
+        ("received", "acknowledged"), ("acknowledged", str(stage))]
+    with transaction(session_factory) as s:
+        mine = read_case_for_submitter(s, services, login_submitter(s, services,
+                                                                    result.receipt_code))
+    assert [(m.kind, m.body) for m in mine.messages] == [(MessageKind.INFORMATION, text)]
+    _counters_exact(session_factory)
+
+    # Nobody leads: any member may close it (no reason needed: no actions).
+    with transaction(session_factory) as s:
+        workflow.close_case(s, services, bob.unlocked, case_id)
+    case = _case(session_factory, case_id)
+    assert case.status is CaseStatus.CLOSED and case.closed_on == services.clock.today()
+    assert _messages(session_factory, case_id) == [MessageKind.INFORMATION]  # no note
+    _counters_exact(session_factory)
+
+    # Reopened: back to the scope decision, which is cleared.
+    with transaction(session_factory) as s:
+        assert workflow.reopen_case(s, services, alice.unlocked, case_id,
+                                    "New facts.") is CaseStatus.ACKNOWLEDGED
+    case = _case(session_factory, case_id)
+    assert (case.status, case.scope_decision, case.closed_on) == (
+        CaseStatus.ACKNOWLEDGED, None, None)
+    _counters_exact(session_factory)
+
+
+def test_a_referred_case_is_not_accepted_without_reopening(session_factory, services,
+                                                          team) -> None:
+    alice, bob, result = team
+    with transaction(session_factory) as s:
+        workflow.decide_scope(s, services, alice.unlocked, result.case_id,
+                              ScopeDecision.REFERRED, message="Ask HR.")
+    before = _snapshot(session_factory, result.case_id)
+    with transaction(session_factory) as s, pytest.raises(IllegalTransition):
+        workflow.decide_scope(s, services, alice.unlocked, result.case_id,
+                              ScopeDecision.ACCEPTED, lead_id=bob.id,
+                              message="Accepted after all.")
+    assert _snapshot(session_factory, result.case_id) == before
+
+
+def test_acceptance_needs_a_lead_from_the_team(session_factory, services, team) -> None:
+    alice, _bob, result = team
+    outsider = add_reviewer(session_factory, services, "olga")
+    before = _snapshot(session_factory, result.case_id)
+    for lead_id in (None, outsider.id):
+        with transaction(session_factory) as s, pytest.raises(InvalidInput) as refused:
+            workflow.decide_scope(s, services, alice.unlocked, result.case_id,
+                                  ScopeDecision.ACCEPTED, lead_id=lead_id,
+                                  priority=CasePriority.HIGH, message="Accepted.")
+        assert refused.value.field in ("lead", "reviewer")
+    assert _snapshot(session_factory, result.case_id) == before
+    assert _case(session_factory, result.case_id).status is CaseStatus.RECEIVED
+
+
+def test_no_decision_before_the_investigation(session_factory, services, team) -> None:
+    alice, _bob, result = team
+    with transaction(session_factory) as s:
+        workflow.acknowledge(s, services, alice.unlocked, result.case_id, "Received.")
+    before = _snapshot(session_factory, result.case_id)
+    with transaction(session_factory) as s, pytest.raises(IllegalTransition) as refused:
+        workflow.record_decision(s, services, alice.unlocked, result.case_id, FIRST)
+    assert "acknowledged" in str(refused.value) and "decided" in str(refused.value)
+    assert _snapshot(session_factory, result.case_id) == before
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Decision)) == 0
+
+
+def _accepted(session_factory, services, team) -> int:
+    alice, bob, result = team
+    with transaction(session_factory) as s:
+        workflow.decide_scope(s, services, alice.unlocked, result.case_id,
+                              ScopeDecision.ACCEPTED, lead_id=bob.id)
+    return result.case_id
+
+
+def test_only_the_lead_decides_once_there_is_one(session_factory, services, team) -> None:
+    alice, bob, _result = team
+    case_id = _accepted(session_factory, services, team)
+    before = _snapshot(session_factory, case_id)
+    with transaction(session_factory) as s, pytest.raises(AccessDenied):
+        workflow.record_decision(s, services, alice.unlocked, case_id, FIRST)
+    with transaction(session_factory) as s, pytest.raises(AccessDenied):
+        workflow.hand_over_lead(s, services, alice.unlocked, case_id, alice.id)
+    assert _snapshot(session_factory, case_id) == before
+    with transaction(session_factory) as s:
+        workflow.record_decision(s, services, bob.unlocked, case_id, FIRST)
+    assert _case(session_factory, case_id).status is CaseStatus.DECIDED
+    with transaction(session_factory) as s:
+        workflow.give_feedback(s, services, bob.unlocked, case_id, OUTCOME, GROUNDS,
+                               grounds_heading="Grounds:")
+    before = _snapshot(session_factory, case_id)
+    with transaction(session_factory) as s, pytest.raises(AccessDenied):
+        workflow.record_decision(s, services, alice.unlocked, case_id, AMENDED)  # amending
+    with transaction(session_factory) as s, pytest.raises(AccessDenied):
+        workflow.close_case(s, services, alice.unlocked, case_id)
+    assert _snapshot(session_factory, case_id) == before
+    with transaction(session_factory) as s:
+        workflow.close_case(s, services, bob.unlocked, case_id)
+    with transaction(session_factory) as s, pytest.raises(AccessDenied):
+        workflow.reopen_case(s, services, alice.unlocked, case_id, "Not mine to reopen.")
+    assert _case(session_factory, case_id).status is CaseStatus.CLOSED
+
+
+def test_the_lead_role_is_handed_over_not_set(session_factory, services, team) -> None:
+    alice, bob, _result = team
+    case_id = _accepted(session_factory, services, team)
+    before = _snapshot(session_factory, case_id)
+    with transaction(session_factory) as s, pytest.raises(InvalidInput):
+        workflow.set_member_role(s, services, bob.unlocked, case_id, alice.id, MemberRole.LEAD)
+    with transaction(session_factory) as s, pytest.raises(InvalidInput):  # the lead himself
+        workflow.set_member_role(s, services, alice.unlocked, case_id, bob.id, MemberRole.HR)
+    assert _snapshot(session_factory, case_id) == before
+    # Setting the same role twice records it once.
+    with transaction(session_factory) as s:
+        workflow.set_member_role(s, services, alice.unlocked, case_id, alice.id,
+                                 MemberRole.LEGAL)
+    size = audit_size(session_factory)
+    with transaction(session_factory) as s:
+        workflow.set_member_role(s, services, alice.unlocked, case_id, alice.id,
+                                 MemberRole.LEGAL)
+    assert audit_size(session_factory) == size
+    _counters_exact(session_factory)
+
+
+def test_the_priority_changes_are_audited_and_copied(session_factory, services, team) -> None:
+    alice, bob, result = team
+    case_id = result.case_id
+    with transaction(session_factory) as s:
+        workflow.set_priority(s, services, bob.unlocked, case_id, CasePriority.LOW)
+    size = audit_size(session_factory)
+    with transaction(session_factory) as s:  # unchanged: nothing recorded
+        workflow.set_priority(s, services, alice.unlocked, case_id, CasePriority.LOW)
+    assert audit_size(session_factory) == size
+    with session_factory() as s:
+        assert set(s.execute(select(CaseMember.priority).where(
+            CaseMember.case_id == case_id)).scalars()) == {CasePriority.LOW}
+        detail = s.execute(select(AuditEvent.detail).where(
+            AuditEvent.action == "case:priority")).scalar_one()
+    assert json.loads(detail) == {"from": "normal", "to": "low"}
+
+
+def test_follow_up_needs_an_open_action(session_factory, services, team) -> None:
+    _alice, bob, _result = team
+    case_id = _accepted(session_factory, services, team)
+    with transaction(session_factory) as s:
+        workflow.record_decision(s, services, bob.unlocked, case_id, FIRST)
+        workflow.give_feedback(s, services, bob.unlocked, case_id, OUTCOME, GROUNDS,
+                               grounds_heading="Grounds:")
+    before = _snapshot(session_factory, case_id)
+    with transaction(session_factory) as s, pytest.raises(StageRefused):
+        workflow.start_follow_up(s, services, bob.unlocked, case_id)
+    assert _snapshot(session_factory, case_id) == before
+    assert _case(session_factory, case_id).status is CaseStatus.FEEDBACK_GIVEN
