@@ -7,7 +7,7 @@ from collections.abc import Set
 from flask_babel import lazy_gettext as _l
 
 from core.cases.views import CaseView
-from core.models import Author, CaseStatus, MessageKind
+from core.models import Author, CaseStatus, MessageKind, ScopeDecision
 
 #: status -> (name of the stage, what happens next)
 STAGES = {
@@ -87,10 +87,22 @@ _DETOURS: dict[CaseStatus, tuple[CaseStatus, ...] | None] = {
 }
 
 
-def _detour_ending(status: CaseStatus, passed: Set[CaseStatus]) -> CaseStatus | None:
-    """For a closed case that ended as referred or not admissible (and was never accepted
-    after that): that ending."""
-    if status is not CaseStatus.CLOSED or CaseStatus.UNDER_INVESTIGATION in passed:
+#: The ending of a report the scope decision did not accept.
+_SCOPE_ENDINGS = {ScopeDecision.REFERRED: CaseStatus.REFERRED,
+                  ScopeDecision.NOT_ADMISSIBLE: CaseStatus.NOT_ADMISSIBLE}
+
+
+def _detour_ending(status: CaseStatus, passed: Set[CaseStatus],
+                   scope: ScopeDecision | None) -> CaseStatus | None:
+    """For a closed case that ended as referred or not admissible: that ending. The case's
+    scope decision says which when it is known (a report referred, reopened, then found not
+    admissible has passed both); otherwise the stages passed do (never accepted after
+    that)."""
+    if status is not CaseStatus.CLOSED:
+        return None
+    if scope is not None:
+        return _SCOPE_ENDINGS.get(scope)
+    if CaseStatus.UNDER_INVESTIGATION in passed:
         return None
     for ending in (CaseStatus.REFERRED, CaseStatus.NOT_ADMISSIBLE):
         if ending in passed:
@@ -98,8 +110,8 @@ def _detour_ending(status: CaseStatus, passed: Set[CaseStatus]) -> CaseStatus | 
     return None
 
 
-def progress_steps(status: CaseStatus, reached: Set[CaseStatus] = frozenset()
-                   ) -> list[tuple[CaseStatus, str]]:
+def progress_steps(status: CaseStatus, reached: Set[CaseStatus] = frozenset(),
+                   scope: ScopeDecision | None = None) -> list[tuple[CaseStatus, str]]:
     """The progress list of a case in `status`: (stage, "done" | "current" | "todo").
 
     `reached` is every stage the case has been in (core.cases.stages.reached_stages). Only
@@ -107,11 +119,13 @@ def progress_steps(status: CaseStatus, reached: Set[CaseStatus] = frozenset()
     shows no investigation or decision as done. Leaving "received" acknowledges a report, so
     both count as passed once the case has moved on. A stage off the usual path (a question
     to the reporter, a referral) appears as the current step after those passed.
+    `scope` is the case's scope decision (Case.scope_decision), if made: a closed case that
+    was referred or found not admissible shows that ending instead of the usual path.
     """
     passed: set[CaseStatus] = set(reached) | {CaseStatus.RECEIVED}
     if status is not CaseStatus.RECEIVED:
         passed.add(CaseStatus.ACKNOWLEDGED)
-    ending = _detour_ending(status, passed)
+    ending = _detour_ending(status, passed, scope)
     if ending is not None:
         # A referred or rejected case, now closed: its own ending, not the usual path.
         return [(CaseStatus.RECEIVED, "done"), (CaseStatus.ACKNOWLEDGED, "done"),

@@ -40,7 +40,7 @@ from core.intake.reporter_sessions import (
     resume_submitter_session,
     start_submitter_session,
 )
-from core.models import Case, CaseStatus, Category, Satisfaction
+from core.models import Case, CaseStatus, Category, Satisfaction, ScopeDecision
 from core.operations.notifications import queue_case_notification
 from core.session_tokens import new_session_token
 from portal.forms import OutcomeAnswerForm, ReceiptLoginForm, ReplyForm
@@ -137,6 +137,8 @@ class _ShownCase:
     #: the category the reporter chose, and their answer to the outcome (if given)
     category: Category | None
     satisfaction: Satisfaction | None
+    #: the scope decision, if made (a closed referred or rejected case shows that ending)
+    scope: ScopeDecision | None
 
 
 def _case_row(access: SubmitterAccess) -> Case:
@@ -153,7 +155,7 @@ def _read_case(access: SubmitterAccess) -> _ShownCase:
                       reached_stages(db(), access.case_id),
                       case_readers_by_id(db(), access.case_id),
                       tuple(identity_disclosures(db(), access.case_id)),
-                      row.category, row.satisfaction)
+                      row.category, row.satisfaction, row.scope_decision)
 
 
 def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
@@ -175,7 +177,7 @@ def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
         may_answer=shown.view.status in SATISFACTION_STAGES,
         readers=shown.readers, disclosures=shown.disclosures,
         stages=STAGES, answered=ANSWERED,
-        progress=progress_steps(shown.view.status, shown.reached),
+        progress=progress_steps(shown.view.status, shown.reached, shown.scope),
         question_answered=question_answered(shown.view),
         files_dropped=post.files_dropped if post else False,
         upload_error=post.error if post else None,
@@ -248,14 +250,15 @@ def _message_error(exc: InvalidInput) -> str:
 
 @blueprint.post("/case/answer")
 def answer() -> ResponseReturnValue:
-    """The reporter's answer to the outcome. "Not satisfied" asks the team for a review."""
+    """The reporter's answer to the outcome. "Not satisfied" asks the team for a review.
+    (The CSRF token was checked by CSRFProtect before this runs: a missing one is a 400.)"""
     access = _resume()
-    if access is None:
-        return redirect(url_for("followup.case"), code=303)
     form = OutcomeAnswerForm()
+    if access is None:
+        return _unsent_answer(form)
     if not form.validate_on_submit():
         return _case_page(_read_case(access), ReplyForm(), 400, answer_form=form,
-                          answer_error=_("Choose whether you are satisfied, then send."))
+                          answer_error=_answer_form_error(form))
     try:
         with attempt() as session:
             answer_outcome(session, services(), access, form.satisfied.data == "yes",
@@ -269,6 +272,28 @@ def answer() -> ResponseReturnValue:
                           answer_error=_message_error(exc))
     commit()
     return redirect(url_for("followup.case", _anchor="outcome-answer"), code=303)
+
+
+def _answer_form_error(form: OutcomeAnswerForm) -> str:
+    """The line above the answer form: no choice (or a choice not offered), or the comment's
+    own error (too long)."""
+    message: str
+    if not form.satisfied.errors and form.comment.errors:
+        message = str(form.comment.errors[0])
+    else:
+        message = _("Choose whether you are satisfied, then send.")
+    return message
+
+
+def _unsent_answer(form: OutcomeAnswerForm) -> ResponseReturnValue:
+    """An answer that arrived after the session ended: nothing is stored. A comment comes back
+    on the login page (403), as an unsent reply does, so that it is not lost."""
+    text = form.comment.data or ""
+    if not text.strip():
+        return redirect(url_for("followup.case"), code=303)
+    return render_template(
+        "portal/followup.html", form=ReceiptLoginForm(), unsent_text=text, unsent_files=False,
+        idle_minutes=services().config.submitter_session_idle_minutes), 403
 
 
 @blueprint.get("/case/files/<id:number>")

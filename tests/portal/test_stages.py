@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
-from core.models import Case, CaseStatus, MessageKind
+from core.models import Case, CaseStatus, MessageKind, ScopeDecision
 from core.services import Services
 from portal.stages import PROGRESS, STAGES, progress_steps
 from tests.portal.conftest import (
@@ -78,6 +78,25 @@ def test_off_path_stages_keep_later_steps_to_come() -> None:
         (CaseStatus.REFERRED, "current"), (CaseStatus.CLOSED, "todo")]
     assert progress_steps(CaseStatus.FOLLOW_UP)[-2:] == [
         (CaseStatus.FOLLOW_UP, "current"), (CaseStatus.CLOSED, "todo")]
+
+
+def test_a_closed_case_ends_as_its_scope_decision() -> None:
+    """A report referred, reopened, then found not admissible and closed has passed both
+    detours: its scope decision says how it ended. An accepted one shows the usual path."""
+    both = {CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED, CaseStatus.REFERRED,
+            CaseStatus.NOT_ADMISSIBLE, CaseStatus.CLOSED}
+    assert progress_steps(CaseStatus.CLOSED, both, ScopeDecision.NOT_ADMISSIBLE) == [
+        (CaseStatus.RECEIVED, "done"), (CaseStatus.ACKNOWLEDGED, "done"),
+        (CaseStatus.NOT_ADMISSIBLE, "done"), (CaseStatus.CLOSED, "current")]
+    assert progress_steps(CaseStatus.CLOSED, both, ScopeDecision.REFERRED)[2] == (
+        CaseStatus.REFERRED, "done")
+    # Referred, reopened, then accepted: the usual path, the referral not shown.
+    accepted = {*both, *PROGRESS}
+    assert progress_steps(CaseStatus.CLOSED, accepted, ScopeDecision.ACCEPTED) == [
+        *[(step, "done") for step in PROGRESS[:-1]], (CaseStatus.CLOSED, "current")]
+    # Not closed yet: the scope decision changes nothing.
+    assert progress_steps(CaseStatus.REFERRED, both - {CaseStatus.CLOSED},
+                          ScopeDecision.REFERRED) == progress_steps(CaseStatus.REFERRED)
 
 
 def _progress(html: str) -> list[tuple[str, str]]:
@@ -166,6 +185,32 @@ def test_a_referred_or_rejected_case_shows_its_own_ending(
         walk_to(s, services, Actor.system(), s.get(Case, case_id), CaseStatus.CLOSED)
     assert _progress(client.get("/case").text) == [
         ("done", "Received"), ("done", "Acknowledged"), ("done", label),
+        ("done current", "Closed")]
+
+
+def test_a_case_referred_then_rejected_shows_the_last_decision(
+    client: FlaskClient,
+    session_factory: sessionmaker[Session],
+    services: Services,
+    intake_reviewer: IntakeReviewer,
+) -> None:
+    """Referred, reopened to the scope decision, found not admissible, closed: the page
+    shows "Not admissible" (the case's scope decision), not the earlier referral."""
+    from core.audit.log import Actor
+    from tests.core.factories import walk_to
+
+    receipt = receipt_of(submit_report_via(client, report_fields()).text)
+    login_via(client, receipt)
+    case_id = only_case_id(session_factory)
+    with transaction(session_factory) as s:
+        case = s.get(Case, case_id)
+        for step in (CaseStatus.REFERRED, CaseStatus.ACKNOWLEDGED, CaseStatus.NOT_ADMISSIBLE,
+                     CaseStatus.CLOSED):
+            walk_to(s, services, Actor.system(), case, step)
+        # Set by the console's scope decision (core.cases.workflow.decide_scope).
+        case.scope_decision = ScopeDecision.NOT_ADMISSIBLE
+    assert _progress(client.get("/case").text) == [
+        ("done", "Received"), ("done", "Acknowledged"), ("done", "Not admissible"),
         ("done current", "Closed")]
 
 
