@@ -62,7 +62,9 @@ def legal_targets(current: CaseStatus, before_request: CaseStatus | None = None
     """The stages a case in `current` may move to. For "information needed", `before_request`
     is the stage the request was made in: the case may return there or go where it could."""
     if current is S.INFO_NEEDED:
-        before = before_request or S.ACKNOWLEDGED
+        # A request made on a received report acknowledged it: never back to "received".
+        before = (S.ACKNOWLEDGED if before_request in (None, S.RECEIVED, S.INFO_NEEDED)
+                  else before_request)
         return frozenset({before} | TRANSITIONS[before]) - {S.INFO_NEEDED}
     return TRANSITIONS[current]
 
