@@ -212,3 +212,36 @@ def walk_to(session: Session, services: Services, actor: Actor, case: Case,
     assert target in paths, f"{target} cannot be reached from {case.status}"
     for step in paths[target]:
         change_status(session, services, actor, case, step)
+
+
+def handlers_and_case(session_factory: sessionmaker[Session], services: Services,
+                      submit_services: Services | None = None
+                      ) -> tuple[ReviewerHandle, ReviewerHandle, SubmissionResult]:
+    """alice, intake handler of it_fault; bob, added to the team by alice; one received
+    case of that category (submitted with `submit_services` if given)."""
+    from core.cases.casework import grant_case
+
+    alice = add_reviewer(session_factory, services, "alice")
+    bob = add_reviewer(session_factory, services, "bob")
+    seed_categories(session_factory, {"it_fault": [alice.id]})
+    result = submit(session_factory, submit_services or services)
+    with transaction(session_factory) as s:
+        grant_case(s, services, alice.unlocked, result.case_id, s.get(Reviewer, bob.id))
+    return alice, bob, result
+
+
+def detached_case(session_factory: sessionmaker[Session], case_id: int) -> Case:
+    """The case's row as it is committed now, usable after its session closed."""
+    with session_factory() as s:
+        case = s.get(Case, case_id)
+        assert case is not None
+        s.expunge(case)
+        return case
+
+
+def assert_counters_exact(session_factory: sessionmaker[Session]) -> None:
+    """The inbox counters equal a rebuild from the cases and memberships."""
+    from core.cases.inbox_counts import computed_counts, stored_counts
+
+    with session_factory() as s:
+        assert stored_counts(s) == computed_counts(s)

@@ -12,15 +12,13 @@ from sqlalchemy import func, select
 
 from core.cases import workflow
 from core.cases.actions import add_action
-from core.cases.casework import StageRefused, grant_case, read_case_for_reviewer
-from core.cases.inbox_counts import computed_counts, stored_counts
+from core.cases.casework import StageRefused, read_case_for_reviewer
 from core.cases.transitions import IllegalTransition
 from core.db import transaction
 from core.errors import AccessDenied, InvalidInput
 from core.intake.reporter import login_submitter, read_case_for_submitter
 from core.models import (
     AuditEvent,
-    Case,
     CaseMember,
     CasePriority,
     CaseStatus,
@@ -29,12 +27,18 @@ from core.models import (
     MemberRole,
     Message,
     MessageKind,
-    Reviewer,
     RootCause,
     SanctionType,
     ScopeDecision,
 )
-from tests.core.factories import add_reviewer, audit_actions, audit_size, seed_categories, submit
+from tests.core.factories import (
+    add_reviewer,
+    assert_counters_exact,
+    audit_actions,
+    audit_size,
+    detached_case,
+    handlers_and_case,
+)
 
 FIRST = workflow.DecisionInput(
     finding=Finding.PARTLY_SUBSTANTIATED, root_cause=RootCause.PROCESS_GAP,
@@ -50,21 +54,8 @@ GROUNDS = "GROUNDS-TEXT the service log and the vendor's report"
 @pytest.fixture
 def team(session_factory, services):
     """alice: intake handler of the category; bob: granted by alice; one received case."""
-    alice = add_reviewer(session_factory, services, "alice")
-    bob = add_reviewer(session_factory, services, "bob")
-    seed_categories(session_factory, {"it_fault": [alice.id]})
-    result = submit(session_factory, services)
-    with transaction(session_factory) as s:
-        grant_case(s, services, alice.unlocked, result.case_id, s.get(Reviewer, bob.id))
-    return alice, bob, result
+    return handlers_and_case(session_factory, services)
 
-
-def _case(session_factory, case_id: int) -> Case:
-    with session_factory() as s:
-        case = s.get(Case, case_id)
-        assert case is not None
-        s.expunge(case)
-        return case
 
 
 def _roles(session_factory, case_id: int) -> dict[int, MemberRole]:
@@ -79,10 +70,6 @@ def _messages(session_factory, case_id: int) -> list[MessageKind]:
                               .order_by(Message.position)).scalars())
 
 
-def _counters_exact(session_factory) -> None:
-    with session_factory() as s:
-        assert stored_counts(s) == computed_counts(s)
-
 
 def _stage_changes(session_factory, case_id: int) -> list[tuple[str, str]]:
     with session_factory() as s:
@@ -94,7 +81,7 @@ def _stage_changes(session_factory, case_id: int) -> list[tuple[str, str]]:
 
 def _snapshot(session_factory, case_id: int) -> tuple:
     """Everything a refused step must leave as it was."""
-    case = _case(session_factory, case_id)
+    case = detached_case(session_factory, case_id)
     with session_factory() as s:
         decisions = s.scalar(select(func.count()).select_from(Decision))
     return (case.status, case.scope_decision, case.priority, case.closed_on,
@@ -107,15 +94,15 @@ def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> N
     case_id = result.case_id
     today = services.clock.today()
     start = len(audit_actions(session_factory))
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
 
     # Acknowledgement: a message to the reporter; only once.
     with transaction(session_factory) as s:
         workflow.acknowledge(s, services, alice.unlocked, case_id, "We received your report.")
-    case = _case(session_factory, case_id)
+    case = detached_case(session_factory, case_id)
     assert case.status is CaseStatus.ACKNOWLEDGED and case.acknowledged_on == today
     assert _messages(session_factory, case_id) == [MessageKind.INFORMATION]
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
     before = _snapshot(session_factory, case_id)
     with transaction(session_factory) as s, pytest.raises(StageRefused):
         workflow.acknowledge(s, services, bob.unlocked, case_id, "Again.")
@@ -125,7 +112,7 @@ def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> N
     with transaction(session_factory) as s:
         workflow.decide_scope(s, services, alice.unlocked, case_id, ScopeDecision.ACCEPTED,
                               lead_id=bob.id, priority=CasePriority.URGENT)
-    case = _case(session_factory, case_id)
+    case = detached_case(session_factory, case_id)
     assert (case.status, case.scope_decision, case.priority) == (
         CaseStatus.UNDER_INVESTIGATION, ScopeDecision.ACCEPTED, CasePriority.URGENT)
     assert _roles(session_factory, case_id) == {alice.id: MemberRole.INTAKE,
@@ -135,30 +122,30 @@ def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> N
             CaseMember.case_id == case_id)).all()
     assert copies == [(CasePriority.URGENT, CaseStatus.UNDER_INVESTIGATION)] * 2
     assert _messages(session_factory, case_id) == [MessageKind.INFORMATION]  # no text: none
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
 
     # Roles: alice technical, then the lead handed over to her.
     with transaction(session_factory) as s:
         workflow.set_member_role(s, services, bob.unlocked, case_id, alice.id,
                                  MemberRole.TECHNICAL)
     assert _roles(session_factory, case_id)[alice.id] is MemberRole.TECHNICAL
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
     with transaction(session_factory) as s:
         workflow.hand_over_lead(s, services, bob.unlocked, case_id, alice.id)
     assert _roles(session_factory, case_id) == {alice.id: MemberRole.LEAD,
                                                 bob.id: MemberRole.INVESTIGATOR}
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
 
     # The decision, then an amendment: a second version, the first one kept.
     with transaction(session_factory) as s:
         first = workflow.record_decision(s, services, alice.unlocked, case_id, FIRST)
         assert first.version == 1
-    assert _case(session_factory, case_id).status is CaseStatus.DECIDED
-    _counters_exact(session_factory)
+    assert detached_case(session_factory, case_id).status is CaseStatus.DECIDED
+    assert_counters_exact(session_factory)
     with transaction(session_factory) as s:
         second = workflow.record_decision(s, services, alice.unlocked, case_id, AMENDED)
         assert second.version == 2
-    assert _case(session_factory, case_id).status is CaseStatus.DECIDED
+    assert detached_case(session_factory, case_id).status is CaseStatus.DECIDED
     with session_factory() as s:
         versions = s.execute(select(Decision.version, Decision.finding, Decision.root_cause,
                                     Decision.sanction_types)
@@ -173,7 +160,7 @@ def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> N
     with transaction(session_factory) as s:
         workflow.give_feedback(s, services, alice.unlocked, case_id, OUTCOME, GROUNDS,
                                grounds_heading="Grounds:")
-    case = _case(session_factory, case_id)
+    case = detached_case(session_factory, case_id)
     assert case.status is CaseStatus.FEEDBACK_GIVEN and case.feedback_given_on == today
     with transaction(session_factory) as s:
         view = read_case_for_reviewer(s, services, bob.unlocked, case_id)
@@ -187,15 +174,15 @@ def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> N
                                                                     result.receipt_code))
     assert any(OUTCOME in m.body and GROUNDS in m.body for m in mine.messages
                if m.kind is MessageKind.FEEDBACK)
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
 
     # A corrective action, followed up.
     with transaction(session_factory) as s:
         add_action(s, services, alice.unlocked, case_id, title="Replace the fuser", notes="",
                    owner_id=bob.id, due_on=today + timedelta(days=10))
         workflow.start_follow_up(s, services, alice.unlocked, case_id)
-    assert _case(session_factory, case_id).status is CaseStatus.FOLLOW_UP
-    _counters_exact(session_factory)
+    assert detached_case(session_factory, case_id).status is CaseStatus.FOLLOW_UP
+    assert_counters_exact(session_factory)
 
     # Closing with the action still open needs a reason; a refusal changes nothing.
     before = _snapshot(session_factory, case_id)
@@ -206,18 +193,18 @@ def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> N
     assert _snapshot(session_factory, case_id) == before
     with transaction(session_factory) as s:
         workflow.close_case(s, services, alice.unlocked, case_id, "The vendor follows it up.")
-    case = _case(session_factory, case_id)
+    case = detached_case(session_factory, case_id)
     assert case.status is CaseStatus.CLOSED and case.closed_on == today
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
 
     # Reopened: back under investigation (an accepted case).
     with transaction(session_factory) as s:
         target = workflow.reopen_case(s, services, alice.unlocked, case_id, "It jams again.")
     assert target is CaseStatus.UNDER_INVESTIGATION
-    case = _case(session_factory, case_id)
+    case = detached_case(session_factory, case_id)
     assert case.status is CaseStatus.UNDER_INVESTIGATION and case.closed_on is None
     assert case.scope_decision is ScopeDecision.ACCEPTED
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
 
     # The reasons for closing and reopening are team-only notes.
     with transaction(session_factory) as s:
@@ -265,7 +252,7 @@ def test_referred_or_not_admissible_needs_a_message_then_closes(
     text = f"TELL-REPORTER {decision}: please contact the works council."
     with transaction(session_factory) as s:
         workflow.decide_scope(s, services, alice.unlocked, case_id, decision, message=text)
-    case = _case(session_factory, case_id)
+    case = detached_case(session_factory, case_id)
     assert (case.status, case.scope_decision) == (stage, decision)
     assert case.acknowledged_on == services.clock.today()  # deciding acknowledges
     assert _roles(session_factory, case_id) == {alice.id: MemberRole.INTAKE,
@@ -276,24 +263,24 @@ def test_referred_or_not_admissible_needs_a_message_then_closes(
         mine = read_case_for_submitter(s, services, login_submitter(s, services,
                                                                     result.receipt_code))
     assert [(m.kind, m.body) for m in mine.messages] == [(MessageKind.INFORMATION, text)]
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
 
     # Nobody leads: any member may close it (no reason needed: no actions).
     with transaction(session_factory) as s:
         workflow.close_case(s, services, bob.unlocked, case_id)
-    case = _case(session_factory, case_id)
+    case = detached_case(session_factory, case_id)
     assert case.status is CaseStatus.CLOSED and case.closed_on == services.clock.today()
     assert _messages(session_factory, case_id) == [MessageKind.INFORMATION]  # no note
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
 
     # Reopened: back to the scope decision, which is cleared.
     with transaction(session_factory) as s:
         assert workflow.reopen_case(s, services, alice.unlocked, case_id,
                                     "New facts.") is CaseStatus.ACKNOWLEDGED
-    case = _case(session_factory, case_id)
+    case = detached_case(session_factory, case_id)
     assert (case.status, case.scope_decision, case.closed_on) == (
         CaseStatus.ACKNOWLEDGED, None, None)
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
 
 
 def test_a_referred_case_is_not_accepted_without_reopening(session_factory, services,
@@ -321,7 +308,7 @@ def test_acceptance_needs_a_lead_from_the_team(session_factory, services, team) 
                                   priority=CasePriority.HIGH, message="Accepted.")
         assert refused.value.field in ("lead", "reviewer")
     assert _snapshot(session_factory, result.case_id) == before
-    assert _case(session_factory, result.case_id).status is CaseStatus.RECEIVED
+    assert detached_case(session_factory, result.case_id).status is CaseStatus.RECEIVED
 
 
 def test_no_decision_before_the_investigation(session_factory, services, team) -> None:
@@ -356,7 +343,7 @@ def test_only_the_lead_decides_once_there_is_one(session_factory, services, team
     assert _snapshot(session_factory, case_id) == before
     with transaction(session_factory) as s:
         workflow.record_decision(s, services, bob.unlocked, case_id, FIRST)
-    assert _case(session_factory, case_id).status is CaseStatus.DECIDED
+    assert detached_case(session_factory, case_id).status is CaseStatus.DECIDED
     with transaction(session_factory) as s:
         workflow.give_feedback(s, services, bob.unlocked, case_id, OUTCOME, GROUNDS,
                                grounds_heading="Grounds:")
@@ -370,7 +357,7 @@ def test_only_the_lead_decides_once_there_is_one(session_factory, services, team
         workflow.close_case(s, services, bob.unlocked, case_id)
     with transaction(session_factory) as s, pytest.raises(AccessDenied):
         workflow.reopen_case(s, services, alice.unlocked, case_id, "Not mine to reopen.")
-    assert _case(session_factory, case_id).status is CaseStatus.CLOSED
+    assert detached_case(session_factory, case_id).status is CaseStatus.CLOSED
 
 
 def test_the_lead_role_is_handed_over_not_set(session_factory, services, team) -> None:
@@ -391,7 +378,7 @@ def test_the_lead_role_is_handed_over_not_set(session_factory, services, team) -
         workflow.set_member_role(s, services, alice.unlocked, case_id, alice.id,
                                  MemberRole.LEGAL)
     assert audit_size(session_factory) == size
-    _counters_exact(session_factory)
+    assert_counters_exact(session_factory)
 
 
 def test_the_priority_changes_are_audited_and_copied(session_factory, services, team) -> None:
@@ -409,17 +396,3 @@ def test_the_priority_changes_are_audited_and_copied(session_factory, services, 
         detail = s.execute(select(AuditEvent.detail).where(
             AuditEvent.action == "case:priority")).scalar_one()
     assert json.loads(detail) == {"from": "normal", "to": "low"}
-
-
-def test_follow_up_needs_an_open_action(session_factory, services, team) -> None:
-    _alice, bob, _result = team
-    case_id = _accepted(session_factory, services, team)
-    with transaction(session_factory) as s:
-        workflow.record_decision(s, services, bob.unlocked, case_id, FIRST)
-        workflow.give_feedback(s, services, bob.unlocked, case_id, OUTCOME, GROUNDS,
-                               grounds_heading="Grounds:")
-    before = _snapshot(session_factory, case_id)
-    with transaction(session_factory) as s, pytest.raises(StageRefused):
-        workflow.start_follow_up(s, services, bob.unlocked, case_id)
-    assert _snapshot(session_factory, case_id) == before
-    assert _case(session_factory, case_id).status is CaseStatus.FEEDBACK_GIVEN
