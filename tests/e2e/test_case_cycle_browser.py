@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pyotp
 import pytest
 from sqlalchemy import select
 
 from core.cases.casework import grant_case
 from core.db import transaction
 from core.models import Case, CaseStatus, Reviewer
-from core.staff.accounts import totp_secret
 from tests.core.factories import seed_categories
+from tests.e2e.console_login import LOCALE, console_login
 from tests.e2e.test_cross_app import ARTIFACTS, _browser, servers  # noqa: F401 - fixture
 from tests.reviewer.conftest import new_account
 
@@ -32,24 +31,6 @@ STAGE = {
               CaseStatus.FEEDBACK_GIVEN: "已反馈", CaseStatus.FOLLOW_UP: "整改跟进中",
               CaseStatus.CLOSED: "已归档"},
 }
-LOCALE = {"en": "en-GB", "zh_CN": "zh-CN"}
-
-
-def _console_login(browser, url: str, session_factory, services, handle, lang: str):
-    with session_factory() as s:
-        secret = totp_secret(services, s.get(Reviewer, handle.id))
-    context = browser.new_context(java_script_enabled=False, locale=LOCALE[lang])
-    page = context.new_page()
-    page.goto(url + "/login")
-    if lang != "en":
-        page.click(f"button[name=language][value={lang}]")
-        page.wait_for_url("**/login")
-    page.fill("#username", handle.username)
-    page.fill("#passphrase", handle.passphrase)
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("#login-submit")
-    page.wait_for_url("**/cases")
-    return context, page
 
 
 @pytest.mark.e2e
@@ -99,8 +80,9 @@ def test_a_case_through_every_stage_in_both_apps(servers, session_factory,  # no
         with transaction(session_factory) as s:
             grant_case(s, services, hana.unlocked, case_id, s.get(Reviewer, ivan.id))
 
-        staff, console = _console_login(browser, console_url, session_factory, services,
-                                        hana, lang)
+        staff, console = console_login(browser, console_url, session_factory, services,
+                                       hana, lang)
+        console.wait_for_url("**/cases")
         assert reference in console.content()
         assert "Badge reader at door 4 fails" in console.inner_text("#inbox-table")
         shot(console, "console-inbox")
@@ -122,8 +104,8 @@ def test_a_case_through_every_stage_in_both_apps(servers, session_factory,  # no
         reporter_sees(CaseStatus.UNDER_INVESTIGATION, "investigation")
 
         # The lead keeps the evidence log and decides.
-        lead_context, lead = _console_login(browser, console_url, session_factory, services,
-                                            ivan, lang)
+        lead_context, lead = console_login(browser, console_url, session_factory, services,
+                                           ivan, lang)
         lead.goto(f"{case_url}/casework")
         lead.check("#kind-2")  # interview record
         lead.fill("#interviewee", "Facilities desk")

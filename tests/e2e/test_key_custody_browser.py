@@ -10,14 +10,13 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-import pyotp
 import pytest
 from sqlalchemy import select
 
 from core.cases.content import Identity, ReportContent
 from core.models import Category, Reviewer, Role
-from core.staff.accounts import totp_secret
-from tests.core.factories import ReviewerHandle, add_reviewer, seed_categories, submit
+from tests.core.factories import add_reviewer, seed_categories, submit
+from tests.e2e.console_login import console_login
 from tests.e2e.test_console_browser import ARGS, ARTIFACTS, CHROMIUM
 
 #: Text that shows each page is in the chosen language.
@@ -41,24 +40,6 @@ def console_url(config, services):
     app.extensions["candor.database"].engine.dispose()
 
 
-def _login(browser, url: str, session_factory, services, handle: ReviewerHandle, lang: str):
-    """A new browser context (its own cookies), the language chosen, then logged in."""
-    with session_factory() as s:
-        secret = totp_secret(services, s.get(Reviewer, handle.id))
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    page.goto(url + "/login")
-    if lang != "en":
-        page.click(f"button[name=language][value={lang}]")
-        page.wait_for_url("**/login")
-    page.fill("#username", handle.username)
-    page.fill("#passphrase", handle.passphrase)
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("#login-submit")
-    page.wait_for_load_state()
-    return context, page
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
 def test_four_eyes_and_the_identity_request_in_a_browser(console_url, session_factory,
@@ -77,7 +58,7 @@ def test_four_eyes_and_the_identity_request_in_a_browser(console_url, session_fa
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         # The first admin asks for an account and a routing change.
-        first, page = _login(browser, console_url, session_factory, services, ada, lang)
+        first, page = console_login(browser, console_url, session_factory, services, ada, lang)
         page.goto(console_url + "/admin/reviewers/new")
         page.fill("#username", "newbie")
         page.check("input[name=role][value=reviewer]")
@@ -93,7 +74,7 @@ def test_four_eyes_and_the_identity_request_in_a_browser(console_url, session_fa
         assert page.locator("button[id^=approve-]").count() == 0  # not their own requests
         first.close()
         # The second admin approves both.
-        second, page = _login(browser, console_url, session_factory, services, ben, lang)
+        second, page = console_login(browser, console_url, session_factory, services, ben, lang)
         page.goto(console_url + "/admin/approvals")
         page.screenshot(path=str(ARTIFACTS / f"{shot}-01-approvals.png"), full_page=True)
         while page.locator("button[id^=approve-]").count():
@@ -108,7 +89,7 @@ def test_four_eyes_and_the_identity_request_in_a_browser(console_url, session_fa
         # A confidential report now reaches both; ivy asks for the identity.
         case = submit(session_factory, services, identity=Identity(name="Wang Fang 王芳"),
                       report=ReportContent(summary="Badge reader logs are edited"))
-        handler, page = _login(browser, console_url, session_factory, services, ivy, lang)
+        handler, page = console_login(browser, console_url, session_factory, services, ivy, lang)
         page.goto(f"{console_url}/cases/{case.case_id}")
         assert "keeper" in page.inner_text("#readers")
         page.click("#identity-request-link")
@@ -116,7 +97,8 @@ def test_four_eyes_and_the_identity_request_in_a_browser(console_url, session_fa
         page.click("#identity-request-submit")
         page.wait_for_selector("#notice")
         # The custodian approves with the passphrase.
-        custodian, cpage = _login(browser, console_url, session_factory, services, keeper, lang)
+        custodian, cpage = console_login(browser, console_url, session_factory, services,
+                                         keeper, lang)
         cpage.click("#nav-identity")
         assert REQUESTS_TITLE[lang] in cpage.inner_text("h1")
         assert "To invite the reporter to an interview" in cpage.inner_text("#identity-requests")
