@@ -46,8 +46,8 @@ from core.models import (
     MessageKind,
     Reviewer,
 )
-from core.models.enums import ASSIGNED_ROLES, PRIORITY_ORDER
 from core.services import Services
+from tests.core.cases.inbox_oracle import brute_force, due_soon, overdue
 from tests.core.factories import (
     ReviewerHandle,
     add_reviewer,
@@ -147,82 +147,6 @@ def _build(session_factory: sessionmaker[Session], services: Services, rng: rand
 
 # --- brute force -------------------------------------------------------------------------------
 
-AWAITING_ACK = {CaseStatus.RECEIVED}
-AWAITING_FEEDBACK = {CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED, CaseStatus.INFO_NEEDED,
-                     CaseStatus.UNDER_INVESTIGATION, CaseStatus.DECIDED}
-
-
-def _overdue(c: Case, today: date) -> bool:
-    return ((c.status in AWAITING_ACK and c.acknowledge_due < today)
-            or (c.status in AWAITING_FEEDBACK and c.feedback_due < today))
-
-
-def _soon(c: Case, today: date) -> bool:
-    horizon = today + timedelta(days=7)
-    return not _overdue(c, today) and (
-        (c.status in AWAITING_ACK and c.acknowledge_due <= horizon)
-        or (c.status in AWAITING_FEEDBACK and c.feedback_due <= horizon))
-
-
-def _sort_key(sort: Sort):  # type: ignore[no-untyped-def]
-    far = date.max
-    return {
-        Sort.NEWEST: (lambda c: (c.received_on, c.id), True),
-        Sort.OLDEST: (lambda c: (c.received_on, c.id), False),
-        Sort.FEEDBACK_DUE: (lambda c: (c.feedback_due, c.id), False),
-        Sort.ACKNOWLEDGE_DUE: (lambda c: (c.acknowledge_due, c.id), False),
-        Sort.REFERENCE: (lambda c: (c.reference,), False),
-        # newest activity first, cases without activity last
-        Sort.ACTIVITY: (lambda c: (c.submitter_active_on is not None,
-                                   c.submitter_active_on or far, c.id), True),
-        # most urgent first, then newest
-        Sort.PRIORITY: (lambda c: (PRIORITY_ORDER.index(c.priority),
-                                   -c.received_on.toordinal(), -c.id), False),
-    }[sort]
-
-
-def brute_force(s: Session, reviewer_id: int, filt: InboxFilter, today: date) -> InboxPage:
-    cases = {c.id: c for c in s.execute(select(Case)).scalars()}
-    roles = {m.case_id: m.role for m in s.execute(select(CaseMember).where(
-        CaseMember.reviewer_id == reviewer_id, CaseMember.excluded.is_(False))).scalars()}
-    horizon = today + timedelta(days=7)
-    visible = [c for cid, c in cases.items() if cid in roles
-               and (not filt.assigned_to_me or roles[cid] in ASSIGNED_ROLES)
-               and (filt.priority is None or c.priority is filt.priority)
-               and (not filt.leading or roles[cid] is MemberRole.LEAD)
-               and (not filt.not_satisfied or c.review_requested)
-               and (not filt.actions_due or (c.actions_due is not None
-                                             and c.actions_due <= horizon))]
-
-    def keep(c: Case, skip: str = "") -> bool:
-        return ((filt.status is None or skip == "status" or c.status is filt.status)
-                and (filt.category_id is None or skip == "category"
-                     or c.category_id == filt.category_id)
-                and (filt.due is None or skip == "due"
-                     or (_overdue(c, today) if filt.due is Due.OVERDUE else _soon(c, today))))
-
-    by_status: dict[CaseStatus, int] = {}
-    for c in visible:
-        if keep(c, "status"):
-            by_status[c.status] = by_status.get(c.status, 0) + 1
-    by_category: dict[int, int] = {}
-    for c in visible:
-        if keep(c, "category") and c.category_id is not None:
-            by_category[c.category_id] = by_category.get(c.category_id, 0) + 1
-    due_base = [c for c in visible if keep(c, "due")]
-    matching = [c for c in visible if keep(c)]
-    key, reverse = _sort_key(filt.sort)
-    matching.sort(key=key, reverse=reverse)
-    start = (filt.page - 1) * filt.per_page
-    rows = matching[start:start + filt.per_page]
-    return InboxPage(
-        rows=rows, total=len(matching), page=filt.page, per_page=filt.per_page,  # type: ignore[arg-type]
-        by_status=by_status, by_category=by_category,
-        by_due={Due.OVERDUE: sum(_overdue(c, today) for c in due_base),
-                Due.SOON: sum(_soon(c, today) for c in due_base)},
-        all_visible=len(due_base))
-
-
 def _check(s: Session, reviewer_id: int, filt: InboxFilter, today: date) -> InboxPage:
     got = inbox_page(s, reviewer_id, filt, today)
     want = brute_force(s, reviewer_id, filt, today)
@@ -236,7 +160,7 @@ def _check(s: Session, reviewer_id: int, filt: InboxFilter, today: date) -> Inbo
     for row in got.rows:
         case = s.get(Case, row.id)
         assert case is not None
-        assert (row.overdue, row.due_soon) == (_overdue(case, today), _soon(case, today))
+        assert (row.overdue, row.due_soon) == (overdue(case, today), due_soon(case, today))
         assert row.status is case.status and row.received_on == case.received_on
         assert (row.priority, row.review_requested, row.actions_due) == (
             case.priority, case.review_requested, case.actions_due)
