@@ -8,6 +8,7 @@ import click
 
 from cli.context import CliContext, pass_context
 from cli.db_commands import upgrade_database
+from core.audit.checkpoints import verifier_key
 from core.categories.lookup import seed_default_categories
 from core.keyring import Keyring, KeyringError, write_keyring
 from crypto.recovery import export_private_key, generate_recovery_key
@@ -48,6 +49,11 @@ def init(obj: CliContext, recovery_key: bool) -> None:
     click.echo(f"  secrets:  {config.secrets_dir} (mode 0600; back them up, keep them private)")
     click.echo(f"  database: {obj.engine.url.render_as_string(hide_password=True)}")
     click.echo(f"  categories: {added} default categories added")
+    verifier = verifier_key(obj.services)
+    click.echo("  access log verifier key (give it to your auditors; `candor audit key` "
+               "prints it again):")
+    click.echo(f"    {verifier.encode()}")
+    click.echo(f"    fingerprint: {verifier.fingerprint}")
     if recovery is not None:
         click.echo()
         click.echo(RECOVERY_WARNING.format(key=export_private_key(recovery.private_key)))

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from cli.audit_commands import audit
 from cli.category_commands import category
 from cli.cleanup_command import cleanup
 from cli.context import USER_ERRORS, CliContext
@@ -53,6 +54,7 @@ cli.add_command(demo)
 cli.add_command(cleanup)
 cli.add_command(notify)
 cli.add_command(remind)
+cli.add_command(audit)
 
 
 if __name__ == "__main__":  # pragma: no cover

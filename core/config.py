@@ -72,6 +72,10 @@ class Config:
     smtp_sender: str = "candor@localhost"
     #: Address of the console, put in notification emails (optional).
     console_url: str | None = None
+    #: The name of this instance's access log in its signed checkpoints (C2SP "origin" and
+    #: key name: no spaces or "+"), e.g. "whistle.example.com/audit". Set it before the first
+    #: checkpoint: changing it later makes older checkpoints name another log.
+    audit_origin: str = "candor/audit"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -137,6 +141,14 @@ def _checked_timezone(value: Any) -> str:
     return name
 
 
+def _checked_origin(value: Any) -> str:
+    origin = str(value).strip()
+    if not origin or any(c.isspace() or c == "+" for c in origin):
+        raise ConfigError(f"audit_origin: {value!r} must be one word without spaces or '+', "
+                          "such as \"whistle.example.com/audit\"")
+    return origin
+
+
 _INT_SETTINGS = (
     "acknowledge_days",
     "feedback_months",
@@ -151,7 +163,7 @@ _INT_SETTINGS = (
     "reviewer_session_absolute_hours",
     "smtp_port",
 )
-_STR_SETTINGS = ("smtp_host", "smtp_sender", "console_url", "timezone")
+_STR_SETTINGS = ("smtp_host", "smtp_sender", "console_url", "timezone", "audit_origin")
 _OTHER_SETTINGS = ("company_networks", "insecure_dev_cookies", "submitter_date_precision")
 
 
@@ -205,6 +217,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
         values["submitter_date_precision"] = _parse_precision(values["submitter_date_precision"])
     if "timezone" in values:
         values["timezone"] = _checked_timezone(values["timezone"])
+    if "audit_origin" in values:
+        values["audit_origin"] = _checked_origin(values["audit_origin"])
     database_url = values.pop("database_url", None) or default_database_url(data_dir)
     try:
         database_url = checked_database_url(str(database_url))

@@ -22,7 +22,6 @@ from crypto.audit_chain import (
     GENESIS,
     chain_hash,
     chain_head,
-    checkpoint_message,
     leaf_hash,
     verify_chain,
 )
@@ -114,7 +113,6 @@ __all__ = [
     "StreamError",
     "chain_hash",
     "chain_head",
-    "checkpoint_message",
     "create_reviewer_keys",
     "decrypt_record",
     "decrypt_stream",

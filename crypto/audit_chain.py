@@ -2,8 +2,9 @@
 
 ``head_n = SHA-256(0x01 || head_{n-1} || SHA-256(0x00 || entry_n))`` starting from
 :data:`GENESIS`. The distinct leaf/node prefixes stop an entry from being passed off as an
-interior hash. A signed checkpoint (size, head, time) lets an auditor check offline that
-nothing was altered, removed, inserted or reordered.
+interior hash. The chain ties each stored row to the one before it (core.audit.log
+verifies it before signing); what auditors check is the Merkle tree over the same leaf hashes
+(crypto.merkle), whose root the signed checkpoints state (crypto.signed_note).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ __all__ = [
     "GENESIS",
     "chain_hash",
     "chain_head",
-    "checkpoint_message",
     "leaf_hash",
     "verify_chain",
 ]
@@ -27,7 +27,6 @@ HASH_BYTES = 32
 GENESIS: bytes = bytes(HASH_BYTES)
 _LEAF_PREFIX = b"\x00"
 _NODE_PREFIX = b"\x01"
-_CHECKPOINT_HEADER = b"candor-checkpoint-v1\n"
 
 
 def leaf_hash(entry: bytes) -> bytes:
@@ -48,18 +47,6 @@ def chain_head(entries: Iterable[bytes], start: bytes = GENESIS) -> bytes:
     for entry in entries:
         head = chain_hash(head, leaf_hash(entry))
     return head
-
-
-def checkpoint_message(size: int, head: bytes, issued_at: str) -> bytes:
-    """Return the canonical bytes to sign for a checkpoint of *size* entries ending at *head*."""
-    if size < 0:
-        raise ValueError("size must be non-negative")
-    if len(head) != HASH_BYTES:
-        raise ValueError("head must be 32 bytes")
-    # A newline inside issued_at would make two different checkpoints serialise alike.
-    if "\n" in issued_at or "\r" in issued_at:
-        raise ValueError("issued_at must be a single line")
-    return _CHECKPOINT_HEADER + f"{size}\n{head.hex()}\n{issued_at}\n".encode()
 
 
 def verify_chain(entries: Iterable[bytes], expected_head: bytes, start: bytes = GENESIS) -> None:

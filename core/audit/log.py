@@ -20,14 +20,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import Clock
-from core.models import ActorKind, AuditCheckpoint, AuditEvent, AuditHead, PendingAuditEvent
-from crypto.audit_chain import GENESIS, chain_hash, checkpoint_message, leaf_hash
-from crypto.signing import sign
+from core.models import ActorKind, AuditEvent, AuditHead, PendingAuditEvent
+from crypto.audit_chain import GENESIS, chain_hash, leaf_hash
 
 #: How long after its day (or week) ends a reporter's event may still be committed: a
 #: submission's transaction ends after its upload (up to `candor serve --timeout`, one hour by
@@ -93,6 +93,11 @@ class AuditAction(StrEnum):
     CASE_REOPENED = "case:reopen"
     CASE_RECORDED_BY_STAFF = "case:intake:staff"  # a report taken by telephone, letter, ...
     SUMMARIES_DECRYPTED = "case:summary:decrypt"  # the inbox page's one-line summaries
+    ACCESS_REFUSED = "access:refuse"  # a case, file or page the actor may not see
+    AUDIT_LOG_READ = "audit:read"  # an auditor's page of the log (filters in the detail)
+    AUDIT_EXPORTED = "audit:export"
+    AUDIT_PROOF_MADE = "audit:prove"
+    AUDIT_LOG_DAMAGED = "audit:damaged"  # the database no longer matches the checkpoints
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,13 @@ class Actor:
         return cls(ActorKind.SYSTEM)
 
 
+#: The columns of an entry, for reading many without building ORM objects (`entry_bytes`
+#: and `verify_events` accept the rows these select).
+ENTRY_COLUMNS = (AuditEvent.position, AuditEvent.occurred_at, AuditEvent.actor_kind,
+                 AuditEvent.reviewer_id, AuditEvent.action, AuditEvent.case_id,
+                 AuditEvent.detail, AuditEvent.leaf_hash, AuditEvent.chain_hash)
+
+
 def entry_bytes(event: AuditEvent) -> bytes:
     """The canonical bytes of an event that the chain hashes. Auditors recompute these."""
     document = {
@@ -136,7 +148,8 @@ def _canonical_detail(detail: Mapping[str, str | int | bool | None] | None) -> s
     return json.dumps(dict(detail or {}), sort_keys=True, separators=(",", ":"))
 
 
-def _locked_head(session: Session) -> AuditHead:
+def locked_head(session: Session) -> AuditHead:
+    """The log's head row, locked until the end of the transaction (serialises appends)."""
     head = session.execute(
         select(AuditHead)
         .where(AuditHead.id == 1)
@@ -178,7 +191,7 @@ def record_event(
         session.add(pending)
         session.flush()
         return pending
-    head = _locked_head(session)
+    head = locked_head(session)
     _append_ended_reporter_events(session, clock, head)
     event = _append(session, head, occurred_at=clock.now(), actor_kind=actor.kind,
                     reviewer_id=actor.reviewer_id, action=str(action), case_id=case_id,
@@ -191,7 +204,7 @@ def sequence_reporter_events(session: Session, clock: Clock) -> int:
     """Append the queued reporter events of every ended day (or week) to the log; return how
     many. Staff appends do this on their way, so this only matters on a quiet instance
     (`candor cleanup` calls it)."""
-    appended = _append_ended_reporter_events(session, clock, _locked_head(session))
+    appended = _append_ended_reporter_events(session, clock, locked_head(session))
     session.flush()
     return appended
 
@@ -240,10 +253,15 @@ def _append(session: Session, head: AuditHead, *, occurred_at: datetime, actor_k
 
 
 class ChainBroken(Exception):
-    """The stored log does not hash to what it claims: something was altered or removed."""
+    """The stored log does not hash to what it claims: something was altered or removed.
+    `position` is the first entry found wrong."""
+
+    def __init__(self, position: int, message: str) -> None:
+        super().__init__(message)
+        self.position = position
 
 
-def verify_events(events: Iterable[AuditEvent], start: bytes = GENESIS, first: int = 0) -> bytes:
+def verify_events(events: Iterable[Any], start: bytes = GENESIS, first: int = 0) -> bytes:
     """Recompute the chain over `events` (in position order) and return the head.
 
     Raises ChainBroken at the first position that is missing, duplicated, out of order or whose
@@ -253,33 +271,14 @@ def verify_events(events: Iterable[AuditEvent], start: bytes = GENESIS, first: i
     expected_position = first
     for event in events:
         if event.position != expected_position:
-            raise ChainBroken(f"expected position {expected_position}, found {event.position}")
+            raise ChainBroken(expected_position,
+                              f"expected position {expected_position}, found {event.position}")
         leaf = leaf_hash(entry_bytes(event))
         if leaf != event.leaf_hash:
-            raise ChainBroken(f"event {event.position} was altered")
+            raise ChainBroken(event.position, f"event {event.position} was altered")
         current = chain_hash(current, leaf)
         if current != event.chain_hash:
-            raise ChainBroken(f"chain hash mismatch at position {event.position}")
+            raise ChainBroken(event.position,
+                              f"chain hash mismatch at position {event.position}")
         expected_position += 1
     return current
-
-
-def sign_checkpoint(
-    session: Session, clock: Clock, signing_seed: bytes
-) -> AuditCheckpoint:
-    """Sign the current head; the checkpoint itself is recorded as an event after it."""
-    head = _locked_head(session)
-    _append_ended_reporter_events(session, clock, head)
-    issued_at = clock.now().astimezone(UTC).replace(microsecond=0).isoformat()
-    checkpoint = AuditCheckpoint(
-        size=head.size,
-        head=head.head,
-        issued_at=issued_at,
-        signature=sign(signing_seed, checkpoint_message(head.size, head.head, issued_at)),
-    )
-    session.add(checkpoint)
-    session.flush()
-    record_event(session, clock, AuditAction.CHECKPOINT_SIGNED, Actor.system(),
-                 detail={"size": checkpoint.size})
-    return checkpoint
-

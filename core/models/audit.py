@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, RowId, UTCDateTime, str_enum
@@ -16,14 +16,20 @@ class AuditEvent(Base):
     chain; `chain_hash` of the last entry is the head. Rows are never updated or deleted."""
 
     __tablename__ = "audit_events"
+    # Each filter of the auditor console pages by position: (filter, position) indexes.
+    __table_args__ = (
+        Index("ix_audit_events_action_position", "action", "position"),
+        Index("ix_audit_events_case_id_position", "case_id", "position"),
+        Index("ix_audit_events_reviewer_id_position", "reviewer_id", "position"),
+    )
 
     position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor_kind: Mapped[ActorKind] = mapped_column(str_enum(ActorKind, "actor_kind"))
-    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"), index=True)
-    action: Mapped[str] = mapped_column(String(64), index=True)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
+    action: Mapped[str] = mapped_column(String(64))
     #: No foreign key: the log must outlive a case deleted at the end of its retention.
-    case_id: Mapped[int | None] = mapped_column(RowId, index=True)
+    case_id: Mapped[int | None] = mapped_column(RowId)
     #: Canonical JSON of non-content details (never report text, names or network data).
     detail: Mapped[str] = mapped_column(Text, default="{}")
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -64,12 +70,14 @@ class AuditHead(Base):
 
 
 class AuditCheckpoint(Base):
-    """A signed statement "the log had `size` entries with head `head` at `issued_at`"."""
+    """A signed statement "the log had `size` entries with Merkle root `root` at `issued_at`"
+    (core.audit.checkpoints). `note` is the whole signed note, as auditors receive it; a copy
+    of each is also written to the data directory, out of a database writer's reach."""
 
     __tablename__ = "audit_checkpoints"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    size: Mapped[int] = mapped_column(BigInteger)
-    head: Mapped[bytes] = mapped_column(LargeBinary(32))
-    issued_at: Mapped[str] = mapped_column(String(40))
-    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text)

@@ -7,7 +7,6 @@ from crypto.audit_chain import (
     GENESIS,
     chain_hash,
     chain_head,
-    checkpoint_message,
     leaf_hash,
     verify_chain,
 )
@@ -26,21 +25,6 @@ def test_known_answers() -> None:
         assert head.hex() == expected
     assert chain_head(ENTRIES) == HEAD
     verify_chain(ENTRIES, HEAD)
-    msg = checkpoint_message(len(ENTRIES), HEAD, V["issued_at"])
-    assert msg.hex() == V["checkpoint_message"]
-
-
-def test_checkpoint_message_format() -> None:
-    msg = checkpoint_message(7, bytes(range(32)), "2024-05-01T12:00:00Z")
-    assert msg == (
-        b"candor-checkpoint-v1\n7\n" + bytes(range(32)).hex().encode() + b"\n2024-05-01T12:00:00Z\n"
-    )
-    with pytest.raises(ValueError):
-        checkpoint_message(1, bytes(32), "a\nb")
-    with pytest.raises(ValueError):
-        checkpoint_message(-1, bytes(32), "t")
-    with pytest.raises(ValueError):
-        checkpoint_message(1, bytes(31), "t")
 
 
 def test_domain_separation() -> None:

@@ -10,7 +10,6 @@ from crypto.audit_chain import (
     HASH_BYTES,
     chain_hash,
     chain_head,
-    checkpoint_message,
     leaf_hash,
     verify_chain,
 )
@@ -76,21 +75,14 @@ def test_chain_hashes_must_be_32_bytes(length: int) -> None:
         chain_hash(bytes(length), good)
     with pytest.raises(ValueError, match="32 bytes"):
         chain_hash(GENESIS, bytes(length))
-    with pytest.raises(ValueError, match="32 bytes"):
-        checkpoint_message(1, bytes(length), "2026-12-04T00:00:00Z")
     assert len(chain_hash(GENESIS, good)) == HASH_BYTES
 
 
-def test_size_zero_checkpoint_is_the_genesis() -> None:
-    message = checkpoint_message(0, GENESIS, "2026-12-04T00:00:00Z")
-    assert message == (b"candor-checkpoint-v1\n0\n" + GENESIS.hex().encode()
-                       + b"\n2026-12-04T00:00:00Z\n")
+def test_the_empty_chain_is_the_genesis() -> None:
     assert chain_head([]) == GENESIS
     verify_chain([], GENESIS)  # an empty log verifies against the genesis head
     with pytest.raises(ChainError):
         verify_chain([b"one"], GENESIS)
-    with pytest.raises(ValueError, match="non-negative"):
-        checkpoint_message(-1, GENESIS, "2026-12-04T00:00:00Z")
 
 
 def test_leaf_and_node_hashes_are_domain_separated() -> None:
@@ -111,13 +103,6 @@ def test_signature_and_key_lengths_are_checked() -> None:
         verify(pair.verify_key, b"message", signature[:-1])
     with pytest.raises(SignatureError, match="does not verify"):
         verify(pair.verify_key, b"other message", signature)
-
-
-@pytest.mark.parametrize("line_break", ["\n", "\r"])
-def test_checkpoint_time_must_be_one_line(line_break: str) -> None:
-    """Either line break would let two different checkpoints serialise alike."""
-    with pytest.raises(ValueError, match="single line"):
-        checkpoint_message(1, GENESIS, f"2026-12-04{line_break}T00:00:00Z")
 
 
 @pytest.mark.parametrize("character", [":", "A", "a", "/"])

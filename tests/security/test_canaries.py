@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from core.audit.log import Actor, sign_checkpoint
+from core.audit.checkpoints import sign_checkpoint
+from core.audit.log import Actor
 from core.cases import workflow
 from core.cases.actions import add_action, update_action
 from core.cases.casework import (
@@ -242,7 +243,7 @@ def run_scenario(session_factory, services, c: dict[str, str]) -> list[str]:
     staff_code = run_case_cycle(session_factory, services, c, ivy, second.case_id,
                                 second.receipt_code)
     with transaction(session_factory) as s:
-        sign_checkpoint(s, services.clock, services.keyring.audit_signing_seed)
+        sign_checkpoint(s, services)
     return [first.receipt_code, second.receipt_code, staff_code]
 
 

@@ -9,12 +9,12 @@ import pyotp
 import pytest
 from sqlalchemy import select, text
 
+from core.audit.checkpoints import sign_checkpoint
 from core.audit.log import (
     Actor,
     AuditAction,
     ChainBroken,
     sequence_reporter_events,
-    sign_checkpoint,
     verify_events,
 )
 from core.cases.casework import (
@@ -80,9 +80,9 @@ def verify_all(session_factory) -> bytes:
     with session_factory() as s:
         count = s.execute(text("select count(*) from audit_events")).scalar_one()
     if count != size:
-        raise ChainBroken(f"{count} events stored, the head claims {size}")
+        raise ChainBroken(min(count, size), f"{count} events stored, the head claims {size}")
     if computed != head:
-        raise ChainBroken("recomputed head differs from the stored head")
+        raise ChainBroken(size, "recomputed head differs from the stored head")
     return computed
 
 
@@ -312,7 +312,7 @@ def test_each_use_case_records_exactly_its_events(session_factory, services, wor
 
     def checkpoint():
         with transaction(session_factory) as s:
-            sign_checkpoint(s, services.clock, services.keyring.audit_signing_seed)
+            sign_checkpoint(s, services)
 
     assert added_actions(session_factory, checkpoint) == [A.CHECKPOINT_SIGNED]
 

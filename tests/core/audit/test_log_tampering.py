@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from core.audit.checkpoints import LogDamaged, sign_checkpoint, verifier_key
 from core.audit.log import (
     Actor,
     ChainBroken,
     entry_bytes,
     record_event,
-    sign_checkpoint,
     verify_events,
 )
 from core.cases.casework import (
@@ -21,14 +22,15 @@ from core.cases.casework import (
 )
 from core.clock import Clock
 from core.db import transaction
+from core.keyring import Keyring
 from core.models import (
     AuditCheckpoint,
     AuditEvent,
     AuditHead,
 )
-from crypto.audit_chain import GENESIS, checkpoint_message
-from crypto.errors import SignatureError
-from crypto.signing import verify
+from crypto.audit_chain import GENESIS
+from crypto.merkle import MerkleTree
+from crypto.signed_note import NoteError, VerifierKey, open_checkpoint
 from tests.core.audit.test_log import (  # noqa: F401 - helpers and fixtures
     TAMPERINGS,
     A,
@@ -80,13 +82,14 @@ def test_truncated_tail_is_detected_against_the_head(session_factory, services, 
         verify_all(session_factory)
 
 
-def test_checkpoint_detects_a_rewritten_history(session_factory, services, world):
+def test_checkpoint_refuses_a_rewritten_history(session_factory, services, world):
     """Someone with database access recomputes every hash after an edit: the chain is
-    internally consistent again, but no longer matches a signed checkpoint."""
+    internally consistent again, but the next checkpoint refuses to sign it, and the signed
+    root no longer matches the log."""
     _populate(session_factory, services, world)
     with transaction(session_factory) as s:
-        checkpoint = sign_checkpoint(s, services.clock, services.keyring.audit_signing_seed)
-        cp_size, cp_head = checkpoint.size, bytes(checkpoint.head)
+        signed = sign_checkpoint(s, services)
+        cp_size, cp_root = signed.row.size, bytes(signed.row.root)
     from crypto.audit_chain import chain_hash, leaf_hash
 
     with transaction(session_factory) as s:
@@ -100,7 +103,11 @@ def test_checkpoint_detects_a_rewritten_history(session_factory, services, world
     verify_all(session_factory)  # internally consistent
     with session_factory() as s:
         events = all_events(s)
-    assert verify_events(events[:cp_size]) != cp_head
+    assert MerkleTree([leaf_hash(entry_bytes(e)) for e in events[:cp_size]]).root() != cp_root
+    # The rewrite reached the last checkpointed entry's successors' chain: refused.
+    with pytest.raises(LogDamaged) as refused, transaction(session_factory) as s:
+        sign_checkpoint(s, services)
+    assert refused.value.position == cp_size - 1
 
 
 def test_rolled_back_transaction_leaves_no_events(session_factory, services, world):
@@ -123,42 +130,39 @@ def test_rolled_back_transaction_leaves_no_events(session_factory, services, wor
 
 def test_checkpoint_signature_verifies(session_factory, services, world):
     _populate(session_factory, services, world)
-    size_before, head_before = head_row(session_factory)
+    size_before, _ = head_row(session_factory)
     with transaction(session_factory) as s:
-        checkpoint = sign_checkpoint(s, services.clock, services.keyring.audit_signing_seed)
+        signed = sign_checkpoint(s, services)
     with session_factory() as s:
         stored = s.execute(select(AuditCheckpoint)).scalar_one()
         events = all_events(s)
-    assert (stored.size, bytes(stored.head)) == (size_before, head_before)
-    assert stored.signature == checkpoint.signature
-    message = checkpoint_message(stored.size, bytes(stored.head), stored.issued_at)
-    verify(services.keyring.audit_verify_key, message, bytes(stored.signature))
-    # The checkpoint commits to the events before it ...
-    assert verify_events(events[: stored.size]) == bytes(stored.head)
-    # ... and is itself logged afterwards.
+    key = verifier_key(services)
+    stated = open_checkpoint(stored.note, key)
+    assert (stated.size, stated.root) == (size_before, bytes(stored.root)) == (
+        signed.row.size, bytes(signed.row.root))
+    # The checkpoint commits to the events before it, as the Merkle root of their leaves ...
+    leaves = [bytes(e.leaf_hash) for e in events[:stored.size]]
+    assert MerkleTree(leaves).root() == stated.root
+    # ... its copy outside the database is the same note ...
+    assert Path(signed.path).read_text("utf-8") == stored.note
+    # ... and it is itself logged afterwards.
     assert events[stored.size].action == A.CHECKPOINT_SIGNED
     assert head_row(session_factory)[0] == size_before + 1
-    # The signature is bound to size, head and time, and to this instance's key.
-    for forged in (
-        checkpoint_message(stored.size + 1, bytes(stored.head), stored.issued_at),
-        checkpoint_message(stored.size, bytes(32), stored.issued_at),
-        checkpoint_message(stored.size, bytes(stored.head), stored.issued_at + "x"),
-    ):
-        with pytest.raises(SignatureError):
-            verify(services.keyring.audit_verify_key, forged, bytes(stored.signature))
-    from core.keyring import Keyring
-
-    with pytest.raises(SignatureError):
-        verify(Keyring.generate().audit_verify_key, message, bytes(stored.signature))
+    # Another instance's key does not open it, nor does any edit of its text.
+    with pytest.raises(NoteError):
+        open_checkpoint(stored.note, VerifierKey(key.name, Keyring.generate().audit_verify_key))
+    for forged in (stored.note.replace(f"\n{stored.size}\n", f"\n{stored.size + 1}\n"),
+                   stored.note.replace("time 2", "time 1")):
+        with pytest.raises(NoteError):
+            open_checkpoint(forged, key)
 
 
 def test_checkpoint_time_is_exact_seconds(session_factory, services):
     from datetime import UTC, datetime
 
-
     moment = datetime(2024, 7, 1, 9, 8, 7, 654321, tzinfo=UTC)
     services = dataclasses.replace(services, clock=Clock(now=lambda: moment))
     with transaction(session_factory) as s:
-        checkpoint = sign_checkpoint(s, services.clock, services.keyring.audit_signing_seed)
-    assert datetime.fromisoformat(checkpoint.issued_at) == moment.replace(microsecond=0)
-
+        signed = sign_checkpoint(s, services)
+    stated = open_checkpoint(signed.row.note, verifier_key(services))
+    assert stated.issued_at == moment.replace(microsecond=0)

@@ -1,0 +1,180 @@
+"""`candor audit ...`: sign checkpoints, print the verifier key, export the log, make proofs,
+and verify exports and proofs offline (docs/AUDIT_FORMAT.md)."""
+
+from __future__ import annotations
+
+import sys
+import zipfile
+from pathlib import Path
+
+import click
+
+from cli.context import CliContext, pass_context
+from core.audit.verifier import verify_export
+from core.audit.verifier_proofs import verify_proof
+from core.audit.verifier_report import Report, Unreadable
+from crypto.signed_note import NoteError, VerifierKey
+
+#: Exit statuses of `candor audit verify` (documented in its help and the README).
+VERIFIED, FAILED, USAGE, UNREADABLE = 0, 1, 2, 3
+
+
+@click.group()
+def audit() -> None:
+    """The access log: checkpoints, exports and proofs for auditors.
+
+    `checkpoint`, `key`, `export` and `prove` run on the server. `verify` runs anywhere: it
+    needs neither the database, nor the instance's secrets, nor a network.
+    """
+
+
+@audit.command()
+@pass_context
+def checkpoint(obj: CliContext) -> None:
+    """Sign a checkpoint of the access log now (run it hourly from cron).
+
+    The entries added since the last checkpoint are checked first; a log altered in the
+    database is refused with the position found wrong, and nothing is signed. The checkpoint
+    is stored in the database, kept in <data dir>/audit/checkpoints/, and mailed to every
+    active auditor with an email address when smtp_host is set.
+    """
+    from core.audit.checkpoints import auditor_addresses, sign_checkpoint
+    from core.operations.notifications import send_mail
+
+    with obj.transaction() as session:
+        signed = sign_checkpoint(session, obj.services)
+        note, size = signed.row.note, signed.row.size
+        addresses = auditor_addresses(session)
+    click.echo(f"Signed a checkpoint of {size} entries: {signed.path}")
+    click.echo(note, nl=False)
+    if obj.config.smtp_host and addresses:
+        sent = send_mail(obj.services, addresses, "Candor: access log checkpoint",
+                         "Keep this checkpoint: `candor audit verify` proves the log extends "
+                         f"it.\n\n{note}")
+        click.echo(f"Mailed it to {sent} auditor(s).")
+
+
+@audit.command()
+@pass_context
+def key(obj: CliContext) -> None:
+    """Print the key auditors verify checkpoints and exports with, and its fingerprint."""
+    from core.audit.checkpoints import verifier_key
+
+    obj.require_data_dir()
+    verifier = verifier_key(obj.services)
+    click.echo(verifier.encode())
+    click.echo(f"fingerprint: {verifier.fingerprint}")
+
+
+@audit.command()
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+def export(obj: CliContext, destination: Path) -> None:
+    """Write the signed export of the whole access log to DESTINATION (a ZIP file)."""
+    from core.audit.export import write_export
+
+    if destination.exists():
+        raise click.ClickException(f"{destination} exists; choose a new file name")
+    partial = destination.with_name(destination.name + ".partial")
+    try:
+        with obj.transaction() as session:
+            summary = write_export(session, obj.services, partial)
+        partial.rename(destination)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"Exported {summary.size} entries and {summary.checkpoints} checkpoint(s) "
+               f"to {destination}")
+
+
+@audit.command()
+@click.option("--position", type=click.IntRange(min=0),
+              help="Prove that the entry at this position is in the newest checkpoint.")
+@click.option("--since", "old_size", type=click.IntRange(min=0),
+              help="Prove that the log of this many entries (a checkpoint you kept) is a "
+                   "prefix of the newest checkpoint.")
+@pass_context
+def prove(obj: CliContext, position: int | None, old_size: int | None) -> None:
+    """Print an inclusion or consistency proof (JSON) against the newest checkpoint."""
+    from core.audit.proofs import consistency_proof, inclusion_proof
+
+    if (position is None) == (old_size is None):
+        raise click.UsageError("give exactly one of --position and --since")
+    with obj.transaction() as session:
+        if position is not None:
+            document = inclusion_proof(session, obj.services, position)
+        else:
+            document = consistency_proof(session, obj.services, int(old_size or 0))
+    click.echo(document)
+
+
+@audit.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--checkpoint", "kept", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A checkpoint you kept (repeatable): the log must extend each of them.")
+@click.option("--public-key", "public_key",
+              help="The verifier key you were given (the line itself, or a file holding it). "
+                   "Without it the key inside the export is trusted, which proves little.")
+def verify(file: Path, kept: tuple[Path, ...], public_key: str | None) -> None:
+    """Verify an export (or a proof from `candor audit prove`) offline.
+
+    Checks every entry, hash, signature and proof, and that the log extends every kept
+    checkpoint; names the first bad position and what is wrong there.
+
+    Exit status: 0 verified; 1 the log fails verification (tampering, truncation, a bad
+    signature or proof); 2 wrong usage; 3 the file is not an export or proof, or a key or
+    checkpoint file cannot be read.
+    """
+    try:
+        key = VerifierKey.parse(_key_text(public_key)) if public_key else None
+        notes = [(path.name, path.read_text(encoding="utf-8")) for path in kept]
+        if zipfile.is_zipfile(file):
+            report = _verify_with_progress(file, key, notes)
+        else:
+            if key is None:
+                raise click.UsageError("a proof is checked against --public-key")
+            report = verify_proof(file, key=key, kept=notes)
+    except (Unreadable, NoteError, OSError, UnicodeDecodeError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(UNREADABLE)
+    _print_report(report)
+    sys.exit(VERIFIED if report.ok else FAILED)
+
+
+def _key_text(value: str) -> str:
+    """The key line itself, or the first line of the file named (as `candor audit key`
+    writes it, with its fingerprint on the next line)."""
+    path = Path(value)
+    if "+" not in value or path.is_file():
+        lines = path.read_text(encoding="utf-8").strip().splitlines()
+        return lines[0] if lines else ""
+    return value
+
+
+def _verify_with_progress(file: Path, key: VerifierKey | None,
+                          notes: list[tuple[str, str]]) -> Report:
+    with zipfile.ZipFile(file) as archive:
+        try:
+            total = archive.getinfo("events.jsonl").file_size
+        except KeyError:
+            total = 0
+    if not sys.stderr.isatty():
+        return verify_export(file, key=key, kept=notes)
+    # The bar counts entries; the member's size over ~180 bytes an entry is a fair estimate.
+    with click.progressbar(length=max(total // 180, 1), label="Verifying",
+                           file=sys.stderr) as bar:
+        return verify_export(file, key=key, kept=notes, progress=bar.update)
+
+
+def _print_report(report: Report) -> None:
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if report.ok:
+        click.echo(f"Verified: {report.entries} entries, {report.checkpoints} checkpoint(s) "
+                   f"in the export, {report.kept} kept checkpoint(s).")
+        return
+    first = report.first_bad_position
+    where = f" The first bad position is {first}." if first is not None else ""
+    click.echo(f"FAILED: {len(report.problems)} problem(s).{where}")
+    for problem in report.ordered():
+        click.echo(f"  {problem}")

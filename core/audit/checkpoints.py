@@ -1,0 +1,141 @@
+"""Signed checkpoints of the access log (`candor audit checkpoint`, hourly from cron, or an
+auditor's "sign now").
+
+A checkpoint is a C2SP signed note stating the log's origin, size and RFC 9162 Merkle root at a
+time (docs/AUDIT_FORMAT.md). Before signing, the entries added since the last checkpoint are
+checked against their stored hashes and the chain, and the last checkpointed entry against its
+recorded leaf hash: a database rewritten since is refused with `LogDamaged`, never signed. The
+new leaf hashes are appended to the data directory's leaf file, the note is stored in the
+database and kept as a file beside it, and mailed to the auditors after the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.audit.log import (
+    ENTRY_COLUMNS,
+    Actor,
+    AuditAction,
+    ChainBroken,
+    entry_bytes,
+    locked_head,
+    record_event,
+    verify_events,
+)
+from core.audit.store import chain_mark, checkpoint_files, leaf_file
+from core.errors import DomainError
+from core.models import AuditCheckpoint, AuditEvent, Reviewer, Role
+from core.services import Services
+from crypto.audit_chain import GENESIS
+from crypto.merkle import leaf_hash
+from crypto.signed_note import Checkpoint, VerifierKey, checkpoint_text, sign_note
+
+#: Entries read from the database per round trip while checking them.
+_BATCH = 10_000
+
+
+class LogDamaged(DomainError):
+    """The log in the database no longer matches what was checkpointed (or its own hashes):
+    someone wrote to the database. `position` is the first entry found wrong."""
+
+    def __init__(self, position: int, what: str) -> None:
+        super().__init__(f"the access log is damaged at position {position}: {what}; "
+                         "no checkpoint was signed. Run `candor audit export` and "
+                         "`candor audit verify` to see what changed.")
+        self.position = position
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A new checkpoint: its row (with the note) and where its file copy is kept."""
+
+    row: AuditCheckpoint
+    path: str
+
+
+def verifier_key(services: Services) -> VerifierKey:
+    """The key auditors check checkpoints and exports with (named by the log's origin)."""
+    return VerifierKey(services.config.audit_origin, services.keyring.audit_verify_key)
+
+
+def sign_checkpoint(session: Session, services: Services,
+                    actor: Actor | None = None) -> SignedCheckpoint:
+    """Check the entries added since the last checkpoint, record their leaf hashes and sign a
+    checkpoint of the whole log, in the caller's transaction. `actor` is who asked (the
+    system for cron). Raises LogDamaged if the database's log was altered."""
+    head = locked_head(session)  # no reporter events are appended first: see below
+    leaves = leaf_file(services.config.data_dir)
+    recorded = leaves.count()
+    if recorded > head.size:
+        raise LogDamaged(head.size, f"the database holds {head.size} entries but "
+                         f"{recorded} were checkpointed (entries were removed)")
+    mark = chain_mark(services.config.data_dir)
+    new_leaves = _checked_new_leaves(session, recorded, head.size,
+                                     leaves.leaf(recorded - 1) if recorded else None,
+                                     mark.read())
+    # Every entry up to head.size was committed before this transaction took the head lock,
+    # so the leaf file never records an entry that could still roll back.
+    leaves.append(new_leaves)
+    mark.write(head.size, bytes(head.head))
+    root = leaves.root()
+    issued_at = services.clock.now()
+    origin = services.config.audit_origin
+    note = sign_note(checkpoint_text(Checkpoint(origin, head.size, root, issued_at)), origin,
+                     services.keyring.audit_signing_seed)
+    row = AuditCheckpoint(size=head.size, root=root, issued_at=issued_at, note=note)
+    session.add(row)
+    session.flush()
+    path = checkpoint_files(services.config.data_dir).write(head.size, note)
+    record_event(session, services.clock, AuditAction.CHECKPOINT_SIGNED,
+                 actor or Actor.system(), detail={"size": head.size})
+    return SignedCheckpoint(row=row, path=str(path))
+
+
+def _checked_new_leaves(session: Session, start: int, end: int, last_recorded: bytes | None,
+                        mark: tuple[int, bytes] | None) -> bytes:
+    """The leaf hashes of entries [start, end), checked against their stored hashes and the
+    chain, and the entry before them against its recorded leaf hash and chain head."""
+    previous_chain = GENESIS
+    if start:
+        before = session.get(AuditEvent, start - 1)
+        if before is None or leaf_hash(entry_bytes(before)) != last_recorded:
+            raise LogDamaged(start - 1, "the entry differs from the one checkpointed")
+        previous_chain = bytes(before.chain_hash)
+        if mark is not None and mark != (start, previous_chain):
+            raise LogDamaged(start - 1, "the hash chain up to this entry was recomputed, so "
+                             "an earlier entry was rewritten")
+    hashes = bytearray()
+    position = start
+    while position < end:
+        batch = session.execute(
+            select(*ENTRY_COLUMNS).where(AuditEvent.position >= position,
+                                     AuditEvent.position < min(end, position + _BATCH))
+            .order_by(AuditEvent.position)).all()
+        try:
+            previous_chain = verify_events(batch, previous_chain, position)
+        except ChainBroken as broken:
+            raise LogDamaged(broken.position, str(broken)) from None
+        if len(batch) != min(end, position + _BATCH) - position:
+            raise LogDamaged(position + len(batch), "entries are missing")
+        for event in batch:
+            hashes += leaf_hash(entry_bytes(event))
+        position += len(batch)
+    return bytes(hashes)
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    """The newest checkpoint in the database."""
+    return session.execute(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def auditor_addresses(session: Session) -> list[str]:
+    """Email addresses of the active auditors (checkpoints are mailed to them)."""
+    return list(session.execute(
+        select(Reviewer.email).where(Reviewer.role == Role.AUDITOR, Reviewer.active.is_(True),
+                                     Reviewer.email.is_not(None))).scalars())

@@ -1,0 +1,88 @@
+"""The per-entry checks of the offline verifier: canonical form, positions, and each entry's
+leaf hash against the hash the instance recorded when it signed its checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from core.audit.verifier_report import Report
+from crypto.merkle import HASH_BYTES
+
+_KEYS = frozenset(("position", "occurred_at", "actor_kind", "reviewer_id", "action",
+                   "case_id", "detail"))
+_ACTORS = frozenset(("reviewer", "submitter", "system"))
+
+
+class EntryChecker:
+    """Checks the lines of events.jsonl one by one, in order."""
+
+    def __init__(self, recorded: bytes, report: Report) -> None:
+        self.recorded = recorded
+        self.recorded_count = len(recorded) // HASH_BYTES
+        self.report = report
+        self.position = 0
+        self._form_broken = False
+        self._mismatch: int | None = None
+        self._mismatch_leaf = b""
+
+    def _recorded(self, index: int) -> bytes:
+        return self.recorded[index * HASH_BYTES:(index + 1) * HASH_BYTES]
+
+    def check(self, line: bytes) -> bytes:
+        """Check the next line; return its leaf hash."""
+        raw = line[:-1] if line.endswith(b"\n") else line
+        leaf = hashlib.sha256(b"\x00" + raw).digest()
+        index = self.position
+        if not self._form_broken:
+            self._check_form(raw, index)
+        if self._mismatch is None and index < self.recorded_count:
+            if leaf != self._recorded(index):
+                self._mismatch, self._mismatch_leaf = index, leaf
+        elif self._mismatch == index - 1:
+            self._diagnose(next_leaf=leaf)
+        self.position += 1
+        return leaf
+
+    def _check_form(self, raw: bytes, index: int) -> None:
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict) or entry.keys() != _KEYS:
+            what = "is not an entry (a JSON object with the seven keys)"
+        elif entry["position"] != index:
+            what = f"the entry says it is at position {entry['position']!r}"
+        elif entry["actor_kind"] not in _ACTORS or not isinstance(entry["detail"], str):
+            what = "the entry's actor or detail is malformed"
+        elif json.dumps(entry, sort_keys=True, separators=(",", ":")).encode() != raw:
+            what = "the entry is not in canonical form"
+        else:
+            return
+        self._form_broken = True  # after one broken entry the rest would only echo it
+        self.report.add(index, what)
+
+    def _diagnose(self, next_leaf: bytes | None) -> None:
+        index = self._mismatch
+        assert index is not None
+        self.report.first_leaf_mismatch = index
+        following = self._recorded(index + 1) if index + 1 < self.recorded_count else None
+        if following is not None and self._mismatch_leaf == following:
+            what = "an entry was removed here (this entry is the one recorded after it)"
+        elif next_leaf is not None and next_leaf == self._recorded(index):
+            what = "an entry was inserted here (the next entry is the one recorded here)"
+        else:
+            what = "the entry was changed: its hash is not the one recorded when it was " \
+                   "checkpointed"
+        self.report.add(index, what)
+        self._mismatch = -1  # diagnosed: nothing more to compare
+
+    def finish(self) -> None:
+        """After the last line: diagnose a mismatch on the last entry, and a log shorter than
+        its recorded hashes."""
+        if self._mismatch is not None and self._mismatch >= 0:
+            self._diagnose(next_leaf=None)
+        if self.position < self.recorded_count and self._mismatch is None:
+            self.report.first_leaf_mismatch = self.position
+            self.report.add(self.position, f"the log ends here, but {self.recorded_count} "
+                            "entries were checkpointed: it was truncated")
