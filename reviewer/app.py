@@ -15,6 +15,7 @@ from reviewer import labels, session
 from reviewer.console import EXTENSION_KEY, Console
 from reviewer.views import (
     admin,
+    audit_log,
     auth,
     cases,
     casework_page,
@@ -71,6 +72,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     app.register_blueprint(staff_intake.blueprint)
     app.register_blueprint(identity.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(audit_log.blueprint)
     csrf.exempt(cases.reply)  # streamed upload: the view checks the token itself
     csrf.exempt(casework_page.evidence)  # likewise
 

@@ -42,7 +42,7 @@ def current() -> LoadedSession:
 
 def home_url(role: Role) -> str:
     """The landing page of a role."""
-    return url_for({Role.ADMIN: "admin.dashboard", Role.AUDITOR: "auth.auditor"}.get(
+    return url_for({Role.ADMIN: "admin.dashboard", Role.AUDITOR: "audit_log.events"}.get(
         role, "inbox.index"))
 
 

@@ -32,7 +32,14 @@ from core.models import AuditCheckpoint, AuditEvent, Reviewer, Role
 from core.services import Services
 from crypto.audit_chain import GENESIS
 from crypto.merkle import leaf_hash
-from crypto.signed_note import Checkpoint, VerifierKey, checkpoint_text, sign_note
+from crypto.signed_note import (
+    Checkpoint,
+    NoteError,
+    VerifierKey,
+    checkpoint_text,
+    open_checkpoint,
+    sign_note,
+)
 
 #: Entries read from the database per round trip while checking them.
 _BATCH = 10_000
@@ -139,3 +146,32 @@ def auditor_addresses(session: Session) -> list[str]:
     return list(session.execute(
         select(Reviewer.email).where(Reviewer.role == Role.AUDITOR, Reviewer.active.is_(True),
                                      Reviewer.email.is_not(None))).scalars())
+
+
+@dataclass(frozen=True)
+class CheckpointState:
+    """A stored checkpoint as the auditor console shows it."""
+
+    row: AuditCheckpoint
+    signature_valid: bool
+    #: The copy in the data directory is the same note (False: missing or different).
+    file_matches: bool
+
+
+def checkpoint_states(session: Session, services: Services,
+                      limit: int = 50) -> list[CheckpointState]:
+    """The newest stored checkpoints, each checked against the instance's key and its copy
+    outside the database."""
+    key = verifier_key(services)
+    files = checkpoint_files(services.config.data_dir)
+    rows = session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc())
+                           .limit(limit)).scalars()
+    states = []
+    for row in rows:
+        try:
+            stated = open_checkpoint(row.note, key)
+            valid = (stated.size, stated.root) == (row.size, bytes(row.root))
+        except NoteError:
+            valid = False
+        states.append(CheckpointState(row, valid, files.read(row.size) == row.note))
+    return states

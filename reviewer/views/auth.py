@@ -197,5 +197,5 @@ def language() -> Any:
 @blueprint.get("/auditor")
 @role_required(Role.AUDITOR)
 def auditor() -> Any:
-    """The auditor's landing page: what they can do here (no case content)."""
-    return render_template("reviewer/auditor.html")
+    """The auditor's old landing page: now the access log."""
+    return redirect(url_for("audit_log.events"), code=303)

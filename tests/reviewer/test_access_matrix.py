@@ -23,7 +23,12 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "auth.change_passphrase": (LOGIN, 200, 200, 200, 200, 200),
     "auth.reauth":           (LOGIN, 200, 200, 200, 200, 200),
     "auth.language":         (303, 303, 303, 303, 303, 303),
-    "auth.auditor":          (LOGIN, 403, 403, 403, 200, 403),
+    "auth.auditor":          (LOGIN, 403, 403, 403, 303, 403),  # to the access log
+    "audit_log.events":      (LOGIN, 403, 403, 403, 200, 403),
+    "audit_log.checkpoints": (LOGIN, 403, 403, 403, 200, 403),
+    "audit_log.sign_now":    (LOGIN, 403, 403, 403, 303, 403),
+    "audit_log.export":      (LOGIN, 403, 403, 403, 200, 403),
+    "audit_log.proof":       (LOGIN, 403, 403, 403, 400, 403),  # no number given
     "inbox.index":           (LOGIN, 200, 200, 200, 403, 403),
     "cases.show":            (LOGIN, 200, 404, 404, 403, 403),
     "cases.reply":           (LOGIN, 400, 404, 404, 403, 403),

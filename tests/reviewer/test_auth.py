@@ -263,13 +263,14 @@ def test_logout_ends_the_session(app, session_factory, services, world):
 
 
 def test_roles_land_on_their_pages(app, session_factory, services, world):
-    for handle, target in [(world.admin, "/admin"), (world.auditor, "/auditor"),
+    for handle, target in [(world.admin, "/admin"), (world.auditor, "/audit"),
                            (world.on_case, "/cases")]:
         client = login_client(app, session_factory, services, handle)
         assert client.get("/").location.endswith(target)
     auditor_client = login_client(app, session_factory, services, world.auditor)
-    auditor = auditor_client.get("/auditor")
-    assert b"never see case content" in auditor.data and b"Log out" in auditor.data
+    auditor = auditor_client.get("/audit")
+    assert b"never case content" in auditor.data and b"Log out" in auditor.data
+    assert auditor_client.get("/auditor").location.endswith("/audit")
     # Landing elsewhere is not only a redirect: the other roles' pages refuse them.
     assert auditor_client.get("/cases").status_code == 403
     assert auditor_client.get("/admin").status_code == 403

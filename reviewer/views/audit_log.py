@@ -1,0 +1,184 @@
+"""The auditor's pages: the access log with filters, the checkpoints and their state, a
+signed export, proofs, and "sign a checkpoint now". Auditors open no case content; every page
+they read is logged (core.audit.browse)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from core.audit.browse import REPORTER, SYSTEM, LogFilter, read_log, staff_accounts
+from core.audit.checkpoints import LogDamaged, checkpoint_states, sign_checkpoint, verifier_key
+from core.audit.export import write_export
+from core.audit.log import Actor, AuditAction, record_event
+from core.audit.proofs import consistency_proof, inclusion_proof
+from core.errors import InvalidInput, NotFound
+from core.models import Role
+from reviewer.audit_labels import ACTIONS
+from reviewer.console import console
+from reviewer.session import current, role_required
+from web.database import commit, db, rollback, separate_transaction
+
+blueprint = Blueprint("audit_log", __name__)
+auditor_only = role_required(Role.AUDITOR)
+
+
+class BadFilter(ValueError):
+    """A filter value the page cannot use; the message says which."""
+
+
+def _filter_from(args: Any) -> LogFilter:
+    """Read the filters from the query string, refusing what is malformed."""
+    def number(name: str, label: str) -> int | None:
+        value = (args.get(name) or "").strip()
+        if not value:
+            return None
+        if not value.isdigit() or len(value) > 19:
+            raise BadFilter(_("%(field)s must be a whole number.", field=label))
+        return int(value)
+
+    def day(name: str, label: str) -> date | None:
+        value = (args.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise BadFilter(_("%(field)s must be a date such as 2026-12-31.",
+                              field=label)) from None
+
+    actor = (args.get("actor") or "").strip() or None
+    if actor not in (None, SYSTEM, REPORTER) and not (actor.isdigit() and len(actor) < 10):
+        raise BadFilter(_("Choose an actor from the list."))
+    action = (args.get("action") or "").strip() or None
+    if action is not None and action not in ACTIONS:
+        raise BadFilter(_("Choose an action from the list."))
+    wanted = LogFilter(actor=actor, action=action, case_id=number("case", _("Case")),
+                       since=day("since", _("From")), until=day("until", _("To")),
+                       before=number("before", "before"), after=number("after", "after"))
+    if wanted.since and wanted.until and wanted.since > wanted.until:
+        raise BadFilter(_("The period ends before it starts."))
+    return wanted
+
+
+@blueprint.get("/audit")
+@auditor_only
+def events() -> Any:
+    """The access log, newest first, with filters and paging by position."""
+    error = None
+    try:
+        wanted = _filter_from(request.args)
+    except BadFilter as exc:
+        error, wanted = str(exc), LogFilter()
+    page = read_log(db(), console().services.clock, current().reviewer.id, wanted)
+    return render_template(
+        "reviewer/audit_events.html", page=page, wanted=wanted, error=error,
+        accounts=staff_accounts(db()), actions=ACTIONS, SYSTEM=SYSTEM, REPORTER=REPORTER,
+        zone=console().services.clock.zone, detail_of=detail_of,
+        page_url=lambda **changes: url_for("audit_log.events", **_query(changes))), (
+        400 if error else 200)
+
+
+def _query(changes: dict[str, Any]) -> dict[str, Any]:
+    """The current query string with `changes` (None removes a key)."""
+    query = {k: v for k, v in request.args.items() if k not in ("before", "after")}
+    query.update(changes)
+    return {k: v for k, v in query.items() if v not in (None, "")}
+
+
+@blueprint.get("/audit/checkpoints")
+@auditor_only
+def checkpoints() -> Any:
+    """The signed checkpoints, their state, the verifier key, export and proofs."""
+    services = console().services
+    states = checkpoint_states(db(), services)
+    record_event(db(), services.clock, AuditAction.AUDIT_LOG_READ,
+                 Actor.reviewer(current().reviewer.id),
+                 detail={"page": "checkpoints", "shown": len(states)})
+    return render_template("reviewer/audit_checkpoints.html", states=states,
+                           key=verifier_key(services))
+
+
+@blueprint.post("/audit/checkpoints")
+@auditor_only
+def sign_now() -> Any:
+    """Sign a checkpoint now (cron does it hourly)."""
+    services = console().services
+    try:
+        signed = sign_checkpoint(db(), services, Actor.reviewer(current().reviewer.id))
+    except LogDamaged as damaged:
+        rollback()
+        with separate_transaction() as session:
+            record_event(session, services.clock, AuditAction.AUDIT_LOG_DAMAGED,
+                         Actor.reviewer(current().reviewer.id),
+                         detail={"position": damaged.position})
+        return render_template("reviewer/audit_damaged.html", position=damaged.position), 409
+    commit()
+    flash(_("Checkpoint of %(size)s entries signed.", size=signed.row.size))
+    return redirect(url_for("audit_log.checkpoints"), code=303)
+
+
+@blueprint.post("/audit/export")
+@auditor_only
+def export() -> Response:
+    """The signed export of the whole log, as a download."""
+    services = console().services
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to send_file, which closes it
+    summary = write_export(db(), services, spool, actor=Actor.reviewer(current().reviewer.id))
+    commit()
+    spool.seek(0)
+    name = f"candor-audit-{summary.size}.zip"
+    return send_file(spool, mimetype="application/zip", as_attachment=True,
+                     download_name=name, max_age=0)
+
+
+@blueprint.post("/audit/proof")
+@auditor_only
+def proof() -> Any:
+    """An inclusion proof (`position`) or consistency proof (`since`), as a download."""
+    services = console().services
+    actor = Actor.reviewer(current().reviewer.id)
+    kind = request.form.get("kind")
+    raw = (request.form.get("value") or "").strip()
+    try:
+        if not raw.isdigit() or len(raw) > 19:
+            return _proof_refused(_("Enter a whole number."))
+        if kind == "inclusion":
+            document = inclusion_proof(db(), services, int(raw), actor)
+        elif kind == "consistency":
+            document = consistency_proof(db(), services, int(raw), actor)
+        else:
+            return _proof_refused(_("Choose which proof you want."))
+    except NotFound:
+        return _proof_refused(_("No checkpoint has been signed yet: sign one first."))
+    except InvalidInput:
+        return _proof_refused(_("The newest checkpoint does not cover that number: enter a "
+                                "position below its size, or the size of a checkpoint you "
+                                "kept."))
+    commit()
+    response = Response(document, mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="candor-proof-{kind}-{raw}.json"')
+    return response
+
+
+def _proof_refused(message: str) -> Any:
+    rollback()
+    services = console().services
+    return render_template("reviewer/audit_checkpoints.html",
+                           states=checkpoint_states(db(), services),
+                           key=verifier_key(services), proof_error=message), 400
+
+
+def detail_of(event: Any) -> dict[str, Any]:
+    """An entry's detail as a mapping (it is stored as canonical JSON)."""
+    try:
+        value = json.loads(event.detail)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
