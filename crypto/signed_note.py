@@ -29,6 +29,7 @@ __all__ = [
     "VerifierKey",
     "checkpoint_text",
     "open_checkpoint",
+    "open_note",
     "parse_checkpoint_text",
     "sign_note",
 ]

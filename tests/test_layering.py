@@ -63,3 +63,25 @@ def test_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("def f():\n    import flask\n    from sqlalchemy.orm import Session\n")
     assert imported_top_levels(sample) >= {"flask", "sqlalchemy"}
+
+
+def test_the_offline_verifier_needs_no_database_or_server_code() -> None:
+    """`candor audit verify` runs on an auditor's computer: its modules import only the
+    standard library, crypto/ and each other (never the database, the apps or the instance's
+    configuration), checked by really importing them in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    modules = ["core.audit.verifier", "core.audit.verifier_entries",
+               "core.audit.verifier_proofs", "core.audit.verifier_report"]
+    for name in modules:
+        path = ROOT / (name.replace(".", "/") + ".py")
+        top = imported_top_levels(path)
+        assert top <= {"__future__", "base64", "binascii", "collections", "dataclasses",
+                       "hashlib", "hmac", "json", "pathlib", "zipfile", "core", "crypto"}, name
+    probe = ("import sys; import " + ", ".join(modules) + "; "
+             "bad = [m for m in ('sqlalchemy', 'flask', 'core.db', 'core.config', "
+             "'core.services', 'core.models') if m in sys.modules]; print(bad)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "[]"
