@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 import web
 from core.config import Config
 from core.services import Services, build_services
-from reviewer import labels, session
+from reviewer import labels, refusals, session
 from reviewer.console import EXTENSION_KEY, Console
 from reviewer.views import (
     admin,
@@ -63,6 +63,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     app.jinja_env.filters["filesizeformat"] = labels.file_size
     web.install_reporter_dates(app, services.clock.precision)
     session.install(app)
+    refusals.install_refusal_log(app)  # after install_database: logged before the commit
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(inbox.blueprint)
     app.register_blueprint(cases.blueprint)
