@@ -38,13 +38,20 @@ def checkpoint(obj: CliContext) -> None:
     is stored in the database, kept in <data dir>/audit/checkpoints/, and mailed to every
     active auditor with an email address when smtp_host is set.
     """
-    from core.audit.checkpoints import auditor_addresses, sign_checkpoint
+    from core.audit.checkpoints import LogDamaged, auditor_addresses, sign_checkpoint
+    from core.audit.log import Actor, AuditAction, record_event
     from core.operations.notifications import send_mail
 
-    with obj.transaction() as session:
-        signed = sign_checkpoint(session, obj.services)
-        note, size = signed.row.note, signed.row.size
-        addresses = auditor_addresses(session)
+    try:
+        with obj.transaction() as session:
+            signed = sign_checkpoint(session, obj.services)
+            note, size = signed.row.note, signed.row.size
+            addresses = auditor_addresses(session)
+    except LogDamaged as damaged:
+        with obj.transaction() as session:  # the alarm stays on record
+            record_event(session, obj.services.clock, AuditAction.AUDIT_LOG_DAMAGED,
+                         Actor.system(), detail={"position": damaged.position})
+        raise
     click.echo(f"Signed a checkpoint of {size} entries: {signed.path}")
     click.echo(note, nl=False)
     if obj.config.smtp_host and addresses:

@@ -104,6 +104,12 @@ def _open(archive: zipfile.ZipFile, key: VerifierKey | None) -> _Export:
     if lines[:3] != [MANIFEST_NOTE_HEADER, key.name,
                      hashlib.sha256(manifest_bytes).hexdigest()]:
         report.add(None, "the signed note does not match this manifest")
+    if manifest.get("origin") != key.name:
+        report.add(None, f"the manifest names the log {manifest.get('origin')!r}, "
+                   f"not {key.name!r}")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or set(files) != set(MEMBERS):
+        report.add(None, "the manifest does not name exactly the export's five members")
     return _Export(archive, key, manifest, report)
 
 
@@ -223,9 +229,14 @@ def _check_proofs(export: _Export) -> None:
     raw = _member(export.archive, "proofs.json")
     _check_member(export, "proofs.json", raw)
     by_size = {c.checkpoint.size: c.checkpoint.root for c in export.checkpoints
-               if not c.kept}
+               if not c.kept and c.checkpoint.size <= export.report.entries}
     try:
         proofs = json.loads(raw)["consistency"]
+        sizes = sorted(by_size)
+        stated = [(int(p["old_size"]), int(p["new_size"])) for p in proofs]
+        if stated != list(zip(sizes, sizes[1:], strict=False)):
+            export.report.add(None, "proofs.json does not hold one proof for each pair of "
+                              "neighbouring checkpoints")
         for proof in proofs:
             old, new = int(proof["old_size"]), int(proof["new_size"])
             nodes = [_b64(node) for node in proof["proof"]]

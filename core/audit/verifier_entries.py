@@ -22,25 +22,27 @@ class EntryChecker:
         self.recorded_count = len(recorded) // HASH_BYTES
         self.report = report
         self.position = 0
+        self.unterminated = False
         self._form_broken = False
         self._mismatch: int | None = None
-        self._mismatch_leaf = b""
+        self._mismatch_line = b""
 
     def _recorded(self, index: int) -> bytes:
         return self.recorded[index * HASH_BYTES:(index + 1) * HASH_BYTES]
 
     def check(self, line: bytes) -> bytes:
         """Check the next line; return its leaf hash."""
-        raw = line[:-1] if line.endswith(b"\n") else line
+        self.unterminated = not line.endswith(b"\n")
+        raw = line[:-1] if not self.unterminated else line
         leaf = hashlib.sha256(b"\x00" + raw).digest()
         index = self.position
         if not self._form_broken:
             self._check_form(raw, index)
         if self._mismatch is None and index < self.recorded_count:
             if leaf != self._recorded(index):
-                self._mismatch, self._mismatch_leaf = index, leaf
+                self._mismatch, self._mismatch_line = index, raw
         elif self._mismatch == index - 1:
-            self._diagnose(next_leaf=leaf)
+            self._diagnose(next_line=raw)
         self.position += 1
         return leaf
 
@@ -52,7 +54,8 @@ class EntryChecker:
         if not isinstance(entry, dict) or entry.keys() != _KEYS:
             what = "is not an entry (a JSON object with the seven keys)"
         elif entry["position"] != index:
-            what = f"the entry says it is at position {entry['position']!r}"
+            what = (f"the entry says it is at position {entry['position']!r}: entries were "
+                    "removed, inserted or reordered here")
         elif entry["actor_kind"] not in _ACTORS or not isinstance(entry["detail"], str):
             what = "the entry's actor or detail is malformed"
         elif json.dumps(entry, sort_keys=True, separators=(",", ":")).encode() != raw:
@@ -62,18 +65,28 @@ class EntryChecker:
         self._form_broken = True  # after one broken entry the rest would only echo it
         self.report.add(index, what)
 
-    def _diagnose(self, next_leaf: bytes | None) -> None:
+    def _diagnose(self, next_line: bytes | None) -> None:
+        """Say what happened at the first entry whose hash differs from the recorded one.
+        Entries name their position, so a removal or insertion shows once the neighbours
+        are renumbered back: line i as i + 1 is the recorded i + 1 after a removal, line
+        i + 1 as i is the recorded i after an insertion, and both after a swap."""
         index = self._mismatch
         assert index is not None
         self.report.first_leaf_mismatch = index
-        following = self._recorded(index + 1) if index + 1 < self.recorded_count else None
-        if following is not None and self._mismatch_leaf == following:
-            what = "an entry was removed here (this entry is the one recorded after it)"
-        elif next_leaf is not None and next_leaf == self._recorded(index):
-            what = "an entry was inserted here (the next entry is the one recorded here)"
+        shifted_down = (index + 1 < self.recorded_count
+                        and _as_position(self._mismatch_line, index + 1)
+                        == self._recorded(index + 1))
+        shifted_up = (next_line is not None
+                      and _as_position(next_line, index) == self._recorded(index))
+        if shifted_down and shifted_up:
+            what = f"entries {index} and {index + 1} were swapped"
+        elif shifted_down:
+            what = "an entry was removed here (this entry was recorded one place later)"
+        elif shifted_up:
+            what = "an entry was inserted here (the next entry was recorded here)"
         else:
-            what = "the entry was changed: its hash is not the one recorded when it was " \
-                   "checkpointed"
+            what = ("the entry was changed: its hash is not the one recorded when it was "
+                    "checkpointed")
         self.report.add(index, what)
         self._mismatch = -1  # diagnosed: nothing more to compare
 
@@ -81,8 +94,21 @@ class EntryChecker:
         """After the last line: diagnose a mismatch on the last entry, and a log shorter than
         its recorded hashes."""
         if self._mismatch is not None and self._mismatch >= 0:
-            self._diagnose(next_leaf=None)
+            self._diagnose(next_line=None)
+        if self.unterminated:
+            self.report.add(self.position - 1, "the last line of events.jsonl has no newline")
         if self.position < self.recorded_count and self._mismatch is None:
             self.report.first_leaf_mismatch = self.position
             self.report.add(self.position, f"the log ends here, but {self.recorded_count} "
                             "entries were checkpointed: it was truncated")
+
+
+def _as_position(raw: bytes, position: int) -> bytes | None:
+    """The leaf hash the entry would have at another position (None if it is not one)."""
+    try:
+        entry = json.loads(raw)
+        entry["position"] = position
+    except (ValueError, TypeError):
+        return None
+    canonical = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(b"\x00" + canonical).digest()

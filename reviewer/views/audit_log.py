@@ -109,13 +109,14 @@ def checkpoints() -> Any:
 def sign_now() -> Any:
     """Sign a checkpoint now (cron does it hourly)."""
     services = console().services
+    actor = Actor.reviewer(current().reviewer.id)  # read before a rollback expires it
     try:
-        signed = sign_checkpoint(db(), services, Actor.reviewer(current().reviewer.id))
+        signed = sign_checkpoint(db(), services, actor)
     except LogDamaged as damaged:
+        # The refusal is committed apart: the request's own transaction is undone.
         rollback()
         with separate_transaction() as session:
-            record_event(session, services.clock, AuditAction.AUDIT_LOG_DAMAGED,
-                         Actor.reviewer(current().reviewer.id),
+            record_event(session, services.clock, AuditAction.AUDIT_LOG_DAMAGED, actor,
                          detail={"position": damaged.position})
         return render_template("reviewer/audit_damaged.html", position=damaged.position), 409
     commit()
