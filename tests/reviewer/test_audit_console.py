@@ -173,3 +173,9 @@ def test_other_roles_cannot_read_the_log(app, session_factory, services, world):
         client = login_client(app, session_factory, services, handle)
         assert client.get("/audit").status_code == 403
         assert client.get("/audit/checkpoints").status_code == 403
+
+
+def test_every_action_has_words_in_the_console():
+    from core.audit.log import AuditAction
+    from reviewer.audit_labels import ACTIONS
+    assert {str(a) for a in AuditAction} == set(ACTIONS)
