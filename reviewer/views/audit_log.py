@@ -4,6 +4,7 @@ they read is logged (core.audit.browse)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import tempfile
 from datetime import date
@@ -100,8 +101,15 @@ def checkpoints() -> Any:
     record_event(db(), services.clock, AuditAction.AUDIT_LOG_READ,
                  Actor.reviewer(current().reviewer.id),
                  detail={"page": "checkpoints", "shown": len(states)})
-    return render_template("reviewer/audit_checkpoints.html", states=states,
-                           key=verifier_key(services))
+    return _checkpoints_page(states)
+
+
+def _checkpoints_page(states: list[Any], proof_error: str | None = None) -> Any:
+    """The checkpoints page; roots in base64, as the notes write them."""
+    return render_template(
+        "reviewer/audit_checkpoints.html", states=states, proof_error=proof_error,
+        key=verifier_key(console().services),
+        b64=lambda raw: base64.b64encode(bytes(raw)).decode())
 
 
 @blueprint.post("/audit/checkpoints")
@@ -170,10 +178,7 @@ def proof() -> Any:
 
 def _proof_refused(message: str) -> Any:
     rollback()
-    services = console().services
-    return render_template("reviewer/audit_checkpoints.html",
-                           states=checkpoint_states(db(), services),
-                           key=verifier_key(services), proof_error=message), 400
+    return _checkpoints_page(checkpoint_states(db(), console().services), message), 400
 
 
 def detail_of(event: Any) -> dict[str, Any]:
