@@ -38,15 +38,13 @@ def checkpoint(obj: CliContext) -> None:
     is stored in the database, kept in <data dir>/audit/checkpoints/, and mailed to every
     active auditor with an email address when smtp_host is set.
     """
-    from core.audit.checkpoints import LogDamaged, auditor_addresses, sign_checkpoint
+    from core.audit.checkpoints import LogDamaged, mail_checkpoint, sign_checkpoint
     from core.audit.log import Actor, AuditAction, record_event
-    from core.operations.notifications import send_mail
 
     try:
         with obj.transaction() as session:
             signed = sign_checkpoint(session, obj.services)
             note, size = signed.row.note, signed.row.size
-            addresses = auditor_addresses(session)
     except LogDamaged as damaged:
         with obj.transaction() as session:  # the alarm stays on record
             record_event(session, obj.services.clock, AuditAction.AUDIT_LOG_DAMAGED,
@@ -54,10 +52,9 @@ def checkpoint(obj: CliContext) -> None:
         raise
     click.echo(f"Signed a checkpoint of {size} entries: {signed.path}")
     click.echo(note, nl=False)
-    if obj.config.smtp_host and addresses:
-        sent = send_mail(obj.services, addresses, "Candor: access log checkpoint",
-                         "Keep this checkpoint: `candor audit verify` proves the log extends "
-                         f"it.\n\n{note}")
+    if obj.config.smtp_host:
+        with obj.transaction() as session:
+            sent = mail_checkpoint(session, obj.services, note)
         click.echo(f"Mailed it to {sent} auditor(s).")
 
 

@@ -141,6 +141,19 @@ def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
     ).scalar_one_or_none()
 
 
+CHECKPOINT_SUBJECT = "Candor: access log checkpoint"
+
+
+def mail_checkpoint(session: Session, services: Services, note: str) -> int:
+    """Mail a signed checkpoint to every active auditor with an address (after its commit);
+    returns how many mails were accepted. Nothing is sent without smtp_host."""
+    from core.operations.notifications import send_mail
+
+    body = ("Keep this checkpoint where the server's operators cannot change it: "
+            "`candor audit verify` proves that the access log still extends it.\n\n" + note)
+    return send_mail(services, auditor_addresses(session), CHECKPOINT_SUBJECT, body)
+
+
 def auditor_addresses(session: Session) -> list[str]:
     """Email addresses of the active auditors (checkpoints are mailed to them)."""
     return list(session.execute(
