@@ -29,8 +29,11 @@ def audit() -> None:
 
 
 @audit.command()
+@click.option("--full", is_flag=True,
+              help="Also check every earlier entry against its recorded hash (one pass over "
+                   "the whole log; daily is enough).")
 @pass_context
-def checkpoint(obj: CliContext) -> None:
+def checkpoint(obj: CliContext, full: bool) -> None:
     """Sign a checkpoint of the access log now (run it hourly from cron).
 
     The entries added since the last checkpoint are checked first; a log altered in the
@@ -43,7 +46,7 @@ def checkpoint(obj: CliContext) -> None:
 
     try:
         with obj.transaction() as session:
-            signed = sign_checkpoint(session, obj.services)
+            signed = sign_checkpoint(session, obj.services, full=full)
             note, size = signed.row.note, signed.row.size
     except LogDamaged as damaged:
         with obj.transaction() as session:  # the alarm stays on record

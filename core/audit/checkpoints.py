@@ -31,7 +31,7 @@ from core.errors import DomainError
 from core.models import AuditCheckpoint, AuditEvent, Reviewer, Role
 from core.services import Services
 from crypto.audit_chain import GENESIS
-from crypto.merkle import leaf_hash
+from crypto.merkle import HASH_BYTES, leaf_hash
 from crypto.signed_note import (
     Checkpoint,
     NoteError,
@@ -69,17 +69,21 @@ def verifier_key(services: Services) -> VerifierKey:
     return VerifierKey(services.config.audit_origin, services.keyring.audit_verify_key)
 
 
-def sign_checkpoint(session: Session, services: Services,
-                    actor: Actor | None = None) -> SignedCheckpoint:
+def sign_checkpoint(session: Session, services: Services, actor: Actor | None = None, *,
+                    full: bool = False) -> SignedCheckpoint:
     """Check the entries added since the last checkpoint, record their leaf hashes and sign a
     checkpoint of the whole log, in the caller's transaction. `actor` is who asked (the
-    system for cron). Raises LogDamaged if the database's log was altered."""
+    system for cron); `full` also checks every earlier entry against its recorded hash, which
+    names the exact position of any change (one pass over the log). Raises LogDamaged if the
+    database's log was altered."""
     head = locked_head(session)  # no reporter events are appended first: see below
     leaves = leaf_file(services.config.data_dir)
     recorded = leaves.count()
     if recorded > head.size:
         raise LogDamaged(head.size, f"the database holds {head.size} entries but "
                          f"{recorded} were checkpointed (entries were removed)")
+    if full:
+        _check_recorded(session, leaves.read(recorded))
     mark = chain_mark(services.config.data_dir)
     new_leaves = _checked_new_leaves(session, recorded, head.size,
                                      leaves.leaf(recorded - 1) if recorded else None,
@@ -134,11 +138,24 @@ def _checked_new_leaves(session: Session, start: int, end: int, last_recorded: b
     return bytes(hashes)
 
 
-def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
-    """The newest checkpoint in the database."""
-    return session.execute(
-        select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)
-    ).scalar_one_or_none()
+def _check_recorded(session: Session, recorded: bytes) -> None:
+    """Every checkpointed entry against its recorded leaf hash."""
+    count = len(recorded) // HASH_BYTES
+    position = 0
+    while position < count:
+        batch = session.execute(
+            select(*ENTRY_COLUMNS).where(AuditEvent.position >= position,
+                                         AuditEvent.position < min(count, position + _BATCH))
+            .order_by(AuditEvent.position)).all()
+        for offset, row in enumerate(batch):
+            at = position + offset
+            if row.position != at:
+                raise LogDamaged(at, "the entry is missing (entries were removed)")
+            if leaf_hash(entry_bytes(row)) != recorded[at * HASH_BYTES:(at + 1) * HASH_BYTES]:
+                raise LogDamaged(at, "the entry differs from the one checkpointed")
+        if not batch:
+            raise LogDamaged(position, "the entry is missing (entries were removed)")
+        position += len(batch)
 
 
 CHECKPOINT_SUBJECT = "Candor: access log checkpoint"

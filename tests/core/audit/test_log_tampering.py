@@ -166,3 +166,18 @@ def test_checkpoint_time_is_exact_seconds(session_factory, services):
         signed = sign_checkpoint(s, services)
     stated = open_checkpoint(signed.row.note, verifier_key(services))
     assert stated.issued_at == moment.replace(microsecond=0)
+
+
+def test_a_full_check_names_an_edit_the_hourly_check_cannot_see(session_factory, services,
+                                                                 world):
+    """An earlier entry edited in place, hashes untouched: the hourly checkpoint checks only
+    what is new and signs; `--full` compares every entry with its recorded hash."""
+    _populate(session_factory, services, world)
+    with transaction(session_factory) as s:
+        sign_checkpoint(s, services)
+    _tamper(session_factory, "update audit_events set case_id = 424242 where position = 1")
+    with pytest.raises(LogDamaged) as refused, transaction(session_factory) as s:
+        sign_checkpoint(s, services, full=True)
+    assert refused.value.position == 1
+    with transaction(session_factory) as s:
+        sign_checkpoint(s, services)  # the hourly check does not look back (SECURITY.md)
