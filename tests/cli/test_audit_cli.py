@@ -1,0 +1,176 @@
+"""`candor audit ...` end to end in a real instance (SQLite and PostgreSQL).
+
+Guards what an operator and an auditor type: the verifier key `candor init` and `candor audit
+key` print alike; checkpoints written and printed; exports and proofs that verify with the key
+(as a line or as the file `candor audit key` wrote) and the kept checkpoints; and the exit
+statuses of `candor audit verify` (0 verified, 1 failed, 2 usage, 3 unreadable) and of misused
+`prove` and `export`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+from click.testing import Result
+
+from core.keyring import Keyring
+from crypto.signed_note import VerifierKey
+from tests.cli.conftest import run
+
+KEY_LINE = re.compile(r"^\s*(\S+\+[0-9a-f]{8}\+\S+)$", re.MULTILINE)
+FINGERPRINT = re.compile(r"fingerprint: ((?:[0-9a-f]{4} ){15}[0-9a-f]{4})$", re.MULTILINE)
+
+
+def checkpoint(env: dict[str, str], keep_in: Path) -> tuple[int, Path]:
+    """`candor audit checkpoint`; the auditor keeps the printed note in a file of their own.
+    Returns the checkpoint's size and the kept file."""
+    result = run(env, "audit", "checkpoint")
+    assert result.exit_code == 0, result.output
+    match = re.match(r"Signed a checkpoint of (\d+) entries: (\S+)\n", result.stdout)
+    assert match, result.stdout
+    size, path = int(match[1]), Path(match[2])
+    note = result.stdout[match.end():]
+    assert path.is_file() and path.read_text("utf-8") == note
+    assert path.parent == Path(env["CANDOR_DATA_DIR"]) / "audit" / "checkpoints"
+    assert note.splitlines()[1] == str(size) and note.splitlines()[3].startswith("time ")
+    keep_in.mkdir(exist_ok=True)
+    kept = keep_in / f"kept-{size}.txt"
+    kept.write_text(note, encoding="utf-8")
+    return size, kept
+
+
+def verify(*args: str | Path) -> Result:
+    """`candor audit verify ...`: it needs no instance, so no environment."""
+    return run({}, "audit", "verify", *map(str, args))
+
+
+def export(env: dict[str, str], path: Path) -> Path:
+    result = run(env, "audit", "export", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Exported ") and path.is_file()
+    return path
+
+
+def prove(env: dict[str, str], path: Path, *args: str) -> Path:
+    result = run(env, "audit", "prove", *args)
+    assert result.exit_code == 0, result.output
+    path.write_text(result.stdout, encoding="utf-8")
+    return path
+
+
+def test_init_and_audit_key_print_the_same_verifier_key(env: dict[str, str]) -> None:
+    initialised = run(env, "init")
+    assert initialised.exit_code == 0, initialised.output
+    [key_line] = KEY_LINE.findall(initialised.stdout)
+    [fingerprint] = FINGERPRINT.findall(initialised.stdout)
+    key = VerifierKey.parse(key_line)
+    assert key.fingerprint == fingerprint
+
+    printed = run(env, "audit", "key")
+    assert printed.exit_code == 0, printed.output
+    assert printed.stdout.splitlines() == [key_line, f"fingerprint: {fingerprint}"]
+
+
+def test_export_verifies_with_the_key_and_kept_checkpoint(initialised_env: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    env = initialised_env
+    key_line = run(env, "audit", "key").stdout.splitlines()[0]
+    key_file = tmp_path / "auditor" / "candor.key"
+    key_file.parent.mkdir()
+    key_file.write_text(run(env, "audit", "key").stdout, encoding="utf-8")  # `... > file`
+    _, kept = checkpoint(env, tmp_path / "auditor")
+    archive = export(env, tmp_path / "log.zip")
+
+    for key in (key_line, key_file):
+        good = verify(archive, "--public-key", key, "--checkpoint", kept)
+        assert good.exit_code == 0, good.output
+        assert good.stdout.startswith("Verified: ")
+        assert "1 kept checkpoint(s)" in good.stdout and not good.stderr
+
+    trusting = verify(archive, "--checkpoint", kept)
+    assert trusting.exit_code == 0, trusting.output
+    assert "Warning: no --public-key given" in trusting.stderr
+    assert "Warning" not in trusting.stdout
+
+    stranger = VerifierKey(VerifierKey.parse(key_line).name,
+                           Keyring.generate().audit_verify_key).encode()
+    foreign = verify(archive, "--public-key", stranger, "--checkpoint", kept)
+    assert foreign.exit_code == 1, foreign.output
+    assert foreign.stdout.startswith("FAILED: ")
+    assert "another verifier key" in foreign.stdout
+
+    again = run(env, "audit", "export", str(archive))
+    assert again.exit_code == 1
+    assert "exists" in again.output and "Traceback" not in again.output
+    assert verify(archive, "--public-key", key_line).exit_code == 0  # left as it was
+
+
+def test_verify_exit_statuses_for_unreadable_and_missing_files(tmp_path: Path) -> None:
+    key = VerifierKey("audit.example/log", Keyring.generate().audit_verify_key).encode()
+    garbage = tmp_path / "garbage.zip"
+    garbage.write_bytes(b"this is not an export \x00\x01\x02" * 10)
+
+    unreadable = verify(garbage, "--public-key", key)
+    assert unreadable.exit_code == 3, unreadable.output
+    assert unreadable.stderr.startswith("Error: ")
+
+    torn = tmp_path / "torn.zip"
+    torn.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    assert verify(torn, "--public-key", key).exit_code == 3
+
+    missing = verify(tmp_path / "no-such-export.zip", "--public-key", key)
+    assert missing.exit_code == 2, missing.output
+    assert "does not exist" in missing.output
+
+    assert verify(tmp_path / "garbage.zip").exit_code == 2  # a proof needs --public-key
+    key_missing = verify(garbage, "--public-key", str(tmp_path / "nowhere.key"))
+    assert key_missing.exit_code == 3, key_missing.output
+
+
+def test_proofs_verify_and_a_changed_node_fails(initialised_env: dict[str, str],
+                                                tmp_path: Path) -> None:
+    env = initialised_env
+    key = run(env, "audit", "key").stdout.splitlines()[0]
+    auditor = tmp_path / "auditor"
+    checkpoint(env, auditor)
+    old_size, old_kept = checkpoint(env, auditor)
+    for _ in range(3):
+        newest, _ = checkpoint(env, auditor)
+    assert newest >= old_size + 3 >= 4
+
+    for position in (0, old_size, newest - 1):
+        proof = prove(env, tmp_path / f"inclusion-{position}.json", "--position", str(position))
+        document = json.loads(proof.read_text("utf-8"))
+        assert (document["kind"], document["position"]) == ("inclusion", position)
+        assert json.loads(document["entry"])["position"] == position
+        result = verify(proof, "--public-key", key)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("Verified: ")
+
+    since = prove(env, tmp_path / "consistency.json", "--since", str(old_size))
+    assert json.loads(since.read_text("utf-8"))["old_size"] == old_size
+    result = verify(since, "--public-key", key, "--checkpoint", old_kept)
+    assert result.exit_code == 0, result.output
+    without_kept = verify(since, "--public-key", key)
+    assert without_kept.exit_code == 1 and "--checkpoint" in without_kept.stdout
+
+    inclusion = tmp_path / f"inclusion-{old_size}.json"
+    for proof, extra in ((inclusion, ()), (since, ("--checkpoint", old_kept))):
+        document = json.loads(proof.read_text("utf-8"))
+        assert document["proof"], "a proof with no node proves nothing about nodes"
+        node = bytearray(base64.b64decode(document["proof"][-1]))
+        node[0] ^= 1
+        document["proof"][-1] = base64.b64encode(bytes(node)).decode()
+        forged = proof.with_name("forged-" + proof.name)
+        forged.write_text(json.dumps(document), encoding="utf-8")
+        failed = verify(forged, "--public-key", key, *extra)
+        assert failed.exit_code == 1, failed.output
+        assert failed.stdout.startswith("FAILED: ")
+
+    for args in ((), ("--position", "0", "--since", "0")):
+        misuse = run(env, "audit", "prove", *args)
+        assert misuse.exit_code == 2, misuse.output
+        assert "exactly one of --position and --since" in misuse.output
