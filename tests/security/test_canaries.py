@@ -4,8 +4,10 @@ canary and no receipt code may be found. Positive controls prove the scans can s
 
 from __future__ import annotations
 
+import io
 import secrets
 import sqlite3
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from core.audit.checkpoints import sign_checkpoint
+from core.audit.export import write_export
 from core.audit.log import Actor
 from core.cases import workflow
 from core.cases.actions import add_action, update_action
@@ -244,6 +247,12 @@ def run_scenario(session_factory, services, c: dict[str, str]) -> list[str]:
                                 second.receipt_code)
     with transaction(session_factory) as s:
         sign_checkpoint(s, services)
+        # The auditors' export, unpacked beside the data directory so that the scans read
+        # its members as plain files.
+        archive = io.BytesIO()
+        write_export(s, services, archive)
+    with zipfile.ZipFile(archive) as unpacked:
+        unpacked.extractall(services.config.data_dir.parent / "audit-export")
     return [first.receipt_code, second.receipt_code, staff_code]
 
 
