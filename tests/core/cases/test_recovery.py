@@ -165,6 +165,12 @@ def test_upgrade_withdraws_identity_grants_intake_handlers_held(session_factory,
     with transaction(session_factory) as s:
         result = withdraw_legacy_identity_grants(s, services)
     assert (result.withdrawn, result.kept) == (1, 1)
+    with session_factory() as s:  # audited per case, as the system's (candor db upgrade)
+        withdrawn = s.execute(select(AuditEvent.reviewer_id, AuditEvent.case_id,
+                                     AuditEvent.detail).where(AuditEvent.action == str(
+                                         AuditAction.IDENTITY_GRANT_WITHDRAWN))).all()
+    assert [(who, case_id, json.loads(detail)) for who, case_id, detail in withdrawn] == [
+        (None, cases[0], {"reviewer_id": ivy.id})]
 
     def identity_holders(case_id: int) -> set[int]:
         with session_factory() as s:
