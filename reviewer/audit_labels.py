@@ -35,7 +35,6 @@ ACTIONS = {
     "category:activate": _l("Category activated"),
     "admin:change:request": _l("Change requested (four eyes)"),
     "admin:change:decide": _l("Change approved or refused (four eyes)"),
-    "access:refuse": _l("Access refused"),
     "audit:checkpoint": _l("Checkpoint signed"),
     "audit:read": _l("Access log read"),
     "audit:export": _l("Access log exported"),

@@ -187,6 +187,7 @@ HISTORY = {
     "case:report:decrypt": _l("Case read"),
     "case:attachment:decrypt": _l("File downloaded"),
     "case:summary:decrypt": _l("Summary shown in an inbox"),
+    "access:refuse": _l("Access refused"),
 }
 
 

@@ -78,7 +78,8 @@ def test_the_offline_verifier_needs_no_database_or_server_code() -> None:
         path = ROOT / (name.replace(".", "/") + ".py")
         top = imported_top_levels(path)
         assert top <= {"__future__", "base64", "binascii", "collections", "dataclasses",
-                       "hashlib", "hmac", "json", "pathlib", "zipfile", "core", "crypto"}, name
+                       "hashlib", "hmac", "json", "pathlib", "typing", "zipfile", "core",
+                       "crypto"}, name
     probe = ("import sys; import " + ", ".join(modules) + "; "
              "bad = [m for m in ('sqlalchemy', 'flask', 'core.db', 'core.config', "
              "'core.services', 'core.models') if m in sys.modules]; print(bad)")

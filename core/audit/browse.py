@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -42,8 +43,7 @@ class LogPage:
     newer: int | None  # pass as `after` for the previous (newer) page
 
 
-def _filtered(query: Select[tuple[AuditEvent]], wanted: LogFilter,
-              clock: Clock) -> Select[tuple[AuditEvent]]:
+def _filtered(query: Select[Any], wanted: LogFilter, clock: Clock) -> Select[Any]:
     if wanted.actor == SYSTEM:
         query = query.where(AuditEvent.actor_kind == ActorKind.SYSTEM)
     elif wanted.actor == REPORTER:
@@ -72,7 +72,7 @@ def read_log(session: Session, clock: Clock, auditor_id: int, wanted: LogFilter)
     """A page of the log matching `wanted`, and an AUDIT_LOG_READ entry naming the filters."""
     query = _filtered(select(AuditEvent), wanted, clock)
     if wanted.after is not None:
-        rows = list(session.execute(
+        rows: list[AuditEvent] = list(session.execute(
             query.where(AuditEvent.position > wanted.after)
             .order_by(AuditEvent.position).limit(PAGE_SIZE + 1)).scalars())
         has_newer = len(rows) > PAGE_SIZE
@@ -89,9 +89,9 @@ def read_log(session: Session, clock: Clock, auditor_id: int, wanted: LogFilter)
     ids = {e.reviewer_id for e in events if e.reviewer_id is not None}
     names: dict[int, str] = {}
     if ids:
-        rows = session.execute(select(Reviewer.id, Reviewer.username)
-                               .where(Reviewer.id.in_(ids))).all()
-        names = {row.id: row.username for row in rows}
+        accounts = session.execute(select(Reviewer.id, Reviewer.username)
+                                   .where(Reviewer.id.in_(ids))).all()
+        names = {account.id: account.username for account in accounts}
     record_event(session, clock, AuditAction.AUDIT_LOG_READ, Actor.reviewer(auditor_id),
                  case_id=wanted.case_id, detail=_read_detail(wanted, len(events)))
     return LogPage(

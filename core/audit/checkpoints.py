@@ -173,9 +173,9 @@ def mail_checkpoint(session: Session, services: Services, note: str) -> int:
 
 def auditor_addresses(session: Session) -> list[str]:
     """Email addresses of the active auditors (checkpoints are mailed to them)."""
-    return list(session.execute(
+    return [address for address in session.execute(
         select(Reviewer.email).where(Reviewer.role == Role.AUDITOR, Reviewer.active.is_(True),
-                                     Reviewer.email.is_not(None))).scalars())
+                                     Reviewer.email.is_not(None))).scalars() if address]
 
 
 @dataclass(frozen=True)

@@ -130,8 +130,9 @@ ENTRY_COLUMNS = (AuditEvent.position, AuditEvent.occurred_at, AuditEvent.actor_k
                  AuditEvent.detail, AuditEvent.leaf_hash, AuditEvent.chain_hash)
 
 
-def entry_bytes(event: AuditEvent) -> bytes:
-    """The canonical bytes of an event that the chain hashes. Auditors recompute these."""
+def entry_bytes(event: Any) -> bytes:
+    """The canonical bytes of an event (an AuditEvent, or a row of ENTRY_COLUMNS) that the
+    chain and the Merkle tree hash. Auditors recompute these (docs/AUDIT_FORMAT.md)."""
     document = {
         "position": event.position,
         "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),

@@ -8,6 +8,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from core.audit.verifier_report import Report, Unreadable
 from crypto.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
@@ -44,7 +45,7 @@ def verify_proof(path: Path, *, key: VerifierKey,
     return report
 
 
-def _check_inclusion(document: dict, size: int, root: bytes, nodes: list[bytes],
+def _check_inclusion(document: dict[str, Any], size: int, root: bytes, nodes: list[bytes],
                      report: Report) -> None:
     position, entry = document.get("position"), document.get("entry")
     if not isinstance(position, int) or not isinstance(entry, str):
@@ -63,7 +64,7 @@ def _check_inclusion(document: dict, size: int, root: bytes, nodes: list[bytes],
     report.entries = 1
 
 
-def _check_consistency(document: dict, key: VerifierKey, kept: Sequence[tuple[str, str]],
+def _check_consistency(document: dict[str, Any], key: VerifierKey, kept: Sequence[tuple[str, str]],
                        size: int, root: bytes, nodes: list[bytes], report: Report) -> None:
     old_size = document.get("old_size")
     if not isinstance(old_size, int):
