@@ -19,7 +19,7 @@ from pathlib import Path
 
 from core.audit.verifier_entries import EntryChecker
 from core.audit.verifier_report import Problem, Report, Unreadable
-from crypto.merkle import HASH_BYTES, ProofError, RootStream, verify_consistency
+from crypto.merkle import HASH_BYTES, MerkleTree, ProofError, verify_consistency
 from crypto.signed_note import Checkpoint, NoteError, VerifierKey, open_checkpoint, open_note
 
 __all__ = ["Problem", "Report", "Unreadable", "verify_export"]
@@ -151,39 +151,36 @@ def _read_checkpoints(export: _Export, kept: Sequence[tuple[str, str]]) -> None:
 
 
 def _check_entries(export: _Export, recorded: bytes, progress: Progress | None) -> int:
-    """Stream events.jsonl: entry form, recorded leaves, roots at every checkpoint size."""
-    wanted = {c.checkpoint.size for c in export.checkpoints}
-    roots: dict[int, bytes] = {}
-    stream = RootStream()
-    if 0 in wanted:
-        roots[0] = stream.root()
+    """Stream events.jsonl: entry form and recorded leaves line by line, then the roots at
+    every checkpoint size from one tree built over all leaves (faster than a root per line)."""
     checker = EntryChecker(recorded, export.report)
     digest = hashlib.sha256()
+    leaves = bytearray()
+    count = 0
     with export.archive.open("events.jsonl") as member:
         for line in member:
             digest.update(line)
-            leaf = checker.check(line)
-            stream.append(leaf)
-            if stream.size in wanted:
-                roots[stream.size] = stream.root()
-            if progress is not None and stream.size % 10_000 == 0:
+            leaves += checker.check(line)
+            count += 1
+            if progress is not None and count % 10_000 == 0:
                 progress(10_000)
     checker.finish()
     files = export.manifest.get("files")
     if not isinstance(files, dict) or files.get("events.jsonl") != digest.hexdigest():
         export.report.add(None, "events.jsonl is not the file the manifest names")
-    if export.manifest.get("size") != stream.size:
+    if export.manifest.get("size") != count:
         export.report.add(None, f"the manifest says {export.manifest.get('size')} entries, "
-                          f"events.jsonl holds {stream.size}")
+                          f"events.jsonl holds {count}")
+    tree = MerkleTree(bytes(leaves))
     for signed in export.checkpoints:
-        signed.events_root = roots.get(signed.checkpoint.size)
-    export.report.entries = stream.size
-    return stream.size
+        if signed.checkpoint.size <= count:
+            signed.events_root = tree.root(signed.checkpoint.size)
+    export.report.entries = count
+    return count
 
 
 def _check_roots(export: _Export, recorded: bytes, entries: int) -> None:
     """Each checkpoint's root against the entries; where one differs, say where."""
-    recorded_roots = _roots_of(recorded, {c.checkpoint.size for c in export.checkpoints})
     matching = [c.checkpoint.size for c in export.checkpoints
                 if c.events_root is not None
                 and hmac.compare_digest(c.events_root, c.checkpoint.root)]
@@ -199,7 +196,7 @@ def _check_roots(export: _Export, recorded: bytes, entries: int) -> None:
             continue
         if size in matching:
             continue
-        recorded_root = recorded_roots.get(size)
+        recorded_root = _recorded_root(recorded, size)
         if recorded_root is not None and hmac.compare_digest(recorded_root,
                                                              signed.checkpoint.root):
             # leaves.bin is what the checkpoint signed: the entry check named the position.
@@ -215,14 +212,12 @@ def _check_roots(export: _Export, recorded: bytes, entries: int) -> None:
                           f"between positions {before} and {size - 1}")
 
 
-def _roots_of(recorded: bytes, sizes: set[int]) -> dict[int, bytes]:
-    stream = RootStream()
-    roots = {0: stream.root()} if 0 in sizes else {}
-    for offset in range(0, len(recorded), HASH_BYTES):
-        stream.append(recorded[offset:offset + HASH_BYTES])
-        if stream.size in sizes:
-            roots[stream.size] = stream.root()
-    return roots
+def _recorded_root(recorded: bytes, size: int) -> bytes | None:
+    """The root of the first `size` recorded leaf hashes, if leaves.bin holds that many
+    (needed only where a checkpoint and the entries disagree)."""
+    if size * HASH_BYTES > len(recorded):
+        return None
+    return MerkleTree(recorded[:size * HASH_BYTES]).root()
 
 
 def _check_proofs(export: _Export) -> None:

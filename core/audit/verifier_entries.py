@@ -12,6 +12,9 @@ from crypto.merkle import HASH_BYTES
 _KEYS = frozenset(("position", "occurred_at", "actor_kind", "reviewer_id", "action",
                    "case_id", "detail"))
 _ACTORS = frozenset(("reviewer", "submitter", "system"))
+#: One encoder for every entry: json.dumps would build a new one per call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_DECODE = json.JSONDecoder().decode
 
 
 class EntryChecker:
@@ -48,9 +51,10 @@ class EntryChecker:
 
     def _check_form(self, raw: bytes, index: int) -> None:
         try:
-            entry = json.loads(raw)
-        except ValueError:
-            entry = None
+            text = raw.decode("ascii")  # canonical entries escape every non-ASCII character
+            entry = _DECODE(text)
+        except ValueError:  # UnicodeDecodeError included
+            text, entry = "", None
         if not isinstance(entry, dict) or entry.keys() != _KEYS:
             what = "is not an entry (a JSON object with the seven keys)"
         elif entry["position"] != index:
@@ -58,7 +62,7 @@ class EntryChecker:
                     "removed, inserted or reordered here")
         elif entry["actor_kind"] not in _ACTORS or not isinstance(entry["detail"], str):
             what = "the entry's actor or detail is malformed"
-        elif json.dumps(entry, sort_keys=True, separators=(",", ":")).encode() != raw:
+        elif _CANONICAL.encode(entry) != text:
             what = "the entry is not in canonical form"
         else:
             return
@@ -110,5 +114,5 @@ def _as_position(raw: bytes, position: int) -> bytes | None:
         entry["position"] = position
     except (ValueError, TypeError):
         return None
-    canonical = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+    canonical = _CANONICAL.encode(entry).encode()
     return hashlib.sha256(b"\x00" + canonical).digest()
