@@ -14,7 +14,21 @@ _KEYS = frozenset(("position", "occurred_at", "actor_kind", "reviewer_id", "acti
 _ACTORS = frozenset(("reviewer", "submitter", "system"))
 #: One encoder for every entry: json.dumps would build a new one per call.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
-_DECODE = json.JSONDecoder().decode
+_DECODER = json.JSONDecoder()
+#: What _DECODER.decode scans with (set by JSONDecoder.__init__; typeshed does not list it).
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def _decode(text: str) -> object:
+    """json.JSONDecoder().decode(text). A line that is one JSON value from its first to its
+    last character (every entry) is scanned once; decode skips surrounding whitespace first
+    and after, and reports extra data, which scanning at 0 would not: anything else goes
+    through it, for its value or its error."""
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        return _DECODER.decode(text)
+    return value if end == len(text) else _DECODER.decode(text)
 
 
 class EntryChecker:
@@ -34,15 +48,20 @@ class EntryChecker:
         return self.recorded[index * HASH_BYTES:(index + 1) * HASH_BYTES]
 
     def check(self, line: bytes) -> bytes:
-        """Check the next line; return its leaf hash."""
-        self.unterminated = not line.endswith(b"\n")
-        raw = line[:-1] if not self.unterminated else line
+        """Check the next line (with its newline, if it has one); return its leaf hash."""
+        terminated = line.endswith(b"\n")
+        return self.check_raw(line[:-1] if terminated else line, terminated)
+
+    def check_raw(self, raw: bytes, terminated: bool) -> bytes:
+        """Check the next line, `raw` without its newline (`terminated`: it had one);
+        return its leaf hash."""
+        self.unterminated = not terminated
         leaf = hashlib.sha256(b"\x00" + raw).digest()
         index = self.position
         if not self._form_broken:
             self._check_form(raw, index)
         if self._mismatch is None and index < self.recorded_count:
-            if leaf != self._recorded(index):
+            if leaf != self.recorded[index * HASH_BYTES:(index + 1) * HASH_BYTES]:
                 self._mismatch, self._mismatch_line = index, raw
         elif self._mismatch == index - 1:
             self._diagnose(next_line=raw)
@@ -52,7 +71,7 @@ class EntryChecker:
     def _check_form(self, raw: bytes, index: int) -> None:
         try:
             text = raw.decode("ascii")  # canonical entries escape every non-ASCII character
-            entry = _DECODE(text)
+            entry = _decode(text)
         except ValueError:  # UnicodeDecodeError included
             text, entry = "", None
         if not isinstance(entry, dict) or entry.keys() != _KEYS:
