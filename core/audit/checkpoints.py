@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.log import (
-    ENTRY_COLUMNS,
+    ENTRY_BATCH,
     Actor,
     AuditAction,
     ChainBroken,
+    entry_batches,
     entry_bytes,
     locked_head,
     record_event,
@@ -40,9 +41,6 @@ from crypto.signed_note import (
     open_checkpoint,
     sign_note,
 )
-
-#: Entries read from the database per round trip while checking them.
-_BATCH = 10_000
 
 
 class LogDamaged(DomainError):
@@ -120,42 +118,29 @@ def _checked_new_leaves(session: Session, start: int, end: int, last_recorded: b
             raise LogDamaged(start - 1, "the hash chain up to this entry was recomputed, so "
                              "an earlier entry was rewritten")
     hashes = bytearray()
-    position = start
-    while position < end:
-        batch = session.execute(
-            select(*ENTRY_COLUMNS).where(AuditEvent.position >= position,
-                                     AuditEvent.position < min(end, position + _BATCH))
-            .order_by(AuditEvent.position)).all()
+    for first, batch in entry_batches(session, start, end):
         try:
-            previous_chain = verify_events(batch, previous_chain, position)
+            previous_chain = verify_events(batch, previous_chain, first)
         except ChainBroken as broken:
             raise LogDamaged(broken.position, str(broken)) from None
-        if len(batch) != min(end, position + _BATCH) - position:
-            raise LogDamaged(position + len(batch), "entries are missing")
+        if len(batch) != min(end, first + ENTRY_BATCH) - first:
+            raise LogDamaged(first + len(batch), "entries are missing")
         for event in batch:
             hashes += leaf_hash(entry_bytes(event))
-        position += len(batch)
     return bytes(hashes)
 
 
 def _check_recorded(session: Session, recorded: bytes) -> None:
     """Every checkpointed entry against its recorded leaf hash."""
     count = len(recorded) // HASH_BYTES
-    position = 0
-    while position < count:
-        batch = session.execute(
-            select(*ENTRY_COLUMNS).where(AuditEvent.position >= position,
-                                         AuditEvent.position < min(count, position + _BATCH))
-            .order_by(AuditEvent.position)).all()
-        for offset, row in enumerate(batch):
-            at = position + offset
-            if row.position != at:
+    for first, batch in entry_batches(session, 0, count):
+        for at in range(first, min(count, first + ENTRY_BATCH)):
+            offset = at - first
+            if offset >= len(batch) or batch[offset].position != at:
                 raise LogDamaged(at, "the entry is missing (entries were removed)")
-            if leaf_hash(entry_bytes(row)) != recorded[at * HASH_BYTES:(at + 1) * HASH_BYTES]:
+            if (leaf_hash(entry_bytes(batch[offset]))
+                    != recorded[at * HASH_BYTES:(at + 1) * HASH_BYTES]):
                 raise LogDamaged(at, "the entry differs from the one checkpointed")
-        if not batch:
-            raise LogDamaged(position, "the entry is missing (entries were removed)")
-        position += len(batch)
 
 
 CHECKPOINT_SUBJECT = "Candor: access log checkpoint"

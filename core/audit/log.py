@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -128,6 +128,22 @@ class Actor:
 ENTRY_COLUMNS = (AuditEvent.position, AuditEvent.occurred_at, AuditEvent.actor_kind,
                  AuditEvent.reviewer_id, AuditEvent.action, AuditEvent.case_id,
                  AuditEvent.detail, AuditEvent.leaf_hash, AuditEvent.chain_hash)
+
+
+#: Entries read from the database per round trip when the whole log is walked.
+ENTRY_BATCH = 10_000
+
+
+def entry_batches(session: Session, start: int,
+                  end: int) -> Iterator[tuple[int, Sequence[Any]]]:
+    """The entries of positions [start, end) as rows of ENTRY_COLUMNS, in position order,
+    one range of ENTRY_BATCH positions at a time: (the range's first position, its rows).
+    A range with missing entries yields fewer rows; callers decide what that means."""
+    for first in range(start, end, ENTRY_BATCH):
+        yield first, session.execute(
+            select(*ENTRY_COLUMNS).where(AuditEvent.position >= first,
+                                         AuditEvent.position < min(end, first + ENTRY_BATCH))
+            .order_by(AuditEvent.position)).all()
 
 
 def entry_bytes(event: Any) -> bytes:
