@@ -20,6 +20,7 @@ from core.database_url import DatabaseUrlError, checked_database_url
 from crypto.kdf import PRODUCTION, KdfProfile
 
 CONFIG_FILE_NAME = "candor.toml"
+BLOB_STORES = ("filesystem", "s3")
 DEFAULT_DATA_DIR = "instance"
 
 
@@ -76,6 +77,16 @@ class Config:
     #: key name: no spaces or "+"), e.g. "whistle.example.com/audit". Set it before the first
     #: checkpoint: changing it later makes older checkpoints name another log.
     audit_origin: str = "candor/audit"
+    #: Where encrypted attachments are kept: "filesystem" (`<data dir>/blobs`) or "s3" (an
+    #: S3-compatible object store, core/blobs_s3.py). Credentials are not configuration: the
+    #: file `<data dir>/secrets/s3-credentials` if present, else boto3's standard chain.
+    blob_store: str = "filesystem"
+    s3_bucket: str | None = None
+    #: Prepended to every object key (`<prefix><id[:2]>/<id>`), e.g. "candor/".
+    s3_prefix: str = ""
+    #: For MinIO, Ceph and other S3-compatible stores (bucket in the path); None: AWS.
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -87,6 +98,11 @@ class Config:
                 f"acknowledge_days = {self.acknowledge_days} is too short for "
                 "submitter_date_precision = \"week\": deadlines run from the Monday, so "
                 "reports sent later in the week would be overdue on arrival (use 7 or more)")
+        if self.blob_store not in BLOB_STORES:
+            raise ConfigError(f"blob_store: expected \"filesystem\" or \"s3\", "
+                              f"got {self.blob_store!r}")
+        if self.blob_store == "s3" and not self.s3_bucket:
+            raise ConfigError("blob_store = \"s3\" needs s3_bucket (the bucket's name)")
 
     @property
     def secrets_dir(self) -> Path:
@@ -141,6 +157,14 @@ def _checked_timezone(value: Any) -> str:
     return name
 
 
+def _checked_endpoint(value: Any) -> str | None:
+    url = str(value).strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"s3_endpoint_url: {value!r} must start with http:// or https://, "
+                          "such as \"https://minio.internal:9000\"")
+    return url or None
+
+
 def _checked_origin(value: Any) -> str:
     origin = str(value).strip()
     if not origin or any(c.isspace() or c == "+" for c in origin):
@@ -163,7 +187,8 @@ _INT_SETTINGS = (
     "reviewer_session_absolute_hours",
     "smtp_port",
 )
-_STR_SETTINGS = ("smtp_host", "smtp_sender", "console_url", "timezone", "audit_origin")
+_STR_SETTINGS = ("smtp_host", "smtp_sender", "console_url", "timezone", "audit_origin",
+                 "blob_store", "s3_bucket", "s3_prefix", "s3_endpoint_url", "s3_region")
 _OTHER_SETTINGS = ("company_networks", "insecure_dev_cookies", "submitter_date_precision")
 
 
@@ -219,6 +244,15 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
         values["timezone"] = _checked_timezone(values["timezone"])
     if "audit_origin" in values:
         values["audit_origin"] = _checked_origin(values["audit_origin"])
+    if "blob_store" in values:
+        values["blob_store"] = str(values["blob_store"]).strip().lower()
+    for name in ("s3_bucket", "s3_region"):
+        if name in values:
+            values[name] = str(values[name]).strip() or None
+    if "s3_prefix" in values:
+        values["s3_prefix"] = str(values["s3_prefix"]).strip()
+    if "s3_endpoint_url" in values:
+        values["s3_endpoint_url"] = _checked_endpoint(values["s3_endpoint_url"])
     database_url = values.pop("database_url", None) or default_database_url(data_dir)
     try:
         database_url = checked_database_url(str(database_url))

@@ -26,7 +26,17 @@ def build_services(config: Config, keyring: Keyring | None = None) -> Services:
     return Services(
         config=config,
         keyring=keyring if keyring is not None else load_keyring(config),
-        blobs=FileSystemBlobStore(config.blob_dir),
+        blobs=build_blob_store(config),
         clock=Clock(precision=config.submitter_date_precision,
                     zone=ZoneInfo(config.timezone)),
     )
+
+
+def build_blob_store(config: Config) -> BlobStore:
+    """The blob store `config.blob_store` names: the filesystem under the data directory, or
+    an S3-compatible object store (boto3 is imported only then)."""
+    if config.blob_store == "s3":
+        from core.blobs_s3 import s3_blob_store
+
+        return s3_blob_store(config)
+    return FileSystemBlobStore(config.blob_dir)
