@@ -52,9 +52,14 @@ class Config:
     company_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     #: How many reverse proxies sit in front of the portal (0: use the socket address).
     trusted_proxies: int = 0
-    #: Receipt logins and submissions per minute for the whole instance (no per-IP limits).
-    receipt_logins_per_minute: int = 30
+    #: Submissions per minute for the whole instance (no per-IP limits): a ceiling on case
+    #: spam, charged only for posts that passed the form's checks (CSRF, honeypot, fields).
     submissions_per_minute: int = 20
+    #: Argon2id derivations at once per app process (0: one per CPU core). Receipt logins and
+    #: submissions queue for these in arrival order (core.kdf_slots) instead of a budget.
+    kdf_slots: int = 0
+    #: Longest wait in that queue before the "busy, try again" page, in seconds.
+    kdf_wait_seconds: int = 20
     #: Messages a submitter may post to one case per day (per week at week precision: 7 times
     #: this, counted over the stored week).
     messages_per_case_per_day: int = 50
@@ -179,8 +184,9 @@ _INT_SETTINGS = (
     "max_submission_bytes",
     "max_files",
     "trusted_proxies",
-    "receipt_logins_per_minute",
     "submissions_per_minute",
+    "kdf_slots",
+    "kdf_wait_seconds",
     "messages_per_case_per_day",
     "submitter_session_idle_minutes",
     "reviewer_session_idle_minutes",
@@ -189,6 +195,12 @@ _INT_SETTINGS = (
 )
 _STR_SETTINGS = ("smtp_host", "smtp_sender", "console_url", "timezone", "audit_origin",
                  "blob_store", "s3_bucket", "s3_prefix", "s3_endpoint_url", "s3_region")
+#: Settings that were dropped, with what replaces them (said instead of "unknown setting").
+_REMOVED_SETTINGS = {
+    "receipt_logins_per_minute": (
+        "receipt logins now queue for the Argon2id slots (kdf_slots, kdf_wait_seconds) "
+        "instead of sharing a per-minute budget that guessers could spend; remove it"),
+}
 _OTHER_SETTINGS = ("company_networks", "insecure_dev_cookies", "submitter_date_precision")
 
 
@@ -220,6 +232,9 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
     values.update(overrides)
     unknown = set(values) - {*_INT_SETTINGS, *_STR_SETTINGS, *_OTHER_SETTINGS, "database_url",
                              "kdf", "extra"}
+    if unknown & _REMOVED_SETTINGS.keys():
+        name = sorted(unknown & _REMOVED_SETTINGS.keys())[0]
+        raise ConfigError(f"{name} is no longer a setting: {_REMOVED_SETTINGS[name]}")
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     if "kdf" in values and not isinstance(values["kdf"], KdfProfile):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from core.blobs import BlobStore, FileSystemBlobStore
 from core.clock import Clock
 from core.config import Config
+from core.kdf_slots import KdfSlots, default_slots
 from core.keyring import Keyring, load_keyring
 
 
@@ -19,6 +20,8 @@ class Services:
     keyring: Keyring
     blobs: BlobStore
     clock: Clock = field(default_factory=Clock)
+    #: The fair queue for Argon2id derivations of this process (core.kdf_slots).
+    kdf_slots: KdfSlots = field(default_factory=lambda: KdfSlots(default_slots(), 20.0))
 
 
 def build_services(config: Config, keyring: Keyring | None = None) -> Services:
@@ -29,6 +32,7 @@ def build_services(config: Config, keyring: Keyring | None = None) -> Services:
         blobs=build_blob_store(config),
         clock=Clock(precision=config.submitter_date_precision,
                     zone=ZoneInfo(config.timezone)),
+        kdf_slots=KdfSlots(config.kdf_slots or default_slots(), float(config.kdf_wait_seconds)),
     )
 
 

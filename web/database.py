@@ -82,6 +82,18 @@ def attempt() -> Iterator[Session]:
         yield db()
 
 
+def _holds_connection(session: Session) -> bool:
+    """Whether the session's transaction has begun on a connection (on SQLite: holds the
+    write lock). A transaction begun lazily (core.cases.pending_files holds the blobs of an
+    upload in one) has no connection until its first statement, and locks nothing yet."""
+    transaction = session.get_transaction()
+    while transaction is not None:
+        if transaction._connections:  # no public accessor; SQLAlchemy 2.x keeps it here
+            return True
+        transaction = transaction.parent
+    return False
+
+
 @contextmanager
 def separate_transaction() -> Iterator[Session]:
     """A short transaction of its own, committed when the block ends (not the request's).
@@ -91,7 +103,7 @@ def separate_transaction() -> Iterator[Session]:
     until the busy timeout. That mistake is refused at once instead.
     """
     request_session = g.get(_G_KEY)
-    if (request_session is not None and request_session.in_transaction()
+    if (request_session is not None and _holds_connection(request_session)
             and request_session.get_bind().dialect.name == "sqlite"):
         raise RuntimeError("separate_transaction() inside the request's open transaction "
                            "would wait on its own SQLite write lock: call it first")

@@ -33,11 +33,12 @@ from core.errors import (
     NotFound,
     ReceiptNotRecognised,
 )
+from core.intake.receipts import derive_receipt
 from core.models import Attachment, Author, Case, KeyKind, Message, MessageKind
 from core.models.base import random_row_id
 from core.services import Services
 from crypto.errors import DecryptionError
-from crypto.receipt import derive_receipt_secrets, normalise_receipt
+from crypto.receipt import ReceiptSecrets
 from crypto.records import encrypt_record
 
 
@@ -51,16 +52,17 @@ class SubmitterAccess:
     opened: SubmitterKeys = field(repr=False)
 
 
-def login_submitter(session: Session, services: Services, receipt_text: str) -> SubmitterAccess:
+def login_submitter(session: Session, services: Services, receipt_text: str, *,
+                    derived: ReceiptSecrets | None = None) -> SubmitterAccess:
     """Open a case with a receipt code: one Argon2id, one indexed lookup, one unwrap.
 
+    Pass `derived` (core.intake.receipts.derive_receipt of the code, before the transaction
+    began) so that the Argon2id runs outside it; without it, it runs here.
     Raises crypto.MalformedReceipt / crypto.MistypedReceipt before any database access, and
     ReceiptNotRecognised when no case matches.
     """
-    receipt = normalise_receipt(receipt_text)
-    keyring = services.keyring
-    derived = derive_receipt_secrets(receipt, instance_salt=keyring.receipt_salt,
-                                     pepper=keyring.pepper, profile=services.config.kdf)
+    if derived is None:
+        derived = derive_receipt(services, receipt_text)
     case = session.execute(
         select(Case).where(Case.lookup_id == derived.lookup_id)
     ).scalar_one_or_none()

@@ -17,6 +17,7 @@ from core.audit.log import AuditAction, record_event
 from core.cases.casework import UnlockedReviewer
 from core.cases.content import Identity, ReportContent
 from core.errors import AccessDenied, InvalidInput
+from core.intake.receipts import NewReceipt
 from core.intake.submission import SubmissionDraft, SubmissionResult, submit_report
 from core.models import Channel, Reviewer, Role
 from core.services import Services
@@ -27,16 +28,19 @@ STAFF_CHANNELS = (Channel.HOTLINE, Channel.LETTER_BOX, Channel.MAILBOX, Channel.
 
 def record_report(session: Session, services: Services, who: UnlockedReviewer, *,
                   channel: Channel, category_code: str, report: ReportContent,
-                  identity: Identity | None = None) -> SubmissionResult:
+                  identity: Identity | None = None,
+                  receipt: NewReceipt | None = None) -> SubmissionResult:
     """Create the case of a report received outside the web form; returns the receipt code
-    to hand over (shown once, never stored)."""
+    to hand over (shown once, never stored). Pass `receipt` made before the transaction
+    (core.intake.submission.submit_report says why)."""
     recorder = session.get(Reviewer, who.reviewer_id)
     if recorder is None or not recorder.active or recorder.role is not Role.REVIEWER:
         raise AccessDenied("only an active case handler records reports")
     if channel not in STAFF_CHANNELS:
         raise InvalidInput("Choose how the report was received.", field="channel")
     result = submit_report(session, services, SubmissionDraft(), category_code=category_code,
-                           report=report, identity=identity, channel=channel)
+                           report=report, identity=identity, channel=channel,
+                           receipt=receipt)
     record_event(session, services.clock, AuditAction.CASE_RECORDED_BY_STAFF, who.actor,
                  case_id=result.case_id, detail={"channel": str(channel)})
     return result

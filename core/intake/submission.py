@@ -32,6 +32,7 @@ from core.cases.grants import (
 from core.cases.inbox_counts import case_created
 from core.clock import add_months
 from core.errors import InvalidInput
+from core.intake.receipts import NewReceipt, new_receipt
 from core.models import (
     Case,
     CaseMember,
@@ -46,7 +47,6 @@ from core.models import (
 from core.services import Services
 from core.staff.keys import UntrustedPublicKey, key_alarm, may_hold_case_keys
 from crypto.keys import new_key
-from crypto.receipt import derive_receipt_secrets, generate_receipt
 from crypto.records import encrypt_record
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
@@ -163,6 +163,7 @@ def submit_report(
     identity: Identity | None = None,
     channel: Channel = Channel.WEB,
     excluded_handlers: Collection[int] = (),
+    receipt: NewReceipt | None = None,
 ) -> SubmissionResult:
     """Create a case from a draft: encrypt, grant, audit, in the caller's transaction.
 
@@ -171,6 +172,10 @@ def submit_report(
     all three to the recovery key (if configured); the reporter gets the case key. Handlers
     the reporter chose to leave out (`excluded_handlers`, ids among those the form offered:
     core.cases.readers.category_readers) get no key at all.
+
+    Pass `receipt` (core.intake.receipts.new_receipt, made before the transaction began): its
+    Argon2id must not run inside the transaction, which on SQLite holds the write lock. Without
+    it the code is made here, which only tests and scripts should rely on.
     """
     report = validate_report(report)
     if identity is not None:
@@ -185,10 +190,10 @@ def submit_report(
     excluded = _checked_exclusions(excluded_handlers,
                                    [r.id for r in handlers + identity_custodians(session)])
 
-    receipt = generate_receipt()
+    if receipt is None:
+        receipt = new_receipt(services)
+    derived = receipt.secrets
     keyring = services.keyring
-    derived = derive_receipt_secrets(receipt, instance_salt=keyring.receipt_salt,
-                                     pepper=keyring.pepper, profile=services.config.kdf)
     # The reporter's day (or week): deadlines run from it, so they fall early, never late.
     today = draft.reporter_day(services)
     ref = draft.reference
@@ -244,5 +249,5 @@ def submit_report(
     )
     case_created(session, case)  # inbox counters (core.cases.inbox_counts)
     session.flush()
-    return SubmissionResult(receipt_code=receipt, case_id=case.id, reference=ref,
+    return SubmissionResult(receipt_code=receipt.code, case_id=case.id, reference=ref,
                             unrouted=not routed)

@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.cases.files import StoredFile
@@ -24,7 +25,12 @@ from core.errors import (
     ReceiptNotRecognised,
 )
 from core.intake.outcome_answer import NoOutcomeYet, answer_outcome
-from core.intake.receipts import MalformedReceipt, MistypedReceipt, normalise_receipt
+from core.intake.receipts import (
+    MalformedReceipt,
+    MistypedReceipt,
+    derive_receipt,
+    normalise_receipt,
+)
 from core.intake.reporter import (
     SubmitterAccess,
     login_submitter,
@@ -40,12 +46,13 @@ from core.intake.reporter_sessions import (
     resume_submitter_session,
     start_submitter_session,
 )
+from core.kdf_slots import SlotsBusy
 from core.models import Case, CaseStatus, Category, Satisfaction, ScopeDecision
 from core.operations.notifications import queue_case_notification
 from core.session_tokens import new_session_token
 from portal.forms import OutcomeAnswerForm, ReceiptLoginForm, ReplyForm
 from portal.stages import ANSWERED, STAGES, progress_steps, question_answered
-from portal.state import enforce_budget, services
+from portal.state import services
 from web import current_language
 from web.database import attempt, commit, db
 from web.downloads import attachment_response
@@ -93,11 +100,18 @@ def followup_login() -> ResponseReturnValue:
     except MalformedReceipt:
         form.receipt.errors = [_("A receipt code has 28 digits, in groups of four.")]
         return _login_page(form, 400)
-    enforce_budget("receipt-logins", services().config.receipt_logins_per_minute)
+    try:
+        # In arrival order, at the speed of the CPU (core.kdf_slots): guessers slow a
+        # reporter down by the requests ahead of them, they cannot lock them out. Before any
+        # transaction: on SQLite that would hold the write lock for the whole derivation.
+        derived = derive_receipt(services(), form.receipt.data or "")
+    except SlotsBusy as busy:
+        raise TooManyRequests(retry_after=busy.retry_after) from None
     response = redirect(url_for("followup.case"), code=303)
     try:
         with attempt() as session:
-            access = login_submitter(session, services(), form.receipt.data or "")
+            access = login_submitter(session, services(), form.receipt.data or "",
+                                     derived=derived)
             cookie = start_submitter_session(session, services(), access)
     except (ReceiptNotRecognised, InvalidInput, DecryptionError):
         # A decoy of the same shape and length, which opens nothing: on the wire, an unknown

@@ -13,8 +13,9 @@ from core.cases.files import StoredFile
 from core.cases.readers import IntakeReaders, intake_readers
 from core.categories.lookup import active_categories
 from core.errors import InvalidInput
-from core.intake.receipts import ReceiptError, format_receipt, normalise_receipt
+from core.intake.receipts import ReceiptError, format_receipt, new_receipt, normalise_receipt
 from core.intake.submission import SubmissionDraft, submit_report
+from core.kdf_slots import SlotsBusy
 from core.models import Channel
 from core.operations.notifications import queue_case_notification
 from portal.forms import (
@@ -27,7 +28,7 @@ from portal.state import enforce_budget, services
 from web import current_language
 from web.database import attempt, commit, db
 from web.errors import retry_after_seconds
-from web.streamed_forms import FileLimits, read_form_with_files, read_text_fields
+from web.streamed_forms import FileLimits, read_form_with_files
 from web.uploads import FilePart
 
 blueprint = Blueprint("submit", __name__)
@@ -77,12 +78,11 @@ def _render_form(form: SubmissionForm, status: int = 200, *,
                            max_files=services().config.max_files), status
 
 
-def _busy_form(busy: TooManyRequests) -> ResponseReturnValue:
-    """The form again, with the reporter's text, when the submission budget is spent (429):
-    a long report must not be lost because others were sending at the same time."""
-    seconds = retry_after_seconds(busy) or 60
-    form, _file_chosen = read_text_fields(_form, fields=MAX_FORM_FIELDS)
-    response = make_response(_render_form(form, 429, upload_error=ngettext(
+def _busy_form(form: SubmissionForm, seconds: int) -> ResponseReturnValue:
+    """The form again, with the reporter's text, when the service is too busy (429): a long
+    report must not be lost because others were sending at the same time. The files were
+    received but are not kept (their blobs go with the request's transaction)."""
+    response = make_response(_render_form(form, 429, files_dropped=True, upload_error=ngettext(
         "This service is busy right now. Please wait %(num)d second and send your report "
         "again.",
         "This service is busy right now. Please wait %(num)d seconds and send your report "
@@ -103,10 +103,6 @@ def report_submit() -> ResponseReturnValue:
     one transaction. The files are kept only if that transaction commits the case
     (core.cases.pending_files): a refusal or a failure leaves nothing behind."""
     config = services().config
-    try:
-        enforce_budget("submissions", config.submissions_per_minute)
-    except TooManyRequests as busy:
-        return _busy_form(busy)
     draft = SubmissionDraft()
 
     def store(_valid: SubmissionForm, part: FilePart) -> StoredFile:
@@ -122,6 +118,17 @@ def report_submit() -> ResponseReturnValue:
                             upload_error=post.error)
     if form.is_bot():
         return _render_form(form, 400, upload_error=_("Your report could not be sent."))
+    # Only a post that passed every check above spends the shared budget or waits for an
+    # Argon2id slot: a flood of empty or forged posts costs nobody else anything.
+    try:
+        enforce_budget("submissions", config.submissions_per_minute)
+        # The receipt's Argon2id runs before the transaction, which on SQLite would hold the
+        # write lock for its whole length.
+        receipt = new_receipt(services())
+    except TooManyRequests as busy:
+        return _busy_form(form, retry_after_seconds(busy) or 60)
+    except SlotsBusy as busy:
+        return _busy_form(form, busy.retry_after)
     identity = None
     # Typed, then "stay anonymous" chosen: dropped (anonymity wins), and the receipt page
     # says so.
@@ -145,7 +152,7 @@ def report_submit() -> ResponseReturnValue:
                 raise _ReadersChanged(current)
             result = submit_report(session, services(), draft, category_code=form.category.data,
                                    report=report, identity=identity, channel=Channel.WEB,
-                                   excluded_handlers=form.left_out())
+                                   excluded_handlers=form.left_out(), receipt=receipt)
             queue_case_notification(session, result.case_id)
     except _ReadersChanged as changed:
         form.readers = changed.readers

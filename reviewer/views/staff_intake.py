@@ -7,12 +7,14 @@ from typing import Any
 
 from flask import Blueprint, render_template
 from flask_babel import gettext as _
+from werkzeug.exceptions import TooManyRequests
 
 from core.cases.content import Identity, ReportContent
 from core.categories.lookup import list_categories
 from core.errors import InvalidInput
-from core.intake.receipts import format_receipt
+from core.intake.receipts import format_receipt, new_receipt
 from core.intake.staff_recorded import STAFF_CHANNELS, record_report
+from core.kdf_slots import SlotsBusy
 from core.models import Channel, Role
 from core.operations.notifications import queue_case_notification
 from reviewer.casework_forms import StaffReportForm
@@ -21,7 +23,7 @@ from reviewer.labels import CHANNEL, category_name
 from reviewer.session import current
 from reviewer.session import role_required as _role_required
 from web import current_language
-from web.database import attempt, db
+from web.database import attempt, commit, db
 from web.forms import as_choices
 
 blueprint = Blueprint("staff_intake", __name__)
@@ -56,12 +58,19 @@ def new() -> Any:
             who_involved=form.who_involved.data or "", evidence=form.evidence.data or "",
             language=form.language.data or "")
         identity = Identity(name=name, contact=form.contact.data or "") if name else None
+        # The receipt's Argon2id runs outside any transaction (on SQLite one holds the write
+        # lock): what the checks above read is committed first.
+        commit()
+        try:
+            receipt = new_receipt(console().services)
+        except SlotsBusy as busy:
+            raise TooManyRequests(retry_after=busy.retry_after) from None
         try:
             with attempt():
                 result = record_report(db(), console().services, current().unlocked,
                                        channel=Channel(form.channel.data),
                                        category_code=form.category.data or "",
-                                       report=report, identity=identity)
+                                       report=report, identity=identity, receipt=receipt)
                 # The category's handlers hear of it like of a web report.
                 queue_case_notification(db(), result.case_id)
         except InvalidInput:

@@ -128,7 +128,7 @@ def fuzz_app(make_portal: Callable[..., Flask]) -> Flask:
     # No throttles in the way: the fuzzer sends many forms a minute.
     return make_portal(
         submissions_per_minute=10**6,
-        receipt_logins_per_minute=10**6,
+        kdf_wait_seconds=60,
         messages_per_case_per_day=10**6,
     )
 

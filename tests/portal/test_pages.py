@@ -6,13 +6,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import Headers
 
+from core.kdf_slots import KdfSlots
 from core.services import Services
 from crypto.receipt import format_receipt, generate_receipt
 from tests.portal.conftest import (
@@ -123,9 +123,8 @@ def test_security_headers_on_every_kind_of_response(
     portal_app: Flask, make_portal: Callable[..., Flask], services: Services
 ) -> None:
     responses = every_response(portal_app)
-    moment = datetime(2026, 11, 28, 12, 0, 20, tzinfo=UTC)
-    services.clock.now = lambda: moment  # the 1-per-minute budget must not roll over
-    small = make_portal(max_submission_bytes=1024 * 1024, receipt_logins_per_minute=1)
+    services.kdf_slots = KdfSlots(1, max_wait=0.05)  # (copied into the app's services)
+    small = make_portal(max_submission_bytes=1024 * 1024)
     small.config["PROPAGATE_EXCEPTIONS"] = False
 
     @small.get("/boom")
@@ -134,8 +133,8 @@ def test_security_headers_on_every_kind_of_response(
 
     client = small.test_client()
     responses["413"] = submit_report_via(client, files=[("big.bin", b"x" * (1024 * 1024 + 1))])
-    login_via(client, format_receipt(generate_receipt()))
-    responses["429"] = login_via(client, format_receipt(generate_receipt()))
+    with services.kdf_slots.slot():  # every Argon2id slot busy: the login is turned away
+        responses["429"] = login_via(client, format_receipt(generate_receipt()))
     responses["500"] = client.get("/boom")
     statuses = {label: r.status_code for label, r in responses.items()}
     for code in (200, 303, 400, 404, 405, 413, 429, 500):

@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
+from core.kdf_slots import KdfSlots
 from core.services import Services
 from crypto.receipt import format_receipt, generate_receipt, normalise_receipt
 from tests.portal.conftest import (
     csrf_token,
     login_via,
+    post_multipart,
     receipt_of,
     reply_via,
     report_fields,
@@ -182,28 +184,37 @@ def test_logout_requires_csrf(client: FlaskClient) -> None:
     assert 'id="stage"' in client.get("/case").text
 
 
-def test_receipt_login_throttle(make_portal: Callable[..., Flask], services: Services) -> None:
-    # A fixed moment in the middle of a minute: the budget's window must not roll over
-    # between the requests of this test.
-    moment = datetime(2026, 11, 28, 12, 0, 20, tzinfo=UTC)
-    services.clock.now = lambda: moment
-    app = make_portal(receipt_logins_per_minute=2)
-    client = app.test_client()
-    for _ in range(2):
-        assert login_via(client, format_receipt(generate_receipt())).status_code == 303
-    busy = login_via(client, format_receipt(generate_receipt()))
+def test_receipt_login_when_every_argon2id_slot_stays_busy(
+    make_portal: Callable[..., Flask], services: Services
+) -> None:
+    # One slot, held by someone else for longer than the wait: the login is turned away with
+    # the friendly page, not a 500 and not a blame ("too many attempts").
+    services.kdf_slots = KdfSlots(1, max_wait=0.2)
+    client = make_portal().test_client()
+    with services.kdf_slots.slot():
+        busy = login_via(client, format_receipt(generate_receipt()))
+        # A typo is still answered at once: it needs no slot.
+        typo = login_via(client, format_receipt(mistype(generate_receipt())))
     assert busy.status_code == 429
-    # A budget shared by everyone: the page says the service is busy, not "too many
-    # attempts", which would blame the reporter.
     assert "This service is busy" in busy.text and "Too many attempts" not in busy.text
     retry_after = int(busy.headers["Retry-After"])
-    assert retry_after == 40  # the window ends at 12:01:00
+    assert retry_after == 1
     assert re.search(rf"try again in {retry_after} seconds?", busy.text), busy.text
     assert busy.headers["Cache-Control"] == "no-store"
     assert "default-src 'none'" in busy.headers["Content-Security-Policy"]
-    # A typo is still answered without spending the budget.
-    typo = login_via(client, format_receipt(mistype(generate_receipt())))
     assert typo.status_code == 400
+    # Once the slot is free the same client logs in as usual.
+    assert login_via(client, format_receipt(generate_receipt())).status_code == 303
+
+
+def test_receipt_logins_are_not_capped_per_minute(client: FlaskClient) -> None:
+    # The old per-minute budget let four guessing threads lock every reporter out: logins
+    # now only queue for Argon2id slots, so the 40th login of a minute works like the first.
+    receipt = new_receipt(client)
+    for _ in range(40):
+        assert login_via(client, format_receipt(generate_receipt())).status_code == 303
+    assert login_via(client, receipt).status_code == 303
+    assert 'id="stage"' in client.get("/case").text
 
 
 def test_submission_throttle(
@@ -226,6 +237,35 @@ def test_submission_throttle(
     assert "MB in total." not in busy.text.split('id="upload-error"')[1].split("</div>")[0]
     assert counts(session_factory, services).cases == 1
     assert counts(session_factory, services).blobs == 0
+
+
+def test_refused_posts_spend_no_submission_budget(
+    make_portal: Callable[..., Flask], session_factory, services: Services
+) -> None:
+    # The issue's flood: posts without a cookie, with a forged token, with the honeypot
+    # filled or with a broken body used to spend the shared budget before any check ran.
+    from tests.portal.conftest import counts
+
+    moment = datetime(2026, 11, 28, 12, 0, 20, tzinfo=UTC)
+    services.clock.now = lambda: moment  # one window for the whole test
+    app = make_portal(submissions_per_minute=1)
+    outsider = app.test_client()
+    client = app.test_client()
+    page = client.get("/report")
+    token = csrf_token(page.text)
+    for _ in range(5):
+        assert outsider.post("/report").status_code == 400
+        assert post_multipart(outsider, "/report", [("csrf_token", "forged"),
+                                                    *report_fields().items()]).status_code == 400
+        assert post_multipart(client, "/report", [("csrf_token", token), *report_fields().items(),
+                                                  ("website", "http://spam")]).status_code == 400
+        broken = client.post("/report", data=b"--x\r\nnot a form",
+                             content_type="multipart/form-data; boundary=x")
+        assert broken.status_code == 400
+    assert counts(session_factory, services).cases == 0
+    # The budget of one is still whole: the reporter's real report goes through.
+    assert submit_report_via(client).status_code == 200
+    assert counts(session_factory, services).cases == 1
 
 
 def test_per_case_message_limit(
