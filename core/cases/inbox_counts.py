@@ -19,21 +19,20 @@ dates, which the inbox filters and sorts on; core.models.CaseMember) in step: a 
 created with them (`CaseMember.for_case`), and every change of a case's stage, category or
 dates is followed by `sync_member_keys`, after `lock_case` and in the same transaction.
 
-Concurrency. Deltas are applied as `UPDATE ... SET count = count + d` (the row lock is taken by
-the UPDATE itself), and a missing row is inserted inside a savepoint; if another transaction
-inserted it first, the IntegrityError is caught and the UPDATE retried, as
-core.operations.throttle does. Deltas are applied in key order so that two transactions
-touching the same cells never wait on each other in opposite orders. Computing a delta needs
-the case's current stage and team, so the use cases that change either of them on an existing
-case first call `lock_case`, which takes the case row lock (SELECT ... FOR UPDATE) and re-reads
-the case and its team: two concurrent changes of one case are then applied one after the other,
-each against the state the other left. The use cases call `lock_case` before their first audit
-event and the counter functions after it, so every transaction takes its locks in the order
-case row, audit head, counter rows (a reporter's transaction takes no audit head lock: its
-events are queued, core.audit.log), and no two can deadlock; a case's membership rows (whose
-inbox keys `sync_member_keys` rewrites last) are only ever written under its case row lock. On
-SQLite every transaction starts with BEGIN IMMEDIATE (core.db), which serialises writers
-anyway; FOR UPDATE is simply not emitted.
+Concurrency. Deltas are applied as `INSERT ... ON CONFLICT DO UPDATE SET count = count + d`
+(core.models.upsert): a missing cell is created, an existing one bumped under its row lock, and no
+unique violation is ever raised (PostgreSQL would log it with the cell's values). Deltas are applied
+in key order so that two transactions touching the same cells never wait on each other in opposite
+orders. Computing a delta needs the case's current stage and team, so the use cases that change
+either of them on an existing case first call `lock_case`, which takes the case row lock (SELECT ...
+FOR UPDATE) and re-reads the case and its team: two concurrent changes of one case are then applied
+one after the other, each against the state the other left. The use cases call `lock_case` before
+their first audit event and the counter functions after it, so every transaction takes its locks in
+the order case row, audit head, counter rows (a reporter's transaction takes no audit head lock: its
+events are queued, core.audit.log), and no two can deadlock; a case's membership rows (whose inbox
+keys `sync_member_keys` rewrites last) are only ever written under its case row lock. On SQLite
+every transaction starts with BEGIN IMMEDIATE (core.db), which serialises writers anyway; FOR UPDATE
+is simply not emitted.
 
 Writes that bypass the use cases (bulk loads, manual repairs) must end with
 `rebuild_inbox_counts`, which recomputes the whole table from cases and memberships and copies
@@ -59,7 +58,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import case as sql_case
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.models import Case, CaseMember, CaseStatus, InboxCount, MemberRole
@@ -68,6 +66,7 @@ from core.models.case import member_inbox_keys
 # Roles that put a reviewer explicitly on a case team ("Assigned to me"), as opposed to
 # INTAKE, which routes every case of a category to its intake reviewers.
 from core.models.enums import ASSIGNED_ROLES
+from core.models.upsert import conflict_insert
 
 #: The `category_id` stored for a case without a category.
 NO_CATEGORY = 0
@@ -94,25 +93,17 @@ def _sort_key(key: CountKey) -> tuple[int, bool, str, int]:
     return (key.reviewer_id, key.assigned, str(key.status), key.category_id)
 
 
-def _where(key: CountKey) -> list[ColumnElement[bool]]:
-    return [_counts.c.reviewer_id == key.reviewer_id, _counts.c.assigned == key.assigned,
-            _counts.c.status == key.status, _counts.c.category_id == key.category_id]
-
-
 def apply_deltas(session: Session, deltas: Counter[CountKey]) -> None:
     """Add each delta to its counter row, creating missing rows safely under concurrency."""
     for key in sorted((k for k, d in deltas.items() if d), key=_sort_key):
         delta = deltas[key]
-        bump = update(_counts).where(*_where(key)).values(count=_counts.c.count + delta)
-        if session.execute(bump).rowcount:  # type: ignore[attr-defined]
-            continue
-        try:
-            with session.begin_nested():
-                session.execute(insert(_counts).values(
-                    reviewer_id=key.reviewer_id, assigned=key.assigned, status=key.status,
-                    category_id=key.category_id, count=delta))
-        except IntegrityError:  # another transaction created the row first
-            session.execute(bump)
+        upsert = conflict_insert(session, _counts).values(
+            reviewer_id=key.reviewer_id, assigned=key.assigned, status=key.status,
+            category_id=key.category_id, count=delta)
+        session.execute(upsert.on_conflict_do_update(
+            index_elements=[_counts.c.reviewer_id, _counts.c.assigned, _counts.c.status,
+                            _counts.c.category_id],
+            set_={"count": _counts.c.count + delta}))
 
 
 def lock_case(session: Session, case: Case) -> None:

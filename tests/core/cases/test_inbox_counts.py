@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from pathlib import Path
 
 from alembic import command
+from sqlalchemy import event
 
 from core.audit.log import Actor
 from core.cases import inbox
@@ -16,15 +18,15 @@ from core.cases.casework import (
 )
 from core.cases.inbox import InboxFilter, inbox_page
 from core.cases.inbox_counts import (
+    CountKey,
+    apply_deltas,
     computed_counts,
     lock_case,
     rebuild_inbox_counts,
     stored_counts,
 )
 from core.db import make_engine, make_session_factory, transaction
-from core.models import (
-    Case,
-)
+from core.models import Case, CaseStatus
 from core.services import Services
 from migrations.runner import alembic_config, upgrade
 from tests.core.cases.test_inbox import (
@@ -63,6 +65,12 @@ def test_counters_stay_exact_under_concurrency(session_factory, services):
     seeded = [submit(session_factory, services).case_id for _ in range(4)]
     errors: list[BaseException] = []
     per_thread = 4
+    # No statement may fail, not even one that is caught: PostgreSQL writes every failed
+    # statement (a unique violation, say) to its own log with the row's values and time.
+    failed_statements: list[str] = []
+    engine = session_factory.kw["bind"]
+    on_error = lambda context: failed_statements.append(str(context.original_exception))  # noqa: E731
+    event.listen(engine, "handle_error", on_error)
 
     def submitter(category: str) -> None:
         try:
@@ -91,7 +99,9 @@ def test_counters_stay_exact_under_concurrency(session_factory, services):
         t.start()
     for t in threads:
         t.join()
+    event.remove(engine, "handle_error", on_error)
     assert errors == []
+    assert failed_statements == []
     with session_factory() as s:
         assert stored_counts(s) == computed_counts(s)
         page = inbox_page(s, alice.id, InboxFilter(), services.clock.today())
@@ -123,3 +133,39 @@ def test_migration_fills_the_counters(backend: str, tmp_path: Path, services: Se
         finally:
             engine.dispose()
 
+
+
+def test_a_new_cell_created_by_many_at_once_raises_no_database_error(session_factory, services):
+    # Eight transactions create the same missing counter cell at the same moment. With an
+    # insert that catches the unique violation, PostgreSQL logs seven errors with the cell's
+    # values; with ON CONFLICT none is raised and the count is exact.
+    alice = add_reviewer(session_factory, services, "alice")
+    key = CountKey(alice.id, False, CaseStatus.RECEIVED, 0)
+    failed_statements: list[str] = []
+    engine = session_factory.kw["bind"]
+    on_error = lambda context: failed_statements.append(str(context.original_exception))  # noqa: E731
+    event.listen(engine, "handle_error", on_error)
+    # On SQLite each transaction holds the write lock from its start: they run one by one.
+    together = engine.dialect.name == "postgresql"
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def bump() -> None:
+        try:
+            with transaction(session_factory) as s:
+                s.connection()
+                if together:
+                    start.wait(timeout=10)
+                apply_deltas(s, Counter({key: 1}))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=bump) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    event.remove(engine, "handle_error", on_error)
+    assert errors == [] and failed_statements == []
+    with session_factory() as s:
+        assert stored_counts(s)[key] == 8
