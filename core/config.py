@@ -82,6 +82,9 @@ class Config:
     #: key name: no spaces or "+"), e.g. "whistle.example.com/audit". Set it before the first
     #: checkpoint: changing it later makes older checkpoints name another log.
     audit_origin: str = "candor/audit"
+    #: Redis (e.g. "redis://127.0.0.1:6379/0") for the budgets and the reporters' follow-up
+    #: sessions, shared by every app server; None keeps them in the database.
+    redis_url: str | None = None
     #: Where encrypted attachments are kept: "filesystem" (`<data dir>/blobs`) or "s3" (an
     #: S3-compatible object store, core/blobs_s3.py). Credentials are not configuration: the
     #: file `<data dir>/secrets/s3-credentials` if present, else boto3's standard chain.
@@ -170,6 +173,15 @@ def _checked_endpoint(value: Any) -> str | None:
     return url or None
 
 
+def _checked_redis_url(value: Any) -> str | None:
+    url = "" if value is None else str(value).strip()
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        # Not repeated in the message: the URL may hold a password.
+        raise ConfigError("redis_url must start with redis://, rediss:// or unix://, such as "
+                          "\"redis://127.0.0.1:6379/0\"")
+    return url or None
+
+
 def _checked_origin(value: Any) -> str:
     origin = str(value).strip()
     if not origin or any(c.isspace() or c == "+" for c in origin):
@@ -201,7 +213,8 @@ _REMOVED_SETTINGS = {
         "receipt logins now queue for the Argon2id slots (kdf_slots, kdf_wait_seconds) "
         "instead of sharing a per-minute budget that guessers could spend; remove it"),
 }
-_OTHER_SETTINGS = ("company_networks", "insecure_dev_cookies", "submitter_date_precision")
+_OTHER_SETTINGS = ("company_networks", "insecure_dev_cookies", "submitter_date_precision",
+                   "redis_url")
 
 
 def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -259,6 +272,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
         values["timezone"] = _checked_timezone(values["timezone"])
     if "audit_origin" in values:
         values["audit_origin"] = _checked_origin(values["audit_origin"])
+    if "redis_url" in values:
+        values["redis_url"] = _checked_redis_url(values["redis_url"])
     if "blob_store" in values:
         values["blob_store"] = str(values["blob_store"]).strip().lower()
     for name in ("s3_bucket", "s3_region"):

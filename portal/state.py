@@ -10,7 +10,6 @@ from datetime import timedelta
 from flask import current_app
 from werkzeug.exceptions import TooManyRequests
 
-from core.operations.throttle import take
 from core.services import Services
 from web.database import separate_transaction
 
@@ -39,10 +38,15 @@ def services() -> Services:
 def enforce_budget(name: str, limit: int, window: timedelta = timedelta(minutes=1)) -> None:
     """Count one request against a global budget; 429 with Retry-After when it is spent.
 
-    Committed at once, in its own transaction, so that failed attempts count too.
+    Counted at once, so that failed attempts count too: in Redis when the instance uses it,
+    else in a database transaction of its own.
     """
-    with separate_transaction() as session:
-        wait = take(session, f"portal:{name}", limit=limit, window=window,
-                    now=services().clock.now(), key=services().keyring.cookie_key)
+    throttle = services().throttle
+    bucket, now = f"portal:{name}", services().clock.now()
+    if throttle.uses_database:
+        with separate_transaction() as session:
+            wait = throttle.take(session, bucket, limit=limit, window=window, now=now)
+    else:
+        wait = throttle.take(None, bucket, limit=limit, window=window, now=now)
     if wait is not None:
         raise TooManyRequests(retry_after=wait)

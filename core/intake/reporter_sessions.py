@@ -2,20 +2,22 @@
 private key (which opens later epochs' case keys) are kept server-side,
 sealed under a secret that only the reporter's cookie holds, with a sliding idle deadline and
 the absolute one sealed alongside (so the database never holds the time of a visit). The row
-itself carries only the reporter's day (or week), for clean-up."""
+itself carries only the reporter's day (or week), for clean-up. With `redis_url` set the
+sessions live in Redis instead (`services.submitter_sessions`, core.intake.session_store),
+each key expiring with its session."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import overload
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from core.cases.grants import SubmitterKeys
 from core.clock import DatePrecision
 from core.intake.reporter import SubmitterAccess
-from core.models import SubmitterSession
+from core.intake.session_store import DatabaseSubmitterSessions
 from core.services import Services
 from core.session_tokens import SessionToken, new_session_token, parse_session_token
 from crypto.errors import CryptoError
@@ -26,15 +28,18 @@ MAX_SESSION_AGE = timedelta(days=1)
 
 
 def _seal(services: Services, token: SessionToken, access: SubmitterAccess,
-          absolute_deadline: float) -> bytes:
+          absolute_deadline: float) -> tuple[bytes, timedelta]:
+    """The sealed state, and how long it may be kept unused (the sooner deadline)."""
     idle = timedelta(minutes=services.config.submitter_session_idle_minutes)
+    now = services.clock.now()
     private = access.opened.private_key
     state = {"case_id": access.case_id, "reference": access.reference,
              "case_key": access.opened.first_case_key.hex(),
              "private_key": private.hex() if private is not None else None,
-             "idle_deadline": (services.clock.now() + idle).timestamp(),
+             "idle_deadline": (now + idle).timestamp(),
              "absolute_deadline": absolute_deadline}
-    return wrap(token.secret, json.dumps(state).encode("ascii"))
+    lifetime = min(idle, timedelta(seconds=absolute_deadline - now.timestamp()))
+    return wrap(token.secret, json.dumps(state).encode("ascii")), lifetime
 
 
 def start_submitter_session(session: Session, services: Services,
@@ -42,10 +47,9 @@ def start_submitter_session(session: Session, services: Services,
     """Store a new session for `access`; return the cookie value (shown to nobody else)."""
     token = new_session_token()
     absolute = (services.clock.now() + MAX_SESSION_AGE).timestamp()
-    session.add(SubmitterSession(id_hash=token.id_hash,
-                                 sealed_state=_seal(services, token, access, absolute),
-                                 created_on=services.clock.submitter_day()))
-    session.flush()
+    sealed, lifetime = _seal(services, token, access, absolute)
+    services.submitter_sessions.add(session, token.id_hash, sealed,
+                                    day=services.clock.submitter_day(), lifetime=lifetime)
     return token.encode()
 
 
@@ -56,39 +60,57 @@ def resume_submitter_session(session: Session, services: Services,
     token = parse_session_token(cookie_value)
     if token is None:
         return None
-    row = session.get(SubmitterSession, token.id_hash)
-    if row is None:
+    store = services.submitter_sessions
+    sealed = store.get(session, token.id_hash)
+    if sealed is None:
         return None
     try:
-        state = json.loads(unwrap(token.secret, row.sealed_state))
+        state = json.loads(unwrap(token.secret, sealed))
     except (CryptoError, ValueError):
         return None
     now = services.clock.now().timestamp()
     if state["idle_deadline"] < now or state.get("absolute_deadline", 0) < now:
-        session.delete(row)
-        session.flush()
+        store.delete(session, token.id_hash)
         return None
     private = state.get("private_key")
     opened = SubmitterKeys(first_case_key=bytes.fromhex(state["case_key"]),
                            private_key=bytes.fromhex(private) if private else None)
     access = SubmitterAccess(case_id=int(state["case_id"]), reference=str(state["reference"]),
                              opened=opened)
-    row.sealed_state = _seal(services, token, access, float(state["absolute_deadline"]))
-    session.flush()
+    sealed, lifetime = _seal(services, token, access, float(state["absolute_deadline"]))
+    store.update(session, token.id_hash, sealed, lifetime=lifetime)
     return access
 
 
-def end_submitter_session(session: Session, cookie_value: str | None) -> None:
-    """Log out: delete the row, which makes the cookie worthless."""
+@overload
+def end_submitter_session(session: Session, services: Services,
+                          cookie_value: str | None) -> None: ...
+
+
+@overload
+def end_submitter_session(session: Session, cookie_value: str | None, /) -> None: ...
+
+
+def end_submitter_session(session: Session, services: Services | str | None,
+                          cookie_value: str | None = None) -> None:
+    """Log out: delete the session, which makes the cookie worthless.
+
+    The older form without `services` reaches the database only: with `redis_url` set, a
+    session ended that way lives on in Redis until it idles out. Pass the services.
+    """
+    if isinstance(services, Services):
+        store = services.submitter_sessions
+    else:
+        store, cookie_value = DatabaseSubmitterSessions(), services
     token = parse_session_token(cookie_value)
     if token is not None:
-        session.execute(delete(SubmitterSession).where(SubmitterSession.id_hash == token.id_hash))
+        store.delete(session, token.id_hash)
 
 
 def purge_old_submitter_sessions(session: Session, services: Services) -> int:
     """Delete rows whose session has surely ended (run periodically; cheap). A row's date may
     be the Monday of its week (submitter_date_precision), so it counts from the Sunday after:
-    rows of ended sessions stay up to a week longer, openable by nobody."""
+    rows of ended sessions stay up to a week longer, openable by nobody. (Redis keys expire
+    by themselves: nothing to do there.)"""
     cutoff = services.clock.today() - MAX_SESSION_AGE - timedelta(days=DatePrecision.WEEK.days)
-    result = session.execute(delete(SubmitterSession).where(SubmitterSession.created_on < cutoff))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return services.submitter_sessions.purge(session, cutoff)

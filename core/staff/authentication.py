@@ -22,7 +22,6 @@ from core.audit.log import Actor, AuditAction, record_event
 from core.cases.casework import UnlockedReviewer
 from core.errors import AccessDenied
 from core.models import Reviewer, ReviewerSession
-from core.operations.throttle import take
 from core.services import Services
 from core.session_tokens import SessionToken, new_session_token
 from core.staff.accounts import (
@@ -170,8 +169,8 @@ def authenticate(session: Session, services: Services, username: str, passphrase
     replayed codes, locked and deactivated accounts all yield the same failed result.
     """
     now = services.clock.now()
-    wait = take(session, GLOBAL_BUCKET, limit=GLOBAL_LIMIT, window=GLOBAL_WINDOW, now=now,
-                key=services.keyring.cookie_key)
+    wait = services.throttle.take(session, GLOBAL_BUCKET, limit=GLOBAL_LIMIT,
+                                  window=GLOBAL_WINDOW, now=now)
     if wait is not None:
         _fail(session, services, None, "throttled")
         return LoginResult(retry_after=wait)
@@ -181,8 +180,8 @@ def authenticate(session: Session, services: Services, username: str, passphrase
     reviewer = (session.execute(select(Reviewer).where(Reviewer.username == name)
                                 ).scalar_one_or_none()
                 if USERNAME_PATTERN.fullmatch(name) else None)
-    wait = take(session, username_bucket(services, name), limit=ACCOUNT_LIMIT,
-                window=ACCOUNT_WINDOW, now=now, key=services.keyring.cookie_key)
+    wait = services.throttle.take(session, username_bucket(services, name),
+                                  limit=ACCOUNT_LIMIT, window=ACCOUNT_WINDOW, now=now)
     if wait is not None:
         _fail(session, services, reviewer, "throttled")
         return LoginResult(retry_after=wait)
@@ -316,8 +315,8 @@ def reauthenticate(session: Session, services: Services, loaded: LoadedSession,
     Returns (accepted, seconds to wait when throttled)."""
     reviewer = loaded.reviewer
     now = services.clock.now()
-    wait = take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT,
-                window=ACCOUNT_WINDOW, now=now, key=services.keyring.cookie_key)
+    wait = services.throttle.take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT,
+                                  window=ACCOUNT_WINDOW, now=now)
     if wait is not None:
         _fail(session, services, reviewer, "reauth-throttled")
         return False, wait
@@ -359,8 +358,8 @@ def change_own_passphrase(session: Session, services: Services, loaded: LoadedSe
     """
     reviewer = loaded.reviewer
     now = services.clock.now()
-    if take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT, window=ACCOUNT_WINDOW,
-            now=now, key=services.keyring.cookie_key) is not None:
+    if services.throttle.take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT,
+                              window=ACCOUNT_WINDOW, now=now) is not None:
         _fail(session, services, reviewer, "passphrase-change-throttled")
         return PassphraseChangeResult(PassphraseChange.THROTTLED)
     if not verify_passphrase(reviewer.passphrase_hash, current, services.config.kdf):
