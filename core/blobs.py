@@ -41,6 +41,12 @@ class BlobStore(Protocol):
         """Store the chunks under a new random id atomically; return (id, size in bytes)."""
         ...
 
+    def put(self, blob_id: str, chunks: Iterable[bytes], *, day: date) -> int:
+        """Store the chunks under `blob_id` (a restore) atomically; return the size in bytes.
+        Raise ValueError for an id that `new_blob_id` could not have made, FileExistsError if
+        a blob with that id exists (it is never replaced)."""
+        ...
+
     def read(self, blob_id: str) -> Iterator[bytes]:
         """Yield the blob's bytes in chunks. Raise BlobNotFound if it does not exist."""
         ...
@@ -104,6 +110,32 @@ class FileSystemBlobStore:
             tmp_path.unlink(missing_ok=True)
             raise
         return blob_id, size
+
+    def put(self, blob_id: str, chunks: Iterable[bytes], *, day: date) -> int:
+        """Store the chunks under a given id (restoring a backup), dated and written like
+        `write`; partial files never become visible and an existing blob is never replaced
+        (ValueError for an invalid id, FileExistsError for an existing one)."""
+        if not _is_blob_id(blob_id):
+            raise ValueError("invalid blob id")
+        final = self._path(blob_id)
+        if final.exists():
+            raise FileExistsError(f"blob {blob_id} exists")
+        tmp_path = self._tmp / f"{blob_id}.{secrets.token_hex(4)}"
+        try:
+            midnight = datetime.combine(day, time.min, tzinfo=UTC).timestamp()
+            with _BlockWriter(tmp_path, mtime=midnight) as out:
+                consume_in_background(_batched(chunks, WRITE_BLOCK), out.write_batches,
+                                      depth=2, name="candor-blob-write")
+                size = out.size
+            new_folder = _make_folder(final.parent)
+            # A link, unlike a rename, fails if the id was stored meanwhile.
+            os.link(tmp_path, final)
+            _fsync_directory(final.parent)
+            if new_folder:
+                _fsync_directory(self.root)
+        finally:
+            tmp_path.unlink(missing_ok=True)
+        return size
 
     def read(self, blob_id: str) -> Iterator[bytes]:
         """Yield the blob in chunks of one secretstream block."""
