@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from cli.audit_commands import audit
+from cli.backup_commands import backup, restore
 from cli.category_commands import category
 from cli.cleanup_command import cleanup
 from cli.context import USER_ERRORS, CliContext
@@ -55,6 +56,8 @@ cli.add_command(cleanup)
 cli.add_command(notify)
 cli.add_command(remind)
 cli.add_command(audit)
+cli.add_command(backup)
+cli.add_command(restore)
 
 
 if __name__ == "__main__":  # pragma: no cover
