@@ -44,19 +44,24 @@ def drop_gunicorn_server_header() -> None:
 
 
 def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
-                 timeout: int) -> None:
+                 timeout: int, *, header_timeout: float = 20.0,
+                 idle_timeout: float = 60.0) -> None:
     """Serve with gunicorn in this process (production)."""
     from gunicorn.app.base import BaseApplication
 
+    from cli import http_worker
+
     drop_gunicorn_server_header()
+    http_worker.configure(header_timeout=header_timeout, idle_timeout=idle_timeout)
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            # Threads: a few slow uploads (a reporter on Tor, or someone trickling bytes on
-            # purpose) must not occupy every worker.
-            self.cfg.set("worker_class", "gthread")
+            # gthread with request heads read in the event loop and idle timeouts
+            # (cli.http_worker): slow clients cost a socket, not a thread. Uploads still hold
+            # a thread while they stream in, hence many threads; CPU work is bounded apart.
+            self.cfg.set("worker_class", "cli.http_worker.SlowClientSafeWorker")
             self.cfg.set("threads", threads)
             self.cfg.set("timeout", timeout)
             # No access log: it would record submitters' addresses and times.
@@ -79,14 +84,21 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
               help="Address to listen on. Keep the console on a private interface.")
 @click.option("--port", type=int, default=None, help="Port (portal 8080, console 8081).")
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn workers.")
-@click.option("--threads", type=int, default=8, show_default=True,
-              help="Threads per gunicorn worker (each serves one request at a time).")
+@click.option("--threads", type=int, default=32, show_default=True,
+              help="Threads per gunicorn worker (each serves one request, or one upload while "
+                   "it arrives; Argon2id is limited apart by kdf_slots).")
 @click.option("--timeout", type=int, default=3600, show_default=True,
               help="gunicorn worker timeout in seconds (large uploads on slow links).")
+@click.option("--header-timeout", type=float, default=20.0, show_default=True,
+              help="Seconds a client has to send its request head (and a body of up to "
+                   "64 KiB) before it is disconnected.")
+@click.option("--idle-timeout", type=float, default=60.0, show_default=True,
+              help="Seconds a read or write may wait for the client; a slow but steady "
+                   "upload is never cut, a stalled one is.")
 @click.option("--dev", is_flag=True, help="Werkzeug's development server instead of gunicorn.")
 @pass_context
 def serve(obj: CliContext, name: str, host: str, port: int | None, workers: int, threads: int,
-          timeout: int, dev: bool) -> None:
+          timeout: int, header_timeout: float, idle_timeout: float, dev: bool) -> None:
     """Serve the submitter portal or the reviewer console.
 
     Browsers must reach it over HTTPS (a TLS proxy in front, see deploy/), as an onion
@@ -103,4 +115,5 @@ def serve(obj: CliContext, name: str, host: str, port: int | None, workers: int,
 
         run_simple(host, port, app, threaded=True)
     else:
-        run_gunicorn(app, host, port, workers, threads, timeout)
+        run_gunicorn(app, host, port, workers, threads, timeout,
+                     header_timeout=header_timeout, idle_timeout=idle_timeout)

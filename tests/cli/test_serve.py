@@ -54,7 +54,8 @@ def test_serve_portal_under_gunicorn_answers_and_logs_no_requests(
         # gunicorn's own "Server: gunicorn" is dropped too (the onion service reaches it
         # directly, without nginx to replace it).
         assert "Server" not in headers and "gunicorn" not in str(headers).lower()
-        assert "gthread" in output.read_text()  # threaded workers: slow uploads block no one
+        # Threaded workers that read request heads without a thread (cli.http_worker).
+        assert "SlowClientSafeWorker" in output.read_text()
     finally:
         server.terminate()
         server.wait(timeout=30)

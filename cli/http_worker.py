@@ -1,0 +1,171 @@
+"""gunicorn's threaded worker, made safe against slow clients.
+
+gunicorn's `gthread` worker gives a connection a thread as soon as its first byte arrives,
+and the thread then blocks, without any limit, until the headers (and later the body) are in.
+Forty connections trickling a header line a minute kept every thread busy and the portal
+unreachable, and nothing ever closed them. The onion service reaches gunicorn without nginx,
+so the proxy cannot be the only protection. This worker:
+
+- reads each request's head, and a body of at most SMALL_BODY bytes, in the worker's event
+  loop, without a thread, and hands the connection to a thread only once that has arrived.
+  A client that takes longer than `header_timeout` seconds for it is disconnected;
+- gives every socket an idle timeout (`idle_timeout`): a read or write that waits longer for
+  the client fails, which ends the request (an upload is then refused: web.request_body). A
+  slow but steady upload (a reporter on Tor at 50 KB/s) never waits that long, however long
+  it takes in all.
+
+Larger bodies still stream into a thread (uploads are encrypted as they arrive, never written
+to disk in clear), so `candor serve` runs more threads than CPU work needs; CPU-heavy work is
+bounded separately (core.kdf_slots). The subclass relies on gunicorn's internals: the
+dependency is pinned to the versions tests/cli/test_http_worker.py checks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import selectors
+import socket
+import time
+from functools import partial
+from typing import Any
+
+from gunicorn import http
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+#: A body up to this size (a form without files) is read before a thread is given.
+SMALL_BODY = 64 * 1024
+#: More head than gunicorn would ever accept (its line and header limits): hand over, so that
+#: gunicorn's parser refuses it with its own error.
+MAX_HEAD = 128 * 1024
+_END_OF_HEAD = b"\r\n\r\n"
+_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d{1,12})[ \t]*$", re.I | re.M)
+_CHUNKED = re.compile(rb"^transfer-encoding:", re.I | re.M)
+
+
+class TimedSocket(socket.socket):
+    """A client socket whose blocking mode is a timeout: no read or write waits for the
+    client longer than `idle_timeout` seconds."""
+
+    idle_timeout: float = 60.0
+
+    @classmethod
+    def adopt(cls, sock: socket.socket, idle_timeout: float) -> TimedSocket:
+        """Take over an accepted socket's descriptor."""
+        timed = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        timed.idle_timeout = idle_timeout
+        return timed
+
+    def setblocking(self, flag: bool) -> None:
+        """gunicorn switches sockets to blocking for its threads: make that a timeout."""
+        if flag:
+            self.settimeout(self.idle_timeout)
+        else:
+            super().setblocking(False)
+
+
+def head_complete(data: bytes) -> bool:
+    """Whether `data` holds a whole request head, and its body if that is small and of known
+    length (otherwise the body streams in the thread)."""
+    end = data.find(_END_OF_HEAD)
+    if end < 0:
+        return len(data) >= MAX_HEAD
+    head = data[:end]
+    if _CHUNKED.search(head):
+        return True
+    length = _CONTENT_LENGTH.search(head)
+    if length is None:
+        return True
+    size = int(length.group(1))
+    return size > SMALL_BODY or len(data) - end - len(_END_OF_HEAD) >= size
+
+
+class _Arriving:
+    """A connection whose request is still arriving in the event loop."""
+
+    def __init__(self, conn: TConn, deadline: float) -> None:
+        self.conn = conn
+        self.deadline = deadline
+        self.data = bytearray()
+
+
+class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
+    """gthread, with heads read in the event loop and idle timeouts on every socket."""
+
+    header_timeout: float = 20.0
+    idle_timeout: float = 60.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._arriving: dict[int, _Arriving] = {}
+
+    def accept(self, listener: socket.socket) -> None:
+        """A new connection waits in the event loop for its request, without a thread."""
+        try:
+            client, address = listener.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return
+        self.nr_conns += 1
+        timed = TimedSocket.adopt(client, self.idle_timeout)
+        self._await_request(TConn(self.cfg, timed, address, listener.getsockname()))
+
+    def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
+        """A kept-alive connection's next request, too, arrives in the event loop."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        self._await_request(conn)
+
+    def _await_request(self, conn: TConn) -> None:
+        conn.sock.setblocking(False)
+        arriving = _Arriving(conn, time.monotonic() + self.header_timeout)
+        self._arriving[conn.sock.fileno()] = arriving
+        self.poller.register(conn.sock, selectors.EVENT_READ,
+                             partial(self._on_request_bytes, arriving))
+
+    def _on_request_bytes(self, arriving: _Arriving, _sock: socket.socket) -> None:
+        conn = arriving.conn
+        try:
+            data = conn.sock.recv(SMALL_BODY)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client went away
+            self._drop(arriving)
+            return
+        arriving.data += data
+        if head_complete(bytes(arriving.data)):
+            self._hand_over(arriving)
+
+    def _forget(self, arriving: _Arriving) -> None:
+        self._arriving.pop(arriving.conn.sock.fileno(), None)
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self.poller.unregister(arriving.conn.sock)
+
+    def _drop(self, arriving: _Arriving) -> None:
+        self._forget(arriving)
+        self.nr_conns -= 1
+        arriving.conn.close()
+
+    def _hand_over(self, arriving: _Arriving) -> None:
+        """Give the connection, with what has arrived, to a thread."""
+        self._forget(arriving)
+        conn = arriving.conn
+        if conn.parser is None:
+            conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+        conn.parser.unreader.unread(bytes(arriving.data))
+        conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def murder_pending(self) -> None:
+        """Also disconnect clients that took too long to send their request."""
+        super().murder_pending()
+        now = time.monotonic()
+        for arriving in [a for a in self._arriving.values() if a.deadline <= now]:
+            self._drop(arriving)
+
+
+def configure(header_timeout: float, idle_timeout: float) -> None:
+    """Set the timeouts before gunicorn forks its workers (they inherit the class)."""
+    SlowClientSafeWorker.header_timeout = header_timeout
+    SlowClientSafeWorker.idle_timeout = idle_timeout
