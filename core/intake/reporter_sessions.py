@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import overload
 
 from sqlalchemy.orm import Session
 
 from core.cases.grants import SubmitterKeys
 from core.clock import DatePrecision
 from core.intake.reporter import SubmitterAccess
-from core.intake.session_store import DatabaseSubmitterSessions
 from core.services import Services
 from core.session_tokens import SessionToken, new_session_token, parse_session_token
 from crypto.errors import CryptoError
@@ -82,26 +80,11 @@ def resume_submitter_session(session: Session, services: Services,
     return access
 
 
-@overload
 def end_submitter_session(session: Session, services: Services,
-                          cookie_value: str | None) -> None: ...
-
-
-@overload
-def end_submitter_session(session: Session, cookie_value: str | None, /) -> None: ...
-
-
-def end_submitter_session(session: Session, services: Services | str | None,
-                          cookie_value: str | None = None) -> None:
-    """Log out: delete the session, which makes the cookie worthless.
-
-    The older form without `services` reaches the database only: with `redis_url` set, a
-    session ended that way lives on in Redis until it idles out. Pass the services.
-    """
-    if isinstance(services, Services):
-        store = services.submitter_sessions
-    else:
-        store, cookie_value = DatabaseSubmitterSessions(), services
+                          cookie_value: str | None) -> None:
+    """Log out: delete the session (in the database or Redis), which makes the cookie
+    worthless."""
+    store = services.submitter_sessions
     token = parse_session_token(cookie_value)
     if token is not None:
         store.delete(session, token.id_hash)

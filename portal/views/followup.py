@@ -326,7 +326,7 @@ def download(number: int) -> ResponseReturnValue:
 @blueprint.post("/case/logout")
 def logout() -> ResponseReturnValue:
     """End the follow-up session; the cookie becomes worthless."""
-    end_submitter_session(db(), request.cookies.get(_cookie_name()))
+    end_submitter_session(db(), services(), request.cookies.get(_cookie_name()))
     response = redirect(url_for("pages.landing"), code=303)
     response.delete_cookie(_cookie_name(), path="/", secure=current_app.config[
         "SESSION_COOKIE_SECURE"], httponly=True, samesite="Strict")

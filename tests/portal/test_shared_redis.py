@@ -130,9 +130,6 @@ def test_a_reporter_session_opened_on_one_portal_works_on_the_other(
         redis.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "portal/views/followup.py logs out with end_submitter_session(db(), cookie), the older "
-    "form without the services, which reaches the database only: pass services() there"))
 def test_logging_out_on_one_portal_ends_the_session_on_the_other(
     portals: tuple[Flask, Flask],
 ) -> None:

@@ -237,18 +237,3 @@ def test_week_precision_rows_carry_the_monday(
         with session_factory() as s:
             row = s.execute(select(SubmitterSession)).scalar_one()
         assert row.created_on.isoformat() == "2026-11-23"
-
-
-def test_logout_in_the_older_form_ends_a_database_session(
-    session_factory: sessionmaker[Session], services: Services, kept_in: str
-) -> None:
-    """`end_submitter_session(session, cookie)`, without the services, still logs out where
-    the sessions are in the database (what it always did)."""
-    if kept_in == "redis":
-        pytest.skip("the older form reaches the database only")
-    with transaction(session_factory) as s:
-        cookie = start_submitter_session(s, services, ACCESS)
-    with transaction(session_factory) as s:
-        end_submitter_session(s, cookie)
-    with transaction(session_factory) as s:
-        assert resume_submitter_session(s, services, cookie) is None
