@@ -69,11 +69,12 @@ def _size(count: int) -> str:
 @click.option("--verify", is_flag=True,
               help="Check the backup in PATH instead of making one: every file against its "
                    "manifest, every row and encrypted file (no key needed).")
-@click.option("--recovery-key", "recovery_key", type=click.File("r"),
+@click.option("--recovery-key", "recovery_key", type=click.File("r"), metavar="FILE",
               help="With --verify: a file holding the organisation recovery key ('-': "
                    "standard input), to decrypt a random sample of cases in full. Only "
                    "counts are printed.")
 @click.option("--sample", type=click.IntRange(min=1), default=20, show_default=True,
+              metavar="N",
               help="With --recovery-key: how many random cases to open.")
 @pass_context
 def backup(obj: CliContext, path: Path, verify: bool, recovery_key: TextIO | None,
