@@ -72,8 +72,9 @@ def _is_blob_id(name: str) -> bool:
 class FileSystemBlobStore:
     """Blobs as files `<root>/<id[:2]>/<id>`, written to `<root>/tmp` then renamed into place.
 
-    File times are set to midnight UTC of the day written: an exact modification time on disk
-    would tell when a reporter uploaded evidence.
+    File times, and the times of the folders a new file changes, are set to midnight UTC of the
+    day written (the reporter's day or week): an exact modification time on disk would tell
+    when a reporter uploaded evidence. (Change times cannot be set: SECURITY.md.)
     """
 
     def __init__(self, root: Path) -> None:
@@ -103,9 +104,7 @@ class FileSystemBlobStore:
             os.replace(tmp_path, final)
             # The rename, and a new folder, must survive a crash: the row referencing the
             # blob is committed next.
-            _fsync_directory(final.parent)
-            if new_folder:
-                _fsync_directory(self.root)
+            self._settle(final.parent, new_folder, midnight)
         except BaseException:
             tmp_path.unlink(missing_ok=True)
             raise
@@ -130,12 +129,22 @@ class FileSystemBlobStore:
             new_folder = _make_folder(final.parent)
             # A link, unlike a rename, fails if the id was stored meanwhile.
             os.link(tmp_path, final)
-            _fsync_directory(final.parent)
-            if new_folder:
-                _fsync_directory(self.root)
+            tmp_path.unlink()  # before the folders are dated: it changes the temporary one
+            self._settle(final.parent, new_folder, midnight)
         finally:
             tmp_path.unlink(missing_ok=True)
         return size
+
+    def _settle(self, folder: Path, new_folder: bool, midnight: float) -> None:
+        """Date the folders the new file changed like the file itself, then make the new
+        entries durable. A folder's modification time is that of its latest change: left alone,
+        it would tell when the latest upload arrived to the second."""
+        changed = [folder, self._tmp] + ([self.root] if new_folder else [])
+        for path in changed:
+            os.utime(path, (midnight, midnight))
+        _fsync_directory(folder)
+        if new_folder:
+            _fsync_directory(self.root)
 
     def read(self, blob_id: str) -> Iterator[bytes]:
         """Yield the blob in chunks of one secretstream block."""

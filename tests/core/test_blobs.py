@@ -195,6 +195,20 @@ def test_file_time_is_midnight_utc_of_the_day(fs_store):
     assert st.st_atime == midnight
 
 
+def test_folders_are_dated_like_the_files_they_received(fs_store):
+    # A folder's modification time is that of its latest entry: left alone it would date the
+    # latest upload to the second. The blob's folder, the temporary folder and (for a new
+    # folder) the root all carry the day only, after write and after put.
+    store = fs_store
+    midnight = datetime(2024, 3, 9, tzinfo=UTC).timestamp()
+    blob_id, _ = store.write([b"x"], day=DAY)
+    restored = "ab" * 16
+    store.put(restored, [b"y"], day=DAY)
+    for folder in (store.root, store.root / "tmp", store.root / blob_id[:2],
+                   store.root / restored[:2]):
+        assert folder.stat().st_mtime == midnight, folder
+
+
 def test_blob_is_not_readable_by_others(fs_store):
     store = fs_store
     blob_id, _ = store.write([b"x"], day=DAY)
