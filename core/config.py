@@ -106,6 +106,13 @@ class Config:
                 f"acknowledge_days = {self.acknowledge_days} is too short for "
                 "submitter_date_precision = \"week\": deadlines run from the Monday, so "
                 "reports sent later in the week would be overdue on arrival (use 7 or more)")
+        if self.trusted_proxies and not self.company_networks:
+            # The forwarded address serves only the company-network warning: without it, a
+            # proxy count is risk with no use (a wrong one lets a client name any address).
+            raise ConfigError(
+                f"trusted_proxies = {self.trusted_proxies} without company_networks: the "
+                "portal reads the forwarded address only to warn visitors from the company "
+                "network; set trusted_proxies = 0, or set company_networks too")
         if self.blob_store not in BLOB_STORES:
             raise ConfigError(f"blob_store: expected \"filesystem\" or \"s3\", "
                               f"got {self.blob_store!r}")

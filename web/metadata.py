@@ -97,8 +97,30 @@ def client_address(environ: WSGIEnvironment, trusted_proxies: int) -> IPAddress 
     header = str(environ.get("HTTP_X_FORWARDED_FOR", ""))
     entries = [e for e in (p.strip() for p in header.split(",")) if e]
     if len(entries) < trusted_proxies:
+        if entries:
+            _warn_too_many_proxies(trusted_proxies, len(entries))
         return None
     return parse_address(entries[-trusted_proxies])
+
+
+_warned: set[tuple[int, int]] = set()
+
+
+def _warn_too_many_proxies(configured: int, seen: int) -> None:
+    """Say once per process that fewer proxies than configured forwarded a request.
+
+    A setting higher than the real number of proxies lets a client put any address of its
+    choice where the outermost proxy's entry is expected (and fake the company-network
+    warning); the first request a plain browser sends through the real proxies shows it.
+    Nothing about the request is logged, only the two numbers.
+    """
+    if (configured, seen) in _warned:
+        return
+    _warned.add((configured, seen))
+    logging.getLogger("candor.portal").warning(
+        "trusted_proxies = %d, but a request came through %d proxies: set trusted_proxies to "
+        "the real number of proxies in front of the portal, or a client can fake its address "
+        "(and the company-network warning)", configured, seen)
 
 
 def in_networks(addr: IPAddress | None, networks: Iterable[IPNetwork]) -> bool:

@@ -319,3 +319,13 @@ def test_only_code_can_choose_a_cheaper_kdf(data_dir):
     assert load_config({}, data_dir=data_dir, kdf=cheap).kdf == cheap
     with pytest.raises(ConfigError):
         load_config({}, data_dir=data_dir, kdf="cheap")
+
+
+def test_trusted_proxies_without_company_networks_is_refused(tmp_path: Path) -> None:
+    # The forwarded address is read only for the company-network warning: a proxy count
+    # without it would only be a way for a wrong count to trust a client's own header.
+    with pytest.raises(ConfigError, match="trusted_proxies = 1 without company_networks"):
+        load_config({"CANDOR_TRUSTED_PROXIES": "1"}, data_dir=tmp_path)
+    config = load_config({"CANDOR_TRUSTED_PROXIES": "1",
+                          "CANDOR_COMPANY_NETWORKS": "10.0.0.0/8"}, data_dir=tmp_path)
+    assert config.trusted_proxies == 1

@@ -177,3 +177,22 @@ def test_install_no_logging_disables_werkzeug_logger() -> None:
         assert logger.disabled
     finally:
         logger.disabled = before
+
+
+def test_fewer_proxies_than_configured_is_warned_about_once_without_the_address(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("web.metadata._warned", set())  # as in a new process
+    # Configured for two proxies behind one: a plain browser's request arrives with one entry.
+    # Nothing is trusted, and the operator is told (once), with the counts but no address.
+    app, seen = make_app(trusted_proxies=2)
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING, logger="candor.portal"):
+        for _ in range(3):
+            client.get("/", headers={"X-Forwarded-For": CANARY_IP},
+                       environ_base={"REMOTE_ADDR": "10.255.0.1"})
+    assert seen["flag"] is False
+    warnings = [r for r in caplog.records if "trusted_proxies = 2" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "through 1 proxies" in warnings[0].getMessage()
+    assert CANARY_IP not in caplog.text and "10.255.0.1" not in caplog.text
