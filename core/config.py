@@ -60,6 +60,10 @@ class Config:
     kdf_slots: int = 0
     #: Longest wait in that queue before the "busy, try again" page, in seconds.
     kdf_wait_seconds: int = 20
+    #: Database connections one app process may hold at once (core.db.pool_settings): at
+    #: least `candor serve --threads` (32). Servers x workers x this must stay within the
+    #: database's max_connections (or put PgBouncer in front: deploy/README.md).
+    database_pool_size: int = 50
     #: Messages a submitter may post to one case per day (per week at week precision: 7 times
     #: this, counted over the stored week).
     messages_per_case_per_day: int = 50
@@ -106,6 +110,9 @@ class Config:
                 f"acknowledge_days = {self.acknowledge_days} is too short for "
                 "submitter_date_precision = \"week\": deadlines run from the Monday, so "
                 "reports sent later in the week would be overdue on arrival (use 7 or more)")
+        if self.database_pool_size < 1:
+            raise ConfigError("database_pool_size must be at least 1 (and at least the "
+                              "threads of a worker, `candor serve --threads`)")
         if self.trusted_proxies and not self.company_networks:
             # The forwarded address serves only the company-network warning: without it, a
             # proxy count is risk with no use (a wrong one lets a client name any address).
@@ -206,6 +213,7 @@ _INT_SETTINGS = (
     "submissions_per_minute",
     "kdf_slots",
     "kdf_wait_seconds",
+    "database_pool_size",
     "messages_per_case_per_day",
     "submitter_session_idle_minutes",
     "reviewer_session_idle_minutes",

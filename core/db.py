@@ -19,12 +19,27 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached or opened."""
 
 
+#: Connections an engine keeps open between requests; more are opened up to `pool_size`.
+KEPT_CONNECTIONS = 10
+
+
+def pool_settings(pool_size: int) -> dict[str, Any]:
+    """Pool arguments for an app process that may use `pool_size` connections at once.
+
+    It must be at least the threads of a worker (`candor serve --threads`): with fewer, a
+    thread would wait for a connection under load and fail after `pool_timeout` with a 500.
+    """
+    kept = min(KEPT_CONNECTIONS, pool_size)
+    return {"pool_size": kept, "max_overflow": pool_size - kept, "pool_timeout": 60}
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with Candor's per-backend settings.
 
     SQLite: WAL, foreign keys on, a generous busy timeout, and every transaction started with
     BEGIN IMMEDIATE so that two writers never deadlock on a lock upgrade (the audit head is read
-    then written in each transaction). PostgreSQL: pre-ping pooled connections.
+    then written in each transaction). PostgreSQL: pre-ping pooled connections. Apps pass
+    `pool_settings` (a pooled engine otherwise keeps SQLAlchemy's 5 + 10 connections).
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)

@@ -50,7 +50,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = console
     web.install_form_limits(app)
     web.install_row_ids(app)
-    web.install_database(app, config.database_url)
+    web.install_database(app, config.database_url, pool_size=config.database_pool_size)
     app.register_blueprint(web.blueprint)
     # The console's catalog first, then the shared web/ catalog (base templates, error pages).
     catalogs = [HERE / "translations", Path(web.__file__).resolve().parent / "translations"]

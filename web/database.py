@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, NotFound
 from werkzeug.wrappers import Response
 
-from core.db import make_engine, make_session_factory
+from core.db import make_engine, make_session_factory, pool_settings
 from core.errors import AccessDenied, CryptoError, DomainError
 from core.errors import Conflict as ConflictError
 from core.errors import NotFound as NotFoundError
@@ -123,10 +123,11 @@ def http_error_for(error: DomainError | CryptoError) -> HTTPException:
     return BadRequest()
 
 
-def install_database(app: Flask, database_url: str) -> Database:
-    """Give `app` its engine and the per-request unit of work, and map domain errors that
-    escape a view to 4xx pages after rolling back."""
-    engine = make_engine(database_url)
+def install_database(app: Flask, database_url: str, *, pool_size: int = 50) -> Database:
+    """Give `app` its engine (at most `pool_size` connections: core.db.pool_settings) and the
+    per-request unit of work, and map domain errors that escape a view to 4xx pages after
+    rolling back."""
+    engine = make_engine(database_url, **pool_settings(pool_size))
     # An empty or outdated database would answer every request with a 500: refuse to start,
     # naming the missing migrations (core.schema).
     check_schema(engine)

@@ -161,3 +161,22 @@ def test_a_separate_transaction_after_the_requests_own_is_refused_on_sqlite(
     else:
         assert response.status_code == 200
         assert _codes(session_factory) == {"request", "budget"}
+
+
+def test_an_app_engine_may_open_as_many_connections_as_configured(tmp_path) -> None:
+    # 32 threads per worker (candor serve) must never wait for a connection: SQLAlchemy's
+    # default 5 + 10 would make the 16th concurrent request wait and then fail with a 500.
+    from flask import Flask
+
+    from core.db import create_schema, make_engine, pool_settings
+    from web.database import EXTENSION_KEY, install_database
+
+    assert pool_settings(50) == {"pool_size": 10, "max_overflow": 40, "pool_timeout": 60}
+    assert pool_settings(4) == {"pool_size": 4, "max_overflow": 0, "pool_timeout": 60}
+    url = f"sqlite:///{tmp_path / 'pool.db'}"
+    create_schema(make_engine(url))
+    app = Flask("pool")
+    database = install_database(app, url, pool_size=40)
+    assert app.extensions[EXTENSION_KEY] is database
+    pool = database.engine.pool
+    assert pool.size() == 10 and pool._max_overflow == 30  # noqa: SLF001 - no public getter
