@@ -6,7 +6,6 @@ import click
 
 from cli.context import CliContext, pass_context
 from core.audit.log import sequence_reporter_events
-from core.blobs import FileSystemBlobStore
 from core.intake.reporter_sessions import purge_old_submitter_sessions
 from core.operations.cleanup import sweep_orphan_blobs
 from core.operations.restamp import restamp_reporter_rows
@@ -33,7 +32,7 @@ def cleanup(obj: CliContext, grace_days: int, restamp_all: bool) -> None:
     """
     services = obj.services
     blobs = services.blobs
-    leftovers = blobs.clear_temporary() if isinstance(blobs, FileSystemBlobStore) else 0
+    leftovers = blobs.clear_temporary()  # temporary files, or unfinished multipart uploads
     with obj.transaction() as session:
         orphans = sweep_orphan_blobs(session, blobs, services.clock.today(), grace_days)
         sessions = purge_old_submitter_sessions(session, services)

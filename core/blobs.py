@@ -59,6 +59,11 @@ class BlobStore(Protocol):
         """Yield (id, day written) of every stored blob, for orphan sweeping."""
         ...
 
+    def clear_temporary(self, older_than: timedelta = ...) -> int:
+        """Remove what interrupted writes left behind (older than `older_than`; writes in
+        flight are kept); return how many."""
+        ...
+
 
 def new_blob_id() -> str:
     """A random blob id: 128 bits, hex, unrelated to the content or the file name."""

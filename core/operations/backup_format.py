@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -298,6 +298,9 @@ class BackupBlobs:
 
     def delete(self, blob_id: str) -> None:
         raise PermissionError("a backup is read-only")
+
+    def clear_temporary(self, older_than: timedelta = timedelta(hours=6)) -> int:
+        return 0  # a backup is written once, by candor backup: nothing is ever left half-done
 
 
 @dataclass(frozen=True)
