@@ -147,10 +147,27 @@ def store_reviewer_file(services: Services, who: UnlockedReviewer, session: Sess
                         case_id: int, kind: KeyKind, name: str, content_type: str,
                         chunks: Iterator[bytes]) -> StoredFile:
     """Encrypt a file a reviewer attaches (case key: the reporter sees it; team key: not).
-    The blob is kept only if `session` commits a message with it (core.cases.pending_files)."""
+    The blob is kept only if `session` commits a message with it (core.cases.pending_files).
+    Reads the database first: a view streaming an upload uses `check_reviewer_file_key`, ends
+    that transaction, then `store_checked_reviewer_file`."""
+    check_reviewer_file_key(session, who, case_id, kind)
+    return store_checked_reviewer_file(services, session, kind, name, content_type, chunks)
+
+
+def check_reviewer_file_key(session: Session, who: UnlockedReviewer, case_id: int,
+                            kind: KeyKind) -> None:
+    """AccessDenied unless `who` holds the case's `kind` key (checked again when the message
+    or evidence is recorded: this only keeps a stranger from uploading at all)."""
     case = _case(session, case_id)
     if not _keys(session, case, who).holds(kind):
         raise AccessDenied("no grant for this key")
+
+
+def store_checked_reviewer_file(services: Services, session: Session, kind: KeyKind, name: str,
+                                content_type: str, chunks: Iterator[bytes]) -> StoredFile:
+    """Encrypt an attachment into the blob store without touching the database: no
+    transaction is open while it streams in (on SQLite one would hold the write lock for the
+    whole upload). The blob is held on `session`, kept only if it commits a row for it."""
     return store_file(services.blobs, key_kind=kind, name=name, content_type=content_type,
                       chunks=chunks, day=services.clock.today(),
                       limit=services.config.max_submission_bytes, session=session)

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from core.cases.casework import (
     LastMemberError,
     StageRefused,
+    check_reviewer_file_key,
     exclude_member,
     grant_case,
     may_exclude,
@@ -20,7 +21,7 @@ from core.cases.casework import (
     post_reviewer_message,
     read_case_for_reviewer,
     reveal_identity,
-    store_reviewer_file,
+    store_checked_reviewer_file,
 )
 from core.cases.files import StoredFile
 from core.cases.grants import find_reviewer_grant
@@ -82,14 +83,23 @@ def reply(case_id: int) -> Any:
     c = console()
     who = current().unlocked
 
+    checked: list[KeyKind] = []
+
     def store(valid: ReplyForm, part: FilePart) -> StoredFile:
         # A file travels under its message's key (core.cases.kinds); the form, kind included,
         # was validated before the first file. Held on the request's session: kept only if
         # the message below commits.
         key_kind = policy_of(MessageKind(valid.kind.data)).key
-        return store_reviewer_file(c.services, who, db(), case_id, key_kind, part.filename,
-                                   part.content_type, part.chunks())
+        if key_kind not in checked:
+            checked.append(key_kind)
+            check_reviewer_file_key(db(), who, case_id, key_kind)
+            # Before the first file, nothing is held yet: end the reads, so that no
+            # transaction (on SQLite: the write lock) stays open while the files stream in.
+            commit()
+        return store_checked_reviewer_file(c.services, db(), key_kind, part.filename,
+                                           part.content_type, part.chunks())
 
+    commit()  # what the checks above read: no transaction stays open while the body arrives
     post = read_form_with_files(
         lambda data: ReplyForm(formdata=data), store,
         FileLimits(total_bytes=c.config.max_submission_bytes, files=c.config.max_files,

@@ -16,7 +16,11 @@ from flask_babel import lazy_gettext as _l
 
 from core.cases import actions as case_actions
 from core.cases import workflow
-from core.cases.casework import may_exclude, store_reviewer_file
+from core.cases.casework import (
+    check_reviewer_file_key,
+    may_exclude,
+    store_checked_reviewer_file,
+)
 from core.cases.casework_reading import CaseworkView, read_casework
 from core.cases.evidence import add_evidence
 from core.cases.files import StoredFile
@@ -39,7 +43,7 @@ from reviewer.console import console
 from reviewer.session import current, require_member
 from reviewer.session import role_required as _role_required
 from reviewer.views.handling import FIELD_ERRORS, LEAD_ERROR, STAGE_ERROR, team_choices
-from web.database import attempt, db
+from web.database import attempt, commit, db
 from web.forms import as_choices
 from web.streamed_forms import FileLimits, read_form_with_files
 from web.uploads import FilePart
@@ -182,15 +186,22 @@ def evidence(case_id: int) -> Any:
     c = console()
     who = current().unlocked
 
+    checked: list[bool] = []
+
     def store(valid: EvidenceForm, part: FilePart) -> StoredFile:
-        return store_reviewer_file(c.services, who, db(), case_id, KeyKind.TEAM, part.filename,
-                                   part.content_type, part.chunks())
+        if not checked:
+            checked.append(True)
+            check_reviewer_file_key(db(), who, case_id, KeyKind.TEAM)
+            commit()  # no transaction (SQLite: the write lock) open while the files stream in
+        return store_checked_reviewer_file(c.services, db(), KeyKind.TEAM, part.filename,
+                                           part.content_type, part.chunks())
 
     def make(data: Any) -> EvidenceForm:
         form = EvidenceForm(formdata=data)
         form.corrects.choices = []
         return form
 
+    commit()  # what the checks above read: no transaction stays open while the body arrives
     post = read_form_with_files(
         make, store, FileLimits(total_bytes=c.config.max_submission_bytes,
                                 files=c.config.max_files, fields=20, field_bytes=256 * 1024))

@@ -1,0 +1,32 @@
+"""No transaction is open while a case handler's attachment streams in (a reply or an evidence
+entry): on SQLite it would hold the write lock, and every portal request would wait for the
+upload to finish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.portal.conftest import multipart_body
+from tests.portal.test_write_locks import FILE, _post_paused
+from tests.reviewer.conftest import World, login_client
+from tests.write_lock_probe import others_hold_a_transaction
+
+
+@pytest.mark.parametrize(("path", "fields"), [
+    ("reply", [("kind", "internal_note"), ("body", "see the file")]),
+    ("evidence", [("kind", "file"), ("text", "the log")]),
+])
+def test_no_transaction_while_a_handler_uploads(
+    app_nocsrf: Flask, world: World, session_factory: Any, services: Any, database_url: str,
+    path: str, fields: list[tuple[str, str]],
+) -> None:
+    client = login_client(app_nocsrf, session_factory, services, world.on_case)
+    body, content_type = multipart_body(fields, [("attachments", "log.txt", FILE)])
+    held: list[bool] = []
+    sent = _post_paused(client, f"/cases/{world.case_id}/{path}", body, content_type,
+                        lambda: held.append(others_hold_a_transaction(database_url)))
+    assert sent.status_code == 303, sent.text
+    assert held == [False]
