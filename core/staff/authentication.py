@@ -1,4 +1,5 @@
-"""Staff login: passphrase + TOTP, throttling, server-side sessions and re-authentication.
+"""Staff sessions: throttles, TOTP, server-side sessions and re-authentication (the login
+itself, in steps that keep Argon2id out of transactions, is core.staff.login).
 
 A reviewer session row holds the reviewer's private key sealed under a secret that only the
 cookie carries (core.session_tokens; docs/CRYPTO.md, "Reviewer sessions"). Every success and failure
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import pyotp
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
@@ -25,17 +26,13 @@ from core.models import Reviewer, ReviewerSession
 from core.services import Services
 from core.session_tokens import SessionToken, new_session_token
 from core.staff.accounts import (
-    USERNAME_PATTERN,
     change_passphrase,
     end_sessions,
     totp_secret,
 )
-from core.staff.keys import key_alarm, public_key_trusted, tag_public_key
-from core.staff.passphrases import hash_passphrase, needs_rehash, verify_passphrase
+from core.staff.passphrases import verify_passphrase
 from crypto.errors import CryptoError
 from crypto.keys import unwrap, wrap
-from crypto.recovery import public_key_of
-from crypto.reviewer_keys import unwrap_private_key, wrap_private_key, wrapped_key_profile
 
 GLOBAL_BUCKET = "console:login:global"
 GLOBAL_LIMIT = 60
@@ -50,9 +47,6 @@ REAUTH_WINDOW = timedelta(minutes=5)
 TOTP_INTERVAL = 30
 #: One step of clock drift either way.
 TOTP_DRIFT = 1
-
-_DUMMY_HASHES: dict[object, str] = {}
-
 
 def account_bucket(reviewer_id: int) -> str:
     """Throttle bucket name of one account (re-authentication, passphrase change)."""
@@ -110,10 +104,11 @@ class LoadedSession:
 
     def next_step(self) -> NextStep:
         """Enrolment and a forced passphrase change come before anything else."""
-        return _next_step(self.reviewer)
+        return next_step_of(self.reviewer)
 
 
-def _next_step(reviewer: Reviewer) -> NextStep:
+def next_step_of(reviewer: Reviewer) -> NextStep:
+    """Where the reviewer must go first after logging in."""
     if not reviewer.totp_confirmed:
         return NextStep.ENROL_TOTP
     if reviewer.must_change_passphrase or reviewer.wrapped_private_key is None:
@@ -121,16 +116,9 @@ def _next_step(reviewer: Reviewer) -> NextStep:
     return NextStep.READY
 
 
-def _dummy_verify(services: Services, passphrase: str) -> None:
-    """Spend the same Argon2 time as a real verification (unknown usernames)."""
-    profile = services.config.kdf
-    if profile not in _DUMMY_HASHES:
-        _DUMMY_HASHES[profile] = hash_passphrase("candor dummy passphrase", profile)
-    verify_passphrase(_DUMMY_HASHES[profile], passphrase, profile)
-
-
-def _fail(session: Session, services: Services, reviewer: Reviewer | None,
-          reason: str) -> LoginResult:
+def login_failed(session: Session, services: Services, reviewer: Reviewer | None,
+                 reason: str) -> LoginResult:
+    """Audit a failed login (the reason stays in the log); the generic failed result."""
     actor = Actor.reviewer(reviewer.id) if reviewer is not None else Actor.system()
     record_event(session, services.clock, AuditAction.LOGIN_FAILED, actor,
                  detail={"reason": reason})
@@ -158,91 +146,6 @@ def verify_totp(services: Services, reviewer: Reviewer, code: str | None) -> int
                 return None
             return step
     return None
-
-
-def authenticate(session: Session, services: Services, username: str, passphrase: str,
-                 code: str | None) -> LoginResult:
-    """Check a username, passphrase and TOTP code; on success open a new session.
-
-    Before TOTP enrolment (a new or reset account) the code is not asked for: the session
-    that opens can only enrol (see NextStep). Unknown users, wrong passphrases, wrong or
-    replayed codes, locked and deactivated accounts all yield the same failed result.
-    """
-    now = services.clock.now()
-    wait = services.throttle.take(session, GLOBAL_BUCKET, limit=GLOBAL_LIMIT,
-                                  window=GLOBAL_WINDOW, now=now)
-    if wait is not None:
-        _fail(session, services, None, "throttled")
-        return LoginResult(retry_after=wait)
-    name = (username or "").strip().lower()[:64]
-    # A name no account can have is not looked up: it may hold characters the database
-    # refuses (PostgreSQL text cannot contain NUL).
-    reviewer = (session.execute(select(Reviewer).where(Reviewer.username == name)
-                                ).scalar_one_or_none()
-                if USERNAME_PATTERN.fullmatch(name) else None)
-    wait = services.throttle.take(session, username_bucket(services, name),
-                                  limit=ACCOUNT_LIMIT, window=ACCOUNT_WINDOW, now=now)
-    if wait is not None:
-        _fail(session, services, reviewer, "throttled")
-        return LoginResult(retry_after=wait)
-    if reviewer is None:
-        _dummy_verify(services, passphrase)
-        return _fail(session, services, None, "credentials")
-    if reviewer.locked_until is not None and reviewer.locked_until > now:
-        # The same generic failure as a wrong passphrase: a lock must not reveal that the
-        # account exists.
-        _dummy_verify(services, passphrase)
-        return _fail(session, services, reviewer, "locked")
-    passphrase_ok = verify_passphrase(reviewer.passphrase_hash, passphrase, services.config.kdf)
-    step: int | None = None
-    if passphrase_ok and reviewer.totp_confirmed:
-        step = verify_totp(services, reviewer, code)
-    if not passphrase_ok or (reviewer.totp_confirmed and step is None) or not reviewer.active:
-        reviewer.failed_logins = (reviewer.failed_logins or 0) + 1
-        if reviewer.failed_logins >= LOCK_AFTER:
-            reviewer.locked_until = now + LOCK_FOR
-        reason = ("inactive" if not reviewer.active else
-                  "credentials" if not passphrase_ok else "totp")
-        return _fail(session, services, reviewer, reason)
-    if step is not None:
-        reviewer.totp_last_step = step
-    private_key: bytes | None = None
-    if reviewer.wrapped_private_key is not None:
-        private_key = unwrap_private_key(reviewer.wrapped_private_key, passphrase)
-        _upgrade_kdf(services, reviewer, passphrase, private_key)
-        _check_public_key(session, services, reviewer, private_key)
-    reviewer.failed_logins = 0
-    reviewer.locked_until = None
-    token = create_session(session, services, reviewer, private_key)
-    record_event(session, services.clock, AuditAction.LOGIN_SUCCEEDED,
-                 Actor.reviewer(reviewer.id), detail={"totp": step is not None})
-    return LoginResult(token=token, reviewer_id=reviewer.id, next_step=_next_step(reviewer))
-
-
-def _check_public_key(session: Session, services: Services, reviewer: Reviewer,
-                      private_key: bytes) -> None:
-    """The stored public key must be the one of the private key the owner just unwrapped,
-    with a valid tag. Otherwise someone wrote to the database: raise the alarm for the admins
-    and restore the owner's real public key (they proved it with passphrase and TOTP)."""
-    real = public_key_of(private_key)
-    if reviewer.public_key == real and public_key_trusted(services.keyring, reviewer):
-        return
-    if reviewer.public_key_tag is not None or reviewer.public_key != real:
-        key_alarm(session, services, reviewer, Actor.reviewer(reviewer.id), where="login")
-    # (No tag and the right key: an account from before tags, authenticated now.)
-    reviewer.public_key = real
-    tag_public_key(services.keyring, reviewer)
-
-
-def _upgrade_kdf(services: Services, reviewer: Reviewer, passphrase: str,
-                 private_key: bytes) -> None:
-    """Rehash and re-wrap under the current KDF profile when it changed."""
-    profile = services.config.kdf
-    if needs_rehash(reviewer.passphrase_hash, profile):
-        reviewer.passphrase_hash = hash_passphrase(passphrase, profile)
-    if (reviewer.wrapped_private_key is not None
-            and wrapped_key_profile(reviewer.wrapped_private_key) != profile):
-        reviewer.wrapped_private_key = wrap_private_key(private_key, passphrase, profile)
 
 
 def create_session(session: Session, services: Services, reviewer: Reviewer,
@@ -318,10 +221,10 @@ def reauthenticate(session: Session, services: Services, loaded: LoadedSession,
     wait = services.throttle.take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT,
                                   window=ACCOUNT_WINDOW, now=now)
     if wait is not None:
-        _fail(session, services, reviewer, "reauth-throttled")
+        login_failed(session, services, reviewer, "reauth-throttled")
         return False, wait
     if not verify_passphrase(reviewer.passphrase_hash, passphrase, services.config.kdf):
-        _fail(session, services, reviewer, "reauth")
+        login_failed(session, services, reviewer, "reauth")
         return False, None
     loaded.row.reauthenticated_at = now
     record_event(session, services.clock, AuditAction.SESSION_REAUTHENTICATED,
@@ -360,10 +263,10 @@ def change_own_passphrase(session: Session, services: Services, loaded: LoadedSe
     now = services.clock.now()
     if services.throttle.take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT,
                               window=ACCOUNT_WINDOW, now=now) is not None:
-        _fail(session, services, reviewer, "passphrase-change-throttled")
+        login_failed(session, services, reviewer, "passphrase-change-throttled")
         return PassphraseChangeResult(PassphraseChange.THROTTLED)
     if not verify_passphrase(reviewer.passphrase_hash, current, services.config.kdf):
-        _fail(session, services, reviewer, "passphrase-change")
+        login_failed(session, services, reviewer, "passphrase-change")
         return PassphraseChangeResult(PassphraseChange.WRONG_CURRENT)
     made = change_passphrase(session, services, reviewer, current, new)
     session.execute(delete(ReviewerSession).where(
@@ -382,7 +285,7 @@ def confirm_totp(session: Session, services: Services, reviewer: Reviewer,
     """Finish enrolment with a code from the authenticator app; audited."""
     step = verify_totp(services, reviewer, code)
     if step is None:
-        _fail(session, services, reviewer, "totp-enrol")
+        login_failed(session, services, reviewer, "totp-enrol")
         return False
     reviewer.totp_confirmed = True
     reviewer.totp_last_step = step

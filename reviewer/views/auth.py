@@ -11,8 +11,10 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from core.errors import InvalidInput
+from core.kdf_slots import SlotsBusy
 from core.models import Role
 from core.staff import authentication as staff_auth
+from core.staff import login as staff_login
 from core.staff.authentication import NextStep, PassphraseChange, change_own_passphrase
 from reviewer.console import console
 from reviewer.forms import ChangePassphraseForm, CodeForm, LanguageForm, LoginForm, ReauthForm
@@ -24,7 +26,7 @@ from reviewer.session import (
     role_required,
     set_session_cookie,
 )
-from web.database import db
+from web.database import commit, db
 from web.i18n import SESSION_KEY as LANGUAGE_KEY
 from web.i18n import safe_next, set_language
 
@@ -48,10 +50,18 @@ def login() -> Any:
     error = None
     if form.validate_on_submit():
         c = console()
-        result = staff_auth.authenticate(db(), c.services, form.username.data or "",
-                                         form.passphrase.data or "", form.code.data)
-        if result.retry_after is not None:
-            return too_many(result.retry_after)
+        attempt = staff_login.admit_login(db(), c.services, form.username.data or "")
+        if attempt.retry_after is not None:
+            return too_many(attempt.retry_after)
+        # The throttles are charged and the account read: end that transaction before the
+        # Argon2id (on SQLite it holds the write lock every other request needs).
+        commit()
+        try:
+            check = staff_login.check_passphrase(c.services, attempt,
+                                                 form.passphrase.data or "")
+        except SlotsBusy as busy:
+            return too_many(busy.retry_after)
+        result = staff_login.finish_login(db(), c.services, attempt, check, form.code.data)
         if result.ok and result.token is not None:
             language = flask_session.get(LANGUAGE_KEY)
             flask_session.clear()  # new CSRF token with the new session

@@ -30,3 +30,29 @@ def test_no_transaction_while_a_handler_uploads(
                         lambda: held.append(others_hold_a_transaction(database_url)))
     assert sent.status_code == 303, sent.text
     assert held == [False]
+
+
+def test_no_transaction_while_a_login_checks_the_passphrase(
+    app: Flask, world: World, session_factory: Any, services: Any, database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The passphrase's Argon2id and the key's unwrap run between the login's two
+    # transactions (core.staff.login).
+    from tests.reviewer.conftest import current_code
+    from tests.reviewer.test_auth import post_login
+
+    held: list[bool] = []
+    run = services.kdf_slots.run
+
+    def checked_run(work: Any) -> Any:
+        held.append(others_hold_a_transaction(database_url))
+        return run(work)
+
+    monkeypatch.setattr(services.kdf_slots, "run", checked_run)
+    handle = world.on_case
+    response = post_login(app.test_client(), handle.username, handle.passphrase,
+                          current_code(services, session_factory, handle.id))
+    assert response.status_code == 303
+    wrong = post_login(app.test_client(), handle.username, "not the passphrase", "000000")
+    assert wrong.status_code == 200
+    assert held == [False, False]

@@ -12,6 +12,7 @@ from core.db import transaction
 from core.models import Reviewer, ReviewerSession
 from core.session_tokens import SessionToken
 from core.staff import authentication as staff_auth
+from core.staff import login as staff_login
 from tests.core.factories import audit_actions
 from tests.reviewer.conftest import (
     current_code,
@@ -32,7 +33,7 @@ def account(session_factory, services):
 
 def _login(session_factory, services, username, passphrase, code):
     with transaction(session_factory) as s:
-        return staff_auth.authenticate(s, services, username, passphrase, code)
+        return staff_login.authenticate(s, services, username, passphrase, code)
 
 
 def _reviewer(session_factory, reviewer_id: int) -> Reviewer:
@@ -150,3 +151,21 @@ def test_reauthentication_window(session_factory, services, account):
         assert staff_auth.reauthenticate(s, services, loaded, account.passphrase) == (True,
                                                                                        None)
         assert staff_auth.reauth_fresh(services, loaded)
+
+
+def test_a_passphrase_changed_between_the_login_steps_does_not_log_in(
+    account, session_factory, services
+):
+    # The Argon2id runs between two transactions (core.staff.login): if the passphrase (or the
+    # wrapped key) changed in between, the old passphrase must not open a session.
+    with transaction(session_factory) as s:
+        attempt = staff_login.admit_login(s, services, "kai")
+    check = staff_login.check_passphrase(services, attempt, account.passphrase)
+    assert check.ok
+    with transaction(session_factory) as s:
+        s.get(Reviewer, account.id).passphrase_hash = "$argon2id$changed"
+    with transaction(session_factory) as s:
+        result = staff_login.finish_login(s, services, attempt, check,
+                                          current_code(services, session_factory, account.id))
+    assert not result.ok
+    assert audit_actions(session_factory)[-1] == FAILED
