@@ -30,11 +30,12 @@ from core.models import ActorKind, AuditEvent, AuditHead, PendingAuditEvent
 from crypto.audit_chain import GENESIS, chain_hash, leaf_hash
 
 #: How long after its day (or week) ends a reporter's event may still be committed: a
-#: submission's transaction ends after its upload (up to `candor serve --timeout`, one hour by
-#: default) and carries the day the upload began. Periods are appended only this long after
-#: their end, so that no straggler is appended after staff events of the next day, which would
-#: date it to just before midnight.
-REPORTER_EVENT_GRACE = timedelta(hours=2)
+#: submission's transaction ends after its upload and carries the day the upload began. The
+#: largest upload (512 MiB) at 50 KB/s over Tor takes about three hours, and `candor serve`
+#: cuts only idle clients, not slow ones. Periods are appended only this long after their end,
+#: so that no straggler is appended after staff events of the next day, which would date it
+#: to just before midnight.
+REPORTER_EVENT_GRACE = timedelta(hours=4)
 
 
 class AuditAction(StrEnum):

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text, update
 
 import core.operations.restamp as restamp_module
+from core.audit.log import REPORTER_EVENT_GRACE
 from core.cases.casework import read_case_for_reviewer
 from core.clock import Clock
 from core.db import transaction
@@ -87,13 +88,14 @@ def test_rows_of_an_ended_day_lose_their_transaction_order(backend, session_fact
         # The leak: the reporter's rows were written before the 10:05 staff event.
         assert min(x for xs in _xmins(session_factory).values() for x in xs) < staff
 
-    # At 01:59 the next morning the day is not yet over for stragglers: only the counters
-    # and marks, which any day's actions touch, are rewritten.
-    now[0] = DAY_AT_TEN + timedelta(hours=15, minutes=59)
+    # A minute before the grace after midnight ends, the day is not yet over for stragglers:
+    # only the counters and marks, which any day's actions touch, are rewritten.
+    midnight = DAY_AT_TEN + timedelta(hours=14)
+    now[0] = midnight + REPORTER_EVENT_GRACE - timedelta(minutes=1)
     assert _restamp(session_factory, services.clock) == always
 
     monkeypatch.setattr(restamp_module, "BATCH_SIZE", 1)  # batches of one case: still all
-    now[0] = DAY_AT_TEN + timedelta(hours=16, minutes=1)
+    now[0] = midnight + REPORTER_EVENT_GRACE + timedelta(minutes=1)
     assert _restamp(session_factory, services.clock) == sum(len(r) for r in before.values())
     assert _rows(session_factory, "*") == before  # the content is untouched
     if backend == "postgresql":
@@ -148,7 +150,8 @@ def test_at_week_precision_a_week_is_rewritten_after_it_ends(session_factory, se
     submit(session_factory, services)
     rows = _rows(session_factory, "*")
     always = len(rows["inbox_counts"]) + len(rows["pending_notifications"])
-    now[0] = datetime(2026, 3, 9, 1, 59, tzinfo=UTC)  # Monday, within the grace period
+    monday = datetime(2026, 3, 9, tzinfo=UTC)
+    now[0] = monday + REPORTER_EVENT_GRACE - timedelta(minutes=1)  # within the grace period
     assert _restamp(session_factory, services.clock) == always
-    now[0] = datetime(2026, 3, 9, 2, 1, tzinfo=UTC)
+    now[0] = monday + REPORTER_EVENT_GRACE + timedelta(minutes=1)
     assert _restamp(session_factory, services.clock) == sum(len(r) for r in rows.values())
