@@ -56,6 +56,11 @@ class Clock:
         reminders and housekeeping)."""
         return self.now().astimezone(self.zone).date()
 
+    def first_open_period(self, grace: timedelta) -> date:
+        """The first reporter period (day or week, in the organisation's time zone) that did
+        not end at least `grace` ago: everything dated before it is over for good."""
+        return self.precision.start_of((self.now() - grace).astimezone(self.zone).date())
+
     def submitter_day(self) -> date:
         """The date to record for a reporter's action: today, or the Monday of this week at
         week precision; never anything finer, which could be matched against network logs."""

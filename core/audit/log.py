@@ -234,7 +234,7 @@ def _append_ended_reporter_events(session: Session, clock: Clock, head: AuditHea
     each action happened. A period is appended whole, after every staff event of its day,
     once it ended at least REPORTER_EVENT_GRACE ago.
     """
-    first_open = clock.precision.start_of((clock.now() - REPORTER_EVENT_GRACE).date())
+    first_open = clock.first_open_period(REPORTER_EVENT_GRACE)
     ended = session.execute(
         select(PendingAuditEvent)
         .where(PendingAuditEvent.occurred_on < first_open)

@@ -46,7 +46,7 @@ Transaction = Callable[[], AbstractContextManager[Session]]
 def ended_reporter_periods(clock: Clock) -> tuple[date, date]:
     """[since, until): the dates of reporter records whose day (week) ended at least
     REPORTER_EVENT_GRACE ago, within RESTAMP_WINDOW."""
-    until = clock.precision.start_of((clock.now() - REPORTER_EVENT_GRACE).date())
+    until = clock.first_open_period(REPORTER_EVENT_GRACE)
     return until - RESTAMP_WINDOW, until
 
 

@@ -73,3 +73,26 @@ def test_a_day_waits_for_stragglers_before_it_is_appended(session_factory):
                                               "system"]
     assert {str(e.occurred_at) for e in events[1:4]} == {"2026-03-17 00:00:00+00:00"}
     verify_all(session_factory)
+
+
+def test_a_day_ends_in_the_organisations_time_zone(session_factory):
+    # West of UTC the organisation's day ends after UTC's: at 23:30 in Los Angeles (06:30
+    # UTC the next day) the local day is still running, and its queue must wait for its own
+    # midnight plus the grace, or the rest of the day's events would land after the batch.
+    from zoneinfo import ZoneInfo
+
+    los_angeles = ZoneInfo("America/Los_Angeles")
+
+    def local(day: int, hour: int, minute: int = 0) -> Clock:
+        # The clock tells UTC, as in production (core.clock.utc_now).
+        moment = datetime(2026, 3, day, hour, minute, tzinfo=los_angeles).astimezone(UTC)
+        return Clock(now=lambda: moment, zone=los_angeles)
+
+    _queue_reporter_events(session_factory, local(17, 15), 2)
+    grace_hours = int(REPORTER_EVENT_GRACE.total_seconds() // 3600)
+    with transaction(session_factory) as s:
+        assert sequence_reporter_events(s, local(17, 23, 30)) == 0
+    with transaction(session_factory) as s:
+        assert sequence_reporter_events(s, local(18, grace_hours - 1, 59)) == 0
+    with transaction(session_factory) as s:
+        assert sequence_reporter_events(s, local(18, grace_hours, 1)) == 2
