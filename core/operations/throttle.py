@@ -20,10 +20,10 @@ from typing import Protocol, cast
 
 from redis import Redis
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.models import ThrottleBucket
+from core.models.upsert import conflict_insert
 
 #: Prefix of the throttle's Redis keys; the rest is the hex of the window tag.
 REDIS_PREFIX = "candor:throttle:"
@@ -72,16 +72,9 @@ def _create_bucket(session: Session, name: str, tag: bytes) -> None:
     """Insert the bucket unless another process just did. ON CONFLICT DO NOTHING rather than
     catching a unique violation: PostgreSQL writes every violation, with the key's value, to
     its server log."""
-    row = {"name": name, "window_tag": tag, "count": 0}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(ThrottleBucket).values(row)
-                        .on_conflict_do_nothing(index_elements=[ThrottleBucket.name]))
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(ThrottleBucket).values(row)
-                        .on_conflict_do_nothing(index_elements=[ThrottleBucket.name]))
-    else:
-        raise NotImplementedError(f"no throttle buckets on {dialect}")
+    insert = conflict_insert(session, ThrottleBucket.__table__)  # type: ignore[arg-type]
+    session.execute(insert.values(name=name, window_tag=tag, count=0)
+                    .on_conflict_do_nothing(index_elements=[ThrottleBucket.name]))
 
 
 def _locked_bucket(session: Session, name: str, tag: bytes) -> ThrottleBucket:
