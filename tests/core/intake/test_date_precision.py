@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import inspect, select, text
 
-from core.audit.log import sequence_reporter_events
+from core.audit.log import REPORTER_EVENT_GRACE, sequence_reporter_events
 from core.cases.content import ReportContent
 from core.clock import Clock, DatePrecision
 from core.config import ConfigError, load_config
@@ -159,10 +159,11 @@ def test_reporter_events_of_a_week_enter_the_log_after_the_week(session_factory,
     moment[0] = datetime.combine(SATURDAY + timedelta(days=1), time(23, 59), tzinfo=UTC)
     with transaction(session_factory) as s:
         assert sequence_reporter_events(s, services.clock) == 0
-    moment[0] = datetime.combine(MONDAY + timedelta(days=7), time(1, 59), tzinfo=UTC)
+    next_monday = datetime.combine(MONDAY + timedelta(days=7), time(0), tzinfo=UTC)
+    moment[0] = next_monday + REPORTER_EVENT_GRACE - timedelta(minutes=1)
     with transaction(session_factory) as s:  # stragglers of the week may still commit
         assert sequence_reporter_events(s, services.clock) == 0
-    moment[0] = datetime.combine(MONDAY + timedelta(days=7), time(2, 1), tzinfo=UTC)
+    moment[0] = next_monday + REPORTER_EVENT_GRACE + timedelta(minutes=1)
     with transaction(session_factory) as s:
         assert sequence_reporter_events(s, services.clock) == 1
     with session_factory() as s:
