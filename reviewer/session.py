@@ -16,12 +16,13 @@ from flask import session as flask_session
 from werkzeug.wrappers import Response
 
 from core.cases.team import is_active_member
+from core.kdf_slots import SlotsBusy
 from core.models import Role
 from core.session_tokens import SessionToken, parse_session_token
 from core.staff import authentication as staff_auth
 from core.staff.authentication import LoadedSession, NextStep
 from reviewer.console import console
-from web.database import db
+from web.database import commit, db
 from web.i18n import SESSION_KEY as LANGUAGE_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,6 +39,20 @@ def current() -> LoadedSession:
     if auth is None:
         abort(401)
     return cast(LoadedSession, auth)
+
+
+def reauthenticate(passphrase: str) -> tuple[bool, int | None]:
+    """Re-enter the passphrase for a sensitive action: (accepted, seconds to wait). Its
+    Argon2id runs outside any transaction (what the request read is committed first: on
+    SQLite a transaction is the write lock every other request needs)."""
+    loaded = current()
+    services = console().services
+    commit()
+    try:
+        checked = staff_auth.check_reauth_passphrase(services, loaded, passphrase)
+    except SlotsBusy as busy:
+        return False, busy.retry_after
+    return staff_auth.reauthenticate(db(), services, loaded, passphrase, checked=checked)
 
 
 def home_url(role: Role) -> str:

@@ -212,10 +212,19 @@ def reauth_fresh(services: Services, loaded: LoadedSession) -> bool:
     return services.clock.now() - loaded.row.reauthenticated_at <= REAUTH_WINDOW
 
 
+def check_reauth_passphrase(services: Services, loaded: LoadedSession, passphrase: str) -> bool:
+    """The Argon2id of a re-entered passphrase, in a kdf slot (core.kdf_slots.SlotsBusy), to
+    run outside any transaction and hand to `reauthenticate` as `checked`."""
+    stored = loaded.reviewer.passphrase_hash
+    return services.kdf_slots.run(
+        lambda: verify_passphrase(stored, passphrase, services.config.kdf))
+
+
 def reauthenticate(session: Session, services: Services, loaded: LoadedSession,
-                   passphrase: str) -> tuple[bool, int | None]:
+                   passphrase: str, *, checked: bool | None = None) -> tuple[bool, int | None]:
     """Re-enter the passphrase for a sensitive action (throttled like logins; audited).
-    Returns (accepted, seconds to wait when throttled)."""
+    Returns (accepted, seconds to wait when throttled). `checked`: the outcome of
+    `check_reauth_passphrase`, run before this transaction (otherwise checked here)."""
     reviewer = loaded.reviewer
     now = services.clock.now()
     wait = services.throttle.take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT,
@@ -223,7 +232,9 @@ def reauthenticate(session: Session, services: Services, loaded: LoadedSession,
     if wait is not None:
         login_failed(session, services, reviewer, "reauth-throttled")
         return False, wait
-    if not verify_passphrase(reviewer.passphrase_hash, passphrase, services.config.kdf):
+    if checked is None:
+        checked = verify_passphrase(reviewer.passphrase_hash, passphrase, services.config.kdf)
+    if not checked:
         login_failed(session, services, reviewer, "reauth")
         return False, None
     loaded.row.reauthenticated_at = now

@@ -23,6 +23,7 @@ from reviewer.session import (
     current,
     home_url,
     login_required,
+    reauthenticate,
     role_required,
     set_session_cookie,
 )
@@ -180,8 +181,7 @@ def reauth() -> Any:
         form.next.data = request.args.get("next", "")
     error = None
     if form.validate_on_submit():
-        ok, wait = staff_auth.reauthenticate(db(), console().services, current(),
-                                             form.passphrase.data or "")
+        ok, wait = reauthenticate(form.passphrase.data or "")
         if wait is not None:
             return too_many(wait)
         if ok:

@@ -30,10 +30,9 @@ from core.cases.readers import case_readers
 from core.cases.team import case_team, get_case, get_case_file, get_member, grant_candidates
 from core.errors import InvalidInput, StreamError, TamperedRecord
 from core.models import KeyKind, MessageKind, Role
-from core.staff import authentication as staff_auth
 from reviewer.console import console
 from reviewer.forms import GrantForm, PassphraseConfirmForm, ReplyForm, RevealForm
-from reviewer.session import current, reauth_required, require_member
+from reviewer.session import current, reauth_required, reauthenticate, require_member
 from reviewer.session import role_required as _role_required
 from reviewer.views.auth import too_many
 from web.database import attempt, commit, db
@@ -160,8 +159,7 @@ def reveal(case_id: int) -> Any:
     case = get_case(db(), case_id)
     form = RevealForm()
     if form.validate_on_submit():
-        accepted, wait = staff_auth.reauthenticate(db(), console().services, current(),
-                                                   form.passphrase.data or "")
+        accepted, wait = reauthenticate(form.passphrase.data or "")
         if wait is not None:
             return too_many(wait)
         if accepted:
@@ -206,8 +204,7 @@ def exclude(case_id: int, reviewer_id: int) -> Any:
         abort(403)
     form = PassphraseConfirmForm()
     if form.validate_on_submit():
-        accepted, wait = staff_auth.reauthenticate(db(), console().services, current(),
-                                                   form.passphrase.data or "")
+        accepted, wait = reauthenticate(form.passphrase.data or "")
         if wait is not None:
             return too_many(wait)
         if not accepted:

@@ -17,10 +17,9 @@ from core.cases.identity_requests import (
 from core.cases.team import get_case
 from core.errors import Conflict
 from core.models import Role
-from core.staff import authentication as staff_auth
 from reviewer.console import console
 from reviewer.forms import IdentityRequestForm, PassphraseConfirmForm
-from reviewer.session import current, require_member
+from reviewer.session import current, reauthenticate, require_member
 from reviewer.session import role_required as _role_required
 from reviewer.views.auth import too_many
 from web.database import attempt, db
@@ -89,8 +88,7 @@ def decide(request_id: int, decision: str) -> Any:
     view = read_request(db(), console().services, current().unlocked, request_id)
     form = PassphraseConfirmForm()
     if form.validate_on_submit():
-        accepted, wait = staff_auth.reauthenticate(db(), console().services, current(),
-                                                   form.passphrase.data or "")
+        accepted, wait = reauthenticate(form.passphrase.data or "")
         if wait is not None:
             return too_many(wait)
         if accepted:

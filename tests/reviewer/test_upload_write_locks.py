@@ -56,3 +56,22 @@ def test_no_transaction_while_a_login_checks_the_passphrase(
     wrong = post_login(app.test_client(), handle.username, "not the passphrase", "000000")
     assert wrong.status_code == 200
     assert held == [False, False]
+
+
+def test_no_transaction_while_a_passphrase_is_re_entered(
+    app_nocsrf: Flask, world: World, session_factory: Any, services: Any, database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held: list[bool] = []
+    run = services.kdf_slots.run
+
+    def checked_run(work: Any) -> Any:
+        held.append(others_hold_a_transaction(database_url))
+        return run(work)
+
+    monkeypatch.setattr(services.kdf_slots, "run", checked_run)
+    client = login_client(app_nocsrf, session_factory, services, world.on_case)
+    wrong = client.post("/reauth", data={"passphrase": "not it", "next": "/"})
+    right = client.post("/reauth", data={"passphrase": world.on_case.passphrase, "next": "/"})
+    assert wrong.status_code == 200 and right.status_code == 303
+    assert held == [False, False]
