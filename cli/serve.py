@@ -71,9 +71,17 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
             if "control_socket_disable" in self.cfg.settings:
                 self.cfg.set("control_socket_disable", True)
             self.cfg.set("errorlog", "-")
+            self.cfg.set("post_fork", post_fork)
 
         def load(self) -> Any:
             return app
+
+    def post_fork(_server: Any, _worker: Any) -> None:
+        # A worker must open its own database connections, never use one inherited from the
+        # master (SQLAlchemy's advice for forked processes: forget the pool, close nothing).
+        database = app.extensions.get("candor.database")
+        if database is not None:
+            database.engine.dispose(close=False)
 
     _Server().run()
 

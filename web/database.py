@@ -131,6 +131,10 @@ def install_database(app: Flask, database_url: str, *, pool_size: int = 50) -> D
     # An empty or outdated database would answer every request with a 500: refuse to start,
     # naming the missing migrations (core.schema).
     check_schema(engine)
+    # The check's connection must not stay in the pool: `candor serve` builds the app before
+    # gunicorn forks its workers, which would then share one connection's socket (500s on
+    # PostgreSQL: "connection in transaction status", "prepared statement already exists").
+    engine.dispose()
     database = Database(engine=engine, sessions=make_session_factory(engine))
     app.extensions[EXTENSION_KEY] = database
 
