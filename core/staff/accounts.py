@@ -124,22 +124,6 @@ def get_reviewer_by_id(session: Session, reviewer_id: int) -> Reviewer:
     return reviewer
 
 
-@dataclass(frozen=True)
-class OneTimePassphrase:
-    """A one-time passphrase for a new or reset account and its Argon2id hash, made before
-    the transaction that stores it (`one_time_passphrase`)."""
-
-    text: str = field(repr=False)
-    hash: str = field(repr=False)
-
-
-def one_time_passphrase(services: Services) -> OneTimePassphrase:
-    """A random one-time passphrase, hashed in a kdf slot (core.kdf_slots.SlotsBusy)."""
-    text = "-".join(secrets.token_hex(3) for _ in range(5))
-    return OneTimePassphrase(text, services.kdf_slots.run(
-        lambda: hash_passphrase(text, services.config.kdf)))
-
-
 def add_reviewer(
     session: Session,
     services: Services,
@@ -147,7 +131,6 @@ def add_reviewer(
     username: str,
     role: Role,
     passphrase: str,
-    passphrase_hash: str | None = None,
     email: str | None = None,
     display_name: str | None = None,
     approved: bool = True,
@@ -159,7 +142,6 @@ def add_reviewer(
     when its owner completes enrolment with a passphrase of their own (complete_enrolment),
     so nothing is ever sealed to a key the admin could open. A case-handling account created
     in the console starts unapproved (core.staff.approvals): `approved=False`.
-    `passphrase_hash`: the passphrase's hash made before the transaction (one_time_passphrase).
     """
     username = username.strip().lower()
     if not USERNAME_PATTERN.match(username):
@@ -171,7 +153,7 @@ def add_reviewer(
     reviewer = Reviewer(
         username=username, role=role, active=True, email=email or None,
         display_name=clean_display_name(display_name),
-        passphrase_hash=passphrase_hash or hash_passphrase(passphrase, services.config.kdf),
+        passphrase_hash=hash_passphrase(passphrase, services.config.kdf),
         must_change_passphrase=True, public_key=None, wrapped_private_key=None,
         approved=approved, identity_custodian=False,
         totp_confirmed=False, totp_last_step=None, failed_logins=0,
@@ -329,8 +311,7 @@ def complete_enrolment(session: Session, services: Services, reviewer: Reviewer,
 
 
 def reset_passphrase(session: Session, services: Services, username: str,
-                     actor: Actor | None = None,
-                     prepared: OneTimePassphrase | None = None) -> str:
+                     actor: Actor | None = None) -> str:
     """An admin's reset for a forgotten passphrase. Returns a one-time passphrase.
 
     The old private key cannot be recovered without the old passphrase, and no new one is made
@@ -340,14 +321,11 @@ def reset_passphrase(session: Session, services: Services, username: str,
     (`candor recover`).
     """
     reviewer = get_reviewer(session, username)
-    # Made before the transaction by the console (`prepared`), so that its Argon2id does not
-    # hold SQLite's write lock; here otherwise.
-    one_time = prepared or one_time_passphrase(services)
-    temporary = one_time.text
+    temporary = "-".join(secrets.token_hex(3) for _ in range(5))
     reviewer.public_key = None
     reviewer.public_key_tag = None
     reviewer.wrapped_private_key = None
-    reviewer.passphrase_hash = one_time.hash
+    reviewer.passphrase_hash = hash_passphrase(temporary, services.config.kdf)
     reviewer.must_change_passphrase = True
     reviewer.failed_logins = 0
     reviewer.locked_until = None

@@ -65,15 +65,13 @@ def _pending(session: Session, services: Services, actor: Actor, change: StaffCh
 
 def request_account(session: Session, services: Services, actor: Actor, *, username: str,
                     role: Role, passphrase: str, email: str | None = None,
-                    display_name: str | None = None,
-                    passphrase_hash: str | None = None) -> NewReviewer:
+                    display_name: str | None = None) -> NewReviewer:
     """Create an account that waits for a second admin (its one-time passphrase is shown to
     the requesting admin; its owner still enrols with a passphrase of their own)."""
     _requester(session, actor)
     created = add_reviewer(session, services, username=username, role=role,
-                           passphrase=passphrase, passphrase_hash=passphrase_hash,
-                           email=email, display_name=display_name, approved=False,
-                           actor=actor)
+                           passphrase=passphrase, email=email, display_name=display_name,
+                           approved=False, actor=actor)
     _pending(session, services, actor,
              StaffChange(kind=ChangeKind.ACCOUNT, reviewer_id=created.reviewer.id))
     return created

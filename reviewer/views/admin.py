@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from werkzeug.exceptions import TooManyRequests
 
 from core.audit.log import Actor
 from core.categories.lookup import active_categories, unrouted_categories
 from core.errors import AccessDenied, Conflict, InvalidInput
-from core.kdf_slots import SlotsBusy
 from core.models import ChangeKind, Role
 from core.staff import authentication as staff_auth
 from core.staff.accounts import (
-    OneTimePassphrase,
     deactivate_reviewer,
     get_reviewer_by_id,
     list_reviewers,
-    one_time_passphrase,
     reset_passphrase,
     reset_totp,
 )
@@ -37,7 +34,7 @@ from reviewer.console import console
 from reviewer.forms import AddReviewerForm, ConfirmForm, RoutingForm
 from reviewer.session import current, reauth_required
 from reviewer.session import role_required as _role_required
-from web.database import attempt, commit, db
+from web.database import attempt, db
 from web.forms import as_choices
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -90,14 +87,12 @@ def new_reviewer() -> Any:
     """Create an account; its one-time passphrase is shown once."""
     form = AddReviewerForm()
     if form.validate_on_submit():
-        one_time = _one_time_passphrase()
-        temporary = one_time.text
+        temporary = "-".join(secrets.token_hex(3) for _ in range(5))
         try:
             with attempt():
                 created = request_account(db(), console().services, _actor(),
                                           username=form.username.data or "",
                                           role=Role(form.role.data), passphrase=temporary,
-                                          passphrase_hash=one_time.hash,
                                           email=form.email.data or None,
                                           display_name=form.display_name.data or None)
         except Conflict:
@@ -108,16 +103,6 @@ def new_reviewer() -> Any:
             return render_template("reviewer/admin_created.html",
                                    reviewer=created.reviewer, passphrase=temporary)
     return render_template("reviewer/admin_new_reviewer.html", form=form)
-
-
-def _one_time_passphrase() -> OneTimePassphrase:
-    """A one-time passphrase hashed outside any transaction (what the request read so far is
-    committed first: on SQLite a transaction holds the write lock); 429 if no slot frees."""
-    commit()
-    try:
-        return one_time_passphrase(console().services)
-    except SlotsBusy as busy:
-        raise TooManyRequests(retry_after=busy.retry_after) from None
 
 
 @blueprint.route("/reviewers/<account:reviewer_id>/<action>", methods=["GET", "POST"])
@@ -140,9 +125,7 @@ def account_action(reviewer_id: int, action: str) -> Any:
         elif action == "reset-totp":
             reset_totp(db(), services, target.username, actor=actor)
         elif action == "reset-passphrase":
-            prepared = _one_time_passphrase()
-            temporary = reset_passphrase(db(), services, target.username, actor=actor,
-                                         prepared=prepared)
+            temporary = reset_passphrase(db(), services, target.username, actor=actor)
         else:
             staff_auth.revoke_sessions(db(), services, actor, target)
         if target.id == current().reviewer.id and action != "reset-passphrase":
