@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyotp
 from sqlalchemy import delete, select
@@ -17,7 +17,7 @@ from core.services import Services
 from core.staff.keys import may_hold_case_keys, tag_public_key
 from core.staff.passphrases import check_passphrase_policy, hash_passphrase, verify_passphrase
 from crypto.errors import DecryptionError
-from crypto.keys import KeyPair, generate_keypair, unwrap
+from crypto.keys import generate_keypair, unwrap
 from crypto.records import decrypt_record, encrypt_record
 from crypto.reviewer_keys import rewrap_private_key, wrap_private_key
 
@@ -213,73 +213,30 @@ def deactivate_reviewer(session: Session, services: Services, username: str,
     return reviewer
 
 
-@dataclass(frozen=True)
-class NewPassphrase:
-    """The Argon2id work of a passphrase change (`prepare_new_passphrase`), done before the
-    transaction that stores it: on SQLite a transaction holds the write lock."""
-
-    #: The stored hash the current passphrase was checked against (it must still be stored).
-    checked_hash: str = field(repr=False)
-    current_ok: bool
-    passphrase_hash: str | None = field(default=None, repr=False)
-    wrapped_private_key: bytes | None = field(default=None, repr=False)
-    #: For an account without keys: the key pair made for it (enrolment).
-    new_pair: KeyPair | None = field(default=None, repr=False)
-
-
-def prepare_new_passphrase(services: Services, reviewer: Reviewer, old_passphrase: str,
-                           new_passphrase: str) -> NewPassphrase:
-    """Check the new passphrase's policy (InvalidInput), then, in a kdf slot
-    (core.kdf_slots.SlotsBusy), check the current one, wrap the private key (or a new key
-    pair, for enrolment) under the new one and hash it. Reads the account, writes nothing."""
+def change_passphrase(session: Session, services: Services, reviewer: Reviewer,
+                      old_passphrase: str, new_passphrase: str) -> bytes | None:
+    """The reviewer's own change. With a key pair: re-wrap the same private key, so every
+    grant still opens. Without one (the one-time passphrase of a new or reset account):
+    complete enrolment by making the key pair under the new passphrase. Returns the private
+    key when one was made (the caller's session now holds it)."""
     if new_passphrase == old_passphrase:
         raise InvalidInput("Choose a passphrase different from the current one.",
                            field="passphrase")
     check_passphrase_policy(new_passphrase, username=reviewer.username)
-    stored, wrapped, profile = (reviewer.passphrase_hash, reviewer.wrapped_private_key,
-                                services.config.kdf)
-
-    def work() -> NewPassphrase:
-        if not verify_passphrase(stored, old_passphrase, profile):
-            return NewPassphrase(stored, current_ok=False)
-        pair: KeyPair | None = None
-        if wrapped is None:
-            pair = generate_keypair()
-            new_wrapped = wrap_private_key(pair.private_key, new_passphrase, profile)
-        else:
-            try:
-                new_wrapped = rewrap_private_key(wrapped, old_passphrase, new_passphrase,
-                                                 profile)
-            except DecryptionError:
-                return NewPassphrase(stored, current_ok=False)
-        return NewPassphrase(stored, True, hash_passphrase(new_passphrase, profile),
-                             new_wrapped, pair)
-
-    return services.kdf_slots.run(work)
-
-
-def change_passphrase(session: Session, services: Services, reviewer: Reviewer,
-                      old_passphrase: str, new_passphrase: str, *,
-                      prepared: NewPassphrase | None = None) -> bytes | None:
-    """The reviewer's own change. With a key pair: re-wrap the same private key, so every
-    grant still opens. Without one (the one-time passphrase of a new or reset account):
-    complete enrolment by making the key pair under the new passphrase. Returns the private
-    key when one was made (the caller's session now holds it). Pass `prepared`
-    (`prepare_new_passphrase`, before the transaction); without it the work is done here."""
-    if prepared is None:
-        prepared = prepare_new_passphrase(services, reviewer, old_passphrase, new_passphrase)
-    if not prepared.current_ok or reviewer.passphrase_hash != prepared.checked_hash:
+    if not verify_passphrase(reviewer.passphrase_hash, old_passphrase, services.config.kdf):
         raise InvalidInput("The current passphrase is not correct.", field="old_passphrase")
-    if (reviewer.wrapped_private_key is None) != (prepared.new_pair is not None):
-        raise Conflict("the account's keys changed meanwhile: try again")
-    assert prepared.passphrase_hash is not None and prepared.wrapped_private_key is not None
     made: bytes | None = None
-    if prepared.new_pair is not None:
-        made = complete_enrolment(session, services, reviewer, new_passphrase,
-                                  prepared=(prepared.new_pair, prepared.wrapped_private_key))
+    if reviewer.wrapped_private_key is None:
+        made = complete_enrolment(session, services, reviewer, new_passphrase)
     else:
-        reviewer.wrapped_private_key = prepared.wrapped_private_key
-    reviewer.passphrase_hash = prepared.passphrase_hash
+        try:
+            reviewer.wrapped_private_key = rewrap_private_key(
+                reviewer.wrapped_private_key, old_passphrase, new_passphrase,
+                services.config.kdf)
+        except DecryptionError as exc:
+            raise InvalidInput("The current passphrase is not correct.",
+                               field="old_passphrase") from exc
+    reviewer.passphrase_hash = hash_passphrase(new_passphrase, services.config.kdf)
     reviewer.must_change_passphrase = False
     record_event(session, services.clock, AuditAction.REVIEWER_PASSPHRASE_CHANGED,
                  Actor.reviewer(reviewer.id), detail={"reviewer_id": reviewer.id})
@@ -287,23 +244,18 @@ def change_passphrase(session: Session, services: Services, reviewer: Reviewer,
 
 
 def complete_enrolment(session: Session, services: Services, reviewer: Reviewer,
-                       own_passphrase: str, *,
-                       prepared: tuple[KeyPair, bytes] | None = None) -> bytes:
+                       own_passphrase: str) -> bytes:
     """Make the account's key pair under the owner's own passphrase, authenticate its public
     key (core.staff.keys) and return the private key. Only after TOTP enrolment, and only
-    once: an account with keys changes its passphrase by re-wrapping them. `prepared`: the
-    pair and its wrapping under `own_passphrase`, made before the transaction."""
+    once: an account with keys changes its passphrase by re-wrapping them."""
     if not reviewer.totp_confirmed:
         raise Conflict("confirm the authenticator app before choosing a passphrase")
     if reviewer.wrapped_private_key is not None:
         raise Conflict("this account already has its keys")
-    if prepared is None:
-        pair = generate_keypair()
-        wrapped = wrap_private_key(pair.private_key, own_passphrase, services.config.kdf)
-    else:
-        pair, wrapped = prepared
+    pair = generate_keypair()
     reviewer.public_key = pair.public_key
-    reviewer.wrapped_private_key = wrapped
+    reviewer.wrapped_private_key = wrap_private_key(pair.private_key, own_passphrase,
+                                                    services.config.kdf)
     tag_public_key(services.keyring, reviewer)
     record_event(session, services.clock, AuditAction.REVIEWER_KEYS_CREATED,
                  Actor.reviewer(reviewer.id), detail={"reviewer_id": reviewer.id})

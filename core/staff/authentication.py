@@ -26,7 +26,6 @@ from core.models import Reviewer, ReviewerSession
 from core.services import Services
 from core.session_tokens import SessionToken, new_session_token
 from core.staff.accounts import (
-    NewPassphrase,
     change_passphrase,
     end_sessions,
     totp_secret,
@@ -262,17 +261,14 @@ class PassphraseChangeResult:
 
 
 def change_own_passphrase(session: Session, services: Services, loaded: LoadedSession,
-                          current: str, new: str, *,
-                          prepared: NewPassphrase | None = None) -> PassphraseChangeResult:
+                          current: str, new: str) -> PassphraseChangeResult:
     """Change the logged-in reviewer's passphrase, guarding the check of the current one
     like a re-authentication (throttled per account, failures audited), and end every other
     session of the account: whoever else held one may have known the old passphrase. For an
     account without keys (new or reset), this completes enrolment: the key pair is made
     under the new passphrase, and a new session holding it replaces this one.
 
-    Raises InvalidInput when the new passphrase fails the policy. Pass `prepared`
-    (core.staff.accounts.prepare_new_passphrase, before the transaction) to keep the
-    Argon2id work out of it.
+    Raises InvalidInput when the new passphrase fails the policy.
     """
     reviewer = loaded.reviewer
     now = services.clock.now()
@@ -280,13 +276,10 @@ def change_own_passphrase(session: Session, services: Services, loaded: LoadedSe
                               window=ACCOUNT_WINDOW, now=now) is not None:
         login_failed(session, services, reviewer, "passphrase-change-throttled")
         return PassphraseChangeResult(PassphraseChange.THROTTLED)
-    current_ok = (verify_passphrase(reviewer.passphrase_hash, current, services.config.kdf)
-                  if prepared is None else
-                  prepared.current_ok and prepared.checked_hash == reviewer.passphrase_hash)
-    if not current_ok:
+    if not verify_passphrase(reviewer.passphrase_hash, current, services.config.kdf):
         login_failed(session, services, reviewer, "passphrase-change")
         return PassphraseChangeResult(PassphraseChange.WRONG_CURRENT)
-    made = change_passphrase(session, services, reviewer, current, new, prepared=prepared)
+    made = change_passphrase(session, services, reviewer, current, new)
     session.execute(delete(ReviewerSession).where(
         ReviewerSession.reviewer_id == reviewer.id,
         ReviewerSession.id_hash != loaded.row.id_hash))

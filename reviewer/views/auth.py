@@ -15,7 +15,6 @@ from core.kdf_slots import SlotsBusy
 from core.models import Role
 from core.staff import authentication as staff_auth
 from core.staff import login as staff_login
-from core.staff.accounts import prepare_new_passphrase
 from core.staff.authentication import NextStep, PassphraseChange, change_own_passphrase
 from reviewer.console import console
 from reviewer.forms import ChangePassphraseForm, CodeForm, LanguageForm, LoginForm, ReauthForm
@@ -138,17 +137,9 @@ def change_passphrase() -> Any:
     form = ChangePassphraseForm()
     error = None
     if form.validate_on_submit():
-        services = console().services
-        # The Argon2id work (check, re-wrap, hash) runs before the transaction that stores
-        # it: what this request read so far is committed first.
-        commit()
         try:
-            prepared = prepare_new_passphrase(services, auth.reviewer, form.current.data or "",
-                                              form.new.data or "")
-            outcome = change_own_passphrase(db(), services, auth, form.current.data or "",
-                                            form.new.data or "", prepared=prepared)
-        except SlotsBusy as busy:
-            return too_many(busy.retry_after)
+            outcome = change_own_passphrase(db(), console().services, auth,
+                                            form.current.data or "", form.new.data or "")
         except InvalidInput as exc:
             form.new.errors = [_translate_policy(str(exc))]
         else:

@@ -75,27 +75,3 @@ def test_no_transaction_while_a_passphrase_is_re_entered(
     right = client.post("/reauth", data={"passphrase": world.on_case.passphrase, "next": "/"})
     assert wrong.status_code == 200 and right.status_code == 303
     assert held == [False, False]
-
-
-def test_no_transaction_while_a_passphrase_is_changed(
-    app_nocsrf: Flask, world: World, session_factory: Any, services: Any, database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Checking the current passphrase, re-wrapping the key and hashing the new one: three
-    # Argon2ids before the transaction that stores them (core.staff.accounts).
-    from tests.core.factories import strong_passphrase
-
-    held: list[bool] = []
-    run = services.kdf_slots.run
-
-    def checked_run(work: Any) -> Any:
-        held.append(others_hold_a_transaction(database_url))
-        return run(work)
-
-    monkeypatch.setattr(services.kdf_slots, "run", checked_run)
-    client = login_client(app_nocsrf, session_factory, services, world.on_case)
-    new = strong_passphrase("lock free")
-    done = client.post("/passphrase", data={"current": world.on_case.passphrase, "new": new,
-                                            "confirm": new})
-    assert done.status_code == 303
-    assert held == [False]
