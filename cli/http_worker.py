@@ -39,7 +39,7 @@ SMALL_BODY = 64 * 1024
 #: gunicorn's parser refuses it with its own error.
 MAX_HEAD = 128 * 1024
 _END_OF_HEAD = b"\r\n\r\n"
-_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d{1,12})[ \t]*$", re.I | re.M)
+_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d{1,12})[ \t]*\r?$", re.I | re.M)
 _CHUNKED = re.compile(rb"^transfer-encoding:", re.I | re.M)
 
 
@@ -62,6 +62,14 @@ class TimedSocket(socket.socket):
             self.settimeout(self.idle_timeout)
         else:
             super().setblocking(False)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        """Send everything, failing only when one write waits `idle_timeout` for the client
+        (Python's own sendall limits the whole call: a slow, steady download would be cut)."""
+        view = memoryview(data).cast("B")
+        while view:
+            sent = self.send(view, flags)
+            view = view[sent:]
 
 
 def head_complete(data: bytes) -> bool:
@@ -115,9 +123,33 @@ class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
         self.keepalived_conns.remove(conn)
         self._await_request(conn)
 
-    def _await_request(self, conn: TConn) -> None:
+    def enqueue_req(self, conn: TConn) -> None:
+        """Only a connection whose request has arrived gets a thread. gunicorn also calls
+        this for a kept-alive connection that already holds the start of its next request
+        (pipelined): that start goes back to the event loop, under a fresh header deadline."""
+        if getattr(conn, "candor_ready", False):
+            conn.candor_ready = False
+            super().enqueue_req(conn)
+            return
+        self._await_request(conn, conn.parser.unreader.take_buffered())
+
+    def finish_request(self, conn: TConn, fs: Any) -> None:
+        """Closing a finished connection politely waits up to 2 s for the client (gunicorn's
+        close_graceful): done in a thread, not in the event loop that reads every head."""
+        if (self.alive and not fs.cancelled() and fs.exception() is None
+                and fs.result() is False):
+            self.nr_conns -= 1
+            self.tpool.submit(conn.close, True)
+            return
+        super().finish_request(conn, fs)
+
+    def _await_request(self, conn: TConn, already: bytes = b"") -> None:
         conn.sock.setblocking(False)
         arriving = _Arriving(conn, time.monotonic() + self.header_timeout)
+        arriving.data += already
+        if already and head_complete(already):
+            self._hand_over(arriving)
+            return
         self._arriving[conn.sock.fileno()] = arriving
         self.poller.register(conn.sock, selectors.EVENT_READ,
                              partial(self._on_request_bytes, arriving))
@@ -155,6 +187,7 @@ class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
         conn.parser.unreader.unread(bytes(arriving.data))
         conn.data_ready = True
+        conn.candor_ready = True
         self.enqueue_req(conn)
 
     def murder_pending(self) -> None:

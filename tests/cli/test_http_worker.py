@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -190,3 +190,36 @@ def test_a_slow_steady_upload_outlasts_every_timeout(
         answer = sock.recv(64)
         sock.close()
     assert answer.startswith(b"HTTP/1.1 400"), answer
+
+
+def test_content_length_is_found_in_any_header_line() -> None:
+    # With CRLF line ends and the length not the last header, the small body must still be
+    # awaited in the event loop (the reviewer's finding: "\r" before "$").
+    head = b"POST /f HTTP/1.1\r\nContent-Length: 10\r\nHost: x\r\n\r\n"
+    assert not head_complete(head + b"12345")
+    assert head_complete(head + b"1234567890")
+
+
+def test_a_pipelined_trickle_and_a_slow_reader_are_handled(
+    initialised_env: dict[str, str], tmp_path: Path
+) -> None:
+    with _portal(initialised_env, tmp_path, threads=2) as port:
+        # A whole request followed by the start of a second one, then a drip: the second
+        # head goes back to the event loop and is cut at the header timeout; the two
+        # threads stay free for others.
+        drippers = []
+        for _ in range(4):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"GET /report HTTP/1.1\r\nHost: x\r\n\r\nGET /report HTTP/1.1\r\n")
+            drippers.append(sock)
+        for _ in range(3):
+            time.sleep(1)
+            for sock in drippers:
+                with suppress(OSError):
+                    sock.sendall(b"X: y\r\n")
+            started = time.monotonic()
+            assert _get_status(port, timeout=2) == 200
+            assert time.monotonic() - started < 2
+        for sock in drippers:
+            assert _closed_by_server(sock, within=HEADER_TIMEOUT + 3)
+            sock.close()
