@@ -212,16 +212,27 @@ def reauth_fresh(services: Services, loaded: LoadedSession) -> bool:
     return services.clock.now() - loaded.row.reauthenticated_at <= REAUTH_WINDOW
 
 
-def check_reauth_passphrase(services: Services, loaded: LoadedSession, passphrase: str) -> bool:
+@dataclass(frozen=True)
+class ReauthCheck:
+    """A re-entered passphrase checked before the transaction, and the hash it was checked
+    against (which must still be the account's)."""
+
+    ok: bool
+    against: str = field(repr=False)
+
+
+def check_reauth_passphrase(services: Services, loaded: LoadedSession,
+                            passphrase: str) -> ReauthCheck:
     """The Argon2id of a re-entered passphrase, in a kdf slot (core.kdf_slots.SlotsBusy), to
     run outside any transaction and hand to `reauthenticate` as `checked`."""
     stored = loaded.reviewer.passphrase_hash
-    return services.kdf_slots.run(
-        lambda: verify_passphrase(stored, passphrase, services.config.kdf))
+    return ReauthCheck(services.kdf_slots.run(
+        lambda: verify_passphrase(stored, passphrase, services.config.kdf)), stored)
 
 
 def reauthenticate(session: Session, services: Services, loaded: LoadedSession,
-                   passphrase: str, *, checked: bool | None = None) -> tuple[bool, int | None]:
+                   passphrase: str, *,
+                   checked: ReauthCheck | None = None) -> tuple[bool, int | None]:
     """Re-enter the passphrase for a sensitive action (throttled like logins; audited).
     Returns (accepted, seconds to wait when throttled). `checked`: the outcome of
     `check_reauth_passphrase`, run before this transaction (otherwise checked here)."""
@@ -233,8 +244,16 @@ def reauthenticate(session: Session, services: Services, loaded: LoadedSession,
         login_failed(session, services, reviewer, "reauth-throttled")
         return False, wait
     if checked is None:
-        checked = verify_passphrase(reviewer.passphrase_hash, passphrase, services.config.kdf)
-    if not checked:
+        accepted = verify_passphrase(reviewer.passphrase_hash, passphrase, services.config.kdf)
+    else:
+        # Checked before this transaction: the account and the session are read afresh (the
+        # request's objects keep what it read before its commit). A passphrase changed, or
+        # the session ended, in between does not count.
+        session.refresh(reviewer)
+        row = session.get(ReviewerSession, loaded.row.id_hash, populate_existing=True)
+        accepted = (checked.ok and row is not None
+                    and reviewer.passphrase_hash == checked.against)
+    if not accepted:
         login_failed(session, services, reviewer, "reauth")
         return False, None
     loaded.row.reauthenticated_at = now

@@ -34,10 +34,14 @@ from core.staff.authentication import (
 )
 from core.staff.keys import key_alarm, public_key_trusted, tag_public_key
 from core.staff.passphrases import hash_passphrase, needs_rehash, verify_passphrase
+from crypto.errors import DecryptionError
+from crypto.kdf import KdfProfile
+from crypto.keys import generate_keypair
 from crypto.recovery import public_key_of
 from crypto.reviewer_keys import unwrap_private_key, wrap_private_key, wrapped_key_profile
 
 _DUMMY_HASHES: dict[object, str] = {}
+_DUMMY_WRAPPED: dict[object, bytes] = {}
 
 
 @dataclass(frozen=True)
@@ -98,15 +102,21 @@ def check_passphrase(services: Services, attempt: LoginAttempt,
     profile = services.config.kdf
 
     def work() -> PassphraseCheck:
+        # Every outcome costs the same two Argon2ids (verify, then unwrap): a right passphrase
+        # with a wrong TOTP code must take no longer than a wrong one, nor a real account than
+        # an unknown one, or timing would confirm a passphrase without its second factor.
         if attempt.passphrase_hash is None or attempt.locked:
-            if profile not in _DUMMY_HASHES:
-                _DUMMY_HASHES[profile] = hash_passphrase("candor dummy passphrase", profile)
-            verify_passphrase(_DUMMY_HASHES[profile], passphrase, profile)
+            verify_passphrase(_dummy_hash(profile), passphrase, profile)
+            _try_unwrap(_dummy_wrapped(profile), passphrase)
             return PassphraseCheck(ok=False)
-        if not verify_passphrase(attempt.passphrase_hash, passphrase, profile):
-            return PassphraseCheck(ok=False)
+        ok = verify_passphrase(attempt.passphrase_hash, passphrase, profile)
         wrapped = attempt.wrapped_private_key
-        private_key = unwrap_private_key(wrapped, passphrase) if wrapped is not None else None
+        private_key = _try_unwrap(wrapped if wrapped is not None else _dummy_wrapped(profile),
+                                  passphrase)
+        if not ok or (wrapped is not None and private_key is None):
+            return PassphraseCheck(ok=False)
+        if wrapped is None:
+            private_key = None
         # The cost changed since the hash and the wrapping were made: redo both now, while
         # the passphrase is at hand (and still outside the transaction).
         new_hash = (hash_passphrase(passphrase, profile)
@@ -123,7 +133,10 @@ def check_passphrase(services: Services, attempt: LoginAttempt,
 def finish_login(session: Session, services: Services, attempt: LoginAttempt,
                  check: PassphraseCheck, code: str | None) -> LoginResult:
     """Step 3: TOTP, the failure count and lock, the session and the audit event."""
-    reviewer = (session.get(Reviewer, attempt.reviewer_id)
+    # Reloaded, locked: the session may still hold the row as step 1 read it (objects outlive
+    # commits here), and two logins must not both count, or both use one TOTP code.
+    reviewer = (session.get(Reviewer, attempt.reviewer_id, with_for_update=True,
+                            populate_existing=True)
                 if attempt.reviewer_id is not None else None)
     if reviewer is None:
         return login_failed(session, services, None, "credentials")
@@ -176,6 +189,26 @@ def authenticate(session: Session, services: Services, username: str, passphrase
         return LoginResult(retry_after=attempt.retry_after)
     return finish_login(session, services, attempt,
                         check_passphrase(services, attempt, passphrase), code)
+
+
+def _dummy_hash(profile: KdfProfile) -> str:
+    if profile not in _DUMMY_HASHES:
+        _DUMMY_HASHES[profile] = hash_passphrase("candor dummy passphrase", profile)
+    return _DUMMY_HASHES[profile]
+
+
+def _dummy_wrapped(profile: KdfProfile) -> bytes:
+    if profile not in _DUMMY_WRAPPED:
+        _DUMMY_WRAPPED[profile] = wrap_private_key(generate_keypair().private_key,
+                                                   "candor dummy passphrase", profile)
+    return _DUMMY_WRAPPED[profile]
+
+
+def _try_unwrap(wrapped: bytes, passphrase: str) -> bytes | None:
+    try:
+        return unwrap_private_key(wrapped, passphrase)
+    except DecryptionError:
+        return None
 
 
 def _check_public_key(session: Session, services: Services, reviewer: Reviewer,
