@@ -169,3 +169,34 @@ def test_a_passphrase_changed_between_the_login_steps_does_not_log_in(
                                           current_code(services, session_factory, account.id))
     assert not result.ok
     assert audit_actions(session_factory)[-1] == FAILED
+
+
+def test_the_passphrase_check_sees_a_change_made_in_between_in_the_same_session(
+    account, session_factory, services
+):
+    # As in the console: one session for both steps, committed in between, its objects kept.
+    with session_factory() as s:
+        with s.begin():
+            attempt = staff_login.admit_login(s, services, "kai")
+        check = staff_login.check_passphrase(services, attempt, account.passphrase)
+        with transaction(session_factory) as other:
+            other.get(Reviewer, account.id).passphrase_hash = "$argon2id$changed"
+        with s.begin():
+            result = staff_login.finish_login(
+                s, services, attempt, check, current_code(services, session_factory, account.id))
+    assert check.ok and not result.ok
+
+
+def test_a_reauthentication_sees_a_change_made_in_between(account, session_factory, services):
+    with session_factory() as s:
+        with s.begin():
+            token = staff_auth.create_session(s, services, s.get(Reviewer, account.id),
+                                              account.private_key)
+            loaded = staff_auth.load_session(s, services, token)
+        checked = staff_auth.check_reauth_passphrase(services, loaded, account.passphrase)
+        with transaction(session_factory) as other:
+            other.get(Reviewer, account.id).passphrase_hash = "$argon2id$changed"
+        with s.begin():
+            accepted, wait = staff_auth.reauthenticate(s, services, loaded, account.passphrase,
+                                                       checked=checked)
+    assert checked.ok and not accepted and wait is None
