@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -69,3 +71,17 @@ class PausingInput:
         return self._told
 
     _told: int = 0
+
+
+def probe_every_argon2id(services: Any, database_url: str, monkeypatch: Any) -> list[bool]:
+    """From now on, each Argon2id that waits in `services.kdf_slots` first records whether
+    another transaction is open; the list fills as they run."""
+    held: list[bool] = []
+    run = services.kdf_slots.run
+
+    def checked_run(work: Callable[[], Any]) -> Any:
+        held.append(others_hold_a_transaction(database_url))
+        return run(work)
+
+    monkeypatch.setattr(services.kdf_slots, "run", checked_run)
+    return held

@@ -17,7 +17,11 @@ from tests.portal.conftest import (
     receipt_of,
     report_fields,
 )
-from tests.write_lock_probe import PausingInput, others_hold_a_transaction
+from tests.write_lock_probe import (
+    PausingInput,
+    others_hold_a_transaction,
+    probe_every_argon2id,
+)
 
 FILE = b"evidence " * 40_000  # 360 kB: streamed, not read at once
 
@@ -69,14 +73,7 @@ def test_no_transaction_while_a_report_and_a_reply_upload(
 def test_no_transaction_while_an_argon2id_runs(
     portal_app: Flask, services: Services, database_url: str, monkeypatch: Any
 ) -> None:
-    held: list[bool] = []
-    run = services.kdf_slots.run
-
-    def checked_run(work: Callable[[], Any]) -> Any:
-        held.append(others_hold_a_transaction(database_url))
-        return run(work)
-
-    monkeypatch.setattr(services.kdf_slots, "run", checked_run)
+    held = probe_every_argon2id(services, database_url, monkeypatch)
     client = portal_app.test_client()
     page = client.get("/report")
     body, content_type = multipart_body(

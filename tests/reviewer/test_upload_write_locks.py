@@ -12,7 +12,7 @@ from flask import Flask
 from tests.portal.conftest import multipart_body
 from tests.portal.test_write_locks import FILE, _post_paused
 from tests.reviewer.conftest import World, login_client
-from tests.write_lock_probe import others_hold_a_transaction
+from tests.write_lock_probe import others_hold_a_transaction, probe_every_argon2id
 
 
 @pytest.mark.parametrize(("path", "fields"), [
@@ -41,14 +41,7 @@ def test_no_transaction_while_a_login_checks_the_passphrase(
     from tests.reviewer.conftest import current_code
     from tests.reviewer.test_auth import post_login
 
-    held: list[bool] = []
-    run = services.kdf_slots.run
-
-    def checked_run(work: Any) -> Any:
-        held.append(others_hold_a_transaction(database_url))
-        return run(work)
-
-    monkeypatch.setattr(services.kdf_slots, "run", checked_run)
+    held = probe_every_argon2id(services, database_url, monkeypatch)
     handle = world.on_case
     response = post_login(app.test_client(), handle.username, handle.passphrase,
                           current_code(services, session_factory, handle.id))
@@ -62,14 +55,7 @@ def test_no_transaction_while_a_passphrase_is_re_entered(
     app_nocsrf: Flask, world: World, session_factory: Any, services: Any, database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    held: list[bool] = []
-    run = services.kdf_slots.run
-
-    def checked_run(work: Any) -> Any:
-        held.append(others_hold_a_transaction(database_url))
-        return run(work)
-
-    monkeypatch.setattr(services.kdf_slots, "run", checked_run)
+    held = probe_every_argon2id(services, database_url, monkeypatch)
     client = login_client(app_nocsrf, session_factory, services, world.on_case)
     wrong = client.post("/reauth", data={"passphrase": "not it", "next": "/"})
     right = client.post("/reauth", data={"passphrase": world.on_case.passphrase, "next": "/"})
