@@ -98,12 +98,7 @@ class FileSystemBlobStore:
         tmp_path = self._tmp / blob_id
         try:
             midnight = datetime.combine(day, time.min, tzinfo=UTC).timestamp()
-            with _BlockWriter(tmp_path, mtime=midnight) as out:
-                # The calling thread produces the chunks (encrypting them, for an upload)
-                # while a second thread writes the ones before: CPU and disk overlap.
-                consume_in_background(_batched(chunks, WRITE_BLOCK), out.write_batches,
-                                      depth=2, name="candor-blob-write")
-                size = out.size
+            size = _write_new_file(tmp_path, chunks, midnight)
             final = self._path(blob_id)
             new_folder = _make_folder(final.parent)
             os.replace(tmp_path, final)
@@ -127,10 +122,7 @@ class FileSystemBlobStore:
         tmp_path = self._tmp / f"{blob_id}.{secrets.token_hex(4)}"
         try:
             midnight = datetime.combine(day, time.min, tzinfo=UTC).timestamp()
-            with _BlockWriter(tmp_path, mtime=midnight) as out:
-                consume_in_background(_batched(chunks, WRITE_BLOCK), out.write_batches,
-                                      depth=2, name="candor-blob-write")
-                size = out.size
+            size = _write_new_file(tmp_path, chunks, midnight)
             new_folder = _make_folder(final.parent)
             # A link, unlike a rename, fails if the id was stored meanwhile.
             os.link(tmp_path, final)
@@ -284,6 +276,16 @@ class _BlockWriter:
             flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
             fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~os.O_DIRECT)
             self._direct = False
+
+
+def _write_new_file(path: Path, chunks: Iterable[bytes], mtime: float) -> int:
+    """Write `chunks` to a new file dated `mtime`, durably; return its size. The calling
+    thread produces the chunks (encrypting them, for an upload) while a second thread writes
+    the ones before: CPU and disk overlap."""
+    with _BlockWriter(path, mtime=mtime) as out:
+        consume_in_background(_batched(chunks, WRITE_BLOCK), out.write_batches,
+                              depth=2, name="candor-blob-write")
+        return out.size
 
 
 def _batched(chunks: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
