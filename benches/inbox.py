@@ -98,7 +98,8 @@ from core.models import (  # noqa: E402
 )
 from core.services import Services  # noqa: E402
 from core.staff import authentication as staff_auth  # noqa: E402
-from core.staff.accounts import add_reviewer, complete_enrolment  # noqa: E402
+from core.staff.accounts import add_reviewer  # noqa: E402
+from core.staff.passphrase_change import apply_change, basis_of, prepare_change  # noqa: E402
 from crypto.kdf import KdfProfile  # noqa: E402
 from crypto.keys import new_key, seal_to  # noqa: E402
 from crypto.records import encrypt_record  # noqa: E402
@@ -164,7 +165,9 @@ def populate(factory: Any, services: Services, n_cases: int,
                                passphrase=PASSPHRASE)
         created.reviewer.totp_confirmed = True
         created.reviewer.must_change_passphrase = False
-        complete_enrolment(s, services, created.reviewer, PASSPHRASE)  # makes the key pair
+        # Enrolment makes the key pair (under the same passphrase, for the bench's unwraps).
+        apply_change(s, services, created.reviewer, prepare_change(
+            services.config.kdf, basis_of(created.reviewer), PASSPHRASE, PASSPHRASE))
         reviewer_id = created.reviewer.id
         others = [add_reviewer(s, services, username=f"other{i}", role=Role.REVIEWER,
                                passphrase=PASSPHRASE).reviewer.id for i in range(share - 1)]

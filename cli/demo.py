@@ -21,7 +21,7 @@ from core.keyring import Keyring, write_keyring
 from core.models import Role
 from core.services import build_services
 from core.staff.accounts import add_reviewer, get_reviewer
-from core.staff.passphrases import verify_passphrase
+from core.staff.passphrases import prepare_passphrase, verify_passphrase
 from crypto.recovery import export_private_key, generate_recovery_key
 from migrations.runner import upgrade
 
@@ -49,15 +49,19 @@ def _create_demo_instance(data_dir: Path) -> dict[str, Any]:
     services = build_services(config)
     engine = make_engine(config.database_url)
     accounts = []
+    # Hashed before the transaction (on SQLite it holds the write lock). As for any account,
+    # the printed passphrase must be changed at first login.
+    passphrases = [prepare_passphrase("demo " + os.urandom(6).hex() + " lantern orchard",
+                                      services.config.kdf) for _ in DEMO_ACCOUNTS]
     with transaction(make_session_factory(engine)) as session:
         seed_default_categories(session)
-        for username, role, purpose in DEMO_ACCOUNTS:
-            passphrase = "demo " + os.urandom(6).hex() + " lantern orchard"
-            # As for any account, the printed passphrase must be changed at first login.
+        for (username, role, purpose), passphrase in zip(DEMO_ACCOUNTS, passphrases,
+                                                         strict=True):
             created = add_reviewer(session, services, username=username, role=role,
                                    passphrase=passphrase)
             accounts.append({"username": username, "purpose": purpose,
-                             "passphrase": passphrase, "totp_secret": created.totp_secret})
+                             "passphrase": passphrase.text,
+                             "totp_secret": created.totp_secret})
             if username == DEMO_USER:
                 for category in list_categories(session):
                     set_intake(session, category.code, [created.reviewer])

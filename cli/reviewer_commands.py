@@ -19,6 +19,7 @@ from core.staff.accounts import (
     reset_totp,
     set_custodian,
 )
+from core.staff.passphrases import one_time_passphrase, prepare_passphrase
 from crypto.recovery import import_private_key
 
 
@@ -61,9 +62,11 @@ def reviewer_add(obj: CliContext, username: str, role: str, email: str | None,
     admin approves). It has no keys until its owner logs in, sets up TOTP and chooses their
     own passphrase, which makes the key pair: the initial passphrase never protects a key."""
     passphrase = _read_secret_line("Initial passphrase", passphrase_stdin, confirm=True)
+    # Hashed before the transaction: on SQLite it holds the write lock the apps need.
+    hashed = prepare_passphrase(passphrase, obj.services.config.kdf)
     with obj.transaction() as session:
         created = add_reviewer(session, obj.services, username=username, role=Role(role),
-                               passphrase=passphrase, email=email, display_name=display_name)
+                               passphrase=hashed, email=email, display_name=display_name)
         name = created.reviewer.username
     click.echo(f"Added {role} {name!r}.")
     click.echo(_enrolment_text(created.provisioning_uri, created.totp_secret))
@@ -111,14 +114,16 @@ def reviewer_deactivate(obj: CliContext, username: str) -> None:
 @click.argument("username")
 @pass_context
 def reviewer_reset_passphrase(obj: CliContext, username: str) -> None:
-    """Give an account a one-time passphrase and a NEW key pair.
+    """Give an account a one-time passphrase; its key pair and grants are dropped.
 
-    Its cases become unreadable to it until a teammate re-grants them in the console or an
+    Its owner makes a new key pair by choosing their own passphrase at the next login. Its
+    cases stay unreadable to it until a teammate re-grants them in the console or an
     operator runs `candor recover USERNAME` with the organisation recovery key.
     """
+    temporary = one_time_passphrase(obj.services.config.kdf)  # hashed before the transaction
     with obj.transaction() as session:
-        temporary = reset_passphrase(session, obj.services, username)
-    click.echo(f"One-time passphrase for {username!r}: {temporary}")
+        shown = reset_passphrase(session, obj.services, username, temporary=temporary)
+    click.echo(f"One-time passphrase for {username!r}: {shown}")
     click.echo("They must change it at first login. Their cases need re-granting: "
                f"`candor recover {username}` or a teammate in the console.")
 

@@ -42,17 +42,22 @@ def current() -> LoadedSession:
 
 
 def reauthenticate(passphrase: str) -> tuple[bool, int | None]:
-    """Re-enter the passphrase for a sensitive action: (accepted, seconds to wait). Its
-    Argon2id runs outside any transaction (what the request read is committed first: on
-    SQLite a transaction is the write lock every other request needs)."""
+    """Re-enter the passphrase for a sensitive action: (accepted, seconds to wait). The
+    per-account throttle is charged first, then what the request read is committed and the
+    Argon2id runs outside any transaction (on SQLite a transaction is the write lock every
+    other request needs); a refusal for want of a kdf slot is audited too."""
     loaded = current()
     services = console().services
+    wait = staff_auth.admit_reauth(db(), services, loaded)
+    if wait is not None:
+        return False, wait
     commit()
     try:
         checked = staff_auth.check_reauth_passphrase(services, loaded, passphrase)
     except SlotsBusy as busy:
+        staff_auth.login_failed(db(), services, loaded.reviewer, "reauth-busy")
         return False, busy.retry_after
-    return staff_auth.reauthenticate(db(), services, loaded, passphrase, checked=checked)
+    return staff_auth.finish_reauth(db(), services, loaded, checked), None
 
 
 def home_url(role: Role) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 
 import pyotp
@@ -15,11 +14,15 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.models import CaseGrant, Recipient, Reviewer, ReviewerSession, Role
 from core.services import Services
 from core.staff.keys import may_hold_case_keys, tag_public_key
-from core.staff.passphrases import check_passphrase_policy, hash_passphrase, verify_passphrase
+from core.staff.passphrases import (
+    HashedPassphrase,
+    check_passphrase_policy,
+    one_time_passphrase,
+    prepare_passphrase,
+)
 from crypto.errors import DecryptionError
-from crypto.keys import generate_keypair, unwrap
+from crypto.keys import unwrap
 from crypto.records import decrypt_record, encrypt_record
-from crypto.reviewer_keys import rewrap_private_key, wrap_private_key
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 TOTP_ISSUER = "Candor"
@@ -130,7 +133,7 @@ def add_reviewer(
     *,
     username: str,
     role: Role,
-    passphrase: str,
+    passphrase: str | HashedPassphrase,
     email: str | None = None,
     display_name: str | None = None,
     approved: bool = True,
@@ -139,9 +142,13 @@ def add_reviewer(
     """Create an account with a one-time passphrase and a TOTP secret, and no key pair.
 
     The passphrase was chosen by, or shown to, an admin: the account's key pair is made only
-    when its owner completes enrolment with a passphrase of their own (complete_enrolment),
-    so nothing is ever sealed to a key the admin could open. A case-handling account created
-    in the console starts unapproved (core.staff.approvals): `approved=False`.
+    when its owner completes enrolment with a passphrase of their own
+    (core.staff.passphrase_change), so nothing is ever sealed to a key the admin could open.
+    A case-handling account created in the console starts unapproved (core.staff.approvals):
+    `approved=False`.
+
+    The console and the command line pass a HashedPassphrase made before the transaction; a
+    plain string is hashed here, inside it (scripts and tests).
     """
     username = username.strip().lower()
     if not USERNAME_PATTERN.match(username):
@@ -149,11 +156,13 @@ def add_reviewer(
                            field="username")
     if session.execute(select(Reviewer.id).where(Reviewer.username == username)).first():
         raise Conflict(f"a reviewer named {username!r} already exists")
-    check_passphrase_policy(passphrase, username=username)
+    if isinstance(passphrase, str):
+        passphrase = prepare_passphrase(passphrase, services.config.kdf)
+    check_passphrase_policy(passphrase.text, username=username)
     reviewer = Reviewer(
         username=username, role=role, active=True, email=email or None,
         display_name=clean_display_name(display_name),
-        passphrase_hash=hash_passphrase(passphrase, services.config.kdf),
+        passphrase_hash=passphrase.hashed,
         must_change_passphrase=True, public_key=None, wrapped_private_key=None,
         approved=approved, identity_custodian=False,
         totp_confirmed=False, totp_last_step=None, failed_logins=0,
@@ -213,58 +222,11 @@ def deactivate_reviewer(session: Session, services: Services, username: str,
     return reviewer
 
 
-def change_passphrase(session: Session, services: Services, reviewer: Reviewer,
-                      old_passphrase: str, new_passphrase: str) -> bytes | None:
-    """The reviewer's own change. With a key pair: re-wrap the same private key, so every
-    grant still opens. Without one (the one-time passphrase of a new or reset account):
-    complete enrolment by making the key pair under the new passphrase. Returns the private
-    key when one was made (the caller's session now holds it)."""
-    if new_passphrase == old_passphrase:
-        raise InvalidInput("Choose a passphrase different from the current one.",
-                           field="passphrase")
-    check_passphrase_policy(new_passphrase, username=reviewer.username)
-    if not verify_passphrase(reviewer.passphrase_hash, old_passphrase, services.config.kdf):
-        raise InvalidInput("The current passphrase is not correct.", field="old_passphrase")
-    made: bytes | None = None
-    if reviewer.wrapped_private_key is None:
-        made = complete_enrolment(session, services, reviewer, new_passphrase)
-    else:
-        try:
-            reviewer.wrapped_private_key = rewrap_private_key(
-                reviewer.wrapped_private_key, old_passphrase, new_passphrase,
-                services.config.kdf)
-        except DecryptionError as exc:
-            raise InvalidInput("The current passphrase is not correct.",
-                               field="old_passphrase") from exc
-    reviewer.passphrase_hash = hash_passphrase(new_passphrase, services.config.kdf)
-    reviewer.must_change_passphrase = False
-    record_event(session, services.clock, AuditAction.REVIEWER_PASSPHRASE_CHANGED,
-                 Actor.reviewer(reviewer.id), detail={"reviewer_id": reviewer.id})
-    return made
-
-
-def complete_enrolment(session: Session, services: Services, reviewer: Reviewer,
-                       own_passphrase: str) -> bytes:
-    """Make the account's key pair under the owner's own passphrase, authenticate its public
-    key (core.staff.keys) and return the private key. Only after TOTP enrolment, and only
-    once: an account with keys changes its passphrase by re-wrapping them."""
-    if not reviewer.totp_confirmed:
-        raise Conflict("confirm the authenticator app before choosing a passphrase")
-    if reviewer.wrapped_private_key is not None:
-        raise Conflict("this account already has its keys")
-    pair = generate_keypair()
-    reviewer.public_key = pair.public_key
-    reviewer.wrapped_private_key = wrap_private_key(pair.private_key, own_passphrase,
-                                                    services.config.kdf)
-    tag_public_key(services.keyring, reviewer)
-    record_event(session, services.clock, AuditAction.REVIEWER_KEYS_CREATED,
-                 Actor.reviewer(reviewer.id), detail={"reviewer_id": reviewer.id})
-    return pair.private_key
-
-
 def reset_passphrase(session: Session, services: Services, username: str,
-                     actor: Actor | None = None) -> str:
-    """An admin's reset for a forgotten passphrase. Returns a one-time passphrase.
+                     actor: Actor | None = None,
+                     temporary: HashedPassphrase | None = None) -> str:
+    """An admin's reset for a forgotten passphrase. Returns the one-time passphrase:
+    `temporary`, made before the transaction (one_time_passphrase), or one made here.
 
     The old private key cannot be recovered without the old passphrase, and no new one is made
     under a passphrase the admin saw: the account loses its key pair and its grants (nothing
@@ -272,12 +234,16 @@ def reset_passphrase(session: Session, services: Services, username: str,
     their own; then its cases are re-granted by a teammate or with the recovery key
     (`candor recover`).
     """
+    if temporary is None:
+        temporary = one_time_passphrase(services.config.kdf)
+    # Reloaded and locked: the session may hold the row as it was before an earlier commit,
+    # and an attribute set to the value it holds there would not be written.
     reviewer = get_reviewer(session, username)
-    temporary = "-".join(secrets.token_hex(3) for _ in range(5))
+    session.refresh(reviewer, with_for_update=True)
     reviewer.public_key = None
     reviewer.public_key_tag = None
     reviewer.wrapped_private_key = None
-    reviewer.passphrase_hash = hash_passphrase(temporary, services.config.kdf)
+    reviewer.passphrase_hash = temporary.hashed
     reviewer.must_change_passphrase = True
     reviewer.failed_logins = 0
     reviewer.locked_until = None
@@ -286,7 +252,7 @@ def reset_passphrase(session: Session, services: Services, username: str,
     end_sessions(session, reviewer.id)
     record_event(session, services.clock, AuditAction.REVIEWER_PASSPHRASE_RESET,
                  actor or Actor.system(), detail={"reviewer_id": reviewer.id})
-    return temporary
+    return temporary.text
 
 
 def reset_totp(session: Session, services: Services, username: str,

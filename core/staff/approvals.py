@@ -38,6 +38,7 @@ from core.operations.notifications import queue_notifications
 from core.services import Services
 from core.staff.accounts import NewReviewer, add_reviewer, get_reviewer, set_custodian
 from core.staff.keys import may_hold_case_keys
+from core.staff.passphrases import HashedPassphrase
 
 #: How long a routing change stays listed in the affected handlers' inboxes.
 ROUTING_NOTICE_DAYS = 14
@@ -64,7 +65,7 @@ def _pending(session: Session, services: Services, actor: Actor, change: StaffCh
 
 
 def request_account(session: Session, services: Services, actor: Actor, *, username: str,
-                    role: Role, passphrase: str, email: str | None = None,
+                    role: Role, passphrase: str | HashedPassphrase, email: str | None = None,
                     display_name: str | None = None) -> NewReviewer:
     """Create an account that waits for a second admin (its one-time passphrase is shown to
     the requesting admin; its owner still enrols with a passphrase of their own)."""

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import pyotp
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
@@ -25,11 +24,7 @@ from core.errors import AccessDenied
 from core.models import Reviewer, ReviewerSession
 from core.services import Services
 from core.session_tokens import SessionToken, new_session_token
-from core.staff.accounts import (
-    change_passphrase,
-    end_sessions,
-    totp_secret,
-)
+from core.staff.accounts import end_sessions, totp_secret
 from core.staff.passphrases import verify_passphrase
 from crypto.errors import CryptoError
 from crypto.keys import unwrap, wrap
@@ -230,84 +225,45 @@ def check_reauth_passphrase(services: Services, loaded: LoadedSession,
         lambda: verify_passphrase(stored, passphrase, services.config.kdf)), stored)
 
 
-def reauthenticate(session: Session, services: Services, loaded: LoadedSession,
-                   passphrase: str, *,
-                   checked: ReauthCheck | None = None) -> tuple[bool, int | None]:
-    """Re-enter the passphrase for a sensitive action (throttled like logins; audited).
-    Returns (accepted, seconds to wait when throttled). `checked`: the outcome of
-    `check_reauth_passphrase`, run before this transaction (otherwise checked here)."""
-    reviewer = loaded.reviewer
-    now = services.clock.now()
-    wait = services.throttle.take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT,
-                                  window=ACCOUNT_WINDOW, now=now)
+def admit_reauth(session: Session, services: Services, loaded: LoadedSession) -> int | None:
+    """Charge the per-account throttle before a re-entered passphrase costs an Argon2id.
+    Returns the seconds to wait when throttled (audited), else None."""
+    wait = services.throttle.take(session, account_bucket(loaded.reviewer.id),
+                                  limit=ACCOUNT_LIMIT, window=ACCOUNT_WINDOW,
+                                  now=services.clock.now())
     if wait is not None:
-        login_failed(session, services, reviewer, "reauth-throttled")
-        return False, wait
-    if checked is None:
-        accepted = verify_passphrase(reviewer.passphrase_hash, passphrase, services.config.kdf)
-    else:
-        # Checked before this transaction: the account and the session are read afresh (the
-        # request's objects keep what it read before its commit). A passphrase changed, or
-        # the session ended, in between does not count.
-        session.refresh(reviewer)
-        row = session.get(ReviewerSession, loaded.row.id_hash, populate_existing=True)
-        accepted = (checked.ok and row is not None
-                    and reviewer.passphrase_hash == checked.against)
-    if not accepted:
+        login_failed(session, services, loaded.reviewer, "reauth-throttled")
+    return wait
+
+
+def finish_reauth(session: Session, services: Services, loaded: LoadedSession,
+                  checked: ReauthCheck) -> bool:
+    """Record a re-entry checked by `check_reauth_passphrase` (audited either way). The
+    account and the session are read afresh (the request's objects keep what it read before
+    its commit): a passphrase changed, or the session ended, in between does not count."""
+    reviewer = session.get(Reviewer, loaded.reviewer.id, populate_existing=True)
+    row = session.get(ReviewerSession, loaded.row.id_hash, populate_existing=True)
+    if reviewer is None or row is None or not checked.ok \
+            or reviewer.passphrase_hash != checked.against:
         login_failed(session, services, reviewer, "reauth")
-        return False, None
-    loaded.row.reauthenticated_at = now
+        return False
+    row.reauthenticated_at = services.clock.now()
     record_event(session, services.clock, AuditAction.SESSION_REAUTHENTICATED,
                  Actor.reviewer(reviewer.id))
-    return True, None
+    return True
 
 
-class PassphraseChange(StrEnum):
-    """Outcome of a reviewer changing their own passphrase."""
-
-    CHANGED = "changed"
-    WRONG_CURRENT = "wrong-current"
-    THROTTLED = "throttled"
-
-
-@dataclass(frozen=True)
-class PassphraseChangeResult:
-    """The outcome, and the new session when the change completed enrolment (the old one
-    held no key: the caller replaces the cookie)."""
-
-    outcome: PassphraseChange
-    token: SessionToken | None = field(default=None, repr=False)
-
-
-def change_own_passphrase(session: Session, services: Services, loaded: LoadedSession,
-                          current: str, new: str) -> PassphraseChangeResult:
-    """Change the logged-in reviewer's passphrase, guarding the check of the current one
-    like a re-authentication (throttled per account, failures audited), and end every other
-    session of the account: whoever else held one may have known the old passphrase. For an
-    account without keys (new or reset), this completes enrolment: the key pair is made
-    under the new passphrase, and a new session holding it replaces this one.
-
-    Raises InvalidInput when the new passphrase fails the policy.
-    """
-    reviewer = loaded.reviewer
-    now = services.clock.now()
-    if services.throttle.take(session, account_bucket(reviewer.id), limit=ACCOUNT_LIMIT,
-                              window=ACCOUNT_WINDOW, now=now) is not None:
-        login_failed(session, services, reviewer, "passphrase-change-throttled")
-        return PassphraseChangeResult(PassphraseChange.THROTTLED)
-    if not verify_passphrase(reviewer.passphrase_hash, current, services.config.kdf):
-        login_failed(session, services, reviewer, "passphrase-change")
-        return PassphraseChangeResult(PassphraseChange.WRONG_CURRENT)
-    made = change_passphrase(session, services, reviewer, current, new)
-    session.execute(delete(ReviewerSession).where(
-        ReviewerSession.reviewer_id == reviewer.id,
-        ReviewerSession.id_hash != loaded.row.id_hash))
-    if made is None:
-        return PassphraseChangeResult(PassphraseChange.CHANGED)
-    session.delete(loaded.row)
-    session.flush()
-    return PassphraseChangeResult(PassphraseChange.CHANGED,
-                                  create_session(session, services, reviewer, made))
+def reauthenticate(session: Session, services: Services, loaded: LoadedSession,
+                   passphrase: str) -> tuple[bool, int | None]:
+    """Re-enter the passphrase for a sensitive action (throttled like logins; audited), in
+    one session: its transaction stays open across the Argon2id (the console commits
+    between the steps, reviewer.session.reauthenticate). Returns (accepted, seconds to wait
+    when throttled)."""
+    wait = admit_reauth(session, services, loaded)
+    if wait is not None:
+        return False, wait
+    checked = check_reauth_passphrase(services, loaded, passphrase)
+    return finish_reauth(session, services, loaded, checked), None
 
 
 def confirm_totp(session: Session, services: Services, reviewer: Reviewer,

@@ -130,6 +130,14 @@ def check_passphrase(services: Services, attempt: LoginAttempt,
     return services.kdf_slots.run(work)
 
 
+def refuse_busy(session: Session, services: Services, attempt: LoginAttempt) -> None:
+    """Audit a login turned away because no kdf slot freed in time (its throttles are
+    already charged), like any other failure."""
+    reviewer = (session.get(Reviewer, attempt.reviewer_id)
+                if attempt.reviewer_id is not None else None)
+    login_failed(session, services, reviewer, "busy")
+
+
 def finish_login(session: Session, services: Services, attempt: LoginAttempt,
                  check: PassphraseCheck, code: str | None) -> LoginResult:
     """Step 3: TOTP, the failure count and lock, the session and the audit event."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass, field
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
@@ -23,6 +26,26 @@ def check_passphrase_policy(passphrase: str, *, username: str = "") -> None:
     if result["score"] < MIN_SCORE:
         raise InvalidInput("This passphrase is too easy to guess. Try several unrelated words.",
                            field="passphrase")
+
+
+@dataclass(frozen=True)
+class HashedPassphrase:
+    """A passphrase and its Argon2id hash, made before the transaction that stores it (on
+    SQLite a transaction holds the write lock every other request needs)."""
+
+    text: str = field(repr=False)
+    hashed: str = field(repr=False)
+
+
+def prepare_passphrase(passphrase: str, profile: KdfProfile) -> HashedPassphrase:
+    """Hash a passphrase ahead of the transaction (the policy is checked where it is
+    stored, which knows the username)."""
+    return HashedPassphrase(passphrase, hash_passphrase(passphrase, profile))
+
+
+def one_time_passphrase(profile: KdfProfile) -> HashedPassphrase:
+    """A random passphrase for an admin to hand over (about 120 bits), hashed."""
+    return prepare_passphrase("-".join(secrets.token_hex(3) for _ in range(5)), profile)
 
 
 def password_hasher(profile: KdfProfile) -> PasswordHasher:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.exceptions import TooManyRequests
 
 from core.audit.log import Actor
 from core.categories.lookup import active_categories, unrouted_categories
 from core.errors import AccessDenied, Conflict, InvalidInput
+from core.kdf_slots import SlotsBusy
 from core.models import ChangeKind, Role
 from core.staff import authentication as staff_auth
 from core.staff.accounts import (
@@ -30,11 +31,12 @@ from core.staff.approvals import (
 )
 from core.staff.keys import may_hold_case_keys
 from core.staff.overview import admin_overview, untrusted_keys
+from core.staff.passphrases import HashedPassphrase, one_time_passphrase
 from reviewer.console import console
 from reviewer.forms import AddReviewerForm, ConfirmForm, RoutingForm
 from reviewer.session import current, reauth_required
 from reviewer.session import role_required as _role_required
-from web.database import attempt, db
+from web.database import attempt, commit, db
 from web.forms import as_choices
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -87,7 +89,7 @@ def new_reviewer() -> Any:
     """Create an account; its one-time passphrase is shown once."""
     form = AddReviewerForm()
     if form.validate_on_submit():
-        temporary = "-".join(secrets.token_hex(3) for _ in range(5))
+        temporary = _one_time_passphrase()
         try:
             with attempt():
                 created = request_account(db(), console().services, _actor(),
@@ -101,7 +103,7 @@ def new_reviewer() -> Any:
             form.username.errors = [_("Use a-z, 0-9, dot, dash and underscore.")]
         else:
             return render_template("reviewer/admin_created.html",
-                                   reviewer=created.reviewer, passphrase=temporary)
+                                   reviewer=created.reviewer, passphrase=temporary.text)
     return render_template("reviewer/admin_new_reviewer.html", form=form)
 
 
@@ -125,7 +127,8 @@ def account_action(reviewer_id: int, action: str) -> Any:
         elif action == "reset-totp":
             reset_totp(db(), services, target.username, actor=actor)
         elif action == "reset-passphrase":
-            temporary = reset_passphrase(db(), services, target.username, actor=actor)
+            temporary = reset_passphrase(db(), services, target.username, actor=actor,
+                                         temporary=_one_time_passphrase())
         else:
             staff_auth.revoke_sessions(db(), services, actor, target)
         if target.id == current().reviewer.id and action != "reset-passphrase":
@@ -134,6 +137,18 @@ def account_action(reviewer_id: int, action: str) -> Any:
                                passphrase=temporary)
     return render_template("reviewer/admin_confirm.html", target=target, form=form,
                            title=title, explanation=explanation, action=action)
+
+
+def _one_time_passphrase() -> HashedPassphrase:
+    """A one-time passphrase, hashed with no transaction open (what the request read is
+    committed first: on SQLite a transaction holds the write lock every other request
+    needs); 429 when no kdf slot frees in time."""
+    commit()
+    services = console().services
+    try:
+        return services.kdf_slots.run(lambda: one_time_passphrase(services.config.kdf))
+    except SlotsBusy as busy:
+        raise TooManyRequests(retry_after=busy.retry_after) from None
 
 
 def _actor() -> Actor:

@@ -15,7 +15,9 @@ from core.kdf_slots import SlotsBusy
 from core.models import Role
 from core.staff import authentication as staff_auth
 from core.staff import login as staff_login
-from core.staff.authentication import NextStep, PassphraseChange, change_own_passphrase
+from core.staff import passphrase_change as own_change
+from core.staff.authentication import NextStep
+from core.staff.passphrase_change import PassphraseChange, PassphraseChangeResult
 from reviewer.console import console
 from reviewer.forms import ChangePassphraseForm, CodeForm, LanguageForm, LoginForm, ReauthForm
 from reviewer.session import (
@@ -61,6 +63,7 @@ def login() -> Any:
             check = staff_login.check_passphrase(c.services, attempt,
                                                  form.passphrase.data or "")
         except SlotsBusy as busy:
+            staff_login.refuse_busy(db(), c.services, attempt)
             return too_many(busy.retry_after)
         result = staff_login.finish_login(db(), c.services, attempt, check, form.code.data)
         if result.ok and result.token is not None:
@@ -138,10 +141,11 @@ def change_passphrase() -> Any:
     error = None
     if form.validate_on_submit():
         try:
-            outcome = change_own_passphrase(db(), console().services, auth,
-                                            form.current.data or "", form.new.data or "")
+            outcome = _change_own_passphrase(form.current.data or "", form.new.data or "")
         except InvalidInput as exc:
             form.new.errors = [_translate_policy(str(exc))]
+        except SlotsBusy as busy:
+            return too_many(busy.retry_after)
         else:
             if outcome.outcome is PassphraseChange.CHANGED:
                 flash(_("Your passphrase was changed. Use the new one from now on."))
@@ -149,13 +153,36 @@ def change_passphrase() -> Any:
                 if outcome.token is not None:  # enrolment completed: the session with the keys
                     set_session_cookie(response, outcome.token)
                 return response
-            error = (_("The current passphrase is not correct.")
-                     if outcome.outcome is PassphraseChange.WRONG_CURRENT
-                     else _("Too many attempts. Please wait a few minutes and try again."))
+            error = {
+                PassphraseChange.WRONG_CURRENT: _("The current passphrase is not correct."),
+                PassphraseChange.THROTTLED:
+                    _("Too many attempts. Please wait a few minutes and try again."),
+            }.get(outcome.outcome, _("Your account changed while your passphrase was being "
+                                     "checked (an admin may have reset it). Nothing was "
+                                     "changed: please try again."))
     for field in (form.current, form.new, form.confirm):
         field.data = ""
     return render_template("reviewer/change_passphrase.html", form=form, error=error,
                            forced=auth.reviewer.must_change_passphrase)
+
+
+def _change_own_passphrase(current_text: str, new_text: str) -> PassphraseChangeResult:
+    """The change in three steps (core.staff.passphrase_change): throttle and snapshot,
+    then the Argon2ids with no transaction open (on SQLite one holds the write lock every
+    other request needs), then the check against the account reloaded and the write.
+    InvalidInput for a refused new passphrase; SlotsBusy (audited) when no slot frees."""
+    auth, services = current(), console().services
+    basis = own_change.admit_change(db(), services, auth, current_text, new_text)
+    if basis.retry_after is not None:
+        return PassphraseChangeResult(PassphraseChange.THROTTLED)
+    commit()
+    try:
+        prepared = services.kdf_slots.run(lambda: own_change.prepare_change(
+            services.config.kdf, basis, current_text, new_text))
+    except SlotsBusy:
+        staff_auth.login_failed(db(), services, auth.reviewer, "passphrase-change-busy")
+        raise
+    return own_change.finish_change(db(), services, auth, basis, prepared)
 
 
 def _translate_policy(message: str) -> str:

@@ -48,8 +48,9 @@ def enrol(env: dict[str, str], username: str, one_time: str) -> None:
     from core.config import load_config
     from core.db import make_engine, make_session_factory, transaction
     from core.services import build_services
-    from core.staff.accounts import change_passphrase, get_reviewer, totp_secret
+    from core.staff.accounts import get_reviewer, totp_secret
     from core.staff.authentication import confirm_totp
+    from core.staff.passphrase_change import change_passphrase
 
     config = load_config(env)
     services = build_services(config)

@@ -28,8 +28,9 @@ from core.keyring import _SECRET_SIZES, Keyring, write_keyring
 from core.models import Attachment, Category
 from core.operations.backup_manifest import read_manifest
 from core.services import build_services
-from core.staff.accounts import change_passphrase, get_reviewer, totp_secret
+from core.staff.accounts import get_reviewer, totp_secret
 from core.staff.authentication import confirm_totp
+from core.staff.passphrase_change import change_passphrase
 from crypto.recovery import export_private_key, generate_recovery_key
 from tests.cli.conftest import PASSPHRASE, run
 from tests.databases import fresh_database

@@ -17,8 +17,9 @@ from core.db import make_engine, make_session_factory, transaction
 from core.intake.submission import SubmissionDraft, submit_report
 from core.models import Category
 from core.services import build_services
-from core.staff.accounts import change_passphrase, get_reviewer, totp_secret
+from core.staff.accounts import get_reviewer, totp_secret
 from core.staff.authentication import confirm_totp
+from core.staff.passphrase_change import change_passphrase
 from tests.cli.conftest import PASSPHRASE, run
 
 

@@ -14,8 +14,9 @@ from core.config import load_config
 from core.db import make_engine, make_session_factory, transaction
 from core.models import Role
 from core.services import build_services
-from core.staff.accounts import change_passphrase, get_reviewer, list_reviewers, totp_secret
+from core.staff.accounts import get_reviewer, list_reviewers, totp_secret
 from core.staff.authentication import confirm_totp
+from core.staff.passphrase_change import change_passphrase
 
 
 def _demo(data_dir: Path) -> str:

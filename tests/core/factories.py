@@ -21,8 +21,8 @@ from core.intake.submission import SubmissionDraft, SubmissionResult, submit_rep
 from core.models import AuditEvent, Case, CaseStatus, Reviewer, Role
 from core.services import Services
 from core.staff.accounts import add_reviewer as add_reviewer_usecase
-from core.staff.accounts import change_passphrase
 from core.staff.authentication import confirm_totp
+from core.staff.passphrase_change import change_passphrase
 from crypto.reviewer_keys import unwrap_private_key
 
 #: Strong passphrases (zxcvbn score 4, > 12 characters); one per index.

@@ -15,7 +15,6 @@ from core.categories.lookup import set_intake
 from core.db import transaction
 from core.errors import AccessDenied, InvalidInput
 from core.models import CaseGrant, Category, Reviewer, Role
-from core.staff.accounts import change_passphrase
 from core.staff.approvals import (
     decide_change,
     pending_changes,
@@ -23,6 +22,7 @@ from core.staff.approvals import (
     request_intake,
 )
 from core.staff.authentication import confirm_totp
+from core.staff.passphrase_change import change_passphrase
 from tests.core.factories import add_reviewer, seed_categories, strong_passphrase, submit
 
 

@@ -55,9 +55,10 @@ from core.models import (
 from core.models.base import random_row_id
 from core.services import Services
 from core.staff.accounts import add_reviewer as create_account
-from core.staff.accounts import change_passphrase, reset_passphrase, totp_secret
+from core.staff.accounts import reset_passphrase, totp_secret
 from core.staff.authentication import confirm_totp
 from core.staff.login import authenticate
+from core.staff.passphrase_change import change_passphrase
 from crypto.errors import CryptoError, DecryptionError
 from crypto.keys import KeyPair, generate_keypair, open_sealed
 from crypto.records import decrypt_record

@@ -50,13 +50,13 @@ from core.staff.accounts import (
     add_reviewer as add_reviewer_usecase,
 )
 from core.staff.accounts import (
-    change_passphrase,
     deactivate_reviewer,
     reset_passphrase,
     reset_totp,
     totp_secret,
 )
 from core.staff.authentication import confirm_totp
+from core.staff.passphrase_change import change_passphrase
 from tests.core.factories import add_reviewer, strong_passphrase, submit
 
 A = AuditAction

@@ -14,12 +14,12 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.models import CaseGrant, Recipient, Reviewer, ReviewerSession, Role
 from core.staff.accounts import (
     add_reviewer,
-    change_passphrase,
     get_reviewer,
     list_reviewers,
     reset_totp,
     totp_secret,
 )
+from core.staff.passphrase_change import change_passphrase
 from core.staff.passphrases import verify_passphrase
 from crypto.errors import CryptoError, DecryptionError
 from crypto.keys import open_sealed

@@ -197,6 +197,5 @@ def test_a_reauthentication_sees_a_change_made_in_between(account, session_facto
         with transaction(session_factory) as other:
             other.get(Reviewer, account.id).passphrase_hash = "$argon2id$changed"
         with s.begin():
-            accepted, wait = staff_auth.reauthenticate(s, services, loaded, account.passphrase,
-                                                       checked=checked)
-    assert checked.ok and not accepted and wait is None
+            accepted = staff_auth.finish_reauth(s, services, loaded, checked)
+    assert checked.ok and not accepted
