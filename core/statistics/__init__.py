@@ -1,0 +1,1 @@
+"""Statistics over cases for learning from them: counts, rises, root causes."""
