@@ -114,7 +114,10 @@ def lock_case(session: Session, case: Case) -> None:
     actually being changed.
     """
     # The rows must be consumed: populate_existing refreshes objects as rows are loaded.
-    session.execute(select(Case).where(Case.id == case.id).with_for_update()
+    # FOR NO KEY UPDATE (key_share) on PostgreSQL: it still serialises changes to the case,
+    # but lets rows that merely reference it (messages, events) be inserted meanwhile, so a
+    # transaction holding the audit log's head cannot deadlock with this one.
+    session.execute(select(Case).where(Case.id == case.id).with_for_update(key_share=True)
                     .execution_options(populate_existing=True)).scalar_one()
     session.execute(select(CaseMember).where(CaseMember.case_id == case.id)
                     .execution_options(populate_existing=True)).scalars().all()

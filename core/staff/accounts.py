@@ -239,7 +239,7 @@ def reset_passphrase(session: Session, services: Services, username: str,
     # Reloaded and locked: the session may hold the row as it was before an earlier commit,
     # and an attribute set to the value it holds there would not be written.
     reviewer = get_reviewer(session, username)
-    session.refresh(reviewer, with_for_update=True)
+    session.refresh(reviewer, with_for_update={"key_share": True})
     reviewer.public_key = None
     reviewer.public_key_tag = None
     reviewer.wrapped_private_key = None

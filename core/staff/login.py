@@ -142,8 +142,11 @@ def finish_login(session: Session, services: Services, attempt: LoginAttempt,
                  check: PassphraseCheck, code: str | None) -> LoginResult:
     """Step 3: TOTP, the failure count and lock, the session and the audit event."""
     # Reloaded, locked: the session may still hold the row as step 1 read it (objects outlive
-    # commits here), and two logins must not both count, or both use one TOTP code.
-    reviewer = (session.get(Reviewer, attempt.reviewer_id, with_for_update=True,
+    # commits here), and two logins must not both count, or both use one TOTP code. FOR NO KEY
+    # UPDATE on PostgreSQL (key_share): a plain FOR UPDATE also blocks every insert that
+    # references the account (a foreign key takes FOR KEY SHARE), and such a transaction,
+    # holding the audit log's head, deadlocked with this one waiting for the head.
+    reviewer = (session.get(Reviewer, attempt.reviewer_id, with_for_update={"key_share": True},
                             populate_existing=True)
                 if attempt.reviewer_id is not None else None)
     if reviewer is None:

@@ -166,7 +166,8 @@ def finish_change(session: Session, services: Services, loaded: LoadedSession,
     passphrase) and, at enrolment, replace this session with one holding the new key."""
     # Reloaded, locked: the request's objects keep what it read before its commit, and an
     # attribute set to the value it already holds there would not be written at all.
-    reviewer = session.get(Reviewer, basis.reviewer_id, with_for_update=True,
+    # FOR NO KEY UPDATE, as in core.staff.login: inserts that reference the account go on.
+    reviewer = session.get(Reviewer, basis.reviewer_id, with_for_update={"key_share": True},
                            populate_existing=True)
     if reviewer is None:
         return PassphraseChangeResult(PassphraseChange.CHANGED_MEANWHILE)
