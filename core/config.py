@@ -60,6 +60,10 @@ class Config:
     kdf_slots: int = 0
     #: Longest wait in that queue before the "busy, try again" page, in seconds.
     kdf_wait_seconds: int = 20
+    #: Most requests waiting in that queue per process; more are told "busy" at once. Each
+    #: waiter holds a request thread: keep it below `candor serve --threads` (32), so that
+    #: requests needing no Argon2id (a reporter's follow-up pages) always find a thread.
+    kdf_max_waiting: int = 16
     #: Database connections one app process may hold at once (core.db.pool_settings): at
     #: least `candor serve --threads` (32). Servers x workers x this must stay within the
     #: database's max_connections (or put PgBouncer in front: deploy/README.md).
@@ -213,6 +217,7 @@ _INT_SETTINGS = (
     "submissions_per_minute",
     "kdf_slots",
     "kdf_wait_seconds",
+    "kdf_max_waiting",
     "database_pool_size",
     "messages_per_case_per_day",
     "submitter_session_idle_minutes",

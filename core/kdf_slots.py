@@ -7,6 +7,12 @@ queue instead serves everyone in arrival order at the speed the CPU allows: a fl
 reporter down by the requests ahead of them, and only a wait longer than `max_wait` is turned
 away (with the friendly "busy" page). Receipt codes carry about 90 bits, so the queue, not a
 budget, is what guessing runs into: the CPU bound (cores / one Argon2id per second).
+
+Why a bound on the queue's length: each waiter holds one of the server's request threads.
+Unbounded, a flood of guesses could park every thread in the queue, and a reporter's
+follow-up page, which needs no Argon2id, would wait for a thread behind them. With at most
+`max_waiting` waiters, the other threads stay free for such requests; a newcomer beyond it
+is told "busy" at once instead of waiting.
 """
 
 from __future__ import annotations
@@ -33,11 +39,15 @@ class SlotsBusy(Exception):
 class KdfSlots:
     """`slots` concurrent holders; waiters are served strictly in arrival order."""
 
-    def __init__(self, slots: int, max_wait: float) -> None:
+    def __init__(self, slots: int, max_wait: float, max_waiting: int | None = None) -> None:
         if slots < 1:
             raise ValueError("slots must be at least 1")
+        if max_waiting is not None and max_waiting < 0:
+            raise ValueError("max_waiting must not be negative")
         self.slots = slots
         self.max_wait = max_wait
+        #: Longest queue (None: unbounded); a caller who would exceed it is refused at once.
+        self.max_waiting = max_waiting
         self._lock = threading.Lock()
         self._free = slots
         #: One event per waiter, oldest first; a freed slot is handed to the oldest directly,
@@ -55,6 +65,8 @@ class KdfSlots:
             if self._free and not self._waiters:
                 self._free -= 1
                 return
+            if self.max_waiting is not None and len(self._waiters) >= self.max_waiting:
+                raise SlotsBusy(self._retry_after())
             ticket = threading.Event()
             self._waiters.append(ticket)
         if ticket.wait(self.max_wait):
@@ -63,7 +75,10 @@ class KdfSlots:
             if ticket.is_set():  # handed a slot just as the wait ended: keep it
                 return
             self._waiters.remove(ticket)
-        raise SlotsBusy(max(1, math.ceil(self.max_wait / 2)))
+        raise SlotsBusy(self._retry_after())
+
+    def _retry_after(self) -> int:
+        return max(1, math.ceil(self.max_wait / 2))
 
     def _release(self) -> None:
         with self._lock:

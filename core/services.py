@@ -66,7 +66,8 @@ def build_services(config: Config, keyring: Keyring | None = None) -> Services:
         blobs=build_blob_store(config),
         clock=Clock(precision=config.submitter_date_precision,
                     zone=ZoneInfo(config.timezone)),
-        kdf_slots=KdfSlots(config.kdf_slots or default_slots(), float(config.kdf_wait_seconds)),
+        kdf_slots=KdfSlots(config.kdf_slots or default_slots(), float(config.kdf_wait_seconds),
+                           config.kdf_max_waiting),
     )
 
 
