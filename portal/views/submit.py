@@ -46,6 +46,20 @@ class _ReadersChanged(Exception):
         self.readers = readers
 
 
+class _BotPost(Exception):
+    """The honeypot was filled in, seen at the first file (raised from the upload's `store`
+    callback, so that the rest of the body is never read and nothing of it stored)."""
+
+    def __init__(self, form: SubmissionForm) -> None:
+        super().__init__("the honeypot was filled in")
+        self.form = form
+
+
+def _bot_refused(form: SubmissionForm) -> ResponseReturnValue:
+    """The plain refusal of a post with the honeypot filled in: no hint of the reason."""
+    return _render_form(form, 400, upload_error=_("Your report could not be sent."))
+
+
 def _readers_changed_message() -> str:
     message: str = _("The people who would read your report have changed since you opened "
                      "this page. Please check the list under “Who will read your report”, "
@@ -105,19 +119,27 @@ def report_submit() -> ResponseReturnValue:
     config = services().config
     draft = SubmissionDraft()
 
-    def store(_valid: SubmissionForm, part: FilePart) -> StoredFile:
+    def store(valid: SubmissionForm, part: FilePart) -> StoredFile:
+        # The text fields before the first file are known here: a filled honeypot stops the
+        # post at once, before its files are read on, encrypted or stored.
+        if valid.is_bot():
+            raise _BotPost(valid)
         return draft.add_file(services(), part.filename, part.content_type, part.chunks(),
                               session=db())
 
-    post = read_form_with_files(_form, store, FileLimits(total_bytes=config.max_submission_bytes,
-                                                         files=config.max_files,
-                                                         fields=MAX_FORM_FIELDS))
+    try:
+        post = read_form_with_files(_form, store, FileLimits(
+            total_bytes=config.max_submission_bytes, files=config.max_files,
+            fields=MAX_FORM_FIELDS))
+    except _BotPost as bot:
+        return _bot_refused(bot.form)
     form = post.form
     if not post.valid:
         return _render_form(form, post.status, files_dropped=post.files_dropped,
                             upload_error=post.error)
+    # Again for a honeypot that came after the files, or a post without any.
     if form.is_bot():
-        return _render_form(form, 400, upload_error=_("Your report could not be sent."))
+        return _bot_refused(form)
     # Only a post that passed every check above spends the shared budget or waits for an
     # Argon2id slot: a flood of empty or forged posts costs nobody else anything.
     try:
