@@ -1,0 +1,280 @@
+"""Small-cell suppression: no figure on the dashboard may single out one or two reporters.
+
+Every figure leaves this module as a `Cell`, whose `value` is None when it is hidden and whose
+`shown` is the text to display. Markers:
+
+* ``"0"``: no case. Zeros are shown, as is common practice: they single out nobody.
+* ``"<3"``: a count of 1 or 2 (primary suppression).
+* ``"x"``: a figure hidden so that a ``"<3"`` cannot be worked out from the others
+  (complementary suppression), or a share hidden because one of its counts is hidden.
+* ``"n<3"``: a median, percentile or share over fewer than 3 cases.
+
+Complementary suppression. A table whose cells add up to a shown total would give a hidden
+cell away by subtraction. Each such sum is checked as an equation, cells minus total = 0,
+against an attacker who knows these rules: a ``"<3"`` is 1 or 2, a cell hidden as a complement
+is 3 or more, a withheld cell (below) is 0 or more. If the equation pins any hidden figure to
+one value, the smallest shown cell of 3 or more is hidden too ("x"); if there is none, every
+cell of the line is withheld ("x", the "<3" too); a line of a single cell, which equals its
+total, hides its total instead when that total is itself a cell of another sum (the margins
+of the category x month grid). The checks repeat until no sum pins a hidden figure, so a
+grid's rows, columns and margins are protected together.
+
+What it does not do: each sum is checked on its own, not all equations of a table at once
+(the usual practice), and it cannot stop differencing *across* views: the total of a year
+minus the totals of eleven monthly views gives the twelfth month, whatever each view hides.
+The dashboard's filters make such sums possible for anyone with access to it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+#: Counts below this (other than 0) are hidden; statistics over fewer cases are hidden too.
+MIN_COUNT = 3
+SMALL = f"<{MIN_COUNT}"
+HIDDEN = "x"
+TOO_FEW = f"n<{MIN_COUNT}"
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One figure as it may be shown: `value` is None when hidden, `shown` the text to show
+    ("12", "0", "<3", "x", "n<3", "67%")."""
+
+    value: int | None
+    shown: str
+
+    @property
+    def suppressed(self) -> bool:
+        """The figure is hidden (`shown` is a marker)."""
+        return self.value is None
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Labelled counts (keys are codes: enum values, category codes), optionally with their
+    total. `total` is None for tables whose rows overlap (one case, several sanctions)."""
+
+    rows: tuple[tuple[str, Cell], ...]
+    total: Cell | None = None
+
+    def __getitem__(self, key: str) -> Cell:
+        for row_key, cell in self.rows:
+            if row_key == key:
+                return cell
+        raise KeyError(key)
+
+    def keys(self) -> list[str]:
+        """The row keys, in order."""
+        return [key for key, _cell in self.rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """Counts by row (category) and column (month), with both margins and the total."""
+
+    row_keys: tuple[str, ...]
+    column_keys: tuple[str, ...]
+    cells: tuple[tuple[Cell, ...], ...]
+    row_totals: tuple[Cell, ...]
+    column_totals: tuple[Cell, ...]
+    total: Cell
+
+    def cell(self, row_key: str, column_key: str) -> Cell:
+        """The cell of one row and column, by key."""
+        return self.cells[self.row_keys.index(row_key)][self.column_keys.index(column_key)]
+
+
+def count_cell(count: int) -> Cell:
+    """A count on its own, with primary suppression only: 0, "<3", or the count. For a count
+    that belongs to a table with a total, use `suppress_partition` or `suppress_grid`."""
+    if count < 0:
+        raise ValueError("a count cannot be negative")
+    if 0 < count < MIN_COUNT:
+        return Cell(None, SMALL)
+    return Cell(count, str(count))
+
+
+def statistic_cell(value: int | None, cases: int) -> Cell:
+    """A median or percentile (whole days) over `cases` cases: "n<3" below 3 cases."""
+    if value is None or cases < MIN_COUNT:
+        return Cell(None, TOO_FEW)
+    return Cell(value, str(value))
+
+
+def share_cell(numerator: int, denominator: int, parts: Sequence[Cell]) -> Cell:
+    """`numerator` / `denominator` as a whole percentage ("67%", rounded half up). "n<3" when
+    the denominator is below 3; "x" when any of `parts`, the shown counts the numerator and
+    denominator are made of, is hidden: share and denominator would give it back."""
+    if not 0 <= numerator <= denominator:
+        raise ValueError("a share needs 0 <= numerator <= denominator")
+    if denominator < MIN_COUNT:
+        return Cell(None, TOO_FEW)
+    if any(part.suppressed for part in parts):
+        return Cell(None, HIDDEN)
+    percent = (200 * numerator + denominator) // (2 * denominator)
+    return Cell(percent, f"{percent}%")
+
+
+class _State(IntEnum):
+    """What the attacker knows of a figure; a figure's state only ever rises."""
+
+    SHOWN = 0
+    SMALL = 1        # 1 or 2
+    COMPLEMENT = 2   # 3 or more
+    WITHHELD = 3     # 0 or more
+
+
+_BOUNDS: dict[_State, tuple[float, float]] = {
+    _State.SMALL: (1, MIN_COUNT - 1),
+    _State.COMPLEMENT: (MIN_COUNT, math.inf),
+    _State.WITHHELD: (0, math.inf),
+}
+
+
+class _Sums:
+    """Figures and the sums between them (each: cells add up to a total), suppressed so that
+    no single sum pins a hidden figure (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.values: list[int] = []
+        self.states: list[_State] = []
+        self.fixed: list[bool] = []
+        self.lines: list[tuple[list[int], int]] = []
+
+    def add(self, value: int, *, fixed: bool = False) -> int:
+        """A figure (`fixed`: never hidden by complementary suppression); its index."""
+        if value < 0:
+            raise ValueError("a count cannot be negative")
+        self.values.append(value)
+        self.states.append(_State.SMALL if 0 < value < MIN_COUNT else _State.SHOWN)
+        self.fixed.append(fixed)
+        return len(self.values) - 1
+
+    def line(self, cells: Sequence[int], total: int) -> None:
+        """The figures `cells` add up to the figure `total`."""
+        assert sum(self.values[i] for i in cells) == self.values[total], "inconsistent sum"
+        self.lines.append((list(cells), total))
+
+    def _bounds(self, index: int) -> tuple[float, float]:
+        state = self.states[index]
+        if state is _State.SHOWN:
+            return self.values[index], self.values[index]
+        return _BOUNDS[state]
+
+    def _pins(self, cells: list[int], total: int) -> bool:
+        """Whether the equation sum(cells) = total leaves a hidden figure one possible value."""
+        bounds = {i: self._bounds(i) for i in [*cells, total]}
+        for i in [*cells, total]:
+            if self.states[i] is _State.SHOWN:
+                continue
+            low, high = bounds[i]
+            if i == total:
+                low = max(low, sum(bounds[j][0] for j in cells))
+                high = min(high, sum(bounds[j][1] for j in cells))
+            else:
+                others = [j for j in cells if j != i]
+                low = max(low, bounds[total][0] - sum(bounds[j][1] for j in others))
+                high = min(high, bounds[total][1] - sum(bounds[j][0] for j in others))
+            if high < math.inf and math.ceil(low) >= math.floor(high):
+                return True
+        return False
+
+    def _protect_line(self, cells: list[int], total: int) -> bool:
+        """Hide one more figure of a pinning line (the remedies in order); False if none is
+        left to hide."""
+        candidates = [i for i in cells
+                      if self.states[i] is _State.SHOWN and self.values[i] >= MIN_COUNT]
+        if candidates:
+            chosen = min(candidates, key=lambda i: (self.values[i], i))
+            self.states[chosen] = _State.COMPLEMENT
+            return True
+        changed = False
+        for i in cells:
+            if self.states[i] is not _State.WITHHELD:
+                self.states[i] = _State.WITHHELD
+                changed = True
+        if changed:
+            return True
+        # Still pinned with every cell withheld: a line of one cell, equal to its total.
+        if not self.fixed[total] and self.states[total] is _State.SHOWN and self.values[total]:
+            self.states[total] = _State.COMPLEMENT
+            return True
+        return False
+
+    def run(self) -> None:
+        """Complementary suppression until no line pins a hidden figure (or nothing is left
+        to hide in the lines that still would: there the hidden figure equals a shown one)."""
+        hopeless: set[int] = set()
+        changed = True
+        while changed:
+            changed = False
+            for number, (cells, total) in enumerate(self.lines):
+                while number not in hopeless and self._pins(cells, total):
+                    if self._protect_line(cells, total):
+                        changed = True
+                    else:
+                        hopeless.add(number)
+
+    def cell(self, index: int) -> Cell:
+        """The figure as it may be shown."""
+        state = self.states[index]
+        if state is _State.SHOWN:
+            return Cell(self.values[index], str(self.values[index]))
+        return Cell(None, SMALL if state is _State.SMALL else HIDDEN)
+
+
+def suppress_partition(counts: Sequence[tuple[str, int]] | Mapping[str, int],
+                       total: int | None = None) -> Table:
+    """A table of counts that add up to `total` (default: their sum), e.g. the view's cases
+    by channel, with primary and complementary suppression. The total itself is never hidden
+    by this (the caller withholds a whole view whose total is below 3)."""
+    rows = list(counts.items()) if isinstance(counts, Mapping) else list(counts)
+    sums = _Sums()
+    cells = [sums.add(count) for _key, count in rows]
+    total_index = sums.add(sum(count for _key, count in rows) if total is None else total,
+                           fixed=True)
+    sums.line(cells, total_index)
+    sums.run()
+    return Table(tuple((key, sums.cell(i)) for (key, _count), i in zip(rows, cells, strict=True)),
+                 sums.cell(total_index))
+
+
+def suppress_counts(counts: Sequence[tuple[str, int]] | Mapping[str, int]) -> Table:
+    """A table of counts that do not add up to anything shown (a case may count in several
+    rows): primary suppression only, no total."""
+    rows = list(counts.items()) if isinstance(counts, Mapping) else list(counts)
+    return Table(tuple((key, count_cell(count)) for key, count in rows))
+
+
+def suppress_grid(row_keys: Sequence[str], column_keys: Sequence[str],
+                  counts: Sequence[Sequence[int]]) -> Grid:
+    """Counts by row and column, with row totals, column totals and the total (never hidden
+    by this), suppressed so that neither a row, a column, nor either margin pins a hidden
+    count."""
+    if len(counts) != len(row_keys) or any(len(row) != len(column_keys) for row in counts):
+        raise ValueError("counts must have one row per row key and one column per column key")
+    sums = _Sums()
+    cells = [[sums.add(count) for count in row] for row in counts]
+    row_totals = [sums.add(sum(row)) for row in counts]
+    column_totals = [sums.add(sum(row[c] for row in counts)) for c in range(len(column_keys))]
+    total = sums.add(sum(sum(row) for row in counts), fixed=True)
+    for r, row in enumerate(cells):
+        sums.line(row, row_totals[r])
+    for c, column_total in enumerate(column_totals):
+        sums.line([row[c] for row in cells], column_total)
+    sums.line(row_totals, total)
+    sums.line(column_totals, total)
+    sums.run()
+    return Grid(
+        row_keys=tuple(row_keys), column_keys=tuple(column_keys),
+        cells=tuple(tuple(sums.cell(i) for i in row) for row in cells),
+        row_totals=tuple(sums.cell(i) for i in row_totals),
+        column_totals=tuple(sums.cell(i) for i in column_totals),
+        total=sums.cell(total))
