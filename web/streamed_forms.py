@@ -145,6 +145,11 @@ def read_form_with_files(
             piece_size=FILE_CHUNK_SIZE)
         for part in parser:
             if isinstance(part, FieldPart):
+                if form is not None:
+                    # The form was built and checked at the first file: a field after it
+                    # would be left out unseen (a honeypot, an evidence entry's link).
+                    # Browsers send fields in page order, and every form puts its files last.
+                    raise MalformedForm(_("The form data could not be read."))
                 fields.setdefault(part.name, []).append(part.value)
                 continue
             if parser.csrf_expired:

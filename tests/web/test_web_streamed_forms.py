@@ -171,3 +171,14 @@ def test_read_text_fields_stops_at_the_first_file(app: Flask) -> None:
     assert response.json == {"body": "kept", "file_chosen": True}
     response = send(app.test_client(), [field("body", "only text")], path="/text")
     assert response.json == {"body": "only text", "file_chosen": False}
+
+
+def test_a_field_after_the_first_file_refuses_the_whole_post(app: Flask) -> None:
+    # The form is built and checked at the first file: a field sent after it (a honeypot, a
+    # link to the entry corrected) would otherwise be left out without anyone noticing.
+    response = send(app.test_client(), [field("body", "kept"),
+                                        file("attachments", "a.txt", b"A"),
+                                        field("body", "late")])
+    assert response.status_code == 400
+    assert response.json["error"] == "The form data could not be read."
+    assert response.json["body"] == "kept" and not response.json["valid"]
