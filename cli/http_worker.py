@@ -12,7 +12,10 @@ so the proxy cannot be the only protection. This worker:
 - gives every socket an idle timeout (`idle_timeout`): a read or write that waits longer for
   the client fails, which ends the request (an upload is then refused: web.request_body). A
   slow but steady upload (a reporter on Tor at 50 KB/s) never waits that long, however long
-  it takes in all.
+  it takes in all;
+- on a graceful stop, gives a request still arriving STOP_GRACE seconds more, not the rest of
+  its `header_timeout`: otherwise a trickling client kept a stop waiting up to 20 s, even
+  with no request being served. Requests already in a thread finish as gunicorn allows.
 
 Larger bodies still stream into a thread (uploads are encrypted as they arrive, never written
 to disk in clear), so `candor serve` runs more threads than CPU work needs; CPU-heavy work is
@@ -38,6 +41,12 @@ SMALL_BODY = 64 * 1024
 #: More head than gunicorn would ever accept (its line and header limits): hand over, so that
 #: gunicorn's parser refuses it with its own error.
 MAX_HEAD = 128 * 1024
+#: How long a stopping worker still waits for requests arriving in the event loop. A short
+#: grace rather than closing them at once: a client whose head (or small form) is already on
+#: its way is answered, with "Connection: close", as gunicorn answers one arriving on a
+#: kept-alive connection (it lingers those 2 s too: STOP_KEEPALIVE_LINGER); a trickling
+#: client cannot hold the stop longer.
+STOP_GRACE = 2.0
 _END_OF_HEAD = b"\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d{1,12})[ \t]*\r?$", re.I | re.M)
 _CHUNKED = re.compile(rb"^transfer-encoding:", re.I | re.M)
@@ -106,6 +115,8 @@ class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._arriving: dict[int, _Arriving] = {}
+        #: When the requests still arriving are cut, once the worker stops (`alive` False).
+        self._stop_deadline: float | None = None
 
     def accept(self, listener: socket.socket) -> None:
         """A new connection waits in the event loop for its request, without a thread."""
@@ -135,9 +146,10 @@ class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
 
     def finish_request(self, conn: TConn, fs: Any) -> None:
         """Closing a finished connection politely waits up to 2 s for the client (gunicorn's
-        close_graceful): done in a thread, not in the event loop that reads every head."""
-        if (self.alive and not fs.cancelled() and fs.exception() is None
-                and fs.result() is False):
+        close_graceful): done in a thread, not in the event loop that reads every head. Also
+        while stopping, when every request ends so: in the loop, each close held up the heads
+        arriving within STOP_GRACE, and the stop, up to 2 s per request."""
+        if not fs.cancelled() and fs.exception() is None and fs.result() is False:
             self.nr_conns -= 1
             self.tpool.submit(conn.close, True)
             return
@@ -145,7 +157,10 @@ class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
 
     def _await_request(self, conn: TConn, already: bytes = b"") -> None:
         conn.sock.setblocking(False)
-        arriving = _Arriving(conn, time.monotonic() + self.header_timeout)
+        deadline = time.monotonic() + self.header_timeout
+        if self._stop_deadline is not None:  # a kept-alive client's next request, while stopping
+            deadline = min(deadline, self._stop_deadline)
+        arriving = _Arriving(conn, deadline)
         arriving.data += already
         if already and head_complete(already):
             self._hand_over(arriving)
@@ -191,11 +206,26 @@ class SlowClientSafeWorker(ThreadWorker):  # type: ignore[misc]
         self.enqueue_req(conn)
 
     def murder_pending(self) -> None:
-        """Also disconnect clients that took too long to send their request."""
+        """Also disconnect clients that took too long to send their request, or, once the
+        worker stops, that have not sent it within STOP_GRACE."""
         super().murder_pending()
         now = time.monotonic()
+        # Checked here, in the event loop, rather than in the signal handler (which could run
+        # while the loop changes `_arriving`); this also covers `alive` turned False by
+        # max_requests. gunicorn calls this right after the signal's wake-up.
+        if not self.alive and self._stop_deadline is None:
+            self._stop_deadline = now + STOP_GRACE
+            for waiting in self._arriving.values():
+                waiting.deadline = min(waiting.deadline, self._stop_deadline)
         for arriving in [a for a in self._arriving.values() if a.deadline <= now]:
             self._drop(arriving)
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        """While stopping, wake up when the grace of the requests still arriving ends: gunicorn
+        would otherwise wait up to a second more before murder_pending."""
+        if self._stop_deadline is not None and self._arriving:
+            timeout = min(timeout, max(self._stop_deadline - time.monotonic(), 0.0))
+        super().wait_for_and_dispatch_events(timeout)
 
 
 def configure(header_timeout: float, idle_timeout: float) -> None:

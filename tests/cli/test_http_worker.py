@@ -3,7 +3,8 @@
 The issue's measurement: 40 connections trickling a request head or a body made the portal
 unreachable (2 workers x 8 threads), and nothing closed them. Here 40 slow connections are
 open while a normal request must be answered within 2 seconds; a stalled head or body is cut
-at its timeout; a slow but steady upload is not, however long it takes.
+at its timeout; a slow but steady upload is not, however long it takes; a graceful stop does
+not wait for a trickling head.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.http_worker import MAX_HEAD, SMALL_BODY, head_complete
+from cli.http_worker import MAX_HEAD, SMALL_BODY, STOP_GRACE, head_complete
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Short timeouts, so that the test sees them act; production: 20 s and 60 s.
@@ -50,6 +51,15 @@ def _free_port() -> int:
 @contextmanager
 def _portal(env: dict[str, str], tmp_path: Path, *, workers: int = 1,
             threads: int = 32) -> Iterator[int]:
+    with _server(env, tmp_path, workers=workers, threads=threads) as (_process, port):
+        yield port
+
+
+@contextmanager
+def _server(env: dict[str, str], tmp_path: Path, *, workers: int = 1, threads: int = 32,
+            header_timeout: float = HEADER_TIMEOUT,
+            ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """`candor serve portal` (the gunicorn master) and its port, once it answers."""
     port = _free_port()
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
@@ -58,7 +68,7 @@ def _portal(env: dict[str, str], tmp_path: Path, *, workers: int = 1,
         server = subprocess.Popen(
             [sys.executable, "-m", "cli", "serve", "portal", "--host", "127.0.0.1",
              "--port", str(port), "--workers", str(workers), "--threads", str(threads),
-             "--header-timeout", str(HEADER_TIMEOUT), "--idle-timeout", str(IDLE_TIMEOUT)],
+             "--header-timeout", str(header_timeout), "--idle-timeout", str(IDLE_TIMEOUT)],
             env={**os.environ, **env, "PYTHONPATH": str(ROOT), "HOME": str(home)},
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -67,7 +77,7 @@ def _portal(env: dict[str, str], tmp_path: Path, *, workers: int = 1,
             assert server.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
-        yield port
+        yield server, port
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -223,3 +233,47 @@ def test_a_pipelined_trickle_and_a_slow_reader_are_handled(
         for sock in drippers:
             assert _closed_by_server(sock, within=HEADER_TIMEOUT + 3)
             sock.close()
+
+
+def test_a_graceful_stop_cuts_arriving_heads_not_requests_being_served(
+    initialised_env: dict[str, str], tmp_path: Path
+) -> None:
+    """SIGTERM while a head trickles in: the server stops STOP_GRACE after, not at the header
+    timeout (production's 20 s here). An upload already streaming into a thread is answered,
+    and so is a head that was on its way and completes within the grace."""
+    body = b"receipt=1234&notes=" + b"s" * (2 * SMALL_BODY)
+    head = (b"POST /follow-up HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    stop_within = STOP_GRACE + 3  # well under the header timeout
+    with _server(initialised_env, tmp_path, header_timeout=20.0) as (server, port), \
+            socket.create_connection(("127.0.0.1", port), timeout=10) as trickling, \
+            socket.create_connection(("127.0.0.1", port), timeout=10) as upload, \
+            socket.create_connection(("127.0.0.1", port), timeout=10) as late:
+        trickling.sendall(b"GET /report HTTP/1.1\r\n")
+        late.sendall(b"GET /report HTTP/1.1\r\n")
+        # A large body: the head alone hands the upload to a thread, the rest streams in.
+        upload.sendall(head + body[:SMALL_BODY // 2])
+        time.sleep(0.5)
+        server.terminate()  # SIGTERM to the master: a graceful stop
+        stopping = time.monotonic()
+        time.sleep(0.3)
+        late.sendall(b"Host: localhost\r\n\r\n")  # well within the grace
+        step = len(body) // 10 + 1
+        for offset in range(SMALL_BODY // 2, len(body), step):  # about 1 s
+            upload.sendall(body[offset:offset + step])
+            with suppress(OSError):
+                trickling.sendall(b"X: y\r\n")
+            time.sleep(0.1)
+        assert late.recv(64).startswith(b"HTTP/1.1 200")
+        # Answered (the form again: its token is missing), not cut by the stop.
+        assert upload.recv(64).startswith(b"HTTP/1.1 400")
+        # As a browser does after "Connection: close" (the server waits up to 2 s for it).
+        late.close()
+        upload.close()
+        assert _closed_by_server(trickling, within=stop_within)
+        with suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=max(stop_within - (time.monotonic() - stopping), 0.1))
+        stopped_after = time.monotonic() - stopping
+        assert server.returncode == 0, (server.returncode, stopped_after)
+        assert stopped_after < stop_within
