@@ -1,5 +1,6 @@
 """Email notifications to staff through SMTP. They carry no case content at all: no reference,
-no category, no text, not even a count. They only say "log in and look".
+no category, no text, not even a count. They only say "log in and look". (The admins' monthly
+early-warning digest, core.operations.warning_digest, is the one mail with figures.)
 
 New activity is queued (`queue_case_notification`, in the activity's own transaction) and sent
 in batches by `candor notify`, so an email's time does not date a reporter's action. Deadline
@@ -48,7 +49,8 @@ _AWAITING_FEEDBACK = tuple(
 )
 
 
-def _body(services: Services, text: str) -> str:
+def mail_body(services: Services, text: str) -> str:
+    """`text` and the console's address, if configured."""
     url = services.config.console_url
     return f"{text}\n\n{url}\n" if url else f"{text}\n"
 
@@ -119,7 +121,7 @@ def send_pending_notifications(session: Session, services: Services) -> int:
         .with_for_update(of=PendingNotification)
     ).all()
     addresses = [email for _row, email in rows if email]
-    sent = send_mail(services, addresses, SUBJECT, _body(services, BODY))
+    sent = send_mail(services, addresses, SUBJECT, mail_body(services, BODY))
     if sent or not addresses:
         for row, _email in rows:
             session.delete(row)
@@ -152,4 +154,4 @@ def send_deadline_reminders(session: Session, services: Services, today: date,
     ).scalars()
     recipients = sorted({a for a in [*addresses, *owners] if a})
     return send_mail(services, recipients, REMINDER_SUBJECT,
-                     _body(services, REMINDER_BODY))
+                     mail_body(services, REMINDER_BODY))

@@ -1,0 +1,85 @@
+"""Early warnings from the database: months before the first report are no history, the last
+complete month is the one tested, and the admins' digest carries the figures and nothing of
+a case (sent on the first day of a month only)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import update
+
+from core.db import transaction
+from core.models import Case, Reviewer, Role
+from core.operations.warning_digest import send_early_warnings
+from core.statistics.alerts import last_complete_month, recent_alerts
+from core.statistics.periods import recent_months
+from tests.core.factories import add_reviewer, seed_categories, submit
+from tests.core.operations import mail_server
+
+smtp = mail_server.smtp
+TODAY = date(2026, 12, 1)
+
+
+def _cases(session_factory, services, category: str, count: int, day: date) -> list[str]:
+    results = [submit(session_factory, services, category=category) for _ in range(count)]
+    with transaction(session_factory) as s:
+        s.execute(update(Case).where(Case.id.in_([r.case_id for r in results]))
+                  .values(received_on=day))
+    return [r.reference for r in results]
+
+
+def _history(session_factory, services, last: int) -> list[str]:
+    """A report in each of the 7 months before November 2026 (from May), then `last` in
+    November; the references."""
+    months = recent_months(last_complete_month(TODAY), 8)
+    references = []
+    for month in months[:-1]:
+        references += _cases(session_factory, services, "security", 1, month.start)
+    references += _cases(session_factory, services, "security", last,
+                         months[-1].start + timedelta(days=9))
+    return references
+
+
+def test_a_new_instance_raises_nothing(session_factory, services):
+    seed_categories(session_factory)
+    # The first report's month, and the months before it, are not history.
+    _cases(session_factory, services, "security", 6, date(2026, 10, 20))
+    _cases(session_factory, services, "security", 9, date(2026, 11, 5))
+    with session_factory() as s:
+        assert recent_alerts(s, TODAY) == []
+
+
+def test_a_jump_in_the_last_complete_month_is_flagged(session_factory, services):
+    seed_categories(session_factory)
+    _history(session_factory, services, last=8)
+    _cases(session_factory, services, "security", 20, TODAY)  # this month: not tested yet
+    with session_factory() as s:
+        alerts = recent_alerts(s, TODAY)
+    assert [(a.kind, a.rise.key, a.rise.latest, a.month.label) for a in alerts] == [
+        ("category", "security", 8, "2026-11")]
+    assert alerts[0].rise.expected == 1.0 and alerts[0].rise.history == 6
+
+
+def test_a_steady_month_is_not_flagged(session_factory, services):
+    seed_categories(session_factory)
+    _history(session_factory, services, last=1)
+    with session_factory() as s:
+        assert recent_alerts(s, TODAY) == []
+
+
+def test_the_digest_goes_to_admins_with_figures_and_no_case(session_factory, services, smtp):
+    seed_categories(session_factory)
+    admin = add_reviewer(session_factory, services, "adam", Role.ADMIN)
+    handler = add_reviewer(session_factory, services, "hana")
+    with transaction(session_factory) as s:
+        s.get(Reviewer, admin.id).email = "admin@example.org"
+        s.get(Reviewer, handler.id).email = "hana@example.org"
+    references = _history(session_factory, services, last=8)
+    with transaction(session_factory) as s:
+        assert send_early_warnings(s, services, TODAY + timedelta(days=1)) == 0  # not the 1st
+        assert send_early_warnings(s, services, TODAY) == 1
+    [(recipients, raw)] = smtp.messages
+    assert recipients == ["admin@example.org"]
+    body = raw.decode()
+    assert "8 cases in 2026-11" in body and "Security" in body
+    assert not any(reference in body for reference in references)
