@@ -87,17 +87,20 @@ def _still_valid(config: Config, accounts: list[dict[str, str]]) -> dict[str, bo
     """Whether each printed passphrase still opens its account (not once it was changed)."""
     services = build_services(config)
     engine = make_engine(config.database_url)
-    valid = {}
+    hashes: dict[str, str | None] = {}
+    # The hashes are read first and checked after the session closed: no transaction is open
+    # across an Argon2id (on SQLite it would hold the write lock).
     with make_session_factory(engine)() as session:
         for account in accounts:
             try:
-                reviewer = get_reviewer(session, account["username"])
+                hashes[account["username"]] = get_reviewer(
+                    session, account["username"]).passphrase_hash
             except NotFound:
-                valid[account["username"]] = False
-                continue
-            valid[account["username"]] = verify_passphrase(
-                reviewer.passphrase_hash, account["passphrase"], services.config.kdf)
+                hashes[account["username"]] = None
     engine.dispose()
+    valid = {account["username"]: stored is not None and verify_passphrase(
+                 stored, account["passphrase"], services.config.kdf)
+             for account in accounts for stored in [hashes[account["username"]]]}
     return valid
 
 

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from core.cases.team import is_active_member
 from core.kdf_slots import SlotsBusy
-from core.models import Role
+from core.models import Reviewer, ReviewerSession, Role
 from core.session_tokens import SessionToken, parse_session_token
 from core.staff import authentication as staff_auth
 from core.staff.authentication import LoadedSession, NextStep
@@ -58,6 +58,20 @@ def reauthenticate(passphrase: str) -> tuple[bool, int | None]:
         staff_auth.login_failed(db(), services, loaded.reviewer, "reauth-busy")
         return False, busy.retry_after
     return staff_auth.finish_reauth(db(), services, loaded, checked), None
+
+
+def still_current(role: Role) -> None:
+    """After a commit and slow work (an Argon2id): the session and the account read afresh
+    and the account locked (like ending its sessions does). 401 when the session ended or the
+    account was deactivated meanwhile, 403 when its role changed."""
+    loaded = current()
+    reviewer = db().get(Reviewer, loaded.reviewer.id, with_for_update={"key_share": True},
+                        populate_existing=True)
+    row = db().get(ReviewerSession, loaded.row.id_hash, populate_existing=True)
+    if reviewer is None or row is None or not reviewer.active:
+        abort(401)
+    if reviewer.role is not role:
+        abort(403)
 
 
 def home_url(role: Role) -> str:

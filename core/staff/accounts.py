@@ -202,6 +202,11 @@ def list_reviewers(session: Session) -> list[Reviewer]:
 
 def end_sessions(session: Session, reviewer_id: int) -> int:
     """Delete the reviewer's server-side sessions, which ends them at once."""
+    # The account's row lock first, as a login, a re-authentication and a passphrase change
+    # take it: one of them in progress finishes before this (its new session is then ended
+    # too) or starts after it, instead of writing to a session deleted under it.
+    session.execute(select(Reviewer.id).where(Reviewer.id == reviewer_id)
+                    .with_for_update(key_share=True))
     result = session.execute(
         delete(ReviewerSession).where(ReviewerSession.reviewer_id == reviewer_id))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -45,7 +45,9 @@ ROUTING_NOTICE_DAYS = 14
 
 
 def _requester(session: Session, actor: Actor) -> Reviewer:
-    admin = session.get(Reviewer, actor.reviewer_id) if actor.reviewer_id is not None else None
+    # Read afresh: the request's object may predate a commit (a deactivation meanwhile).
+    admin = (session.get(Reviewer, actor.reviewer_id, populate_existing=True)
+             if actor.reviewer_id is not None else None)
     if admin is None or not admin.active or admin.role is not Role.ADMIN:
         raise AccessDenied("only an admin can ask for this change")
     if not admin.approved:

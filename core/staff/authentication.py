@@ -241,7 +241,10 @@ def finish_reauth(session: Session, services: Services, loaded: LoadedSession,
     """Record a re-entry checked by `check_reauth_passphrase` (audited either way). The
     account and the session are read afresh (the request's objects keep what it read before
     its commit): a passphrase changed, or the session ended, in between does not count."""
-    reviewer = session.get(Reviewer, loaded.reviewer.id, populate_existing=True)
+    # Locked (FOR NO KEY UPDATE) like a login: ending the sessions waits for this, so the
+    # session row cannot vanish between the check and its update.
+    reviewer = session.get(Reviewer, loaded.reviewer.id, with_for_update={"key_share": True},
+                           populate_existing=True)
     row = session.get(ReviewerSession, loaded.row.id_hash, populate_existing=True)
     if reviewer is None or row is None or not checked.ok \
             or reviewer.passphrase_hash != checked.against:

@@ -171,9 +171,9 @@ def finish_change(session: Session, services: Services, loaded: LoadedSession,
                            populate_existing=True)
     if reviewer is None:
         return PassphraseChangeResult(PassphraseChange.CHANGED_MEANWHILE)
-    if not prepared.ok:
-        login_failed(session, services, reviewer, "passphrase-change")
-        return PassphraseChangeResult(PassphraseChange.WRONG_CURRENT)
+    # Whether anything moved is answered before whether the passphrase was right: otherwise a
+    # stolen cookie, ended on purpose meanwhile, would learn a guess was right without the
+    # change (and its other consequences) taking place. Both are audited as failures.
     row = session.get(ReviewerSession, loaded.row.id_hash, populate_existing=True)
     if (row is None or not reviewer.active
             or reviewer.passphrase_hash != basis.passphrase_hash
@@ -181,6 +181,9 @@ def finish_change(session: Session, services: Services, loaded: LoadedSession,
             or (basis.enrols and not reviewer.totp_confirmed)):
         login_failed(session, services, reviewer, "passphrase-change-stale")
         return PassphraseChangeResult(PassphraseChange.CHANGED_MEANWHILE)
+    if not prepared.ok:
+        login_failed(session, services, reviewer, "passphrase-change")
+        return PassphraseChangeResult(PassphraseChange.WRONG_CURRENT)
     apply_change(session, services, reviewer, prepared)
     session.execute(delete(ReviewerSession).where(
         ReviewerSession.reviewer_id == reviewer.id,

@@ -34,7 +34,7 @@ from core.staff.overview import admin_overview, untrusted_keys
 from core.staff.passphrases import HashedPassphrase, one_time_passphrase
 from reviewer.console import console
 from reviewer.forms import AddReviewerForm, ConfirmForm, RoutingForm
-from reviewer.session import current, reauth_required
+from reviewer.session import current, reauth_required, still_current
 from reviewer.session import role_required as _role_required
 from web.database import attempt, commit, db
 from web.forms import as_choices
@@ -146,9 +146,12 @@ def _one_time_passphrase() -> HashedPassphrase:
     commit()
     services = console().services
     try:
-        return services.kdf_slots.run(lambda: one_time_passphrase(services.config.kdf))
+        hashed = services.kdf_slots.run(lambda: one_time_passphrase(services.config.kdf))
     except SlotsBusy as busy:
         raise TooManyRequests(retry_after=busy.retry_after) from None
+    # The admin may have been deactivated, or signed out, while it ran.
+    still_current(Role.ADMIN)
+    return hashed
 
 
 def _actor() -> Actor:

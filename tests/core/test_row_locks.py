@@ -27,7 +27,7 @@ def _postgresql_only(backend: str) -> None:
 def _insert_meanwhile(session_factory, insert) -> None:
     """Run `insert` in another transaction, failing instead of waiting on a lock."""
     with transaction(session_factory) as other:
-        other.execute(text("SET LOCAL lock_timeout = '3s'"))
+        other.execute(text("SET LOCAL lock_timeout = '2s'"))
         insert(other)
 
 
@@ -66,3 +66,35 @@ def test_a_locked_case_lets_rows_naming_it_be_inserted(session_factory, services
         lock_case(s, case)
         _insert_meanwhile(session_factory, lambda other: other.add(
             ReporterExclusion(case_id=case_id, tag=b"\x01" * 32)))
+
+
+def test_ending_the_sessions_waits_for_a_login_in_progress(session_factory, services,
+                                                           monkeypatch):
+    # Otherwise the login's new session escapes an admin's "end all sessions" (PostgreSQL's
+    # DELETE does not see a row inserted by a transaction still open).
+    from sqlalchemy.exc import OperationalError
+
+    from core.staff.accounts import end_sessions
+
+    freeze_mid_totp_step(services)
+    kai = new_account(session_factory, services, "kai")
+    verify_totp = staff_login.verify_totp
+    waited: list[bool] = []
+
+    def verify_then_end_sessions(services_, reviewer, code):
+        try:
+            _insert_meanwhile(session_factory, lambda other: end_sessions(other, kai.id))
+            waited.append(False)
+        except OperationalError:  # lock_timeout: it waited for the login's lock
+            waited.append(True)
+        return verify_totp(services_, reviewer, code)
+
+    code = current_code(services, session_factory, kai.id)
+    monkeypatch.setattr(staff_login, "verify_totp", verify_then_end_sessions)
+    with session_factory() as s:
+        with s.begin():
+            attempt = staff_login.admit_login(s, services, "kai")
+        check = staff_login.check_passphrase(services, attempt, kai.passphrase)
+        with s.begin():
+            staff_login.finish_login(s, services, attempt, check, code)
+    assert waited == [True]

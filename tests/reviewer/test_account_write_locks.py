@@ -147,3 +147,25 @@ def test_a_login_refused_for_a_busy_queue_is_audited(
                           current_code(services, session_factory, world.on_case.id))
     assert response.status_code == 429
     assert _last_failure(session_factory) == "busy"
+
+
+def test_an_admin_deactivated_while_the_passphrase_is_hashed_resets_nothing(
+    app_nocsrf: Flask, world: World, session_factory: Any, services: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.staff.accounts import deactivate_reviewer
+
+    run = services.kdf_slots.run
+
+    def deactivate_first(work: Any) -> Any:
+        with transaction(session_factory) as other:
+            deactivate_reviewer(other, services, world.admin.username)
+        return run(work)
+
+    client = login_client(app_nocsrf, session_factory, services, world.admin)
+    monkeypatch.setattr(services.kdf_slots, "run", deactivate_first)
+    response = client.post(f"/admin/reviewers/{world.on_case.id}/reset-passphrase")
+    assert response.status_code == 401
+    row = _row(session_factory, world.on_case.id)
+    assert row.wrapped_private_key is not None
+    assert verify_passphrase(row.passphrase_hash, world.on_case.passphrase, services.config.kdf)

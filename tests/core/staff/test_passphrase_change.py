@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
-from core.models import AuditEvent, Reviewer
+from core.models import AuditEvent, Reviewer, ReviewerSession
 from core.services import Services
 from core.staff import authentication as staff_auth
 from core.staff import passphrase_change as change
@@ -223,3 +223,25 @@ def test_a_credential_changed_in_between_with_the_session_kept_is_seen(
         result = _steps(s, services, loaded, alice.passphrase, strong_passphrase("new"),
                         written_meanwhile)
     assert result.outcome is PassphraseChange.CHANGED_MEANWHILE
+
+
+def test_a_guess_through_an_ended_session_learns_nothing(session_factory, services):
+    # A stolen cookie, ended on purpose while its guess is checked: right or wrong, the
+    # answer is the same, so the guess is neither confirmed nor the change made.
+    alice = new_account(session_factory, services, "alice")
+    outcomes = []
+    for guess in (alice.passphrase, "not the passphrase at all"):
+        with session_factory() as s:
+            loaded = _loaded(s, services, alice)
+
+            def logout(row_id=loaded.row.id_hash) -> None:
+                with transaction(session_factory) as other:
+                    other.delete(other.get(ReviewerSession, row_id))
+
+            outcomes.append(_steps(s, services, loaded, guess, strong_passphrase("new"),
+                                   logout).outcome)
+    assert outcomes == [PassphraseChange.CHANGED_MEANWHILE] * 2
+    with session_factory() as s:
+        row = s.get(Reviewer, alice.id)
+        assert row is not None
+        assert verify_passphrase(row.passphrase_hash, alice.passphrase, services.config.kdf)
