@@ -1,0 +1,380 @@
+"""The dashboard's figures for one period (issue #16), from clear columns only.
+
+Everything here is read from the columns kept in clear for statistics (dates at day
+precision, category, channel, stage, scope decision, satisfaction, the findings, root causes
+and sanction and recognition types of decisions, the due dates and states of corrective
+actions); nothing is decrypted and no case key is touched.
+
+Cost: `dashboard_figures` runs the same seven queries whatever the number of cases. Each
+groups in the database and returns at most a few hundred rows: counts per (category, month),
+per (channel, scope decision, satisfaction), per distinct combination of a decision's clear
+fields, per (deadline outcome, whole days taken) and per corrective-action outcome. Day
+differences are computed by the database (SQLite: julianday(); PostgreSQL: date subtraction).
+
+Every figure leaves as a suppressed `Cell` (core.statistics.suppression); a view whose total
+is below 3 cases shows only that total ("<3" or "0"), after two queries.
+
+Each table is counted by one query, so its rows always add up to its own total. Under
+PostgreSQL's default isolation (read committed) a case recorded while the queries run may be
+in one table and not yet in an earlier one; the tables' totals then differ by that case until
+the next view. Run the call in a REPEATABLE READ transaction for one snapshot (SQLite's
+transactions always are one).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import Integer, and_, case, cast, extract, func, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.cases.inbox_deadlines import AWAITING_ACK, AWAITING_FEEDBACK
+from core.clock import utc_now
+from core.models import Case, Category, Channel, CorrectiveAction, Decision
+from core.models.enums import (
+    ActionStatus,
+    Finding,
+    RecognitionType,
+    RootCause,
+    SanctionType,
+    Satisfaction,
+    ScopeDecision,
+)
+from core.statistics.periods import Period, months_in
+from core.statistics.suppression import (
+    MIN_COUNT,
+    Cell,
+    Grid,
+    Table,
+    count_cell,
+    share_cell,
+    statistic_cell,
+    suppress_counts,
+    suppress_grid,
+    suppress_partition,
+)
+
+#: Row keys besides the enum values and category codes (none of them can be a category code).
+NO_CATEGORY = "(none)"
+PENDING = "pending"          # no scope decision yet
+NO_DECISION = "no_decision"  # no decision recorded
+UNSPECIFIED = "unspecified"  # a decision without a root cause
+NO_ANSWER = "no_answer"      # the reporter gave no satisfaction answer
+#: Outcomes of a deadline, the rows of `Deadline.table` (they add up to the view's cases).
+ON_TIME, LATE, OVERDUE, NOT_DUE, NOT_OWED = "on_time", "late", "overdue", "not_due", "not_owed"
+DEADLINE_ROWS = (ON_TIME, LATE, OVERDUE, NOT_DUE, NOT_OWED)
+#: Outcomes of corrective actions, the rows of `Details.actions`.
+DONE_ON_TIME, DONE_LATE, OPEN_OVERDUE, OPEN_NOT_DUE = (
+    "done_on_time", "done_late", "open_overdue", "open_not_due")
+ACTION_ROWS = (DONE_ON_TIME, DONE_LATE, OPEN_OVERDUE, OPEN_NOT_DUE)
+
+
+@dataclass(frozen=True, slots=True)
+class Durations:
+    """Whole days from receipt to an event, over the cases that reached it: the median and
+    the 90th percentile (nearest rank), "n<3" over fewer than 3 cases."""
+
+    median: Cell
+    p90: Cell
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """How a deadline went. `table`: cases met on time, late, still open past the deadline,
+    open and not yet due, and not owed (the case ended without it: referred, not admissible,
+    closed); the rows add up to the view's cases. `share_met`: on time / (on time + late +
+    overdue), open overdue cases counting as missed."""
+
+    table: Table
+    share_met: Cell
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """The blocks of a view with at least 3 cases. Tables are keyed by codes (enum values,
+    category codes and the constants of this module); the view names them. Counts are of
+    cases, except `actions` (corrective actions of the view's cases)."""
+
+    #: Rows: category codes in display order (and NO_CATEGORY if any case has none);
+    #: columns: months of the period ("2026-11").
+    by_category_month: Grid
+    by_channel: Table               # Channel values
+    by_scope: Table                 # ScopeDecision values and PENDING
+    by_finding: Table               # latest decision version: Finding values and NO_DECISION
+    by_root_cause: Table            # RootCause values, UNSPECIFIED and NO_DECISION
+    by_sanction: Table              # SanctionType values; a case may count in several rows
+    by_recognition: Table           # RecognitionType values; idem
+    time_to_acknowledge: Durations
+    time_to_feedback: Durations     # to the first feedback (the outcome)
+    acknowledgement: Deadline
+    feedback: Deadline
+    actions: Table                  # ACTION_ROWS, total = the actions of the view's cases
+    actions_share_on_time: Cell     # done on time / (done + open overdue)
+    satisfaction: Table             # SATISFIED, NOT_SATISFIED, NO_ANSWER
+    share_satisfied: Cell           # satisfied / those who answered
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The dashboard of one view: cases received in `period`, optionally of one category and
+    one channel. `details` is None when the view has fewer than 3 cases: then only `total`
+    may be shown ("<3", or "0")."""
+
+    period: Period
+    category_code: str | None
+    channel: Channel | None
+    today: date
+    total: Cell
+    details: Details | None
+
+
+def _days(later: Any, earlier: Any, dialect: str) -> ColumnElement[int]:
+    """Whole days from `earlier` to `later`, computed by the database."""
+    if dialect == "sqlite":
+        return cast(func.julianday(later) - func.julianday(earlier), Integer)
+    return cast(later - earlier, Integer)  # PostgreSQL: date - date is an integer
+
+
+def _category_ids(session: Session) -> list[tuple[int, str, bool]]:
+    """(id, code, active) of every category, in display order."""
+    rows = session.execute(select(Category.id, Category.code, Category.active)
+                           .order_by(Category.position, Category.id))
+    return [(int(i), str(code), bool(active)) for i, code, active in rows]
+
+
+def _latest_decision() -> ColumnElement[bool]:
+    """True for a decision that is the latest version of its case's decision."""
+    later = aliased(Decision)
+    return ~select(later.id).where(later.case_id == Decision.case_id,
+                                   later.version > Decision.version).exists()
+
+
+def percentile(histogram: Counter[int], percent: int) -> int | None:
+    """The nearest-rank `percent` percentile (1-100) of values given as {value: how many}:
+    the smallest value with at least `percent` % of the values at or below it; None if
+    there are none. The median is the 50th (the lower middle value of an even count)."""
+    n = sum(histogram.values())
+    if n == 0:
+        return None
+    rank, seen = max(1, -(-percent * n // 100)), 0  # ceil in integers: no float rounding
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    raise AssertionError("unreachable")
+
+
+def _durations(histogram: Counter[int]) -> Durations:
+    n = sum(histogram.values())
+    return Durations(statistic_cell(percentile(histogram, 50), n),
+                     statistic_cell(percentile(histogram, 90), n))
+
+
+def _deadline(session: Session, filters: list[ColumnElement[bool]], *, done: Any, due: Any,
+              owed: Iterable[Any], today: date, dialect: str) -> tuple[Deadline, Durations]:
+    """One query: cases by outcome of a deadline and whole days to the event."""
+    state = case((and_(done.is_not(None), done <= due), ON_TIME), (done.is_not(None), LATE),
+                 (and_(Case.status.in_(list(owed)), due < today), OVERDUE),
+                 (Case.status.in_(list(owed)), NOT_DUE), else_=NOT_OWED).label("state")
+    days = case((done.is_not(None), _days(done, Case.received_on, dialect))).label("days")
+    inner = select(state, days).where(*filters).subquery()
+    counts: Counter[str] = Counter()
+    histogram: Counter[int] = Counter()
+    for outcome, elapsed, n in session.execute(
+            select(inner.c.state, inner.c.days, func.count())
+            .group_by(inner.c.state, inner.c.days)):
+        counts[str(outcome)] += int(n)
+        if elapsed is not None:
+            histogram[int(elapsed)] += int(n)
+    table = suppress_partition([(row, counts[row]) for row in DEADLINE_ROWS])
+    decided = counts[ON_TIME] + counts[LATE] + counts[OVERDUE]
+    share = share_cell(counts[ON_TIME], decided, [table[ON_TIME], table[LATE], table[OVERDUE]])
+    return Deadline(table, share), _durations(histogram)
+
+
+def _actions(session: Session, filters: list[ColumnElement[bool]],
+             today: date) -> tuple[Table, Cell]:
+    """One query: corrective actions of the view's cases by outcome."""
+    action = CorrectiveAction
+    done = action.status == ActionStatus.DONE
+    state = case((and_(done, action.done_on.is_not(None), action.done_on <= action.due_on),
+                  DONE_ON_TIME), (done, DONE_LATE), (action.due_on < today, OPEN_OVERDUE),
+                 else_=OPEN_NOT_DUE).label("state")
+    inner = (select(state).join(Case, Case.id == action.case_id).where(*filters)
+             .subquery())
+    counts: Counter[str] = Counter({str(s): int(n) for s, n in session.execute(
+        select(inner.c.state, func.count()).group_by(inner.c.state))})
+    table = suppress_partition([(row, counts[row]) for row in ACTION_ROWS])
+    due = counts[DONE_ON_TIME] + counts[DONE_LATE] + counts[OPEN_OVERDUE]
+    share = share_cell(counts[DONE_ON_TIME], due,
+                       [table[DONE_ON_TIME], table[DONE_LATE], table[OPEN_OVERDUE]])
+    return table, share
+
+
+def _decisions(session: Session,
+               filters: list[ColumnElement[bool]]) -> tuple[Table, Table, Table, Table]:
+    """One query: the view's cases with the clear fields of their latest decision (NULL for
+    none), grouped; the comma lists of sanction and recognition types are split here."""
+    findings: Counter[str] = Counter()
+    causes: Counter[str] = Counter()
+    sanctions: Counter[str] = Counter()
+    recognitions: Counter[str] = Counter()
+    rows = session.execute(
+        select(Decision.finding, Decision.root_cause, Decision.sanction_types,
+               Decision.recognition_types, func.count()).select_from(Case)
+        .outerjoin(Decision, and_(Decision.case_id == Case.id, _latest_decision()))
+        .where(*filters).group_by(Decision.finding, Decision.root_cause, Decision.sanction_types,
+                  Decision.recognition_types))
+    for finding, cause, sanction_list, recognition_list, n in rows:
+        if finding is None:
+            findings[NO_DECISION] += n
+            causes[NO_DECISION] += n
+            continue
+        findings[str(finding)] += n
+        causes[str(cause) if cause is not None else UNSPECIFIED] += n
+        for kinds, counter in ((sanction_list, sanctions), (recognition_list, recognitions)):
+            for kind in {k.strip() for k in (kinds or "").split(",") if k.strip()}:
+                counter[kind] += n
+    return (
+        suppress_partition([(key, findings[key])
+                            for key in [*(f.value for f in Finding), NO_DECISION]]),
+        suppress_partition([(key, causes[key]) for key in
+                            [*(c.value for c in RootCause), UNSPECIFIED, NO_DECISION]]),
+        suppress_counts([(s.value, sanctions[s.value]) for s in SanctionType]),
+        suppress_counts([(r.value, recognitions[r.value]) for r in RecognitionType]),
+    )
+
+
+def _resolve_category(categories: list[tuple[int, str, bool]],
+                      category_code: str | None) -> int | None:
+    if category_code is None:
+        return None
+    for category_id, code, _active in categories:
+        if code == category_code:
+            return category_id
+    raise ValueError(f"there is no category '{category_code}'")
+
+
+def dashboard_figures(session: Session, period: Period, *, category_code: str | None = None,
+                      channel: Channel | str | None = None,
+                      today: date | None = None) -> Figures:
+    """The figures of the cases received in `period` (of one category and one channel, if
+    given), suppressed for display. `today` decides which open cases are overdue: pass the
+    organisation's day (`services.clock.today()`); default, today in UTC. An unknown category
+    code or channel raises ValueError. Seven queries, whatever the number of cases."""
+    today = today or utc_now().date()
+    chosen_channel = Channel(channel) if channel is not None else None
+    dialect = session.get_bind().dialect.name
+    categories = _category_ids(session)
+    category_id = _resolve_category(categories, category_code)
+    filters: list[ColumnElement[bool]] = [Case.received_on >= period.start,
+                                          Case.received_on < period.end]
+    if category_id is not None:
+        filters.append(Case.category_id == category_id)
+    if chosen_channel is not None:
+        filters.append(Case.channel == chosen_channel)
+
+    year, month = extract("year", Case.received_on), extract("month", Case.received_on)
+    per_month: Counter[tuple[int | None, str]] = Counter()
+    for cat, y, m, n in session.execute(
+            select(Case.category_id, year, month, func.count()).where(*filters)
+            .group_by(Case.category_id, year, month)):
+        per_month[(cat, f"{int(y):04d}-{int(m):02d}")] += int(n)
+    total = sum(per_month.values())
+    base = Figures(period, category_code, chosen_channel, today, count_cell(total), None)
+    if total < MIN_COUNT:
+        # Too few cases to show anything but their number ("<3"): skip the other queries.
+        return base
+
+    columns = [m.label for m in months_in(period)]
+    seen = {cat for cat, _m in per_month}
+    rows: list[tuple[str, int | None]] = [
+        (code, cid) for cid, code, active in categories
+        if (category_id is None and active) or cid in seen or cid == category_id]
+    if None in seen:
+        rows.append((NO_CATEGORY, None))
+    grid = suppress_grid([code for code, _cid in rows], columns,
+                         [[per_month[(cid, col)] for col in columns] for _code, cid in rows])
+
+    channels: Counter[str] = Counter()
+    scopes: Counter[str] = Counter()
+    answers: Counter[str] = Counter()
+    for ch, scope, satisfied, n in session.execute(
+            select(Case.channel, Case.scope_decision, Case.satisfaction, func.count())
+            .where(*filters).group_by(Case.channel, Case.scope_decision, Case.satisfaction)):
+        channels[str(ch)] += n
+        scopes[str(scope) if scope is not None else PENDING] += n
+        answers[str(satisfied) if satisfied is not None else NO_ANSWER] += n
+    satisfaction = suppress_partition(
+        [*((s.value, answers[s.value]) for s in Satisfaction), (NO_ANSWER, answers[NO_ANSWER])])
+    answered = sum(answers.values()) - answers[NO_ANSWER]
+    share_satisfied = share_cell(
+        answers[Satisfaction.SATISFIED.value], answered,
+        [satisfaction[Satisfaction.SATISFIED.value],
+         satisfaction[Satisfaction.NOT_SATISFIED.value]])
+
+    by_finding, by_root_cause, by_sanction, by_recognition = _decisions(session, filters)
+    acknowledgement, to_ack = _deadline(
+        session, filters, done=Case.acknowledged_on, due=Case.acknowledge_due,
+        owed=AWAITING_ACK, today=today, dialect=dialect)
+    feedback, to_feedback = _deadline(
+        session, filters, done=Case.feedback_given_on, due=Case.feedback_due,
+        owed=AWAITING_FEEDBACK, today=today, dialect=dialect)
+    actions, actions_share = _actions(session, filters, today)
+    details = Details(
+        by_category_month=grid,
+        by_channel=suppress_partition([(c.value, channels[c.value]) for c in Channel]),
+        by_scope=suppress_partition(
+            [*((s.value, scopes[s.value]) for s in ScopeDecision), (PENDING, scopes[PENDING])]),
+        by_finding=by_finding, by_root_cause=by_root_cause, by_sanction=by_sanction,
+        by_recognition=by_recognition, time_to_acknowledge=to_ack,
+        time_to_feedback=to_feedback, acknowledgement=acknowledgement, feedback=feedback,
+        actions=actions, actions_share_on_time=actions_share, satisfaction=satisfaction,
+        share_satisfied=share_satisfied)
+    return Figures(period, category_code, chosen_channel, today, base.total, details)
+
+
+def monthly_counts(session: Session, months: Sequence[Period],
+                   key: Literal["category", "root_cause"] = "category") -> dict[str, list[int]]:
+    """Cases received in each of `months` (calendar months, e.g. from
+    core.statistics.periods.recent_months), per category code or per root cause of the
+    case's latest decision: {key: [count per month, in the order of `months`]}, with every
+    category (NO_CATEGORY only if it has cases) or every RootCause value as a key.
+
+    The counts are EXACT, not suppressed: they are for rules such as
+    core.statistics.early_warning, never for display. By receipt month for both keys, like
+    the dashboard, so a recent month's root causes keep growing as decisions are recorded.
+    Two queries for "category", one for "root_cause", whatever the number of cases."""
+    index = {m.label: i for i, m in enumerate(months)}
+    if not months or any(months_in(m) != [m] for m in months):
+        raise ValueError("monthly_counts needs calendar months")
+    if key not in ("category", "root_cause"):
+        raise ValueError("key must be 'category' or 'root_cause'")
+    year, month = extract("year", Case.received_on), extract("month", Case.received_on)
+    window = [Case.received_on >= min(m.start for m in months),
+              Case.received_on < max(m.end for m in months)]
+    names: dict[Any, str] = {}
+    query: Any
+    if key == "category":
+        names = {cid: code for cid, code, _active in _category_ids(session)}
+        series = {code: [0] * len(months) for code in names.values()}
+        query = (select(Case.category_id, year, month, func.count()).where(*window)
+                 .group_by(Case.category_id, year, month))
+    else:
+        series = {cause.value: [0] * len(months) for cause in RootCause}
+        query = (select(Decision.root_cause, year, month, func.count())
+                 .join(Case, Case.id == Decision.case_id)
+                 .where(*window, _latest_decision(), Decision.root_cause.is_not(None))
+                 .group_by(Decision.root_cause, year, month))
+    for value, y, m, n in session.execute(query):
+        position = index.get(f"{int(y):04d}-{int(m):02d}")
+        if position is None:
+            continue  # a month inside the window that was not asked for
+        name = names.get(value, NO_CATEGORY) if key == "category" else str(value)
+        series.setdefault(name, [0] * len(months))[position] += int(n)
+    return series

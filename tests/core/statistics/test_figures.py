@@ -1,0 +1,413 @@
+"""core.statistics.figures and periods: hand-checked figures on SQLite and PostgreSQL,
+suppression of views that would single out a case, a constant number of queries from 100 to
+100,000 cases, and no decryption anywhere."""
+
+from __future__ import annotations
+
+import ast
+import sys
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from core.models import (
+    ActionStatus,
+    CaseStatus,
+    Channel,
+    Finding,
+    RootCause,
+    Satisfaction,
+    ScopeDecision,
+)
+from core.statistics.figures import (
+    NO_CATEGORY,
+    Figures,
+    dashboard_figures,
+    monthly_counts,
+    percentile,
+)
+from core.statistics.periods import (
+    Period,
+    month_of,
+    months_in,
+    parse_period,
+    recent_months,
+)
+from core.statistics.suppression import HIDDEN, SMALL, TOO_FEW, Cell
+from tests.core.statistics.test_suppression import pinned
+
+S = CaseStatus
+TODAY = date(2027, 3, 1)
+OCT, NOV, DEC = date(2026, 10, 5), date(2026, 11, 10), date(2026, 12, 15)
+
+# --- periods ------------------------------------------------------------------------------
+
+
+def test_parse_period() -> None:
+    assert parse_period("2026") == Period(date(2026, 1, 1), date(2027, 1, 1), "2026")
+    assert parse_period(" 2026-q4 ") == Period(date(2026, 10, 1), date(2027, 1, 1), "2026-Q4")
+    assert parse_period("2026-Q1") == Period(date(2026, 1, 1), date(2026, 4, 1), "2026-Q1")
+    assert parse_period("2026-11") == Period(date(2026, 11, 1), date(2026, 12, 1), "2026-11")
+    assert parse_period("2026-12").end == date(2027, 1, 1)
+    assert parse_period("2026-2").label == "2026-02"
+    assert date(2026, 12, 31) in parse_period("2026") and date(2027, 1, 1) not in parse_period(
+        "2026")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "not a period"), ("26", "not a period"), ("2026-Q5", "quarters are Q1 to Q4"),
+    ("2026-13", "months are 01 to 12"), ("2026-00", "months are 01 to 12"),
+    ("1999", "outside"), ("2026/11", "not a period"), ("2026-11-01", "not a period")])
+def test_parse_period_refuses_with_a_message(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_period(text)
+
+
+def test_months() -> None:
+    assert [m.label for m in months_in(parse_period("2026-Q4"))] == [
+        "2026-10", "2026-11", "2026-12"]
+    assert len(months_in(parse_period("2026"))) == 12
+    assert months_in(parse_period("2026-02")) == [parse_period("2026-02")]
+    assert month_of(date(2026, 2, 28)) == parse_period("2026-02")
+    assert [m.label for m in recent_months(date(2027, 2, 10), 4)] == [
+        "2026-11", "2026-12", "2027-01", "2027-02"]
+
+
+def test_percentile_nearest_rank() -> None:
+    values = Counter({1: 2, 2: 1, 10: 1})  # 1, 1, 2, 10
+    assert percentile(values, 50) == 1 and percentile(values, 90) == 10
+    assert percentile(Counter({5: 10}), 90) == 5 and percentile(Counter(), 50) is None
+
+
+# --- a hand-checked data set --------------------------------------------------------------
+
+#: Kinds of case: (received, category, channel, days to acknowledge, days to feedback,
+#: stage, scope decision, satisfaction). Each is inserted three times, so that every count
+#: is a multiple of 3 and nothing is suppressed.
+KINDS = [
+    (OCT, "it_fault", Channel.WEB, 1, 30, S.CLOSED, ScopeDecision.ACCEPTED, Satisfaction.SATISFIED),
+    (OCT, "it_fault", Channel.WEB, 2, 40, S.CLOSED, ScopeDecision.ACCEPTED, Satisfaction.SATISFIED),
+    (OCT, "it_fault", Channel.WEB, 3, 50, S.CLOSED, ScopeDecision.ACCEPTED, Satisfaction.SATISFIED),
+    (OCT, "it_fault", Channel.WEB, 4, 60, S.FOLLOW_UP, ScopeDecision.ACCEPTED,
+     Satisfaction.NOT_SATISFIED),
+    (OCT, "it_fault", Channel.WEB, 5, 95, S.FEEDBACK_GIVEN, ScopeDecision.ACCEPTED, None),
+    (OCT, "it_fault", Channel.HOTLINE, 9, None, S.UNDER_INVESTIGATION, ScopeDecision.ACCEPTED,
+     None),
+    (NOV, "security", Channel.WEB, 2, None, S.REFERRED, ScopeDecision.REFERRED, None),
+    (NOV, "security", Channel.WEB, 3, None, S.NOT_ADMISSIBLE, ScopeDecision.NOT_ADMISSIBLE, None),
+    (NOV, "security", Channel.MAILBOX, 6, 20, S.CLOSED, ScopeDecision.ACCEPTED,
+     Satisfaction.SATISFIED),
+    (NOV, "it_fault", Channel.WEB, 1, None, S.DECIDED, ScopeDecision.ACCEPTED, None),
+    (DEC, "misconduct", Channel.LETTER_BOX, None, None, S.RECEIVED, None, None),
+    (DEC, "it_fault", Channel.WEB, 7, None, S.ACKNOWLEDGED, None, None),
+    # Outside 2026-Q4:
+    (date(2026, 9, 30), "it_fault", Channel.WEB, 1, None, S.ACKNOWLEDGED, None, None),
+    (date(2027, 1, 1), "it_fault", Channel.WEB, 1, None, S.ACKNOWLEDGED, None, None),
+]
+F, R = Finding, RootCause
+#: Decisions by kind: (version, finding, root cause, sanctions, recognitions).
+DECISIONS = {
+    0: [(1, F.NOT_SUBSTANTIATED, None, "", ""),  # amended: version 2 counts
+        (2, F.SUBSTANTIATED, R.TECHNICAL_DEFECT, "warning,training", "thanks")],
+    1: [(1, F.SUBSTANTIATED, R.TECHNICAL_DEFECT, "training", "")],
+    2: [(1, F.PARTLY_SUBSTANTIATED, R.PROCESS_GAP, "", "thanks,reward")],
+    3: [(1, F.SUBSTANTIATED, R.MANAGEMENT_GAP, "warning", "")],
+    4: [(1, F.NOT_SUBSTANTIATED, None, "", "")],
+    8: [(1, F.SUBSTANTIATED, R.HUMAN_ERROR, "disciplinary,warning", "")],
+    9: [(1, F.UNDETERMINED, R.OTHER, "", "")],
+    12: [(1, F.SUBSTANTIATED, R.HUMAN_ERROR, "", "")],  # September: outside the period
+}
+#: Corrective actions by kind: (due, status, done).
+ACTIONS = {
+    0: (date(2027, 1, 10), ActionStatus.DONE, date(2027, 1, 5)),     # on time
+    1: (date(2027, 1, 10), ActionStatus.DONE, date(2027, 1, 20)),    # late
+    3: (date(2027, 2, 1), ActionStatus.OPEN, None),                  # overdue
+    8: (date(2027, 4, 1), ActionStatus.IN_PROGRESS, None),           # not yet due
+    12: (date(2027, 1, 1), ActionStatus.OPEN, None),                 # September: outside
+}
+
+
+def insert_kinds(stats_db, copies: int = 3, kinds=tuple(range(len(KINDS)))) -> None:
+    cases, decisions, actions = [], [], []
+    for k in kinds:
+        received, category, channel, ack, feedback, status, scope, satisfied = KINDS[k]
+        for _ in range(copies):
+            row = stats_db.case_row(received, category=category, channel=channel, status=status,
+                                    acknowledged=ack, feedback=feedback, scope=scope,
+                                    satisfaction=satisfied)
+            cases.append(row)
+            for version, finding, cause, sanctions, recognitions in DECISIONS.get(k, []):
+                decisions.append(stats_db.decision_row(
+                    row["id"], finding, version=version, root_cause=cause, sanctions=sanctions,
+                    recognitions=recognitions))
+            if k in ACTIONS:
+                due, action_status, done = ACTIONS[k]
+                actions.append(stats_db.action_row(row["id"], due, action_status, done))
+    stats_db.insert(cases, decisions, actions)
+
+
+def figures(stats_db, period: str = "2026-Q4", **filters) -> Figures:
+    with stats_db.session_factory() as s:
+        return dashboard_figures(s, parse_period(period), today=TODAY, **filters)
+
+
+def values(table) -> dict[str, int | None]:
+    return {key: cell.value for key, cell in table.rows}
+
+
+def test_figures_of_a_hand_checked_data_set(stats_db) -> None:
+    insert_kinds(stats_db)
+    result = figures(stats_db)
+    assert result.total == Cell(36, "36") and result.today == TODAY
+    d = result.details
+    assert d is not None
+    grid = d.by_category_month
+    assert grid.column_keys == ("2026-10", "2026-11", "2026-12")
+    assert grid.row_keys[:3] == ("it_fault", "security", "environment")
+    assert [c.value for c in grid.cells[0]] == [18, 3, 3]
+    assert grid.cell("security", "2026-11").value == 9
+    assert grid.cell("misconduct", "2026-12").value == 3
+    assert [c.value for c in grid.row_totals][:2] == [24, 9]
+    assert [c.value for c in grid.column_totals] == [18, 12, 6] and grid.total.value == 36
+    assert values(d.by_channel) == {"web": 27, "hotline": 3, "letter_box": 3, "in_person": 0,
+                                    "mailbox": 3}
+    assert d.by_channel.total == Cell(36, "36")
+    assert values(d.by_scope) == {"accepted": 24, "referred": 3, "not_admissible": 3,
+                                  "pending": 6}
+    assert values(d.satisfaction) == {"satisfied": 12, "not_satisfied": 3, "no_answer": 21}
+    assert d.share_satisfied == Cell(80, "80%")                       # 12 / 15
+    # Latest decision versions only (kind 0 was amended to "substantiated").
+    assert values(d.by_finding) == {"substantiated": 12, "partly_substantiated": 3,
+                                    "not_substantiated": 3, "undetermined": 3,
+                                    "no_decision": 15}
+    assert values(d.by_root_cause) == {"management_gap": 3, "technical_defect": 6,
+                                       "process_gap": 3, "human_error": 3, "other": 3,
+                                       "unspecified": 3, "no_decision": 15}
+    assert values(d.by_sanction) == {"warning": 9, "disciplinary": 3, "training": 6,
+                                     "other": 0}
+    assert values(d.by_recognition) == {"thanks": 6, "commendation": 0, "reward": 3}
+    assert d.by_sanction.total is None
+    # Acknowledgement: 10 kinds within 7 days, one after 9, one still unacknowledged.
+    assert values(d.acknowledgement.table) == {"on_time": 30, "late": 3, "overdue": 3,
+                                               "not_due": 0, "not_owed": 0}
+    assert d.acknowledgement.share_met == Cell(83, "83%")            # 30 / (30 + 3 + 3)
+    # Days 1,1,2,2,3,3,4,5,6,7,9 (x3): median rank 17 of 33 -> 3, p90 rank 30 -> 7.
+    assert (d.time_to_acknowledge.median, d.time_to_acknowledge.p90) == (Cell(3, "3"),
+                                                                         Cell(7, "7"))
+    # Feedback: referred and not admissible owe none; two open cases past their deadline.
+    assert values(d.feedback.table) == {"on_time": 15, "late": 3, "overdue": 6, "not_due": 6,
+                                        "not_owed": 6}
+    assert d.feedback.share_met == Cell(63, "63%")                   # 15 / 24 = 62.5
+    # Days 20,30,40,50,60,95 (x3): median rank 9 of 18 -> 40, p90 rank 17 -> 95.
+    assert (d.time_to_feedback.median.value, d.time_to_feedback.p90.value) == (40, 95)
+    assert values(d.actions) == {"done_on_time": 3, "done_late": 3, "open_overdue": 3,
+                                 "open_not_due": 3}
+    assert d.actions.total == Cell(12, "12")
+    assert d.actions_share_on_time == Cell(33, "33%")                # 3 / 9
+
+
+def test_filters_narrow_every_block(stats_db) -> None:
+    insert_kinds(stats_db)
+    result = figures(stats_db, category_code="security", channel="web")
+    assert result.channel is Channel.WEB and result.total.value == 6
+    d = result.details
+    assert d is not None and d.by_category_month.row_keys == ("security",)
+    assert values(d.by_scope) == {"accepted": 0, "referred": 3, "not_admissible": 3,
+                                  "pending": 0}
+    assert values(d.feedback.table)["not_owed"] == 6
+    assert d.time_to_feedback.median == Cell(None, TOO_FEW)          # nobody got feedback
+    assert d.share_satisfied == Cell(None, TOO_FEW)
+    assert figures(stats_db, "2026-09").total.value == 3              # the day before Q4
+    with pytest.raises(ValueError, match="no category"):
+        figures(stats_db, category_code="nope")
+    with pytest.raises(ValueError):
+        figures(stats_db, channel="carrier_pigeon")
+
+
+# --- suppression of real views ------------------------------------------------------------
+
+@pytest.mark.parametrize("period, filters", [
+    ("2026-12", {"category_code": "misconduct"}),                      # one case
+    ("2026-Q4", {"category_code": "misconduct", "channel": "letter_box"}),
+    ("2026", {"channel": "hotline"}),
+    ("2026-11", {"category_code": "security", "channel": "mailbox"}),
+    ("2026-11", {"category_code": "security", "channel": "web"}),      # two cases
+])
+def test_a_view_of_one_or_two_cases_shows_only_its_total(stats_db, period, filters) -> None:
+    insert_kinds(stats_db, copies=1)
+    result = figures(stats_db, period, **filters)
+    assert result.total == Cell(None, SMALL) and result.details is None
+
+
+def test_an_empty_view(stats_db) -> None:
+    insert_kinds(stats_db, copies=1)
+    result = figures(stats_db, "2025")
+    assert result.total == Cell(0, "0") and result.details is None
+
+
+def test_no_block_gives_a_small_count_away(stats_db) -> None:
+    # The 12 kinds of Q4 once each: most counts are 1 or 2.
+    insert_kinds(stats_db, copies=1)
+    d = figures(stats_db).details
+    assert d is not None
+    total = 12
+    # By channel: web 9, hotline 1, letter box 1, mailbox 1; "<3" three times, then the
+    # three could be worked out only as 3 - ... : they are not, as 12 - 9 = 3 leaves 1+1+1.
+    tables = [d.by_channel, d.by_scope, d.by_finding, d.by_root_cause, d.satisfaction,
+              d.acknowledgement.table, d.feedback.table]
+    for table in tables:
+        cells = [cell for _key, cell in table.rows]
+        assert table.total == Cell(total, str(total))
+        assert pinned(cells, table.total, total) == [], table
+        for _key, cell in table.rows:
+            assert cell.suppressed or cell.value == 0 or cell.value >= 3
+    assert values(d.by_channel)["web"] is None  # 1 + 1 + 1 alone would be pinned
+    assert d.share_satisfied.suppressed and d.acknowledgement.share_met.suppressed
+    for cells, line_total in [(list(row), t) for row, t in zip(
+            d.by_category_month.cells, d.by_category_month.row_totals, strict=True)]:
+        assert pinned(cells, line_total, total) == []
+
+
+def test_subtraction_attack_on_a_view(stats_db) -> None:
+    # 1 web report beside 5 hotline and 6 mailbox reports: "<3" = 12 - 5 - 6 unless the
+    # next smallest cell is hidden too.
+    rows = [stats_db.case_row(NOV, channel=Channel.WEB)]
+    rows += [stats_db.case_row(NOV, channel=Channel.HOTLINE) for _ in range(5)]
+    rows += [stats_db.case_row(NOV, channel=Channel.MAILBOX) for _ in range(6)]
+    stats_db.insert(rows)
+    d = figures(stats_db).details
+    assert d is not None
+    assert {k: c.shown for k, c in d.by_channel.rows} == {
+        "web": SMALL, "hotline": HIDDEN, "letter_box": "0", "in_person": "0", "mailbox": "6"}
+    # The grid: it_fault's November is the whole view, so the single cells are safe.
+    assert d.by_category_month.cell("it_fault", "2026-11") == Cell(12, "12")
+
+
+# --- monthly series -----------------------------------------------------------------------
+
+def test_monthly_counts(stats_db) -> None:
+    insert_kinds(stats_db, copies=1)
+    months = recent_months(date(2027, 1, 20), 5)  # 2026-09 .. 2027-01
+    with stats_db.session_factory() as s:
+        by_category = monthly_counts(s, months)
+        by_cause = monthly_counts(s, months, key="root_cause")
+    assert by_category["it_fault"] == [1, 6, 1, 1, 1]
+    assert by_category["security"] == [0, 0, 3, 0, 0]
+    assert by_category["misconduct"] == [0, 0, 0, 1, 0]
+    assert by_category["environment"] == [0] * 5 and NO_CATEGORY not in by_category
+    assert by_cause["technical_defect"] == [0, 2, 0, 0, 0]
+    assert by_cause["human_error"] == [1, 0, 1, 0, 0]
+    assert by_cause["other"] == [0, 0, 1, 0, 0]
+    assert by_cause["process_gap"] == [0, 1, 0, 0, 0]
+    with pytest.raises(ValueError):
+        monthly_counts(s, [parse_period("2026-Q4")])
+
+
+def test_cases_without_a_category(stats_db) -> None:
+    stats_db.insert([stats_db.case_row(NOV, category=None) for _ in range(4)])
+    d = figures(stats_db).details
+    assert d is not None and d.by_category_month.row_keys[-1] == NO_CATEGORY
+    assert d.by_category_month.cell(NO_CATEGORY, "2026-11").value == 4
+    with stats_db.session_factory() as s:
+        assert monthly_counts(s, [parse_period("2026-11")])[NO_CATEGORY] == [4]
+
+
+# --- cost and confidentiality -------------------------------------------------------------
+
+def forbid_decryption(monkeypatch) -> None:
+    """Every function that opens a key or a ciphertext fails, wherever it was imported."""
+    import nacl.public
+    import nacl.secret
+
+    import core.cases.grants
+    import core.cases.reading
+    import core.cases.records
+    import crypto.keys
+    import crypto.records
+    import crypto.stream
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the dashboard decrypted something")
+
+    originals = [crypto.records.decrypt_record, crypto.keys.open_sealed, crypto.keys.unwrap,
+                 crypto.stream.decrypt_stream, core.cases.reading.decrypt_case,
+                 core.cases.records.open_record, core.cases.grants.open_reviewer_grant,
+                 core.cases.grants.open_submitter_grant, core.cases.grants.open_recovery_grant]
+    for module in list(sys.modules.values()):
+        for name, value in list(vars(module).items()) if module else []:
+            if any(value is original for original in originals):
+                monkeypatch.setattr(module, name, refuse)
+    monkeypatch.setattr(nacl.public.SealedBox, "decrypt", refuse)
+    monkeypatch.setattr(nacl.secret.SecretBox, "decrypt", refuse)
+
+
+def test_statistics_modules_import_no_crypto() -> None:
+    folder = Path(__file__).resolve().parents[3] / "core" / "statistics"
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(("crypto", "core.cases.reading",
+                                                   "core.cases.records", "core.cases.grants",
+                                                   "core.keyring")), path
+
+
+def bulk_world(stats_db, n: int) -> None:
+    """`n` cases over 2026 (every category, channel, stage and outcome), a decision for one
+    in four and a corrective action for one in ten: one executemany per table."""
+    categories = list(stats_db.category_ids)
+    channels, scopes, stages = list(Channel), [*ScopeDecision, None], list(S)
+    answers, findings, causes = [None, *Satisfaction], list(Finding), list(RootCause)
+    action_states = list(ActionStatus)
+    cases, decisions, actions = [], [], []
+    for i in range(n):
+        received = date(2026, 1, 1) + timedelta(days=i % 365)
+        row = stats_db.case_row(
+            received, category=categories[i % len(categories)],
+            channel=channels[i % len(channels)], status=stages[i % len(stages)],
+            acknowledged=i % 11 if i % 13 else None, feedback=i % 97 if i % 3 else None,
+            scope=scopes[i % len(scopes)], satisfaction=answers[i % 3])
+        cases.append(row)
+        if i % 4 == 0:
+            decisions.append(stats_db.decision_row(
+                row["id"], findings[i % 4], root_cause=causes[i % 5],
+                sanctions="warning,training" if i % 2 else "", recognitions="thanks"))
+        if i % 10 == 0:
+            state = action_states[i % 3]
+            done = received + timedelta(days=i % 90) if state is ActionStatus.DONE else None
+            actions.append(stats_db.action_row(row["id"], received + timedelta(days=60),
+                                               state, done))
+    stats_db.insert(cases, decisions, actions)
+
+
+@pytest.mark.slow
+def test_query_count_is_constant_and_nothing_is_decrypted(stats_db, engine, monkeypatch,
+                                                          backend) -> None:
+    forbid_decryption(monkeypatch)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest) -> None:
+        if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN IMMEDIATE
+            statements.append(statement)
+
+    counts, timings = [], []
+    for n in (100, 100_000 - 100):
+        started = time.perf_counter()
+        bulk_world(stats_db, n)
+        inserted = time.perf_counter() - started
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            started = time.perf_counter()
+            result = figures(stats_db, "2026")
+            timings.append((inserted, time.perf_counter() - started))
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert result.details is not None
+        counts.append(len(statements))
+    assert result.total.value == 100_000
+    assert counts[0] == counts[1] == 7, (counts, statements)  # BEGIN not counted
+    print(f"\n{backend}: insert + figures at 100 and 100k cases (s): {timings}")
