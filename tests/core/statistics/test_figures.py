@@ -5,6 +5,8 @@ suppression of views that would single out a case, a constant number of queries 
 from __future__ import annotations
 
 import ast
+import csv
+import io
 import sys
 import time
 from collections import Counter
@@ -23,6 +25,7 @@ from core.models import (
     Satisfaction,
     ScopeDecision,
 )
+from core.statistics.csv_export import figures_csv
 from core.statistics.figures import (
     NO_CATEGORY,
     Figures,
@@ -285,6 +288,50 @@ def test_subtraction_attack_on_a_view(stats_db) -> None:
         "web": SMALL, "hotline": HIDDEN, "letter_box": "0", "in_person": "0", "mailbox": "6"}
     # The grid: it_fault's November is the whole view, so the single cells are safe.
     assert d.by_category_month.cell("it_fault", "2026-11") == Cell(12, "12")
+
+
+# --- the CSV export -----------------------------------------------------------------------
+
+def csv_blocks(text: str) -> dict[str, list[list[str]]]:
+    """{title: rows after the title} of an exported CSV."""
+    blocks: dict[str, list[list[str]]] = {}
+    for chunk in text.split("\r\n\r\n"):
+        rows = list(csv.reader(io.StringIO(chunk)))
+        blocks[rows[0][0]] = rows[1:]
+    return blocks
+
+
+def test_csv_of_the_hand_checked_data_set(stats_db) -> None:
+    insert_kinds(stats_db)
+    blocks = csv_blocks(figures_csv(figures(stats_db), {"it_fault": "IT faults"}))
+    assert blocks["candor dashboard"] == [["period", "2026-Q4"], ["category", "all"],
+                                          ["channel", "all"], ["cases", "36"]]
+    grid = blocks["cases by category and month"]
+    assert grid[0] == ["category", "2026-10", "2026-11", "2026-12", "total"]
+    assert grid[1] == ["IT faults", "18", "3", "3", "24"]
+    assert grid[-1] == ["total", "18", "12", "6", "36"]
+    assert blocks["cases by channel"][1:3] == [["web", "27"], ["hotline", "3"]]
+    assert blocks["acknowledgement deadline"][-3:] == [
+        ["share_met", "83%"], ["median_days", "3"], ["p90_days", "7"]]
+    assert blocks["corrective actions"][0] == ["outcome", "actions"]
+    assert ["share_on_time", "33%"] in blocks["corrective actions"]
+    assert ["share_satisfied", "80%"] in blocks["reporters' satisfaction"]
+
+
+def test_csv_keeps_every_small_count_hidden(stats_db) -> None:
+    insert_kinds(stats_db, copies=1)
+    blocks = csv_blocks(figures_csv(figures(stats_db)))
+    assert len(blocks) == 12
+    statistics = ("share_met", "median_days", "p90_days", "share_on_time", "share_satisfied")
+    for title, rows in blocks.items():
+        for row in rows[1:]:
+            if row[0] not in statistics and title != "candor dashboard":
+                assert not {"1", "2"} & set(row[1:]), (title, row)
+    assert "<3" in blocks["cases by channel"][2] and "x" in {r[1] for r in blocks[
+        "cases by channel"]}
+    # A filtered view that would isolate the one letter-box report:
+    alone = figures_csv(figures(stats_db, category_code="misconduct", channel="letter_box"))
+    assert alone.splitlines()[-1] == "cases,<3" and len(alone.splitlines()) == 5
 
 
 # --- monthly series -----------------------------------------------------------------------

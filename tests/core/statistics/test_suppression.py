@@ -191,3 +191,31 @@ def test_no_grid_line_gives_a_hidden_count_away(counts: list[list[int]]) -> None
 def test_grid_shape_is_checked() -> None:
     with pytest.raises(ValueError):
         suppress_grid(["a"], ["m1", "m2"], [[1]])
+
+
+# --- the CSV export -----------------------------------------------------------------------
+
+def test_csv_fields_that_would_be_formulas_are_made_inert() -> None:
+    from core.statistics.csv_export import safe_field
+
+    for text in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert safe_field(text) == "'" + text
+    for text in ("<3", "x", "n<3", "67%", "12", "it_fault", ""):
+        assert safe_field(text) == text
+
+
+def test_csv_of_a_withheld_view_has_only_its_total() -> None:
+    from datetime import date
+
+    from core.statistics.csv_export import figures_csv, figures_csv_bytes
+    from core.statistics.figures import Figures
+    from core.statistics.periods import parse_period
+
+    withheld = Figures(parse_period("2026-11"), "it_fault", None, date(2027, 1, 1),
+                       count_cell(1), None)
+    text = figures_csv(withheld, {"it_fault": "=cmd|' /C calc'!A0"})
+    assert text.splitlines() == ["candor dashboard", "period,2026-11",
+                                 "category,'=cmd|' /C calc'!A0", "channel,all", "cases,<3"]
+    assert text.endswith("\r\n")
+    data = figures_csv_bytes(withheld, {"it_fault": "技术故障"})
+    assert data.startswith(b"\xef\xbb\xbf") and "技术故障".encode() in data
