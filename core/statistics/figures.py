@@ -5,11 +5,13 @@ precision, category, channel, stage, scope decision, satisfaction, the findings,
 and sanction and recognition types of decisions, the due dates and states of corrective
 actions); nothing is decrypted and no case key is touched.
 
-Cost: `dashboard_figures` runs the same seven queries whatever the number of cases. Each
-groups in the database and returns at most a few hundred rows: counts per (category, month),
-per (channel, scope decision, satisfaction), per distinct combination of a decision's clear
-fields, per (deadline outcome, whole days taken) and per corrective-action outcome. Day
+Cost: `dashboard_figures` runs the same five queries whatever the number of cases: the
+categories, then four that each read the period's cases once and group in the database,
+returning at most a few thousand rows: counts per (category, month, channel, scope decision,
+satisfaction), per distinct combination of the clear fields of a case's latest decision, per
+(outcome and whole days taken, of both deadlines) and per corrective-action outcome. Day
 differences are computed by the database (SQLite: julianday(); PostgreSQL: date subtraction).
+Their time grows with the cases of the period (they are read, not kept as counters).
 
 Every figure leaves as a suppressed `Cell` (core.statistics.suppression); a view whose total
 is below 3 cases shows only that total ("<3" or "0"), after two queries.
@@ -35,9 +37,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.cases.inbox_deadlines import AWAITING_ACK, AWAITING_FEEDBACK
 from core.clock import utc_now
-from core.models import Case, Category, Channel, CorrectiveAction, Decision
-from core.models.enums import (
+from core.models import (
     ActionStatus,
+    Case,
+    Category,
+    Channel,
+    CorrectiveAction,
+    Decision,
     Finding,
     RecognitionType,
     RootCause,
@@ -175,26 +181,50 @@ def _durations(histogram: Counter[int]) -> Durations:
                      statistic_cell(percentile(histogram, 90), n))
 
 
-def _deadline(session: Session, filters: list[ColumnElement[bool]], *, done: Any, due: Any,
-              owed: Iterable[Any], today: date, dialect: str) -> tuple[Deadline, Durations]:
-    """One query: cases by outcome of a deadline and whole days to the event."""
+def _outcome(done: Any, due: Any, owed: Iterable[Any], today: date,
+             dialect: str) -> tuple[ColumnElement[str], ColumnElement[int]]:
+    """How a case's deadline went (a DEADLINE_ROWS key), and the whole days from receipt to
+    the event (NULL until it happens)."""
+    stages = list(owed)
     state = case((and_(done.is_not(None), done <= due), ON_TIME), (done.is_not(None), LATE),
-                 (and_(Case.status.in_(list(owed)), due < today), OVERDUE),
-                 (Case.status.in_(list(owed)), NOT_DUE), else_=NOT_OWED).label("state")
-    days = case((done.is_not(None), _days(done, Case.received_on, dialect))).label("days")
-    inner = select(state, days).where(*filters).subquery()
-    counts: Counter[str] = Counter()
-    histogram: Counter[int] = Counter()
-    for outcome, elapsed, n in session.execute(
-            select(inner.c.state, inner.c.days, func.count())
-            .group_by(inner.c.state, inner.c.days)):
-        counts[str(outcome)] += int(n)
-        if elapsed is not None:
-            histogram[int(elapsed)] += int(n)
+                 (and_(Case.status.in_(stages), due < today), OVERDUE),
+                 (Case.status.in_(stages), NOT_DUE), else_=NOT_OWED)
+    return state, case((done.is_not(None), _days(done, Case.received_on, dialect)))
+
+
+def _deadline(counts: Counter[str], histogram: Counter[int]) -> tuple[Deadline, Durations]:
     table = suppress_partition([(row, counts[row]) for row in DEADLINE_ROWS])
-    decided = counts[ON_TIME] + counts[LATE] + counts[OVERDUE]
-    share = share_cell(counts[ON_TIME], decided, [table[ON_TIME], table[LATE], table[OVERDUE]])
+    missed_or_met = counts[ON_TIME] + counts[LATE] + counts[OVERDUE]
+    share = share_cell(counts[ON_TIME], missed_or_met,
+                       [table[ON_TIME], table[LATE], table[OVERDUE]])
     return Deadline(table, share), _durations(histogram)
+
+
+def _deadlines(session: Session, filters: list[ColumnElement[bool]], today: date,
+               dialect: str) -> tuple[tuple[Deadline, Durations], tuple[Deadline, Durations]]:
+    """One query: cases by outcome of both deadlines and the days each event took."""
+    ack_state, ack_days = _outcome(Case.acknowledged_on, Case.acknowledge_due, AWAITING_ACK,
+                                   today, dialect)
+    fb_state, fb_days = _outcome(Case.feedback_given_on, Case.feedback_due, AWAITING_FEEDBACK,
+                                 today, dialect)
+    # Grouped over a subquery: PostgreSQL would not match the CASE expressions of the select
+    # list to those of GROUP BY, whose parameters are bound separately.
+    inner = select(ack_state.label("a"), ack_days.label("ad"), fb_state.label("f"),
+                   fb_days.label("fd")).where(*filters).subquery()
+    acks: Counter[str] = Counter()
+    feedbacks: Counter[str] = Counter()
+    ack_histogram: Counter[int] = Counter()
+    fb_histogram: Counter[int] = Counter()
+    columns = (inner.c.a, inner.c.ad, inner.c.f, inner.c.fd)
+    for ack, ack_elapsed, fb, fb_elapsed, n in session.execute(
+            select(*columns, func.count()).group_by(*columns)):
+        acks[str(ack)] += n
+        feedbacks[str(fb)] += n
+        if ack_elapsed is not None:
+            ack_histogram[int(ack_elapsed)] += n
+        if fb_elapsed is not None:
+            fb_histogram[int(fb_elapsed)] += n
+    return _deadline(acks, ack_histogram), _deadline(feedbacks, fb_histogram)
 
 
 def _actions(session: Session, filters: list[ColumnElement[bool]],
@@ -228,8 +258,8 @@ def _decisions(session: Session,
         select(Decision.finding, Decision.root_cause, Decision.sanction_types,
                Decision.recognition_types, func.count()).select_from(Case)
         .outerjoin(Decision, and_(Decision.case_id == Case.id, _latest_decision()))
-        .where(*filters).group_by(Decision.finding, Decision.root_cause, Decision.sanction_types,
-                  Decision.recognition_types))
+        .where(*filters).group_by(Decision.finding, Decision.root_cause,
+                                  Decision.sanction_types, Decision.recognition_types))
     for finding, cause, sanction_list, recognition_list, n in rows:
         if finding is None:
             findings[NO_DECISION] += n
@@ -250,28 +280,21 @@ def _decisions(session: Session,
     )
 
 
-def _resolve_category(categories: list[tuple[int, str, bool]],
-                      category_code: str | None) -> int | None:
-    if category_code is None:
-        return None
-    for category_id, code, _active in categories:
-        if code == category_code:
-            return category_id
-    raise ValueError(f"there is no category '{category_code}'")
-
-
 def dashboard_figures(session: Session, period: Period, *, category_code: str | None = None,
                       channel: Channel | str | None = None,
                       today: date | None = None) -> Figures:
     """The figures of the cases received in `period` (of one category and one channel, if
     given), suppressed for display. `today` decides which open cases are overdue: pass the
     organisation's day (`services.clock.today()`); default, today in UTC. An unknown category
-    code or channel raises ValueError. Seven queries, whatever the number of cases."""
+    code or channel raises ValueError. Five queries, whatever the number of cases."""
     today = today or utc_now().date()
     chosen_channel = Channel(channel) if channel is not None else None
     dialect = session.get_bind().dialect.name
     categories = _category_ids(session)
-    category_id = _resolve_category(categories, category_code)
+    ids = {code: cid for cid, code, _active in categories}
+    if category_code is not None and category_code not in ids:
+        raise ValueError(f"there is no category '{category_code}'")
+    category_id = ids[category_code] if category_code is not None else None
     filters: list[ColumnElement[bool]] = [Case.received_on >= period.start,
                                           Case.received_on < period.end]
     if category_id is not None:
@@ -279,17 +302,24 @@ def dashboard_figures(session: Session, period: Period, *, category_code: str | 
     if chosen_channel is not None:
         filters.append(Case.channel == chosen_channel)
 
+    # One query for the counts of the cases themselves: the grid, channels, scope decisions
+    # and satisfaction (a few thousand groups at most, added up here).
     year, month = extract("year", Case.received_on), extract("month", Case.received_on)
     per_month: Counter[tuple[int | None, str]] = Counter()
-    for cat, y, m, n in session.execute(
-            select(Case.category_id, year, month, func.count()).where(*filters)
-            .group_by(Case.category_id, year, month)):
-        per_month[(cat, f"{int(y):04d}-{int(m):02d}")] += int(n)
+    channels: Counter[str] = Counter()
+    scopes: Counter[str] = Counter()
+    answers: Counter[str] = Counter()
+    keys = (Case.category_id, year, month, Case.channel, Case.scope_decision, Case.satisfaction)
+    for cat, y, m, ch, scope, satisfied, n in session.execute(
+            select(*keys, func.count()).where(*filters).group_by(*keys)):
+        per_month[(cat, f"{int(y):04d}-{int(m):02d}")] += n
+        channels[str(ch)] += n
+        scopes[str(scope) if scope is not None else PENDING] += n
+        answers[str(satisfied) if satisfied is not None else NO_ANSWER] += n
     total = sum(per_month.values())
     base = Figures(period, category_code, chosen_channel, today, count_cell(total), None)
     if total < MIN_COUNT:
-        # Too few cases to show anything but their number ("<3"): skip the other queries.
-        return base
+        return base  # too few cases to show anything but their number ("<3")
 
     columns = [m.label for m in months_in(period)]
     seen = {cat for cat, _m in per_month}
@@ -300,31 +330,16 @@ def dashboard_figures(session: Session, period: Period, *, category_code: str | 
         rows.append((NO_CATEGORY, None))
     grid = suppress_grid([code for code, _cid in rows], columns,
                          [[per_month[(cid, col)] for col in columns] for _code, cid in rows])
-
-    channels: Counter[str] = Counter()
-    scopes: Counter[str] = Counter()
-    answers: Counter[str] = Counter()
-    for ch, scope, satisfied, n in session.execute(
-            select(Case.channel, Case.scope_decision, Case.satisfaction, func.count())
-            .where(*filters).group_by(Case.channel, Case.scope_decision, Case.satisfaction)):
-        channels[str(ch)] += n
-        scopes[str(scope) if scope is not None else PENDING] += n
-        answers[str(satisfied) if satisfied is not None else NO_ANSWER] += n
     satisfaction = suppress_partition(
         [*((s.value, answers[s.value]) for s in Satisfaction), (NO_ANSWER, answers[NO_ANSWER])])
-    answered = sum(answers.values()) - answers[NO_ANSWER]
     share_satisfied = share_cell(
-        answers[Satisfaction.SATISFIED.value], answered,
+        answers[Satisfaction.SATISFIED.value], total - answers[NO_ANSWER],
         [satisfaction[Satisfaction.SATISFIED.value],
          satisfaction[Satisfaction.NOT_SATISFIED.value]])
 
     by_finding, by_root_cause, by_sanction, by_recognition = _decisions(session, filters)
-    acknowledgement, to_ack = _deadline(
-        session, filters, done=Case.acknowledged_on, due=Case.acknowledge_due,
-        owed=AWAITING_ACK, today=today, dialect=dialect)
-    feedback, to_feedback = _deadline(
-        session, filters, done=Case.feedback_given_on, due=Case.feedback_due,
-        owed=AWAITING_FEEDBACK, today=today, dialect=dialect)
+    (acknowledgement, to_ack), (feedback, to_feedback) = _deadlines(session, filters, today,
+                                                                    dialect)
     actions, actions_share = _actions(session, filters, today)
     details = Details(
         by_category_month=grid,

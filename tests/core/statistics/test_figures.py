@@ -456,5 +456,5 @@ def test_query_count_is_constant_and_nothing_is_decrypted(stats_db, engine, monk
         assert result.details is not None
         counts.append(len(statements))
     assert result.total.value == 100_000
-    assert counts[0] == counts[1] == 7, (counts, statements)  # BEGIN not counted
+    assert counts[0] == counts[1] == 5, (counts, statements)  # BEGIN not counted
     print(f"\n{backend}: insert + figures at 100 and 100k cases (s): {timings}")
