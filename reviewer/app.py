@@ -24,6 +24,7 @@ from reviewer.views import (
     identity,
     inbox,
     staff_intake,
+    statistics,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -74,6 +75,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     app.register_blueprint(identity.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(audit_log.blueprint)
+    app.register_blueprint(statistics.blueprint)
     csrf.exempt(cases.reply)  # streamed upload: the view checks the token itself
     csrf.exempt(casework_page.evidence)  # likewise
 

@@ -65,6 +65,10 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "identity.ask":          (LOGIN, 200, 404, 404, 403, 403),
     "identity.queue":        (LOGIN, 404, 404, 404, 403, 403),  # custodians only
     "identity.decide":       (LOGIN, 404, 404, 404, 403, 403),
+    # Statistics: case handlers and admins, never auditors (nothing of a case is shown).
+    "statistics.dashboard":  (LOGIN, 200, 200, 200, 403, 200),
+    "statistics.export":     (LOGIN, 200, 200, 200, 403, 200),
+    "statistics.chart":      (LOGIN, 404, 404, 404, 403, 404),  # one case: no charts
 }
 
 
@@ -72,7 +76,8 @@ def url_values(world) -> dict[str, object]:
     return {"case_id": world.case_id, "file_id": world.file_id,
             "reviewer_id": world.on_case.id, "action": "revoke",
             "filename": "reviewer/console.css", "change_id": 999_999, "decision": "approve",
-            "give": "give", "request_id": 1, "action_id": 1}
+            "give": "give", "request_id": 1, "action_id": 1,
+            "name": "by_channel"}
 
 
 def test_every_route_has_an_entry(app):

@@ -55,6 +55,9 @@ ROUTE_AUDIT: dict[str, tuple[A, ...] | str] = {
     "audit_log.export": (A.AUDIT_EXPORTED,),
     "audit_log.proof": (A.AUDIT_PROOF_MADE,),
     "inbox.index": (A.SUMMARIES_DECRYPTED,),
+    "statistics.dashboard": "none: counts from clear columns; no case is opened or changed",
+    "statistics.chart": "none: the dashboard's figures drawn as an image",
+    "statistics.export": "none: the dashboard's figures, suppressed the same way, as CSV",
     "cases.show": (A.REPORT_DECRYPTED,),
     "cases.reply": (A.REVIEWER_MESSAGE_POSTED, A.CASE_STATUS_CHANGED),
     # A file that fails its check: RECORD_TAMPERED (tests/security/test_key_custody.py).

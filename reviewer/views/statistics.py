@@ -1,0 +1,149 @@
+"""Statistics for admins and case handlers: figures of a period from clear columns only
+(core.statistics; nothing is decrypted), small cells suppressed, charts drawn as SVG on the
+server, a CSV export and the early warnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+
+from core.categories.lookup import list_categories
+from core.models import Category, Channel, Role
+from core.statistics.alerts import Alert, recent_alerts
+from core.statistics.csv_export import figures_csv_bytes
+from core.statistics.figures import Deadline, Figures, dashboard_figures
+from core.statistics.periods import parse_period
+from core.statistics.suppression import Table
+from reviewer import charts, labels
+from reviewer.console import console
+from reviewer.session import role_required
+from reviewer.statistics_labels import row_label
+from web import current_language
+from web.database import db
+
+blueprint = Blueprint("statistics", __name__, url_prefix="/statistics")
+viewers = role_required(Role.ADMIN, Role.REVIEWER)
+
+#: The charts: "by_month" draws the category x month grid, the others a Details table.
+CHARTS = ("by_month", "by_channel", "by_scope", "by_finding", "by_root_cause")
+
+
+@dataclass(frozen=True)
+class View:
+    """What the filters asked for, and the figures (None: the filters were refused)."""
+
+    period: str
+    category: str
+    channel: str
+    figures: Figures | None
+    error: str | None
+
+
+def default_period(today: date) -> str:
+    """The current quarter."""
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def _view() -> View:
+    today = console().services.clock.today()
+    period_text = (request.args.get("period") or default_period(today)).strip()[:20]
+    category = (request.args.get("category") or "").strip()[:40]
+    channel = (request.args.get("channel") or "").strip()[:40]
+    try:
+        period = parse_period(period_text)
+    except ValueError:
+        return View(period_text, category, channel, None,
+                    _("Write the period as a year (2026), a quarter (2026-Q4) or a month "
+                      "(2026-11)."))
+    try:
+        figures = dashboard_figures(db(), period, category_code=category or None,
+                                    channel=channel or None, today=today)
+    except ValueError:
+        return View(period_text, category, channel, None,
+                    _("Choose a category and a channel from the lists."))
+    return View(period_text, category, channel, figures, None)
+
+
+def _category_names(categories: list[Category]) -> dict[str, str]:
+    language = current_language()
+    return {c.code: labels.category_name(c, language) for c in categories}
+
+
+def _row_keys(figures: Figures) -> set[str]:
+    """Every row key the figures use (to name them in the CSV)."""
+    details = figures.details
+    if details is None:
+        return set()
+    keys = set(details.by_category_month.row_keys)
+    for block in fields(details):
+        value = getattr(details, block.name)
+        table = value.table if isinstance(value, Deadline) else value
+        if isinstance(table, Table):
+            keys.update(table.keys())
+    return keys
+
+
+def _filters(view: View) -> dict[str, str]:
+    return {k: v for k, v in (("period", view.period), ("category", view.category),
+                              ("channel", view.channel)) if v}
+
+
+@blueprint.get("")
+@viewers
+def dashboard() -> Any:
+    """The figures of one period, category and channel, with their charts."""
+    view = _view()
+    categories = list_categories(db())
+    names = _category_names(categories)
+    alerts: list[Alert] = recent_alerts(db(), console().services.clock.today())
+    status = 400 if view.error else 200
+    return render_template(
+        "reviewer/statistics.html", view=view, figures=view.figures, alerts=alerts,
+        categories=categories, names=names, channels=list(Channel), charts=CHARTS,
+        filters=_filters(view), label=lambda key: row_label(key, names)), status
+
+
+@blueprint.get("/chart/<name>.svg")
+@viewers
+def chart(name: str) -> Any:
+    """One chart of the dashboard as an SVG image (suppressed cells are not drawn)."""
+    if name not in CHARTS:
+        abort(404)
+    view = _view()
+    if view.figures is None or view.figures.details is None:
+        abort(404)
+    details = view.figures.details
+    names = _category_names(list_categories(db()))
+    if name == "by_month":
+        grid = details.by_category_month
+        svg = charts.monthly_chart(
+            _("Cases by category and month"), list(grid.column_keys),
+            [(row_label(key, names), [c.value for c in row])
+             for key, row in zip(grid.row_keys, grid.cells, strict=True)])
+    else:
+        table: Table = getattr(details, name)
+        titles = {"by_channel": _("Cases by channel"), "by_scope": _("Cases by scope decision"),
+                  "by_finding": _("Cases by finding"),
+                  "by_root_cause": _("Cases by root cause")}
+        svg = charts.bar_chart(titles[name],
+                               [(row_label(key, names), cell.value) for key, cell in table.rows])
+    return Response(svg, mimetype="image/svg+xml")
+
+
+@blueprint.get("/export.csv")
+@viewers
+def export() -> Any:
+    """The same figures as CSV, suppressed the same way."""
+    view = _view()
+    if view.figures is None:
+        abort(400)
+    filename = f"candor-statistics-{view.figures.period.label}.csv"
+    names = _category_names(list_categories(db()))
+    labels_of = {key: row_label(key, names) for key in _row_keys(view.figures)}
+    return Response(figures_csv_bytes(view.figures, labels_of), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+

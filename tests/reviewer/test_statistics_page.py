@@ -1,0 +1,120 @@
+"""The statistics page over real HTTP requests to the console: filters, small-cell
+suppression on the page, in the charts and in the CSV, the early warnings, and that nothing
+is decrypted (core.statistics computes the figures; tests/core/statistics tests them)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from core.db import transaction
+from core.models import Case
+from core.statistics.alerts import last_complete_month
+from core.statistics.periods import recent_months
+from tests.core.factories import audit_size, submit
+from tests.reviewer.conftest import World, login_client
+
+
+def _cases(session_factory: Any, services: Any, category: str, count: int,
+           received_on: date | None = None) -> None:
+    ids = [submit(session_factory, services, category=category).case_id for _ in range(count)]
+    if received_on is not None:
+        with transaction(session_factory) as s:
+            s.execute(update(Case).where(Case.id.in_(ids)).values(received_on=received_on))
+
+
+def _period(services: Any) -> str:
+    today = services.clock.today()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def test_the_figures_of_a_period_are_shown_and_small_cells_hidden(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    _cases(session_factory, services, "it_fault", 4)    # 5 with the world's case
+    _cases(session_factory, services, "security", 1)
+    before = audit_size(session_factory)
+    client = login_client(app, session_factory, services, world.on_case)
+    page = client.get(f"/statistics?period={_period(services)}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'id="statistics-total">6<' in text
+    assert "&lt;3" in text  # the one security case
+    assert "Printer" not in text and "printer" not in text  # no report text, nothing opened
+    # Every decryption writes an audit event: an unchanged log shows nothing was opened.
+    assert audit_size(session_factory) == before
+
+
+def test_a_view_of_fewer_than_3_cases_shows_only_its_total(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    client = login_client(app, session_factory, services, world.admin)
+    page = client.get(f"/statistics?period={_period(services)}&category=it_fault")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'id="statistics-total">&lt;3<' in text and 'id="statistics-too-few"' in text
+    assert "<img" not in text
+    assert client.get(f"/statistics/chart/by_channel.svg?period={_period(services)}"
+                      "&category=it_fault").status_code == 404
+
+
+def test_charts_are_svg_without_script_and_without_hidden_cells(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    _cases(session_factory, services, "it_fault", 4)
+    _cases(session_factory, services, "security", 1)
+    client = login_client(app, session_factory, services, world.on_case)
+    period = _period(services)
+    page = client.get(f"/statistics?period={period}").get_data(as_text=True)
+    assert page.count('<img class="chart"') == 5
+    for name in ("by_month", "by_channel", "by_scope", "by_finding", "by_root_cause"):
+        chart = client.get(f"/statistics/chart/{name}.svg?period={period}")
+        assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+        assert b"<svg" in chart.data and b"<script" not in chart.data
+    assert client.get(f"/statistics/chart/nothing.svg?period={period}").status_code == 404
+
+
+def test_the_csv_has_the_same_suppressed_figures(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    _cases(session_factory, services, "it_fault", 4)
+    _cases(session_factory, services, "security", 1)
+    client = login_client(app, session_factory, services, world.admin)
+    csv = client.get(f"/statistics/export.csv?period={_period(services)}")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    assert "attachment" in csv.headers["Content-Disposition"]
+    text = csv.get_data(as_text=True)
+    assert "<3" in text and "security" in text.lower()
+
+
+@pytest.mark.parametrize("query", ["period=last+year", "period=2026-Q5",
+                                   "category=nonsense", "channel=pigeon"])
+def test_bad_filters_get_a_message_not_an_error(
+        app: Any, world: World, session_factory: Any, services: Any, query: str) -> None:
+    client = login_client(app, session_factory, services, world.on_case)
+    page = client.get(f"/statistics?{query}")
+    assert page.status_code == 400 and 'id="statistics-error"' in page.get_data(as_text=True)
+    assert client.get(f"/statistics/export.csv?{query}").status_code == 400
+
+
+def test_a_rise_in_the_last_complete_month_is_flagged(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    months = recent_months(last_complete_month(services.clock.today()), 8)
+    _cases(session_factory, services, "security", 1, months[0].start)  # the first report
+    for month in months[1:-1]:
+        _cases(session_factory, services, "security", 1, month.start + timedelta(days=3))
+    _cases(session_factory, services, "security", 8, months[-1].start + timedelta(days=3))
+    client = login_client(app, session_factory, services, world.admin)
+    text = client.get("/statistics").get_data(as_text=True)
+    assert 'id="early-warnings"' in text
+    assert f"8 cases in {months[-1].label}" in text
+
+
+def test_the_page_reads_in_chinese(app: Any, world: World, session_factory: Any,
+                                   services: Any) -> None:
+    _cases(session_factory, services, "it_fault", 4)
+    client = login_client(app, session_factory, services, world.admin)
+    client.get("/statistics")
+    with client.session_transaction() as flask_session:
+        flask_session["candor.language"] = "zh_CN"
+    text = client.get(f"/statistics?period={_period(services)}").get_data(as_text=True)
+    assert "统计" in text and "按类别和月份的案件" in text
