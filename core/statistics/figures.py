@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, select
+from sqlalchemy import Integer, and_, case, cast, extract, func, select, true
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -153,11 +153,21 @@ def _category_ids(session: Session) -> list[tuple[int, str, bool]]:
     return [(int(i), str(code), bool(active)) for i, code, active in rows]
 
 
-def _latest_decision() -> ColumnElement[bool]:
-    """True for a decision that is the latest version of its case's decision."""
+def _latest_decisions(dialect: str) -> tuple[Any, Any, tuple[Any, ...]]:
+    """(what to join to cases, the ON clause, its finding, root cause, sanction and
+    recognition columns) for the latest version of each case's decision. PostgreSQL: a
+    LATERAL subquery, one index lookup per case of the view (its planner would anti-join the
+    whole decisions table for NOT EXISTS); SQLite runs the NOT EXISTS per case by itself."""
+    fields = (Decision.finding, Decision.root_cause, Decision.sanction_types,
+              Decision.recognition_types)
+    if dialect == "postgresql":
+        latest = (select(*fields).where(Decision.case_id == Case.id)
+                  .order_by(Decision.version.desc()).limit(1).lateral())
+        return latest, true(), tuple(latest.c)
     later = aliased(Decision)
-    return ~select(later.id).where(later.case_id == Decision.case_id,
-                                   later.version > Decision.version).exists()
+    newest = ~select(later.id).where(later.case_id == Decision.case_id,
+                                     later.version > Decision.version).exists()
+    return Decision, and_(Decision.case_id == Case.id, newest), fields
 
 
 def percentile(histogram: Counter[int], percent: int) -> int | None:
@@ -211,10 +221,8 @@ def _deadlines(session: Session, filters: list[ColumnElement[bool]], today: date
     # list to those of GROUP BY, whose parameters are bound separately.
     inner = select(ack_state.label("a"), ack_days.label("ad"), fb_state.label("f"),
                    fb_days.label("fd")).where(*filters).subquery()
-    acks: Counter[str] = Counter()
-    feedbacks: Counter[str] = Counter()
-    ack_histogram: Counter[int] = Counter()
-    fb_histogram: Counter[int] = Counter()
+    acks, feedbacks = Counter[str](), Counter[str]()
+    ack_histogram, fb_histogram = Counter[int](), Counter[int]()
     columns = (inner.c.a, inner.c.ad, inner.c.f, inner.c.fd)
     for ack, ack_elapsed, fb, fb_elapsed, n in session.execute(
             select(*columns, func.count()).group_by(*columns)):
@@ -246,20 +254,15 @@ def _actions(session: Session, filters: list[ColumnElement[bool]],
     return table, share
 
 
-def _decisions(session: Session,
-               filters: list[ColumnElement[bool]]) -> tuple[Table, Table, Table, Table]:
+def _decisions(session: Session, filters: list[ColumnElement[bool]],
+               dialect: str) -> tuple[Table, Table, Table, Table]:
     """One query: the view's cases with the clear fields of their latest decision (NULL for
     none), grouped; the comma lists of sanction and recognition types are split here."""
-    findings: Counter[str] = Counter()
-    causes: Counter[str] = Counter()
-    sanctions: Counter[str] = Counter()
-    recognitions: Counter[str] = Counter()
-    rows = session.execute(
-        select(Decision.finding, Decision.root_cause, Decision.sanction_types,
-               Decision.recognition_types, func.count()).select_from(Case)
-        .outerjoin(Decision, and_(Decision.case_id == Case.id, _latest_decision()))
-        .where(*filters).group_by(Decision.finding, Decision.root_cause,
-                                  Decision.sanction_types, Decision.recognition_types))
+    findings, causes, sanctions, recognitions = (Counter[str]() for _ in range(4))
+    joined, on, fields = _latest_decisions(dialect)
+    rows: Iterable[Any] = session.execute(select(*fields, func.count()).select_from(Case)
+                                          .outerjoin(joined, on).where(*filters)
+                                          .group_by(*fields))
     for finding, cause, sanction_list, recognition_list, n in rows:
         if finding is None:
             findings[NO_DECISION] += n
@@ -306,9 +309,7 @@ def dashboard_figures(session: Session, period: Period, *, category_code: str | 
     # and satisfaction (a few thousand groups at most, added up here).
     year, month = extract("year", Case.received_on), extract("month", Case.received_on)
     per_month: Counter[tuple[int | None, str]] = Counter()
-    channels: Counter[str] = Counter()
-    scopes: Counter[str] = Counter()
-    answers: Counter[str] = Counter()
+    channels, scopes, answers = (Counter[str]() for _ in range(3))
     keys = (Case.category_id, year, month, Case.channel, Case.scope_decision, Case.satisfaction)
     for cat, y, m, ch, scope, satisfied, n in session.execute(
             select(*keys, func.count()).where(*filters).group_by(*keys)):
@@ -317,9 +318,8 @@ def dashboard_figures(session: Session, period: Period, *, category_code: str | 
         scopes[str(scope) if scope is not None else PENDING] += n
         answers[str(satisfied) if satisfied is not None else NO_ANSWER] += n
     total = sum(per_month.values())
-    base = Figures(period, category_code, chosen_channel, today, count_cell(total), None)
-    if total < MIN_COUNT:
-        return base  # too few cases to show anything but their number ("<3")
+    if total < MIN_COUNT:  # too few cases to show anything but their number ("<3")
+        return Figures(period, category_code, chosen_channel, today, count_cell(total), None)
 
     columns = [m.label for m in months_in(period)]
     seen = {cat for cat, _m in per_month}
@@ -337,7 +337,7 @@ def dashboard_figures(session: Session, period: Period, *, category_code: str | 
         [satisfaction[Satisfaction.SATISFIED.value],
          satisfaction[Satisfaction.NOT_SATISFIED.value]])
 
-    by_finding, by_root_cause, by_sanction, by_recognition = _decisions(session, filters)
+    by_finding, by_root_cause, by_sanction, by_recognition = _decisions(session, filters, dialect)
     (acknowledgement, to_ack), (feedback, to_feedback) = _deadlines(session, filters, today,
                                                                     dialect)
     actions, actions_share = _actions(session, filters, today)
@@ -351,7 +351,7 @@ def dashboard_figures(session: Session, period: Period, *, category_code: str | 
         time_to_feedback=to_feedback, acknowledgement=acknowledgement, feedback=feedback,
         actions=actions, actions_share_on_time=actions_share, satisfaction=satisfaction,
         share_satisfied=share_satisfied)
-    return Figures(period, category_code, chosen_channel, today, base.total, details)
+    return Figures(period, category_code, chosen_channel, today, count_cell(total), details)
 
 
 def monthly_counts(session: Session, months: Sequence[Period],
@@ -382,10 +382,10 @@ def monthly_counts(session: Session, months: Sequence[Period],
                  .group_by(Case.category_id, year, month))
     else:
         series = {cause.value: [0] * len(months) for cause in RootCause}
-        query = (select(Decision.root_cause, year, month, func.count())
-                 .join(Case, Case.id == Decision.case_id)
-                 .where(*window, _latest_decision(), Decision.root_cause.is_not(None))
-                 .group_by(Decision.root_cause, year, month))
+        joined, on, fields = _latest_decisions(session.get_bind().dialect.name)
+        cause = fields[1]
+        query = (select(cause, year, month, func.count()).select_from(Case).join(joined, on)
+                 .where(*window, cause.is_not(None)).group_by(cause, year, month))
     for value, y, m, n in session.execute(query):
         position = index.get(f"{int(y):04d}-{int(m):02d}")
         if position is None:
