@@ -80,6 +80,12 @@ class PriorityForm(FlaskForm):
         validators=[InputRequired()])
 
 
+class CategoryForm(FlaskForm):
+    """Change (or confirm) the category; choices: the active categories, set per request."""
+
+    category = SelectField(_l("Category"), validators=[InputRequired()])
+
+
 class LeadForm(FlaskForm):
     """Hand the lead over."""
 

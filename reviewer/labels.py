@@ -170,6 +170,7 @@ HISTORY = {
     "case:lead": _l("Lead assigned"),
     "case:member:role": _l("Role given"),
     "case:priority": _l("Priority changed"),
+    "case:category": _l("Category changed"),
     "case:evidence:add": _l("Evidence added"),
     "case:decision": _l("Decision recorded"),
     "case:action:add": _l("Corrective action assigned"),

@@ -85,6 +85,7 @@ class AuditAction(StrEnum):
     CASE_LEAD_CHANGED = "case:lead"
     CASE_MEMBER_ROLE_CHANGED = "case:member:role"
     CASE_PRIORITY_CHANGED = "case:priority"
+    CASE_CATEGORY_CHANGED = "case:category"
     EVIDENCE_ADDED = "case:evidence:add"
     DECISION_RECORDED = "case:decision"
     ACTION_ADDED = "case:action:add"

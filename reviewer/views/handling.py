@@ -19,9 +19,11 @@ from flask_babel import lazy_gettext as _l
 from core.cases import workflow
 from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
 from core.cases.letters import Letter, grounds_heading, letter
+from core.cases.recategorise import set_category
 from core.cases.team import get_case
 from core.cases.transitions import legal_targets
 from core.cases.views import CaseView
+from core.categories.lookup import active_categories
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import (
     Case,
@@ -32,6 +34,7 @@ from core.models import (
     ScopeDecision,
 )
 from reviewer.casework_forms import (
+    CategoryForm,
     FeedbackForm,
     LeadForm,
     MessageTextForm,
@@ -41,9 +44,10 @@ from reviewer.casework_forms import (
     ScopeForm,
 )
 from reviewer.console import console
-from reviewer.labels import MEMBER_ROLE
+from reviewer.labels import MEMBER_ROLE, category_name
 from reviewer.session import current, require_member
 from reviewer.session import role_required as _role_required
+from web import current_language
 from web.database import attempt, db
 from web.forms import as_choices
 
@@ -53,6 +57,7 @@ role_required = _role_required(Role.REVIEWER)
 #: What to tell the handler when a field is refused (the use cases name the field).
 FIELD_ERRORS = {
     "lead": _l("Choose the case lead from the case team."),
+    "category": _l("Choose a category from the list."),
     "message": _l("Write the message to the reporter: where the report goes, or why it is "
                   "not handled."),
     "reason": _l("Give the reason (it is kept for the case team only). A case with open "
@@ -107,6 +112,8 @@ def handling_context(case: Case, view: CaseView) -> dict[str, Any]:
         "letters": {name.value: letter(name, language) for name in Letter},
         "priority_form": PriorityForm(formdata=None, prefix="prio",
                                       priority=case.priority.value),
+        "category_form": category_form(
+            case.category.code if case.category is not None else None),
         "lead_form": lead,
         "role_form": role,
         # The reporter is thanked whether or not they will be satisfied (the seed's stage 5).
@@ -187,6 +194,29 @@ def priority(case_id: int) -> Any:
     return _run(case_id, lambda: workflow.set_priority(
         db(), console().services, current().unlocked, case_id,
         CasePriority(form.priority.data)))
+
+
+def category_form(current_code: str | None = None, *,
+                  formdata: Any = None) -> CategoryForm:
+    """The category form with the active categories (by name in the page's language)."""
+    form = CategoryForm(formdata=formdata, prefix="cat", category=current_code)
+    language = current_language()
+    form.category.choices = as_choices(
+        (c.code, category_name(c, language)) for c in active_categories(db()))
+    return form
+
+
+@blueprint.post("/cases/<id:case_id>/category")
+@role_required
+def category(case_id: int) -> Any:
+    """Change (or confirm) the case's category."""
+    require_member(case_id)
+    form = CategoryForm(prefix="cat")
+    form.category.choices = category_form().category.choices
+    if not form.validate_on_submit():
+        return _invalid_form(case_id)
+    return _run(case_id, lambda: set_category(
+        db(), console().services, current().unlocked, case_id, form.category.data or ""))
 
 
 @blueprint.post("/cases/<id:case_id>/lead")

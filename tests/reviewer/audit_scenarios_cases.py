@@ -119,6 +119,12 @@ def priority(c: Ctx) -> Call:
                 [ev(A.CASE_PRIORITY_CHANGED, c.alice.id, c.case)], {"prio-priority": "urgent"})
 
 
+@scenario("category", "handling.category", A.CASE_CATEGORY_CHANGED)
+def category(c: Ctx) -> Call:
+    return Call(c.client(c.alice), "POST", f"/cases/{c.case}/category", 303,
+                [ev(A.CASE_CATEGORY_CHANGED, c.alice.id, c.case)], {"cat-category": "security"})
+
+
 @scenario("hand over the lead", "handling.lead", A.CASE_LEAD_CHANGED)
 def lead(c: Ctx) -> Call:
     c.join(c.bob)

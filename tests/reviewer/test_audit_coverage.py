@@ -69,6 +69,7 @@ ROUTE_AUDIT: dict[str, tuple[A, ...] | str] = {
     "handling.scope": (A.REVIEWER_MESSAGE_POSTED, A.CASE_SCOPE_DECIDED, A.CASE_LEAD_CHANGED,
                        A.CASE_PRIORITY_CHANGED, A.CASE_STATUS_CHANGED),
     "handling.priority": (A.CASE_PRIORITY_CHANGED,),
+    "handling.category": (A.CASE_CATEGORY_CHANGED,),
     "handling.lead": (A.CASE_LEAD_CHANGED,),
     "handling.role": (A.CASE_MEMBER_ROLE_CHANGED,),
     "handling.feedback": (A.REPORT_DECRYPTED, A.REVIEWER_MESSAGE_POSTED, A.CASE_STATUS_CHANGED),
