@@ -8,6 +8,7 @@ and drawn as no bar: a chart can never show more than the tables beside it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,15 +32,25 @@ def _render(chart: Any) -> bytes:
     return _SCRIPT.sub(b"", svg)
 
 
+def _label(text: str) -> str:
+    """`text` with one leading space per wide (Chinese) character: pygal sizes the label
+    margin for Latin widths, which cut Chinese labels off. Leading spaces take no room on
+    the page (SVG collapses them) but count in pygal's estimate."""
+    wide = sum(unicodedata.east_asian_width(ch) in "WF" for ch in text)
+    return " " * wide + text
+
+
 def bar_chart(title: str, bars: Sequence[tuple[str, int | None]]) -> bytes:
-    """A horizontal bar chart of labelled counts (None: suppressed, not drawn)."""
+    """A horizontal bar chart of labelled counts, the first at the top (None: suppressed,
+    not drawn)."""
     chart = pygal.HorizontalBar(style=STYLE, show_legend=False, width=720,
                                 height=max(160, 60 + 28 * len(bars)), js=[],
-                                print_values=True, print_zeroes=False,
+                                print_values=True, print_zeroes=False, truncate_label=-1,
                                 disable_xml_declaration=False)
     chart.title = title
-    chart.x_labels = [label for label, _ in bars]
-    chart.add(title, [value for _, value in bars])
+    top_first = list(reversed(bars))  # pygal draws the first bar at the bottom
+    chart.x_labels = [_label(label) for label, _ in top_first]
+    chart.add(title, [value for _, value in top_first])
     return _render(chart)
 
 
@@ -47,7 +58,8 @@ def monthly_chart(title: str, months: Sequence[str],
                   series: Sequence[tuple[str, Sequence[int | None]]]) -> bytes:
     """Stacked monthly counts, one series per label (None: suppressed, not drawn)."""
     chart = pygal.StackedBar(style=STYLE, width=720, height=360, js=[],
-                             legend_at_bottom=True, legend_at_bottom_columns=3,
+                             legend_at_bottom=True, legend_at_bottom_columns=2,
+                             truncate_legend=-1,
                              x_label_rotation=0, disable_xml_declaration=False)
     chart.title = title
     chart.x_labels = list(months)

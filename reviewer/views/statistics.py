@@ -101,8 +101,13 @@ def dashboard() -> Any:
     names = _category_names(categories)
     alerts: list[Alert] = recent_alerts(db(), console().services.clock.today())
     status = 400 if view.error else 200
+    details = view.figures.details if view.figures is not None else None
+    # A chart of nothing but hidden or zero cells would read as "no cases": a note instead.
+    month_chart = details is not None and any(
+        cell.value for row in details.by_category_month.cells for cell in row)
     return render_template(
         "reviewer/statistics.html", view=view, figures=view.figures, alerts=alerts,
+        month_chart=month_chart,
         categories=categories, names=names, channels=list(Channel), charts=CHARTS,
         filters=_filters(view), label=lambda key: row_label(key, names)), status
 

@@ -59,19 +59,28 @@ def test_a_view_of_fewer_than_3_cases_shows_only_its_total(
                       "&category=it_fault").status_code == 404
 
 
-def test_charts_are_svg_without_script_and_without_hidden_cells(
+def test_charts_are_svg_without_script(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
     _cases(session_factory, services, "it_fault", 4)
-    _cases(session_factory, services, "security", 1)
+    _cases(session_factory, services, "security", 4)
     client = login_client(app, session_factory, services, world.on_case)
     period = _period(services)
     page = client.get(f"/statistics?period={period}").get_data(as_text=True)
-    assert page.count('<img class="chart"') == 5
+    assert page.count('<img class="chart"') == 5 and "by-month-no-chart" not in page
     for name in ("by_month", "by_channel", "by_scope", "by_finding", "by_root_cause"):
         chart = client.get(f"/statistics/chart/{name}.svg?period={period}")
         assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
         assert b"<svg" in chart.data and b"<script" not in chart.data
     assert client.get(f"/statistics/chart/nothing.svg?period={period}").status_code == 404
+
+
+def test_a_month_grid_of_hidden_cells_gets_a_note_instead_of_a_chart(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    _cases(session_factory, services, "it_fault", 4)  # 5 with the world's case
+    _cases(session_factory, services, "security", 1)  # "<3", and its complement hidden
+    client = login_client(app, session_factory, services, world.on_case)
+    page = client.get(f"/statistics?period={_period(services)}").get_data(as_text=True)
+    assert 'id="by-month-no-chart"' in page and "chart/by_month.svg" not in page
 
 
 def test_the_csv_has_the_same_suppressed_figures(
