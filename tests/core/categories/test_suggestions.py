@@ -1,0 +1,247 @@
+"""core.categories.suggestions: tokenisation, suggestions with their reasons, training in memory,
+cross-validated accuracy on the labelled sample set, and what a model holds (counts, no text)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from core.categories.lookup import DEFAULT_CATEGORIES
+from core.categories.suggestion_words import KEYWORDS
+from core.categories.suggestions import (
+    MIN_CONFIDENCE,
+    WHY_WORDS,
+    Model,
+    build_model,
+    keyword_model,
+    suggest,
+    tokenize,
+)
+
+SAMPLES = Path(__file__).parent / "samples"
+ROOT = Path(__file__).resolve().parents[3]
+CODES = [code for code, *_ in DEFAULT_CATEGORIES]
+
+#: The aim of issue #16 is 0.85 per language. Measured (benches/README.md): 0.837 English,
+#: 0.795 Chinese; these floors catch a regression without pretending the aim is met.
+MIN_CV_ACCURACY = {"en": 0.80, "zh": 0.76}
+#: Reports written after the keyword rules were frozen, model trained on the main sets:
+#: measured 0.775 English, 0.738 Chinese.
+MIN_HOLDOUT_ACCURACY = {"en": 0.70, "zh": 0.68}
+
+
+def _load(name: str) -> list[tuple[str, str]]:
+    with (SAMPLES / f"{name}.jsonl").open(encoding="utf-8") as lines:
+        return [(row["text"], row["category"]) for row in map(json.loads, lines)]
+
+
+def _words_of(text: str, reason_word: str) -> bool:
+    """Whether every word of a reason (a word, or a pair "a b") occurs in the text."""
+    lowered = text.casefold()
+    return all(part in lowered for part in reason_word.split(" "))
+
+
+# --- tokenisation ---------------------------------------------------------------------------
+
+def test_english_is_lower_cased_stemmed_without_stop_words() -> None:
+    tokens = tokenize("The PRINTERS on floor 3 don't work; our Passwords were LEAKED!")
+    assert {"printer", "floor", "work", "password", "leak"} <= set(tokens)
+    assert not {"the", "on", "our", "were", "don", "t", "3"} & set(tokens)
+    assert "password leak" in tokens  # neighbouring words make a pair
+    assert tokenize("logins") == tokenize("login") == ["login"]
+    assert tokenize("stopped") == tokenize("stop")
+
+
+def test_chinese_is_segmented_by_jieba_without_stop_words() -> None:
+    tokens = tokenize("服务器宕机了，大家都无法登录系统。")
+    assert {"服务器", "宕机", "无法", "登录", "系统"} <= set(tokens)
+    assert "服务" in tokens  # a common word inside a longer one counts too
+    assert not {"了", "都", "，", "。", "大家"} & set(tokens)
+    assert "宕机 无法" not in tokens  # no pair across the comma
+    assert "无法 登录" in tokens
+
+
+def test_mixed_and_full_width_text() -> None:
+    assert tokenize("ＶＰＮ连不上") == tokenize("vpn连不上")
+    assert {"vpn", "连不上"} <= set(tokenize("VPN连不上，SAP也打不开"))
+
+
+def test_tokenisation_is_deterministic() -> None:
+    text = "采购经理收受供应商回扣，还让我们修改测试报告。The supplier paid kickbacks."
+    assert tokenize(text) == tokenize(text)
+    assert tokenize("") == [] and tokenize(" \n\t!?。") == []
+
+
+def test_jieba_leaves_no_cache_behind(tmp_path: Path) -> None:
+    """First use in a fresh process: jieba's dictionary cache goes into a private temporary
+    directory that is removed at once; nothing is left in TMPDIR or the working directory."""
+    scratch, cwd = tmp_path / "tmp", tmp_path / "cwd"
+    scratch.mkdir()
+    cwd.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(ROOT)}
+    code = ("import sys; from core.categories.suggestions import tokenize; "
+            "assert 'flask' not in sys.modules and 'sqlalchemy' not in sys.modules; "
+            "assert tokenize('服务器宕机') == tokenize('服务器宕机')")
+    subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, check=True, timeout=120)
+    assert list(scratch.iterdir()) == []
+    assert list(cwd.iterdir()) == []
+
+
+# --- suggestions ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("The purchasing manager took a kickback from the supplier and the tender was rigged.",
+     "misconduct"),
+    ("The VPN keeps crashing and I cannot log in to the ERP since the upgrade.", "it_fault"),
+    ("Customer ID numbers are stored unencrypted on a public bucket anyone can read.",
+     "security"),
+    ("采购经理收受供应商回扣，招标文件也是为他指定的供应商写的。", "misconduct"),
+    ("服务器宕机，系统打不开，大家都无法登录。", "it_fault"),
+    ("消防通道被杂物堵塞，灭火器也过期了，存在安全隐患。", "environment"),
+    ("建议引入知识库和模板，能节省很多时间。", "suggestion"),
+])
+def test_a_clear_report_gets_its_category_and_words_from_it(text: str, category: str) -> None:
+    suggestion = suggest(text, keyword_model())
+    assert suggestion is not None
+    assert suggestion.category == category
+    assert MIN_CONFIDENCE <= suggestion.confidence <= 1.0
+    assert 2 <= len(suggestion.why) <= WHY_WORDS
+    assert all(_words_of(text, r.word) for r in suggestion.why)
+    weights = [r.weight for r in suggestion.why]
+    assert weights == sorted(weights, reverse=True) and weights[-1] > 0
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "!!! ???", "。。。", "12345 678", "asdf qwer zxcv", "the and of to",
+    "Hello, I would like to report something.", "Please read this.", "Kickback!",
+    "你好", "嗯嗯嗯", "您好，我想反映一个情况。", "如题", "lorem ipsum dolor sit amet",
+])
+def test_an_empty_or_meaningless_text_gives_none(text: str) -> None:
+    assert suggest(text, keyword_model()) is None
+
+
+def test_confirmed_examples_shift_a_borderline_suggestion() -> None:
+    text = "The on-call rota changes every week and nobody knows who is covering."
+    before = suggest(text, keyword_model(), min_confidence=0.0, min_words=0)
+    assert before is not None and before.category == "roles" and before.confidence < 0.5
+    assert suggest(text, keyword_model()) is None  # too weak to show
+    confirmed = [
+        ("The on-call rota gives me three nights in a row again.", "environment"),
+        ("Rota changes mean I keep covering weekends with no rest.", "environment"),
+        ("Being on call every week is wearing me out.", "environment"),
+    ]
+    after = suggest(text, build_model(confirmed))
+    assert after is not None and after.category == "environment"
+    assert {"rota", "covering"} & {r.word for r in after.why}
+
+
+def test_categories_can_be_limited_and_added() -> None:
+    model = build_model(categories=["security", "it_fault"])
+    assert model.categories == ("security", "it_fault")
+    suggestion = suggest("The supplier paid a kickback; the VPN password leaked.", model)
+    assert suggestion is not None and suggestion.category == "security"
+    # An operator's category has no keyword rules: it is learnt from confirmed cases only.
+    added = build_model([("The canteen in Building 7 closed and lunch is cold.", "catering"),
+                         ("Lunch in the Building 7 canteen was cold again.", "catering")])
+    assert "catering" in added.categories
+    suggestion = suggest("Cold lunch again in the Building 7 canteen", added)
+    assert suggestion is not None and suggestion.category == "catering"
+
+
+# --- accuracy on the labelled sample set ----------------------------------------------------
+
+def test_the_sample_set_covers_every_default_category() -> None:
+    for name in ("en", "zh", "holdout-en", "holdout-zh"):
+        rows = _load(name)
+        per_category = Counter(category for _text, category in rows)
+        assert set(per_category) == set(CODES)
+        assert min(per_category.values()) >= (40 if "holdout" not in name else 10)
+        assert len({text for text, _ in rows}) == len(rows)
+    main = {text for lang in ("en", "zh") for text, _ in _load(lang)}
+    assert not main & {text for lang in ("en", "zh") for text, _ in _load(f"holdout-{lang}")}
+
+
+def test_cross_validated_accuracy_per_language() -> None:
+    """5-fold: each fold is suggested by a model of the keyword rules and the other 4 folds of
+    both languages; a report's category is never learnt from the report itself."""
+    sets = {lang: _load(lang) for lang in ("en", "zh")}
+    folds = {}
+    for lang, rows in sets.items():
+        seen: Counter[str] = Counter()
+        for text, category in rows:
+            folds[lang, text] = seen[category] % 5
+            seen[category] += 1
+    right = Counter[str]()
+    for held_out in range(5):
+        training = [(t, c) for lang, rows in sets.items() for t, c in rows
+                    if folds[lang, t] != held_out]
+        model = build_model(training)
+        for lang, rows in sets.items():
+            test = [(t, c) for t, c in rows if folds[lang, t] == held_out]
+            assert not set(test) & set(training)
+            for text, category in test:
+                suggestion = suggest(text, model, min_confidence=0.0, min_words=0)
+                right[lang] += suggestion is not None and suggestion.category == category
+    for lang, rows in sets.items():
+        assert right[lang] / len(rows) >= MIN_CV_ACCURACY[lang], (lang, right[lang], len(rows))
+
+
+def test_accuracy_on_reports_written_after_the_rules_were_frozen() -> None:
+    model = build_model(_load("en") + _load("zh"))
+    for lang in ("en", "zh"):
+        rows = _load(f"holdout-{lang}")
+        right = sum((s := suggest(t, model, min_confidence=0.0, min_words=0)) is not None
+                    and s.category == c for t, c in rows)
+        assert right / len(rows) >= MIN_HOLDOUT_ACCURACY[lang], (lang, right, len(rows))
+
+
+# --- what a model holds ---------------------------------------------------------------------
+
+def _strings(value: object) -> list[str]:
+    """Every string reachable from a model's slots (keys and values, nested)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, frozenset | tuple | list):
+        return [s for item in value for s in _strings(item)]
+    assert isinstance(value, int | float), type(value)
+    return []
+
+
+def test_a_model_holds_counts_and_no_text() -> None:
+    """A Model has only slots: per-category token counts, per-token totals, the vocabulary and
+    the smoothing constant. Its strings are category codes and tokens (a word or a pair of
+    neighbouring words), never a report or a sentence of one."""
+    confirmed = [
+        ("Frau Keller's team copied the Zhang family's medical file to a USB stick.", "security"),
+        ("王经理让供应商把回扣打到他表弟的账户上，金额是三万元。", "misconduct"),
+    ]
+    model = build_model(confirmed)
+    assert not hasattr(model, "__dict__")
+    strings = [s for slot in Model.__slots__ for s in _strings(getattr(model, slot))]
+    tokens = {t for text, _ in confirmed for t in tokenize(text)}
+    tokens |= {t for terms in KEYWORDS.values() for ts in terms for term in ts
+               for t in tokenize(term)}
+    assert set(strings) <= set(model.categories) | tokens
+    assert all(s.count(" ") <= 1 for s in strings)
+    for text, _ in confirmed:
+        assert text not in strings
+        assert not any(len(s) > 12 and s in text for s in strings)
+    assert model.count("misconduct", "回扣") > keyword_model().count("misconduct", "回扣")
+
+
+def test_the_keyword_rules_name_each_term_once() -> None:
+    assert set(KEYWORDS) == set(CODES)
+    terms = Counter(t.casefold() for english, chinese in KEYWORDS.values()
+                    for t in (*english, *chinese))
+    assert [t for t, n in terms.items() if n > 1] == []
+    for english, chinese in KEYWORDS.values():
+        assert len(english) >= 40 and len(chinese) >= 40
+        assert all(tokenize(term) for term in (*english, *chinese))
