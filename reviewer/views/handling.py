@@ -10,6 +10,7 @@ take)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, redirect, url_for
@@ -24,6 +25,7 @@ from core.cases.team import get_case
 from core.cases.transitions import legal_targets
 from core.cases.views import CaseView
 from core.categories.lookup import active_categories
+from core.categories.suggestions import Suggestion, keyword_model, suggest
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import (
     Case,
@@ -114,6 +116,7 @@ def handling_context(case: Case, view: CaseView) -> dict[str, Any]:
                                       priority=case.priority.value),
         "category_form": category_form(
             case.category.code if case.category is not None else None),
+        "suggestion": category_suggestion(case, view),
         "lead_form": lead,
         "role_form": role,
         # The reporter is thanked whether or not they will be satisfied (the seed's stage 5).
@@ -194,6 +197,31 @@ def priority(case_id: int) -> Any:
     return _run(case_id, lambda: workflow.set_priority(
         db(), console().services, current().unlocked, case_id,
         CasePriority(form.priority.data)))
+
+
+@dataclass(frozen=True)
+class ShownSuggestion:
+    """A suggested category with its name in the page's language, and why."""
+
+    code: str
+    name: str
+    words: str
+
+
+def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
+    """A category suggested from the report's text (core.categories.suggestions: keyword
+    rules, in memory; nothing of it is stored), when it is active and not the case's."""
+    report = view.report
+    text = "\n".join((report.summary, report.description, report.what_happened, report.where,
+                      report.who_involved, report.how_known, report.evidence))
+    suggestion: Suggestion | None = suggest(text, keyword_model())
+    active = {c.code: c for c in active_categories(db())}
+    if suggestion is None or suggestion.category not in active \
+            or (case.category is not None and suggestion.category == case.category.code):
+        return None
+    return ShownSuggestion(
+        suggestion.category, category_name(active[suggestion.category], current_language()),
+        ", ".join(reason.word for reason in suggestion.why))
 
 
 def category_form(current_code: str | None = None, *,
