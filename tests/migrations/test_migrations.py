@@ -101,7 +101,7 @@ def test_attachments_from_before_0006_are_stream_format_1(backend: str, tmp_path
         # the queue would lose it. Once the day is over and it is in the log, 0007 goes.
         with pytest.raises(RuntimeError, match="1 reporter audit events are still queued"):
             command.downgrade(alembic_config(url), "0006")
-        tomorrow = Clock(now=lambda: datetime.now(UTC) + timedelta(days=1, hours=3))
+        tomorrow = Clock(now=lambda: datetime.now(UTC) + timedelta(days=1, hours=5))
         with transaction(factory) as s:
             assert sequence_reporter_events(s, tomorrow) == 1
         # Today's files are format 2, which the code before 0006 cannot read: refused.

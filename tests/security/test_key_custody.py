@@ -506,7 +506,7 @@ def test_a_public_key_written_by_an_attacker_gets_no_grant(
     # reporter's day has ended.
     assert {"account": "ivy", "where": "submission"} not in _alarms(session_factory)
     with transaction(session_factory) as s:
-        sequence_reporter_events(s, Clock(now=lambda: utc_now() + timedelta(days=1, hours=3)))
+        sequence_reporter_events(s, Clock(now=lambda: utc_now() + timedelta(days=1, hours=5)))
     assert {"account": "ivy", "where": "submission"} in _alarms(session_factory)
 
     later = utc_now() + timedelta(seconds=90)  # a TOTP step after the enrolment's

@@ -93,9 +93,9 @@ def queued(session_factory) -> dict[bytes, str]:
 
 
 def next_day(services) -> Clock:
-    """The services' clock a day and three hours later: today's reporter events may be logged
+    """The services' clock a day and five hours later: today's reporter events may be logged
     (REPORTER_EVENT_GRACE after midnight), whatever the time now."""
-    return Clock(now=lambda: services.clock.now() + timedelta(days=1, hours=3),
+    return Clock(now=lambda: services.clock.now() + timedelta(days=1, hours=5),
                  precision=services.clock.precision)
 
 
