@@ -63,7 +63,7 @@ class Config:
     #: Most requests waiting in that queue per process; more are told "busy" at once. Each
     #: waiter holds a request thread: keep it below `candor serve --threads` (32), so that
     #: requests needing no Argon2id (a reporter's follow-up pages) always find a thread.
-    kdf_max_waiting: int = 24
+    kdf_max_waiting: int = 28
     #: Database connections one app process may hold at once (core.db.pool_settings): at
     #: least `candor serve --threads` (32). Servers x workers x this must stay within the
     #: database's max_connections (or put PgBouncer in front: deploy/README.md).
