@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.models import Case
 from core.statistics.early_warning import DEFAULT_RULE, Rise, RiseRule, detect_rises
 from core.statistics.figures import monthly_counts
-from core.statistics.periods import Period, recent_months
+from core.statistics.periods import Period, months_in, recent_months
 
 Kind = Literal["category", "root_cause"]
 
@@ -44,8 +44,27 @@ def recent_alerts(session: Session, today: date, rule: RiseRule = DEFAULT_RULE) 
     first = session.scalar(select(func.min(Case.received_on)))
     if first is None:
         return []
-    months = [m for m in recent_months(last_complete_month(today), rule.history + 1)
-              if m.start > first]
+    return _month_alerts(session, last_complete_month(today), first, rule)
+
+
+def period_alerts(session: Session, period: Period, today: date,
+                  rule: RiseRule = DEFAULT_RULE) -> list[Alert]:
+    """The rises of every complete month of `period` (months not over by `today` are still
+    filling up), each against the months before it, oldest month first: the "recurring
+    themes" of the periodic review. Four queries per month, at most 48 for a year."""
+    first = session.scalar(select(func.min(Case.received_on)))
+    if first is None:
+        return []
+    this_month = today.replace(day=1)
+    return [alert for month in months_in(period) if month.end <= this_month
+            for alert in _month_alerts(session, month.start, first, rule)]
+
+
+def _month_alerts(session: Session, month_day: date, first: date,
+                  rule: RiseRule) -> list[Alert]:
+    """The rises of the month holding `month_day` against the `rule.history` months before
+    it, counting no month before the one after `first` (the first report's)."""
+    months = [m for m in recent_months(month_day, rule.history + 1) if m.start > first]
     if len(months) <= rule.min_history:
         return []
     alerts: list[Alert] = []

@@ -89,3 +89,16 @@ def recent_months(today: date, count: int) -> list[Period]:
         raise ValueError("count must be at least 1")
     last = today.year * 12 + today.month - 1  # months since year 0, zero-based
     return [month_period(m // 12, m % 12 + 1) for m in range(last - count + 1, last + 1)]
+
+
+def previous_period(period: Period) -> Period:
+    """The period of the same kind just before `period` (2026-Q4 → 2026-Q3, 2026 → 2025,
+    2026-01 → 2025-12), for the review report's comparison."""
+    months = len(months_in(period))
+    start = period.start.year * 12 + period.start.month - 1 - months  # zero-based months
+    year, month = start // 12, start % 12 + 1
+    if months == 12:
+        return parse_period(f"{year:04d}")
+    if months == 3:
+        return parse_period(f"{year:04d}-Q{(month - 1) // 3 + 1}")
+    return month_period(year, month)

@@ -11,8 +11,8 @@ from sqlalchemy import update
 from core.db import transaction
 from core.models import Case, Reviewer, Role
 from core.operations.warning_digest import send_early_warnings
-from core.statistics.alerts import last_complete_month, recent_alerts
-from core.statistics.periods import recent_months
+from core.statistics.alerts import last_complete_month, period_alerts, recent_alerts
+from core.statistics.periods import parse_period, recent_months
 from tests.core.factories import add_reviewer, seed_categories, submit
 from tests.core.operations import mail_server
 
@@ -83,3 +83,24 @@ def test_the_digest_goes_to_admins_with_figures_and_no_case(session_factory, ser
     body = raw.decode()
     assert "8 cases in 2026-11" in body and "Security" in body
     assert not any(reference in body for reference in references)
+
+
+def test_a_periods_alerts_cover_its_complete_months_only(session_factory, services):
+    seed_categories(session_factory)
+    _history(session_factory, services, last=8)  # the jump is in November 2026
+    _cases(session_factory, services, "security", 20, TODAY)  # December: not complete yet
+    with session_factory() as s:
+        quarter = period_alerts(s, parse_period("2026-Q4"), TODAY)
+        earlier = period_alerts(s, parse_period("2026-Q3"), TODAY)
+        in_december = period_alerts(s, parse_period("2026-12"), date(2027, 1, 2))
+    assert [(a.rise.key, a.month.label) for a in quarter] == [("security", "2026-11")]
+    assert earlier == []  # one report a month: nothing rose
+    # Once December is over, its 20 reports stand out against the months before.
+    assert [(a.rise.key, a.rise.latest, a.month.label) for a in in_december] == [
+        ("security", 20, "2026-12")]
+
+
+def test_a_period_without_reports_has_no_alerts(session_factory, services):
+    seed_categories(session_factory)
+    with session_factory() as s:
+        assert period_alerts(s, parse_period("2026"), TODAY) == []
