@@ -86,6 +86,9 @@ class AuditAction(StrEnum):
     CASE_MEMBER_ROLE_CHANGED = "case:member:role"
     CASE_PRIORITY_CHANGED = "case:priority"
     CASE_CATEGORY_CHANGED = "case:category"
+    CASE_LEGAL_HOLD_CHANGED = "case:hold"  # retention suspended or resumed
+    CASE_CONTENT_DESTROYED = "case:destroy"  # retention: keys and ciphertexts shredded
+    CASE_FILE_EXPORTED = "case:export"  # a handler took the decrypted case file away
     EVIDENCE_ADDED = "case:evidence:add"
     DECISION_RECORDED = "case:decision"
     ACTION_ADDED = "case:action:add"

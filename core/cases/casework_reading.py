@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 from core.audit.log import AuditAction, record_event
 from core.cases.casework import UnlockedReviewer, case_keys_of, record_tampering
 from core.cases.files import attachment_key, file_meta
+from core.cases.grants import CaseKeys
 from core.cases.records import Opened, Record, open_record, tamper_label
 from core.cases.team import get_case
 from core.cases.views import FileView
 from core.models import (
     ActionStatus,
     Attachment,
+    Case,
     CorrectiveAction,
     Decision,
     EvidenceEntry,
@@ -109,7 +111,18 @@ def read_casework(session: Session, services: Services, who: UnlockedReviewer,
     """Decrypt the case's casework records with the reviewer's keys; audited as one
     decryption. Records that fail their integrity check are marked and logged."""
     case = get_case(session, case_id)
-    keys = case_keys_of(session, case, who)
+    view, tampered = decrypt_casework(session, services, case, case_keys_of(session, case, who))
+    record_event(session, services.clock, AuditAction.REPORT_DECRYPTED, who.actor,
+                 case_id=case.id, detail={"records": "casework"})
+    record_tampering(session, services, who.actor, case.id, tampered)
+    return view
+
+
+def decrypt_casework(session: Session, services: Services, case: Case,
+                     keys: CaseKeys) -> tuple[CaseworkView, list[str]]:
+    """The casework records `keys` open, and the labels of those that failed their integrity
+    check. Writes nothing: the caller audits the decryption (read_casework, or the case file
+    export's one event, core.cases.case_file)."""
     tampered: list[str] = []
 
     def opened(record: Record) -> Opened:
@@ -157,10 +170,7 @@ def read_casework(session: Session, services: Services, who: UnlockedReviewer,
                       for u in a.updates))
         for a in session.execute(select(CorrectiveAction).where(
             CorrectiveAction.case_id == case.id).order_by(CorrectiveAction.position)).scalars())
-    record_event(session, services.clock, AuditAction.REPORT_DECRYPTED, who.actor,
-                 case_id=case.id, detail={"records": "casework"})
-    record_tampering(session, services, who.actor, case.id, tampered)
-    return CaseworkView(evidence=evidence, decisions=decisions, actions=actions)
+    return CaseworkView(evidence=evidence, decisions=decisions, actions=actions), tampered
 
 
 def _username(session: Session, reviewer_id: int) -> str:

@@ -148,8 +148,20 @@ def file_plaintext(
     blobs: BlobStore, attachment: Attachment, reference: str, key: bytes
 ) -> Iterator[bytes]:
     """Stream an attachment's decrypted bytes (raises crypto.StreamError on tampering)."""
-    file_key = decrypt_record(
+    return blob_plaintext(blobs, attachment.blob_id, attachment.stream_version,
+                          open_file_key(attachment, reference, key))
+
+
+def open_file_key(attachment: Attachment, reference: str, key: bytes) -> bytes:
+    """An attachment's own file key (DecryptionError: moved or altered)."""
+    return decrypt_record(
         key, attachment.wrapped_file_key,
         attachment_context(reference, attachment, attachment.message, "key"))
-    return decrypt_stream(file_key, blobs.read(attachment.blob_id),
-                          version=attachment.stream_version)
+
+
+def blob_plaintext(blobs: BlobStore, blob_id: str, stream_version: int,
+                   file_key: bytes) -> Iterator[bytes]:
+    """Decrypt a blob chunk by chunk with its file key; needs no database, so it can run
+    while a response streams after the request's transaction ended (crypto.StreamError
+    on tampering)."""
+    return decrypt_stream(file_key, blobs.read(blob_id), version=stream_version)
