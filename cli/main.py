@@ -17,6 +17,7 @@ from cli.demo import demo
 from cli.init_command import init
 from cli.notify_command import notify
 from cli.remind_command import remind
+from cli.report_command import report
 from cli.reviewer_commands import recover, reviewer
 from cli.serve import serve
 
@@ -55,6 +56,7 @@ cli.add_command(demo)
 cli.add_command(cleanup)
 cli.add_command(notify)
 cli.add_command(remind)
+cli.add_command(report)
 cli.add_command(audit)
 cli.add_command(backup)
 cli.add_command(restore)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from core.models import Satisfaction
+from core.models import Category, Satisfaction
 from core.statistics import figures as f
 from reviewer import labels
 
@@ -47,3 +47,8 @@ def row_label(key: str, category_names: dict[str, str]) -> str:
             if str(code) == key:
                 return str(label)
     return key
+
+
+def category_names(categories: list[Category], language: str) -> dict[str, str]:
+    """Each category's code -> its name in `language` (a console locale code)."""
+    return {c.code: labels.category_name(c, language) for c in categories}

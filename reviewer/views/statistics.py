@@ -18,18 +18,18 @@ from core.statistics.csv_export import figures_csv_bytes
 from core.statistics.figures import Deadline, Figures, dashboard_figures
 from core.statistics.periods import parse_period
 from core.statistics.suppression import Table
-from reviewer import charts, labels
 from reviewer.console import console
+from reviewer.pdf import PdfUnavailable
+from reviewer.review_report import render_review
 from reviewer.session import role_required
-from reviewer.statistics_labels import row_label
+from reviewer.statistics_charts import CHARTS, chart_svg, month_chart_worth_drawing
+from reviewer.statistics_labels import category_names, row_label
 from web import current_language
 from web.database import db
 
 blueprint = Blueprint("statistics", __name__, url_prefix="/statistics")
 viewers = role_required(Role.ADMIN, Role.REVIEWER)
 
-#: The charts: "by_month" draws the category x month grid, the others a Details table.
-CHARTS = ("by_month", "by_channel", "by_scope", "by_finding", "by_root_cause")
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,7 @@ def _view() -> View:
 
 
 def _category_names(categories: list[Category]) -> dict[str, str]:
-    language = current_language()
-    return {c.code: labels.category_name(c, language) for c in categories}
+    return category_names(categories, current_language())
 
 
 def _row_keys(figures: Figures) -> set[str]:
@@ -102,9 +101,7 @@ def dashboard() -> Any:
     alerts: list[Alert] = recent_alerts(db(), console().services.clock.today())
     status = 400 if view.error else 200
     details = view.figures.details if view.figures is not None else None
-    # A chart of nothing but hidden or zero cells would read as "no cases": a note instead.
-    month_chart = details is not None and any(
-        cell.value for row in details.by_category_month.cells for cell in row)
+    month_chart = details is not None and month_chart_worth_drawing(details)
     return render_template(
         "reviewer/statistics.html", view=view, figures=view.figures, alerts=alerts,
         month_chart=month_chart,
@@ -121,21 +118,7 @@ def chart(name: str) -> Any:
     view = _view()
     if view.figures is None or view.figures.details is None:
         abort(404)
-    details = view.figures.details
-    names = _category_names(list_categories(db()))
-    if name == "by_month":
-        grid = details.by_category_month
-        svg = charts.monthly_chart(
-            _("Cases by category and month"), list(grid.column_keys),
-            [(row_label(key, names), [c.value for c in row])
-             for key, row in zip(grid.row_keys, grid.cells, strict=True)])
-    else:
-        table: Table = getattr(details, name)
-        titles = {"by_channel": _("Cases by channel"), "by_scope": _("Cases by scope decision"),
-                  "by_finding": _("Cases by finding"),
-                  "by_root_cause": _("Cases by root cause")}
-        svg = charts.bar_chart(titles[name],
-                               [(row_label(key, names), cell.value) for key, cell in table.rows])
+    svg = chart_svg(view.figures.details, name, _category_names(list_categories(db())))
     return Response(svg, mimetype="image/svg+xml")
 
 
@@ -152,3 +135,26 @@ def export() -> Any:
     return Response(figures_csv_bytes(view.figures, labels_of), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
+
+
+@blueprint.get("/review.<fmt>")
+@viewers
+def review(fmt: str) -> Any:
+    """The periodic review report of a period, as PDF or as one self-contained HTML file
+    (a download: its inline styles and charts are not meant for the console's pages)."""
+    if fmt not in ("pdf", "html"):
+        abort(404)
+    today = console().services.clock.today()
+    period_text = (request.args.get("period") or default_period(today)).strip()[:20]
+    try:
+        period = parse_period(period_text)
+    except ValueError:
+        return dashboard()  # the statistics page, saying what is wrong with the period (400)
+    try:
+        rendered = render_review(period, today)
+    except PdfUnavailable:
+        abort(503, _("PDF documents cannot be made on this server: ask its operator."))
+    body = rendered.pdf if fmt == "pdf" else rendered.html.encode("utf-8")
+    mimetype = "application/pdf" if fmt == "pdf" else "text/html"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{rendered.stem}.{fmt}"'})

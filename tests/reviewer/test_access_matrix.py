@@ -70,6 +70,7 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "statistics.dashboard":  (LOGIN, 200, 200, 200, 403, 200),
     "statistics.export":     (LOGIN, 200, 200, 200, 403, 200),
     "statistics.chart":      (LOGIN, 404, 404, 404, 403, 404),  # one case: no charts
+    "statistics.review":     (LOGIN, 200, 200, 200, 403, 200),
 }
 
 
@@ -78,7 +79,7 @@ def url_values(world) -> dict[str, object]:
             "reviewer_id": world.on_case.id, "action": "revoke",
             "filename": "reviewer/console.css", "change_id": 999_999, "decision": "approve",
             "give": "give", "request_id": 1, "action_id": 1,
-            "name": "by_channel"}
+            "name": "by_channel", "fmt": "pdf"}
 
 
 def test_every_route_has_an_entry(app):

@@ -58,6 +58,7 @@ ROUTE_AUDIT: dict[str, tuple[A, ...] | str] = {
     "statistics.dashboard": "none: counts from clear columns; no case is opened or changed",
     "statistics.chart": "none: the dashboard's figures drawn as an image",
     "statistics.export": "none: the dashboard's figures, suppressed the same way, as CSV",
+    "statistics.review": "none: the review report, from the dashboard's figures",
     "cases.show": (A.REPORT_DECRYPTED,),
     "cases.reply": (A.REVIEWER_MESSAGE_POSTED, A.CASE_STATUS_CHANGED),
     # A file that fails its check: RECORD_TAMPERED (tests/security/test_key_custody.py).

@@ -1,0 +1,83 @@
+"""The periodic review report (定期检视): the figures of a period as one self-contained HTML
+document and as PDF, in the console's languages, for `candor report` and the statistics page.
+
+It shows what the dashboard shows, drawn from the same figures and suppressed the same way
+(core.statistics.review), plus the previous period's total and the early warnings of each
+complete month. Charts are inlined as data: URLs, so the HTML opens anywhere and the PDF
+renderer fetches nothing (reviewer.pdf).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Flask, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from core.categories.lookup import list_categories
+from core.statistics.periods import Period
+from core.statistics.review import Review, review_figures
+from reviewer.pdf import FONT_STACK, html_to_pdf
+from reviewer.statistics_charts import CHARTS, chart_svg, month_chart_worth_drawing
+from reviewer.statistics_labels import category_names, row_label
+from web import current_language, html_lang
+from web.database import db
+
+#: The languages a report can be made in: what `--language` accepts -> the console's locale.
+LANGUAGES = {"en": "en", "zh": "zh_CN"}
+
+
+@dataclass(frozen=True)
+class RenderedReview:
+    """One review report: the HTML document, its PDF, and a file name stem."""
+
+    html: str
+    pdf: bytes
+    stem: str
+
+
+def _data_uri(svg: bytes) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
+def review_title(period: Period) -> str:
+    """The report's title in the current language."""
+    title: str = _("Review of the reporting process, %(period)s", period=period.label)
+    return title
+
+
+def review_html(review: Review, names: dict[str, str]) -> str:
+    """The report as a complete HTML document in the current request's language.
+    `names` maps category codes to their names in that language."""
+    details = review.figures.details
+    charts: dict[str, str] = {}
+    if details is not None:
+        for name in CHARTS:
+            if name != "by_month" or month_chart_worth_drawing(details):
+                charts[name] = _data_uri(chart_svg(details, name, names))
+    return render_template(
+        "reviewer/review_report.html", review=review, figures=review.figures,
+        charts=charts, title=review_title(review.figures.period), font_stack=FONT_STACK,
+        lang=html_lang(), label=lambda key: row_label(key, names))
+
+
+def render_review(period: Period, today: date) -> RenderedReview:
+    """The report of `period` as of `today`, in the current request's language, from the
+    request's database session."""
+    review = review_figures(db(), period, today)
+    html = review_html(review, category_names(list_categories(db()), current_language()))
+    stem = f"candor-review-{period.label}-{current_language()}"
+    return RenderedReview(html=html, pdf=html_to_pdf(html, title=review_title(period)),
+                          stem=stem)
+
+
+def render_review_offline(app: Flask, period: Period, today: date,
+                          language: str) -> RenderedReview:
+    """`render_review` outside a request (the command line), with `app`'s database, in
+    `language` (a LANGUAGES key). KeyError for another language."""
+    locale = LANGUAGES[language]
+    with app.test_request_context("/"), force_locale(locale):
+        return render_review(period, today)

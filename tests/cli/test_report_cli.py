@@ -1,0 +1,62 @@
+"""`candor report`: the periodic review report written as PDF and HTML files, in English or
+Chinese, with the figures of the period; bad input is one clear line, not a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.config import load_config
+from core.db import make_engine, make_session_factory
+from core.services import build_services
+from tests.cli.conftest import run
+from tests.core.factories import submit
+from tests.reviewer.test_review_report import pdf_text
+
+
+def _reports(env: dict[str, str], count: int) -> str:
+    """`count` reports in the it_fault category, today; the quarter they fall in."""
+    config = load_config(env)
+    services = build_services(config)
+    engine = make_engine(config.database_url)
+    try:
+        for _ in range(count):
+            submit(make_session_factory(engine), services, category="it_fault")
+    finally:
+        engine.dispose()
+    today = services.clock.today()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def test_the_report_is_written_as_pdf_and_html(initialised_env: dict[str, str],
+                                               tmp_path: Path) -> None:
+    period = _reports(initialised_env, 4)
+    out = tmp_path / "reports"
+    result = run(initialised_env, "report", "--period", period, "--output-dir", str(out))
+    assert result.exit_code == 0, result.output
+    pdf, html = out / f"candor-review-{period}-en.pdf", out / f"candor-review-{period}-en.html"
+    assert f"Wrote {pdf}" in result.output and f"Wrote {html}" in result.output
+    text = pdf_text(pdf.read_bytes())
+    assert f"Review of the reporting process, {period}" in text
+    assert f"Cases received in {period} 4" in text
+    assert "printer" not in text.lower()  # the reports' text: never decrypted
+    assert 'id="review-total">4<' in html.read_text("utf-8")
+
+
+def test_the_report_in_chinese_and_one_format(initialised_env: dict[str, str],
+                                              tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    result = run(initialised_env, "report", "--period", "2026-11", "--language", "zh",
+                 "--format", "pdf", "--output-dir", str(out))
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == ["candor-review-2026-11-zh_CN.pdf"]
+    text = pdf_text((out / "candor-review-2026-11-zh_CN.pdf").read_bytes())
+    assert "举报处理流程定期检视，2026-11" in text and "本期收到的案件少于 3 件" in text
+
+
+def test_a_bad_period_is_one_clear_line(initialised_env: dict[str, str],
+                                        tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    result = run(initialised_env, "report", "--period", "2026-Q5", "--output-dir", str(out))
+    assert result.exit_code == 2
+    assert "quarters are Q1 to Q4" in result.output and "Traceback" not in result.output
+    assert not out.exists()

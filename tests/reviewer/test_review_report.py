@@ -1,0 +1,120 @@
+"""The periodic review report over real HTTP requests to the console: the PDF's text (read
+back with pypdf) carries the same figures as the statistics page, small cells hidden, in
+English and Chinese; the HTML is self-contained; nothing is decrypted."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pypdf
+from sqlalchemy import update
+
+from core.db import transaction
+from core.models import Case
+from tests.core.factories import audit_size, submit
+from tests.reviewer.conftest import World, login_client
+
+#: The reports the tests make are kept here for people to look at (like the e2e screenshots).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "review"
+
+
+def keep(name: str, data: bytes) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / name).write_bytes(data)
+
+
+def _cases(session_factory: Any, services: Any, category: str, count: int) -> None:
+    for _ in range(count):
+        submit(session_factory, services, category=category)
+
+
+def _quarter(services: Any) -> str:
+    today = services.clock.today()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of every page of a PDF, whitespace collapsed."""
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+
+def test_the_pdf_has_the_dashboards_figures_and_hides_small_cells(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    _cases(session_factory, services, "it_fault", 4)  # 5 with the world's case
+    _cases(session_factory, services, "security", 1)
+    before = audit_size(session_factory)
+    client = login_client(app, session_factory, services, world.admin)
+    period = _quarter(services)
+    response = client.get(f"/statistics/review.pdf?period={period}")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="candor-review-{period}-en.pdf"')
+    keep("review-en.pdf", response.data)
+    text = pdf_text(response.data)
+    assert f"Review of the reporting process, {period}" in text
+    dashboard = client.get(f"/statistics?period={period}").get_data(as_text=True)
+    total = re.search(r'id="statistics-total">(\d+)<', dashboard)
+    assert total is not None and total.group(1) == "6"
+    assert f"Cases received in {period} 6" in text
+    assert "<3" in text  # the one security case, as on the dashboard
+    for heading in ("1. Volumes", "2. Times and deadlines", "3. Scope, findings and root causes",
+                    "4. Corrective actions", "5. Recurring themes", "6. Reporters' satisfaction",
+                    "7. Questions for the review"):
+        assert heading in text
+    assert "Printer" not in text and "printer" not in text  # no report text
+    assert audit_size(session_factory) == before  # nothing was decrypted
+
+
+def test_the_html_is_self_contained(app: Any, world: World, session_factory: Any,
+                                    services: Any) -> None:
+    _cases(session_factory, services, "it_fault", 4)
+    client = login_client(app, session_factory, services, world.on_case)
+    response = client.get(f"/statistics/review.html?period={_quarter(services)}")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    html = response.get_data(as_text=True)
+    assert html.startswith("<!DOCTYPE html>") or "<!DOCTYPE html>" in html[:200]
+    assert "data:image/svg+xml;base64," in html  # the charts travel inside
+    assert "<script" not in html
+    # Nothing to fetch: no link, no image or style from anywhere but a data: URL.
+    assert re.findall(r'(?:src|href)="(?!data:)', html) == []
+
+
+def test_the_report_reads_in_chinese(app: Any, world: World, session_factory: Any,
+                                     services: Any) -> None:
+    _cases(session_factory, services, "it_fault", 4)
+    client = login_client(app, session_factory, services, world.admin)
+    client.get("/statistics")
+    with client.session_transaction() as flask_session:
+        flask_session["candor.language"] = "zh_CN"
+    period = _quarter(services)
+    response = client.get(f"/statistics/review.pdf?period={period}")
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="candor-review-{period}-zh_CN.pdf"')
+    keep("review-zh.pdf", response.data)
+    text = pdf_text(response.data)
+    assert "举报处理流程定期检视" in text and "按类别和月份的案件" in text
+
+
+def test_a_period_of_fewer_than_3_cases_shows_only_its_total(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    with transaction(session_factory) as s:  # the world's case, moved out of the period
+        s.execute(update(Case).values(received_on=services.clock.today().replace(year=2020)))
+    _cases(session_factory, services, "it_fault", 2)
+    client = login_client(app, session_factory, services, world.admin)
+    text = pdf_text(client.get(f"/statistics/review.pdf?period={_quarter(services)}").data)
+    assert "Fewer than 3 cases were received in the period" in text
+    assert "Cases by channel" not in text
+
+
+def test_bad_periods_get_a_message(app: Any, world: World, session_factory: Any,
+                                   services: Any) -> None:
+    client = login_client(app, session_factory, services, world.admin)
+    response = client.get("/statistics/review.pdf?period=2026-Q7")
+    assert response.status_code == 400
+    assert "a quarter (2026-Q4)" in response.get_data(as_text=True)
+    assert client.get("/statistics/review.docx?period=2026").status_code == 404
