@@ -103,6 +103,10 @@ class Config:
     #: For MinIO, Ceph and other S3-compatible stores (bucket in the path); None: AWS.
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
+    #: Days after a case is finished (closed, referred or not admissible: `cases.closed_on`)
+    #: before `candor retention run` destroys its content (core.cases.retention), unless it
+    #: is on legal hold. 0: never destroy (retention off).
+    retention_days: int = 730
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -224,6 +228,7 @@ _INT_SETTINGS = (
     "reviewer_session_idle_minutes",
     "reviewer_session_absolute_hours",
     "smtp_port",
+    "retention_days",
 )
 _STR_SETTINGS = ("smtp_host", "smtp_sender", "console_url", "timezone", "audit_origin",
                  "blob_store", "s3_bucket", "s3_prefix", "s3_endpoint_url", "s3_region")

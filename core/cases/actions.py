@@ -147,7 +147,9 @@ def due_actions(session: Session, today: date, *, owner_id: int | None = None,
                     CorrectiveAction.owner_id, CorrectiveAction.due_on)
              .join(Case, Case.id == CorrectiveAction.case_id)
              .where(CorrectiveAction.status != ActionStatus.DONE,
-                    CorrectiveAction.due_on <= today + timedelta(days=days))
+                    CorrectiveAction.due_on <= today + timedelta(days=days),
+                    # Retention destroyed the action's title: nothing to remind of.
+                    Case.content_destroyed_on.is_(None))
              .order_by(CorrectiveAction.due_on, Case.reference, CorrectiveAction.position))
     if owner_id is not None:
         query = query.where(CorrectiveAction.owner_id == owner_id)

@@ -59,6 +59,7 @@ from core.models import (
     Role,
 )
 from core.models.base import random_row_id
+from core.models.enums import FINAL_STATUSES
 from core.services import Services
 from crypto.errors import DecryptionError
 from crypto.records import decrypt_record, encrypt_record
@@ -259,6 +260,9 @@ def change_status(session: Session, services: Services, actor: Actor, case: Case
     core.cases.transitions allows the move."""
     lock_case(session, case)  # inbox counters: the stage being left is the committed one
     old, old_category_id = case.status, case.category_id
+    if case.content_destroyed_on is not None:
+        # Retention destroyed its keys and records: nothing is left to handle.
+        raise StageRefused("the content of this case was destroyed under the retention policy")
     check_transition(old, new_status, before_request(session, case))
     case.status = new_status
     today = services.clock.today()
@@ -268,9 +272,12 @@ def change_status(session: Session, services: Services, actor: Actor, case: Case
         case.feedback_due = add_months(today, services.config.feedback_months)
     if new_status is CaseStatus.FEEDBACK_GIVEN and case.feedback_given_on is None:
         case.feedback_given_on = today
-    if new_status is CaseStatus.CLOSED:
+    if new_status in FINAL_STATUSES:
+        # Entering any final stage (closed, referred, not admissible) finishes the case:
+        # retention counts from this day (core.cases.retention). Referred -> closed moves it
+        # to the later day, which can only delay destruction.
         case.closed_on = today
-    elif old is CaseStatus.CLOSED:
+    elif old in FINAL_STATUSES:
         case.closed_on = None  # reopened
     record_event(session, services.clock, AuditAction.CASE_STATUS_CHANGED, actor,
                  case_id=case.id, detail={"from": str(old), "to": str(new_status),
@@ -386,5 +393,5 @@ def exclude_member(session: Session, services: Services, actor: Actor, case_id: 
                  case_id=case.id, detail={"reviewer_id": reviewer.id})
     membership_excluded(session, case, reviewer.id, was_active)
     session.flush()
-    if was_active is not None:
-        start_epoch(session, services, actor, case)
+    if was_active is not None and case.content_destroyed_on is None:
+        start_epoch(session, services, actor, case)  # (a destroyed case has no keys left)

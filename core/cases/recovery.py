@@ -58,8 +58,8 @@ def regrant_member_cases(session: Session, services: Services, recovery_private_
     regranted = missing = 0
     for case_id in case_ids:
         case = session.get(Case, case_id)
-        if case is None:
-            continue
+        if case is None or case.content_destroyed_on is not None:
+            continue  # retention destroyed every key of it: nothing to give back
         changed = False
         for epoch in range(FIRST_EPOCH, case.key_epoch + 1):
             for kind in (KeyKind.CASE, KeyKind.TEAM):

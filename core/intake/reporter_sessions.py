@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.cases.grants import SubmitterKeys
 from core.clock import DatePrecision
 from core.intake.reporter import SubmitterAccess
+from core.models import Case
 from core.services import Services
 from core.session_tokens import SessionToken, new_session_token, parse_session_token
 from crypto.errors import CryptoError
@@ -54,7 +55,8 @@ def start_submitter_session(session: Session, services: Services,
 def resume_submitter_session(session: Session, services: Services,
                              cookie_value: str | None) -> SubmitterAccess | None:
     """The access of a live session (and its idle deadline pushed forward), or None if the
-    cookie is missing, forged, or the session idled out or was ended."""
+    cookie is missing, forged, or the session idled out or was ended, or the case's content
+    was destroyed under the retention policy."""
     token = parse_session_token(cookie_value)
     if token is None:
         return None
@@ -68,6 +70,12 @@ def resume_submitter_session(session: Session, services: Services,
         return None
     now = services.clock.now().timestamp()
     if state["idle_deadline"] < now or state.get("absolute_deadline", 0) < now:
+        store.delete(session, token.id_hash)
+        return None
+    case = session.get(Case, int(state["case_id"]))
+    if case is not None and case.content_destroyed_on is not None:
+        # Retention destroyed the case since the login: end the session, as for an unknown
+        # receipt code (the key it holds opens nothing any more).
         store.delete(session, token.id_hash)
         return None
     private = state.get("private_key")

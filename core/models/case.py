@@ -74,6 +74,8 @@ class Case(Base):
     (acknowledge_due, id) let a page sorted by those columns walk the index and stop after
     OFFSET + LIMIT visible rows; (status, acknowledge_due) and (status, feedback_due) find the
     cases still owing a deadline that is past or near without touching finished cases.
+    (content_destroyed_on, closed_on) lets retention (core.cases.retention) find the finished
+    cases whose content is due for destruction as one range of the index (NULL, <= day).
     """
 
     __tablename__ = "cases"
@@ -83,6 +85,7 @@ class Case(Base):
         Index("ix_cases_acknowledge_due_id", "acknowledge_due", "id"),
         Index("ix_cases_status_acknowledge_due", "status", "acknowledge_due"),
         Index("ix_cases_status_feedback_due", "status", "feedback_due"),
+        Index("ix_cases_content_destroyed_on_closed_on", "content_destroyed_on", "closed_on"),
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False,
@@ -101,7 +104,14 @@ class Case(Base):
     acknowledged_on: Mapped[date | None] = mapped_column(Date)
     feedback_due: Mapped[date] = mapped_column(Date)
     feedback_given_on: Mapped[date | None] = mapped_column(Date)
+    #: The day the case entered a final stage (closed, referred, not admissible); None while
+    #: it is open. Retention counts from it (core.cases.retention).
     closed_on: Mapped[date | None] = mapped_column(Date)
+    #: A legal hold stops retention from destroying the case's content (core.cases.retention).
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The day retention destroyed the case's keys and ciphertexts (core.cases.shredding);
+    #: None while the content exists. The clear columns stay, for statistics.
+    content_destroyed_on: Mapped[date | None] = mapped_column(Date)
     #: Day of the reporter's latest message, for "new information" filters.
     submitter_active_on: Mapped[date | None] = mapped_column(Date)
     #: Set at triage; in clear so that the inbox can filter and sort on it.
