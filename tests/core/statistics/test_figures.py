@@ -4,17 +4,12 @@ suppression of views that would single out a case, a constant number of queries 
 
 from __future__ import annotations
 
-import ast
 import csv
 import io
-import sys
-import time
 from collections import Counter
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import date
 
 import pytest
-from sqlalchemy import event
 
 from core.models import (
     ActionStatus,
@@ -322,100 +317,3 @@ def test_cases_without_a_category(stats_db) -> None:
     assert d.by_category_month.cell(NO_CATEGORY, "2026-11").value == 4
     with stats_db.session_factory() as s:
         assert monthly_counts(s, [parse_period("2026-11")])[NO_CATEGORY] == [4]
-
-
-# --- cost and confidentiality -------------------------------------------------------------
-
-def forbid_decryption(monkeypatch) -> None:
-    """Every function that opens a key or a ciphertext fails, wherever it was imported."""
-    import nacl.public
-    import nacl.secret
-
-    import core.cases.grants
-    import core.cases.reading
-    import core.cases.records
-    import crypto.keys
-    import crypto.records
-    import crypto.stream
-
-    def refuse(*_args, **_kwargs):
-        raise AssertionError("the dashboard decrypted something")
-
-    originals = [crypto.records.decrypt_record, crypto.keys.open_sealed, crypto.keys.unwrap,
-                 crypto.stream.decrypt_stream, core.cases.reading.decrypt_case,
-                 core.cases.records.open_record, core.cases.grants.open_reviewer_grant,
-                 core.cases.grants.open_submitter_grant, core.cases.grants.open_recovery_grant]
-    for module in list(sys.modules.values()):
-        for name, value in list(vars(module).items()) if module else []:
-            if any(value is original for original in originals):
-                monkeypatch.setattr(module, name, refuse)
-    monkeypatch.setattr(nacl.public.SealedBox, "decrypt", refuse)
-    monkeypatch.setattr(nacl.secret.SecretBox, "decrypt", refuse)
-
-
-def test_statistics_modules_import_no_crypto() -> None:
-    folder = Path(__file__).resolve().parents[3] / "core" / "statistics"
-    for path in folder.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                assert not node.module.startswith(("crypto", "core.cases.reading",
-                                                   "core.cases.records", "core.cases.grants",
-                                                   "core.keyring")), path
-
-
-def bulk_world(stats_db, n: int) -> None:
-    """`n` cases over 2026 (every category, channel, stage and outcome), a decision for one
-    in four and a corrective action for one in ten: one executemany per table."""
-    categories = list(stats_db.category_ids)
-    channels, scopes, stages = list(Channel), [*ScopeDecision, None], list(S)
-    answers, findings, causes = [None, *Satisfaction], list(Finding), list(RootCause)
-    action_states = list(ActionStatus)
-    cases, decisions, actions = [], [], []
-    for i in range(n):
-        received = date(2026, 1, 1) + timedelta(days=i % 365)
-        row = stats_db.case_row(
-            received, category=categories[i % len(categories)],
-            channel=channels[i % len(channels)], status=stages[i % len(stages)],
-            acknowledged=i % 11 if i % 13 else None, feedback=i % 97 if i % 3 else None,
-            scope=scopes[i % len(scopes)], satisfaction=answers[i % 3])
-        cases.append(row)
-        if i % 4 == 0:
-            decisions.append(stats_db.decision_row(
-                row["id"], findings[i % 4], root_cause=causes[i % 5],
-                sanctions="warning,training" if i % 2 else "", recognitions="thanks"))
-        if i % 10 == 0:
-            state = action_states[i % 3]
-            done = received + timedelta(days=i % 90) if state is ActionStatus.DONE else None
-            actions.append(stats_db.action_row(row["id"], received + timedelta(days=60),
-                                               state, done))
-    stats_db.insert(cases, decisions, actions)
-
-
-@pytest.mark.slow
-def test_query_count_is_constant_and_nothing_is_decrypted(stats_db, engine, monkeypatch,
-                                                          backend) -> None:
-    forbid_decryption(monkeypatch)
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_rest) -> None:
-        if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN IMMEDIATE
-            statements.append(statement)
-
-    counts, timings = [], []
-    for n in (100, 100_000 - 100):
-        started = time.perf_counter()
-        bulk_world(stats_db, n)
-        inserted = time.perf_counter() - started
-        statements.clear()
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            started = time.perf_counter()
-            result = figures(stats_db, "2026")
-            timings.append((inserted, time.perf_counter() - started))
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        assert result.details is not None
-        counts.append(len(statements))
-    assert result.total.value == 100_000
-    assert counts[0] == counts[1] == 5, (counts, statements)  # BEGIN not counted
-    print(f"\n{backend}: insert + figures at 100 and 100k cases (s): {timings}")
