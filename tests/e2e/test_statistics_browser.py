@@ -2,7 +2,8 @@
 from the navigation, reads the current quarter's figures (a category of one case shown as
 "<3"), every chart image loads, the page raises no script error and no request fails; the
 period is narrowed to a month; the CSV is downloaded through its link; then the console is
-switched to Chinese. Screenshots: artifacts/e2e/statistics-*."""
+switched to Chinese and the quarter's review report downloaded as PDF through its link.
+Screenshots: artifacts/e2e/statistics-*; the report: artifacts/e2e/review-zh_CN.pdf."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from core.statistics.periods import months_in, parse_period
 from tests.core.factories import ReviewerHandle, add_reviewer, seed_categories, submit
 from tests.e2e.test_console_browser import ARGS, ARTIFACTS, CHROMIUM
 from tests.e2e.test_key_custody_browser import console_url  # noqa: F401 - fixture
+from tests.reviewer.test_review_report import pdf_text
 
 #: Cases to seed: (category, index of the month in the quarter, count). An index past the
 #: months already begun (early in a quarter) falls back to the current month, so the total
@@ -161,11 +163,20 @@ def test_a_case_handler_reads_the_statistics_in_a_browser(console_url, session_f
         assert "下载这些数据" in page.inner_text("#statistics-csv")
         page.screenshot(path=str(ARTIFACTS / "statistics-zh_CN-01-dashboard.png"),
                         full_page=True)
+        # The quarter's review report in Chinese, through its link (read back with pypdf).
+        with page.expect_download() as download_info:
+            page.click("#review-pdf")
+        download = download_info.value
+        assert download.suggested_filename.endswith("-zh_CN.pdf")
+        pdf_path = ARTIFACTS / "review-zh_CN.pdf"
+        download.save_as(pdf_path)
+        review_text = pdf_text(pdf_path.read_bytes())
+        assert "举报处理流程定期检视" in review_text and "五、反复出现的问题" in review_text
         context.close()
         browser.close()
     # A download may be reported as an aborted navigation; nothing else may fail.
     problems = [p for p in problems
-                if not (p.startswith("request failed:") and "/statistics/export.csv" in p
-                        and "ERR_ABORTED" in p)]
+                if not (p.startswith("request failed:") and "ERR_ABORTED" in p
+                        and ("/statistics/export.csv" in p or "/statistics/review.pdf" in p))]
     assert problems == []
     assert time.monotonic() - started < BUDGET_SECONDS
