@@ -17,6 +17,7 @@ from reviewer.views import (
     admin,
     audit_log,
     auth,
+    case_file,
     cases,
     casework_page,
     handling,
@@ -68,6 +69,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(inbox.blueprint)
     app.register_blueprint(cases.blueprint)
+    app.register_blueprint(case_file.blueprint)
     app.register_blueprint(handling.blueprint)
     app.register_blueprint(casework_page.blueprint)
     app.register_blueprint(history.blueprint)

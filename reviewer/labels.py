@@ -187,6 +187,7 @@ HISTORY = {
     "case:record:tampered": _l("A record failed its integrity check"),
     "case:report:decrypt": _l("Case read"),
     "case:attachment:decrypt": _l("File downloaded"),
+    "case:export": _l("Case file exported"),
     "case:summary:decrypt": _l("Summary shown in an inbox"),
     "access:refuse": _l("Access refused"),
 }

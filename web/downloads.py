@@ -47,3 +47,11 @@ def attachment_response(name: str, size: int, chunks: Iterable[bytes]) -> Respon
     response.headers["Content-Disposition"] = content_disposition(name)
     response.headers["Content-Length"] = str(size)
     return response
+
+
+def archive_response(name: str, chunks: Iterable[bytes]) -> Response:
+    """A zip archive streamed from `chunks` as it is written (web.zip_stream), saved under
+    `name`; its length is not known in advance, so none is sent."""
+    response = Response(chunks, mimetype="application/zip", direct_passthrough=True)
+    response.headers["Content-Disposition"] = content_disposition(name)
+    return response
