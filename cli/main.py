@@ -18,6 +18,7 @@ from cli.init_command import init
 from cli.notify_command import notify
 from cli.remind_command import remind
 from cli.report_command import report
+from cli.retention_command import retention
 from cli.reviewer_commands import recover, reviewer
 from cli.serve import serve
 
@@ -60,6 +61,7 @@ cli.add_command(report)
 cli.add_command(audit)
 cli.add_command(backup)
 cli.add_command(restore)
+cli.add_command(retention)
 
 
 if __name__ == "__main__":  # pragma: no cover

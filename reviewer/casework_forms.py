@@ -86,6 +86,14 @@ class CategoryForm(FlaskForm):
     category = SelectField(_l("Category"), validators=[InputRequired()])
 
 
+class LegalHoldForm(FlaskForm):
+    """Place ("on") or lift ("off") a legal hold, which stops retention for the case."""
+
+    hold = RadioField(_l("Legal hold"), choices=[("on", _l("Place a legal hold")),
+                                                 ("off", _l("Lift the legal hold"))],
+                      validators=[InputRequired()])
+
+
 class LeadForm(FlaskForm):
     """Hand the lead over."""
 

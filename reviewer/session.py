@@ -15,13 +15,14 @@ from flask import Flask, abort, g, redirect, request, url_for
 from flask import session as flask_session
 from werkzeug.wrappers import Response
 
-from core.cases.team import is_active_member
+from core.cases.team import get_case, is_active_member
 from core.kdf_slots import SlotsBusy
 from core.models import Reviewer, ReviewerSession, Role
 from core.session_tokens import SessionToken, parse_session_token
 from core.staff import authentication as staff_auth
 from core.staff.authentication import LoadedSession, NextStep
 from reviewer.console import console
+from reviewer.destroyed import DESTROYED_CASE_ROUTES, destroyed_case_page
 from web.database import commit, db
 from web.i18n import SESSION_KEY as LANGUAGE_KEY
 
@@ -171,6 +172,11 @@ def reauth_required(view: F) -> F:
 
 def require_member(case_id: int) -> None:
     """404 unless the current reviewer is a non-excluded member of the case (a non-member
-    does not even learn that the case exists)."""
+    does not even learn that the case exists). For a case whose content retention destroyed,
+    also 404, with its notice, on every route but those in DESTROYED_CASE_ROUTES."""
     if not is_active_member(db(), case_id, current().reviewer.id):
         abort(404)
+    case = get_case(db(), case_id)
+    if case.content_destroyed_on is not None and request.endpoint not in DESTROYED_CASE_ROUTES:
+        # Retention destroyed the content: the notice instead of a page that would decrypt.
+        abort(destroyed_case_page(case, 404))

@@ -27,10 +27,12 @@ from core.cases.files import StoredFile
 from core.cases.grants import find_reviewer_grant
 from core.cases.kinds import policy_of
 from core.cases.readers import case_readers
+from core.cases.retention import due_on
 from core.cases.team import case_team, get_case, get_case_file, get_member, grant_candidates
 from core.errors import InvalidInput, StreamError, TamperedRecord
 from core.models import KeyKind, MessageKind, Role
 from reviewer.console import console
+from reviewer.destroyed import destroyed_case_page
 from reviewer.forms import GrantForm, PassphraseConfirmForm, ReplyForm, RevealForm
 from reviewer.session import current, reauth_required, reauthenticate, require_member
 from reviewer.session import role_required as _role_required
@@ -52,6 +54,10 @@ def render_case(case_id: int, form: ReplyForm | None = None, error: str | None =
     from reviewer.views.handling import handling_context
     c = console()
     auth = current()
+    destroyed = get_case(db(), case_id)
+    if destroyed.content_destroyed_on is not None:
+        # Nothing is left to decrypt: the clear facts and the notice (reviewer.destroyed).
+        return destroyed_case_page(destroyed, 409 if error is not None else status)
     view = read_case_for_reviewer(db(), c.services, auth.unlocked, case_id)
     case = get_case(db(), case_id)
     can_reveal = (view.disclosure.value == "confidential" and find_reviewer_grant(
@@ -61,7 +67,8 @@ def render_case(case_id: int, form: ReplyForm | None = None, error: str | None =
         form=form if form is not None else ReplyForm(formdata=None), error=error,
         can_reveal=can_reveal, can_exclude=may_exclude(case, auth.reviewer.id),
         readers=case_readers(db(), case), today=c.services.clock.today(),
-        me=auth.reviewer.id, **handling_context(case, view)), status
+        me=auth.reviewer.id, destruction_day=due_on(case, c.config.retention_days),
+        **handling_context(case, view)), status
 
 
 @blueprint.get("/cases/<id:case_id>")

@@ -21,6 +21,7 @@ from core.cases import workflow
 from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
 from core.cases.letters import Letter, grounds_heading, letter
 from core.cases.recategorise import set_category
+from core.cases.retention import set_legal_hold
 from core.cases.team import get_case
 from core.cases.transitions import legal_targets
 from core.cases.views import CaseView
@@ -39,6 +40,7 @@ from reviewer.casework_forms import (
     CategoryForm,
     FeedbackForm,
     LeadForm,
+    LegalHoldForm,
     MessageTextForm,
     PriorityForm,
     ReasonForm,
@@ -245,6 +247,19 @@ def category(case_id: int) -> Any:
         return _invalid_form(case_id)
     return _run(case_id, lambda: set_category(
         db(), console().services, current().unlocked, case_id, form.category.data or ""))
+
+
+@blueprint.post("/cases/<id:case_id>/legal-hold")
+@role_required
+def legal_hold(case_id: int) -> Any:
+    """Place or lift a legal hold (the case lead): retention does not destroy a held case."""
+    require_member(case_id)
+    form = LegalHoldForm(prefix="hold")
+    if not form.validate_on_submit():
+        return _invalid_form(case_id)
+    hold = form.hold.data == "on"
+    return _run(case_id, lambda: set_legal_hold(
+        db(), console().services, get_case(db(), case_id), hold, current().unlocked.actor))
 
 
 @blueprint.post("/cases/<id:case_id>/lead")

@@ -125,6 +125,12 @@ def category(c: Ctx) -> Call:
                 [ev(A.CASE_CATEGORY_CHANGED, c.alice.id, c.case)], {"cat-category": "security"})
 
 
+@scenario("legal hold", "handling.legal_hold", A.CASE_LEGAL_HOLD_CHANGED)
+def legal_hold(c: Ctx) -> Call:
+    return Call(c.client(c.alice), "POST", f"/cases/{c.case}/legal-hold", 303,
+                [ev(A.CASE_LEGAL_HOLD_CHANGED, c.alice.id, c.case)], {"hold-hold": "on"})
+
+
 @scenario("hand over the lead", "handling.lead", A.CASE_LEAD_CHANGED)
 def lead(c: Ctx) -> Call:
     c.join(c.bob)

@@ -41,6 +41,7 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "handling.scope":        (LOGIN, 400, 404, 404, 403, 403),
     "handling.priority":     (LOGIN, 400, 404, 404, 403, 403),
     "handling.category":     (LOGIN, 400, 404, 404, 403, 403),
+    "handling.legal_hold":   (LOGIN, 400, 404, 404, 403, 403),
     "handling.lead":         (LOGIN, 400, 404, 404, 403, 403),
     "handling.role":         (LOGIN, 400, 404, 404, 403, 403),
     "handling.feedback":     (LOGIN, 400, 404, 404, 403, 403),

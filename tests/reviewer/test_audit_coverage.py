@@ -71,6 +71,7 @@ ROUTE_AUDIT: dict[str, tuple[A, ...] | str] = {
                        A.CASE_PRIORITY_CHANGED, A.CASE_STATUS_CHANGED),
     "handling.priority": (A.CASE_PRIORITY_CHANGED,),
     "handling.category": (A.CASE_CATEGORY_CHANGED,),
+    "handling.legal_hold": (A.CASE_LEGAL_HOLD_CHANGED,),
     "handling.lead": (A.CASE_LEAD_CHANGED,),
     "handling.role": (A.CASE_MEMBER_ROLE_CHANGED,),
     "handling.feedback": (A.REPORT_DECRYPTED, A.REVIEWER_MESSAGE_POSTED, A.CASE_STATUS_CHANGED),
@@ -113,6 +114,7 @@ ELSEWHERE: dict[A, str] = {
     A.CATEGORY_MOVED: "tests/cli/test_category_cli.py",
     A.CATEGORY_DEACTIVATED: "tests/cli/test_category_cli.py",
     A.CATEGORY_ACTIVATED: "tests/cli/test_category_cli.py",
+    A.CASE_CONTENT_DESTROYED: "tests/cli/test_retention_command.py",  # candor retention run
     A.RECORD_TAMPERED: "tests/core/cases/test_evidence_log.py",
     A.KEY_REJECTED: "tests/security/test_key_custody.py",
     A.AUDIT_LOG_DAMAGED: "tests/reviewer/test_audit_console.py",
