@@ -81,6 +81,26 @@ def exclude(c: Ctx) -> Call:
                 {"passphrase": c.alice.passphrase})
 
 
+@scenario("case file export", "case_file.export", A.SESSION_REAUTHENTICATED,
+          A.CASE_FILE_EXPORTED)
+def case_file_export(c: Ctx) -> Call:
+    return Call(c.client(c.alice), "POST", f"/cases/{c.case}/export", 200,
+                [ev(A.SESSION_REAUTHENTICATED, c.alice.id),
+                 ev(A.CASE_FILE_EXPORTED, c.alice.id, c.case)],  # one event for every record
+                {"passphrase": c.alice.passphrase})
+
+
+@scenario("case file export with the identity", "case_file.export",
+          A.SESSION_REAUTHENTICATED, A.CASE_FILE_EXPORTED, A.IDENTITY_REVEALED)
+def case_file_export_identity(c: Ctx) -> Call:
+    approve_identity(c.session_factory, c.services, c.alice, c.keeper(), c.case)
+    return Call(c.client(c.alice), "POST", f"/cases/{c.case}/export", 200,
+                [ev(A.SESSION_REAUTHENTICATED, c.alice.id),
+                 ev(A.CASE_FILE_EXPORTED, c.alice.id, c.case),
+                 ev(A.IDENTITY_REVEALED, c.alice.id, c.case)],  # approved for alice
+                {"passphrase": c.alice.passphrase})
+
+
 @scenario("acknowledge", "handling.acknowledge", A.REVIEWER_MESSAGE_POSTED,
           A.CASE_STATUS_CHANGED)
 def acknowledge(c: Ctx) -> Call:

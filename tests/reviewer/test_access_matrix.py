@@ -36,6 +36,7 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "cases.reveal":          (LOGIN, 200, 404, 404, 403, 403),
     "cases.grant":           (LOGIN, 200, 404, 404, 403, 403),
     "cases.exclude":         (LOGIN, 200, 404, 404, 403, 403),
+    "case_file.export":      (LOGIN, 200, 404, 404, 403, 403),  # GET: the passphrase form
     # The case cycle: an empty form is refused with the case page and a message (400).
     "handling.acknowledge":  (LOGIN, 400, 404, 404, 403, 403),
     "handling.scope":        (LOGIN, 400, 404, 404, 403, 403),

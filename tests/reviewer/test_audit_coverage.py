@@ -66,6 +66,10 @@ ROUTE_AUDIT: dict[str, tuple[A, ...] | str] = {
     "cases.reveal": (A.SESSION_REAUTHENTICATED, A.IDENTITY_REVEALED),  # GET: the form only
     "cases.grant": (A.CASE_GRANTED,),
     "cases.exclude": (A.SESSION_REAUTHENTICATED, A.CASE_MEMBER_EXCLUDED, A.CASE_EPOCH_STARTED),
+    # One event for the whole file (core.cases.case_file says why); the identity, when it goes
+    # with it, is a reveal too. GET: the form only. A tampered file: RECORD_TAMPERED
+    # (tests/core/cases/test_case_file.py).
+    "case_file.export": (A.SESSION_REAUTHENTICATED, A.CASE_FILE_EXPORTED, A.IDENTITY_REVEALED),
     "handling.acknowledge": (A.REVIEWER_MESSAGE_POSTED, A.CASE_STATUS_CHANGED),
     "handling.scope": (A.REVIEWER_MESSAGE_POSTED, A.CASE_SCOPE_DECIDED, A.CASE_LEAD_CHANGED,
                        A.CASE_PRIORITY_CHANGED, A.CASE_STATUS_CHANGED),
