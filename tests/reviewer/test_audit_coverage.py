@@ -61,7 +61,7 @@ ROUTE_AUDIT: dict[str, tuple[A, ...] | str] = {
     "statistics.review": "none: the review report, from the dashboard's figures",
     "cases.show": (A.REPORT_DECRYPTED,),
     "cases.reply": (A.REVIEWER_MESSAGE_POSTED, A.CASE_STATUS_CHANGED),
-    # A file that fails its check: RECORD_TAMPERED (tests/security/test_key_custody.py).
+    # A file that fails its check: RECORD_TAMPERED (tests/security/test_key_custody_records.py).
     "cases.download": (A.ATTACHMENT_DECRYPTED,),
     "cases.reveal": (A.SESSION_REAUTHENTICATED, A.IDENTITY_REVEALED),  # GET: the form only
     "cases.grant": (A.CASE_GRANTED,),
@@ -120,7 +120,7 @@ ELSEWHERE: dict[A, str] = {
     A.CATEGORY_ACTIVATED: "tests/cli/test_category_cli.py",
     A.CASE_CONTENT_DESTROYED: "tests/cli/test_retention_command.py",  # candor retention run
     A.RECORD_TAMPERED: "tests/core/cases/test_evidence_log.py",
-    A.KEY_REJECTED: "tests/security/test_key_custody.py",
+    A.KEY_REJECTED: "tests/security/test_key_custody_records.py",
     A.AUDIT_LOG_DAMAGED: "tests/reviewer/test_audit_console.py",
     A.ACCESS_REFUSED: "tests/reviewer/test_audit_coverage.py",  # this module, below
 }

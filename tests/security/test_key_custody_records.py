@@ -269,6 +269,7 @@ def test_a_public_key_written_by_an_attacker_gets_no_grant(
     with transaction(session_factory) as s:
         sequence_reporter_events(s, Clock(now=lambda: utc_now() + timedelta(days=1, hours=5)))
     assert {"account": "ivy", "where": "submission"} in key_alarms(session_factory)
+    assert AuditAction.KEY_REJECTED in audit_actions(session_factory)
 
     later = utc_now() + timedelta(seconds=90)  # a TOTP step after the enrolment's
     shifted = dataclasses.replace(services, clock=Clock(now=lambda: later))
