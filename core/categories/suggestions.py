@@ -8,7 +8,9 @@ and show why. The method is naive Bayes over words, one category against the res
    the common words inside it (安全更新: 安全, 更新); runs of Latin letters and digits are
    lower-cased words, lightly stemmed (plural, -ed, -ing). Stop words of both languages, words
    that say nothing about a category, are dropped. Each pair of neighbouring words is a token
-   too ("nobody owns", "没人 负责"), so the phrases of the keyword rules count as phrases.
+   too ("nobody owns", "没人 负责"), so the phrases of the keyword rules count as phrases, and
+   so is each pair of neighbouring Chinese characters (what segmentation splits differently
+   from the rules still matches).
 2. ``build_model`` counts, for every category, how often each token occurs in its training
    documents: one pseudo-document per category made from the shipped keyword rules
    (core.categories.suggestion_words), each of its tokens counted ``seed_weight`` times, plus
@@ -168,8 +170,23 @@ def _chinese_words(run: str) -> list[tuple[str, bool]]:
 _MIN_PART_FREQUENCY = 100
 
 
+#: Marks a token made of two neighbouring Chinese characters (never part of another token).
+_PAIR = "~"
+
+
+def _character_pairs(run: str) -> list[tuple[str, str]]:
+    """(token, as written) for each two neighbouring characters of a Chinese run.
+
+    They catch what segmentation splits differently from the keyword rules (发票报销 against
+    报销发票, names jieba does not know). On the sample set they lift Chinese cross-validated
+    accuracy by about four points (benches/classify.py).
+    """
+    return [(_PAIR + run[i:i + 2], run[i:i + 2]) for i in range(len(run) - 1)]
+
+
 def _words(text: str) -> list[tuple[str, str]]:
-    """(token, as written) for each word of ``text`` and each pair of neighbouring words."""
+    """(token, as written) for each word of ``text``, each pair of neighbouring words and
+    each pair of neighbouring Chinese characters."""
     words: list[tuple[str, str]] = []
     previous: tuple[str, str] | None = None
     for chinese, latin in _RUNS.findall(unicodedata.normalize("NFKC", text).casefold()):
@@ -179,6 +196,7 @@ def _words(text: str) -> list[tuple[str, str]]:
             main = [w for w, is_part in parts if not is_part]
             words.extend((w, w) for w, _ in parts)
             words.extend((f"{a} {b}", f"{a} {b}") for a, b in itertools.pairwise(main))
+            words.extend(_character_pairs(chinese))
         elif len(latin) > 1 and latin not in _ENGLISH_STOP_WORDS:
             word = (_stem(latin), latin)
             words.append(word)
@@ -197,7 +215,8 @@ def tokenize(text: str) -> list[str]:
     same text always gives the same words), long words adding their common parts; Latin words
     of two or more characters are stemmed. Stop words of both languages are dropped. Then
     each pair of neighbouring words within a Chinese run, or of consecutive English words,
-    is a token "a b" as well. Deterministic: no randomness, no state but jieba's dictionary.
+    is a token "a b" as well, and each two neighbouring characters of a Chinese run a token
+    "~ab". Deterministic: no randomness, no state but jieba's dictionary.
     """
     return [token for token, _ in _words(text)]
 
@@ -352,7 +371,10 @@ def suggest(text: str, model: Model, *, min_confidence: float = MIN_CONFIDENCE,
     scores = {c: sum(weights[c].values()) for c in categories}
     best = max(categories, key=lambda c: scores[c])
     confidence = _sigmoid(scores[best] - math.log(len(categories) - 1))
-    reasons = sorted((Reason(written[t], w) for t, w in weights[best].items() if w > 0),
+    by_word: Counter[str] = Counter()  # a word and its character pair are one reason
+    for token, weight in weights[best].items():
+        by_word[written[token]] += weight
+    reasons = sorted((Reason(word, w) for word, w in by_word.items() if w > 0),
                      key=lambda r: (-r.weight, r.word))
     if confidence < min_confidence or len(reasons) < min_words:
         return None
