@@ -371,9 +371,9 @@ def suggest(text: str, model: Model, *, min_confidence: float = MIN_CONFIDENCE,
     scores = {c: sum(weights[c].values()) for c in categories}
     best = max(categories, key=lambda c: scores[c])
     confidence = _sigmoid(scores[best] - math.log(len(categories) - 1))
-    by_word: Counter[str] = Counter()  # a word and its character pair are one reason
+    by_word: dict[str, float] = {}  # a word and its character pair are one reason
     for token, weight in weights[best].items():
-        by_word[written[token]] += weight
+        by_word[written[token]] = by_word.get(written[token], 0.0) + weight
     reasons = sorted((Reason(word, w) for word, w in by_word.items() if w > 0),
                      key=lambda r: (-r.weight, r.word))
     if confidence < min_confidence or len(reasons) < min_words:
