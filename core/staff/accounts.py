@@ -127,6 +127,20 @@ def get_reviewer_by_id(session: Session, reviewer_id: int) -> Reviewer:
     return reviewer
 
 
+def check_new_username(session: Session, username: str) -> str:
+    """`username` as it would be stored (trimmed, lower case); InvalidInput when it is not
+    a valid username, Conflict when an account has it. Forms call it before hashing the
+    new account's passphrase, so that a taken name costs no Argon2id (add_reviewer checks
+    again in its transaction)."""
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidInput("Usernames are 2-63 characters: a-z, 0-9, dot, dash, underscore.",
+                           field="username")
+    if session.execute(select(Reviewer.id).where(Reviewer.username == username)).first():
+        raise Conflict(f"a reviewer named {username!r} already exists")
+    return username
+
+
 def add_reviewer(
     session: Session,
     services: Services,
@@ -150,12 +164,7 @@ def add_reviewer(
     The console and the command line pass a HashedPassphrase made before the transaction; a
     plain string is hashed here, inside it (scripts and tests).
     """
-    username = username.strip().lower()
-    if not USERNAME_PATTERN.match(username):
-        raise InvalidInput("Usernames are 2-63 characters: a-z, 0-9, dot, dash, underscore.",
-                           field="username")
-    if session.execute(select(Reviewer.id).where(Reviewer.username == username)).first():
-        raise Conflict(f"a reviewer named {username!r} already exists")
+    username = check_new_username(session, username)
     if isinstance(passphrase, str):
         passphrase = prepare_passphrase(passphrase, services.config.kdf)
     check_passphrase_policy(passphrase.text, username=username)

@@ -15,6 +15,7 @@ from core.kdf_slots import SlotsBusy
 from core.models import ChangeKind, Role
 from core.staff import authentication as staff_auth
 from core.staff.accounts import (
+    check_new_username,
     deactivate_reviewer,
     get_reviewer_by_id,
     list_reviewers,
@@ -89,8 +90,10 @@ def new_reviewer() -> Any:
     """Create an account; its one-time passphrase is shown once."""
     form = AddReviewerForm()
     if form.validate_on_submit():
-        temporary = _one_time_passphrase()
         try:
+            # A taken or invalid name is refused before the Argon2id (again in the write).
+            check_new_username(db(), form.username.data or "")
+            temporary = _one_time_passphrase()
             with attempt():
                 created = request_account(db(), console().services, _actor(),
                                           username=form.username.data or "",

@@ -199,15 +199,27 @@ def test_routing_page_sets_intake(app, session_factory, services, world):
     assert "category:change" in audit_actions(session_factory)
 
 
-def test_admin_adds_an_account_and_resets_a_passphrase(app, session_factory, services, world):
+def test_admin_adds_an_account_and_resets_a_passphrase(app, session_factory, services, world,
+                                                       monkeypatch):
+    import reviewer.views.admin as admin_views
+    hashed: list[str] = []
+    original = admin_views.one_time_passphrase
+
+    def counted(profile):
+        hashed.append("one-time")
+        return original(profile)
+
+    monkeypatch.setattr(admin_views, "one_time_passphrase", counted)
     client = login_client(app, session_factory, services, world.admin)
     path = "/admin/reviewers/new"
     response = client.post(path, data={"csrf_token": csrf(client, path), "username": "dora",
                                        "role": "reviewer", "email": "dora@example.org"})
     assert response.status_code == 200 and b'id="one-time-passphrase"' in response.data
+    assert hashed == ["one-time"]
     duplicate = client.post(path, data={"csrf_token": csrf(client, path), "username": "dora",
                                         "role": "reviewer"})
     assert b"already taken" in duplicate.data
+    assert hashed == ["one-time"]  # a taken name is refused before the Argon2id
     path = f"/admin/reviewers/{world.on_case.id}/reset-passphrase"
     done = client.post(path, data={"csrf_token": csrf(client, path)})
     assert done.status_code == 200 and b"candor recover" in done.data
