@@ -153,6 +153,9 @@ class ActionUpdateForm(FlaskForm):
     status = SelectField(_l("Status"), choices=as_choices(
         (s.value, ACTION_STATUS[s]) for s in ActionStatus), validators=[InputRequired()])
     note = _text(_l("Follow-up note"), _l("Write what was done or checked."))
+    #: Choices: the team (set by the view); the current owner keeps the action.
+    owner = SelectField(_l("Owner"), coerce=int, validate_choice=True,
+                        validators=[Optional()])
 
 
 class EvidenceForm(FlaskForm):

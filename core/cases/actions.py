@@ -100,8 +100,12 @@ def add_action(session: Session, services: Services, who: UnlockedReviewer, case
 
 
 def update_action(session: Session, services: Services, who: UnlockedReviewer, case_id: int,
-                  action_id: int, *, status: ActionStatus, note: str) -> ActionUpdate:
-    """Record a follow-up note and the status it leaves the action in (immutable)."""
+                  action_id: int, *, status: ActionStatus, note: str,
+                  owner_id: int | None = None) -> ActionUpdate:
+    """Record a follow-up note and the status it leaves the action in (immutable); with
+    `owner_id`, hand the action to another active member of the team (who is reminded from
+    then on). A change of owner is in the update's record ("owner": the new owner's username)
+    and in the audit event (both owners' ids)."""
     case = get_case(session, case_id)
     lock_case(session, case)
     keys = case_keys_of(session, case, who)
@@ -111,18 +115,26 @@ def update_action(session: Session, services: Services, who: UnlockedReviewer, c
     if case.status not in ACTION_STAGES:
         raise StageRefused("corrective actions of this case cannot change in this stage")
     note = clean_text(note, field="note", limit=MAX_LONG_TEXT, required=True)
+    previous_owner = action.owner_id
+    new_owner = (_owner(session, case, owner_id)
+                 if owner_id is not None and owner_id != previous_owner else None)
     today = services.clock.today()
     update = ActionUpdate(id=random_row_id(), case_id=case.id, action_id=action.id,
                           reviewer_id=who.reviewer_id, created_on=today,
                           position=len(action.updates) + 1, status=status)
-    digest = seal_record(case, update, keys, {"note": note})
+    content = {"note": note, **({"owner": new_owner.username} if new_owner else {})}
+    digest = seal_record(case, update, keys, content)
     action.updates.append(update)
     action.status = status
     action.done_on = today if status is ActionStatus.DONE else None
+    if new_owner is not None:
+        action.owner_id = new_owner.id
     session.flush()
+    owners = ({"owner_id": new_owner.id, "previous_owner_id": previous_owner}
+              if new_owner is not None else {})
     record_event(session, services.clock, AuditAction.ACTION_UPDATED, who.actor,
                  case_id=case.id, detail={"action_id": action.id, "status": str(status),
-                                          "sha256": digest})
+                                          "sha256": digest, **owners})
     refresh_actions_due(session, case)
     return update
 

@@ -171,11 +171,14 @@ def update_action(case_id: int, action_id: int) -> Any:
     """A follow-up note and the status it leaves the action in."""
     require_member(case_id)
     form = ActionUpdateForm()
+    form.owner.choices = as_choices(team_choices(get_case(db(), case_id)))
     if not form.validate_on_submit():
-        return render_casework(case_id, error=_("Write the follow-up note."), status=400)
+        message = FIELD_ERRORS["owner"] if form.owner.errors else _("Write the follow-up note.")
+        return render_casework(case_id, error=str(message), status=400)
     return _run_casework(case_id, lambda: case_actions.update_action(
         db(), console().services, current().unlocked, case_id, action_id,
-        status=ActionStatus(form.status.data), note=form.note.data or ""), "actions")
+        status=ActionStatus(form.status.data), note=form.note.data or "",
+        owner_id=form.owner.data or None), "actions")
 
 
 @blueprint.post("/cases/<id:case_id>/evidence")

@@ -274,6 +274,16 @@ def update_action(c: Ctx) -> Call:
                 [ev(A.ACTION_UPDATED, c.alice.id, c.case)], {"status": "done", "note": TEXT})
 
 
+@scenario("action handed over", "casework.update_action", A.ACTION_UPDATED)
+def hand_over_action(c: Ctx) -> Call:
+    c.decided()
+    c.join(c.bob)
+    action_id = _action(c)
+    return Call(c.client(c.alice), "POST", f"/cases/{c.case}/actions/{action_id}", 303,
+                [ev(A.ACTION_UPDATED, c.alice.id, c.case)],
+                {"status": "in_progress", "note": TEXT, "owner": str(c.bob.id)})
+
+
 @scenario("evidence", "casework.evidence", A.EVIDENCE_ADDED)
 def evidence(c: Ctx) -> Call:
     c.accepted()

@@ -126,7 +126,22 @@ def test_one_case_through_every_stage(app, session_factory, services) -> None:
     assert _post(b, case_id, "close", {"reason": ""}).status_code == 400
     with session_factory() as s:
         action_id = s.execute(select(CorrectiveAction.id)).scalar_one()
-    assert _post(a, case_id, f"actions/{action_id}", {"status": "done", "note": "Replaced."},
+    # Handed to bob, then back; an owner from outside the team is refused with a message.
+    refused = _post(a, case_id, f"actions/{action_id}",
+                    {"status": "in_progress", "note": "To nobody.", "owner": "999999"},
+                    page="/casework")
+    assert refused.status_code == 400 and b"Choose an owner from the case team." in refused.data
+    page = a.get(f"/cases/{case_id}/casework").get_data(as_text=True)
+    assert f'<option value="{alice.id}" selected>' in page  # the current owner
+    assert _post(a, case_id, f"actions/{action_id}", {"status": "in_progress",
+                                                      "note": "Bob takes over.",
+                                                      "owner": str(bob.id)},
+                 page="/casework").status_code == 303
+    with session_factory() as s:
+        assert s.get(CorrectiveAction, action_id).owner_id == bob.id
+    assert "handed to bob" in a.get(f"/cases/{case_id}/casework").get_data(as_text=True)
+    assert _post(a, case_id, f"actions/{action_id}", {"status": "done", "note": "Replaced.",
+                                                      "owner": str(alice.id)},
                  page="/casework").status_code == 303
     assert _post(b, case_id, "close", {"reason": ""}).status_code == 303
     assert _status(session_factory, case_id) is CaseStatus.CLOSED

@@ -5,6 +5,7 @@ action."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 
 import pytest
@@ -25,6 +26,7 @@ from core.db import transaction
 from core.errors import InvalidInput, NotFound
 from core.models import (
     ActionStatus,
+    AuditEvent,
     CaseStatus,
     CorrectiveAction,
     ScopeDecision,
@@ -240,3 +242,48 @@ def test_due_actions_lists_the_overdue_and_the_soon_due(session_factory, fixed,
     with session_factory() as s:
         assert [a.position for a in due_actions(s, today + timedelta(days=40))] == [
             positions[5], positions[30]]
+
+
+def test_an_action_is_handed_to_another_member(session_factory, services, fixed,
+                                               team) -> None:
+    """The owner changes with a follow-up: the new owner is reminded from then on, the update
+    says who took it over, and the audit event names both owners (#13's open point)."""
+    alice, bob, case_id = team
+    decide(session_factory, fixed, team)
+    due = fixed.clock.today() + timedelta(days=2)
+    with transaction(session_factory) as s:
+        action = add_action(s, fixed, bob.unlocked, case_id, title="Fix the printer",
+                            notes="", owner_id=bob.id, due_on=due)
+        action_id = action.id
+    outsider = add_reviewer(session_factory, services, "olga")
+    size = audit_size(session_factory)
+    with transaction(session_factory) as s, pytest.raises(InvalidInput) as refused:
+        update_action(s, fixed, bob.unlocked, case_id, action_id,
+                      status=ActionStatus.IN_PROGRESS, note="Handing over", owner_id=outsider.id)
+    assert refused.value.field == "owner" and audit_size(session_factory) == size
+    with transaction(session_factory) as s:
+        update_action(s, fixed, bob.unlocked, case_id, action_id,
+                      status=ActionStatus.IN_PROGRESS, note="Alice takes it over",
+                      owner_id=alice.id)
+    with session_factory() as s:
+        assert s.get(CorrectiveAction, action_id).owner_id == alice.id
+        assert [d.owner_id for d in due_actions(s, fixed.clock.today(), owner_id=alice.id)] == [
+            alice.id]
+        assert due_actions(s, fixed.clock.today(), owner_id=bob.id) == []
+        event = s.execute(select(AuditEvent).order_by(AuditEvent.position.desc())
+                          .limit(1)).scalar_one()
+    assert event.action == "case:action:update"
+    assert json.loads(event.detail)["owner_id"] == alice.id
+    assert json.loads(event.detail)["previous_owner_id"] == bob.id
+    with transaction(session_factory) as s:
+        view = read_casework(s, fixed, bob.unlocked, case_id)
+    update = view.actions[0].updates[-1]
+    assert update.content.text("owner") == "alice"
+    assert update.content.text("note") == "Alice takes it over"
+    # Naming the current owner again is no change of owner.
+    with transaction(session_factory) as s:
+        update_action(s, fixed, alice.unlocked, case_id, action_id,
+                      status=ActionStatus.IN_PROGRESS, note="Still mine", owner_id=alice.id)
+    with transaction(session_factory) as s:
+        view = read_casework(s, fixed, alice.unlocked, case_id)
+    assert view.actions[0].updates[-1].content.text("owner") == ""
