@@ -9,6 +9,7 @@ nothing but `data:` URLs besides.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterator
 
@@ -26,6 +27,13 @@ MAX_MEMBER_BYTES = 200
 #: Characters Windows refuses in a name, and the path separators: each becomes "_".
 _REFUSED = frozenset('/\\:*?"<>|')
 _FALLBACK = "file"
+#: A run of this many characters without a space gets a break opportunity after it (U+200B,
+#: zero width): WeasyPrint lays out a run it cannot break in time that grows with the
+#: square of its length (a 20,000-character run took 6 s), so a reporter's text could make
+#: an export crawl.
+BREAK_EVERY = 64
+_UNBROKEN = re.compile(rf"\S{{{BREAK_EVERY}}}(?=\S)")
+_ZERO_WIDTH_SPACE = "\u200b"
 
 
 def archive_name(reference: str) -> str:
@@ -66,10 +74,17 @@ def _shorten(name: str, limit: int) -> str:
     return f"{cut}{dot}{extension}"
 
 
+def breakable(text: str) -> str:
+    """`text` with a zero-width break opportunity after every BREAK_EVERY characters of a
+    run without a space (the PDF shows the same characters; lines may wrap there)."""
+    return _UNBROKEN.sub(lambda run: run.group(0) + _ZERO_WIDTH_SPACE, text)
+
+
 def render_case_file_html(case_file: CaseFile) -> str:
-    """The case file as one self-contained HTML document, in the console's language."""
+    """The case file as one self-contained HTML document, in the console's language. What
+    people wrote goes through `breakable` (autoescaped all the same)."""
     return render_template("reviewer/case_file_pdf.html", file=case_file, font_stack=FONT_STACK,
-                           member_name=member_name)
+                           member_name=member_name, breakable=breakable)
 
 
 def case_file_pdf(html: str, reference: str) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 
 import pytest
@@ -149,3 +150,24 @@ def test_others_are_refused_as_for_the_case_page(app_nocsrf, session_factory, se
     response = client.post(path, data={"passphrase": handle.passphrase})
     assert response.status_code == status and b"PK" not in response.data[:2]
     assert _exports(session_factory) == []
+
+
+def test_long_unbroken_text_and_long_chinese_fields_render_in_bounded_time(
+        app, session_factory, services, world):
+    """A reporter's text cannot make the PDF's layout crawl: WeasyPrint lays out a run with
+    no break opportunity in time that grows with its square (a 20,000-character run took
+    6 s), and long Chinese text beside the floated labels of the report's fields took 9 s a
+    field. Every field at its limit, each of the two kinds, renders in seconds, whole."""
+    unbroken, chinese = "A" * 20_000, "举报内容" * 5_000
+    result = submit(session_factory, services, report=ReportContent(
+        summary="Long fields", description=unbroken, what_happened=chinese,
+        who_involved=unbroken, how_known=chinese, evidence=unbroken))
+    client = login_client(app, session_factory, services, world.on_case)
+    started = time.monotonic()
+    response = _export(client, result.case_id, world.on_case.passphrase)
+    files, first = _unzip(response)
+    took = time.monotonic() - started
+    assert response.status_code == 200
+    assert took < 20, f"the export took {took:.1f} s"
+    text = _pdf_text(files[first])  # the pages' headers come between the lines of a run
+    assert text.count("A") >= 3 * 20_000 and text.count("举") >= 2 * 5_000

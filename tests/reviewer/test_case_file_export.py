@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from reviewer.case_file_export import (
+    BREAK_EVERY,
     MAX_MEMBER_BYTES,
     archive_name,
+    breakable,
     member_name,
     pdf_name,
 )
@@ -47,3 +49,12 @@ def test_the_same_name_twice_gives_two_members():
 def test_archive_names():
     assert archive_name("C-7K3M9Q2A") == "case-C-7K3M9Q2A.zip"
     assert pdf_name("C-7K3M9Q2A") == "case-C-7K3M9Q2A.pdf"
+
+
+def test_long_runs_get_zero_width_break_opportunities():
+    assert breakable("short words stay as they are") == "short words stay as they are"
+    broken = breakable("x " + "A" * (2 * BREAK_EVERY + 1) + " y")
+    assert broken.replace("\u200b", "") == "x " + "A" * (2 * BREAK_EVERY + 1) + " y"
+    assert broken.count("\u200b") == 2
+    assert all(len(run) <= BREAK_EVERY for run in broken.replace("\u200b", " ").split())
+    assert breakable("A" * BREAK_EVERY) == "A" * BREAK_EVERY  # nothing after a whole run
