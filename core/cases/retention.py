@@ -32,6 +32,16 @@ class ContentDestroyed(Conflict):
     """The case's content was destroyed under the retention policy: nothing to change."""
 
 
+def refuse_if_destroyed(case: Case) -> None:
+    """ContentDestroyed if retention destroyed the case's content. Call with the case locked
+    (core.cases.inbox_counts.lock_case, which re-reads it), so that a run committed since the
+    caller last read the case is seen: a reporter's session holds the first case key, and a
+    message written after the run would leave a ciphertext (and files) of a destroyed case."""
+    if case.content_destroyed_on is not None:
+        raise ContentDestroyed("the content of this case was destroyed under the retention "
+                               "policy")
+
+
 def due_on(case: Case, retention_days: int) -> date | None:
     """The day the case's content is due for destruction, or None: retention is off, the case
     is not finished, it is on legal hold, or its content is already destroyed."""
@@ -88,9 +98,7 @@ def set_legal_hold(session: Session, services: Services, case: Case, hold: bool,
     lock_case(session, case)
     if actor.reviewer_id is not None and not may_exclude(case, actor.reviewer_id):
         raise AccessDenied("only the case lead may place or lift a legal hold")
-    if case.content_destroyed_on is not None:
-        raise ContentDestroyed("the content of this case was destroyed under the retention "
-                               "policy")
+    refuse_if_destroyed(case)
     if case.legal_hold == hold:
         return False
     case.legal_hold = hold

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
 from core.cases.inbox_counts import lock_case, sync_member_keys
+from core.cases.retention import refuse_if_destroyed
 from core.cases.transitions import SATISFACTION_STAGES
 from core.errors import Conflict, NotFound
 from core.intake.reporter import SubmitterAccess, post_submitter_message
@@ -27,6 +28,7 @@ def answer_outcome(session: Session, services: Services, access: SubmitterAccess
     if case is None:
         raise NotFound("this case no longer exists")
     lock_case(session, case)
+    refuse_if_destroyed(case)  # its answer is a clear column the statistics keep as it was
     if case.status not in SATISFACTION_STAGES:
         raise NoOutcomeYet("the outcome has not been sent yet")
     day = services.clock.submitter_day()

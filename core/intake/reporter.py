@@ -22,9 +22,11 @@ from core.cases.files import (
     store_file,
 )
 from core.cases.grants import SubmitterKeys, open_submitter_grant, submitter_case_keys
+from core.cases.inbox_counts import lock_case
 from core.cases.kinds import policy_of, reporter_visible_kinds
 from core.cases.ordering import next_position
 from core.cases.reading import decrypt_case
+from core.cases.retention import refuse_if_destroyed
 from core.cases.views import CaseView
 from core.clock import DatePrecision
 from core.errors import (
@@ -125,6 +127,10 @@ def post_submitter_message(
     """Add the reporter's message (and files) to the thread; at most N per case per day (per
     stored period: a week holds 7 days' worth). `day`: as for `store_submitter_file`."""
     case = _case(session, access)
+    # The session was checked when the request began, and its upload streamed in outside any
+    # transaction: a retention run may have destroyed the case since.
+    lock_case(session, case)
+    refuse_if_destroyed(case)
     text = clean_text(body, field="body", limit=MAX_LONG_TEXT)
     if not text and not files:
         raise InvalidInput("Please write a message or choose a file.", field="body")

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from core.cases.files import StoredFile
 from core.cases.identity_requests import identity_disclosures
 from core.cases.readers import CaseReaders, case_readers_by_id
+from core.cases.retention import ContentDestroyed
 from core.cases.stages import reached_stages
 from core.cases.transitions import SATISFACTION_STAGES
 from core.cases.views import CaseView
@@ -227,11 +228,22 @@ def reply() -> ResponseReturnValue:
             post_submitter_message(session, services(), access, form.body.data or "",
                                    post.files, day=day)
             queue_case_notification(session, access.case_id)
+    except ContentDestroyed:
+        return _destroyed_meanwhile()
     except InvalidInput as exc:
         form.body.errors = [_message_error(exc)]
         return _case_page(_read_case(access), form, 400)
     commit()  # the message and its files are kept before the reporter is told so
     return redirect(url_for("followup.case", _anchor="messages"), code=303)
+
+
+def _destroyed_meanwhile() -> ResponseReturnValue:
+    """Retention destroyed the case after the request's session was checked (while a reply's
+    files streamed in): nothing was stored (its files are deleted with the rolled-back
+    attempt), and the session ends as it would have on its next use (403, the login page)."""
+    end_submitter_session(db(), services(), request.cookies.get(_cookie_name()))
+    commit()
+    return _login_page(ReceiptLoginForm(), 403, session_hint=True)
 
 
 def _unsent_reply() -> ResponseReturnValue:
@@ -278,6 +290,8 @@ def answer() -> ResponseReturnValue:
             answer_outcome(session, services(), access, form.satisfied.data == "yes",
                            form.comment.data or "")
             queue_case_notification(session, access.case_id)
+    except ContentDestroyed:
+        return _destroyed_meanwhile()
     except NoOutcomeYet:
         return _case_page(_read_case(access), ReplyForm(), 409, answer_form=form,
                           answer_error=_("You can answer once the outcome has been sent."))

@@ -46,3 +46,63 @@ def test_the_receipt_of_a_destroyed_case_is_an_unknown_code(
     page = fresh.get("/case")
     assert page.status_code == 200 and 'name="receipt"' in page.text
     assert result.reference not in page.text
+
+
+def test_a_reply_whose_upload_outlasts_the_shred_stores_nothing(
+        client, session_factory, services, intake_reviewer, monkeypatch) -> None:
+    """A reply checks its session before its files stream in, and no transaction is open
+    meanwhile: retention may destroy the case during the upload. The reporter's session still
+    holds the first case key, so the message must be refused under the case's lock, or a
+    fresh ciphertext and blob of the destroyed case would be left behind."""
+    from portal.views import followup
+    from tests.portal.conftest import counts, csrf_token, post_multipart
+
+    result = _referred(session_factory, services, intake_reviewer)
+    assert login_via(client, result.receipt_code).status_code == 303
+    token = csrf_token(client.get("/case").text)
+    real_store = followup.store_submitter_file
+
+    def store_then_shred(*args, **kwargs):
+        stored = real_store(*args, **kwargs)
+        _destroy(session_factory, services)  # the daily run commits while the body streams
+        return stored
+
+    monkeypatch.setattr(followup, "store_submitter_file", store_then_shred)
+    response = post_multipart(client, "/case/reply",
+                              [("csrf_token", token), ("body", "CANARY-LATE reply")],
+                              [("attachments", "late.txt", b"CANARY-LATE file")])
+    assert response.status_code == 403, response.text[:2000]
+    assert 'name="receipt"' in response.text  # the login page, as for an ended session
+    after = counts(session_factory, services)
+    assert after.messages == 0 and after.attachments == 0 and after.grants == 0
+    assert after.blobs == 0
+    # The session ended with the case: the next page is the login page.
+    page = client.get("/case")
+    assert page.status_code == 200 and 'name="receipt"' in page.text
+
+
+def test_a_reporter_message_after_the_shred_is_refused(
+        session_factory, services, intake_reviewer) -> None:
+    """The use case itself refuses a destroyed case, whatever access its caller holds."""
+    import pytest
+    from sqlalchemy import func, select
+
+    from core.cases.retention import ContentDestroyed
+    from core.intake.outcome_answer import answer_outcome
+    from core.intake.reporter import login_submitter, post_submitter_message
+    from core.models import Case, Message
+
+    result = _referred(session_factory, services, intake_reviewer)
+    with transaction(session_factory) as s:
+        access = login_submitter(s, services, result.receipt_code)
+    _destroy(session_factory, services)
+    with pytest.raises(ContentDestroyed), transaction(session_factory) as s:
+        post_submitter_message(s, services, access, "CANARY-LATE")
+    with pytest.raises(ContentDestroyed), transaction(session_factory) as s:
+        answer_outcome(s, services, access, False, "CANARY-LATE comment")
+    # Without a comment too: the answer is a clear column the statistics keep as it was.
+    with pytest.raises(ContentDestroyed), transaction(session_factory) as s:
+        answer_outcome(s, services, access, False)
+    with session_factory() as s:
+        assert s.scalar(select(func.count(Message.id))) == 0
+        assert s.get(Case, result.case_id).satisfaction is None
