@@ -9,6 +9,8 @@ every final stage.
   can only delay their destruction, never bring it forward (the true day is in the audit log,
   but reading it here would make the migration depend on the log's format).
 - (content_destroyed_on, closed_on) index: the due cases are one range of it.
+- Downgrading is refused while a case is on legal hold or destroyed (the hold would be lost;
+  the code before cannot show a destroyed case).
 
 Revision ID: 0012
 Revises: 0011
@@ -41,7 +43,7 @@ def upgrade() -> None:
         batch.create_index(_INDEX, ['content_destroyed_on', 'closed_on'])
     cases = sa.table('cases', sa.column('status', sa.String(32)),
                      sa.column('closed_on', sa.Date()))
-    # The day of the upgrade (UTC): conservative, see the module docstring.
+    # The day of the upgrade (the server's date): conservative, see the module docstring.
     op.get_bind().execute(
         sa.update(cases)
         .where(cases.c.status.in_(('referred', 'not_admissible')), cases.c.closed_on.is_(None))
@@ -49,13 +51,28 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Cases destroyed meanwhile stay destroyed, but code before 0012 does not know it: their
-    # pages fail. Downgrade only a database where retention never ran.
+    # Refused while retention state would be lost: a legal hold dropped here is gone after a
+    # new upgrade too, and retention would then destroy the held case; a destroyed case stays
+    # destroyed, but code before 0012 does not know it and its pages fail.
     cases = sa.table('cases', sa.column('status', sa.String(32)),
-                     sa.column('closed_on', sa.Date()))
+                     sa.column('closed_on', sa.Date()), sa.column('legal_hold', sa.Boolean()),
+                     sa.column('content_destroyed_on', sa.Date()))
+    bind = op.get_bind()
+    held = bind.execute(sa.select(sa.func.count()).select_from(cases)
+                        .where(cases.c.legal_hold.is_(True))).scalar()
+    if held:
+        raise RuntimeError(
+            f'{held} cases are on legal hold; the code before 0012 has no legal hold, and the '
+            'holds would be lost. Release them (candor retention release) after recording '
+            'them elsewhere, or do not downgrade.')
+    destroyed = bind.execute(sa.select(sa.func.count()).select_from(cases)
+                             .where(cases.c.content_destroyed_on.is_not(None))).scalar()
+    if destroyed:
+        raise RuntimeError(
+            f'retention destroyed the content of {destroyed} cases; the code before 0012 '
+            'cannot show them. Do not downgrade.')
     # Before 0012 only "closed" set closed_on.
-    op.get_bind().execute(
-        sa.update(cases).where(cases.c.status != 'closed').values(closed_on=None))
+    bind.execute(sa.update(cases).where(cases.c.status != 'closed').values(closed_on=None))
     with op.batch_alter_table('cases') as batch:
         batch.drop_index(_INDEX)
         batch.drop_column('content_destroyed_on')

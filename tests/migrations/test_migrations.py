@@ -212,3 +212,77 @@ def test_0008_orders_existing_rows_by_id_and_downgrades_without_loss(
             assert c.execute(select(func.count()).select_from(table(c, "cases"))).scalar() == 2
         engine.dispose()
         command.upgrade(config, "head")  # and up again
+
+
+def test_0012_starts_retention_at_the_upgrade_and_downgrades_only_without_retention_state(
+    backend: str, tmp_path: Path
+) -> None:
+    """Cases already referred or not admissible get the upgrade's day as closed_on (their
+    retention can only end later); a closed case keeps its day, an open one has none. A
+    downgrade would silently drop legal holds (a re-upgrade would then let retention destroy
+    a held case) and leave destroyed cases to code that cannot show them: it refuses both."""
+    import os
+    from datetime import date
+
+    from alembic import command
+    from sqlalchemy import MetaData, Table, insert
+
+    from core.models.base import random_row_id
+    from migrations.runner import alembic_config
+
+    def cases(connection) -> Table:  # reflected: the schema of the revision in place
+        return Table("cases", MetaData(), autoload_with=connection)
+
+    def add_case(connection, status: str, closed_on: date | None = None) -> int:
+        return connection.execute(insert(cases(connection)).values(
+            id=random_row_id(), reference=os.urandom(4).hex(), lookup_id=os.urandom(32),
+            status=status, channel="web", disclosure="anonymous", received_on=date(2026, 1, 5),
+            acknowledge_due=date(2026, 1, 12), feedback_due=date(2026, 4, 5),
+            closed_on=closed_on, report_ciphertext=b"x", priority="normal", key_epoch=1,
+            review_requested=False,
+        ).returning(cases(connection).c.id)).scalar_one()
+
+    with fresh_database(backend, tmp_path, with_schema=False) as url:
+        config = alembic_config(url)
+        command.upgrade(config, "0011")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            referred, rejected = add_case(c, "referred"), add_case(c, "not_admissible")
+            closed, open_ = add_case(c, "closed", date(2026, 3, 1)), add_case(c, "decided")
+        engine.dispose()
+        before = date.today()
+        command.upgrade(config, "head")
+        after = date.today()
+        engine = create_engine(url)
+        with engine.begin() as c:
+            t = cases(c)
+            rows = {r.id: r for r in c.execute(
+                select(t.c.id, t.c.closed_on, t.c.legal_hold, t.c.content_destroyed_on))}
+        assert before <= rows[referred].closed_on <= after
+        assert before <= rows[rejected].closed_on <= after
+        assert rows[closed].closed_on == date(2026, 3, 1)
+        assert rows[open_].closed_on is None
+        assert not any(r.legal_hold or r.content_destroyed_on for r in rows.values())
+
+        with engine.begin() as c:
+            t = cases(c)
+            c.execute(update(t).where(t.c.id == referred).values(legal_hold=True))
+        with pytest.raises(RuntimeError, match="1 cases are on legal hold"):
+            command.downgrade(config, "0011")
+        with engine.begin() as c:
+            t = cases(c)
+            c.execute(update(t).where(t.c.id == referred).values(
+                legal_hold=False, content_destroyed_on=date(2026, 6, 1)))
+        with pytest.raises(RuntimeError, match="retention destroyed the content of 1 cases"):
+            command.downgrade(config, "0011")
+        with engine.begin() as c:
+            c.execute(update(cases(c)).values(content_destroyed_on=None))
+        engine.dispose()
+        command.downgrade(config, "0011")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            t = cases(c)
+            assert "legal_hold" not in t.c
+            assert dict(c.execute(select(t.c.id, t.c.closed_on)).tuples().all()) == {
+                referred: None, rejected: None, closed: date(2026, 3, 1), open_: None}
+        engine.dispose()
