@@ -188,6 +188,8 @@ HISTORY = {
     "case:report:decrypt": _l("Case read"),
     "case:attachment:decrypt": _l("File downloaded"),
     "case:export": _l("Case file exported"),
+    "case:hold": _l("Legal hold placed or lifted"),
+    "case:destroy": _l("Content destroyed (retention)"),
     "case:summary:decrypt": _l("Summary shown in an inbox"),
     "access:refuse": _l("Access refused"),
 }

@@ -30,6 +30,7 @@ HANDLING = frozenset({
     AuditAction.CASE_EPOCH_STARTED, AuditAction.IDENTITY_REQUESTED,
     AuditAction.IDENTITY_REQUEST_DECIDED, AuditAction.IDENTITY_REVEALED,
     AuditAction.RECORD_TAMPERED, AuditAction.CASE_RECORDED_BY_STAFF,
+    AuditAction.CASE_LEGAL_HOLD_CHANGED, AuditAction.CASE_CONTENT_DESTROYED,
 })
 #: Most entries shown on one page (newest first).
 LIMIT = 300

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from core.audit.log import Actor
 from core.cases import workflow
 from core.cases.casework import StageRefused, change_status
+from core.cases.history import case_history
 from core.cases.retention import (
     ContentDestroyed,
     case_by_reference,
@@ -138,6 +139,11 @@ def test_a_legal_hold_stops_destruction_until_lifted(session_factory, services,
         # Nothing can reopen a destroyed case.
         change_status(s, services, Actor.system(), s.get(Case, result.case_id),
                       CaseStatus.ACKNOWLEDGED)
+    # The hold and the destruction are part of the case's handling history.
+    with session_factory() as s:
+        handled = [e.action for e in case_history(s, result.case_id)]
+    assert [a for a in handled if a in ("case:destroy", "case:hold")] == [
+        "case:destroy", "case:hold", "case:hold"]  # newest first
     del bob
 
 
