@@ -9,11 +9,14 @@ PostgreSQL runs at --postgres ADMIN_URL (default postgresql+psycopg://postgres@1
 postgres): a fresh database per size is created there and dropped at the end.
 
 What is measured: one call of dashboard_figures (its queries, the grouping in Python and the
-suppression) in a fresh session, for several views of the last full year, and
-monthly_counts over the twelve months of that year. Calls are interleaved across sizes and
-backends (view A at 1k, at 100k, view B ...) so that drift of the machine affects all alike;
-median and 90th percentile over --repeats calls after three warm-up calls, the SQL statements
-each call ran (a before_cursor_execute listener; SQLite's BEGIN not counted) and the ratio of
+suppression) in a fresh transaction, for several views of the last full year, and
+monthly_counts over the twelve months of that year. The figures come from the month cells
+(core.statistics.month_cells): the warm-up calls count them once, later calls read them. One
+view is measured after its last month was marked stale, as a change to one of its cases
+would: that call recounts the month from its cases and stores its cells. Calls are
+interleaved across sizes and backends (view A at 1k, at 100k, view B ...) so that drift of
+the machine affects all alike; median and 90th percentile over --repeats calls after three
+warm-up calls, the SQL statements each call ran (a before_cursor_execute listener; SQLite's BEGIN not counted) and the ratio of
 the largest size to the smallest. Nothing is asserted.
 
 The data: cases received uniformly over the three years 2024-2026 (the same span at every
@@ -68,6 +71,10 @@ from core.models import (  # noqa: E402
 )
 from core.statistics.figures import dashboard_figures, monthly_counts  # noqa: E402
 from core.statistics.periods import months_in, parse_period  # noqa: E402
+from core.statistics.staleness import mark_stale  # noqa: E402
+
+#: The view measured after a case of its last month changed (that month is recounted).
+CHANGED = "year 2026, December changed"
 
 TODAY = date(2027, 1, 15)
 START, SPAN_DAYS = date(2024, 1, 1), 3 * 365
@@ -179,8 +186,11 @@ def build(url: str, backend: str, n_cases: int) -> tuple[Setup, Callable[[], Non
     months = months_in(parse_period("2026"))
 
     def call(label: str, period: str, filters: dict[str, str]) -> int:
+        if label == CHANGED:  # a case of December changed since the last view
+            with transaction(factory) as session:
+                mark_stale(session, {date(2026, 12, 1)})
         statements.clear()
-        with factory() as session:
+        with transaction(factory) as session:  # commits the cells a stale month recounts
             if label == "monthly_counts":
                 monthly_counts(session, months)
             else:
@@ -206,7 +216,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20, help="calls per view and size")
     args = parser.parse_args()
     backends = ["sqlite"] if args.no_postgres else ["sqlite", "postgresql"]
-    views = [*VIEWS, ("monthly_counts", "2026", {})]  # 12 months by category
+    views = [*VIEWS, (CHANGED, "2026", {}),
+             ("monthly_counts", "2026", {})]  # 12 months by category
     print(f"dashboard bench: backends {backends}, sizes {args.sizes}, {args.repeats} "
           f"interleaved calls per view; cases over 2024-2026, views of 2026, today {TODAY}")
     with ExitStack() as stack:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import AuditHead, Base
 from core.schema import stamp_schema
+from core.statistics import staleness  # noqa: F401 - installs the month cells' listeners
 from crypto.audit_chain import GENESIS
 
 

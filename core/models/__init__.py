@@ -41,6 +41,7 @@ from core.models.enums import (
 )
 from core.models.reviewer import Reviewer, ReviewerSession
 from core.models.runtime import PendingNotification, SubmitterSession, ThrottleBucket
+from core.models.statistics import StatisticsCell, StatisticsMonth
 
 __all__ = [
     "ActionStatus", "ActionUpdate", "CasePriority", "CorrectiveAction", "Decision",
@@ -53,5 +54,6 @@ __all__ = [
     "InboxCount", "KeyKind", "MemberRole", "Message", "MessageKind", "PendingAuditEvent",
     "PendingNotification",
     "Recipient", "Reviewer",
-    "ReviewerSession", "Role", "SubmitterSession", "ThrottleBucket", "category_intake",
+    "ReviewerSession", "Role", "StatisticsCell", "StatisticsMonth", "SubmitterSession",
+    "ThrottleBucket", "category_intake",
 ]

@@ -7,7 +7,7 @@ would date that report), and a failed statement costs a savepoint. ON CONFLICT r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,3 +22,8 @@ def conflict_insert(session: Session, table: Table) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"no ON CONFLICT insert for {dialect}")
+
+
+def cast_table(model: Any) -> Table:
+    """A mapped class's Table (its ``__table__`` is typed as a FromClause)."""
+    return cast(Table, model.__table__)

@@ -32,7 +32,9 @@ from core.models import (
     InboxCount,
     Message,
     PendingNotification,
+    StatisticsMonth,
 )
+from core.statistics.staleness import UNCHANGED
 
 #: How far back a daily run reaches, so that a few missed runs lose nothing (`candor cleanup
 #: --restamp-all` reaches back to the beginning, once after an upgrade or a longer gap).
@@ -53,9 +55,9 @@ def ended_reporter_periods(clock: Clock) -> tuple[date, date]:
 def restamp_reporter_rows(transaction: Transaction, clock: Clock, *,
                           whole_history: bool = False) -> int:
     """Rewrite, unchanged, the rows reporters wrote in ended periods (cases, their grants and
-    memberships, reporter messages, attachments) and the inbox counters and notification
-    marks their actions touched. `transaction()` opens one short transaction per batch.
-    Returns the number of rows rewritten."""
+    memberships, reporter messages, attachments) and the inbox counters, notification marks
+    and statistics months their actions touched. `transaction()` opens one short transaction
+    per batch. Returns the number of rows rewritten."""
     since, until = ended_reporter_periods(clock)
     lower = date.min if whole_history else since
 
@@ -76,7 +78,8 @@ def restamp_reporter_rows(transaction: Transaction, clock: Clock, *,
             if not ids:
                 break
             for statement in (
-                update(Case).where(Case.id.in_(ids)).values(id=Case.id),
+                update(Case).where(Case.id.in_(ids)).values(id=Case.id)
+                .execution_options(**UNCHANGED),
                 update(CaseGrant).where(CaseGrant.case_id.in_(ids)).values(id=CaseGrant.id),
                 update(CaseMember).where(CaseMember.case_id.in_(ids))
                 .values(excluded=CaseMember.excluded),
@@ -88,7 +91,8 @@ def restamp_reporter_rows(transaction: Transaction, clock: Clock, *,
             ):
                 rewritten += _rowcount(session.execute(statement))
             last_id = ids[-1]
-    return rewritten + _restamp_counters(transaction) + _restamp_notifications(transaction)
+    return (rewritten + _restamp_counters(transaction) + _restamp_notifications(transaction)
+            + _restamp_statistics_months(transaction))
 
 
 def _restamp_counters(transaction: Transaction) -> int:
@@ -105,6 +109,18 @@ def _restamp_counters(transaction: Transaction) -> int:
             where = [column == value for column, value in zip(key_columns, key, strict=True)]
             session.execute(update(counts).where(*where).values(count=counts.c.count))
     return len(keys)
+
+
+def _restamp_statistics_months(transaction: Transaction) -> int:
+    # A reporter's action marks its month's statistics stale (core.statistics.staleness);
+    # one row per transaction, like the counters.
+    with transaction() as session:
+        months = list(session.execute(select(StatisticsMonth.month)).scalars())
+    for month in months:
+        with transaction() as session:
+            session.execute(update(StatisticsMonth).where(StatisticsMonth.month == month)
+                            .values(stale=StatisticsMonth.stale))
+    return len(months)
 
 
 def _restamp_notifications(transaction: Transaction) -> int:

@@ -5,51 +5,61 @@ precision, category, channel, stage, scope decision, satisfaction, the findings,
 and sanction and recognition types of decisions, the due dates and states of corrective
 actions); nothing is decrypted and no case key is touched.
 
-Cost: `dashboard_figures` runs the same five queries whatever the number of cases: the
-categories, then four that each read the period's cases once and group in the database,
-returning at most a few thousand rows: counts per (category, month, channel, scope decision,
-satisfaction), per distinct combination of the clear fields of a case's latest decision, per
-(outcome and whole days taken, of both deadlines) and per corrective-action outcome. Day
-differences are computed by the database (SQLite: julianday(); PostgreSQL: date subtraction).
-Their time grows with the cases of the period (they are read, not kept as counters).
+Cost: the figures are added up from the month cells of core.statistics.month_cells (counts
+per month of receipt, kept and recomputed only for months whose cases changed), not from the
+cases: a view reads at most a few hundred rows per month of its period at its filters' level,
+however many cases it covers. `dashboard_figures` runs three queries on clean months (the
+categories, the view's cells, the grid's cells) and one to see which are stale; a stale month
+costs three more that read its cases once, and the writing of its cells.
 
 Every figure leaves as a suppressed `Cell` (core.statistics.suppression); a view whose total
-is below 3 cases shows only that total ("<3" or "0"), after two queries.
+is below 3 cases shows only that total ("<3" or "0").
 
-Each table is counted by one query, so its rows always add up to its own total. Under
-PostgreSQL's default isolation (read committed) a case recorded while the queries run may be
-in one table and not yet in an earlier one; the tables' totals then differ by that case until
-the next view. Run the call in a REPEATABLE READ transaction for one snapshot (SQLite's
-transactions always are one).
+Every table of a view is added up from the same cells, so its rows always add up to the
+view's total. Months recomputed under PostgreSQL's default isolation (read committed) may
+miss a change committed while they were counted; that change marked the month stale again,
+and the next view counts it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, select, true
-from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from core.cases.inbox_deadlines import AWAITING_ACK, AWAITING_FEEDBACK
 from core.clock import utc_now
 from core.models import (
-    ActionStatus,
-    Case,
     Category,
     Channel,
-    CorrectiveAction,
-    Decision,
     Finding,
     RecognitionType,
     RootCause,
     SanctionType,
     Satisfaction,
     ScopeDecision,
+)
+from core.statistics.month_cells import (
+    DONE_LATE,
+    DONE_ON_TIME,
+    LATE,
+    NO_ANSWER,
+    NO_CATEGORY_ID,
+    NO_DECISION,
+    NOT_DUE,
+    NOT_OWED,
+    ON_TIME,
+    OPEN_NOT_DUE,
+    OPEN_OVERDUE,
+    OVERDUE,
+    PENDING,
+    UNSPECIFIED,
+    month_counts,
+    read_cells,
 )
 from core.statistics.periods import Period, months_in
 from core.statistics.suppression import (
@@ -67,17 +77,12 @@ from core.statistics.suppression import (
 
 #: Row keys besides the enum values and category codes (none of them can be a category code).
 NO_CATEGORY = "(none)"
-PENDING = "pending"          # no scope decision yet
-NO_DECISION = "no_decision"  # no decision recorded
-UNSPECIFIED = "unspecified"  # a decision without a root cause
-NO_ANSWER = "no_answer"      # the reporter gave no satisfaction answer
-#: Outcomes of a deadline, the rows of `Deadline.table` (they add up to the view's cases).
-ON_TIME, LATE, OVERDUE, NOT_DUE, NOT_OWED = "on_time", "late", "overdue", "not_due", "not_owed"
 DEADLINE_ROWS = (ON_TIME, LATE, OVERDUE, NOT_DUE, NOT_OWED)
-#: Outcomes of corrective actions, the rows of `Details.actions`.
-DONE_ON_TIME, DONE_LATE, OPEN_OVERDUE, OPEN_NOT_DUE = (
-    "done_on_time", "done_late", "open_overdue", "open_not_due")
 ACTION_ROWS = (DONE_ON_TIME, DONE_LATE, OPEN_OVERDUE, OPEN_NOT_DUE)
+__all__ = ["ACTION_ROWS", "DEADLINE_ROWS", "DONE_LATE", "DONE_ON_TIME", "LATE", "NOT_DUE",
+           "NOT_OWED", "NO_ANSWER", "NO_CATEGORY", "NO_DECISION", "ON_TIME", "OPEN_NOT_DUE",
+           "OPEN_OVERDUE", "OVERDUE", "PENDING", "UNSPECIFIED", "Deadline", "Details",
+           "Durations", "Figures", "dashboard_figures", "monthly_counts", "percentile"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,35 +144,11 @@ class Figures:
     details: Details | None
 
 
-def _days(later: Any, earlier: Any, dialect: str) -> ColumnElement[int]:
-    """Whole days from `earlier` to `later`, computed by the database."""
-    if dialect == "sqlite":
-        return cast(func.julianday(later) - func.julianday(earlier), Integer)
-    return cast(later - earlier, Integer)  # PostgreSQL: date - date is an integer
-
-
 def _category_ids(session: Session) -> list[tuple[int, str, bool]]:
     """(id, code, active) of every category, in display order."""
     rows = session.execute(select(Category.id, Category.code, Category.active)
                            .order_by(Category.position, Category.id))
     return [(int(i), str(code), bool(active)) for i, code, active in rows]
-
-
-def _latest_decisions(dialect: str) -> tuple[Any, Any, tuple[Any, ...]]:
-    """(what to join to cases, the ON clause, its finding, root cause, sanction and
-    recognition columns) for the latest version of each case's decision. PostgreSQL: a
-    LATERAL subquery, one index lookup per case of the view (its planner would anti-join the
-    whole decisions table for NOT EXISTS); SQLite runs the NOT EXISTS per case by itself."""
-    fields = (Decision.finding, Decision.root_cause, Decision.sanction_types,
-              Decision.recognition_types)
-    if dialect == "postgresql":
-        latest = (select(*fields).where(Decision.case_id == Case.id)
-                  .order_by(Decision.version.desc()).limit(1).lateral())
-        return latest, true(), tuple(latest.c)
-    later = aliased(Decision)
-    newest = ~select(later.id).where(later.case_id == Decision.case_id,
-                                     later.version > Decision.version).exists()
-    return Decision, and_(Decision.case_id == Case.id, newest), fields
 
 
 def percentile(histogram: Counter[int], percent: int) -> int | None:
@@ -191,18 +172,18 @@ def _durations(histogram: Counter[int]) -> Durations:
                      statistic_cell(percentile(histogram, 90), n))
 
 
-def _outcome(done: Any, due: Any, owed: Iterable[Any], today: date,
-             dialect: str) -> tuple[ColumnElement[str], ColumnElement[int]]:
-    """How a case's deadline went (a DEADLINE_ROWS key), and the whole days from receipt to
-    the event (NULL until it happens)."""
-    stages = list(owed)
-    state = case((and_(done.is_not(None), done <= due), ON_TIME), (done.is_not(None), LATE),
-                 (and_(Case.status.in_(stages), due < today), OVERDUE),
-                 (Case.status.in_(stages), NOT_DUE), else_=NOT_OWED)
-    return state, case((done.is_not(None), _days(done, Case.received_on, dialect)))
-
-
-def _deadline(counts: Counter[str], histogram: Counter[int]) -> tuple[Deadline, Durations]:
+def _deadline_block(cells: Counter[tuple[str, str]], name: str,
+                    today: date) -> tuple[Deadline, Durations]:
+    """How one deadline went, from its cells: met, missed, open by due day, not owed."""
+    counts: Counter[str] = Counter()
+    histogram: Counter[int] = Counter()
+    for (measure, key), n in cells.items():
+        if measure == name:
+            counts[key] += n
+        elif measure == f"{name}_open_due":
+            counts[OVERDUE if date.fromisoformat(key) < today else NOT_DUE] += n
+        elif measure == f"{name}_days":
+            histogram[int(key)] += n
     table = suppress_partition([(row, counts[row]) for row in DEADLINE_ROWS])
     missed_or_met = counts[ON_TIME] + counts[LATE] + counts[OVERDUE]
     share = share_cell(counts[ON_TIME], missed_or_met,
@@ -210,43 +191,14 @@ def _deadline(counts: Counter[str], histogram: Counter[int]) -> tuple[Deadline, 
     return Deadline(table, share), _durations(histogram)
 
 
-def _deadlines(session: Session, filters: list[ColumnElement[bool]], today: date,
-               dialect: str) -> tuple[tuple[Deadline, Durations], tuple[Deadline, Durations]]:
-    """One query: cases by outcome of both deadlines and the days each event took."""
-    ack_state, ack_days = _outcome(Case.acknowledged_on, Case.acknowledge_due, AWAITING_ACK,
-                                   today, dialect)
-    fb_state, fb_days = _outcome(Case.feedback_given_on, Case.feedback_due, AWAITING_FEEDBACK,
-                                 today, dialect)
-    # Grouped over a subquery: PostgreSQL would not match the CASE expressions of the select
-    # list to those of GROUP BY, whose parameters are bound separately.
-    inner = select(ack_state.label("a"), ack_days.label("ad"), fb_state.label("f"),
-                   fb_days.label("fd")).where(*filters).subquery()
-    acks, feedbacks = Counter[str](), Counter[str]()
-    ack_histogram, fb_histogram = Counter[int](), Counter[int]()
-    columns = (inner.c.a, inner.c.ad, inner.c.f, inner.c.fd)
-    for ack, ack_elapsed, fb, fb_elapsed, n in session.execute(
-            select(*columns, func.count()).group_by(*columns)):
-        acks[str(ack)] += n
-        feedbacks[str(fb)] += n
-        if ack_elapsed is not None:
-            ack_histogram[int(ack_elapsed)] += n
-        if fb_elapsed is not None:
-            fb_histogram[int(fb_elapsed)] += n
-    return _deadline(acks, ack_histogram), _deadline(feedbacks, fb_histogram)
-
-
-def _actions(session: Session, filters: list[ColumnElement[bool]],
-             today: date) -> tuple[Table, Cell]:
-    """One query: corrective actions of the view's cases by outcome."""
-    action = CorrectiveAction
-    done = action.status == ActionStatus.DONE
-    state = case((and_(done, action.done_on.is_not(None), action.done_on <= action.due_on),
-                  DONE_ON_TIME), (done, DONE_LATE), (action.due_on < today, OPEN_OVERDUE),
-                 else_=OPEN_NOT_DUE).label("state")
-    inner = (select(state).join(Case, Case.id == action.case_id).where(*filters)
-             .subquery())
-    counts: Counter[str] = Counter({str(s): int(n) for s, n in session.execute(
-        select(inner.c.state, func.count()).group_by(inner.c.state))})
+def _actions(cells: Counter[tuple[str, str]], today: date) -> tuple[Table, Cell]:
+    """Corrective actions of the view's cases by outcome, from their cells."""
+    counts: Counter[str] = Counter()
+    for (measure, key), n in cells.items():
+        if measure == "action":
+            counts[key] += n
+        elif measure == "action_open_due":
+            counts[OPEN_OVERDUE if date.fromisoformat(key) < today else OPEN_NOT_DUE] += n
     table = suppress_partition([(row, counts[row]) for row in ACTION_ROWS])
     due = counts[DONE_ON_TIME] + counts[DONE_LATE] + counts[OPEN_OVERDUE]
     share = share_cell(counts[DONE_ON_TIME], due,
@@ -254,33 +206,8 @@ def _actions(session: Session, filters: list[ColumnElement[bool]],
     return table, share
 
 
-def _decisions(session: Session, filters: list[ColumnElement[bool]],
-               dialect: str) -> tuple[Table, Table, Table, Table]:
-    """One query: the view's cases with the clear fields of their latest decision (NULL for
-    none), grouped; the comma lists of sanction and recognition types are split here."""
-    findings, causes, sanctions, recognitions = (Counter[str]() for _ in range(4))
-    joined, on, fields = _latest_decisions(dialect)
-    rows: Iterable[Any] = session.execute(select(*fields, func.count()).select_from(Case)
-                                          .outerjoin(joined, on).where(*filters)
-                                          .group_by(*fields))
-    for finding, cause, sanction_list, recognition_list, n in rows:
-        if finding is None:
-            findings[NO_DECISION] += n
-            causes[NO_DECISION] += n
-            continue
-        findings[str(finding)] += n
-        causes[str(cause) if cause is not None else UNSPECIFIED] += n
-        for kinds, counter in ((sanction_list, sanctions), (recognition_list, recognitions)):
-            for kind in {k.strip() for k in (kinds or "").split(",") if k.strip()}:
-                counter[kind] += n
-    return (
-        suppress_partition([(key, findings[key])
-                            for key in [*(f.value for f in Finding), NO_DECISION]]),
-        suppress_partition([(key, causes[key]) for key in
-                            [*(c.value for c in RootCause), UNSPECIFIED, NO_DECISION]]),
-        suppress_counts([(s.value, sanctions[s.value]) for s in SanctionType]),
-        suppress_counts([(r.value, recognitions[r.value]) for r in RecognitionType]),
-    )
+def _measure(cells: Counter[tuple[str, str]], measure: str) -> Counter[str]:
+    return Counter({key: n for (m, key), n in cells.items() if m == measure})
 
 
 def dashboard_figures(session: Session, period: Period, *, category_code: str | None = None,
@@ -289,35 +216,23 @@ def dashboard_figures(session: Session, period: Period, *, category_code: str | 
     """The figures of the cases received in `period` (of one category and one channel, if
     given), suppressed for display. `today` decides which open cases are overdue: pass the
     organisation's day (`services.clock.today()`); default, today in UTC. An unknown category
-    code or channel raises ValueError. Five queries, whatever the number of cases."""
+    code or channel raises ValueError. Four queries on months whose cells are clean, whatever
+    the number of cases (core.statistics.month_cells)."""
     today = today or utc_now().date()
     chosen_channel = Channel(channel) if channel is not None else None
-    dialect = session.get_bind().dialect.name
     categories = _category_ids(session)
     ids = {code: cid for cid, code, _active in categories}
     if category_code is not None and category_code not in ids:
         raise ValueError(f"there is no category '{category_code}'")
     category_id = ids[category_code] if category_code is not None else None
-    filters: list[ColumnElement[bool]] = [Case.received_on >= period.start,
-                                          Case.received_on < period.end]
-    if category_id is not None:
-        filters.append(Case.category_id == category_id)
-    if chosen_channel is not None:
-        filters.append(Case.channel == chosen_channel)
-
-    # One query for the counts of the cases themselves: the grid, channels, scope decisions
-    # and satisfaction (a few thousand groups at most, added up here).
-    year, month = extract("year", Case.received_on), extract("month", Case.received_on)
-    per_month: Counter[tuple[int | None, str]] = Counter()
-    channels, scopes, answers = (Counter[str]() for _ in range(3))
-    keys = (Case.category_id, year, month, Case.channel, Case.scope_decision, Case.satisfaction)
-    for cat, y, m, ch, scope, satisfied, n in session.execute(
-            select(*keys, func.count()).where(*filters).group_by(*keys)):
-        per_month[(cat, f"{int(y):04d}-{int(m):02d}")] += n
-        channels[str(ch)] += n
-        scopes[str(scope) if scope is not None else PENDING] += n
-        answers[str(satisfied) if satisfied is not None else NO_ANSWER] += n
-    total = sum(per_month.values())
+    cells, grid_counts = read_cells(session, months_in(period), category_id=category_id,
+                                    channel=str(chosen_channel) if chosen_channel else None)
+    per_month: Counter[tuple[int | None, str]] = Counter(
+        {(None if cid == NO_CATEGORY_ID else cid, month): n
+         for (cid, month), n in grid_counts.items()})
+    channels, scopes = _measure(cells, "channel"), _measure(cells, "scope")
+    answers = _measure(cells, "answer")
+    total = cells[("cases", "")]
     if total < MIN_COUNT:  # too few cases to show anything but their number ("<3")
         return Figures(period, category_code, chosen_channel, today, count_cell(total), None)
 
@@ -337,10 +252,19 @@ def dashboard_figures(session: Session, period: Period, *, category_code: str | 
         [satisfaction[Satisfaction.SATISFIED.value],
          satisfaction[Satisfaction.NOT_SATISFIED.value]])
 
-    by_finding, by_root_cause, by_sanction, by_recognition = _decisions(session, filters, dialect)
-    (acknowledgement, to_ack), (feedback, to_feedback) = _deadlines(session, filters, today,
-                                                                    dialect)
-    actions, actions_share = _actions(session, filters, today)
+    findings, causes = _measure(cells, "finding"), _measure(cells, "cause")
+    sanctions, recognitions = _measure(cells, "sanction"), _measure(cells, "recognition")
+    by_finding = suppress_partition([(key, findings[key])
+                                     for key in [*(f.value for f in Finding), NO_DECISION]])
+    by_root_cause = suppress_partition([(key, causes[key]) for key in
+                                        [*(c.value for c in RootCause), UNSPECIFIED,
+                                         NO_DECISION]])
+    by_sanction = suppress_counts([(k.value, sanctions[k.value]) for k in SanctionType])
+    by_recognition = suppress_counts([(k.value, recognitions[k.value])
+                                      for k in RecognitionType])
+    acknowledgement, to_ack = _deadline_block(cells, "ack", today)
+    feedback, to_feedback = _deadline_block(cells, "feedback", today)
+    actions, actions_share = _actions(cells, today)
     details = Details(
         by_category_month=grid,
         by_channel=suppress_partition([(c.value, channels[c.value]) for c in Channel]),
@@ -364,32 +288,22 @@ def monthly_counts(session: Session, months: Sequence[Period],
     The counts are EXACT, not suppressed: they are for rules such as
     core.statistics.early_warning, never for display. By receipt month for both keys, like
     the dashboard, so a recent month's root causes keep growing as decisions are recorded.
-    Two queries for "category", one for "root_cause", whatever the number of cases."""
+    From the month cells (core.statistics.month_cells): three queries on clean months, whatever
+    the number of cases."""
     index = {m.label: i for i, m in enumerate(months)}
     if not months or any(months_in(m) != [m] for m in months):
         raise ValueError("monthly_counts needs calendar months")
     if key not in ("category", "root_cause"):
         raise ValueError("key must be 'category' or 'root_cause'")
-    year, month = extract("year", Case.received_on), extract("month", Case.received_on)
-    window = [Case.received_on >= min(m.start for m in months),
-              Case.received_on < max(m.end for m in months)]
-    names: dict[Any, str] = {}
-    query: Any
+    names: dict[int, str] = {}
     if key == "category":
         names = {cid: code for cid, code, _active in _category_ids(session)}
         series = {code: [0] * len(months) for code in names.values()}
-        query = (select(Case.category_id, year, month, func.count()).where(*window)
-                 .group_by(Case.category_id, year, month))
     else:
         series = {cause.value: [0] * len(months) for cause in RootCause}
-        joined, on, fields = _latest_decisions(session.get_bind().dialect.name)
-        cause = fields[1]
-        query = (select(cause, year, month, func.count()).select_from(Case).join(joined, on)
-                 .where(*window, cause.is_not(None)).group_by(cause, year, month))
-    for value, y, m, n in session.execute(query):
-        position = index.get(f"{int(y):04d}-{int(m):02d}")
-        if position is None:
-            continue  # a month inside the window that was not asked for
-        name = names.get(value, NO_CATEGORY) if key == "category" else str(value)
-        series.setdefault(name, [0] * len(months))[position] += int(n)
+    for month, category_id, measure_key, n in month_counts(
+            session, [m.start for m in months], key):
+        position = index[f"{month.year:04d}-{month.month:02d}"]
+        name = (names.get(category_id, NO_CATEGORY) if key == "category" else measure_key)
+        series.setdefault(name, [0] * len(months))[position] += n
     return series

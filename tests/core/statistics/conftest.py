@@ -28,6 +28,7 @@ from core.models import (
     Reviewer,
     Role,
 )
+from core.statistics.staleness import mark_all_stale
 
 DUMMY = b"\x00" * 16  # never decrypted
 
@@ -91,6 +92,7 @@ class StatsDb:
                                 (CorrectiveAction, actions)):
                 if rows:
                     s.connection().execute(insert(model.__table__), list(rows))
+            mark_all_stale(s)  # Core inserts bypass the session's tracking
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 
+from core.db import transaction
 from core.models import (
     ActionStatus,
     CaseStatus,
@@ -110,7 +111,8 @@ def insert_kinds(stats_db, copies: int = 3, kinds=tuple(range(len(KINDS)))) -> N
 
 
 def figures(stats_db, period: str = "2026-Q4", **filters) -> Figures:
-    with stats_db.session_factory() as s:
+    """The figures of a view, in a transaction that commits (the month cells it counts)."""
+    with transaction(stats_db.session_factory) as s:
         return dashboard_figures(s, parse_period(period), today=TODAY, **filters)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from core.models import (
     RootCause,
     Satisfaction,
     ScopeDecision,
+    StatisticsCell,
 )
 from tests.core.statistics.test_figures import figures
 
@@ -94,28 +94,39 @@ def bulk_world(stats_db, n: int) -> None:
 @pytest.mark.slow
 def test_query_count_is_constant_and_nothing_is_decrypted(stats_db, engine, monkeypatch,
                                                           backend) -> None:
+    """At 100 and at 100,000 cases: the view that recounts the year's months reads the cases
+    once per kind of fact (three queries, however many cases), and the next view, on clean
+    months, runs four statements that read only the cells. Nothing is decrypted."""
     forbid_decryption(monkeypatch)
-    statements: list[str] = []
+    statements: list[tuple[str, bool]] = []
 
-    def count(_conn, _cursor, statement, *_rest) -> None:
+    def count(_conn, _cursor, statement, _parameters, _context, executemany) -> None:
         if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN IMMEDIATE
-            statements.append(statement)
+            statements.append((statement, executemany))
 
-    counts, timings = [], []
+    def reads(kind: str) -> list[str]:
+        return [s for s, _many in statements if s.lstrip().upper().startswith(kind)]
+
+    recount, clean, cells = [], [], []
     for n in (100, 100_000 - 100):
-        started = time.perf_counter()
         bulk_world(stats_db, n)
-        inserted = time.perf_counter() - started
         statements.clear()
         event.listen(engine, "before_cursor_execute", count)
         try:
-            started = time.perf_counter()
+            figures(stats_db, "2026")
+            recount.append(len([s for s in reads("SELECT") if "FROM cases" in s
+                                or "JOIN cases" in s]))
+            statements.clear()
             result = figures(stats_db, "2026")
-            timings.append((inserted, time.perf_counter() - started))
+            clean.append(len(statements))
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert result.details is not None
-        counts.append(len(statements))
+        assert not reads("INSERT") and not reads("UPDATE") and not reads("DELETE")
+        with stats_db.session_factory() as s:
+            cells.append(s.query(StatisticsCell).count())
     assert result.total.value == 100_000
-    assert counts[0] == counts[1] == 5, (counts, statements)  # BEGIN not counted
-    print(f"\n{backend}: insert + figures at 100 and 100k cases (s): {timings}")
+    assert recount == [3, 3], recount  # cases, latest decisions, actions: once each
+    # The categories, the stale check, the view's cells, the grid's cells.
+    assert clean[0] == clean[1] == 4, (clean, statements)
+    print(f"\n{backend}: cells stored at 100 and 100k cases: {cells}")

@@ -1,0 +1,55 @@
+"""The statistics page's month cells (core.statistics.month_cells): derived data, counts per
+month of receipt kept so that a view reads a few hundred rows per month, however many cases
+it covers.
+
+A month's cells are recomputed from the clear columns when the month is stale: any write
+through the ORM to a case, decision or corrective action of that month marks it stale when its
+transaction commits (core.statistics.staleness); a month without a row was never computed.
+They hold counts and nothing else: no case id, no reference, nothing decrypted.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Boolean, Date, Index, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base
+
+
+class StatisticsMonth(Base):
+    """One month of receipt whose cells exist. `stale`: a case of the month changed since
+    they were computed; the next view recomputes them."""
+
+    __tablename__ = "statistics_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StatisticsCell(Base):
+    """How many cases (or corrective actions) of one month of receipt have one fact.
+
+    `level` says which filters the cell serves: 0 every case of the month, 1 one category
+    (`category_id`; 0 for cases without one), 2 one channel, 3 one category and one channel.
+    The unused dimension is -1 (category) or "" (channel), so that the key holds no NULL.
+    `measure` and `key` name the fact (core.statistics.month_cells: e.g. "scope" /
+    "accepted", "ack_days" / "3", "ack_open_due" / "2026-12-01").
+    """
+
+    __tablename__ = "statistics_cells"
+    # The key leads with the filters, then the month: a view's cells are one range per month.
+    # The grid's "cases" cells of every category are a range of the second index.
+    __table_args__ = (
+        Index("ix_statistics_cells_measure", "measure", "level", "channel", "month"),
+        Index("ix_statistics_cells_month", "month"),  # a recount deletes its month's cells
+    )
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)

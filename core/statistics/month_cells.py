@@ -1,0 +1,322 @@
+"""The statistics' month cells: every fact the dashboard counts, per month of receipt, counted
+once from the clear columns and kept (core.models.statistics), so that a view reads a few
+hundred rows per month however many cases the months hold.
+
+A case contributes, in the month it was received:
+
+* ``cases`` (key ""), ``channel``, ``scope`` (its scope decision or PENDING), ``answer`` (its
+  satisfaction answer or NO_ANSWER);
+* for each deadline (``ack``, ``feedback``): ON_TIME or LATE and ``<deadline>_days`` (whole
+  days from receipt) once met; while still owed, ``<deadline>_open_due`` keyed by the due day,
+  so that "overdue" is decided by the day of the view, not of the count; else NOT_OWED;
+* of its latest decision: ``finding`` and ``cause`` (NO_DECISION without one, UNSPECIFIED
+  without a root cause), one ``sanction`` and one ``recognition`` per type;
+* per corrective action: ``action`` DONE_ON_TIME or DONE_LATE, or ``action_open_due`` keyed by
+  its due day.
+
+Each fact is counted at four levels: the whole month (0), per category (1), per channel (2),
+per category and channel (3), so that every filter of the dashboard reads one level.
+
+A month is recomputed, from its cases, when it is stale or was never computed
+(`refresh_months`): core.statistics.staleness marks the months of the cases, decisions and
+actions a transaction wrote through the ORM when it commits. Recomputing takes the month's
+row lock (PostgreSQL), as marking does, so that a change committed while a month is counted
+leaves it stale for the next view.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any, NamedTuple
+
+from sqlalchemy import Integer, and_, case, cast, delete, extract, func, select, true
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.cases.inbox_deadlines import AWAITING_ACK, AWAITING_FEEDBACK
+from core.models import (
+    ActionStatus,
+    Case,
+    CorrectiveAction,
+    Decision,
+    StatisticsCell,
+    StatisticsMonth,
+)
+from core.models.upsert import cast_table, conflict_insert
+from core.statistics.periods import Period
+
+#: Row keys besides the enum values and category codes (none of them can be a category code).
+PENDING = "pending"          # no scope decision yet
+NO_DECISION = "no_decision"  # no decision recorded
+UNSPECIFIED = "unspecified"  # a decision without a root cause
+NO_ANSWER = "no_answer"      # the reporter gave no satisfaction answer
+ON_TIME, LATE, OVERDUE, NOT_DUE, NOT_OWED = "on_time", "late", "overdue", "not_due", "not_owed"
+DONE_ON_TIME, DONE_LATE, OPEN_OVERDUE, OPEN_NOT_DUE = (
+    "done_on_time", "done_late", "open_overdue", "open_not_due")
+_OPEN = "open"
+
+#: The levels of a cell: which of (category, channel) it is counted per.
+ALL_CASES, PER_CATEGORY, PER_CHANNEL, PER_BOTH = 0, 1, 2, 3
+#: The unused dimensions of a cell.
+ANY_CATEGORY, ANY_CHANNEL = -1, ""
+#: A case without a category, as a cell's category.
+NO_CATEGORY_ID = 0
+_MONTHS = cast_table(StatisticsMonth)
+_CELLS = cast_table(StatisticsCell)
+
+
+#: One counted fact of a month, before it is spread over the levels: (month, category id,
+#: channel, measure, key). A plain tuple: a recount makes one per group of cases and fact.
+Fact = tuple[date, int, str, str, str]
+
+
+class CellKey(NamedTuple):
+    """A stored cell's key."""
+
+    month: date
+    level: int
+    category_id: int
+    channel: str
+    measure: str
+    key: str
+
+
+def _days(later: Any, earlier: Any, dialect: str) -> ColumnElement[int]:
+    """Whole days from `earlier` to `later`, computed by the database."""
+    if dialect == "sqlite":
+        return cast(func.julianday(later) - func.julianday(earlier), Integer)
+    return cast(later - earlier, Integer)  # PostgreSQL: date - date is an integer
+
+
+def latest_decisions(dialect: str) -> tuple[Any, Any, tuple[Any, ...]]:
+    """(what to join to cases, the ON clause, its finding, root cause, sanction and
+    recognition columns) for the latest version of each case's decision. PostgreSQL: a
+    LATERAL subquery, one index lookup per case (its planner would anti-join the whole
+    decisions table for NOT EXISTS); SQLite runs the NOT EXISTS per case by itself."""
+    fields = (Decision.finding, Decision.root_cause, Decision.sanction_types,
+              Decision.recognition_types)
+    if dialect == "postgresql":
+        latest = (select(*fields).where(Decision.case_id == Case.id)
+                  .order_by(Decision.version.desc()).limit(1).lateral())
+        return latest, true(), tuple(latest.c)
+    later = aliased(Decision)
+    newest = ~select(later.id).where(later.case_id == Decision.case_id,
+                                     later.version > Decision.version).exists()
+    return Decision, and_(Decision.case_id == Case.id, newest), fields
+
+
+def _deadline(done: Any, due: Any, owed: Iterable[Any], dialect: str) -> tuple[Any, Any, Any]:
+    """(state: ON_TIME, LATE, open or NOT_OWED; whole days from receipt once met; the due day
+    while still owed) of one deadline of a case."""
+    stages = list(owed)
+    state = case((and_(done.is_not(None), done <= due), ON_TIME), (done.is_not(None), LATE),
+                 (Case.status.in_(stages), _OPEN), else_=NOT_OWED)
+    days = case((done.is_not(None), _days(done, Case.received_on, dialect)))
+    open_due = case((and_(done.is_(None), Case.status.in_(stages)), due))
+    return state, days, open_due
+
+
+def _window(months: Sequence[date]) -> list[ColumnElement[bool]]:
+    """Cases received in the calendar months starting on `months` (one range of days)."""
+    first, last = min(months), max(months)
+    after = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    return [Case.received_on >= first, Case.received_on < after]
+
+
+def _month_of(year: Any, month: Any) -> date:
+    return date(int(year), int(month), 1)
+
+
+def _case_facts(session: Session, window: list[ColumnElement[bool]],
+                dialect: str) -> Iterable[tuple[Fact, int]]:
+    """One query: the facts of the cases themselves (counts, scope, answer, deadlines)."""
+    ack = _deadline(Case.acknowledged_on, Case.acknowledge_due, AWAITING_ACK, dialect)
+    fb = _deadline(Case.feedback_given_on, Case.feedback_due, AWAITING_FEEDBACK, dialect)
+    # Grouped over a subquery: PostgreSQL would not match the CASE expressions of the select
+    # list to those of GROUP BY, whose parameters are bound separately.
+    inner = select(
+        extract("year", Case.received_on).label("y"), extract("month", Case.received_on)
+        .label("m"), Case.category_id.label("c"), Case.channel.label("h"),
+        Case.scope_decision.label("s"), Case.satisfaction.label("a"),
+        ack[0].label("as"), ack[1].label("ad"), ack[2].label("ao"),
+        fb[0].label("fs"), fb[1].label("fd"), fb[2].label("fo")).where(*window).subquery()
+    columns = list(inner.c)
+    for y, m, cat, channel, scope, answer, a_state, a_days, a_due, f_state, f_days, f_due, n in (
+            session.execute(select(*columns, func.count()).group_by(*columns))):
+        base = (_month_of(y, m), int(cat) if cat is not None else NO_CATEGORY_ID, str(channel))
+        yield (*base, "cases", ""), n
+        yield (*base, "channel", str(channel)), n
+        yield (*base, "scope", str(scope) if scope is not None else PENDING), n
+        yield (*base, "answer", str(answer) if answer is not None else NO_ANSWER), n
+        for name, state, days, due in (("ack", a_state, a_days, a_due),
+                                       ("feedback", f_state, f_days, f_due)):
+            if state == _OPEN:
+                yield (*base, f"{name}_open_due", _iso(due)), n
+            else:
+                yield (*base, name, str(state)), n
+            if days is not None:
+                yield (*base, f"{name}_days", str(int(days))), n
+
+
+def _iso(day: Any) -> str:
+    """A date from the database (SQLite may hand back a string) as YYYY-MM-DD."""
+    return day.isoformat() if isinstance(day, date) else str(day)[:10]
+
+
+def _decision_facts(session: Session, window: list[ColumnElement[bool]],
+                    dialect: str) -> Iterable[tuple[Fact, int]]:
+    """One query: the clear fields of each case's latest decision."""
+    joined, on, fields = latest_decisions(dialect)
+    y, m = extract("year", Case.received_on), extract("month", Case.received_on)
+    keys = (y, m, Case.category_id, Case.channel, *fields)
+    rows: Iterable[Any] = session.execute(select(*keys, func.count()).select_from(Case)
+                                          .outerjoin(joined, on).where(*window).group_by(*keys))
+    for year, month, cat, channel, finding, cause, sanctions, recognitions, n in rows:
+        base = (_month_of(year, month), int(cat) if cat is not None else NO_CATEGORY_ID,
+                str(channel))
+        if finding is None:
+            yield (*base, "finding", NO_DECISION), n
+            yield (*base, "cause", NO_DECISION), n
+            continue
+        yield (*base, "finding", str(finding)), n
+        yield (*base, "cause", str(cause) if cause is not None else UNSPECIFIED), n
+        for measure, kinds in (("sanction", sanctions), ("recognition", recognitions)):
+            for kind in sorted({k.strip() for k in (kinds or "").split(",") if k.strip()}):
+                yield (*base, measure, kind), n
+
+
+def _action_facts(session: Session, window: list[ColumnElement[bool]]) -> Iterable[
+        tuple[Fact, int]]:
+    """One query: corrective actions of the cases, done (on time or late) or open by due."""
+    action = CorrectiveAction
+    done = action.status == ActionStatus.DONE
+    state = case((and_(done, action.done_on.is_not(None), action.done_on <= action.due_on),
+                  DONE_ON_TIME), (done, DONE_LATE), else_=_OPEN)
+    open_due = case((~done, action.due_on))
+    inner = (select(extract("year", Case.received_on).label("y"),
+                    extract("month", Case.received_on).label("m"),
+                    Case.category_id.label("c"), Case.channel.label("h"),
+                    state.label("s"), open_due.label("d"))
+             .join(Case, Case.id == action.case_id).where(*window).subquery())
+    columns = list(inner.c)
+    rows: Iterable[Any] = session.execute(select(*columns, func.count()).group_by(*columns))
+    for y, m, cat, channel, action_state, due, n in rows:
+        base = (_month_of(y, m), int(cat) if cat is not None else NO_CATEGORY_ID, str(channel))
+        if action_state == _OPEN:
+            yield (*base, "action_open_due", _iso(due)), n
+        else:
+            yield (*base, "action", str(action_state)), n
+
+
+def count_months(session: Session, months: Sequence[date]) -> Counter[CellKey]:
+    """The cells of the calendar months starting on `months`, counted from the clear
+    columns (three queries): every fact at every level. Nothing is stored."""
+    dialect = session.get_bind().dialect.name
+    wanted = set(months)
+    window = _window(months)
+    facts: Counter[tuple[date, int, str, str, str]] = Counter()
+    for found in (_case_facts(session, window, dialect),
+                  _decision_facts(session, window, dialect), _action_facts(session, window)):
+        for fact, n in found:
+            facts[fact] += int(n)
+    cells: Counter[CellKey] = Counter()
+    for (month, category_id, channel, measure, key), n in facts.items():
+        if month not in wanted:
+            continue  # a month inside the window that is not being recounted
+        for level, cell_category, cell_channel in (
+                (ALL_CASES, ANY_CATEGORY, ANY_CHANNEL),
+                (PER_CATEGORY, category_id, ANY_CHANNEL),
+                (PER_CHANNEL, ANY_CATEGORY, channel),
+                (PER_BOTH, category_id, channel)):
+            cells[CellKey(month, level, cell_category, cell_channel, measure, key)] += n
+    return cells
+
+
+def _stale(session: Session, months: Sequence[date], *, lock: bool) -> list[date]:
+    """Which of `months` must be recomputed: stale, or never computed."""
+    query = select(StatisticsMonth).where(StatisticsMonth.month.in_(months))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    kept = {row.month: row.stale for row in session.execute(
+        query.order_by(StatisticsMonth.month)).scalars()}
+    return [m for m in months if kept.get(m, True)]
+
+
+def refresh_months(session: Session, months: Iterable[date]) -> int:
+    """Recompute the cells of those of `months` (first days) that are stale or were never
+    computed, in the caller's transaction; how many were. A view of clean months reads one
+    row per month and writes nothing."""
+    wanted = sorted(set(months))
+    if not wanted or not _stale(session, wanted, lock=False):
+        return 0
+    # Rows for the months never computed, then every month's row locked in order (a writer
+    # marking one waits until these cells are committed, and marks it stale again after).
+    session.execute(conflict_insert(session, _MONTHS)
+                    .values([{"month": m, "stale": True} for m in wanted])
+                    .on_conflict_do_nothing(index_elements=["month"]))
+    stale = _stale(session, wanted, lock=True)
+    if not stale:
+        return 0
+    cells = count_months(session, stale)
+    session.execute(delete(StatisticsCell).where(StatisticsCell.month.in_(stale)))
+    rows = [key._asdict() | {"count": n} for key, n in cells.items() if n]
+    for start in range(0, len(rows), 5000):
+        session.execute(_CELLS.insert(), rows[start:start + 5000])
+    for row in session.execute(select(StatisticsMonth).where(
+            StatisticsMonth.month.in_(stale))).scalars():
+        row.stale = False
+    session.flush()
+    return len(stale)
+
+
+def read_cells(session: Session, period_months: Sequence[Period], *,
+               category_id: int | None, channel: str | None) -> tuple[
+                   Counter[tuple[str, str]], Counter[tuple[int, str]]]:
+    """The cells of a view, refreshed first: ({(measure, key): count} over the months, at the
+    level of the filters; {(category id, month label): cases} for the category x month grid,
+    every category, at the channel filter). Two queries (after the refresh), each one range
+    of an index per month."""
+    starts = [m.start for m in period_months]
+    refresh_months(session, starts)
+    level = (PER_BOTH if category_id is not None and channel is not None else
+             PER_CATEGORY if category_id is not None else
+             PER_CHANNEL if channel is not None else ALL_CASES)
+    main_category = category_id if category_id is not None else ANY_CATEGORY
+    main_channel = channel if channel is not None else ANY_CHANNEL
+    grid_level = PER_BOTH if channel is not None else PER_CATEGORY
+    cell = StatisticsCell
+    blocks: Counter[tuple[str, str]] = Counter()
+    for measure, key, count in session.execute(
+            select(cell.measure, cell.key, cell.count).where(
+                cell.level == level, cell.category_id == main_category,
+                cell.channel == main_channel, cell.month.in_(starts))):
+        blocks[(measure, key)] += count
+    per_month: Counter[tuple[int, str]] = Counter()
+    grid = [cell.measure == "cases", cell.level == grid_level, cell.channel == main_channel,
+            cell.month.in_(starts)]
+    if category_id is not None:
+        grid.append(cell.category_id == category_id)
+    for month, row_category, count in session.execute(
+            select(cell.month, cell.category_id, cell.count).where(*grid)):
+        per_month[(row_category, f"{month.year:04d}-{month.month:02d}")] += count
+    return blocks, per_month
+
+
+def month_counts(session: Session, months: Sequence[date],
+                 key: str) -> list[tuple[date, int, str, int]]:
+    """Exact counts per month (first days, refreshed first) for the early-warning rule:
+    "category": (month, category id, "", cases) for every category with cases;
+    "root_cause": (month, -1, root cause, cases) for decided cases with a root cause."""
+    refresh_months(session, months)
+    cell = StatisticsCell
+    if key == "category":
+        where = [cell.level == PER_CATEGORY, cell.measure == "cases"]
+    else:
+        where = [cell.level == ALL_CASES, cell.measure == "cause",
+                 cell.key.not_in((NO_DECISION, UNSPECIFIED))]
+    return [(month, int(category_id), str(fact_key), int(count))
+            for month, category_id, fact_key, count in session.execute(
+                select(cell.month, cell.category_id, cell.key, cell.count)
+                .where(cell.month.in_(list(months)), *where))]
