@@ -16,8 +16,8 @@ view is measured after its last month was marked stale, as a change to one of it
 would: that call recounts the month from its cases and stores its cells. Calls are
 interleaved across sizes and backends (view A at 1k, at 100k, view B ...) so that drift of
 the machine affects all alike; median and 90th percentile over --repeats calls after three
-warm-up calls, the SQL statements each call ran (a before_cursor_execute listener; SQLite's BEGIN not counted) and the ratio of
-the largest size to the smallest. Nothing is asserted.
+warm-up calls, the SQL statements each call ran (a before_cursor_execute listener; SQLite's
+BEGIN not counted) and the ratio of the largest size to the smallest. Nothing is asserted.
 
 The data: cases received uniformly over the three years 2024-2026 (the same span at every
 size: a larger size is a busier organisation), so the year 2026 holds a third of them; "today"
