@@ -14,8 +14,9 @@ from sqlalchemy import update
 
 from core.db import transaction
 from core.models import Case
-from tests.core.factories import audit_size, submit
+from tests.core.factories import audit_size
 from tests.reviewer.conftest import World, login_client
+from tests.reviewer.test_statistics_page import add_cases, current_quarter, in_chinese
 
 #: The reports the tests make are kept here for people to look at (like the e2e screenshots).
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "review"
@@ -26,16 +27,6 @@ def keep(name: str, data: bytes) -> None:
     (ARTIFACTS / name).write_bytes(data)
 
 
-def _cases(session_factory: Any, services: Any, category: str, count: int) -> None:
-    for _ in range(count):
-        submit(session_factory, services, category=category)
-
-
-def _quarter(services: Any) -> str:
-    today = services.clock.today()
-    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
-
-
 def pdf_text(data: bytes) -> str:
     """The text of every page of a PDF, whitespace collapsed."""
     reader = pypdf.PdfReader(io.BytesIO(data))
@@ -44,11 +35,11 @@ def pdf_text(data: bytes) -> str:
 
 def test_the_pdf_has_the_dashboards_figures_and_hides_small_cells(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
-    _cases(session_factory, services, "it_fault", 4)  # 5 with the world's case
-    _cases(session_factory, services, "security", 1)
+    add_cases(session_factory, services, "it_fault", 4)  # 5 with the world's case
+    add_cases(session_factory, services, "security", 1)
     before = audit_size(session_factory)
     client = login_client(app, session_factory, services, world.admin)
-    period = _quarter(services)
+    period = current_quarter(services)
     response = client.get(f"/statistics/review.pdf?period={period}")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"] == (
@@ -71,9 +62,9 @@ def test_the_pdf_has_the_dashboards_figures_and_hides_small_cells(
 
 def test_the_html_is_self_contained(app: Any, world: World, session_factory: Any,
                                     services: Any) -> None:
-    _cases(session_factory, services, "it_fault", 4)
+    add_cases(session_factory, services, "it_fault", 4)
     client = login_client(app, session_factory, services, world.on_case)
-    response = client.get(f"/statistics/review.html?period={_quarter(services)}")
+    response = client.get(f"/statistics/review.html?period={current_quarter(services)}")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment;")
     html = response.get_data(as_text=True)
@@ -86,12 +77,9 @@ def test_the_html_is_self_contained(app: Any, world: World, session_factory: Any
 
 def test_the_report_reads_in_chinese(app: Any, world: World, session_factory: Any,
                                      services: Any) -> None:
-    _cases(session_factory, services, "it_fault", 4)
-    client = login_client(app, session_factory, services, world.admin)
-    client.get("/statistics")
-    with client.session_transaction() as flask_session:
-        flask_session["candor.language"] = "zh_CN"
-    period = _quarter(services)
+    add_cases(session_factory, services, "it_fault", 4)
+    client = in_chinese(login_client(app, session_factory, services, world.admin))
+    period = current_quarter(services)
     response = client.get(f"/statistics/review.pdf?period={period}")
     assert response.headers["Content-Disposition"] == (
         f'attachment; filename="candor-review-{period}-zh_CN.pdf"')
@@ -104,9 +92,9 @@ def test_a_period_of_fewer_than_3_cases_shows_only_its_total(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
     with transaction(session_factory) as s:  # the world's case, moved out of the period
         s.execute(update(Case).values(received_on=services.clock.today().replace(year=2020)))
-    _cases(session_factory, services, "it_fault", 2)
+    add_cases(session_factory, services, "it_fault", 2)
     client = login_client(app, session_factory, services, world.admin)
-    text = pdf_text(client.get(f"/statistics/review.pdf?period={_quarter(services)}").data)
+    text = pdf_text(client.get(f"/statistics/review.pdf?period={current_quarter(services)}").data)
     assert "Fewer than 3 cases were received in the period" in text
     assert "Cases by channel" not in text
 

@@ -18,26 +18,35 @@ from tests.core.factories import audit_size, submit
 from tests.reviewer.conftest import World, login_client
 
 
-def _cases(session_factory: Any, services: Any, category: str, count: int,
-           received_on: date | None = None) -> None:
+def add_cases(session_factory: Any, services: Any, category: str, count: int,
+              received_on: date | None = None) -> None:
+    """`count` reports of `category`, received on `received_on` (default today)."""
     ids = [submit(session_factory, services, category=category).case_id for _ in range(count)]
     if received_on is not None:
         with transaction(session_factory) as s:
             s.execute(update(Case).where(Case.id.in_(ids)).values(received_on=received_on))
 
 
-def _period(services: Any) -> str:
+def in_chinese(client: Any) -> Any:
+    """`client`, its console switched to Chinese (the language the footer's switch sets)."""
+    client.get("/statistics")
+    with client.session_transaction() as flask_session:
+        flask_session["candor.language"] = "zh_CN"
+    return client
+
+
+def current_quarter(services: Any) -> str:
     today = services.clock.today()
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 
 def test_the_figures_of_a_period_are_shown_and_small_cells_hidden(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
-    _cases(session_factory, services, "it_fault", 4)    # 5 with the world's case
-    _cases(session_factory, services, "security", 1)
+    add_cases(session_factory, services, "it_fault", 4)    # 5 with the world's case
+    add_cases(session_factory, services, "security", 1)
     before = audit_size(session_factory)
     client = login_client(app, session_factory, services, world.on_case)
-    page = client.get(f"/statistics?period={_period(services)}")
+    page = client.get(f"/statistics?period={current_quarter(services)}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert 'id="statistics-total">6<' in text
@@ -50,21 +59,21 @@ def test_the_figures_of_a_period_are_shown_and_small_cells_hidden(
 def test_a_view_of_fewer_than_3_cases_shows_only_its_total(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
     client = login_client(app, session_factory, services, world.admin)
-    page = client.get(f"/statistics?period={_period(services)}&category=it_fault")
+    page = client.get(f"/statistics?period={current_quarter(services)}&category=it_fault")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert 'id="statistics-total">&lt;3<' in text and 'id="statistics-too-few"' in text
     assert "<img" not in text
-    assert client.get(f"/statistics/chart/by_channel.svg?period={_period(services)}"
+    assert client.get(f"/statistics/chart/by_channel.svg?period={current_quarter(services)}"
                       "&category=it_fault").status_code == 404
 
 
 def test_charts_are_svg_without_script(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
-    _cases(session_factory, services, "it_fault", 4)
-    _cases(session_factory, services, "security", 4)
+    add_cases(session_factory, services, "it_fault", 4)
+    add_cases(session_factory, services, "security", 4)
     client = login_client(app, session_factory, services, world.on_case)
-    period = _period(services)
+    period = current_quarter(services)
     page = client.get(f"/statistics?period={period}").get_data(as_text=True)
     assert page.count('<img class="chart"') == 5 and "by-month-no-chart" not in page
     for name in ("by_month", "by_channel", "by_scope", "by_finding", "by_root_cause"):
@@ -76,19 +85,19 @@ def test_charts_are_svg_without_script(
 
 def test_a_month_grid_of_hidden_cells_gets_a_note_instead_of_a_chart(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
-    _cases(session_factory, services, "it_fault", 4)  # 5 with the world's case
-    _cases(session_factory, services, "security", 1)  # "<3", and its complement hidden
+    add_cases(session_factory, services, "it_fault", 4)  # 5 with the world's case
+    add_cases(session_factory, services, "security", 1)  # "<3", and its complement hidden
     client = login_client(app, session_factory, services, world.on_case)
-    page = client.get(f"/statistics?period={_period(services)}").get_data(as_text=True)
+    page = client.get(f"/statistics?period={current_quarter(services)}").get_data(as_text=True)
     assert 'id="by-month-no-chart"' in page and "chart/by_month.svg" not in page
 
 
 def test_the_csv_has_the_same_suppressed_figures(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
-    _cases(session_factory, services, "it_fault", 4)
-    _cases(session_factory, services, "security", 1)
+    add_cases(session_factory, services, "it_fault", 4)
+    add_cases(session_factory, services, "security", 1)
     client = login_client(app, session_factory, services, world.admin)
-    csv = client.get(f"/statistics/export.csv?period={_period(services)}")
+    csv = client.get(f"/statistics/export.csv?period={current_quarter(services)}")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     assert "attachment" in csv.headers["Content-Disposition"]
     text = csv.get_data(as_text=True)
@@ -108,10 +117,10 @@ def test_bad_filters_get_a_message_not_an_error(
 def test_a_rise_in_the_last_complete_month_is_flagged(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
     months = recent_months(last_complete_month(services.clock.today()), 8)
-    _cases(session_factory, services, "security", 1, months[0].start)  # the first report
+    add_cases(session_factory, services, "security", 1, months[0].start)  # the first report
     for month in months[1:-1]:
-        _cases(session_factory, services, "security", 1, month.start + timedelta(days=3))
-    _cases(session_factory, services, "security", 8, months[-1].start + timedelta(days=3))
+        add_cases(session_factory, services, "security", 1, month.start + timedelta(days=3))
+    add_cases(session_factory, services, "security", 8, months[-1].start + timedelta(days=3))
     client = login_client(app, session_factory, services, world.admin)
     text = client.get("/statistics").get_data(as_text=True)
     assert 'id="early-warnings"' in text
@@ -120,10 +129,7 @@ def test_a_rise_in_the_last_complete_month_is_flagged(
 
 def test_the_page_reads_in_chinese(app: Any, world: World, session_factory: Any,
                                    services: Any) -> None:
-    _cases(session_factory, services, "it_fault", 4)
-    client = login_client(app, session_factory, services, world.admin)
-    client.get("/statistics")
-    with client.session_transaction() as flask_session:
-        flask_session["candor.language"] = "zh_CN"
-    text = client.get(f"/statistics?period={_period(services)}").get_data(as_text=True)
+    add_cases(session_factory, services, "it_fault", 4)
+    client = in_chinese(login_client(app, session_factory, services, world.admin))
+    text = client.get(f"/statistics?period={current_quarter(services)}").get_data(as_text=True)
     assert "统计" in text and "按类别和月份的案件" in text
