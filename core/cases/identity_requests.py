@@ -30,6 +30,8 @@ from core.cases.grants import (
     is_excluded,
     open_reviewer_grant,
 )
+from core.cases.inbox_counts import lock_case
+from core.cases.retention import refuse_if_destroyed
 from core.errors import AccessDenied, Conflict, NotFound
 from core.intake.submission import identity_custodians
 from core.models import (
@@ -74,6 +76,10 @@ def request_identity(session: Session, services: Services, who: UnlockedReviewer
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("no such case")
+    # The reason is sealed under a key of its own, not the case's: without the lock and the
+    # check, a retention run committing after the keys are read would leave it behind.
+    lock_case(session, case)
+    refuse_if_destroyed(case)
     case_keys_of(session, case, who)  # a member of the team, holding its keys
     if case.disclosure is not Disclosure.CONFIDENTIAL or case.identity_ciphertext is None:
         raise Conflict("this report is anonymous: there is no identity to reveal")
