@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Boolean, Date, Index, Integer, SmallInteger, String
+from sqlalchemy import Boolean, Date, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base
@@ -35,7 +35,8 @@ class StatisticsCell(Base):
     (`category_id`; 0 for cases without one), 2 one channel, 3 one category and one channel.
     The unused dimension is -1 (category) or "" (channel), so that the key holds no NULL.
     `measure` and `key` name the fact (core.statistics.month_cells: e.g. "scope" /
-    "accepted", "ack_days" / "3", "ack_open_due" / "2026-12-01").
+    "accepted"); measures with many keys (days taken, due days) keep one row with key "*" and
+    all their keys in `histogram`.
     """
 
     __tablename__ = "statistics_cells"
@@ -53,3 +54,6 @@ class StatisticsCell(Base):
     measure: Mapped[str] = mapped_column(String(32), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
+    #: For measures with many keys (core.statistics.month_cells.HISTOGRAMS), key "*" and
+    #: every key with its count, "3:12;4:7": one row per month however busy it was.
+    histogram: Mapped[str | None] = mapped_column(Text)

@@ -1,6 +1,6 @@
 """The statistics' month cells: every fact the dashboard counts, per month of receipt, counted
 once from the clear columns and kept (core.models.statistics), so that a view reads a few
-hundred rows per month however many cases the months hold.
+dozen rows per month however many cases the months hold.
 
 A case contributes, in the month it was received:
 
@@ -14,7 +14,9 @@ A case contributes, in the month it was received:
 * per corrective action: ``action`` DONE_ON_TIME or DONE_LATE, or ``action_open_due`` keyed by
   its due day.
 
-Each fact is counted at four levels: the whole month (0), per category (1), per channel (2),
+Measures with many keys (days taken, due days: HISTOGRAMS) are stored as one row per month
+holding every key with its count, so that a busier month is not more rows. Each fact is
+counted at four levels: the whole month (0), per category (1), per channel (2),
 per category and channel (3), so that every filter of the dashboard reads one level.
 
 A month is recomputed, from its cases, when it is stale or was never computed
@@ -63,6 +65,12 @@ ALL_CASES, PER_CATEGORY, PER_CHANNEL, PER_BOTH = 0, 1, 2, 3
 ANY_CATEGORY, ANY_CHANNEL = -1, ""
 #: A case without a category, as a cell's category.
 NO_CATEGORY_ID = 0
+#: Measures with many keys (days, due days): one cell per month holds all of them, key
+#: HISTOGRAM and `histogram` "key:count;key:count...", so that a busier month (more distinct
+#: values) does not mean more rows to read.
+HISTOGRAMS = frozenset({"ack_days", "feedback_days", "ack_open_due", "feedback_open_due",
+                        "action_open_due"})
+HISTOGRAM = "*"
 _MONTHS = cast_table(StatisticsMonth)
 _CELLS = cast_table(StatisticsCell)
 
@@ -234,6 +242,25 @@ def count_months(session: Session, months: Sequence[date]) -> Counter[CellKey]:
     return cells
 
 
+def _cell_rows(cells: Counter[CellKey]) -> list[dict[str, Any]]:
+    """The rows to store: one per plain cell, one per histogram (HISTOGRAMS)."""
+    rows: list[dict[str, Any]] = []
+    histograms: dict[tuple[date, int, int, str, str], list[str]] = {}
+    for key, n in sorted(cells.items()):
+        if not n:
+            continue
+        if key.measure in HISTOGRAMS:
+            histograms.setdefault(key[:5], []).append(f"{key.key}:{n}")
+        else:
+            rows.append(key._asdict() | {"count": n, "histogram": None})
+    for (month, level, category_id, channel, measure), parts in histograms.items():
+        rows.append({"month": month, "level": level, "category_id": category_id,
+                     "channel": channel, "measure": measure, "key": HISTOGRAM,
+                     "count": sum(int(p.rsplit(":", 1)[1]) for p in parts),
+                     "histogram": ";".join(parts)})
+    return rows
+
+
 def _stale(session: Session, months: Sequence[date], *, lock: bool) -> list[date]:
     """Which of `months` must be recomputed: stale, or never computed."""
     query = select(StatisticsMonth).where(StatisticsMonth.month.in_(months))
@@ -261,7 +288,7 @@ def refresh_months(session: Session, months: Iterable[date]) -> int:
         return 0
     cells = count_months(session, stale)
     session.execute(delete(StatisticsCell).where(StatisticsCell.month.in_(stale)))
-    rows = [key._asdict() | {"count": n} for key, n in cells.items() if n]
+    rows = _cell_rows(cells)
     for start in range(0, len(rows), 5000):
         session.execute(_CELLS.insert(), rows[start:start + 5000])
     for row in session.execute(select(StatisticsMonth).where(
@@ -288,11 +315,16 @@ def read_cells(session: Session, period_months: Sequence[Period], *,
     grid_level = PER_BOTH if channel is not None else PER_CATEGORY
     cell = StatisticsCell
     blocks: Counter[tuple[str, str]] = Counter()
-    for measure, key, count in session.execute(
-            select(cell.measure, cell.key, cell.count).where(
+    for measure, key, count, histogram in session.execute(
+            select(cell.measure, cell.key, cell.count, cell.histogram).where(
                 cell.level == level, cell.category_id == main_category,
                 cell.channel == main_channel, cell.month.in_(starts))):
-        blocks[(measure, key)] += count
+        if histogram is None:
+            blocks[(measure, key)] += count
+            continue
+        for part in histogram.split(";"):
+            value, n = part.rsplit(":", 1)
+            blocks[(measure, value)] += int(n)
     per_month: Counter[tuple[int, str]] = Counter()
     grid = [cell.measure == "cases", cell.level == grid_level, cell.channel == main_channel,
             cell.month.in_(starts)]

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column('measure', sa.String(length=32), nullable=False),
         sa.Column('key', sa.String(length=64), nullable=False),
         sa.Column('count', sa.Integer(), nullable=False),
+        sa.Column('histogram', sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint('level', 'category_id', 'channel', 'month', 'measure', 'key',
                                 name=op.f('pk_statistics_cells')),
     )
