@@ -41,7 +41,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     BEGIN IMMEDIATE so that two writers never deadlock on a lock upgrade (the audit head is read
     then written in each transaction). PostgreSQL: pre-ping pooled connections. Apps pass
     `pool_settings` (a pooled engine otherwise keeps SQLAlchemy's 5 + 10 connections).
+
+    Statement parameters are left out of SQLAlchemy's errors and logs (`hide_parameters`):
+    they are ciphertexts, keyed hashes and the like, and an error may be logged.
     """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
