@@ -36,6 +36,9 @@ Every table, and what happens to its rows of the case (each column that holds by
   which now opens nothing; the session is refused on its next use
   (core.intake.reporter_sessions) and the row expires as usual. Rows do not name their case
   in clear, so they cannot be picked out here.
+- statistics_months, statistics_cells (core.statistics.month_cells): counts per month, no
+  case in them; the shred marks the case's month stale, and its recount from the kept clear
+  columns gives the same figures.
 - reviewers, reviewer_sessions, pending_notifications, throttle_buckets, staff_changes,
   audit_head, audit_checkpoints, categories, category_intake: hold nothing of a case.
 """
