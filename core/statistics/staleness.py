@@ -45,10 +45,10 @@ def _first_of_month(day: date) -> date:
 def _note_written_cases(session: Session, _context: Any, _instances: Any) -> None:
     case_ids: set[int] = session.info.setdefault(_CASES, set())
     months: set[date] = session.info.setdefault(_MONTHS, set())
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    dirty = session.dirty  # a new set at each access: taken once, not per object
+    for obj in (*session.new, *dirty, *session.deleted):
         if isinstance(obj, Case):
-            if obj in session.dirty and not session.is_modified(obj,
-                                                                include_collections=False):
+            if obj in dirty and not session.is_modified(obj, include_collections=False):
                 continue  # only a collection changed (a message appended): no statistic
             if obj.received_on is not None:
                 months.add(_first_of_month(obj.received_on))
