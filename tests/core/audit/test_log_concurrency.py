@@ -31,17 +31,31 @@ from core.intake.reporter import (
     store_submitter_file,
 )
 from core.models import (
+    AuditEvent,
     MessageKind,
 )
 from tests.core._audit_writer import append_events
 from tests.core.audit.test_log import (  # noqa: F401 - helpers and fixtures
     A,
-    _check_log,
+    all_events,
     head_row,
     next_day,
     queued,
+    verify_all,
 )
 from tests.core.factories import add_reviewer, approve_identity, submit
+
+
+def _check_log(session_factory, expected: int) -> list[AuditEvent]:
+    with session_factory() as s:
+        events = all_events(s)
+    positions = [e.position for e in events]
+    assert positions == list(range(expected)), "fork, gap or duplicate position"
+    assert len({bytes(e.chain_hash) for e in events}) == expected
+    head = verify_all(session_factory)
+    size, stored = head_row(session_factory)
+    assert size == expected and stored == head
+    return events
 
 
 def test_concurrent_writers_in_threads(session_factory, services):

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from core.audit.checkpoints import LogDamaged, sign_checkpoint, verifier_key
 from core.audit.log import (
@@ -32,14 +32,44 @@ from crypto.audit_chain import GENESIS
 from crypto.merkle import MerkleTree
 from crypto.signed_note import NoteError, VerifierKey, open_checkpoint
 from tests.core.audit.test_log import (  # noqa: F401 - helpers and fixtures
-    TAMPERINGS,
     A,
     _populate,
-    _tamper,
     all_events,
     head_row,
     verify_all,
 )
+
+
+def _tamper(session_factory, sql):
+    with session_factory() as s:
+        before = [tuple(r) for r in s.execute(text("select * from audit_events order by 1"))]
+    with transaction(session_factory) as s:
+        for statement in sql if isinstance(sql, list) else [sql]:
+            assert s.execute(text(statement)).rowcount == 1
+    with session_factory() as s:
+        after = [tuple(r) for r in s.execute(text("select * from audit_events order by 1"))]
+    assert after != before, "the tampering changed nothing"
+
+
+TAMPERINGS = {
+    "detail": "update audit_events set detail = '{\"files\": 9}' where position = 2",
+    "action": "update audit_events set action = 'session:logout' where position = 3",
+    # (The first case event: the positions before it belong to the accounts being set up.)
+    "case_id": "update audit_events set case_id = case_id + 1 where position = "
+               "(select min(position) from audit_events where case_id is not null)",
+    "case_id_null": "update audit_events set case_id = null where position = "
+                    "(select min(position) from audit_events where case_id is not null)",
+    "actor_kind": "update audit_events set actor_kind = 'system' where position = 3",
+    "reviewer_id": "update audit_events set reviewer_id = null where position = 3",
+    "leaf_hash": "update audit_events set leaf_hash = chain_hash where position = 4",
+    "delete_one": "delete from audit_events where position = 4",
+    "delete_first": "delete from audit_events where position = 0",
+    "swap": [
+        "update audit_events set position = -1 where position = 2",
+        "update audit_events set position = 2 where position = 5",
+        "update audit_events set position = 5 where position = -1",
+    ],
+}
 
 
 def test_verify_events_returns_the_stored_head(session_factory, services, world):
