@@ -171,6 +171,7 @@ HISTORY = {
     "case:member:role": _l("Role given"),
     "case:priority": _l("Priority changed"),
     "case:category": _l("Category changed"),
+    "case:category:confirm": _l("Category confirmed"),
     "case:evidence:add": _l("Evidence added"),
     "case:decision": _l("Decision recorded"),
     "case:action:add": _l("Corrective action assigned"),
@@ -191,6 +192,7 @@ HISTORY = {
     "case:hold": _l("Legal hold placed or lifted"),
     "case:destroy": _l("Content destroyed (retention)"),
     "case:summary:decrypt": _l("Summary shown in an inbox"),
+    "case:category:learn": _l("Suggestions learned from confirmed cases"),
     "access:refuse": _l("Access refused"),
 }
 

@@ -86,6 +86,8 @@ class AuditAction(StrEnum):
     CASE_MEMBER_ROLE_CHANGED = "case:member:role"
     CASE_PRIORITY_CHANGED = "case:priority"
     CASE_CATEGORY_CHANGED = "case:category"
+    CASE_CATEGORY_CONFIRMED = "case:category:confirm"  # kept as an example for suggestions
+    CATEGORY_EXAMPLES_DECRYPTED = "case:category:learn"  # suggestions trained on examples
     CASE_LEGAL_HOLD_CHANGED = "case:hold"  # retention suspended or resumed
     CASE_CONTENT_DESTROYED = "case:destroy"  # retention: keys and ciphertexts shredded
     CASE_FILE_EXPORTED = "case:export"  # a handler took the decrypted case file away

@@ -29,6 +29,13 @@ class ReportContent:
     #: messages prepared for them use it (core.cases.letters). Encrypted with the rest.
     language: str = ""
 
+    def words(self) -> str:
+        """The report's free text in one string, for the category suggestions: every field
+        the reporter wrote about the matter (not `when`, whose dates say nothing of a
+        category, nor `language`)."""
+        return "\n".join((self.summary, self.description, self.what_happened, self.where,
+                          self.who_involved, self.how_known, self.evidence))
+
     def to_bytes(self) -> bytes:
         """UTF-8 JSON, the plaintext that gets encrypted."""
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True).encode("utf-8")

@@ -80,3 +80,12 @@ def casework_context(reference: str, table: str, record_id: int, reviewer_id: in
     place = "".join(f"|{item}" for item in extra)
     return (f"v2|case:{reference}|{table}:{record_id}|by:{_author(Author.REVIEWER, reviewer_id)}"
             f"|key:team|epoch:{epoch}{place}").encode()
+
+
+def category_example_context(reference: str, category_id: int, epoch: int,
+                             tokens_version: int) -> bytes:
+    """The context of a case's category example (core.cases.category_examples): its case,
+    the confirmed category (so that the label cannot be changed in the database), the team
+    key's epoch and the tokenizer version the counts were made with."""
+    return (f"v2|case:{reference}|category-example|category:{category_id}|key:team"
+            f"|epoch:{epoch}|tokens:{tokens_version}").encode()

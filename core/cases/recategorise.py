@@ -1,29 +1,44 @@
 """A case handler changes (or confirms) a case's category, e.g. after the console's category
 suggestion. The category is a clear column, used for statistics, inbox filters and counts:
 the case keeps its team and its keys (the new category's intake handlers are not added; a
-member adds a colleague if needed)."""
+member adds a colleague if needed).
+
+Either way the category now counts as confirmed: the report's token counts are kept as an
+example for the suggestions, encrypted under the team key (core.cases.category_examples).
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from core.audit.log import AuditAction, record_event
-from core.cases.casework import UnlockedReviewer, case_keys_of
+from core.cases.casework import UnlockedReviewer, case_keys_of, record_tampering
+from core.cases.category_examples import keep_example
+from core.cases.content import ReportContent
+from core.cases.contexts import report_context
+from core.cases.grants import FIRST_EPOCH, CaseKeys
 from core.cases.inbox_counts import case_changed, lock_case, sync_member_keys
 from core.cases.team import get_case
 from core.categories.lookup import get_category
 from core.errors import InvalidInput, NotFound
+from core.models import Case, KeyKind
 from core.services import Services
+from crypto.errors import CryptoError
+from crypto.records import decrypt_record
 
 
 def set_category(session: Session, services: Services, who: UnlockedReviewer, case_id: int,
                  code: str) -> None:
-    """Move the case to the active category `code` (any member; audited with the old and
-    the new code). InvalidInput for an unknown or retired category. Confirming the category
-    the case is in already changes nothing and records nothing."""
+    """Move the case to the active category `code`, or confirm the one it is in (any member).
+
+    Audited as `case:category` with the old and the new code, or `case:category:confirm`;
+    both decrypt the report to keep its token counts as the case's example (replacing an
+    earlier one). A report failing its integrity check keeps no example and is reported as
+    tampering; the category is set all the same. InvalidInput for an unknown or retired
+    category."""
     case = get_case(session, case_id)
     lock_case(session, case)
-    case_keys_of(session, case, who)  # members only (AccessDenied otherwise)
+    keys = case_keys_of(session, case, who)  # members only (AccessDenied otherwise)
     try:
         category = get_category(session, code)
     except NotFound:
@@ -31,12 +46,31 @@ def set_category(session: Session, services: Services, who: UnlockedReviewer, ca
     if not category.active:
         raise InvalidInput("Choose a category from the list.", field="category")
     if category.id == case.category_id:
+        record_event(session, services.clock, AuditAction.CASE_CATEGORY_CONFIRMED, who.actor,
+                     case_id=case.id, detail={"category": category.code})
+    else:
+        old_code = case.category.code if case.category is not None else None
+        old_category_id = case.category_id
+        record_event(session, services.clock, AuditAction.CASE_CATEGORY_CHANGED, who.actor,
+                     case_id=case.id, detail={"from": old_code, "to": category.code})
+        case.category_id = category.id
+        case.category = category
+        case_changed(session, case, old_status=case.status, old_category_id=old_category_id)
+        sync_member_keys(session, case)
+    report = _report(case, keys)
+    if report is None:
+        record_tampering(session, services, who.actor, case.id, ["report"])
         return
-    old_code = case.category.code if case.category is not None else None
-    old_category_id = case.category_id
-    record_event(session, services.clock, AuditAction.CASE_CATEGORY_CHANGED, who.actor,
-                 case_id=case.id, detail={"from": old_code, "to": category.code})
-    case.category_id = category.id
-    case.category = category
-    case_changed(session, case, old_status=case.status, old_category_id=old_category_id)
-    sync_member_keys(session, case)
+    keep_example(session, case, keys, report, category, services.clock.today())
+
+
+def _report(case: Case, keys: CaseKeys) -> ReportContent | None:
+    """The case's report, or None when it fails its integrity check."""
+    case_key = keys.get(KeyKind.CASE, FIRST_EPOCH)
+    if case_key is None:
+        return None
+    try:
+        return ReportContent.from_bytes(decrypt_record(
+            case_key, case.report_ciphertext, report_context(case.reference)))
+    except (CryptoError, ValueError):
+        return None

@@ -27,6 +27,8 @@ Every table, and what happens to its rows of the case (each column that holds by
   reason; a pending one becomes withdrawn, as nobody could decide it any more.
 - identity_request_seals (`sealed_key`): deleted.
 - reporter_exclusions (`tag`): deleted.
+- category_examples (`counts_ciphertext`): deleted; the suggestions no longer learn from the
+  case (core.cases.category_examples).
 - case_members, inbox_counts: kept unchanged: the team still finds the archived case in its
   inbox, and the counters stay exact.
 - audit_events (`leaf_hash`, `chain_hash`), audit_pending_events (`token`): kept; they hold
@@ -61,6 +63,7 @@ from core.models import (
     Attachment,
     Case,
     CaseGrant,
+    CategoryExample,
     CorrectiveAction,
     Decision,
     EvidenceEntry,
@@ -145,6 +148,8 @@ def destroy_case_content(session: Session, services: Services, case_id: int, act
         .values(status=RequestStatus.WITHDRAWN, decided_at=services.clock.now()))
     counts["exclusions"] = _count(session.execute(
         delete(ReporterExclusion).where(ReporterExclusion.case_id == case.id)))
+    counts["category_examples"] = _count(session.execute(
+        delete(CategoryExample).where(CategoryExample.case_id == case.id)))
     case.report_ciphertext = b""
     case.identity_ciphertext = None
     case.reporter_public_key = None

@@ -39,6 +39,7 @@ from core.models.enums import (
     Satisfaction,
     ScopeDecision,
 )
+from core.models.examples import CategoryExample
 from core.models.reviewer import Reviewer, ReviewerSession
 from core.models.runtime import PendingNotification, SubmitterSession, ThrottleBucket
 from core.models.statistics import StatisticsCell, StatisticsMonth
@@ -50,7 +51,8 @@ __all__ = [
     "ActorKind", "Attachment", "ChangeKind", "IdentityRequest", "IdentityRequestSeal",
     "ReporterExclusion", "RequestStatus", "StaffChange", "AuditCheckpoint", "AuditEvent",
     "AuditHead", "Author", "Base",
-    "Case", "CaseGrant", "CaseMember", "CaseStatus", "Category", "Channel", "Disclosure",
+    "Case", "CaseGrant", "CaseMember", "CaseStatus", "Category", "CategoryExample", "Channel",
+    "Disclosure",
     "InboxCount", "KeyKind", "MemberRole", "Message", "MessageKind", "PendingAuditEvent",
     "PendingNotification",
     "Recipient", "Reviewer",

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.cases import workflow
 from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
+from core.cases.category_examples import is_confirmed, learned_model
 from core.cases.letters import Letter, grounds_heading, letter
 from core.cases.recategorise import set_category
 from core.cases.retention import set_legal_hold
@@ -26,11 +27,12 @@ from core.cases.team import get_case
 from core.cases.transitions import legal_targets
 from core.cases.views import CaseView
 from core.categories.lookup import active_categories
-from core.categories.suggestions import Suggestion, keyword_model, suggest
+from core.categories.suggestions import Suggestion, suggest
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import (
     Case,
     CasePriority,
+    CaseStatus,
     Disclosure,
     MemberRole,
     Role,
@@ -203,27 +205,33 @@ def priority(case_id: int) -> Any:
 
 @dataclass(frozen=True)
 class ShownSuggestion:
-    """A suggested category with its name in the page's language, and why."""
+    """A suggested category with its name in the page's language, why, and how many
+    confirmed cases the model learned from (0: keyword rules only)."""
 
     code: str
     name: str
     words: str
+    learned_from: int
 
 
 def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
-    """A category suggested from the report's text (core.categories.suggestions: keyword
-    rules, in memory; nothing of it is stored), when it is active and not the case's."""
-    report = view.report
-    text = "\n".join((report.summary, report.description, report.what_happened, report.where,
-                      report.who_involved, report.how_known, report.evidence))
-    suggestion: Suggestion | None = suggest(text, keyword_model())
+    """A category suggested from the report's text, until a handler confirms the category.
+
+    The model (core.cases.category_examples) is the keyword rules plus the categories
+    confirmed on the cases this handler is on the team of, trained in memory for this page
+    and not stored; reading those examples is audited. Shown when it is active and not the
+    case's category."""
+    if case.status is CaseStatus.CLOSED or is_confirmed(db(), case.id):
+        return None  # the page offers no category form, or the suggestion has done its job
     active = {c.code: c for c in active_categories(db())}
+    learned = learned_model(db(), console().services, current().unlocked, list(active))
+    suggestion: Suggestion | None = suggest(view.report.words(), learned.model)
     if suggestion is None or suggestion.category not in active \
             or (case.category is not None and suggestion.category == case.category.code):
         return None
     return ShownSuggestion(
         suggestion.category, category_name(active[suggestion.category], current_language()),
-        ", ".join(reason.word for reason in suggestion.why))
+        ", ".join(reason.word for reason in suggestion.why), learned.examples)
 
 
 def category_form(current_code: str | None = None, *,

@@ -61,6 +61,39 @@ def test_a_retired_category_is_not_suggested(
     assert 'id="category-suggestion"' not in page
 
 
+def test_suggestions_learn_from_the_categories_a_handler_confirms(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """The organisation's own category has no keyword rules; once the team confirms it on a
+    few cases, the next case of the kind gets it suggested, and the page says it learned."""
+    from core.categories.admin import add_category
+
+    with transaction(session_factory) as s:
+        add_category(s, services, code="canteen", name_en="Canteen and catering",
+                     name_zh="食堂与餐饮")
+    client = login_client(app, session_factory, services, world.on_case)
+    for n in range(3):
+        case_id = _case(session_factory, services, world, ReportContent(
+            summary=f"The canteen served spoiled noodles ({n})",
+            description="Canteen kitchen hygiene, cold noodles."))
+        page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+        assert 'id="category-hint"' in page
+        assert client.post(f"/cases/{case_id}/category", data={
+            "csrf_token": _token(page), "cat-category": "canteen"}).status_code == 303
+        confirmed = client.get(f"/cases/{case_id}").get_data(as_text=True)
+        assert 'id="category-suggestion"' not in confirmed  # confirmed: no more suggestion
+    fresh = _case(session_factory, services, world, ReportContent(
+        summary="Spoiled noodles in the canteen", description="Kitchen hygiene."))
+    page = client.get(f"/cases/{fresh}").get_data(as_text=True)
+    assert 'id="category-suggestion"' in page and "Canteen and catering" in page
+    assert "confirmed on 3 cases of yours" in page
+    with session_factory() as s:
+        learned = s.execute(select(AuditEvent).where(
+            AuditEvent.action == "case:category:learn")).scalars().all()
+    assert learned and all(e.reviewer_id == world.on_case.id for e in learned)
+    other = login_client(app, session_factory, services, world.not_on_case)
+    assert other.get(f"/cases/{fresh}").status_code in (403, 404)
+
+
 def _token(page: str) -> str:
     import re
 

@@ -22,6 +22,7 @@ from core.cases.casework import (
 from core.cases.content import Identity, ReportContent
 from core.cases.evidence import add_evidence
 from core.cases.identity_requests import request_identity
+from core.cases.recategorise import set_category
 from core.db import transaction
 from core.intake.reporter import login_submitter, post_submitter_message, store_submitter_file
 from core.models import (
@@ -83,6 +84,8 @@ def build_full_case(session_factory, services, *, category: str = "it_fault",
     with transaction(session_factory) as s:
         workflow.decide_scope(s, services, alice.unlocked, case_id, ScopeDecision.ACCEPTED,
                               lead_id=bob.id)
+    with transaction(session_factory) as s:  # kept as an example for the suggestions
+        set_category(s, services, alice.unlocked, case_id, category)
     with transaction(session_factory) as s:  # a new key epoch
         exclude_member(s, services, bob.unlocked.actor, case_id, s.get(Reviewer, dave.id))
     with transaction(session_factory) as s:

@@ -41,13 +41,17 @@ def test_an_unknown_category_is_refused(session_factory, services, team) -> None
     assert _category(session_factory, team["case"].case_id) == "security"
 
 
-def test_confirming_the_category_changes_and_records_nothing(session_factory, services,
-                                                             team) -> None:
+def test_confirming_the_category_changes_nothing_but_is_recorded(session_factory, services,
+                                                                 team) -> None:
     with transaction(session_factory) as s:
         set_category(s, services, team["ivy"].unlocked, team["case"].case_id, "security")
+    assert _category(session_factory, team["case"].case_id) == "security"
     with session_factory() as s:
         assert s.execute(select(AuditEvent).where(AuditEvent.action == "case:category")
                          ).first() is None
+        assert s.execute(select(AuditEvent).where(
+            AuditEvent.action == "case:category:confirm")).scalar_one().case_id == \
+            team["case"].case_id
 
 
 def test_a_retired_category_is_refused(session_factory, services, team) -> None:

@@ -133,7 +133,7 @@ def test_after_shredding_nothing_of_the_case_remains_and_proofs_verify(
     assert detail["grants"] > 10 and detail["messages"] >= 4
     assert {k: v for k, v in detail.items() if k not in ("grants", "messages")} == {
         "files": 4, "evidence": 1, "decisions": 1, "actions": 1, "action_updates": 1,
-        "identity_requests": 2, "exclusions": 0}
+        "identity_requests": 2, "exclusions": 0, "category_examples": 1}
     # The receipt code opens nothing: the portal answers as for an unknown code.
     with session_factory() as s, pytest.raises(ReceiptNotRecognised):
         login_submitter(s, services, full.receipt_code)

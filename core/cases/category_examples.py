@@ -1,0 +1,164 @@
+"""The organisation's confirmed categories as examples for the category suggestions, each
+readable only by its case's team.
+
+When a case handler sets or confirms a case's category (core.cases.recategorise), the token
+counts of its report (core.categories.suggestions.tokenize: words, pairs of neighbouring words
+and of Chinese characters; never the text, its sentences or its order) are kept with the
+confirmed category, encrypted under the case's team key (`keep_example`). When a handler opens
+a case whose category nobody has confirmed yet, the console trains a model in memory on the
+keyword rules plus the examples of every case that handler is on the team of (`learned_model`)
+and forgets it when the page is sent: nothing trained on case text is stored in clear, and a
+handler learns only from cases they could read anyway. Reading the examples is a decryption,
+audited as one `case:category:learn` event naming the cases read, like the inbox's summaries.
+
+Retention destroys a case's example with the rest of its content (core.cases.shredding); a
+tampered example (moved to another case or relabelled in the database) fails its integrity
+check, is not trained on, and is reported as tampering on its case.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from core.audit.log import AuditAction, record_event
+from core.cases.casework import UnlockedReviewer, record_tampering
+from core.cases.content import ReportContent
+from core.cases.contexts import category_example_context
+from core.cases.grants import CaseKeys
+from core.categories.suggestions import Model, build_model, keyword_model, tokenize
+from core.models import (
+    Case,
+    CaseGrant,
+    CaseMember,
+    Category,
+    CategoryExample,
+    KeyKind,
+    Recipient,
+)
+from core.services import Services
+from crypto.errors import CryptoError
+from crypto.keys import open_sealed
+from crypto.records import decrypt_record, encrypt_record
+
+#: The version of core.categories.suggestions.tokenize the kept counts were made with. Raise
+#: it whenever tokenize changes what it returns (tests/core/cases/test_category_examples.py
+#: pins a fingerprint of its output): examples of older versions are then not trained on
+#: until their category is confirmed again.
+TOKENS_VERSION = 1
+
+#: The most examples one model is trained on: the most recently confirmed ones. Each costs an
+#: X25519 unseal and a decryption when a case page is shown (benches/classify.py times it).
+MAX_EXAMPLES = 500
+
+#: Tampering reported on a case whose example fails its integrity check.
+TAMPERED_EXAMPLE = "category example"
+
+
+def _counts_bytes(counts: Counter[str]) -> bytes:
+    return json.dumps(dict(sorted(counts.items())), ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def _counts_from(data: bytes) -> Counter[str]:
+    """Token counts from their JSON; ValueError for anything but {str: positive int}."""
+    loaded = json.loads(data)
+    if not isinstance(loaded, dict) or not all(
+            isinstance(token, str) and type(n) is int and n > 0 for token, n in loaded.items()):
+        raise ValueError("not token counts")
+    return Counter(loaded)
+
+
+def keep_example(session: Session, case: Case, keys: CaseKeys, report: ReportContent,
+                 category: Category, today: date) -> None:
+    """Keep (or replace) the case's example: its report's token counts under the current
+    team key, labelled with `category`. The caller audits the confirmation in the same
+    transaction (core.cases.recategorise)."""
+    epoch, team_key = keys.current(KeyKind.TEAM)
+    counts = Counter(tokenize(report.words()))
+    ciphertext = encrypt_record(
+        team_key, _counts_bytes(counts),
+        category_example_context(case.reference, category.id, epoch, TOKENS_VERSION))
+    example = session.get(CategoryExample, case.id)
+    if example is None:
+        example = CategoryExample(case_id=case.id)
+        session.add(example)
+    example.category_id = category.id
+    example.key_epoch = epoch
+    example.tokens_version = TOKENS_VERSION
+    example.confirmed_on = today
+    example.counts_ciphertext = ciphertext
+
+
+def is_confirmed(session: Session, case_id: int) -> bool:
+    """Whether a handler has set or confirmed the case's category since examples are kept."""
+    return session.get(CategoryExample, case_id) is not None
+
+
+@dataclass(frozen=True)
+class LearnedModel:
+    """A model for suggestions and the number of confirmed cases it learned from (0: the
+    keyword rules alone)."""
+
+    model: Model
+    examples: int
+
+
+def read_examples(session: Session, services: Services, who: UnlockedReviewer, *,
+                  limit: int = MAX_EXAMPLES) -> list[tuple[Counter[str], str]]:
+    """(token counts, category code) of the most recently confirmed cases the reviewer is on
+    the team of and holds the team key of the example's epoch for; audited as one event
+    naming the cases read. A destroyed case has no example; an example that does not open is
+    skipped and reported as tampering on its case."""
+    rows = session.execute(
+        select(CategoryExample.case_id, Case.reference, CategoryExample.category_id,
+               Category.code, CategoryExample.key_epoch, CategoryExample.counts_ciphertext,
+               CaseGrant.sealed_key)
+        .join(Case, Case.id == CategoryExample.case_id)
+        .join(Category, Category.id == CategoryExample.category_id)
+        .join(CaseGrant, and_(CaseGrant.case_id == CategoryExample.case_id,
+                              CaseGrant.recipient == Recipient.REVIEWER,
+                              CaseGrant.reviewer_id == who.reviewer_id,
+                              CaseGrant.key_kind == KeyKind.TEAM,
+                              CaseGrant.epoch == CategoryExample.key_epoch))
+        .join(CaseMember, and_(CaseMember.case_id == CategoryExample.case_id,
+                               CaseMember.reviewer_id == who.reviewer_id,
+                               CaseMember.excluded.is_(False)))
+        .where(CategoryExample.tokens_version == TOKENS_VERSION)
+        .order_by(CategoryExample.confirmed_on.desc(), CategoryExample.case_id.desc())
+        .limit(limit)).all()
+    examples: list[tuple[Counter[str], str]] = []
+    read: list[int] = []
+    for case_id, reference, category_id, code, epoch, ciphertext, sealed in rows:
+        try:
+            team_key = open_sealed(who.private_key, sealed)
+            counts = _counts_from(decrypt_record(
+                team_key, ciphertext,
+                category_example_context(reference, category_id, epoch, TOKENS_VERSION)))
+        except (CryptoError, ValueError):
+            record_tampering(session, services, who.actor, case_id, [TAMPERED_EXAMPLE])
+            continue
+        examples.append((counts, code))
+        read.append(case_id)
+    if read:
+        record_event(session, services.clock, AuditAction.CATEGORY_EXAMPLES_DECRYPTED,
+                     who.actor, detail={"cases": ",".join(str(i) for i in sorted(read))})
+    return examples
+
+
+def learned_model(session: Session, services: Services, who: UnlockedReviewer,
+                  categories: Sequence[str]) -> LearnedModel:
+    """The keyword rules plus every example the reviewer may read, limited to `categories`
+    (the active ones), trained in memory; the keyword-only model, with nothing decrypted and
+    nothing audited, when there is no example to read."""
+    examples = read_examples(session, services, who)
+    if not examples:
+        return LearnedModel(keyword_model(), 0)
+    return LearnedModel(build_model(token_examples=examples, categories=categories),
+                        len(examples))
