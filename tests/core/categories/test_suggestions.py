@@ -16,6 +16,7 @@ from core.categories.lookup import DEFAULT_CATEGORIES
 from core.categories.suggestion_words import KEYWORDS
 from core.categories.suggestions import (
     MIN_CONFIDENCE,
+    SEED_WEIGHT,
     WHY_WORDS,
     Model,
     build_model,
@@ -28,11 +29,11 @@ SAMPLES = Path(__file__).parent / "samples"
 ROOT = Path(__file__).resolve().parents[3]
 CODES = [code for code, *_ in DEFAULT_CATEGORIES]
 
-#: The aim of issue #16 is 0.85 per language. Measured (benches/README.md): 0.843 English,
-#: 0.837 Chinese; these floors catch a regression without pretending the aim is met.
+#: The aim of issue #16 is 0.85 per language. Measured (benches/README.md): 0.840 English,
+#: 0.840 Chinese; these floors catch a regression without pretending the aim is met.
 MIN_CV_ACCURACY = {"en": 0.81, "zh": 0.80}
 #: Reports written after the keyword rules were frozen, model trained on the main sets:
-#: measured 0.762 English, 0.788 Chinese.
+#: measured 0.750 English, 0.775 Chinese.
 MIN_HOLDOUT_ACCURACY = {"en": 0.70, "zh": 0.72}
 
 
@@ -152,6 +153,41 @@ def test_categories_can_be_limited_and_added() -> None:
     assert "catering" in added.categories
     suggestion = suggest("Cold lunch again in the Building 7 canteen", added)
     assert suggestion is not None and suggestion.category == "catering"
+
+
+def test_token_counts_train_like_the_texts_they_come_from() -> None:
+    confirmed = [
+        ("The on-call rota gives me three nights in a row again.", "environment"),
+        ("Rota changes mean I keep covering weekends with no rest.", "environment"),
+        ("食堂的午饭又是凉的。", "catering"),
+    ]
+    from_text = build_model(confirmed)
+    from_counts = build_model(token_examples=[(Counter(tokenize(t)), c) for t, c in confirmed])
+    mixed = build_model(confirmed[:1], token_examples=[(Counter(tokenize(t)), c)
+                                                        for t, c in confirmed[1:]])
+    assert from_text.categories == from_counts.categories == mixed.categories
+    for model in (from_counts, mixed):
+        for code in from_text.categories:
+            assert model.total(code) == from_text.total(code)
+            for token in from_text.vocabulary:
+                assert model.count(code, token) == from_text.count(code, token)
+                assert model.weight(token, code) == from_text.weight(token, code)
+    limited = build_model(token_examples=[(Counter(["canteen"]), "catering")],
+                          categories=["security"])
+    assert limited.categories == ("security",) and "canteen" not in limited.vocabulary
+    with pytest.raises(ValueError, match="non-negative"):
+        build_model(token_examples=[({"rota": -1}, "environment")])
+
+
+def test_a_keyword_term_weighs_the_same_however_many_tokens_it_makes() -> None:
+    """Each keyword term adds about SEED_WEIGHT counts, shared among its tokens."""
+    model = build_model(keywords={"a": (("vpn",), ("无法登录",)), "b": (("printer",), ())})
+    assert model.count("a", "vpn") == SEED_WEIGHT
+    chinese = tokenize("无法登录")
+    assert len(chinese) > 2
+    share = model.count("a", chinese[0])
+    assert all(model.count("a", t) == share for t in chinese)
+    assert abs(share * len(chinese) - SEED_WEIGHT) <= len(chinese) / 2
 
 
 # --- accuracy on the labelled sample set ----------------------------------------------------
