@@ -8,12 +8,15 @@ confirmed category, encrypted under the case's team key (`keep_example`). When a
 a case whose category nobody has confirmed yet, the console trains a model in memory on the
 keyword rules plus the examples of every case that handler is on the team of (`learned_model`)
 and forgets it when the page is sent: nothing trained on case text is stored in clear, and a
-handler learns only from cases they could read anyway. Reading the examples is a decryption,
-audited as one `case:category:learn` event naming the cases read, like the inbox's summaries.
+handler learns only from cases they could read anyway (the checks of core.cases.casework: an
+active account, not excluded, holding the case key of the current epoch). Reading the
+examples is a decryption, audited as one `case:category:learn` event naming the cases read,
+like the inbox's summaries.
 
 Retention destroys a case's example with the rest of its content (core.cases.shredding); a
 tampered example (moved to another case or relabelled in the database) fails its integrity
-check, is not trained on, and is reported as tampering on its case.
+check, is not trained on, and is reported as tampering on its case (as is a team key grant
+that does not open with the reader's key).
 """
 
 from __future__ import annotations
@@ -24,14 +27,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, select
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session, aliased
 
 from core.audit.log import AuditAction, record_event
 from core.cases.casework import UnlockedReviewer, record_tampering
 from core.cases.content import ReportContent
 from core.cases.contexts import category_example_context
-from core.cases.grants import CaseKeys
+from core.cases.grants import FIRST_EPOCH, CaseKeys
 from core.categories.suggestions import Model, build_model, keyword_model, tokenize
 from core.models import (
     Case,
@@ -41,6 +45,7 @@ from core.models import (
     CategoryExample,
     KeyKind,
     Recipient,
+    Reviewer,
 )
 from core.services import Services
 from crypto.errors import CryptoError
@@ -59,6 +64,9 @@ MAX_EXAMPLES = 500
 
 #: Tampering reported on a case whose example fails its integrity check.
 TAMPERED_EXAMPLE = "category example"
+#: Tampering reported on a case whose team key grant, sealed to the reader, does not open
+#: (the example itself could not be checked).
+TAMPERED_GRANT = "team key grant"
 
 
 def _counts_bytes(counts: Counter[str]) -> bytes:
@@ -112,10 +120,18 @@ class LearnedModel:
 
 def read_examples(session: Session, services: Services, who: UnlockedReviewer, *,
                   limit: int = MAX_EXAMPLES) -> list[tuple[Counter[str], str]]:
-    """(token counts, category code) of the most recently confirmed cases the reviewer is on
-    the team of and holds the team key of the example's epoch for; audited as one event
-    naming the cases read. A destroyed case has no example; an example that does not open is
-    skipped and reported as tampering on its case."""
+    """(token counts, category code) of the most recently confirmed cases the reviewer may
+    read (as core.cases.casework: an active account, a member not excluded, holding the case
+    key of the current epoch) and holds the team key of the example's epoch for; audited as
+    one event naming the cases read. Nothing for a deactivated account. A destroyed case has
+    no example; an example (or the grant of its team key) that does not open is skipped and
+    reported as tampering on its case."""
+    reviewer = session.get(Reviewer, who.reviewer_id)
+    if reviewer is None or not reviewer.active:
+        return []  # its grants remain for the record but may not be used
+    case_key = aliased(CaseGrant)
+    current_case_epoch = sql_case((Case.reporter_public_key.is_(None), FIRST_EPOCH),
+                                  else_=Case.key_epoch)
     rows = session.execute(
         select(CategoryExample.case_id, Case.reference, CategoryExample.category_id,
                Category.code, CategoryExample.key_epoch, CategoryExample.counts_ciphertext,
@@ -130,7 +146,12 @@ def read_examples(session: Session, services: Services, who: UnlockedReviewer, *
         .join(CaseMember, and_(CaseMember.case_id == CategoryExample.case_id,
                                CaseMember.reviewer_id == who.reviewer_id,
                                CaseMember.excluded.is_(False)))
-        .where(CategoryExample.tokens_version == TOKENS_VERSION)
+        .where(CategoryExample.tokens_version == TOKENS_VERSION,
+               exists().where(case_key.case_id == CategoryExample.case_id,
+                              case_key.recipient == Recipient.REVIEWER,
+                              case_key.reviewer_id == who.reviewer_id,
+                              case_key.key_kind == KeyKind.CASE,
+                              case_key.epoch == current_case_epoch))
         .order_by(CategoryExample.confirmed_on.desc(), CategoryExample.case_id.desc())
         .limit(limit)).all()
     examples: list[tuple[Counter[str], str]] = []
@@ -138,6 +159,10 @@ def read_examples(session: Session, services: Services, who: UnlockedReviewer, *
     for case_id, reference, category_id, code, epoch, ciphertext, sealed in rows:
         try:
             team_key = open_sealed(who.private_key, sealed)
+        except (CryptoError, ValueError):
+            record_tampering(session, services, who.actor, case_id, [TAMPERED_GRANT])
+            continue
+        try:
             counts = _counts_from(decrypt_record(
                 team_key, ciphertext,
                 category_example_context(reference, category_id, epoch, TOKENS_VERSION)))

@@ -16,7 +16,7 @@ from core.cases.casework import UnlockedReviewer, case_keys_of, record_tampering
 from core.cases.category_examples import keep_example
 from core.cases.content import ReportContent
 from core.cases.contexts import report_context
-from core.cases.grants import FIRST_EPOCH, CaseKeys
+from core.cases.grants import FIRST_EPOCH
 from core.cases.inbox_counts import case_changed, lock_case, sync_member_keys
 from core.cases.team import get_case
 from core.categories.lookup import get_category
@@ -34,7 +34,8 @@ def set_category(session: Session, services: Services, who: UnlockedReviewer, ca
     Audited as `case:category` with the old and the new code, or `case:category:confirm`;
     both decrypt the report to keep its token counts as the case's example (replacing an
     earlier one). A report failing its integrity check keeps no example and is reported as
-    tampering; the category is set all the same. InvalidInput for an unknown or retired
+    tampering; a member holding no key to the report (only later epochs' keys) keeps none
+    either; the category is set all the same. InvalidInput for an unknown or retired
     category."""
     case = get_case(session, case_id)
     lock_case(session, case)
@@ -57,18 +58,18 @@ def set_category(session: Session, services: Services, who: UnlockedReviewer, ca
         case.category = category
         case_changed(session, case, old_status=case.status, old_category_id=old_category_id)
         sync_member_keys(session, case)
-    report = _report(case, keys)
+    case_key = keys.get(KeyKind.CASE, FIRST_EPOCH)
+    if case_key is None:
+        return  # no key to the report (e.g. regranted from a later epoch): nothing to keep
+    report = _report(case, case_key)
     if report is None:
         record_tampering(session, services, who.actor, case.id, ["report"])
         return
     keep_example(session, case, keys, report, category, services.clock.today())
 
 
-def _report(case: Case, keys: CaseKeys) -> ReportContent | None:
+def _report(case: Case, case_key: bytes) -> ReportContent | None:
     """The case's report, or None when it fails its integrity check."""
-    case_key = keys.get(KeyKind.CASE, FIRST_EPOCH)
-    if case_key is None:
-        return None
     try:
         return ReportContent.from_bytes(decrypt_record(
             case_key, case.report_ciphertext, report_context(case.reference)))

@@ -101,3 +101,66 @@ def _token(page: str) -> str:
     assert match is not None
     return match.group(1)
 
+
+
+def test_a_destroyed_case_keeps_no_example_and_refuses_the_category_form(
+        app: Any, session_factory: Any, services: Any) -> None:
+    """Retention deletes the example; saving the category afterwards is refused with the
+    notice (no server error) and keeps nothing; the lead's other cases no longer learn from
+    it."""
+    from datetime import timedelta
+
+    from core.models import CategoryExample
+    from core.operations.retention_run import run_retention
+    from tests.core.cases.retention_world import build_full_case
+
+    full = build_full_case(session_factory, services)
+    lead = login_client(app, session_factory, services, full.lead)
+    form_page = lead.get(f"/cases/{full.case_id}").get_data(as_text=True)
+    with session_factory() as s:
+        assert s.get(CategoryExample, full.case_id) is not None
+    day = services.clock.today() + timedelta(days=services.config.retention_days)
+    run_retention(lambda: transaction(session_factory), services, day)
+    answer = lead.post(f"/cases/{full.case_id}/category", data={
+        "csrf_token": _token(form_page), "cat-category": "security"})
+    assert answer.status_code in (403, 404, 409)
+    assert "The content of this case was destroyed" in answer.get_data(as_text=True)
+    with session_factory() as s:
+        assert s.execute(select(CategoryExample)).first() is None
+        case = s.get(Case, full.case_id)
+        assert case is not None and case.category is not None
+        assert case.category.code == "it_fault"
+
+
+def test_a_tampered_example_leaves_the_page_working_and_the_alarm_committed(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """An example that fails its integrity check is skipped; the page is shown (200) and
+    the GET commits the tampering alarm and the audit event of what it did decrypt."""
+    from sqlalchemy import update
+
+    from core.models import CategoryExample
+
+    client = login_client(app, session_factory, services, world.on_case)
+    confirmed = []
+    for n in range(2):
+        case_id = _case(session_factory, services, world, ReportContent(
+            summary=f"The canteen served spoiled noodles ({n})",
+            description="Canteen kitchen hygiene, cold noodles."))
+        page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+        assert client.post(f"/cases/{case_id}/category", data={
+            "csrf_token": _token(page), "cat-category": "other"}).status_code == 303
+        confirmed.append(case_id)
+    with transaction(session_factory) as s:
+        s.execute(update(CategoryExample).where(CategoryExample.case_id == confirmed[0])
+                  .values(counts_ciphertext=b"\0" * 64))
+    fresh = _case(session_factory, services, world, PHISHING)
+    assert client.get(f"/cases/{fresh}").status_code == 200
+    with session_factory() as s:
+        tampered = s.execute(select(AuditEvent).where(
+            AuditEvent.action == "case:record:tampered")).scalars().all()
+        learned = s.execute(select(AuditEvent).where(
+            AuditEvent.action == "case:category:learn")
+            .order_by(AuditEvent.position.desc())).scalars().first()
+    assert [e.case_id for e in tampered] == [confirmed[0]]
+    assert learned is not None and str(confirmed[1]) in learned.detail
+    assert str(confirmed[0]) not in learned.detail

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from core.cases.casework import exclude_member, grant_case
+from core.cases.casework import exclude_member, grant_case, read_case_for_reviewer
 from core.cases.category_examples import (
     TOKENS_VERSION,
     is_confirmed,
@@ -23,7 +25,10 @@ from core.cases.recategorise import set_category
 from core.categories.admin import add_category
 from core.categories.suggestions import suggest, tokenize
 from core.db import transaction
-from core.models import AuditEvent, CategoryExample, Reviewer
+from core.errors import AccessDenied
+from core.models import AuditEvent, Case, CaseGrant, CategoryExample, KeyKind, Reviewer
+from core.staff.accounts import deactivate_reviewer
+from crypto.keys import generate_keypair, seal_to
 from tests.core.factories import add_reviewer, submit
 
 CANARY = ReportContent(summary="Canaryword in the build server",
@@ -113,6 +118,116 @@ def test_only_the_cases_team_learns_from_it(session_factory, services, team) -> 
     with transaction(session_factory) as s:
         assert read_examples(s, services, colleague.unlocked) == []
         assert len(read_examples(s, services, team["ivy"].unlocked)) == 1
+
+
+def _with_colleague(session_factory, services, team):
+    """The team's case with a second member, colin, and its category confirmed by ivy."""
+    case_id = team["case"].case_id
+    colleague = add_reviewer(session_factory, services, "colin")
+    with transaction(session_factory) as s:
+        grant_case(s, services, team["ivy"].unlocked, case_id, s.get(Reviewer, colleague.id))
+    with transaction(session_factory) as s:
+        set_category(s, services, team["ivy"].unlocked, case_id, "security")
+    return case_id, colleague
+
+
+def test_a_deactivated_account_learns_nothing(session_factory, services, team) -> None:
+    """Its grants stay for the record but may not be used (core.cases.casework)."""
+    _case_id, colleague = _with_colleague(session_factory, services, team)
+    with transaction(session_factory) as s:
+        deactivate_reviewer(s, services, "colin")
+    with transaction(session_factory) as s:
+        assert read_examples(s, services, colleague.unlocked) == []
+        assert learned_model(s, services, colleague.unlocked, ["security"]).examples == 0
+    assert _events(session_factory, "case:category:learn") == []
+
+
+def test_a_member_who_may_not_read_the_case_learns_nothing_from_it(session_factory, services,
+                                                                   team) -> None:
+    """Holding an old team key is not enough: the case itself must open for them (the case
+    key of its current epoch), as it must for the case page."""
+    case_id, colleague = _with_colleague(session_factory, services, team)
+    with transaction(session_factory) as s:  # e.g. left out of a new epoch
+        s.execute(delete(CaseGrant).where(CaseGrant.case_id == case_id,
+                                          CaseGrant.reviewer_id == colleague.id,
+                                          CaseGrant.key_kind == KeyKind.CASE))
+    with transaction(session_factory) as s, pytest.raises(AccessDenied):
+        read_case_for_reviewer(s, services, colleague.unlocked, case_id)
+    with transaction(session_factory) as s:
+        assert read_examples(s, services, colleague.unlocked) == []
+        assert len(read_examples(s, services, team["ivy"].unlocked)) == 1
+
+
+def test_a_team_grant_that_does_not_open_is_reported_as_the_grant(session_factory, services,
+                                                                 team) -> None:
+    """The example could not even be checked: the alarm names the grant, not the example."""
+    case_id = team["case"].case_id
+    with transaction(session_factory) as s:
+        set_category(s, services, team["ivy"].unlocked, case_id, "security")
+    with transaction(session_factory) as s:
+        s.execute(update(CaseGrant).where(
+            CaseGrant.case_id == case_id, CaseGrant.reviewer_id == team["ivy"].id,
+            CaseGrant.key_kind == KeyKind.TEAM).values(
+            sealed_key=seal_to(generate_keypair().public_key, bytes(32))))
+    with transaction(session_factory) as s:
+        assert read_examples(s, services, team["ivy"].unlocked) == []
+    assert [(e.case_id, json.loads(e.detail))
+            for e in _events(session_factory, "case:record:tampered")] == [
+        (case_id, {"record": "team key grant"})]
+    assert _events(session_factory, "case:category:learn") == []
+
+
+def test_without_a_key_to_the_report_no_example_and_no_false_alarm(session_factory, services,
+                                                                   team) -> None:
+    """A member holding only later epochs' keys (e.g. regranted from the recovery key) sets
+    the category; nothing was decrypted, so nothing is kept and nothing is reported."""
+    case_id, colleague = _with_colleague(session_factory, services, team)
+    with transaction(session_factory) as s:  # a new epoch: the report stays under epoch 1
+        exclude_member(s, services, team["ivy"].unlocked.actor, case_id,
+                       s.get(Reviewer, colleague.id))
+    with transaction(session_factory) as s:
+        assert s.get(Case, case_id).key_epoch == 2  # type: ignore[union-attr]
+        s.execute(delete(CaseGrant).where(CaseGrant.case_id == case_id,
+                                          CaseGrant.reviewer_id == team["ivy"].id,
+                                          CaseGrant.epoch == 1))
+        s.execute(delete(CategoryExample))
+    with transaction(session_factory) as s:
+        set_category(s, services, team["ivy"].unlocked, case_id, "it_fault")
+    assert _events(session_factory, "case:record:tampered") == []
+    assert _example(session_factory, case_id) is None
+    with session_factory() as s:
+        assert s.get(Case, case_id).category.code == "it_fault"  # type: ignore[union-attr]
+
+
+def test_two_handlers_saving_the_category_at_once(session_factory, services, team) -> None:
+    """The second waits for the first (the case row's lock) and replaces its example: no
+    primary-key conflict, on either database."""
+    case_id, colleague = _with_colleague(session_factory, services, team)
+    with transaction(session_factory) as s:
+        s.execute(delete(CategoryExample))
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with transaction(session_factory) as s:
+                set_category(s, services, colleague.unlocked, case_id, "it_fault")
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    with transaction(session_factory) as s:
+        set_category(s, services, team["ivy"].unlocked, case_id, "security")
+        s.flush()  # the first example is inserted, not yet committed
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)  # the second is waiting on the lock
+    thread.join(60)
+    assert not thread.is_alive() and errors == []
+    with session_factory() as s:
+        assert [(e.case_id, e.category_id) for e in s.execute(
+            select(CategoryExample)).scalars()] == [
+            (case_id, s.get(Case, case_id).category_id)]  # type: ignore[union-attr]
+        assert [code for _c, code in read_examples(s, services, colleague.unlocked)] == [
+            "it_fault"]
 
 
 @pytest.mark.parametrize("tamper", ["relabel", "move", "old tokenizer"])
