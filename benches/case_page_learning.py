@@ -22,7 +22,7 @@ ratio to the baseline. Nothing is asserted.
 The data: the measured case, about a failing backup, is submitted through the real intake
 path in the category "other" (the reviewer is its intake handler), so that the page suggests
 another category. The example cases are bulk-inserted, each with the reviewer as a
-member, a real team key sealed to the reviewer's public key and a real example: the token
+member, real case and team keys sealed to the reviewer's public key and a real example: the token
 counts of a report from the shipped labelled sample set (tests/core/categories/samples,
 English and Chinese in turn), encrypted and bound exactly as core.cases.category_examples
 keeps them, labelled with the sample's category.
@@ -148,11 +148,14 @@ def populate(factory: Any, services: Services, examples: int) -> tuple[int, byte
                       "report_ciphertext": os.urandom(64), "key_epoch": 1, **columns})
         members.append({"case_id": case_id, "reviewer_id": created.reviewer.id,
                         "role": MemberRole.LEAD, "excluded": False, **columns})
+        # A member holds the case key too: without it the example is not read (a case the
+        # reviewer could not open teaches them nothing).
         team_key = new_key()
-        grants.append({"id": (1 << 62) | rng.getrandbits(62), "case_id": case_id, "epoch": 1,
-                       "key_kind": KeyKind.TEAM, "recipient": Recipient.REVIEWER,
-                       "reviewer_id": created.reviewer.id,
-                       "sealed_key": seal_to(public_key, team_key)})
+        for kind, key in ((KeyKind.CASE, new_key()), (KeyKind.TEAM, team_key)):
+            grants.append({"id": (1 << 62) | rng.getrandbits(62), "case_id": case_id,
+                           "epoch": 1, "key_kind": kind, "recipient": Recipient.REVIEWER,
+                           "reviewer_id": created.reviewer.id,
+                           "sealed_key": seal_to(public_key, key)})
         counts = json.dumps(dict(sorted(Counter(tokenize(text)).items())),
                             ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         kept.append({"case_id": case_id, "category_id": codes[code], "key_epoch": 1,

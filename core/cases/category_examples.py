@@ -59,7 +59,8 @@ from crypto.records import decrypt_record, encrypt_record
 TOKENS_VERSION = 1
 
 #: The most examples one model is trained on: the most recently confirmed ones. Each costs an
-#: X25519 unseal and a decryption when a case page is shown (benches/classify.py times it).
+#: X25519 unseal and a decryption when a case page is shown (benches/case_page_learning.py
+#: times it).
 MAX_EXAMPLES = 500
 
 #: Tampering reported on a case whose example fails its integrity check.

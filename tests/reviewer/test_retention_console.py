@@ -23,7 +23,7 @@ def _decryptions(session_factory: Any) -> int:
         return int(s.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action.in_((A.REPORT_DECRYPTED, A.ATTACHMENT_DECRYPTED,
                                    A.SUMMARIES_DECRYPTED, A.IDENTITY_REVEALED,
-                                   A.IDENTITY_REQUEST_READ)))))
+                                   A.IDENTITY_REQUEST_READ, A.CATEGORY_EXAMPLES_DECRYPTED)))))
 
 
 def test_the_lead_sees_the_day_and_places_and_lifts_a_hold(
