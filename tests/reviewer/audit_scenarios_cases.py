@@ -145,6 +145,12 @@ def category(c: Ctx) -> Call:
                 [ev(A.CASE_CATEGORY_CHANGED, c.alice.id, c.case)], {"cat-category": "security"})
 
 
+@scenario("category confirmed", "handling.category", A.CASE_CATEGORY_CONFIRMED)
+def category_confirmed(c: Ctx) -> Call:
+    return Call(c.client(c.alice), "POST", f"/cases/{c.case}/category", 303,
+                [ev(A.CASE_CATEGORY_CONFIRMED, c.alice.id, c.case)], {"cat-category": "it_fault"})
+
+
 @scenario("legal hold", "handling.legal_hold", A.CASE_LEGAL_HOLD_CHANGED)
 def legal_hold(c: Ctx) -> Call:
     return Call(c.client(c.alice), "POST", f"/cases/{c.case}/legal-hold", 303,

@@ -59,6 +59,7 @@ ROUTE_AUDIT: dict[str, tuple[A, ...] | str] = {
     "statistics.chart": "none: the dashboard's figures drawn as an image",
     "statistics.export": "none: the dashboard's figures, suppressed the same way, as CSV",
     "statistics.review": "none: the review report, from the dashboard's figures",
+    # With category examples to learn from: CATEGORY_EXAMPLES_DECRYPTED (ELSEWHERE).
     "cases.show": (A.REPORT_DECRYPTED,),
     "cases.reply": (A.REVIEWER_MESSAGE_POSTED, A.CASE_STATUS_CHANGED),
     # A file that fails its check: RECORD_TAMPERED (tests/security/test_key_custody_records.py).
@@ -74,7 +75,7 @@ ROUTE_AUDIT: dict[str, tuple[A, ...] | str] = {
     "handling.scope": (A.REVIEWER_MESSAGE_POSTED, A.CASE_SCOPE_DECIDED, A.CASE_LEAD_CHANGED,
                        A.CASE_PRIORITY_CHANGED, A.CASE_STATUS_CHANGED),
     "handling.priority": (A.CASE_PRIORITY_CHANGED,),
-    "handling.category": (A.CASE_CATEGORY_CHANGED,),
+    "handling.category": (A.CASE_CATEGORY_CHANGED, A.CASE_CATEGORY_CONFIRMED),
     "handling.legal_hold": (A.CASE_LEGAL_HOLD_CHANGED,),
     "handling.lead": (A.CASE_LEAD_CHANGED,),
     "handling.role": (A.CASE_MEMBER_ROLE_CHANGED,),
@@ -120,6 +121,7 @@ ELSEWHERE: dict[A, str] = {
     A.CATEGORY_ACTIVATED: "tests/cli/test_category_cli.py",
     A.CASE_CONTENT_DESTROYED: "tests/cli/test_retention_command.py",  # candor retention run
     A.RECORD_TAMPERED: "tests/core/cases/test_evidence_log.py",
+    A.CATEGORY_EXAMPLES_DECRYPTED: "tests/reviewer/test_category_suggestion.py",  # case page
     A.KEY_REJECTED: "tests/security/test_key_custody_records.py",
     A.AUDIT_LOG_DAMAGED: "tests/reviewer/test_audit_console.py",
     A.ACCESS_REFUSED: "tests/reviewer/test_audit_coverage.py",  # this module, below
