@@ -52,27 +52,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benches._audit_log import SPAN_DAYS, LogFacts, build_log  # noqa: E402
+from benches._console import console_client, new_instance  # noqa: E402
 from benches._databases import scratch_postgres  # noqa: E402
 from core.audit.checkpoints import verifier_key  # noqa: E402
 from core.audit.export import write_export  # noqa: E402
 from core.audit.verifier import verify_export  # noqa: E402
-from core.blobs import FileSystemBlobStore  # noqa: E402
-from core.clock import Clock  # noqa: E402
-from core.config import load_config  # noqa: E402
-from core.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
-from core.keyring import Keyring  # noqa: E402
-from core.models import Reviewer, Role  # noqa: E402
+from core.db import transaction  # noqa: E402
+from core.models import Role  # noqa: E402
 from core.services import Services  # noqa: E402
-from core.staff import authentication as staff_auth  # noqa: E402
-from crypto.kdf import KdfProfile  # noqa: E402
 from tests.core.factories import ReviewerHandle, add_reviewer  # noqa: E402
 
-BENCH_KDF = KdfProfile(time_cost=1, memory_kib=8, parallelism=1)  # login is not measured
 STAFF = 20
 SMALL = 1_000
 
@@ -95,13 +89,8 @@ class Built:
 
 def build(stack: ExitStack, backend: str, url: str, data_dir: Path, size: int,
           checkpoints: list[int]) -> Built:
-    config = load_config({}, data_dir=data_dir, database_url=url, kdf=BENCH_KDF)
-    services = Services(config=config, keyring=Keyring.generate(),
-                        blobs=FileSystemBlobStore(config.blob_dir), clock=Clock())
-    engine = make_engine(url)
-    stack.callback(engine.dispose)
-    create_schema(engine)
-    factory = make_session_factory(engine)
+    services, factory = new_instance(stack, url, data_dir)
+    engine = factory.kw["bind"]
     started = time.perf_counter()
     end = datetime.now(UTC) - timedelta(hours=1)
     real_now = services.clock.now
@@ -222,21 +211,8 @@ def pages_for(built: Built) -> list[tuple[str, str]]:
 
 
 def client_for(stack: ExitStack, built: Built) -> Callable[[str], tuple[int, int]]:
-    from reviewer import create_app
-
-    app = create_app(built.services.config, services=built.services)
-    with transaction(built.factory) as s:
-        reviewer = s.get(Reviewer, built.auditor.id)
-        assert reviewer is not None
-        token = staff_auth.create_session(s, built.services, reviewer,
-                                          built.auditor.private_key)
-    client = app.test_client()
-    client.set_cookie(app.extensions["candor.console"].cookie_name, token.encode())
-    engine = app.extensions["candor.database"].engine
-    stack.callback(engine.dispose)
-    statements: list[str] = []
-    event.listen(engine, "before_cursor_execute",
-                 lambda *args, **_kw: statements.append(args[2]))
+    client, statements = console_client(stack, built.services, built.factory, built.auditor.id,
+                                        built.auditor.private_key)
 
     def fetch(path: str) -> tuple[int, int]:
         """(SQL statements, rows shown) of one fetch."""

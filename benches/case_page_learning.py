@@ -46,23 +46,20 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benches._console import add_bench_reviewer, console_client, new_instance, private_key_of  # noqa: E402, E501
 from benches._databases import scratch_postgres  # noqa: E402
-from core.blobs import FileSystemBlobStore  # noqa: E402
 from core.cases.category_examples import MAX_EXAMPLES, TOKENS_VERSION  # noqa: E402
 from core.cases.content import ReportContent  # noqa: E402
 from core.cases.contexts import category_example_context  # noqa: E402
 from core.categories.lookup import seed_default_categories, set_intake  # noqa: E402
 from core.categories.suggestions import tokenize  # noqa: E402
-from core.clock import Clock  # noqa: E402
-from core.config import load_config  # noqa: E402
-from core.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
+from core.db import transaction  # noqa: E402
 from core.intake.submission import SubmissionDraft, submit_report  # noqa: E402
-from core.keyring import Keyring  # noqa: E402
 from core.models import (  # noqa: E402
     Case,
     CaseGrant,
@@ -76,20 +73,11 @@ from core.models import (  # noqa: E402
     KeyKind,
     MemberRole,
     Recipient,
-    Reviewer,
-    Role,
 )
 from core.services import Services  # noqa: E402
-from core.staff import authentication as staff_auth  # noqa: E402
-from core.staff.accounts import add_reviewer  # noqa: E402
-from core.staff.passphrase_change import apply_change, basis_of, prepare_change  # noqa: E402
-from crypto.kdf import KdfProfile  # noqa: E402
 from crypto.keys import new_key, seal_to  # noqa: E402
 from crypto.records import encrypt_record  # noqa: E402
-from crypto.reviewer_keys import unwrap_private_key  # noqa: E402
 
-BENCH_KDF = KdfProfile(time_cost=1, memory_kib=8, parallelism=1)  # login speed is not measured
-PASSPHRASE = "bench lantern orchard quartz 4711"
 SAMPLES = ROOT / "tests" / "core" / "categories" / "samples"
 MEASURED = ReportContent(summary="The backup server failed again and nobody was told",
                          description="服务器备份又失败了，没有人通知我们。The monitoring "
@@ -112,21 +100,14 @@ def populate(factory: Any, services: Services, examples: int) -> tuple[int, byte
     key, measured case id)."""
     with transaction(factory) as s:
         seed_default_categories(s)
-        created = add_reviewer(s, services, username="bench", role=Role.REVIEWER,
-                               passphrase=PASSPHRASE)
-        created.reviewer.totp_confirmed = True
-        created.reviewer.must_change_passphrase = False
-        apply_change(s, services, created.reviewer, prepare_change(
-            services.config.kdf, basis_of(created.reviewer), PASSPHRASE, PASSPHRASE))
-        reviewer = created.reviewer
+        reviewer = add_bench_reviewer(s, services)
         set_intake(s, "other", [reviewer])
+        reviewer_id, public_key = reviewer.id, reviewer.public_key
+        assert public_key is not None
+        private_key = private_key_of(reviewer)
     with transaction(factory) as s:
         measured = submit_report(s, services, SubmissionDraft(), category_code="other",
                                  report=MEASURED).case_id
-    with factory() as s:
-        reviewer = s.get(Reviewer, created.reviewer.id)
-        assert reviewer is not None and reviewer.public_key is not None
-        public_key, wrapped = reviewer.public_key, reviewer.wrapped_private_key
         codes = {code: category_id for code, category_id in s.execute(
             select(Category.code, Category.id))}
     rng = random.Random(4711)
@@ -146,7 +127,7 @@ def populate(factory: Any, services: Services, examples: int) -> tuple[int, byte
         cases.append({"id": case_id, "reference": reference, "lookup_id": os.urandom(32),
                       "channel": Channel.WEB, "disclosure": Disclosure.ANONYMOUS,
                       "report_ciphertext": os.urandom(64), "key_epoch": 1, **columns})
-        members.append({"case_id": case_id, "reviewer_id": created.reviewer.id,
+        members.append({"case_id": case_id, "reviewer_id": reviewer_id,
                         "role": MemberRole.LEAD, "excluded": False, **columns})
         # A member holds the case key too: without it the example is not read (a case the
         # reviewer could not open teaches them nothing).
@@ -154,7 +135,7 @@ def populate(factory: Any, services: Services, examples: int) -> tuple[int, byte
         for kind, key in ((KeyKind.CASE, new_key()), (KeyKind.TEAM, team_key)):
             grants.append({"id": (1 << 62) | rng.getrandbits(62), "case_id": case_id,
                            "epoch": 1, "key_kind": kind, "recipient": Recipient.REVIEWER,
-                           "reviewer_id": created.reviewer.id,
+                           "reviewer_id": reviewer_id,
                            "sealed_key": seal_to(public_key, key)})
         counts = json.dumps(dict(sorted(Counter(tokenize(text)).items())),
                             ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -170,7 +151,7 @@ def populate(factory: Any, services: Services, examples: int) -> tuple[int, byte
             s.execute(insert(CaseMember), members)
             s.execute(insert(CaseGrant), grants)
             s.execute(insert(CategoryExample), kept)
-    return created.reviewer.id, unwrap_private_key(wrapped, PASSPHRASE), measured
+    return reviewer_id, private_key, measured
 
 
 @dataclass
@@ -186,28 +167,9 @@ class Setup:
 
 def build(stack: ExitStack, label: str, database_url: str, data_dir: Path,
           examples: int) -> Setup:
-    from reviewer import create_app
-
-    config = load_config({}, data_dir=data_dir, database_url=database_url, kdf=BENCH_KDF)
-    services = Services(config=config, keyring=Keyring.generate(),
-                        blobs=FileSystemBlobStore(config.blob_dir), clock=Clock())
-    engine = make_engine(database_url)
-    stack.callback(engine.dispose)
-    create_schema(engine)
-    factory = make_session_factory(engine)
+    services, factory = new_instance(stack, database_url, data_dir)
     reviewer_id, private_key, case_id = populate(factory, services, examples)
-    app = create_app(config, services=services)
-    with transaction(factory) as s:
-        reviewer = s.get(Reviewer, reviewer_id)
-        assert reviewer is not None
-        token = staff_auth.create_session(s, services, reviewer, private_key)
-    client = app.test_client()
-    client.set_cookie(app.extensions["candor.console"].cookie_name, token.encode())
-    app_engine = app.extensions["candor.database"].engine
-    stack.callback(app_engine.dispose)
-    statements: list[str] = []
-    event.listen(app_engine, "before_cursor_execute",
-                 lambda *args, **_kw: statements.append(args[2]))
+    client, statements = console_client(stack, services, factory, reviewer_id, private_key)
     expected = "case of yours" if examples == 1 else f"{min(examples, MAX_EXAMPLES)} cases"
 
     def fetch() -> int:

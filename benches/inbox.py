@@ -65,21 +65,24 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benches._console import (  # noqa: E402
+    PASSPHRASE,
+    add_bench_reviewer,
+    console_client,
+    new_instance,
+    private_key_of,
+)
 from benches._databases import scratch_postgres  # noqa: E402
-from core.blobs import FileSystemBlobStore  # noqa: E402
 from core.cases.content import ReportContent  # noqa: E402
 from core.cases.contexts import report_context  # noqa: E402
 from core.cases.inbox_counts import rebuild_inbox_counts  # noqa: E402
 from core.categories.lookup import seed_default_categories  # noqa: E402
-from core.clock import Clock  # noqa: E402
-from core.config import load_config  # noqa: E402
-from core.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
-from core.keyring import Keyring  # noqa: E402
+from core.db import transaction  # noqa: E402
 from core.models import (  # noqa: E402
     Case,
     CaseGrant,
@@ -93,20 +96,13 @@ from core.models import (  # noqa: E402
     KeyKind,
     MemberRole,
     Recipient,
-    Reviewer,
     Role,
 )
 from core.services import Services  # noqa: E402
-from core.staff import authentication as staff_auth  # noqa: E402
 from core.staff.accounts import add_reviewer  # noqa: E402
-from core.staff.passphrase_change import apply_change, basis_of, prepare_change  # noqa: E402
-from crypto.kdf import KdfProfile  # noqa: E402
 from crypto.keys import new_key, seal_to  # noqa: E402
 from crypto.records import encrypt_record  # noqa: E402
-from crypto.reviewer_keys import unwrap_private_key  # noqa: E402
 
-BENCH_KDF = KdfProfile(time_cost=1, memory_kib=8, parallelism=1)  # login speed is not measured
-PASSPHRASE = "bench lantern orchard quartz 4711"
 BATCH = 10_000
 SPAN_DAYS = 3 * 365
 
@@ -161,18 +157,12 @@ def populate(factory: Any, services: Services, n_cases: int,
              share: int) -> tuple[int, bytes, int]:
     with transaction(factory) as s:
         seed_default_categories(s)
-        created = add_reviewer(s, services, username="bench", role=Role.REVIEWER,
-                               passphrase=PASSPHRASE)
-        created.reviewer.totp_confirmed = True
-        created.reviewer.must_change_passphrase = False
-        # Enrolment makes the key pair (under the same passphrase, for the bench's unwraps).
-        apply_change(s, services, created.reviewer, prepare_change(
-            services.config.kdf, basis_of(created.reviewer), PASSPHRASE, PASSPHRASE))
-        reviewer_id = created.reviewer.id
+        bench = add_bench_reviewer(s, services)
+        reviewer_id = bench.id
         others = [add_reviewer(s, services, username=f"other{i}", role=Role.REVIEWER,
                                passphrase=PASSPHRASE).reviewer.id for i in range(share - 1)]
-        wrapped = created.reviewer.wrapped_private_key
-        public_key = created.reviewer.public_key
+        private_key = private_key_of(bench)
+        public_key = bench.public_key
         assert public_key is not None
         category_ids = list(s.execute(select(Category.id).order_by(Category.id)).scalars())
     team = [reviewer_id, *others]
@@ -237,7 +227,7 @@ def populate(factory: Any, services: Services, n_cases: int,
     if engine.dialect.name == "postgresql":  # autovacuum would; SQLite stays without statistics
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-    return reviewer_id, unwrap_private_key(wrapped, PASSPHRASE), counter_rows
+    return reviewer_id, private_key, counter_rows
 
 
 @dataclass
@@ -257,30 +247,11 @@ class Setup:
 
 def build(stack: ExitStack, database_url: str, data_dir: Path, n_cases: int,
           share: int) -> Setup:
-    from reviewer import create_app
-
-    config = load_config({}, data_dir=data_dir, database_url=database_url, kdf=BENCH_KDF)
-    services = Services(config=config, keyring=Keyring.generate(),
-                        blobs=FileSystemBlobStore(config.blob_dir), clock=Clock())
-    engine = make_engine(database_url)
-    stack.callback(engine.dispose)
-    create_schema(engine)
-    factory = make_session_factory(engine)
+    services, factory = new_instance(stack, database_url, data_dir)
     started = time.perf_counter()
     reviewer_id, private_key, counter_rows = populate(factory, services, n_cases, share)
     print(f"  {n_cases} cases loaded in {time.perf_counter() - started:.1f} s", flush=True)
-    app = create_app(config, services=services)
-    with transaction(factory) as s:
-        reviewer = s.get(Reviewer, reviewer_id)
-        assert reviewer is not None
-        token = staff_auth.create_session(s, services, reviewer, private_key)
-    client = app.test_client()
-    client.set_cookie(app.extensions["candor.console"].cookie_name, token.encode())
-    app_engine = app.extensions["candor.database"].engine
-    stack.callback(app_engine.dispose)
-    statements: list[str] = []
-    event.listen(app_engine, "before_cursor_execute",
-                 lambda *args, **_kw: statements.append(args[2]))
+    client, statements = console_client(stack, services, factory, reviewer_id, private_key)
 
     def fetch(path: str) -> tuple[int, int]:
         """(SQL statements, rows shown) of one fetch."""
