@@ -24,7 +24,7 @@ and the next view counts it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -172,18 +172,15 @@ def _durations(histogram: Counter[int]) -> Durations:
                      statistic_cell(percentile(histogram, 90), n))
 
 
-def _deadline_block(cells: Counter[tuple[str, str]], name: str,
+def _deadline_block(cells: Mapping[str, Counter[str]], name: str,
                     today: date) -> tuple[Deadline, Durations]:
     """How one deadline went, from its cells: met, missed, open by due day, not owed."""
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter(cells.get(name, {}))
+    for key, n in cells.get(f"{name}_open_due", {}).items():
+        counts[OVERDUE if date.fromisoformat(key) < today else NOT_DUE] += n
     histogram: Counter[int] = Counter()
-    for (measure, key), n in cells.items():
-        if measure == name:
-            counts[key] += n
-        elif measure == f"{name}_open_due":
-            counts[OVERDUE if date.fromisoformat(key) < today else NOT_DUE] += n
-        elif measure == f"{name}_days":
-            histogram[int(key)] += n
+    for key, n in cells.get(f"{name}_days", {}).items():
+        histogram[int(key)] += n
     table = suppress_partition([(row, counts[row]) for row in DEADLINE_ROWS])
     missed_or_met = counts[ON_TIME] + counts[LATE] + counts[OVERDUE]
     share = share_cell(counts[ON_TIME], missed_or_met,
@@ -191,14 +188,11 @@ def _deadline_block(cells: Counter[tuple[str, str]], name: str,
     return Deadline(table, share), _durations(histogram)
 
 
-def _actions(cells: Counter[tuple[str, str]], today: date) -> tuple[Table, Cell]:
+def _actions(cells: Mapping[str, Counter[str]], today: date) -> tuple[Table, Cell]:
     """Corrective actions of the view's cases by outcome, from their cells."""
-    counts: Counter[str] = Counter()
-    for (measure, key), n in cells.items():
-        if measure == "action":
-            counts[key] += n
-        elif measure == "action_open_due":
-            counts[OPEN_OVERDUE if date.fromisoformat(key) < today else OPEN_NOT_DUE] += n
+    counts: Counter[str] = Counter(cells.get("action", {}))
+    for key, n in cells.get("action_open_due", {}).items():
+        counts[OPEN_OVERDUE if date.fromisoformat(key) < today else OPEN_NOT_DUE] += n
     table = suppress_partition([(row, counts[row]) for row in ACTION_ROWS])
     due = counts[DONE_ON_TIME] + counts[DONE_LATE] + counts[OPEN_OVERDUE]
     share = share_cell(counts[DONE_ON_TIME], due,
@@ -206,8 +200,8 @@ def _actions(cells: Counter[tuple[str, str]], today: date) -> tuple[Table, Cell]
     return table, share
 
 
-def _measure(cells: Counter[tuple[str, str]], measure: str) -> Counter[str]:
-    return Counter({key: n for (m, key), n in cells.items() if m == measure})
+def _measure(cells: Mapping[str, Counter[str]], measure: str) -> Counter[str]:
+    return cells.get(measure) or Counter()
 
 
 def dashboard_figures(session: Session, period: Period, *, category_code: str | None = None,
@@ -232,7 +226,7 @@ def dashboard_figures(session: Session, period: Period, *, category_code: str | 
          for (cid, month), n in grid_counts.items()})
     channels, scopes = _measure(cells, "channel"), _measure(cells, "scope")
     answers = _measure(cells, "answer")
-    total = cells[("cases", "")]
+    total = _measure(cells, "cases")[""]
     if total < MIN_COUNT:  # too few cases to show anything but their number ("<3")
         return Figures(period, category_code, chosen_channel, today, count_cell(total), None)
 

@@ -28,7 +28,7 @@ leaves it stale for the next view.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, NamedTuple
@@ -300,11 +300,11 @@ def refresh_months(session: Session, months: Iterable[date]) -> int:
 
 def read_cells(session: Session, period_months: Sequence[Period], *,
                category_id: int | None, channel: str | None) -> tuple[
-                   Counter[tuple[str, str]], Counter[tuple[int, str]]]:
-    """The cells of a view, refreshed first: ({(measure, key): count} over the months, at the
-    level of the filters; {(category id, month label): cases} for the category x month grid,
-    every category, at the channel filter). Two queries (after the refresh), each one range
-    of an index per month."""
+                   defaultdict[str, Counter[str]], Counter[tuple[int, str]]]:
+    """The cells of a view, refreshed first: ({measure: {key: count}} over the months, at the
+    level of the filters, so that each figure reads only its own measure; {(category id,
+    month label): cases} for the category x month grid, every category, at the channel
+    filter). Two queries (after the refresh), each one range of an index per month."""
     starts = [m.start for m in period_months]
     refresh_months(session, starts)
     level = (PER_BOTH if category_id is not None and channel is not None else
@@ -314,17 +314,18 @@ def read_cells(session: Session, period_months: Sequence[Period], *,
     main_channel = channel if channel is not None else ANY_CHANNEL
     grid_level = PER_BOTH if channel is not None else PER_CATEGORY
     cell = StatisticsCell
-    blocks: Counter[tuple[str, str]] = Counter()
+    blocks: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for measure, key, count, histogram in session.execute(
             select(cell.measure, cell.key, cell.count, cell.histogram).where(
                 cell.level == level, cell.category_id == main_category,
                 cell.channel == main_channel, cell.month.in_(starts))):
+        counts = blocks[measure]
         if histogram is None:
-            blocks[(measure, key)] += count
+            counts[key] += count
             continue
         for part in histogram.split(";"):
-            value, n = part.rsplit(":", 1)
-            blocks[(measure, value)] += int(n)
+            value, _colon, n = part.rpartition(":")
+            counts[value] += int(n)
     per_month: Counter[tuple[int, str]] = Counter()
     grid = [cell.measure == "cases", cell.level == grid_level, cell.channel == main_channel,
             cell.month.in_(starts)]
