@@ -1,6 +1,15 @@
 """The auditor console's reading of the log: filter by actor, action, case and period, page by
 position (keyset paging: one indexed query a page, however long the log). Each page an auditor
-reads is itself logged, with the filters they used."""
+reads is itself logged, with the filters they used.
+
+A page filtered by period is ordered by time, then position: (occurred_at, position) is one
+range of the occurred_at index (which holds the position too), so such a page reads about its
+own rows however long the log. Ordered by position alone, the database had to read every entry
+of the period (SQLite) or walk back from the newest entry to the period (PostgreSQL). The
+order differs only for reporters' entries, which carry midnight of their day and are appended
+later: in a period they stand at the start of their day. The paging links still name a
+position; the entry's time is looked up.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
@@ -71,18 +80,21 @@ def _day_start(clock: Clock, day: date) -> datetime:
 def read_log(session: Session, clock: Clock, auditor_id: int, wanted: LogFilter) -> LogPage:
     """A page of the log matching `wanted`, and an AUDIT_LOG_READ entry naming the filters."""
     query = _filtered(select(AuditEvent), wanted, clock)
+    by_time = wanted.since is not None or wanted.until is not None
+    order = [AuditEvent.occurred_at, AuditEvent.position] if by_time else [AuditEvent.position]
     if wanted.after is not None:
+        query = query.where(_beyond(session, wanted.after, by_time, newer=True))
         rows: list[AuditEvent] = list(session.execute(
-            query.where(AuditEvent.position > wanted.after)
-            .order_by(AuditEvent.position).limit(PAGE_SIZE + 1)).scalars())
+            query.order_by(*order).limit(PAGE_SIZE + 1)).scalars())
         has_newer = len(rows) > PAGE_SIZE
         events = list(reversed(rows[:PAGE_SIZE]))
         has_older = True
     else:
         if wanted.before is not None:
-            query = query.where(AuditEvent.position < wanted.before)
+            query = query.where(_beyond(session, wanted.before, by_time, newer=False))
         rows = list(session.execute(
-            query.order_by(AuditEvent.position.desc()).limit(PAGE_SIZE + 1)).scalars())
+            query.order_by(*(column.desc() for column in order)).limit(PAGE_SIZE + 1)
+        ).scalars())
         has_older = len(rows) > PAGE_SIZE
         events = rows[:PAGE_SIZE]
         has_newer = wanted.before is not None
@@ -98,6 +110,20 @@ def read_log(session: Session, clock: Clock, auditor_id: int, wanted: LogFilter)
         events=events, names=names,
         older=events[-1].position if events and has_older else None,
         newer=events[0].position if events and has_newer else None)
+
+
+def _beyond(session: Session, position: int, by_time: bool, *,
+            newer: bool) -> ColumnElement[bool]:
+    """Entries after (`newer`) or before the entry at `position`: by position, or on a page
+    ordered by time by (occurred_at, position). A position with no entry (an edited link)
+    pages by position alone."""
+    occurred_at = session.scalar(select(AuditEvent.occurred_at)
+                                 .where(AuditEvent.position == position)) if by_time else None
+    if occurred_at is None:
+        return AuditEvent.position > position if newer else AuditEvent.position < position
+    key = tuple_(AuditEvent.occurred_at, AuditEvent.position)
+    # A plain tuple on the right: its values take the types of the columns (UTCDateTime).
+    return key > (occurred_at, position) if newer else key < (occurred_at, position)
 
 
 def _read_detail(wanted: LogFilter, shown: int) -> dict[str, str | int | None]:

@@ -79,6 +79,48 @@ def test_paging_walks_the_whole_log_without_gaps(app, session_factory, services,
         client.get(newer).data.decode())[-1] > seen[49]
 
 
+def test_a_period_pages_by_time_without_gaps(app, session_factory, services, world):
+    """A period's pages are ordered by time, then position (one index range a page, see
+    core.audit.browse): entries appended out of time order, as reporters' are, come in time
+    order, every entry of the period once, none outside it; "newer" leads back."""
+    from datetime import UTC, datetime, timedelta
+
+    from core.audit.log import Actor, AuditAction, record_event
+    real_now = services.clock.now
+    start = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    try:
+        for i in range(150):  # every third entry dated two days before its neighbours
+            moment = start + timedelta(hours=4 * i) - timedelta(days=2 if i % 3 == 0 else 0)
+            services.clock.now = lambda moment=moment: moment
+            with transaction(session_factory) as s:
+                record_event(s, services.clock, AuditAction.CATEGORY_CHANGED, Actor.system(),
+                             detail={"i": i})
+    finally:
+        services.clock.now = real_now
+    zone = services.clock.zone  # the organisation's days
+    since, until = datetime(2026, 11, 5, tzinfo=zone), datetime(2026, 11, 20, tzinfo=zone)
+    with session_factory() as s:
+        rows = s.execute(select(AuditEvent.position, AuditEvent.occurred_at).where(
+            AuditEvent.occurred_at >= since,
+            AuditEvent.occurred_at < until + timedelta(days=1))).all()
+    expected = [p for p, _t in sorted(rows, key=lambda row: (row[1], row[0]), reverse=True)]
+    assert len(expected) > 60  # more than one page
+    assert expected != sorted(expected, reverse=True)  # time order is not position order
+    client = auditor(app, session_factory, services, world)
+    html = client.get("/audit?since=2026-11-05&until=2026-11-20").data.decode()
+    seen = positions(html)
+    first = seen[:]
+    while 'id="older"' in html:
+        older = re.search(r'id="older" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+        assert "since=2026-11-05" in older and "until=2026-11-20" in older
+        html = client.get(older).data.decode()
+        seen += positions(html)
+    assert seen == expected
+    second = client.get(f"/audit?since=2026-11-05&until=2026-11-20&before={seen[49]}")
+    newer = re.search(r'id="newer" href="([^"]+)"', second.data.decode()).group(1)
+    assert positions(client.get(newer.replace("&amp;", "&")).data.decode()) == first[:50]
+
+
 def test_bad_filters_get_a_message_not_an_error(app, session_factory, services, world):
     client = auditor(app, session_factory, services, world)
     for query in ("case=abc", "since=2026-13-01", "action=drop table", "actor=x",
