@@ -35,6 +35,12 @@ CANARY = ReportContent(summary="Canaryword in the build server",
                        description="Zebrafinch logs 金丝雀 everywhere.")
 
 
+def _confirm(session_factory, services, team, case_id: int, code: str) -> None:
+    """ivy (the security category's intake handler) saves the case's category."""
+    with transaction(session_factory) as s:
+        set_category(s, services, team["ivy"].unlocked, case_id, code)
+
+
 def _events(session_factory, action: str) -> list[AuditEvent]:
     with session_factory() as s:
         return list(s.execute(select(AuditEvent).where(AuditEvent.action == action)
@@ -52,8 +58,7 @@ def _example(session_factory, case_id: int) -> CategoryExample | None:
 def test_changing_the_category_keeps_an_encrypted_example(session_factory, services,
                                                           team) -> None:
     case_id = submit(session_factory, services, category="security", report=CANARY).case_id
-    with transaction(session_factory) as s:  # ivy: the security category's intake
-        set_category(s, services, team["ivy"].unlocked, case_id, "it_fault")
+    _confirm(session_factory, services, team, case_id, "it_fault")
     example = _example(session_factory, case_id)
     assert example is not None and example.tokens_version == TOKENS_VERSION
     for word in (b"canaryword", b"zebrafinch", "金丝雀".encode(), b"canary"):
@@ -67,8 +72,7 @@ def test_changing_the_category_keeps_an_encrypted_example(session_factory, servi
 def test_confirming_unchanged_is_audited_and_keeps_an_example(session_factory, services,
                                                               team) -> None:
     case_id = team["case"].case_id
-    with transaction(session_factory) as s:
-        set_category(s, services, team["ivy"].unlocked, case_id, "security")
+    _confirm(session_factory, services, team, case_id, "security")
     (event,) = _events(session_factory, "case:category:confirm")
     assert event.case_id == case_id and event.reviewer_id == team["ivy"].id
     assert json.loads(event.detail) == {"category": "security"}
@@ -80,8 +84,7 @@ def test_confirming_unchanged_is_audited_and_keeps_an_example(session_factory, s
 def test_a_later_change_replaces_the_example(session_factory, services, team) -> None:
     case_id = team["case"].case_id
     for code in ("security", "it_fault"):
-        with transaction(session_factory) as s:
-            set_category(s, services, team["ivy"].unlocked, case_id, code)
+        _confirm(session_factory, services, team, case_id, code)
     with session_factory() as s:
         assert len(s.execute(select(CategoryExample)).all()) == 1
         assert [code for _c, code in read_examples(s, services, team["ivy"].unlocked)] == [
@@ -91,8 +94,7 @@ def test_a_later_change_replaces_the_example(session_factory, services, team) ->
 def test_reading_examples_is_audited_with_the_cases_read(session_factory, services,
                                                          team) -> None:
     case_id = team["case"].case_id
-    with transaction(session_factory) as s:
-        set_category(s, services, team["ivy"].unlocked, case_id, "security")
+    _confirm(session_factory, services, team, case_id, "security")
     with transaction(session_factory) as s:
         assert len(read_examples(s, services, team["ivy"].unlocked)) == 1
     (event,) = _events(session_factory, "case:category:learn")
@@ -105,8 +107,7 @@ def test_only_the_cases_team_learns_from_it(session_factory, services, team) -> 
     colleague = add_reviewer(session_factory, services, "colin")
     with transaction(session_factory) as s:
         grant_case(s, services, team["ivy"].unlocked, case_id, s.get(Reviewer, colleague.id))
-    with transaction(session_factory) as s:
-        set_category(s, services, team["ivy"].unlocked, case_id, "security")
+    _confirm(session_factory, services, team, case_id, "security")
     with transaction(session_factory) as s:
         assert read_examples(s, services, team["outsider"].unlocked) == []
         assert read_examples(s, services, team["auditor"].unlocked) == []
@@ -126,8 +127,7 @@ def _with_colleague(session_factory, services, team):
     colleague = add_reviewer(session_factory, services, "colin")
     with transaction(session_factory) as s:
         grant_case(s, services, team["ivy"].unlocked, case_id, s.get(Reviewer, colleague.id))
-    with transaction(session_factory) as s:
-        set_category(s, services, team["ivy"].unlocked, case_id, "security")
+    _confirm(session_factory, services, team, case_id, "security")
     return case_id, colleague
 
 
@@ -162,8 +162,7 @@ def test_a_team_grant_that_does_not_open_is_reported_as_the_grant(session_factor
                                                                  team) -> None:
     """The example could not even be checked: the alarm names the grant, not the example."""
     case_id = team["case"].case_id
-    with transaction(session_factory) as s:
-        set_category(s, services, team["ivy"].unlocked, case_id, "security")
+    _confirm(session_factory, services, team, case_id, "security")
     with transaction(session_factory) as s:
         s.execute(update(CaseGrant).where(
             CaseGrant.case_id == case_id, CaseGrant.reviewer_id == team["ivy"].id,
@@ -191,8 +190,7 @@ def test_without_a_key_to_the_report_no_example_and_no_false_alarm(session_facto
                                           CaseGrant.reviewer_id == team["ivy"].id,
                                           CaseGrant.epoch == 1))
         s.execute(delete(CategoryExample))
-    with transaction(session_factory) as s:
-        set_category(s, services, team["ivy"].unlocked, case_id, "it_fault")
+    _confirm(session_factory, services, team, case_id, "it_fault")
     assert _events(session_factory, "case:record:tampered") == []
     assert _example(session_factory, case_id) is None
     with session_factory() as s:
@@ -236,8 +234,7 @@ def test_a_tampered_example_is_not_trained_on(session_factory, services, team,
     first = team["case"].case_id
     second = submit(session_factory, services, category="security", report=CANARY).case_id
     for case_id in (first, second):
-        with transaction(session_factory) as s:
-            set_category(s, services, team["ivy"].unlocked, case_id, "security")
+        _confirm(session_factory, services, team, case_id, "security")
     with transaction(session_factory) as s:
         if tamper == "relabel":  # the label the suggestions would learn
             other = s.execute(select(CategoryExample.category_id)).scalars().first()
@@ -265,8 +262,7 @@ def test_at_most_the_latest_examples_are_read(session_factory, services, team) -
     cases = [submit(session_factory, services, category="security", report=CANARY).case_id
              for _ in range(3)]
     for case_id in cases:
-        with transaction(session_factory) as s:
-            set_category(s, services, team["ivy"].unlocked, case_id, "security")
+        _confirm(session_factory, services, team, case_id, "security")
     with transaction(session_factory) as s:
         assert len(read_examples(s, services, team["ivy"].unlocked, limit=2)) == 2
     (event,) = _events(session_factory, "case:category:learn")
@@ -286,8 +282,7 @@ def test_a_category_without_keyword_rules_is_learned(session_factory, services,
     for report in reports:
         case_id = submit(session_factory, services, category="security",
                          report=report).case_id
-        with transaction(session_factory) as s:
-            set_category(s, services, team["ivy"].unlocked, case_id, "canteen")
+        _confirm(session_factory, services, team, case_id, "canteen")
     fresh = ReportContent(summary="Canteen noodles spoiled", description="食堂 卫生 差")
     active = ["security", "it_fault", "canteen", "other"]
     with transaction(session_factory) as s:
