@@ -2,7 +2,7 @@
 readable only by its case's team.
 
 When a case handler sets or confirms a case's category (core.cases.recategorise), the token
-counts of its report (core.categories.suggestions.tokenize: words, pairs of neighbouring words
+counts of its report (core.categories.tokens.tokenize: words, pairs of neighbouring words
 and of Chinese characters; never the text, its sentences or its order) are kept with the
 confirmed category, encrypted under the case's team key (`keep_example`). When a handler opens
 a case whose category nobody has confirmed yet, the console trains a model in memory on the
@@ -52,7 +52,7 @@ from crypto.errors import CryptoError
 from crypto.keys import open_sealed
 from crypto.records import decrypt_record, encrypt_record
 
-#: The version of core.categories.suggestions.tokenize the kept counts were made with. Raise
+#: The version of core.categories.tokens.tokenize the kept counts were made with. Raise
 #: it whenever tokenize changes what it returns (tests/core/cases/test_category_examples.py
 #: pins a fingerprint of its output): examples of older versions are then not trained on
 #: until their category is confirmed again.

@@ -62,6 +62,12 @@ class _Reader:
         )
 
 
+def decrypt_report(reference: str, ciphertext: bytes, key: bytes) -> ReportContent:
+    """The report of case `reference` under its first case key. CryptoError (or ValueError for
+    a plaintext that is not a report) when it fails its integrity check."""
+    return ReportContent.from_bytes(decrypt_record(key, ciphertext, report_context(reference)))
+
+
 def decrypt_case(case: Case, keys: CaseKeys, *,
                  kinds: Set[MessageKind] | None = None) -> CaseView:
     """Everything in `case` that the given keys open; what they do not open is left out,
@@ -76,8 +82,7 @@ def decrypt_case(case: Case, keys: CaseKeys, *,
     report_key = keys.get(KeyKind.CASE, FIRST_EPOCH)
     if report_key is None:
         raise AccessDenied("no key for this report")
-    report = ReportContent.from_bytes(
-        decrypt_record(report_key, case.report_ciphertext, report_context(ref)))
+    report = decrypt_report(ref, case.report_ciphertext, report_key)
     reader = _Reader(case, keys)
     messages = []
     for message in case.messages:

@@ -14,17 +14,15 @@ from sqlalchemy.orm import Session
 from core.audit.log import AuditAction, record_event
 from core.cases.casework import UnlockedReviewer, case_keys_of, record_tampering
 from core.cases.category_examples import keep_example
-from core.cases.content import ReportContent
-from core.cases.contexts import report_context
 from core.cases.grants import FIRST_EPOCH
 from core.cases.inbox_counts import case_changed, lock_case, sync_member_keys
+from core.cases.reading import decrypt_report
 from core.cases.team import get_case
 from core.categories.lookup import get_category
 from core.errors import InvalidInput, NotFound
-from core.models import Case, KeyKind
+from core.models import KeyKind
 from core.services import Services
 from crypto.errors import CryptoError
-from crypto.records import decrypt_record
 
 
 def set_category(session: Session, services: Services, who: UnlockedReviewer, case_id: int,
@@ -61,17 +59,9 @@ def set_category(session: Session, services: Services, who: UnlockedReviewer, ca
     case_key = keys.get(KeyKind.CASE, FIRST_EPOCH)
     if case_key is None:
         return  # no key to the report (e.g. regranted from a later epoch): nothing to keep
-    report = _report(case, case_key)
-    if report is None:
+    try:
+        report = decrypt_report(case.reference, case.report_ciphertext, case_key)
+    except (CryptoError, ValueError):
         record_tampering(session, services, who.actor, case.id, ["report"])
         return
     keep_example(session, case, keys, report, category, services.clock.today())
-
-
-def _report(case: Case, case_key: bytes) -> ReportContent | None:
-    """The case's report, or None when it fails its integrity check."""
-    try:
-        return ReportContent.from_bytes(decrypt_record(
-            case_key, case.report_ciphertext, report_context(case.reference)))
-    except (CryptoError, ValueError):
-        return None

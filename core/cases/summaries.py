@@ -15,14 +15,12 @@ from sqlalchemy.orm import Session
 
 from core.audit.log import AuditAction, record_event
 from core.cases.casework import UnlockedReviewer
-from core.cases.content import ReportContent
-from core.cases.contexts import report_context
 from core.cases.grants import FIRST_EPOCH
+from core.cases.reading import decrypt_report
 from core.models import Case, CaseGrant, KeyKind, Recipient
 from core.services import Services
 from crypto.errors import CryptoError
 from crypto.keys import open_sealed
-from crypto.records import decrypt_record
 
 #: Longest summary shown in a row, in characters.
 SUMMARY_LENGTH = 120
@@ -45,8 +43,7 @@ def inbox_summaries(session: Session, services: Services, who: UnlockedReviewer,
             .where(Case.id.in_(list(sealed)))):
         try:
             key = open_sealed(who.private_key, sealed[case_id])
-            report = ReportContent.from_bytes(
-                decrypt_record(key, ciphertext, report_context(reference)))
+            report = decrypt_report(reference, ciphertext, key)
         except (CryptoError, ValueError):
             continue  # shown without a summary; the case page reports tampering
         summary = " ".join(report.summary.split())
