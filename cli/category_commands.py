@@ -18,7 +18,9 @@ from core.categories.lookup import get_category, list_categories
 from core.models import Category, Role
 
 _NAME_HELP = "Shown to reporters on the form; 1-120 characters, one line."
-_DESCRIPTION_HELP = "The hint under the name on the form; up to 1000 characters, one line."
+_DESCRIPTION_HELP = ("The hint under the name on the form (for a category you add, also the "
+                     "words the console's category suggestions start from); up to 1000 "
+                     "characters, one line.")
 
 
 def _intake(category: Category) -> list[str]:

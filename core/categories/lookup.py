@@ -82,6 +82,13 @@ def get_category(session: Session, code: str) -> Category:
     return category
 
 
+def category_texts(category: Category) -> tuple[str, ...]:
+    """What the operator wrote about a category, in both languages: its names and
+    descriptions. Category suggestions learn a category without keyword rules from them."""
+    return (category.name_en, category.name_zh, category.description_en or "",
+            category.description_zh or "")
+
+
 def set_intake(session: Session, category_code: str, reviewers: list[Reviewer]) -> Category:
     """Name the reviewers who receive new cases of a category."""
     category = get_category(session, category_code)

@@ -12,7 +12,7 @@ English), so "无法登录" counts as 无法 and 登录, "access rights" as acce
 terms are separated by commas, Chinese terms by spaces. A term appears under one category only
 (tests/core/categories/test_suggestions.py checks it); a word may still occur in terms of two
 categories, and then weighs less. Categories an operator adds have no terms here: they are
-learnt from confirmed cases only.
+seeded from the names and descriptions the operator wrote, and learnt from confirmed cases.
 """
 
 from __future__ import annotations

@@ -14,12 +14,15 @@ and show why. The method is naive Bayes over words, one category against the res
 2. ``build_model`` counts, for every category, how often each token occurs in its training
    documents: one pseudo-document per category made from the shipped keyword rules
    (core.categories.suggestion_words), plus any (text, confirmed category) pairs the caller
-   passes in (or their token counts). Each keyword term weighs ``seed_weight`` counts in all,
-   shared evenly among its tokens (rounded, at least one each): "vpn" is one token counted 15
-   times, 无法登录 six tokens (无法, 登录, the pair, three character pairs) counted 3 times
-   each. A term is one piece of evidence however many tokens it makes, the way Rennie et al.
-   (2003) normalise documents by length; before, each token of a term was counted 6 times,
-   so a Chinese term (3.3 tokens on average) weighed twice an English one (1.6).
+   passes in (or their token counts). A category without keyword rules (one an operator added)
+   is seeded instead from the names and descriptions the operator wrote for it, each of their
+   tokens counted ``DESCRIPTION_WEIGHT`` times. Each keyword term weighs ``seed_weight`` counts
+   in all, shared evenly among its tokens (rounded, at least one each): "vpn" is one token
+   counted 15 times, 无法登录 six tokens (无法, 登录, the pair, three character pairs)
+   counted 3 times each. A term is one piece of evidence however many tokens it makes, the
+   way Rennie et al. (2003) normalise documents by length; before, each token of a term was
+   counted 6 times, so a Chinese term (3.3 tokens on average) weighed twice an English one
+   (1.6).
 3. A token's weight for a category is its log-likelihood ratio, log P(token | category) -
    log P(token | any other category), both estimated from the counts with add-alpha
    smoothing (alpha = 1 would be Laplace's rule; 0.5 measured better on the sample set).
@@ -53,13 +56,18 @@ from functools import lru_cache
 from core.categories.suggestion_words import KEYWORDS
 from core.categories.tokens import tokenize, words_as_written
 
-__all__ = ["Model", "Reason", "Suggestion", "build_model", "keyword_model", "suggest",
-           "tokenize"]
+__all__ = ["Model", "Reason", "Suggestion", "build_model", "keyword_model", "seed_model",
+           "suggest", "tokenize"]
 
 #: How many counts each term of a category's keyword rules adds to its pseudo-document, shared
 #: evenly among the term's tokens (about the total the rules had when each token of a term was
 #: counted 6 times: a term makes 2.4 tokens on average).
 SEED_WEIGHT = 15
+#: How many counts each token of an operator's name or description of a category without
+#: keyword rules adds to its pseudo-document: enough for a report using the category's own
+#: words to be suggested it before any case is confirmed (a word known nowhere else then weighs
+#: about 3.8 nats for it), few enough for confirmed cases to outweigh the description soon.
+DESCRIPTION_WEIGHT = 5
 #: The smoothing constant: add-alpha to every count (alpha = 1 is Laplace's rule).
 ALPHA = 0.5
 #: Below this confidence (one-against-the-rest posterior) ``suggest`` returns None.
@@ -167,14 +175,18 @@ def build_model(examples: Iterable[tuple[str, str]] = (), *,
                 keywords: Mapping[str, tuple[Sequence[str], Sequence[str]]] = KEYWORDS,
                 categories: Iterable[str] | None = None,
                 seed_weight: int = SEED_WEIGHT, alpha: float = ALPHA,
-                token_examples: Iterable[tuple[Mapping[str, int], str]] = ()) -> Model:
+                token_examples: Iterable[tuple[Mapping[str, int], str]] = (),
+                descriptions: Mapping[str, Sequence[str]] | None = None) -> Model:
     """A model seeded with the keyword rules and trained on (text, category code) pairs.
 
     ``token_examples`` are training documents given as (token counts, category code) instead
     of text, e.g. ``(Counter(tokenize(text)), code)`` computed earlier: they count exactly as
     the same texts in ``examples`` would (tokens of another tokenizer would simply never match
     a report's). Both may be given. Each keyword term adds ``seed_weight`` counts, shared
-    among its tokens (module docstring).
+    among its tokens (module docstring). ``descriptions`` maps category codes to the texts
+    that describe them (names, descriptions): for a category with no terms in ``keywords``,
+    each token of these texts adds ``DESCRIPTION_WEIGHT`` counts; a category with keyword
+    rules is seeded by its rules alone (they were written from its description).
 
     ``categories`` limits the model to those codes, in that order (e.g. the active ones); by
     default it has every category of ``keywords`` and then of the examples. Examples of a
@@ -190,6 +202,12 @@ def build_model(examples: Iterable[tuple[str, str]] = (), *,
                 tokens = _term_tokens(term)
                 for token in tokens:
                     seed[token] += _term_share(seed_weight, len(tokens))
+    for code, texts in (descriptions or {}).items():
+        if (wanted is None or code in wanted) and not any(keywords.get(code, ((), ()))):
+            seed = counts.setdefault(code, Counter())
+            for text in texts:
+                for token in tokenize(text):
+                    seed[token] += DESCRIPTION_WEIGHT
     for text, code in examples:
         if wanted is None or code in wanted:
             counts.setdefault(code, Counter()).update(tokenize(text))
@@ -216,6 +234,19 @@ def keyword_model() -> Model:
     It holds no case data, so it may be kept for the life of the process.
     """
     return build_model()
+
+
+@lru_cache(maxsize=8)
+def seed_model(categories: tuple[tuple[str, tuple[str, ...]], ...]) -> Model:
+    """The model of the keyword rules and of the operator's descriptions of the categories
+    without rules, for ``categories``: (code, (name or description, ...)) pairs in display
+    order (cached).
+
+    Like ``keyword_model`` it holds no case data: category names and descriptions are
+    operator settings, shown on the submission form.
+    """
+    return build_model(categories=[code for code, _texts in categories],
+                       descriptions=dict(categories))
 
 
 def suggest(text: str, model: Model, *, min_confidence: float = MIN_CONFIDENCE,

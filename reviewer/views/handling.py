@@ -26,7 +26,7 @@ from core.cases.retention import set_legal_hold
 from core.cases.team import get_case
 from core.cases.transitions import legal_targets
 from core.cases.views import CaseView
-from core.categories.lookup import active_categories
+from core.categories.lookup import active_categories, category_texts
 from core.categories.suggestions import Suggestion, suggest
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import (
@@ -217,14 +217,16 @@ class ShownSuggestion:
 def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
     """A category suggested from the report's text, until a handler confirms the category.
 
-    The model (core.cases.category_examples) is the keyword rules plus the categories
-    confirmed on the cases this handler is on the team of, trained in memory for this page
-    and not stored; reading those examples is audited. Shown when it is active and not the
+    The model (core.cases.category_examples) is the keyword rules (for a category an operator
+    added: its names and descriptions) plus the categories confirmed on the cases this handler
+    is on the team of, trained in memory for this page and not stored; reading those examples
+    is audited. Shown when it is active and not the
     case's category."""
     if case.status is CaseStatus.CLOSED or is_confirmed(db(), case.id):
         return None  # the page offers no category form, or the suggestion has done its job
     active = {c.code: c for c in active_categories(db())}
-    learned = learned_model(db(), console().services, current().unlocked, list(active))
+    learned = learned_model(db(), console().services, current().unlocked, list(active),
+                            {code: category_texts(c) for code, c in active.items()})
     suggestion: Suggestion | None = suggest(view.report.words(), learned.model)
     if suggestion is None or suggestion.category not in active \
             or (case.category is not None and suggestion.category == case.category.code):

@@ -94,6 +94,30 @@ def test_suggestions_learn_from_the_categories_a_handler_confirms(
     assert other.get(f"/cases/{fresh}").status_code in (403, 404)
 
 
+def test_an_added_category_is_suggested_from_its_description_before_any_case(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """No case is confirmed in the organisation's own category yet: its names and description
+    are what the suggestion knows it by, and nothing is decrypted for it beyond the report."""
+    from core.categories.admin import add_category
+
+    with transaction(session_factory) as s:
+        add_category(s, services, code="procurement", name_en="Procurement and tenders",
+                     name_zh="采购与招标",
+                     description_en="Tenders, supplier selection, purchase orders and quotes.",
+                     description_zh="招标、供应商选择、采购订单和报价。")
+    case_id = _case(session_factory, services, world, ReportContent(
+        summary="Tender never published",
+        description="One supplier got the purchase order for the furniture without quotes."))
+    client = login_client(app, session_factory, services, world.on_case)
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "Suggested category: Procurement and tenders. Words that weighed most: " in page
+    assert '<input type="hidden" name="cat-category" value="procurement">' in page
+    assert "A suggestion from keyword rules, made on this page and not stored" in page
+    with session_factory() as s:
+        assert s.execute(select(AuditEvent).where(
+            AuditEvent.action == "case:category:learn")).first() is None
+
+
 def _token(page: str) -> str:
     import re
 

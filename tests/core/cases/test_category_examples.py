@@ -297,6 +297,25 @@ def test_a_category_without_keyword_rules_is_learned(session_factory, services,
     assert {"canteen", "noodles"} & {reason.word for reason in suggestion.why}
 
 
+def test_the_learned_model_keeps_the_descriptions_of_added_categories(
+        session_factory, services, team) -> None:
+    """With examples to learn from, a category with no example yet is still known by the
+    names and descriptions its operator wrote; without the descriptions it would not be."""
+    _confirm(session_factory, services, team, team["case"].case_id, "security")
+    active = ["security", "it_fault", "procurement", "other"]
+    descriptions = {"procurement": ("Procurement and tenders", "采购与招标",
+                                    "Tenders, supplier selection, purchase orders.", "")}
+    report = "The tender was never published and one supplier got the purchase order."
+    with transaction(session_factory) as s:
+        learned = learned_model(s, services, team["ivy"].unlocked, active, descriptions)
+        bare = learned_model(s, services, team["ivy"].unlocked, active)
+    assert learned.examples == bare.examples == 1
+    suggestion = suggest(report, learned.model)
+    assert suggestion is not None and suggestion.category == "procurement"
+    assert "procurement" not in bare.model.categories or \
+        bare.model.total("procurement") == 0
+
+
 def test_tokenize_is_the_version_the_examples_were_kept_with() -> None:
     """Kept counts are only comparable with counts of the same tokenizer. If this fails,
     tokenize changed: raise TOKENS_VERSION (examples of the older version are then left out

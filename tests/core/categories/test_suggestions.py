@@ -12,12 +12,14 @@ import pytest
 from core.categories.lookup import DEFAULT_CATEGORIES
 from core.categories.suggestion_words import KEYWORDS
 from core.categories.suggestions import (
+    DESCRIPTION_WEIGHT,
     MIN_CONFIDENCE,
     SEED_WEIGHT,
     WHY_WORDS,
     Model,
     build_model,
     keyword_model,
+    seed_model,
     suggest,
     tokenize,
 )
@@ -105,6 +107,57 @@ def test_categories_can_be_limited_and_added() -> None:
     assert "catering" in added.categories
     suggestion = suggest("Cold lunch again in the Building 7 canteen", added)
     assert suggestion is not None and suggestion.category == "catering"
+
+
+PROCUREMENT = ("Procurement and tenders", "采购与招标",
+               "Tenders, supplier selection, purchase orders and quotes.",
+               "招标、供应商选择、采购订单和报价。")
+DESCRIBED = {code: (en, zh, desc_en, desc_zh)
+             for code, en, zh, desc_en, desc_zh in DEFAULT_CATEGORIES}
+
+
+@pytest.mark.parametrize("text", [
+    "The tender for the office furniture was never published; one supplier got the purchase "
+    "order without quotes.",
+    "这次办公家具的招标根本没公开，采购订单直接给了一家供应商，没有比价。",
+])
+def test_a_category_without_rules_is_suggested_from_its_names_and_descriptions(
+        text: str) -> None:
+    """An operator's category has no keyword rules: before any case is confirmed, the words
+    of the names and descriptions the operator wrote are its evidence."""
+    undescribed = build_model(descriptions={**DESCRIBED, "procurement": ("", "", "", "")})
+    assert "procurement" in undescribed.categories
+    before = suggest(text, undescribed, min_confidence=0.0, min_words=0)
+    assert before is None or before.category != "procurement"
+    model = build_model(descriptions={**DESCRIBED, "procurement": PROCUREMENT})
+    suggestion = suggest(text, model)
+    assert suggestion is not None and suggestion.category == "procurement"
+    assert {r.word for r in suggestion.why} & {"tender", "purchase order", "招标", "采购"}
+    # Reports of the defaults keep their categories beside it.
+    vpn = suggest("Our VPN keeps disconnecting every ten minutes.", model)
+    assert vpn is not None and vpn.category == "it_fault"
+
+
+def test_descriptions_count_for_categories_without_rules_only() -> None:
+    model = build_model(descriptions={**DESCRIBED, "procurement": PROCUREMENT})
+    rules_only = keyword_model()
+    for code in CODES:  # the defaults are seeded by their rules alone
+        assert model.total(code) == rules_only.total(code)
+    expected: Counter[str] = Counter()
+    for text in PROCUREMENT:
+        expected.update(tokenize(text))
+    assert model.total("procurement") == DESCRIPTION_WEIGHT * sum(expected.values())
+    assert model.count("procurement", "tender") == DESCRIPTION_WEIGHT * expected["tender"] > 0
+    # Limited to some categories, the others' descriptions are left out.
+    limited = build_model(categories=["security"], descriptions={"procurement": PROCUREMENT})
+    assert limited.categories == ("security",) and "tender" not in limited.vocabulary
+    # The cached model of rules and descriptions is the same model, built once per settings.
+    described = tuple({**DESCRIBED, "procurement": PROCUREMENT}.items())
+    cached = seed_model(described)
+    assert cached is seed_model(described)
+    assert cached.categories == model.categories and cached.vocabulary == model.vocabulary
+    assert all(cached.count("procurement", t) == model.count("procurement", t)
+               for t in model.vocabulary)
 
 
 def test_token_counts_train_like_the_texts_they_come_from() -> None:
