@@ -24,7 +24,7 @@ from reviewer.pdf import FONT_STACK, html_to_pdf
 from reviewer.statistics_charts import CHARTS, chart_svg, month_chart_worth_drawing
 from reviewer.statistics_labels import category_names, row_label
 from web import current_language, html_lang
-from web.database import db
+from web.database import commit, db
 
 #: The languages a report can be made in: what `--language` accepts -> the console's locale.
 LANGUAGES = {"en": "en", "zh": "zh_CN"}
@@ -80,4 +80,8 @@ def render_review_offline(app: Flask, period: Period, today: date,
     `language` (a LANGUAGES key). KeyError for another language."""
     locale = LANGUAGES[language]
     with app.test_request_context("/"), force_locale(locale):
-        return render_review(period, today)
+        rendered = render_review(period, today)
+        # Keep the month counts the report refreshed, as a request's success would: without
+        # it, every report recounted the stale months of its period again.
+        commit()
+        return rendered

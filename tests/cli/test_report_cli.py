@@ -42,6 +42,32 @@ def test_the_report_is_written_as_pdf_and_html(initialised_env: dict[str, str],
     assert 'id="review-total">4<' in html.read_text("utf-8")
 
 
+def test_the_report_keeps_the_month_counts_it_made(initialised_env: dict[str, str],
+                                                   tmp_path: Path) -> None:
+    """The counts the report refreshed are committed, as the statistics page's are: the next
+    report or page reads them instead of counting the months again."""
+    from sqlalchemy import select
+
+    from core.models import StatisticsCell, StatisticsMonth
+
+    period = _reports(initialised_env, 3)
+    engine = make_engine(load_config(initialised_env).database_url)
+    try:
+        with make_session_factory(engine)() as s:
+            assert not s.execute(select(StatisticsMonth).where(
+                StatisticsMonth.stale.is_(False))).first()
+        result = run(initialised_env, "report", "--period", period, "--format", "html",
+                     "--output-dir", str(tmp_path))
+        assert result.exit_code == 0, result.output
+        with make_session_factory(engine)() as s:
+            months = s.execute(select(StatisticsMonth)).scalars().all()
+            # The quarter's months, and the earlier ones its early warnings compare against.
+            assert len(months) >= 3 and not any(m.stale for m in months)
+            assert s.execute(select(StatisticsCell)).first() is not None
+    finally:
+        engine.dispose()
+
+
 def test_the_report_in_chinese_and_one_format(initialised_env: dict[str, str],
                                               tmp_path: Path) -> None:
     out = tmp_path / "reports"
