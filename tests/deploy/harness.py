@@ -44,7 +44,7 @@ def tool(name: str) -> str:
     found = shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), *_SBIN]))
     if found:
         return found
-    message = f"{name} is not installed (apt-get install -y nginx systemd openssl)"
+    message = f"{name} is not installed (apt-get install -y nginx systemd openssl curl)"
     if os.environ.get("CI"):
         pytest.fail(f"{message}; CI must have it (.ci/run installs it)")
     pytest.skip(message)

@@ -246,6 +246,53 @@ def test_the_portal_answers_through_nginx_over_tls(site: Site) -> None:
     assert b'id="report-form"' in body
 
 
+def _curl_http2(site: Site, path: str, *args: str | Path,
+                stdin: bytes | None = None) -> tuple[str, str]:
+    """Fetch `path` from the TLS server with curl over HTTP/2 (as browsers do); the body
+    and "<HTTP version> <status>". curl is the client because Python's standard library
+    speaks only HTTP/1.1. `stdin` feeds an `--upload-file -`, sent as it is read, with no
+    length given."""
+    done = subprocess.run(
+        [tool("curl"), "--http2", "--silent", "--show-error", "--cacert", str(site.cert),
+         "--resolve", f"{PORTAL_NAME}:{site.tls}:127.0.0.1", "--max-time", "60",
+         "--write-out", "\n%{http_version} %{http_code}", *map(str, args),
+         f"https://{PORTAL_NAME}:{site.tls}{path}"],
+        input=stdin, capture_output=True, timeout=90, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    body, _, status = done.stdout.decode().rpartition("\n")
+    return body, status
+
+
+def test_http2_serves_the_pages_and_takes_a_report_with_a_file(site: Site,
+                                                               tmp_path: Path) -> None:
+    """nginx-portal.conf enables HTTP/2; browsers use it. Pages, the form's cookie and
+    CSRF token, and a multipart upload all cross it whole (nginx speaks HTTP/1.1 to the app)."""
+    jar = tmp_path / "cookies"
+    page, status = _curl_http2(site, "/report", "--cookie-jar", jar)
+    assert status == "2 200" and 'id="report-form"' in page
+    evidence = tmp_path / "evidence.bin"
+    evidence.write_bytes(os.urandom(3 * MiB))
+    fields = [("csrf_token", csrf_token(page)), *report_fields().items()]
+    form = [arg for name, value in fields for arg in ("--form-string", f"{name}={value}")]
+    receipt, status = _curl_http2(site, "/report", "--cookie", jar, "--cookie-jar", jar,
+                                  *form, "--form", f"attachments=@{evidence}")
+    assert status == "2 200", receipt[:2000]
+    assert RECEIPT_RE.search(receipt)
+    refused, status = _curl_http2(site, "/report", "--cookie", jar,
+                                  "--form-string", "csrf_token=forged",
+                                  *form[2:])
+    assert status == "2 400" and not RECEIPT_RE.search(refused)
+    # A body of unknown length (no content-length; nginx then sends it to the app chunked).
+    page, _ = _curl_http2(site, "/report", "--cookie", jar)
+    body, content_type = multipart_body(
+        [("csrf_token", csrf_token(page)), *report_fields().items()],
+        [("attachments", "evidence.bin", os.urandom(MiB))])
+    streamed, status = _curl_http2(site, "/report", "--cookie", jar,
+                                   "--header", f"Content-Type: {content_type}",
+                                   "--request", "POST", "--upload-file", "-", stdin=body)
+    assert status == "2 200" and RECEIPT_RE.search(streamed), streamed[:2000]
+
+
 def test_the_onion_server_serves_the_same_portal_without_tls(site: Site) -> None:
     status, headers, body = _get(site.onion_http(), "/report", **{"Accept-Encoding": "gzip"})
     assert status == 200
