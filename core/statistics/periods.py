@@ -41,6 +41,18 @@ def month_period(year: int, month: int) -> Period:
                   f"{year:04d}-{month:02d}")
 
 
+def quarter_period(year: int, quarter: int) -> Period:
+    """Quarter `quarter` (1-4) of `year`."""
+    first = 3 * (quarter - 1) + 1
+    return Period(_month_start(year, first), _month_start(year, first + 3),
+                  f"{year:04d}-Q{quarter}")
+
+
+def year_period(year: int) -> Period:
+    """The calendar year `year`."""
+    return Period(date(year, 1, 1), date(year + 1, 1, 1), f"{year:04d}")
+
+
 def parse_period(text: str) -> Period:
     """The period named by `text`: "2026" (a year), "2026-Q4" (a quarter, Q1-Q4) or "2026-11"
     (a month). ValueError, with a message fit to show to the user, for anything else."""
@@ -56,15 +68,13 @@ def parse_period(text: str) -> Period:
         quarter = int(match["quarter"])
         if not 1 <= quarter <= 4:
             raise ValueError(f"there is no quarter Q{quarter}: quarters are Q1 to Q4")
-        first = 3 * (quarter - 1) + 1
-        return Period(_month_start(year, first), _month_start(year, first + 3),
-                      f"{year:04d}-Q{quarter}")
+        return quarter_period(year, quarter)
     if match["month"] is not None:
         month = int(match["month"])
         if not 1 <= month <= 12:
             raise ValueError(f"there is no month {month}: months are 01 to 12")
         return month_period(year, month)
-    return Period(date(year, 1, 1), date(year + 1, 1, 1), f"{year:04d}")
+    return year_period(year)
 
 
 def months_in(period: Period) -> list[Period]:
@@ -93,12 +103,13 @@ def recent_months(today: date, count: int) -> list[Period]:
 
 def previous_period(period: Period) -> Period:
     """The period of the same kind just before `period` (2026-Q4 → 2026-Q3, 2026 → 2025,
-    2026-01 → 2025-12), for the review report's comparison."""
+    2026-01 → 2025-12), for the review report's comparison. The period before the first one
+    a user may name (2000 → 1999) is fine: it simply holds no case."""
     months = len(months_in(period))
     start = period.start.year * 12 + period.start.month - 1 - months  # zero-based months
     year, month = start // 12, start % 12 + 1
     if months == 12:
-        return parse_period(f"{year:04d}")
+        return year_period(year)
     if months == 3:
-        return parse_period(f"{year:04d}-Q{(month - 1) // 3 + 1}")
+        return quarter_period(year, (month - 1) // 3 + 1)
     return month_period(year, month)

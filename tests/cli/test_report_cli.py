@@ -79,6 +79,15 @@ def test_the_report_in_chinese_and_one_format(initialised_env: dict[str, str],
     assert "举报处理流程定期检视，2026-11" in text and "本期收到的案件少于 3 件" in text
 
 
+def test_the_earliest_year_has_its_report(initialised_env: dict[str, str],
+                                          tmp_path: Path) -> None:
+    """2000 is the first year a period may name; its comparison year, 1999, holds no case."""
+    result = run(initialised_env, "report", "--period", "2000", "--format", "html",
+                 "--output-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+
+
 def test_a_bad_period_is_one_clear_line(initialised_env: dict[str, str],
                                         tmp_path: Path) -> None:
     out = tmp_path / "reports"

@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import pypdf
 from sqlalchemy import update
 
@@ -106,3 +108,14 @@ def test_bad_periods_get_a_message(app: Any, world: World, session_factory: Any,
     assert response.status_code == 400
     assert "a quarter (2026-Q4)" in response.get_data(as_text=True)
     assert client.get("/statistics/review.docx?period=2026").status_code == 404
+
+
+@pytest.mark.parametrize("period", ["2000", "2000-Q1", "2000-01"])
+def test_the_earliest_periods_have_a_review(app: Any, world: World, session_factory: Any,
+                                            services: Any, period: str) -> None:
+    """Their comparison period (1999) is before any a user may name: the report still
+    renders, with nothing in either."""
+    client = login_client(app, session_factory, services, world.admin)
+    response = client.get(f"/statistics/review.html?period={period}")
+    assert response.status_code == 200
+    assert f"{period}" in response.get_data(as_text=True)

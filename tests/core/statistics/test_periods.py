@@ -53,3 +53,12 @@ def test_previous_period_is_the_same_kind_just_before(period: str, previous: str
     before = previous_period(parse_period(period))
     assert before == parse_period(previous)
     assert before.end == parse_period(period).start
+
+
+@pytest.mark.parametrize("period, previous", [
+    ("2000", "1999"), ("2000-Q1", "1999-Q4"), ("2000-01", "1999-12")])
+def test_the_first_periods_have_one_before_them(period: str, previous: str) -> None:
+    """The review report of the earliest period a user may name still compares it with the
+    one before (which holds no case), instead of refusing its own comparison."""
+    before = previous_period(parse_period(period))
+    assert before.label == previous and before.end == parse_period(period).start
