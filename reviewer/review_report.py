@@ -69,7 +69,8 @@ def render_review(period: Period, today: date) -> RenderedReview:
     request's database session."""
     review = review_figures(db(), period, today)
     html = review_html(review, category_names(list_categories(db()), current_language()))
-    stem = f"candor-review-{period.label}-{current_language()}"
+    short = {locale: code for code, locale in LANGUAGES.items()}.get(current_language(), "en")
+    stem = f"candor-review-{period.label}-{short}"  # as --language names it: en or zh
     return RenderedReview(html=html, pdf=html_to_pdf(html, title=review_title(period)),
                           stem=stem)
 

@@ -74,8 +74,8 @@ def test_the_report_in_chinese_and_one_format(initialised_env: dict[str, str],
     result = run(initialised_env, "report", "--period", "2026-11", "--language", "zh",
                  "--format", "pdf", "--output-dir", str(out))
     assert result.exit_code == 0, result.output
-    assert [p.name for p in out.iterdir()] == ["candor-review-2026-11-zh_CN.pdf"]
-    text = pdf_text((out / "candor-review-2026-11-zh_CN.pdf").read_bytes())
+    assert [p.name for p in out.iterdir()] == ["candor-review-2026-11-zh.pdf"]
+    text = pdf_text((out / "candor-review-2026-11-zh.pdf").read_bytes())
     assert "举报处理流程定期检视，2026-11" in text and "本期收到的案件少于 3 件" in text
 
 

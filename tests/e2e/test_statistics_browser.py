@@ -167,7 +167,7 @@ def test_a_case_handler_reads_the_statistics_in_a_browser(console_url, session_f
         with page.expect_download() as download_info:
             page.click("#review-pdf")
         download = download_info.value
-        assert download.suggested_filename.endswith("-zh_CN.pdf")
+        assert download.suggested_filename.endswith("-zh.pdf")
         pdf_path = ARTIFACTS / "review-zh_CN.pdf"
         download.save_as(pdf_path)
         review_text = pdf_text(pdf_path.read_bytes())

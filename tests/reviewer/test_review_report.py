@@ -9,9 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import pypdf
+import pytest
 from sqlalchemy import update
 
 from core.db import transaction
@@ -84,7 +83,7 @@ def test_the_report_reads_in_chinese(app: Any, world: World, session_factory: An
     period = current_quarter(services)
     response = client.get(f"/statistics/review.pdf?period={period}")
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="candor-review-{period}-zh_CN.pdf"')
+        f'attachment; filename="candor-review-{period}-zh.pdf"')
     keep("review-zh.pdf", response.data)
     text = pdf_text(response.data)
     assert "举报处理流程定期检视" in text and "按类别和月份的案件" in text
