@@ -212,24 +212,27 @@ def _checked_origin(value: Any) -> str:
     return origin
 
 
-_INT_SETTINGS = (
-    "acknowledge_days",
-    "feedback_months",
-    "max_submission_bytes",
-    "max_files",
-    "trusted_proxies",
-    "submissions_per_minute",
-    "kdf_slots",
-    "kdf_wait_seconds",
-    "kdf_max_waiting",
-    "database_pool_size",
-    "messages_per_case_per_day",
-    "submitter_session_idle_minutes",
-    "reviewer_session_idle_minutes",
-    "reviewer_session_absolute_hours",
-    "smtp_port",
-    "retention_days",
-)
+#: The whole-number settings and the largest value each may take. Above these a setting is
+#: a typo, and an unbounded one would overflow dates and durations later (a deadline or a
+#: destruction day past the year 9999: a server error on a case page, not at startup).
+_INT_SETTINGS: dict[str, int] = {
+    "acknowledge_days": 366,
+    "feedback_months": 120,
+    "max_submission_bytes": 1 << 40,
+    "max_files": 10_000,
+    "trusted_proxies": 10,
+    "submissions_per_minute": 1_000_000,
+    "kdf_slots": 1024,
+    "kdf_wait_seconds": 3600,
+    "kdf_max_waiting": 100_000,
+    "database_pool_size": 10_000,
+    "messages_per_case_per_day": 100_000,
+    "submitter_session_idle_minutes": 7 * 24 * 60,
+    "reviewer_session_idle_minutes": 7 * 24 * 60,
+    "reviewer_session_absolute_hours": 31 * 24,
+    "smtp_port": 65_535,
+    "retention_days": 100 * 366,
+}
 _STR_SETTINGS = ("smtp_host", "smtp_sender", "console_url", "timezone", "audit_origin",
                  "blob_store", "s3_bucket", "s3_prefix", "s3_endpoint_url", "s3_region")
 #: Settings that were dropped, with what replaces them (said instead of "unknown setting").
@@ -285,6 +288,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
                 raise ConfigError(f"{name}: expected a whole number, got {values[name]!r}") from exc
             if values[name] < 0:
                 raise ConfigError(f"{name}: must not be negative")
+            if values[name] > _INT_SETTINGS[name]:
+                raise ConfigError(f"{name}: at most {_INT_SETTINGS[name]}, got {values[name]}")
     if "company_networks" in values:
         values["company_networks"] = _parse_networks(values["company_networks"])
     if "insecure_dev_cookies" in values:

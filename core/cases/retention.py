@@ -79,12 +79,13 @@ def due_cases(session: Session, services: Services, today: date) -> list[DueCase
 
 
 def case_by_reference(session: Session, reference: str) -> Case:
-    """The case with this reference (as the console and the command line show it);
-    NotFound otherwise."""
+    """The case with this reference (as the console and the command line show it, typed in
+    either case, like the console's search); NotFound otherwise."""
+    wanted = reference.strip().upper()
     case = session.execute(
-        select(Case).where(Case.reference == reference.strip())).scalar_one_or_none()
+        select(Case).where(Case.reference == wanted)).scalar_one_or_none()
     if case is None:
-        raise NotFound(f"no case with the reference {reference.strip()!r}")
+        raise NotFound(f"no case with the reference {wanted!r}")
     return case
 
 

@@ -76,6 +76,8 @@ def test_hold_run_release_run(env, instance, referred) -> None:
     result = run(env, "retention", "hold", referred)
     assert result.exit_code == 0 and f"Case {referred} is on legal hold." in result.output
     assert "was already on legal hold" in run(env, "retention", "hold", referred).output
+    typed = f"  {referred.lower()} "  # as someone might type it: the console's search takes it
+    assert "was already on legal hold" in run(env, "retention", "hold", typed).output
     result = run(env, "retention", "run")
     assert result.exit_code == 0 and "Destroyed the content of 0 case(s)" in result.output
     assert run(env, "retention", "release", referred).exit_code == 0
@@ -115,3 +117,13 @@ def test_retention_off_destroys_nothing(env, instance, referred) -> None:
 def test_a_negative_setting_is_refused(env) -> None:
     result = run({**env, "CANDOR_RETENTION_DAYS": "-5"}, "retention", "run", "--dry-run")
     assert result.exit_code == 1 and "retention_days: must not be negative" in result.output
+
+
+@pytest.mark.parametrize("days", ["1000000", "99999999999999999999"])
+def test_a_setting_too_large_is_one_line(env, days: str) -> None:
+    """A destruction day past the calendar's end was a traceback here (and a 500 on the case
+    page of every finished case); now the setting is refused, as a negative one is."""
+    result = run({**env, "CANDOR_RETENTION_DAYS": days}, "retention", "run", "--dry-run")
+    assert result.exit_code == 1, result.output
+    assert f"retention_days: at most 36600, got {days}" in result.output
+    assert "Traceback" not in result.output
