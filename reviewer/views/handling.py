@@ -27,6 +27,7 @@ from core.cases.team import get_case
 from core.cases.transitions import legal_targets
 from core.cases.views import CaseView
 from core.categories.lookup import active_categories, category_texts
+from core.categories.suggestion_words import KEYWORDS
 from core.categories.suggestions import Suggestion, suggest
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import (
@@ -205,13 +206,15 @@ def priority(case_id: int) -> Any:
 
 @dataclass(frozen=True)
 class ShownSuggestion:
-    """A suggested category with its name in the page's language, why, and how many
-    confirmed cases the model learned from (0: keyword rules only)."""
+    """A suggested category with its name in the page's language, why, how many confirmed
+    cases the model learned from (0: none), and whether the category has no keyword rules
+    (one the organisation added: known by its names and descriptions)."""
 
     code: str
     name: str
     words: str
     learned_from: int
+    from_description: bool = False
 
 
 def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
@@ -233,7 +236,8 @@ def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
         return None
     return ShownSuggestion(
         suggestion.category, category_name(active[suggestion.category], current_language()),
-        ", ".join(reason.word for reason in suggestion.why), learned.examples)
+        ", ".join(reason.word for reason in suggestion.why), learned.examples,
+        from_description=not any(KEYWORDS.get(suggestion.category, ((), ()))))
 
 
 def category_form(current_code: str | None = None, *,

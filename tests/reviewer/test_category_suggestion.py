@@ -112,10 +112,15 @@ def test_an_added_category_is_suggested_from_its_description_before_any_case(
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "Suggested category: Procurement and tenders. Words that weighed most: " in page
     assert '<input type="hidden" name="cat-category" value="procurement">' in page
-    assert "A suggestion from keyword rules, made on this page and not stored" in page
+    assert ("A suggestion from this category's name and description, made on this page "
+            "and not stored") in page
     with session_factory() as s:
         assert s.execute(select(AuditEvent).where(
             AuditEvent.action == "case:category:learn")).first() is None
+    # A default category's suggestion still says it comes from keyword rules.
+    phishing = _case(session_factory, services, world, PHISHING)
+    page = client.get(f"/cases/{phishing}").get_data(as_text=True)
+    assert "A suggestion from keyword rules, made on this page and not stored" in page
 
 
 def _token(page: str) -> str:
