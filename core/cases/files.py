@@ -23,6 +23,8 @@ from crypto.records import decrypt_record, encrypt_record
 from crypto.stream import CHUNK_SIZE, STREAM_VERSION, decrypt_stream, encrypt_stream
 
 MAX_FILE_NAME = 255
+#: The longest ending after the last "." that a shortened name keeps as its extension.
+_MAX_EXTENSION = 16
 
 #: Plaintext bytes per encrypted chunk: upload parsers hand file data on in whole chunks
 #: of this size, so that it is encrypted without another copy.
@@ -92,7 +94,15 @@ def clean_file_name(name: str) -> str:
     and downloads make every name safe for their header."""
     base = name.rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip()
-    return base[:MAX_FILE_NAME] or "attachment"
+    if len(base) > MAX_FILE_NAME:
+        # Cut the stem, not the extension: the file must still open with the right program.
+        stem, dot, extension = base.rpartition(".")
+        if dot and stem and len(extension) <= _MAX_EXTENSION:
+            base = stem[:MAX_FILE_NAME - len(extension) - 1].rstrip() + "." + extension
+        else:
+            base = base[:MAX_FILE_NAME]
+    return base or "attachment"
+
 
 
 def store_file(

@@ -109,6 +109,9 @@ def test_a_failing_upload_leaves_no_blob(blobs):
     ("dir/plan.pdf", "plan.pdf"),
     ("bad\r\nname.txt", "badname.txt"),
     ("/", "attachment"),
+    ("a" * 300 + ".pdf", "a" * 251 + ".pdf"),  # too long: the stem is cut, not the extension
+    ("a" * 300, "a" * 255),
+    ("x." + "b" * 300, ("x." + "b" * 300)[:255]),  # no extension worth keeping
 ])
 def test_file_names_keep_backslashes(name, kept):
     """The name as the reporter chose it (web.upload_parts has taken Windows folders off);
