@@ -33,6 +33,50 @@ OTHER_ROWS = {
     Satisfaction.NOT_SATISFIED.value: _l("Not satisfied"),
 }
 
+#: The CSV export's titles and headings (core.statistics.csv_export.CSV_WORDS) in the page's
+#: language (in English, the words themselves, "share_met" and the like included).
+CSV_WORDS = {
+    "candor dashboard": _l("candor dashboard"),
+    "period": _l("period"),
+    "category": _l("category"),
+    "channel": _l("channel"),
+    "cases": _l("cases"),
+    "all": _l("all"),
+    "total": _l("total"),
+    "cases by category and month": _l("cases by category and month"),
+    "cases by channel": _l("cases by channel"),
+    "cases by scope decision": _l("cases by scope decision"),
+    "scope decision": _l("scope decision"),
+    "cases by finding (latest decision)": _l("cases by finding (latest decision)"),
+    "finding": _l("finding"),
+    "cases by root cause (latest decision)": _l("cases by root cause (latest decision)"),
+    "root cause": _l("root cause"),
+    "cases by sanction type (a case may have several)":
+        _l("cases by sanction type (a case may have several)"),
+    "sanction": _l("sanction"),
+    "cases by recognition type (a case may have several)":
+        _l("cases by recognition type (a case may have several)"),
+    "recognition": _l("recognition"),
+    "acknowledgement deadline": _l("acknowledgement deadline"),
+    "feedback deadline": _l("feedback deadline"),
+    "outcome": _l("outcome"),
+    "share_met": _l("share_met"),
+    "median_days": _l("median_days"),
+    "p90_days": _l("p90_days"),
+    "corrective actions": _l("corrective actions"),
+    "actions": _l("actions"),
+    "share_on_time": _l("share_on_time"),
+    "reporters' satisfaction": _l("reporters' satisfaction"),
+    "answer": _l("answer"),
+    "share_satisfied": _l("share_satisfied"),
+}
+
+
+def csv_words() -> dict[str, str]:
+    """CSV_WORDS in the current request's language."""
+    return {english: str(word) for english, word in CSV_WORDS.items()}
+
+
 _DOMAIN: tuple[dict[Any, Any], ...] = (
     labels.CHANNEL, labels.SCOPE, labels.FINDING, labels.ROOT_CAUSE, labels.SANCTION,
     labels.RECOGNITION, OUTCOMES, OTHER_ROWS)

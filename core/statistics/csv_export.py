@@ -4,7 +4,9 @@ Only `Cell.shown` is written, so hidden figures stay hidden ("<3", "x", "n<3"); 
 fewer than 3 cases exports its heading and total only. Every field that a spreadsheet would
 read as a formula (starting with =, +, -, @, a tab or a carriage return) is prefixed with an
 apostrophe. The text is meant to be served as UTF-8 (`figures_csv_bytes` adds the byte-order
-mark that spreadsheet programs look for, so that translated labels open correctly).
+mark that spreadsheet programs look for, so that translated labels open correctly). Titles
+and headings are the English words of `CSV_WORDS` unless the caller gives them in another
+language (the console does, in the page's language).
 """
 
 from __future__ import annotations
@@ -18,6 +20,19 @@ from core.statistics.suppression import Cell, Grid, Table
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+#: Every title and heading the CSV writes, in English: the keys of `words` in `figures_csv`.
+CSV_WORDS: tuple[str, ...] = (
+    "candor dashboard", "period", "category", "channel", "cases", "all", "total",
+    "cases by category and month", "cases by channel", "cases by scope decision",
+    "scope decision", "cases by finding (latest decision)", "finding",
+    "cases by root cause (latest decision)", "root cause",
+    "cases by sanction type (a case may have several)", "sanction",
+    "cases by recognition type (a case may have several)", "recognition",
+    "acknowledgement deadline", "feedback deadline", "outcome", "share_met", "median_days",
+    "p90_days", "corrective actions", "actions", "share_on_time", "reporters' satisfaction",
+    "answer", "share_satisfied",
+)
+
 
 def safe_field(text: str) -> str:
     """`text` made inert for spreadsheets: a leading apostrophe if it could start a
@@ -26,41 +41,47 @@ def safe_field(text: str) -> str:
 
 
 class _Writer:
-    def __init__(self, labels: Mapping[str, str]) -> None:
+    def __init__(self, labels: Mapping[str, str], words: Mapping[str, str]) -> None:
         self.buffer = io.StringIO()
         self.csv = csv.writer(self.buffer, lineterminator="\r\n")
         self.labels = labels
+        self.words = words
         self.started = False
 
     def label(self, key: str) -> str:
         return self.labels.get(key, key)
 
+    def word(self, english: str) -> str:
+        """A title or heading (one of CSV_WORDS) in the caller's language."""
+        return self.words.get(english, english)
+
     def row(self, *fields: str | Cell) -> None:
         self.csv.writerow([safe_field(f.shown if isinstance(f, Cell) else f) for f in fields])
 
     def block(self, title: str, *header: str) -> None:
+        """A table's title (one of CSV_WORDS, written translated) and its heading row."""
         if self.started:
             self.row()  # a blank line between tables
         self.started = True
-        self.row(title)
+        self.row(self.word(title))
         if header:
             self.row(*header)
 
     def table(self, title: str, key_heading: str, table: Table,
               extra: Sequence[tuple[str, Cell]] = (), counted: str = "cases") -> None:
-        self.block(title, key_heading, counted)
+        self.block(title, self.word(key_heading), self.word(counted))
         for key, cell in table.rows:
             self.row(self.label(key), cell)
         if table.total is not None:
-            self.row("total", table.total)
+            self.row(self.word("total"), table.total)
         for name, cell in extra:
-            self.row(name, cell)
+            self.row(self.word(name), cell)
 
     def grid(self, title: str, grid: Grid) -> None:
-        self.block(title, "category", *grid.column_keys, "total")
+        self.block(title, self.word("category"), *grid.column_keys, self.word("total"))
         for key, cells, total in zip(grid.row_keys, grid.cells, grid.row_totals, strict=True):
             self.row(self.label(key), *cells, total)
-        self.row("total", *grid.column_totals, grid.total)
+        self.row(self.word("total"), *grid.column_totals, grid.total)
 
     def deadline(self, title: str, deadline: Deadline, durations: Durations) -> None:
         self.table(title, "outcome", deadline.table,
@@ -68,16 +89,20 @@ class _Writer:
                     ("p90_days", durations.p90)])
 
 
-def figures_csv(figures: Figures, labels: Mapping[str, str] | None = None) -> str:
+def figures_csv(figures: Figures, labels: Mapping[str, str] | None = None,
+                words: Mapping[str, str] | None = None) -> str:
     """The figures as CSV text. `labels` optionally names row keys (category codes, enum
     values: e.g. the view's translated names); keys without a label are written as they are.
+    `words` optionally gives the titles and headings (CSV_WORDS) in another language.
     """
-    out = _Writer(labels or {})
+    out = _Writer(labels or {}, words or {})
     out.block("candor dashboard")
-    out.row("period", figures.period.label)
-    out.row("category", out.label(figures.category_code) if figures.category_code else "all")
-    out.row("channel", out.label(figures.channel.value) if figures.channel else "all")
-    out.row("cases", figures.total)
+    every = out.word("all")
+    out.row(out.word("period"), figures.period.label)
+    out.row(out.word("category"),
+            out.label(figures.category_code) if figures.category_code else every)
+    out.row(out.word("channel"), out.label(figures.channel.value) if figures.channel else every)
+    out.row(out.word("cases"), figures.total)
     d = figures.details
     if d is None:
         return out.buffer.getvalue()
@@ -98,6 +123,7 @@ def figures_csv(figures: Figures, labels: Mapping[str, str] | None = None) -> st
     return out.buffer.getvalue()
 
 
-def figures_csv_bytes(figures: Figures, labels: Mapping[str, str] | None = None) -> bytes:
+def figures_csv_bytes(figures: Figures, labels: Mapping[str, str] | None = None,
+                      words: Mapping[str, str] | None = None) -> bytes:
     """`figures_csv` encoded as UTF-8 with a byte-order mark, ready to download."""
-    return figures_csv(figures, labels).encode("utf-8-sig")
+    return figures_csv(figures, labels, words).encode("utf-8-sig")

@@ -23,7 +23,7 @@ from reviewer.pdf import PdfUnavailable
 from reviewer.review_report import render_review
 from reviewer.session import role_required
 from reviewer.statistics_charts import CHARTS, chart_svg, month_chart_worth_drawing
-from reviewer.statistics_labels import category_names, row_label
+from reviewer.statistics_labels import category_names, csv_words, row_label
 from web import current_language
 from web.database import db
 
@@ -132,7 +132,7 @@ def export() -> Any:
     filename = f"candor-statistics-{view.figures.period.label}.csv"
     names = _category_names(list_categories(db()))
     labels_of = {key: row_label(key, names) for key in _row_keys(view.figures)}
-    return Response(figures_csv_bytes(view.figures, labels_of), mimetype="text/csv",
+    return Response(figures_csv_bytes(view.figures, labels_of, csv_words()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

@@ -104,6 +104,22 @@ def test_the_csv_has_the_same_suppressed_figures(
     assert "<3" in text and "security" in text.lower()
 
 
+def test_the_csv_speaks_the_pages_language(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """In Chinese, the titles and headings are Chinese as the rows' names are; every word
+    the export writes has a translation."""
+    from core.statistics.csv_export import CSV_WORDS
+    from reviewer.statistics_labels import CSV_WORDS as TRANSLATED
+
+    assert tuple(TRANSLATED) == CSV_WORDS
+    add_cases(session_factory, services, "it_fault", 4)
+    client = in_chinese(login_client(app, session_factory, services, world.admin))
+    text = client.get(f"/statistics/export.csv?period={current_quarter(services)}").get_data(
+        as_text=True)
+    assert "按渠道的案件" in text and "合计" in text and "期间" in text
+    assert "total" not in text and "cases by channel" not in text
+
+
 @pytest.mark.parametrize("query", ["period=last+year", "period=2026-Q5",
                                    "category=nonsense", "channel=pigeon"])
 def test_bad_filters_get_a_message_not_an_error(

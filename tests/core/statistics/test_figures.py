@@ -276,6 +276,21 @@ def test_csv_of_the_hand_checked_data_set(stats_db) -> None:
     assert ["share_satisfied", "80%"] in blocks["reporters' satisfaction"]
 
 
+def test_csv_titles_and_headings_come_in_the_callers_language(stats_db) -> None:
+    """Every fixed word of the CSV is one of CSV_WORDS and is written as the caller gives
+    it: with each replaced, none of the English words is left; the figures are the same."""
+    from core.statistics.csv_export import CSV_WORDS
+
+    insert_kinds(stats_db)
+    english = figures_csv(figures(stats_db))
+    marked = figures_csv(figures(stats_db), words={w: f"<{w}>" for w in CSV_WORDS})
+    fields = [field for row in csv.reader(io.StringIO(marked)) for field in row]
+    assert not set(CSV_WORDS) & set(fields)
+    assert {f"<{w}>" for w in CSV_WORDS} <= set(fields)  # and each is used
+    numbers = [f for row in csv.reader(io.StringIO(english)) for f in row if f[:1].isdigit()]
+    assert numbers == [f for f in fields if f[:1].isdigit()]
+
+
 def test_csv_keeps_every_small_count_hidden(stats_db) -> None:
     insert_kinds(stats_db, copies=1)
     blocks = csv_blocks(figures_csv(figures(stats_db)))
