@@ -83,6 +83,23 @@ def port_open(port: int) -> bool:
         return False
 
 
+def start_logged(argv: list[str], log: Path, env: dict[str, str] | None = None
+                 ) -> subprocess.Popen[bytes]:
+    """Start `argv` in the repository, its output and errors into `log`."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate `process`, killing it if it has not ended within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def make_certificate(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for both example names: (certificate, key)."""
     cert, key = folder / "test.pem", folder / "test.key"

@@ -37,6 +37,8 @@ from tests.deploy.harness import (
     nginx_tree,
     port_open,
     sandboxed,
+    start_logged,
+    stop,
     tool,
     wait_for,
 )
@@ -76,19 +78,6 @@ class Console:
         return body, headers, status
 
 
-def _start(argv: list[str], log: Path, env: dict[str, str] | None = None
-           ) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _enrolled_reviewer(env: dict[str, str]) -> pyotp.TOTP:
@@ -123,7 +112,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             "--port", str(app), "--workers", "1", "--threads", "4"]
     wrapped = sandboxed(argv, DEPLOY / "candor-console.service")
     app_log = tmp / "console.log"
-    server = _start(wrapped or argv, app_log,
+    server = start_logged(wrapped or argv, app_log,
                     {**os.environ, **env, "PYTHONPATH": str(ROOT), "HOME": str(tmp)})
     nginx_dir = tmp / "nginx"
     nginx_dir.mkdir()
@@ -137,7 +126,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
                                (r"allow 10\.0\.0\.0/8;", "allow 127.0.0.1/32;"),
                                (r"\n\s*allow 192\.168\.0\.0/16;", "")],
     })
-    nginx = _start(tree.command(), nginx_dir / "nginx.out")
+    nginx = start_logged(tree.command(), nginx_dir / "nginx.out")
 
     def died() -> str | None:
         for process, log in ((server, app_log), (nginx, nginx_dir / "nginx.out")):
@@ -150,8 +139,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         wait_for(lambda: port_open(tls), "nginx", alive=died)
         yield Console(tree=tree, cert=nginx_dir / "test.pem", tls=tls, totp=totp)
     finally:
-        _stop(nginx)
-        _stop(server)
+        stop(nginx)
+        stop(server)
 
 
 def test_staff_reach_the_console_over_tls_and_http2(console: Console) -> None:

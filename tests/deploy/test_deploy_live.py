@@ -32,6 +32,8 @@ from tests.deploy.harness import (
     nginx_tree,
     port_open,
     sandboxed,
+    start_logged,
+    stop,
     tool,
     wait_for,
 )
@@ -88,19 +90,6 @@ class Site:
         return sizes
 
 
-def _start(argv: list[str], log: Path, env: dict[str, str] | None = None
-           ) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +105,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             "--port", str(app), "--workers", "1", "--threads", "4"]
     wrapped = sandboxed(argv, DEPLOY / "candor-portal.service")
     portal_log = tmp / "portal.log"
-    portal = _start(wrapped or argv, portal_log,
+    portal = start_logged(wrapped or argv, portal_log,
                     {**os.environ, **env, "PYTHONPATH": str(ROOT), "HOME": str(tmp)})
     nginx_dir = tmp / "nginx"
     nginx_dir.mkdir()
@@ -136,7 +125,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             *((rf"^(\s*{name})\s+\d+s;", rf"\1 {seconds}s;") for name, seconds in TIMEOUTS.items()),
             (r"(limit_conn candor_portal_transfers) \d+;", r"\1 1;")],
     })
-    nginx = _start(tree.command(), nginx_dir / "nginx.out")
+    nginx = start_logged(tree.command(), nginx_dir / "nginx.out")
 
     def died() -> str | None:
         for process, log in ((portal, portal_log), (nginx, nginx_dir / "nginx.out")):
@@ -151,8 +140,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                    onion=onion, portal=portal, portal_log=portal_log,
                    sandboxed=wrapped is not None)
     finally:
-        _stop(nginx)
-        _stop(portal)
+        stop(nginx)
+        stop(portal)
 
 
 def _get(conn: http.client.HTTPConnection, path: str, **headers: str
