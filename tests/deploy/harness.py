@@ -15,8 +15,10 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +100,50 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@dataclass
+class Served:
+    """`candor serve` running behind nginx: nginx's tree, the app process and its log, and
+    whether it runs under its unit's seccomp rules."""
+
+    tree: NginxTree
+    app: subprocess.Popen[bytes]
+    app_log: Path
+    sandboxed: bool
+
+
+@contextmanager
+def served_behind_nginx(tmp: Path, kind: str, env: dict[str, str], app_port: int,
+                        files: dict[str, str], rewrites: dict[str, list[tuple[str, str]]],
+                        nginx_ports: list[int]) -> Iterator[Served]:
+    """`candor serve KIND` (portal or console) on `app_port`, under the seccomp rules of
+    deploy/candor-KIND.service where python3-seccomp is installed, and nginx with the example
+    `files` (rewritten by `rewrites`, see nginx_tree) in `tmp`/nginx; both stopped after."""
+    argv = [sys.executable, "-m", "cli", "serve", kind, "--host", "127.0.0.1",
+            "--port", str(app_port), "--workers", "1", "--threads", "4"]
+    wrapped = sandboxed(argv, DEPLOY / f"candor-{kind}.service")
+    app_log = tmp / f"{kind}.log"
+    app = start_logged(wrapped or argv, app_log,
+                       {**os.environ, **env, "PYTHONPATH": str(ROOT), "HOME": str(tmp)})
+    nginx_dir = tmp / "nginx"
+    nginx_dir.mkdir()
+    tree = nginx_tree(nginx_dir, files, rewrites)
+    nginx = start_logged(tree.command(), nginx_dir / "nginx.out")
+
+    def died() -> str | None:
+        for process, log in ((app, app_log), (nginx, nginx_dir / "nginx.out")):
+            if process.poll() is not None:
+                return log.read_text(errors="replace")
+        return None
+
+    try:
+        wait_for(lambda: port_open(app_port), f"candor serve {kind}", alive=died)
+        wait_for(lambda: all(port_open(p) for p in nginx_ports), "nginx", alive=died)
+        yield Served(tree=tree, app=app, app_log=app_log, sandboxed=wrapped is not None)
+    finally:
+        stop(nginx)
+        stop(app)
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:

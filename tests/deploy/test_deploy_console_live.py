@@ -9,9 +9,7 @@ loopback address 127.0.0.1 stands for the staff network; 127.0.0.2 is outside it
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,17 +28,11 @@ from tests.cli.conftest import PASSPHRASE
 from tests.cli.conftest import run as candor
 from tests.deploy.harness import (
     CONSOLE_NAME,
-    DEPLOY,
-    ROOT,
+    NGINX_FILES,
     NginxTree,
     free_port,
-    nginx_tree,
-    port_open,
-    sandboxed,
-    start_logged,
-    stop,
+    served_behind_nginx,
     tool,
-    wait_for,
 )
 from tests.portal.conftest import csrf_token
 
@@ -108,39 +100,15 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     assert candor(env, "init").exit_code == 0
     totp = _enrolled_reviewer(env)
     app, tls = free_port(), free_port()
-    argv = [sys.executable, "-m", "cli", "serve", "console", "--host", "127.0.0.1",
-            "--port", str(app), "--workers", "1", "--threads", "4"]
-    wrapped = sandboxed(argv, DEPLOY / "candor-console.service")
-    app_log = tmp / "console.log"
-    server = start_logged(wrapped or argv, app_log,
-                    {**os.environ, **env, "PYTHONPATH": str(ROOT), "HOME": str(tmp)})
-    nginx_dir = tmp / "nginx"
-    nginx_dir.mkdir()
-    tree = nginx_tree(nginx_dir, {
-        "nginx-candor.conf": "conf.d/candor.conf",
-        "nginx-tls.conf": "snippets/candor-tls.conf",
-        "nginx-console.conf": "sites-enabled/candor-console",
-    }, {
+    files = {name: NGINX_FILES[name]
+             for name in ("nginx-candor.conf", "nginx-tls.conf", "nginx-console.conf")}
+    with served_behind_nginx(tmp, "console", env, app, files, {
         "nginx-candor.conf": [(r"server 127\.0\.0\.1:8081;", f"server 127.0.0.1:{app};")],
         "nginx-console.conf": [(r"listen 10\.0\.0\.5:443 ", f"listen 127.0.0.1:{tls} "),
                                (r"allow 10\.0\.0\.0/8;", "allow 127.0.0.1/32;"),
                                (r"\n\s*allow 192\.168\.0\.0/16;", "")],
-    })
-    nginx = start_logged(tree.command(), nginx_dir / "nginx.out")
-
-    def died() -> str | None:
-        for process, log in ((server, app_log), (nginx, nginx_dir / "nginx.out")):
-            if process.poll() is not None:
-                return log.read_text(errors="replace")
-        return None
-
-    try:
-        wait_for(lambda: port_open(app), "candor serve console", alive=died)
-        wait_for(lambda: port_open(tls), "nginx", alive=died)
-        yield Console(tree=tree, cert=nginx_dir / "test.pem", tls=tls, totp=totp)
-    finally:
-        stop(nginx)
-        stop(server)
+    }, [tls]) as served:
+        yield Console(tree=served.tree, cert=served.tree.root / "test.pem", tls=tls, totp=totp)
 
 
 def test_staff_reach_the_console_over_tls_and_http2(console: Console) -> None:

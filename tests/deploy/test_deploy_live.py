@@ -14,7 +14,6 @@ import os
 import socket
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,16 +23,11 @@ import pytest
 
 from tests.cli.conftest import run as candor
 from tests.deploy.harness import (
-    DEPLOY,
+    NGINX_FILES,
     PORTAL_NAME,
-    ROOT,
     NginxTree,
     free_port,
-    nginx_tree,
-    port_open,
-    sandboxed,
-    start_logged,
-    stop,
+    served_behind_nginx,
     tool,
     wait_for,
 )
@@ -101,21 +95,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     assert candor(env, "init").exit_code == 0
     app, tls, plain, onion = (free_port() for _ in range(4))
 
-    argv = [sys.executable, "-m", "cli", "serve", "portal", "--host", "127.0.0.1",
-            "--port", str(app), "--workers", "1", "--threads", "4"]
-    wrapped = sandboxed(argv, DEPLOY / "candor-portal.service")
-    portal_log = tmp / "portal.log"
-    portal = start_logged(wrapped or argv, portal_log,
-                    {**os.environ, **env, "PYTHONPATH": str(ROOT), "HOME": str(tmp)})
-    nginx_dir = tmp / "nginx"
-    nginx_dir.mkdir()
-    tree = nginx_tree(nginx_dir, {
-        "nginx-candor.conf": "conf.d/candor.conf",
-        "nginx-tls.conf": "snippets/candor-tls.conf",
-        "nginx-portal-common.conf": "snippets/candor-portal.conf",
-        "nginx-portal.conf": "sites-enabled/candor-portal",
-        "nginx-onion.conf": "sites-enabled/candor-onion",
-    }, {
+    files = {name: NGINX_FILES[name] for name in (
+        "nginx-candor.conf", "nginx-tls.conf", "nginx-portal-common.conf", "nginx-portal.conf",
+        "nginx-onion.conf")}
+    with served_behind_nginx(tmp, "portal", env, app, files, {
         "nginx-candor.conf": [(r"server 127\.0\.0\.1:8080;", f"server 127.0.0.1:{app};")],
         "nginx-portal.conf": [(r"^\s*listen \[::\]:\d+ .*\n", ""),
                               (r"listen 443 ", f"listen 127.0.0.1:{tls} "),
@@ -124,24 +107,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         "nginx-portal-common.conf": [
             *((rf"^(\s*{name})\s+\d+s;", rf"\1 {seconds}s;") for name, seconds in TIMEOUTS.items()),
             (r"(limit_conn candor_portal_transfers) \d+;", r"\1 1;")],
-    })
-    nginx = start_logged(tree.command(), nginx_dir / "nginx.out")
-
-    def died() -> str | None:
-        for process, log in ((portal, portal_log), (nginx, nginx_dir / "nginx.out")):
-            if process.poll() is not None:
-                return log.read_text(errors="replace")
-        return None
-
-    try:
-        wait_for(lambda: port_open(app), "candor serve portal", alive=died)
-        wait_for(lambda: all(port_open(p) for p in (tls, plain, onion)), "nginx", alive=died)
-        yield Site(tree=tree, data=data, cert=nginx_dir / "test.pem", tls=tls, plain=plain,
-                   onion=onion, portal=portal, portal_log=portal_log,
-                   sandboxed=wrapped is not None)
-    finally:
-        stop(nginx)
-        stop(portal)
+    }, [tls, plain, onion]) as served:
+        yield Site(tree=served.tree, data=data, cert=served.tree.root / "test.pem", tls=tls,
+                   plain=plain, onion=onion, portal=served.app, portal_log=served.app_log,
+                   sandboxed=served.sandboxed)
 
 
 def _get(conn: http.client.HTTPConnection, path: str, **headers: str

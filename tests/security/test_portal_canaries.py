@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import core.intake.submission as submission_module
 from core.models import Case
 from core.services import Services
+from tests.deploy.harness import stop
 from tests.portal import conftest as portal_fixtures
 from tests.portal.conftest import (
     HttpClient,
@@ -343,12 +344,7 @@ def gunicorn_portal(data_dir: Path, database_url: str, log_dir: Path) -> Iterato
                 time.sleep(0.2)
             yield base, error_log
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def broken_chunked_upload(http: HttpClient, token: str, c: dict[str, str]) -> int:
