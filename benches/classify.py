@@ -4,6 +4,7 @@
     python benches/classify.py --folds 10      # another number of folds
     python benches/classify.py --errors        # also print every held-out report it got wrong
     python benches/classify.py --curve         # also the learning curve (reports per category)
+    python benches/classify.py --added         # also what an added category costs the defaults
 
 The data: the labelled sample set written for the project, tests/core/categories/samples/
 (en.jsonl and zh.jsonl: at least 40 short reports per default category and language, and
@@ -24,9 +25,14 @@ languages.
 
 Learning curve (--curve): the same folds, each model trained on the keyword rules plus only the
 first n reports of each category and language of the other folds, for n = 0 (the rules alone),
-5, 10, 20 and every one (32-35): what a handler's team can expect as it confirms cases. And
+5, 10, 20, 30 and every one (32-35): what a handler's team can expect as it confirms cases. And
 the holdout sets scored by models trained on the first n main reports of each category and
 language, n up to every one (40-43).
+
+Added categories (--added): each category of samples/added-categories.json (no keyword rules:
+known by its names and descriptions) beside the defaults, rules alone, every report of the
+four sets: how many get a right suggestion with the default thresholds, and how many are
+suggested the added category (none of them is labelled with it).
 
 Time: loading jieba (once per process, first call), building the keyword-only model and a
 model trained on every main sample, and `suggest` for one report: every report of both sets
@@ -53,6 +59,7 @@ from core.categories.suggestions import (  # noqa: E402
     Model,
     build_model,
     keyword_model,
+    seed_model,
     suggest,
     tokenize,
 )
@@ -192,6 +199,32 @@ def learning_curve(sets: dict[str, list[Report]], holdouts: dict[str, list[Repor
             f"{t.top_right / t.reports:7.1%} ({t.top_right:3}/{t.reports})" for t in tallies))
 
 
+def added_categories(reports: list[Report]) -> None:
+    """Right suggestions of the rules alone with each example added category beside the
+    defaults, and how many reports it draws."""
+    from core.categories.lookup import DEFAULT_CATEGORIES
+
+    with (SAMPLES / "added-categories.json").open(encoding="utf-8") as file:
+        added = {code: tuple(texts) for code, texts in json.load(file).items()
+                 if not code.startswith("_")}
+    described = {code: (en, zh, d_en, d_zh) for code, en, zh, d_en, d_zh in DEFAULT_CATEGORIES}
+
+    def tally(model: Model, code: str | None) -> tuple[int, int]:
+        right = drawn = 0
+        for text, category in reports:
+            suggestion = suggest(text, model)
+            right += suggestion is not None and suggestion.category == category
+            drawn += suggestion is not None and suggestion.category == code
+        return right, drawn
+
+    alone, _ = tally(seed_model(tuple(described.items())), None)
+    print(f"\nadded categories, rules alone, {len(reports)} reports of the four sets, right "
+          f"suggestions with the default thresholds (defaults alone: {alone}):")
+    for code, texts in added.items():
+        right, drawn = tally(seed_model(tuple({**described, code: texts}.items())), code)
+        print(f"  {code:<12} right {right} ({right - alone:+d}), suggested {code}: {drawn}")
+
+
 def timings(sets: dict[str, list[Report]], rounds: int) -> None:
     started = time.perf_counter()
     tokenize("加载词典")
@@ -228,6 +261,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20, help="timing rounds")
     parser.add_argument("--errors", action="store_true",
                         help="print the held-out reports suggested wrongly")
+    parser.add_argument("--added", action="store_true",
+                        help="print what example added categories cost the defaults")
     parser.add_argument("--curve", action="store_true",
                         help="print accuracy against the number of reports trained on")
     args = parser.parse_args()
@@ -241,6 +276,8 @@ def main() -> None:
     cross_validate(sets, args.folds, args.errors)
     if args.curve:
         learning_curve(sets, holdouts, args.folds)
+    if args.added:
+        added_categories([r for group in (sets, holdouts) for rs in group.values() for r in rs])
     print("\nkeyword rules only (no sample trained on), every report:")
     print(HEADER)
     for lang, reports in sets.items():

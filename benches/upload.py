@@ -301,6 +301,5 @@ def main() -> None:
     )
 
 
-
 if __name__ == "__main__":
     main()

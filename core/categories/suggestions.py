@@ -13,16 +13,16 @@ and show why. The method is naive Bayes over words, one category against the res
    from the rules still matches).
 2. ``build_model`` counts, for every category, how often each token occurs in its training
    documents: one pseudo-document per category made from the shipped keyword rules
-   (core.categories.suggestion_words), plus any (text, confirmed category) pairs the caller
-   passes in (or their token counts). A category without keyword rules (one an operator added)
-   is seeded instead from the names and descriptions the operator wrote for it, each of their
-   tokens counted ``DESCRIPTION_WEIGHT`` times. Each keyword term weighs ``seed_weight`` counts
-   in all, shared evenly among its tokens (rounded, at least one each): "vpn" is one token
-   counted 15 times, 无法登录 six tokens (无法, 登录, the pair, three character pairs)
-   counted 3 times each. A term is one piece of evidence however many tokens it makes, the
-   way Rennie et al. (2003) normalise documents by length; before, each token of a term was
-   counted 6 times, so a Chinese term (3.3 tokens on average) weighed twice an English one
-   (1.6).
+   (core.categories.suggestion_words), plus any (text, confirmed category) pairs the
+   caller passes in (or their token counts). A category without keyword rules (one an
+   operator added) is seeded instead from the names and descriptions the operator wrote
+   for it, each telling word of them a term weighing ``DESCRIPTION_WEIGHT``. Each keyword
+   term weighs ``seed_weight`` counts in all, shared evenly among its tokens (rounded, at
+   least one each): "vpn" is one token counted 15 times, 无法登录 six tokens (无法, 登录, the
+   pair, three character pairs) counted 3 times each. A term is one piece of evidence
+   however many tokens it makes, the way Rennie et al. (2003) normalise documents by
+   length; before, each token of a term was counted 6 times, so a Chinese term (3.3 tokens
+   on average) weighed twice an English one (1.6).
 3. A token's weight for a category is its log-likelihood ratio, log P(token | category) -
    log P(token | any other category), both estimated from the counts with add-alpha
    smoothing (alpha = 1 would be Laplace's rule; 0.5 measured better on the sample set).
@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.categories.suggestion_words import KEYWORDS
-from core.categories.tokens import tokenize, words_as_written
+from core.categories.tokens import telling_words, tokenize, words_as_written
 
 __all__ = ["Model", "Reason", "Suggestion", "build_model", "keyword_model", "seed_model",
            "suggest", "tokenize"]
@@ -63,10 +63,11 @@ __all__ = ["Model", "Reason", "Suggestion", "build_model", "keyword_model", "see
 #: evenly among the term's tokens (about the total the rules had when each token of a term was
 #: counted 6 times: a term makes 2.4 tokens on average).
 SEED_WEIGHT = 15
-#: How many counts each token of an operator's name or description of a category without
-#: keyword rules adds to its pseudo-document: enough for a report using the category's own
-#: words to be suggested it before any case is confirmed (a word known nowhere else then weighs
-#: about 3.8 nats for it), few enough for confirmed cases to outweigh the description soon.
+#: How many counts each word of an operator's names and descriptions of a category without
+#: keyword rules adds to its pseudo-document, shared among the word's tokens like a keyword
+#: term's (15): fewer, because a description is written for reporters, not for the model.
+#: Only telling words count (core.categories.tokens.telling_words: no pairs, no very common
+#: Chinese word). Measured in benches/README.md ("Categories an organisation adds").
 DESCRIPTION_WEIGHT = 5
 #: The smoothing constant: add-alpha to every count (alpha = 1 is Laplace's rule).
 ALPHA = 0.5
@@ -185,8 +186,9 @@ def build_model(examples: Iterable[tuple[str, str]] = (), *,
     a report's). Both may be given. Each keyword term adds ``seed_weight`` counts, shared
     among its tokens (module docstring). ``descriptions`` maps category codes to the texts
     that describe them (names, descriptions): for a category with no terms in ``keywords``,
-    each token of these texts adds ``DESCRIPTION_WEIGHT`` counts; a category with keyword
-    rules is seeded by its rules alone (they were written from its description).
+    each telling word of these texts is a term weighing ``DESCRIPTION_WEIGHT`` (shared among
+    its tokens); a category with keyword rules is seeded by its rules alone (they were
+    written from its description).
 
     ``categories`` limits the model to those codes, in that order (e.g. the active ones); by
     default it has every category of ``keywords`` and then of the examples. Examples of a
@@ -206,8 +208,10 @@ def build_model(examples: Iterable[tuple[str, str]] = (), *,
         if (wanted is None or code in wanted) and not any(keywords.get(code, ((), ()))):
             seed = counts.setdefault(code, Counter())
             for text in texts:
-                for token in tokenize(text):
-                    seed[token] += DESCRIPTION_WEIGHT
+                for word in telling_words(text):  # each word a term, as in the rules
+                    tokens = _term_tokens(word)
+                    for token in tokens:
+                        seed[token] += _term_share(DESCRIPTION_WEIGHT, len(tokens))
     for text, code in examples:
         if wanted is None or code in wanted:
             counts.setdefault(code, Counter()).update(tokenize(text))

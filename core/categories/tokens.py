@@ -163,6 +163,29 @@ def words_as_written(text: str) -> list[tuple[str, str]]:
     return words
 
 
+#: A Chinese word jieba's dictionary counts this often is too common to tell categories apart
+#: (问题 55,563, 工作 66,367, 任何 14,635; 采购 1,843, 招标 430).
+_COMMON_WORD_FREQUENCY = 10_000
+
+
+def telling_words(text: str) -> list[str]:
+    """The words of ``text`` as written, one per occurrence, without the pairs and without
+    Chinese words too common to tell categories apart: what an operator's description of a
+    category contributes to its suggestions (core.categories.suggestions)."""
+    words = []
+    for token, written in words_as_written(text):
+        if token.startswith(_PAIR) or " " in token:
+            continue
+        if _CJK_WORD.fullmatch(written) and (
+                _jieba().FREQ.get(written, 0) >= _COMMON_WORD_FREQUENCY):
+            continue
+        words.append(written)
+    return words
+
+
+_CJK_WORD = re.compile(f"[{_CJK}]+")
+
+
 def tokenize(text: str) -> list[str]:
     """The tokens of a text: jieba's words for Chinese, stems for English, neighbouring pairs.
 
