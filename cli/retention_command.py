@@ -74,9 +74,9 @@ def _hold(obj: CliContext, reference: str, hold: bool) -> None:
     with obj.transaction() as session:
         case = case_by_reference(session, reference)
         changed = set_legal_hold(session, obj.services, case, hold, Actor.system())
+        stored = case.reference  # as the console shows it, however it was typed
     state = "on legal hold" if hold else "no longer on legal hold"
-    click.echo(f"Case {reference.strip()} is {state}." if changed
-               else f"Case {reference.strip()} was already {state}.")
+    click.echo(f"Case {stored} is {state}." if changed else f"Case {stored} was already {state}.")
 
 
 @retention.command("hold")

@@ -68,6 +68,9 @@ def render_review(period: Period, today: date) -> RenderedReview:
     """The report of `period` as of `today`, in the current request's language, from the
     request's database session."""
     review = review_figures(db(), period, today)
+    # Keep the month counts just refreshed, and release the recount's locks before the slow
+    # PDF layout (a request's success would commit them anyway; the command line would not).
+    commit()
     html = review_html(review, category_names(list_categories(db()), current_language()))
     short = {locale: code for code, locale in LANGUAGES.items()}.get(current_language(), "en")
     stem = f"candor-review-{period.label}-{short}"  # as --language names it: en or zh
@@ -81,8 +84,4 @@ def render_review_offline(app: Flask, period: Period, today: date,
     `language` (a LANGUAGES key). KeyError for another language."""
     locale = LANGUAGES[language]
     with app.test_request_context("/"), force_locale(locale):
-        rendered = render_review(period, today)
-        # Keep the month counts the report refreshed, as a request's success would: without
-        # it, every report recounted the stale months of its period again.
-        commit()
-        return rendered
+        return render_review(period, today)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,8 +24,8 @@ from crypto.records import decrypt_record, encrypt_record
 from crypto.stream import CHUNK_SIZE, STREAM_VERSION, decrypt_stream, encrypt_stream
 
 MAX_FILE_NAME = 255
-#: The longest ending after the last "." that a shortened name keeps as its extension.
-_MAX_EXTENSION = 16
+#: What a shortened name keeps of its end: one or two extensions of up to 10 characters.
+_EXTENSION = re.compile(r"(?:\.[^.\s]{1,10}){1,2}$")
 
 #: Plaintext bytes per encrypted chunk: upload parsers hand file data on in whole chunks
 #: of this size, so that it is encrypted without another copy.
@@ -95,14 +96,12 @@ def clean_file_name(name: str) -> str:
     base = name.rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip()
     if len(base) > MAX_FILE_NAME:
-        # Cut the stem, not the extension: the file must still open with the right program.
-        stem, dot, extension = base.rpartition(".")
-        if dot and stem and len(extension) <= _MAX_EXTENSION:
-            base = stem[:MAX_FILE_NAME - len(extension) - 1].rstrip() + "." + extension
-        else:
-            base = base[:MAX_FILE_NAME]
+        # Cut the stem, not the extension (one or two: .pdf, .tar.gz): the file must still
+        # open with the right program.
+        ending = _EXTENSION.search(base)
+        kept = ending.group(0) if ending and ending.start() > 0 else ""
+        base = base[:MAX_FILE_NAME - len(kept)].rstrip() + kept
     return base or "attachment"
-
 
 
 def store_file(

@@ -31,7 +31,6 @@ blueprint = Blueprint("statistics", __name__, url_prefix="/statistics")
 viewers = role_required(Role.ADMIN, Role.REVIEWER)
 
 
-
 @dataclass(frozen=True)
 class View:
     """What the filters asked for, and the figures (None: the filters were refused)."""
@@ -134,7 +133,6 @@ def export() -> Any:
     labels_of = {key: row_label(key, names) for key in _row_keys(view.figures)}
     return Response(figures_csv_bytes(view.figures, labels_of, csv_words()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
 
 
 @blueprint.get("/review.<fmt>")

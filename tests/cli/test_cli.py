@@ -142,7 +142,6 @@ def test_reset_passphrase_then_recover(env: dict[str, str]) -> None:
     engine.dispose()
 
 
-
 def test_cleanup_removes_orphans_and_keeps_referenced_blobs(env: dict[str, str]) -> None:
     from datetime import UTC, datetime, timedelta
 

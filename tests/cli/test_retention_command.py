@@ -77,7 +77,8 @@ def test_hold_run_release_run(env, instance, referred) -> None:
     assert result.exit_code == 0 and f"Case {referred} is on legal hold." in result.output
     assert "was already on legal hold" in run(env, "retention", "hold", referred).output
     typed = f"  {referred.lower()} "  # as someone might type it: the console's search takes it
-    assert "was already on legal hold" in run(env, "retention", "hold", typed).output
+    assert f"Case {referred} was already on legal hold." in run(
+        env, "retention", "hold", typed).output
     result = run(env, "retention", "run")
     assert result.exit_code == 0 and "Destroyed the content of 0 case(s)" in result.output
     assert run(env, "retention", "release", referred).exit_code == 0

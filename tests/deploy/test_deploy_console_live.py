@@ -70,8 +70,6 @@ class Console:
         return body, headers, status
 
 
-
-
 def _enrolled_reviewer(env: dict[str, str]) -> pyotp.TOTP:
     """dana, a case handler who has confirmed her authenticator and chosen her passphrase."""
     added = candor(env, "reviewer", "add", "dana", "--role", "reviewer", "--passphrase-stdin",

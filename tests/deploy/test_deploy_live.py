@@ -84,8 +84,6 @@ class Site:
         return sizes
 
 
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tool("nginx")

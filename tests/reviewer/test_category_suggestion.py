@@ -131,7 +131,6 @@ def _token(page: str) -> str:
     return match.group(1)
 
 
-
 def test_a_destroyed_case_keeps_no_example_and_refuses_the_category_form(
         app: Any, session_factory: Any, services: Any) -> None:
     """Retention deletes the example; saving the category afterwards is refused with the

@@ -10,7 +10,13 @@ import pytest
 from core.blobs import FileSystemBlobStore
 from core.cases.content import FileMeta
 from core.cases.contexts import attachment_context, file_key_context
-from core.cases.files import StoredFile, clean_file_name, file_plaintext, store_file
+from core.cases.files import (
+    MAX_FILE_NAME,
+    StoredFile,
+    clean_file_name,
+    file_plaintext,
+    store_file,
+)
 from core.errors import InvalidInput
 from core.models import Attachment, KeyKind
 from crypto.errors import StreamError
@@ -109,11 +115,23 @@ def test_a_failing_upload_leaves_no_blob(blobs):
     ("dir/plan.pdf", "plan.pdf"),
     ("bad\r\nname.txt", "badname.txt"),
     ("/", "attachment"),
-    ("a" * 300 + ".pdf", "a" * 251 + ".pdf"),  # too long: the stem is cut, not the extension
-    ("a" * 300, "a" * 255),
-    ("x." + "b" * 300, ("x." + "b" * 300)[:255]),  # no extension worth keeping
 ])
 def test_file_names_keep_backslashes(name, kept):
     """The name as the reporter chose it (web.upload_parts has taken Windows folders off);
     only what cannot be a name goes."""
     assert clean_file_name(name) == kept
+
+
+@pytest.mark.parametrize(("name", "kept"), [
+    ("a" * 300 + ".pdf", "a" * 251 + ".pdf"),
+    ("a" * 300 + ".tar.gz", "a" * 248 + ".tar.gz"),
+    ("a" * 300, "a" * 255),
+    ("x." + "b" * 300, ("x." + "b" * 300)[:255]),  # no extension worth keeping
+    ("a" * 300 + ".", "a" * 255),
+    ("a" * 255 + ".pdf", "a" * 251 + ".pdf"),
+    ("a" * 251 + ".pdf", "a" * 251 + ".pdf"),  # not too long: as it was
+])
+def test_a_name_too_long_is_cut_in_its_stem(name, kept):
+    """At most MAX_FILE_NAME characters, keeping the extension(s) the file opens by."""
+    assert clean_file_name(name) == kept
+    assert len(kept) <= MAX_FILE_NAME

@@ -134,7 +134,6 @@ def test_migration_fills_the_counters(backend: str, tmp_path: Path, services: Se
             engine.dispose()
 
 
-
 def test_a_new_cell_created_by_many_at_once_raises_no_database_error(session_factory, services):
     # Eight transactions create the same missing counter cell at the same moment. With an
     # insert that catches the unique violation, PostgreSQL logs seven errors with the cell's

@@ -57,7 +57,6 @@ def team(session_factory, services):
     return handlers_and_case(session_factory, services)
 
 
-
 def _roles(session_factory, case_id: int) -> dict[int, MemberRole]:
     with session_factory() as s:
         return {m.reviewer_id: m.role for m in s.execute(
@@ -68,7 +67,6 @@ def _messages(session_factory, case_id: int) -> list[MessageKind]:
     with session_factory() as s:
         return list(s.execute(select(Message.kind).where(Message.case_id == case_id)
                               .order_by(Message.position)).scalars())
-
 
 
 def _stage_changes(session_factory, case_id: int) -> list[tuple[str, str]]:
