@@ -99,12 +99,26 @@ def report_fields(html: str, summary: str, what_happened: str) -> list[tuple[str
     return fields
 
 
+def _wait_when_busy(answer: HttpResponse, attempt: int, busy_retries: int) -> bool:
+    """Whether `answer` is the portal's "busy" (429) and a person would try again: if so,
+    wait as its Retry-After says (at most 5 s) first."""
+    if answer.status != 429 or attempt >= busy_retries:
+        return False
+    time.sleep(min(float(answer.headers.get("Retry-After") or 1), 5.0))
+    return True
+
+
 def submit(browser: Browser, summary: str, what_happened: str,
-           files: list[tuple[str, bytes]] = ()) -> str:
-    """Load /report, send the report with `files`; the receipt code shown."""
-    form = expect("load /report", browser.get("/report"), 200)
-    sent = browser.post_multipart("/report", report_fields(form.text, summary, what_happened),
-                                  [("attachments", name, data) for name, data in files])
+           files: list[tuple[str, bytes]] = (), *, busy_retries: int = 0) -> str:
+    """Load /report, send the report with `files`; the receipt code shown. `busy_retries`:
+    how many times to send it again after a "busy" answer, as a person would."""
+    for attempt in range(busy_retries + 1):
+        form = expect("load /report", browser.get("/report"), 200)
+        sent = browser.post_multipart(
+            "/report", report_fields(form.text, summary, what_happened),
+            [("attachments", name, data) for name, data in files])
+        if not _wait_when_busy(sent, attempt, busy_retries):
+            break
     expect("send the report", sent, 200)
     match = RECEIPT_RE.search(sent.text)
     if not match:
@@ -112,12 +126,17 @@ def submit(browser: Browser, summary: str, what_happened: str,
     return match.group(1)
 
 
-def log_in(browser: Browser, receipt: str) -> None:
-    """The follow-up login with a receipt code."""
-    page = expect("load /follow-up", browser.get("/follow-up"), 200)
-    expect("log in with the receipt",
-           browser.post_form("/follow-up", [("csrf_token", csrf_token(page.text)),
-                                            ("receipt", receipt)]), 303, location="/case")
+def log_in(browser: Browser, receipt: str, *, busy_retries: int = 0) -> None:
+    """The follow-up login with a receipt code. `busy_retries`: how many times to try again
+    after a "busy" answer (the Argon2id queue is full: README, "Busy times"), as a person
+    would; 0 (the default) counts "busy" as a failure."""
+    for attempt in range(busy_retries + 1):
+        page = expect("load /follow-up", browser.get("/follow-up"), 200)
+        sent = browser.post_form("/follow-up", [("csrf_token", csrf_token(page.text)),
+                                                ("receipt", receipt)])
+        if not _wait_when_busy(sent, attempt, busy_retries):
+            break
+    expect("log in with the receipt", sent, 303, location="/case")
 
 
 def case_page(browser: Browser, contains: str | None = None) -> str:

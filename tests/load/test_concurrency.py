@@ -5,7 +5,8 @@ sends a report, logs in with the receipt, then keeps replying; each handler logs
 console (passphrase and TOTP), opens cases from the inbox and sends their reporters messages.
 Afterwards:
 
-- no answer was a 5xx, and no connection failed;
+- no answer was a 5xx, and no connection failed; a reporter told "busy" (429: the Argon2id
+  queue of one worker is full) tries again, as a person would, and few are;
 - decrypting every case as a handler (core.cases.casework.read_case_for_reviewer), each
   message either side got a success for is there exactly once, in its own case, and nothing
   else is;
@@ -48,6 +49,12 @@ pytestmark = pytest.mark.slow
 REPORTERS = 50
 HANDLERS = 5
 REPORTER_PAUSE = (2.0, 4.0)  # seconds between a reporter's replies
+#: Fifty reports and fifty receipt logins within seconds queue for Argon2id; where more than
+#: kdf_max_waiting wait in one worker, the next is told "busy" (429) at once, by design, and
+#: its reporter tries again. Those may be a few (one was seen on a loaded 2-core machine);
+#: more than MAX_BUSY means the queue no longer drains as it should.
+BUSY_RETRIES = 3
+MAX_BUSY = REPORTERS // 10
 HANDLER_PAUSE = (0.2, 0.8)  # between a handler's messages
 
 
@@ -80,8 +87,9 @@ def run_reporter(portal: Server, traffic: Traffic, log: ReporterLog, delay: floa
     time.sleep(delay)
     browser = log.browser = Browser(portal.base, traffic, "reporter")
     try:
-        log.receipt = submit(browser, f"Report {log.token}", "Seen on the third floor.")
-        log_in(browser, log.receipt)
+        log.receipt = submit(browser, f"Report {log.token}", "Seen on the third floor.",
+                             busy_retries=BUSY_RETRIES)
+        log_in(browser, log.receipt, busy_retries=BUSY_RETRIES)
         log.logged_in = True
         page = case_page(browser)
         n = 0
@@ -176,6 +184,7 @@ def test_fifty_reporters_and_five_handlers_lose_and_repeat_nothing(instance: Ins
     assert traffic.server_errors() == {}, summary + logs
     assert traffic.failed_connections() == {}, summary
     assert failures == [], "\n".join(failures[:10]) + summary
+    assert traffic.count(status=429) <= MAX_BUSY, summary
     assert all(log.receipt and log.logged_in and log.sent for log in reporters), summary
     assert all(log.sent for log in handlers), summary
 
