@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.categories.suggestions import (  # noqa: E402
     MIN_CONFIDENCE,
     MIN_WORDS,
+    CategoryWords,
     Model,
     build_model,
     keyword_model,
@@ -217,11 +218,12 @@ def added_categories(reports: list[Report]) -> None:
             drawn += suggestion is not None and suggestion.category == code
         return right, drawn
 
-    alone, _ = tally(seed_model(tuple(described.items())), None)
+    alone, _ = tally(seed_model(tuple(CategoryWords(*item) for item in described.items())), None)
     print(f"\nadded categories, rules alone, {len(reports)} reports of the four sets, right "
           f"suggestions with the default thresholds (defaults alone: {alone}):")
     for code, texts in added.items():
-        right, drawn = tally(seed_model(tuple({**described, code: texts}.items())), code)
+        right, drawn = tally(seed_model(tuple(
+            CategoryWords(*item) for item in {**described, code: texts}.items())), code)
         print(f"  {code:<12} right {right} ({right - alone:+d}), suggested {code}: {drawn}")
 
 

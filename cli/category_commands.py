@@ -18,9 +18,14 @@ from core.categories.lookup import get_category, list_categories
 from core.models import Category, Role
 
 _NAME_HELP = "Shown to reporters on the form; 1-120 characters, one line."
-_DESCRIPTION_HELP = ("The hint under the name on the form (for a category you add, also the "
-                     "words the console's category suggestions start from); up to 1000 "
-                     "characters, one line.")
+_DESCRIPTION_HELP = ("The hint under the name on the form (for a category you add without "
+                     "--keywords, also the words the console's category suggestions start "
+                     "from); up to 1000 characters, one line.")
+_KEYWORDS_HELP = ("Keyword terms for the console's category suggestions, either language, "
+                  "separated by commas, e.g. 'tender, kickback, 招标, 回扣'; up to 100 terms "
+                  "of 60 characters. They add to the rules shipped for a default category, and "
+                  "replace the names and descriptions as evidence for one you add. Not shown "
+                  "to reporters.")
 
 
 def _intake(category: Category) -> list[str]:
@@ -76,6 +81,7 @@ def category_show(obj: CliContext, code: str) -> None:
                  ("state", "active" if c.active else "inactive (hidden from the form)"),
                  ("name (en)", c.name_en), ("name (zh)", c.name_zh),
                  ("description (en)", c.description_en), ("description (zh)", c.description_zh),
+                 ("keywords", c.keywords or "(none)"),
                  ("intake", ", ".join(_intake(c)) or "(none)")]
     for label, value in lines:
         click.echo(f"{label + ':':<18} {value}")
@@ -87,11 +93,12 @@ def category_show(obj: CliContext, code: str) -> None:
 @click.option("--name-zh", required=True, help=f"Chinese name. {_NAME_HELP}")
 @click.option("--description-en", default="", help=f"English description. {_DESCRIPTION_HELP}")
 @click.option("--description-zh", default="", help=f"Chinese description. {_DESCRIPTION_HELP}")
+@click.option("--keywords", default="", help=_KEYWORDS_HELP)
 @click.option("--position", type=int, default=None,
               help="Place on the form, 1 = top (default: last). Later categories move down.")
 @pass_context
 def category_add(obj: CliContext, code: str, name_en: str, name_zh: str, description_en: str,
-                 description_zh: str, position: int | None) -> None:
+                 description_zh: str, keywords: str, position: int | None) -> None:
     """Add an active category with code CODE.
 
     CODE is permanent: 1-32 characters of lowercase a-z, 0-9 and underscore, e.g. "fraud".
@@ -101,7 +108,8 @@ def category_add(obj: CliContext, code: str, name_en: str, name_zh: str, descrip
     with obj.transaction() as session:
         created = add_category(session, obj.services, code=code, name_en=name_en,
                                name_zh=name_zh, description_en=description_en,
-                               description_zh=description_zh, position=position)
+                               description_zh=description_zh, keywords=keywords,
+                               position=position)
         where = [c.code for c in list_categories(session)].index(created.code) + 1
         code = created.code
     click.echo(f"Added category {code!r} at position {where}.")
@@ -116,19 +124,23 @@ def category_add(obj: CliContext, code: str, name_en: str, name_zh: str, descrip
               help=f"New English description ('' clears it). {_DESCRIPTION_HELP}")
 @click.option("--description-zh", default=None,
               help=f"New Chinese description ('' clears it). {_DESCRIPTION_HELP}")
+@click.option("--keywords", default=None,
+              help=f"New keywords, replacing the old ones ('' clears them). {_KEYWORDS_HELP}")
 @pass_context
 def category_edit(obj: CliContext, code: str, name_en: str | None, name_zh: str | None,
-                  description_en: str | None, description_zh: str | None) -> None:
-    """Change the names or descriptions of category CODE.
+                  description_en: str | None, description_zh: str | None,
+                  keywords: str | None) -> None:
+    """Change the names, descriptions or keywords of category CODE.
 
     Options left out stay as they are. The code cannot change. Existing cases show the new names.
     """
-    if all(v is None for v in (name_en, name_zh, description_en, description_zh)):
+    if all(v is None for v in (name_en, name_zh, description_en, description_zh, keywords)):
         raise click.UsageError("give at least one of --name-en, --name-zh, --description-en, "
-                               "--description-zh")
+                               "--description-zh, --keywords")
     with obj.transaction() as session:
         edit = edit_category(session, obj.services, code, name_en=name_en, name_zh=name_zh,
-                             description_en=description_en, description_zh=description_zh)
+                             description_en=description_en, description_zh=description_zh,
+                             keywords=keywords)
     if edit.changed:
         fields = ", ".join(FIELD_LABELS[f] for f in edit.changed)
         click.echo(f"Updated {fields} of category {code!r}.")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,7 +36,13 @@ from core.cases.casework import UnlockedReviewer, record_tampering
 from core.cases.content import ReportContent
 from core.cases.contexts import category_example_context
 from core.cases.grants import FIRST_EPOCH, CaseKeys
-from core.categories.suggestions import Model, build_model, seed_model, tokenize
+from core.categories.suggestions import (
+    CategoryWords,
+    Model,
+    build_model,
+    seed_model,
+    tokenize,
+)
 from core.models import (
     Case,
     CaseGrant,
@@ -179,16 +185,18 @@ def read_examples(session: Session, services: Services, who: UnlockedReviewer, *
 
 
 def learned_model(session: Session, services: Services, who: UnlockedReviewer,
-                  categories: Sequence[str],
-                  descriptions: Mapping[str, Sequence[str]] | None = None) -> LearnedModel:
+                  categories: Sequence[CategoryWords]) -> LearnedModel:
     """The keyword rules plus every example the reviewer may read, limited to `categories`
-    (the active ones' codes), trained in memory. `descriptions` (code: names and
-    descriptions) seed the categories that have no keyword rules. With no example to read,
-    nothing is decrypted or audited and the model of the rules and descriptions alone (cached:
-    it holds no case data) is returned."""
-    described = {code: tuple((descriptions or {}).get(code, ())) for code in categories}
+    (the active ones, core.categories.lookup.category_words), trained in memory. Their
+    operator keywords add to the rules; their names and descriptions seed the categories
+    that have neither. With no example to read, nothing is decrypted or audited and the
+    model of the rules, keywords and descriptions alone (cached: it holds no case data) is
+    returned."""
+    words = tuple(CategoryWords(*c) for c in categories)
     examples = read_examples(session, services, who)
     if not examples:
-        return LearnedModel(seed_model(tuple(described.items())), 0)
-    return LearnedModel(build_model(token_examples=examples, categories=categories,
-                                    descriptions=described), len(examples))
+        return LearnedModel(seed_model(words), 0)
+    return LearnedModel(build_model(token_examples=examples, categories=[c.code for c in words],
+                                    descriptions={c.code: c.texts for c in words},
+                                    extra_keywords={c.code: c.keywords for c in words}),
+                        len(examples))

@@ -19,7 +19,15 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
-from core.categories.lookup import CODE_PATTERN, get_category, set_intake
+from core.categories.lookup import (
+    CODE_PATTERN,
+    KEYWORD_SEPARATORS,
+    get_category,
+    join_keywords,
+    set_intake,
+    split_keywords,
+)
+from core.categories.tokens import telling_words
 from core.errors import Conflict, InvalidInput
 from core.models import Category, Reviewer, Role
 from core.services import Services
@@ -28,6 +36,11 @@ from core.staff.keys import may_hold_case_keys
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 1000
+#: An operator's keyword terms for a category: how many characters in all (as stored, terms
+#: joined by ", "), how many terms and how long one term may be.
+MAX_KEYWORDS_TEXT = 2000
+MAX_KEYWORDS = 100
+MAX_KEYWORD = 60
 
 #: Bidirectional embeddings, overrides and isolates: they can make text display as something
 #: other than what it is.
@@ -37,8 +50,12 @@ _REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 #: Text fields of a category, in the order they are reported, with their labels in messages.
 FIELD_LABELS = {"name_en": "English name", "name_zh": "Chinese name",
-                "description_en": "English description", "description_zh": "Chinese description"}
-TEXT_FIELDS = tuple(FIELD_LABELS)
+                "description_en": "English description", "description_zh": "Chinese description",
+                "keywords": "keywords"}
+#: The names and descriptions (the keywords are checked by ``checked_keywords``).
+TEXT_FIELDS = ("name_en", "name_zh", "description_en", "description_zh")
+#: Every field ``edit_category`` can change, in the order changes are reported.
+EDITABLE_FIELDS = (*TEXT_FIELDS, "keywords")
 
 
 @dataclass(frozen=True)
@@ -56,14 +73,20 @@ def _checked_code(code: str) -> str:
     return code
 
 
+def _refuse_controls(field: str, value: str) -> None:
+    """InvalidInput if `value` holds a control or bidirectional formatting character."""
+    for char in value:
+        if char in _BIDI_CONTROLS or unicodedata.category(char) in _REFUSED_CATEGORIES:
+            raise InvalidInput(f"The {FIELD_LABELS[field]} must not contain control "
+                               f"characters (found U+{ord(char):04X}); write it on one line.",
+                               field=field)
+
+
 def _checked_text(field: str, value: str, *, required: bool, limit: int) -> str:
     """Surrounding whitespace removed; refused if it holds a control character, is longer than
     `limit` characters, or is empty when `required`."""
     label = FIELD_LABELS[field]
-    for char in value:
-        if char in _BIDI_CONTROLS or unicodedata.category(char) in _REFUSED_CATEGORIES:
-            raise InvalidInput(f"The {label} must not contain control characters "
-                               f"(found U+{ord(char):04X}); write it on one line.", field=field)
+    _refuse_controls(field, value)
     value = value.strip()
     if required and not value:
         raise InvalidInput(f"The {label} must not be empty.", field=field)
@@ -71,6 +94,39 @@ def _checked_text(field: str, value: str, *, required: bool, limit: int) -> str:
         raise InvalidInput(f"The {label} is {len(value)} characters long; the limit is "
                            f"{limit}.", field=field)
     return value
+
+
+def checked_keywords(value: str) -> str:
+    """An operator's keyword terms as stored: "term, term, ..." ("" for none).
+
+    Terms are separated by commas (also the Chinese ，and 、) or semicolons; surrounding spaces
+    are removed, empty terms and repeats (ignoring case) dropped. Refused, with the reason:
+    control characters, more than ``MAX_KEYWORDS`` terms, a term longer than ``MAX_KEYWORD``
+    characters, a term made only of words that say nothing about a category ("the", "问题",
+    core.categories.tokens.telling_words: it would count for nothing or draw every kind of
+    report), or more than
+    ``MAX_KEYWORDS_TEXT`` characters in all.
+    """
+    _refuse_controls("keywords", value)
+    terms = split_keywords(value)
+    if len(terms) > MAX_KEYWORDS:
+        raise InvalidInput(f"There are {len(terms)} keywords; the limit is {MAX_KEYWORDS} per "
+                           "category.", field="keywords")
+    for term in terms:
+        if len(term) > MAX_KEYWORD:
+            raise InvalidInput(f"The keyword {term[:20]!r}... is {len(term)} characters long; "
+                               f"the limit is {MAX_KEYWORD}. Separate keywords with commas "
+                               f"({' '.join(KEYWORD_SEPARATORS)}).", field="keywords")
+        if not telling_words(term):
+            raise InvalidInput(f"The keyword {term!r} gives suggestions nothing to go on: it "
+                               "holds only common words such as \"the\" or \"问题\", or no "
+                               "letters at all. Leave it out or write a more specific word.",
+                               field="keywords")
+    stored = join_keywords(terms)
+    if len(stored) > MAX_KEYWORDS_TEXT:
+        raise InvalidInput(f"The keywords take {len(stored)} characters; the limit is "
+                           f"{MAX_KEYWORDS_TEXT}.", field="keywords")
+    return stored
 
 
 def _checked_texts(values: dict[str, str | None], *, names_required: bool) -> dict[str, str]:
@@ -137,14 +193,17 @@ def add_category(
     name_zh: str,
     description_en: str = "",
     description_zh: str = "",
+    keywords: str = "",
     position: int | None = None,
     actor: Actor | None = None,
 ) -> Category:
-    """Add an active category at `position` (1 = top; default: the end of the list)."""
+    """Add an active category at `position` (1 = top; default: the end of the list), with
+    the operator's `keywords` for category suggestions (``checked_keywords``)."""
     code = _checked_code(code)
     texts = _checked_texts({"name_en": name_en, "name_zh": name_zh,
                             "description_en": description_en,
                             "description_zh": description_zh}, names_required=True)
+    texts["keywords"] = checked_keywords(keywords)
     ordered = _ordered_locked(session)
     if any(c.code == code for c in ordered):
         raise Conflict(f"a category {code!r} already exists")
@@ -168,17 +227,22 @@ def edit_category(
     name_zh: str | None = None,
     description_en: str | None = None,
     description_zh: str | None = None,
+    keywords: str | None = None,
     actor: Actor | None = None,
 ) -> CategoryEdit:
-    """Change any of a category's names and descriptions (None: leave as is; "" clears a
-    description). Writes an event only if something actually changed."""
+    """Change any of a category's names, descriptions and keywords (None: leave as is; ""
+    clears a description or the keywords). Writes an event only if something actually
+    changed."""
     given = {"name_en": name_en, "name_zh": name_zh, "description_en": description_en,
              "description_zh": description_zh}
-    if all(value is None for value in given.values()):
-        raise InvalidInput("Nothing to change: give a new name or description.")
+    if all(value is None for value in (*given.values(), keywords)):
+        raise InvalidInput("Nothing to change: give a new name, description or keywords.")
     texts = _checked_texts(given, names_required=False)
+    if keywords is not None:
+        texts["keywords"] = checked_keywords(keywords)
     category = get_category(session, code)
-    changed = tuple(f for f in TEXT_FIELDS if f in texts and getattr(category, f) != texts[f])
+    changed = tuple(f for f in EDITABLE_FIELDS
+                    if f in texts and getattr(category, f) != texts[f])
     for field in changed:
         setattr(category, field, texts[field])
     if changed:

@@ -16,7 +16,10 @@ and show why. The method is naive Bayes over words, one category against the res
    (core.categories.suggestion_words), plus any (text, confirmed category) pairs the
    caller passes in (or their token counts). A category without keyword rules (one an
    operator added) is seeded instead from the names and descriptions the operator wrote
-   for it, each telling word of them a term weighing ``DESCRIPTION_WEIGHT``. Each keyword
+   for it, each telling word of them a term weighing ``DESCRIPTION_WEIGHT``, until the operator
+   gives it keywords of its own. An operator's keywords (``CategoryWords.keywords``) count
+   as keyword terms: added to the shipped rules of a default category, the only rules of
+   an added one. Each keyword
    term weighs ``seed_weight`` counts in all, shared evenly among its tokens (rounded, at
    least one each): "vpn" is one token counted 15 times, 无法登录 six tokens (无法, 登录, the
    pair, three character pairs) counted 3 times each. A term is one piece of evidence
@@ -52,12 +55,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from core.categories.suggestion_words import KEYWORDS
 from core.categories.tokens import telling_words, tokenize, words_as_written
 
-__all__ = ["Model", "Reason", "Suggestion", "build_model", "keyword_model", "seed_model",
-           "suggest", "tokenize"]
+__all__ = ["CategoryWords", "Model", "Reason", "Suggestion", "build_model", "keyword_model",
+           "seed_model", "seeded_by_description", "suggest", "tokenize"]
 
 #: How many counts each term of a category's keyword rules adds to its pseudo-document, shared
 #: evenly among the term's tokens (about the total the rules had when each token of a term was
@@ -158,6 +162,24 @@ class Suggestion:
     why: tuple[Reason, ...]
 
 
+class CategoryWords(NamedTuple):
+    """What an operator wrote about a category that suggestions learn from: its code, its
+    names and descriptions (``texts``) and its keyword terms (``keywords``). Operator
+    settings, not case data: a model of them alone may be cached."""
+
+    code: str
+    texts: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+
+def seeded_by_description(category: CategoryWords,
+                          keywords: Mapping[str, tuple[Sequence[str], Sequence[str]]] = KEYWORDS
+                          ) -> bool:
+    """Whether the model knows ``category`` only from its names and descriptions: no shipped
+    keyword rule and no keyword of the operator's."""
+    return not any(keywords.get(category.code, ((), ()))) and not category.keywords
+
+
 def _term_share(seed_weight: int, tokens: int) -> int:
     """What each of a keyword term's ``tokens`` tokens counts: ``seed_weight`` shared evenly,
     rounded half up, at least 1 (15 over 2 tokens: 8 each; over 6: 3 each)."""
@@ -177,7 +199,8 @@ def build_model(examples: Iterable[tuple[str, str]] = (), *,
                 categories: Iterable[str] | None = None,
                 seed_weight: int = SEED_WEIGHT, alpha: float = ALPHA,
                 token_examples: Iterable[tuple[Mapping[str, int], str]] = (),
-                descriptions: Mapping[str, Sequence[str]] | None = None) -> Model:
+                descriptions: Mapping[str, Sequence[str]] | None = None,
+                extra_keywords: Mapping[str, Sequence[str]] | None = None) -> Model:
     """A model seeded with the keyword rules and trained on (text, category code) pairs.
 
     ``token_examples`` are training documents given as (token counts, category code) instead
@@ -188,7 +211,9 @@ def build_model(examples: Iterable[tuple[str, str]] = (), *,
     that describe them (names, descriptions): for a category with no terms in ``keywords``,
     each telling word of these texts is a term weighing ``DESCRIPTION_WEIGHT`` (shared among
     its tokens); a category with keyword rules is seeded by its rules alone (they were
-    written from its description).
+    written from its description). ``extra_keywords`` maps category codes to an operator's
+    own keyword terms: each counts like a term of ``keywords`` (added to them), and a
+    category that has some is no longer seeded from its descriptions.
 
     ``categories`` limits the model to those codes, in that order (e.g. the active ones); by
     default it has every category of ``keywords`` and then of the examples. Examples of a
@@ -197,15 +222,18 @@ def build_model(examples: Iterable[tuple[str, str]] = (), *,
     """
     wanted = None if categories is None else tuple(dict.fromkeys(categories))
     counts: dict[str, Counter[str]] = {code: Counter() for code in wanted or ()}
-    for code, (english, chinese) in keywords.items():
+    extra = {code: tuple(terms) for code, terms in (extra_keywords or {}).items() if terms}
+    for code, terms in [*((code, (*en, *zh)) for code, (en, zh) in keywords.items()),
+                        *extra.items()]:
         if wanted is None or code in wanted:
             seed = counts.setdefault(code, Counter())
-            for term in (*english, *chinese):
+            for term in terms:
                 tokens = _term_tokens(term)
                 for token in tokens:
                     seed[token] += _term_share(seed_weight, len(tokens))
     for code, texts in (descriptions or {}).items():
-        if (wanted is None or code in wanted) and not any(keywords.get(code, ((), ()))):
+        if (wanted is None or code in wanted) and seeded_by_description(
+                CategoryWords(code, keywords=extra.get(code, ())), keywords):
             seed = counts.setdefault(code, Counter())
             for text in texts:
                 for word in telling_words(text):  # each word a term, as in the rules
@@ -241,16 +269,17 @@ def keyword_model() -> Model:
 
 
 @lru_cache(maxsize=8)
-def seed_model(categories: tuple[tuple[str, tuple[str, ...]], ...]) -> Model:
-    """The model of the keyword rules and of the operator's descriptions of the categories
-    without rules, for ``categories``: (code, (name or description, ...)) pairs in display
-    order (cached).
+def seed_model(categories: tuple[CategoryWords, ...]) -> Model:
+    """The model of the keyword rules, the operator's keywords and the operator's
+    descriptions of the categories without either, for ``categories`` in display order
+    (cached).
 
-    Like ``keyword_model`` it holds no case data: category names and descriptions are
-    operator settings, shown on the submission form.
+    Like ``keyword_model`` it holds no case data: category names, descriptions and keywords
+    are operator settings.
     """
-    return build_model(categories=[code for code, _texts in categories],
-                       descriptions=dict(categories))
+    return build_model(categories=[c.code for c in categories],
+                       descriptions={c.code: c.texts for c in categories},
+                       extra_keywords={c.code: c.keywords for c in categories})
 
 
 def suggest(text: str, model: Model, *, min_confidence: float = MIN_CONFIDENCE,

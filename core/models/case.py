@@ -61,6 +61,9 @@ class Category(Base):
     name_zh: Mapped[str] = mapped_column(String(120))
     description_en: Mapped[str] = mapped_column(String(1000), default="")
     description_zh: Mapped[str] = mapped_column(String(1000), default="")
+    #: The operator's keyword terms for the console's category suggestions, either language,
+    #: stored as "term, term, ..." (core.categories.admin.checked_keywords); "" for none.
+    keywords: Mapped[str] = mapped_column(String(2000), default="", server_default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

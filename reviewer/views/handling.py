@@ -26,9 +26,8 @@ from core.cases.retention import set_legal_hold
 from core.cases.team import get_case
 from core.cases.transitions import legal_targets
 from core.cases.views import CaseView
-from core.categories.lookup import active_categories, category_texts
-from core.categories.suggestion_words import KEYWORDS
-from core.categories.suggestions import Suggestion, suggest
+from core.categories.lookup import active_categories, category_words
+from core.categories.suggestions import Suggestion, seeded_by_description, suggest
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import (
     Case,
@@ -228,8 +227,8 @@ def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
     if case.status is CaseStatus.CLOSED or is_confirmed(db(), case.id):
         return None  # the page offers no category form, or the suggestion has done its job
     active = {c.code: c for c in active_categories(db())}
-    learned = learned_model(db(), console().services, current().unlocked, list(active),
-                            {code: category_texts(c) for code, c in active.items()})
+    words = {code: category_words(c) for code, c in active.items()}
+    learned = learned_model(db(), console().services, current().unlocked, list(words.values()))
     suggestion: Suggestion | None = suggest(view.report.words(), learned.model)
     if suggestion is None or suggestion.category not in active \
             or (case.category is not None and suggestion.category == case.category.code):
@@ -237,7 +236,7 @@ def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
     return ShownSuggestion(
         suggestion.category, category_name(active[suggestion.category], current_language()),
         ", ".join(reason.word for reason in suggestion.why), learned.examples,
-        from_description=not any(KEYWORDS.get(suggestion.category, ((), ()))))
+        from_description=seeded_by_description(words[suggestion.category]))
 
 
 def category_form(current_code: str | None = None, *,

@@ -142,6 +142,44 @@ def test_mistakes_are_one_line_and_change_nothing(env: dict[str, str],
     assert instance.category_events() == []
 
 
+def test_keywords_are_added_shown_replaced_and_cleared(env: dict[str, str],
+                                                       instance: Instance) -> None:
+    """An operator's keywords: commas of both languages separate them, repeats go, `show`
+    prints them, `edit` replaces or clears them; the audit names the field, not the words."""
+    added = run(env, "category", "add", "procurement", "--name-en", "Procurement",
+                "--name-zh", "采购", "--keywords", "tender, Kickback，招标、回扣; tender")
+    assert added.exit_code == 0, added.output
+    shown = run(env, "category", "show", "procurement")
+    assert "keywords:          tender, Kickback, 招标, 回扣\n" in shown.output, shown.output
+    assert "keywords:          (none)" in run(env, "category", "show", "security").output
+
+    replaced = run(env, "category", "edit", "security", "--keywords", "badge, 门禁卡")
+    assert replaced.exit_code == 0, replaced.output
+    assert "Updated keywords of category 'security'." in replaced.output
+    assert "keywords:          badge, 门禁卡" in run(env, "category", "show", "security").output
+    cleared = run(env, "category", "edit", "security", "--keywords", "")
+    assert cleared.exit_code == 0, cleared.output
+    assert "keywords:          (none)" in run(env, "category", "show", "security").output
+
+    fails(run(env, "category", "edit", "security", "--keywords", "the, badge"),
+          "Error: The keyword 'the' gives suggestions nothing to go on")
+    fails(run(env, "category", "edit", "security", "--keywords", "问题"),
+          "Error: The keyword '问题' gives suggestions nothing to go on")
+    fails(run(env, "category", "edit", "security", "--keywords", "badge\ttailgating"),
+          "Error: The keywords must not contain control characters (found U+0009)")
+    fails(run(env, "category", "edit", "security", "--keywords", "x" * 61),
+          "characters long; the limit is 60")
+    fails(run(env, "category", "edit", "security",
+              "--keywords", ", ".join(f"term{n}" for n in range(101))),
+          "Error: There are 101 keywords; the limit is 100 per category.")
+    assert "keywords:          (none)" in run(env, "category", "show", "security").output
+    assert instance.category_events() == [
+        ("category:add", {"category": "procurement", "position": 9}),
+        ("category:edit", {"category": "security", "fields": "keywords"}),
+        ("category:edit", {"category": "security", "fields": "keywords"}),
+    ]
+
+
 def test_deactivate_and_activate(env: dict[str, str], instance: Instance) -> None:
     done = run(env, "category", "deactivate", "security")
     assert done.exit_code == 0 and "Deactivated category 'security'" in done.output

@@ -286,3 +286,41 @@ def test_0012_starts_retention_at_the_upgrade_and_downgrades_only_without_retent
             assert dict(c.execute(select(t.c.id, t.c.closed_on)).tuples().all()) == {
                 referred: None, rejected: None, closed: date(2026, 3, 1), open_: None}
         engine.dispose()
+
+
+def test_0015_adds_empty_keywords_and_downgrades_without_loss_of_the_rest(
+        backend: str, tmp_path: Path) -> None:
+    """Categories from before 0015 get no keywords, so suggestions are as they were; a
+    downgrade drops the operator's keywords and keeps every category as it was."""
+    from alembic import command
+    from sqlalchemy import MetaData, Table, insert
+
+    from migrations.runner import alembic_config
+
+    def categories(connection) -> Table:  # reflected: the schema of the revision in place
+        return Table("categories", MetaData(), autoload_with=connection)
+
+    with fresh_database(backend, tmp_path, with_schema=False) as url:
+        config = alembic_config(url)
+        command.upgrade(config, "0014")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            c.execute(insert(categories(c)).values(
+                code="canteen", name_en="Canteen", name_zh="食堂", description_en="Food.",
+                description_zh="", position=0, active=True))
+        engine.dispose()
+        command.upgrade(config, "head")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            t = categories(c)
+            assert c.execute(select(t.c.code, t.c.keywords)).all() == [("canteen", "")]
+            c.execute(update(t).values(keywords="noodles, 食堂"))
+        engine.dispose()
+        command.downgrade(config, "0014")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            t = categories(c)
+            assert "keywords" not in t.c
+            assert c.execute(select(t.c.code, t.c.name_zh, t.c.description_en)).all() == [
+                ("canteen", "食堂", "Food.")]
+        engine.dispose()

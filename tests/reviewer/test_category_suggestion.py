@@ -123,6 +123,36 @@ def test_an_added_category_is_suggested_from_its_description_before_any_case(
     assert "A suggestion from keyword rules, made on this page and not stored" in page
 
 
+def test_an_operators_keywords_are_what_the_suggestion_knows_a_category_by(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """`candor category edit CODE --keywords ...`: an added category with keywords is
+    suggested from them (the page says keyword rules, not the description), and keywords
+    added to a default category reach reports its shipped rules miss."""
+    from core.categories.admin import add_category, edit_category
+
+    with transaction(session_factory) as s:
+        add_category(s, services, code="canteen", name_en="Canteen and catering",
+                     name_zh="食堂与餐饮", keywords="noodles, rice, 饭菜")
+    client = login_client(app, session_factory, services, world.on_case)
+    meal = _case(session_factory, services, world, ReportContent(
+        summary="Cold again", description="The noodles were cold and the rice undercooked."))
+    page = client.get(f"/cases/{meal}").get_data(as_text=True)
+    assert "Suggested category: Canteen and catering. Words that weighed most: " in page
+    assert "A suggestion from keyword rules, made on this page and not stored" in page
+    assert "name and description" not in page
+
+    fumes = _case(session_factory, services, world, ReportContent(
+        summary="Soldering", description="The repair workshop solders without any fume "
+                                         "extraction."))
+    assert 'id="category-suggestion"' not in client.get(f"/cases/{fumes}").get_data(
+        as_text=True)
+    with transaction(session_factory) as s:
+        edit_category(s, services, "environment", keywords="fume extraction, solder fumes")
+    page = client.get(f"/cases/{fumes}").get_data(as_text=True)
+    assert "Suggested category: Working environment and safety." in page
+    assert "fume" in page[page.index('id="category-suggestion"'):]
+
+
 def _token(page: str) -> str:
     import re
 

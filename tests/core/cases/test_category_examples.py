@@ -23,7 +23,7 @@ from core.cases.category_examples import (
 from core.cases.content import ReportContent
 from core.cases.recategorise import set_category
 from core.categories.admin import add_category
-from core.categories.suggestions import suggest, tokenize
+from core.categories.suggestions import CategoryWords, suggest, tokenize
 from core.db import transaction
 from core.errors import AccessDenied
 from core.models import AuditEvent, Case, CaseGrant, CategoryExample, KeyKind, Reviewer
@@ -138,7 +138,8 @@ def test_a_deactivated_account_learns_nothing(session_factory, services, team) -
         deactivate_reviewer(s, services, "colin")
     with transaction(session_factory) as s:
         assert read_examples(s, services, colleague.unlocked) == []
-        assert learned_model(s, services, colleague.unlocked, ["security"]).examples == 0
+        learned = learned_model(s, services, colleague.unlocked, [CategoryWords("security")])
+        assert learned.examples == 0
     assert _events(session_factory, "case:category:learn") == []
 
 
@@ -284,7 +285,7 @@ def test_a_category_without_keyword_rules_is_learned(session_factory, services,
                          report=report).case_id
         _confirm(session_factory, services, team, case_id, "canteen")
     fresh = ReportContent(summary="Canteen noodles spoiled", description="食堂 卫生 差")
-    active = ["security", "it_fault", "canteen", "other"]
+    active = [CategoryWords(code) for code in ("security", "it_fault", "canteen", "other")]
     with transaction(session_factory) as s:
         learned = learned_model(s, services, team["outsider"].unlocked, active)
         assert learned.examples == 0  # not on those teams: keyword rules only
@@ -302,13 +303,16 @@ def test_the_learned_model_keeps_the_descriptions_of_added_categories(
     """With examples to learn from, a category with no example yet is still known by the
     names and descriptions its operator wrote; without the descriptions it would not be."""
     _confirm(session_factory, services, team, team["case"].case_id, "security")
-    active = ["security", "it_fault", "procurement", "other"]
-    descriptions = {"procurement": ("Procurement and tenders", "采购与招标",
-                                    "Tenders, supplier selection, purchase orders.", "")}
+    codes = ("security", "it_fault", "procurement", "other")
+    procurement = CategoryWords("procurement", ("Procurement and tenders", "采购与招标",
+                                                "Tenders, supplier selection, purchase orders.",
+                                                ""))
     report = "The tender was never published and one supplier got the purchase order."
     with transaction(session_factory) as s:
-        learned = learned_model(s, services, team["ivy"].unlocked, active, descriptions)
-        bare = learned_model(s, services, team["ivy"].unlocked, active)
+        learned = learned_model(s, services, team["ivy"].unlocked,
+                                [procurement if c == "procurement" else CategoryWords(c)
+                                 for c in codes])
+        bare = learned_model(s, services, team["ivy"].unlocked, [CategoryWords(c) for c in codes])
     assert learned.examples == bare.examples == 1
     suggestion = suggest(report, learned.model)
     assert suggestion is not None and suggestion.category == "procurement"

@@ -16,10 +16,12 @@ from core.categories.suggestions import (
     MIN_CONFIDENCE,
     SEED_WEIGHT,
     WHY_WORDS,
+    CategoryWords,
     Model,
     build_model,
     keyword_model,
     seed_model,
+    seeded_by_description,
     suggest,
     tokenize,
 )
@@ -160,12 +162,67 @@ def test_descriptions_count_for_categories_without_rules_only() -> None:
     limited = build_model(categories=["security"], descriptions={"procurement": PROCUREMENT})
     assert limited.categories == ("security",) and "tender" not in limited.vocabulary
     # The cached model of rules and descriptions is the same model, built once per settings.
-    described = tuple({**DESCRIBED, "procurement": PROCUREMENT}.items())
+    described = _words({**DESCRIBED, "procurement": PROCUREMENT})
     cached = seed_model(described)
     assert cached is seed_model(described)
     assert cached.categories == model.categories and cached.vocabulary == model.vocabulary
     assert all(cached.count("procurement", t) == model.count("procurement", t)
                for t in model.vocabulary)
+
+
+def test_operator_keywords_add_to_the_rules_of_a_default_category() -> None:
+    """Each of an operator's keywords counts like a shipped term (SEED_WEIGHT shared among its
+    tokens), on top of the shipped rules: a report the rules alone leave unsuggested is then
+    suggested, with the operator's words as the reason."""
+    text = "The repair workshop solders without any fume extraction."
+    assert suggest(text, keyword_model()) is None
+    model = build_model(extra_keywords={"environment": ("fume extraction", "solder fumes")})
+    suggestion = suggest(text, model)
+    assert suggestion is not None and suggestion.category == "environment"
+    assert {"fume", "extraction"} <= {reason.word for reason in suggestion.why}
+    shipped = keyword_model()
+    # Each term makes 3 tokens (two words and their pair): 15 shared, 5 each; "fume" is in
+    # both ("fumes" stems to it).
+    assert model.count("environment", "fume extraction") == 5
+    assert model.count("environment", "fume") == shipped.count("environment", "fume") + 5 + 5
+    # The shipped rules are all still there.
+    assert all(model.count("environment", t) >= shipped.count("environment", t)
+               for t in shipped.vocabulary)
+    assert model.total("environment") > shipped.total("environment")
+    for code in CODES:
+        if code != "environment":
+            assert model.total(code) == shipped.total(code)
+
+
+def test_an_added_category_with_keywords_is_known_by_them_not_its_descriptions() -> None:
+    """Once the operator gives an added category keywords, its names and descriptions no
+    longer seed it: the operator chose the words the category should be known by."""
+    canteen = ("Canteen and catering", "食堂与餐饮", "Meals, the canteen and its staff.", "")
+    words = CategoryWords("canteen", canteen, ("noodles", "rice", "饭菜"))
+    assert not seeded_by_description(words)
+    assert seeded_by_description(CategoryWords("canteen", canteen))
+    assert not seeded_by_description(CategoryWords("security"))  # shipped rules
+    model = seed_model((*_words(DESCRIBED), words))
+    assert model.count("canteen", "canteen") == 0 and model.count("canteen", "meal") == 0
+    assert model.count("canteen", "rice") == SEED_WEIGHT
+    for text in ("The noodles were cold again and the rice undercooked.", "饭菜又冷又硬。"):
+        suggestion = suggest(text, model)
+        assert suggestion is not None and suggestion.category == "canteen", text
+    described_only = seed_model((*_words(DESCRIBED), CategoryWords("canteen", canteen)))
+    assert described_only.count("canteen", "canteen") == 2 * DESCRIPTION_WEIGHT  # name, text
+    assert suggest("The noodles were cold again and the rice undercooked.",
+                   described_only) is None
+    # Keywords of a category outside the model are ignored; empty ones change nothing.
+    assert build_model(categories=["security"], extra_keywords={"canteen": ("rice",)}
+                       ).categories == ("security",)
+    empty = build_model(extra_keywords={"security": ()})
+    assert all(empty.count("security", t) == keyword_model().count("security", t)
+               for t in keyword_model().vocabulary)
+
+
+def _words(described: dict[str, tuple[str, ...]]) -> tuple[CategoryWords, ...]:
+    """The categories as seed_model takes them: names and descriptions, no keywords."""
+    return tuple(CategoryWords(code, texts) for code, texts in described.items())
 
 
 def _added_categories() -> dict[str, tuple[str, ...]]:
@@ -184,9 +241,9 @@ def test_an_added_category_costs_the_defaults_little() -> None:
         return sum(1 for text, code in reports
                    if (s := suggest(text, model)) is not None and s.category == code)
 
-    alone = right(seed_model(tuple(DESCRIBED.items())))
+    alone = right(seed_model(_words(DESCRIBED)))
     for code, texts in _added_categories().items():
-        assert alone - right(seed_model(tuple({**DESCRIBED, code: texts}.items()))) <= 8, code
+        assert alone - right(seed_model(_words({**DESCRIBED, code: texts}))) <= 8, code
 
 
 def test_token_counts_train_like_the_texts_they_come_from() -> None:
