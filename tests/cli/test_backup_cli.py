@@ -4,6 +4,7 @@ passes `candor audit verify`; every refusal is one line and a non-zero exit stat
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -26,6 +27,7 @@ from core.intake.reporter import login_submitter, open_file_for_submitter
 from core.intake.submission import SubmissionDraft, submit_report
 from core.keyring import _SECRET_SIZES, Keyring, write_keyring
 from core.models import Attachment, Category
+from core.operations.backup_format import FileDigest
 from core.operations.backup_manifest import read_manifest
 from core.services import build_services
 from core.staff.accounts import get_reviewer, totp_secret
@@ -250,24 +252,48 @@ def test_restore_checks_secrets_already_in_place(own: bool, instance: Instance,
         assert f"Warning: {target.secrets_dir} is not this backup's" in restored.output
 
 
-#: Tables each migration since 0012 added, and nothing else: a backup Candor made at an
-#: earlier revision is a backup of today's minus these tables.
+#: Tables the migrations after each revision added, and nothing else but the columns of
+#: ADDED_COLUMNS_SINCE: a backup Candor made at an earlier revision is a backup of today's
+#: minus these.
 ADDED_SINCE = {"0012": ("statistics_months", "statistics_cells", "category_examples"),
-               "0013": ("category_examples",)}
+               "0013": ("category_examples",), "0014": ()}
+#: Columns the migrations after each revision added to tables that were already there
+#: (0015: categories.keywords).
+ADDED_COLUMNS_SINCE = {revision: {"categories": ("keywords",)} for revision in ADDED_SINCE}
+
+
+def _without_columns(path: Path, columns: tuple[str, ...]) -> FileDigest:
+    """Rewrite the table file at `path` without `columns`; its new size and digest."""
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    head = json.loads(header)
+    kept = [i for i, (name, _code) in enumerate(head["columns"]) if name not in columns]
+    assert len(kept) == len(head["columns"]) - len(columns), "a column to drop is missing"
+    head["columns"] = [head["columns"][i] for i in kept]
+    lines = [json.dumps(head)] + [json.dumps([json.loads(row)[i] for i in kept])
+                                  for row in rows]
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    data = path.read_bytes()
+    return FileDigest(len(data), hashlib.sha256(data).hexdigest())
 
 
 def _as_made_at(backup: Path, revision: str, copy: Path) -> Path:
-    """`backup` as Candor at `revision` would have written it: without the tables later
-    migrations added, and the manifest saying so (its digests still match every file)."""
+    """`backup` as Candor at `revision` would have written it: without the tables and
+    columns later migrations added, and the manifest saying so (its digests match every
+    file)."""
     shutil.copytree(backup, copy)
     manifest = read_manifest(copy)
     later = {entry.file for entry in manifest.tables if entry.name in ADDED_SINCE[revision]}
     assert len(later) == len(ADDED_SINCE[revision])
     for name in later:
         (copy / name).unlink()
+    files = {name: d for name, d in manifest.files.items() if name not in later}
+    for entry in manifest.tables:
+        if entry.name in ADDED_COLUMNS_SINCE[revision]:
+            files[entry.file] = _without_columns(copy / entry.file,
+                                                 ADDED_COLUMNS_SINCE[revision][entry.name])
     older = replace(manifest, schema_revision=revision,
                     tables=tuple(t for t in manifest.tables if t.file not in later),
-                    files={name: d for name, d in manifest.files.items() if name not in later})
+                    files=files)
     (copy / "manifest.json").write_text(older.to_json())
     return copy
 
@@ -279,7 +305,8 @@ def test_a_backup_of_an_earlier_migration_restores_then_upgrades(
     """The README's path for a backup older than the installed Candor: restored at its own
     revision, refused by the apps until `candor db upgrade`, then whole: the reporter's
     receipt opens the case and its file, the access log verifies, and the tables the later
-    migrations added work (statistics are counted, a category is confirmed)."""
+    migrations added work (statistics are counted, a category is confirmed, keywords start
+    empty and can be given)."""
     from core.cases.casework import UnlockedReviewer
     from core.cases.recategorise import set_category
     from core.models import Case, CategoryExample
@@ -328,6 +355,8 @@ def test_a_backup_of_an_earlier_migration_restores_then_upgrades(
     assert report.exit_code == 0, report.output
     html = next((tmp_path / "review").glob("*.html")).read_text("utf-8")
     assert 'id="review-total">' in html
+    assert "keywords:          (none)" in run(empty_target, "category", "show", "security").output
+    assert run(empty_target, "category", "edit", "security", "--keywords", "badge").exit_code == 0
     assert run(empty_target, "audit", "checkpoint").exit_code == 0
     export = tmp_path / "audit.zip"
     assert run(empty_target, "audit", "export", str(export)).exit_code == 0
