@@ -22,8 +22,9 @@ _DESCRIPTION_HELP = ("The hint under the name on the form (for a category you ad
                      "--keywords, also the words the console's category suggestions start "
                      "from); up to 1000 characters, one line.")
 _KEYWORDS_HELP = ("Keyword terms for the console's category suggestions, either language, "
-                  "separated by commas, e.g. 'tender, kickback, 招标, 回扣'; up to 100 terms "
-                  "of 60 characters. They add to the rules shipped for a default category, and "
+                  "separated by commas or semicolons (also ， 、 ；), e.g. 'tender, kickback, "
+                  "招标, 回扣'; up to 100 terms of up to 60 characters, 2000 characters in "
+                  "all. They add to the rules shipped for a default category, and "
                   "replace the names and descriptions as evidence for one you add. Not shown "
                   "to reporters.")
 

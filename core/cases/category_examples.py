@@ -36,6 +36,7 @@ from core.cases.casework import UnlockedReviewer, record_tampering
 from core.cases.content import ReportContent
 from core.cases.contexts import category_example_context
 from core.cases.grants import FIRST_EPOCH, CaseKeys
+from core.categories.lookup import category_keywords
 from core.categories.suggestions import (
     CategoryWords,
     Model,
@@ -184,6 +185,15 @@ def read_examples(session: Session, services: Services, who: UnlockedReviewer, *
     return examples
 
 
+def category_words(category: Category) -> CategoryWords:
+    """What the operator wrote about a category that its suggestions learn from: its names
+    and descriptions in both languages, and its keywords."""
+    return CategoryWords(category.code,
+                         (category.name_en, category.name_zh, category.description_en or "",
+                          category.description_zh or ""),
+                         category_keywords(category))
+
+
 def learned_model(session: Session, services: Services, who: UnlockedReviewer,
                   categories: Sequence[CategoryWords]) -> LearnedModel:
     """The keyword rules plus every example the reviewer may read, limited to `categories`
@@ -192,7 +202,7 @@ def learned_model(session: Session, services: Services, who: UnlockedReviewer,
     that have neither. With no example to read, nothing is decrypted or audited and the
     model of the rules, keywords and descriptions alone (cached: it holds no case data) is
     returned."""
-    words = tuple(CategoryWords(*c) for c in categories)
+    words = tuple(CategoryWords(c.code, tuple(c.texts), tuple(c.keywords)) for c in categories)
     examples = read_examples(session, services, who)
     if not examples:
         return LearnedModel(seed_model(words), 0)

@@ -73,10 +73,13 @@ def _checked_code(code: str) -> str:
     return code
 
 
-def _refuse_controls(field: str, value: str) -> None:
-    """InvalidInput if `value` holds a control or bidirectional formatting character."""
+def _refuse_controls(field: str, value: str, *, invisible_too: bool = False) -> None:
+    """InvalidInput if `value` holds a control or bidirectional formatting character; with
+    `invisible_too`, any formatting character (zero-width spaces, joiners, marks, BOM)."""
     for char in value:
-        if char in _BIDI_CONTROLS or unicodedata.category(char) in _REFUSED_CATEGORIES:
+        kind = unicodedata.category(char)
+        if char in _BIDI_CONTROLS or kind in _REFUSED_CATEGORIES or (
+                invisible_too and kind == "Cf"):
             raise InvalidInput(f"The {FIELD_LABELS[field]} must not contain control "
                                f"characters (found U+{ord(char):04X}); write it on one line.",
                                field=field)
@@ -99,16 +102,19 @@ def _checked_text(field: str, value: str, *, required: bool, limit: int) -> str:
 def checked_keywords(value: str) -> str:
     """An operator's keyword terms as stored: "term, term, ..." ("" for none).
 
-    Terms are separated by commas (also the Chinese ，and 、) or semicolons; surrounding spaces
-    are removed, empty terms and repeats (ignoring case) dropped. Refused, with the reason:
-    control characters, more than ``MAX_KEYWORDS`` terms, a term longer than ``MAX_KEYWORD``
-    characters, a term made only of words that say nothing about a category ("the", "问题",
-    core.categories.tokens.telling_words: it would count for nothing or draw every kind of
-    report), or more than
-    ``MAX_KEYWORDS_TEXT`` characters in all.
+    Terms are separated by commas (also the Chinese ，and 、) or semicolons (also ；);
+    surrounding spaces are removed, empty terms and repeats (ignoring case and full-width
+    forms) dropped. Refused, with the reason: control and invisible formatting characters,
+    separators and nothing else, more than ``MAX_KEYWORDS`` terms, a term longer than
+    ``MAX_KEYWORD`` characters, a term made only of words that say nothing about a category
+    ("the", "问题", core.categories.tokens.telling_words: it would count for nothing or draw
+    every kind of report), or more than ``MAX_KEYWORDS_TEXT`` characters in all.
     """
-    _refuse_controls("keywords", value)
+    _refuse_controls("keywords", value, invisible_too=True)  # never shown: nobody would see them
     terms = split_keywords(value)
+    if value.strip() and not terms:
+        raise InvalidInput("The keywords hold only separators; write terms between the commas, "
+                           "or '' to clear them.", field="keywords")
     if len(terms) > MAX_KEYWORDS:
         raise InvalidInput(f"There are {len(terms)} keywords; the limit is {MAX_KEYWORDS} per "
                            "category.", field="keywords")
@@ -119,9 +125,10 @@ def checked_keywords(value: str) -> str:
                                f"({' '.join(KEYWORD_SEPARATORS)}).", field="keywords")
         if not telling_words(term):
             raise InvalidInput(f"The keyword {term!r} gives suggestions nothing to go on: it "
-                               "holds only common words such as \"the\" or \"问题\", or no "
-                               "letters at all. Leave it out or write a more specific word.",
-                               field="keywords")
+                               "holds no word they can use (only common words such as "
+                               "\"the\" or \"问题\", single letters, or no letters a-z or "
+                               "Chinese characters). Leave it out or write a more specific "
+                               "word.", field="keywords")
     stored = join_keywords(terms)
     if len(stored) > MAX_KEYWORDS_TEXT:
         raise InvalidInput(f"The keywords take {len(stored)} characters; the limit is "

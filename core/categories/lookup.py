@@ -6,11 +6,11 @@ Operators add, edit, reorder and deactivate categories with core.categories.admi
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.categories.suggestions import CategoryWords
 from core.errors import InvalidInput, NotFound
 from core.models import Category, Reviewer, Role
 
@@ -83,8 +83,6 @@ def get_category(session: Session, code: str) -> Category:
     return category
 
 
-
-
 #: What separates an operator's keyword terms when they are written: commas (also the Chinese
 #: full-width comma and enumeration comma) and semicolons.
 KEYWORD_SEPARATORS = (",", "，", "、", ";", "；")
@@ -93,12 +91,13 @@ _KEYWORD_SPLIT = re.compile("[" + "".join(KEYWORD_SEPARATORS) + "]")
 
 def split_keywords(text: str) -> tuple[str, ...]:
     """The keyword terms written in `text`, in order: split at the separators, surrounding
-    spaces removed, empty terms and repeats (ignoring case) left out."""
+    spaces removed, empty terms and repeats left out (ignoring case and full-width forms:
+    "VPN" and "ＶＰＮ" are one term, as the suggestions read them)."""
     terms: dict[str, str] = {}
     for term in _KEYWORD_SPLIT.split(text):
         term = " ".join(term.split())
         if term:
-            terms.setdefault(term.casefold(), term)
+            terms.setdefault(unicodedata.normalize("NFKC", term).casefold(), term)
     return tuple(terms.values())
 
 
@@ -110,15 +109,6 @@ def join_keywords(terms: tuple[str, ...]) -> str:
 def category_keywords(category: Category) -> tuple[str, ...]:
     """The operator's own keyword terms for a category's suggestions (none: ())."""
     return split_keywords(category.keywords or "")
-
-
-def category_words(category: Category) -> CategoryWords:
-    """What the operator wrote about a category that its suggestions learn from: its names
-    and descriptions in both languages, and its keywords."""
-    return CategoryWords(category.code,
-                         (category.name_en, category.name_zh, category.description_en or "",
-                          category.description_zh or ""),
-                         category_keywords(category))
 
 
 def set_intake(session: Session, category_code: str, reviewers: list[Reviewer]) -> Category:

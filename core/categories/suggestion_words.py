@@ -12,7 +12,9 @@ English), so "无法登录" counts as 无法 and 登录, "access rights" as acce
 terms are separated by commas, Chinese terms by spaces. A term appears under one category only
 (tests/core/categories/test_suggestions.py checks it); a word may still occur in terms of two
 categories, and then weighs less. Categories an operator adds have no terms here: they are
-seeded from the names and descriptions the operator wrote, and learnt from confirmed cases.
+seeded from the keywords the operator gave them (`candor category edit CODE --keywords`) or,
+without any, from the names and descriptions the operator wrote, and learnt from confirmed
+cases. An operator's keywords for a default category add to its terms here.
 """
 
 from __future__ import annotations

@@ -19,14 +19,14 @@ from flask_babel import lazy_gettext as _l
 
 from core.cases import workflow
 from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
-from core.cases.category_examples import is_confirmed, learned_model
+from core.cases.category_examples import category_words, is_confirmed, learned_model
 from core.cases.letters import Letter, grounds_heading, letter
 from core.cases.recategorise import set_category
 from core.cases.retention import set_legal_hold
 from core.cases.team import get_case
 from core.cases.transitions import legal_targets
 from core.cases.views import CaseView
-from core.categories.lookup import active_categories, category_words
+from core.categories.lookup import active_categories
 from core.categories.suggestions import Suggestion, seeded_by_description, suggest
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import (
@@ -207,7 +207,7 @@ def priority(case_id: int) -> Any:
 class ShownSuggestion:
     """A suggested category with its name in the page's language, why, how many confirmed
     cases the model learned from (0: none), and whether the category has no keyword rules
-    (one the organisation added: known by its names and descriptions)."""
+    (one the organisation added without keywords: known by its names and descriptions)."""
 
     code: str
     name: str
@@ -219,11 +219,11 @@ class ShownSuggestion:
 def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
     """A category suggested from the report's text, until a handler confirms the category.
 
-    The model (core.cases.category_examples) is the keyword rules (for a category an operator
-    added: its names and descriptions) plus the categories confirmed on the cases this handler
-    is on the team of, trained in memory for this page and not stored; reading those examples
-    is audited. Shown when it is active and not the
-    case's category."""
+    The model (core.cases.category_examples) is the keyword rules and the operator's keywords
+    (for a category an operator added without keywords: its names and descriptions) plus the
+    categories confirmed on the cases this handler is on the team of, trained in memory for
+    this page and not stored; reading those examples is audited. Shown when it is active and
+    not the case's category."""
     if case.status is CaseStatus.CLOSED or is_confirmed(db(), case.id):
         return None  # the page offers no category form, or the suggestion has done its job
     active = {c.code: c for c in active_categories(db())}

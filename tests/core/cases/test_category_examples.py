@@ -23,7 +23,7 @@ from core.cases.category_examples import (
 from core.cases.content import ReportContent
 from core.cases.recategorise import set_category
 from core.categories.admin import add_category
-from core.categories.suggestions import CategoryWords, suggest, tokenize
+from core.categories.suggestions import SEED_WEIGHT, CategoryWords, suggest, tokenize
 from core.db import transaction
 from core.errors import AccessDenied
 from core.models import AuditEvent, Case, CaseGrant, CategoryExample, KeyKind, Reviewer
@@ -318,6 +318,32 @@ def test_the_learned_model_keeps_the_descriptions_of_added_categories(
     assert suggestion is not None and suggestion.category == "procurement"
     assert "procurement" not in bare.model.categories or \
         bare.model.total("procurement") == 0
+
+
+def test_with_examples_an_operators_keywords_still_count(session_factory, services,
+                                                        team) -> None:
+    """The learned model (one confirmed case here) keeps the operator's keywords: an added
+    category with keywords is suggested from them and no longer from its descriptions, and
+    keywords given to a default category add to its rules."""
+    _confirm(session_factory, services, team, team["case"].case_id, "security")
+    canteen = CategoryWords("canteen", ("Canteen and catering", "食堂与餐饮",
+                                        "Meals and the canteen staff.", ""),
+                            ("noodles", "rice", "饭菜"))
+    words = [CategoryWords(c) for c in ("security", "it_fault", "environment", "other")]
+    with transaction(session_factory) as s:
+        learned = learned_model(s, services, team["ivy"].unlocked, [*words, canteen])
+        fumes = learned_model(s, services, team["ivy"].unlocked, [
+            CategoryWords("environment", (), ("fume extraction",)), *words[:2], words[3]])
+    assert learned.examples == fumes.examples == 1
+    suggestion = suggest("The noodles were cold and the rice undercooked.", learned.model)
+    assert suggestion is not None and suggestion.category == "canteen"
+    assert learned.model.count("canteen", "meal") == 0  # the description no longer seeds
+    assert learned.model.count("canteen", "noodl") == SEED_WEIGHT  # "noodles", stemmed
+    assert learned.model.count("environment", "fume extraction") == 0
+    assert fumes.model.count("environment", "fume extraction") > 0
+    suggestion = suggest("The repair workshop solders without any fume extraction.",
+                         fumes.model)
+    assert suggestion is not None and suggestion.category == "environment"
 
 
 def test_tokenize_is_the_version_the_examples_were_kept_with() -> None:

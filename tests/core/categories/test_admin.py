@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from core.audit.log import AuditAction, verify_events
+from core.cases.category_examples import category_words
 from core.categories.admin import (
     MAX_KEYWORD,
     MAX_KEYWORDS,
@@ -18,12 +19,7 @@ from core.categories.admin import (
     route_intake,
     set_category_active,
 )
-from core.categories.lookup import (
-    active_categories,
-    category_keywords,
-    category_words,
-    list_categories,
-)
+from core.categories.lookup import active_categories, category_keywords, list_categories
 from core.db import transaction
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import AuditEvent, Case, Category, Role
@@ -261,6 +257,9 @@ def test_keywords_are_split_cleaned_and_stored_once(seeded, services):
         assert words.code == "procurement" and words.texts[:2] == ("Procurement", "采购")
         assert words.keywords == ("Tender", "kickback", "招标", "回扣", "purchase order")
     assert _keywords(seeded, "security") == ""  # the defaults start without
+    with transaction(seeded) as s:  # full-width forms are the same term, as suggestions read
+        edit_category(s, services, "security", keywords="VPN, ＶＰＮ, vpn, 门禁卡，門禁卡")
+    assert _keywords(seeded, "security") == "VPN, 门禁卡, 門禁卡"
 
 
 def test_keywords_are_replaced_cleared_and_audited_by_field_name(seeded, services):
@@ -281,6 +280,9 @@ def test_keywords_are_replaced_cleared_and_audited_by_field_name(seeded, service
 @pytest.mark.parametrize(("keywords", "message"), [
     ("badge\ntailgating", "keywords must not contain control characters .found U\\+000A"),
     ("badge, \u202etailgating", "control characters .found U\\+202E"),
+    ("badge, tail\u200bgating", "control characters .found U\\+200B"),  # invisible
+    ("badge, \u200etailgating", "control characters .found U\\+200E"),
+    (" ,,; ，", "The keywords hold only separators"),
     ("the", "The keyword 'the' gives suggestions nothing to go on"),
     ("badge, 问题", "The keyword '问题' gives suggestions nothing to go on"),
     ("badge, !!!", "The keyword '!!!' gives suggestions nothing to go on"),
