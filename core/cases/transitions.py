@@ -39,6 +39,10 @@ TRANSITIONS: Mapping[CaseStatus, frozenset[CaseStatus]] = MappingProxyType({
     S.CLOSED: frozenset({S.UNDER_INVESTIGATION, S.ACKNOWLEDGED}),
 })
 
+#: Stages in which a report's scope is decided (accepted, referred elsewhere, not admissible):
+#: before any such decision. The table also lets a finished case go back under investigation,
+#: but only by reopening (the lead, with a reason: core.cases.workflow.reopen_case).
+SCOPE_STAGES = frozenset({S.RECEIVED, S.ACKNOWLEDGED})
 #: Stages a reopened case goes back to (accepted: investigation; otherwise: scope decision).
 REOPEN_TARGETS = frozenset({S.UNDER_INVESTIGATION, S.ACKNOWLEDGED})
 #: Stages in which the reporter may answer whether they are satisfied with the outcome.
@@ -67,6 +71,15 @@ def legal_targets(current: CaseStatus, before_request: CaseStatus | None = None
                   else before_request)
         return frozenset({before} | TRANSITIONS[before]) - {S.INFO_NEEDED}
     return TRANSITIONS[current]
+
+
+def may_decide_scope(current: CaseStatus, before_request: CaseStatus | None = None) -> bool:
+    """Whether the scope may be decided now: in a scope stage, or waiting for information
+    asked in one (``before_request``: the stage the request was made in, as for
+    ``legal_targets``)."""
+    if current is S.INFO_NEEDED:
+        return before_request in (None, S.INFO_NEEDED, *SCOPE_STAGES)
+    return current in SCOPE_STAGES
 
 
 def check_transition(current: CaseStatus, target: CaseStatus,

@@ -30,7 +30,7 @@ from core.cases.content import MAX_LONG_TEXT, clean_text
 from core.cases.inbox_counts import lock_case, role_changed, sync_member_keys
 from core.cases.records import seal_record
 from core.cases.team import get_case
-from core.cases.transitions import check_transition
+from core.cases.transitions import check_transition, may_decide_scope
 from core.errors import AccessDenied, InvalidInput
 from core.models import (
     ActionStatus,
@@ -141,6 +141,10 @@ def decide_scope(session: Session, services: Services, who: UnlockedReviewer, ca
             raise InvalidInput("Choose the case lead.", field="lead")
         lead = _active_member(case, lead_id)
     _check_move(session, case, target)
+    if not may_decide_scope(case.status, before_request(session, case)):
+        # The table lets a finished case go back under investigation, for reopening only.
+        raise StageRefused(f"the scope of this case was decided already (it is {case.status}); "
+                           "to handle it again, its lead reopens it with a reason")
     if text:
         send_message(session, services, who, case.id, MessageKind.INFORMATION, text)
     case.scope_decision = decision

@@ -235,6 +235,33 @@ def test_a_question_after_the_decision_is_refused_with_a_reason(app, session_fac
     assert _status(session_factory, result.case_id) is CaseStatus.DECIDED
 
 
+def test_a_closed_case_offers_no_scope_decision_and_refuses_one(app, session_factory,
+                                                                services) -> None:
+    """A closed case goes back under investigation only by reopening (the lead, with a
+    reason): its page has no scope form, and a scope decision posted anyway is refused with
+    the stage, nothing sent to the reporter."""
+    alice, bob, result = _team(session_factory, services)
+    from tests.core.factories import walk_to
+    with transaction(session_factory) as s:
+        walk_to(s, services, alice.unlocked.actor, s.get(Case, result.case_id),
+                CaseStatus.REFERRED)
+        walk_to(s, services, alice.unlocked.actor, s.get(Case, result.case_id),
+                CaseStatus.CLOSED)
+    a = login_client(app, session_factory, services, alice)
+    page = a.get(f"/cases/{result.case_id}").text
+    assert 'id="scope-form"' not in page and 'id="reopen-form"' in page
+    before = _reporter_sees(session_factory, services, result.receipt_code)
+    refused = _post(a, result.case_id, "scope", {"decision": "accepted", "lead": str(bob.id),
+                                                 "priority": "normal",
+                                                 "message": "Accepted after all"})
+    assert refused.status_code == 409
+    assert "not possible in the case&#39;s current stage" in refused.text
+    assert _status(session_factory, result.case_id) is CaseStatus.CLOSED
+    assert _reporter_sees(session_factory, services, result.receipt_code) == before
+    open_case = submit(session_factory, services)
+    assert 'id="scope-form"' in a.get(f"/cases/{open_case.case_id}").text
+
+
 def test_templates_come_in_the_reporters_language_and_named_reports_suggest_high(
         app, session_factory, services) -> None:
     """A named (confidential) report in English: the forms are prepared in English, the

@@ -15,10 +15,11 @@ from core.cases.actions import add_action
 from core.cases.casework import StageRefused, read_case_for_reviewer
 from core.cases.transitions import IllegalTransition
 from core.db import transaction
-from core.errors import AccessDenied, InvalidInput
+from core.errors import AccessDenied, Conflict, InvalidInput
 from core.intake.reporter import login_submitter, read_case_for_submitter
 from core.models import (
     AuditEvent,
+    Case,
     CaseMember,
     CasePriority,
     CaseStatus,
@@ -38,6 +39,7 @@ from tests.core.factories import (
     audit_size,
     detached_case,
     handlers_and_case,
+    walk_to,
 )
 
 FIRST = workflow.DecisionInput(
@@ -293,6 +295,32 @@ def test_a_referred_case_is_not_accepted_without_reopening(session_factory, serv
                               ScopeDecision.ACCEPTED, lead_id=bob.id,
                               message="Accepted after all.")
     assert _snapshot(session_factory, result.case_id) == before
+
+
+@pytest.mark.parametrize("stage", [CaseStatus.FEEDBACK_GIVEN, CaseStatus.FOLLOW_UP,
+                                   CaseStatus.CLOSED, CaseStatus.INFO_NEEDED])
+def test_a_decided_case_is_not_accepted_again_without_reopening(
+        session_factory, services, team, stage: CaseStatus) -> None:
+    """After the outcome, after closing, or while waiting for information asked during the
+    investigation, the table would let the case go under investigation (for reopening):
+    a scope decision must not take that way round the lead and the reason."""
+    alice, bob, result = team
+    case_id = _accepted(session_factory, services, team)
+    with transaction(session_factory) as s:
+        case = s.get(Case, case_id)
+        walk_to(s, services, alice.unlocked.actor, case, CaseStatus.FEEDBACK_GIVEN
+                if stage is not CaseStatus.INFO_NEEDED else CaseStatus.UNDER_INVESTIGATION)
+        walk_to(s, services, alice.unlocked.actor, case, stage)
+    before = _snapshot(session_factory, case_id)
+    for decision, message in ((ScopeDecision.ACCEPTED, "Accepted after all."),
+                              (ScopeDecision.REFERRED, "Ask HR."),
+                              (ScopeDecision.NOT_ADMISSIBLE, "Not for us.")):
+        with transaction(session_factory) as s, pytest.raises(Conflict) as refused:
+            workflow.decide_scope(s, services, alice.unlocked, case_id, decision,
+                                  lead_id=bob.id, message=message)
+        assert str(stage) in str(refused.value)
+    assert _snapshot(session_factory, case_id) == before
+    assert detached_case(session_factory, case_id).status is stage
 
 
 def test_acceptance_needs_a_lead_from_the_team(session_factory, services, team) -> None:
