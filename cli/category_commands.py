@@ -14,7 +14,7 @@ from core.categories.admin import (
     route_intake,
     set_category_active,
 )
-from core.categories.lookup import get_category, list_categories
+from core.categories.lookup import get_category, list_categories, receiving_intake
 from core.models import Category, Role
 
 _NAME_HELP = "Shown to reporters on the form; 1-120 characters, one line."
@@ -30,9 +30,13 @@ _KEYWORDS_HELP = ("Keyword terms for the console's category suggestions, either 
 
 
 def _intake(category: Category) -> list[str]:
-    """Usernames that actually receive the category's new reports."""
-    return [r.username for r in category.intake_reviewers
-            if r.active and r.role is Role.REVIEWER]
+    """The intake case handlers as listed: those who receive the category's new reports, and
+    those named who do not yet (not enrolled: they have not logged in, set up TOTP and chosen
+    their own passphrase), marked so."""
+    receiving = receiving_intake(category)
+    return [r.username if r in receiving else f"{r.username} (not enrolled yet)"
+            for r in sorted(category.intake_reviewers, key=lambda r: r.username)
+            if r in receiving or (r.active and r.role is Role.REVIEWER)]
 
 
 @click.group()
@@ -51,11 +55,13 @@ def category() -> None:
 def category_list(obj: CliContext) -> None:
     """List every category: position, state, names, intake.
 
-    Intake lists the active case handlers who receive the category's new reports.
+    Intake lists the case handlers who receive the category's new reports; one named who has
+    not enrolled yet (logged in, set up TOTP, chosen their own passphrase) is marked so.
     """
     with obj.transaction() as session:
         rows = [(str(position), c.code, "active" if c.active else "inactive", c.name_en,
-                 c.name_zh, ", ".join(_intake(c)) or "(none)", c.active and not _intake(c))
+                 c.name_zh, ", ".join(_intake(c)) or "(none)",
+                 c.active and not receiving_intake(c))
                 for position, c in enumerate(list_categories(session), start=1)]
     if not rows:
         click.echo("No categories. Add one with `candor category add CODE --name-en ... "
@@ -67,7 +73,8 @@ def category_list(obj: CliContext) -> None:
     unrouted = [r[1] for r in rows if r[6]]
     if unrouted:
         click.echo(f"\nNo active intake case handler for: {', '.join(unrouted)}. Their reports "
-                   "are readable only with the recovery key; use `candor category intake`.")
+                   "are readable only with the recovery key; use `candor category intake` (a "
+                   "case handler receives reports once enrolled).")
 
 
 @category.command("show")

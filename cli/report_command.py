@@ -42,13 +42,18 @@ def report(obj: CliContext, period: str, language: str, output_format: str,
         rendered = render_review_offline(app, chosen, obj.services.clock.today(), language)
     except PdfUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    output_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    if output_format in ("pdf", "both"):
-        written.append(output_dir / f"{rendered.stem}.pdf")
-        written[-1].write_bytes(rendered.pdf)
-    if output_format in ("html", "both"):
-        written.append(output_dir / f"{rendered.stem}.html")
-        written[-1].write_text(rendered.html, encoding="utf-8")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        if output_format in ("pdf", "both"):
+            written.append(output_dir / f"{rendered.stem}.pdf")
+            written[-1].write_bytes(rendered.pdf)
+        if output_format in ("html", "both"):
+            written.append(output_dir / f"{rendered.stem}.html")
+            written[-1].write_text(rendered.html, encoding="utf-8")
+    except OSError as exc:  # a read-only, missing or wrong kind of place: the operator's to fix
+        where = exc.filename or output_dir
+        raise click.ClickException(f"cannot write the report to {where}: "
+                                   f"{exc.strerror or exc}") from None
     for path in written:
         click.echo(f"Wrote {path}")

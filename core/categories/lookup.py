@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
 from core.models import Category, Reviewer, Role
+from core.staff.keys import may_hold_case_keys
 
 #: A category's code: it names the category for good (cases and filters refer to it).
 CODE_PATTERN = re.compile(r"[a-z0-9_]{1,32}")
@@ -122,7 +123,13 @@ def set_intake(session: Session, category_code: str, reviewers: list[Reviewer]) 
     return category
 
 
+def receiving_intake(category: Category) -> list[Reviewer]:
+    """The category's intake case handlers who actually receive its new reports: active,
+    approved and enrolled (core.staff.keys.may_hold_case_keys). One named as intake who has
+    not logged in and chosen a passphrase yet receives nothing."""
+    return [r for r in category.intake_reviewers if may_hold_case_keys(r)]
+
+
 def unrouted_categories(session: Session) -> list[Category]:
-    """Active categories with no active intake reviewer: admins must fix these."""
-    return [c for c in active_categories(session)
-            if not any(r.active and r.role is Role.REVIEWER for r in c.intake_reviewers)]
+    """Active categories whose new reports reach no case handler: admins must fix these."""
+    return [c for c in active_categories(session) if not receiving_intake(c)]

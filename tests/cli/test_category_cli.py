@@ -222,8 +222,18 @@ def test_intake(env: dict[str, str], instance: Instance) -> None:
     fails(run(env, "category", "intake", "roles"), "name at least one case handler", status=2)
     fails(run(env, "category", "intake", "roles", "alice", "--none"), "not both", status=2)
 
+    # A reset passphrase drops bob's key pair: he receives nothing until he enrols again.
+    assert run(env, "reviewer", "reset-passphrase", "bob").exit_code == 0
+    assert re.search(r"^5\s+roles\s+active\s+.*\s+alice, bob \(not enrolled yet\)$",
+                     run(env, "category", "list").output, re.M)
+    assert run(env, "reviewer", "reset-passphrase", "alice").exit_code == 0
+    listed = run(env, "category", "list").output
+    assert "No active intake case handler for: it_fault," in listed and ", roles" in listed
+    assert "intake:            alice (not enrolled yet), bob (not enrolled yet)" in run(
+        env, "category", "show", "roles").output
     assert run(env, "reviewer", "deactivate", "bob").exit_code == 0
-    assert re.search(r"^5\s+roles\s+.*\s+alice$", run(env, "category", "list").output, re.M)
+    assert re.search(r"^5\s+roles\s+.*\s+alice \(not enrolled yet\)$",
+                     run(env, "category", "list").output, re.M)
 
     cleared = run(env, "category", "intake", "roles", "--none")
     assert cleared.exit_code == 0 and "no intake case handler" in cleared.output

@@ -88,6 +88,22 @@ def test_the_earliest_year_has_its_report(initialised_env: dict[str, str],
     assert "Traceback" not in result.output
 
 
+def test_a_place_that_cannot_be_written_is_one_clear_line(initialised_env: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    """A file where the directory should be, or a directory that cannot be made: one line
+    naming the place, status 1, nothing written (was a traceback)."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a directory")
+    for out in (blocker / "sub", blocker):
+        result = run(initialised_env, "report", "--period", "2026", "--format", "html",
+                     "--output-dir", str(out))
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output
+        assert result.output.startswith("Error: cannot write the report to "), result.output
+        assert str(blocker) in result.output
+    assert blocker.read_text() == "not a directory"
+
+
 def test_a_bad_period_is_one_clear_line(initialised_env: dict[str, str],
                                         tmp_path: Path) -> None:
     out = tmp_path / "reports"
