@@ -42,7 +42,8 @@ LONG = 20_000
 
 def _text(label: str, message: str, *, required: bool = True) -> TextAreaField:
     validators = [InputRequired(message=message)] if required else [Optional()]
-    return TextAreaField(label, validators=[*validators, Length(max=LONG)])
+    return TextAreaField(label, validators=[
+        *validators, Length(max=LONG, message=_l("Keep this under %(max)d characters."))])
 
 
 def _checkboxes(label: str, labels: dict) -> SelectMultipleField:  # type: ignore[type-arg]

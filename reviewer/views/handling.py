@@ -9,13 +9,15 @@ take)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
 
 from core.cases import workflow
 from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
@@ -137,30 +139,39 @@ def _done(case_id: int, anchor: str = "handling") -> Any:
     return redirect(url_for("cases.show", case_id=case_id) + f"#{anchor}", code=303)
 
 
-def _refused(case_id: int, exc: Exception) -> Any:
+def _refused(case_id: int, exc: Exception, errors: Mapping[str, str] | None = None) -> Any:
     """The case page again, saying why the step was refused (nothing was changed)."""
     from reviewer.views.cases import render_case
     if isinstance(exc, InvalidInput):
-        message = FIELD_ERRORS.get(exc.field or "", _l("Check the form and try again."))
+        message = (errors or {}).get(exc.field or "") or FIELD_ERRORS.get(
+            exc.field or "", _l("Check the form and try again."))
         return render_case(case_id, error=str(message), status=400)
     if isinstance(exc, AccessDenied):
         return render_case(case_id, error=str(LEAD_ERROR), status=403)
     return render_case(case_id, error=str(STAGE_ERROR), status=409)
 
 
-def _run(case_id: int, step: Callable[[], object], anchor: str = "handling") -> Any:
-    """Run one step in a savepoint; redirect on success, explain a refusal."""
+def _run(case_id: int, step: Callable[[], object], anchor: str = "handling",
+         errors: Mapping[str, str] | None = None) -> Any:
+    """Run one step in a savepoint; redirect on success, explain a refusal (`errors`: this
+    step's own messages for refused fields, before FIELD_ERRORS)."""
     try:
         with attempt():
             step()
     except (InvalidInput, Conflict, AccessDenied) as exc:
-        return _refused(case_id, exc)
+        return _refused(case_id, exc, errors)
     return _done(case_id, anchor)
 
 
-def _invalid_form(case_id: int) -> Any:
+def _invalid_form(case_id: int, form: FlaskForm | None = None) -> Any:
+    """The case page again, 400, saying what is wrong with the form: a text field's own
+    message ("Write the message.", "Keep this under 20000 characters.") where there is
+    one, or to check the form."""
     from reviewer.views.cases import render_case
-    return render_case(case_id, error=_("Check the form and try again."), status=400)
+    texts = [field for field in (form or ()) if isinstance(field, TextAreaField)]
+    message = next((str(field.errors[0]) for field in texts if field.errors),
+                   _("Check the form and try again."))
+    return render_case(case_id, error=message, status=400)
 
 
 @blueprint.post("/cases/<id:case_id>/acknowledge")
@@ -170,7 +181,7 @@ def acknowledge(case_id: int) -> Any:
     require_member(case_id)
     form = MessageTextForm(prefix="ack")
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     return _run(case_id, lambda: workflow.acknowledge(
         db(), console().services, current().unlocked, case_id, form.body.data or ""))
 
@@ -183,7 +194,7 @@ def scope(case_id: int) -> Any:
     form = ScopeForm()
     form.lead.choices = as_choices(team_choices(get_case(db(), case_id)))
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     decision = ScopeDecision(form.decision.data)
     return _run(case_id, lambda: workflow.decide_scope(
         db(), console().services, current().unlocked, case_id, decision,
@@ -198,7 +209,7 @@ def priority(case_id: int) -> Any:
     require_member(case_id)
     form = PriorityForm(prefix="prio")
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     return _run(case_id, lambda: workflow.set_priority(
         db(), console().services, current().unlocked, case_id,
         CasePriority(form.priority.data)))
@@ -242,11 +253,18 @@ def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
 
 def category_form(current_code: str | None = None, *,
                   formdata: Any = None) -> CategoryForm:
-    """The category form with the active categories (by name in the page's language)."""
-    form = CategoryForm(formdata=formdata, prefix="cat", category=current_code)
+    """The category form with the active categories (by name in the page's language).
+
+    A case whose category was deactivated since gets an empty first choice, selected: the
+    browser would otherwise preselect the first active category, and one click on "Save"
+    would move the case there without anyone choosing it."""
     language = current_language()
-    form.category.choices = as_choices(
-        (c.code, category_name(c, language)) for c in active_categories(db()))
+    choices = [(c.code, category_name(c, language)) for c in active_categories(db())]
+    if current_code is not None and current_code not in dict(choices):
+        choices.insert(0, ("", str(_("Choose an active category"))))
+        current_code = ""
+    form = CategoryForm(formdata=formdata, prefix="cat", category=current_code)
+    form.category.choices = as_choices(choices)
     return form
 
 
@@ -258,7 +276,7 @@ def category(case_id: int) -> Any:
     form = CategoryForm(prefix="cat")
     form.category.choices = category_form().category.choices
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     return _run(case_id, lambda: set_category(
         db(), console().services, current().unlocked, case_id, form.category.data or ""))
 
@@ -270,7 +288,7 @@ def legal_hold(case_id: int) -> Any:
     require_member(case_id)
     form = LegalHoldForm(prefix="hold")
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     hold = form.hold.data == "on"
     return _run(case_id, lambda: set_legal_hold(
         db(), console().services, get_case(db(), case_id), hold, current().unlocked.actor))
@@ -284,7 +302,7 @@ def lead(case_id: int) -> Any:
     form = LeadForm(prefix="lead")
     form.reviewer.choices = as_choices(team_choices(get_case(db(), case_id)))
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     return _run(case_id, lambda: workflow.hand_over_lead(
         db(), console().services, current().unlocked, case_id, int(form.reviewer.data)),
         "team")
@@ -299,7 +317,7 @@ def role(case_id: int) -> Any:
     form.reviewer.choices = as_choices(team_choices(get_case(db(), case_id)))
     form.role.choices = as_choices((r.value, MEMBER_ROLE[r]) for r in workflow.TEAM_ROLES)
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     return _run(case_id, lambda: workflow.set_member_role(
         db(), console().services, current().unlocked, case_id, int(form.reviewer.data),
         MemberRole(form.role.data)), "team")
@@ -312,7 +330,7 @@ def feedback(case_id: int) -> Any:
     require_member(case_id)
     form = FeedbackForm()
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     who = current().unlocked
     language = read_case_for_reviewer(db(), console().services, who, case_id).report.language
     return _run(case_id, lambda: workflow.give_feedback(
@@ -327,7 +345,7 @@ def follow_up(case_id: int) -> Any:
     require_member(case_id)
     form = ReasonForm()
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     return _run(case_id, lambda: workflow.start_follow_up(
         db(), console().services, current().unlocked, case_id))
 
@@ -339,7 +357,7 @@ def close(case_id: int) -> Any:
     require_member(case_id)
     form = ReasonForm()
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     return _run(case_id, lambda: workflow.close_case(
         db(), console().services, current().unlocked, case_id, form.reason.data or ""))
 
@@ -351,7 +369,7 @@ def review(case_id: int) -> Any:
     require_member(case_id)
     form = MessageTextForm(prefix="review")
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     return _run(case_id, lambda: workflow.answer_review(
         db(), console().services, current().unlocked, case_id, form.body.data or ""),
         "thread")
@@ -364,7 +382,9 @@ def reopen(case_id: int) -> Any:
     require_member(case_id)
     form = ReasonForm()
     if not form.validate_on_submit():
-        return _invalid_form(case_id)
+        return _invalid_form(case_id, form)
     reason = form.reason.data or ""
     return _run(case_id, lambda: workflow.reopen_case(
-        db(), console().services, current().unlocked, case_id, reason))
+        db(), console().services, current().unlocked, case_id, reason),
+        errors={"reason": str(_("Give the reason for reopening (it is kept for the case team "
+                                "only)."))})

@@ -262,6 +262,47 @@ def test_a_closed_case_offers_no_scope_decision_and_refuses_one(app, session_fac
     assert 'id="scope-form"' in a.get(f"/cases/{open_case.case_id}").text
 
 
+def test_a_refused_form_says_what_is_wrong(app, session_factory, services) -> None:
+    """An empty or too long acknowledgement names what to fix; reopening without a reason
+    asks for the reason for reopening (not the closing message). Nothing changes."""
+    alice, _bob, result = _team(session_factory, services)
+    a = login_client(app, session_factory, services, alice)
+    empty = _post(a, result.case_id, "acknowledge", {"ack-body": ""})
+    assert empty.status_code == 400 and "Write the message." in empty.text
+    long = _post(a, result.case_id, "acknowledge", {"ack-body": "x" * 30_000})
+    assert long.status_code == 400 and "Keep this under 20000 characters." in long.text
+    assert _status(session_factory, result.case_id) is CaseStatus.RECEIVED
+    from tests.core.factories import walk_to
+    with transaction(session_factory) as s:
+        walk_to(s, services, alice.unlocked.actor, s.get(Case, result.case_id),
+                CaseStatus.REFERRED)
+    refused = _post(a, result.case_id, "reopen", {"reason": " "})
+    assert refused.status_code == 400
+    assert "Give the reason for reopening" in refused.text
+    assert "closes only with one" not in refused.text
+    assert _status(session_factory, result.case_id) is CaseStatus.REFERRED
+
+
+def test_a_case_in_a_retired_category_is_not_moved_by_one_click(app, session_factory,
+                                                                services) -> None:
+    """Its category is no longer offered: the form selects an empty choice, not the first
+    active category, and saving it unchanged is refused and moves nothing."""
+    from core.categories.admin import set_category_active
+    alice, _bob, result = _team(session_factory, services)
+    with transaction(session_factory) as s:
+        set_category_active(s, services, "it_fault", False)
+    a = login_client(app, session_factory, services, alice)
+    page = a.get(f"/cases/{result.case_id}").text
+    form = page[page.index('id="category-form"'):]
+    form = form[:form.index("</form>")]
+    assert re.search(r'<option selected value="">|<option value="" selected>', form), form
+    assert 'value="it_fault"' not in form
+    refused = _post(a, result.case_id, "category", {"cat-category": ""})
+    assert refused.status_code == 400
+    with session_factory() as s:
+        assert s.get(Case, result.case_id).category.code == "it_fault"
+
+
 def test_templates_come_in_the_reporters_language_and_named_reports_suggest_high(
         app, session_factory, services) -> None:
     """A named (confidential) report in English: the forms are prepared in English, the

@@ -32,8 +32,8 @@ def test_the_lead_sees_the_day_and_places_and_lifts_a_hold(
     day = services.clock.today() + timedelta(days=services.config.retention_days)
     lead = login_client(app, session_factory, services, full.lead)
     page = lead.get(f"/cases/{full.case_id}").get_data(as_text=True)
-    assert (f"Content destroyed on {day.isoformat()} under the retention policy unless on "
-            "legal hold.") in page
+    assert (f"Content to be destroyed on {day.isoformat()} under the retention policy, unless "
+            "the case is on legal hold.") in page
     assert 'id="legal-hold-submit"' in page
     # Another member (not the lead) sees the day but not the form, and is refused.
     other = login_client(app, session_factory, services, full.intake)
