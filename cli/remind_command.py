@@ -10,7 +10,7 @@ from core.operations.warning_digest import send_early_warnings
 
 
 @click.command()
-@click.option("--days", type=int, default=REMIND_DAYS, show_default=True,
+@click.option("--days", type=click.IntRange(0, 366), default=REMIND_DAYS, show_default=True,
               help="Remind about deadlines within this many days (and any already past).")
 @pass_context
 def remind(obj: CliContext, days: int) -> None:

@@ -89,7 +89,8 @@ def _checked_text(field: str, value: str, *, required: bool, limit: int) -> str:
     """Surrounding whitespace removed; refused if it holds a control character, is longer than
     `limit` characters, or is empty when `required`."""
     label = FIELD_LABELS[field]
-    _refuse_controls(field, value)
+    # Invisible characters too: "a\u200bb" would show as "ab" beside a category named "ab".
+    _refuse_controls(field, value, invisible_too=True)
     value = value.strip()
     if required and not value:
         raise InvalidInput(f"The {label} must not be empty.", field=field)
@@ -110,7 +111,7 @@ def checked_keywords(value: str) -> str:
     ("the", "问题", core.categories.tokens.telling_words: it would count for nothing or draw
     every kind of report), or more than ``MAX_KEYWORDS_TEXT`` characters in all.
     """
-    _refuse_controls("keywords", value, invisible_too=True)  # never shown: nobody would see them
+    _refuse_controls("keywords", value, invisible_too=True)
     terms = split_keywords(value)
     if value.strip() and not terms:
         raise InvalidInput("The keywords hold only separators; write terms between the commas, "
@@ -151,6 +152,22 @@ def _checked_texts(values: dict[str, str | None], *, names_required: bool) -> di
         checked[field] = _checked_text(field, value, required=is_name,
                                        limit=MAX_NAME if is_name else MAX_DESCRIPTION)
     return checked
+
+
+def _refuse_same_names(categories: list[Category], texts: dict[str, str],
+                       code: str) -> None:
+    """InvalidInput if a new name is another category's name in the same language (ignoring
+    case and full-width forms): reporters choose by name, and two alike cannot be told apart."""
+    for field in ("name_en", "name_zh"):
+        if field not in texts:
+            continue
+        wanted = unicodedata.normalize("NFKC", texts[field]).casefold()
+        for other in categories:
+            if other.code != code and unicodedata.normalize(
+                    "NFKC", getattr(other, field)).casefold() == wanted:
+                raise InvalidInput(f"The {FIELD_LABELS[field]} {texts[field]!r} is already "
+                                   f"the name of category {other.code!r}; choose another so "
+                                   "that reporters can tell them apart.", field=field)
 
 
 def _ordered_locked(session: Session) -> list[Category]:
@@ -214,6 +231,7 @@ def add_category(
     ordered = _ordered_locked(session)
     if any(c.code == code for c in ordered):
         raise Conflict(f"a category {code!r} already exists")
+    _refuse_same_names(ordered, texts, code)
     index = len(ordered) if position is None else _checked_position(position, len(ordered) + 1)
     category = Category(code=code, active=True, position=index, **texts)
     ordered.insert(index, category)
@@ -248,6 +266,7 @@ def edit_category(
     if keywords is not None:
         texts["keywords"] = checked_keywords(keywords)
     category = get_category(session, code)
+    _refuse_same_names(_ordered_locked(session), texts, category.code)
     changed = tuple(f for f in EDITABLE_FIELDS
                     if f in texts and getattr(category, f) != texts[f])
     for field in changed:

@@ -141,6 +141,24 @@ def check_new_username(session: Session, username: str) -> str:
     return username
 
 
+#: What an email address for notifications must look like (the console's form checks the same).
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: The longest address SMTP allows (RFC 5321), and the column's size.
+MAX_EMAIL = 254
+
+
+def checked_email(email: str | None) -> str | None:
+    """The address with surrounding spaces removed (None for none), or InvalidInput if it is
+    not one like name@example.org or longer than MAX_EMAIL characters."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    if len(email) > MAX_EMAIL or not EMAIL_PATTERN.fullmatch(email):
+        raise InvalidInput(f"Enter an email address like name@example.org, at most {MAX_EMAIL} "
+                           "characters.", field="email")
+    return email
+
+
 def add_reviewer(
     session: Session,
     services: Services,
@@ -169,7 +187,7 @@ def add_reviewer(
         passphrase = prepare_passphrase(passphrase, services.config.kdf)
     check_passphrase_policy(passphrase.text, username=username)
     reviewer = Reviewer(
-        username=username, role=role, active=True, email=email or None,
+        username=username, role=role, active=True, email=checked_email(email),
         display_name=clean_display_name(display_name),
         passphrase_hash=passphrase.hashed,
         must_change_passphrase=True, public_key=None, wrapped_private_key=None,

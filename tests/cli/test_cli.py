@@ -84,6 +84,13 @@ def test_reviewer_lifecycle(env: dict[str, str]) -> None:
     weak = run(env, "reviewer", "add", "bob", "--role", "auditor", "--passphrase-stdin",
                input="password1234\n")
     assert weak.exit_code == 1 and "too easy to guess" in weak.output
+    for email in ("not an email", "a@" + "b" * 250 + ".org", "two@a.org, three@b.org"):
+        bad_email = run(env, "reviewer", "add", "bob", "--role", "auditor", "--email", email,
+                        "--passphrase-stdin", input=PASSPHRASE + "\n")
+        assert bad_email.exit_code == 1, bad_email.output
+        assert bad_email.output.startswith("Error: Enter an email address like name@example"), \
+            bad_email.output
+    assert run(env, "remind", "--days", "-5").exit_code == 2
 
     listed = run(env, "reviewer", "list")
     assert listed.exit_code == 0

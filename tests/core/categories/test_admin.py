@@ -59,7 +59,8 @@ def audit_chain_holds(session_factory):
 
 
 def add(session_factory, services, code="fraud", **kwargs):
-    values = {"name_en": "Fraud and theft", "name_zh": "欺诈与盗窃"} | kwargs
+    values = ({"name_en": "Fraud and theft", "name_zh": "欺诈与盗窃"} if code == "fraud" else
+              {"name_en": f"Fraud ({code})", "name_zh": f"欺诈（{code}）"}) | kwargs
     with transaction(session_factory) as s:
         return add_category(s, services, code=code, **values).id
 
@@ -231,6 +232,28 @@ def test_a_failed_edit_changes_nothing(seeded, services):
     with seeded() as s:
         assert s.scalars(select(Category.name_en).where(Category.code == "other")).one() \
             == "Something else"
+
+
+def test_a_name_another_category_has_is_refused(seeded, services):
+    """Reporters choose by name: two categories named alike (ignoring case and full-width
+    forms) cannot be told apart on the form; a zero-width space would hide the difference."""
+    with transaction(seeded) as s, pytest.raises(InvalidInput, match=(
+            "The English name 'something ELSE' is already the name of category 'other'")) as e:
+        add_category(s, services, code="misc", name_en="something ELSE", name_zh="杂项")
+    assert e.value.field == "name_en"
+    with transaction(seeded) as s, pytest.raises(InvalidInput, match="category 'other'"):
+        edit_category(s, services, "suggestion", name_zh="其他")
+    with transaction(seeded) as s, pytest.raises(InvalidInput, match="category 'roles'"):
+        add_category(s, services, code="misc", name_en="Misc", name_zh="岗位职责不清")
+    with transaction(seeded) as s, pytest.raises(InvalidInput, match="category 'other'"):
+        add_category(s, services, code="misc", name_en="Ｓｏｍｅｔｈｉｎｇ ｅｌｓｅ",
+                     name_zh="杂项")
+    with transaction(seeded) as s, pytest.raises(InvalidInput, match="found U\\+200B"):
+        add_category(s, services, code="misc", name_en="Something\u200belse", name_zh="杂项")
+    with transaction(seeded) as s:  # its own name again is no conflict
+        assert edit_category(s, services, "other", name_en="SOMETHING ELSE").changed == (
+            "name_en",)
+    assert codes(seeded) == DEFAULT_ORDER
 
 
 # --- keywords -----------------------------------------------------------------------------------
