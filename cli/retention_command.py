@@ -75,8 +75,11 @@ def _hold(obj: CliContext, reference: str, hold: bool) -> None:
         case = case_by_reference(session, reference)
         changed = set_legal_hold(session, obj.services, case, hold, Actor.system())
         stored = case.reference  # as the console shows it, however it was typed
-    state = "on legal hold" if hold else "no longer on legal hold"
-    click.echo(f"Case {stored} is {state}." if changed else f"Case {stored} was already {state}.")
+    if changed:
+        click.echo(f"Case {stored} is {'on legal hold' if hold else 'no longer on legal hold'}.")
+    else:
+        click.echo(f"Case {stored} was already on legal hold." if hold
+                   else f"Case {stored} was not on legal hold.")
 
 
 @retention.command("hold")

@@ -81,7 +81,11 @@ def test_hold_run_release_run(env, instance, referred) -> None:
         env, "retention", "hold", typed).output
     result = run(env, "retention", "run")
     assert result.exit_code == 0 and "Destroyed the content of 0 case(s)" in result.output
-    assert run(env, "retention", "release", referred).exit_code == 0
+    released = run(env, "retention", "release", referred)
+    assert released.exit_code == 0 and f"Case {referred} is no longer on legal hold." in (
+        released.output)
+    assert f"Case {referred} was not on legal hold." in run(
+        env, "retention", "release", referred).output
     result = run(env, "retention", "run")
     assert result.exit_code == 0, result.output
     assert referred in result.output and "Destroyed the content of 1 case(s)" in result.output
