@@ -1,6 +1,6 @@
-"""core.cases.workflow: one case walked through the whole cycle by two handlers, the referral
-and not-admissible paths, and the refusals (each writes nothing). The inbox counters stay
-exact after every step."""
+"""core.cases.workflow: one case walked through the whole cycle by two handlers, and the
+refusals after the scope decision (each writes nothing). The inbox counters stay exact after
+every step. The scope decision itself: test_workflow_scope.py."""
 
 from __future__ import annotations
 
@@ -15,31 +15,34 @@ from core.cases.actions import add_action
 from core.cases.casework import StageRefused, read_case_for_reviewer
 from core.cases.transitions import IllegalTransition
 from core.db import transaction
-from core.errors import AccessDenied, Conflict, InvalidInput
+from core.errors import AccessDenied, InvalidInput
 from core.intake.reporter import login_submitter, read_case_for_submitter
 from core.models import (
     AuditEvent,
-    Case,
     CaseMember,
     CasePriority,
     CaseStatus,
     Decision,
     Finding,
     MemberRole,
-    Message,
     MessageKind,
     RootCause,
     SanctionType,
     ScopeDecision,
 )
+from tests.core.cases.workflow_steps import (
+    accepted,
+    member_roles,
+    message_kinds,
+    snapshot,
+    stage_changes,
+)
 from tests.core.factories import (
-    add_reviewer,
     assert_counters_exact,
     audit_actions,
     audit_size,
     detached_case,
     handlers_and_case,
-    walk_to,
 )
 
 FIRST = workflow.DecisionInput(
@@ -59,36 +62,6 @@ def team(session_factory, services):
     return handlers_and_case(session_factory, services)
 
 
-def _roles(session_factory, case_id: int) -> dict[int, MemberRole]:
-    with session_factory() as s:
-        return {m.reviewer_id: m.role for m in s.execute(
-            select(CaseMember).where(CaseMember.case_id == case_id)).scalars()}
-
-
-def _messages(session_factory, case_id: int) -> list[MessageKind]:
-    with session_factory() as s:
-        return list(s.execute(select(Message.kind).where(Message.case_id == case_id)
-                              .order_by(Message.position)).scalars())
-
-
-def _stage_changes(session_factory, case_id: int) -> list[tuple[str, str]]:
-    with session_factory() as s:
-        details = s.execute(select(AuditEvent.detail).where(
-            AuditEvent.case_id == case_id, AuditEvent.action == "case:status")
-            .order_by(AuditEvent.position)).scalars()
-        return [(d["from"], d["to"]) for d in map(json.loads, details)]
-
-
-def _snapshot(session_factory, case_id: int) -> tuple:
-    """Everything a refused step must leave as it was."""
-    case = detached_case(session_factory, case_id)
-    with session_factory() as s:
-        decisions = s.scalar(select(func.count()).select_from(Decision))
-    return (case.status, case.scope_decision, case.priority, case.closed_on,
-            case.acknowledged_on, _roles(session_factory, case_id),
-            _messages(session_factory, case_id), decisions, audit_size(session_factory))
-
-
 def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> None:
     alice, bob, result = team
     case_id = result.case_id
@@ -101,12 +74,12 @@ def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> N
         workflow.acknowledge(s, services, alice.unlocked, case_id, "We received your report.")
     case = detached_case(session_factory, case_id)
     assert case.status is CaseStatus.ACKNOWLEDGED and case.acknowledged_on == today
-    assert _messages(session_factory, case_id) == [MessageKind.INFORMATION]
+    assert message_kinds(session_factory, case_id) == [MessageKind.INFORMATION]
     assert_counters_exact(session_factory)
-    before = _snapshot(session_factory, case_id)
+    before = snapshot(session_factory, case_id)
     with transaction(session_factory) as s, pytest.raises(StageRefused):
         workflow.acknowledge(s, services, bob.unlocked, case_id, "Again.")
-    assert _snapshot(session_factory, case_id) == before
+    assert snapshot(session_factory, case_id) == before
 
     # Acceptance with bob leading, urgent.
     with transaction(session_factory) as s:
@@ -115,24 +88,24 @@ def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> N
     case = detached_case(session_factory, case_id)
     assert (case.status, case.scope_decision, case.priority) == (
         CaseStatus.UNDER_INVESTIGATION, ScopeDecision.ACCEPTED, CasePriority.URGENT)
-    assert _roles(session_factory, case_id) == {alice.id: MemberRole.INTAKE,
+    assert member_roles(session_factory, case_id) == {alice.id: MemberRole.INTAKE,
                                                 bob.id: MemberRole.LEAD}
     with session_factory() as s:
         copies = s.execute(select(CaseMember.priority, CaseMember.status).where(
             CaseMember.case_id == case_id)).all()
     assert copies == [(CasePriority.URGENT, CaseStatus.UNDER_INVESTIGATION)] * 2
-    assert _messages(session_factory, case_id) == [MessageKind.INFORMATION]  # no text: none
+    assert message_kinds(session_factory, case_id) == [MessageKind.INFORMATION]  # no text: none
     assert_counters_exact(session_factory)
 
     # Roles: alice technical, then the lead handed over to her.
     with transaction(session_factory) as s:
         workflow.set_member_role(s, services, bob.unlocked, case_id, alice.id,
                                  MemberRole.TECHNICAL)
-    assert _roles(session_factory, case_id)[alice.id] is MemberRole.TECHNICAL
+    assert member_roles(session_factory, case_id)[alice.id] is MemberRole.TECHNICAL
     assert_counters_exact(session_factory)
     with transaction(session_factory) as s:
         workflow.hand_over_lead(s, services, bob.unlocked, case_id, alice.id)
-    assert _roles(session_factory, case_id) == {alice.id: MemberRole.LEAD,
+    assert member_roles(session_factory, case_id) == {alice.id: MemberRole.LEAD,
                                                 bob.id: MemberRole.INVESTIGATOR}
     assert_counters_exact(session_factory)
 
@@ -185,12 +158,12 @@ def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> N
     assert_counters_exact(session_factory)
 
     # Closing with the action still open needs a reason; a refusal changes nothing.
-    before = _snapshot(session_factory, case_id)
+    before = snapshot(session_factory, case_id)
     for reason in ("", "   "):
         with transaction(session_factory) as s, pytest.raises(InvalidInput) as refused:
             workflow.close_case(s, services, alice.unlocked, case_id, reason)
         assert refused.value.field == "reason"
-    assert _snapshot(session_factory, case_id) == before
+    assert snapshot(session_factory, case_id) == before
     with transaction(session_factory) as s:
         workflow.close_case(s, services, alice.unlocked, case_id, "The vendor follows it up.")
     case = detached_case(session_factory, case_id)
@@ -212,7 +185,7 @@ def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> N
     notes = [m.body for m in view.messages if m.kind is MessageKind.INTERNAL_NOTE]
     assert notes == ["[closed] The vendor follows it up.", "[reopened] It jams again."]
 
-    assert _stage_changes(session_factory, case_id) == [
+    assert stage_changes(session_factory, case_id) == [
         ("received", "acknowledged"), ("acknowledged", "under_investigation"),
         ("under_investigation", "decided"), ("decided", "feedback_given"),
         ("feedback_given", "follow_up"), ("follow_up", "closed"),
@@ -233,152 +206,40 @@ def test_the_whole_cycle_with_two_handlers(session_factory, services, team) -> N
     ]
 
 
-@pytest.mark.parametrize(("decision", "stage"), [
-    (ScopeDecision.REFERRED, CaseStatus.REFERRED),
-    (ScopeDecision.NOT_ADMISSIBLE, CaseStatus.NOT_ADMISSIBLE),
-])
-def test_referred_or_not_admissible_needs_a_message_then_closes(
-        session_factory, services, team, decision, stage) -> None:
-    alice, bob, result = team
-    case_id = result.case_id
-    before = _snapshot(session_factory, case_id)
-    for message in ("", "  \n "):
-        with transaction(session_factory) as s, pytest.raises(InvalidInput) as refused:
-            workflow.decide_scope(s, services, alice.unlocked, case_id, decision,
-                                  message=message)
-        assert refused.value.field == "message"
-    assert _snapshot(session_factory, case_id) == before
-
-    text = f"TELL-REPORTER {decision}: please contact the works council."
-    with transaction(session_factory) as s:
-        workflow.decide_scope(s, services, alice.unlocked, case_id, decision, message=text)
-    case = detached_case(session_factory, case_id)
-    assert (case.status, case.scope_decision) == (stage, decision)
-    assert case.acknowledged_on == services.clock.today()  # deciding acknowledges
-    assert _roles(session_factory, case_id) == {alice.id: MemberRole.INTAKE,
-                                                bob.id: MemberRole.INVESTIGATOR}
-    assert _stage_changes(session_factory, case_id) == [
-        ("received", "acknowledged"), ("acknowledged", str(stage))]
-    with transaction(session_factory) as s:
-        mine = read_case_for_submitter(s, services, login_submitter(s, services,
-                                                                    result.receipt_code))
-    assert [(m.kind, m.body) for m in mine.messages] == [(MessageKind.INFORMATION, text)]
-    assert_counters_exact(session_factory)
-
-    # Nobody leads: any member may close it (no reason needed: no actions).
-    with transaction(session_factory) as s:
-        workflow.close_case(s, services, bob.unlocked, case_id)
-    case = detached_case(session_factory, case_id)
-    assert case.status is CaseStatus.CLOSED and case.closed_on == services.clock.today()
-    assert _messages(session_factory, case_id) == [MessageKind.INFORMATION]  # no note
-    assert_counters_exact(session_factory)
-
-    # Reopened: back to the scope decision, which is cleared.
-    with transaction(session_factory) as s:
-        assert workflow.reopen_case(s, services, alice.unlocked, case_id,
-                                    "New facts.") is CaseStatus.ACKNOWLEDGED
-    case = detached_case(session_factory, case_id)
-    assert (case.status, case.scope_decision, case.closed_on) == (
-        CaseStatus.ACKNOWLEDGED, None, None)
-    assert_counters_exact(session_factory)
-
-
-def test_a_referred_case_is_not_accepted_without_reopening(session_factory, services,
-                                                          team) -> None:
-    alice, bob, result = team
-    with transaction(session_factory) as s:
-        workflow.decide_scope(s, services, alice.unlocked, result.case_id,
-                              ScopeDecision.REFERRED, message="Ask HR.")
-    before = _snapshot(session_factory, result.case_id)
-    with transaction(session_factory) as s, pytest.raises(IllegalTransition):
-        workflow.decide_scope(s, services, alice.unlocked, result.case_id,
-                              ScopeDecision.ACCEPTED, lead_id=bob.id,
-                              message="Accepted after all.")
-    assert _snapshot(session_factory, result.case_id) == before
-
-
-@pytest.mark.parametrize("stage", [CaseStatus.FEEDBACK_GIVEN, CaseStatus.FOLLOW_UP,
-                                   CaseStatus.CLOSED, CaseStatus.INFO_NEEDED])
-def test_a_decided_case_is_not_accepted_again_without_reopening(
-        session_factory, services, team, stage: CaseStatus) -> None:
-    """After the outcome, after closing, or while waiting for information asked during the
-    investigation, the table would let the case go under investigation (for reopening):
-    a scope decision must not take that way round the lead and the reason."""
-    alice, bob, result = team
-    case_id = _accepted(session_factory, services, team)
-    with transaction(session_factory) as s:
-        case = s.get(Case, case_id)
-        walk_to(s, services, alice.unlocked.actor, case, CaseStatus.FEEDBACK_GIVEN
-                if stage is not CaseStatus.INFO_NEEDED else CaseStatus.UNDER_INVESTIGATION)
-        walk_to(s, services, alice.unlocked.actor, case, stage)
-    before = _snapshot(session_factory, case_id)
-    for decision, message in ((ScopeDecision.ACCEPTED, "Accepted after all."),
-                              (ScopeDecision.REFERRED, "Ask HR."),
-                              (ScopeDecision.NOT_ADMISSIBLE, "Not for us.")):
-        with transaction(session_factory) as s, pytest.raises(Conflict) as refused:
-            workflow.decide_scope(s, services, alice.unlocked, case_id, decision,
-                                  lead_id=bob.id, message=message)
-        assert str(stage) in str(refused.value)
-    assert _snapshot(session_factory, case_id) == before
-    assert detached_case(session_factory, case_id).status is stage
-
-
-def test_acceptance_needs_a_lead_from_the_team(session_factory, services, team) -> None:
-    alice, _bob, result = team
-    outsider = add_reviewer(session_factory, services, "olga")
-    before = _snapshot(session_factory, result.case_id)
-    for lead_id in (None, outsider.id):
-        with transaction(session_factory) as s, pytest.raises(InvalidInput) as refused:
-            workflow.decide_scope(s, services, alice.unlocked, result.case_id,
-                                  ScopeDecision.ACCEPTED, lead_id=lead_id,
-                                  priority=CasePriority.HIGH, message="Accepted.")
-        assert refused.value.field in ("lead", "reviewer")
-    assert _snapshot(session_factory, result.case_id) == before
-    assert detached_case(session_factory, result.case_id).status is CaseStatus.RECEIVED
-
-
 def test_no_decision_before_the_investigation(session_factory, services, team) -> None:
     alice, _bob, result = team
     with transaction(session_factory) as s:
         workflow.acknowledge(s, services, alice.unlocked, result.case_id, "Received.")
-    before = _snapshot(session_factory, result.case_id)
+    before = snapshot(session_factory, result.case_id)
     with transaction(session_factory) as s, pytest.raises(IllegalTransition) as refused:
         workflow.record_decision(s, services, alice.unlocked, result.case_id, FIRST)
     assert "acknowledged" in str(refused.value) and "decided" in str(refused.value)
-    assert _snapshot(session_factory, result.case_id) == before
+    assert snapshot(session_factory, result.case_id) == before
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Decision)) == 0
 
 
-def _accepted(session_factory, services, team) -> int:
-    alice, bob, result = team
-    with transaction(session_factory) as s:
-        workflow.decide_scope(s, services, alice.unlocked, result.case_id,
-                              ScopeDecision.ACCEPTED, lead_id=bob.id)
-    return result.case_id
-
-
 def test_only_the_lead_decides_once_there_is_one(session_factory, services, team) -> None:
     alice, bob, _result = team
-    case_id = _accepted(session_factory, services, team)
-    before = _snapshot(session_factory, case_id)
+    case_id = accepted(session_factory, services, team)
+    before = snapshot(session_factory, case_id)
     with transaction(session_factory) as s, pytest.raises(AccessDenied):
         workflow.record_decision(s, services, alice.unlocked, case_id, FIRST)
     with transaction(session_factory) as s, pytest.raises(AccessDenied):
         workflow.hand_over_lead(s, services, alice.unlocked, case_id, alice.id)
-    assert _snapshot(session_factory, case_id) == before
+    assert snapshot(session_factory, case_id) == before
     with transaction(session_factory) as s:
         workflow.record_decision(s, services, bob.unlocked, case_id, FIRST)
     assert detached_case(session_factory, case_id).status is CaseStatus.DECIDED
     with transaction(session_factory) as s:
         workflow.give_feedback(s, services, bob.unlocked, case_id, OUTCOME, GROUNDS,
                                grounds_heading="Grounds:")
-    before = _snapshot(session_factory, case_id)
+    before = snapshot(session_factory, case_id)
     with transaction(session_factory) as s, pytest.raises(AccessDenied):
         workflow.record_decision(s, services, alice.unlocked, case_id, AMENDED)  # amending
     with transaction(session_factory) as s, pytest.raises(AccessDenied):
         workflow.close_case(s, services, alice.unlocked, case_id)
-    assert _snapshot(session_factory, case_id) == before
+    assert snapshot(session_factory, case_id) == before
     with transaction(session_factory) as s:
         workflow.close_case(s, services, bob.unlocked, case_id)
     with transaction(session_factory) as s, pytest.raises(AccessDenied):
@@ -388,13 +249,13 @@ def test_only_the_lead_decides_once_there_is_one(session_factory, services, team
 
 def test_the_lead_role_is_handed_over_not_set(session_factory, services, team) -> None:
     alice, bob, _result = team
-    case_id = _accepted(session_factory, services, team)
-    before = _snapshot(session_factory, case_id)
+    case_id = accepted(session_factory, services, team)
+    before = snapshot(session_factory, case_id)
     with transaction(session_factory) as s, pytest.raises(InvalidInput):
         workflow.set_member_role(s, services, bob.unlocked, case_id, alice.id, MemberRole.LEAD)
     with transaction(session_factory) as s, pytest.raises(InvalidInput):  # the lead himself
         workflow.set_member_role(s, services, alice.unlocked, case_id, bob.id, MemberRole.HR)
-    assert _snapshot(session_factory, case_id) == before
+    assert snapshot(session_factory, case_id) == before
     # Setting the same role twice records it once.
     with transaction(session_factory) as s:
         workflow.set_member_role(s, services, alice.unlocked, case_id, alice.id,
