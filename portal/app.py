@@ -60,6 +60,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     web.init_babel(app, translations_dir=f"{TRANSLATIONS};{WEB_TRANSLATIONS}")
     app.jinja_env.globals["from_company_network"] = web.from_company_network
     web.install_reporter_dates(app, services.clock.precision)
+    web.install_file_sizes(app)
     web.install_security_headers(app)
     web.install_error_pages(app, "portal/error.html", messages={
         # The portal's budgets are shared by everyone (no address is kept): being refused

@@ -62,7 +62,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     csrf = CSRFProtect(app)
     app.jinja_env.globals["labels"] = labels
     # File sizes in the console's language ("Bytes" stayed English in Chinese pages).
-    app.jinja_env.filters["filesizeformat"] = labels.file_size
+    web.install_file_sizes(app)
     web.install_reporter_dates(app, services.clock.precision)
     session.install(app)
     refusals.install_refusal_log(app)  # after install_database: logged before the commit

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from babel.numbers import format_decimal
-from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 
 from core.cases.kinds import is_team_only
@@ -195,17 +193,6 @@ HISTORY = {
     "case:category:learn": _l("Suggestions learned from confirmed cases"),
     "access:refuse": _l("Access refused"),
 }
-
-
-def file_size(size: int) -> str:
-    """A file's size in the console's language (Jinja's filesizeformat says "Bytes" in
-    English whatever the language); decimal units, as Jinja's."""
-    if size < 1000:
-        return str(ngettext("%(num)d byte", "%(num)d bytes", size))
-    unit, factor = next((unit, factor) for unit, factor in
-                        (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)) if size >= factor)
-    # KB, MB and GB are written the same in Chinese; the number follows the locale.
-    return f"{format_decimal(round(size / factor, 1), locale=get_locale())} {unit}"
 
 
 def next_step(status: CaseStatus) -> Any:

@@ -10,6 +10,7 @@ response padding, error pages, and the shared templates and stylesheet. Imports 
     web.install_security_headers(app)
     web.install_error_pages(app)
     web.install_reporter_dates(app, precision)       # reporter dates: day or "week of"
+    web.install_file_sizes(app)                      # file sizes in the page's language
     web.install_response_padding(app)                # portal
     web.install_no_logging(app)                      # portal
     app.wsgi_app = web.StripClientMetadata(app.wsgi_app, company_networks=[...])
@@ -40,6 +41,7 @@ from web.metadata import (
 from web.padding import install_response_padding
 from web.requests import install_form_limits
 from web.routing import install_row_ids
+from web.sizes import file_size, install_file_sizes
 from web.uploads import (
     FieldPart,
     FilePart,
@@ -70,6 +72,8 @@ __all__ = [
     "install_reporter_dates",
     "install_no_logging",
     "install_response_padding",
+    "install_file_sizes",
+    "file_size",
     "install_row_ids",
     "install_security_headers",
     "language_choices",

@@ -65,6 +65,10 @@ def test_a_file_named_with_a_backslash_is_kept_over_http(
     # The real name is kept; folders of a Windows path (the account name) are not.
     assert set(found) == {NOTES, "plan.pdf", "b.txt"}
     assert "zhang.wei" not in page
+    # Sizes in the page's language, not "(0.0 KB)".
+    assert "(8 bytes)" in page and "(4 bytes)" in page and "KB" not in page
+    chinese = http.get("/case", headers={"Accept-Language": "zh-CN"}).text
+    assert "(8 字节)" in chinese and "bytes" not in chinese
     assert_download(http, found[NOTES], NOTES, b"my notes")
     assert_download(http, found["b.txt"], "b.txt", b"windows path")
 
@@ -75,6 +79,7 @@ def test_a_file_named_with_a_backslash_is_kept_over_http(
     found = links(http.get("/case").text)
     assert_download(http, found["draft\\"], "draft\\", b"draft")
     assert_download(http, found["a\\b.txt"], "a\\b.txt", b"a-b")
+    assert "(5 bytes)" in http.get("/case").text  # a reply's file too
     assert counts(session_factory, services).attachments == 5
 
 

@@ -8,10 +8,11 @@ import re
 import pytest
 
 from core.models import CaseStatus, MemberRole
-from reviewer.labels import MEMBER_ROLE, STATUS, file_size
+from reviewer.labels import MEMBER_ROLE, STATUS
 from tests.core.factories import strong_passphrase
 from tests.reviewer.conftest import login_client
 from tests.reviewer.test_auth import csrf
+from web.sizes import file_size
 
 
 def test_stage_and_role_labels_are_capitalised(app) -> None:
