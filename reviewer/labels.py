@@ -23,6 +23,7 @@ from core.models import (
     ScopeDecision,
 )
 from core.models.enums import Author
+from core.statistics.suppression import HIDDEN, SMALL
 
 STATUS = {
     CaseStatus.RECEIVED: _l("Received"),
@@ -193,6 +194,12 @@ HISTORY = {
     "case:category:learn": _l("Suggestions learned from confirmed cases"),
     "access:refuse": _l("Access refused"),
 }
+
+
+#: How a suppressed count ("<3") and a hidden figure ("x") read in the statistics' tables, for
+#: the sentences that explain them (passed as values, so that "<" is escaped like the cells).
+SUPPRESSED_COUNT = SMALL
+HIDDEN_FIGURE = HIDDEN
 
 
 def next_step(status: CaseStatus) -> Any:

@@ -39,7 +39,9 @@ def test_the_report_is_written_as_pdf_and_html(initialised_env: dict[str, str],
     assert f"Review of the reporting process, {period}" in text
     assert f"Cases received in {period} 4" in text
     assert "printer" not in text.lower()  # the reports' text: never decrypted
-    assert 'id="review-total">4<' in html.read_text("utf-8")
+    page = html.read_text("utf-8")
+    assert 'id="review-total">4<' in page
+    assert "shown as “&lt;3”" in page and "<3" not in page  # escaped as the cells are
 
 
 def test_the_report_keeps_the_month_counts_it_made(initialised_env: dict[str, str],
@@ -77,6 +79,7 @@ def test_the_report_in_chinese_and_one_format(initialised_env: dict[str, str],
     assert [p.name for p in out.iterdir()] == ["candor-review-2026-11-zh.pdf"]
     text = pdf_text((out / "candor-review-2026-11-zh.pdf").read_bytes())
     assert "举报处理流程定期检视，2026-11" in text and "本期收到的案件少于 3 件" in text
+    assert "显示为“<3”" in text  # the explanation names the cells' own "<3"
 
 
 def test_the_earliest_year_has_its_report(initialised_env: dict[str, str],

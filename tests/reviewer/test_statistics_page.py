@@ -51,6 +51,8 @@ def test_the_figures_of_a_period_are_shown_and_small_cells_hidden(
     text = page.get_data(as_text=True)
     assert 'id="statistics-total">6<' in text
     assert "&lt;3" in text  # the one security case
+    # The sentence that explains "<3" escapes it as the cells do: no "<" that is not markup.
+    assert "shown as “&lt;3”" in text and "<3" not in text
     assert "Printer" not in text and "printer" not in text  # no report text, nothing opened
     # Every decryption writes an audit event: an unchanged log shows nothing was opened.
     assert audit_size(session_factory) == before
