@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -147,8 +148,12 @@ def demo(data_dir: Path, host: str, portal_port: int, console_port: int, no_serv
     obj.check_database()
     upgrade(config.database_url)
     click.echo(f"Demo instance: {data_dir}")
-    click.echo(f"  Portal (reporters):  http://{host}:{portal_port}/")
-    click.echo(f"  Console (staff):     http://{host}:{console_port}/")
+    if no_serve:  # nothing listens: printing addresses would send people to a dead page
+        click.echo(f"  Not served (--no-serve). Serve it with: candor demo --data-dir "
+                   f"{shlex.quote(str(data_dir))}")
+    else:
+        click.echo(f"  Portal (reporters):  http://{host}:{portal_port}/")
+        click.echo(f"  Console (staff):     http://{host}:{console_port}/")
     print_credentials(details, _still_valid(config, _stored_accounts(details)))
     if no_serve:
         return

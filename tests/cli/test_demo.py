@@ -36,6 +36,9 @@ def test_demo_prints_each_account_on_labelled_lines(tmp_path: Path) -> None:
     passphrases = _labelled(output, "Passphrase")
     assert len(passphrases) == 3 and all(" / " not in p for p in passphrases)
     assert len(_labelled(output, "TOTP secret")) == 3
+    # Nothing is served, so no address is offered: only how to serve it.
+    assert "http://" not in output
+    assert f"Serve it with: candor demo --data-dir {tmp_path / 'demo'}" in output
     engine = make_engine(load_config({}, data_dir=tmp_path / "demo").database_url)
     with make_session_factory(engine)() as session:
         accounts = {r.username: r for r in list_reviewers(session)}
