@@ -36,7 +36,8 @@ def _read_secret_line(prompt: str, from_stdin: bool, confirm: bool = False) -> s
 def _enrolment_text(uri: str, secret: str) -> str:
     return (f"TOTP provisioning URI (scan as a QR code or paste into an authenticator app):\n"
             f"  {uri}\n  secret: {secret}\n"
-            "Hand it to the reviewer over a private channel; they confirm it at first login.")
+            "Hand it to the reviewer over a private channel. A new account confirms it at its "
+            "first login; an account that already has keys needs a code from it to log in.")
 
 
 @click.group()

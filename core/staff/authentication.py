@@ -276,11 +276,17 @@ def confirm_totp(session: Session, services: Services, reviewer: Reviewer,
     if step is None:
         login_failed(session, services, reviewer, "totp-enrol")
         return False
+    mark_totp_enrolled(session, services, reviewer, step)
+    return True
+
+
+def mark_totp_enrolled(session: Session, services: Services, reviewer: Reviewer,
+                       step: int) -> None:
+    """The authenticator is set up: `step` was a right code from its secret; audited."""
     reviewer.totp_confirmed = True
     reviewer.totp_last_step = step
     record_event(session, services.clock, AuditAction.REVIEWER_TOTP_ENROLLED,
                  Actor.reviewer(reviewer.id), detail={"reviewer_id": reviewer.id})
-    return True
 
 
 def provisioning_uri(services: Services, reviewer: Reviewer) -> tuple[str, str] | None:

@@ -28,6 +28,7 @@ from core.staff.authentication import (
     LoginResult,
     create_session,
     login_failed,
+    mark_totp_enrolled,
     next_step_of,
     username_bucket,
     verify_totp,
@@ -159,10 +160,13 @@ def finish_login(session: Session, services: Services, attempt: LoginAttempt,
     # Checked against the hash read in step 1: a passphrase changed meanwhile does not count.
     passphrase_ok = (check.ok and reviewer.passphrase_hash == attempt.passphrase_hash
                      and reviewer.wrapped_private_key == attempt.wrapped_private_key)
-    step: int | None = None
-    if passphrase_ok and reviewer.totp_confirmed:
-        step = verify_totp(services, reviewer, code)
-    if not passphrase_ok or (reviewer.totp_confirmed and step is None) or not reviewer.active:
+    # An account with keys needs a code even while its authenticator is being set up again
+    # (after a TOTP reset): from the new secret the operator handed over, which the console
+    # never shows it. Otherwise the passphrase alone would open its cases. A new account
+    # (no keys yet) enrols with its one-time passphrase on the enrolment page.
+    needs_code = reviewer.totp_confirmed or reviewer.wrapped_private_key is not None
+    step = verify_totp(services, reviewer, code) if passphrase_ok and needs_code else None
+    if not passphrase_ok or (needs_code and step is None) or not reviewer.active:
         reviewer.failed_logins = (reviewer.failed_logins or 0) + 1
         if reviewer.failed_logins >= limits.LOCK_AFTER:
             reviewer.locked_until = now + limits.LOCK_FOR
@@ -171,6 +175,8 @@ def finish_login(session: Session, services: Services, attempt: LoginAttempt,
         return login_failed(session, services, reviewer, reason)
     if step is not None:
         reviewer.totp_last_step = step
+        if not reviewer.totp_confirmed:  # a right code from the handed-over secret
+            mark_totp_enrolled(session, services, reviewer, step)
     if check.new_hash is not None:
         reviewer.passphrase_hash = check.new_hash
     if check.new_wrapping is not None:
@@ -191,7 +197,9 @@ def authenticate(session: Session, services: Services, username: str, passphrase
 
     The three steps in one session (its transaction stays open across the Argon2id: the
     console's login view runs them in two transactions instead). Before TOTP enrolment the
-    code is not asked for: the session that opens can only enrol (NextStep). Unknown users,
+    code is not asked for of a new account (no keys): the session that opens can only enrol
+    (NextStep). An account with keys whose TOTP was reset needs a code from the new secret,
+    and a right one enrols it. Unknown users,
     wrong passphrases, wrong or replayed codes, locked and deactivated accounts all yield the
     same failed result.
     """

@@ -37,6 +37,7 @@ from reviewer.console import console
 from reviewer.forms import AddReviewerForm, ConfirmForm, RoutingForm
 from reviewer.session import current, reauth_required, still_current
 from reviewer.session import role_required as _role_required
+from reviewer.totp_display import grouped_secret, qr_svg
 from web.database import attempt, commit, db
 from web.forms import as_choices
 
@@ -53,7 +54,8 @@ def _action_texts(action: str) -> tuple[str, str]:
                        _("The person can no longer log in and their sessions end now. "
                          "This cannot be undone.")),
         "reset-totp": (_("Reset the authenticator app"),
-                       _("Their sessions end now. At the next login they scan a new QR code.")),
+                       _("Their sessions end now. You are shown a new key to hand over in "
+                         "private: their next login needs a code from it.")),
         "reset-passphrase": (_("Reset the passphrase"),
                              _("They get a one-time passphrase; their keys and grants are "
                                "deleted. When they log in with it and choose their own "
@@ -125,19 +127,24 @@ def account_action(reviewer_id: int, action: str) -> Any:
     if form.validate_on_submit():
         services, actor = console().services, current().unlocked.actor
         temporary = None
+        totp = None
         if action == "deactivate":
             deactivate_reviewer(db(), services, target.username, actor=actor)
         elif action == "reset-totp":
-            reset_totp(db(), services, target.username, actor=actor)
+            # Shown to the admin to hand over: an account with keys needs a code from it at
+            # its next login (core.staff.login), and the console never shows it to them.
+            new = reset_totp(db(), services, target.username, actor=actor)
+            totp = (qr_svg(new.provisioning_uri), grouped_secret(new.totp_secret))
         elif action == "reset-passphrase":
             temporary = reset_passphrase(db(), services, target.username, actor=actor,
                                          temporary=_one_time_passphrase())
         else:
             staff_auth.revoke_sessions(db(), services, actor, target)
-        if target.id == current().reviewer.id and action != "reset-passphrase":
+        if target.id == current().reviewer.id and action not in ("reset-passphrase",
+                                                                 "reset-totp"):
             return redirect(url_for("auth.login"), code=303)
         return render_template("reviewer/admin_done.html", target=target, title=title,
-                               passphrase=temporary)
+                               passphrase=temporary, totp=totp)
     return render_template("reviewer/admin_confirm.html", target=target, form=form,
                            title=title, explanation=explanation, action=action)
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import segno
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask_babel import gettext as _
-from markupsafe import Markup
 
 from core.errors import InvalidInput
 from core.kdf_slots import SlotsBusy
@@ -29,6 +27,7 @@ from reviewer.session import (
     role_required,
     set_session_cookie,
 )
+from reviewer.totp_display import grouped_secret, qr_svg
 from web.database import commit, db
 from web.i18n import SESSION_KEY as LANGUAGE_KEY
 from web.i18n import safe_next, set_language
@@ -99,11 +98,6 @@ def logout() -> Any:
     return response
 
 
-def _qr_svg(uri: str) -> Markup:
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
-    return Markup(svg)  # noqa: S704 - segno's own markup, no user input
-
-
 @blueprint.route("/enrol", methods=["GET", "POST"])
 @login_required
 def enrol() -> Any:
@@ -111,6 +105,11 @@ def enrol() -> Any:
     auth = current()
     if auth.reviewer.totp_confirmed:
         return redirect(url_for("index"))
+    if auth.reviewer.wrapped_private_key is not None:
+        # An account with keys re-enrols at login with a code from the new secret its admin
+        # handed over; the passphrase alone must not show that secret (a session opened
+        # before that rule).
+        abort(409)
     c = console()
     provisioning = staff_auth.provisioning_uri(c.services, auth.reviewer)
     if provisioning is None:
@@ -128,8 +127,8 @@ def enrol() -> Any:
         error = _("Enter the 6-digit code from your authenticator app.")
     form.code.data = ""
     uri, secret = provisioning
-    return render_template("reviewer/enrol.html", form=form, error=error, qr=_qr_svg(uri),
-                           secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
+    return render_template("reviewer/enrol.html", form=form, error=error, qr=qr_svg(uri),
+                           secret=grouped_secret(secret))
 
 
 @blueprint.route("/passphrase", methods=["GET", "POST"])

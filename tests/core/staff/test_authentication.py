@@ -199,3 +199,36 @@ def test_a_reauthentication_sees_a_change_made_in_between(account, session_facto
         with s.begin():
             accepted = staff_auth.finish_reauth(s, services, loaded, checked)
     assert checked.ok and not accepted
+
+
+def test_after_a_totp_reset_an_account_with_keys_needs_a_code_from_the_new_secret(
+        session_factory, services, account):
+    """Outside tester: after `reviewer reset-totp`, the passphrase alone used to open the
+    enrolment page, which showed the new secret, and from there the account's cases."""
+    from core.staff.accounts import reset_totp
+
+    with transaction(session_factory) as s:
+        reset_totp(s, services, "kai")
+    assert _reviewer(session_factory, account.id).wrapped_private_key is not None
+    for code in (None, "", wrong_code(services, session_factory, account.id)):
+        result = _login(session_factory, services, "kai", account.passphrase, code)
+        assert result.token is None
+    assert not _reviewer(session_factory, account.id).totp_confirmed
+    assert audit_actions(session_factory)[-3:] == [FAILED] * 3
+
+    code = current_code(services, session_factory, account.id)  # from the new secret
+    result = _login(session_factory, services, "kai", account.passphrase, code)
+    assert result.token is not None and result.next_step is staff_auth.NextStep.READY
+    assert _reviewer(session_factory, account.id).totp_confirmed
+    assert audit_actions(session_factory)[-2:] == ["reviewer:totp:enrol", SUCCEEDED]
+    # The code counts as used, as any login's.
+    assert _login(session_factory, services, "kai", account.passphrase, code).token is None
+
+
+def test_a_new_account_without_keys_still_enrols_with_its_one_time_passphrase(
+        session_factory, services):
+    freeze_mid_totp_step(services)
+    handle = new_account(session_factory, services, "nia", ready=False)
+    assert _reviewer(session_factory, handle.id).wrapped_private_key is None
+    result = _login(session_factory, services, "nia", handle.passphrase, None)
+    assert result.token is not None and result.next_step is staff_auth.NextStep.ENROL_TOTP
