@@ -48,6 +48,11 @@ REOPEN_TARGETS = frozenset({S.UNDER_INVESTIGATION, S.ACKNOWLEDGED})
 #: Stages in which the reporter may answer whether they are satisfied with the outcome.
 SATISFACTION_STAGES = frozenset({S.FEEDBACK_GIVEN, S.FOLLOW_UP, S.CLOSED, S.REFERRED,
                                  S.NOT_ADMISSIBLE})
+#: Stages a case may be reopened from: after the outcome, after closing, after a referral or
+#: a not-admissible decision. Elsewhere the table's moves to REOPEN_TARGETS are other steps
+#: (acknowledging, an answer to a request for information), not reopening.
+REOPENABLE_STAGES = frozenset({S.FEEDBACK_GIVEN, S.FOLLOW_UP, S.CLOSED, S.REFERRED,
+                               S.NOT_ADMISSIBLE})
 #: Stages in which the handling of a case is over (no new records; reopening is possible).
 ENDED = frozenset({S.CLOSED})
 

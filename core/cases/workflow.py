@@ -30,7 +30,7 @@ from core.cases.content import MAX_LONG_TEXT, clean_text
 from core.cases.inbox_counts import lock_case, role_changed, sync_member_keys
 from core.cases.records import seal_record
 from core.cases.team import get_case
-from core.cases.transitions import check_transition, may_decide_scope
+from core.cases.transitions import REOPENABLE_STAGES, check_transition, may_decide_scope
 from core.errors import AccessDenied, InvalidInput
 from core.models import (
     ActionStatus,
@@ -335,6 +335,9 @@ def reopen_case(session: Session, services: Services, who: UnlockedReviewer, cas
     decision. The reason is kept as an internal note; the lead decides."""
     case = _locked_case(session, case_id)
     case_keys_of(session, case, who)
+    if case.status not in REOPENABLE_STAGES:  # e.g. a stale form, or a post made by hand
+        raise StageRefused(f"only a case after the outcome, closed, referred or not "
+                           f"admissible can be reopened; this one is {case.status}")
     _require_lead(case, who, "reopen the case")
     reason = clean_text(reason, field="reason", limit=MAX_LONG_TEXT, required=True)
     target = (CaseStatus.UNDER_INVESTIGATION

@@ -26,7 +26,7 @@ from core.cases.letters import Letter, grounds_heading, letter
 from core.cases.recategorise import set_category
 from core.cases.retention import set_legal_hold
 from core.cases.team import get_case
-from core.cases.transitions import legal_targets, may_decide_scope
+from core.cases.transitions import REOPENABLE_STAGES, legal_targets, may_decide_scope
 from core.cases.views import CaseView
 from core.categories.lookup import active_categories
 from core.categories.suggestions import Suggestion, seeded_by_description, suggest
@@ -112,6 +112,7 @@ def handling_context(case: Case, view: CaseView) -> dict[str, Any]:
     return {
         "next_stages": legal_targets(case.status, before),
         "scope_open": may_decide_scope(case.status, before),
+        "reopen_open": case.status in REOPENABLE_STAGES,
         "is_lead": may_exclude(case, me),
         "lead_name": next((m.reviewer.username for m in case.members
                            if m.role is MemberRole.LEAD and not m.excluded), None),

@@ -49,7 +49,7 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "handling.follow_up":    (LOGIN, 409, 404, 404, 403, 403),  # no open actions
     "handling.close":        (LOGIN, 409, 404, 404, 403, 403),  # a received case
     "handling.review":       (LOGIN, 400, 404, 404, 403, 403),
-    "handling.reopen":       (LOGIN, 400, 404, 404, 403, 403),  # no reason
+    "handling.reopen":       (LOGIN, 409, 404, 404, 403, 403),  # not a finished case
     "casework.show":         (LOGIN, 200, 404, 404, 403, 403),
     "history.show":          (LOGIN, 200, 404, 404, 403, 403),
     "staff_intake.new":      (LOGIN, 200, 200, 200, 403, 403),

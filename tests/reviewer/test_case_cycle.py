@@ -262,6 +262,20 @@ def test_a_closed_case_offers_no_scope_decision_and_refuses_one(app, session_fac
     assert 'id="scope-form"' in a.get(f"/cases/{open_case.case_id}").text
 
 
+def test_a_received_case_offers_no_reopening_and_refuses_one(app, session_factory,
+                                                            services) -> None:
+    """Outside tester: a reopen posted by hand on a received case acknowledged it, with no
+    acknowledgement sent; it is refused with the stage now, the case as it was."""
+    alice, _bob, result = _team(session_factory, services)
+    a = login_client(app, session_factory, services, alice)
+    assert 'id="reopen-form"' not in a.get(f"/cases/{result.case_id}").text
+    refused = _post(a, result.case_id, "reopen", {"reason": "Reopen it"})
+    assert refused.status_code == 409
+    assert _status(session_factory, result.case_id) is CaseStatus.RECEIVED
+    with session_factory() as s:
+        assert s.get(Case, result.case_id).acknowledged_on is None
+
+
 def test_a_refused_form_says_what_is_wrong(app, session_factory, services) -> None:
     """An empty or too long acknowledgement names what to fix; reopening without a reason
     asks for the reason for reopening (not the closing message). Nothing changes."""

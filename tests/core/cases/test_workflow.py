@@ -19,6 +19,7 @@ from core.errors import AccessDenied, InvalidInput
 from core.intake.reporter import login_submitter, read_case_for_submitter
 from core.models import (
     AuditEvent,
+    Case,
     CaseMember,
     CasePriority,
     CaseStatus,
@@ -43,6 +44,7 @@ from tests.core.factories import (
     audit_size,
     detached_case,
     handlers_and_case,
+    walk_to,
 )
 
 FIRST = workflow.DecisionInput(
@@ -283,3 +285,25 @@ def test_the_priority_changes_are_audited_and_copied(session_factory, services, 
         detail = s.execute(select(AuditEvent.detail).where(
             AuditEvent.action == "case:priority")).scalar_one()
     assert json.loads(detail) == {"from": "normal", "to": "low"}
+
+
+
+@pytest.mark.parametrize("stage", [CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED,
+                                   CaseStatus.INFO_NEEDED, CaseStatus.UNDER_INVESTIGATION,
+                                   CaseStatus.DECIDED])
+def test_only_a_finished_case_is_reopened(session_factory, services, team,
+                                          stage: CaseStatus) -> None:
+    """Outside tester: a reopen posted by hand on a received case acknowledged it without a
+    word to the reporter; on a case waiting for the reporter's answer it dropped the open
+    question. The table allows those moves for other steps, not for reopening."""
+    alice, bob, result = team
+    case_id, who = result.case_id, alice  # nobody leads yet: any member
+    if stage not in (CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED):
+        case_id, who = accepted(session_factory, services, team), bob  # bob leads
+    with transaction(session_factory) as s:
+        walk_to(s, services, alice.unlocked.actor, s.get(Case, case_id), stage)
+    before = snapshot(session_factory, case_id)
+    with transaction(session_factory) as s, pytest.raises(StageRefused) as refused:
+        workflow.reopen_case(s, services, who.unlocked, case_id, "Reopen it.")
+    assert str(stage) in str(refused.value)
+    assert snapshot(session_factory, case_id) == before
