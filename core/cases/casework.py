@@ -14,11 +14,12 @@ from core.cases.contexts import BINDING, identity_context, message_record_contex
 from core.cases.epochs import start_epoch
 from core.cases.exclusions import excluded_by_reporter
 from core.cases.files import (
+    FileUnreadable,
     StoredFile,
     add_file_rows,
     attachment_key,
+    checked_plaintext,
     file_meta,
-    file_plaintext,
     store_file,
 )
 from core.cases.grants import (
@@ -308,12 +309,13 @@ def open_file_for_reviewer(session: Session, services: Services, who: UnlockedRe
         raise AccessDenied("no grant for this file")
     try:
         meta = file_meta(attachment, case.reference, key)
-    except DecryptionError as exc:
+        chunks = checked_plaintext(services.blobs, attachment, case.reference, key)
+    except (DecryptionError, FileUnreadable) as exc:
         record_tampering(session, services, who.actor, case.id, [f"file:{attachment.id}"])
         raise TamperedRecord("this file failed its integrity check") from exc
     record_event(session, services.clock, AuditAction.ATTACHMENT_DECRYPTED, who.actor,
                  case_id=case.id, detail={"attachment_id": attachment.id})
-    return meta, file_plaintext(services.blobs, attachment, case.reference, key)
+    return meta, chunks
 
 
 def grant_case(session: Session, services: Services, who: UnlockedReviewer, case_id: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from core.background import consume_in_background
-from core.blobs import BlobStore
+from core.blobs import BlobNotFound, BlobStore
 from core.cases.content import FileMeta
 from core.cases.contexts import BINDING, attachment_context
 from core.cases.grants import CaseKeys
@@ -19,6 +20,7 @@ from core.cases.pending_files import claim, hold
 from core.errors import InvalidInput
 from core.models import Attachment, Case, KeyKind, Message
 from core.models.base import random_row_id
+from crypto.errors import DecryptionError
 from crypto.keys import new_key
 from crypto.records import decrypt_record, encrypt_record
 from crypto.stream import CHUNK_SIZE, STREAM_VERSION, decrypt_stream, encrypt_stream
@@ -159,6 +161,25 @@ def file_plaintext(
     """Stream an attachment's decrypted bytes (raises crypto.StreamError on tampering)."""
     return blob_plaintext(blobs, attachment.blob_id, attachment.stream_version,
                           open_file_key(attachment, reference, key))
+
+
+class FileUnreadable(Exception):
+    """A file's blob is missing, or fails its integrity check at its start."""
+
+
+def checked_plaintext(
+    blobs: BlobStore, attachment: Attachment, reference: str, key: bytes
+) -> Iterator[bytes]:
+    """file_plaintext with its first chunk already read and checked, so that a missing blob,
+    or one altered in its first chunk (all of a small file), fails here, before a download's
+    response starts (FileUnreadable), not as a broken response. A change further on still
+    breaks the stream (crypto.StreamError): no unchecked byte is ever sent."""
+    try:
+        stream = file_plaintext(blobs, attachment, reference, key)
+        first = next(stream, b"")
+    except (BlobNotFound, DecryptionError) as exc:
+        raise FileUnreadable(f"file {attachment.id} is missing or failed its check") from exc
+    return itertools.chain((first,), stream)
 
 
 def open_file_key(attachment: Attachment, reference: str, key: bytes) -> bytes:

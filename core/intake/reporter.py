@@ -14,11 +14,12 @@ from core.cases.casework import answer_received
 from core.cases.content import MAX_LONG_TEXT, FileMeta, clean_text
 from core.cases.contexts import BINDING, message_record_context
 from core.cases.files import (
+    FileUnreadable,
     StoredFile,
     add_file_rows,
     attachment_key,
+    checked_plaintext,
     file_meta,
-    file_plaintext,
     store_file,
 )
 from core.cases.grants import SubmitterKeys, open_submitter_grant, submitter_case_keys
@@ -182,12 +183,14 @@ def open_file_for_submitter(
         raise NotFound("no such file")
     try:
         meta = file_meta(attachment, access.reference, key)
-    except DecryptionError as exc:
-        # Moved or altered by someone writing to the database: not shown (audited below).
+        chunks = checked_plaintext(services.blobs, attachment, access.reference, key)
+    except (DecryptionError, FileUnreadable) as exc:
+        # Moved or altered by someone writing to the database, or its blob missing or
+        # altered at its start: not shown, as for any file that fails its check.
         raise NotFound("no such file") from exc
     record_event(session, services.clock, AuditAction.ATTACHMENT_DECRYPTED, Actor.submitter(),
                  case_id=access.case_id)
-    return meta, file_plaintext(services.blobs, attachment, access.reference, key)
+    return meta, chunks
 
 
 def submitter_file_numbers(session: Session, access: SubmitterAccess) -> dict[int, int]:

@@ -170,3 +170,31 @@ def test_unicode_file_name_download_headers(client: FlaskClient) -> None:
     # The ASCII stand-in (web.downloads, as in the console): accents folded, the rest "_".
     assert disposition.split(";")[1].strip() == 'filename="resume_final_.pdf"'
     assert response.get_data() == b"%PDF-1.4"
+
+
+def test_a_missing_or_altered_file_is_not_found_not_a_server_error(
+    client: FlaskClient,
+    session_factory: sessionmaker[Session],
+    services: Services,
+) -> None:
+    """Outside tester: a blob gone from the store, or altered, gave a bare 500 page. The
+    first chunk is checked before the response starts: a 404 page, like any file that fails
+    its check; the other file still downloads."""
+    receipt = receipt_of(submit_report_via(client, files=[("gone.txt", b"gone"),
+                                                          ("altered.txt", b"altered"),
+                                                          ("kept.txt", b"kept")]).text)
+    assert login_via(client, receipt).status_code == 303
+    links = file_links(client.get("/case").text)
+    with session_factory() as s:  # in upload order, as the page numbers them
+        blob_ids = list(s.scalars(select(Attachment.blob_id).order_by(Attachment.position,
+                                                                      Attachment.id)))
+    assert [links[name] for name in ("gone.txt", "altered.txt", "kept.txt")] == [1, 2, 3]
+    gone, altered, _kept = (services.blobs._path(blob_id) for blob_id in blob_ids)
+    gone.unlink()
+    data = bytearray(altered.read_bytes())
+    data[-5] ^= 1
+    altered.write_bytes(bytes(data))
+    for number, content in ((1, b"gone"), (2, b"altered")):
+        response = client.get(f"/case/files/{number}")
+        assert response.status_code == 404 and response.data != content, number
+    assert client.get(f"/case/files/{links['kept.txt']}").get_data() == b"kept"
