@@ -149,8 +149,10 @@ def demo(data_dir: Path, host: str, portal_port: int, console_port: int, no_serv
     upgrade(config.database_url)
     click.echo(f"Demo instance: {data_dir}")
     if no_serve:  # nothing listens: printing addresses would send people to a dead page
-        click.echo(f"  Not served (--no-serve). Serve it with: candor demo --data-dir "
-                   f"{shlex.quote(str(data_dir))}")
+        options = [("--data-dir", str(data_dir)), ("--host", host),
+                   ("--portal-port", str(portal_port)), ("--console-port", str(console_port))]
+        command = " ".join(f"{name} {shlex.quote(value)}" for name, value in options)
+        click.echo(f"  Not served (--no-serve). Serve it with: candor demo {command}")
     else:
         click.echo(f"  Portal (reporters):  http://{host}:{portal_port}/")
         click.echo(f"  Console (staff):     http://{host}:{console_port}/")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import NotFound
 from core.models import Attachment, Case, CaseMember, Reviewer, Role
+from core.staff.keys import may_hold_case_keys
 
 
 class TeamMember(NamedTuple):
@@ -54,13 +55,15 @@ def case_team(session: Session, case_id: int) -> list[TeamMember]:
 
 
 def grant_candidates(session: Session, case_id: int) -> list[Reviewer]:
-    """Active case handlers not on the team yet (excluded members are on it: they cannot be
-    granted again)."""
+    """Case handlers who may receive case keys (active, approved, enrolled) and are not on
+    the team yet (excluded members are on it: they cannot be granted again). An account
+    still waiting for approval or enrolment is not offered: granting it would be refused."""
     on_case = select(CaseMember.reviewer_id).where(CaseMember.case_id == case_id)
-    return list(session.execute(
+    found = session.execute(
         select(Reviewer).where(Reviewer.active.is_(True), Reviewer.role == Role.REVIEWER,
                                Reviewer.id.not_in(on_case))
-        .order_by(Reviewer.username)).scalars())
+        .order_by(Reviewer.username)).scalars()
+    return [reviewer for reviewer in found if may_hold_case_keys(reviewer)]
 
 
 def get_case_file(session: Session, case_id: int, file_id: int) -> Attachment:

@@ -38,7 +38,8 @@ def test_demo_prints_each_account_on_labelled_lines(tmp_path: Path) -> None:
     assert len(_labelled(output, "TOTP secret")) == 3
     # Nothing is served, so no address is offered: only how to serve it.
     assert "http://" not in output
-    assert f"Serve it with: candor demo --data-dir {tmp_path / 'demo'}" in output
+    assert (f"Serve it with: candor demo --data-dir {tmp_path / 'demo'} --host 127.0.0.1 "
+            "--portal-port 8080 --console-port 8081") in output
     engine = make_engine(load_config({}, data_dir=tmp_path / "demo").database_url)
     with make_session_factory(engine)() as session:
         accounts = {r.username: r for r in list_reviewers(session)}
@@ -66,3 +67,13 @@ def test_a_changed_passphrase_is_not_printed_again(tmp_path: Path) -> None:
     assert old not in again
     assert passphrases[0] == "changed since the demo was made: use the one you chose"
     assert passphrases[1:] == _labelled(first, "Passphrase")[1:]
+
+
+def test_no_serve_repeats_the_options_given(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    result = CliRunner().invoke(
+        cli, ["demo", "--data-dir", str(data_dir), "--portal-port", "18090",
+              "--console-port", "18091", "--no-serve"],
+        env={"CANDOR_DATA_DIR": str(data_dir)}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "--host 127.0.0.1 --portal-port 18090 --console-port 18091" in result.output

@@ -47,8 +47,14 @@ def test_team_lists_members_with_the_excluded_marked(session_factory, setting):
             get_member(s, case.case_id, carol.id)
 
 
-def test_candidates_are_active_handlers_not_on_the_team(session_factory, setting):
+def test_candidates_are_active_handlers_not_on_the_team(session_factory, services, setting):
     case, _ivy, _bob, _carol = setting
+    with session_factory() as s:
+        assert [r.username for r in grant_candidates(s, case.case_id)] == ["bob"]
+    # Outside tester: an account not enrolled yet was offered, then refused with a 403.
+    from tests.reviewer.conftest import new_account
+
+    new_account(session_factory, services, "newbie", ready=False)
     with session_factory() as s:
         assert [r.username for r in grant_candidates(s, case.case_id)] == ["bob"]
 
