@@ -157,11 +157,25 @@ class FileSystemBlobStore:
                 yield chunk
 
     def delete(self, blob_id: str) -> None:
-        """Remove a blob if present."""
+        """Remove a blob if present, leaving its folder's times as they were.
+
+        An unlink sets the folder's modification time to now: after a refused upload (whose
+        blobs are deleted at once) the folder would tell when a reporter tried, to the second.
+        The folder keeps the coarse day of its latest write instead.
+        """
         try:
-            self._path(blob_id).unlink(missing_ok=True)
+            path = self._path(blob_id)
         except BlobNotFound:
             return
+        try:
+            before = path.parent.stat()
+        except FileNotFoundError:
+            return  # no folder, no blob
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        os.utime(path.parent, ns=(before.st_atime_ns, before.st_mtime_ns))
 
     def list_blobs(self) -> Iterator[tuple[str, date]]:
         """Every blob with the day it was written (its coarsened modification time)."""

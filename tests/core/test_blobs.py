@@ -206,6 +206,21 @@ def test_folders_are_dated_like_the_files_they_received(fs_store):
         assert folder.stat().st_mtime == midnight, folder
 
 
+def test_deleting_a_blob_leaves_its_folder_dated_as_before(fs_store):
+    # A refused upload deletes the blobs it wrote at once: an unlink dates the folder to the
+    # second unless the store puts its times back.
+    store = fs_store
+    midnight = datetime(2024, 3, 9, tzinfo=UTC).timestamp()
+    blob_id, _ = store.write([b"x"], day=DAY)
+    store.delete(blob_id)
+    folder = store.root / blob_id[:2]
+    assert not (folder / blob_id).exists()
+    assert folder.stat().st_mtime == midnight
+    store.delete(blob_id)  # deleting it again is not an error, and dates nothing
+    store.delete("cd" * 16)  # nor is a blob whose folder never existed
+    assert folder.stat().st_mtime == midnight
+
+
 def test_blob_is_not_readable_by_others(fs_store):
     store = fs_store
     blob_id, _ = store.write([b"x"], day=DAY)
