@@ -3,6 +3,7 @@ and verify exports and proofs offline (docs/AUDIT_FORMAT.md)."""
 
 from __future__ import annotations
 
+import json
 import sys
 import zipfile
 from pathlib import Path
@@ -11,7 +12,7 @@ import click
 
 from cli.context import CliContext, pass_context
 from core.audit.verifier import verify_export
-from core.audit.verifier_proofs import verify_proof
+from core.audit.verifier_proofs import PROOF_FORMAT, verify_proof
 from core.audit.verifier_report import Report, Unreadable
 from crypto.signed_note import NoteError, VerifierKey
 
@@ -53,12 +54,12 @@ def checkpoint(obj: CliContext, full: bool) -> None:
             record_event(session, obj.services.clock, AuditAction.AUDIT_LOG_DAMAGED,
                          Actor.system(), detail={"position": damaged.position})
         raise
-    click.echo(f"Signed a checkpoint of {size} entries: {signed.path}")
+    click.echo(f"Signed a checkpoint of {_count(size, 'entry', 'entries')}: {signed.path}")
     click.echo(note, nl=False)
     if obj.config.smtp_host:
         with obj.transaction() as session:
             sent = mail_checkpoint(session, obj.services, note)
-        click.echo(f"Mailed it to {sent} auditor(s).")
+        click.echo(f"Mailed it to {_count(sent, 'auditor')}.")
 
 
 @audit.command()
@@ -89,8 +90,8 @@ def export(obj: CliContext, destination: Path) -> None:
         partial.rename(destination)
     finally:
         partial.unlink(missing_ok=True)
-    click.echo(f"Exported {summary.size} entries and {summary.checkpoints} checkpoint(s) "
-               f"to {destination}")
+    click.echo(f"Exported {_count(summary.size, 'entry', 'entries')} and "
+               f"{_count(summary.checkpoints, 'checkpoint')} to {destination}")
 
 
 @audit.command()
@@ -115,13 +116,15 @@ def prove(obj: CliContext, position: int | None, old_size: int | None) -> None:
 
 
 @audit.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--checkpoint", "kept", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+# No exists=True on the paths: click would call a missing file wrong usage (2), where the
+# exit statuses below call it unreadable input (3); verify reads them and says which.
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--checkpoint", "kept", multiple=True, type=click.Path(path_type=Path),
               help="A checkpoint you kept (repeatable): the log must extend each of them.")
 @click.option("--public-key", "public_key",
               help="The verifier key you were given (the line itself, or a file holding it). "
-                   "Without it the key inside the export is trusted, which proves little.")
+                   "Without it the key inside the export is trusted, which proves little; "
+                   "a proof cannot be checked without it.")
 def verify(file: Path, kept: tuple[Path, ...], public_key: str | None) -> None:
     """Verify an export (or a proof from `candor audit prove`) offline.
 
@@ -129,23 +132,78 @@ def verify(file: Path, kept: tuple[Path, ...], public_key: str | None) -> None:
     checkpoint; names the first bad position and what is wrong there.
 
     Exit status: 0 verified; 1 the log fails verification (tampering, truncation, a bad
-    signature or proof); 2 wrong usage; 3 the file is not an export or proof, or a key or
-    checkpoint file cannot be read.
+    signature or proof); 2 wrong usage (such as a proof without --public-key); 3 FILE is not
+    an export or proof, or FILE, the --public-key file or a --checkpoint file cannot be read.
     """
     try:
         key = VerifierKey.parse(_key_text(public_key)) if public_key else None
-        notes = [(path.name, path.read_text(encoding="utf-8")) for path in kept]
+        notes = [(path.name, _read_text(path, "checkpoint file")) for path in kept]
+        _check_readable(file)
         if zipfile.is_zipfile(file):
-            report = _verify_with_progress(file, key, notes)
+            source, report = "export", _verify_with_progress(file, key, notes)
+        elif key is not None:
+            source, report = "proof", verify_proof(file, key=key, kept=notes)
+        elif _is_proof(file):
+            raise click.UsageError("a proof is checked against --public-key (the verifier "
+                                   "key you were given)")
         else:
-            if key is None:
-                raise click.UsageError("a proof is checked against --public-key")
-            report = verify_proof(file, key=key, kept=notes)
-    except (Unreadable, NoteError, OSError, UnicodeDecodeError) as exc:
+            # Not a usage slip: no option would make this file verifiable.
+            raise Unreadable(f"{file} is neither an export (a ZIP file) nor a proof from "
+                             "`candor audit prove`")
+    except (Unreadable, NoteError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(UNREADABLE)
-    _print_report(report)
+    except (OSError, UnicodeDecodeError) as exc:  # FILE failing mid-read (a disk error)
+        click.echo(f"Error: {_unreadable(file, 'file', exc)}", err=True)
+        sys.exit(UNREADABLE)
+    _print_report(report, source)
     sys.exit(VERIFIED if report.ok else FAILED)
+
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    """`number` with the noun it counts, singular for one ("1 checkpoint, 2 entries")."""
+    return f"{number} {singular if number == 1 else (plural or singular + 's')}"
+
+
+def _unreadable(path: Path, what: str, exc: OSError | UnicodeDecodeError) -> Unreadable:
+    """Why `path` cannot be read, in words (not an errno and a repr)."""
+    if isinstance(exc, UnicodeDecodeError):
+        reason = "not UTF-8 text"
+    elif isinstance(exc, FileNotFoundError):
+        reason = "no such file"
+    elif isinstance(exc, IsADirectoryError):
+        reason = "it is a directory"
+    elif isinstance(exc, PermissionError):
+        reason = "permission denied"
+    else:
+        reason = (exc.strerror or str(exc)).lower()
+    return Unreadable(f"cannot read the {what} {path}: {reason}")
+
+
+def _check_readable(path: Path) -> None:
+    """Unreadable unless `path` is a file this process can open."""
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise _unreadable(path, "file", exc) from None
+
+
+def _read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of `path`, or Unreadable naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _unreadable(path, what, exc) from None
+
+
+def _is_proof(file: Path) -> bool:
+    """Whether FILE is a proof from `candor audit prove` (only its format is looked at)."""
+    try:
+        document = json.loads(_read_text(file, "file"))
+    except (Unreadable, ValueError):
+        return False
+    return isinstance(document, dict) and document.get("format") == PROOF_FORMAT
 
 
 def _key_text(value: str) -> str:
@@ -153,7 +211,11 @@ def _key_text(value: str) -> str:
     writes it, with its fingerprint on the next line)."""
     path = Path(value)
     if "+" not in value or path.is_file():
-        lines = path.read_text(encoding="utf-8").strip().splitlines()
+        try:
+            lines = _read_text(path, "--public-key file").strip().splitlines()
+        except Unreadable as exc:
+            raise Unreadable(f"{exc} (give the key line itself, or the file `candor audit "
+                             "key` wrote)") from None
         return lines[0] if lines else ""
     return value
 
@@ -173,15 +235,17 @@ def _verify_with_progress(file: Path, key: VerifierKey | None,
         return verify_export(file, key=key, kept=notes, progress=bar.update)
 
 
-def _print_report(report: Report) -> None:
+def _print_report(report: Report, source: str) -> None:
+    """The verdict on stdout, warnings on stderr; `source` is "export" or "proof"."""
     for warning in report.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if report.ok:
-        click.echo(f"Verified: {report.entries} entries, {report.checkpoints} checkpoint(s) "
-                   f"in the export, {report.kept} kept checkpoint(s).")
+        click.echo(f"Verified: {_count(report.entries, 'entry', 'entries')}, "
+                   f"{_count(report.checkpoints, 'checkpoint')} in the {source}, "
+                   f"{_count(report.kept, 'kept checkpoint')}.")
         return
     first = report.first_bad_position
     where = f" The first bad position is {first}." if first is not None else ""
-    click.echo(f"FAILED: {len(report.problems)} problem(s).{where}")
+    click.echo(f"FAILED: {_count(len(report.problems), 'problem')}.{where}")
     for problem in report.ordered():
         click.echo(f"  {problem}")

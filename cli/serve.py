@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 from typing import Any
 
 import click
@@ -13,6 +14,9 @@ from core.config import Config
 
 #: app name -> (module with create_app, default port)
 APPS = {"portal": ("portal", 8080), "console": ("reviewer", 8081)}
+#: Longest --header-timeout / --idle-timeout (a day): far longer is a typo, and a socket
+#: timeout beyond the platform's time_t fails in every worker instead of at startup.
+MAX_CLIENT_TIMEOUT = 86_400.0
 
 
 def build_app(name: str, config: Config) -> Flask:
@@ -20,6 +24,48 @@ def build_app(name: str, config: Config) -> Flask:
     module = importlib.import_module(APPS[name][0])
     app: Flask = module.create_app(config)
     return app
+
+
+class Seconds(click.FloatRange):
+    """A duration in seconds, more than 0 and at most `maximum`: FloatRange lets "nan" through,
+    and a socket refuses an infinite or NaN timeout only in the worker, long after startup."""
+
+    name = "seconds"
+
+    def __init__(self, maximum: float) -> None:
+        super().__init__(min=0, min_open=True, max=maximum)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        """The number, or a usage error unless it is finite and within the range."""
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return seconds
+
+
+def check_threads(threads: int, config: Config) -> str | None:
+    """Refuse `--threads` that the database pool cannot serve; return a warning (or None)
+    when the Argon2id queue's bound no longer leaves threads free.
+
+    database_pool_size < threads is refused: under load a thread would wait for a connection
+    and fail after the pool's timeout with a 500 (core.db.pool_settings). kdf_max_waiting >=
+    threads only voids the flood protection (core.kdf_slots): every request is still
+    answered, and small thread counts are legitimate for tests and the queue's own control
+    experiment (tests/load/test_queue_bound.py), so that one is a warning.
+    """
+    if threads > config.database_pool_size:
+        raise click.BadParameter(
+            f"{threads} threads need at least as many database connections, but "
+            f"database_pool_size is {config.database_pool_size}: use --threads "
+            f"{config.database_pool_size} or fewer, or raise database_pool_size (candor.toml "
+            "or CANDOR_DATABASE_POOL_SIZE)", param_hint="'--threads'")
+    if config.kdf_max_waiting >= threads:
+        return (f"kdf_max_waiting is {config.kdf_max_waiting}, not below --threads {threads}: "
+                "a flood of receipt guesses can hold every thread in the Argon2id queue and "
+                "keep pages that need no Argon2id waiting; lower kdf_max_waiting (candor.toml "
+                f"or CANDOR_KDF_MAX_WAITING) below {threads} or raise --threads")
+    return None
 
 
 def drop_gunicorn_server_header() -> None:
@@ -90,17 +136,22 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
 @click.argument("name", type=click.Choice(sorted(APPS)))
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Keep the console on a private interface.")
-@click.option("--port", type=int, default=None, help="Port (portal 8080, console 8081).")
-@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn workers.")
-@click.option("--threads", type=int, default=32, show_default=True,
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port (portal 8080, console 8081).")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="gunicorn workers.")
+@click.option("--threads", type=click.IntRange(min=1), default=32, show_default=True,
               help="Threads per gunicorn worker (each serves one request, or one upload while "
-                   "it arrives; Argon2id is limited apart by kdf_slots).")
-@click.option("--timeout", type=int, default=3600, show_default=True,
+                   "it arrives; Argon2id is limited apart by kdf_slots). At most "
+                   "database_pool_size; keep kdf_max_waiting below it.")
+@click.option("--timeout", type=click.IntRange(min=1), default=3600, show_default=True,
               help="gunicorn worker timeout in seconds (large uploads on slow links).")
-@click.option("--header-timeout", type=float, default=20.0, show_default=True,
+@click.option("--header-timeout", type=Seconds(MAX_CLIENT_TIMEOUT), default=20.0,
+              show_default=True,
               help="Seconds a client has to send its request head (and a body of up to "
                    "64 KiB) before it is disconnected.")
-@click.option("--idle-timeout", type=float, default=60.0, show_default=True,
+@click.option("--idle-timeout", type=Seconds(MAX_CLIENT_TIMEOUT), default=60.0,
+              show_default=True,
               help="Seconds a read or write may wait for the client; a slow but steady "
                    "upload is never cut, a stalled one is.")
 @click.option("--dev", is_flag=True, help="Werkzeug's development server instead of gunicorn.")
@@ -113,6 +164,11 @@ def serve(obj: CliContext, name: str, host: str, port: int | None, workers: int,
     service, or on localhost: its cookies are Secure, so forms fail over plain http
     elsewhere.
     """
+    if not dev:  # Werkzeug's server starts a thread per request: --threads means nothing there
+        # Before the database is touched: a refused option should cost nothing to find out.
+        warning = check_threads(threads, obj.config)
+        if warning:
+            click.echo(f"Warning: {warning}", err=True)
     obj.require_data_dir()
     obj.check_database()
     obj.check_schema()  # the apps refuse an outdated schema too; this says it in one line

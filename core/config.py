@@ -6,6 +6,7 @@ data directory > defaults. Secrets are not configuration: they live in files (se
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import tomllib
@@ -243,6 +244,44 @@ _REMOVED_SETTINGS = {
 }
 _OTHER_SETTINGS = ("company_networks", "insecure_dev_cookies", "submitter_date_precision",
                    "redis_url")
+ENV_PREFIX = "CANDOR_"
+#: `CANDOR_*` variables that are not `CANDOR_<SETTING>` yet are read, so never refused as
+#: typos: the data directory and database URL (read here), and the test suite's own (its
+#: PostgreSQL and Redis servers, tests/databases.py and tests/redis_support.py; the load
+#: tests' duration and positive control, tests/load/). The test suite's have to be here: the
+#: `candor` commands the tests run inherit the environment they were started with.
+NON_SETTING_VARIABLES = frozenset({
+    "CANDOR_DATA_DIR", "CANDOR_DATABASE_URL",
+    "CANDOR_TEST_POSTGRES_URL", "CANDOR_TEST_REDIS_URL",
+    "CANDOR_LOAD_SECONDS", "CANDOR_QUEUE_BOUND_CONTROL",
+})
+
+
+def _check_environment(env: Mapping[str, str]) -> None:
+    """Refuse a `CANDOR_*` variable that names no setting, as candor.toml refuses an unknown
+    key: a typo (CANDOR_SMTP_HOTS) silently ignored leaves the default in force unnoticed."""
+    settings = (*_INT_SETTINGS, *_STR_SETTINGS, *_OTHER_SETTINGS)
+    known = sorted({ENV_PREFIX + name.upper() for name in settings} | NON_SETTING_VARIABLES)
+    unknown = sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)
+    if not unknown:
+        return
+    for name in unknown:
+        removed = name.removeprefix(ENV_PREFIX).lower()
+        if removed in _REMOVED_SETTINGS:
+            raise ConfigError(f"{name}: {removed} is no longer a setting: "
+                              f"{_REMOVED_SETTINGS[removed]}")
+    described = []
+    # Matched without the prefix: shared by all, it would make every name look close.
+    suffixes = [name.removeprefix(ENV_PREFIX) for name in known]
+    for name in unknown:
+        close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), suffixes, n=3)
+        *others, last = [ENV_PREFIX + match for match in close] or [""]
+        choices = f"{', '.join(others)} or {last}" if others else last
+        described.append(f"{name} (did you mean {choices}?)" if choices else name)
+    variables = "variable" if len(unknown) == 1 else "variables"
+    raise ConfigError(f"unknown environment {variables} {', '.join(described)}: a CANDOR_ "
+                      "variable sets the candor.toml setting of the same name (README, "
+                      "Configuration); correct or unset it")
 
 
 def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -250,9 +289,11 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
 
     Reads `CANDOR_DATA_DIR` (default `./instance`), `CANDOR_DATABASE_URL` (default SQLite in the
     data directory), the optional `candor.toml` in the data directory, and `CANDOR_<SETTING>`
-    variables for any setting named in that file.
+    variables for any setting named in that file. Any other `CANDOR_*` variable is refused
+    (ConfigError naming it and the close matches), except NON_SETTING_VARIABLES.
     """
     env = os.environ if environ is None else environ
+    _check_environment(env)
     data_dir = Path(
         overrides.pop("data_dir", None) or env.get("CANDOR_DATA_DIR") or DEFAULT_DATA_DIR
     )

@@ -29,7 +29,7 @@ def checkpoint(env: dict[str, str], keep_in: Path) -> tuple[int, Path]:
     Returns the checkpoint's size and the kept file."""
     result = run(env, "audit", "checkpoint")
     assert result.exit_code == 0, result.output
-    match = re.match(r"Signed a checkpoint of (\d+) entries: (\S+)\n", result.stdout)
+    match = re.match(r"Signed a checkpoint of (\d+) entr(?:y|ies): (\S+)\n", result.stdout)
     assert match, result.stdout
     size, path = int(match[1]), Path(match[2])
     note = result.stdout[match.end():]
@@ -83,12 +83,18 @@ def test_export_verifies_with_the_key_and_kept_checkpoint(initialised_env: dict[
     key_file.write_text(run(env, "audit", "key").stdout, encoding="utf-8")  # `... > file`
     _, kept = checkpoint(env, tmp_path / "auditor")
     archive = export(env, tmp_path / "log.zip")
+    second = run(env, "audit", "export", str(tmp_path / "again.zip")).stdout
+    assert re.fullmatch(r"Exported \d+ entr(y|ies) and 1 checkpoint to \S+again\.zip\n",
+                        second), second
 
     for key in (key_line, key_file):
         good = verify(archive, "--public-key", key, "--checkpoint", kept)
         assert good.exit_code == 0, good.output
         assert good.stdout.startswith("Verified: ")
-        assert "1 kept checkpoint(s)" in good.stdout and not good.stderr
+        # Counted in words: "1 entry", not "1 entries"; "1 checkpoint", not "checkpoint(s)".
+        assert good.stdout == ("Verified: 1 entry, 1 checkpoint in the export, "
+                               "1 kept checkpoint.\n"), good.stdout
+        assert not good.stderr
 
     trusting = verify(archive, "--checkpoint", kept)
     assert trusting.exit_code == 0, trusting.output
@@ -120,14 +126,57 @@ def test_verify_exit_statuses_for_unreadable_and_missing_files(tmp_path: Path) -
     torn = tmp_path / "torn.zip"
     torn.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     assert verify(torn, "--public-key", key).exit_code == 3
+    assert verify(garbage).exit_code == 3  # neither export nor proof, key or no key
 
+    # Input that cannot be read is 3 (unreadable), as the help says, whichever file it is.
     missing = verify(tmp_path / "no-such-export.zip", "--public-key", key)
-    assert missing.exit_code == 2, missing.output
-    assert "does not exist" in missing.output
+    assert missing.exit_code == 3, missing.output
+    assert missing.stderr == (f"Error: cannot read the file {tmp_path / 'no-such-export.zip'}: "
+                              "no such file\n")
+    folder = verify(tmp_path, "--public-key", key)
+    assert folder.exit_code == 3 and "it is a directory" in folder.stderr, folder.output
 
-    assert verify(tmp_path / "garbage.zip").exit_code == 2  # a proof needs --public-key
-    key_missing = verify(garbage, "--public-key", str(tmp_path / "nowhere.key"))
+
+def test_verify_a_text_file_that_is_no_proof_is_unreadable(tmp_path: Path) -> None:
+    # A checkpoint (or any text) given as FILE is "not an export or proof": 3, with or without
+    # --public-key; no option would make it verifiable, so it is no usage error (2).
+    key = VerifierKey("audit.example/log", Keyring.generate().audit_verify_key).encode()
+    note = tmp_path / "kept-7.txt"
+    note.write_text("audit.example/log\n7\nAAAA\n\n— audit.example/log AAAA\n", "utf-8")
+    for args in ((), ("--public-key", key)):
+        result = verify(note, *args)
+        assert result.exit_code == 3, result.output
+        assert result.stderr.startswith("Error: ") and "Usage:" not in result.output
+        assert str(note) in result.stderr and "Traceback" not in result.output
+    assert verify(note).stderr == (f"Error: {note} is neither an export (a ZIP file) nor a "
+                                   "proof from `candor audit prove`\n")
+
+
+def test_verify_a_missing_checkpoint_or_key_file_is_unreadable(tmp_path: Path) -> None:
+    key = VerifierKey("audit.example/log", Keyring.generate().audit_verify_key).encode()
+    export = tmp_path / "log.zip"
+    export.write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty ZIP: its checks never start
+    nowhere = tmp_path / "kept-nowhere.txt"
+
+    kept_missing = verify(export, "--public-key", key, "--checkpoint", nowhere)
+    assert kept_missing.exit_code == 3, kept_missing.output
+    assert kept_missing.stderr == (f"Error: cannot read the checkpoint file {nowhere}: "
+                                   "no such file\n")
+
+    not_text = tmp_path / "kept-binary.txt"
+    not_text.write_bytes(b"\xff\xfe\x00")
+    binary = verify(export, "--public-key", key, "--checkpoint", not_text)
+    assert binary.exit_code == 3, binary.output
+    assert binary.stderr.endswith(f"{not_text}: not UTF-8 text\n")
+
+    key_file = tmp_path / "nowhere.key"
+    key_missing = verify(export, "--public-key", str(key_file))
     assert key_missing.exit_code == 3, key_missing.output
+    # Named in words, not "[Errno 2] No such file or directory: '...'".
+    assert key_missing.stderr == (f"Error: cannot read the --public-key file {key_file}: no "
+                                  "such file (give the key line itself, or the file `candor "
+                                  "audit key` wrote)\n")
+    assert "Errno" not in key_missing.output
 
 
 def test_proofs_verify_and_a_changed_node_fails(initialised_env: dict[str, str],
@@ -148,7 +197,14 @@ def test_proofs_verify_and_a_changed_node_fails(initialised_env: dict[str, str],
         assert json.loads(document["entry"])["position"] == position
         result = verify(proof, "--public-key", key)
         assert result.exit_code == 0, result.output
-        assert result.stdout.startswith("Verified: ")
+        assert result.stdout == ("Verified: 1 entry, 1 checkpoint in the proof, "
+                                 "0 kept checkpoints.\n")
+
+    # A real proof without --public-key is wrong usage (2): the same command with the key
+    # checks it.
+    keyless = verify(tmp_path / "inclusion-0.json")
+    assert keyless.exit_code == 2, keyless.output
+    assert "Error: a proof is checked against --public-key" in keyless.output
 
     since = prove(env, tmp_path / "consistency.json", "--since", str(old_size))
     assert json.loads(since.read_text("utf-8"))["old_size"] == old_size
