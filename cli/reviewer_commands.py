@@ -9,7 +9,9 @@ import click
 from cli.context import CliContext, pass_context
 from cli.tables import format_table
 from core.cases.recovery import regrant_member_cases
-from core.models import Role
+from core.models import Reviewer, Role
+from core.staff.account_contact import KEEP, Keep, edit_account
+from core.staff.account_state import account_state
 from core.staff.accounts import (
     add_reviewer,
     deactivate_reviewer,
@@ -42,7 +44,7 @@ def _enrolment_text(uri: str, secret: str) -> str:
 
 @click.group()
 def reviewer() -> None:
-    """Add, list, deactivate and reset staff accounts (reviewers, admins, auditors)."""
+    """Add, list, edit, deactivate and reset staff accounts (reviewers, admins, auditors)."""
 
 
 @reviewer.command("add")
@@ -87,18 +89,62 @@ def reviewer_custodian(obj: CliContext, username: str, remove: bool) -> None:
     click.echo(f"{username!r} is {'no longer ' if remove else ''}an identity custodian.")
 
 
+def _list_row(account: Reviewer) -> tuple[str, ...]:
+    state = account_state(account)
+    # Only case handlers can be custodians: "-" says the question does not apply.
+    custodian = ("yes" if state.custodian else "no") if account.role is Role.REVIEWER else "-"
+    return (account.username, str(account.role), str(state.status), str(state.enrolment),
+            custodian, account.email or "-", account.display_name or "-")
+
+
 @reviewer.command("list")
 @pass_context
 def reviewer_list(obj: CliContext) -> None:
-    """List accounts with their role and state."""
+    """List accounts: role, state (active, awaiting approval, deactivated), enrolment (no
+    TOTP yet, no keys yet, complete), identity custodian, email and display name."""
     with obj.transaction() as session:
-        rows = [(r.username, str(r.role), "active" if r.active else "deactivated",
-                 "yes" if r.totp_confirmed else "no") for r in list_reviewers(session)]
+        rows = [_list_row(r) for r in list_reviewers(session)]
     if not rows:
         click.echo("No accounts yet. Add one with `candor reviewer add NAME --role admin`.")
         return
-    for line in format_table(("USERNAME", "ROLE", "STATE", "TOTP"), rows):
+    header = ("USERNAME", "ROLE", "STATE", "ENROLMENT", "CUSTODIAN", "EMAIL", "DISPLAY-NAME")
+    for line in format_table(header, rows):
         click.echo(line)
+
+
+def _new_value(value: str | None, remove: bool, option: str) -> str | None | Keep:
+    """The option's new value, None to remove it, KEEP when neither was given."""
+    if remove and value is not None:
+        raise click.UsageError(f"give --{option} or --no-{option}, not both")
+    if remove:
+        return None
+    return KEEP if value is None else value
+
+
+@reviewer.command("edit")
+@click.argument("username")
+@click.option("--email", default=None, help="New address for notifications (no case content).")
+@click.option("--no-email", is_flag=True,
+              help="Remove the address: the account gets no more notifications or reminders.")
+@click.option("--display-name", default=None,
+              help="New name shown to reporters as a handler their report reaches.")
+@click.option("--no-display-name", is_flag=True,
+              help="Remove the display name: reporters see the username again.")
+@pass_context
+def reviewer_edit(obj: CliContext, username: str, email: str | None, no_email: bool,
+                  display_name: str | None, no_display_name: bool) -> None:
+    """Change an account's email address or display name, at once (the operator's command).
+    The access log records which changed, never the values."""
+    new_email = _new_value(email, no_email, "email")
+    new_name = _new_value(display_name, no_display_name, "display-name")
+    if new_email is KEEP and new_name is KEEP:
+        raise click.UsageError("nothing to change: give --email, --no-email, --display-name "
+                               "or --no-display-name")
+    with obj.transaction() as session:
+        edited = edit_account(session, obj.services, username, email=new_email,
+                              display_name=new_name)
+        shown = (edited.username, edited.email or "none", edited.display_name or "none")
+    click.echo(f"{shown[0]!r}: email {shown[1]}, display name {shown[2]}.")
 
 
 @reviewer.command("deactivate")

@@ -15,6 +15,7 @@ ACTIONS = {
     "case:identity:request:read": _l("Identity request read by a custodian"),
     "reviewer:add": _l("Staff account added"),
     "reviewer:deactivate": _l("Staff account deactivated"),
+    "reviewer:edit": _l("Staff account's email or display name changed"),
     "reviewer:passphrase:change": _l("Passphrase changed"),
     "reviewer:passphrase:reset": _l("Passphrase reset"),
     "reviewer:totp:enrol": _l("Authenticator app set up"),

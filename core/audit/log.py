@@ -73,6 +73,7 @@ class AuditAction(StrEnum):
     KEY_REJECTED = "reviewer:key:reject"  # a stored public key failed its check: an alarm
     REVIEWER_KEYS_CREATED = "reviewer:keys:create"  # enrolment completed with own passphrase
     REVIEWER_CUSTODIAN_CHANGED = "reviewer:custodian"
+    REVIEWER_EDITED = "reviewer:edit"  # email or display name (which, never the values)
     CASE_EPOCH_STARTED = "case:epoch"
     RECORD_TAMPERED = "case:record:tampered"
     IDENTITY_REQUESTED = "case:identity:request"

@@ -11,10 +11,13 @@ one generic line (without addresses) and swallowed.
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -55,8 +58,30 @@ def mail_body(services: Services, text: str) -> str:
     return f"{text}\n\n{url}\n" if url else f"{text}\n"
 
 
+@dataclass(frozen=True)
+class MailRun:
+    """What a batch reached, for the operator's warnings (counts only, no address): `sent`
+    messages accepted of `addressed` recipients; `without_email` accounts that had something
+    to be told but no address."""
+
+    sent: int
+    addressed: int
+    without_email: int
+
+
+def message_id(sender: str) -> str:
+    """A Message-ID under the configured sender's domain ("localhost" if it has none): 128
+    random bits, where make_msgid would put the process id, the clock and, without a
+    domain, the machine's host name."""
+    _local, at, domain = parseaddr(sender)[1].rpartition("@")
+    domain = domain.strip() if at else ""
+    return f"<{secrets.token_hex(16)}@{domain or 'localhost'}>"
+
+
 def send_mail(services: Services, recipients: Iterable[str], subject: str, body: str) -> int:
-    """Send one message per recipient; return how many were accepted. Never raises."""
+    """Send one message per recipient; return how many were accepted. Never raises.
+
+    Each message is dated when it is sent (staff mail only: no reporter's time is in it)."""
     config = services.config
     addresses = sorted(set(recipients))
     if not config.smtp_host or not addresses:
@@ -69,6 +94,8 @@ def send_mail(services: Services, recipients: Iterable[str], subject: str, body:
                 message["From"] = config.smtp_sender
                 message["To"] = address
                 message["Subject"] = subject
+                message["Date"] = format_datetime(services.clock.now())
+                message["Message-ID"] = message_id(config.smtp_sender)
                 message.set_content(body)
                 try:
                     smtp.send_message(message)
@@ -115,6 +142,12 @@ def send_pending_notifications(session: Session, services: Services) -> int:
     Run periodically (`candor notify`, e.g. hourly): the emails then carry the time of the
     run, not the time a reporter submitted or wrote. Returns the number of emails sent.
     """
+    return run_pending_notifications(session, services).sent
+
+
+def run_pending_notifications(session: Session, services: Services) -> MailRun:
+    """send_pending_notifications, telling also whom it could not reach: marks of accounts
+    whose address was removed since are cleared unsent (`without_email`)."""
     rows = session.execute(
         select(PendingNotification, Reviewer.email)
         .join(Reviewer, Reviewer.id == PendingNotification.reviewer_id)
@@ -125,7 +158,8 @@ def send_pending_notifications(session: Session, services: Services) -> int:
     if sent or not addresses:
         for row, _email in rows:
             session.delete(row)
-    return sent
+    return MailRun(sent=sent, addressed=len(set(addresses)),
+                   without_email=len(rows) - len(addresses))
 
 
 def send_deadline_reminders(session: Session, services: Services, today: date,
@@ -133,25 +167,34 @@ def send_deadline_reminders(session: Session, services: Services, today: date,
     """Email every team member of a case whose acknowledgement or feedback deadline is
     within `within_days` or past, and the owner of every corrective action not done whose
     due date is. One generic email per person. Returns emails sent."""
+    return run_deadline_reminders(session, services, today, within_days).sent
+
+
+def run_deadline_reminders(session: Session, services: Services, today: date,
+                           within_days: int = REMIND_DAYS) -> MailRun:
+    """send_deadline_reminders, telling also how many of those due have no address."""
     horizon = today + timedelta(days=within_days)
     due = or_(
         and_(Case.status == CaseStatus.RECEIVED, Case.acknowledge_due <= horizon),
         and_(Case.status.in_(_AWAITING_FEEDBACK), Case.feedback_due <= horizon),
     )
-    addresses = session.execute(
-        select(Reviewer.email).distinct()
+    members = session.execute(
+        select(Reviewer.id, Reviewer.email).distinct()
         .join(CaseMember, CaseMember.reviewer_id == Reviewer.id)
         .join(Case, Case.id == CaseMember.case_id)
         .where(due, CaseMember.excluded.is_(False), Reviewer.active.is_(True),
-               Reviewer.email.is_not(None), Reviewer.role == Role.REVIEWER)
-    ).scalars()
+               Reviewer.role == Role.REVIEWER)
+    ).all()
     owners = session.execute(
-        select(Reviewer.email).distinct()
+        select(Reviewer.id, Reviewer.email).distinct()
         .join(CorrectiveAction, CorrectiveAction.owner_id == Reviewer.id)
         .where(CorrectiveAction.status != ActionStatus.DONE,
-               CorrectiveAction.due_on <= horizon, Reviewer.active.is_(True),
-               Reviewer.email.is_not(None))
-    ).scalars()
-    recipients = sorted({a for a in [*addresses, *owners] if a})
-    return send_mail(services, recipients, REMINDER_SUBJECT,
+               CorrectiveAction.due_on <= horizon, Reviewer.active.is_(True))
+    ).all()
+    # By account: someone both on a team and owning an action counts once.
+    email_of = {reviewer_id: email for reviewer_id, email in [*members, *owners]}
+    recipients = sorted({a for a in email_of.values() if a})
+    sent = send_mail(services, recipients, REMINDER_SUBJECT,
                      mail_body(services, REMINDER_BODY))
+    return MailRun(sent=sent, addressed=len(recipients),
+                   without_email=sum(1 for a in email_of.values() if not a))

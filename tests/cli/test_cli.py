@@ -177,8 +177,9 @@ def test_reviewer_list_columns_line_up(env: dict[str, str]) -> None:
         assert run(env, "reviewer", "add", name, "--role", role, "--passphrase-stdin",
                    input=PASSPHRASE + "\n").exit_code == 0
     lines = run(env, "reviewer", "list").output.splitlines()
-    assert lines[0].split() == ["USERNAME", "ROLE", "STATE", "TOTP"]
-    for column in ("ROLE", "STATE", "TOTP"):
+    columns = ["USERNAME", "ROLE", "STATE", "ENROLMENT", "CUSTODIAN", "EMAIL", "DISPLAY-NAME"]
+    assert lines[0].split() == columns
+    for column in columns[1:]:
         start = lines[0].index(column)
         for line in lines[1:]:
             assert line[start - 2:start] == "  " and line[start] != " ", (column, lines)

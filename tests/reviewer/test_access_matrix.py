@@ -61,6 +61,7 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "admin.reviewers":       (LOGIN, 403, 403, 403, 403, 200),
     "admin.new_reviewer":    (LOGIN, 403, 403, 403, 403, 200),
     "admin.account_action":  (LOGIN, 403, 403, 403, 403, 200),
+    "admin.edit_account":    (LOGIN, 403, 403, 403, 403, 200),
     "admin.routing":         (LOGIN, 403, 403, 403, 403, 200),
     "admin.approvals":       (LOGIN, 403, 403, 403, 403, 200),
     "admin.decide":          (LOGIN, 403, 403, 403, 403, 404),  # no such change

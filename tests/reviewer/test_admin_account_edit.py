@@ -1,0 +1,153 @@
+"""The console's page for an account's email address and display name (outside tester: admins
+could not change them at all). Admins only, after a recent passphrase entry; the access log
+names the admin and which field changed, never the values; a refusal changes nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import transaction
+from core.models import ActorKind, Reviewer, ReviewerSession
+from core.staff.accounts import deactivate_reviewer
+from tests.reviewer.audit_calls import events_since, log_size
+from tests.reviewer.conftest import login_client, new_account
+from tests.reviewer.test_auth import csrf
+
+EDITED = "reviewer:edit"
+
+
+def _path(account_id: int) -> str:
+    return f"/admin/reviewers/{account_id}/edit"
+
+
+def _edit(client: FlaskClient, account_id: int, **fields: str) -> Any:
+    """POST the edit form with the page's CSRF token and `fields`."""
+    path = _path(account_id)
+    return client.post(path, data={"csrf_token": csrf(client, path), **fields})
+
+
+def _contact(session_factory: sessionmaker[Session], account_id: int
+             ) -> tuple[str | None, str | None]:
+    with session_factory() as s:
+        reviewer = s.get(Reviewer, account_id)
+        assert reviewer is not None
+        return reviewer.email, reviewer.display_name
+
+
+def _edits(session_factory: sessionmaker[Session], size: int) -> list[tuple[Any, ...]]:
+    """The reviewer:edit events since `size`: (actor kind, actor id, detail)."""
+    return [(e.actor_kind, e.reviewer_id, json.loads(e.detail))
+            for e in events_since(session_factory, size) if e.action == EDITED]
+
+
+def test_an_admin_sets_and_removes_the_email_and_the_name(app, session_factory, services,
+                                                          world):
+    alice, admin = world.on_case, world.admin
+    client = login_client(app, session_factory, services, admin)
+    listing = client.get("/admin/reviewers").text
+    assert f'id="edit-account-{alice.id}"' in listing and "no email address" in listing
+    size = log_size(session_factory)
+    response = _edit(client, alice.id, email="alice@example.org",
+                     display_name="Alice (IT security)")
+    assert response.status_code == 303 and response.location.endswith("/admin/reviewers")
+    assert _contact(session_factory, alice.id) == ("alice@example.org", "Alice (IT security)")
+    # One event, naming the admin and what changed; the values stay out of the log.
+    added = events_since(session_factory, size)
+    assert [e.action for e in added] == [EDITED]
+    assert _edits(session_factory, size) == [
+        (ActorKind.REVIEWER, admin.id,
+         {"reviewer_id": alice.id, "email": "set", "display_name": "set"})]
+    assert "alice@example.org" not in added[0].detail and "Alice" not in added[0].detail
+    page = client.get("/admin/reviewers").text
+    assert "Saved the email address and name of alice." in page
+    assert "alice@example.org" in page and "Alice (IT security)" in page
+    form = client.get(_path(alice.id)).text  # prefilled with the current values
+    assert 'value="alice@example.org"' in form and 'value="Alice (IT security)"' in form
+
+    size = log_size(session_factory)
+    removed = _edit(client, alice.id, email="", display_name="")
+    assert removed.status_code == 303
+    assert _contact(session_factory, alice.id) == (None, None)
+    assert _edits(session_factory, size) == [
+        (ActorKind.REVIEWER, admin.id,
+         {"reviewer_id": alice.id, "email": "removed", "display_name": "removed"})]
+
+
+def test_one_field_changes_alone_and_the_same_values_change_nothing(app, session_factory,
+                                                                     services, world):
+    alice, admin = world.on_case, world.admin
+    client = login_client(app, session_factory, services, admin)
+    assert _edit(client, alice.id, email="alice@example.org").status_code == 303
+    size = log_size(session_factory)
+    # A POST without the email field keeps the address (only the name was sent).
+    assert _edit(client, alice.id, display_name="Alice").status_code == 303
+    assert _contact(session_factory, alice.id) == ("alice@example.org", "Alice")
+    assert _edits(session_factory, size) == [
+        (ActorKind.REVIEWER, admin.id,
+         {"reviewer_id": alice.id, "email": "unchanged", "display_name": "set"})]
+    size = log_size(session_factory)
+    same = _edit(client, alice.id, email="alice@example.org", display_name="Alice")
+    assert same.status_code == 400 and "Nothing to change" in same.text
+    assert events_since(session_factory, size) == []
+
+
+def test_a_bad_email_is_refused_and_changes_nothing(app, session_factory, services, world):
+    alice = world.on_case
+    client = login_client(app, session_factory, services, world.admin)
+    size = log_size(session_factory)
+    response = _edit(client, alice.id, email="not an address", display_name="Alice")
+    assert response.status_code == 400
+    page = response.text
+    assert 'id="edit-account-form"' in page and "Enter an email address." in page
+    assert "form-group-error" in page
+    assert _contact(session_factory, alice.id) == (None, None)  # the name is not saved either
+    assert events_since(session_factory, size) == []
+
+
+def test_a_deactivated_account_can_lose_its_address(app, session_factory, services, world):
+    """A departed colleague's private address need not stay in the database."""
+    gone = new_account(session_factory, services, "gone")
+    client = login_client(app, session_factory, services, world.admin)
+    assert _edit(client, gone.id, email="gone@example.org").status_code == 303
+    with transaction(session_factory) as s:
+        deactivate_reviewer(s, services, "gone")
+    assert f'id="edit-account-{gone.id}"' in client.get("/admin/reviewers").text
+    assert _edit(client, gone.id, email="").status_code == 303
+    assert _contact(session_factory, gone.id) == (None, None)
+
+
+def test_only_admins_edit_accounts(app, session_factory, services, world):
+    target = world.not_on_case
+    size = log_size(session_factory)
+    for handle in (world.on_case, world.auditor):
+        client = login_client(app, session_factory, services, handle)
+        assert client.get(_path(target.id)).status_code == 403
+        # The CSRF token of a page they may open: the refusal is the role's, not the token's.
+        token = csrf(client, "/passphrase")
+        posted = client.post(_path(target.id), data={"csrf_token": token,
+                                                     "email": "x@example.org"})
+        assert posted.status_code == 403
+    assert _contact(session_factory, target.id) == (None, None)
+    assert _edits(session_factory, size) == []
+    anonymous = app.test_client().get(_path(target.id))
+    assert anonymous.status_code == 302 and "/login" in anonymous.location
+
+
+def test_a_stale_passphrase_entry_is_asked_again_first(app, session_factory, services,
+                                                       world):
+    client = login_client(app, session_factory, services, world.admin)
+    token = csrf(client, _path(world.on_case.id))
+    services.clock.now = lambda: datetime.now(UTC) + timedelta(minutes=6)
+    with session_factory.begin() as s:  # the session itself stays alive
+        for row in s.execute(select(ReviewerSession)).scalars():
+            row.last_seen_at = services.clock.now()
+    response = client.post(_path(world.on_case.id), data={"csrf_token": token,
+                                                          "email": "x@example.org"})
+    assert response.status_code == 302 and "/reauth" in response.location
+    assert _contact(session_factory, world.on_case.id) == (None, None)
