@@ -67,6 +67,12 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
         # is never the reporter's own doing.
         429: (_l("This service is busy"),
               _l("Many people are using it right now. Please wait a little and try again.")),
+        # Only the portal's text-only forms reach this page with a 413 (werkzeug's limits on
+        # their body, a field and the number of fields, web.requests): the upload forms show
+        # their own refusal, with the file limits only when files were the problem.
+        413: (_l("What you sent is too long"),
+              _l("A text field is longer, or the form has more fields, than this page "
+                 "accepts. Go back, shorten what you wrote and try again.")),
     })
     web.install_response_padding(app)
     web.install_no_logging(app)

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.cases.content import MAX_LONG_TEXT, MAX_SHORT_TEXT
 from core.cases.readers import IntakeReaders
+from core.categories.lookup import CODE_PATTERN
 from core.errors import InvalidInput
 from core.models import Category
 from web.forms import as_choices
@@ -21,6 +22,10 @@ from web.forms import as_choices
 ATTACHMENTS_FIELD = "attachments"
 #: Honeypot: hidden from people by CSS and labelled "leave empty"; bots fill it in.
 HONEYPOT_FIELD = "website"
+#: Bytes a streamed text field may carry: the longest text a field accepts at 4 bytes a
+#: character (UTF-8 at its widest), so the parser never refuses a text the form would accept,
+#: and its refusal names the same number of characters as the form (web.uploads).
+TEXT_FIELD_BYTES = 4 * MAX_LONG_TEXT
 
 
 class StreamedForm(FlaskForm):
@@ -94,6 +99,7 @@ class SubmissionForm(StreamedForm):
     website = StringField(_l("Leave this field empty"))
     #: Handlers the reporter leaves out: "<category code>:<id>" (only those of the chosen
     #: category count, so that the form works without JavaScript) or "custodian:<id>".
+    #: A value of another shape is refused (validate_exclude), never read as a change.
     exclude = SelectMultipleField(validate_choice=False)
     #: The readers the page listed (readers_shown), so that a report never reaches someone
     #: added to its category after the reporter read the list.
@@ -109,6 +115,15 @@ class SubmissionForm(StreamedForm):
             return False
         return valid
 
+    def validate_exclude(self, field: SelectMultipleField) -> None:
+        """Every "leave out" value has the shape our form sends. A malformed one is refused
+        here, with the other field errors and before any file is stored: it is not a sign
+        that the readers changed (core refuses a well-formed id that was not offered)."""
+        if any(_exclusion(value) is None for value in field.data or []):
+            raise ValidationError(_l("The choice of people to leave out could not be read. "
+                                     "Please choose them again under “Who will read your "
+                                     "report”."))
+
     def is_bot(self) -> bool:
         """Whether the honeypot was filled in."""
         return bool((self.website.data or "").strip())
@@ -118,12 +133,13 @@ class SubmissionForm(StreamedForm):
         identity custodians. InvalidInput for a value no form of ours sends."""
         ids = []
         for value in self.exclude.data or []:
-            scope, _sep, raw = value.partition(":")
-            if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+            choice = _exclusion(value)
+            if choice is None:  # validate_exclude refused it already; never guessed at
                 raise InvalidInput("Choose the people to leave out from the list shown.",
                                    field="exclude")
+            scope, reviewer_id = choice
             if scope in (self.category.data, CUSTODIAN_SCOPE):
-                ids.append(int(raw))
+                ids.append(reviewer_id)
         return ids
 
     def unseen_readers(self, current: IntakeReaders) -> bool:
@@ -143,6 +159,16 @@ class SubmissionForm(StreamedForm):
 
 #: The scope of a "leave out" choice of an identity custodian, beside the category codes.
 CUSTODIAN_SCOPE = "custodian"
+
+
+def _exclusion(value: str) -> tuple[str, int] | None:
+    """A "leave out" value read: ("<category code>" or "custodian", reviewer id), or None
+    when it is not of the shape the form sends."""
+    scope, sep, raw = value.partition(":")
+    if not (sep and CODE_PATTERN.fullmatch(scope)
+            and raw.isascii() and raw.isdigit() and len(raw) <= 10):
+        return None
+    return scope, int(raw)
 
 
 def readers_shown(readers: IntakeReaders) -> str:

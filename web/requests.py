@@ -32,6 +32,9 @@ class NoSpoolRequest(Request):
 def install_form_limits(app: Flask) -> None:
     """Small body and part limits for ordinary forms, and no spooling to disk."""
     app.request_class = NoSpoolRequest
-    app.config.setdefault("MAX_CONTENT_LENGTH", FORM_BODY_LIMIT)
-    app.config.setdefault("MAX_FORM_PARTS", FORM_PARTS_LIMIT)
+    # Assigned, not setdefault: Flask's defaults already hold these keys (None and 1000), so
+    # setdefault left plain forms without a body limit (a 2 MB urlencoded field got through).
+    # The upload views read wsgi.input themselves (web.request_body), under their own limit.
+    app.config["MAX_CONTENT_LENGTH"] = FORM_BODY_LIMIT
+    app.config["MAX_FORM_PARTS"] = FORM_PARTS_LIMIT
 

@@ -88,11 +88,15 @@ class FormPost(Generic[F, S]):
     error: str | None = None
     #: Files were chosen but not stored because the text fields were invalid.
     files_dropped: bool = False
+    #: For a 413: whether the files were the problem, rather than a text field too long or
+    #: too many fields (UploadTooLarge.about_files).
+    files_too_large: bool = True
 
     @property
     def too_large(self) -> bool:
-        """The post was refused for its size (the page then states the limits)."""
-        return self.status == 413
+        """The post was refused for the size or number of its files (the page then states the
+        file limits; a refusal for its text says what was wrong with the text instead)."""
+        return self.status == 413 and self.files_too_large
 
 
 def form_data(fields: dict[str, list[str]]) -> MultiDict[str, str]:
@@ -131,9 +135,10 @@ def read_form_with_files(
     valid = dropped = False
     files: list[S] = []
 
-    def refused(status: int, message: str) -> FormPost[F, S]:
+    def refused(status: int, message: str, *, about_files: bool = True) -> FormPost[F, S]:
         shown = form if form is not None else form_factory(form_data(fields))
-        return FormPost(shown, valid=False, status=status, error=message)
+        return FormPost(shown, valid=False, status=status, error=message,
+                        files_too_large=about_files)
 
     try:
         # The constructor refuses a body that is not multipart.
@@ -167,7 +172,8 @@ def read_form_with_files(
                                      limit=limits.files)
             files.append(store(form, part))
     except UploadError as exc:
-        return refused(exc.status_code, str(exc.message))
+        about_files = not isinstance(exc, UploadTooLarge) or exc.about_files
+        return refused(exc.status_code, str(exc.message), about_files=about_files)
     except InvalidInput as exc:
         if exc.field == "attachments":
             return refused(413, _("The files are larger than this service accepts, or there "

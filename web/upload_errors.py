@@ -36,6 +36,16 @@ class UploadTooLarge(UploadError):
         self.reason = reason
         self.limit = limit
 
+    @property
+    def about_files(self) -> bool:
+        """Whether the files were the problem (False for a text field too long, or too many
+        fields), so that a page may state the file limits beside the message."""
+        return self.reason not in TEXT_REASONS
+
+
+#: UploadTooLarge reasons that are about the text of a form, not its files.
+TEXT_REASONS = frozenset({"field", "fields"})
+
 
 def body_too_large(limit: int) -> UploadTooLarge:
     """The error for a request body over `limit` bytes."""

@@ -55,6 +55,7 @@ from web.upload_parts import FieldPart, FilePart, Part, as_browser_sent, client_
 __all__ = [
     "FILE_READ_SIZE", "MAX_BOUNDARY_LENGTH", "READ_SIZE", "FieldPart", "FilePart",
     "MalformedForm", "StreamingFormParser", "UploadError", "UploadTooLarge", "body_too_large",
+    "field_characters",
 ]
 
 # "_" is lazy_gettext: messages are built at import time and translated when shown.
@@ -74,6 +75,12 @@ MAX_BOUNDARY_LENGTH = 200
 _BOUNDARY_CHAR = r"[0-9A-Za-z'()+_,\-./:=?]"
 _BOUNDARY_RE = re.compile(
     rf"(?:{_BOUNDARY_CHAR}| ){{0,{MAX_BOUNDARY_LENGTH - 1}}}{_BOUNDARY_CHAR}")
+
+
+def field_characters(field_bytes: int) -> int:
+    """The characters a text field of at most `field_bytes` bytes can always hold: UTF-8
+    takes at most 4 bytes a character, so a longer value has more characters than this."""
+    return field_bytes // 4
 
 
 class StreamingFormParser:
@@ -147,7 +154,9 @@ class StreamingFormParser:
         if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in content_type):
             raise MalformedForm(_("The form data has an invalid boundary."))
         mimetype, options = parse_options_header(content_type)
-        if mimetype != "multipart/form-data":
+        # Media types are case-insensitive (RFC 9110, 8.3.1): MULTIPART/FORM-DATA is the same
+        # type. parse_options_header keeps the case; the boundary's own case matters.
+        if mimetype.lower() != "multipart/form-data":
             raise MalformedForm(_("The form was not sent as multipart/form-data."))
         boundary = options.get("boundary", "")
         if not _BOUNDARY_RE.fullmatch(boundary):
@@ -205,8 +214,10 @@ class StreamingFormParser:
                     continue
                 fields += 1
                 if fields > self.max_fields:
+                    # Not about files: a form of ours never sends this many fields.
                     raise UploadTooLarge(
-                        _("The form has too many fields."),
+                        _("The form has more fields than it should. Please send it again "
+                          "from this page."),
                         reason="fields",
                         limit=self.max_fields,
                     )
@@ -245,8 +256,10 @@ class StreamingFormParser:
             data, more = self._next_data()
             value += data
             if len(value) > self.max_field_bytes:
+                allowed = field_characters(self.max_field_bytes)
                 raise UploadTooLarge(
-                    _("A text field is longer than the limit."),
+                    _("A text field is longer than the %(max)d characters allowed. Please "
+                      "shorten it and send it again.", max=allowed),
                     reason="field",
                     limit=self.max_field_bytes,
                 )

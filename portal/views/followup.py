@@ -51,7 +51,7 @@ from core.kdf_slots import SlotsBusy
 from core.models import Case, CaseStatus, Category, Satisfaction, ScopeDecision
 from core.operations.notifications import queue_case_notification
 from core.session_tokens import new_session_token
-from portal.forms import OutcomeAnswerForm, ReceiptLoginForm, ReplyForm
+from portal.forms import TEXT_FIELD_BYTES, OutcomeAnswerForm, ReceiptLoginForm, ReplyForm
 from portal.stages import ANSWERED, STAGES, progress_steps, question_answered
 from portal.state import services
 from web import current_language
@@ -219,7 +219,8 @@ def reply() -> ResponseReturnValue:
     config = services().config
     post = read_form_with_files(lambda data: ReplyForm(formdata=data), store,
                                 FileLimits(total_bytes=config.max_submission_bytes,
-                                           files=config.max_files))
+                                           files=config.max_files,
+                                           field_bytes=TEXT_FIELD_BYTES))
     form = post.form
     if not post.valid:
         return _case_page(_read_case(access), form, post.status, post=post)

@@ -54,7 +54,7 @@ def app(make_app) -> Flask:
                                     FileLimits(total_bytes=1 * MiB, files=2))
         return {"valid": post.valid, "files": post.files, "error": post.error,
                 "dropped": post.files_dropped, "body": post.form.body.data,
-                "errors": post.form.body.errors}, post.status
+                "errors": post.form.body.errors, "too_large": post.too_large}, post.status
 
     @app.post("/text")
     @csrf.exempt
@@ -139,6 +139,21 @@ def test_too_many_files_are_refused(app: Flask) -> None:
                                         *[file("attachments", f"{n}.txt", b"x") for n in "abc"]])
     assert response.status_code == 413 and response.json["body"] == "hi"
     assert len(app.config["stored"]) == 2  # the third was refused before a byte of it
+    assert response.json["too_large"]  # the page may state the file limits
+
+
+@pytest.mark.parametrize(("parts", "message"), [
+    ([field("body", "x" * (128 * 1024 + 1))], "longer than the 32768 characters allowed"),
+    ([field("body", "hi"), *[field(f"f{n}", "v") for n in range(30)]],
+     "more fields than it should"),
+], ids=["field-too-long", "too-many-fields"])
+def test_a_refusal_for_the_text_is_not_about_files(app: Flask, parts: list[tuple],
+                                                   message: str) -> None:
+    """413 still, but `too_large` (the file limits) stays False: the text was the problem."""
+    response = send(app.test_client(), [*parts, file("attachments", "a.txt", b"A")])
+    assert response.status_code == 413
+    assert message in response.json["error"] and not response.json["too_large"]
+    assert app.config["stored"] == []
 
 
 @pytest.mark.parametrize(("name", "status", "message"), [

@@ -34,6 +34,7 @@ from web.uploads import (
     [
         "application/x-www-form-urlencoded",
         "multipart/mixed; boundary=abc",
+        "MULTIPART/MIXED; boundary=abc",
         "multipart/form-data",
         "multipart/form-data; boundary=",
         "multipart/form-data; boundary=" + "a" * (MAX_BOUNDARY_LENGTH + 1),
@@ -76,6 +77,14 @@ def test_werkzeug_test_client_boundaries_are_read(monkeypatch: pytest.MonkeyPatc
         ("field", "a", b"b"),
         ("file", "f", "q.txt", "text/plain", b"details"),
     ]
+
+
+@pytest.mark.parametrize("media_type", ["MULTIPART/FORM-DATA", "Multipart/Form-Data"])
+def test_media_type_is_read_case_insensitively(media_type: str) -> None:
+    """RFC 9110, 8.3.1: the type and subtype are case-insensitive; the boundary is not."""
+    body = build([field("a", "b")], boundary="MiXeDcAsE")
+    environ = environ_for(body, content_type=f"{media_type}; BOUNDARY=MiXeDcAsE")
+    assert collect(StreamingFormParser(environ, max_total_bytes=MiB)) == [("field", "a", b"b")]
 
 
 FULL = build(

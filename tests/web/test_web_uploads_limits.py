@@ -88,6 +88,10 @@ def test_max_fields() -> None:
     with pytest.raises(UploadTooLarge) as info:
         parse(build(parts), max_fields=4)
     assert info.value.reason == "fields"
+    # Said as what it is, not as a file limit (outside tester).
+    assert str(info.value) == ("The form has more fields than it should. Please send it again "
+                               "from this page.")
+    assert not info.value.about_files
 
 
 def test_max_field_bytes() -> None:
@@ -96,6 +100,16 @@ def test_max_field_bytes() -> None:
     with pytest.raises(UploadTooLarge) as info:
         parse(body, max_field_bytes=2999)
     assert info.value.reason == "field"
+    # In characters, those a field of that many bytes always holds (4 bytes at most each).
+    assert str(info.value) == ("A text field is longer than the 749 characters allowed. "
+                               "Please shorten it and send it again.")
+    assert not info.value.about_files
+
+
+def test_file_limits_are_about_files() -> None:
+    with pytest.raises(UploadTooLarge) as info:
+        parse(build([file("f", "a", b"x" * 100)]), max_file_bytes=10)
+    assert info.value.about_files and "file" in str(info.value)
 
 
 def test_huge_field_does_not_buffer_past_limit() -> None:
