@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from cli.assign_command import assign
 from cli.audit_commands import audit
 from cli.backup_commands import backup, restore
 from cli.category_commands import category
@@ -52,6 +53,7 @@ cli.add_command(db)
 cli.add_command(reviewer)
 cli.add_command(category)
 cli.add_command(recover)
+cli.add_command(assign)
 cli.add_command(serve)
 cli.add_command(demo)
 cli.add_command(cleanup)

@@ -187,10 +187,12 @@ class StaffReportForm(FlaskForm):
 
     channel = RadioField(_l("How the report was received"), choices=[],
                          validators=[InputRequired(message=_l("Choose how it was received."))])
-    category = SelectField(_l("Category"), validate_choice=True, validators=[InputRequired()])
+    # Each required field names itself: an empty form listed "This field is required." twice.
+    category = SelectField(_l("Category"), validate_choice=True, validators=[
+        InputRequired(message=_l("Choose a category."))])
     language = RadioField(_l("The reporter's language"), choices=as_choices(
         [("zh-Hans-CN", _l("Chinese")), ("en", _l("English"))]), default="zh-Hans-CN",
-        validators=[InputRequired()])
+        validators=[InputRequired(message=_l("Choose the reporter's language."))])
     summary = StringField(_l("Summary"), validators=[
         InputRequired(message=_l("Write a one-line summary.")), Length(max=200)])
     what_happened = _text(_l("What happened, in the reporter's words"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -23,6 +24,13 @@ from reviewer.labels import KIND_CHOICE
 from web.forms import as_choices
 
 MAX_PASSPHRASE = 1024
+
+
+def form_page_status() -> int:
+    """The status of a form page: 200 when it is shown, 400 when it comes back because what
+    was posted was refused (wrong passphrase or code, a field to correct), so that clients
+    and scanners can tell a refusal from a page (outside tester: those were 200)."""
+    return 400 if request.method == "POST" else 200
 
 
 class LoginForm(FlaskForm):
@@ -135,6 +143,16 @@ class AddReviewerForm(FlaskForm):
         Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an email address."))])
     display_name = StringField(_l("Name shown to reporters (optional)"),
                                validators=[Optional(), Length(max=120)])
+
+
+class EditAccountForm(FlaskForm):
+    """An administrator changes an existing account's email address and display name; an
+    empty field removes the value."""
+
+    # The same fields (label, checks, lengths) as at creation: core.staff.account_contact
+    # checks a change as add_reviewer checks a new account.
+    email = AddReviewerForm.email
+    display_name = AddReviewerForm.display_name
 
 
 class RoutingForm(FlaskForm):

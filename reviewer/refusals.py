@@ -17,7 +17,9 @@ all it holds; after an `abort` or a refusal page, it commits with what the reque
 would refuse to run.)
 
 Not logged: anonymous visitors (nothing to attribute; a flood of guesses would fill the
-log), static files, and addresses that match no route. The portal installs none of this.
+log), static files, addresses that match no route, and a 404 inside a case the staff member is
+on (a file, action or message id that does not exist there refuses them nothing). The portal
+installs none of this.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from flask import Flask, g, request
 from werkzeug.wrappers import Response
 
 from core.audit.log import Actor, AuditAction, record_event
+from core.cases.team import is_active_member
 from reviewer.console import console
 from web.database import db
 
@@ -48,6 +51,11 @@ def _log_refusal(response: Response) -> Response:
     if auth is None or endpoint is None or endpoint in _UNLOGGED_ENDPOINTS:
         return response
     case_id = (request.view_args or {}).get("case_id")
+    if (response.status_code == 404 and isinstance(case_id, int)
+            and is_active_member(db(), case_id, auth.reviewer.id)):
+        # A member's own case answered 404 (a file or action id that does not exist): no
+        # access was refused, and auditors should not have to tell these from probing.
+        return response
     record_event(db(), console().services.clock, AuditAction.ACCESS_REFUSED,
                  Actor.reviewer(auth.reviewer.id),
                  case_id=case_id if isinstance(case_id, int) else None,

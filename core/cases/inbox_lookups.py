@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.cases.references import normalised_reference
 from core.models import Case, CaseMember, MemberRole, Reviewer
 
 
@@ -20,9 +21,9 @@ def page_leads(session: Session, case_ids: list[int]) -> dict[int, str]:
 
 
 def find_by_reference(session: Session, reviewer_id: int, reference: str) -> int | None:
-    """The id of the case with this reference (typed in either case), if the reviewer is on
-    its team; others' cases are not found."""
-    wanted = reference.strip().upper()
+    """The id of the case with this reference (typed in either case, with or without its
+    "C-"), if the reviewer is on its team; others' cases are not found."""
+    wanted = normalised_reference(reference)
     if not wanted or len(wanted) > 32:
         return None
     return session.execute(

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from core.audit.log import Actor, AuditAction, record_event
 from core.cases.casework import may_exclude
 from core.cases.inbox_counts import lock_case
+from core.cases.references import normalised_reference
 from core.errors import AccessDenied, Conflict, NotFound
 from core.models import Case
 from core.models.enums import FINAL_STATUSES
@@ -80,12 +81,12 @@ def due_cases(session: Session, services: Services, today: date) -> list[DueCase
 
 def case_by_reference(session: Session, reference: str) -> Case:
     """The case with this reference (as the console and the command line show it, typed in
-    either case, like the console's search); NotFound otherwise."""
-    wanted = reference.strip().upper()
+    either case, with or without its "C-", like the console's search); NotFound otherwise."""
     case = session.execute(
-        select(Case).where(Case.reference == wanted)).scalar_one_or_none()
-    if case is None:
-        raise NotFound(f"no case with the reference {wanted!r}")
+        select(Case).where(Case.reference == normalised_reference(reference))
+    ).scalar_one_or_none()
+    if case is None:  # named as typed: the "C-" added would look like a second typo
+        raise NotFound(f"no case with the reference {reference.strip().upper()!r}")
     return case
 
 

@@ -11,7 +11,9 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.cases.exclusions import excluded_by_reporter
 from core.errors import NotFound
+from core.keyring import Keyring
 from core.models import Attachment, Case, CaseMember, Reviewer, Role
 from core.staff.keys import may_hold_case_keys
 
@@ -54,16 +56,20 @@ def case_team(session: Session, case_id: int) -> list[TeamMember]:
     return [TeamMember(member, reviewer) for member, reviewer in rows]
 
 
-def grant_candidates(session: Session, case_id: int) -> list[Reviewer]:
+def grant_candidates(session: Session, case: Case, keyring: Keyring) -> list[Reviewer]:
     """Case handlers who may receive case keys (active, approved, enrolled) and are not on
-    the team yet (excluded members are on it: they cannot be granted again). An account
-    still waiting for approval or enrolment is not offered: granting it would be refused."""
-    on_case = select(CaseMember.reviewer_id).where(CaseMember.case_id == case_id)
+    the team yet (excluded members are on it: they cannot be granted again), without those
+    the reporter left out. Anyone not offered would be refused (core.cases.casework.grant_case).
+
+    Leaving out the reporter's exclusions tells the team who they are, as a refused grant
+    did before; the database alone still holds only keyed tags (core.cases.exclusions)."""
+    on_case = select(CaseMember.reviewer_id).where(CaseMember.case_id == case.id)
     found = session.execute(
         select(Reviewer).where(Reviewer.active.is_(True), Reviewer.role == Role.REVIEWER,
                                Reviewer.id.not_in(on_case))
         .order_by(Reviewer.username)).scalars()
-    return [reviewer for reviewer in found if may_hold_case_keys(reviewer)]
+    return [reviewer for reviewer in found if may_hold_case_keys(reviewer)
+            and not excluded_by_reporter(case, keyring, reviewer.id)]
 
 
 def get_case_file(session: Session, case_id: int, file_id: int) -> Attachment:

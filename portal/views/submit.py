@@ -19,6 +19,7 @@ from core.kdf_slots import SlotsBusy
 from core.models import Channel
 from core.operations.notifications import queue_case_notification
 from portal.forms import (
+    TEXT_FIELD_BYTES,
     PrintReceiptForm,
     SubmissionForm,
     category_choices,
@@ -82,13 +83,15 @@ def _form(formdata: object | None = None) -> SubmissionForm:
 
 
 def _render_form(form: SubmissionForm, status: int = 200, *,
-                 files_dropped: bool = False, upload_error: str | None = None
-                 ) -> ResponseReturnValue:
+                 files_dropped: bool = False, upload_error: str | None = None,
+                 too_large: bool = False) -> ResponseReturnValue:
+    """The form page; `too_large` (the files were too large or too many) adds the file
+    limits to `upload_error`."""
     limit_mb = services().config.max_submission_bytes // (1024 * 1024)
     return render_template("portal/submit.html", form=form, shown=readers_shown(form.readers),
                            files_dropped=files_dropped,
                            upload_error=upload_error, limit_mb=limit_mb,
-                           too_large=status == 413,
+                           too_large=too_large,
                            max_files=services().config.max_files), status
 
 
@@ -130,13 +133,13 @@ def report_submit() -> ResponseReturnValue:
     try:
         post = read_form_with_files(_form, store, FileLimits(
             total_bytes=config.max_submission_bytes, files=config.max_files,
-            fields=MAX_FORM_FIELDS))
+            fields=MAX_FORM_FIELDS, field_bytes=TEXT_FIELD_BYTES))
     except _BotPost as bot:
         return _bot_refused(bot.form)
     form = post.form
     if not post.valid:
         return _render_form(form, post.status, files_dropped=post.files_dropped,
-                            upload_error=post.error)
+                            upload_error=post.error, too_large=post.too_large)
     # Again for a honeypot that came after the files, or a post without any.
     if form.is_bot():
         return _bot_refused(form)
@@ -190,16 +193,19 @@ def report_submit() -> ResponseReturnValue:
     # The receipt is shown only for a case that is stored: commit before the page.
     commit()
     return _receipt_page(result.receipt_code, "portal/receipt.html",
-                         identity_dropped=identity_dropped)
+                         identity_dropped=identity_dropped, reaches_nobody=result.unrouted)
 
 
-def _receipt_page(receipt: str, template: str, *,
-                  identity_dropped: bool = False) -> ResponseReturnValue:
+def _receipt_page(receipt: str, template: str, *, identity_dropped: bool = False,
+                  reaches_nobody: bool = False) -> ResponseReturnValue:
+    """The receipt; `reaches_nobody`: no case handler got the report's keys, so no
+    acknowledgement is promised (portal/_reaches_nobody.html says what happens instead)."""
     config = services().config
     response = make_response(render_template(
         template, receipt=format_receipt(receipt), print_form=PrintReceiptForm(receipt=receipt),
         acknowledge_days=config.acknowledge_days, feedback_months=config.feedback_months,
-        identity_dropped=identity_dropped))
+        identity_dropped=identity_dropped, reaches_nobody=reaches_nobody,
+        recovery=services().keyring.recovery_public_key is not None))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -7,14 +7,18 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
+from wtforms import Field
 
 from core.audit.log import Actor
 from core.categories.lookup import active_categories, unrouted_categories
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.kdf_slots import SlotsBusy
 from core.models import ChangeKind, Role
+from core.staff import account_contact
 from core.staff import authentication as staff_auth
+from core.staff.account_contact import KEEP, Keep
 from core.staff.accounts import (
+    MAX_DISPLAY_NAME,
     check_new_username,
     deactivate_reviewer,
     get_reviewer_by_id,
@@ -34,7 +38,13 @@ from core.staff.keys import may_hold_case_keys
 from core.staff.overview import admin_overview, untrusted_keys
 from core.staff.passphrases import HashedPassphrase, one_time_passphrase
 from reviewer.console import console
-from reviewer.forms import AddReviewerForm, ConfirmForm, RoutingForm
+from reviewer.forms import (
+    AddReviewerForm,
+    ConfirmForm,
+    EditAccountForm,
+    RoutingForm,
+    form_page_status,
+)
 from reviewer.session import current, reauth_required, still_current
 from reviewer.session import role_required as _role_required
 from reviewer.totp_display import grouped_secret, qr_svg
@@ -74,6 +84,7 @@ def dashboard() -> Any:
     content)."""
     overview = admin_overview(db())
     return render_template("reviewer/admin_dashboard.html", unrouted=overview.unrouted,
+                           unreached=overview.unreached, waiting=overview.waiting_accounts,
                            counts=overview.active_accounts, total_cases=overview.total_cases,
                            key_alarms=untrusted_keys(db(), console().services.keyring),
                            pending=len(pending_changes(db())))
@@ -109,7 +120,54 @@ def new_reviewer() -> Any:
         else:
             return render_template("reviewer/admin_created.html",
                                    reviewer=created.reviewer, passphrase=temporary.text)
-    return render_template("reviewer/admin_new_reviewer.html", form=form)
+    return render_template("reviewer/admin_new_reviewer.html", form=form), form_page_status()
+
+
+@blueprint.route("/reviewers/<account:reviewer_id>/edit", methods=["GET", "POST"])
+@admin_only
+@reauth_required
+def edit_account(reviewer_id: int) -> Any:
+    """Change an account's email address and display name (an empty field removes it).
+
+    The passphrase must have been entered recently, as for the other changes to an existing
+    account (account_action): a session left open must not redirect a colleague's
+    notifications or change the name reporters see. No second admin approves it, as the CLI's
+    `candor reviewer edit` needs none: four eyes guard what opens access (new accounts, intake
+    routing, the identity custodian role), and an address or a name opens nothing (mail never
+    holds case content). The access log names the admin and which field changed, never the
+    values."""
+    target = get_reviewer_by_id(db(), reviewer_id)
+    form = EditAccountForm(data={"email": target.email or "",
+                                 "display_name": target.display_name or ""})
+    if form.validate_on_submit():
+        try:
+            with attempt():  # a refusal undoes whatever it wrote: nothing is changed
+                account_contact.edit_account(
+                    db(), console().services, target.username, actor=_actor(),
+                    email=_new_value(form.email), display_name=_new_value(form.display_name))
+        except InvalidInput as exc:
+            if exc.field == "display_name":
+                form.display_name.errors = [_("Use at most %(count)d characters.",
+                                              count=MAX_DISPLAY_NAME)]
+            else:
+                form.email.errors = [_("Enter an email address.")]
+        except Conflict:
+            form.form_errors.append(_("Nothing to change: the account already has this email "
+                                      "address and name."))
+        else:
+            flash(_("Saved the email address and name of %(username)s.",
+                    username=target.username))
+            return redirect(url_for("admin.reviewers"), code=303)
+    return render_template("reviewer/admin_edit_account.html", target=target,
+                           form=form), form_page_status()
+
+
+def _new_value(field: Field) -> str | None | Keep:
+    """The posted value (None: remove it), or KEEP for a field the POST did not send: a
+    client that posts only the name must not remove the address."""
+    if field.name not in request.form:
+        return KEEP
+    return field.data or None
 
 
 @blueprint.route("/reviewers/<account:reviewer_id>/<action>", methods=["GET", "POST"])
@@ -146,7 +204,8 @@ def account_action(reviewer_id: int, action: str) -> Any:
         return render_template("reviewer/admin_done.html", target=target, title=title,
                                passphrase=temporary, totp=totp)
     return render_template("reviewer/admin_confirm.html", target=target, form=form,
-                           title=title, explanation=explanation, action=action)
+                           title=title, explanation=explanation,
+                           action=action), form_page_status()
 
 
 def _one_time_passphrase() -> HashedPassphrase:

@@ -17,7 +17,14 @@ from core.staff import passphrase_change as own_change
 from core.staff.authentication import NextStep
 from core.staff.passphrase_change import PassphraseChange, PassphraseChangeResult
 from reviewer.console import console
-from reviewer.forms import ChangePassphraseForm, CodeForm, LanguageForm, LoginForm, ReauthForm
+from reviewer.forms import (
+    ChangePassphraseForm,
+    CodeForm,
+    LanguageForm,
+    LoginForm,
+    ReauthForm,
+    form_page_status,
+)
 from reviewer.session import (
     clear_session_cookie,
     current,
@@ -84,7 +91,7 @@ def login() -> Any:
         error = _("The details you entered are not correct.")
     form.passphrase.data = ""
     form.code.data = ""
-    return render_template("reviewer/login.html", form=form, error=error)
+    return render_template("reviewer/login.html", form=form, error=error), form_page_status()
 
 
 @blueprint.post("/logout")
@@ -128,7 +135,7 @@ def enrol() -> Any:
     form.code.data = ""
     uri, secret = provisioning
     return render_template("reviewer/enrol.html", form=form, error=error, qr=qr_svg(uri),
-                           secret=grouped_secret(secret))
+                           secret=grouped_secret(secret)), form_page_status()
 
 
 @blueprint.route("/passphrase", methods=["GET", "POST"])
@@ -162,7 +169,7 @@ def change_passphrase() -> Any:
     for field in (form.current, form.new, form.confirm):
         field.data = ""
     return render_template("reviewer/change_passphrase.html", form=form, error=error,
-                           forced=auth.reviewer.must_change_passphrase)
+                           forced=auth.reviewer.must_change_passphrase), form_page_status()
 
 
 def _change_own_passphrase(current_text: str, new_text: str) -> PassphraseChangeResult:
@@ -216,7 +223,7 @@ def reauth() -> Any:
     elif request.method == "POST":
         error = _("Enter your passphrase.")
     form.passphrase.data = ""
-    return render_template("reviewer/reauth.html", form=form, error=error)
+    return render_template("reviewer/reauth.html", form=form, error=error), form_page_status()
 
 
 @blueprint.post("/language")

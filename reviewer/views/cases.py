@@ -33,7 +33,13 @@ from core.errors import InvalidInput, StreamError, TamperedRecord
 from core.models import KeyKind, MessageKind, Role
 from reviewer.console import console
 from reviewer.destroyed import destroyed_case_page
-from reviewer.forms import GrantForm, PassphraseConfirmForm, ReplyForm, RevealForm
+from reviewer.forms import (
+    GrantForm,
+    PassphraseConfirmForm,
+    ReplyForm,
+    RevealForm,
+    form_page_status,
+)
 from reviewer.session import current, reauth_required, reauthenticate, require_member
 from reviewer.session import role_required as _role_required
 from reviewer.views.auth import too_many
@@ -186,7 +192,7 @@ def grant(case_id: int) -> Any:
     """Add a colleague to the case team (their public key receives the case keys)."""
     require_member(case_id)
     case = get_case(db(), case_id)
-    candidates = grant_candidates(db(), case_id)
+    candidates = grant_candidates(db(), case, console().services.keyring)
     form = GrantForm()
     form.reviewer.choices = as_choices((r.id, r.username) for r in candidates)
     if form.validate_on_submit():
@@ -195,7 +201,7 @@ def grant(case_id: int) -> Any:
         grant_case(db(), console().services, current().unlocked, case_id, grantee)
         return redirect(url_for("cases.show", case_id=case_id) + "#team", code=303)
     return render_template("reviewer/grant.html", case=case, form=form,
-                           candidates=candidates)
+                           candidates=candidates), form_page_status()
 
 
 @blueprint.route("/cases/<id:case_id>/members/<account:reviewer_id>/exclude",

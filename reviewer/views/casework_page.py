@@ -173,7 +173,10 @@ def update_action(case_id: int, action_id: int) -> Any:
     form = ActionUpdateForm()
     form.owner.choices = as_choices(team_choices(get_case(db(), case_id)))
     if not form.validate_on_submit():
-        message = FIELD_ERRORS["owner"] if form.owner.errors else _("Write the follow-up note.")
+        # Name the field that failed (outside tester: a bad status asked for the note).
+        failed = next((name for name in ("status", "owner", "note")
+                       if getattr(form, name).errors), None)
+        message = FIELD_ERRORS[failed] if failed else _("Check the form and try again.")
         return render_casework(case_id, error=str(message), status=400)
     return _run_casework(case_id, lambda: case_actions.update_action(
         db(), console().services, current().unlocked, case_id, action_id,

@@ -80,6 +80,7 @@ FIELD_ERRORS = {
     "files": _l("Choose the file to add (and only for a file entry)."),
     "title": _l("Name the corrective action."),
     "note": _l("Write the follow-up note."),
+    "status": _l("Choose the action's status from the list."),
     "role": _l("Choose a role; hand the lead over on its own form."),
     "body": _l("Write the message."),
 }

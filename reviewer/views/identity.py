@@ -16,7 +16,7 @@ from core.cases.identity_requests import (
 )
 from core.cases.team import get_case
 from core.errors import Conflict
-from core.models import Role
+from core.models import RequestStatus, Role
 from reviewer.console import console
 from reviewer.forms import IdentityRequestForm, PassphraseConfirmForm
 from reviewer.session import current, reauthenticate, require_member
@@ -68,6 +68,20 @@ def _conflict_text(message: str) -> str:
     return known.get(message, fallback)
 
 
+def _decision_conflict_text(message: str) -> str:
+    """What to tell a custodian whose decision was refused (core.cases.identity_requests)."""
+    known: dict[str, str] = {
+        "this request has already been decided":
+            _("This request has already been decided: nothing was changed."),
+        "the requester is excluded from this case":
+            _("The requester is excluded from this case: the request cannot be approved."),
+        "the requester already holds the identity key":
+            _("The requester can already reveal this identity: nothing was changed."),
+    }
+    fallback: str = _("The request could not be decided.")
+    return known.get(message, fallback)
+
+
 @blueprint.get("/identity-requests")
 @role_required
 def queue() -> Any:
@@ -92,13 +106,23 @@ def decide(request_id: int, decision: str) -> Any:
         if wait is not None:
             return too_many(wait)
         if accepted:
-            decide_identity_request(db(), console().services, current().unlocked, request_id,
-                                    approve=decision == "approve")
+            try:
+                with attempt():  # a refusal leaves nothing of the attempt behind
+                    decide_identity_request(db(), console().services, current().unlocked,
+                                            request_id, approve=decision == "approve")
+            except Conflict as exc:
+                # Outside tester: deciding twice answered "Something went wrong".
+                form.passphrase.data = ""
+                return render_template("reviewer/identity_decide.html", view=view, form=form,
+                                       decision=decision,
+                                       refused=_decision_conflict_text(str(exc))), 409
             flash(_("The request was approved: the requester can now reveal the identity.")
                   if decision == "approve" else _("The request was refused."))
             return redirect(url_for("identity.queue"), code=303)
         form.passphrase.errors = [_("The passphrase is not correct.")]
     form.passphrase.data = ""
     status = 400 if request.method == "POST" else 200
+    decided = (_decision_conflict_text("this request has already been decided")
+               if view.status is not RequestStatus.PENDING else None)
     return render_template("reviewer/identity_decide.html", view=view, form=form,
-                           decision=decision), status
+                           decision=decision, refused=decided), status

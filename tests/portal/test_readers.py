@@ -112,7 +112,9 @@ def test_a_custodian_left_out_never_holds_the_identity(client: FlaskClient, sess
 def test_a_forged_choice_is_refused_and_creates_nothing(client: FlaskClient, session_factory,
                                                         services: Services, intake_reviewer):
     _team(session_factory, services, intake_reviewer)
-    for forged in ("it_fault:999999", "it_fault:abc", "it_fault:" + "9" * 40):
+    # A well-formed id not on the list; a malformed value is refused as such
+    # (test_refusal_messages.py), not as a change of readers.
+    for forged in ("it_fault:999999", "custodian:999999"):
         response = client.post("/report", data=_form(client, exclude=[forged]),
                                content_type="multipart/form-data")
         assert response.status_code == 400
@@ -253,6 +255,11 @@ def test_everyone_left_out_still_sends_the_report_to_the_recovery_key_only(
         f"it_fault:{i}" for i in (intake_reviewer.id, mia.id, oz.id)]),
         content_type="multipart/form-data")
     assert response.status_code == 200, response.text
+    # Outside tester: the receipt still promised an acknowledgement within 7 days.
+    assert 'id="reaches-nobody"' in response.text and "recovery key" in response.text
+    assert "will acknowledge your report within" not in response.text
+    case_page = client.get(login_via(client, receipt_of(response.text)).location).text
+    assert 'id="reaches-nobody"' in case_page
     case_id = _only_case(session_factory)
     assert _holders(session_factory, case_id) == (set(), set())
     with session_factory() as s:

@@ -33,13 +33,13 @@ def login(c: Ctx) -> Call:
 def login_failed(c: Ctx) -> Call:
     freeze_mid_totp_step(c.services)
     code = current_code(c.services, c.session_factory, c.alice.id)
-    return Call(c.client(None), "POST", "/login", 200, [ev(A.LOGIN_FAILED, c.alice.id)],
+    return Call(c.client(None), "POST", "/login", 400, [ev(A.LOGIN_FAILED, c.alice.id)],
                 _login_data(c, c.alice.username, TEXT, code))
 
 
 @scenario("login, unknown account", "auth.login", A.LOGIN_FAILED)
 def login_unknown(c: Ctx) -> Call:
-    return Call(c.client(None), "POST", "/login", 200, [ev(A.LOGIN_FAILED, None)],
+    return Call(c.client(None), "POST", "/login", 400, [ev(A.LOGIN_FAILED, None)],
                 _login_data(c, "nobody", TEXT, "123456"))  # nobody to name: the system's
 
 
@@ -162,6 +162,13 @@ def reset_passphrase(c: Ctx) -> Call:
 def revoke(c: Ctx) -> Call:
     c.client(c.alice)  # a session to end
     return _account_action(c, "revoke", A.SESSION_REVOKED)
+
+
+@scenario("edit an account's email and name", "admin.edit_account", A.REVIEWER_EDITED)
+def edit_account(c: Ctx) -> Call:
+    return Call(c.client(c.world.admin), "POST", f"/admin/reviewers/{c.alice.id}/edit", 303,
+                [ev(A.REVIEWER_EDITED, c.world.admin.id)],
+                {"email": "alice@example.org", "display_name": "Alice (IT security)"})
 
 
 @scenario("propose routing", "admin.routing", A.STAFF_CHANGE_REQUESTED)

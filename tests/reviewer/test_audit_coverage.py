@@ -96,6 +96,7 @@ ROUTE_AUDIT: dict[str, tuple[A, ...] | str] = {
     "admin.new_reviewer": (A.REVIEWER_ADDED, A.STAFF_CHANGE_REQUESTED),
     "admin.account_action": (A.REVIEWER_DEACTIVATED, A.REVIEWER_TOTP_RESET,
                              A.REVIEWER_PASSPHRASE_RESET, A.SESSION_REVOKED),
+    "admin.edit_account": (A.REVIEWER_EDITED,),  # GET: the prefilled form
     "admin.routing": (A.STAFF_CHANGE_REQUESTED,),
     "admin.approvals": "none: the list of changes waiting for a second admin",
     "admin.decide": (A.STAFF_CHANGE_DECIDED, A.CATEGORY_CHANGED, A.REVIEWER_CUSTODIAN_CHANGED),
@@ -114,6 +115,7 @@ ELSEWHERE: dict[A, str] = {
     A.OUTCOME_ANSWERED: "tests/portal/test_outcome_answers.py",
     A.CASE_RECOVERED: "tests/core/cases/test_recovery.py",  # candor recover
     A.IDENTITY_GRANT_WITHDRAWN: "tests/core/cases/test_recovery.py",  # candor db upgrade
+    A.REVIEWER_EDITED: "tests/core/staff/test_account_contact.py",  # candor reviewer edit
     A.CATEGORY_ADDED: "tests/cli/test_category_cli.py",  # candor category ...
     A.CATEGORY_EDITED: "tests/cli/test_category_cli.py",
     A.CATEGORY_MOVED: "tests/cli/test_category_cli.py",
@@ -202,7 +204,10 @@ def test_each_refusal_is_logged_once_with_its_actor_and_case(app_nocsrf, session
             got = [(e.reviewer_id, e.case_id, e.actor_kind, json.loads(e.detail))
                    for e in events_since(session_factory, size) if e.action == REFUSED]
             want = []
-            if status in (403, 404) and handles[role] is not None:
+            # A member's own case answering 404 (an id that does not exist there) refuses
+            # nothing: not logged (reviewer.refusals).
+            own_404 = status == 404 and role == "on_case" and has_case
+            if status in (403, 404) and handles[role] is not None and not own_404:
                 want = [(handles[role].id, world.case_id if has_case else None,
                          ActorKind.REVIEWER, {"endpoint": endpoint, "status": status})]
             if got != want:
@@ -247,6 +252,21 @@ def test_a_case_one_is_not_on_answers_like_no_case_at_all(app, session_factory, 
     assert [(e.action, e.reviewer_id, e.case_id) for e in events_since(session_factory, size)
             ] == [(REFUSED, world.not_on_case.id, world.case_id),
                   (REFUSED, world.not_on_case.id, missing)]
+
+
+def test_a_missing_record_in_ones_own_case_is_no_refusal(app, session_factory, services,
+                                                         world):
+    """Outside tester: a member's 404 for a file id that does not exist in their own case was
+    logged as a refused access; the same address from someone not on the case still is."""
+    path = f"/cases/{world.case_id}/files/999999"
+    member = login_client(app, session_factory, services, world.on_case)
+    size = log_size(session_factory)
+    assert member.get(path).status_code == 404
+    assert [e.action for e in events_since(session_factory, size)] == []
+    outsider = login_client(app, session_factory, services, world.not_on_case)
+    assert outsider.get(path).status_code == 404
+    assert [(e.action, e.reviewer_id) for e in events_since(session_factory, size)
+            ] == [(REFUSED, world.not_on_case.id)]
 
 
 def test_unrouted_addresses_and_static_files_are_not_logged(app, session_factory, services,

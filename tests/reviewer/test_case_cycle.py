@@ -113,10 +113,13 @@ def test_one_case_through_every_stage(app, session_factory, services) -> None:
     # The outcome needs its grounds.
     missing = _post(b, case_id, "feedback", {"outcome": "Fixed.", "grounds": ""})
     assert missing.status_code == 400
+    assert 'id="outcome-already-sent"' not in missing.text
     assert _status(session_factory, case_id) is CaseStatus.DECIDED
     assert _post(b, case_id, "feedback", {"outcome": "We will replace the reader.",
                                           "grounds": "The logs confirmed it."}).status_code == 303
     assert _status(session_factory, case_id) is CaseStatus.FEEDBACK_GIVEN
+    # Outside tester: a further outcome could be sent with no sign that one had been.
+    assert 'id="outcome-already-sent"' in b.get(f"/cases/{case_id}").text
     seen = _reporter_sees(session_factory, services, result.receipt_code)
     assert any("The logs confirmed it." in m and "处理依据" in m for m in seen)
 
@@ -131,6 +134,12 @@ def test_one_case_through_every_stage(app, session_factory, services) -> None:
                     {"status": "in_progress", "note": "To nobody.", "owner": "999999"},
                     page="/casework")
     assert refused.status_code == 400 and b"Choose an owner from the case team." in refused.data
+    # Outside tester: a status not on the list was answered "Write the follow-up note".
+    bad_status = _post(a, case_id, f"actions/{action_id}",
+                       {"status": "finished-ish", "note": "Done."}, page="/casework")
+    assert bad_status.status_code == 400
+    assert b"Choose the action&#39;s status from the list." in bad_status.data
+    assert b"Write the follow-up note." not in bad_status.data
     page = a.get(f"/cases/{case_id}/casework").get_data(as_text=True)
     assert f'<option value="{alice.id}" selected>' in page  # the current owner
     assert _post(a, case_id, f"actions/{action_id}", {"status": "in_progress",

@@ -195,6 +195,10 @@ def test_unrouted_category_is_shown_to_admins(app, session_factory, services, wo
     assert result.unrouted
     admin_reviewers = client.get("/admin/reviewers")
     assert b"alice" in admin_reviewers.data
+    # Outside tester: such a case reached nobody and nothing told an admin.
+    again = client.get("/admin").text
+    assert 'id="unreached"' in again and result.reference in again
+    assert "candor assign REFERENCE USERNAME" in again
 
 
 def test_routing_page_sets_intake(app, session_factory, services, world):

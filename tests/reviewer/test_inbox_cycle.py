@@ -84,6 +84,9 @@ def test_search_by_reference_opens_only_the_handlers_own_cases(app, session_fact
     client = login_client(app, session_factory, services, alice)
     found = client.get(f"/cases?ref={plain.reference.lower()}")
     assert found.status_code == 303 and found.location.endswith(f"/cases/{plain.case_id}")
+    # Outside tester: a reference copied without its "C-" found nothing.
+    bare = client.get(f"/cases?ref=+{plain.reference.removeprefix('C-')}+")
+    assert bare.status_code == 303 and bare.location.endswith(f"/cases/{plain.case_id}")
     other = login_client(app, session_factory, services, bob)
     missing = other.get(f"/cases?ref={plain.reference}")
     assert missing.status_code == 200 and 'id="reference-not-found"' in missing.text

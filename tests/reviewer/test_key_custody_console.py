@@ -120,6 +120,13 @@ def test_identity_request_approved_by_a_custodian_then_revealed(app, session_fac
     wrong = _post(custodian, decide, decide, passphrase="not the passphrase at all")
     assert wrong.status_code == 400
     assert _post(custodian, decide, decide, passphrase=keeper.passphrase).status_code == 303
+    # Outside tester: deciding it a second time answered a bare "Something went wrong".
+    for again in (decide, f"/identity-requests/{request_id}/refuse"):
+        twice = _post(custodian, again, again, passphrase=keeper.passphrase)
+        assert twice.status_code == 409 and 'id="decision-refused"' in twice.text
+        assert "already been decided" in twice.text
+    shown_again = custodian.get(decide).text
+    assert 'id="decision-refused"' in shown_again and 'id="decide-form"' not in shown_again
     with session_factory() as s:
         assert s.execute(select(CaseGrant).where(
             CaseGrant.case_id == case.case_id, CaseGrant.reviewer_id == ivy.id,

@@ -134,6 +134,13 @@ def test_the_form_offers_the_staff_channels_and_the_active_categories_only(
     assert response.status_code == 400 and not RECEIPT_RE.search(response.text)
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Case)) == 0
+    # Outside tester: an empty form listed "This field is required." twice, naming no field.
+    empty = client.post("/intake/new", data={"csrf_token": _csrf(client)})
+    assert empty.status_code == 400
+    assert "This field is required." not in empty.text
+    for message in ("Choose a category.", "Choose how it was received.",
+                    "Write a one-line summary."):
+        assert message in empty.text
 
 
 def test_admins_and_auditors_cannot_post_a_report(

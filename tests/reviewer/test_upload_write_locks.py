@@ -47,7 +47,7 @@ def test_no_transaction_while_a_login_checks_the_passphrase(
                           current_code(services, session_factory, handle.id))
     assert response.status_code == 303
     wrong = post_login(app.test_client(), handle.username, "not the passphrase", "000000")
-    assert wrong.status_code == 200
+    assert wrong.status_code == 400
     assert held == [False, False]
 
 
@@ -59,5 +59,5 @@ def test_no_transaction_while_a_passphrase_is_re_entered(
     client = login_client(app_nocsrf, session_factory, services, world.on_case)
     wrong = client.post("/reauth", data={"passphrase": "not it", "next": "/"})
     right = client.post("/reauth", data={"passphrase": world.on_case.passphrase, "next": "/"})
-    assert wrong.status_code == 200 and right.status_code == 303
+    assert wrong.status_code == 400 and right.status_code == 303
     assert held == [False, False]

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from core.audit.log import Actor
 from core.cases.casework import exclude_member
+from core.cases.content import ReportContent
 from core.cases.team import (
     case_team,
     get_case,
@@ -17,6 +18,7 @@ from core.cases.team import (
 )
 from core.db import transaction
 from core.errors import NotFound
+from core.intake.submission import SubmissionDraft, submit_report
 from core.models import Reviewer, Role
 from tests.core.factories import add_reviewer, seed_categories, submit
 
@@ -47,16 +49,33 @@ def test_team_lists_members_with_the_excluded_marked(session_factory, setting):
             get_member(s, case.case_id, carol.id)
 
 
+def candidates(session, services, case_id: int) -> list[str]:
+    return [r.username for r in grant_candidates(session, get_case(session, case_id),
+                                                 services.keyring)]
+
+
+def test_candidates_leave_out_whom_the_reporter_left_out(session_factory, services, setting):
+    # Outside tester: "Add a colleague" offered a handler the reporter had left out, then
+    # refused the grant with a 409.
+    _case, _ivy, _bob, carol = setting
+    with transaction(session_factory) as s:
+        left_out = submit_report(s, services, SubmissionDraft(), category_code="it_fault",
+                                 report=ReportContent(summary="Shared admin password"),
+                                 excluded_handlers=[carol.id])
+    with session_factory() as s:
+        assert candidates(s, services, left_out.case_id) == ["bob"]
+
+
 def test_candidates_are_active_handlers_not_on_the_team(session_factory, services, setting):
     case, _ivy, _bob, _carol = setting
     with session_factory() as s:
-        assert [r.username for r in grant_candidates(s, case.case_id)] == ["bob"]
+        assert candidates(s, services, case.case_id) == ["bob"]
     # Outside tester: an account not enrolled yet was offered, then refused with a 403.
     from tests.reviewer.conftest import new_account
 
     new_account(session_factory, services, "newbie", ready=False)
     with session_factory() as s:
-        assert [r.username for r in grant_candidates(s, case.case_id)] == ["bob"]
+        assert candidates(s, services, case.case_id) == ["bob"]
 
 
 def test_unknown_cases_and_files_of_other_cases_are_not_found(session_factory, services,

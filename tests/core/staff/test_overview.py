@@ -26,3 +26,31 @@ def test_counts_active_accounts_by_role_cases_and_unrouted_categories(session_fa
     assert overview.total_cases == 2
     unrouted = {c.code for c in overview.unrouted}
     assert "it_fault" not in unrouted and "security" in unrouted
+
+
+def test_accounts_that_cannot_work_yet_are_counted_apart(session_factory, services):
+    # Outside tester: accounts awaiting approval or enrolment were counted as active case
+    # handlers, so a dashboard could show handlers where nobody could receive a report.
+    from core.models import Reviewer
+    from tests.reviewer.conftest import new_account
+
+    add_reviewer(session_factory, services, "ivy")
+    new_account(session_factory, services, "newbie", ready=False)
+    waiting_approval = add_reviewer(session_factory, services, "pending")
+    with transaction(session_factory) as s:
+        s.get(Reviewer, waiting_approval.id).approved = False
+    with session_factory() as s:
+        overview = admin_overview(s)
+    assert overview.active_accounts == {Role.REVIEWER: 1}
+    assert overview.waiting_accounts == 2
+
+
+def test_open_cases_that_reach_nobody_are_counted(session_factory, services):
+    ivy = add_reviewer(session_factory, services, "ivy")
+    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    reached = submit(session_factory, services)
+    lost = submit(session_factory, services, category="security")  # no intake handler
+    with session_factory() as s:
+        overview = admin_overview(s)
+    assert overview.unreached.total == 1
+    assert overview.unreached.references == [lost.reference] != [reached.reference]
