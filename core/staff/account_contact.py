@@ -20,7 +20,12 @@ from core.audit.log import Actor, AuditAction, record_event
 from core.errors import Conflict
 from core.models import Reviewer, Role
 from core.services import Services
-from core.staff.accounts import checked_email, clean_display_name, get_reviewer
+from core.staff.accounts import (
+    check_shown_name_free,
+    checked_email,
+    clean_display_name,
+    get_reviewer,
+)
 
 
 class Keep(Enum):
@@ -59,6 +64,8 @@ def edit_account(session: Session, services: Services, username: str, *,
     }
     if set(detail.values()) == {"unchanged"}:
         raise Conflict(f"nothing to change for {reviewer.username!r}")
+    if new_name is not KEEP:
+        check_shown_name_free(session, new_name or reviewer.username, reviewer_id=reviewer.id)
     if new_email is not KEEP:
         reviewer.email = new_email
     if new_name is not KEEP:

@@ -109,6 +109,23 @@ def clean_display_name(name: str | None) -> str | None:
     return cleaned or None
 
 
+def check_shown_name_free(session: Session, shown: str, *,
+                          reviewer_id: int | None = None) -> None:
+    """Refuse a name reporters would see (a display name, or the username of an account
+    without one) that another active account is already shown under, ignoring case.
+
+    Reporters choose whom to leave out of their report by these names on the form: two
+    handlers shown alike would let them leave out the wrong one (InvalidInput, field
+    display_name)."""
+    wanted = shown.casefold()
+    for other_id, username, display in session.execute(
+            select(Reviewer.id, Reviewer.username, Reviewer.display_name)
+            .where(Reviewer.active.is_(True))):
+        if other_id != reviewer_id and wanted == (display or username).casefold():
+            raise InvalidInput("Another account is shown to reporters under this name: "
+                               "choose one that tells them apart.", field="display_name")
+
+
 def get_reviewer(session: Session, username: str) -> Reviewer:
     """The account with that username, or NotFound."""
     reviewer = session.execute(
@@ -186,9 +203,11 @@ def add_reviewer(
     if isinstance(passphrase, str):
         passphrase = prepare_passphrase(passphrase, services.config.kdf)
     check_passphrase_policy(passphrase.text, username=username)
+    display_name = clean_display_name(display_name)
+    check_shown_name_free(session, display_name or username)
     reviewer = Reviewer(
         username=username, role=role, active=True, email=checked_email(email),
-        display_name=clean_display_name(display_name),
+        display_name=display_name,
         passphrase_hash=passphrase.hashed,
         must_change_passphrase=True, public_key=None, wrapped_private_key=None,
         approved=approved, identity_custodian=False,

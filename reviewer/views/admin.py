@@ -115,8 +115,11 @@ def new_reviewer() -> Any:
                                           display_name=form.display_name.data or None)
         except Conflict:
             form.username.errors = [_("This username is already taken.")]
-        except InvalidInput:
-            form.username.errors = [_("Use a-z, 0-9, dot, dash and underscore.")]
+        except InvalidInput as exc:
+            if exc.field == "display_name":
+                form.display_name.errors = [_display_name_refused(exc)]
+            else:
+                form.username.errors = [_("Use a-z, 0-9, dot, dash and underscore.")]
         else:
             return render_template("reviewer/admin_created.html",
                                    reviewer=created.reviewer, passphrase=temporary.text)
@@ -147,8 +150,7 @@ def edit_account(reviewer_id: int) -> Any:
                     email=_new_value(form.email), display_name=_new_value(form.display_name))
         except InvalidInput as exc:
             if exc.field == "display_name":
-                form.display_name.errors = [_("Use at most %(count)d characters.",
-                                              count=MAX_DISPLAY_NAME)]
+                form.display_name.errors = [_display_name_refused(exc)]
             else:
                 form.email.errors = [_("Enter an email address.")]
         except Conflict:
@@ -160,6 +162,16 @@ def edit_account(reviewer_id: int) -> Any:
             return redirect(url_for("admin.reviewers"), code=303)
     return render_template("reviewer/admin_edit_account.html", target=target,
                            form=form), form_page_status()
+
+
+def _display_name_refused(exc: InvalidInput) -> str:
+    """Why a display name was refused (core.staff.accounts), in the console's language."""
+    if str(exc).startswith("Another account"):
+        taken: str = _("Another account is shown to reporters under this name: choose one "
+                       "that tells them apart.")
+        return taken
+    too_long: str = _("Use at most %(count)d characters.", count=MAX_DISPLAY_NAME)
+    return too_long
 
 
 def _new_value(field: Field) -> str | None | Keep:

@@ -110,6 +110,24 @@ def test_a_bad_email_is_refused_and_changes_nothing(app, session_factory, servic
     assert events_since(session_factory, size) == []
 
 
+def test_a_name_another_handler_is_shown_under_is_refused(app, session_factory, services,
+                                                         world):
+    """Reporters leave handlers out by these names: alice may not appear as "Bob"."""
+    alice = world.on_case
+    client = login_client(app, session_factory, services, world.admin)
+    size = log_size(session_factory)
+    response = _edit(client, alice.id, email="", display_name="BOB")
+    assert response.status_code == 400
+    assert "Another account is shown to reporters under this name" in response.text
+    assert _contact(session_factory, alice.id) == (None, None)
+    assert events_since(session_factory, size) == []
+    taken = client.post("/admin/reviewers/new", data={
+        "csrf_token": csrf(client, "/admin/reviewers/new"), "username": "dora",
+        "role": "reviewer", "email": "", "display_name": "bob"})
+    assert taken.status_code == 400
+    assert "Another account is shown to reporters under this name" in taken.text
+
+
 def test_a_deactivated_account_can_lose_its_address(app, session_factory, services, world):
     """A departed colleague's private address need not stay in the database."""
     gone = new_account(session_factory, services, "gone")

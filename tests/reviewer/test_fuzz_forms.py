@@ -22,6 +22,7 @@ FORMS = {
     "exclude": ("on_case", "/cases/{case_id}/members/{excluded_id}/exclude", ["x"]),
     "new_reviewer": ("admin", "/admin/reviewers/new", ["username", "role", "email"]),
     "account_action": ("admin", "/admin/reviewers/{bob_id}/revoke", ["x"]),
+    "edit_account": ("admin", "/admin/reviewers/{bob_id}/edit", ["email", "display_name"]),
     "routing": ("admin", "/admin/routing", ["category", "it_fault-reviewers",
                                              "security-reviewers"]),
     "inbox": ("on_case", "/cases", ["status", "category", "due", "mine", "sort", "page"]),

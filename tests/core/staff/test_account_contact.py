@@ -119,3 +119,30 @@ def test_mail_reach_counts_active_accounts_of_the_roles(session_factory, service
         everyone = mail_reach(s, frozenset(Role))
     assert (reach.with_email, reach.without_email) == (1, 2)  # dave is deactivated
     assert (everyone.with_email, everyone.without_email) == (2, 2)
+
+
+def test_two_active_accounts_are_never_shown_to_reporters_alike(session_factory, services):
+    """Reporters leave handlers out by the names on the form: a rename that made one look
+    like another (their display name, or the username of one without) is refused."""
+    from core.staff.accounts import add_reviewer as add_account
+
+    add_reviewer(session_factory, services, "ivy")
+    add_reviewer(session_factory, services, "bob")
+    add_reviewer(session_factory, services, "dan")
+    with transaction(session_factory) as s:
+        edit_account(s, services, "ivy", display_name="Ivy Wang")
+    for taken in ("ivy wang", "IVY WANG ", "Dan"):
+        with pytest.raises(InvalidInput, match="Another account"), \
+                transaction(session_factory) as s:
+            edit_account(s, services, "bob", display_name=taken)
+    with pytest.raises(InvalidInput, match="Another account"), \
+            transaction(session_factory) as s:
+        add_account(s, services, username="carol", role=Role.REVIEWER,
+                    passphrase="a one-time passphrase 12", display_name="Ivy Wang")
+    assert row(session_factory, "bob") == (None, None)
+    # Someone who left frees their name.
+    with transaction(session_factory) as s:
+        deactivate_reviewer(s, services, "ivy")
+    with transaction(session_factory) as s:
+        edit_account(s, services, "bob", display_name="Ivy Wang")
+    assert row(session_factory, "bob") == (None, "Ivy Wang")
