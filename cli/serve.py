@@ -14,6 +14,10 @@ from core.config import Config
 
 #: app name -> (module with create_app, default port)
 APPS = {"portal": ("portal", 8080), "console": ("reviewer", 8081)}
+#: Most --workers: each is a process of about 100 MB. Without a bound, a typo such as
+#: --workers 100000 forked until the machine ran out of memory (outside tester); gunicorn's
+#: advice is 2-4 per core, and threads (not workers) serve the slow clients.
+MAX_WORKERS = 64
 #: Longest --header-timeout / --idle-timeout (a day): far longer is a typo, and a socket
 #: timeout beyond the platform's time_t fails in every worker instead of at startup.
 MAX_CLIENT_TIMEOUT = 86_400.0
@@ -138,8 +142,8 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
               help="Address to listen on. Keep the console on a private interface.")
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Port (portal 8080, console 8081).")
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
-              help="gunicorn workers.")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=2, show_default=True,
+              help=f"gunicorn workers (processes, about 100 MB each; at most {MAX_WORKERS}).")
 @click.option("--threads", type=click.IntRange(min=1), default=32, show_default=True,
               help="Threads per gunicorn worker (each serves one request, or one upload while "
                    "it arrives; Argon2id is limited apart by kdf_slots). At most "

@@ -99,6 +99,7 @@ def _usage_error(result: Result) -> str:
     (("--port", "0"), "--port"),
     (("--port", "-1"), "--port"),
     (("--workers", "0"), "--workers"),
+    (("--workers", "100000"), "--workers"),  # forked until memory ran out
     (("--threads", "0"), "--threads"),
     (("--timeout", "0"), "--timeout"),
     (("--header-timeout", "0"), "--header-timeout"),
