@@ -24,11 +24,13 @@ def assign(obj: CliContext, reference: str | None, username: str | None,
     out every intake handler of the category, the category had none, or the whole team left.
     Without arguments, list such open cases (the admin dashboard shows them too). With
     REFERENCE and USERNAME, open the case's keys with the organisation recovery key and seal
-    them to USERNAME, who joins as an intake handler (audited as case:recover). Never to a
-    handler the reporter left out. Run it on the server, offline from the web.
+    them to USERNAME, who joins as an intake handler (audited as case:recover) and is told at
+    the next `candor notify`. Never to a handler the reporter left out. Run it on the server,
+    offline from the web.
     """
     from core.cases.retention import case_by_reference
     from core.cases.unreached import assign_with_recovery_key, unreached_cases
+    from core.operations.notifications import queue_case_notification
     from core.staff.accounts import get_reviewer
 
     if reference is None:
@@ -51,5 +53,7 @@ def assign(obj: CliContext, reference: str | None, username: str | None,
         case = case_by_reference(session, reference)
         assign_with_recovery_key(session, obj.services, private_key, case,
                                  get_reviewer(session, username))
+        # They hear of it at the next `candor notify`, like of any report that reaches them.
+        queue_case_notification(session, case.id)
         shown = case.reference
     click.echo(f"{shown} is now with {username!r} (intake): they acknowledge it in the console.")

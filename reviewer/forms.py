@@ -20,6 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.cases.kinds import reply_kinds
 from core.models import Role
+from core.staff.accounts import EMAIL_PATTERN
 from reviewer.labels import KIND_CHOICE
 from web.forms import as_choices
 
@@ -140,7 +141,8 @@ class AddReviewerForm(FlaskForm):
     ]), validators=[InputRequired()])
     email = StringField(_l("Email for notifications (optional)"), validators=[
         Optional(), Length(max=254),
-        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an email address."))])
+        # The core's own pattern (core.staff.accounts), so that both refuse the same.
+        Regexp(rf"^{EMAIL_PATTERN.pattern}$", message=_l("Enter an email address."))])
     display_name = StringField(_l("Name shown to reporters (optional)"),
                                validators=[Optional(), Length(max=120)])
 

@@ -159,7 +159,10 @@ def check_new_username(session: Session, username: str) -> str:
 
 
 #: What an email address for notifications must look like (the console's form checks the same).
-EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: A bare address: no display name, angle brackets, comment or list (outside tester:
+#: "<x@example.org>" was stored with its brackets), and nothing an SMTP header would misread.
+_ADDRESS_CHAR = r"[^@\s<>()\[\],;:\"\\]"
+EMAIL_PATTERN = re.compile(rf"{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+")
 #: The longest address SMTP allows (RFC 5321), and the column's size.
 MAX_EMAIL = 254
 
@@ -170,7 +173,8 @@ def checked_email(email: str | None) -> str | None:
     email = (email or "").strip()
     if not email:
         return None
-    if len(email) > MAX_EMAIL or not EMAIL_PATTERN.fullmatch(email):
+    if (len(email) > MAX_EMAIL or not email.isprintable()
+            or not EMAIL_PATTERN.fullmatch(email)):
         raise InvalidInput(f"Enter an email address like name@example.org, at most {MAX_EMAIL} "
                            "characters.", field="email")
     return email

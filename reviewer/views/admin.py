@@ -130,24 +130,32 @@ def new_reviewer() -> Any:
 @admin_only
 @reauth_required
 def edit_account(reviewer_id: int) -> Any:
-    """Change an account's email address and display name (an empty field removes it).
+    """Change an account's email address and, for an admin or auditor, its display name (an
+    empty field removes it).
 
     The passphrase must have been entered recently, as for the other changes to an existing
     account (account_action): a session left open must not redirect a colleague's
-    notifications or change the name reporters see. No second admin approves it, as the CLI's
-    `candor reviewer edit` needs none: four eyes guard what opens access (new accounts, intake
-    routing, the identity custodian role), and an address or a name opens nothing (mail never
-    holds case content). The access log names the admin and which field changed, never the
-    values."""
+    notifications. No second admin approves an address: it opens nothing (mail never holds
+    case content). A case handler's display name is not changed here at all: reporters choose
+    whom to leave out of their report by it, so one admin renaming two handlers could make a
+    reporter leave out the wrong one (outside tester). The operator changes it on the server
+    (`candor reviewer edit`), as the console's four-eyes rule leaves server commands to the
+    operator. The access log names the admin and which field changed, never the values."""
     target = get_reviewer_by_id(db(), reviewer_id)
+    names_fixed = target.role is Role.REVIEWER
     form = EditAccountForm(data={"email": target.email or "",
                                  "display_name": target.display_name or ""})
     if form.validate_on_submit():
+        new_name = KEEP if names_fixed else _new_value(form.display_name)
         try:
+            if names_fixed and (form.display_name.name in request.form
+                                and (form.display_name.data or None) != target.display_name):
+                raise InvalidInput("a case handler's display name is changed by the operator",
+                                   field="display_name")
             with attempt():  # a refusal undoes whatever it wrote: nothing is changed
                 account_contact.edit_account(
                     db(), console().services, target.username, actor=_actor(),
-                    email=_new_value(form.email), display_name=_new_value(form.display_name))
+                    email=_new_value(form.email), display_name=new_name)
         except InvalidInput as exc:
             if exc.field == "display_name":
                 form.display_name.errors = [_display_name_refused(exc)]
@@ -160,12 +168,17 @@ def edit_account(reviewer_id: int) -> Any:
             flash(_("Saved the email address and name of %(username)s.",
                     username=target.username))
             return redirect(url_for("admin.reviewers"), code=303)
-    return render_template("reviewer/admin_edit_account.html", target=target,
-                           form=form), form_page_status()
+    return render_template("reviewer/admin_edit_account.html", target=target, form=form,
+                           names_fixed=names_fixed), form_page_status()
 
 
 def _display_name_refused(exc: InvalidInput) -> str:
     """Why a display name was refused (core.staff.accounts), in the console's language."""
+    if str(exc).startswith("a case handler's display name"):
+        fixed: str = _("Reporters choose whom to leave out of their report by a case "
+                       "handler's name, so it is not changed here by one administrator: the "
+                       "operator changes it on the server (candor reviewer edit).")
+        return fixed
     if str(exc).startswith("Another account"):
         taken: str = _("Another account is shown to reporters under this name: choose one "
                        "that tells them apart.")

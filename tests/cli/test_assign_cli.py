@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 
 import pyotp
+from sqlalchemy import select
 
 from core.cases.content import ReportContent
 from core.categories.lookup import set_intake
 from core.config import load_config
 from core.db import make_engine, make_session_factory, transaction
 from core.intake.submission import SubmissionDraft, submit_report
-from core.models import Category
+from core.models import Category, PendingNotification
 from core.services import build_services
 from core.staff.accounts import get_reviewer, totp_secret
 from core.staff.authentication import confirm_totp
@@ -67,11 +68,16 @@ def test_assign_lists_and_hands_over_a_case_that_reaches_nobody(env: dict[str, s
                       input=recovery_text + "\n")
         assert unknown.exit_code == 1 and "no case" in unknown.output
 
+        assert run(env, "reviewer", "edit", "carol", "--email", "carol@example.org"
+                   ).exit_code == 0
         # Typed in lower case, without the "C-": the same reference.
         handed = run(env, "assign", lost.reference.lower()[2:], "carol", "--key-stdin",
                      input=recovery_text + "\n")
         assert handed.exit_code == 0, handed.output
         assert f"{lost.reference} is now with 'carol'" in handed.output
         assert "Every open case reaches" in run(env, "assign").output
+        with factory() as session:  # she hears of it at the next `candor notify`
+            waiting = session.execute(select(PendingNotification.reviewer_id)).scalars().all()
+            assert waiting == [get_reviewer(session, "carol").id]
     finally:
         engine.dispose()

@@ -306,3 +306,27 @@ def test_each_category_is_a_group_of_choices_named_by_its_title(
     page = client.get("/report").text
     assert ("<strong>技术故障与信息系统问题</strong>：由 Ada &lt;b&gt;&amp;amp; 阅读</legend>"
             in page)
+
+
+def test_a_case_whose_team_left_says_nobody_works_on_it(client: FlaskClient, session_factory,
+                                                        services: Services, intake_reviewer):
+    """Outside tester: a case acknowledged, then left by its whole team, said nothing, and a
+    received one blamed the reporter's choices."""
+    from core.audit.log import Actor
+    from core.models import CaseStatus
+    from core.staff.accounts import deactivate_reviewer
+    from tests.core.factories import walk_to
+
+    response = client.post("/report", data=_form(client), content_type="multipart/form-data")
+    assert response.status_code == 200 and 'id="reaches-nobody"' not in response.text
+    receipt = receipt_of(response.text)
+    with transaction(session_factory) as s:
+        walk_to(s, services, Actor.system(), s.get(Case, _only_case(session_factory)),
+                CaseStatus.ACKNOWLEDGED)
+    page = client.get(login_via(client, receipt).location).text
+    assert 'id="reaches-nobody"' not in page
+    with transaction(session_factory) as s:
+        deactivate_reviewer(s, services, "intake")
+    page = client.get("/case").text
+    assert 'id="reaches-nobody"' in page and "they have left" in page
+    assert "A case handler has read your report" in page  # the stage is still said

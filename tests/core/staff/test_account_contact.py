@@ -60,7 +60,10 @@ def test_display_name_is_cleaned_and_not_logged(session_factory, services):
 
 
 @pytest.mark.parametrize("email", ["not an email", "a@" + "b" * 250 + ".org",
-                                   "two@a.org, three@b.org", "a@b"])
+                                   "two@a.org, three@b.org", "a@b",
+                                   # Outside tester: stored with its brackets.
+                                   "<x@example.org>", "Ivy <ivy@example.org>",
+                                   "x@ex\u202eample.org", "x;y@example.org"])
 def test_a_bad_address_is_refused_as_at_creation(session_factory, services, email):
     add_reviewer(session_factory, services, "alice")
     size = audit_size(session_factory)
