@@ -49,6 +49,7 @@ from core.intake.reporter_sessions import (
 )
 from core.kdf_slots import SlotsBusy
 from core.models import Case, CaseStatus, Category, Satisfaction, ScopeDecision
+from core.models.enums import FINAL_STATUSES
 from core.operations.notifications import queue_case_notification
 from core.session_tokens import new_session_token
 from portal.forms import TEXT_FIELD_BYTES, OutcomeAnswerForm, ReceiptLoginForm, ReplyForm
@@ -191,6 +192,8 @@ def _case_page(shown: _ShownCase, form: ReplyForm, status: int = 200, *,
         satisfaction=shown.satisfaction, answer_form=answer_form, answer_error=answer_error,
         may_answer=shown.view.status in SATISFACTION_STAGES,
         readers=shown.readers, disclosures=shown.disclosures,
+        # An open case nobody on its team can read any more (core.cases.unreached's rule).
+        reaches_nobody=not shown.readers.team and shown.view.status not in FINAL_STATUSES,
         stages=STAGES, answered=ANSWERED,
         progress=progress_steps(shown.view.status, shown.reached, shown.scope),
         question_answered=question_answered(shown.view),

@@ -13,7 +13,7 @@ from core.audit.log import Actor
 from core.categories.lookup import active_categories, unrouted_categories
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.kdf_slots import SlotsBusy
-from core.models import ChangeKind, Role
+from core.models import ChangeKind, Reviewer, Role
 from core.staff import account_contact
 from core.staff import authentication as staff_auth
 from core.staff.account_contact import KEEP, Keep
@@ -145,13 +145,9 @@ def edit_account(reviewer_id: int) -> Any:
     names_fixed = target.role is Role.REVIEWER
     form = EditAccountForm(data={"email": target.email or "",
                                  "display_name": target.display_name or ""})
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not (names_fixed and _renames(form, target)):
         new_name = KEEP if names_fixed else _new_value(form.display_name)
         try:
-            if names_fixed and (form.display_name.name in request.form
-                                and (form.display_name.data or None) != target.display_name):
-                raise InvalidInput("a case handler's display name is changed by the operator",
-                                   field="display_name")
             with attempt():  # a refusal undoes whatever it wrote: nothing is changed
                 account_contact.edit_account(
                     db(), console().services, target.username, actor=_actor(),
@@ -172,13 +168,21 @@ def edit_account(reviewer_id: int) -> Any:
                            names_fixed=names_fixed), form_page_status()
 
 
+def _renames(form: EditAccountForm, target: Reviewer) -> bool:
+    """Whether the post (forged: the page offers no such field for a case handler) changes
+    the display name; if so the field says why it is not changed here."""
+    posted = form.display_name.name in request.form
+    if not posted or (form.display_name.data or None) == target.display_name:
+        return False
+    form.display_name.errors = [_("Reporters choose whom to leave out of their report by a "
+                                  "case handler's name, so it is not changed here by one "
+                                  "administrator: the operator changes it on the server "
+                                  "(candor reviewer edit).")]
+    return True
+
+
 def _display_name_refused(exc: InvalidInput) -> str:
     """Why a display name was refused (core.staff.accounts), in the console's language."""
-    if str(exc).startswith("a case handler's display name"):
-        fixed: str = _("Reporters choose whom to leave out of their report by a case "
-                       "handler's name, so it is not changed here by one administrator: the "
-                       "operator changes it on the server (candor reviewer edit).")
-        return fixed
     if str(exc).startswith("Another account"):
         taken: str = _("Another account is shown to reporters under this name: choose one "
                        "that tells them apart.")
