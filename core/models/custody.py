@@ -48,7 +48,8 @@ class IdentityRequestSeal(Base):
 
 class StaffChange(Base):
     """An admin's change that waits for a second admin: a new case-handling account, a
-    category's intake, or the identity custodian role. Holds no secret and no content."""
+    category's intake, the identity custodian role, or the name reporters see of a case
+    handler. Holds no secret and no content."""
 
     __tablename__ = "staff_changes"
 
@@ -56,7 +57,7 @@ class StaffChange(Base):
     kind: Mapped[ChangeKind] = mapped_column(str_enum(ChangeKind, "change_kind"))
     status: Mapped[RequestStatus] = mapped_column(str_enum(RequestStatus, "request_status"),
                                                   index=True)
-    #: The account concerned (ACCOUNT, CUSTODIAN).
+    #: The account concerned (ACCOUNT, CUSTODIAN, DISPLAY_NAME).
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
     #: The category concerned (INTAKE) and its proposed intake, as comma-separated ids.
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
@@ -65,6 +66,8 @@ class StaffChange(Base):
     previous_ids: Mapped[str | None] = mapped_column(String(2000))
     #: CUSTODIAN: give (True) or take away (False) the role.
     custodian: Mapped[bool | None] = mapped_column(Boolean)
+    #: DISPLAY_NAME: the proposed display name (None: none, reporters see the username).
+    display_name: Mapped[str | None] = mapped_column(String(120))
     requested_by: Mapped[int] = mapped_column(ForeignKey("reviewers.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))

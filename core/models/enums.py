@@ -206,3 +206,4 @@ class ChangeKind(StrEnum):
     ACCOUNT = "account"        # a new case-handling account
     INTAKE = "intake"          # who receives a category's new reports
     CUSTODIAN = "custodian"    # give or take away the identity custodian role
+    DISPLAY_NAME = "display_name"  # the name reporters see of a case handler

@@ -4,7 +4,10 @@ admin approves them.
 - a new account made in the console (any role: an admin made by one admin could otherwise be
   the "second" admin who approves the first one's changes);
 - a category's intake (who receives its new reports);
-- giving or taking away the identity custodian role.
+- giving or taking away the identity custodian role;
+- a case handler's display name: reporters choose whom to leave out of their report by the
+  names on the form, so one admin renaming two handlers could make a reporter leave out the
+  wrong one. (An admin's or auditor's name is shown to no reporter: it changes at once.)
 
 The requester cannot approve their own change, nor can the account a change is about. Until
 approved, an account receives no grant and no routing and cannot approve anything; a routing
@@ -36,7 +39,15 @@ from core.models import (
 )
 from core.operations.notifications import queue_notifications
 from core.services import Services
-from core.staff.accounts import NewReviewer, add_reviewer, get_reviewer, set_custodian
+from core.staff.account_contact import edit_account
+from core.staff.accounts import (
+    NewReviewer,
+    add_reviewer,
+    check_shown_name_free,
+    clean_display_name,
+    get_reviewer,
+    set_custodian,
+)
 from core.staff.keys import may_hold_case_keys
 from core.staff.passphrases import HashedPassphrase
 
@@ -122,6 +133,36 @@ def request_custodian(session: Session, services: Services, actor: Actor, userna
     return change
 
 
+class ChangeAlreadyPending(Conflict):
+    """A change of the same kind for the same account already waits for a second admin."""
+
+
+def request_display_name(session: Session, services: Services, actor: Actor, username: str,
+                         display_name: str | None) -> StaffChange | None:
+    """Propose a case handler's new display name (None: none, reporters then see the
+    username). None when the account already has this name: nothing to ask. InvalidInput
+    (field display_name) for a name too long or shown for another active account;
+    ChangeAlreadyPending while another new name for the account waits."""
+    _requester(session, actor)
+    wanted = clean_display_name(display_name)
+    reviewer = get_reviewer(session, username)
+    if reviewer.role is not Role.REVIEWER:
+        raise InvalidInput("only a case handler's name waits for a second admin",
+                           field="display_name")
+    if wanted == reviewer.display_name:
+        return None
+    check_shown_name_free(session, wanted or reviewer.username, reviewer_id=reviewer.id)
+    if session.execute(select(StaffChange.id).where(
+            StaffChange.kind == ChangeKind.DISPLAY_NAME, StaffChange.reviewer_id == reviewer.id,
+            StaffChange.status == RequestStatus.PENDING)).first() is not None:
+        raise ChangeAlreadyPending(f"a new name for {reviewer.username!r} already waits for "
+                                   "approval")
+    change = StaffChange(kind=ChangeKind.DISPLAY_NAME, reviewer_id=reviewer.id,
+                         display_name=wanted)
+    _pending(session, services, actor, change)
+    return change
+
+
 def pending_changes(session: Session) -> list[StaffChange]:
     """Changes waiting for a second admin, oldest first."""
     return list(session.execute(
@@ -176,6 +217,8 @@ def _apply(session: Session, services: Services, change: StaffChange) -> None:
                           Actor.reviewer(change.requested_by))
         except InvalidInput as exc:
             raise Conflict(str(exc)) from exc
+    elif change.kind is ChangeKind.DISPLAY_NAME:
+        _rename(session, services, change)
     else:
         category = session.get(Category, change.category_id)
         assert category is not None
@@ -189,6 +232,20 @@ def _apply(session: Session, services: Services, change: StaffChange) -> None:
                      Actor.reviewer(change.requested_by),
                      detail={"category": category.code, "intake": len(chosen),
                              "change_id": change.id})
+
+
+def _rename(session: Session, services: Services, change: StaffChange) -> None:
+    """Apply an approved display-name change, checked again: another account may have taken
+    the name, or the operator renamed the handler, since it was asked for."""
+    reviewer = session.get(Reviewer, change.reviewer_id)
+    assert reviewer is not None
+    try:
+        edit_account(session, services, reviewer.username, display_name=change.display_name,
+                     actor=Actor.reviewer(change.requested_by))
+    except InvalidInput as exc:
+        raise Conflict(str(exc)) from exc
+    except Conflict as exc:
+        raise Conflict("the account already has this name") from exc
 
 
 def recent_routing_changes(session: Session, services: Services,

@@ -13,7 +13,7 @@ from core.audit.log import Actor
 from core.categories.lookup import active_categories, unrouted_categories
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.kdf_slots import SlotsBusy
-from core.models import ChangeKind, Reviewer, Role
+from core.models import ChangeKind, Reviewer, Role, StaffChange
 from core.staff import account_contact
 from core.staff import authentication as staff_auth
 from core.staff.account_contact import KEEP, Keep
@@ -27,11 +27,13 @@ from core.staff.accounts import (
     reset_totp,
 )
 from core.staff.approvals import (
+    ChangeAlreadyPending,
     decide_change,
     intake_of,
     pending_changes,
     request_account,
     request_custodian,
+    request_display_name,
     request_intake,
 )
 from core.staff.keys import may_hold_case_keys
@@ -130,28 +132,34 @@ def new_reviewer() -> Any:
 @admin_only
 @reauth_required
 def edit_account(reviewer_id: int) -> Any:
-    """Change an account's email address and, for an admin or auditor, its display name (an
-    empty field removes it).
+    """Change an account's email address and display name (an empty field removes it).
 
     The passphrase must have been entered recently, as for the other changes to an existing
     account (account_action): a session left open must not redirect a colleague's
     notifications. No second admin approves an address: it opens nothing (mail never holds
-    case content). A case handler's display name is not changed here at all: reporters choose
-    whom to leave out of their report by it, so one admin renaming two handlers could make a
-    reporter leave out the wrong one (outside tester). The operator changes it on the server
-    (`candor reviewer edit`), as the console's four-eyes rule leaves server commands to the
-    operator. The access log names the admin and which field changed, never the values."""
+    case content). A case handler's new display name waits for a second admin
+    (core.staff.approvals): reporters choose whom to leave out of their report by it, so one
+    admin renaming two handlers could make a reporter leave out the wrong one (outside
+    tester). The access log names the admin and which field changed, never the values."""
     target = get_reviewer_by_id(db(), reviewer_id)
-    names_fixed = target.role is Role.REVIEWER
+    names_wait = target.role is Role.REVIEWER
     form = EditAccountForm(data={"email": target.email or "",
                                  "display_name": target.display_name or ""})
-    if form.validate_on_submit() and not (names_fixed and _renames(form, target)):
-        new_name = KEEP if names_fixed else _new_value(form.display_name)
+    pending_name = _pending_name(target)
+    if form.validate_on_submit():
+        new_name = _new_value(form.display_name)
         try:
             with attempt():  # a refusal undoes whatever it wrote: nothing is changed
-                account_contact.edit_account(
-                    db(), console().services, target.username, actor=_actor(),
-                    email=_new_value(form.email), display_name=new_name)
+                asked = (request_display_name(db(), console().services, _actor(),
+                                              target.username, new_name)
+                         if names_wait and new_name is not KEEP else None)
+                _edit_contact(target, email=_new_value(form.email),
+                              display_name=KEEP if names_wait else new_name,
+                              name_asked=asked is not None)
+        except ChangeAlreadyPending:
+            form.display_name.errors = [_("A new name for this account already waits for a "
+                                          "second administrator: it is decided on the "
+                                          "Approvals page first.")]
         except InvalidInput as exc:
             if exc.field == "display_name":
                 form.display_name.errors = [_display_name_refused(exc)]
@@ -161,24 +169,35 @@ def edit_account(reviewer_id: int) -> Any:
             form.form_errors.append(_("Nothing to change: the account already has this email "
                                       "address and name."))
         else:
-            flash(_("Saved the email address and name of %(username)s.",
-                    username=target.username))
+            if asked is not None:
+                flash(_("The new name of %(username)s waits for a second administrator's "
+                        "approval; any change of email address is saved.",
+                        username=target.username))
+            else:
+                flash(_("Saved the email address and name of %(username)s.",
+                        username=target.username))
             return redirect(url_for("admin.reviewers"), code=303)
     return render_template("reviewer/admin_edit_account.html", target=target, form=form,
-                           names_fixed=names_fixed), form_page_status()
+                           names_wait=names_wait, pending_name=pending_name), \
+        form_page_status()
 
 
-def _renames(form: EditAccountForm, target: Reviewer) -> bool:
-    """Whether the post (forged: the page offers no such field for a case handler) changes
-    the display name; if so the field says why it is not changed here."""
-    posted = form.display_name.name in request.form
-    if not posted or (form.display_name.data or None) == target.display_name:
-        return False
-    form.display_name.errors = [_("Reporters choose whom to leave out of their report by a "
-                                  "case handler's name, so it is not changed here by one "
-                                  "administrator: the operator changes it on the server "
-                                  "(candor reviewer edit).")]
-    return True
+def _edit_contact(target: Reviewer, *, email: str | None | Keep,
+                  display_name: str | None | Keep, name_asked: bool) -> None:
+    """Save what changes at once; "nothing to change" is no refusal when a new name was
+    asked for in the same post."""
+    try:
+        account_contact.edit_account(db(), console().services, target.username,
+                                     actor=_actor(), email=email, display_name=display_name)
+    except Conflict:
+        if not name_asked:
+            raise
+
+
+def _pending_name(target: Reviewer) -> StaffChange | None:
+    """The display-name change of `target` that waits for a second admin, if any."""
+    return next((c for c in pending_changes(db())
+                 if c.kind is ChangeKind.DISPLAY_NAME and c.reviewer_id == target.id), None)
 
 
 def _display_name_refused(exc: InvalidInput) -> str:

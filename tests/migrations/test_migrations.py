@@ -324,3 +324,53 @@ def test_0015_adds_empty_keywords_and_downgrades_without_loss_of_the_rest(
             assert c.execute(select(t.c.code, t.c.name_zh, t.c.description_en)).all() == [
                 ("canteen", "食堂", "Food.")]
         engine.dispose()
+
+
+def test_0016_admits_display_name_changes_and_downgrades_without_them(
+        backend: str, tmp_path: Path) -> None:
+    """Changes from before 0016 stay as they were; after it the check constraint admits a
+    display-name change and still refuses an unknown kind; a downgrade deletes the
+    display-name changes and keeps the others."""
+    from alembic import command
+    from sqlalchemy import MetaData, Table, insert
+    from sqlalchemy.exc import IntegrityError
+
+    from migrations.runner import alembic_config
+
+    def table(connection, name: str) -> Table:  # reflected: the schema of the revision in place
+        return Table(name, MetaData(), autoload_with=connection)
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with fresh_database(backend, tmp_path, with_schema=False) as url:
+        config = alembic_config(url)
+        command.upgrade(config, "0015")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            admin = c.execute(insert(table(c, "reviewers")).values(
+                username="adam", role="admin", passphrase_hash="x", active=True,
+                must_change_passphrase=False, approved=True, identity_custodian=False,
+                totp_confirmed=True, failed_logins=0, created_at=now)
+                .returning(table(c, "reviewers").c.id)).scalar_one()
+            c.execute(insert(table(c, "staff_changes")).values(
+                kind="custodian", status="pending", reviewer_id=admin, custodian=True,
+                requested_by=admin, requested_at=now))
+        engine.dispose()
+        command.upgrade(config, "head")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            t = table(c, "staff_changes")
+            assert c.execute(select(t.c.kind, t.c.display_name)).all() == [("custodian", None)]
+            c.execute(insert(t).values(kind="display_name", status="pending", reviewer_id=admin,
+                                       display_name="Adam A.", requested_by=admin,
+                                       requested_at=now))
+        with pytest.raises(IntegrityError), engine.begin() as c:
+            c.execute(insert(table(c, "staff_changes")).values(
+                kind="rename", status="pending", requested_by=admin, requested_at=now))
+        engine.dispose()
+        command.downgrade(config, "0015")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            t = table(c, "staff_changes")
+            assert "display_name" not in t.c
+            assert c.execute(select(t.c.kind)).scalars().all() == ["custodian"]
+        engine.dispose()

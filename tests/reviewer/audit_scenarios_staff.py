@@ -11,7 +11,12 @@ from core.audit.checkpoints import sign_checkpoint
 from core.audit.log import Actor
 from core.audit.log import AuditAction as A
 from core.models import Role, StaffChange
-from core.staff.approvals import request_account, request_custodian, request_intake
+from core.staff.approvals import (
+    request_account,
+    request_custodian,
+    request_display_name,
+    request_intake,
+)
 from tests.core.factories import strong_passphrase
 from tests.reviewer.audit_calls import TEXT, Call, Ctx, ev, scenario
 from tests.reviewer.conftest import current_code, freeze_mid_totp_step, new_account
@@ -168,7 +173,14 @@ def revoke(c: Ctx) -> Call:
 def edit_account(c: Ctx) -> Call:
     return Call(c.client(c.world.admin), "POST", f"/admin/reviewers/{c.alice.id}/edit", 303,
                 [ev(A.REVIEWER_EDITED, c.world.admin.id)],
-                {"email": "alice@example.org"})  # a handler's name: the operator's (README)
+                {"email": "alice@example.org"})
+
+
+@scenario("ask for a case handler's new name", "admin.edit_account", A.STAFF_CHANGE_REQUESTED)
+def rename_handler(c: Ctx) -> Call:
+    return Call(c.client(c.world.admin), "POST", f"/admin/reviewers/{c.alice.id}/edit", 303,
+                [ev(A.STAFF_CHANGE_REQUESTED, c.world.admin.id)],
+                {"display_name": "Alice W."})  # waits for a second admin: nothing else yet
 
 
 @scenario("propose routing", "admin.routing", A.STAFF_CHANGE_REQUESTED)
@@ -211,6 +223,16 @@ def approve_custodian(c: Ctx) -> Call:
         s, c.services, actor, c.alice.username, True))
     return Call(c.client(c.world.admin), "POST", f"/admin/approvals/{change}/approve", 303,
                 [ev(A.REVIEWER_CUSTODIAN_CHANGED, second),
+                 ev(A.STAFF_CHANGE_DECIDED, c.world.admin.id)], {})
+
+
+@scenario("approve a case handler's name", "admin.decide", A.STAFF_CHANGE_DECIDED,
+          A.REVIEWER_EDITED)
+def approve_name(c: Ctx) -> Call:
+    change, second = _proposed(c, lambda s, actor: request_display_name(
+        s, c.services, actor, c.alice.username, "Alice W."))
+    return Call(c.client(c.world.admin), "POST", f"/admin/approvals/{change}/approve", 303,
+                [ev(A.REVIEWER_EDITED, second),  # the change is its requester's
                  ev(A.STAFF_CHANGE_DECIDED, c.world.admin.id)], {})
 
 

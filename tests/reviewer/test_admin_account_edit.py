@@ -13,7 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
-from core.models import ActorKind, Reviewer, ReviewerSession
+from core.models import (
+    ActorKind,
+    ChangeKind,
+    RequestStatus,
+    Reviewer,
+    ReviewerSession,
+    Role,
+    StaffChange,
+)
 from core.staff.accounts import deactivate_reviewer
 from tests.reviewer.audit_calls import events_since, log_size
 from tests.reviewer.conftest import login_client, new_account
@@ -110,21 +118,95 @@ def test_a_bad_email_is_refused_and_changes_nothing(app, session_factory, servic
     assert events_since(session_factory, size) == []
 
 
-def test_a_case_handlers_name_is_not_changed_in_the_console(app, session_factory, services,
-                                                             world):
+def _pending_names(session_factory: sessionmaker[Session]) -> list[tuple[int, str | None]]:
+    """The display-name changes waiting for a second admin: (account id, proposed name)."""
+    with session_factory() as s:
+        return [(c.reviewer_id, c.display_name) for c in s.execute(
+            select(StaffChange).where(StaffChange.kind == ChangeKind.DISPLAY_NAME,
+                                      StaffChange.status == RequestStatus.PENDING)).scalars()]
+
+
+def _decide(client: FlaskClient, change_id: int, decision: str) -> Any:
+    return client.post(f"/admin/approvals/{change_id}/{decision}",
+                       data={"csrf_token": csrf(client, "/admin/approvals")})
+
+
+def test_a_case_handlers_new_name_waits_for_a_second_admin(app, session_factory, services,
+                                                           world):
     """Outside tester: one admin could rename two handlers so that a reporter leaves out the
-    wrong one. A case handler's name is shown, not offered; a forged post is refused."""
-    alice = world.on_case
-    client = login_client(app, session_factory, services, world.admin)
-    page = client.get(_path(alice.id)).text
-    assert 'id="display-name-fixed"' in page and 'name="display_name"' not in page
+    wrong one. The new name of a case handler takes effect only when another admin approves
+    it; the email address in the same post is saved at once."""
+    alice, adam = world.on_case, world.admin
+    ben = new_account(session_factory, services, "ben", Role.ADMIN)
+    first = login_client(app, session_factory, services, adam)
     size = log_size(session_factory)
-    forged = _edit(client, alice.id, email="alice@example.org", display_name="Bob")
-    assert forged.status_code == 400 and "candor reviewer edit" in forged.text
-    assert _contact(session_factory, alice.id) == (None, None)
+    asked = _edit(first, alice.id, email="alice@example.org", display_name=" Alice  W. ")
+    assert asked.status_code == 303
+    assert _contact(session_factory, alice.id) == ("alice@example.org", None)
+    assert _pending_names(session_factory) == [(alice.id, "Alice W.")]
+    added = events_since(session_factory, size)
+    assert [e.action for e in added] == ["admin:change:request", EDITED]
+    assert all("Alice W." not in e.detail for e in added)  # the log names no value
+    assert "waits for a second administrator" in first.get("/admin/reviewers").text
+    form = first.get(_path(alice.id)).text
+    assert 'id="display-name-pending"' in form and "Alice W." in form
+    # A second name while one waits is refused, and changes nothing.
+    size = log_size(session_factory)
+    again = _edit(first, alice.id, display_name="Alice Wang")
+    assert again.status_code == 400 and "already waits" in again.text
     assert events_since(session_factory, size) == []
-    # Her address alone still changes.
-    assert _edit(client, alice.id, email="alice@example.org").status_code == 303
+
+    change = _change_of(session_factory, alice.id)
+    assert "Another administrator decides." in first.get("/admin/approvals").text
+    _decide(first, change, "approve")  # the requester's own approval: refused
+    assert _contact(session_factory, alice.id) == ("alice@example.org", None)
+    second = login_client(app, session_factory, services, ben)
+    listed = second.get("/admin/approvals").text
+    assert f'id="approve-{change}"' in listed and "as Alice W. (now: alice)" in listed
+    assert _decide(second, change, "approve").status_code == 303
+    assert _contact(session_factory, alice.id) == ("alice@example.org", "Alice W.")
+    assert _pending_names(session_factory) == []
+    edits = _edits(session_factory, size)  # the rename is its requester's, as asked
+    assert edits == [(ActorKind.REVIEWER, adam.id, {"reviewer_id": alice.id,
+                                                    "email": "unchanged", "display_name": "set"})]
+
+
+def test_a_name_taken_meanwhile_is_not_applied(app, session_factory, services, world):
+    """The swap: asked names are checked again when approved, so two handlers cannot end up
+    shown alike, and a refused approval changes nothing."""
+    alice, bob = world.on_case, world.not_on_case
+    ben = new_account(session_factory, services, "ben", Role.ADMIN)
+    first = login_client(app, session_factory, services, world.admin)
+    second = login_client(app, session_factory, services, ben)
+    assert _edit(first, alice.id, display_name="Robin").status_code == 303
+    assert _edit(second, bob.id, display_name="robin").status_code == 303  # not taken yet
+    assert _decide(second, _change_of(session_factory, alice.id), "approve").status_code == 303
+    assert _contact(session_factory, alice.id) == (None, "Robin")
+    bobs = _change_of(session_factory, bob.id)
+    _decide(first, bobs, "approve")
+    assert "can no longer be applied" in first.get("/admin/approvals").text
+    assert _contact(session_factory, bob.id) == (None, None)
+    assert _pending_names(session_factory) == [(bob.id, "robin")]
+    # Asked now, the taken name is refused at once.
+    taken = _edit(first, world.excluded.id, display_name="ROBIN")
+    assert taken.status_code == 400
+    assert "Another account is shown to reporters under this name" in taken.text
+
+
+def test_an_admins_and_an_auditors_name_change_at_once(app, session_factory, services,
+                                                        world):
+    """No reporter chooses by their names: no second admin is asked."""
+    client = login_client(app, session_factory, services, world.admin)
+    assert _edit(client, world.auditor.id, display_name="Audrey").status_code == 303
+    assert _contact(session_factory, world.auditor.id) == (None, "Audrey")
+    assert _pending_names(session_factory) == []
+
+
+def _change_of(session_factory: sessionmaker[Session], account_id: int) -> int:
+    with session_factory() as s:
+        return s.execute(select(StaffChange.id).where(
+            StaffChange.reviewer_id == account_id,
+            StaffChange.status == RequestStatus.PENDING)).scalar_one()
 
 
 def test_a_name_another_account_is_shown_under_is_refused(app, session_factory, services,

@@ -96,10 +96,12 @@ ROUTE_AUDIT: dict[str, tuple[A, ...] | str] = {
     "admin.new_reviewer": (A.REVIEWER_ADDED, A.STAFF_CHANGE_REQUESTED),
     "admin.account_action": (A.REVIEWER_DEACTIVATED, A.REVIEWER_TOTP_RESET,
                              A.REVIEWER_PASSPHRASE_RESET, A.SESSION_REVOKED),
-    "admin.edit_account": (A.REVIEWER_EDITED,),  # GET: the prefilled form
+    # A case handler's new name: STAFF_CHANGE_REQUESTED. GET: the prefilled form.
+    "admin.edit_account": (A.REVIEWER_EDITED, A.STAFF_CHANGE_REQUESTED),
     "admin.routing": (A.STAFF_CHANGE_REQUESTED,),
     "admin.approvals": "none: the list of changes waiting for a second admin",
-    "admin.decide": (A.STAFF_CHANGE_DECIDED, A.CATEGORY_CHANGED, A.REVIEWER_CUSTODIAN_CHANGED),
+    "admin.decide": (A.STAFF_CHANGE_DECIDED, A.CATEGORY_CHANGED, A.REVIEWER_CUSTODIAN_CHANGED,
+                     A.REVIEWER_EDITED),
     "admin.custodian": (A.STAFF_CHANGE_REQUESTED,),
     "identity.ask": (A.IDENTITY_REQUESTED,),
     "identity.queue": (A.IDENTITY_REQUEST_READ,),

@@ -19,6 +19,7 @@ from core.staff.approvals import (
     decide_change,
     pending_changes,
     request_account,
+    request_display_name,
     request_intake,
 )
 from core.staff.authentication import confirm_totp
@@ -105,3 +106,37 @@ def test_an_unapproved_admin_cannot_be_the_second_pair_of_eyes(session_factory, 
         change = next(c for c in pending_changes(s) if c.reviewer_id == reviewer.id)
     with pytest.raises(AccessDenied), transaction(session_factory) as s:
         decide_change(s, services, Actor.reviewer(accomplice), change.id, approve=True)
+
+
+def test_an_admin_alone_cannot_rename_a_case_handler(session_factory, services, admins):
+    """Outside tester: reporters leave handlers out by the names on the form, so one admin
+    renaming handlers could make a reporter leave out the wrong one. A case handler's new
+    name waits for another admin, is never one another account is shown under, and the
+    requester's own approval is refused."""
+    ada, ben = admins
+    ivy = add_reviewer(session_factory, services, "ivy")
+    add_reviewer(session_factory, services, "mel")
+    with transaction(session_factory) as s:
+        s.execute(select(Reviewer).where(Reviewer.username == "mel")).scalar_one() \
+            .display_name = "Mel Chen"
+    with pytest.raises(InvalidInput), transaction(session_factory) as s:
+        request_display_name(s, services, Actor.reviewer(ada.id), "ivy", "mel chen")
+    with pytest.raises(InvalidInput), transaction(session_factory) as s:  # not a handler
+        request_display_name(s, services, Actor.reviewer(ada.id), "ben", "Ben B.")
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:  # not an admin
+        request_display_name(s, services, Actor.reviewer(ivy.id), "ivy", "Ivy")
+    with transaction(session_factory) as s:
+        assert request_display_name(s, services, Actor.reviewer(ada.id), "ivy", None) is None
+        change = request_display_name(s, services, Actor.reviewer(ada.id), "ivy", "Ivy Wu")
+        assert change is not None
+        change_id = change.id
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:
+        decide_change(s, services, Actor.reviewer(ada.id), change_id, approve=True)
+    with session_factory() as s:
+        assert s.get(Reviewer, ivy.id).display_name is None
+        assert [c.id for c in pending_changes(s)] == [change_id]
+    with transaction(session_factory) as s:
+        decide_change(s, services, Actor.reviewer(ben.id), change_id, approve=True)
+    with session_factory() as s:
+        assert s.get(Reviewer, ivy.id).display_name == "Ivy Wu"
+        assert pending_changes(s) == []
