@@ -107,11 +107,18 @@ def test_a_case_through_every_stage_in_both_apps(servers, session_factory,  # no
         lead_context, lead = console_login(browser, console_url, session_factory, services,
                                            ivan, lang)
         lead.goto(f"{case_url}/casework")
+        lead.check("#kind-1")  # a file entry, through the page's own file input
+        lead.fill("#text", "The reader's log for Monday.")
+        lead.set_input_files("#evidence-files", files=[{
+            "name": "reader.log", "mimeType": "text/plain", "buffer": b"door reader log"}])
+        lead.click("#evidence-submit")
+        lead.wait_for_selector("#evidence-1")
+        assert "reader.log" in lead.inner_text("#evidence-1")
         lead.check("#kind-2")  # interview record
         lead.fill("#interviewee", "Facilities desk")
         lead.fill("#text", "Confirmed: the reader firmware was updated on Monday.")
         lead.click("#evidence-submit")
-        lead.wait_for_selector("#evidence-1")
+        lead.wait_for_selector("#evidence-2")
         lead.check("#finding-0")  # substantiated
         lead.select_option("#root_cause", "technical_defect")
         lead.fill("#reasons", "Logs and the facilities desk confirm the failed update.")
