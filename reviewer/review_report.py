@@ -21,7 +21,7 @@ from core.categories.lookup import list_categories
 from core.statistics.periods import Period
 from core.statistics.review import Review, review_figures
 from reviewer.pdf import FONT_STACK, html_to_pdf
-from reviewer.statistics_charts import CHARTS, chart_svg, month_chart_worth_drawing
+from reviewer.statistics_charts import chart_svg, drawn_charts
 from reviewer.statistics_labels import category_names, row_label
 from web import current_language, html_lang
 from web.database import commit, db
@@ -54,10 +54,9 @@ def review_html(review: Review, names: dict[str, str]) -> str:
     `names` maps category codes to their names in that language."""
     details = review.figures.details
     charts: dict[str, str] = {}
-    if details is not None:
-        for name in CHARTS:
-            if name != "by_month" or month_chart_worth_drawing(details):
-                charts[name] = _data_uri(chart_svg(details, name, names))
+    for name in drawn_charts(details):
+        assert details is not None  # drawn_charts(None) is empty
+        charts[name] = _data_uri(chart_svg(details, name, names))
     return render_template(
         "reviewer/review_report.html", review=review, figures=review.figures,
         charts=charts, title=review_title(review.figures.period), font_stack=FONT_STACK,

@@ -21,9 +21,21 @@ def chart_titles() -> dict[str, str]:
             "by_root_cause": _("Cases by root cause")}
 
 
-def month_chart_worth_drawing(details: Details) -> bool:
-    """A chart of nothing but hidden or zero cells would read as "no cases": a note instead."""
-    return any(cell.value for row in details.by_category_month.cells for cell in row)
+def worth_drawing(details: Details, name: str) -> bool:
+    """Whether the chart `name` has a bar to draw: a chart of nothing but hidden or zero
+    cells would read as "no cases" (and pygal writes an untranslated "No data"), so the
+    pages put a note there instead."""
+    if name == "by_month":
+        return any(cell.value for row in details.by_category_month.cells for cell in row)
+    table: Table = getattr(details, name)
+    return any(cell.value for _key, cell in table.rows)
+
+
+def drawn_charts(details: Details | None) -> frozenset[str]:
+    """The charts of CHARTS worth drawing for `details` (none without details)."""
+    if details is None:
+        return frozenset()
+    return frozenset(name for name in CHARTS if worth_drawing(details, name))
 
 
 def chart_svg(details: Details, name: str, category_names: dict[str, str]) -> bytes:

@@ -78,6 +78,7 @@ def init_babel(
         default_locale=default,
         default_translation_directories=translations_dir,
     )
+    app.jinja_env.filters["join_names"] = join_names
     app.jinja_env.globals.update(
         html_lang=html_lang,
         current_language=current_language,
@@ -85,6 +86,13 @@ def init_babel(
         language_return_path=language_return_path,
     )
     return babel
+
+
+def join_names(names: Iterable[str]) -> str:
+    """People's names as a list in the page's language: "A, B" in English, "A、B" in
+    Chinese (an ASCII comma in Chinese text reads as a typo)."""
+    separator = "、" if str(get_locale() or "").startswith("zh") else ", "
+    return separator.join(names)
 
 
 def _config() -> LanguageConfig:

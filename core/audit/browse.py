@@ -21,8 +21,9 @@ from sqlalchemy import ColumnElement, Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
+from core.cases.references import normalised_reference
 from core.clock import Clock
-from core.models import ActorKind, AuditEvent, Reviewer
+from core.models import ActorKind, AuditEvent, Case, Reviewer
 
 PAGE_SIZE = 50
 #: The actor filter's values besides a staff account's id.
@@ -48,6 +49,7 @@ class LogPage:
 
     events: list[AuditEvent]
     names: dict[int, str]
+    references: dict[int, str]  # the staff-facing reference of each case on the page
     older: int | None  # pass as `before` for the next (older) page
     newer: int | None  # pass as `after` for the previous (newer) page
 
@@ -107,9 +109,25 @@ def read_log(session: Session, clock: Clock, auditor_id: int, wanted: LogFilter)
     record_event(session, clock, AuditAction.AUDIT_LOG_READ, Actor.reviewer(auditor_id),
                  case_id=wanted.case_id, detail=_read_detail(wanted, len(events)))
     return LogPage(
-        events=events, names=names,
+        events=events, names=names, references=_references(session, events),
         older=events[-1].position if events and has_older else None,
         newer=events[0].position if events and has_newer else None)
+
+
+def _references(session: Session, events: list[AuditEvent]) -> dict[int, str]:
+    """The references of the cases `events` name (one query): auditors find cases by the
+    reference every other page shows."""
+    ids = {e.case_id for e in events if e.case_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(Case.id, Case.reference).where(Case.id.in_(ids)))
+    return {case_id: reference for case_id, reference in rows}
+
+
+def case_id_of_reference(session: Session, typed: str) -> int | None:
+    """The id of the case with this reference (typed in either case, with or without its
+    "C-"), or None."""
+    return session.scalar(select(Case.id).where(Case.reference == normalised_reference(typed)))
 
 
 def _beyond(session: Session, position: int, by_time: bool, *,

@@ -13,7 +13,14 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from core.audit.browse import REPORTER, SYSTEM, LogFilter, read_log, staff_accounts
+from core.audit.browse import (
+    REPORTER,
+    SYSTEM,
+    LogFilter,
+    case_id_of_reference,
+    read_log,
+    staff_accounts,
+)
 from core.audit.checkpoints import LogDamaged, checkpoint_states, sign_checkpoint, verifier_key
 from core.audit.export import write_export
 from core.audit.log import Actor, AuditAction, record_event
@@ -59,12 +66,28 @@ def _filter_from(args: Any) -> LogFilter:
     action = (args.get("action") or "").strip() or None
     if action is not None and action not in ACTIONS:
         raise BadFilter(_("Choose an action from the list."))
-    wanted = LogFilter(actor=actor, action=action, case_id=number("case", _("Case")),
+    wanted = LogFilter(actor=actor, action=action, case_id=_case_filter(args),
                        since=day("since", _("From")), until=day("until", _("To")),
                        before=number("before", "before"), after=number("after", "after"))
     if wanted.since and wanted.until and wanted.since > wanted.until:
         raise BadFilter(_("The period ends before it starts."))
     return wanted
+
+
+def _case_filter(args: Any) -> int | None:
+    """The case filter: a case's reference (as every other page shows it) or its number in
+    the log."""
+    value = (args.get("case") or "").strip()
+    if not value:
+        return None
+    if value.isdigit() and len(value) <= 19:
+        return int(value)
+    found = case_id_of_reference(db(), value) if len(value) <= 19 else None
+    if found is None:
+        raise BadFilter(_("No case has the reference %(reference)s: enter a reference such "
+                          "as C-7KQ2M9XD, or the case number the log shows.",
+                          reference=value.upper()))
+    return found
 
 
 @blueprint.get("/audit")

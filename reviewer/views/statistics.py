@@ -22,7 +22,7 @@ from reviewer.console import console
 from reviewer.pdf import PdfUnavailable
 from reviewer.review_report import render_review
 from reviewer.session import role_required
-from reviewer.statistics_charts import CHARTS, chart_svg, month_chart_worth_drawing
+from reviewer.statistics_charts import CHARTS, chart_svg, drawn_charts
 from reviewer.statistics_labels import category_names, csv_words, row_label
 from web import current_language
 from web.database import db
@@ -100,10 +100,9 @@ def dashboard() -> Any:
     alerts: list[Alert] = recent_alerts(db(), console().services.clock.today())
     status = 400 if view.error else 200
     details = view.figures.details if view.figures is not None else None
-    month_chart = details is not None and month_chart_worth_drawing(details)
     return render_template(
         "reviewer/statistics.html", view=view, figures=view.figures, alerts=alerts,
-        month_chart=month_chart,
+        drawn=drawn_charts(details),
         categories=categories, names=names, channels=list(Channel), charts=CHARTS,
         filters=_filters(view), label=lambda key: row_label(key, names)), status
 

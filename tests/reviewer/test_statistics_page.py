@@ -151,3 +151,29 @@ def test_the_page_reads_in_chinese(app: Any, world: World, session_factory: Any,
     client = in_chinese(login_client(app, session_factory, services, world.admin))
     text = client.get(f"/statistics?period={current_quarter(services)}").get_data(as_text=True)
     assert "统计" in text and "按类别和月份的案件" in text
+
+
+def test_a_table_of_hidden_or_zero_cells_gets_a_note_instead_of_a_chart(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """Outside tester: an empty chart drew bare axes and pygal's English "No data", in
+    Chinese too. One case of five has its scope decided: "accepted 1" is hidden, and so is
+    "pending 4" (it would give the 1 away), so the scope chart has nothing to draw."""
+    from core.cases import workflow
+    from core.models import CasePriority, ScopeDecision
+
+    add_cases(session_factory, services, "it_fault", 4)
+    lead = world.on_case
+    with transaction(session_factory) as s:
+        workflow.acknowledge(s, services, lead.unlocked, world.case_id, "Received.")
+    with transaction(session_factory) as s:
+        workflow.decide_scope(s, services, lead.unlocked, world.case_id, ScopeDecision.ACCEPTED,
+                              lead_id=lead.id, priority=CasePriority.NORMAL)
+    period = current_quarter(services)
+    english = login_client(app, session_factory, services, world.on_case)
+    chinese = in_chinese(login_client(app, session_factory, services, world.on_case))
+    for client in (english, chinese):
+        page = client.get(f"/statistics?period={period}").get_data(as_text=True)
+        assert 'id="by-scope-no-chart"' in page and "chart/by_scope.svg" not in page
+        assert "chart/by_channel.svg" in page  # 5 web reports: drawn
+        review = client.get(f"/statistics/review.html?period={period}").get_data(as_text=True)
+        assert "No data" not in review and review.count('<img class="chart"') >= 1
