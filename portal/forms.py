@@ -15,6 +15,7 @@ from core.cases.content import MAX_LONG_TEXT, MAX_SHORT_TEXT
 from core.cases.readers import IntakeReaders
 from core.categories.lookup import CODE_PATTERN
 from core.errors import InvalidInput
+from core.intake.submission_tokens import new_submission_token
 from core.models import Category
 from web.forms import as_choices
 
@@ -104,6 +105,9 @@ class SubmissionForm(StreamedForm):
     #: The readers the page listed (readers_shown), so that a report never reaches someone
     #: added to its category after the reporter read the list.
     shown = HiddenField()
+    #: This form's one-time token: the same form sent again creates no second case
+    #: (core.intake.submission_tokens).
+    once = HiddenField(default=new_submission_token)
 
     def validate(self, extra_validators: Any = None) -> bool:
         """The field checks, then: a confidential report needs a name. (Written here rather

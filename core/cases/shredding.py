@@ -42,6 +42,7 @@ Every table, and what happens to its rows of the case (each column that holds by
   case in them; the shred marks the case's month stale, and its recount from the kept clear
   columns gives the same figures.
 - reviewers, reviewer_sessions, pending_notifications, throttle_buckets, staff_changes,
+  submission_tokens (a hash per sent report form, naming no case),
   audit_head, audit_checkpoints, categories, category_intake: hold nothing of a case.
 """
 

@@ -41,7 +41,12 @@ from core.models.enums import (
 )
 from core.models.examples import CategoryExample
 from core.models.reviewer import Reviewer, ReviewerSession
-from core.models.runtime import PendingNotification, SubmitterSession, ThrottleBucket
+from core.models.runtime import (
+    PendingNotification,
+    SubmissionToken,
+    SubmitterSession,
+    ThrottleBucket,
+)
 from core.models.statistics import StatisticsCell, StatisticsMonth
 
 __all__ = [
@@ -49,7 +54,8 @@ __all__ = [
     "EvidenceEntry", "EvidenceKind", "Finding", "RecognitionType", "RootCause",
     "SanctionType", "Satisfaction", "ScopeDecision",
     "ActorKind", "Attachment", "ChangeKind", "IdentityRequest", "IdentityRequestSeal",
-    "ReporterExclusion", "RequestStatus", "StaffChange", "AuditCheckpoint", "AuditEvent",
+    "ReporterExclusion", "RequestStatus", "StaffChange", "SubmissionToken", "AuditCheckpoint",
+    "AuditEvent",
     "AuditHead", "Author", "Base",
     "Case", "CaseGrant", "CaseMember", "CaseStatus", "Category", "CategoryExample", "Channel",
     "Disclosure",

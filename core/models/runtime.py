@@ -1,4 +1,5 @@
-"""Short-lived operational state: throttling counters and reporters' follow-up sessions."""
+"""Operational state: throttling counters, sent report forms and reporters' follow-up
+sessions."""
 
 from __future__ import annotations
 
@@ -19,6 +20,16 @@ class ThrottleBucket(Base):
     #: Keyed hash of the window's number (core.operations.throttle): no time of the latest event.
     window_tag: Mapped[bytes] = mapped_column(LargeBinary(16))
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SubmissionToken(Base):
+    """A report form that was sent: the SHA-256 of its one-time token
+    (core.intake.submission_tokens), so that sending the same form again creates no second
+    case. Deliberately unlinked: no case, no time (row ids are the hashes themselves)."""
+
+    __tablename__ = "submission_tokens"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
 
 
 class SubmitterSession(Base):

@@ -15,6 +15,12 @@ from core.categories.lookup import active_categories
 from core.errors import InvalidInput
 from core.intake.receipts import ReceiptError, format_receipt, new_receipt, normalise_receipt
 from core.intake.submission import SubmissionDraft, submit_report
+from core.intake.submission_tokens import (
+    AlreadySubmitted,
+    claim_submission_token,
+    new_submission_token,
+    well_formed,
+)
 from core.kdf_slots import SlotsBusy
 from core.models import Channel
 from core.operations.notifications import queue_case_notification
@@ -76,6 +82,9 @@ def _form(formdata: object | None = None) -> SubmissionForm:
     readers = intake_readers(db(), services().keyring)
     commit()  # no transaction stays open while the files stream in
     form = SubmissionForm(formdata=formdata) if formdata is not None else SubmissionForm()
+    if not well_formed(form.once.data):
+        # A form from before tokens, or an edited one: shown again, it gets a token of its own.
+        form.once.data = new_submission_token()
     form.category.choices = choices
     form.category_descriptions = descriptions
     form.readers = readers
@@ -170,6 +179,9 @@ def report_submit() -> ResponseReturnValue:
         evidence=form.evidence.data or "", language=current_language())
     try:
         with attempt() as session:
+            # A post without a well-formed token got a fresh one in _form: claimed, it
+            # guards nothing, and refuses nothing.
+            claim_submission_token(session, form.once.data)
             # Who the report reaches is decided in this transaction: the reporter must have
             # seen every one of them (and been able to leave them out).
             current = intake_readers(session, services().keyring)
@@ -179,6 +191,8 @@ def report_submit() -> ResponseReturnValue:
                                    report=report, identity=identity, channel=Channel.WEB,
                                    excluded_handlers=form.left_out(), receipt=receipt)
             queue_case_notification(session, result.case_id)
+    except AlreadySubmitted:
+        return render_template("portal/already_sent.html"), 409
     except _ReadersChanged as changed:
         form.readers = changed.readers
         return _render_form(form, 409, upload_error=_readers_changed_message())

@@ -255,14 +255,18 @@ def test_restore_checks_secrets_already_in_place(own: bool, instance: Instance,
 #: Tables the migrations after each revision added, and nothing else but the columns of
 #: ADDED_COLUMNS_SINCE: a backup Candor made at an earlier revision is a backup of today's
 #: minus these.
-ADDED_SINCE = {"0012": ("statistics_months", "statistics_cells", "category_examples"),
-               "0013": ("category_examples",), "0014": (), "0015": ()}
+ADDED_SINCE = {"0012": ("statistics_months", "statistics_cells", "category_examples",
+                        "submission_tokens"),
+               "0013": ("category_examples", "submission_tokens"),
+               "0014": ("submission_tokens",), "0015": ("submission_tokens",),
+               "0016": ("submission_tokens",)}
 #: Columns the migrations after each revision added to tables that were already there
 #: (0015: categories.keywords; 0016: staff_changes.display_name).
 ADDED_COLUMNS_SINCE: dict[str, dict[str, tuple[str, ...]]] = {
     revision: {"categories": ("keywords",), "staff_changes": ("display_name",)}
     for revision in ADDED_SINCE}
 ADDED_COLUMNS_SINCE["0015"] = {"staff_changes": ("display_name",)}
+ADDED_COLUMNS_SINCE["0016"] = {}
 
 
 def _without_columns(path: Path, columns: tuple[str, ...]) -> FileDigest:

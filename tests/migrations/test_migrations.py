@@ -374,3 +374,29 @@ def test_0016_admits_display_name_changes_and_downgrades_without_them(
             assert "display_name" not in t.c
             assert c.execute(select(t.c.kind)).scalars().all() == ["custodian"]
         engine.dispose()
+
+
+def test_0017_adds_an_empty_table_of_sent_forms_and_downgrades_without_it(
+        backend: str, tmp_path: Path) -> None:
+    from alembic import command
+
+    from migrations.runner import alembic_config
+
+    with fresh_database(backend, tmp_path, with_schema=False) as url:
+        config = alembic_config(url)
+        command.upgrade(config, "0016")
+        engine = create_engine(url)
+        assert "submission_tokens" not in inspect(engine).get_table_names()
+        engine.dispose()
+        command.upgrade(config, "head")
+        engine = create_engine(url)
+        with engine.begin() as c:
+            c.exec_driver_sql("INSERT INTO submission_tokens (token_hash) VALUES (%s)"
+                              if backend == "postgresql" else
+                              "INSERT INTO submission_tokens (token_hash) VALUES (?)",
+                              (b"\x01" * 32,))
+        engine.dispose()
+        command.downgrade(config, "0016")
+        engine = create_engine(url)
+        assert "submission_tokens" not in inspect(engine).get_table_names()
+        engine.dispose()

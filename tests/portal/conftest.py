@@ -106,6 +106,13 @@ def receipt_of(html: str) -> str:
     return match.group(1)
 
 
+def form_token(html: str) -> str:
+    """The one-time token of a report form page (core.intake.submission_tokens)."""
+    match = re.search(r'name="once" value="([A-Za-z0-9_-]{43})"', html)
+    assert match, "no one-time token on the form"
+    return match.group(1)
+
+
 def report_fields(**overrides: str) -> dict[str, str]:
     """A valid report's text fields (category it_fault, anonymous)."""
     fields = {
@@ -136,7 +143,8 @@ def submit_report_via(
     return post_multipart(
         client,
         "/report",
-        [("csrf_token", csrf_token(page.text)), *values.items()],
+        [("csrf_token", csrf_token(page.text)), ("once", form_token(page.text)),
+         *values.items()],
         [("attachments", name, content) for name, content in files],
         **kwargs,
     )

@@ -49,9 +49,11 @@ from tests.core.factories import (
 )
 
 #: Tables whose bytes are kept by design: the log's hashes and the reporters' queued events
-#: (no content), and staff accounts and sessions (no case content).
+#: (no content), staff accounts and sessions (no case content), and the hashes of sent report
+#: forms (naming no case).
 NOT_CASE_BYTES = {"audit_events", "audit_pending_events", "audit_head", "reviewers",
-                  "reviewer_sessions", "submitter_sessions", "throttle_buckets"}
+                  "reviewer_sessions", "submitter_sessions", "throttle_buckets",
+                  "submission_tokens"}
 
 
 @dataclass

@@ -1,0 +1,88 @@
+"""Sending the same report form twice (Back then Reload, "Confirm resubmission", a double
+click) creates one case, not two (outside tester: two identical cases, the first with a
+receipt the reporter never saw). core.intake.submission_tokens."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.models import SubmissionToken
+from core.services import Services
+from tests.portal.conftest import (
+    counts,
+    csrf_token,
+    form_token,
+    post_multipart,
+    receipt_of,
+    report_fields,
+)
+
+
+def _sent_form(client: FlaskClient) -> list[tuple[str, str | bytes]]:
+    """The fields of one report form as the browser sends them."""
+    page = client.get("/report").text
+    return [("csrf_token", csrf_token(page)), ("once", form_token(page)),
+            *report_fields().items()]
+
+
+def test_the_same_form_sent_twice_makes_one_case(client: FlaskClient, session_factory:
+                                                  sessionmaker[Session],
+                                                  services: Services) -> None:
+    fields = _sent_form(client)
+    files = [("attachments", "log.txt", b"the log")]
+    first = post_multipart(client, "/report", fields, files)
+    assert first.status_code == 200 and receipt_of(first.text)
+    after_first = counts(session_factory, services)
+    again = post_multipart(client, "/report", fields, files)
+    assert again.status_code == 409
+    assert 'id="already-sent"' in again.text and "does not create a second report" in again.text
+    # Nothing of the second sending is kept: no case, grant, file, blob or log entry.
+    assert counts(session_factory, services) == after_first
+
+
+def test_two_forms_make_two_cases(client: FlaskClient, session_factory: sessionmaker[Session],
+                                  services: Services) -> None:
+    before = counts(session_factory, services).cases
+    for _ in range(2):
+        assert post_multipart(client, "/report", _sent_form(client)).status_code == 200
+    assert counts(session_factory, services).cases == before + 2
+
+
+def test_a_refused_form_can_be_corrected_and_sent(client: FlaskClient,
+                                                  session_factory: sessionmaker[Session],
+                                                  services: Services) -> None:
+    """A refusal keeps nothing, so the corrected form (the same token) is sent once."""
+    fields = [f for f in _sent_form(client) if f[0] != "summary"]
+    refused = post_multipart(client, "/report", fields)
+    assert refused.status_code == 400
+    assert form_token(refused.text) == dict(fields)["once"]  # shown again with the page
+    sent = post_multipart(client, "/report", [*fields, ("summary", "The VPN drops")])
+    assert sent.status_code == 200 and receipt_of(sent.text)
+
+
+def test_a_form_without_a_well_formed_token_is_still_accepted(
+        client: FlaskClient, session_factory: sessionmaker[Session],
+        services: Services) -> None:
+    """A form opened before the upgrade (no token) or an edited one is received; only the
+    guard against sending it twice is missing."""
+    page = client.get("/report").text
+    before = counts(session_factory, services).cases
+    for once in ([], [("once", "not-a-token")]):
+        fields = [("csrf_token", csrf_token(page)), *once, *report_fields().items()]
+        assert post_multipart(client, "/report", fields).status_code == 200
+    assert counts(session_factory, services).cases == before + 2
+
+
+def test_only_a_hash_of_the_token_is_stored(client: FlaskClient,
+                                            session_factory: sessionmaker[Session]) -> None:
+    fields = _sent_form(client)
+    assert post_multipart(client, "/report", fields).status_code == 200
+    token = dict(fields)["once"]
+    assert isinstance(token, str)
+    with session_factory() as s:
+        stored = s.execute(select(SubmissionToken.token_hash)).scalars().all()
+    assert stored == [hashlib.sha256(token.encode()).digest()]
