@@ -4,7 +4,8 @@ causes flagged by core.statistics.alerts, with the figures behind each flag.
 Unlike the other notifications (which say only "log in and look"), this one carries figures,
 as the process asks: a category's or root cause's monthly count, its expected count and the
 test's p-value. They are counts of at least 3 cases (the rule's minimum), never a case's
-reference, text, dates or people. Sent at most once per flagged month: the month is stored
+reference, text, dates or people, and are left out where the dashboard hides what they would
+give away (core.statistics.alerts). Sent at most once per flagged month: the month is stored
 nowhere, so the digest goes out only in the first `DIGEST_DAYS` days of a month.
 """
 
@@ -33,9 +34,13 @@ def digest_text(alerts: list[Alert], names: dict[str, str]) -> str:
         rise = alert.rise
         what = ("Category " + names.get(rise.key, rise.key) if alert.kind == "category"
                 else "Root cause " + rise.key.replace("_", " "))
-        lines.append(f"- {what}: {rise.latest} cases in {alert.month.label}, "
-                     f"{rise.expected:.1f} expected from the {rise.history} months before "
-                     f"(p = {rise.p_value:.4f})")
+        if alert.figures_shown:
+            lines.append(f"- {what}: {rise.latest} cases in {alert.month.label}, "
+                         f"{rise.expected:.1f} expected from the {rise.history} months before "
+                         f"(p = {rise.p_value:.4f})")
+        else:  # the dashboard hides what the figures would give away (core.statistics.alerts)
+            lines.append(f"- {what}: a significant rise in {alert.month.label} (figures not "
+                         "shown: they would give away counts smaller than 3)")
     lines += ["", "The statistics page of the console has the details."]
     return "\n".join(lines)
 

@@ -4,6 +4,8 @@ a case (sent on the first day of a month only)."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import date, timedelta
 
 from sqlalchemy import update
@@ -12,6 +14,7 @@ from core.db import transaction
 from core.models import Case, Reviewer, Role
 from core.operations.warning_digest import send_early_warnings
 from core.statistics.alerts import last_complete_month, period_alerts, recent_alerts
+from core.statistics.figures import dashboard_figures
 from core.statistics.periods import parse_period, recent_months
 from tests.core.factories import add_reviewer, seed_categories, submit
 from tests.core.operations import mail_server
@@ -104,3 +107,50 @@ def test_a_period_without_reports_has_no_alerts(session_factory, services):
     seed_categories(session_factory)
     with session_factory() as s:
         assert period_alerts(s, parse_period("2026"), TODAY) == []
+
+
+def test_an_alert_beside_a_hidden_cell_shows_no_figures(session_factory, services, smtp):
+    """Outside tester: "security: 8 cases in 2026-11" beside a month grid showing security
+    "x" and IT "<3" and a total of 10 gave IT's 2 away. The month's own dashboard hides the
+    security count, so the alert keeps its figures to itself, on the page and in the mail."""
+    seed_categories(session_factory)
+    admin = add_reviewer(session_factory, services, "adam", Role.ADMIN)
+    with transaction(session_factory) as s:
+        s.get(Reviewer, admin.id).email = "admin@example.org"
+    _history(session_factory, services, last=8)
+    _cases(session_factory, services, "it_fault", 2, date(2026, 11, 12))
+    with session_factory() as s:
+        alerts = recent_alerts(s, TODAY)
+        grid = dashboard_figures(s, parse_period("2026-11"), today=TODAY).details
+    assert grid is not None and grid.by_category_month.cell("security", "2026-11").suppressed
+    assert [(a.rise.key, a.figures_shown) for a in alerts] == [("security", False)]
+    with transaction(session_factory) as s:
+        assert send_early_warnings(s, services, TODAY) == 1
+    [(_recipients, raw)] = smtp.messages
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    body = " ".join(message.get_content().split())  # type: ignore[attr-defined]
+    assert "a significant rise in 2026-11" in body and "8 cases" not in body
+
+
+def test_an_alert_beside_a_shown_cell_keeps_its_figures(session_factory, services):
+    seed_categories(session_factory)
+    _history(session_factory, services, last=8)
+    _cases(session_factory, services, "it_fault", 3, date(2026, 11, 12))  # no small cell
+    with session_factory() as s:
+        alerts = recent_alerts(s, TODAY)
+    assert [(a.rise.key, a.rise.latest, a.figures_shown) for a in alerts] == [
+        ("security", 8, True)]
+
+
+def test_a_small_history_hides_the_figures(session_factory, services):
+    """Two cases in the three months before (expected 0.67, above the floor) would give a
+    "<3" of those months away."""
+    seed_categories(session_factory)
+    _cases(session_factory, services, "security", 3, date(2026, 7, 20))  # the first month
+    _cases(session_factory, services, "security", 1, date(2026, 8, 3))
+    _cases(session_factory, services, "security", 1, date(2026, 9, 3))
+    _cases(session_factory, services, "security", 6, date(2026, 11, 3))
+    with session_factory() as s:
+        alerts = recent_alerts(s, TODAY)
+    assert [(a.rise.key, a.rise.history, a.figures_shown) for a in alerts] == [
+        ("security", 3, False)]
