@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 
 from core.cases import actions as case_actions
 from core.cases import workflow
@@ -42,21 +43,34 @@ from reviewer.casework_forms import ActionForm, ActionUpdateForm, DecisionForm, 
 from reviewer.console import console
 from reviewer.session import current, require_member
 from reviewer.session import role_required as _role_required
-from reviewer.views.handling import FIELD_ERRORS, LEAD_ERROR, STAGE_ERROR, team_choices
+from reviewer.views.handling import (
+    FIELD_ERRORS,
+    LEAD_ERROR,
+    STAGE_ERROR,
+    add_field_error,
+    first_form_error,
+    team_choices,
+)
 from web.database import attempt, commit, db
 from web.forms import as_choices
 from web.streamed_forms import FileLimits, read_form_with_files
 from web.uploads import FilePart
 
 blueprint = Blueprint("casework", __name__)
+#: The longest name of a corrective action (ActionForm.title).
+TITLE_LIMIT = 200
 role_required = _role_required(Role.REVIEWER)
 
 
 def render_casework(case_id: int, *, error: str | None = None, status: int = 200,
                     decision_form: DecisionForm | None = None,
                     action_form: ActionForm | None = None,
-                    evidence_form: EvidenceForm | None = None) -> Any:
-    """The case's evidence log, decision and corrective actions (decrypted: audited)."""
+                    evidence_form: EvidenceForm | None = None,
+                    update_form: ActionUpdateForm | None = None,
+                    updated_action: int | None = None) -> Any:
+    """The case's evidence log, decision and corrective actions (decrypted: audited). A
+    refused form is passed back as posted (`update_form`: the follow-up of the action
+    `updated_action`), so that what the handler chose and typed is not lost."""
     services = console().services
     who = current().unlocked
     record: CaseworkView = read_casework(db(), services, who, case_id)
@@ -87,7 +101,8 @@ def render_casework(case_id: int, *, error: str | None = None, status: int = 200
     return render_template(
         "reviewer/casework.html", case=case, record=record, team=case_team(db(), case_id),
         decision_form=decision_form, action_form=action_form, evidence_form=evidence_form,
-        update_form=ActionUpdateForm(formdata=None), error=error,
+        update_form=update_form or ActionUpdateForm(formdata=None),
+        updated_action=updated_action if update_form is not None else None, error=error,
         is_lead=may_exclude(case, current().reviewer.id),
         today=services.clock.today(), action_stages=case_actions.ACTION_STAGES,
         decidable=CaseStatus.DECIDED in legal_targets(case.status) or (
@@ -96,8 +111,13 @@ def render_casework(case_id: int, *, error: str | None = None, status: int = 200
 
 
 def _casework_refused(case_id: int, exc: Exception, **forms: Any) -> Any:
+    """The page again, saying why the step was refused, with the posted forms as sent (the
+    refused field carries the message)."""
     if isinstance(exc, InvalidInput):
         message = FIELD_ERRORS.get(exc.field or "", _l("Check the form and try again."))
+        for form in forms.values():
+            if isinstance(form, FlaskForm):
+                add_field_error(form, exc.field, str(message))
         return render_casework(case_id, error=str(message), status=400, **forms)
     if isinstance(exc, AccessDenied):
         return render_casework(case_id, error=str(LEAD_ERROR), status=403, **forms)
@@ -132,7 +152,7 @@ def decision(case_id: int) -> Any:
     require_member(case_id)
     form = DecisionForm()
     if not form.validate_on_submit():
-        return render_casework(case_id, error=_("Check the form and try again."), status=400,
+        return render_casework(case_id, error=first_form_error(form), status=400,
                                decision_form=form)
     entered = workflow.DecisionInput(
         finding=Finding(form.finding.data),
@@ -155,7 +175,8 @@ def add_action(case_id: int) -> Any:
     form = ActionForm()
     form.owner.choices = as_choices(team_choices(get_case(db(), case_id)))
     if not form.validate_on_submit():
-        return render_casework(case_id, error=_("Check the form and try again."), status=400,
+        _name_action_fields(form)
+        return render_casework(case_id, error=first_form_error(form), status=400,
                                action_form=form)
     assert form.due_on.data is not None  # InputRequired
     due_on = form.due_on.data
@@ -163,6 +184,16 @@ def add_action(case_id: int) -> Any:
         db(), console().services, current().unlocked, case_id, title=form.title.data or "",
         notes=form.notes.data or "", owner_id=int(form.owner.data), due_on=due_on),
         "actions", action_form=form)
+
+
+def _name_action_fields(form: ActionForm) -> None:
+    """Word WTForms' own refusals of the title and due date so that they name the field
+    (outside tester: "Field cannot be longer than 200 characters", "Not a valid date")."""
+    if form.title.errors and form.title.data:
+        form.title.errors = [_("Keep the action's name under %(max)d characters.",
+                               max=TITLE_LIMIT)]
+    if form.due_on.errors and form.due_on.raw_data and form.due_on.raw_data[0]:
+        form.due_on.errors = [str(FIELD_ERRORS["due_on"])]
 
 
 @blueprint.post("/cases/<id:case_id>/actions/<id:action_id>")
@@ -177,11 +208,13 @@ def update_action(case_id: int, action_id: int) -> Any:
         failed = next((name for name in ("status", "owner", "note")
                        if getattr(form, name).errors), None)
         message = FIELD_ERRORS[failed] if failed else _("Check the form and try again.")
-        return render_casework(case_id, error=str(message), status=400)
+        return render_casework(case_id, error=str(message), status=400, update_form=form,
+                               updated_action=action_id)
     return _run_casework(case_id, lambda: case_actions.update_action(
         db(), console().services, current().unlocked, case_id, action_id,
         status=ActionStatus(form.status.data), note=form.note.data or "",
-        owner_id=form.owner.data or None), "actions")
+        owner_id=form.owner.data or None), "actions", update_form=form,
+        updated_action=action_id)
 
 
 @blueprint.post("/cases/<id:case_id>/evidence")
@@ -212,11 +245,14 @@ def evidence(case_id: int) -> Any:
         make, store, FileLimits(total_bytes=c.config.max_submission_bytes,
                                 files=c.config.max_files, fields=20, field_bytes=256 * 1024))
     if not post.valid:
-        return render_casework(case_id, error=post.error or _("Check the form and try again."),
-                               status=post.status if post.status != 200 else 400)
+        # The posted entry is shown again (its files cannot be: the page says to add them).
+        return render_casework(case_id, error=post.error or first_form_error(post.form),
+                               status=post.status if post.status != 200 else 400,
+                               evidence_form=post.form)
     form = post.form
     corrects = form.corrects.data or None
     return _run_casework(case_id, lambda: add_evidence(
         db(), c.services, who, case_id, EvidenceKind(form.kind.data),
         text=form.text.data or "", interviewee=form.interviewee.data or "",
-        files=post.files, corrects_id=int(corrects) if corrects else None), "evidence")
+        files=post.files, corrects_id=int(corrects) if corrects else None), "evidence",
+        evidence_form=form)

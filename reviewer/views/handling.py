@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -87,6 +87,30 @@ FIELD_ERRORS = {
 STAGE_ERROR = _l("This step is not possible in the case's current stage. The page shows "
                   "what can be done now.")
 LEAD_ERROR = _l("Only the case lead can take this step.")
+#: The real reason core refuses to follow up (workflow.start_follow_up), not the stage's.
+NOTHING_TO_FOLLOW_UP = _l("There are no open corrective actions to follow up: every action is "
+                          "done, or none was assigned. Close the case instead, or assign an "
+                          "action on the page of the decision and corrective actions.")
+#: A refer or not-admissible decision posted with the acceptance letter unchanged (a browser
+#: without JavaScript does not swap the template when the decision is ticked).
+ACCEPTANCE_LETTER_ERROR = _l("This is the letter for an accepted report, so it was not sent. "
+                             "It has been replaced with the template for the decision you "
+                             "chose: complete it and send it again.")
+
+#: A refused form to show again (the case page's context key, the posted form).
+Kept = tuple[str, FlaskForm]
+
+
+def keep_posted(key: str, form: FlaskForm) -> None:
+    """Show the refused `form` (what the handler chose and typed, with its errors) on the case
+    page rebuilt for this request, in place of a fresh one under `key`."""
+    g.kept_handling_form = (key, form)
+
+
+def add_field_error(form: FlaskForm, field: str | None, message: str) -> None:
+    """Put `message` next to the form's `field` (a field refused by the use case)."""
+    if field and field in form:
+        form[field].errors = [*form[field].errors, message]
 
 
 def team_choices(case: Case) -> list[tuple[int, str]]:
@@ -134,19 +158,40 @@ def handling_context(case: Case, view: CaseView) -> dict[str, Any]:
         "review_form": MessageTextForm(formdata=None, prefix="review",
                                        body=letter(Letter.REVIEW_ANSWER, language)),
         "reason_form": ReasonForm(formdata=None),
+        "reopen_form": reopen_form(formdata=None),
+        # "Follow up" only when core would allow it (workflow.start_follow_up).
+        "has_open_actions": (case.status is CaseStatus.FEEDBACK_GIVEN
+                             and bool(workflow.open_actions(db(), case.id))),
+        **_kept_forms(),
     }
+
+
+def _kept_forms() -> dict[str, Any]:
+    """The refused form kept by `keep_posted` in place of its fresh one, and its key as
+    `kept` (the panel shows it even where the stage no longer offers its step)."""
+    kept: Kept | None = g.get("kept_handling_form")
+    if kept is None:
+        return {"kept": None}
+    key, form = kept
+    return {key: form, "kept": key}
 
 
 def _done(case_id: int, anchor: str = "handling") -> Any:
     return redirect(url_for("cases.show", case_id=case_id) + f"#{anchor}", code=303)
 
 
-def _refused(case_id: int, exc: Exception, errors: Mapping[str, str] | None = None) -> Any:
-    """The case page again, saying why the step was refused (nothing was changed)."""
+def _refused(case_id: int, exc: Exception, errors: Mapping[str, str] | None = None,
+             kept: Kept | None = None) -> Any:
+    """The case page again, saying why the step was refused (nothing was changed), with the
+    posted form `kept` as it was sent (a refused field carries the message)."""
     from reviewer.views.cases import render_case
+    if kept is not None:
+        keep_posted(*kept)
     if isinstance(exc, InvalidInput):
         message = (errors or {}).get(exc.field or "") or FIELD_ERRORS.get(
             exc.field or "", _l("Check the form and try again."))
+        if kept is not None:
+            add_field_error(kept[1], exc.field, str(message))
         return render_case(case_id, error=str(message), status=400)
     if isinstance(exc, AccessDenied):
         return render_case(case_id, error=str(LEAD_ERROR), status=403)
@@ -154,26 +199,35 @@ def _refused(case_id: int, exc: Exception, errors: Mapping[str, str] | None = No
 
 
 def _run(case_id: int, step: Callable[[], object], anchor: str = "handling",
-         errors: Mapping[str, str] | None = None) -> Any:
+         errors: Mapping[str, str] | None = None, kept: Kept | None = None) -> Any:
     """Run one step in a savepoint; redirect on success, explain a refusal (`errors`: this
-    step's own messages for refused fields, before FIELD_ERRORS)."""
+    step's own messages for refused fields, before FIELD_ERRORS; `kept`: the posted form,
+    shown again as sent)."""
     try:
         with attempt():
             step()
     except (InvalidInput, Conflict, AccessDenied) as exc:
-        return _refused(case_id, exc, errors)
+        return _refused(case_id, exc, errors, kept)
     return _done(case_id, anchor)
 
 
-def _invalid_form(case_id: int, form: FlaskForm | None = None) -> Any:
-    """The case page again, 400, saying what is wrong with the form: a text field's own
-    message ("Write the message.", "Keep this under 20000 characters.") where there is
-    one, or to check the form."""
+def first_form_error(form: FlaskForm | None) -> str:
+    """What is wrong with the form, in the words of its first refused field: a text field's
+    own message ("Write the message.", "Keep this under 20000 characters.") first, then any
+    other field's ("Choose the decision."), or to check the form."""
+    fields = [field for field in (form or ())
+              if field.errors and field.short_name != "csrf_token"]
+    fields.sort(key=lambda field: not isinstance(field, TextAreaField))
+    return next((str(field.errors[0]) for field in fields), _("Check the form and try again."))
+
+
+def _invalid_form(case_id: int, form: FlaskForm | None = None, key: str | None = None) -> Any:
+    """The case page again, 400, saying what is wrong with the form (`first_form_error`),
+    and showing the posted form again under `key` with its field errors."""
     from reviewer.views.cases import render_case
-    texts = [field for field in (form or ()) if isinstance(field, TextAreaField)]
-    message = next((str(field.errors[0]) for field in texts if field.errors),
-                   _("Check the form and try again."))
-    return render_case(case_id, error=message, status=400)
+    if form is not None and key is not None:
+        keep_posted(key, form)
+    return render_case(case_id, error=first_form_error(form), status=400)
 
 
 @blueprint.post("/cases/<id:case_id>/acknowledge")
@@ -183,9 +237,10 @@ def acknowledge(case_id: int) -> Any:
     require_member(case_id)
     form = MessageTextForm(prefix="ack")
     if not form.validate_on_submit():
-        return _invalid_form(case_id, form)
+        return _invalid_form(case_id, form, "acknowledge_form")
     return _run(case_id, lambda: workflow.acknowledge(
-        db(), console().services, current().unlocked, case_id, form.body.data or ""))
+        db(), console().services, current().unlocked, case_id, form.body.data or ""),
+        kept=("acknowledge_form", form))
 
 
 @blueprint.post("/cases/<id:case_id>/scope")
@@ -196,12 +251,39 @@ def scope(case_id: int) -> Any:
     form = ScopeForm()
     form.lead.choices = as_choices(team_choices(get_case(db(), case_id)))
     if not form.validate_on_submit():
-        return _invalid_form(case_id, form)
+        return _invalid_form(case_id, form, "scope_form")
     decision = ScopeDecision(form.decision.data)
+    if decision is not ScopeDecision.ACCEPTED and _swap_acceptance_letter(form, decision):
+        from reviewer.views.cases import render_case
+        keep_posted("scope_form", form)
+        return render_case(case_id, error=str(ACCEPTANCE_LETTER_ERROR), status=400)
     return _run(case_id, lambda: workflow.decide_scope(
         db(), console().services, current().unlocked, case_id, decision,
         message=form.message.data or "", lead_id=form.lead.data or None,
-        priority=CasePriority(form.priority.data)))
+        priority=CasePriority(form.priority.data)), kept=("scope_form", form))
+
+
+#: The template for the reporter of a report referred elsewhere or found not admissible.
+REFUSAL_LETTERS = {ScopeDecision.REFERRED: Letter.REFERRAL,
+                   ScopeDecision.NOT_ADMISSIBLE: Letter.NOT_ADMISSIBLE}
+
+
+def _bare(text: str) -> str:
+    """The text without any whitespace: a template rewrapped or re-indented is unchanged."""
+    return "".join(text.split())
+
+
+def _swap_acceptance_letter(form: ScopeForm, decision: ScopeDecision) -> bool:
+    """Whether the message is the acceptance letter unchanged (in English, Chinese or both,
+    as the page may have offered it); if so, put the template for `decision` in the same
+    language in its place, with the reason on the field."""
+    posted = _bare(form.message.data or "")
+    for language in ("en", "zh", ""):  # "": both, for a report of unknown language
+        if posted == _bare(letter(Letter.ACCEPTED, language)):
+            form.message.data = letter(REFUSAL_LETTERS[decision], language)
+            add_field_error(form, "message", str(ACCEPTANCE_LETTER_ERROR))
+            return True
+    return False
 
 
 @blueprint.post("/cases/<id:case_id>/priority")
@@ -211,10 +293,10 @@ def priority(case_id: int) -> Any:
     require_member(case_id)
     form = PriorityForm(prefix="prio")
     if not form.validate_on_submit():
-        return _invalid_form(case_id, form)
+        return _invalid_form(case_id, form, "priority_form")
     return _run(case_id, lambda: workflow.set_priority(
         db(), console().services, current().unlocked, case_id,
-        CasePriority(form.priority.data)))
+        CasePriority(form.priority.data)), kept=("priority_form", form))
 
 
 @dataclass(frozen=True)
@@ -278,9 +360,10 @@ def category(case_id: int) -> Any:
     form = CategoryForm(prefix="cat")
     form.category.choices = category_form().category.choices
     if not form.validate_on_submit():
-        return _invalid_form(case_id, form)
+        return _invalid_form(case_id, form, "category_form")
     return _run(case_id, lambda: set_category(
-        db(), console().services, current().unlocked, case_id, form.category.data or ""))
+        db(), console().services, current().unlocked, case_id, form.category.data or ""),
+        kept=("category_form", form))
 
 
 @blueprint.post("/cases/<id:case_id>/legal-hold")
@@ -304,10 +387,10 @@ def lead(case_id: int) -> Any:
     form = LeadForm(prefix="lead")
     form.reviewer.choices = as_choices(team_choices(get_case(db(), case_id)))
     if not form.validate_on_submit():
-        return _invalid_form(case_id, form)
+        return _invalid_form(case_id, form, "lead_form")
     return _run(case_id, lambda: workflow.hand_over_lead(
         db(), console().services, current().unlocked, case_id, int(form.reviewer.data)),
-        "team")
+        "team", kept=("lead_form", form))
 
 
 @blueprint.post("/cases/<id:case_id>/role")
@@ -319,10 +402,10 @@ def role(case_id: int) -> Any:
     form.reviewer.choices = as_choices(team_choices(get_case(db(), case_id)))
     form.role.choices = as_choices((r.value, MEMBER_ROLE[r]) for r in workflow.TEAM_ROLES)
     if not form.validate_on_submit():
-        return _invalid_form(case_id, form)
+        return _invalid_form(case_id, form, "role_form")
     return _run(case_id, lambda: workflow.set_member_role(
         db(), console().services, current().unlocked, case_id, int(form.reviewer.data),
-        MemberRole(form.role.data)), "team")
+        MemberRole(form.role.data)), "team", kept=("role_form", form))
 
 
 @blueprint.post("/cases/<id:case_id>/feedback")
@@ -332,12 +415,13 @@ def feedback(case_id: int) -> Any:
     require_member(case_id)
     form = FeedbackForm()
     if not form.validate_on_submit():
-        return _invalid_form(case_id, form)
+        return _invalid_form(case_id, form, "feedback_form")
     who = current().unlocked
     language = read_case_for_reviewer(db(), console().services, who, case_id).report.language
     return _run(case_id, lambda: workflow.give_feedback(
         db(), console().services, who, case_id, form.outcome.data or "",
-        form.grounds.data or "", grounds_heading=grounds_heading(language)), "thread")
+        form.grounds.data or "", grounds_heading=grounds_heading(language)), "thread",
+        kept=("feedback_form", form))
 
 
 @blueprint.post("/cases/<id:case_id>/follow-up")
@@ -348,6 +432,10 @@ def follow_up(case_id: int) -> Any:
     form = ReasonForm()
     if not form.validate_on_submit():
         return _invalid_form(case_id, form)
+    if not workflow.open_actions(db(), case_id):
+        # Core refuses this before looking at the stage: say its reason, not the stage's.
+        from reviewer.views.cases import render_case
+        return render_case(case_id, error=str(NOTHING_TO_FOLLOW_UP), status=409)
     return _run(case_id, lambda: workflow.start_follow_up(
         db(), console().services, current().unlocked, case_id))
 
@@ -359,9 +447,10 @@ def close(case_id: int) -> Any:
     require_member(case_id)
     form = ReasonForm()
     if not form.validate_on_submit():
-        return _invalid_form(case_id, form)
+        return _invalid_form(case_id, form, "reason_form")
     return _run(case_id, lambda: workflow.close_case(
-        db(), console().services, current().unlocked, case_id, form.reason.data or ""))
+        db(), console().services, current().unlocked, case_id, form.reason.data or ""),
+        kept=("reason_form", form))
 
 
 @blueprint.post("/cases/<id:case_id>/review")
@@ -371,10 +460,18 @@ def review(case_id: int) -> Any:
     require_member(case_id)
     form = MessageTextForm(prefix="review")
     if not form.validate_on_submit():
-        return _invalid_form(case_id, form)
+        return _invalid_form(case_id, form, "review_form")
     return _run(case_id, lambda: workflow.answer_review(
         db(), console().services, current().unlocked, case_id, form.body.data or ""),
-        "thread")
+        "thread", kept=("review_form", form))
+
+
+def reopen_form(**kwargs: Any) -> ReasonForm:
+    """The reopen form: posted as "reason" like the close form, which the page may show
+    beside it, so its field has an id of its own."""
+    form = ReasonForm(**kwargs)
+    form.reason.id = "reopen-reason"
+    return form
 
 
 @blueprint.post("/cases/<id:case_id>/reopen")
@@ -382,11 +479,11 @@ def review(case_id: int) -> Any:
 def reopen(case_id: int) -> Any:
     """Reopen the case, with a reason for the team."""
     require_member(case_id)
-    form = ReasonForm()
+    form = reopen_form()
     if not form.validate_on_submit():
-        return _invalid_form(case_id, form)
+        return _invalid_form(case_id, form, "reopen_form")
     reason = form.reason.data or ""
     return _run(case_id, lambda: workflow.reopen_case(
         db(), console().services, current().unlocked, case_id, reason),
         errors={"reason": str(_("Give the reason for reopening (it is kept for the case team "
-                                "only)."))})
+                                "only)."))}, kept=("reopen_form", form))
