@@ -31,9 +31,11 @@ LARGE_FILE = b"MZ" * (8 * 1024 * 1024)  # 16 MiB
 REFUSAL = "Your report could not be sent."
 
 
-def _without_csrf_tokens(page: str) -> str:
-    blanked, found = re.subn(r'(name="csrf_token" value=")[^"]*"', r'\1"', page)
-    assert found, "no CSRF token on the page"
+def _without_tokens(page: str) -> str:
+    """`page` without its CSRF token and its one-time form token (a post without one gets a
+    fresh one: core.intake.submission_tokens)."""
+    blanked, found = re.subn(r'(name="(?:csrf_token|once)" value=")[^"]*"', r'\1"', page)
+    assert found == 2, "no CSRF or form token on the page"
     return blanked
 
 
@@ -92,7 +94,7 @@ def test_honeypot_before_the_files_stops_the_body_at_the_first_file(
     late, _read = _post_counted(client, *_body(token, before=[SPAM]))
     assert late.status_code == 400
     # (CSRF tokens carry the second they were made: two pages a second apart differ there.)
-    assert _without_csrf_tokens(refused.text) == _without_csrf_tokens(late.text)
+    assert _without_tokens(refused.text) == _without_tokens(late.text)
 
     # Nothing was charged: the minute's one report still goes through, with its files.
     body, content_type = _body(token, files=[("evidence.txt", b"evidence " * 1000)])
