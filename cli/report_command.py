@@ -33,7 +33,7 @@ def report(obj: CliContext, period: str, language: str, output_format: str,
     for statistics: nothing is decrypted, and counts of 1 or 2 are shown as "<3".
     """
     try:
-        chosen = parse_period(period)
+        chosen = parse_period(period, obj.services.clock.today())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--period") from None
     obj.check_schema()

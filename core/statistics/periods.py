@@ -14,7 +14,14 @@ from datetime import date
 MIN_YEAR = 2000
 MAX_YEAR = 2999
 
-_PATTERN = re.compile(r"(?P<year>\d{4})(?:-(?:[Qq](?P<quarter>\d)|(?P<month>\d{1,2})))?")
+# ASCII digits only: int() would read "２０２６" or "٢٠٢٦" as 2026 too (outside tester).
+_PATTERN = re.compile(r"(?P<year>\d{4})(?:-(?:[Qq](?P<quarter>\d)|(?P<month>\d{1,2})))?",
+                      re.ASCII)
+
+
+class FuturePeriod(ValueError):
+    """A period that begins after today: it has no cases yet, and a report of it would look
+    like one of a quiet period."""
 
 
 @dataclass(frozen=True, order=True)
@@ -53,9 +60,18 @@ def year_period(year: int) -> Period:
     return Period(date(year, 1, 1), date(year + 1, 1, 1), f"{year:04d}")
 
 
-def parse_period(text: str) -> Period:
+def parse_period(text: str, today: date | None = None) -> Period:
     """The period named by `text`: "2026" (a year), "2026-Q4" (a quarter, Q1-Q4) or "2026-11"
-    (a month). ValueError, with a message fit to show to the user, for anything else."""
+    (a month). ValueError, with a message fit to show to the user, for anything else;
+    FuturePeriod (a ValueError) for a period that begins after `today`, when given."""
+    period = _parse(text)
+    if today is not None and period.start > today:
+        raise FuturePeriod(f"the period {period.label} has not begun yet (today is "
+                           f"{today.isoformat()})")
+    return period
+
+
+def _parse(text: str) -> Period:
     cleaned = text.strip()
     match = _PATTERN.fullmatch(cleaned)
     if match is None:

@@ -16,7 +16,7 @@ from core.models import Category, Channel, Role
 from core.statistics.alerts import Alert, recent_alerts
 from core.statistics.csv_export import figures_csv_bytes
 from core.statistics.figures import Deadline, Figures, dashboard_figures
-from core.statistics.periods import parse_period
+from core.statistics.periods import FuturePeriod, parse_period
 from core.statistics.suppression import Table
 from reviewer.console import console
 from reviewer.pdf import PdfUnavailable
@@ -53,7 +53,11 @@ def _view() -> View:
     category = (request.args.get("category") or "").strip()[:40]
     channel = (request.args.get("channel") or "").strip()[:40]
     try:
-        period = parse_period(period_text)
+        period = parse_period(period_text, today)
+    except FuturePeriod:
+        return View(period_text, category, channel, None,
+                    _("The period %(period)s has not begun yet: choose one that has.",
+                      period=period_text))
     except ValueError:
         return View(period_text, category, channel, None,
                     _("Write the period as a year (2026), a quarter (2026-Q4) or a month "
@@ -144,7 +148,7 @@ def review(fmt: str) -> Any:
     today = console().services.clock.today()
     period_text = (request.args.get("period") or default_period(today)).strip()[:20]
     try:
-        period = parse_period(period_text)
+        period = parse_period(period_text, today)
     except ValueError:
         return dashboard()  # the statistics page, saying what is wrong with the period (400)
     try:

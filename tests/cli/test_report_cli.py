@@ -119,3 +119,14 @@ def test_a_bad_period_is_one_clear_line(initialised_env: dict[str, str],
     assert result.exit_code == 2
     assert "quarters are Q1 to Q4" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_a_period_that_has_not_begun_is_refused(initialised_env: dict[str, str],
+                                                tmp_path: Path) -> None:
+    """Outside tester: `--period 2999` wrote a report of nothing, as if the period were
+    quiet."""
+    out = tmp_path / "reports"
+    result = run(initialised_env, "report", "--period", "2999", "--output-dir", str(out))
+    assert result.exit_code == 2
+    assert "has not begun yet" in result.output and "Traceback" not in result.output
+    assert not out.exists()

@@ -177,3 +177,14 @@ def test_a_table_of_hidden_or_zero_cells_gets_a_note_instead_of_a_chart(
         assert "chart/by_channel.svg" in page  # 5 web reports: drawn
         review = client.get(f"/statistics/review.html?period={period}").get_data(as_text=True)
         assert "No data" not in review and review.count('<img class="chart"') >= 1
+
+
+def test_a_period_that_has_not_begun_gets_a_message(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    client = login_client(app, session_factory, services, world.on_case)
+    for path in ("/statistics?period=2999", "/statistics/review.pdf?period=2999",
+                 "/statistics?period=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96"):  # ２０２６
+        page = client.get(path)
+        assert page.status_code == 400, path
+        assert 'id="statistics-error"' in page.text
+    assert "has not begun yet" in client.get("/statistics?period=2999").text

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from core.statistics.periods import (
+    FuturePeriod,
     Period,
     month_of,
     months_in,
@@ -30,10 +31,22 @@ def test_parse_period() -> None:
 @pytest.mark.parametrize("text, message", [
     ("", "not a period"), ("26", "not a period"), ("2026-Q5", "quarters are Q1 to Q4"),
     ("2026-13", "months are 01 to 12"), ("2026-00", "months are 01 to 12"),
-    ("1999", "outside"), ("2026/11", "not a period"), ("2026-11-01", "not a period")])
+    ("1999", "outside"), ("2026/11", "not a period"), ("2026-11-01", "not a period"),
+    # Digits of other scripts, which int() would read (outside tester).
+    ("２０２６", "not a period"), ("٢٠٢٦", "not a period"), ("2026-Q４", "not a period")])
 def test_parse_period_refuses_with_a_message(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_period(text)
+
+
+def test_a_period_that_has_not_begun_is_refused_when_today_is_given() -> None:
+    today = date(2026, 12, 6)
+    assert parse_period("2026-12", today).label == "2026-12"  # begun, not over
+    assert parse_period("2026", today).label == "2026"
+    for text in ("2027", "2027-Q1", "2027-01", "2999"):
+        with pytest.raises(FuturePeriod, match="has not begun yet"):
+            parse_period(text, today)
+    assert parse_period("2999").label == "2999"  # without today: any period
 
 
 def test_months() -> None:
