@@ -34,6 +34,17 @@ def form_page_status() -> int:
     return 400 if request.method == "POST" else 200
 
 
+def first_form_error(form: FlaskForm | None) -> str:
+    """What is wrong with the form, in the words of its first refused field: a text field's
+    own message ("Write the message.", "Keep this under 20000 characters.") first, then any
+    other field's ("Choose the decision."), or to check the form."""
+    fields = [field for field in (form or ())
+              if field.errors and field.short_name != "csrf_token"]
+    fields.sort(key=lambda field: not isinstance(field, TextAreaField))
+    return next((str(field.errors[0]) for field in fields),
+                str(_l("Check the form and try again.")))
+
+
 class LoginForm(FlaskForm):
     """Username, passphrase and authenticator code on one form."""
 
@@ -94,7 +105,8 @@ class ReplyForm(FlaskForm):
         (kind.value, KIND_CHOICE[kind]) for kind in reply_kinds()),
         validators=[InputRequired(message=_l("Choose the kind of message."))])
     body = TextAreaField(_l("Message"), validators=[
-        InputRequired(message=_l("Write a message.")), Length(max=20_000)])
+        InputRequired(message=_l("Write a message.")),
+        Length(max=20_000, message=_l("Keep this under %(max)d characters."))])
 
 
 class RevealForm(FlaskForm):

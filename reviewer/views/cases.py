@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from core.cases.casework import (
@@ -38,6 +38,7 @@ from reviewer.forms import (
     PassphraseConfirmForm,
     ReplyForm,
     RevealForm,
+    first_form_error,
     form_page_status,
 )
 from reviewer.session import current, reauth_required, reauthenticate, require_member
@@ -132,6 +133,8 @@ def reply(case_id: int) -> Any:
                 "to ask more)."), 409)
         else:
             return redirect(url_for("cases.show", case_id=case_id) + "#thread", code=303)
+    # A refused field (an empty or over-long text) says why in its own words.
+    error = error or (first_form_error(post.form) if post.form.errors else None)
     return render_case(case_id, post.form, error or _("The message was not sent."),
                         post.status if post.status != 200 else 400)
 
@@ -199,6 +202,7 @@ def grant(case_id: int) -> Any:
         # The form accepts only a listed choice, so the grantee is one of the candidates.
         grantee = next(r for r in candidates if r.id == form.reviewer.data)
         grant_case(db(), console().services, current().unlocked, case_id, grantee)
+        flash(_("%(name)s is now on the case team.", name=grantee.username))
         return redirect(url_for("cases.show", case_id=case_id) + "#team", code=303)
     return render_template("reviewer/grant.html", case=case, form=form,
                            candidates=candidates), form_page_status()

@@ -41,6 +41,7 @@ from core.models import (
 )
 from reviewer.casework_forms import ActionForm, ActionUpdateForm, DecisionForm, EvidenceForm
 from reviewer.console import console
+from reviewer.forms import first_form_error
 from reviewer.session import current, require_member
 from reviewer.session import role_required as _role_required
 from reviewer.views.handling import (
@@ -48,7 +49,6 @@ from reviewer.views.handling import (
     LEAD_ERROR,
     STAGE_ERROR,
     add_field_error,
-    first_form_error,
     team_choices,
 )
 from web.database import attempt, commit, db

@@ -17,7 +17,6 @@ from flask import Blueprint, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
 
 from core.cases import workflow
 from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
@@ -52,6 +51,7 @@ from reviewer.casework_forms import (
     ScopeForm,
 )
 from reviewer.console import console
+from reviewer.forms import first_form_error
 from reviewer.labels import MEMBER_ROLE, category_name
 from reviewer.session import current, require_member
 from reviewer.session import role_required as _role_required
@@ -209,16 +209,6 @@ def _run(case_id: int, step: Callable[[], object], anchor: str = "handling",
     except (InvalidInput, Conflict, AccessDenied) as exc:
         return _refused(case_id, exc, errors, kept)
     return _done(case_id, anchor)
-
-
-def first_form_error(form: FlaskForm | None) -> str:
-    """What is wrong with the form, in the words of its first refused field: a text field's
-    own message ("Write the message.", "Keep this under 20000 characters.") first, then any
-    other field's ("Choose the decision."), or to check the form."""
-    fields = [field for field in (form or ())
-              if field.errors and field.short_name != "csrf_token"]
-    fields.sort(key=lambda field: not isinstance(field, TextAreaField))
-    return next((str(field.errors[0]) for field in fields), _("Check the form and try again."))
 
 
 def _invalid_form(case_id: int, form: FlaskForm | None = None, key: str | None = None) -> Any:

@@ -134,6 +134,7 @@ def test_grant_and_exclude(app, session_factory, services, world):
     assert b"bob" in page.data and b"carol" not in page.data  # excluded is not offered
     assert client.post(path, data={"csrf_token": csrf(client, path),
                                    "reviewer": str(world.not_on_case.id)}).status_code == 303
+    assert "bob is now on the case team." in client.get(f"/cases/{world.case_id}").text
     bob = login_client(app, session_factory, services, world.not_on_case)
     assert CANARY.encode() in bob.get(f"/cases/{world.case_id}").data
     path = f"/cases/{world.case_id}/members/{world.not_on_case.id}/exclude"
@@ -245,3 +246,17 @@ def test_admin_adds_an_account_and_resets_a_passphrase(app, session_factory, ser
     done = client.post(path, data={"csrf_token": csrf(client, path)})
     assert done.status_code == 200 and b"candor recover" in done.data
     assert new_account  # imported helper used elsewhere
+
+
+def test_an_over_long_message_says_why_it_was_not_sent(app, session_factory, services, world):
+    """Outside tester: it said only "The message was not sent."."""
+    client = login_client(app, session_factory, services, world.on_case)
+    page = f"/cases/{world.case_id}"
+    with session_factory() as s:
+        before = len(s.execute(select(Message.id)).all())
+    response = client.post(f"{page}/reply", content_type="multipart/form-data", data={
+        "csrf_token": csrf(client, page), "kind": "note", "body": "x" * 20_001})
+    assert response.status_code == 400
+    assert "Keep this under 20000 characters." in response.text
+    with session_factory() as s:
+        assert len(s.execute(select(Message.id)).all()) == before
