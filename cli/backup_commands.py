@@ -141,6 +141,9 @@ def _verify(source: Path, recovery_key: TextIO | None, sample: int) -> None:
         if findings.cases_without_recovery_grant:
             click.echo(f"{findings.cases_without_recovery_grant} sampled case(s) have no "
                        "recovery grant (made before the recovery key existed).")
+        if findings.cases_destroyed:
+            click.echo(f"{findings.cases_destroyed} case(s) were not sampled: retention "
+                       "destroyed their content.")
     for note in findings.notes:
         click.echo(f"Note: {note}")
     if findings.problems:

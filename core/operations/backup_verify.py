@@ -69,6 +69,8 @@ class Findings:
     blob_bytes: int = 0
     cases_opened: int = 0
     cases_without_recovery_grant: int = 0
+    #: Cases whose content retention destroyed: nothing to open, so never sampled.
+    cases_destroyed: int = 0
     messages_opened: int = 0
     files_opened: int = 0
     file_bytes: int = 0
@@ -220,7 +222,10 @@ def open_sample(source: Path, manifest: Manifest, recovery_private_key: bytes,
                           "restore it and run `candor db upgrade` instead")
     files = {entry.name: source / entry.file for entry in manifest.tables}
     with open_table(files["cases"]) as (_, rows):
-        case_ids = [row["id"] for row in rows]
+        cases = [(row["id"], row["content_destroyed_on"]) for row in rows]
+    # A destroyed case has no grant left to open (core.cases.shredding): not a missing key.
+    case_ids = [case_id for case_id, destroyed_on in cases if destroyed_on is None]
+    findings.cases_destroyed = len(cases) - len(case_ids)
     chosen = (rng or random.SystemRandom()).sample(case_ids, min(sample, len(case_ids)))
     engine = create_engine("sqlite://", poolclass=StaticPool)
     try:

@@ -371,3 +371,34 @@ def test_a_backup_of_an_earlier_migration_restores_then_upgrades(
     verified = run({}, "audit", "verify", str(export), "--public-key", key)
     assert verified.exit_code == 0, verified.output
     assert SCHEMA_REVISION not in ADDED_SINCE  # the newest revision is today's backup
+
+
+def test_a_destroyed_case_is_not_sampled_as_missing_its_key(instance: Instance,
+                                                            tmp_path: Path) -> None:
+    """Outside tester: after `candor retention run`, `backup --verify --recovery-key` said
+    the destroyed cases "have no recovery grant (made before the recovery key existed)"."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from core.audit.log import Actor
+    from core.cases.shredding import destroy_case_content
+    from core.models import Case, CaseStatus
+
+    config = load_config({**instance.env, "CANDOR_RETENTION_DAYS": "1"})
+    services = build_services(config)
+    engine = make_engine(config.database_url)
+    factory = make_session_factory(engine)
+    closed = services.clock.today() - timedelta(days=3)
+    with transaction(factory) as session:  # the case closed three days ago: due
+        session.execute(update(Case).values(status=CaseStatus.CLOSED, closed_on=closed))
+        (case_id,) = session.execute(select(Case.id)).scalars()
+        assert destroy_case_content(session, services, case_id, Actor.system()) is not None
+    engine.dispose()
+    destination = tmp_path / "backup"
+    assert run(instance.env, "backup", str(destination)).exit_code == 0
+    opened = run({}, "backup", "--verify", str(destination), "--recovery-key", "-",
+                 input=instance.recovery_key + "\n")
+    assert opened.exit_code == 0, opened.output
+    assert "no recovery grant" not in opened.output
+    assert "1 case(s) were not sampled: retention destroyed their content." in opened.output
