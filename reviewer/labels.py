@@ -192,6 +192,10 @@ HISTORY = {
     "case:destroy": _l("Content destroyed (retention)"),
     "case:summary:decrypt": _l("Summary shown in an inbox"),
     "case:category:learn": _l("Suggestions learned from confirmed cases"),
+    "case:submitter:open": _l("The reporter opened the case"),
+    "case:recover": _l("Case opened with the recovery key"),
+    "case:identity:withdraw": _l("Identity grant withdrawn (upgrade)"),
+    "case:identity:request:read": _l("Identity request read by a custodian"),
     "access:refuse": _l("Access refused"),
 }
 

@@ -240,3 +240,10 @@ def test_every_action_has_words_in_the_console():
     from core.audit.log import AuditAction
     from reviewer.audit_labels import ACTIONS
     assert {str(a) for a in AuditAction} == set(ACTIONS)
+
+
+def test_every_case_action_has_words_in_the_case_history():
+    """Outside tester: "Show every reading" listed the raw case:submitter:open."""
+    from reviewer.audit_labels import ACTIONS
+    from reviewer.labels import HISTORY
+    assert [a for a in ACTIONS if a.startswith("case:") and a not in HISTORY] == []
