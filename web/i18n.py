@@ -79,6 +79,7 @@ def init_babel(
         default_translation_directories=translations_dir,
     )
     app.jinja_env.filters["join_names"] = join_names
+    app.jinja_env.globals["sentences"] = sentences
     app.jinja_env.globals.update(
         html_lang=html_lang,
         current_language=current_language,
@@ -93,6 +94,13 @@ def join_names(names: Iterable[str]) -> str:
     Chinese (an ASCII comma in Chinese text reads as a typo)."""
     separator = "、" if str(get_locale() or "").startswith("zh") else ", "
     return separator.join(names)
+
+
+def sentences(*parts: str) -> str:
+    """Translated sentences side by side: with a space in English, without one in Chinese
+    (a space between Chinese sentences shows as a gap)."""
+    gap = "" if str(get_locale() or "").startswith("zh") else " "
+    return gap.join(part for part in parts if part)
 
 
 def _config() -> LanguageConfig:

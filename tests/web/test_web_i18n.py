@@ -113,3 +113,18 @@ def test_safe_next_rejects(target: str | None) -> None:
 @pytest.mark.parametrize("target", ["/", "/report/new", "/status?step=2", "/a/b#part"])
 def test_safe_next_allows_same_site_paths(target: str) -> None:
     assert safe_next(target) == target
+
+
+@pytest.mark.parametrize(("accept", "names", "sentences"), [
+    ("en", "Ann, Bo", "One. Two."),
+    ("zh-CN", "Ann、Bo", "一。二。"),
+])
+def test_lists_and_sentences_follow_the_language(app: Flask, accept: str, names: str,
+                                                  sentences: str) -> None:
+    """Outside tester: an ASCII comma between Chinese names and a space between Chinese
+    sentences read as typos."""
+    parts = ("One.", "Two.") if accept == "en" else ("一。", "二。")
+    with app.test_request_context("/", headers={"Accept-Language": accept}):
+        shown = render_template_string("{{ ['Ann', 'Bo']|join_names }}|{{ sentences(a, b) }}",
+                                       a=parts[0], b=parts[1])
+    assert shown == f"{names}|{sentences}"
