@@ -17,9 +17,10 @@ from core.staff.account_contact import mail_reach
 @pass_context
 def remind(obj: CliContext, days: int) -> None:
     """Send deadline reminders to the teams of cases that are due soon or overdue, and to
-    the owners of corrective actions due soon or overdue. On the first day of a month, also
-    mail the admins the early warnings of the month before: categories and root causes whose
-    count rose well above their previous months (the figures, never a case).
+    the owners of corrective actions due soon or overdue. Once a month, at the month's first
+    run whose mail reaches an admin, also mail the admins the early warnings of the month
+    before: categories and root causes whose count rose well above their previous months
+    (the figures, never a case).
 
     Run it daily (cron or a systemd timer). Needs smtp_host in the configuration. Warns on
     standard error when someone due has no email address or the server refused mail.

@@ -16,6 +16,7 @@ ACTIONS = {
     "reviewer:add": _l("Staff account added"),
     "reviewer:deactivate": _l("Staff account deactivated"),
     "reviewer:edit": _l("Staff account's email or display name changed"),
+    "notify:warnings": _l("Early warnings mailed to the admins"),
     "reviewer:passphrase:change": _l("Passphrase changed"),
     "reviewer:passphrase:reset": _l("Passphrase reset"),
     "reviewer:totp:enrol": _l("Authenticator app set up"),

@@ -74,6 +74,7 @@ class AuditAction(StrEnum):
     REVIEWER_KEYS_CREATED = "reviewer:keys:create"  # enrolment completed with own passphrase
     REVIEWER_CUSTODIAN_CHANGED = "reviewer:custodian"
     REVIEWER_EDITED = "reviewer:edit"  # email or display name (which, never the values)
+    WARNING_DIGEST_SENT = "notify:warnings"  # the month's early warnings mailed to admins
     CASE_EPOCH_STARTED = "case:epoch"
     RECORD_TAMPERED = "case:record:tampered"
     IDENTITY_REQUESTED = "case:identity:request"

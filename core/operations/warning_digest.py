@@ -5,25 +5,31 @@ Unlike the other notifications (which say only "log in and look"), this one carr
 as the process asks: a category's or root cause's monthly count, its expected count and the
 test's p-value. They are counts of at least 3 cases (the rule's minimum), never a case's
 reference, text, dates or people, and are left out where the dashboard hides what they would
-give away (core.statistics.alerts). Sent at most once per flagged month: the month is stored
-nowhere, so the digest goes out only in the first `DIGEST_DAYS` days of a month.
+give away (core.statistics.alerts).
+
+Sent once per month: the first `candor remind` of a month that reaches an admin records it in
+the access log (WARNING_DIGEST_SENT, naming the month of the warnings), and later runs of
+that month send nothing. A run whose mail reaches nobody (the mail server down) records
+nothing, so the next day's run sends it: a month's warnings are not lost to one bad day
+(outside tester: a second run sent it twice, a failed first-day run lost it).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import Category, Reviewer, Role
+from core.audit.log import Actor, AuditAction, record_event
+from core.models import AuditEvent, Category, Reviewer, Role
 from core.operations.notifications import mail_body, send_mail
 from core.services import Services
-from core.statistics.alerts import Alert, recent_alerts
+from core.statistics.alerts import Alert, last_complete_month, recent_alerts
+from core.statistics.periods import month_of
 
 SUBJECT = "Candor: early warning"
-#: `candor remind` runs daily: the digest goes out on the first day of a month only.
-DIGEST_DAYS = 1
 
 
 def digest_text(alerts: list[Alert], names: dict[str, str]) -> str:
@@ -46,9 +52,11 @@ def digest_text(alerts: list[Alert], names: dict[str, str]) -> str:
 
 
 def send_early_warnings(session: Session, services: Services, today: date) -> int:
-    """Mail the month's early warnings to the active admins with an address, on the first
-    day of a month; returns the emails sent (0 when nothing is flagged)."""
-    if today.day > DIGEST_DAYS:
+    """Mail the early warnings of the month before `today`'s to the active admins with an
+    address, unless this month's run already did; returns the emails sent (0 when nothing is
+    flagged, or already sent). Recorded in the access log in the caller's transaction."""
+    month = month_of(last_complete_month(today)).label
+    if _already_sent(session, month):
         return 0
     alerts = recent_alerts(session, today)
     if not alerts:
@@ -58,5 +66,17 @@ def send_early_warnings(session: Session, services: Services, today: date) -> in
     admins = session.execute(select(Reviewer.email).where(
         Reviewer.role == Role.ADMIN, Reviewer.active.is_(True),
         Reviewer.email.is_not(None))).scalars()
-    return send_mail(services, [a for a in admins if a], SUBJECT,
+    sent = send_mail(services, [a for a in admins if a], SUBJECT,
                      mail_body(services, digest_text(alerts, names)))
+    if sent:
+        record_event(session, services.clock, AuditAction.WARNING_DIGEST_SENT, Actor.system(),
+                     detail={"month": month, "alerts": len(alerts), "emails": sent})
+    return sent
+
+
+def _already_sent(session: Session, month: str) -> bool:
+    """Whether a digest of `month`'s warnings went out (recorded since that month ended)."""
+    details = session.execute(select(AuditEvent.detail).where(
+        AuditEvent.action == AuditAction.WARNING_DIGEST_SENT.value)
+        .order_by(AuditEvent.position.desc()).limit(12)).scalars()
+    return any(json.loads(detail).get("month") == month for detail in details)

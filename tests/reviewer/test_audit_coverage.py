@@ -118,6 +118,7 @@ ELSEWHERE: dict[A, str] = {
     A.CASE_RECOVERED: "tests/core/cases/test_recovery.py",  # candor recover
     A.IDENTITY_GRANT_WITHDRAWN: "tests/core/cases/test_recovery.py",  # candor db upgrade
     A.REVIEWER_EDITED: "tests/core/staff/test_account_contact.py",  # candor reviewer edit
+    A.WARNING_DIGEST_SENT: "tests/core/statistics/test_alerts.py",  # candor remind
     A.CATEGORY_ADDED: "tests/cli/test_category_cli.py",  # candor category ...
     A.CATEGORY_EDITED: "tests/cli/test_category_cli.py",
     A.CATEGORY_MOVED: "tests/cli/test_category_cli.py",

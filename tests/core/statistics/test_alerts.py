@@ -4,8 +4,10 @@ a case (sent on the first day of a month only)."""
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
+import socket
 from datetime import date, timedelta
 
 from sqlalchemy import update
@@ -16,10 +18,18 @@ from core.operations.warning_digest import send_early_warnings
 from core.statistics.alerts import last_complete_month, period_alerts, recent_alerts
 from core.statistics.figures import dashboard_figures
 from core.statistics.periods import parse_period, recent_months
-from tests.core.factories import add_reviewer, seed_categories, submit
+from tests.core.factories import add_reviewer, audit_actions, seed_categories, submit
 from tests.core.operations import mail_server
 
 smtp = mail_server.smtp
+
+
+def free_port() -> int:
+    """A local port nothing listens on (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 TODAY = date(2026, 12, 1)
 
 
@@ -79,8 +89,10 @@ def test_the_digest_goes_to_admins_with_figures_and_no_case(session_factory, ser
         s.get(Reviewer, handler.id).email = "hana@example.org"
     references = _history(session_factory, services, last=8)
     with transaction(session_factory) as s:
-        assert send_early_warnings(s, services, TODAY + timedelta(days=1)) == 0  # not the 1st
         assert send_early_warnings(s, services, TODAY) == 1
+    with transaction(session_factory) as s:  # a second run in the month sends nothing
+        assert send_early_warnings(s, services, TODAY) == 0
+        assert send_early_warnings(s, services, TODAY + timedelta(days=5)) == 0
     [(recipients, raw)] = smtp.messages
     assert recipients == ["admin@example.org"]
     body = raw.decode()
@@ -154,3 +166,26 @@ def test_a_small_history_hides_the_figures(session_factory, services):
         alerts = recent_alerts(s, TODAY)
     assert [(a.rise.key, a.rise.history, a.figures_shown) for a in alerts] == [
         ("security", 3, False)]
+
+
+def test_a_digest_that_reached_nobody_goes_out_on_the_next_run(session_factory, services,
+                                                                smtp):
+    """Outside tester: with the mail server down on the 1st, the month's warnings were lost
+    for good (only the 1st sent them); now the next run sends them, once."""
+    seed_categories(session_factory)
+    admin = add_reviewer(session_factory, services, "adam", Role.ADMIN)
+    with transaction(session_factory) as s:
+        s.get(Reviewer, admin.id).email = "admin@example.org"
+    _history(session_factory, services, last=8)
+    working = services.config
+    services.config = dataclasses.replace(working, smtp_port=free_port())  # nothing listens
+    with transaction(session_factory) as s:
+        assert send_early_warnings(s, services, TODAY) == 0
+    assert audit_actions(session_factory).count("notify:warnings") == 0
+    services.config = working
+    with transaction(session_factory) as s:
+        assert send_early_warnings(s, services, TODAY + timedelta(days=1)) == 1
+    with transaction(session_factory) as s:
+        assert send_early_warnings(s, services, TODAY + timedelta(days=2)) == 0
+    assert len(smtp.messages) == 1
+    assert audit_actions(session_factory).count("notify:warnings") == 1
