@@ -126,6 +126,20 @@ class World:
     file_id: int
 
 
+def accept_world_case(session_factory: sessionmaker[Session], services: Services,
+                      world: World) -> None:
+    """The world's case acknowledged and accepted by alice (on_case), its lead."""
+    from core.cases import workflow
+    from core.models import CasePriority, ScopeDecision
+
+    lead = world.on_case
+    with transaction(session_factory) as s:
+        workflow.acknowledge(s, services, lead.unlocked, world.case_id, "Received.")
+    with transaction(session_factory) as s:
+        workflow.decide_scope(s, services, lead.unlocked, world.case_id, ScopeDecision.ACCEPTED,
+                              lead_id=lead.id, priority=CasePriority.NORMAL)
+
+
 @pytest.fixture
 def world(session_factory, services) -> World:
     on_case = new_account(session_factory, services, "alice")

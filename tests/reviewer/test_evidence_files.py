@@ -10,10 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core.cases import workflow
-from core.db import transaction
-from core.models import Attachment, CasePriority, ScopeDecision
-from tests.reviewer.conftest import login_client
+from core.models import Attachment
+from tests.reviewer.conftest import accept_world_case, login_client
 from tests.reviewer.test_auth import csrf
 
 TEMPLATES = Path(__file__).resolve().parents[2]
@@ -26,13 +24,8 @@ def _file_inputs(html: str) -> list[str]:
 
 def test_a_file_entry_added_through_the_casework_form_is_stored(app, session_factory,
                                                                 services, world):
-    lead = world.on_case
-    with transaction(session_factory) as s:
-        workflow.acknowledge(s, services, lead.unlocked, world.case_id, "Received.")
-    with transaction(session_factory) as s:
-        workflow.decide_scope(s, services, lead.unlocked, world.case_id, ScopeDecision.ACCEPTED,
-                              lead_id=lead.id, priority=CasePriority.NORMAL)
-    client = login_client(app, session_factory, services, lead)
+    accept_world_case(session_factory, services, world)
+    client = login_client(app, session_factory, services, world.on_case)
     page_path = f"/cases/{world.case_id}/casework"
     page = client.get(page_path).text
     (file_field,) = _file_inputs(page)

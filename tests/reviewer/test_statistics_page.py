@@ -15,7 +15,7 @@ from core.models import Case
 from core.statistics.alerts import last_complete_month
 from core.statistics.periods import recent_months
 from tests.core.factories import audit_size, submit
-from tests.reviewer.conftest import World, login_client
+from tests.reviewer.conftest import World, accept_world_case, login_client
 
 
 def add_cases(session_factory: Any, services: Any, category: str, count: int,
@@ -158,16 +158,8 @@ def test_a_table_of_hidden_or_zero_cells_gets_a_note_instead_of_a_chart(
     """Outside tester: an empty chart drew bare axes and pygal's English "No data", in
     Chinese too. One case of five has its scope decided: "accepted 1" is hidden, and so is
     "pending 4" (it would give the 1 away), so the scope chart has nothing to draw."""
-    from core.cases import workflow
-    from core.models import CasePriority, ScopeDecision
-
     add_cases(session_factory, services, "it_fault", 4)
-    lead = world.on_case
-    with transaction(session_factory) as s:
-        workflow.acknowledge(s, services, lead.unlocked, world.case_id, "Received.")
-    with transaction(session_factory) as s:
-        workflow.decide_scope(s, services, lead.unlocked, world.case_id, ScopeDecision.ACCEPTED,
-                              lead_id=lead.id, priority=CasePriority.NORMAL)
+    accept_world_case(session_factory, services, world)
     period = current_quarter(services)
     english = login_client(app, session_factory, services, world.on_case)
     chinese = in_chinese(login_client(app, session_factory, services, world.on_case))
