@@ -15,7 +15,7 @@ from core.models import Reviewer
 from core.staff.accounts import totp_secret
 from tests.core.factories import ReviewerHandle
 from tests.load.conftest import Instance, Traffic
-from tests.portal.conftest import multipart_body
+from tests.portal.conftest import form_token, multipart_body
 from tests.portal.live_http import HttpClient, HttpResponse
 from tests.portal.response_checks import csrf_token
 
@@ -88,9 +88,10 @@ def expect(label: str, answer: HttpResponse, status: int, *, location: str | Non
 
 
 def report_fields(html: str, summary: str, what_happened: str) -> list[tuple[str, str | bytes]]:
-    """The fields a browser posts from the form page `html`: its CSRF token and the list of
-    readers it showed, an anonymous report in category it_fault."""
-    fields: list[tuple[str, str | bytes]] = [("csrf_token", csrf_token(html))]
+    """The fields a browser posts from the form page `html`: its CSRF token, its one-time
+    form token and the list of readers it showed, an anonymous report in category it_fault."""
+    fields: list[tuple[str, str | bytes]] = [("csrf_token", csrf_token(html)),
+                                             ("once", form_token(html))]
     shown = SHOWN_RE.search(html)
     if shown:
         fields.append(("shown", shown.group(1)))
