@@ -5,7 +5,11 @@ receipt the reporter never saw). core.intake.submission_tokens."""
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,9 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.models import SubmissionToken
 from core.services import Services
 from tests.portal.conftest import (
+    HttpClient,
     counts,
     csrf_token,
     form_token,
+    live_server,
     post_multipart,
     receipt_of,
     report_fields,
@@ -86,3 +92,24 @@ def test_only_a_hash_of_the_token_is_stored(client: FlaskClient,
     with session_factory() as s:
         stored = s.execute(select(SubmissionToken.token_hash)).scalars().all()
     assert stored == [hashlib.sha256(token.encode()).digest()]
+
+
+def test_a_double_click_over_http_makes_one_case(make_portal: Callable[..., Flask],
+                                                 session_factory: sessionmaker[Session],
+                                                 services: Services) -> None:
+    """Two sendings of one form at the same moment, with files, over real HTTP to a threaded
+    server: one receipt, one "already sent", one case, and no blob of the second."""
+    with live_server(make_portal(insecure_dev_cookies=True)) as server:
+        http = HttpClient(server.base)
+        page = http.get("/report").text
+        fields = [("csrf_token", csrf_token(page)), ("once", form_token(page)),
+                  *report_fields().items()]
+        files = [("attachments", "big.bin", os.urandom(2 * 1024 * 1024))]
+        before = counts(session_factory, services)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(lambda _: http.post_multipart("/report", fields, files),
+                                    range(2)))
+    assert sorted(a.status for a in answers) == [200, 409]
+    after = counts(session_factory, services)
+    assert after.cases == before.cases + 1 and after.attachments == before.attachments + 1
+    assert after.blobs == before.blobs + 1
