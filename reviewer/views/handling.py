@@ -300,6 +300,9 @@ class ShownSuggestion:
     words: str
     learned_from: int
     from_description: bool = False
+    #: The suggestion is the case's category already: said, so that the handler knows the
+    #: suggester was asked (outside tester: nothing showed), with no button to use it.
+    agrees: bool = False
 
 
 def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
@@ -308,21 +311,21 @@ def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
     The model (core.cases.category_examples) is the keyword rules and the operator's keywords
     (for a category an operator added without keywords: its names and descriptions) plus the
     categories confirmed on the cases this handler is on the team of, trained in memory for
-    this page and not stored; reading those examples is audited. Shown when it is active and
-    not the case's category."""
+    this page and not stored; reading those examples is audited. Shown when it is active;
+    `agrees` when it is the case's category already."""
     if case.status is CaseStatus.CLOSED or is_confirmed(db(), case.id):
         return None  # the page offers no category form, or the suggestion has done its job
     active = {c.code: c for c in active_categories(db())}
     words = {code: category_words(c) for code, c in active.items()}
     learned = learned_model(db(), console().services, current().unlocked, list(words.values()))
     suggestion: Suggestion | None = suggest(view.report.words(), learned.model)
-    if suggestion is None or suggestion.category not in active \
-            or (case.category is not None and suggestion.category == case.category.code):
+    if suggestion is None or suggestion.category not in active:
         return None
     return ShownSuggestion(
         suggestion.category, category_name(active[suggestion.category], current_language()),
         ", ".join(reason.word for reason in suggestion.why), learned.examples,
-        from_description=seeded_by_description(words[suggestion.category]))
+        from_description=seeded_by_description(words[suggestion.category]),
+        agrees=case.category is not None and suggestion.category == case.category.code)
 
 
 def category_form(current_code: str | None = None, *,

@@ -222,3 +222,14 @@ def test_a_tampered_example_leaves_the_page_working_and_the_alarm_committed(
     assert [e.case_id for e in tampered] == [confirmed[0]]
     assert learned is not None and str(confirmed[1]) in learned.detail
     assert str(confirmed[0]) not in learned.detail
+
+
+def test_a_suggestion_that_agrees_with_the_category_says_so(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """Outside tester: when the suggestion was the case's category already, nothing showed,
+    and the handler could not tell whether the suggester had been asked."""
+    case_id = submit(session_factory, services, category="security", report=PHISHING).case_id
+    client = login_client(app, session_factory, services, world.not_on_case)  # security
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'id="category-suggestion-agrees"' in page and "钓鱼" in page
+    assert 'id="category-suggestion"' not in page and "category-suggestion-use" not in page
