@@ -25,9 +25,12 @@ class ThrottleBucket(Base):
 class SubmissionToken(Base):
     """A report form that was sent: the SHA-256 of its one-time token
     (core.intake.submission_tokens), so that sending the same form again creates no second
-    case. Deliberately unlinked: no case, no time (row ids are the hashes themselves)."""
+    case. Deliberately unlinked: no case, no time, and no order: the key is the hash itself,
+    and SQLite keeps no rowid (which would number the forms in the order they were sent), as
+    for audit_pending_events."""
 
     __tablename__ = "submission_tokens"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
 

@@ -27,6 +27,7 @@ def upgrade() -> None:
         'submission_tokens',
         sa.Column('token_hash', sa.LargeBinary(length=32), nullable=False),
         sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_submission_tokens')),
+        sqlite_with_rowid=False,  # no rowid numbering the forms in the order they were sent
     )
 
 

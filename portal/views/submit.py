@@ -179,9 +179,6 @@ def report_submit() -> ResponseReturnValue:
         evidence=form.evidence.data or "", language=current_language())
     try:
         with attempt() as session:
-            # A post without a well-formed token got a fresh one in _form: claimed, it
-            # guards nothing, and refuses nothing.
-            claim_submission_token(session, form.once.data)
             # Who the report reaches is decided in this transaction: the reporter must have
             # seen every one of them (and been able to leave them out).
             current = intake_readers(session, services().keyring)
@@ -191,6 +188,11 @@ def report_submit() -> ResponseReturnValue:
                                    report=report, identity=identity, channel=Channel.WEB,
                                    excluded_handlers=form.left_out(), receipt=receipt)
             queue_case_notification(session, result.case_id)
+            # Claimed last, by a post that made its case (undone with it if refused): no
+            # refusal may tell whoever holds a copy of the form whether it was sent (outside
+            # tester). A post without a well-formed token got a fresh one in _form: claimed,
+            # it guards nothing and refuses nothing.
+            claim_submission_token(session, form.once.data)
     except AlreadySubmitted:
         return render_template("portal/already_sent.html"), 409
     except _ReadersChanged as changed:

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -113,3 +114,35 @@ def test_a_double_click_over_http_makes_one_case(make_portal: Callable[..., Flas
     after = counts(session_factory, services)
     assert after.cases == before.cases + 1 and after.attachments == before.attachments + 1
     assert after.blobs == before.blobs + 1
+
+
+def test_the_sent_forms_keep_no_order(client: FlaskClient,
+                                      session_factory: sessionmaker[Session]) -> None:
+    """Outside tester: SQLite's hidden rowid numbered the sent forms in the order they were
+    sent, which with the cases' days narrows down whose form a token is."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    assert post_multipart(client, "/report", _sent_form(client)).status_code == 200
+    with pytest.raises(DBAPIError), session_factory() as s:
+        s.execute(text("SELECT rowid FROM submission_tokens")).all()
+
+
+def test_a_refusal_does_not_tell_whether_a_form_was_sent(
+        client: FlaskClient, session_factory: sessionmaker[Session],
+        services: Services) -> None:
+    """Outside tester: re-posting a copy of the form with the readers' list emptied answered
+    "already sent" for a sent form and "the readers changed" otherwise, storing nothing: an
+    oracle for whoever holds a copy of the page. The token is claimed last now."""
+    sent_form = _sent_form(client)
+    assert post_multipart(client, "/report", sent_form).status_code == 200
+    fresh_form = _sent_form(client)
+    before = counts(session_factory, services)
+    answers = []
+    for fields in (sent_form, fresh_form):
+        tampered = [(name, value) for name, value in fields if name != "shown"]
+        tampered.append(("shown", "nobody"))
+        answers.append(post_multipart(client, "/report", tampered))
+    assert [a.status_code for a in answers][0] == [a.status_code for a in answers][1]
+    assert "already sent" not in answers[0].text
+    assert counts(session_factory, services) == before
