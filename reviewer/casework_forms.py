@@ -14,7 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.models import (
@@ -36,6 +36,7 @@ from reviewer.labels import (
     SCOPE,
 )
 from web.forms import as_choices
+from web.routing import MAX_ROW_ID
 
 LONG = 20_000
 
@@ -173,7 +174,9 @@ class EvidenceForm(FlaskForm):
                               validators=[Optional(), Length(max=200)])
     text = _text(_l("Note, summary or description"), "", required=False)
     corrects = SelectField(_l("Corrects entry (optional)"), coerce=int, validate_choice=False,
-                           validators=[Optional()])
+                           validators=[Optional(), NumberRange(
+                               min=1, max=MAX_ROW_ID,
+                               message=_l("Choose the entry to correct from the list."))])
 
 
 class ReasonForm(FlaskForm):

@@ -333,7 +333,9 @@ def _reauth_then(back: str) -> Any:
     return redirect(url_for("auth.reauth", next=back), code=303)
 
 
-@blueprint.route("/approvals/<int:change_id>/<decision>", methods=["POST"])
+# <account:>: ASCII digits bounded to a 32-bit id, as staff_changes.id is (Werkzeug's <int:>
+# took any number, and one past the column's range raised an error: outside tester).
+@blueprint.route("/approvals/<account:change_id>/<decision>", methods=["POST"])
 @admin_only
 def decide(change_id: int, decision: str) -> Any:
     """Approve (the change takes effect now) or refuse a pending change; the passphrase must

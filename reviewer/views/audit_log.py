@@ -31,6 +31,7 @@ from reviewer.audit_labels import ACTIONS
 from reviewer.console import console
 from reviewer.session import current, role_required
 from web.database import commit, db, rollback, separate_transaction
+from web.routing import MAX_ROW_ID
 
 blueprint = Blueprint("audit_log", __name__)
 auditor_only = role_required(Role.AUDITOR)
@@ -46,7 +47,7 @@ def _filter_from(args: Any) -> LogFilter:
         value = (args.get(name) or "").strip()
         if not value:
             return None
-        if not value.isdigit() or len(value) > 19:
+        if _row_id(value) is None:
             raise BadFilter(_("%(field)s must be a whole number.", field=label))
         return int(value)
 
@@ -55,13 +56,17 @@ def _filter_from(args: Any) -> LogFilter:
         if not value:
             return None
         try:
-            return date.fromisoformat(value)
+            chosen = date.fromisoformat(value)
         except ValueError:
-            raise BadFilter(_("%(field)s must be a date such as 2026-12-31.",
-                              field=label)) from None
+            chosen = None
+        # The log holds no day outside these years; 9999-12-31 has no next day to end on.
+        if chosen is None or not FIRST_YEAR <= chosen.year <= LAST_YEAR:
+            raise BadFilter(_("%(field)s must be a date such as 2026-12-31.", field=label))
+        return chosen
 
     actor = (args.get("actor") or "").strip() or None
-    if actor not in (None, SYSTEM, REPORTER) and not (actor.isdigit() and len(actor) < 10):
+    if actor not in (None, SYSTEM, REPORTER) and not (
+            actor.isascii() and actor.isdigit() and len(actor) < 10):
         raise BadFilter(_("Choose an actor from the list."))
     action = (args.get("action") or "").strip() or None
     if action is not None and action not in ACTIONS:
@@ -74,14 +79,27 @@ def _filter_from(args: Any) -> LogFilter:
     return wanted
 
 
+#: The years a day filter may name.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+
+
+def _row_id(value: str) -> int | None:
+    """`value` as a row id (ASCII digits, within a 64-bit column), else None. (str.isdigit
+    takes "²" and "١٢٣", and a number past the column's range raised an error.)"""
+    if not (value.isascii() and value.isdigit() and len(value) <= 19) \
+            or int(value) > MAX_ROW_ID:
+        return None
+    return int(value)
+
+
 def _case_filter(args: Any) -> int | None:
     """The case filter: a case's reference (as every other page shows it) or its number in
     the log."""
     value = (args.get("case") or "").strip()
     if not value:
         return None
-    if value.isdigit() and len(value) <= 19:
-        return int(value)
+    if (number := _row_id(value)) is not None:
+        return number
     found = case_id_of_reference(db(), value) if len(value) <= 19 else None
     if found is None:
         raise BadFilter(_("No case has the reference %(reference)s: enter a reference such "

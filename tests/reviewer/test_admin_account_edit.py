@@ -268,3 +268,10 @@ def test_a_stale_passphrase_entry_is_asked_again_first(app, session_factory, ser
                                                           "email": "x@example.org"})
     assert response.status_code == 302 and "/reauth" in response.location
     assert _contact(session_factory, world.on_case.id) == (None, None)
+
+
+def test_an_impossible_change_number_is_not_found(app, session_factory, services, world):
+    """Outside tester: a change id past the column's range raised an error (500)."""
+    client = login_client(app, session_factory, services, world.admin)
+    for change in ("9" * 23, "%C2%B2", "0"):
+        assert _decide(client, change, "approve").status_code == 404, change

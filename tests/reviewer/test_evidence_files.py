@@ -49,3 +49,17 @@ def test_every_file_input_is_named_as_the_upload_reader_expects():
         for template in (TEMPLATES / folder).rglob("*.html"):
             for name in _file_inputs(template.read_text(encoding="utf-8")):
                 assert name == "attachments", f"{template}: file input named {name!r}"
+
+
+def test_a_correction_of_an_impossible_entry_is_refused(app, session_factory, services,
+                                                        world):
+    """Outside tester: `corrects` past a 64-bit id raised an error (500)."""
+    accept_world_case(session_factory, services, world)
+    client = login_client(app, session_factory, services, world.on_case)
+    page_path = f"/cases/{world.case_id}/casework"
+    response = client.post(f"/cases/{world.case_id}/evidence",
+                           content_type="multipart/form-data", data={
+                               "csrf_token": csrf(client, page_path), "kind": "note",
+                               "text": "A note.", "corrects": "9" * 23})
+    assert response.status_code == 400
+    assert "Choose the entry to correct from the list." in response.text
