@@ -20,6 +20,9 @@ from core.staff.passphrases import (
     one_time_passphrase,
     prepare_passphrase,
 )
+from core.staff.shown_names import MAX_DISPLAY_NAME as MAX_DISPLAY_NAME
+from core.staff.shown_names import check_shown_name_free as check_shown_name_free
+from core.staff.shown_names import clean_display_name as clean_display_name
 from crypto.errors import DecryptionError
 from crypto.keys import unwrap
 from crypto.records import decrypt_record, encrypt_record
@@ -93,37 +96,6 @@ def rebind_totp_secrets(session: Session, services: Services) -> int:
                                                       _totp_context(reviewer.id))
         count += 1
     return count
-
-
-MAX_DISPLAY_NAME = 120
-
-
-def clean_display_name(name: str | None) -> str | None:
-    """The name reporters see (one line, printable, at most 120 characters; None: none)."""
-    if name is None:
-        return None
-    cleaned = " ".join("".join(ch for ch in name if ch.isprintable()).split())
-    if len(cleaned) > MAX_DISPLAY_NAME:
-        raise InvalidInput(f"A display name is at most {MAX_DISPLAY_NAME} characters.",
-                           field="display_name")
-    return cleaned or None
-
-
-def check_shown_name_free(session: Session, shown: str, *,
-                          reviewer_id: int | None = None) -> None:
-    """Refuse a name reporters would see (a display name, or the username of an account
-    without one) that another active account is already shown under, ignoring case.
-
-    Reporters choose whom to leave out of their report by these names on the form: two
-    handlers shown alike would let them leave out the wrong one (InvalidInput, field
-    display_name)."""
-    wanted = shown.casefold()
-    for other_id, username, display in session.execute(
-            select(Reviewer.id, Reviewer.username, Reviewer.display_name)
-            .where(Reviewer.active.is_(True))):
-        if other_id != reviewer_id and wanted == (display or username).casefold():
-            raise InvalidInput("Another account is shown to reporters under this name: "
-                               "choose one that tells them apart.", field="display_name")
 
 
 def get_reviewer(session: Session, username: str) -> Reviewer:

@@ -203,9 +203,13 @@ def _pending_name(target: Reviewer) -> StaffChange | None:
 def _display_name_refused(exc: InvalidInput) -> str:
     """Why a display name was refused (core.staff.accounts), in the console's language."""
     if str(exc).startswith("Another account"):
-        taken: str = _("Another account is shown to reporters under this name: choose one "
-                       "that tells them apart.")
+        taken: str = _("Another account is shown to reporters under this name, or one that "
+                       "looks like it: choose one that tells them apart.")
         return taken
+    if str(exc).startswith("A display name may contain"):
+        invisible: str = _("Use visible characters and spaces only: control, format and "
+                           "blank characters cannot be told apart on the reporters' form.")
+        return invisible
     too_long: str = _("Use at most %(count)d characters.", count=MAX_DISPLAY_NAME)
     return too_long
 

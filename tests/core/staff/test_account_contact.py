@@ -50,7 +50,7 @@ def test_display_name_is_cleaned_and_not_logged(session_factory, services):
     add_reviewer(session_factory, services, "alice")
     admin = add_reviewer(session_factory, services, "root", Role.ADMIN)
     with transaction(session_factory) as s:
-        edit_account(s, services, "alice", display_name="  Alice \t Martin\u200b ",
+        edit_account(s, services, "alice", display_name="  Alice \t Martin\u00a0",
                      actor=Actor.reviewer(admin.id))
     assert row(session_factory) == (None, "Alice Martin")
     event = last_event(session_factory)
