@@ -3,11 +3,11 @@ last complete month rose well above their own previous months (core.statistics.e
 says how). From clear columns only, like every statistic.
 
 An alert's figures are exact counts, shown beside tables that hide small cells. They are
-shown only where they give nothing away that the month's own dashboard (all categories and
-channels) hides (outside tester: "6 cases in 2026-12" beside a grid of "x" and "<3" gave the
-"<3" away by subtraction): the flagged month's count must be shown exactly there, and the
-months before must hold none or at least 3 cases. Otherwise the alert is shown without its
-figures (Alert.figures_shown)."""
+shown only where they add up counts that each month's own statistics (all categories and
+channels) show exactly: the flagged month's count, and each month's of the history it is
+compared with (outside testers: "6 cases in 2026-12" beside a grid of "x" and "<3" gave the
+"<3" away by subtraction, and "0.7 expected from the 6 months before" a sum of hidden
+months). Otherwise the alert is shown without its figures (Alert.figures_shown)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from core.models import Case
 from core.statistics.early_warning import DEFAULT_RULE, Rise, RiseRule, detect_rises
-from core.statistics.figures import Details, dashboard_figures, monthly_counts
+from core.statistics.figures import Figures, dashboard_figures, monthly_counts
 from core.statistics.periods import Period, months_in, recent_months
-from core.statistics.suppression import MIN_COUNT
 
 Kind = Literal["category", "root_cause"]
 
@@ -61,45 +60,58 @@ def period_alerts(session: Session, period: Period, today: date,
                   rule: RiseRule = DEFAULT_RULE) -> list[Alert]:
     """The rises of every complete month of `period` (months not over by `today` are still
     filling up), each against the months before it, oldest month first: the "recurring
-    themes" of the periodic review. Four queries per month, at most 48 for a year."""
+    themes" of the periodic review. Four queries per month, at most 48 for a year, and the
+    month statistics of the months an alert covers (module docstring)."""
     first = session.scalar(select(func.min(Case.received_on)))
     if first is None:
         return []
     this_month = today.replace(day=1)
+    shown: MonthFigures = {}  # shared: neighbouring months' alerts cover the same months
     return [alert for month in months_in(period) if month.end <= this_month
-            for alert in _month_alerts(session, month.start, first, rule)]
+            for alert in _month_alerts(session, month.start, first, rule, shown)]
 
 
-def _month_alerts(session: Session, month_day: date, first: date,
-                  rule: RiseRule) -> list[Alert]:
+#: Each month's own statistics (all categories and channels), by month label.
+MonthFigures = dict[str, Figures]
+
+
+def _month_alerts(session: Session, month_day: date, first: date, rule: RiseRule,
+                  shown: MonthFigures | None = None) -> list[Alert]:
     """The rises of the month holding `month_day` against the `rule.history` months before
     it, counting no month before the one after `first` (the first report's)."""
     months = [m for m in recent_months(month_day, rule.history + 1) if m.start > first]
     if len(months) <= rule.min_history:
         return []
-    alerts: list[Alert] = []
     kinds: tuple[Kind, ...] = ("category", "root_cause")
-    # Read whether or not something rises: the same queries for every month.
-    shown = dashboard_figures(session, months[-1], today=months[-1].end).details
-    for kind in kinds:
-        series = monthly_counts(session, months, kind)
-        alerts += [Alert(kind, months[-1], rise,
-                         _discloses_nothing(shown, kind, months[-1], rise, rule))
-                   for rise in detect_rises(series, rule)]
-    return alerts
+    rises = [(kind, rise) for kind in kinds
+             for rise in detect_rises(monthly_counts(session, months, kind), rule)]
+    if not rises:
+        return []
+    figures = shown if shown is not None else {}
+    for month in months:
+        if month.label not in figures:
+            figures[month.label] = dashboard_figures(session, month, today=month.end)
+    return [Alert(kind, months[-1], rise, _discloses_nothing(figures, kind, months, rise.key))
+            for kind, rise in rises]
 
 
-def _discloses_nothing(shown: Details | None, kind: Kind, month: Period, rise: Rise,
-                       rule: RiseRule) -> bool:
-    """Whether the alert's figures are safe beside the month's own dashboard `shown`: its
-    count is shown exactly there, and its history is no small cell (0 or at least 3 cases)."""
-    if shown is None:  # fewer than 3 cases in the month: the dashboard shows only "<3"
-        return False
-    try:
-        cell = (shown.by_category_month.cell(rise.key, month.label) if kind == "category"
-                else shown.by_root_cause[rise.key])
-    except (KeyError, ValueError):  # a category the grid does not list
-        return False
-    history_cases = round(rise.expected * rise.history)
-    history_is_small = 0 < history_cases < MIN_COUNT and rise.expected > rule.floor
-    return cell.value == rise.latest and not history_is_small
+def _discloses_nothing(figures: MonthFigures, kind: Kind, months: list[Period],
+                       key: str) -> bool:
+    """Whether the alert's figures (its month's count, and the sum of the months before) add
+    up only counts shown exactly on each month's own statistics: then they tell nothing the
+    statistics hide. A month of no case at all shows its 0."""
+    for month in months:
+        month_figures = figures[month.label]
+        if month_figures.total.value == 0:
+            continue
+        details = month_figures.details
+        if details is None:  # 1 or 2 cases in the month: it shows only "<3"
+            return False
+        try:
+            cell = (details.by_category_month.cell(key, month.label) if kind == "category"
+                    else details.by_root_cause[key])
+        except (KeyError, ValueError):  # no row: a category without cases that month
+            continue
+        if cell.suppressed:
+            return False
+    return True
