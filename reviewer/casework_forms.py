@@ -175,7 +175,7 @@ class EvidenceForm(FlaskForm):
     text = _text(_l("Note, summary or description"), "", required=False)
     corrects = SelectField(_l("Corrects entry (optional)"), coerce=int, validate_choice=False,
                            validators=[Optional(), NumberRange(
-                               min=1, max=MAX_ROW_ID,
+                               min=0, max=MAX_ROW_ID,  # 0: "—", corrects nothing
                                message=_l("Choose the entry to correct from the list."))])
 
 

@@ -63,3 +63,9 @@ def test_a_correction_of_an_impossible_entry_is_refused(app, session_factory, se
                                "text": "A note.", "corrects": "9" * 23})
     assert response.status_code == 400
     assert "Choose the entry to correct from the list." in response.text
+    # "—" (0, the page's choice for "corrects nothing") is a plain new entry.
+    plain = client.post(f"/cases/{world.case_id}/evidence",
+                        content_type="multipart/form-data", data={
+                            "csrf_token": csrf(client, page_path), "kind": "note",
+                            "text": "A note.", "corrects": "0"})
+    assert plain.status_code == 303
