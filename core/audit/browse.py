@@ -21,7 +21,6 @@ from sqlalchemy import ColumnElement, Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
-from core.cases.references import normalised_reference
 from core.clock import Clock
 from core.models import ActorKind, AuditEvent, Case, Reviewer
 
@@ -122,12 +121,6 @@ def _references(session: Session, events: list[AuditEvent]) -> dict[int, str]:
         return {}
     rows = session.execute(select(Case.id, Case.reference).where(Case.id.in_(ids)))
     return {case_id: reference for case_id, reference in rows}
-
-
-def case_id_of_reference(session: Session, typed: str) -> int | None:
-    """The id of the case with this reference (typed in either case, with or without its
-    "C-"), or None."""
-    return session.scalar(select(Case.id).where(Case.reference == normalised_reference(typed)))
 
 
 def _beyond(session: Session, position: int, by_time: bool, *,

@@ -17,7 +17,6 @@ from core.audit.browse import (
     REPORTER,
     SYSTEM,
     LogFilter,
-    case_id_of_reference,
     read_log,
     staff_accounts,
 )
@@ -25,6 +24,7 @@ from core.audit.checkpoints import LogDamaged, checkpoint_states, sign_checkpoin
 from core.audit.export import write_export
 from core.audit.log import Actor, AuditAction, record_event
 from core.audit.proofs import consistency_proof, inclusion_proof
+from core.cases.retention import case_by_reference
 from core.errors import InvalidInput, NotFound
 from core.models import Role
 from reviewer.audit_labels import ACTIONS
@@ -100,12 +100,12 @@ def _case_filter(args: Any) -> int | None:
         return None
     if (number := _row_id(value)) is not None:
         return number
-    found = case_id_of_reference(db(), value) if len(value) <= 19 else None
-    if found is None:
+    try:
+        return case_by_reference(db(), value).id
+    except NotFound:
         raise BadFilter(_("No case has the reference %(reference)s: enter a reference such "
                           "as C-7KQ2M9XD, or the case number the log shows.",
-                          reference=value.upper()))
-    return found
+                          reference=value.upper())) from None
 
 
 @blueprint.get("/audit")
