@@ -48,9 +48,9 @@ from reviewer.views.handling import (
     FIELD_ERRORS,
     LEAD_ERROR,
     STAGE_ERROR,
-    add_field_error,
     team_choices,
 )
+from reviewer.views.kept_forms import add_field_error
 from web.database import attempt, commit, db
 from web.forms import as_choices
 from web.streamed_forms import FileLimits, read_form_with_files

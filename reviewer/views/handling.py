@@ -10,25 +10,21 @@ take)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, g, redirect, url_for
+from flask import Blueprint, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from core.cases import workflow
 from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
-from core.cases.category_examples import category_words, is_confirmed, learned_model
 from core.cases.letters import Letter, grounds_heading, letter
 from core.cases.recategorise import set_category
 from core.cases.retention import set_legal_hold
 from core.cases.team import get_case
 from core.cases.transitions import REOPENABLE_STAGES, legal_targets, may_decide_scope
 from core.cases.views import CaseView
-from core.categories.lookup import active_categories
-from core.categories.suggestions import Suggestion, seeded_by_description, suggest
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import (
     Case,
@@ -52,10 +48,11 @@ from reviewer.casework_forms import (
 )
 from reviewer.console import console
 from reviewer.forms import first_form_error
-from reviewer.labels import MEMBER_ROLE, category_name
+from reviewer.labels import MEMBER_ROLE
 from reviewer.session import current, require_member
 from reviewer.session import role_required as _role_required
-from web import current_language
+from reviewer.views.category_panel import category_form, category_suggestion
+from reviewer.views.kept_forms import Kept, add_field_error, keep_posted, kept_forms
 from web.database import attempt, db
 from web.forms import as_choices
 
@@ -96,22 +93,6 @@ NOTHING_TO_FOLLOW_UP = _l("There are no open corrective actions to follow up: ev
 ACCEPTANCE_LETTER_ERROR = _l("This is the letter for an accepted report, so it was not sent. "
                              "It has been replaced with the template for the decision you "
                              "chose: complete it and send it again.")
-
-#: A refused form to show again (the case page's context key, the posted form).
-Kept = tuple[str, FlaskForm]
-
-
-def keep_posted(key: str, form: FlaskForm) -> None:
-    """Show the refused `form` (what the handler chose and typed, with its errors) on the case
-    page rebuilt for this request, in place of a fresh one under `key`."""
-    g.kept_handling_form = (key, form)
-
-
-def add_field_error(form: FlaskForm, field: str | None, message: str) -> None:
-    """Put `message` next to the form's `field` (a field refused by the use case)."""
-    if field and field in form:
-        form[field].errors = [*form[field].errors, message]
-
 
 def team_choices(case: Case) -> list[tuple[int, str]]:
     return [(m.reviewer_id, m.reviewer.username) for m in case.members if not m.excluded]
@@ -162,18 +143,8 @@ def handling_context(case: Case, view: CaseView) -> dict[str, Any]:
         # "Follow up" only when core would allow it (workflow.start_follow_up).
         "has_open_actions": (case.status is CaseStatus.FEEDBACK_GIVEN
                              and bool(workflow.open_actions(db(), case.id))),
-        **_kept_forms(),
+        **kept_forms(),
     }
-
-
-def _kept_forms() -> dict[str, Any]:
-    """The refused form kept by `keep_posted` in place of its fresh one, and its key as
-    `kept` (the panel shows it even where the stage no longer offers its step)."""
-    kept: Kept | None = g.get("kept_handling_form")
-    if kept is None:
-        return {"kept": None}
-    key, form = kept
-    return {key: form, "kept": key}
 
 
 def _done(case_id: int, anchor: str = "handling") -> Any:
@@ -287,62 +258,6 @@ def priority(case_id: int) -> Any:
     return _run(case_id, lambda: workflow.set_priority(
         db(), console().services, current().unlocked, case_id,
         CasePriority(form.priority.data)), kept=("priority_form", form))
-
-
-@dataclass(frozen=True)
-class ShownSuggestion:
-    """A suggested category with its name in the page's language, why, how many confirmed
-    cases the model learned from (0: none), and whether the category has no keyword rules
-    (one the organisation added without keywords: known by its names and descriptions)."""
-
-    code: str
-    name: str
-    words: str
-    learned_from: int
-    from_description: bool = False
-    #: The suggestion is the case's category already: said, so that the handler knows the
-    #: suggester was asked (outside tester: nothing showed), with no button to use it.
-    agrees: bool = False
-
-
-def category_suggestion(case: Case, view: CaseView) -> ShownSuggestion | None:
-    """A category suggested from the report's text, until a handler confirms the category.
-
-    The model (core.cases.category_examples) is the keyword rules and the operator's keywords
-    (for a category an operator added without keywords: its names and descriptions) plus the
-    categories confirmed on the cases this handler is on the team of, trained in memory for
-    this page and not stored; reading those examples is audited. Shown when it is active;
-    `agrees` when it is the case's category already."""
-    if case.status is CaseStatus.CLOSED or is_confirmed(db(), case.id):
-        return None  # the page offers no category form, or the suggestion has done its job
-    active = {c.code: c for c in active_categories(db())}
-    words = {code: category_words(c) for code, c in active.items()}
-    learned = learned_model(db(), console().services, current().unlocked, list(words.values()))
-    suggestion: Suggestion | None = suggest(view.report.words(), learned.model)
-    if suggestion is None or suggestion.category not in active:
-        return None
-    return ShownSuggestion(
-        suggestion.category, category_name(active[suggestion.category], current_language()),
-        ", ".join(reason.word for reason in suggestion.why), learned.examples,
-        from_description=seeded_by_description(words[suggestion.category]),
-        agrees=case.category is not None and suggestion.category == case.category.code)
-
-
-def category_form(current_code: str | None = None, *,
-                  formdata: Any = None) -> CategoryForm:
-    """The category form with the active categories (by name in the page's language).
-
-    A case whose category was deactivated since gets an empty first choice, selected: the
-    browser would otherwise preselect the first active category, and one click on "Save"
-    would move the case there without anyone choosing it."""
-    language = current_language()
-    choices = [(c.code, category_name(c, language)) for c in active_categories(db())]
-    if current_code is not None and current_code not in dict(choices):
-        choices.insert(0, ("", str(_("Choose an active category"))))
-        current_code = ""
-    form = CategoryForm(formdata=formdata, prefix="cat", category=current_code)
-    form.category.choices = as_choices(choices)
-    return form
 
 
 @blueprint.post("/cases/<id:case_id>/category")
