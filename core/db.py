@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -76,6 +77,19 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+def hold_run_lock(session: Session, name: str) -> None:
+    """Wait until no other transaction holds the run lock `name`, then hold it until this
+    transaction ends: for jobs that must not run twice at once (the monthly digest of
+    `candor remind`), without locking any table (so the portal and the audit log go on).
+
+    PostgreSQL: a transaction-level advisory lock keyed by the name's CRC-32. SQLite needs
+    none: every transaction begins IMMEDIATE, holding the database's write lock already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": zlib.crc32(name.encode())})
 
 
 def check_connection(engine: Engine) -> None:

@@ -11,7 +11,8 @@ Sent once per month: the first `candor remind` of a month that reaches an admin 
 the access log (WARNING_DIGEST_SENT, naming the month of the warnings), and later runs of
 that month send nothing. A run whose mail reaches nobody (the mail server down) records
 nothing, so the next day's run sends it: a month's warnings are not lost to one bad day
-(outside tester: a second run sent it twice, a failed first-day run lost it).
+(outside tester: a second run sent it twice, a failed first-day run lost it). Two runs at
+the same moment take turns (core.db.hold_run_lock): the second sees the first's record.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
+from core.db import hold_run_lock
 from core.models import AuditEvent, Category, Reviewer, Role
 from core.operations.notifications import mail_body, send_mail
 from core.services import Services
@@ -56,6 +58,7 @@ def send_early_warnings(session: Session, services: Services, today: date) -> in
     address, unless this month's run already did; returns the emails sent (0 when nothing is
     flagged, or already sent). Recorded in the access log in the caller's transaction."""
     month = month_of(last_complete_month(today)).label
+    hold_run_lock(session, "warning digest")  # until this run's record is committed
     if _already_sent(session, month):
         return 0
     alerts = recent_alerts(session, today)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
-import socket
+import threading
 from datetime import date, timedelta
 
 from sqlalchemy import update
@@ -22,14 +22,8 @@ from tests.core.factories import add_reviewer, audit_actions, seed_categories, s
 from tests.core.operations import mail_server
 
 smtp = mail_server.smtp
+free_port = mail_server.free_port
 
-
-def free_port() -> int:
-    """A local port nothing listens on (bound, then closed)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 TODAY = date(2026, 12, 1)
 
 
@@ -200,5 +194,31 @@ def test_a_digest_that_reached_nobody_goes_out_on_the_next_run(session_factory, 
         assert send_early_warnings(s, services, TODAY + timedelta(days=1)) == 1
     with transaction(session_factory) as s:
         assert send_early_warnings(s, services, TODAY + timedelta(days=2)) == 0
+    assert len(smtp.messages) == 1
+    assert audit_actions(session_factory).count("notify:warnings") == 1
+
+
+def test_two_runs_at_once_send_the_digest_once(session_factory, services, smtp):
+    """Outside tester: two `candor remind` at the same moment on PostgreSQL both found the
+    month unsent and both mailed it. The second run now waits for the first's record."""
+    seed_categories(session_factory)
+    admin = add_reviewer(session_factory, services, "adam", Role.ADMIN)
+    with transaction(session_factory) as s:
+        s.get(Reviewer, admin.id).email = "admin@example.org"
+    _history(session_factory, services, last=8)
+    second_sent: list[int] = []
+
+    def second_run() -> None:
+        with transaction(session_factory) as s:
+            second_sent.append(send_early_warnings(s, services, TODAY))
+
+    with transaction(session_factory) as s:
+        assert send_early_warnings(s, services, TODAY) == 1
+        racer = threading.Thread(target=second_run)
+        racer.start()
+        racer.join(timeout=1.5)  # time enough to race; it must wait for this commit instead
+        assert racer.is_alive()
+    racer.join(timeout=30)
+    assert second_sent == [0]
     assert len(smtp.messages) == 1
     assert audit_actions(session_factory).count("notify:warnings") == 1
