@@ -15,6 +15,15 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class LetterNotReady(InvalidInput):
+    """A message to the reporter that is still a template: with blanks left to fill
+    (`blanks`, such as "[why]"), or the acceptance letter sent for a refusal (no blanks)."""
+
+    def __init__(self, message: str, *, field: str, blanks: tuple[str, ...] = ()) -> None:
+        super().__init__(message, field=field)
+        self.blanks = blanks
+
+
 class MessageLimitReached(InvalidInput):
     """The reporter has sent as many messages to the case as one stored period (a day, or a
     week at week precision) allows. `period` is "day" or "week", for the apps' wording."""

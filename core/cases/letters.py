@@ -9,7 +9,10 @@ Written in the organisation's voice; the Chinese follows docs/GLOSSARY.md (您, 
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+
+from core.errors import LetterNotReady
 
 
 class Letter(StrEnum):
@@ -91,3 +94,37 @@ def grounds_heading(report_language: str) -> str:
     language = language_of(report_language)
     return GROUNDS_HEADING[language] if language else (
         f"{GROUNDS_HEADING['zh']} / {GROUNDS_HEADING['en']}")
+
+
+#: The blanks the templates leave for the handler to fill: "[why]", "[原因]" ...
+BLANKS: tuple[str, ...] = tuple(sorted({
+    blank for texts in _TEXTS.values() for text in texts.values()
+    for blank in re.findall(r"\[[^\[\]]+\]", text)}))
+
+
+def _bare(text: str) -> str:
+    """The text without any whitespace: a template rewrapped or re-indented is unchanged."""
+    return "".join(text.split())
+
+
+def unchanged_template(text: str, name: Letter) -> str | None:
+    """The report language ("en", "zh", or "" for both) whose template `name` the text is,
+    unchanged but for whitespace; None when it is not that template."""
+    posted = _bare(text)
+    for language in ("en", "zh", ""):
+        if posted == _bare(letter(name, language)):
+            return language
+    return None
+
+
+def check_letter(text: str, *, field: str, refusal: bool = False) -> None:
+    """Refuse a message to the reporter that is a template not made ready (LetterNotReady):
+    a blank such as "[why]" left in it, or, for a report referred or not admitted
+    (`refusal`), the acceptance letter. A reporter must never read either."""
+    left = tuple(blank for blank in BLANKS if blank in text)
+    if left:
+        raise LetterNotReady("fill in the template's blanks before sending: " + ", ".join(left),
+                             field=field, blanks=left)
+    if refusal and unchanged_template(text, Letter.ACCEPTED) is not None:
+        raise LetterNotReady("this is the letter for an accepted report, not for this "
+                             "decision", field=field)

@@ -28,6 +28,7 @@ from core.cases.casework import (
 )
 from core.cases.content import MAX_LONG_TEXT, clean_text
 from core.cases.inbox_counts import lock_case, role_changed, sync_member_keys
+from core.cases.letters import check_letter
 from core.cases.records import seal_record
 from core.cases.team import get_case
 from core.cases.transitions import REOPENABLE_STAGES, check_transition, may_decide_scope
@@ -95,6 +96,7 @@ def acknowledge(session: Session, services: Services, who: UnlockedReviewer, cas
     case = _locked_case(session, case_id)
     if case.status is not CaseStatus.RECEIVED:
         raise StageRefused("this report has already been acknowledged")
+    check_letter(text, field="body")
     send_message(session, services, who, case.id, MessageKind.INFORMATION, text)
 
 
@@ -135,6 +137,7 @@ def decide_scope(session: Session, services: Services, who: UnlockedReviewer, ca
     target = SCOPE_STAGE[decision]
     text = clean_text(message, field="message", limit=MAX_LONG_TEXT,
                       required=decision is not ScopeDecision.ACCEPTED)
+    check_letter(text, field="message", refusal=decision is not ScopeDecision.ACCEPTED)
     lead: CaseMember | None = None
     if decision is ScopeDecision.ACCEPTED:
         if lead_id is None:
@@ -272,6 +275,8 @@ def give_feedback(session: Session, services: Services, who: UnlockedReviewer, c
     sent"; a later one (after a review) keeps the stage."""
     outcome = clean_text(outcome, field="outcome", limit=MAX_LONG_TEXT, required=True)
     grounds = clean_text(grounds, field="grounds", limit=MAX_LONG_TEXT, required=True)
+    check_letter(outcome, field="outcome")
+    check_letter(grounds, field="grounds")
     send_message(session, services, who, case_id, MessageKind.FEEDBACK,
                  f"{outcome}\n\n{grounds_heading}\n{grounds}")
 
@@ -321,6 +326,7 @@ def answer_review(session: Session, services: Services, who: UnlockedReviewer, c
     case_keys_of(session, case, who)
     if not case.review_requested:
         raise StageRefused("the reporter has not asked for a review")
+    check_letter(text, field="body")
     send_message(session, services, who, case.id, MessageKind.INFORMATION, text)
     case.review_requested = False
     sync_member_keys(session, case)

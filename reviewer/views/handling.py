@@ -19,13 +19,13 @@ from flask_wtf import FlaskForm
 
 from core.cases import workflow
 from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
-from core.cases.letters import Letter, grounds_heading, letter
+from core.cases.letters import Letter, grounds_heading, letter, unchanged_template
 from core.cases.recategorise import set_category
 from core.cases.retention import set_legal_hold
 from core.cases.team import get_case
 from core.cases.transitions import REOPENABLE_STAGES, legal_targets, may_decide_scope
 from core.cases.views import CaseView
-from core.errors import AccessDenied, Conflict, InvalidInput
+from core.errors import AccessDenied, Conflict, InvalidInput, LetterNotReady
 from core.models import (
     Case,
     CasePriority,
@@ -55,6 +55,7 @@ from reviewer.views.category_panel import category_form, category_suggestion
 from reviewer.views.kept_forms import Kept, add_field_error, keep_posted, kept_forms
 from web.database import attempt, db
 from web.forms import as_choices
+from web.i18n import join_names
 
 blueprint = Blueprint("handling", __name__)
 role_required = _role_required(Role.REVIEWER)
@@ -158,6 +159,14 @@ def _refused(case_id: int, exc: Exception, errors: Mapping[str, str] | None = No
     from reviewer.views.cases import render_case
     if kept is not None:
         keep_posted(*kept)
+    if isinstance(exc, LetterNotReady):
+        message = (_l("Fill in the template's blanks before sending: %(blanks)s. Replace "
+                      "each with what the reporter should read.",
+                      blanks=join_names(exc.blanks)) if exc.blanks
+                   else ACCEPTANCE_LETTER_ERROR)
+        if kept is not None:
+            add_field_error(kept[1], exc.field, str(message))
+        return render_case(case_id, error=str(message), status=400)
     if isinstance(exc, InvalidInput):
         message = (errors or {}).get(exc.field or "") or FIELD_ERRORS.get(
             exc.field or "", _l("Check the form and try again."))
@@ -229,22 +238,16 @@ REFUSAL_LETTERS = {ScopeDecision.REFERRED: Letter.REFERRAL,
                    ScopeDecision.NOT_ADMISSIBLE: Letter.NOT_ADMISSIBLE}
 
 
-def _bare(text: str) -> str:
-    """The text without any whitespace: a template rewrapped or re-indented is unchanged."""
-    return "".join(text.split())
-
-
 def _swap_acceptance_letter(form: ScopeForm, decision: ScopeDecision) -> bool:
     """Whether the message is the acceptance letter unchanged (in English, Chinese or both,
     as the page may have offered it); if so, put the template for `decision` in the same
     language in its place, with the reason on the field."""
-    posted = _bare(form.message.data or "")
-    for language in ("en", "zh", ""):  # "": both, for a report of unknown language
-        if posted == _bare(letter(Letter.ACCEPTED, language)):
-            form.message.data = letter(REFUSAL_LETTERS[decision], language)
-            add_field_error(form, "message", str(ACCEPTANCE_LETTER_ERROR))
-            return True
-    return False
+    language = unchanged_template(form.message.data or "", Letter.ACCEPTED)
+    if language is None:
+        return False
+    form.message.data = letter(REFUSAL_LETTERS[decision], language)
+    add_field_error(form, "message", str(ACCEPTANCE_LETTER_ERROR))
+    return True
 
 
 @blueprint.post("/cases/<id:case_id>/priority")

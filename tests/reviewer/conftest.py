@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.audit.log import Actor
-from core.cases.casework import exclude_member
+from core.cases.casework import exclude_member, grant_case
 from core.cases.content import Identity, ReportContent
 from core.db import transaction
 from core.models import Reviewer, Role
@@ -164,3 +164,19 @@ def world(session_factory, services) -> World:
             Attachment.case_id == result.case_id)).scalar_one()
     return World(on_case, not_on_case, excluded, auditor, admin, result.case_id,
                  result.reference, file_id)
+
+
+@pytest.fixture
+def handling(app, session_factory, services):
+    """A logged-in client of alice, on the team of a received report in English (its lead
+    once accepted), bob on the team too; (client, alice, case id)."""
+    alice = new_account(session_factory, services, "alice")
+    bob = new_account(session_factory, services, "bob")
+    seed_categories(session_factory, {"it_fault": [alice.id]})
+    result = submit(session_factory, services,
+                    report=ReportContent(summary="Badge reader", description="It fails.",
+                                         language="en"))
+    with transaction(session_factory) as s:
+        grant_case(s, services, alice.unlocked, result.case_id, s.get(Reviewer, bob.id))
+    client = login_client(app, session_factory, services, alice)
+    return client, alice, result.case_id

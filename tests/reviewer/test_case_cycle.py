@@ -28,23 +28,9 @@ from core.models import (
 )
 from tests.core.factories import seed_categories, submit
 from tests.reviewer.conftest import login_client, new_account
+from tests.reviewer.handling_pages import post_step
 
 CANARY = "CYCLE-CANARY-7f3a"
-
-
-def _token(client, path: str) -> str:
-    html = client.get(path).data.decode()
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, html[:500]
-    return match.group(1)
-
-
-def _post(client, case_id: int, step: str, data: dict, *, page: str = "") -> object:
-    path = f"/cases/{case_id}{page}"
-    # The evidence form streams its files: it is posted as multipart, like a browser does.
-    content_type = "multipart/form-data" if step in ("evidence", "reply") else None
-    return client.post(f"/cases/{case_id}/{step}", data={"csrf_token": _token(client, path),
-                                                         **data}, content_type=content_type)
 
 
 def _status(session_factory, case_id: int) -> CaseStatus:
@@ -78,14 +64,14 @@ def test_one_case_through_every_stage(app, session_factory, services) -> None:
 
     page = a.get(f"/cases/{case_id}").data.decode()
     assert 'id="acknowledge-form"' in page and "感谢您的反映" in page  # the reporter's language
-    assert _post(a, case_id, "acknowledge", {"ack-body": "已收到，谢谢。"}).status_code == 303
+    assert post_step(a, case_id, "acknowledge", {"ack-body": "已收到，谢谢。"}).status_code == 303
     assert _status(session_factory, case_id) is CaseStatus.ACKNOWLEDGED
     # Acknowledging twice is refused with a message, and nothing changes.
-    again = _post(a, case_id, "acknowledge", {"ack-body": "Again"})
+    again = post_step(a, case_id, "acknowledge", {"ack-body": "Again"})
     assert again.status_code == 409 and "not possible" in again.data.decode()
 
     # Accept with bob as lead, urgent.
-    assert _post(a, case_id, "scope", {"decision": "accepted", "lead": str(bob.id),
+    assert post_step(a, case_id, "scope", {"decision": "accepted", "lead": str(bob.id),
                                        "priority": "urgent", "message": ""}).status_code == 303
     with session_factory() as s:
         case = s.get(Case, case_id)
@@ -94,28 +80,28 @@ def test_one_case_through_every_stage(app, session_factory, services) -> None:
         assert case.priority is CasePriority.URGENT
         assert s.get(CaseMember, (case_id, bob.id)).role is MemberRole.LEAD
     # Alice is not the lead: she cannot record the decision.
-    refused = _post(a, case_id, "decision", {"finding": "substantiated", "reasons": "x"},
+    refused = post_step(a, case_id, "decision", {"finding": "substantiated", "reasons": "x"},
                     page="/casework")
     assert refused.status_code == 403
     # Evidence, then bob decides.
-    assert _post(b, case_id, "evidence", {"kind": "interview", "interviewee": "IT desk",
+    assert post_step(b, case_id, "evidence", {"kind": "interview", "interviewee": "IT desk",
                                           "text": "Confirmed the reader fails."},
                  page="/casework").status_code == 303
-    assert _post(b, case_id, "decision", {
+    assert post_step(b, case_id, "decision", {
         "finding": "partly_substantiated", "root_cause": "technical_defect",
         "reasons": "Logs show failures.", "sanctions": [], "recognitions": ["thanks"]},
         page="/casework").status_code == 303
     assert _status(session_factory, case_id) is CaseStatus.DECIDED
     due = (services.clock.today() + timedelta(days=30)).isoformat()
-    assert _post(b, case_id, "actions", {"title": "Replace reader", "notes": "",
+    assert post_step(b, case_id, "actions", {"title": "Replace reader", "notes": "",
                                          "owner": str(alice.id), "due_on": due},
                  page="/casework").status_code == 303
     # The outcome needs its grounds.
-    missing = _post(b, case_id, "feedback", {"outcome": "Fixed.", "grounds": ""})
+    missing = post_step(b, case_id, "feedback", {"outcome": "Fixed.", "grounds": ""})
     assert missing.status_code == 400
     assert 'id="outcome-already-sent"' not in missing.text
     assert _status(session_factory, case_id) is CaseStatus.DECIDED
-    assert _post(b, case_id, "feedback", {"outcome": "We will replace the reader.",
+    assert post_step(b, case_id, "feedback", {"outcome": "We will replace the reader.",
                                           "grounds": "The logs confirmed it."}).status_code == 303
     assert _status(session_factory, case_id) is CaseStatus.FEEDBACK_GIVEN
     # Outside tester: a further outcome could be sent with no sign that one had been.
@@ -123,38 +109,38 @@ def test_one_case_through_every_stage(app, session_factory, services) -> None:
     seen = _reporter_sees(session_factory, services, result.receipt_code)
     assert any("The logs confirmed it." in m and "处理依据" in m for m in seen)
 
-    assert _post(b, case_id, "follow-up", {}).status_code == 303
+    assert post_step(b, case_id, "follow-up", {}).status_code == 303
     assert _status(session_factory, case_id) is CaseStatus.FOLLOW_UP
     # Closing with the action open needs a reason.
-    assert _post(b, case_id, "close", {"reason": ""}).status_code == 400
+    assert post_step(b, case_id, "close", {"reason": ""}).status_code == 400
     with session_factory() as s:
         action_id = s.execute(select(CorrectiveAction.id)).scalar_one()
     # Handed to bob, then back; an owner from outside the team is refused with a message.
-    refused = _post(a, case_id, f"actions/{action_id}",
+    refused = post_step(a, case_id, f"actions/{action_id}",
                     {"status": "in_progress", "note": "To nobody.", "owner": "999999"},
                     page="/casework")
     assert refused.status_code == 400 and b"Choose an owner from the case team." in refused.data
     # Outside tester: a status not on the list was answered "Write the follow-up note".
-    bad_status = _post(a, case_id, f"actions/{action_id}",
+    bad_status = post_step(a, case_id, f"actions/{action_id}",
                        {"status": "finished-ish", "note": "Done."}, page="/casework")
     assert bad_status.status_code == 400
     assert b"Choose the action&#39;s status from the list." in bad_status.data
     assert b"Write the follow-up note." not in bad_status.data
     page = a.get(f"/cases/{case_id}/casework").get_data(as_text=True)
     assert f'<option value="{alice.id}" selected>' in page  # the current owner
-    assert _post(a, case_id, f"actions/{action_id}", {"status": "in_progress",
+    assert post_step(a, case_id, f"actions/{action_id}", {"status": "in_progress",
                                                       "note": "Bob takes over.",
                                                       "owner": str(bob.id)},
                  page="/casework").status_code == 303
     with session_factory() as s:
         assert s.get(CorrectiveAction, action_id).owner_id == bob.id
     assert "handed to bob" in a.get(f"/cases/{case_id}/casework").get_data(as_text=True)
-    assert _post(a, case_id, f"actions/{action_id}", {"status": "done", "note": "Replaced.",
+    assert post_step(a, case_id, f"actions/{action_id}", {"status": "done", "note": "Replaced.",
                                                       "owner": str(alice.id)},
                  page="/casework").status_code == 303
-    assert _post(b, case_id, "close", {"reason": ""}).status_code == 303
+    assert post_step(b, case_id, "close", {"reason": ""}).status_code == 303
     assert _status(session_factory, case_id) is CaseStatus.CLOSED
-    assert _post(b, case_id, "reopen", {"reason": "Reporter says it fails again."}
+    assert post_step(b, case_id, "reopen", {"reason": "Reporter says it fails again."}
                  ).status_code == 303
     assert _status(session_factory, case_id) is CaseStatus.UNDER_INVESTIGATION
 
@@ -180,21 +166,21 @@ def test_referral_and_rejection_end_the_case_their_own_way(app, session_factory,
     second = submit(session_factory, services)
     a = login_client(app, session_factory, services, alice)
     # Referring needs a message to the reporter.
-    assert _post(a, first.case_id, "scope", {"decision": "referred", "message": "",
+    assert post_step(a, first.case_id, "scope", {"decision": "referred", "message": "",
                                              "priority": "normal"}).status_code == 400
     assert _status(session_factory, first.case_id) is CaseStatus.RECEIVED
-    assert _post(a, first.case_id, "scope", {
+    assert post_step(a, first.case_id, "scope", {
         "decision": "referred", "priority": "normal",
         "message": "Please contact HR directly: this is a pay question."}).status_code == 303
     assert _status(session_factory, first.case_id) is CaseStatus.REFERRED
     assert any("contact HR" in m for m in _reporter_sees(session_factory, services,
                                                          first.receipt_code))
-    assert _post(a, second.case_id, "scope", {
+    assert post_step(a, second.case_id, "scope", {
         "decision": "not_admissible", "priority": "normal",
         "message": "This is outside what this channel handles."}).status_code == 303
     assert _status(session_factory, second.case_id) is CaseStatus.NOT_ADMISSIBLE
     for case_id in (first.case_id, second.case_id):
-        assert _post(a, case_id, "close", {"reason": ""}).status_code == 303
+        assert post_step(a, case_id, "close", {"reason": ""}).status_code == 303
         assert _status(session_factory, case_id) is CaseStatus.CLOSED
     with transaction(session_factory) as s:
         assert s.get(Case, first.case_id).scope_decision is ScopeDecision.REFERRED
@@ -216,7 +202,7 @@ def test_the_history_shows_the_handling_and_on_request_every_reading(app, sessio
                                                                      services) -> None:
     alice, bob, result = _team(session_factory, services)
     a = login_client(app, session_factory, services, alice)
-    assert _post(a, result.case_id, "acknowledge", {"ack-body": "Received."}).status_code == 303
+    assert post_step(a, result.case_id, "acknowledge", {"ack-body": "Received."}).status_code == 303
     b = login_client(app, session_factory, services, bob)
     b.get(f"/cases/{result.case_id}")  # a reading
     history = a.get(f"/cases/{result.case_id}/history").text
@@ -238,7 +224,7 @@ def test_a_question_after_the_decision_is_refused_with_a_reason(app, session_fac
         walk_to(s, services, alice.unlocked.actor, s.get(Case, result.case_id),
                 CaseStatus.DECIDED)
     a = login_client(app, session_factory, services, alice)
-    refused = _post(a, result.case_id, "reply", {"kind": "clarification_request",
+    refused = post_step(a, result.case_id, "reply", {"kind": "clarification_request",
                                                  "body": "One more thing?"})
     assert refused.status_code == 409 and "reopen the case" in refused.text
     assert _status(session_factory, result.case_id) is CaseStatus.DECIDED
@@ -260,7 +246,7 @@ def test_a_closed_case_offers_no_scope_decision_and_refuses_one(app, session_fac
     page = a.get(f"/cases/{result.case_id}").text
     assert 'id="scope-form"' not in page and 'id="reopen-form"' in page
     before = _reporter_sees(session_factory, services, result.receipt_code)
-    refused = _post(a, result.case_id, "scope", {"decision": "accepted", "lead": str(bob.id),
+    refused = post_step(a, result.case_id, "scope", {"decision": "accepted", "lead": str(bob.id),
                                                  "priority": "normal",
                                                  "message": "Accepted after all"})
     assert refused.status_code == 409
@@ -278,7 +264,7 @@ def test_a_received_case_offers_no_reopening_and_refuses_one(app, session_factor
     alice, _bob, result = _team(session_factory, services)
     a = login_client(app, session_factory, services, alice)
     assert 'id="reopen-form"' not in a.get(f"/cases/{result.case_id}").text
-    refused = _post(a, result.case_id, "reopen", {"reason": "Reopen it"})
+    refused = post_step(a, result.case_id, "reopen", {"reason": "Reopen it"})
     assert refused.status_code == 409
     assert _status(session_factory, result.case_id) is CaseStatus.RECEIVED
     with session_factory() as s:
@@ -290,16 +276,16 @@ def test_a_refused_form_says_what_is_wrong(app, session_factory, services) -> No
     asks for the reason for reopening (not the closing message). Nothing changes."""
     alice, _bob, result = _team(session_factory, services)
     a = login_client(app, session_factory, services, alice)
-    empty = _post(a, result.case_id, "acknowledge", {"ack-body": ""})
+    empty = post_step(a, result.case_id, "acknowledge", {"ack-body": ""})
     assert empty.status_code == 400 and "Write the message." in empty.text
-    long = _post(a, result.case_id, "acknowledge", {"ack-body": "x" * 30_000})
+    long = post_step(a, result.case_id, "acknowledge", {"ack-body": "x" * 30_000})
     assert long.status_code == 400 and "Keep this under 20000 characters." in long.text
     assert _status(session_factory, result.case_id) is CaseStatus.RECEIVED
     from tests.core.factories import walk_to
     with transaction(session_factory) as s:
         walk_to(s, services, alice.unlocked.actor, s.get(Case, result.case_id),
                 CaseStatus.REFERRED)
-    refused = _post(a, result.case_id, "reopen", {"reason": " "})
+    refused = post_step(a, result.case_id, "reopen", {"reason": " "})
     assert refused.status_code == 400
     assert "Give the reason for reopening" in refused.text
     assert "closes only with one" not in refused.text
@@ -320,7 +306,7 @@ def test_a_case_in_a_retired_category_is_not_moved_by_one_click(app, session_fac
     form = form[:form.index("</form>")]
     assert re.search(r'<option selected value="">|<option value="" selected>', form), form
     assert 'value="it_fault"' not in form
-    refused = _post(a, result.case_id, "category", {"cat-category": ""})
+    refused = post_step(a, result.case_id, "category", {"cat-category": ""})
     assert refused.status_code == 400
     with session_factory() as s:
         assert s.get(Case, result.case_id).category.code == "it_fault"
