@@ -182,7 +182,11 @@ def previous_intake_of(change: StaffChange) -> list[int]:
 
 def decide_change(session: Session, services: Services, actor: Actor, change_id: int, *,
                   approve: bool) -> StaffChange:
-    """A second admin approves (the change takes effect now) or refuses a pending change."""
+    """A second admin approves (the change takes effect now) or refuses a pending change.
+
+    An approved change that can no longer apply (its name taken meanwhile, someone in its
+    routing gone) is closed as refused, recorded with `lapsed`, rather than left pending for
+    ever: the caller sees the status REFUSED after asking to approve."""
     approver = _requester(session, actor)
     change = session.get(StaffChange, change_id)
     if change is None:
@@ -192,14 +196,20 @@ def decide_change(session: Session, services: Services, actor: Actor, change_id:
     if approver.id in (change.requested_by, change.reviewer_id):
         raise AccessDenied("a change is approved by an admin other than its requester and "
                            "the account it concerns")
+    lapsed = False
     if approve:
-        _apply(session, services, change)
-    change.status = RequestStatus.APPROVED if approve else RequestStatus.REFUSED
+        try:
+            with session.begin_nested():  # a change that cannot apply leaves nothing of it
+                _apply(session, services, change)
+        except Conflict:
+            lapsed = True
+    change.status = (RequestStatus.APPROVED if approve and not lapsed
+                     else RequestStatus.REFUSED)
     change.decided_by = approver.id
     change.decided_at = services.clock.now()
     record_event(session, services.clock, AuditAction.STAFF_CHANGE_DECIDED, actor,
                  detail={"change_id": change.id, "kind": str(change.kind),
-                         "decision": str(change.status)})
+                         "decision": str(change.status), "lapsed": lapsed})
     session.flush()
     return change
 

@@ -13,7 +13,7 @@ from core.audit.log import Actor
 from core.categories.lookup import active_categories, unrouted_categories
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.kdf_slots import SlotsBusy
-from core.models import ChangeKind, Reviewer, Role, StaffChange
+from core.models import ChangeKind, RequestStatus, Reviewer, Role, StaffChange
 from core.staff import account_contact
 from core.staff import authentication as staff_auth
 from core.staff.account_contact import KEEP, Keep
@@ -353,16 +353,22 @@ def decide(change_id: int, decision: str) -> Any:
         abort(400)
     try:
         with attempt():
-            decide_change(db(), console().services, _actor(), change_id,
-                          approve=decision == "approve")
+            change = decide_change(db(), console().services, _actor(), change_id,
+                                   approve=decision == "approve")
     except AccessDenied:
         flash(_("A change is approved by an administrator other than the one who asked for "
                 "it and the account it concerns."))
     except Conflict:
-        flash(_("This change can no longer be applied; it stays as it was."))
+        flash(_("This change has already been decided."))
     else:
-        flash(_("Approved: the change is in effect.") if decision == "approve"
-              else _("Refused: nothing changed."))
+        if decision == "refuse":
+            flash(_("Refused: nothing changed."))
+        elif change.status is RequestStatus.APPROVED:
+            flash(_("Approved: the change is in effect."))
+        else:  # lapsed (core.staff.approvals.decide_change)
+            flash(_("This change can no longer be applied (the name was taken meanwhile, or "
+                    "someone it names can no longer take part), so it has been closed "
+                    "without effect. Ask for it again if it is still wanted."))
     return redirect(url_for("admin.approvals"), code=303)
 
 

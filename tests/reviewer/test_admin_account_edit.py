@@ -183,10 +183,17 @@ def test_a_name_taken_meanwhile_is_not_applied(app, session_factory, services, w
     assert _decide(second, _change_of(session_factory, alice.id), "approve").status_code == 303
     assert _contact(session_factory, alice.id) == (None, "Robin")
     bobs = _change_of(session_factory, bob.id)
+    size = log_size(session_factory)
     _decide(first, bobs, "approve")
-    assert "can no longer be applied" in first.get("/admin/approvals").text
+    page = first.get("/admin/approvals").text
+    assert "can no longer be applied" in page and "closed without effect" in page
+    assert f'id="approve-{bobs}"' not in page  # not left pending for ever
     assert _contact(session_factory, bob.id) == (None, None)
-    assert _pending_names(session_factory) == [(bob.id, "robin")]
+    assert _pending_names(session_factory) == []
+    [event] = events_since(session_factory, size)
+    assert event.action == "admin:change:decide"
+    assert json.loads(event.detail) == {"change_id": bobs, "kind": "display_name",
+                                        "decision": "refused", "lapsed": True}
     # Asked now, the taken name is refused at once.
     taken = _edit(first, world.excluded.id, display_name="ROBIN")
     assert taken.status_code == 400

@@ -6,6 +6,8 @@ unapproved account receives nothing even if routed by other means."""
 
 from __future__ import annotations
 
+import json
+
 import pyotp
 import pytest
 from sqlalchemy import select
@@ -14,7 +16,8 @@ from core.audit.log import Actor
 from core.categories.lookup import set_intake
 from core.db import transaction
 from core.errors import AccessDenied, InvalidInput
-from core.models import CaseGrant, Category, Reviewer, Role
+from core.models import AuditEvent, CaseGrant, Category, RequestStatus, Reviewer, Role
+from core.staff.accounts import deactivate_reviewer
 from core.staff.approvals import (
     decide_change,
     pending_changes,
@@ -24,7 +27,13 @@ from core.staff.approvals import (
 )
 from core.staff.authentication import confirm_totp
 from core.staff.passphrase_change import change_passphrase
-from tests.core.factories import add_reviewer, seed_categories, strong_passphrase, submit
+from tests.core.factories import (
+    add_reviewer,
+    audit_actions,
+    seed_categories,
+    strong_passphrase,
+    submit,
+)
 
 
 def _grants_of(session_factory, case_id: int, reviewer_id: int) -> list[CaseGrant]:
@@ -140,3 +149,31 @@ def test_an_admin_alone_cannot_rename_a_case_handler(session_factory, services, 
     with session_factory() as s:
         assert s.get(Reviewer, ivy.id).display_name == "Ivy Wu"
         assert pending_changes(s) == []
+
+
+def test_a_routing_that_can_no_longer_apply_is_closed_not_left_pending(session_factory,
+                                                                       services, admins):
+    """Someone in an asked routing left before the second admin approved: the approval
+    changes nothing, and the change is closed as refused (recorded as lapsed) instead of
+    waiting in the list for ever."""
+    ada, ben = admins
+    ivy = add_reviewer(session_factory, services, "ivy")
+    add_reviewer(session_factory, services, "kim")
+    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    with transaction(session_factory) as s:
+        change_id = request_intake(s, services, Actor.reviewer(ada.id), "it_fault",
+                                   ["ivy", "kim"]).id
+    size = len(audit_actions(session_factory))
+    with transaction(session_factory) as s:
+        deactivate_reviewer(s, services, "kim")
+    with transaction(session_factory) as s:
+        change = decide_change(s, services, Actor.reviewer(ben.id), change_id, approve=True)
+        assert change.status is RequestStatus.REFUSED
+    with session_factory() as s:
+        category = s.execute(select(Category).where(Category.code == "it_fault")).scalar_one()
+        assert [r.id for r in category.intake_reviewers] == [ivy.id]
+        assert pending_changes(s) == []
+        decided = s.execute(select(AuditEvent).where(AuditEvent.position >= size)
+                            .order_by(AuditEvent.position)).scalars().all()
+    assert [e.action for e in decided] == ["reviewer:deactivate", "admin:change:decide"]
+    assert json.loads(decided[-1].detail)["lapsed"] is True
