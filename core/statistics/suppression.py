@@ -17,7 +17,9 @@ one value, the smallest shown cell of 3 or more is hidden too ("x"); if there is
 cell of the line is withheld ("x", the "<3" too); a line of a single cell, which equals its
 total, hides its total instead when that total is itself a cell of another sum (the margins
 of the category x month grid). The checks repeat until no sum pins a hidden figure, so a
-grid's rows, columns and margins are protected together.
+grid's rows, columns and margins are protected together. A figure in a sum whose total is
+shown as 0 is 0 for anyone: the checks count it as known, and it is shown as "0" (a
+category without cases read "x x x 0" when its months were withheld for other rows).
 
 What it does not do: each sum is checked on its own, not all equations of a table at once
 (the usual practice), and it cannot stop differencing *across* views: the total of a year
@@ -164,16 +166,22 @@ class _Sums:
 
     def _bounds(self, index: int) -> tuple[float, float]:
         state = self.states[index]
-        if state is _State.SHOWN:
+        if state is _State.SHOWN or self._known_zero(index):
             return self.values[index], self.values[index]
         return _BOUNDS[state]
+
+    def _known_zero(self, index: int) -> bool:
+        """Whether a figure is a term of a line whose total is shown as 0: it is 0, hidden
+        or not, for anyone who reads that total (a category with no case in the period)."""
+        return any(index in cells and self.states[total] is _State.SHOWN
+                   and self.values[total] == 0 for cells, total in self.lines)
 
     def _pins(self, cells: list[int], total: int) -> bool:
         """Whether the equation sum(cells) = total leaves a hidden figure one possible value."""
         bounds = {i: self._bounds(i) for i in [*cells, total]}
         for i in [*cells, total]:
-            if self.states[i] is _State.SHOWN:
-                continue
+            if self.states[i] is _State.SHOWN or self._known_zero(i):
+                continue  # a known 0 gives nothing away
             low, high = bounds[i]
             if i == total:
                 low = max(low, sum(bounds[j][0] for j in cells))
@@ -225,7 +233,7 @@ class _Sums:
     def cell(self, index: int) -> Cell:
         """The figure as it may be shown."""
         state = self.states[index]
-        if state is _State.SHOWN:
+        if state is _State.SHOWN or self._known_zero(index):
             return Cell(self.values[index], str(self.values[index]))
         return Cell(None, SMALL if state is _State.SMALL else HIDDEN)
 

@@ -174,6 +174,18 @@ def test_single_category_row_hides_a_month_and_its_margin() -> None:
         assert pinned(cells, total, 10) == []
 
 
+def test_a_category_without_cases_shows_its_zeros() -> None:
+    """Outside tester: a category with no case in the period read "x x x 0" when its months
+    were withheld for the other rows. Its zeros give nothing away: its total says them."""
+    grid = suppress_grid(["a", "b", "c"], ["2026-01", "2026-02", "2026-03"],
+                         [[1, 4, 5], [3, 3, 6], [0, 0, 0]])
+    assert [c.shown for c in grid.cells[2]] == ["0", "0", "0"]
+    assert grid.row_totals[2] == Cell(0, "0")
+    assert grid.cell("a", "2026-01").shown == HIDDEN  # the "<3" stays protected
+    for cells, total in grid_lines(grid):
+        assert pinned(cells, total, 22) == []
+
+
 @given(st.lists(st.lists(st.integers(min_value=0, max_value=6), min_size=3, max_size=3),
                 min_size=1, max_size=3))
 def test_no_grid_line_gives_a_hidden_count_away(counts: list[list[int]]) -> None:
