@@ -76,11 +76,14 @@ def _category_names(categories: list[Category]) -> dict[str, str]:
 
 
 def _row_keys(figures: Figures) -> set[str]:
-    """Every row key the figures use (to name them in the CSV)."""
+    """Every row key the figures use, and the view's filters (to name them in the CSV; a
+    view of fewer than 3 cases has only its filters and total)."""
+    keys = {key for key in (figures.category_code,
+                            figures.channel.value if figures.channel else None) if key}
     details = figures.details
     if details is None:
-        return set()
-    keys = set(details.by_category_month.row_keys)
+        return keys
+    keys.update(details.by_category_month.row_keys)
     for block in fields(details):
         value = getattr(details, block.name)
         table = value.table if isinstance(value, Deadline) else value

@@ -122,6 +122,17 @@ def test_the_csv_speaks_the_pages_language(
     assert "total" not in text and "cases by channel" not in text
 
 
+def test_the_csv_of_a_small_view_names_its_filters(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """Outside tester: a view of fewer than 3 cases exported its category and channel as
+    codes ("it_fault", "web"); they are named as in the rest of the export."""
+    client = in_chinese(login_client(app, session_factory, services, world.admin))
+    text = client.get(f"/statistics/export.csv?period={current_quarter(services)}"
+                      "&category=it_fault&channel=web").get_data(as_text=True)
+    assert "<3" in text and "it_fault" not in text and ",web" not in text
+    assert "技术故障与信息系统问题" in text
+
+
 @pytest.mark.parametrize("query", ["period=last+year", "period=2026-Q5",
                                    "category=nonsense", "channel=pigeon"])
 def test_bad_filters_get_a_message_not_an_error(
