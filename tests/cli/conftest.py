@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import cli
 from tests.databases import fresh_database
+
+if TYPE_CHECKING:
+    from tests.cli.backup_instance import Instance
 
 #: A passphrase the policy accepts, for commands that ask for one.
 PASSPHRASE = "violet harbour cinnamon 7 ladders"
@@ -62,3 +66,20 @@ def enrol(env: dict[str, str], username: str, one_time: str) -> None:
         assert confirm_totp(session, services, account, pyotp.TOTP(secret).now())
         change_passphrase(session, services, account, one_time, f"{username} own quartz 77")
     engine.dispose()
+
+
+@pytest.fixture
+def instance(env: dict[str, str]) -> Instance:
+    """`candor init --recovery-key`, an enrolled case handler, one report with a file, and a
+    signed checkpoint (tests.cli.backup_instance)."""
+    from tests.cli.backup_instance import make_instance  # it uses `run` from here
+
+    return make_instance(env)
+
+
+@pytest.fixture
+def empty_target(backend: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of a new instance: no data directory yet, an empty database."""
+    (tmp_path / "db2").mkdir()
+    with fresh_database(backend, tmp_path / "db2", with_schema=False) as url:
+        yield {"CANDOR_DATA_DIR": str(tmp_path / "restored"), "CANDOR_DATABASE_URL": url}
