@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.log import AuditAction, record_event
@@ -35,6 +34,7 @@ from core.cases.content import Identity
 from core.cases.contexts import identity_context
 from core.cases.files import attachment_key, open_file_key
 from core.cases.grants import FIRST_EPOCH, CaseKeys
+from core.cases.identity_access import identity_approved
 from core.cases.reading import decrypt_case
 from core.cases.team import case_team, get_case, is_active_member
 from core.cases.views import FileView
@@ -43,9 +43,7 @@ from core.models import (
     Attachment,
     Case,
     Disclosure,
-    IdentityRequest,
     KeyKind,
-    RequestStatus,
     Reviewer,
 )
 from core.services import Services
@@ -117,20 +115,13 @@ def _identity(session: Session, case: Case, who: UnlockedReviewer,
     if case.disclosure is not Disclosure.CONFIDENTIAL or case.identity_ciphertext is None:
         return None
     key = keys.get(KeyKind.IDENTITY, FIRST_EPOCH)
-    if key is None or not _approved(session, case.id, who.reviewer_id):
+    if key is None or not identity_approved(session, case.id, who.reviewer_id):
         return None
     try:
         return Identity.from_bytes(decrypt_record(key, case.identity_ciphertext,
                                                   identity_context(case.reference)))
     except DecryptionError:
         return None
-
-
-def _approved(session: Session, case_id: int, reviewer_id: int) -> bool:
-    """Whether an identity custodian approved this member's request for the identity."""
-    return session.execute(select(IdentityRequest.id).where(
-        IdentityRequest.case_id == case_id, IdentityRequest.requester_id == reviewer_id,
-        IdentityRequest.status == RequestStatus.APPROVED)).first() is not None
 
 
 def _team(session: Session, case_id: int) -> Iterator[TeamPlace]:

@@ -9,8 +9,8 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
-from core.cases.content import MAX_LONG_TEXT, FileMeta, Identity, clean_text
-from core.cases.contexts import BINDING, identity_context, message_record_context
+from core.cases.content import MAX_LONG_TEXT, FileMeta, clean_text
+from core.cases.contexts import BINDING, message_record_context
 from core.cases.epochs import start_epoch
 from core.cases.exclusions import excluded_by_reporter
 from core.cases.files import (
@@ -23,11 +23,9 @@ from core.cases.files import (
     store_file,
 )
 from core.cases.grants import (
-    FIRST_EPOCH,
     CaseKeys,
     find_reviewer_grant,
     grant_to_reviewer,
-    open_reviewer_grant,
     reviewer_case_keys,
 )
 from core.cases.inbox_counts import (
@@ -63,7 +61,7 @@ from core.models.base import random_row_id
 from core.models.enums import FINAL_STATUSES
 from core.services import Services
 from crypto.errors import DecryptionError
-from crypto.records import decrypt_record, encrypt_record
+from crypto.records import encrypt_record
 
 
 class LastMemberError(Conflict):
@@ -125,26 +123,6 @@ def read_case_for_reviewer(session: Session, services: Services, who: UnlockedRe
     return view
 
 
-def reveal_identity(session: Session, services: Services, who: UnlockedReviewer, case_id: int,
-                    reason: str) -> Identity:
-    """Open a confidential reporter's identity, with the identity key an identity custodian
-    sealed to this reviewer by approving their request (core.cases.identity_requests). The
-    reason is kept as an internal note (encrypted under the team key); audited."""
-    case = _case(session, case_id)
-    reason = clean_text(reason, field="reason", limit=1000, required=True)
-    if case.identity_ciphertext is None:
-        raise Conflict("this report is anonymous: there is no identity to reveal")
-    identity_key = open_reviewer_grant(session, case.id, who.reviewer_id, who.private_key,
-                                       KeyKind.IDENTITY, FIRST_EPOCH)
-    identity = Identity.from_bytes(decrypt_record(identity_key, case.identity_ciphertext,
-                                                  identity_context(case.reference)))
-    note = _add_message(session, services, case, who, MessageKind.INTERNAL_NOTE,
-                        _keys(session, case, who), f"[identity revealed] {reason}", ())
-    record_event(session, services.clock, AuditAction.IDENTITY_REVEALED, who.actor,
-                 case_id=case.id, detail={"note_id": note.id})
-    return identity
-
-
 def store_reviewer_file(services: Services, who: UnlockedReviewer, session: Session,
                         case_id: int, kind: KeyKind, name: str, content_type: str,
                         chunks: Iterator[bytes]) -> StoredFile:
@@ -175,9 +153,11 @@ def store_checked_reviewer_file(services: Services, session: Session, kind: KeyK
                       limit=services.config.max_submission_bytes, session=session)
 
 
-def _add_message(session: Session, services: Services, case: Case, who: UnlockedReviewer,
-                 kind: MessageKind, keys: CaseKeys, body: str,
-                 files: Sequence[StoredFile]) -> Message:
+def add_message(session: Session, services: Services, case: Case, who: UnlockedReviewer,
+                kind: MessageKind, keys: CaseKeys, body: str,
+                files: Sequence[StoredFile] = ()) -> Message:
+    """Write a staff message of `kind` under its key, with no stage rule (send_message is the
+    use case; this is for records a step keeps, such as a reveal's reason)."""
     key_kind = policy_of(kind).key
     if not keys.holds(key_kind):
         raise AccessDenied("no grant for this message's key")
@@ -231,7 +211,7 @@ def send_message(session: Session, services: Services, who: UnlockedReviewer, ca
     if not allowed_in(kind, case.status):
         raise StageRefused(f"a {kind} cannot be sent while the case is {case.status}")
     text = clean_text(body, field="body", limit=MAX_LONG_TEXT, required=True)
-    message = _add_message(session, services, case, who, kind, _keys(session, case, who), text,
+    message = add_message(session, services, case, who, kind, _keys(session, case, who), text,
                            files)
     record_event(session, services.clock, AuditAction.REVIEWER_MESSAGE_POSTED, who.actor,
                  case_id=case.id, detail={"message_id": message.id, "kind": str(kind),

@@ -4,7 +4,8 @@ The identity key of a confidential report is sealed only to the identity custodi
 recovery key (core.intake.submission), never to the case team. A team member asks, with a
 reason; a custodian other than the requester approves, which seals the identity key to the
 requester (audited as a grant), or refuses. The requester then opens the identity
-(core.cases.casework.reveal_identity), and the reporter's thread tells them that their
+(core.cases.identity_access.reveal_identity: only with an approved request, even a custodian
+who holds the key by their role), and the reporter's thread tells them that their
 identity was disclosed to the case team (identity_disclosures).
 
 The reason is encrypted under a key of its own, sealed to the requester and each custodian:
@@ -30,6 +31,7 @@ from core.cases.grants import (
     is_excluded,
     open_reviewer_grant,
 )
+from core.cases.identity_access import identity_approved
 from core.cases.inbox_counts import lock_case
 from core.cases.retention import refuse_if_destroyed
 from core.errors import AccessDenied, Conflict, NotFound
@@ -83,7 +85,7 @@ def request_identity(session: Session, services: Services, who: UnlockedReviewer
     case_keys_of(session, case, who)  # a member of the team, holding its keys
     if case.disclosure is not Disclosure.CONFIDENTIAL or case.identity_ciphertext is None:
         raise Conflict("this report is anonymous: there is no identity to reveal")
-    if find_reviewer_grant(session, case.id, who.reviewer_id, KeyKind.IDENTITY) is not None:
+    if identity_approved(session, case.id, who.reviewer_id):
         raise Conflict("you can already reveal this identity")
     if session.execute(select(IdentityRequest.id).where(
             IdentityRequest.case_id == case.id, IdentityRequest.requester_id == who.reviewer_id,
@@ -185,14 +187,16 @@ def decide_identity_request(session: Session, services: Services, who: UnlockedR
             raise Conflict("the requester is excluded from this case")
         identity_key = open_reviewer_grant(session, case.id, who.reviewer_id, who.private_key,
                                            KeyKind.IDENTITY, FIRST_EPOCH)
+        # A custodian on the team holds the key by their role already: the approval alone
+        # lets them open it (core.cases.identity_access).
         if find_reviewer_grant(session, case.id, requester.id, KeyKind.IDENTITY,
-                               FIRST_EPOCH) is not None:
-            raise Conflict("the requester already holds the identity key")
-        grant_to_reviewer(case, requester, KeyKind.IDENTITY, identity_key, services.keyring,
-                          epoch=FIRST_EPOCH)
-        record_event(session, services.clock, AuditAction.CASE_GRANTED, who.actor,
-                     case_id=case.id, detail={"grantee_id": requester.id, "kinds": "identity",
-                                              "request_id": request.id})
+                               FIRST_EPOCH) is None:
+            grant_to_reviewer(case, requester, KeyKind.IDENTITY, identity_key,
+                              services.keyring, epoch=FIRST_EPOCH)
+            record_event(session, services.clock, AuditAction.CASE_GRANTED, who.actor,
+                         case_id=case.id, detail={"grantee_id": requester.id,
+                                                  "kinds": "identity",
+                                                  "request_id": request.id})
     request.status = RequestStatus.APPROVED if approve else RequestStatus.REFUSED
     request.decided_by = who.reviewer_id
     request.decided_at = services.clock.now()

@@ -20,11 +20,10 @@ from core.cases.casework import (
     open_file_for_reviewer,
     post_reviewer_message,
     read_case_for_reviewer,
-    reveal_identity,
     store_checked_reviewer_file,
 )
 from core.cases.files import StoredFile
-from core.cases.grants import find_reviewer_grant
+from core.cases.identity_access import identity_approved, reveal_identity
 from core.cases.kinds import policy_of
 from core.cases.readers import case_readers
 from core.cases.retention import due_on
@@ -67,8 +66,8 @@ def render_case(case_id: int, form: ReplyForm | None = None, error: str | None =
         return destroyed_case_page(destroyed, 409 if error is not None else status)
     view = read_case_for_reviewer(db(), c.services, auth.unlocked, case_id)
     case = get_case(db(), case_id)
-    can_reveal = (view.disclosure.value == "confidential" and find_reviewer_grant(
-        db(), case_id, auth.reviewer.id, KeyKind.IDENTITY) is not None)
+    can_reveal = (view.disclosure.value == "confidential"
+                  and identity_approved(db(), case_id, auth.reviewer.id))
     return render_template(
         "reviewer/case.html", view=view, case=case, team=case_team(db(), case_id),
         form=form if form is not None else ReplyForm(formdata=None), error=error,
@@ -173,6 +172,11 @@ def reveal(case_id: int) -> Any:
     the passphrase entered on this very form (a recent login is not enough)."""
     require_member(case_id)
     case = get_case(db(), case_id)
+    if not identity_approved(db(), case_id, current().reviewer.id):
+        # Two people, always (core.cases.identity_access): the way there is a request.
+        flash(_("The reporter's identity is opened only after an identity custodian other "
+                "than you has approved your request for it. Ask for it here."))
+        return redirect(url_for("identity.ask", case_id=case_id), code=303)
     form = RevealForm()
     if form.validate_on_submit():
         accepted, wait = reauthenticate(form.passphrase.data or "")

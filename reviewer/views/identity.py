@@ -75,8 +75,6 @@ def _decision_conflict_text(message: str) -> str:
             _("This request has already been decided: nothing was changed."),
         "the requester is excluded from this case":
             _("The requester is excluded from this case: the request cannot be approved."),
-        "the requester already holds the identity key":
-            _("The requester can already reveal this identity: nothing was changed."),
     }
     fallback: str = _("The request could not be decided.")
     return known.get(message, fallback)

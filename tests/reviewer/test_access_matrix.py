@@ -33,7 +33,7 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "cases.show":            (LOGIN, 200, 404, 404, 403, 403),
     "cases.reply":           (LOGIN, 400, 404, 404, 403, 403),
     "cases.download":        (LOGIN, 200, 404, 404, 403, 403),
-    "cases.reveal":          (LOGIN, 200, 404, 404, 403, 403),
+    "cases.reveal":          (LOGIN, 303, 404, 404, 403, 403),  # 303: no approved request
     "cases.grant":           (LOGIN, 200, 404, 404, 403, 403),
     "cases.exclude":         (LOGIN, 200, 404, 404, 403, 403),
     "case_file.export":      (LOGIN, 200, 404, 404, 403, 403),  # GET: the passphrase form

@@ -12,10 +12,10 @@ from sqlalchemy import text
 
 from core.cases.casework import (
     grant_case,
-    reveal_identity,
 )
 from core.cases.content import Identity
 from core.cases.contexts import identity_context
+from core.cases.identity_access import reveal_identity
 from core.cases.identity_requests import (
     decide_identity_request,
     identity_disclosures,
@@ -216,13 +216,25 @@ def test_a_requester_cannot_approve_their_own_request(
         assert identity_disclosures(s, case_id) == []
 
 
-def test_approving_for_a_requester_who_holds_the_key_is_not_a_crash(
+def test_a_custodian_on_the_team_cannot_reveal_alone(
         session_factory: Factory, services: Services, recovery_key: KeyPair, team: Team) -> None:
-    """Found while writing the test above: approving must refuse (Conflict) or succeed."""
-    _, request_id, cora = _requester_turned_custodian(session_factory, services, team,
-                                                      recovery_key)
-    try:
-        with transaction(session_factory) as s:
-            decide_identity_request(s, services, cora.unlocked, request_id, approve=True)
-    except Conflict:
-        pass  # refusing is as good as approving without a second grant
+    """Attack (outside tester): a custodian on the case team holds the identity key by their
+    role and opened the reporter's name alone; nobody approved, and the reporter's page never
+    said so. Now they ask like any member, another custodian approves (no second grant: they
+    hold the key), and only then does it open, with the day shown to the reporter."""
+    case_id, request_id, cora = _requester_turned_custodian(session_factory, services, team,
+                                                            recovery_key)
+    ivy = team["ivy"]
+    with transaction(session_factory) as s, pytest.raises(AccessDenied):
+        reveal_identity(s, services, ivy.unlocked, case_id, "I hold the key")
+    with session_factory() as s:
+        assert identity_disclosures(s, case_id) == []
+    grants = len(grants_of(session_factory, case_id, ivy.id))
+    with transaction(session_factory) as s:
+        decide_identity_request(s, services, cora.unlocked, request_id, approve=True)
+    assert len(grants_of(session_factory, case_id, ivy.id)) == grants
+    with transaction(session_factory) as s:
+        assert reveal_identity(s, services, ivy.unlocked, case_id, "interview") == IDENTITY
+        assert identity_disclosures(s, case_id) == [services.clock.today()]
+    with transaction(session_factory) as s, pytest.raises(Conflict):  # nothing left to ask
+        request_identity(s, services, ivy.unlocked, case_id, "again")

@@ -23,10 +23,10 @@ from core.cases.casework import (
     open_file_for_reviewer,
     post_reviewer_message,
     read_case_for_reviewer,
-    reveal_identity,
     store_reviewer_file,
 )
 from core.cases.content import Identity
+from core.cases.identity_access import reveal_identity
 from core.cases.identity_requests import decide_identity_request, request_identity
 from core.cases.recovery import regrant_member_cases
 from core.clock import Clock

@@ -19,9 +19,9 @@ from core.cases.casework import (
     open_file_for_reviewer,
     post_reviewer_message,
     read_case_for_reviewer,
-    reveal_identity,
 )
 from core.cases.content import Identity, ReportContent
+from core.cases.identity_access import reveal_identity
 from core.db import transaction
 from core.intake.reporter import (
     login_submitter,

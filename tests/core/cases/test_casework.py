@@ -12,8 +12,8 @@ from core.cases.casework import (
     grant_case,
     post_reviewer_message,
     read_case_for_reviewer,
-    reveal_identity,
 )
+from core.cases.identity_access import reveal_identity
 from core.cases.recovery import regrant_member_cases
 from core.db import transaction
 from core.errors import AccessDenied, Conflict, InvalidInput

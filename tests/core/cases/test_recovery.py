@@ -15,8 +15,8 @@ from core.cases.casework import (
     exclude_member,
     grant_case,
     read_case_for_reviewer,
-    reveal_identity,
 )
+from core.cases.identity_access import reveal_identity
 from core.cases.recovery import regrant_member_cases
 from core.db import transaction
 from core.errors import AccessDenied

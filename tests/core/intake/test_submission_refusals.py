@@ -11,10 +11,10 @@ from sqlalchemy import select, text
 from core.audit.log import AuditAction
 from core.cases.casework import (
     read_case_for_reviewer,
-    reveal_identity,
 )
 from core.cases.content import Identity, ReportContent
 from core.cases.contexts import identity_context
+from core.cases.identity_access import reveal_identity
 from core.db import transaction
 from core.errors import (
     AccessDenied,
