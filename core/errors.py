@@ -49,6 +49,13 @@ class Conflict(DomainError):
     """The change clashes with the current state (duplicate name, wrong stage, ...)."""
 
 
+class DamagedGrant(AccessDenied):
+    """A case key sealed to this reviewer does not open with their private key: the grant was
+    altered, or copied from someone else's, by someone writing to the database (a reset
+    deletes a reviewer's grants, so no honest grant is left sealed to an old key). Refused
+    like any access; the console also audits it as RECORD_TAMPERED."""
+
+
 class TamperedRecord(DomainError):
     """A stored ciphertext does not open at its place: it was moved, copied, re-attributed or
     altered by someone writing to the database. Not shown; audited as RECORD_TAMPERED."""

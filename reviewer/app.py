@@ -58,7 +58,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     catalogs = [HERE / "translations", Path(web.__file__).resolve().parent / "translations"]
     web.init_babel(app, translations_dir=";".join(str(d) for d in catalogs if d.is_dir()))
     web.install_security_headers(app)
-    web.install_error_pages(app)
+    web.install_error_pages(app, "reviewer/error.html")  # in the console's frame, with its menu
     csrf = CSRFProtect(app)
     app.jinja_env.globals["labels"] = labels
     # File sizes in the console's language ("Bytes" stayed English in Chinese pages).

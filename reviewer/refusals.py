@@ -7,7 +7,9 @@ lead-only step, `abort(404)` from `require_member` (a case the reviewer is not o
 error mapped to 403/404 by web.database, or a view that renders its own refusal page with
 that status. It looks only at the response's status, so a request is logged once whichever
 way it was refused, and the page itself is left exactly as it was: a case the reviewer is
-not on still answers the same 404 as a case that does not exist.
+not on still answers the same 404 as a case that does not exist. A refusal because a grant
+of the case does not open with the reviewer's own key (core.errors.DamagedGrant: the database
+was written to) is also logged as RECORD_TAMPERED, naming the grant.
 
 The event goes into the request's own unit of work, which web.database commits for every
 response below 500: after a domain error that unit was rolled back first, so the event is
@@ -29,6 +31,7 @@ from werkzeug.wrappers import Response
 
 from core.audit.log import Actor, AuditAction, record_event
 from core.cases.team import is_active_member
+from core.errors import DamagedGrant
 from reviewer.console import console
 from web.database import db
 
@@ -56,14 +59,23 @@ def _log_refusal(response: Response) -> Response:
         # A member's own case answered 404 (a file or action id that does not exist): no
         # access was refused, and auditors should not have to tell these from probing.
         return response
-    record_event(db(), console().services.clock, AuditAction.ACCESS_REFUSED,
-                 Actor.reviewer(auth.reviewer.id),
-                 case_id=case_id if isinstance(case_id, int) else None,
-                 detail=refusal_detail(endpoint, response.status_code))
+    actor, case = Actor.reviewer(auth.reviewer.id), case_id if isinstance(case_id, int) else None
+    if refused_by_damaged_grant():
+        # Not a question of rights: someone wrote to the database (an alarm for auditors).
+        record_event(db(), console().services.clock, AuditAction.RECORD_TAMPERED, actor,
+                     case_id=case, detail={"record": "grant"})
+    record_event(db(), console().services.clock, AuditAction.ACCESS_REFUSED, actor,
+                 case_id=case, detail=refusal_detail(endpoint, response.status_code))
     return response
+
+
+def refused_by_damaged_grant() -> bool:
+    """Whether this request was refused because a grant did not open (for the error page)."""
+    return isinstance(g.get("refused_by"), DamagedGrant)
 
 
 def install_refusal_log(app: Flask) -> None:
     """Log the console's refusals of logged-in staff (install after web.install_database, so
     that this runs before the request's commit: Flask runs after-request hooks in reverse)."""
     app.after_request(_log_refusal)
+    app.jinja_env.globals["refused_by_damaged_grant"] = refused_by_damaged_grant

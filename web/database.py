@@ -159,6 +159,7 @@ def install_database(app: Flask, database_url: str, *, pool_size: int = 50) -> D
     @app.errorhandler(CryptoError)
     def _domain_error(error: DomainError | CryptoError) -> Any:
         rollback()
+        g.refused_by = error  # for an app's after-request hooks (reviewer.refusals)
         return app.handle_http_exception(http_error_for(error))
 
     return database

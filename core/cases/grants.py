@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import AccessDenied
+from core.errors import AccessDenied, DamagedGrant
 from core.keyring import Keyring
 from core.models import Case, CaseGrant, CaseMember, KeyKind, Recipient, Reviewer
 from core.staff.keys import sealing_key
@@ -202,7 +202,7 @@ def reviewer_case_keys(session: Session, case: Case, reviewer_id: int,
         try:
             keys[(grant.epoch, grant.key_kind)] = open_sealed(private_key, grant.sealed_key)
         except CryptoError as exc:
-            raise AccessDenied("the grant does not open with this key") from exc
+            raise DamagedGrant("a grant of this case does not open with this key") from exc
     found = CaseKeys.of(case, keys)
     if not found.holds(KeyKind.CASE):
         raise AccessDenied("no grant for this case")
@@ -223,7 +223,7 @@ def open_reviewer_grant(
     try:
         return open_sealed(private_key, grant.sealed_key)
     except CryptoError as exc:
-        raise AccessDenied("the grant does not open with this key") from exc
+        raise DamagedGrant("a grant of this case does not open with this key") from exc
 
 
 def open_recovery_grant(session: Session, case_id: int, recovery_private_key: bytes,

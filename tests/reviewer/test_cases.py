@@ -8,7 +8,17 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
-from core.models import Attachment, CaseMember, CaseStatus, KeyKind, Message, MessageKind, Role
+from core.db import transaction
+from core.models import (
+    Attachment,
+    CaseGrant,
+    CaseMember,
+    CaseStatus,
+    KeyKind,
+    Message,
+    MessageKind,
+    Role,
+)
 from tests.core.factories import audit_actions, submit
 from tests.reviewer.conftest import CANARY, login_client, new_account
 from tests.reviewer.test_auth import csrf
@@ -73,6 +83,30 @@ def test_a_missing_attachment_blob_is_refused_as_tampered(app, session_factory, 
     """Outside tester: a blob gone from the store gave a 500."""
     _blob_path(session_factory, services, world.file_id).unlink()
     _refused_as_tampered(app, session_factory, services, world)
+
+
+def test_a_damaged_grant_is_refused_and_logged_as_tampering(app, session_factory, services,
+                                                            world):
+    """Outside tester: a grant with one byte changed answered "you do not have permission"
+    and was logged as a refused access only. The page now says the database was changed,
+    and the log names the grant as tampered, beside the refusal."""
+    with transaction(session_factory) as s:
+        grant = s.execute(select(CaseGrant).where(
+            CaseGrant.case_id == world.case_id, CaseGrant.reviewer_id == world.on_case.id,
+            CaseGrant.key_kind == KeyKind.CASE).order_by(CaseGrant.epoch.desc())).scalars().first()
+        sealed = bytearray(grant.sealed_key)
+        sealed[-1] ^= 1
+        grant.sealed_key = bytes(sealed)
+    client = login_client(app, session_factory, services, world.on_case)
+    before = audit_actions(session_factory)
+    response = client.get(f"/cases/{world.case_id}")
+    assert response.status_code == 403 and CANARY not in response.text
+    assert 'id="damaged-grant"' in response.text and 'id="nav-inbox"' in response.text
+    added = audit_actions(session_factory)[len(before):]
+    assert added == ["case:record:tampered", "access:refuse"]
+    # A member refused for want of a grant is told nothing of the kind.
+    other = login_client(app, session_factory, services, world.not_on_case)
+    assert 'id="damaged-grant"' not in other.get(f"/cases/{world.case_id}").text
 
 
 def _reply(client, case_id, kind, body, files=()):
