@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, has_request_context, redirect, request, session
 from flask_babel import Babel, get_locale
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
@@ -79,7 +80,7 @@ def init_babel(
         default_translation_directories=translations_dir,
     )
     app.jinja_env.filters["join_names"] = join_names
-    app.jinja_env.globals["sentences"] = sentences
+    app.jinja_env.globals.update(sentences=sentences, colon=colon, bracketed=bracketed)
     app.jinja_env.globals.update(
         html_lang=html_lang,
         current_language=current_language,
@@ -92,14 +93,30 @@ def init_babel(
 def join_names(names: Iterable[str]) -> str:
     """People's names as a list in the page's language: "A, B" in English, "A、B" in
     Chinese (an ASCII comma in Chinese text reads as a typo)."""
-    separator = "、" if str(get_locale() or "").startswith("zh") else ", "
+    separator = "、" if _chinese() else ", "
     return separator.join(names)
+
+
+def _chinese() -> bool:
+    return str(get_locale() or "").startswith("zh")
+
+
+def colon() -> str:
+    """What follows a label: "：" in Chinese ("阶段：已受理"), ": " in English (an ASCII colon
+    in Chinese text reads as a typo)."""
+    return "：" if _chinese() else ": "
+
+
+def bracketed(text: object) -> Markup:
+    """An aside after a word: "（您）" in Chinese, " (you)" in English. `text` is escaped
+    unless it is markup already."""
+    return (Markup("（{}）") if _chinese() else Markup(" ({})")).format(text)
 
 
 def sentences(*parts: str) -> str:
     """Translated sentences side by side: with a space in English, without one in Chinese
     (a space between Chinese sentences shows as a gap)."""
-    gap = "" if str(get_locale() or "").startswith("zh") else " "
+    gap = "" if _chinese() else " "
     return gap.join(part for part in parts if part)
 
 

@@ -69,7 +69,7 @@ def test_a_file_named_with_a_backslash_is_kept_over_http(
     # (" KB)": a bare "KB" may be part of a random token in the page.)
     assert "(8 bytes)" in page and "(4 bytes)" in page and " KB)" not in page
     chinese = http.get("/case", headers={"Accept-Language": "zh-CN"}).text
-    assert "(8 字节)" in chinese and " bytes)" not in chinese
+    assert "（8 字节）" in chinese and " bytes)" not in chinese  # Chinese parentheses
     assert_download(http, found[NOTES], NOTES, b"my notes")
     assert_download(http, found["b.txt"], "b.txt", b"windows path")
 

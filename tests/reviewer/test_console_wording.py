@@ -43,7 +43,7 @@ def test_the_case_page_in_chinese_says_no_bytes(app, session_factory, services, 
     # Only the visible text: tokens in the markup (CSRF, nonces) are random and may hold "kB".
     text = re.sub(r"<[^>]*>", " ", page)
     assert "Bytes" not in text and "kB" not in text
-    assert "(15 KB)" in text  # the world's attachment: 15,000 bytes
+    assert "（15 KB）" in text  # the world's attachment: 15,000 bytes, parenthesised in Chinese
 
 
 def test_a_changed_passphrase_is_confirmed(app, session_factory, services, world) -> None:
@@ -71,3 +71,16 @@ def test_every_open_stage_names_a_next_step_the_console_offers(app) -> None:
             if status is not CaseStatus.CLOSED:
                 assert text != "Nothing more is due on this case.", status
 
+
+
+def test_an_error_page_keeps_the_consoles_menu(app, session_factory, services, world) -> None:
+    """Outside tester: the console's 404 page had no navigation, only "Go to the start
+    page". It is now framed like every console page, in the page's language."""
+    client = login_client(app, session_factory, services, world.on_case)
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404
+    assert 'id="nav-inbox"' in missing.text and 'id="logout"' in missing.text
+    assert "Error code: 404" in missing.text
+    anonymous = app.test_client().get("/no-such-page")
+    assert anonymous.status_code in (302, 303, 404)
+    assert 'id="nav-inbox"' not in anonymous.text

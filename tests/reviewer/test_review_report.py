@@ -61,6 +61,36 @@ def test_the_pdf_has_the_dashboards_figures_and_hides_small_cells(
     assert audit_size(session_factory) == before  # nothing was decrypted
 
 
+def stranded_headings(data: bytes, headings: list[str]) -> list[str]:
+    """The headings and captions that end a page, with what they head on the next (the
+    page's text in reading order, its footer line left out)."""
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    stranded = []
+    for page in reader.pages[:-1]:
+        lines = [line.strip() for line in page.extract_text(extraction_mode="layout")
+                 .splitlines() if line.strip()][:-1]
+        tail = " ".join(" ".join(lines[-3:]).split())
+        stranded += [h for h in headings if tail.endswith(h)]
+    return stranded
+
+
+def test_no_heading_is_left_at_the_foot_of_a_page(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """Outside tester: "4. Corrective actions" and its table's caption ended a page, the
+    table on the next. A heading, a caption and what they head now stay together."""
+    add_cases(session_factory, services, "it_fault", 4)
+    add_cases(session_factory, services, "security", 1)
+    client = login_client(app, session_factory, services, world.admin)
+    data = client.get(f"/statistics/review.pdf?period={current_quarter(services)}").data
+    assert len(pypdf.PdfReader(io.BytesIO(data)).pages) > 2  # pages to break between
+    headings = ["1. Volumes", "2. Times and deadlines", "3. Scope, findings and root causes",
+                "4. Corrective actions", "5. Recurring themes", "6. Reporters' satisfaction",
+                "7. Questions for the review", "Cases by channel", "Cases by scope decision",
+                "Cases by finding", "Cases by root cause", "Corrective actions of these cases",
+                "Reporters' answers to the outcome", "Cases by category and month"]
+    assert stranded_headings(data, headings) == []
+
+
 def test_the_html_is_self_contained(app: Any, world: World, session_factory: Any,
                                     services: Any) -> None:
     add_cases(session_factory, services, "it_fault", 4)

@@ -128,3 +128,17 @@ def test_lists_and_sentences_follow_the_language(app: Flask, accept: str, names:
         shown = render_template_string("{{ ['Ann', 'Bo']|join_names }}|{{ sentences(a, b) }}",
                                        a=parts[0], b=parts[1])
     assert shown == f"{names}|{sentences}"
+
+
+@pytest.mark.parametrize(("accept", "shown"), [
+    ("en", "Stage: open | Cases (3) | alice (&lt;b&gt;)"),
+    ("zh-CN", "Stage：open | Cases（3） | alice（&lt;b&gt;）"),
+])
+def test_labels_and_asides_follow_the_language(app: Flask, accept: str, shown: str) -> None:
+    """Outside tester: ASCII colons and parentheses in the Chinese console ("阶段已变更: ",
+    "案件 (1)"). An aside is escaped like any other value."""
+    with app.test_request_context("/", headers={"Accept-Language": accept}):
+        text = render_template_string(
+            "Stage{{ colon() }}open | Cases{{ bracketed(3) }} | alice{{ bracketed(x) }}",
+            x="<b>")
+    assert text == shown
