@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -117,7 +118,9 @@ def print_credentials(details: dict[str, Any], valid: dict[str, bool]) -> None:
             click.echo("      Passphrase:   changed since the demo was made: use the one you "
                        "chose")
         click.echo(f"      TOTP secret:  {account['totp_secret']}")
-    click.echo("  A TOTP code now: python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"")
+    # The interpreter running Candor has pyotp; the system's python may not (outside tester).
+    click.echo(f"  A TOTP code now: {sys.executable} -c "
+               "\"import pyotp; print(pyotp.TOTP('SECRET').now())\"")
     click.echo(f"  Recovery key: {details['recovery_key']}")
 
 

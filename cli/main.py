@@ -25,13 +25,18 @@ from cli.serve import serve
 
 
 class CandorGroup(click.Group):
-    """Turns expected failures into one clear line on stderr and exit status 1."""
+    """Turns expected failures, and the file system's refusals, into one clear line on
+    stderr and exit status 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
             click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        except OSError as exc:  # a folder missing, no permission, a port in use...
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.echo(f"Error: {exc.strerror or exc}{where}", err=True)
             sys.exit(1)
 
 

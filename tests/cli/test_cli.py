@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pyotp
+import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
@@ -56,6 +57,22 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     assert result.output.startswith("Error: cannot reach the database")
     assert "Traceback" not in result.output
     assert not (tmp_path / "data" / "secrets").exists()
+
+
+@pytest.mark.parametrize("command", [("audit", "export", "{missing}/log.zip"),
+                                     ("backup", "{file}/backup"),
+                                     ("report", "--period", "2026-Q4", "--output-dir",
+                                      "{file}/reports")])
+def test_a_path_that_cannot_be_written_is_one_clear_line(
+        initialised_env: dict[str, str], tmp_path: Path, command: tuple[str, ...]) -> None:
+    """Outside tester: a folder that does not exist gave a Python traceback."""
+    (tmp_path / "a-file").write_text("not a folder")
+    places = {"missing": str(tmp_path / "no" / "such"), "file": str(tmp_path / "a-file")}
+    result = run(initialised_env, *(part.format(**places) for part in command))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: ") and str(tmp_path) in line
 
 
 def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
