@@ -116,6 +116,14 @@ ROLE = {
     Role.AUDITOR: _l("Auditor"),
 }
 
+#: Where a stored public key was found failing its check (core.staff.keys.key_alarm).
+KEY_ALARM_PLACE = {
+    "login": _l("at its owner's login"),
+    "submission": _l("when a report was sealed"),
+    "epoch": _l("when a case moved to new keys"),
+    "identity-request": _l("when an identity request was sealed"),
+}
+
 MEMBER_ROLE = {
     MemberRole.INTAKE: _l("Intake"),
     MemberRole.LEAD: _l("Lead investigator"),

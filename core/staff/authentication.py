@@ -74,6 +74,9 @@ class LoginResult:
     reviewer_id: int | None = None
     next_step: NextStep = NextStep.READY
     retry_after: int | None = None
+    #: The stored public key was not this account's (someone wrote to the database): it was
+    #: restored at this login and the admins alerted. The owner should be told too.
+    key_restored: bool = False
 
     @property
     def ok(self) -> bool:

@@ -181,14 +181,15 @@ def finish_login(session: Session, services: Services, attempt: LoginAttempt,
         reviewer.passphrase_hash = check.new_hash
     if check.new_wrapping is not None:
         reviewer.wrapped_private_key = check.new_wrapping
-    if check.private_key is not None:
-        _check_public_key(session, services, reviewer, check.private_key)
+    restored = check.private_key is not None and _check_public_key(
+        session, services, reviewer, check.private_key)
     reviewer.failed_logins = 0
     reviewer.locked_until = None
     token = create_session(session, services, reviewer, check.private_key)
     record_event(session, services.clock, AuditAction.LOGIN_SUCCEEDED,
                  Actor.reviewer(reviewer.id), detail={"totp": step is not None})
-    return LoginResult(token=token, reviewer_id=reviewer.id, next_step=next_step_of(reviewer))
+    return LoginResult(token=token, reviewer_id=reviewer.id, next_step=next_step_of(reviewer),
+                       key_restored=restored)
 
 
 def authenticate(session: Session, services: Services, username: str, passphrase: str,
@@ -231,15 +232,18 @@ def _try_unwrap(wrapped: bytes, passphrase: str) -> bytes | None:
 
 
 def _check_public_key(session: Session, services: Services, reviewer: Reviewer,
-                      private_key: bytes) -> None:
+                      private_key: bytes) -> bool:
     """The stored public key must be the one of the private key the owner just unwrapped,
     with a valid tag. Otherwise someone wrote to the database: raise the alarm for the admins
-    and restore the owner's real public key (they proved it with passphrase and TOTP)."""
+    and restore the owner's real public key (they proved it with passphrase and TOTP).
+    Whether the alarm was raised."""
     real = public_key_of(private_key)
     if reviewer.public_key == real and public_key_trusted(services.keyring, reviewer):
-        return
-    if reviewer.public_key_tag is not None or reviewer.public_key != real:
+        return False
+    alarm = reviewer.public_key_tag is not None or reviewer.public_key != real
+    if alarm:
         key_alarm(session, services, reviewer, Actor.reviewer(reviewer.id), where="login")
     # (No tag and the right key: an account from before tags, authenticated now.)
     reviewer.public_key = real
     tag_public_key(services.keyring, reviewer)
+    return alarm

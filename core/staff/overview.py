@@ -4,15 +4,18 @@ case content."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from core.audit.log import AuditAction
 from core.cases.unreached import UnreachedCases, unreached_cases
 from core.categories.lookup import unrouted_categories
 from core.keyring import Keyring
-from core.models import Case, Category, Reviewer, Role
+from core.models import AuditEvent, Case, Category, Reviewer, Role
 from core.staff.keys import public_key_trusted
 
 
@@ -50,6 +53,37 @@ def admin_overview(session: Session) -> AdminOverview:
     return AdminOverview(active_accounts=counts, waiting_accounts=waiting, total_cases=total,
                          unrouted=unrouted_categories(session),
                          unreached=unreached_cases(session))
+
+
+#: How long the dashboard lists a key alarm after it was raised.
+KEY_ALARM_DAYS = 30
+
+
+@dataclass(frozen=True)
+class KeyAlarm:
+    """One rejected public key, from the access log: the day, the account, where found."""
+
+    day: date
+    account: str
+    where: str
+
+
+def recent_key_alarms(session: Session, today: date) -> list[KeyAlarm]:
+    """The key alarms of the last KEY_ALARM_DAYS days, newest first. The stored key is put
+    right at its owner's next login, and untrusted_keys then lists nothing: without this the
+    alarm could come and go between two looks at the dashboard (outside tester)."""
+    since = datetime.combine(today - timedelta(days=KEY_ALARM_DAYS), time.min, tzinfo=UTC)
+    names = dict(session.execute(select(Reviewer.id, Reviewer.username)).tuples().all())
+    alarms = []
+    for occurred, detail in session.execute(
+            select(AuditEvent.occurred_at, AuditEvent.detail)
+            .where(AuditEvent.action == AuditAction.KEY_REJECTED.value,
+                   AuditEvent.occurred_at >= since)
+            .order_by(AuditEvent.position.desc())).tuples():
+        facts = json.loads(detail)
+        account = facts.get("account") or names.get(facts.get("reviewer_id"), "?")
+        alarms.append(KeyAlarm(occurred.date(), str(account), str(facts.get("where", ""))))
+    return alarms
 
 
 def untrusted_keys(session: Session, keyring: Keyring) -> list[Reviewer]:

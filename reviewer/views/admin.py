@@ -37,7 +37,12 @@ from core.staff.approvals import (
     request_intake,
 )
 from core.staff.keys import may_hold_case_keys
-from core.staff.overview import admin_overview, untrusted_keys
+from core.staff.overview import (
+    KEY_ALARM_DAYS,
+    admin_overview,
+    recent_key_alarms,
+    untrusted_keys,
+)
 from core.staff.passphrases import HashedPassphrase, one_time_passphrase
 from reviewer.console import console
 from reviewer.forms import (
@@ -89,7 +94,8 @@ def dashboard() -> Any:
                            unreached=overview.unreached, waiting=overview.waiting_accounts,
                            counts=overview.active_accounts, total_cases=overview.total_cases,
                            key_alarms=untrusted_keys(db(), console().services.keyring),
-                           pending=len(pending_changes(db())))
+                           recent_alarms=recent_key_alarms(db(), console().services.clock.today()),
+                           alarm_days=KEY_ALARM_DAYS, pending=len(pending_changes(db())))
 
 
 @blueprint.get("/reviewers")

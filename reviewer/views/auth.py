@@ -77,6 +77,10 @@ def login() -> Any:
             flask_session.clear()  # new CSRF token with the new session
             if language:
                 flask_session[LANGUAGE_KEY] = language
+            if result.key_restored:  # the owner is told as well as the admins
+                flash(_("The public key stored for your account had been changed in the "
+                        "database. It has been put right, and the administrators were "
+                        "alerted. Tell your security team if you did not expect this."))
             if result.next_step is NextStep.ENROL_TOTP:
                 target = url_for("auth.enrol")
             elif result.next_step is NextStep.CHANGE_PASSPHRASE:

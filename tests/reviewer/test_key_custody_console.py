@@ -19,8 +19,13 @@ from core.models import (
 )
 from crypto.keys import generate_keypair
 from tests.core.factories import add_reviewer, audit_actions, seed_categories, submit
-from tests.reviewer.conftest import login_client, new_account
-from tests.reviewer.test_auth import csrf
+from tests.reviewer.conftest import (
+    current_code,
+    freeze_mid_totp_step,
+    login_client,
+    new_account,
+)
+from tests.reviewer.test_auth import csrf, post_login
 
 
 def _post(client, page: str, action: str, **fields: str):
@@ -170,3 +175,31 @@ def test_a_swapped_public_key_raises_the_alarm_on_the_dashboard(app, session_fac
                   .values(public_key=generate_keypair().public_key))
     page = login_client(app, session_factory, services, ada).get("/admin").text
     assert 'id="key-alarms"' in page and "ivy" in page
+
+
+def test_a_restored_key_stays_on_the_dashboard_and_its_owner_is_told(app, session_factory,
+                                                                    services):
+    """Outside tester: at the owner's next login the key was put right without a word to
+    them, and the dashboard's alarm vanished, so an admin who looked later saw nothing."""
+    freeze_mid_totp_step(services)
+    ada = new_account(session_factory, services, "ada", Role.ADMIN)
+    ivy = new_account(session_factory, services, "ivy")
+    with session_factory() as s, s.begin():
+        s.execute(update(Reviewer).where(Reviewer.id == ivy.id)
+                  .values(public_key=generate_keypair().public_key))
+    owner = app.test_client()
+    answer = post_login(owner, "ivy", ivy.passphrase,
+                        current_code(services, session_factory, ivy.id))
+    assert answer.status_code == 303
+    landing = owner.get(answer.location, follow_redirects=True).text
+    assert "had been changed in the database" in landing
+    page = login_client(app, session_factory, services, ada).get("/admin").text
+    assert 'id="key-alarms"' not in page  # the key is right again
+    assert 'id="recent-key-alarms"' in page
+    assert f"<li>{services.clock.today().isoformat()} · ivy · at its owner's login</li>" in page
+    # A login with nothing wrong says nothing.
+    again = app.test_client()
+    answer = post_login(again, "ivy", ivy.passphrase,
+                        current_code(services, session_factory, ivy.id, 1))
+    assert "had been changed in the database" not in again.get(answer.location,
+                                                               follow_redirects=True).text
