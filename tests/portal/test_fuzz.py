@@ -304,3 +304,11 @@ def test_fuzz_report_content_type(fuzz_app: Flask, content_type: str) -> None:
     body, _ = multipart_body([("csrf_token", token), ("summary", "s")])
     response = client.post("/report", data=body, headers={"Content-Type": content_type})
     assert response.status_code < 500
+
+
+@pytest.mark.parametrize("path", ["/report?x=%00", "/language/en?next=%2F%00", "/?a%00=1"])
+def test_a_nul_in_the_address_is_a_clear_answer(fuzz_client, path: str) -> None:
+    """A NUL in a query is a 400 in the portal as in the console (web.requests)."""
+    answer = fuzz_client.get(path)
+    assert answer.status_code == 400
+    assert "Traceback" not in answer.get_data(as_text=True)

@@ -102,3 +102,17 @@ def test_a_nul_in_any_field_is_a_clear_answer(app_nocsrf, session_factory, servi
         else:
             response = client.post(path, data=data)
         assert response.status_code < 500, (name, data)
+
+
+@pytest.mark.parametrize(("who", "path"), [
+    ("on_case", "/cases?ref=%00"), ("on_case", "/cases?q=a%00b"),
+    ("auditor", "/audit?case=%00"), ("admin", "/statistics?period=2026%00"),
+    (None, "/login?next=%00")])
+def test_a_nul_in_the_address_is_a_clear_answer(app, session_factory, services, world, who,
+                                                path):
+    """Outside tester: "/cases?ref=%00" answered 500 on PostgreSQL (text refuses NUL). Any
+    NUL in a query is now a 400, before any query of the database."""
+    client = login_client(app, session_factory, services, getattr(world, who) if who else None)
+    answer = client.get(path)
+    assert answer.status_code == 400, answer.status_code
+    assert "Traceback" not in answer.text
