@@ -121,6 +121,8 @@ def run_gunicorn(app: Flask, host: str, port: int, workers: int, threads: int,
             if "control_socket_disable" in self.cfg.settings:
                 self.cfg.set("control_socket_disable", True)
             self.cfg.set("errorlog", "-")
+            # Nor clients' addresses in the error log (a request it cannot parse).
+            self.cfg.set("logger_class", "cli.serve_logging.AddressFreeLogger")
             self.cfg.set("post_fork", post_fork)
 
         def load(self) -> Any:

@@ -63,12 +63,21 @@ def test_serve_portal_under_gunicorn_answers_and_logs_no_requests(
         assert "Server" not in headers and "gunicorn" not in str(headers).lower()
         # Threaded workers that read request heads without a thread (cli.http_worker).
         assert "SlowClientSafeWorker" in output.read_text()
+        # A request line too long for gunicorn: answered 414, and warned about without the
+        # client's address (outside tester: "Invalid request from ip=127.0.0.1").
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            raw.sendall(b"GET /report?x=" + b"a" * 6000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert b" 414 " in raw.recv(200)
+        deadline = time.monotonic() + 10
+        while "Invalid request" not in output.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "Invalid request from ip=(not logged)" in output.read_text()
     finally:
         server.terminate()
         server.wait(timeout=30)
     log = output.read_text()
     # No access log: neither the request nor the client's address is written anywhere.
-    assert "/report" not in log and "GET" not in log
+    assert "/report" not in log and "GET" not in log and "ip=127.0.0.1" not in log
     # No control socket shared by every instance of the user (~/.gunicorn/gunicorn.ctl).
     assert list(home.iterdir()) == []
     assert "control" not in log.lower()
