@@ -141,12 +141,12 @@ def verify(file: Path, kept: tuple[Path, ...], public_key: str | None) -> None:
         _check_readable(file)
         if zipfile.is_zipfile(file):
             source, report = "export", _verify_with_progress(file, key, notes)
-        elif key is not None:
+        elif _is_proof(file) and key is not None:
             source, report = "proof", verify_proof(file, key=key, kept=notes)
         elif _is_proof(file):
             raise click.UsageError("a proof is checked against --public-key (the verifier "
                                    "key you were given)")
-        else:
+        else:  # (said in words: a parser's "Expecting value: line 1" told nobody anything)
             # Not a usage slip: no option would make this file verifiable.
             raise Unreadable(f"{file} is neither an export (a ZIP file) nor a proof from "
                              "`candor audit prove`")

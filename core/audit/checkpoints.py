@@ -27,7 +27,7 @@ from core.audit.log import (
     record_event,
     verify_events,
 )
-from core.audit.store import chain_mark, checkpoint_files, leaf_file
+from core.audit.store import LeafFile, chain_mark, checkpoint_files, leaf_file
 from core.errors import DomainError
 from core.models import AuditCheckpoint, AuditEvent, Reviewer, Role
 from core.services import Services
@@ -47,10 +47,13 @@ class LogDamaged(DomainError):
     """The log in the database no longer matches what was checkpointed (or its own hashes):
     someone wrote to the database. `position` is the first entry found wrong."""
 
-    def __init__(self, position: int, what: str) -> None:
-        super().__init__(f"the access log is damaged at position {position}: {what}; "
-                         "no checkpoint was signed. Run `candor audit export` and "
-                         "`candor audit verify` to see what changed.")
+    def __init__(self, position: int, what: str, *, exact: bool = True) -> None:
+        where = f"at position {position}" if exact else f"at or before position {position}"
+        hint = ("" if exact else " `candor audit checkpoint --full` names the first changed "
+                "entry;")
+        super().__init__(f"the access log is damaged {where}: {what}; no checkpoint was "
+                         f"signed.{hint} Run `candor audit export` and `candor audit verify` "
+                         "to see what changed.")
         self.position = position
 
 
@@ -88,6 +91,7 @@ def sign_checkpoint(session: Session, services: Services, actor: Actor | None = 
                                      mark.read())
     # Every entry up to head.size was committed before this transaction took the head lock,
     # so the leaf file never records an entry that could still roll back.
+    _check_last_signed(session, services, leaves)
     leaves.append(new_leaves)
     mark.write(head.size, bytes(head.head))
     root = leaves.root()
@@ -104,6 +108,28 @@ def sign_checkpoint(session: Session, services: Services, actor: Actor | None = 
     return SignedCheckpoint(row=row, path=str(path))
 
 
+def _check_last_signed(session: Session, services: Services, leaves: LeafFile) -> None:
+    """The recorded leaves must still give the root of the newest signed checkpoint. Someone
+    holding the data directory but not the signing key could otherwise rewrite an entry,
+    recompute the chain and the leaf file, and have the next checkpoint signed over it
+    (outside tester). The note's signature is checked, not the row's root: both are in the
+    database."""
+    last = session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc())
+                           .limit(1)).scalar_one_or_none()
+    if last is None or last.size == 0:
+        return
+    # Under the origin it was signed with (an origin changed since keeps its old notes).
+    key = VerifierKey(last.note.split("\n", 1)[0], services.keyring.audit_verify_key)
+    try:
+        signed = open_checkpoint(last.note, key)
+    except NoteError:
+        raise LogDamaged(last.size - 1, "the newest stored checkpoint does not verify with "
+                         "this instance's key", exact=False) from None
+    if signed.size > leaves.count() or leaves.root(signed.size) != signed.root:
+        raise LogDamaged(signed.size - 1, f"the log no longer gives the root of the checkpoint "
+                         f"of size {signed.size} signed before", exact=False)
+
+
 def _checked_new_leaves(session: Session, start: int, end: int, last_recorded: bytes | None,
                         mark: tuple[int, bytes] | None) -> bytes:
     """The leaf hashes of entries [start, end), checked against their stored hashes and the
@@ -112,7 +138,10 @@ def _checked_new_leaves(session: Session, start: int, end: int, last_recorded: b
     if start:
         before = session.get(AuditEvent, start - 1)
         if before is None or leaf_hash(entry_bytes(before)) != last_recorded:
-            raise LogDamaged(start - 1, "the entry differs from the one checkpointed")
+            # The last checkpointed entry; one before it may be the first that changed (one
+            # removed and the rest renumbered shifts every later entry): not exact.
+            raise LogDamaged(start - 1, "the entry differs from the one checkpointed",
+                             exact=False)
         previous_chain = bytes(before.chain_hash)
         if mark is not None and mark != (start, previous_chain):
             raise LogDamaged(start - 1, "the hash chain up to this entry was recomputed, so "

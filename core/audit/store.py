@@ -64,11 +64,13 @@ class LeafFile:
                 whole -= len(chunk)
                 yield chunk
 
-    def root(self) -> bytes:
-        """The Merkle root of every recorded leaf."""
+    def root(self, size: int | None = None) -> bytes:
+        """The Merkle root of the first `size` recorded leaves (default: all of them)."""
         stream = RootStream()
         for chunk in self.chunks():
             for offset in range(0, len(chunk), HASH_BYTES):
+                if stream.size == size:
+                    return stream.root()
                 stream.append(chunk[offset:offset + HASH_BYTES])
         return stream.root()
 

@@ -148,8 +148,11 @@ def test_verify_a_text_file_that_is_no_proof_is_unreadable(tmp_path: Path) -> No
         assert result.exit_code == 3, result.output
         assert result.stderr.startswith("Error: ") and "Usage:" not in result.output
         assert str(note) in result.stderr and "Traceback" not in result.output
-    assert verify(note).stderr == (f"Error: {note} is neither an export (a ZIP file) nor a "
-                                   "proof from `candor audit prove`\n")
+    # The same words with the key (outside tester: "is not a proof file (Expecting value:
+    # line 1 column 1 (char 0))", a JSON parser's message).
+    for args in ((), ("--public-key", key)):
+        assert verify(note, *args).stderr == (f"Error: {note} is neither an export (a ZIP "
+                                              "file) nor a proof from `candor audit prove`\n")
 
 
 def test_verify_a_missing_checkpoint_or_key_file_is_unreadable(tmp_path: Path) -> None:

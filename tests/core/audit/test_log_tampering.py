@@ -112,14 +112,9 @@ def test_truncated_tail_is_detected_against_the_head(session_factory, services, 
         verify_all(session_factory)
 
 
-def test_checkpoint_refuses_a_rewritten_history(session_factory, services, world):
-    """Someone with database access recomputes every hash after an edit: the chain is
-    internally consistent again, but the next checkpoint refuses to sign it, and the signed
-    root no longer matches the log."""
-    _populate(session_factory, services, world)
-    with transaction(session_factory) as s:
-        signed = sign_checkpoint(s, services)
-        cp_size, cp_root = signed.row.size, bytes(signed.row.root)
+def _forge_entry_1(session_factory) -> None:
+    """Edit entry 1 and recompute every leaf and chain hash and the head, as someone with
+    database access can: the chain is internally consistent again."""
     from crypto.audit_chain import chain_hash, leaf_hash
 
     with transaction(session_factory) as s:
@@ -130,6 +125,19 @@ def test_checkpoint_refuses_a_rewritten_history(session_factory, services, world
             event.leaf_hash = leaf_hash(entry_bytes(event))
             event.chain_hash = current = chain_hash(current, event.leaf_hash)
         s.get(AuditHead, 1).head = current
+
+
+def test_checkpoint_refuses_a_rewritten_history(session_factory, services, world):
+    """Someone with database access recomputes every hash after an edit: the chain is
+    internally consistent again, but the next checkpoint refuses to sign it, and the signed
+    root no longer matches the log."""
+    _populate(session_factory, services, world)
+    with transaction(session_factory) as s:
+        signed = sign_checkpoint(s, services)
+        cp_size, cp_root = signed.row.size, bytes(signed.row.root)
+    from crypto.audit_chain import leaf_hash
+
+    _forge_entry_1(session_factory)
     verify_all(session_factory)  # internally consistent
     with session_factory() as s:
         events = all_events(s)
@@ -211,3 +219,31 @@ def test_a_full_check_names_an_edit_the_hourly_check_cannot_see(session_factory,
     assert refused.value.position == 1
     with transaction(session_factory) as s:
         sign_checkpoint(s, services)  # the hourly check does not look back (SECURITY.md)
+
+
+def test_a_rewritten_leaf_file_is_not_signed_over(session_factory, services, world):
+    """Outside tester: with the data directory but not the signing key, someone rewrote an
+    entry, recomputed the chain, the leaf file and the chain mark, and `checkpoint --full`
+    signed new checkpoints over it. The newest signed checkpoint's root is checked first."""
+    from core.audit.store import chain_mark, leaf_file
+    from crypto.audit_chain import leaf_hash
+
+    _populate(session_factory, services, world)
+    with transaction(session_factory) as s:
+        cp_size = sign_checkpoint(s, services).row.size
+    _forge_entry_1(session_factory)
+    with session_factory() as s:
+        events = all_events(s)
+        leaves = b"".join(leaf_hash(entry_bytes(e)) for e in events[:cp_size])
+        mark = (cp_size, bytes(events[cp_size - 1].chain_hash))
+    data_dir = services.config.data_dir
+    leaf_file(data_dir).path.write_bytes(leaves)
+    chain_mark(data_dir).write(*mark)
+    for full in (False, True):
+        with pytest.raises(LogDamaged) as refused, transaction(session_factory) as s:
+            sign_checkpoint(s, services, full=full)
+        assert refused.value.position == cp_size - 1
+        assert f"checkpoint of size {cp_size}" in str(refused.value)
+        assert "at or before position" in str(refused.value)
+    with session_factory() as s:
+        assert s.execute(select(AuditCheckpoint.size)).scalars().all() == [cp_size]
