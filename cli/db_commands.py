@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.context import CliContext, pass_context
+from core.cases.membership_tags import tag_untagged_memberships
 from core.cases.recovery import withdraw_legacy_identity_grants
 from core.schema import database_revision, missing_revisions
 from core.staff.accounts import bind_accounts_after_upgrade
@@ -42,11 +43,15 @@ def db_upgrade(obj: CliContext) -> None:
         click.echo("No migration to apply: the database is up to date.")
     if obj.config.secrets_dir.exists():
         with obj.transaction() as session:
-            bound = bind_accounts_after_upgrade(session, obj.services)
+            bound = bind_accounts_after_upgrade(session, obj.services,
+                                                standings="0018" in applied)
+            if "0018" in applied:  # memberships as they stand, like the accounts
+                tag_untagged_memberships(session, obj.services.keyring)
             legacy = withdraw_legacy_identity_grants(session, obj.services)
         if bound:
-            click.echo(f"Bound the keys and authenticator secrets of {bound} account(s) "
-                       "written before migration 0009 to this instance.")
+            click.echo(f"Bound {bound} account(s) to this instance's account key (keys and "
+                       "authenticator secrets written before migration 0009, standing "
+                       "before 0018), as they stand now.")
         if legacy.withdrawn:
             click.echo(f"Withdrew {legacy.withdrawn} identity key grant(s) that intake handlers "
                        "held before migration 0009; give the identity custodians theirs with "

@@ -21,6 +21,8 @@ from core.staff.accounts import (
     reset_totp,
     set_custodian,
 )
+from core.staff.approvals import approve_by_operator
+from core.staff.keys import confirm_standing
 from core.staff.passphrases import one_time_passphrase, prepare_passphrase
 from crypto.recovery import import_private_key
 
@@ -87,6 +89,38 @@ def reviewer_custodian(obj: CliContext, username: str, remove: bool) -> None:
     with obj.transaction() as session:
         set_custodian(session, obj.services, get_reviewer(session, username), not remove)
     click.echo(f"{username!r} is {'no longer ' if remove else ''}an identity custodian.")
+
+
+@reviewer.command("approve")
+@click.argument("username")
+@pass_context
+def reviewer_approve(obj: CliContext, username: str) -> None:
+    """Approve an account waiting for a second admin (made, or its passphrase reset, in the
+    console): the operator's command, for an instance with no other admin to approve it.
+    Audited."""
+    with obj.transaction() as session:
+        approve_by_operator(session, obj.services, username)
+    click.echo(f"Approved {username!r}: it may act, and receive reports, once enrolled.")
+
+
+@reviewer.command("confirm")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="Confirm without asking.")
+@pass_context
+def reviewer_confirm(obj: CliContext, username: str, yes: bool) -> None:
+    """Vouch for an account whose record failed its check (the admin dashboard's alarm:
+    someone changed its role, approval, custodian role or passphrase in the database), as it
+    stands now. Until then it cannot log in and nothing is sealed to it. Check the account
+    first (`candor reviewer list`, the access log); audited."""
+    if not yes:  # asked outside any transaction: SQLite's would hold every write meanwhile
+        with obj.transaction() as session:
+            row = _list_row(get_reviewer(session, username))
+        click.echo(f"{username}: role {row[1]}, {row[2]}, enrolment {row[3]}, "
+                   f"identity custodian {row[4]}.")
+        click.confirm("Is this what the account should be?", abort=True)
+    with obj.transaction() as session:
+        confirm_standing(session, obj.services, get_reviewer(session, username))
+    click.echo(f"Confirmed {username!r}: it may log in and receive case keys again.")
 
 
 def _list_row(account: Reviewer) -> tuple[str, ...]:

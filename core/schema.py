@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine, inspect, text
 
 #: The newest migration: what the models in core.models describe.
-SCHEMA_REVISION = "0017"
+SCHEMA_REVISION = "0018"
 #: Alembic's bookkeeping table (named literally in the SQL below).
 VERSION_TABLE = "alembic_version"
 

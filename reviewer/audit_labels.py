@@ -22,6 +22,7 @@ ACTIONS = {
     "reviewer:totp:enrol": _l("Authenticator app set up"),
     "reviewer:totp:reset": _l("Authenticator app reset"),
     "reviewer:key:reject": _l("A stored public key failed its check"),
+    "reviewer:standing:confirm": _l("An account's record confirmed by the operator"),
     "reviewer:keys:create": _l("Keys created at enrolment"),
     "reviewer:custodian": _l("Identity custodian changed"),
     "session:login": _l("Logged in"),

@@ -122,6 +122,8 @@ KEY_ALARM_PLACE = {
     "submission": _l("when a report was sealed"),
     "epoch": _l("when a case moved to new keys"),
     "identity-request": _l("when an identity request was sealed"),
+    "standing": _l("at a login: the account's role, approval or passphrase was changed in "
+                   "the database"),
 }
 
 MEMBER_ROLE = {

@@ -73,6 +73,7 @@ class AuditAction(StrEnum):
     KEY_REJECTED = "reviewer:key:reject"  # a stored public key failed its check: an alarm
     REVIEWER_KEYS_CREATED = "reviewer:keys:create"  # enrolment completed with own passphrase
     REVIEWER_CUSTODIAN_CHANGED = "reviewer:custodian"
+    STANDING_CONFIRMED = "reviewer:standing:confirm"  # the operator vouched for an account
     REVIEWER_EDITED = "reviewer:edit"  # email or display name (which, never the values)
     WARNING_DIGEST_SENT = "notify:warnings"  # the month's early warnings mailed to admins
     CASE_EPOCH_STARTED = "case:epoch"

@@ -36,6 +36,7 @@ from core.cases.inbox_counts import (
     sync_member_keys,
 )
 from core.cases.kinds import allowed_in, policy_of
+from core.cases.membership_tags import tag_membership
 from core.cases.ordering import next_position
 from core.cases.reading import decrypt_case
 from core.cases.stages import stage_before_request
@@ -328,6 +329,7 @@ def grant_case(session: Session, services: Services, who: UnlockedReviewer, case
     added: CaseMember | None = None
     if member is None:
         added = CaseMember.for_case(case, reviewer_id=grantee.id, role=role)
+        tag_membership(services.keyring, case.id, added)
         case.members.append(added)
     record_event(session, services.clock, AuditAction.CASE_GRANTED, who.actor, case_id=case.id,
                  detail={"grantee_id": grantee.id, "kinds": ",".join(sorted(map(str, kinds)))})
@@ -368,6 +370,7 @@ def exclude_member(session: Session, services: Services, actor: Actor, case_id: 
         member.case_id = case.id
         session.add(member)
     member.excluded = True
+    tag_membership(services.keyring, case.id, member)
     for grant in list(case.grants):
         if grant.recipient is Recipient.REVIEWER and grant.reviewer_id == reviewer.id:
             case.grants.remove(grant)

@@ -1,7 +1,8 @@
 """Key epochs: when someone leaves a case team, new content goes under new keys.
 
 Starting an epoch makes a new case key and a new team key and seals them to the remaining
-members (the kinds each held), the recovery key and the reporter (core.cases.grants). It needs
+members (the kinds each held, and whose membership Candor wrote: core.cases.membership_tags),
+the recovery key and the reporter (core.cases.grants). It needs
 no old key and touches no old record: records keep the keys of their epoch, so the cost does
 not grow with the case (benches/rotate.py). Whoever left keeps, at most, copies of the old
 epochs' grants: they open nothing written afterwards.
@@ -19,6 +20,7 @@ from core.cases.grants import (
     grant_to_reviewer,
     seal_to_reporter,
 )
+from core.cases.membership_tags import membership_trusted
 from core.models import Case, CaseGrant, KeyKind, Recipient, Reviewer
 from core.services import Services
 from core.staff.keys import CannotReceiveKeys, UntrustedPublicKey, key_alarm
@@ -36,7 +38,18 @@ def start_epoch(session: Session, services: Services, actor: Actor, case: Case) 
             CaseGrant.case_id == case.id, CaseGrant.epoch == previous,
             CaseGrant.recipient == Recipient.REVIEWER)
     ).all()
-    members = {m.reviewer_id for m in case.members if not m.excluded}
+    members = set()
+    for member in case.members:
+        if member.excluded:
+            continue
+        if not membership_trusted(services.keyring, case.id, member):
+            # Not written by Candor (a database writer added it, or cleared an exclusion):
+            # nothing of the new epoch for it, and an alarm for the auditors.
+            record_event(session, services.clock, AuditAction.RECORD_TAMPERED, actor,
+                         case_id=case.id, detail={"record": "member",
+                                                  "reviewer_id": member.reviewer_id})
+            continue
+        members.add(member.reviewer_id)
     kinds_of: dict[int, set[KeyKind]] = {}
     for reviewer_id, kind in held:
         if reviewer_id in members and kind in ROTATING:

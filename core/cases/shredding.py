@@ -64,6 +64,7 @@ from core.models import (
     Attachment,
     Case,
     CaseGrant,
+    CaseMember,
     CategoryExample,
     CorrectiveAction,
     Decision,
@@ -151,6 +152,10 @@ def destroy_case_content(session: Session, services: Services, case_id: int, act
         delete(ReporterExclusion).where(ReporterExclusion.case_id == case.id)))
     counts["category_examples"] = _count(session.execute(
         delete(CategoryExample).where(CategoryExample.case_id == case.id)))
+    # The memberships stay (inboxes, history); their tags guard key epochs, which a case
+    # without keys has no more.
+    session.execute(update(CaseMember).where(CaseMember.case_id == case.id)
+                    .values(member_tag=None))
     case.report_ciphertext = b""
     case.identity_ciphertext = None
     case.reporter_public_key = None

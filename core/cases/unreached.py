@@ -24,6 +24,7 @@ from core.cases.grants import (
     open_recovery_grant,
 )
 from core.cases.inbox_counts import lock_case, membership_added
+from core.cases.membership_tags import tag_membership
 from core.errors import Conflict, InvalidInput
 from core.models import Case, CaseMember, KeyKind, MemberRole, Reviewer
 from core.models.enums import FINAL_STATUSES
@@ -104,6 +105,7 @@ def assign_with_recovery_key(session: Session, services: Services, recovery_priv
             grant_to_reviewer(case, reviewer, kind, key, services.keyring, epoch=epoch)
     if member is None:
         member = CaseMember.for_case(case, reviewer_id=reviewer.id, role=MemberRole.INTAKE)
+        tag_membership(services.keyring, case.id, member)
         case.members.append(member)
         session.flush()
         membership_added(session, case, member)

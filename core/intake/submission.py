@@ -30,6 +30,7 @@ from core.cases.grants import (
     grant_to_submitter,
 )
 from core.cases.inbox_counts import case_created
+from core.cases.membership_tags import tag_membership
 from core.clock import add_months
 from core.errors import InvalidInput
 from core.intake.receipts import NewReceipt, new_receipt
@@ -44,6 +45,7 @@ from core.models import (
     MemberRole,
     Reviewer,
 )
+from core.models.base import random_row_id
 from core.services import Services
 from core.staff.keys import UntrustedPublicKey, key_alarm, may_hold_case_keys
 from crypto.keys import new_key
@@ -198,6 +200,7 @@ def submit_report(
     today = draft.reporter_day(services)
     ref = draft.reference
     case = Case(
+        id=random_row_id(),  # now, not at the flush: the memberships' tags name it
         reference=ref,
         lookup_id=derived.lookup_id,
         status=CaseStatus.RECEIVED,
@@ -225,8 +228,9 @@ def submit_report(
     for reviewer in handlers:
         if reviewer.id not in excluded and _seal_for(session, services, case, reviewer,
                                                      team_keys, today):
-            case.members.append(CaseMember.for_case(case, reviewer_id=reviewer.id,
-                                                    role=MemberRole.INTAKE))
+            member = CaseMember.for_case(case, reviewer_id=reviewer.id, role=MemberRole.INTAKE)
+            tag_membership(keyring, case.id, member)
+            case.members.append(member)
             routed += 1
     for custodian in custodians:
         if custodian.id not in excluded:

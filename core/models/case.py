@@ -253,6 +253,9 @@ class CaseMember(Base):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), primary_key=True)
     role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole, "member_role"))
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: MAC of (case, account, excluded) under the instance account key
+    #: (core.cases.membership_tags): a new key epoch is sealed only to memberships Candor wrote.
+    member_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     # Inbox keys: copies of the case's columns (see the class docstring).
     status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, "case_status"))
     category_id: Mapped[int | None] = mapped_column(Integer)

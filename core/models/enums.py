@@ -207,3 +207,4 @@ class ChangeKind(StrEnum):
     INTAKE = "intake"          # who receives a category's new reports
     CUSTODIAN = "custodian"    # give or take away the identity custodian role
     DISPLAY_NAME = "display_name"  # the name reporters see of a case handler
+    RESET = "reset"            # a case handler's account again, after a console reset

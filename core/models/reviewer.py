@@ -36,6 +36,10 @@ class Reviewer(Base):
     #: MAC of (account id, public key) under the instance account key (crypto.key_tags):
     #: nothing is sealed to a public key whose tag does not verify.
     public_key_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    #: MAC of the account's standing (role, active, approved, identity custodian, TOTP
+    #: enrolled, passphrase hash) under the instance account key (core.staff.keys): an
+    #: account whose standing fails it logs in to nothing and has nothing sealed to it.
+    standing_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     #: X25519 private key under Argon2id(passphrase) (crypto.reviewer_keys); None until
     #: enrolment.
     wrapped_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)

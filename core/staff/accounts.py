@@ -13,7 +13,7 @@ from core.audit.log import Actor, AuditAction, record_event
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import CaseGrant, Recipient, Reviewer, ReviewerSession, Role
 from core.services import Services
-from core.staff.keys import may_hold_case_keys, tag_public_key
+from core.staff.keys import may_hold_case_keys, tag_public_key, tag_standing
 from core.staff.passphrases import (
     HashedPassphrase,
     check_passphrase_policy,
@@ -68,16 +68,25 @@ def totp_secret(services: Services, reviewer: Reviewer) -> str | None:
         return None
 
 
-def bind_accounts_after_upgrade(session: Session, services: Services) -> int:
+def bind_accounts_after_upgrade(session: Session, services: Services, *,
+                                standings: bool = False) -> int:
     """After migration 0009 (run by `candor db upgrade`, which holds the instance secrets):
     bind the TOTP secrets stored before it to their account, and tag the public keys of the
     accounts enrolled before it, as they stand at the upgrade (each owner's next login checks
-    the key against their private key again). Returns how many accounts changed."""
+    the key against their private key again). With `standings` (migration 0018 was just
+    applied), tag every account's standing as it stands now too: only then, or a database
+    writer could clear a tag and wait for the next upgrade to bless what they wrote. Returns
+    how many accounts changed."""
     changed = rebind_totp_secrets(session, services)
     for reviewer in session.execute(select(Reviewer).where(
             Reviewer.public_key.is_not(None), Reviewer.public_key_tag.is_(None))).scalars():
         tag_public_key(services.keyring, reviewer)
         changed += 1
+    if standings:
+        for reviewer in session.execute(select(Reviewer).where(
+                Reviewer.standing_tag.is_(None))).scalars():
+            tag_standing(services.keyring, reviewer)
+            changed += 1
     return changed
 
 
@@ -192,6 +201,7 @@ def add_reviewer(
     )
     session.add(reviewer)
     session.flush()
+    tag_standing(services.keyring, reviewer)
     secret, uri = _new_totp(services, reviewer)
     record_event(session, services.clock, AuditAction.REVIEWER_ADDED, actor or Actor.system(),
                  detail={"reviewer_id": reviewer.id, "role": str(role),
@@ -210,6 +220,7 @@ def set_custodian(session: Session, services: Services, reviewer: Reviewer, cust
         raise Conflict(f"{reviewer.username} is already "
                        f"{'an' if custodian else 'not an'} identity custodian")
     reviewer.identity_custodian = custodian
+    tag_standing(services.keyring, reviewer)
     record_event(session, services.clock, AuditAction.REVIEWER_CUSTODIAN_CHANGED,
                  actor or Actor.system(), detail={"reviewer_id": reviewer.id,
                                                   "custodian": custodian})
@@ -234,6 +245,10 @@ def end_sessions(session: Session, reviewer_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+class LastAdminError(Conflict):
+    """Deactivating this account would leave no active, approved administrator."""
+
+
 def deactivate_reviewer(session: Session, services: Services, username: str,
                         actor: Actor | None = None) -> Reviewer:
     """Deactivate an account and end its sessions. Its grants stay (history) but cannot be
@@ -241,8 +256,15 @@ def deactivate_reviewer(session: Session, services: Services, username: str,
     reviewer = get_reviewer(session, username)
     if not reviewer.active:
         raise Conflict(f"{username!r} is already deactivated")
+    if reviewer.role is Role.ADMIN and not session.execute(select(Reviewer.id).where(
+            Reviewer.role == Role.ADMIN, Reviewer.active.is_(True),
+            Reviewer.approved.is_(True), Reviewer.id != reviewer.id)).first():
+        # Nobody could then run the console's administration, nor approve anything.
+        raise LastAdminError("the last active administrator cannot be deactivated: add "
+                             "another first")
     reviewer.active = False
     reviewer.deactivated_at = services.clock.now()
+    tag_standing(services.keyring, reviewer)
     end_sessions(session, reviewer.id)
     record_event(session, services.clock, AuditAction.REVIEWER_DEACTIVATED,
                  actor or Actor.system(), detail={"reviewer_id": reviewer.id})
@@ -271,6 +293,7 @@ def reset_passphrase(session: Session, services: Services, username: str,
     reviewer.public_key_tag = None
     reviewer.wrapped_private_key = None
     reviewer.passphrase_hash = temporary.hashed
+    tag_standing(services.keyring, reviewer)
     reviewer.must_change_passphrase = True
     reviewer.failed_logins = 0
     reviewer.locked_until = None
@@ -289,6 +312,7 @@ def reset_totp(session: Session, services: Services, username: str,
     secret, uri = _new_totp(services, reviewer)
     reviewer.totp_confirmed = False
     reviewer.totp_last_step = None
+    tag_standing(services.keyring, reviewer)
     end_sessions(session, reviewer.id)
     record_event(session, services.clock, AuditAction.REVIEWER_TOTP_RESET,
                  actor or Actor.system(), detail={"reviewer_id": reviewer.id})

@@ -46,9 +46,10 @@ from core.staff.accounts import (
     check_shown_name_free,
     clean_display_name,
     get_reviewer,
+    reset_passphrase,
     set_custodian,
 )
-from core.staff.keys import may_hold_case_keys
+from core.staff.keys import may_hold_case_keys, tag_standing
 from core.staff.passphrases import HashedPassphrase
 
 #: How long a routing change stays listed in the affected handlers' inboxes.
@@ -214,11 +215,60 @@ def decide_change(session: Session, services: Services, actor: Actor, change_id:
     return change
 
 
+def reset_with_approval(session: Session, services: Services, actor: Actor, username: str,
+                        temporary: HashedPassphrase) -> str:
+    """A console admin's reset of another account's passphrase (core.staff.accounts
+    .reset_passphrase): the account then waits for a second admin (ChangeKind.RESET) before it
+    may act or receive keys again. The admin saw the one-time passphrase and, resetting the
+    TOTP too, could have enrolled a key pair of their own in the owner's name (outside
+    tester: an admin alone read the next report routed to the handler they reset)."""
+    admin = _requester(session, actor)
+    text = reset_passphrase(session, services, username, actor=actor, temporary=temporary)
+    reviewer = get_reviewer(session, username)
+    if reviewer.id == admin.id or not reviewer.active:
+        return text  # their own account, or one that cannot act anyway
+    reviewer.approved = False
+    tag_standing(services.keyring, reviewer)
+    if session.execute(select(StaffChange.id).where(
+            StaffChange.reviewer_id == reviewer.id, StaffChange.status == RequestStatus.PENDING,
+            StaffChange.kind.in_([ChangeKind.ACCOUNT, ChangeKind.RESET]))).first() is None:
+        _pending(session, services, actor, StaffChange(kind=ChangeKind.RESET,
+                                                       reviewer_id=reviewer.id))
+    return text
+
+
+def approve_by_operator(session: Session, services: Services, username: str) -> int:
+    """The operator's approval of an account waiting for a second admin (`candor reviewer
+    approve`: an instance with fewer than three admins has no one else to approve a reset of
+    one of them). Closes its pending account or reset changes; audited. Returns how many."""
+    reviewer = get_reviewer(session, username)
+    if reviewer.approved:
+        raise Conflict(f"{username!r} is not waiting for approval")
+    reviewer.approved = True
+    tag_standing(services.keyring, reviewer)
+    closed = 0
+    for change in session.execute(select(StaffChange).where(
+            StaffChange.reviewer_id == reviewer.id, StaffChange.status == RequestStatus.PENDING,
+            StaffChange.kind.in_([ChangeKind.ACCOUNT, ChangeKind.RESET]))).scalars():
+        change.status = RequestStatus.APPROVED
+        change.decided_at = services.clock.now()
+        closed += 1
+        record_event(session, services.clock, AuditAction.STAFF_CHANGE_DECIDED, Actor.system(),
+                     detail={"change_id": change.id, "kind": str(change.kind),
+                             "decision": str(change.status), "lapsed": False})
+    if not closed:
+        record_event(session, services.clock, AuditAction.STAFF_CHANGE_DECIDED, Actor.system(),
+                     detail={"reviewer_id": reviewer.id, "kind": "account",
+                             "decision": "approved", "lapsed": False})
+    return closed
+
+
 def _apply(session: Session, services: Services, change: StaffChange) -> None:
-    if change.kind is ChangeKind.ACCOUNT:
+    if change.kind in (ChangeKind.ACCOUNT, ChangeKind.RESET):
         reviewer = session.get(Reviewer, change.reviewer_id)
         assert reviewer is not None
         reviewer.approved = True
+        tag_standing(services.keyring, reviewer)
     elif change.kind is ChangeKind.CUSTODIAN:
         reviewer = session.get(Reviewer, change.reviewer_id)
         assert reviewer is not None

@@ -25,6 +25,7 @@ from core.models import Reviewer, ReviewerSession
 from core.services import Services
 from core.session_tokens import SessionToken, new_session_token
 from core.staff.accounts import end_sessions, totp_secret
+from core.staff.keys import tag_standing
 from core.staff.passphrases import verify_passphrase
 from crypto.errors import CryptoError
 from crypto.keys import unwrap, wrap
@@ -288,6 +289,7 @@ def mark_totp_enrolled(session: Session, services: Services, reviewer: Reviewer,
     """The authenticator is set up: `step` was a right code from its secret; audited."""
     reviewer.totp_confirmed = True
     reviewer.totp_last_step = step
+    tag_standing(services.keyring, reviewer)
     record_event(session, services.clock, AuditAction.REVIEWER_TOTP_ENROLLED,
                  Actor.reviewer(reviewer.id), detail={"reviewer_id": reviewer.id})
 

@@ -3,17 +3,20 @@
 A case key is sealed only to a public key that (1) exists: the owner completed enrolment and
 made their key pair under a passphrase of their own; (2) carries a valid tag under the
 instance account key (crypto.key_tags), so a key written into the database by someone else is
-refused; (3) belongs to an active, approved case-handling account.
+refused; (3) belongs to an active, approved case-handling account, whose standing (role,
+approval, custodian role, credentials) carries a valid tag too, so that a database writer
+cannot make an account eligible by flipping its columns.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
-from core.errors import AccessDenied
+from core.errors import AccessDenied, Conflict
 from core.keyring import Keyring
 from core.models import ActorKind, Reviewer, Role
 from core.services import Services
@@ -47,6 +50,37 @@ def public_key_trusted(keyring: Keyring, reviewer: Reviewer) -> bool:
         reviewer.public_key_tag)
 
 
+def _standing_facts(reviewer: Reviewer) -> bytes:
+    """What an account's standing tag covers: the columns that decide whether it may log in
+    and what may be sealed to it. Canonical JSON: no two standings read alike."""
+    facts = [str(reviewer.role), bool(reviewer.active), bool(reviewer.approved),
+             bool(reviewer.identity_custodian), bool(reviewer.totp_confirmed),
+             reviewer.passphrase_hash]
+    return json.dumps(facts, separators=(",", ":")).encode("utf-8")
+
+
+def standing_owner(reviewer_id: int) -> str:
+    """What a reviewer's standing tag binds its facts to."""
+    return f"standing:{reviewer_id}"
+
+
+def tag_standing(keyring: Keyring, reviewer: Reviewer) -> None:
+    """Authenticate the account's standing as Candor itself just set it: role, active,
+    approved, identity custodian, TOTP enrolled and passphrase hash. Every use case that
+    changes one of them calls this; a database writer cannot (outside tester: flipping
+    `approved`, `role` or `identity_custodian`, or copying a known passphrase hash onto
+    another account, got reports sealed to an account no second admin had approved)."""
+    assert reviewer.id is not None, "flush the new account first: the tag names its id"
+    reviewer.standing_tag = key_tag(keyring.account_key, standing_owner(reviewer.id),
+                                    _standing_facts(reviewer))
+
+
+def standing_trusted(keyring: Keyring, reviewer: Reviewer) -> bool:
+    """Whether the account's standing is as Candor last set it (its tag verifies)."""
+    return tag_matches(keyring.account_key, standing_owner(reviewer.id),
+                       _standing_facts(reviewer), reviewer.standing_tag)
+
+
 def enrolled(reviewer: Reviewer) -> bool:
     """Whether the owner has completed enrolment (TOTP and a key pair of their own)."""
     return reviewer.totp_confirmed and reviewer.public_key is not None
@@ -63,7 +97,7 @@ def sealing_key(keyring: Keyring, reviewer: Reviewer) -> bytes:
     hold one; UntrustedPublicKey when the stored key fails its tag (see key_alarm)."""
     if not may_hold_case_keys(reviewer):
         raise CannotReceiveKeys(f"{reviewer.username} cannot receive case keys yet")
-    if not public_key_trusted(keyring, reviewer):
+    if not public_key_trusted(keyring, reviewer) or not standing_trusted(keyring, reviewer):
         raise UntrustedPublicKey(f"the public key of {reviewer.username} failed its check")
     assert reviewer.public_key is not None
     return reviewer.public_key
@@ -84,3 +118,16 @@ def key_alarm(session: Session, services: Services, reviewer: Reviewer,
         return
     record_event(session, services.clock, AuditAction.KEY_REJECTED, actor,
                  detail={"reviewer_id": reviewer.id, "where": where})
+
+
+def confirm_standing(session: Session, services: Services, reviewer: Reviewer,
+                     actor: Actor | None = None) -> None:
+    """The operator vouches for an account whose standing failed its check, as it stands now
+    (`candor reviewer confirm`, after checking role, approval and custodian role): it may log
+    in and receive keys again. Conflict when there is nothing to confirm. Audited."""
+    if standing_trusted(services.keyring, reviewer):
+        raise Conflict(f"the record of {reviewer.username!r} is as Candor set it: nothing to "
+                       "confirm")
+    tag_standing(services.keyring, reviewer)
+    record_event(session, services.clock, AuditAction.STANDING_CONFIRMED,
+                 actor or Actor.system(), detail={"reviewer_id": reviewer.id})

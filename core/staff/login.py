@@ -33,7 +33,13 @@ from core.staff.authentication import (
     username_bucket,
     verify_totp,
 )
-from core.staff.keys import key_alarm, public_key_trusted, tag_public_key
+from core.staff.keys import (
+    key_alarm,
+    public_key_trusted,
+    standing_trusted,
+    tag_public_key,
+    tag_standing,
+)
 from core.staff.passphrases import hash_passphrase, needs_rehash, verify_passphrase
 from crypto.errors import DecryptionError
 from crypto.kdf import KdfProfile
@@ -164,6 +170,12 @@ def finish_login(session: Session, services: Services, attempt: LoginAttempt,
     # (after a TOTP reset): from the new secret the operator handed over, which the console
     # never shows it. Otherwise the passphrase alone would open its cases. A new account
     # (no keys yet) enrols with its one-time passphrase on the enrolment page.
+    if passphrase_ok and not standing_trusted(services.keyring, reviewer):
+        # The account's standing is not as Candor set it: someone wrote to the database (a
+        # known passphrase hash copied onto it, a flag flipped). Refused like a wrong
+        # passphrase, and the admins alerted.
+        key_alarm(session, services, reviewer, Actor.reviewer(reviewer.id), where="standing")
+        return login_failed(session, services, reviewer, "credentials")
     needs_code = reviewer.totp_confirmed or reviewer.wrapped_private_key is not None
     step = verify_totp(services, reviewer, code) if passphrase_ok and needs_code else None
     if not passphrase_ok or (needs_code and step is None) or not reviewer.active:
@@ -179,6 +191,7 @@ def finish_login(session: Session, services: Services, attempt: LoginAttempt,
             mark_totp_enrolled(session, services, reviewer, step)
     if check.new_hash is not None:
         reviewer.passphrase_hash = check.new_hash
+        tag_standing(services.keyring, reviewer)
     if check.new_wrapping is not None:
         reviewer.wrapped_private_key = check.new_wrapping
     restored = check.private_key is not None and _check_public_key(

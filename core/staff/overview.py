@@ -16,7 +16,7 @@ from core.cases.unreached import UnreachedCases, unreached_cases
 from core.categories.lookup import unrouted_categories
 from core.keyring import Keyring
 from core.models import AuditEvent, Case, Category, Reviewer, Role
-from core.staff.keys import public_key_trusted
+from core.staff.keys import public_key_trusted, standing_trusted
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,9 @@ def recent_key_alarms(session: Session, today: date) -> list[KeyAlarm]:
 
 
 def untrusted_keys(session: Session, keyring: Keyring) -> list[Reviewer]:
-    """Active accounts whose stored public key fails its check: someone wrote to the database
-    (nothing is sealed to them until their owner's next login restores the key)."""
-    return [r for r in session.execute(
-        select(Reviewer).where(Reviewer.active.is_(True), Reviewer.public_key.is_not(None))
-        .order_by(Reviewer.username)).scalars() if not public_key_trusted(keyring, r)]
+    """Accounts whose stored public key or standing fails its check: someone wrote to the
+    database (nothing is sealed to them; a key is restored at its owner's next login, a
+    standing by an operator: core.staff.keys)."""
+    return [r for r in session.execute(select(Reviewer).order_by(Reviewer.username)).scalars()
+            if (r.public_key is not None and r.active and not public_key_trusted(keyring, r))
+            or not standing_trusted(keyring, r)]

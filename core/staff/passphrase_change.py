@@ -37,7 +37,7 @@ from core.staff.authentication import (
     create_session,
     login_failed,
 )
-from core.staff.keys import tag_public_key
+from core.staff.keys import tag_public_key, tag_standing
 from core.staff.passphrases import check_passphrase_policy, hash_passphrase, verify_passphrase
 from crypto.errors import DecryptionError
 from crypto.kdf import KdfProfile
@@ -141,6 +141,7 @@ def apply_change(session: Session, services: Services, reviewer: Reviewer,
     else:
         reviewer.wrapped_private_key = prepared.new_wrapping
     reviewer.passphrase_hash = prepared.new_hash
+    tag_standing(services.keyring, reviewer)
     reviewer.must_change_passphrase = False
     record_event(session, services.clock, AuditAction.REVIEWER_PASSPHRASE_CHANGED,
                  Actor.reviewer(reviewer.id), detail={"reviewer_id": reviewer.id})

@@ -19,11 +19,11 @@ from core.staff import authentication as staff_auth
 from core.staff.account_contact import KEEP, Keep
 from core.staff.accounts import (
     MAX_DISPLAY_NAME,
+    LastAdminError,
     check_new_username,
     deactivate_reviewer,
     get_reviewer_by_id,
     list_reviewers,
-    reset_passphrase,
     reset_totp,
 )
 from core.staff.approvals import (
@@ -35,6 +35,7 @@ from core.staff.approvals import (
     request_custodian,
     request_display_name,
     request_intake,
+    reset_with_approval,
 )
 from core.staff.keys import may_hold_case_keys
 from core.staff.overview import (
@@ -44,6 +45,7 @@ from core.staff.overview import (
     untrusted_keys,
 )
 from core.staff.passphrases import HashedPassphrase, one_time_passphrase
+from reviewer.account_actions import ACTIONS, action_texts
 from reviewer.console import console
 from reviewer.forms import (
     AddReviewerForm,
@@ -62,28 +64,6 @@ blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = _role_required(Role.ADMIN)
 
 #: action -> (title, explanation, button label); every one is confirmed on its own page.
-ACTIONS = ("deactivate", "reset-totp", "reset-passphrase", "revoke")
-
-
-def _action_texts(action: str) -> tuple[str, str]:
-    return {
-        "deactivate": (_("Deactivate this account"),
-                       _("The person can no longer log in and their sessions end now. "
-                         "This cannot be undone.")),
-        "reset-totp": (_("Reset the authenticator app"),
-                       _("Their sessions end now. You are shown a new key to hand over in "
-                         "private: their next login needs a code from it.")),
-        "reset-passphrase": (_("Reset the passphrase"),
-                             _("They get a one-time passphrase; their keys and grants are "
-                               "deleted. When they log in with it and choose their own "
-                               "passphrase, they get a NEW "
-                               "key pair: their cases stay unreadable to them until a teammate "
-                               "grants them again or an operator runs `candor recover`. This "
-                               "cannot be undone.")),
-        "revoke": (_("End all sessions"), _("Every session of this account ends now.")),
-    }[action]
-
-
 @blueprint.get("")
 @admin_only
 def dashboard() -> Any:
@@ -239,28 +219,34 @@ def account_action(reviewer_id: int, action: str) -> Any:
     if action == "deactivate" and not target.active:
         abort(409)
     form = ConfirmForm()
-    title, explanation = _action_texts(action)
+    title, explanation = action_texts(action)
     if form.validate_on_submit():
         services, actor = console().services, current().unlocked.actor
         temporary = None
         totp = None
         if action == "deactivate":
-            deactivate_reviewer(db(), services, target.username, actor=actor)
+            try:
+                deactivate_reviewer(db(), services, target.username, actor=actor)
+            except LastAdminError:
+                flash(_("The last active administrator cannot be deactivated: add another "
+                        "administrator first."))
+                return redirect(url_for("admin.reviewers"), code=303)
         elif action == "reset-totp":
             # Shown to the admin to hand over: an account with keys needs a code from it at
             # its next login (core.staff.login), and the console never shows it to them.
             new = reset_totp(db(), services, target.username, actor=actor)
             totp = (qr_svg(new.provisioning_uri), grouped_secret(new.totp_secret))
         elif action == "reset-passphrase":
-            temporary = reset_passphrase(db(), services, target.username, actor=actor,
-                                         temporary=_one_time_passphrase())
+            temporary = reset_with_approval(db(), services, actor, target.username,
+                                            _one_time_passphrase())
         else:
             staff_auth.revoke_sessions(db(), services, actor, target)
         if target.id == current().reviewer.id and action not in ("reset-passphrase",
                                                                  "reset-totp"):
             return redirect(url_for("auth.login"), code=303)
         return render_template("reviewer/admin_done.html", target=target, title=title,
-                               passphrase=temporary, totp=totp)
+                               passphrase=temporary, totp=totp,
+                               waits=temporary is not None and not target.approved)
     return render_template("reviewer/admin_confirm.html", target=target, form=form,
                            title=title, explanation=explanation,
                            action=action), form_page_status()

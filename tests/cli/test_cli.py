@@ -9,6 +9,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from cli.main import cli
 from core.cases.content import ReportContent
@@ -223,3 +224,31 @@ def test_custodian_role_from_the_command_line(env: dict[str, str]) -> None:
     assert given.exit_code == 0 and "is an identity custodian" in given.output
     taken = run(env, "reviewer", "custodian", "kim", "--remove")
     assert taken.exit_code == 0 and "no longer" in taken.output
+
+
+def test_the_operator_approves_and_confirms_accounts(env: dict[str, str]) -> None:
+    """`candor reviewer approve` for an account a console admin made or reset, when there is
+    no second admin; `candor reviewer confirm` for an account whose record someone changed
+    in the database (both audited, both refuse when there is nothing to do)."""
+    assert run(env, "init").exit_code == 0
+    assert run(env, "reviewer", "add", "kim", "--role", "reviewer", "--passphrase-stdin",
+               input=PASSPHRASE + "\n").exit_code == 0
+    nothing = run(env, "reviewer", "approve", "kim")
+    assert nothing.exit_code == 1 and "not waiting for approval" in nothing.output
+    config = load_config(env)
+    engine = make_engine(config.database_url)
+    with engine.begin() as connection:  # as a console admin's request would leave it
+        connection.execute(text("UPDATE reviewers SET approved = :no WHERE username = 'kim'"),
+                           {"no": False})
+    unconfirmed = run(env, "reviewer", "approve", "kim")  # the record no longer verifies
+    assert unconfirmed.exit_code == 0, unconfirmed.output  # the operator vouches anyway
+    assert "Approved 'kim'" in unconfirmed.output
+    with engine.begin() as connection:  # a database writer
+        connection.execute(text("UPDATE reviewers SET identity_custodian = :yes "
+                                "WHERE username = 'kim'"), {"yes": True})
+    engine.dispose()
+    refused = run(env, "reviewer", "confirm", "kim", input="n\n")
+    assert refused.exit_code == 1 and "identity custodian yes" in refused.output
+    assert run(env, "reviewer", "confirm", "kim", "--yes").exit_code == 0
+    again = run(env, "reviewer", "confirm", "kim", "--yes")
+    assert again.exit_code == 1 and "nothing to confirm" in again.output

@@ -22,6 +22,7 @@ from core.models import AuditEvent, Case, CaseStatus, Reviewer, Role
 from core.services import Services
 from core.staff.accounts import add_reviewer as add_reviewer_usecase
 from core.staff.authentication import confirm_totp
+from core.staff.keys import tag_standing
 from core.staff.passphrase_change import change_passphrase
 from crypto.reviewer_keys import unwrap_private_key
 
@@ -77,6 +78,7 @@ def add_reviewer(
         assert confirm_totp(s, services, reviewer, code)
         change_passphrase(s, services, reviewer, one_time, passphrase)
         reviewer.identity_custodian = custodian
+        tag_standing(services.keyring, reviewer)  # as core.staff.accounts.set_custodian does
         # As an account enrolled a while ago: the code used to enrol does not stand in the
         # way of the test's own logins within the same 30 seconds.
         reviewer.totp_last_step = None

@@ -158,9 +158,12 @@ def reset_totp(c: Ctx) -> Call:
     return _account_action(c, "reset-totp", A.REVIEWER_TOTP_RESET)
 
 
-@scenario("reset the passphrase", "admin.account_action", A.REVIEWER_PASSPHRASE_RESET)
+@scenario("reset the passphrase", "admin.account_action", A.REVIEWER_PASSPHRASE_RESET,
+          A.STAFF_CHANGE_REQUESTED)
 def reset_passphrase(c: Ctx) -> Call:
-    return _account_action(c, "reset-passphrase", A.REVIEWER_PASSPHRASE_RESET)
+    # Someone else's account then waits for a second admin (core.staff.approvals).
+    return _account_action(c, "reset-passphrase", A.REVIEWER_PASSPHRASE_RESET,
+                           A.STAFF_CHANGE_REQUESTED)
 
 
 @scenario("end the sessions", "admin.account_action", A.SESSION_REVOKED)

@@ -95,8 +95,10 @@ ROUTE_AUDIT: dict[str, tuple[A, ...] | str] = {
     "admin.dashboard": "none: counts and alarms, no case content (admins hold no case keys)",
     "admin.reviewers": "none: the list of accounts and their state",
     "admin.new_reviewer": (A.REVIEWER_ADDED, A.STAFF_CHANGE_REQUESTED),
+    # Someone else's passphrase reset: STAFF_CHANGE_REQUESTED too (it waits for approval).
     "admin.account_action": (A.REVIEWER_DEACTIVATED, A.REVIEWER_TOTP_RESET,
-                             A.REVIEWER_PASSPHRASE_RESET, A.SESSION_REVOKED),
+                             A.REVIEWER_PASSPHRASE_RESET, A.STAFF_CHANGE_REQUESTED,
+                             A.SESSION_REVOKED),
     # A case handler's new name: STAFF_CHANGE_REQUESTED. GET: the prefilled form.
     "admin.edit_account": (A.REVIEWER_EDITED, A.STAFF_CHANGE_REQUESTED),
     "admin.routing": (A.STAFF_CHANGE_REQUESTED,),
@@ -129,6 +131,7 @@ ELSEWHERE: dict[A, str] = {
     A.RECORD_TAMPERED: "tests/core/cases/test_evidence_log.py",
     A.CATEGORY_EXAMPLES_DECRYPTED: "tests/reviewer/test_category_suggestion.py",  # case page
     A.KEY_REJECTED: "tests/security/test_key_custody_records.py",
+    A.STANDING_CONFIRMED: "tests/security/test_account_standing.py",
     A.AUDIT_LOG_DAMAGED: "tests/reviewer/test_audit_console.py",
     A.ACCESS_REFUSED: "tests/reviewer/test_audit_coverage.py",  # this module, below
 }

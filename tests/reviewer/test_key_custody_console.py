@@ -203,3 +203,27 @@ def test_a_restored_key_stays_on_the_dashboard_and_its_owner_is_told(app, sessio
                         current_code(services, session_factory, ivy.id, 1))
     assert "had been changed in the database" not in again.get(answer.location,
                                                                follow_redirects=True).text
+
+
+def test_a_passphrase_reset_in_the_console_waits_for_another_admin(app, session_factory,
+                                                                   services):
+    """Outside tester: one admin reset a handler's passphrase and authenticator, enrolled as
+    them and read their next report. The reset account now waits under Approvals."""
+    ada = new_account(session_factory, services, "ada", Role.ADMIN)
+    ben = new_account(session_factory, services, "ben", Role.ADMIN)
+    ivy = new_account(session_factory, services, "ivy")
+    first, second = (login_client(app, session_factory, services, h) for h in (ada, ben))
+    path = f"/admin/reviewers/{ivy.id}/reset-passphrase"
+    done = _post(first, path, path)
+    assert done.status_code == 200 and 'id="one-time-passphrase"' in done.text
+    assert 'id="reset-waits"' in done.text
+    with session_factory() as s:
+        assert not s.get(Reviewer, ivy.id).approved
+    change = _change_id(session_factory)
+    page = second.get("/admin/approvals").text
+    assert f'id="approve-{change}"' in page
+    assert "ivy (Case handler) again, after a passphrase reset" in page
+    assert _post(second, "/admin/approvals",
+                 f"/admin/approvals/{change}/approve").status_code == 303
+    with session_factory() as s:
+        assert s.get(Reviewer, ivy.id).approved

@@ -134,6 +134,18 @@ def test_admin_ui_revocation(app, session_factory, services, world):
         assert not s.get(Reviewer, world.on_case.id).active
 
 
+def test_the_last_admin_is_told_they_cannot_deactivate_themselves(app, session_factory,
+                                                                   services, world):
+    from tests.reviewer.test_auth import csrf
+    admin = login_client(app, session_factory, services, world.admin)
+    path = f"/admin/reviewers/{world.admin.id}/deactivate"
+    refused = admin.post(path, data={"csrf_token": csrf(admin, path)})
+    assert refused.status_code == 303
+    assert "cannot be deactivated" in admin.get(refused.location).text
+    with session_factory() as s:
+        assert s.get(Reviewer, world.admin.id).active
+
+
 def test_insecure_dev_cookies_drop_the_host_prefix(config, services):
     from dataclasses import replace
 

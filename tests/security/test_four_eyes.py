@@ -16,7 +16,15 @@ from core.audit.log import Actor
 from core.categories.lookup import set_intake
 from core.db import transaction
 from core.errors import AccessDenied, InvalidInput
-from core.models import AuditEvent, CaseGrant, Category, RequestStatus, Reviewer, Role
+from core.models import (
+    AuditEvent,
+    CaseGrant,
+    Category,
+    ChangeKind,
+    RequestStatus,
+    Reviewer,
+    Role,
+)
 from core.staff.accounts import deactivate_reviewer
 from core.staff.approvals import (
     decide_change,
@@ -24,9 +32,11 @@ from core.staff.approvals import (
     request_account,
     request_display_name,
     request_intake,
+    reset_with_approval,
 )
 from core.staff.authentication import confirm_totp
 from core.staff.passphrase_change import change_passphrase
+from core.staff.passphrases import prepare_passphrase
 from tests.core.factories import (
     add_reviewer,
     audit_actions,
@@ -177,3 +187,41 @@ def test_a_routing_that_can_no_longer_apply_is_closed_not_left_pending(session_f
                             .order_by(AuditEvent.position)).scalars().all()
     assert [e.action for e in decided] == ["reviewer:deactivate", "admin:change:decide"]
     assert json.loads(decided[-1].detail)["lapsed"] is True
+
+
+def test_a_reset_by_one_admin_waits_for_another(session_factory, services, admins):
+    """Attack (outside tester): an admin reset a routed handler's passphrase and TOTP in the
+    console, saw both, logged in as the handler, enrolled a key pair of their own and read
+    the next report. Now the reset account waits for a second admin: until then nothing is
+    sealed to it, and the admin who reset it cannot approve it."""
+    ada, ben = admins
+    ivy = add_reviewer(session_factory, services, "ivy")
+    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    one_time = strong_passphrase("reset")
+    with transaction(session_factory) as s:
+        reset_with_approval(s, services, Actor.reviewer(ada.id), "ivy",
+                            prepare_passphrase(one_time, services.config.kdf))
+    with transaction(session_factory) as s:  # the admin, as ivy, enrols a key pair
+        ivy_row = s.get(Reviewer, ivy.id)
+        assert ivy_row is not None and not ivy_row.approved
+        change_passphrase(s, services, ivy_row, one_time, strong_passphrase("admin's own"))
+        (waiting,) = pending_changes(s)
+        assert waiting.kind is ChangeKind.RESET and waiting.reviewer_id == ivy.id
+    first = submit(session_factory, services)
+    assert _grants_of(session_factory, first.case_id, ivy.id) == []
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:
+        decide_change(s, services, Actor.reviewer(ada.id), waiting.id, approve=True)
+    with transaction(session_factory) as s:
+        decide_change(s, services, Actor.reviewer(ben.id), waiting.id, approve=True)
+    second = submit(session_factory, services)
+    assert _grants_of(session_factory, second.case_id, ivy.id)  # with both admins' consent
+
+
+def test_an_admin_resetting_their_own_passphrase_waits_for_nobody(session_factory, services,
+                                                                   admins):
+    ada, _ben = admins
+    with transaction(session_factory) as s:
+        reset_with_approval(s, services, Actor.reviewer(ada.id), "ada",
+                            prepare_passphrase(strong_passphrase("mine"), services.config.kdf))
+        assert pending_changes(s) == []
+        assert s.get(Reviewer, ada.id).approved

@@ -34,6 +34,7 @@ from core.services import Services
 from core.staff.accounts import add_reviewer as create_account
 from core.staff.accounts import reset_passphrase
 from core.staff.authentication import confirm_totp
+from core.staff.keys import tag_standing
 from core.staff.passphrase_change import change_passphrase
 from crypto.errors import CryptoError, DecryptionError
 from crypto.keys import KeyPair
@@ -76,6 +77,7 @@ def test_admin_copy_of_a_new_account_opens_no_grant(
         assert confirm_totp(s, services, account(s, ivy_id), pyotp.TOTP(created.totp_secret).now())
         change_passphrase(s, services, account(s, ivy_id), one_time, own)
         account(s, ivy_id).identity_custodian = True
+        tag_standing(services.keyring, account(s, ivy_id))  # as set_custodian does
     seed_categories(session_factory, {"it_fault": [ivy_id]})
     case = submit(session_factory, services, identity=IDENTITY)
 
@@ -201,6 +203,7 @@ def _requester_turned_custodian(sf: Factory, services: Services, team: Team,
         request_id = request_identity(s, services, team["ivy"].unlocked, case_id, "why").id
     with transaction(sf) as s:
         account(s, team["ivy"].id).identity_custodian = True
+        tag_standing(services.keyring, account(s, team["ivy"].id))  # as set_custodian does
         regrant_member_cases(s, services, recovery_key.private_key, account(s, team["ivy"].id))
     return case_id, request_id, cora
 

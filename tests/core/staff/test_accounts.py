@@ -224,3 +224,22 @@ def test_get_reviewer_unknown(session_factory):
     # Not even looked up: PostgreSQL text cannot hold NUL.
     with session_factory() as s, pytest.raises(NotFound):
         get_reviewer(s, "gh\x00st")
+
+
+def test_the_last_active_admin_cannot_be_deactivated(session_factory, services):
+    """Outside tester: one POST deactivated the only admin, leaving nobody to administer the
+    console or approve anything. Another admin first; an unapproved one does not count."""
+    from core.staff.accounts import LastAdminError, deactivate_reviewer
+
+    create(session_factory, services, "ada", role=Role.ADMIN, passphrase=strong_passphrase())
+    create(session_factory, services, "ben", role=Role.ADMIN, passphrase=strong_passphrase())
+    with transaction(session_factory) as s:
+        s.execute(select(Reviewer).where(Reviewer.username == "ben")).scalar_one() \
+            .approved = False
+    with pytest.raises(LastAdminError), transaction(session_factory) as s:
+        deactivate_reviewer(s, services, "ada")
+    create(session_factory, services, "cy", role=Role.ADMIN, passphrase=strong_passphrase())
+    with transaction(session_factory) as s:
+        deactivate_reviewer(s, services, "ada")
+    with pytest.raises(LastAdminError), transaction(session_factory) as s:
+        deactivate_reviewer(s, services, "cy")

@@ -1,0 +1,85 @@
+"""Team memberships (core.cases.membership_tags): a database writer adds an account to a case
+team, or clears an excluded member's flag, and copies grant rows for it. The copies open
+nothing; before migration 0018 the next exclusion sealed the new epoch's keys to every member
+on record, the planted one included (outside tester). Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.audit.log import AuditAction
+from core.cases.casework import exclude_member, grant_case
+from core.db import transaction
+from core.models import MemberRole
+from core.models.base import random_row_id
+from core.services import Services
+from tests.core.factories import add_reviewer, audit_actions
+from tests.security.key_custody_support import Factory, Team, account, grants_of, write_sql
+
+
+def _copy_membership_and_grants(sf: Factory, case_id: int, source: int, target: int) -> None:
+    """The writer's rows: `target` on the team as `source` is, with `source`'s grants."""
+    write_sql(sf, "INSERT INTO case_members (case_id, reviewer_id, role, excluded, status, "
+                  "category_id, received_on, acknowledge_due, feedback_due, priority, "
+                  "review_requested, actions_due) SELECT case_id, :target, role, excluded, "
+                  "status, category_id, received_on, acknowledge_due, feedback_due, priority, "
+                  "review_requested, actions_due FROM case_members WHERE case_id = :case "
+                  "AND reviewer_id = :source", case=case_id, source=source, target=target)
+    _copy_grants(sf, case_id, source, target)
+
+
+def _copy_grants(sf: Factory, case_id: int, source: int, target: int) -> None:
+    for epoch, kind, sealed in grants_of(sf, case_id, source):
+        _insert_grant(sf, case_id, target, epoch, str(kind), sealed)
+
+
+def _insert_grant(sf: Factory, case_id: int, reviewer_id: int, epoch: int, kind: str,
+                  sealed: bytes) -> None:
+    write_sql(sf, "INSERT INTO case_grants (id, case_id, key_kind, epoch, recipient, "
+                  "reviewer_id, sealed_key) VALUES (:id, :c, :k, :e, 'reviewer', :r, :s)",
+              id=random_row_id(), c=case_id, k=kind, e=epoch, r=reviewer_id, s=sealed)
+
+
+def _new_epoch_grants(sf: Factory, case_id: int, reviewer_id: int) -> list:
+    return [g for g in grants_of(sf, case_id, reviewer_id) if g[0] == 2]
+
+
+def test_a_planted_member_gets_nothing_of_a_new_epoch(session_factory: Factory,
+                                                      services: Services, team: Team) -> None:
+    ivy, kai, case_id = team["ivy"], team["kai"], team["case"].case_id
+    mal = add_reviewer(session_factory, services, "mal")
+    lea = add_reviewer(session_factory, services, "lea")
+    with transaction(session_factory) as s:
+        grant_case(s, services, ivy.unlocked, case_id, account(s, lea.id), role=MemberRole.LEAD)
+    _copy_membership_and_grants(session_factory, case_id, ivy.id, mal.id)
+    with transaction(session_factory) as s:
+        exclude_member(s, services, lea.unlocked.actor, case_id, account(s, kai.id))
+    assert _new_epoch_grants(session_factory, case_id, mal.id) == []
+    assert _new_epoch_grants(session_factory, case_id, ivy.id)  # control: a real member
+    assert str(AuditAction.RECORD_TAMPERED) in audit_actions(session_factory)
+
+
+@pytest.mark.parametrize("how", ["cleared", "kept"])
+def test_an_excluded_member_brought_back_gets_nothing(session_factory: Factory,
+                                                      services: Services, team: Team,
+                                                      how: str) -> None:
+    """The writer clears kai's exclusion (or not: a grant row alone) and gives him copies of
+    a member's grants of the current epoch; the next exclusion seals its epoch to the real
+    members only."""
+    ivy, kai, case_id = team["ivy"], team["kai"], team["case"].case_id
+    lea = add_reviewer(session_factory, services, "lea")
+    ned = add_reviewer(session_factory, services, "ned")
+    with transaction(session_factory) as s:
+        grant_case(s, services, ivy.unlocked, case_id, account(s, lea.id), role=MemberRole.LEAD)
+        grant_case(s, services, ivy.unlocked, case_id, account(s, ned.id))
+    with transaction(session_factory) as s:
+        exclude_member(s, services, lea.unlocked.actor, case_id, account(s, kai.id))
+    if how == "cleared":
+        write_sql(session_factory, "UPDATE case_members SET excluded = :no WHERE case_id = :c "
+                  "AND reviewer_id = :r", no=False, c=case_id, r=kai.id)
+    _copy_grants(session_factory, case_id, ivy.id, kai.id)
+    with transaction(session_factory) as s:
+        exclude_member(s, services, lea.unlocked.actor, case_id, account(s, ned.id))
+    third = [g for g in grants_of(session_factory, case_id, kai.id) if g[0] == 3]
+    assert third == []
+    assert [g for g in grants_of(session_factory, case_id, ivy.id) if g[0] == 3]
