@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from core.db import transaction
 from core.kdf_slots import SlotsBusy
-from core.models import AuditEvent, Reviewer
+from core.models import AuditEvent, Reviewer, Role
 from core.staff.accounts import reset_passphrase
 from core.staff.authentication import confirm_totp
 from core.staff.passphrases import verify_passphrase
@@ -156,6 +156,7 @@ def test_an_admin_deactivated_while_the_passphrase_is_hashed_resets_nothing(
     from core.staff.accounts import deactivate_reviewer
 
     run = services.kdf_slots.run
+    new_account(session_factory, services, "ben", Role.ADMIN)  # not the last admin, then
 
     def deactivate_first(work: Any) -> Any:
         with transaction(session_factory) as other:
