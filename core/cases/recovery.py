@@ -15,6 +15,7 @@ from core.cases.grants import (
     grant_to_reviewer,
     open_recovery_grant,
 )
+from core.cases.membership_tags import membership_trusted
 from core.errors import InvalidInput
 from core.models import (
     Case,
@@ -41,7 +42,8 @@ class RecoveryResult:
 def regrant_member_cases(session: Session, services: Services, recovery_private_key: bytes,
                          reviewer: Reviewer) -> RecoveryResult:
     """Seal again, to the reviewer's current public key, every key of every epoch of every case
-    they are a (non-excluded) team member of, and, for an identity custodian, the identity key
+    they are a (non-excluded) team member of (by a membership Candor wrote:
+    core.cases.membership_tags), and, for an identity custodian, the identity key
     of every confidential report. Used after a passphrase reset and re-enrolment gave them a
     new key pair, and when a custodian is named after reports came in. The account must be
     able to hold case keys (enrolled, approved, with a public key that passes its check:
@@ -51,12 +53,20 @@ def regrant_member_cases(session: Session, services: Services, recovery_private_
     if not may_hold_case_keys(reviewer):
         raise InvalidInput(f"{reviewer.username} has no key pair yet: they log in with the "
                            "one-time passphrase and choose their own first.", field="reviewer")
-    case_ids = session.execute(
-        select(CaseMember.case_id).where(CaseMember.reviewer_id == reviewer.id,
-                                         CaseMember.excluded.is_(False))
+    memberships = session.execute(
+        select(CaseMember).where(CaseMember.reviewer_id == reviewer.id,
+                                 CaseMember.excluded.is_(False))
     ).scalars().all()
     regranted = missing = 0
-    for case_id in case_ids:
+    for member in memberships:
+        case_id = member.case_id
+        if not membership_trusted(services.keyring, case_id, member):
+            # A membership Candor did not write (outside tester: a planted row got every
+            # key of the case from the recovery key): nothing, and an alarm for auditors.
+            record_event(session, services.clock, AuditAction.RECORD_TAMPERED, Actor.system(),
+                         case_id=case_id, detail={"record": "member",
+                                                  "reviewer_id": reviewer.id})
+            continue
         case = session.get(Case, case_id)
         if case is None or case.content_destroyed_on is not None:
             continue  # retention destroyed every key of it: nothing to give back

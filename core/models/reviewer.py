@@ -79,6 +79,9 @@ class ReviewerSession(Base):
     id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("reviewers.id"), index=True)
     #: None while the account has no key pair yet (enrolment not completed).
+    #: MAC of (account, id hash) under the instance account key: a row a database writer
+    #: inserted is no session (core.staff.authentication.load_session).
+    session_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     sealed_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -13,7 +13,7 @@ from core.audit.log import Actor, AuditAction, record_event
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import CaseGrant, Recipient, Reviewer, ReviewerSession, Role
 from core.services import Services
-from core.staff.keys import may_hold_case_keys, tag_public_key, tag_standing
+from core.staff.keys import may_hold_case_keys, require_standing, tag_public_key, tag_standing
 from core.staff.passphrases import (
     HashedPassphrase,
     check_passphrase_policy,
@@ -213,6 +213,7 @@ def set_custodian(session: Session, services: Services, reviewer: Reviewer, cust
                   actor: Actor | None = None) -> None:
     """Give or take away the identity custodian role; audited. Only enrolled, approved case
     handlers can hold identity keys (core.staff.keys)."""
+    require_standing(services.keyring, reviewer)
     if custodian and not may_hold_case_keys(reviewer):
         raise InvalidInput(f"{reviewer.username} cannot hold identity keys: only an approved "
                            "case handler who has completed enrolment can.", field="reviewer")
@@ -289,6 +290,7 @@ def reset_passphrase(session: Session, services: Services, username: str,
     # and an attribute set to the value it holds there would not be written.
     reviewer = get_reviewer(session, username)
     session.refresh(reviewer, with_for_update={"key_share": True})
+    require_standing(services.keyring, reviewer)
     reviewer.public_key = None
     reviewer.public_key_tag = None
     reviewer.wrapped_private_key = None
@@ -309,6 +311,7 @@ def reset_totp(session: Session, services: Services, username: str,
                actor: Actor | None = None) -> NewReviewer:
     """Give the account a new TOTP secret (lost phone); its sessions end."""
     reviewer = get_reviewer(session, username)
+    require_standing(services.keyring, reviewer)
     secret, uri = _new_totp(services, reviewer)
     reviewer.totp_confirmed = False
     reviewer.totp_last_step = None

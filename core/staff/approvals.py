@@ -49,7 +49,7 @@ from core.staff.accounts import (
     reset_passphrase,
     set_custodian,
 )
-from core.staff.keys import may_hold_case_keys, tag_standing
+from core.staff.keys import may_hold_case_keys, require_standing, tag_standing
 from core.staff.passphrases import HashedPassphrase
 
 #: How long a routing change stays listed in the affected handlers' inboxes.
@@ -229,11 +229,19 @@ def reset_with_approval(session: Session, services: Services, actor: Actor, user
         return text  # their own account, or one that cannot act anyway
     reviewer.approved = False
     tag_standing(services.keyring, reviewer)
-    if session.execute(select(StaffChange.id).where(
+    # A request already waiting for the account (made, or reset, by someone else) is
+    # withdrawn: its approver would not be a second pair of eyes on this reset (outside
+    # tester: an admin reset an account another had asked for, then approved that request).
+    for waiting in session.execute(select(StaffChange).where(
             StaffChange.reviewer_id == reviewer.id, StaffChange.status == RequestStatus.PENDING,
-            StaffChange.kind.in_([ChangeKind.ACCOUNT, ChangeKind.RESET]))).first() is None:
-        _pending(session, services, actor, StaffChange(kind=ChangeKind.RESET,
-                                                       reviewer_id=reviewer.id))
+            StaffChange.kind.in_([ChangeKind.ACCOUNT, ChangeKind.RESET]))).scalars():
+        waiting.status = RequestStatus.WITHDRAWN
+        waiting.decided_at = services.clock.now()
+        record_event(session, services.clock, AuditAction.STAFF_CHANGE_DECIDED, actor,
+                     detail={"change_id": waiting.id, "kind": str(waiting.kind),
+                             "decision": str(waiting.status), "lapsed": False})
+    _pending(session, services, actor, StaffChange(kind=ChangeKind.RESET,
+                                                   reviewer_id=reviewer.id))
     return text
 
 
@@ -244,6 +252,7 @@ def approve_by_operator(session: Session, services: Services, username: str) -> 
     reviewer = get_reviewer(session, username)
     if reviewer.approved:
         raise Conflict(f"{username!r} is not waiting for approval")
+    require_standing(services.keyring, reviewer)
     reviewer.approved = True
     tag_standing(services.keyring, reviewer)
     closed = 0
@@ -267,6 +276,7 @@ def _apply(session: Session, services: Services, change: StaffChange) -> None:
     if change.kind in (ChangeKind.ACCOUNT, ChangeKind.RESET):
         reviewer = session.get(Reviewer, change.reviewer_id)
         assert reviewer is not None
+        require_standing(services.keyring, reviewer)  # a Conflict: the change lapses
         reviewer.approved = True
         tag_standing(services.keyring, reviewer)
     elif change.kind is ChangeKind.CUSTODIAN:

@@ -25,9 +25,10 @@ from core.models import Reviewer, ReviewerSession
 from core.services import Services
 from core.session_tokens import SessionToken, new_session_token
 from core.staff.accounts import end_sessions, totp_secret
-from core.staff.keys import tag_standing
+from core.staff.keys import key_alarm, require_standing, standing_trusted, tag_standing
 from core.staff.passphrases import verify_passphrase
 from crypto.errors import CryptoError
+from crypto.key_tags import key_tag, tag_matches
 from crypto.keys import unwrap, wrap
 
 GLOBAL_BUCKET = "console:login:global"
@@ -155,6 +156,7 @@ def create_session(session: Session, services: Services, reviewer: Reviewer,
     now = services.clock.now()
     session.add(ReviewerSession(
         id_hash=token.id_hash, reviewer_id=reviewer.id,
+        session_tag=_session_tag(services, token.id_hash, reviewer.id),
         sealed_private_key=wrap(token.secret, private_key) if private_key is not None else None,
         created_at=now, last_seen_at=now,
         expires_at=now + timedelta(hours=services.config.reviewer_session_absolute_hours),
@@ -162,6 +164,15 @@ def create_session(session: Session, services: Services, reviewer: Reviewer,
     ))
     session.flush()
     return token
+
+
+def _session_owner(reviewer_id: int) -> str:
+    return f"session:{reviewer_id}"
+
+
+def _session_tag(services: Services, id_hash: bytes, reviewer_id: int) -> bytes:
+    """The MAC that makes a session row one a login here wrote (core.staff.keys' account key)."""
+    return key_tag(services.keyring.account_key, _session_owner(reviewer_id), id_hash)
 
 
 def load_session(session: Session, services: Services,
@@ -175,6 +186,19 @@ def load_session(session: Session, services: Services,
     now = services.clock.now()
     idle = timedelta(minutes=services.config.reviewer_session_idle_minutes)
     reviewer = row.reviewer
+    if not tag_matches(services.keyring.account_key, _session_owner(row.reviewer_id),
+                       row.id_hash, row.session_tag):
+        # Not made by a login here: a database writer's row (outside tester: forged sessions
+        # of both admins approved an account of theirs). Never a session.
+        session.delete(row)
+        session.flush()
+        return None
+    if not standing_trusted(services.keyring, reviewer):
+        # The account's record changed outside Candor since this login (a role or flag
+        # flipped by SQL): its live sessions end with it, and the admins are alerted.
+        key_alarm(session, services, reviewer, Actor.reviewer(reviewer.id), where="standing")
+        end_sessions(session, reviewer.id)
+        return None
     if now >= row.expires_at or now - row.last_seen_at > idle or not reviewer.active:
         session.delete(row)
         session.flush()
@@ -287,6 +311,7 @@ def confirm_totp(session: Session, services: Services, reviewer: Reviewer,
 def mark_totp_enrolled(session: Session, services: Services, reviewer: Reviewer,
                        step: int) -> None:
     """The authenticator is set up: `step` was a right code from its secret; audited."""
+    require_standing(services.keyring, reviewer)
     reviewer.totp_confirmed = True
     reviewer.totp_last_step = step
     tag_standing(services.keyring, reviewer)

@@ -81,6 +81,21 @@ def standing_trusted(keyring: Keyring, reviewer: Reviewer) -> bool:
                        _standing_facts(reviewer), reviewer.standing_tag)
 
 
+class TamperedStanding(Conflict):
+    """The account's record was changed outside Candor: a change made through Candor now
+    would tag, and so vouch for, what was written. The operator checks it first."""
+
+
+def require_standing(keyring: Keyring, reviewer: Reviewer) -> None:
+    """TamperedStanding unless the account's standing is as Candor last set it: every use case
+    that re-tags it calls this first (outside tester: an approval, or the owner's own
+    passphrase change, re-tagged a flag or a hash flipped by SQL and cleared the alarm)."""
+    if not standing_trusted(keyring, reviewer):
+        raise TamperedStanding(f"the record of {reviewer.username!r} was changed outside "
+                               "Candor: the operator checks it first (`candor reviewer "
+                               "confirm`)")
+
+
 def enrolled(reviewer: Reviewer) -> bool:
     """Whether the owner has completed enrolment (TOTP and a key pair of their own)."""
     return reviewer.totp_confirmed and reviewer.public_key is not None

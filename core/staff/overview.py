@@ -73,13 +73,13 @@ def recent_key_alarms(session: Session, today: date) -> list[KeyAlarm]:
     right at its owner's next login, and untrusted_keys then lists nothing: without this the
     alarm could come and go between two looks at the dashboard (outside tester)."""
     since = datetime.combine(today - timedelta(days=KEY_ALARM_DAYS), time.min, tzinfo=UTC)
-    names = dict(session.execute(select(Reviewer.id, Reviewer.username)).tuples().all())
+    names = {rid: name for rid, name in session.execute(select(Reviewer.id, Reviewer.username))}
     alarms = []
     for occurred, detail in session.execute(
             select(AuditEvent.occurred_at, AuditEvent.detail)
             .where(AuditEvent.action == AuditAction.KEY_REJECTED.value,
                    AuditEvent.occurred_at >= since)
-            .order_by(AuditEvent.position.desc())).tuples():
+            .order_by(AuditEvent.position.desc())):
         facts = json.loads(detail)
         account = facts.get("account") or names.get(facts.get("reviewer_id"), "?")
         alarms.append(KeyAlarm(occurred.date(), str(account), str(facts.get("where", ""))))

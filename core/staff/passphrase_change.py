@@ -37,7 +37,7 @@ from core.staff.authentication import (
     create_session,
     login_failed,
 )
-from core.staff.keys import tag_public_key, tag_standing
+from core.staff.keys import require_standing, tag_public_key, tag_standing
 from core.staff.passphrases import check_passphrase_policy, hash_passphrase, verify_passphrase
 from crypto.errors import DecryptionError
 from crypto.kdf import KdfProfile
@@ -132,6 +132,7 @@ def prepare_change(profile: KdfProfile, basis: ChangeBasis, current: str,
 def apply_change(session: Session, services: Services, reviewer: Reviewer,
                  prepared: PreparedChange) -> None:
     """Store a prepared change on the (reloaded) account, with its audit events."""
+    require_standing(services.keyring, reviewer)
     if prepared.new_public_key is not None:
         reviewer.public_key = prepared.new_public_key
         reviewer.wrapped_private_key = prepared.new_wrapping

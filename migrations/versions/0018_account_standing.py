@@ -9,6 +9,8 @@
 - case_members.member_tag: the same for a membership of a case team (case, account,
   excluded; core.cases.membership_tags): a new key epoch is sealed only to memberships
   Candor wrote. Tagged by `candor db upgrade` too.
+- reviewer_sessions.session_tag: the same for a console session (account, id hash): a row a
+  database writer inserted is no session. Sessions from before end (everyone logs in again).
 - staff_changes.kind: new kind `reset`: a case handler's passphrase reset by a console
   admin waits for a second admin before anything is sealed to the account again.
 - Downgrading drops the column and deletes the reset changes (the access log keeps them).
@@ -43,6 +45,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column('standing_tag', sa.LargeBinary(length=32), nullable=True))
     with op.batch_alter_table('case_members') as batch:
         batch.add_column(sa.Column('member_tag', sa.LargeBinary(length=32), nullable=True))
+    # Sessions from before carry no tag: everyone logs in again.
+    op.execute(sa.text("DELETE FROM reviewer_sessions"))
+    with op.batch_alter_table('reviewer_sessions') as batch:
+        batch.add_column(sa.Column('session_tag', sa.LargeBinary(length=32), nullable=True))
     with op.batch_alter_table('staff_changes') as batch:
         batch.drop_constraint(op.f('ck_staff_changes_change_kind'), type_='check')
         batch.create_check_constraint(op.f('ck_staff_changes_change_kind'),
@@ -55,6 +61,8 @@ def downgrade() -> None:
         batch.drop_constraint(op.f('ck_staff_changes_change_kind'), type_='check')
         batch.create_check_constraint(op.f('ck_staff_changes_change_kind'),
                                       _in('kind', _OLD_KINDS))
+    with op.batch_alter_table('reviewer_sessions') as batch:
+        batch.drop_column('session_tag')
     with op.batch_alter_table('case_members') as batch:
         batch.drop_column('member_tag')
     with op.batch_alter_table('reviewers') as batch:

@@ -37,8 +37,9 @@ ADDED_SINCE = {"0012": ("statistics_months", "statistics_cells", "category_examp
                "0016": ("submission_tokens",), "0017": ()}
 #: Columns the migrations after each revision added to tables that were already there
 #: (0015: categories.keywords; 0016: staff_changes.display_name; 0018:
-#: reviewers.standing_tag and case_members.member_tag).
-_TAGS_0018 = {"reviewers": ("standing_tag",), "case_members": ("member_tag",)}
+#: reviewers.standing_tag, case_members.member_tag, reviewer_sessions.session_tag).
+_TAGS_0018 = {"reviewers": ("standing_tag",), "case_members": ("member_tag",),
+              "reviewer_sessions": ("session_tag",)}
 ADDED_COLUMNS_SINCE: dict[str, dict[str, tuple[str, ...]]] = {
     revision: {"categories": ("keywords",), "staff_changes": ("display_name",), **_TAGS_0018}
     for revision in ADDED_SINCE}

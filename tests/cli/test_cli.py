@@ -237,18 +237,17 @@ def test_the_operator_approves_and_confirms_accounts(env: dict[str, str]) -> Non
     assert nothing.exit_code == 1 and "not waiting for approval" in nothing.output
     config = load_config(env)
     engine = make_engine(config.database_url)
-    with engine.begin() as connection:  # as a console admin's request would leave it
-        connection.execute(text("UPDATE reviewers SET approved = :no WHERE username = 'kim'"),
-                           {"no": False})
-    unconfirmed = run(env, "reviewer", "approve", "kim")  # the record no longer verifies
-    assert unconfirmed.exit_code == 0, unconfirmed.output  # the operator vouches anyway
-    assert "Approved 'kim'" in unconfirmed.output
     with engine.begin() as connection:  # a database writer
-        connection.execute(text("UPDATE reviewers SET identity_custodian = :yes "
-                                "WHERE username = 'kim'"), {"yes": True})
+        connection.execute(text("UPDATE reviewers SET identity_custodian = :yes, "
+                                "approved = :no WHERE username = 'kim'"),
+                           {"yes": True, "no": False})
     engine.dispose()
+    tampered = run(env, "reviewer", "approve", "kim")  # would vouch for the writer's flags
+    assert tampered.exit_code == 1 and "changed outside Candor" in tampered.output
     refused = run(env, "reviewer", "confirm", "kim", input="n\n")
     assert refused.exit_code == 1 and "identity custodian yes" in refused.output
     assert run(env, "reviewer", "confirm", "kim", "--yes").exit_code == 0
+    approved = run(env, "reviewer", "approve", "kim")
+    assert approved.exit_code == 0 and "Approved 'kim'" in approved.output, approved.output
     again = run(env, "reviewer", "confirm", "kim", "--yes")
     assert again.exit_code == 1 and "nothing to confirm" in again.output

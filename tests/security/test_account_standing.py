@@ -4,15 +4,23 @@ worked before migration 0018 (outside tester); each test runs on SQLite and Post
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pyotp
 import pytest
 
 from core.audit.log import Actor, AuditAction
 from core.db import transaction
 from core.errors import Conflict
 from core.models import Role
-from core.staff.accounts import get_reviewer
+from core.staff.accounts import get_reviewer, totp_secret
 from core.staff.approvals import request_account
-from core.staff.keys import confirm_standing, sealing_key, standing_trusted
+from core.staff.keys import (
+    TamperedStanding,
+    confirm_standing,
+    sealing_key,
+    standing_trusted,
+)
 from core.staff.login import authenticate
 from core.staff.overview import untrusted_keys
 from tests.core.factories import (
@@ -116,3 +124,61 @@ def test_the_operator_confirms_a_standing_once_checked(sf_services) -> None:
 @pytest.fixture
 def sf_services(session_factory, services):
     return session_factory, services
+
+
+def test_a_session_row_written_by_sql_is_no_session(sf_services) -> None:
+    """Outside tester: a row in reviewer_sessions, with a cookie made to match, logged the
+    writer in as each admin in turn; two forged admins approved an account of theirs."""
+    import hashlib
+
+    from core.models import ReviewerSession
+    from core.session_tokens import new_session_token
+    from core.staff.authentication import load_session
+    from crypto.keys import wrap
+
+    sf, services = sf_services
+    ada = add_reviewer(sf, services, "ada", Role.ADMIN)
+    token = new_session_token()
+    now = services.clock.now()
+    with transaction(sf) as s:
+        s.add(ReviewerSession(id_hash=token.id_hash, reviewer_id=ada.id,
+                              sealed_private_key=wrap(token.secret, b"\x01" * 32),
+                              created_at=now, last_seen_at=now,
+                              expires_at=now + timedelta(hours=1), reauthenticated_at=now))
+    assert token.id_hash == hashlib.sha256(token.session_id).digest()
+    with transaction(sf) as s:
+        assert load_session(s, services, token) is None
+        assert s.get(ReviewerSession, token.id_hash) is None  # and it is gone
+
+
+def test_a_flag_flipped_under_a_live_session_ends_it(sf_services) -> None:
+    """Outside tester: a handler made `admin` by SQL kept a live session acting as admin."""
+    from core.staff.authentication import load_session
+
+    sf, services = sf_services
+    ivy = add_reviewer(sf, services, "ivy")
+    with transaction(sf) as s:
+        result = authenticate(s, services, "ivy", ivy.passphrase,
+                              pyotp.TOTP(totp_secret(services, get_reviewer(s, "ivy")))
+                              .at(services.clock.now()))
+    assert result.ok and result.token is not None
+    write_sql(sf, "UPDATE reviewers SET role = 'admin' WHERE id = :id", id=ivy.id)
+    with transaction(sf) as s:
+        assert load_session(s, services, result.token) is None
+    assert {"reviewer_id": ivy.id, "where": "standing"} in key_alarms(sf)
+
+
+def test_a_change_through_candor_does_not_vouch_for_a_flipped_flag(sf_services) -> None:
+    """Outside tester: the owner's own passphrase change re-tagged a custodian flag they had
+    set by SQL, clearing the alarm; a second admin's approval re-tagged a planted hash."""
+    from core.staff.passphrase_change import change_passphrase
+
+    sf, services = sf_services
+    ivy = add_reviewer(sf, services, "ivy")
+    write_sql(sf, "UPDATE reviewers SET identity_custodian = :yes WHERE id = :id", yes=True,
+              id=ivy.id)
+    with pytest.raises(TamperedStanding), transaction(sf) as s:
+        change_passphrase(s, services, get_reviewer(s, "ivy"), ivy.passphrase,
+                          strong_passphrase("new"))
+    with sf() as s:
+        assert not standing_trusted(services.keyring, get_reviewer(s, "ivy"))

@@ -24,6 +24,7 @@ from core.models import (
     RequestStatus,
     Reviewer,
     Role,
+    StaffChange,
 )
 from core.staff.accounts import deactivate_reviewer
 from core.staff.approvals import (
@@ -225,3 +226,29 @@ def test_an_admin_resetting_their_own_passphrase_waits_for_nobody(session_factor
                             prepare_passphrase(strong_passphrase("mine"), services.config.kdf))
         assert pending_changes(s) == []
         assert s.get(Reviewer, ada.id).approved
+
+
+def test_a_reset_withdraws_what_was_waiting_for_the_account(session_factory, services, admins):
+    """Outside tester: an admin reset an account another admin had asked for (or reset),
+    then approved that other request: the reset had no second pair of eyes. Each reset now
+    withdraws what was waiting and waits itself, for an admin other than the one who reset."""
+    ada, ben = admins
+    with transaction(session_factory) as s:
+        carol = request_account(s, services, Actor.reviewer(ben.id), username="carol",
+                                role=Role.REVIEWER, passphrase=strong_passphrase("one"))
+        carol_id = carol.reviewer.id
+    for who, other in ((ada, ben), (ben, ada)):  # a reset of a reset too
+        with transaction(session_factory) as s:
+            reset_with_approval(s, services, Actor.reviewer(who.id), "carol",
+                                prepare_passphrase(strong_passphrase(who.username),
+                                                   services.config.kdf))
+            (waiting,) = pending_changes(s)
+            assert (waiting.kind, waiting.requested_by) == (ChangeKind.RESET, who.id)
+        with pytest.raises(AccessDenied), transaction(session_factory) as s:
+            decide_change(s, services, Actor.reviewer(who.id), waiting.id, approve=True)
+    with transaction(session_factory) as s:
+        decide_change(s, services, Actor.reviewer(other.id), waiting.id, approve=True)
+        assert s.get(Reviewer, carol_id).approved
+        assert [c.status for c in s.execute(select(StaffChange).where(
+            StaffChange.reviewer_id == carol_id).order_by(StaffChange.id)).scalars()] == [
+            RequestStatus.WITHDRAWN, RequestStatus.WITHDRAWN, RequestStatus.APPROVED]

@@ -83,3 +83,20 @@ def test_an_excluded_member_brought_back_gets_nothing(session_factory: Factory,
     third = [g for g in grants_of(session_factory, case_id, kai.id) if g[0] == 3]
     assert third == []
     assert [g for g in grants_of(session_factory, case_id, ivy.id) if g[0] == 3]
+
+
+def test_recover_gives_nothing_through_a_planted_membership(session_factory: Factory,
+                                                            services: Services, team: Team,
+                                                            recovery_key) -> None:
+    """Outside tester: `candor recover` re-granted every key of a case to an account a
+    database writer had put on its team."""
+    from core.cases.recovery import regrant_member_cases
+
+    ivy, case_id = team["ivy"], team["case"].case_id
+    mal = add_reviewer(session_factory, services, "mal")
+    _copy_membership_and_grants(session_factory, case_id, ivy.id, mal.id)
+    write_sql(session_factory, "DELETE FROM case_grants WHERE reviewer_id = :r", r=mal.id)
+    with transaction(session_factory) as s:
+        regrant_member_cases(s, services, recovery_key.private_key, account(s, mal.id))
+    assert grants_of(session_factory, case_id, mal.id) == []
+    assert str(AuditAction.RECORD_TAMPERED) in audit_actions(session_factory)

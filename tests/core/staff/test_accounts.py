@@ -19,6 +19,7 @@ from core.staff.accounts import (
     reset_totp,
     totp_secret,
 )
+from core.staff.keys import tag_standing
 from core.staff.passphrase_change import change_passphrase
 from core.staff.passphrases import verify_passphrase
 from crypto.errors import CryptoError, DecryptionError
@@ -182,6 +183,7 @@ def test_reset_totp_gives_a_new_secret_and_ends_sessions(session_factory, servic
         reviewer = s.get(Reviewer, rid)
         reviewer.totp_confirmed = True
         reviewer.totp_last_step = 12345
+        tag_standing(services.keyring, reviewer)  # as an enrolment does
         s.add(
             ReviewerSession(
                 id_hash=b"\x01" * 32,
