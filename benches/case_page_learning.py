@@ -56,7 +56,8 @@ from benches._databases import scratch_postgres  # noqa: E402
 from core.cases.category_examples import MAX_EXAMPLES, TOKENS_VERSION  # noqa: E402
 from core.cases.content import ReportContent  # noqa: E402
 from core.cases.contexts import category_example_context  # noqa: E402
-from core.categories.lookup import seed_default_categories, set_intake  # noqa: E402
+from core.categories.intake_routes import set_intake  # noqa: E402
+from core.categories.lookup import seed_default_categories  # noqa: E402
 from core.categories.suggestions import tokenize  # noqa: E402
 from core.db import transaction  # noqa: E402
 from core.intake.submission import SubmissionDraft, submit_report  # noqa: E402
@@ -101,7 +102,7 @@ def populate(factory: Any, services: Services, examples: int) -> tuple[int, byte
     with transaction(factory) as s:
         seed_default_categories(s)
         reviewer = add_bench_reviewer(s, services)
-        set_intake(s, "other", [reviewer])
+        set_intake(s, services.keyring, "other", [reviewer])
         reviewer_id, public_key = reviewer.id, reviewer.public_key
         assert public_key is not None
         private_key = private_key_of(reviewer)

@@ -99,7 +99,7 @@ def run(url: str, data_dir: Path, rounds: int, big: tuple[int, int]) -> None:
                         keyring=Keyring.generate(generate_recovery_key().public_key),
                         blobs=FileSystemBlobStore(config.blob_dir), clock=Clock())
     team = [add_reviewer(factory, services, name) for name in ("lena", "max", "noor")]
-    seed_categories(factory, {"it_fault": [h.id for h in team]})
+    seed_categories(factory, {"it_fault": [h.id for h in team]}, services=services)
     cases = {"small (10 messages, 1 file)": submit(factory, services).case_id,
              f"big ({big[0]} messages, {big[1]} files)": submit(factory, services).case_id}
     print("building the cases ...", flush=True)

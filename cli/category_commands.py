@@ -14,7 +14,8 @@ from core.categories.admin import (
     route_intake,
     set_category_active,
 )
-from core.categories.lookup import get_category, list_categories, receiving_intake
+from core.categories.intake_routes import IntakeRoutes, read_routes, receiving_intake
+from core.categories.lookup import get_category, list_categories
 from core.models import Category, Role
 
 _NAME_HELP = "Shown to reporters on the form; 1-120 characters, one line."
@@ -29,14 +30,17 @@ _KEYWORDS_HELP = ("Keyword terms for the console's category suggestions, either 
                   "to reporters.")
 
 
-def _intake(category: Category) -> list[str]:
+def _intake(category: Category, routes: IntakeRoutes) -> list[str]:
     """The intake case handlers as listed: those who receive the category's new reports, and
     those named who do not yet (not enrolled: they have not logged in, set up TOTP and chosen
-    their own passphrase), marked so."""
-    receiving = receiving_intake(category)
-    return [r.username if r in receiving else f"{r.username} (not enrolled yet)"
+    their own passphrase, or on a route Candor did not write), marked so."""
+    receiving = receiving_intake(category, routes)
+    trusted = routes.of(category)
+    return [r.username if r in receiving
+            else f"{r.username} (not enrolled yet)" if r.id in trusted
+            else f"{r.username} (ROUTE NOT WRITTEN BY CANDOR: receives nothing)"
             for r in sorted(category.intake_reviewers, key=lambda r: r.username)
-            if r in receiving or (r.active and r.role is Role.REVIEWER)]
+            if r in receiving or r.id not in trusted or (r.active and r.role is Role.REVIEWER)]
 
 
 @click.group()
@@ -56,12 +60,15 @@ def category_list(obj: CliContext) -> None:
     """List every category: position, state, names, intake.
 
     Intake lists the case handlers who receive the category's new reports; one named who has
-    not enrolled yet (logged in, set up TOTP, chosen their own passphrase) is marked so.
+    not enrolled yet (logged in, set up TOTP, chosen their own passphrase) is marked so, and so
+    is a route Candor did not write (someone wrote to the database: it receives nothing).
     """
     with obj.transaction() as session:
+        routes = read_routes(session, obj.services.keyring)
+        tampered = routes.tampered
         rows = [(str(position), c.code, "active" if c.active else "inactive", c.name_en,
-                 c.name_zh, ", ".join(_intake(c)) or "(none)",
-                 c.active and not receiving_intake(c))
+                 c.name_zh, ", ".join(_intake(c, routes)) or "(none)",
+                 c.active and not receiving_intake(c, routes))
                 for position, c in enumerate(list_categories(session), start=1)]
     if not rows:
         click.echo("No categories. Add one with `candor category add CODE --name-en ... "
@@ -75,6 +82,10 @@ def category_list(obj: CliContext) -> None:
         click.echo(f"\nNo active intake case handler for: {', '.join(unrouted)}. Their reports "
                    "are readable only with the recovery key; use `candor category intake` (a "
                    "case handler receives reports once enrolled).")
+    if tampered:
+        click.echo(f"\nAlarm: {len(tampered)} intake route(s) were not written by Candor "
+                   "(someone wrote to the database); they receive nothing. Route the "
+                   "category again with `candor category intake` and tell your security team.")
 
 
 @category.command("show")
@@ -84,13 +95,14 @@ def category_show(obj: CliContext, code: str) -> None:
     """Show one category in full, descriptions included."""
     with obj.transaction() as session:
         c = get_category(session, code)
+        routes = read_routes(session, obj.services.keyring)
         position = [x.code for x in list_categories(session)].index(c.code) + 1
         lines = [("code", c.code), ("position", str(position)),
                  ("state", "active" if c.active else "inactive (hidden from the form)"),
                  ("name (en)", c.name_en), ("name (zh)", c.name_zh),
                  ("description (en)", c.description_en), ("description (zh)", c.description_zh),
                  ("keywords", c.keywords or "(none)"),
-                 ("intake", ", ".join(_intake(c)) or "(none)")]
+                 ("intake", ", ".join(_intake(c, routes)) or "(none)")]
     for label, value in lines:
         click.echo(f"{label + ':':<18} {value}")
 

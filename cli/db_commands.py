@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from cli.context import CliContext, pass_context
+from core.cases.identity_access import tag_untagged_approvals
 from core.cases.membership_tags import tag_untagged_memberships
 from core.cases.recovery import withdraw_legacy_identity_grants
+from core.categories.intake_routes import tag_untagged_routes
 from core.schema import database_revision, missing_revisions
 from core.staff.accounts import bind_accounts_after_upgrade
 from migrations.runner import upgrade
@@ -47,6 +49,9 @@ def db_upgrade(obj: CliContext) -> None:
                                                 standings="0018" in applied)
             if "0018" in applied:  # memberships as they stand, like the accounts
                 tag_untagged_memberships(session, obj.services.keyring)
+            if "0019" in applied:  # routes and identity approvals as they stand
+                tag_untagged_routes(session, obj.services.keyring)
+                tag_untagged_approvals(session, obj.services.keyring)
             legacy = withdraw_legacy_identity_grants(session, obj.services)
         if bound:
             click.echo(f"Bound {bound} account(s) to this instance's account key (keys and "

@@ -15,7 +15,8 @@ import click
 
 from cli.context import CliContext
 from cli.serve import build_app
-from core.categories.lookup import list_categories, seed_default_categories, set_intake
+from core.categories.intake_routes import set_intake
+from core.categories.lookup import list_categories, seed_default_categories
 from core.config import Config, load_config
 from core.db import make_engine, make_session_factory, transaction
 from core.errors import NotFound
@@ -66,7 +67,7 @@ def _create_demo_instance(data_dir: Path) -> dict[str, Any]:
                              "totp_secret": created.totp_secret})
             if username == DEMO_USER:
                 for category in list_categories(session):
-                    set_intake(session, category.code, [created.reviewer])
+                    set_intake(session, services.keyring, category.code, [created.reviewer])
     engine.dispose()
     details = {"accounts": accounts,
                "recovery_key": export_private_key(recovery.private_key)}

@@ -39,6 +39,7 @@ from core.cases.reading import decrypt_case
 from core.cases.team import case_team, get_case, is_active_member
 from core.cases.views import FileView
 from core.errors import AccessDenied
+from core.keyring import Keyring
 from core.models import (
     Attachment,
     Case,
@@ -66,7 +67,7 @@ def export_case_file(session: Session, services: Services, who: UnlockedReviewer
     listed = [*view.files, *(f for m in view.messages for f in m.files),
               *(f for e in casework.evidence for f in e.files)]
     files = _export_files(session, case, keys, listed, tampered)
-    identity = _identity(session, case, who, keys)
+    identity = _identity(session, services.keyring, case, who, keys)
     reviewer = session.get(Reviewer, who.reviewer_id)
     assert reviewer is not None  # case_keys_of refused a missing account
     record_event(session, services.clock, AuditAction.CASE_FILE_EXPORTED, who.actor,
@@ -105,7 +106,7 @@ def _export_files(session: Session, case: Case, keys: CaseKeys, listed: list[Fil
     return tuple(files)
 
 
-def _identity(session: Session, case: Case, who: UnlockedReviewer,
+def _identity(session: Session, keyring: Keyring, case: Case, who: UnlockedReviewer,
               keys: CaseKeys) -> Identity | None:
     """The reporter's identity, when a custodian approved this member's request and the
     identity key sealed to them opens it; None otherwise (anonymous, or withheld). A
@@ -115,7 +116,7 @@ def _identity(session: Session, case: Case, who: UnlockedReviewer,
     if case.disclosure is not Disclosure.CONFIDENTIAL or case.identity_ciphertext is None:
         return None
     key = keys.get(KeyKind.IDENTITY, FIRST_EPOCH)
-    if key is None or not identity_approved(session, case.id, who.reviewer_id):
+    if key is None or not identity_approved(session, keyring, case.id, who.reviewer_id):
         return None
     try:
         return Identity.from_bytes(decrypt_record(key, case.identity_ciphertext,

@@ -3,6 +3,10 @@ request another identity custodian approved (core.cases.identity_requests), neve
 custodian alone. A custodian holds every identity key so as to approve requests; holding it
 does not let them open the identity for themselves (outside tester: a custodian on a case
 team read the name without anyone's approval and the reporter was never told).
+
+An approval carries a tag under the instance account key (request, case, requester,
+approver): a custodian who can also write the database cannot approve their own request by
+setting its status with SQL.
 """
 
 from __future__ import annotations
@@ -16,16 +20,53 @@ from core.cases.content import Identity, clean_text
 from core.cases.contexts import identity_context
 from core.cases.grants import FIRST_EPOCH, open_reviewer_grant
 from core.errors import AccessDenied, Conflict, NotFound
+from core.keyring import Keyring
 from core.models import Case, IdentityRequest, KeyKind, MessageKind, RequestStatus
 from core.services import Services
+from crypto.key_tags import key_tag, tag_matches
 from crypto.records import decrypt_record
 
 
-def identity_approved(session: Session, case_id: int, reviewer_id: int) -> bool:
+def _approval_owner(request: IdentityRequest) -> str:
+    return f"identity-approval:{request.id}:{request.case_id}:{request.requester_id}"
+
+
+def _approval_facts(request: IdentityRequest) -> bytes:
+    return f"approved-by:{request.decided_by}".encode()
+
+
+def tag_approval(keyring: Keyring, request: IdentityRequest) -> None:
+    """Authenticate a request a custodian has just approved (status and approver set)."""
+    request.approval_tag = key_tag(keyring.account_key, _approval_owner(request),
+                                   _approval_facts(request))
+
+
+def approval_trusted(keyring: Keyring, request: IdentityRequest) -> bool:
+    """Whether the request was approved by Candor's use case, not set so with SQL."""
+    return (request.status is RequestStatus.APPROVED and request.decided_by is not None
+            and tag_matches(keyring.account_key, _approval_owner(request),
+                            _approval_facts(request), request.approval_tag))
+
+
+def identity_approved(session: Session, keyring: Keyring, case_id: int,
+                      reviewer_id: int) -> bool:
     """Whether an identity custodian approved this member's request for the identity."""
-    return session.execute(select(IdentityRequest.id).where(
-        IdentityRequest.case_id == case_id, IdentityRequest.requester_id == reviewer_id,
-        IdentityRequest.status == RequestStatus.APPROVED)).first() is not None
+    return any(approval_trusted(keyring, request) for request in session.execute(
+        select(IdentityRequest).where(
+            IdentityRequest.case_id == case_id, IdentityRequest.requester_id == reviewer_id,
+            IdentityRequest.status == RequestStatus.APPROVED)).scalars())
+
+
+def tag_untagged_approvals(session: Session, keyring: Keyring) -> int:
+    """After migration 0019 (`candor db upgrade`, which holds the key): tag every approved
+    request as it stands then. Returns how many."""
+    untagged = session.execute(select(IdentityRequest).where(
+        IdentityRequest.status == RequestStatus.APPROVED,
+        IdentityRequest.approval_tag.is_(None))).scalars().all()
+    for request in untagged:
+        tag_approval(keyring, request)
+    session.flush()
+    return len(untagged)
 
 
 def reveal_identity(session: Session, services: Services, who: UnlockedReviewer, case_id: int,
@@ -41,7 +82,7 @@ def reveal_identity(session: Session, services: Services, who: UnlockedReviewer,
     if case.identity_ciphertext is None:
         raise Conflict("this report is anonymous: there is no identity to reveal")
     keys = case_keys_of(session, case, who)  # on the team, with an active account
-    if not identity_approved(session, case.id, who.reviewer_id):
+    if not identity_approved(session, services.keyring, case.id, who.reviewer_id):
         raise AccessDenied("the identity is opened only after another custodian approved "
                            "this member's request")
     identity_key = open_reviewer_grant(session, case.id, who.reviewer_id, who.private_key,

@@ -31,11 +31,12 @@ from core.cases.grants import (
     is_excluded,
     open_reviewer_grant,
 )
-from core.cases.identity_access import identity_approved
+from core.cases.identity_access import approval_trusted, identity_approved, tag_approval
 from core.cases.inbox_counts import lock_case
 from core.cases.retention import refuse_if_destroyed
 from core.errors import AccessDenied, Conflict, NotFound
 from core.intake.submission import identity_custodians
+from core.keyring import Keyring
 from core.models import (
     Case,
     Disclosure,
@@ -85,7 +86,7 @@ def request_identity(session: Session, services: Services, who: UnlockedReviewer
     case_keys_of(session, case, who)  # a member of the team, holding its keys
     if case.disclosure is not Disclosure.CONFIDENTIAL or case.identity_ciphertext is None:
         raise Conflict("this report is anonymous: there is no identity to reveal")
-    if identity_approved(session, case.id, who.reviewer_id):
+    if identity_approved(session, services.keyring, case.id, who.reviewer_id):
         raise Conflict("you can already reveal this identity")
     if session.execute(select(IdentityRequest.id).where(
             IdentityRequest.case_id == case.id, IdentityRequest.requester_id == who.reviewer_id,
@@ -200,6 +201,8 @@ def decide_identity_request(session: Session, services: Services, who: UnlockedR
     request.status = RequestStatus.APPROVED if approve else RequestStatus.REFUSED
     request.decided_by = who.reviewer_id
     request.decided_at = services.clock.now()
+    if approve:
+        tag_approval(services.keyring, request)
     record_event(session, services.clock, AuditAction.IDENTITY_REQUEST_DECIDED, who.actor,
                  case_id=case.id, detail={"request_id": request.id,
                                           "decision": str(request.status)})
@@ -207,13 +210,15 @@ def decide_identity_request(session: Session, services: Services, who: UnlockedR
     return request
 
 
-def identity_disclosures(session: Session, case_id: int) -> list[date]:
+def identity_disclosures(session: Session, keyring: Keyring, case_id: int) -> list[date]:
     """The days on which the reporter's identity was disclosed to the case team (approved
-    requests), for the reporter's thread. Staff days: the reporter learns no staff time."""
-    decided = session.execute(
-        select(IdentityRequest.decided_at).where(
+    requests, as Candor approved them), for the reporter's thread. Staff days: the reporter
+    learns no staff time."""
+    approved = session.execute(
+        select(IdentityRequest).where(
             IdentityRequest.case_id == case_id,
             IdentityRequest.status == RequestStatus.APPROVED)
         .order_by(IdentityRequest.decided_at)
     ).scalars()
-    return [moment.date() for moment in decided if moment is not None]
+    return [request.decided_at.date() for request in approved
+            if request.decided_at is not None and approval_trusted(keyring, request)]

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from core.cases.exclusions import reporter_exclusion_count
 from core.cases.grants import current_epoch
+from core.categories.intake_routes import read_routes, receiving_intake
 from core.errors import NotFound
-from core.intake.submission import identity_custodians, intake_reviewers
+from core.intake.submission import identity_custodians
 from core.keyring import Keyring
 from core.models import Case, CaseGrant, Category, KeyKind, Recipient, Reviewer
 
@@ -91,9 +92,10 @@ def intake_readers(session: Session, keyring: Keyring) -> IntakeReaders:
     categories = session.execute(
         select(Category).where(Category.active.is_(True)).order_by(Category.position)
     ).scalars()
+    routes = read_routes(session, keyring)
     by_category = {
         c.code: tuple(Reader(r.id, public_name(r))
-                      for r in sorted(intake_reviewers(c), key=public_name))
+                      for r in sorted(receiving_intake(c, routes), key=public_name))
         for c in categories
     }
     custodians = tuple(Reader(r.id, public_name(r))

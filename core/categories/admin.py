@@ -19,12 +19,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
+from core.categories.intake_routes import set_intake
 from core.categories.lookup import (
     CODE_PATTERN,
     KEYWORD_SEPARATORS,
     get_category,
     join_keywords,
-    set_intake,
     split_keywords,
 )
 from core.categories.tokens import telling_words
@@ -349,7 +349,7 @@ def route_intake(
                                "set up TOTP and choose their own passphrase first.",
                                field="reviewers")
         chosen.append(reviewer)
-    set_intake(session, category.code, chosen)
+    set_intake(session, services.keyring, category.code, chosen)
     record_event(session, services.clock, AuditAction.CATEGORY_CHANGED, actor or Actor.system(),
                  detail={"category": category.code, "intake": len(chosen)})
     return category

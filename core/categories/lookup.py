@@ -1,6 +1,7 @@
-"""Report categories: the defaults from the seed's scope, reading them, and intake routing.
+"""Report categories: the defaults from the seed's scope, and reading them.
 
-Operators add, edit, reorder and deactivate categories with core.categories.admin.
+Operators add, edit, reorder and deactivate categories with core.categories.admin; intake
+routing is core.categories.intake_routes.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput, NotFound
-from core.models import Category, Reviewer, Role
-from core.staff.keys import may_hold_case_keys
+from core.errors import NotFound
+from core.models import Category
 
 #: A category's code: it names the category for good (cases and filters refer to it).
 CODE_PATTERN = re.compile(r"[a-z0-9_]{1,32}")
@@ -110,26 +110,3 @@ def join_keywords(terms: tuple[str, ...]) -> str:
 def category_keywords(category: Category) -> tuple[str, ...]:
     """The operator's own keyword terms for a category's suggestions (none: ())."""
     return split_keywords(category.keywords or "")
-
-
-def set_intake(session: Session, category_code: str, reviewers: list[Reviewer]) -> Category:
-    """Name the reviewers who receive new cases of a category."""
-    category = get_category(session, category_code)
-    for reviewer in reviewers:
-        if reviewer.role is not Role.REVIEWER or not reviewer.active:
-            raise InvalidInput(f"{reviewer.username} cannot receive cases.", field="reviewers")
-    category.intake_reviewers = list(reviewers)
-    session.flush()
-    return category
-
-
-def receiving_intake(category: Category) -> list[Reviewer]:
-    """The category's intake case handlers who actually receive its new reports: active,
-    approved and enrolled (core.staff.keys.may_hold_case_keys). One named as intake who has
-    not logged in and chosen a passphrase yet receives nothing."""
-    return [r for r in category.intake_reviewers if may_hold_case_keys(r)]
-
-
-def unrouted_categories(session: Session) -> list[Category]:
-    """Active categories whose new reports reach no case handler: admins must fix these."""
-    return [c for c in active_categories(session) if not receiving_intake(c)]

@@ -31,6 +31,7 @@ from core.cases.grants import (
 )
 from core.cases.inbox_counts import case_created
 from core.cases.membership_tags import tag_membership
+from core.categories.intake_routes import read_routes, receiving_intake
 from core.clock import add_months
 from core.errors import InvalidInput
 from core.intake.receipts import NewReceipt, new_receipt
@@ -119,12 +120,6 @@ class SubmissionResult:
     unrouted: bool
 
 
-def intake_reviewers(category: Category) -> list[Reviewer]:
-    """The category's intake handlers that may hold case keys (core.staff.keys: active,
-    approved, enrolled case handlers; admins and auditors never, whatever the routing says)."""
-    return [r for r in category.intake_reviewers if may_hold_case_keys(r)]
-
-
 def identity_custodians(session: Session) -> list[Reviewer]:
     """The accounts that receive the identity keys of confidential reports."""
     custodians = session.execute(
@@ -187,7 +182,8 @@ def submit_report(
     ).scalar_one_or_none()
     if category is None:
         raise InvalidInput("Please choose one of the categories.", field="category")
-    handlers = intake_reviewers(category)
+    # Only routes Candor wrote (core.categories.intake_routes): not a database writer's.
+    handlers = receiving_intake(category, read_routes(session, services.keyring))
     custodians = identity_custodians(session) if identity is not None else []
     excluded = _checked_exclusions(excluded_handlers,
                                    [r.id for r in handlers + identity_custodians(session)])

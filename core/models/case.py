@@ -41,12 +41,15 @@ from core.models.enums import (
 )
 from core.models.reviewer import Reviewer
 
-#: Which reviewers receive new cases of a category (intake routing).
+#: Which reviewers receive new cases of a category (intake routing). `route_tag` is a MAC
+#: under the instance account key (core.categories.intake_routes): a route a database writer
+#: inserted has none, and new reports are not sealed to it.
 category_intake = Table(
     "category_intake",
     Base.metadata,
     Column("category_id", ForeignKey("categories.id"), primary_key=True),
     Column("reviewer_id", ForeignKey("reviewers.id"), primary_key=True),
+    Column("route_tag", LargeBinary(32), nullable=True),
 )
 
 

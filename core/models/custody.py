@@ -30,6 +30,10 @@ class IdentityRequest(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when a custodian approves: a MAC under the instance account key over the request,
+    #: its requester and approver (core.cases.identity_access.tag_approval). An approval a
+    #: database writer set by SQL has none, and opens nothing.
+    approval_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
     requester: Mapped[Reviewer] = relationship(foreign_keys=[requester_id])
     seals: Mapped[list[IdentityRequestSeal]] = relationship(cascade="all, delete-orphan")

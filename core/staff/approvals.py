@@ -27,7 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
-from core.categories.lookup import get_category, set_intake
+from core.categories.intake_routes import set_intake
+from core.categories.lookup import get_category
 from core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from core.models import (
     Category,
@@ -296,7 +297,7 @@ def _apply(session: Session, services: Services, change: StaffChange) -> None:
         if any(r is None or not may_hold_case_keys(r) for r in chosen):
             raise Conflict("someone in this routing can no longer receive reports: ask again")
         before = _intake_handlers(category)
-        set_intake(session, category.code, [r for r in chosen if r is not None])
+        set_intake(session, services.keyring, category.code, [r for r in chosen if r is not None])
         queue_notifications(session, before | set(intake_of(change)))
         record_event(session, services.clock, AuditAction.CATEGORY_CHANGED,
                      Actor.reviewer(change.requested_by),

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from core.audit.log import AuditAction
 from core.cases.unreached import UnreachedCases, unreached_cases
-from core.categories.lookup import unrouted_categories
+from core.categories.intake_routes import (
+    TamperedRoute,
+    read_routes,
+    receiving_intake,
+    tampered_routes,
+)
+from core.categories.lookup import active_categories
 from core.keyring import Keyring
 from core.models import AuditEvent, Case, Category, Reviewer, Role
 from core.staff.keys import public_key_trusted, standing_trusted
@@ -32,11 +38,14 @@ class AdminOverview:
     total_cases: int
     #: Active categories whose new reports reach no case handler.
     unrouted: list[Category]
+    #: Intake routes a database writer wrote (core.categories.intake_routes): they receive
+    #: nothing until an admin routes the category again.
+    tampered_routes: list[TamperedRoute]
     #: Open cases that reach nobody (core.cases.unreached).
     unreached: UnreachedCases
 
 
-def admin_overview(session: Session) -> AdminOverview:
+def admin_overview(session: Session, keyring: Keyring) -> AdminOverview:
     """Counts for the admin dashboard (nothing is decrypted)."""
     ready = and_(Reviewer.approved.is_(True), Reviewer.totp_confirmed.is_(True),
                  Reviewer.public_key.is_not(None))
@@ -50,8 +59,11 @@ def admin_overview(session: Session) -> AdminOverview:
         else:
             waiting += int(n)
     total = int(session.execute(select(func.count(Case.id))).scalar_one())
+    routes = read_routes(session, keyring)
     return AdminOverview(active_accounts=counts, waiting_accounts=waiting, total_cases=total,
-                         unrouted=unrouted_categories(session),
+                         unrouted=[c for c in active_categories(session)
+                                   if not receiving_intake(c, routes)],
+                         tampered_routes=tampered_routes(session, routes),
                          unreached=unreached_cases(session))
 
 

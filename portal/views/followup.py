@@ -170,7 +170,7 @@ def _read_case(access: SubmitterAccess) -> _ShownCase:
                       submitter_file_numbers(db(), access),
                       reached_stages(db(), access.case_id),
                       case_readers_by_id(db(), access.case_id),
-                      tuple(identity_disclosures(db(), access.case_id)),
+                      tuple(identity_disclosures(db(), services().keyring, access.case_id)),
                       row.category, row.satisfaction, row.scope_decision)
 
 

@@ -10,7 +10,8 @@ from werkzeug.exceptions import TooManyRequests
 from wtforms import Field
 
 from core.audit.log import Actor
-from core.categories.lookup import active_categories, unrouted_categories
+from core.categories.intake_routes import read_routes, routed_handlers, unrouted_categories
+from core.categories.lookup import active_categories
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.kdf_slots import SlotsBusy
 from core.models import ChangeKind, RequestStatus, Reviewer, Role, StaffChange
@@ -69,8 +70,9 @@ admin_only = _role_required(Role.ADMIN)
 def dashboard() -> Any:
     """Alarms and routing problems first, then the numbers an admin may see (no case
     content)."""
-    overview = admin_overview(db())
+    overview = admin_overview(db(), console().services.keyring)
     return render_template("reviewer/admin_dashboard.html", unrouted=overview.unrouted,
+                           tampered_routes=overview.tampered_routes,
                            unreached=overview.unreached, waiting=overview.waiting_accounts,
                            counts=overview.active_accounts, total_cases=overview.total_cases,
                            key_alarms=untrusted_keys(db(), console().services.keyring),
@@ -277,6 +279,7 @@ def _actor() -> Actor:
 def routing() -> Any:
     """Propose the intake case handlers of each category; a second admin approves."""
     categories = active_categories(db())
+    routes = read_routes(db(), console().services.keyring)
     eligible = [r for r in list_reviewers(db()) if may_hold_case_keys(r)]
     choices = as_choices((r.id, r.username) for r in eligible)
     forms: dict[str, RoutingForm] = {}
@@ -286,7 +289,9 @@ def routing() -> Any:
         form = RoutingForm(prefix=category.code, formdata=None if not posted else request.form)
         form.reviewers.choices = choices
         if not posted:
-            form.reviewers.data = [r.id for r in category.intake_reviewers
+            # Only routes Candor wrote: one a database writer planted is not offered for
+            # approval again (core.categories.intake_routes).
+            form.reviewers.data = [r.id for r in routed_handlers(category, routes)
                                    if r.active and r.role is Role.REVIEWER]
         elif form.validate():
             chosen = [r.username for r in eligible if r.id in (form.reviewers.data or [])]
@@ -300,7 +305,7 @@ def routing() -> Any:
         forms[category.code] = form
     if request.method == "POST" and saved is None and request.form.get("category") not in forms:
         abort(400)
-    unrouted = {c.code for c in unrouted_categories(db())}
+    unrouted = {c.code for c in unrouted_categories(db(), console().services.keyring)}
     waiting = {c.category_id for c in pending_changes(db()) if c.kind is ChangeKind.INTAKE}
     return render_template("reviewer/admin_routing.html", categories=categories, forms=forms,
                            unrouted=unrouted, saved=saved, waiting=waiting)

@@ -67,7 +67,7 @@ def render_case(case_id: int, form: ReplyForm | None = None, error: str | None =
     view = read_case_for_reviewer(db(), c.services, auth.unlocked, case_id)
     case = get_case(db(), case_id)
     can_reveal = (view.disclosure.value == "confidential"
-                  and identity_approved(db(), case_id, auth.reviewer.id))
+                  and identity_approved(db(), c.services.keyring, case_id, auth.reviewer.id))
     return render_template(
         "reviewer/case.html", view=view, case=case, team=case_team(db(), case_id),
         form=form if form is not None else ReplyForm(formdata=None), error=error,
@@ -172,7 +172,8 @@ def reveal(case_id: int) -> Any:
     the passphrase entered on this very form (a recent login is not enough)."""
     require_member(case_id)
     case = get_case(db(), case_id)
-    if not identity_approved(db(), case_id, current().reviewer.id):
+    if not identity_approved(db(), console().services.keyring, case_id,
+                             current().reviewer.id):
         # Two people, always (core.cases.identity_access): the way there is a request.
         flash(_("The reporter's identity is opened only after an identity custodian other "
                 "than you has approved your request for it. Ask for it here."))

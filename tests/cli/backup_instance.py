@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pyotp
 
 from core.cases.content import ReportContent
-from core.categories.lookup import set_intake
+from core.categories.intake_routes import set_intake
 from core.config import load_config
 from core.db import make_engine, make_session_factory, transaction
 from core.intake.submission import SubmissionDraft, submit_report
@@ -53,7 +53,7 @@ def make_instance(env: dict[str, str]) -> Instance:
                             pyotp.TOTP(totp_secret(services, carol)).now())
         change_passphrase(session, services, carol, PASSPHRASE, "carol's own quartz meadow 7")
         for category in session.query(Category).all():
-            set_intake(session, category.code, [carol])
+            set_intake(session, services.keyring, category.code, [carol])
     draft = SubmissionDraft()
     draft.add_file(services, FILE_NAME, "text/csv", [FILE])
     with transaction(factory) as session:

@@ -9,7 +9,7 @@ import pyotp
 from sqlalchemy import select
 
 from core.cases.content import ReportContent
-from core.categories.lookup import set_intake
+from core.categories.intake_routes import set_intake
 from core.config import load_config
 from core.db import make_engine, make_session_factory, transaction
 from core.intake.submission import SubmissionDraft, submit_report
@@ -46,7 +46,7 @@ def test_assign_lists_and_hands_over_a_case_that_reaches_nobody(env: dict[str, s
         enrolled(env, factory, services, "carol")
         with transaction(factory) as session:
             for category in session.query(Category).all():
-                set_intake(session, category.code, [get_reviewer(session, "ivy")])
+                set_intake(session, services.keyring, category.code, [get_reviewer(session, "ivy")])
         assert "Every open case reaches" in run(env, "assign").output
         with transaction(factory) as session:  # the reporter leaves out the only handler
             lost = submit_report(session, services, SubmissionDraft(), category_code="it_fault",

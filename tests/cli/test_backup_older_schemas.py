@@ -34,18 +34,21 @@ ADDED_SINCE = {"0012": ("statistics_months", "statistics_cells", "category_examp
                         "submission_tokens"),
                "0013": ("category_examples", "submission_tokens"),
                "0014": ("submission_tokens",), "0015": ("submission_tokens",),
-               "0016": ("submission_tokens",), "0017": ()}
+               "0016": ("submission_tokens",), "0017": (), "0018": ()}
 #: Columns the migrations after each revision added to tables that were already there
 #: (0015: categories.keywords; 0016: staff_changes.display_name; 0018:
-#: reviewers.standing_tag, case_members.member_tag, reviewer_sessions.session_tag).
+#: reviewers.standing_tag, case_members.member_tag, reviewer_sessions.session_tag; 0019:
+#: category_intake.route_tag, identity_requests.approval_tag).
+_TAGS_0019 = {"category_intake": ("route_tag",), "identity_requests": ("approval_tag",)}
 _TAGS_0018 = {"reviewers": ("standing_tag",), "case_members": ("member_tag",),
-              "reviewer_sessions": ("session_tag",)}
+              "reviewer_sessions": ("session_tag",), **_TAGS_0019}
 ADDED_COLUMNS_SINCE: dict[str, dict[str, tuple[str, ...]]] = {
     revision: {"categories": ("keywords",), "staff_changes": ("display_name",), **_TAGS_0018}
     for revision in ADDED_SINCE}
 ADDED_COLUMNS_SINCE["0015"] = {"staff_changes": ("display_name",), **_TAGS_0018}
 ADDED_COLUMNS_SINCE["0016"] = dict(_TAGS_0018)
 ADDED_COLUMNS_SINCE["0017"] = dict(_TAGS_0018)
+ADDED_COLUMNS_SINCE["0018"] = dict(_TAGS_0019)
 
 
 def _without_columns(path: Path, columns: tuple[str, ...]) -> FileDigest:

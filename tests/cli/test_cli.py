@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from cli.main import cli
 from core.cases.content import ReportContent
-from core.categories.lookup import set_intake
+from core.categories.intake_routes import set_intake
 from core.config import load_config
 from core.db import make_engine, make_session_factory, transaction
 from core.intake.submission import SubmissionDraft, submit_report
@@ -146,7 +146,7 @@ def test_reset_passphrase_then_recover(env: dict[str, str]) -> None:
         assert confirm_totp(session, services, carol, code)
         change_passphrase(session, services, carol, PASSPHRASE, "carol's own quartz meadow 7")
         for category in session.query(Category).all():
-            set_intake(session, category.code, [carol])
+            set_intake(session, services.keyring, category.code, [carol])
     with transaction(factory) as session:
         submit_report(session, services, SubmissionDraft(), category_code="it_fault",
                       report=ReportContent(summary="VPN drops every hour"))

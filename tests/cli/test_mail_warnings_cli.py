@@ -95,7 +95,7 @@ def test_notify_warns_of_marks_whose_address_was_removed(session_factory, servic
 
 
 def _due_case(session_factory, services, *handlers):
-    seed_categories(session_factory, {"security": [h.id for h in handlers]})
+    seed_categories(session_factory, {"security": [h.id for h in handlers]}, services=services)
     submit(session_factory, services, category="security")
     services.clock.now = (lambda real=services.clock.now: real() + timedelta(days=30))
 

@@ -15,7 +15,8 @@ from core.cases.casework import UnlockedReviewer, change_status
 from core.cases.content import Identity, ReportContent
 from core.cases.stages import stage_before_request
 from core.cases.transitions import legal_targets
-from core.categories.lookup import seed_default_categories, set_intake
+from core.categories.intake_routes import set_intake
+from core.categories.lookup import seed_default_categories
 from core.db import transaction
 from core.intake.submission import SubmissionDraft, SubmissionResult, submit_report
 from core.models import AuditEvent, Case, CaseStatus, Reviewer, Role
@@ -93,13 +94,18 @@ def add_reviewer(
 def seed_categories(
     session_factory: sessionmaker[Session],
     intake: dict[str, Sequence[int]] | None = None,
+    services: Services | None = None,
 ) -> None:
-    """The default categories, with `intake` = {category code: [reviewer ids]}."""
+    """The default categories, with `intake` = {category code: [reviewer ids]} (routes are
+    tagged under the instance key: pass `services` with them)."""
+    if intake and services is None:
+        raise TypeError("intake routes are tagged with the instance key: pass services")
     with transaction(session_factory) as s:
         seed_default_categories(s)
         for code, reviewer_ids in (intake or {}).items():
             reviewers = [s.get(Reviewer, rid) for rid in reviewer_ids]
-            set_intake(s, code, [r for r in reviewers if r is not None])
+            assert services is not None
+            set_intake(s, services.keyring, code, [r for r in reviewers if r is not None])
 
 
 def submit(
@@ -225,7 +231,7 @@ def handlers_and_case(session_factory: sessionmaker[Session], services: Services
 
     alice = add_reviewer(session_factory, services, "alice")
     bob = add_reviewer(session_factory, services, "bob")
-    seed_categories(session_factory, {"it_fault": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id]}, services=services)
     result = submit(session_factory, submit_services or services)
     with transaction(session_factory) as s:
         grant_case(s, services, alice.unlocked, result.case_id, s.get(Reviewer, bob.id))

@@ -78,7 +78,7 @@ def _at(services, moment: datetime, **clock):
 @pytest.fixture
 def handler(session_factory, services):
     hana = add_reviewer(session_factory, services, "hana")
-    seed_categories(session_factory, {"it_fault": [hana.id]})
+    seed_categories(session_factory, {"it_fault": [hana.id]}, services=services)
     return hana
 
 

@@ -38,7 +38,7 @@ def _at(services, moment: datetime):
 
 def test_deadlines_at_submission_and_at_acknowledgement(session_factory, services) -> None:
     handler = add_reviewer(session_factory, services, "hana")
-    seed_categories(session_factory, {"it_fault": [handler.id]})
+    seed_categories(session_factory, {"it_fault": [handler.id]}, services=services)
     sent = _at(services, datetime(2027, 11, 23, 9, tzinfo=UTC))
     result = submit(session_factory, sent)
     with session_factory() as s:

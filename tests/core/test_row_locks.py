@@ -58,7 +58,7 @@ def test_a_finishing_login_lets_rows_naming_the_account_be_inserted(
 
 def test_a_locked_case_lets_rows_naming_it_be_inserted(session_factory, services):
     handler = new_account(session_factory, services, "hana")
-    seed_categories(session_factory, {"it_fault": [handler.id]})
+    seed_categories(session_factory, {"it_fault": [handler.id]}, services=services)
     case_id = submit(session_factory, services).case_id
     with transaction(session_factory) as s:
         case = s.get(Case, case_id)

@@ -40,7 +40,7 @@ def test_today_is_the_organisations_day() -> None:
 
 def test_deadlines_count_from_the_organisations_day(session_factory, services) -> None:
     handler = add_reviewer(session_factory, services, "hana")
-    seed_categories(session_factory, {"it_fault": [handler.id]})
+    seed_categories(session_factory, {"it_fault": [handler.id]}, services=services)
     shanghai = dataclasses.replace(services, clock=Clock(
         now=lambda: EVENING_UTC, zone=ZoneInfo("Asia/Shanghai")))
     result = submit(session_factory, shanghai)

@@ -32,7 +32,7 @@ def test_an_auditor_reads_the_log_and_verifies_an_export(console_url, session_fa
         pytest.skip("chromium is not installed")
     ivy = add_reviewer(session_factory, services, "ivy")
     audrey = add_reviewer(session_factory, services, "audrey", Role.AUDITOR)
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     submit(session_factory, services,
            report=ReportContent(summary="Printer", description=SECRET))
     with transaction(session_factory) as s:  # the checkpoint the auditor received and kept

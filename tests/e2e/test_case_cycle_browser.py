@@ -41,7 +41,7 @@ def test_a_case_through_every_stage_in_both_apps(servers, session_factory,  # no
     portal_url, console_url = servers
     hana = new_account(session_factory, services, "hana")
     ivan = new_account(session_factory, services, "ivan")
-    seed_categories(session_factory, {"it_fault": [hana.id]})
+    seed_categories(session_factory, {"it_fault": [hana.id]}, services=services)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shots = 0
 

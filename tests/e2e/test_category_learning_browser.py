@@ -29,7 +29,7 @@ def test_suggestions_learn_from_confirmed_categories(servers, session_factory,  
     sync_api = pytest.importorskip("playwright.sync_api")
     _portal_url, console_url = servers
     hana = new_account(session_factory, services, "hana")
-    seed_categories(session_factory, {"other": [hana.id]})
+    seed_categories(session_factory, {"other": [hana.id]}, services=services)
     with transaction(session_factory) as s:
         add_category(s, services, code="canteen", name_en=CANTEEN["en"],
                      name_zh=CANTEEN["zh_CN"])

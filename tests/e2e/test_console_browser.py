@@ -43,7 +43,7 @@ def test_console_login_case_download_reply(console_url, session_factory, service
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed")
     handle = new_account(session_factory, services, "erin")
-    seed_categories(session_factory, {"it_fault": [handle.id]})
+    seed_categories(session_factory, {"it_fault": [handle.id]}, services=services)
     result = submit(session_factory, services,
                     report=ReportContent(summary="Broken badge reader", description="E2E"),
                     files=[("badge log.txt", b"line one\nline two\n")])

@@ -67,7 +67,7 @@ def test_report_reply_loop_across_both_apps(servers, session_factory, services, 
     sync_api = pytest.importorskip("playwright.sync_api")
     portal_url, console_url = servers
     handler = new_account(session_factory, services, "hana")
-    seed_categories(session_factory, {"it_fault": [handler.id]})
+    seed_categories(session_factory, {"it_fault": [handler.id]}, services=services)
     evidence = tmp_path / "vpn-drops.log"
     evidence.write_bytes(EVIDENCE)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,7 @@ def test_four_eyes_and_the_identity_request_in_a_browser(console_url, session_fa
     ivy = add_reviewer(session_factory, services, "ivy")
     mel = add_reviewer(session_factory, services, "mel")
     keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = f"key-custody-{lang}"
     with playwright_api.sync_playwright() as p:

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from core.categories.lookup import set_intake
+from core.categories.intake_routes import set_intake
 from core.db import transaction
 from core.models import Case, CaseGrant, Reviewer
 from tests.core.factories import add_reviewer
@@ -39,8 +39,8 @@ def test_a_reporter_leaves_a_handler_out_in_a_browser(
     suspect = add_reviewer(session_factory, services, "suspect")
     with transaction(session_factory) as s:
         s.get(Reviewer, suspect.id).display_name = "Sam Suspect"
-        set_intake(s, "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id,
-                                                                 suspect.id)])
+        set_intake(s, services.keyring,
+                   "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id, suspect.id)])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)

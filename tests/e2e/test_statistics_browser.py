@@ -119,7 +119,7 @@ def test_a_case_handler_reads_the_statistics_in_a_browser(console_url, session_f
         pytest.skip("chromium is not installed")
     started = time.monotonic()
     handler = add_reviewer(session_factory, services, "hana")
-    seed_categories(session_factory, {code: [handler.id] for code in CATEGORIES})
+    seed_categories(session_factory, {code: [handler.id] for code in CATEGORIES}, services=services)
     per_month = _seed(session_factory, services)
     month, month_total = max(per_month.items(), key=lambda item: item[1])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

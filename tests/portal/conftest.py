@@ -12,7 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.categories.lookup import seed_default_categories, set_intake
+from core.categories.intake_routes import set_intake
+from core.categories.lookup import seed_default_categories
 from core.db import transaction
 from core.services import Services
 from portal import create_app
@@ -55,7 +56,7 @@ def intake_reviewer(session_factory: sessionmaker[Session], services: Services) 
         reviewer = session.get(Reviewer, handle.id)
         assert reviewer is not None
         for category in session.query(Category).all():
-            set_intake(session, category.code, [reviewer])
+            set_intake(session, services.keyring, category.code, [reviewer])
     return IntakeReviewer(handle.id, handle.private_key)
 
 

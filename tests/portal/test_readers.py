@@ -44,15 +44,15 @@ def _form(client: FlaskClient, **fields: object) -> dict[str, object]:
 
 def _team(session_factory, services, intake_reviewer) -> tuple:
     """Two more handlers of it_fault (one with a display name) and a custodian."""
-    from core.categories.lookup import set_intake
+    from core.categories.intake_routes import set_intake
 
     mia = add_reviewer(session_factory, services, "mia")
     oz = add_reviewer(session_factory, services, "oz")
     keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
     with transaction(session_factory) as s:
         s.get(Reviewer, oz.id).display_name = "Oz (IT security)"
-        set_intake(s, "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id, mia.id,
-                                                                 oz.id)])
+        set_intake(s, services.keyring,
+                   "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id, mia.id, oz.id)])
     return mia, oz, keeper
 
 
@@ -149,7 +149,7 @@ def test_the_case_page_says_who_reads_and_when_the_identity_was_disclosed(
     approve_identity(session_factory, services, oz, keeper, case_id)  # oz asks, keeper approves
     page = client.get("/case").text
     with session_factory() as s:
-        (day,) = identity_disclosures(s, case_id)
+        (day,) = identity_disclosures(s, services.keyring, case_id)
     notice = page[page.index('id="disclosure-1"'):]
     notice = notice[:notice.index("</div>")]
     # Dated like the case team's messages on the same page.
@@ -163,15 +163,16 @@ def test_a_handler_added_after_the_page_was_read_is_not_reached_unseen(
         client: FlaskClient, session_factory, services: Services, intake_reviewer):
     """Someone routed to the category while the reporter was writing: the report is not sent
     to them unseen; the form comes back, text and choices kept, listing them."""
-    from core.categories.lookup import set_intake
+    from core.categories.intake_routes import set_intake
 
     mia, oz, _keeper = _team(session_factory, services, intake_reviewer)
     page = client.get("/report").text
     data = _form(client, shown=_shown(page), exclude=[f"it_fault:{mia.id}"])
     late = add_reviewer(session_factory, services, "late")
     with transaction(session_factory) as s:
-        set_intake(s, "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id, mia.id,
-                                                                 oz.id, late.id)])
+        set_intake(s, services.keyring,
+                   "it_fault", [s.get(Reviewer, i)
+                                for i in (intake_reviewer.id, mia.id, oz.id, late.id)])
     response = client.post("/report", data=data, content_type="multipart/form-data")
     assert response.status_code == 409
     assert CHANGED in response.text and "has not been sent" in response.text
@@ -193,13 +194,14 @@ def test_a_handler_added_after_the_page_was_read_is_not_reached_unseen(
 
 def test_a_report_stopped_for_new_readers_keeps_no_file(
         client: FlaskClient, session_factory, services: Services, intake_reviewer):
-    from core.categories.lookup import set_intake
+    from core.categories.intake_routes import set_intake
 
     page = client.get("/report").text
     fields = [(k, str(v)) for k, v in _form(client, shown=_shown(page)).items()]
     late = add_reviewer(session_factory, services, "late")
     with transaction(session_factory) as s:
-        set_intake(s, "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id, late.id)])
+        set_intake(s, services.keyring,
+                   "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id, late.id)])
     response = post_multipart(client, "/report", fields,
                               [("attachments", "badge-log.csv", b"door,time\n" * 5000)])
     assert response.status_code == 409
@@ -223,13 +225,14 @@ def test_a_custodian_named_meanwhile_stops_only_a_named_report(
 
 def test_a_handler_removed_meanwhile_does_not_stop_the_report(
         client: FlaskClient, session_factory, services: Services, intake_reviewer):
-    from core.categories.lookup import set_intake
+    from core.categories.intake_routes import set_intake
 
     mia, oz, _keeper = _team(session_factory, services, intake_reviewer)
     page = client.get("/report").text
     data = _form(client, shown=_shown(page))
     with transaction(session_factory) as s:
-        set_intake(s, "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id, oz.id)])
+        set_intake(s, services.keyring,
+                   "it_fault", [s.get(Reviewer, i) for i in (intake_reviewer.id, oz.id)])
     response = client.post("/report", data=data, content_type="multipart/form-data")
     assert response.status_code == 200, response.text
     grants, _members = _holders(session_factory, _only_case(session_factory))
@@ -238,7 +241,7 @@ def test_a_handler_removed_meanwhile_does_not_stop_the_report(
     page = client.get("/report").text
     data = _form(client, shown=_shown(page), exclude=[f"it_fault:{oz.id}"])
     with transaction(session_factory) as s:
-        set_intake(s, "it_fault", [s.get(Reviewer, intake_reviewer.id)])
+        set_intake(s, services.keyring, "it_fault", [s.get(Reviewer, intake_reviewer.id)])
     response = client.post("/report", data=data, content_type="multipart/form-data")
     assert response.status_code == 400 and CHANGED in response.text
     assert f'value="it_fault:{oz.id}"' not in response.text
@@ -273,12 +276,12 @@ def test_without_a_recovery_key_the_form_says_nobody_could_read_it(
     """An instance without an organisation recovery key: the form does not promise one."""
     from dataclasses import replace
 
-    from core.categories.lookup import set_intake
+    from core.categories.intake_routes import set_intake
     from core.keyring import Keyring
     from portal import create_app
 
     with transaction(session_factory) as s:
-        set_intake(s, "other", [])
+        set_intake(s, services.keyring, "other", [])
     app = create_app(services.config,
                      services=replace(services, keyring=Keyring.generate()))
     page = app.test_client().get("/report").text

@@ -148,7 +148,7 @@ def world(session_factory, services) -> World:
     auditor = new_account(session_factory, services, "audrey", Role.AUDITOR)
     admin = new_account(session_factory, services, "adam", Role.ADMIN)
     seed_categories(session_factory, {"it_fault": [on_case.id, excluded.id],
-                                      "security": [not_on_case.id]})
+                                      "security": [not_on_case.id]}, services=services)
     result = submit(session_factory, services,
                     report=ReportContent(summary="Printer jams", description=CANARY),
                     identity=Identity(name="Wang Fang", contact="wf@example.org"),
@@ -172,7 +172,7 @@ def handling(app, session_factory, services):
     once accepted), bob on the team too; (client, alice, case id)."""
     alice = new_account(session_factory, services, "alice")
     bob = new_account(session_factory, services, "bob")
-    seed_categories(session_factory, {"it_fault": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id]}, services=services)
     result = submit(session_factory, services,
                     report=ReportContent(summary="Badge reader", description="It fails.",
                                          language="en"))

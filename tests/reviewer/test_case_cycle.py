@@ -47,7 +47,7 @@ def _reporter_sees(session_factory, services, receipt: str) -> list[str]:
 def _team(session_factory, services):
     alice = new_account(session_factory, services, "alice")
     bob = new_account(session_factory, services, "bob")
-    seed_categories(session_factory, {"it_fault": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id]}, services=services)
     result = submit(session_factory, services,
                     report=ReportContent(summary="Badge reader", description=CANARY,
                                          language="zh-Hans-CN"))
@@ -318,7 +318,7 @@ def test_templates_come_in_the_reporters_language_and_named_reports_suggest_high
     outcome thanks the reporter, and the scope decision suggests a high priority."""
     from core.cases.content import Identity
     alice = new_account(session_factory, services, "alice")
-    seed_categories(session_factory, {"it_fault": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id]}, services=services)
     named = submit(session_factory, services,
                    report=ReportContent(summary="Named", language="en"),
                    identity=Identity(name="Li Wei"))

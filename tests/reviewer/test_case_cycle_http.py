@@ -131,7 +131,7 @@ def _trail(session_factory, case_id: int) -> list[tuple[str, int | None, str]]:
 def _team(session_factory, services):
     alice = new_account(session_factory, services, "alice")
     bob = new_account(session_factory, services, "bob")
-    seed_categories(session_factory, {"it_fault": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id]}, services=services)
     return alice, bob
 
 

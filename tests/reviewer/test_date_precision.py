@@ -32,7 +32,7 @@ def test_inbox_and_case_page_show_the_reporters_week(config, services, session_f
     config = dataclasses.replace(config, submitter_date_precision=DatePrecision.WEEK)
     services = dataclasses.replace(services, config=config)
     alice = new_account(session_factory, services, "alice")
-    seed_categories(session_factory, {"it_fault": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id]}, services=services)
     result = submit(session_factory, services)
     with transaction(session_factory) as s:
         access = login_submitter(s, services, result.receipt_code)
@@ -66,7 +66,7 @@ def test_inbox_and_case_page_show_the_reporters_week(config, services, session_f
 def test_day_precision_shows_days_without_the_note(app, session_factory, services):
     services.clock.now = lambda: SATURDAY_EVENING
     alice = new_account(session_factory, services, "alice")
-    seed_categories(session_factory, {"it_fault": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id]}, services=services)
     result = submit(session_factory, services)
     client = login_client(app, session_factory, services, alice)
     page = client.get(f"/cases/{result.case_id}").text

@@ -22,7 +22,7 @@ from tests.reviewer.conftest import login_client, new_account
 def _cases(session_factory, services):
     alice = new_account(session_factory, services, "alice")
     bob = new_account(session_factory, services, "bob")
-    seed_categories(session_factory, {"it_fault": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id]}, services=services)
     urgent = submit(session_factory, services, report=ReportContent(summary="Server room door"))
     plain = submit(session_factory, services, report=ReportContent(summary="Coffee machine"))
     with transaction(session_factory) as s:

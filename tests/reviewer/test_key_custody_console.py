@@ -16,6 +16,7 @@ from core.models import (
     Reviewer,
     Role,
     StaffChange,
+    category_intake,
 )
 from crypto.keys import generate_keypair
 from tests.core.factories import add_reviewer, audit_actions, seed_categories, submit
@@ -79,7 +80,7 @@ def test_routing_takes_effect_only_when_a_second_admin_approves(app, session_fac
     with session_factory() as s, s.begin():
         s.execute(update(Reviewer).where(Reviewer.id.in_([ivy.id, mel.id]))
                   .values(email="x@example.org"))
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     first = login_client(app, session_factory, services, ada)
     with session_factory() as s:
         ids = {r.username: r.id for r in s.execute(select(Reviewer)).scalars()}
@@ -108,7 +109,7 @@ def test_identity_request_approved_by_a_custodian_then_revealed(app, session_fac
 
     keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
     ivy = add_reviewer(session_factory, services, "ivy")
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     case = submit(session_factory, services, identity=Identity(name="Wang Fang"))
     handler = login_client(app, session_factory, services, ivy)
     page = handler.get(f"/cases/{case.case_id}").text
@@ -150,7 +151,7 @@ def test_only_the_lead_excludes_and_with_the_passphrase(app, session_factory, se
 
     ivy = add_reviewer(session_factory, services, "ivy")
     max_ = add_reviewer(session_factory, services, "max")
-    seed_categories(session_factory, {"it_fault": [ivy.id, max_.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id, max_.id]}, services=services)
     case = submit(session_factory, services)
     lead = add_reviewer(session_factory, services, "lena")
     with transaction(session_factory) as s:
@@ -164,6 +165,26 @@ def test_only_the_lead_excludes_and_with_the_passphrase(app, session_factory, se
     assert _post(leader, path, path, passphrase="wrong passphrase here").status_code == 400
     assert _post(leader, path, path, passphrase=lead.passphrase).status_code == 303
     assert "case:epoch" in audit_actions(session_factory)
+
+
+def test_a_planted_route_is_an_alarm_and_not_offered_again(app, session_factory, services):
+    """A route a database writer inserted (tests/security/test_route_and_approval_tags.py):
+    the dashboard names it, and the routing form leaves it unchecked, so that the next
+    routing an admin proposes does not carry it past the second admin unnoticed."""
+    ada = new_account(session_factory, services, "ada", Role.ADMIN)
+    ivy = add_reviewer(session_factory, services, "ivy")
+    mal = add_reviewer(session_factory, services, "mal")
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
+    with session_factory() as s, s.begin():
+        category = s.execute(select(Category).where(Category.code == "it_fault")).scalar_one()
+        s.execute(category_intake.insert().values(category_id=category.id, reviewer_id=mal.id))
+    client = login_client(app, session_factory, services, ada)
+    dashboard = client.get("/admin").text
+    assert 'id="tampered-routes"' in dashboard and "it_fault · mal" in dashboard
+    routing = client.get("/admin/routing").text
+    checked = set(re.findall(r'<input checked [^>]*name="it_fault-reviewers" [^>]*value="(\d+)"',
+                             routing))
+    assert checked == {str(ivy.id)}  # mal is offered, unchecked
 
 
 def test_a_swapped_public_key_raises_the_alarm_on_the_dashboard(app, session_factory,

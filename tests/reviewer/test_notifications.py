@@ -26,7 +26,7 @@ def team(session_factory, services):
     with transaction(session_factory) as s:
         s.execute(update(Reviewer).where(Reviewer.id == alice.id).values(email="a@example.org"))
         s.execute(update(Reviewer).where(Reviewer.id == bob.id).values(email="b@example.org"))
-    seed_categories(session_factory, {"security": [alice.id, carol.id]})
+    seed_categories(session_factory, {"security": [alice.id, carol.id]}, services=services)
     return alice, bob, carol
 
 

@@ -71,7 +71,7 @@ def _receipt(response: TestResponse) -> str:
 def test_each_staff_channel_is_kept_in_clear_and_its_receipt_opens_the_case(
         app: Flask, session_factory: Factory, services: Services, channel: Channel) -> None:
     recorder = new_account(session_factory, services, "rui")
-    seed_categories(session_factory, {"it_fault": [recorder.id]})
+    seed_categories(session_factory, {"it_fault": [recorder.id]}, services=services)
     client = login_client(app, session_factory, services, recorder)
     summary = f"Reported through {channel.value}"
     receipt = _receipt(_record(client, channel=channel.value, summary=summary))
@@ -96,7 +96,7 @@ def test_the_receipt_and_the_report_reach_neither_the_database_nor_the_logs(
     caplog.set_level(logging.DEBUG)
     handler = new_account(session_factory, services, "hana")
     recorder = new_account(session_factory, services, "rui")
-    seed_categories(session_factory, {"it_fault": [handler.id]})
+    seed_categories(session_factory, {"it_fault": [handler.id]}, services=services)
     client = login_client(app, session_factory, services, recorder)
     canaries = {"summary": "CANARY-STAFF-SUMMARY-5d1e", "name": "CANARY-STAFF-NAME-93ab",
                 "contact": "CANARY-STAFF-CONTACT-0c77", "text": "金丝雀电话举报内容"}
@@ -118,7 +118,7 @@ def test_the_receipt_and_the_report_reach_neither_the_database_nor_the_logs(
 def test_the_form_offers_the_staff_channels_and_the_active_categories_only(
         app: Flask, session_factory: Factory, services: Services) -> None:
     recorder = new_account(session_factory, services, "rui")
-    seed_categories(session_factory, {"it_fault": [recorder.id]})
+    seed_categories(session_factory, {"it_fault": [recorder.id]}, services=services)
     with transaction(session_factory) as s:
         s.execute(update(Category).where(Category.code == "security").values(active=False))
     client = login_client(app, session_factory, services, recorder)
@@ -162,7 +162,7 @@ def test_the_category_handlers_hear_of_a_recorded_report(
         app: Flask, session_factory: Factory, services: Services) -> None:
     handler = new_account(session_factory, services, "hana")
     recorder = new_account(session_factory, services, "rui")
-    seed_categories(session_factory, {"it_fault": [handler.id]})
+    seed_categories(session_factory, {"it_fault": [handler.id]}, services=services)
     with transaction(session_factory) as s:
         s.execute(update(Reviewer).values(email="staff@example.org"))
     client = login_client(app, session_factory, services, recorder)

@@ -30,7 +30,7 @@ def test_a_hotline_report_gets_a_receipt_that_opens_it_in_the_portal(
         app, session_factory, services) -> None:
     handler = new_account(session_factory, services, "hana")
     recorder = new_account(session_factory, services, "rui")
-    seed_categories(session_factory, {"it_fault": [handler.id]})
+    seed_categories(session_factory, {"it_fault": [handler.id]}, services=services)
     client = login_client(app, session_factory, services, recorder)
     assert 'id="record-report-link"' in client.get("/cases").text
     response = client.post("/intake/new", data={"csrf_token": csrf(client, "/intake/new"),
@@ -59,7 +59,7 @@ def test_a_hotline_report_gets_a_receipt_that_opens_it_in_the_portal(
 
 def test_bad_input_records_nothing(app, session_factory, services) -> None:
     recorder = new_account(session_factory, services, "rui")
-    seed_categories(session_factory, {"it_fault": [recorder.id]})
+    seed_categories(session_factory, {"it_fault": [recorder.id]}, services=services)
     client = login_client(app, session_factory, services, recorder)
     for bad in (_fields(summary=""), _fields(channel="web"), _fields(category="nope"),
                 _fields(contact="13800000000"),  # a contact without a name
@@ -85,7 +85,7 @@ def test_the_core_refuses_the_web_channel(session_factory, services) -> None:
     from core.errors import InvalidInput
     from core.intake.staff_recorded import record_report
     recorder = new_account(session_factory, services, "rui")
-    seed_categories(session_factory, {"it_fault": [recorder.id]})
+    seed_categories(session_factory, {"it_fault": [recorder.id]}, services=services)
     with transaction(session_factory) as s, pytest.raises(InvalidInput):
         record_report(s, services, recorder.unlocked, channel=Channel.WEB,
                       category_code="it_fault", report=ReportContent(summary="x"))

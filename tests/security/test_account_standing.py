@@ -49,7 +49,7 @@ def test_flipping_approved_routes_nothing_to_an_unapproved_account(sf_services) 
         eve = request_account(s, services, Actor.reviewer(ada.id), username="eve",
                               role=Role.REVIEWER, passphrase=strong_passphrase("one")).reviewer
         eve_id = eve.id
-    seed_categories(sf, {"it_fault": [ivy.id]})
+    seed_categories(sf, {"it_fault": [ivy.id]}, services=services)
     write_sql(sf, "UPDATE reviewers SET approved = :yes WHERE id = :id", yes=True, id=eve_id)
     write_sql(sf, "INSERT INTO category_intake (category_id, reviewer_id) "
                   "SELECT id, :id FROM categories WHERE code = 'it_fault'", id=eve_id)
@@ -72,7 +72,7 @@ def test_flipping_a_role_seals_nothing_to_it(sf_services, column: str) -> None:
         mal = add_reviewer(sf, services, "mal")
         write_sql(sf, "UPDATE reviewers SET identity_custodian = :yes WHERE id = :id",
                   yes=True, id=mal.id)
-    seed_categories(sf, {"it_fault": [ivy.id, mal.id]})
+    seed_categories(sf, {"it_fault": [ivy.id, mal.id]}, services=services)
     case_id = submit(sf, services, identity=IDENTITY).case_id
     assert grants_of(sf, case_id, mal.id) == []
     assert grants_of(sf, case_id, ivy.id)  # control
@@ -105,7 +105,7 @@ def test_a_copied_passphrase_hash_logs_in_to_nothing(sf_services) -> None:
 def test_the_operator_confirms_a_standing_once_checked(sf_services) -> None:
     sf, services = sf_services
     ivy = add_reviewer(sf, services, "ivy")
-    seed_categories(sf, {"it_fault": [ivy.id]})
+    seed_categories(sf, {"it_fault": [ivy.id]}, services=services)
     with transaction(sf) as s, pytest.raises(Conflict):  # nothing to confirm
         confirm_standing(s, services, get_reviewer(s, "ivy"))
     write_sql(sf, "UPDATE reviewers SET identity_custodian = :yes WHERE id = :id",

@@ -116,7 +116,8 @@ def run_scenario(session_factory, services, c: dict[str, str]) -> list[str]:
     peer = add_reviewer(session_factory, services, "peer")
     outsider = add_reviewer(session_factory, services, "outsider")
     keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
-    seed_categories(session_factory, {"misconduct": [ivy.id], "security": [ivy.id]})
+    seed_categories(session_factory, {"misconduct": [ivy.id], "security": [ivy.id]},
+                    services=services)
 
     report = ReportContent(
         summary=c["summary"],

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from core.audit.log import Actor
-from core.categories.lookup import set_intake
+from core.categories.intake_routes import set_intake
 from core.db import transaction
 from core.errors import AccessDenied, InvalidInput
 from core.models import (
@@ -75,12 +75,13 @@ def test_an_unapproved_account_receives_nothing_even_when_routed(session_factory
                                                                   admins):
     ada, _ben = admins
     ivy = add_reviewer(session_factory, services, "ivy")
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     puppet = _sock_puppet(session_factory, services, ada)
     with pytest.raises(InvalidInput), transaction(session_factory) as s:
         request_intake(s, services, Actor.reviewer(ada.id), "it_fault", ["ivy", "mallory"])
     with transaction(session_factory) as s:  # routed around the console (a database writer)
-        set_intake(s, "it_fault", [s.get(Reviewer, ivy.id), s.get(Reviewer, puppet)])
+        set_intake(s, services.keyring,
+                   "it_fault", [s.get(Reviewer, ivy.id), s.get(Reviewer, puppet)])
     case = submit(session_factory, services)
     assert _grants_of(session_factory, case.case_id, puppet) == []
     assert _grants_of(session_factory, case.case_id, ivy.id)  # control
@@ -91,7 +92,7 @@ def test_a_routing_change_grants_nothing_until_a_second_admin_approves(session_f
     ada, ben = admins
     ivy = add_reviewer(session_factory, services, "ivy")
     puppet = _sock_puppet(session_factory, services, ada)
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     with transaction(session_factory) as s:  # the account itself: approved by the other admin
         (account,) = pending_changes(s)
         with pytest.raises(AccessDenied):  # not by the admin who asked
@@ -170,7 +171,7 @@ def test_a_routing_that_can_no_longer_apply_is_closed_not_left_pending(session_f
     ada, ben = admins
     ivy = add_reviewer(session_factory, services, "ivy")
     add_reviewer(session_factory, services, "kim")
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     with transaction(session_factory) as s:
         change_id = request_intake(s, services, Actor.reviewer(ada.id), "it_fault",
                                    ["ivy", "kim"]).id
@@ -197,7 +198,7 @@ def test_a_reset_by_one_admin_waits_for_another(session_factory, services, admin
     sealed to it, and the admin who reset it cannot approve it."""
     ada, ben = admins
     ivy = add_reviewer(session_factory, services, "ivy")
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     one_time = strong_passphrase("reset")
     with transaction(session_factory) as s:
         reset_with_approval(s, services, Actor.reviewer(ada.id), "ivy",

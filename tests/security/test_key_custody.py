@@ -78,7 +78,7 @@ def test_admin_copy_of_a_new_account_opens_no_grant(
         change_passphrase(s, services, account(s, ivy_id), one_time, own)
         account(s, ivy_id).identity_custodian = True
         tag_standing(services.keyring, account(s, ivy_id))  # as set_custodian does
-    seed_categories(session_factory, {"it_fault": [ivy_id]})
+    seed_categories(session_factory, {"it_fault": [ivy_id]}, services=services)
     case = submit(session_factory, services, identity=IDENTITY)
 
     assert copied["public_key"] is None and copied["wrapped_private_key"] is None
@@ -127,7 +127,7 @@ def test_an_account_not_enrolled_is_not_routed(
     with transaction(session_factory) as s:
         pending = create_account(s, services, username="newbie", role=Role.REVIEWER,
                                  passphrase=strong_passphrase("one-time")).reviewer.id
-    seed_categories(session_factory, {"it_fault": [pending, ivy.id]})
+    seed_categories(session_factory, {"it_fault": [pending, ivy.id]}, services=services)
     case = submit(session_factory, services)
     assert grants_of(session_factory, case.case_id, pending) == []
     with session_factory() as s:
@@ -147,7 +147,7 @@ def test_an_intake_handler_cannot_open_the_identity(
     with a database dump read the reporter's name without asking anyone."""
     ivy = add_reviewer(session_factory, services, "ivy")
     cora = add_reviewer(session_factory, services, "cora", custodian=True)
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     case = submit(session_factory, services, identity=IDENTITY)
     with session_factory() as s:
         row = s.get(Case, case.case_id)
@@ -185,12 +185,12 @@ def test_revealing_takes_a_custodian(
     with transaction(session_factory) as s, pytest.raises(AccessDenied):
         decide_identity_request(s, services, kai.unlocked, request_id, approve=True)
     with session_factory() as s:
-        assert identity_disclosures(s, case_id) == []
+        assert identity_disclosures(s, services.keyring, case_id) == []
     with transaction(session_factory) as s:
         decide_identity_request(s, services, cora.unlocked, request_id, approve=True)
     with transaction(session_factory) as s:
         assert reveal_identity(s, services, ivy.unlocked, case_id, "interview") == IDENTITY
-        assert identity_disclosures(s, case_id) == [services.clock.today()]
+        assert identity_disclosures(s, services.keyring, case_id) == [services.clock.today()]
 
 
 def _requester_turned_custodian(sf: Factory, services: Services, team: Team,
@@ -216,7 +216,7 @@ def test_a_requester_cannot_approve_their_own_request(
     with transaction(session_factory) as s, pytest.raises(AccessDenied):
         decide_identity_request(s, services, team["ivy"].unlocked, request_id, approve=True)
     with session_factory() as s:
-        assert identity_disclosures(s, case_id) == []
+        assert identity_disclosures(s, services.keyring, case_id) == []
 
 
 def test_a_custodian_on_the_team_cannot_reveal_alone(
@@ -231,13 +231,13 @@ def test_a_custodian_on_the_team_cannot_reveal_alone(
     with transaction(session_factory) as s, pytest.raises(AccessDenied):
         reveal_identity(s, services, ivy.unlocked, case_id, "I hold the key")
     with session_factory() as s:
-        assert identity_disclosures(s, case_id) == []
+        assert identity_disclosures(s, services.keyring, case_id) == []
     grants = len(grants_of(session_factory, case_id, ivy.id))
     with transaction(session_factory) as s:
         decide_identity_request(s, services, cora.unlocked, request_id, approve=True)
     assert len(grants_of(session_factory, case_id, ivy.id)) == grants
     with transaction(session_factory) as s:
         assert reveal_identity(s, services, ivy.unlocked, case_id, "interview") == IDENTITY
-        assert identity_disclosures(s, case_id) == [services.clock.today()]
+        assert identity_disclosures(s, services.keyring, case_id) == [services.clock.today()]
     with transaction(session_factory) as s, pytest.raises(Conflict):  # nothing left to ask
         request_identity(s, services, ivy.unlocked, case_id, "again")

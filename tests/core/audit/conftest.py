@@ -11,5 +11,5 @@ from tests.core.factories import add_reviewer, seed_categories
 def world(session_factory, services):
     ivy = add_reviewer(session_factory, services, "ivy")
     peer = add_reviewer(session_factory, services, "peer")
-    seed_categories(session_factory, {"misconduct": [ivy.id]})
+    seed_categories(session_factory, {"misconduct": [ivy.id]}, services=services)
     return {"ivy": ivy, "peer": peer}

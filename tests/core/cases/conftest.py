@@ -25,7 +25,7 @@ def team(session_factory, services):
     ivy = add_reviewer(session_factory, services, "ivy")
     outsider = add_reviewer(session_factory, services, "oscar")
     auditor = add_reviewer(session_factory, services, "audrey", role=Role.AUDITOR)
-    seed_categories(session_factory, {"security": [ivy.id]})
+    seed_categories(session_factory, {"security": [ivy.id]}, services=services)
     case = submit(
         session_factory,
         services,

@@ -73,7 +73,7 @@ def build_full_case(session_factory, services, *, category: str = "it_fault",
     bob = add_reviewer(session_factory, services, f"bob-{category}")
     dave = add_reviewer(session_factory, services, f"dave-{category}")
     carol = add_reviewer(session_factory, services, f"carol-{category}", custodian=True)
-    seed_categories(session_factory, {category: [alice.id]})
+    seed_categories(session_factory, {category: [alice.id]}, services=services)
     result = submit(session_factory, services, category=category,
                     report=ReportContent(summary="CANARY-SUMMARY badge reader",
                                          description="CANARY-DESCRIPTION door propped"),

@@ -41,7 +41,7 @@ def team(session_factory, services):
     alice = add_reviewer(session_factory, services, "alice")
     bob = add_reviewer(session_factory, services, "bob")
     keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
-    seed_categories(session_factory, {"it_fault": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id]}, services=services)
     return alice, bob, keeper
 
 

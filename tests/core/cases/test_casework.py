@@ -154,10 +154,10 @@ def test_auditor_cannot_be_granted_nor_routed(session_factory, services, team):
         )
     with pytest.raises(AccessDenied), transaction(session_factory) as s:
         read_case_for_reviewer(s, services, auditor.unlocked, case_id)
-    from core.categories.lookup import set_intake
+    from core.categories.intake_routes import set_intake
 
     with pytest.raises(InvalidInput), transaction(session_factory) as s:
-        set_intake(s, "other", [_reviewer(s, auditor)])
+        set_intake(s, services.keyring, "other", [_reviewer(s, auditor)])
 
 
 def test_auditor_on_intake_list_gets_no_grant(session_factory, services, team):

@@ -40,7 +40,7 @@ def test_no_two_places_share_a_context():
 def case(session_factory, services):
     """A case with two files and a reporter's message, and its intake reviewer's case key."""
     ivy = add_reviewer(session_factory, services, "ivy")
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     result = submit(session_factory, services, files=[("a.txt", b"a"), ("b.txt", b"bb")])
     with transaction(session_factory) as s:
         access = login_submitter(s, services, result.receipt_code)

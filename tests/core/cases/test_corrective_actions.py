@@ -59,7 +59,7 @@ def team(session_factory, services, fixed):
                                    CaseStatus.UNDER_INVESTIGATION])
 def test_no_action_before_the_decision(session_factory, services, fixed, stage) -> None:
     alice = add_reviewer(session_factory, services, "alice")
-    seed_categories(session_factory, {"it_fault": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id]}, services=services)
     case_id = submit(session_factory, fixed).case_id
     with transaction(session_factory) as s:
         if stage is CaseStatus.ACKNOWLEDGED:

@@ -15,7 +15,7 @@ from tests.core.factories import add_reviewer, audit_actions, seed_categories, s
 @pytest.fixture
 def lone_case(session_factory, services):
     handler = add_reviewer(session_factory, services, "hana")
-    seed_categories(session_factory, {"it_fault": [handler.id]})
+    seed_categories(session_factory, {"it_fault": [handler.id]}, services=services)
     return submit(session_factory, services), handler
 
 

@@ -25,7 +25,7 @@ from tests.core.factories import add_reviewer, seed_categories, submit
 def granted(session_factory, services):
     ivy = add_reviewer(session_factory, services, "ivy")
     bob = add_reviewer(session_factory, services, "bob")
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     return submit(session_factory, services), ivy, bob
 
 

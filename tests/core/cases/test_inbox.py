@@ -97,7 +97,7 @@ def _build(session_factory: sessionmaker[Session], services: Services, rng: rand
     bob = add_reviewer(session_factory, services, "bob")
     carol = add_reviewer(session_factory, services, "carol")
     seed_categories(session_factory, {"it_fault": [alice.id, bob.id], "security": [alice.id],
-                                      "environment": [bob.id]})
+                                      "environment": [bob.id]}, services=services)
     case_ids = []
     for _ in range(n_cases):
         _at(services, TODAY - timedelta(days=rng.randrange(0, 200)))
@@ -204,7 +204,8 @@ def test_inbox_keys_follow_every_use_case(session_factory, services):
     bob = add_reviewer(session_factory, services, "bob")
     carol = add_reviewer(session_factory, services, "carol")
     dave = add_reviewer(session_factory, services, "dave")
-    seed_categories(session_factory, {"it_fault": [alice.id, bob.id], "security": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id, bob.id], "security": [alice.id]},
+                    services=services)
     _at(services, TODAY - timedelta(days=30))
     first = submit(session_factory, services).case_id
     second = submit(session_factory, services, category="security").case_id
@@ -304,7 +305,7 @@ def test_rebuild_repairs_inbox_keys(session_factory, services):
 def test_excluded_member_sees_nothing(session_factory, services):
     alice = add_reviewer(session_factory, services, "alice")
     bob = add_reviewer(session_factory, services, "bob")
-    seed_categories(session_factory, {"it_fault": [alice.id, bob.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id, bob.id]}, services=services)
     case_id = submit(session_factory, services).case_id
     with transaction(session_factory) as s:
         target = s.get(Reviewer, bob.id)
@@ -324,7 +325,8 @@ def test_excluded_member_sees_nothing(session_factory, services):
 def test_assigned_to_me_means_lead_or_investigator(session_factory, services):
     alice = add_reviewer(session_factory, services, "alice")
     carol = add_reviewer(session_factory, services, "carol")
-    seed_categories(session_factory, {"it_fault": [alice.id], "security": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id], "security": [alice.id]},
+                    services=services)
     routed = submit(session_factory, services).case_id
     led = submit(session_factory, services, category="security").case_id
     investigated = submit(session_factory, services).case_id

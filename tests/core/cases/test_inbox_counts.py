@@ -61,7 +61,8 @@ def test_incremental_counters_equal_a_rebuild(session_factory, services):
 def test_counters_stay_exact_under_concurrency(session_factory, services):
     alice = add_reviewer(session_factory, services, "alice")
     bob = add_reviewer(session_factory, services, "bob")
-    seed_categories(session_factory, {"it_fault": [alice.id, bob.id], "security": [alice.id]})
+    seed_categories(session_factory, {"it_fault": [alice.id, bob.id], "security": [alice.id]},
+                    services=services)
     seeded = [submit(session_factory, services).case_id for _ in range(4)]
     errors: list[BaseException] = []
     per_thread = 4

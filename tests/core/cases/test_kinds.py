@@ -59,7 +59,7 @@ def test_a_visible_kind_must_be_under_the_case_key() -> None:
 @pytest.fixture
 def case_and_handler(session_factory, services):
     handler = add_reviewer(session_factory, services, "hana")
-    seed_categories(session_factory, {"it_fault": [handler.id]})
+    seed_categories(session_factory, {"it_fault": [handler.id]}, services=services)
     return submit(session_factory, services), handler
 
 

@@ -31,7 +31,7 @@ TABLES = (Case, CaseGrant, Message, Attachment)
 @pytest.fixture
 def ivy(session_factory, services):
     reviewer = add_reviewer(session_factory, services, "ivy")
-    seed_categories(session_factory, {"it_fault": [reviewer.id]})
+    seed_categories(session_factory, {"it_fault": [reviewer.id]}, services=services)
     return reviewer
 
 

@@ -25,7 +25,7 @@ from tests.core.factories import ReviewerHandle, add_reviewer, seed_categories, 
 @pytest.fixture
 def ivy(session_factory: sessionmaker[Session], services: Services) -> ReviewerHandle:
     reviewer = add_reviewer(session_factory, services, "ivy")
-    seed_categories(session_factory, {"it_fault": [reviewer.id]})
+    seed_categories(session_factory, {"it_fault": [reviewer.id]}, services=services)
     return reviewer
 
 

@@ -15,7 +15,7 @@ from tests.core.factories import add_reviewer, seed_categories, submit, walk_to
 @pytest.fixture
 def case_and_handler(session_factory, services):
     handler = add_reviewer(session_factory, services, "hana")
-    seed_categories(session_factory, {"it_fault": [handler.id]})
+    seed_categories(session_factory, {"it_fault": [handler.id]}, services=services)
     return submit(session_factory, services), handler
 
 

@@ -29,7 +29,7 @@ def setting(session_factory, services):
     bob = add_reviewer(session_factory, services, "bob")
     carol = add_reviewer(session_factory, services, "carol")
     add_reviewer(session_factory, services, "adam", role=Role.ADMIN)
-    seed_categories(session_factory, {"it_fault": [ivy.id, carol.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id, carol.id]}, services=services)
     case = submit(session_factory, services, files=[("a.txt", b"a")])
     with transaction(session_factory) as s:
         exclude_member(s, services, Actor.system(), case.case_id, s.get(Reviewer, carol.id))

@@ -40,7 +40,7 @@ def world(session_factory, services):
     ivy = add_reviewer(session_factory, services, "ivy")
     bob = add_reviewer(session_factory, services, "bob")
     carol = add_reviewer(session_factory, services, "carol")
-    seed_categories(session_factory, {"it_fault": [ivy.id, bob.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id, bob.id]}, services=services)
     return ivy, bob, carol
 
 

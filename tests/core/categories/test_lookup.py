@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from core.categories.intake_routes import set_intake, unrouted_categories
 from core.categories.lookup import (
     DEFAULT_CATEGORIES,
     active_categories,
     get_category,
     list_categories,
     seed_default_categories,
-    set_intake,
-    unrouted_categories,
 )
 from core.db import transaction
 from core.errors import InvalidInput, NotFound
@@ -42,10 +41,10 @@ def test_only_active_case_handlers_receive_reports(session_factory, services) ->
     adam = add_reviewer(session_factory, services, "adam", role=Role.ADMIN)
     with transaction(session_factory) as s:
         seed_default_categories(s)
-        set_intake(s, "it_fault", [s.get(Reviewer, ivy.id)])
+        set_intake(s, services.keyring, "it_fault", [s.get(Reviewer, ivy.id)])
         with pytest.raises(InvalidInput):
-            set_intake(s, "security", [s.get(Reviewer, adam.id)])
+            set_intake(s, services.keyring, "security", [s.get(Reviewer, adam.id)])
     with session_factory() as s:
-        unrouted = {c.code for c in unrouted_categories(s)}
+        unrouted = {c.code for c in unrouted_categories(s, services.keyring)}
     assert "it_fault" not in unrouted
     assert unrouted == {d[0] for d in DEFAULT_CATEGORIES} - {"it_fault"}

@@ -11,5 +11,5 @@ from tests.core.factories import add_reviewer, seed_categories
 def intake(session_factory, services):
     """A reviewer who receives it_fault cases."""
     reviewer = add_reviewer(session_factory, services, "ivy.intake")
-    seed_categories(session_factory, {"it_fault": [reviewer.id]})
+    seed_categories(session_factory, {"it_fault": [reviewer.id]}, services=services)
     return reviewer

@@ -33,7 +33,7 @@ MONDAY = date(2024, 5, 13)
 @pytest.fixture
 def intake(session_factory, services):
     reviewer = add_reviewer(session_factory, services, "ivy.intake")
-    seed_categories(session_factory, {"it_fault": [reviewer.id]})
+    seed_categories(session_factory, {"it_fault": [reviewer.id]}, services=services)
     return reviewer
 
 

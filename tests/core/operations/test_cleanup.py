@@ -18,7 +18,7 @@ def test_sweep_orphans_respects_references_and_grace(session_factory, services):
     today = date(2024, 6, 10)
     blobs = services.blobs
     ivy = add_reviewer(session_factory, services, "ivy")
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
 
     # A referenced blob written long ago (a committed submission): never swept.
     old_clock = Clock(now=lambda: datetime(2024, 5, 1, 12, tzinfo=UTC))

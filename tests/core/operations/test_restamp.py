@@ -44,7 +44,7 @@ def reporter_day(session_factory, services):
     ivy = add_reviewer(session_factory, services, "ivy")
     with transaction(session_factory) as s:
         s.execute(update(Reviewer).values(email="ivy@example.org"))
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     result = submit(session_factory, services, files=[("a.txt", b"evidence")])
     with transaction(session_factory) as s:
         access = login_submitter(s, services, result.receipt_code)
@@ -150,7 +150,7 @@ def test_at_week_precision_a_week_is_rewritten_after_it_ends(session_factory, se
     services = dataclasses.replace(
         services, clock=Clock(now=lambda: now[0], precision=DatePrecision.WEEK))
     ivy = add_reviewer(session_factory, services, "ivy")
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     submit(session_factory, services)
     rows = _rows(session_factory, "*")
     always = (len(rows["inbox_counts"]) + len(rows["pending_notifications"])

@@ -127,7 +127,7 @@ def test_new_account(session_factory, services):
 
 def test_change_passphrase_keeps_the_key_pair(session_factory, services):
     ivy = factories.add_reviewer(session_factory, services, "ivy")
-    seed_categories(session_factory, {"it_fault": [ivy.id]})
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     case = submit(session_factory, services)
     new = strong_passphrase("new")
     with transaction(session_factory) as s:

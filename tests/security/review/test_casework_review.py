@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from core.cases.casework import grant_case
-from core.categories.lookup import set_intake
+from core.categories.intake_routes import set_intake
 from core.db import transaction
 from core.errors import AccessDenied, InvalidInput
 from core.models import Reviewer
@@ -23,4 +23,4 @@ def test_grant_case_refuses_an_admin(session_factory, services, world):
 def test_set_intake_refuses_an_admin(session_factory, services, world):
     with transaction(session_factory) as s, pytest.raises(InvalidInput):
         admin = s.get(Reviewer, world.admin.id)
-        set_intake(s, "it_fault", [admin])
+        set_intake(s, services.keyring, "it_fault", [admin])
