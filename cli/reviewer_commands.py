@@ -22,7 +22,7 @@ from core.staff.accounts import (
     set_custodian,
 )
 from core.staff.approvals import approve_by_operator
-from core.staff.keys import confirm_standing
+from core.staff.keys import StandingChange, confirm_standing, standing_change
 from core.staff.passphrases import one_time_passphrase, prepare_passphrase
 from crypto.recovery import import_private_key
 
@@ -110,17 +110,34 @@ def reviewer_approve(obj: CliContext, username: str) -> None:
 def reviewer_confirm(obj: CliContext, username: str, yes: bool) -> None:
     """Vouch for an account whose record failed its check (the admin dashboard's alarm:
     someone changed its role, approval, custodian role or passphrase in the database), as it
-    stands now. Until then it cannot log in and nothing is sealed to it. Check the account
-    first (`candor reviewer list`, the access log); audited."""
+    stands now. Says first what was changed: which role or flags, or else the passphrase
+    hash. Until then it cannot log in and nothing is sealed to it. Check the account first
+    (`candor reviewer list`, the access log); audited."""
+    with obj.transaction() as session:
+        account = get_reviewer(session, username)
+        row, change = _list_row(account), standing_change(obj.services.keyring, account)
+    if change is not None:
+        click.echo(_changed_outside(change))
     if not yes:  # asked outside any transaction: SQLite's would hold every write meanwhile
-        with obj.transaction() as session:
-            row = _list_row(get_reviewer(session, username))
         click.echo(f"{username}: role {row[1]}, {row[2]}, enrolment {row[3]}, "
                    f"identity custodian {row[4]}.")
         click.confirm("Is this what the account should be?", abort=True)
     with obj.transaction() as session:
         confirm_standing(session, obj.services, get_reviewer(session, username))
     click.echo(f"Confirmed {username!r}: it may log in and receive case keys again.")
+
+
+def _changed_outside(change: StandingChange) -> str:
+    """What the operator is told was changed in the database, before vouching for it."""
+    if change.passphrase_or_tag:
+        return ("Changed outside Candor: the passphrase (its stored hash), or the record's "
+                "tag itself; no change of role or flags alone explains it. Unless you know "
+                "why, stop both services, confirm, and reset the passphrase (`candor "
+                "reviewer reset-passphrase`) before you start them again: whoever wrote the "
+                "hash may know the passphrase.")
+    return "Changed outside Candor: " + "; ".join(
+        f"{column.replace('_', ' ')} {was} -> {now}" for column, was, now in change.changed) \
+        + "."
 
 
 def _list_row(account: Reviewer) -> tuple[str, ...]:

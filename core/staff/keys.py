@@ -11,7 +11,9 @@ cannot make an account eligible by flipping its columns.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
+from itertools import product
 
 from sqlalchemy.orm import Session
 
@@ -50,13 +52,22 @@ def public_key_trusted(keyring: Keyring, reviewer: Reviewer) -> bool:
         reviewer.public_key_tag)
 
 
+#: The standing's flags, in the order the tag covers them (the passphrase hash follows).
+STANDING_FLAGS = ("active", "approved", "identity_custodian", "totp_confirmed")
+
+
+def _facts_of(role: str, flags: tuple[bool, ...], passphrase_hash: str | None) -> bytes:
+    return json.dumps([role, *flags, passphrase_hash], separators=(",", ":")).encode("utf-8")
+
+
+def _flags(reviewer: Reviewer) -> tuple[bool, ...]:
+    return tuple(bool(getattr(reviewer, name)) for name in STANDING_FLAGS)
+
+
 def _standing_facts(reviewer: Reviewer) -> bytes:
     """What an account's standing tag covers: the columns that decide whether it may log in
     and what may be sealed to it. Canonical JSON: no two standings read alike."""
-    facts = [str(reviewer.role), bool(reviewer.active), bool(reviewer.approved),
-             bool(reviewer.identity_custodian), bool(reviewer.totp_confirmed),
-             reviewer.passphrase_hash]
-    return json.dumps(facts, separators=(",", ":")).encode("utf-8")
+    return _facts_of(str(reviewer.role), _flags(reviewer), reviewer.passphrase_hash)
 
 
 def standing_owner(reviewer_id: int) -> str:
@@ -79,6 +90,44 @@ def standing_trusted(keyring: Keyring, reviewer: Reviewer) -> bool:
     """Whether the account's standing is as Candor last set it (its tag verifies)."""
     return tag_matches(keyring.account_key, standing_owner(reviewer.id),
                        _standing_facts(reviewer), reviewer.standing_tag)
+
+
+@dataclass(frozen=True)
+class StandingChange:
+    """What was changed outside Candor in an account's standing, as far as its tag tells."""
+
+    #: (column, value Candor last set, value now) for each role or flag that differs; empty
+    #: when no combination of them explains the tag.
+    changed: tuple[tuple[str, str, str], ...]
+    #: The tag matches no role and flags with the passphrase hash now stored: the hash was
+    #: changed (a known passphrase copied in), or the tag itself was cleared or altered.
+    passphrase_or_tag: bool
+
+
+def standing_change(keyring: Keyring, reviewer: Reviewer) -> StandingChange | None:
+    """None when the standing is as Candor last set it; otherwise which role or flags were
+    flipped, found by trying every role and flag combination (3 x 16 tags) against the stored
+    tag with the stored passphrase hash, for the operator who checks the account before
+    vouching for it (`candor reviewer confirm`)."""
+    if standing_trusted(keyring, reviewer):
+        return None
+    owner = standing_owner(reviewer.id)
+    now_role, now_flags = str(reviewer.role), _flags(reviewer)
+    for role in (str(r) for r in Role):
+        for flags in product((False, True), repeat=len(STANDING_FLAGS)):
+            if tag_matches(keyring.account_key, owner,
+                           _facts_of(role, flags, reviewer.passphrase_hash),
+                           reviewer.standing_tag):
+                changed = [("role", role, now_role)] if role != now_role else []
+                changed += [(name, _yes(was), _yes(now)) for name, was, now
+                            in zip(STANDING_FLAGS, flags, now_flags, strict=True)
+                            if was != now]
+                return StandingChange(changed=tuple(changed), passphrase_or_tag=False)
+    return StandingChange(changed=(), passphrase_or_tag=True)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 class TamperedStanding(Conflict):

@@ -246,6 +246,8 @@ def test_the_operator_approves_and_confirms_accounts(env: dict[str, str]) -> Non
     assert tampered.exit_code == 1 and "changed outside Candor" in tampered.output
     refused = run(env, "reviewer", "confirm", "kim", input="n\n")
     assert refused.exit_code == 1 and "identity custodian yes" in refused.output
+    assert ("Changed outside Candor: approved yes -> no; identity custodian no -> yes."
+            in refused.output)
     assert run(env, "reviewer", "confirm", "kim", "--yes").exit_code == 0
     approved = run(env, "reviewer", "approve", "kim")
     assert approved.exit_code == 0 and "Approved 'kim'" in approved.output, approved.output

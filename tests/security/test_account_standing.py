@@ -19,6 +19,7 @@ from core.staff.keys import (
     TamperedStanding,
     confirm_standing,
     sealing_key,
+    standing_change,
     standing_trusted,
 )
 from core.staff.login import authenticate
@@ -182,3 +183,26 @@ def test_a_change_through_candor_does_not_vouch_for_a_flipped_flag(sf_services) 
                           strong_passphrase("new"))
     with sf() as s:
         assert not standing_trusted(services.keyring, get_reviewer(s, "ivy"))
+
+
+def test_the_operator_is_told_what_was_flipped(sf_services) -> None:
+    """Before vouching for an account (`candor reviewer confirm`), the operator learns from
+    its tag which role or flags a writer changed, or that the passphrase hash (or the tag)
+    was: no flag combination explains a copied hash."""
+    sf, services = sf_services
+    ada = add_reviewer(sf, services, "ada", Role.ADMIN)
+    ivy = add_reviewer(sf, services, "ivy")
+    with sf() as s:
+        assert standing_change(services.keyring, get_reviewer(s, "ivy")) is None
+    write_sql(sf, "UPDATE reviewers SET role = 'admin', identity_custodian = :yes "
+                  "WHERE id = :id", yes=True, id=ivy.id)
+    with sf() as s:
+        change = standing_change(services.keyring, get_reviewer(s, "ivy"))
+    assert change is not None and not change.passphrase_or_tag
+    assert change.changed == (("role", "reviewer", "admin"),
+                              ("identity_custodian", "no", "yes"))
+    write_sql(sf, "UPDATE reviewers SET passphrase_hash = (SELECT passphrase_hash FROM "
+                  "reviewers WHERE id = :ada) WHERE id = :ivy", ada=ada.id, ivy=ivy.id)
+    with sf() as s:
+        change = standing_change(services.keyring, get_reviewer(s, "ivy"))
+    assert change is not None and change.passphrase_or_tag and change.changed == ()
