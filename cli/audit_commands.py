@@ -12,7 +12,7 @@ import click
 
 from cli.context import CliContext, pass_context
 from core.audit.verifier import verify_export
-from core.audit.verifier_proofs import PROOF_FORMAT, verify_proof
+from core.audit.verifier_proofs import PROOF_FORMAT, CheckpointNeeded, verify_proof
 from core.audit.verifier_report import Report, Unreadable
 from crypto.signed_note import NoteError, VerifierKey
 
@@ -132,17 +132,21 @@ def verify(file: Path, kept: tuple[Path, ...], public_key: str | None) -> None:
     checkpoint; names the first bad position and what is wrong there.
 
     Exit status: 0 verified; 1 the log fails verification (tampering, truncation, a bad
-    signature or proof); 2 wrong usage (such as a proof without --public-key); 3 FILE is not
-    an export or proof, or FILE, the --public-key file or a --checkpoint file cannot be read.
+    signature or proof); 2 wrong usage (a proof without --public-key, a consistency proof
+    without --checkpoint, a --public-key that is no verifier key); 3 FILE is not an export or
+    proof, or FILE, the --public-key file or a --checkpoint file cannot be read.
     """
     try:
-        key = VerifierKey.parse(_key_text(public_key)) if public_key else None
+        key = _parsed_key(_key_text(public_key)) if public_key else None
         notes = [(path.name, _read_text(path, "checkpoint file")) for path in kept]
         _check_readable(file)
         if zipfile.is_zipfile(file):
             source, report = "export", _verify_with_progress(file, key, notes)
         elif _is_proof(file) and key is not None:
-            source, report = "proof", verify_proof(file, key=key, kept=notes)
+            try:
+                source, report = "proof", verify_proof(file, key=key, kept=notes)
+            except CheckpointNeeded as exc:
+                raise click.UsageError(str(exc)) from None
         elif _is_proof(file):
             raise click.UsageError("a proof is checked against --public-key (the verifier "
                                    "key you were given)")
@@ -204,6 +208,16 @@ def _is_proof(file: Path) -> bool:
     except (Unreadable, ValueError):
         return False
     return isinstance(document, dict) and document.get("format") == PROOF_FORMAT
+
+
+def _parsed_key(text: str) -> VerifierKey:
+    """The verifier key; a line that is no key is wrong usage (2), as in the independent
+    verifier (docs/verify_audit_export.py): a file that cannot be read is 3."""
+    try:
+        return VerifierKey.parse(text)
+    except NoteError as exc:
+        raise click.UsageError(f"--public-key is not a verifier key ({exc}): give the line "
+                               "`candor audit key` printed, or its file") from None
 
 
 def _key_text(value: str) -> str:

@@ -17,6 +17,11 @@ from crypto.signed_note import NoteError, VerifierKey, open_checkpoint
 PROOF_FORMAT = "candor-audit-proof/1"
 
 
+class CheckpointNeeded(ValueError):
+    """A consistency proof was given without any kept checkpoint: wrong usage, not a
+    failure (the proof starts from a checkpoint only the auditor holds)."""
+
+
 def verify_proof(path: Path, *, key: VerifierKey,
                  kept: Sequence[tuple[str, str]] = ()) -> Report:
     """Check a proof file against `key` and, for a consistency proof, the kept checkpoint of
@@ -69,6 +74,9 @@ def _check_consistency(document: dict[str, Any], key: VerifierKey, kept: Sequenc
     old_size = document.get("old_size")
     if not isinstance(old_size, int):
         raise Unreadable("a consistency proof names the old size")
+    if not kept:
+        raise CheckpointNeeded(f"a consistency proof is checked against the checkpoint of "
+                               f"{old_size} entries you kept (--checkpoint FILE)")
     olds = []
     for name, note in kept:
         try:

@@ -182,6 +182,20 @@ def test_verify_a_missing_checkpoint_or_key_file_is_unreadable(tmp_path: Path) -
     assert "Errno" not in key_missing.output
 
 
+def test_a_public_key_that_is_no_key_is_wrong_usage(tmp_path: Path) -> None:
+    """Exit 2, as docs/verify_audit_export.py does (tests/audit_format): the argument is
+    wrong, and the same command with the right key works; a key file that cannot be read
+    stays 3 (above)."""
+    export = tmp_path / "log.zip"
+    export.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    good = VerifierKey("audit.example/log", Keyring.generate().audit_verify_key).encode()
+    for bad in (good.replace("+", "+0", 1), "audit.example/log+nothex+AAAA"):
+        result = verify(export, "--public-key", bad)
+        assert result.exit_code == 2, result.output
+        assert "--public-key is not a verifier key" in result.stderr
+        assert "Traceback" not in result.output
+
+
 def test_proofs_verify_and_a_changed_node_fails(initialised_env: dict[str, str],
                                                 tmp_path: Path) -> None:
     env = initialised_env
@@ -213,8 +227,11 @@ def test_proofs_verify_and_a_changed_node_fails(initialised_env: dict[str, str],
     assert json.loads(since.read_text("utf-8"))["old_size"] == old_size
     result = verify(since, "--public-key", key, "--checkpoint", old_kept)
     assert result.exit_code == 0, result.output
-    without_kept = verify(since, "--public-key", key)
-    assert without_kept.exit_code == 1 and "--checkpoint" in without_kept.stdout
+    without_kept = verify(since, "--public-key", key)  # wrong usage, as without the key
+    assert without_kept.exit_code == 2 and "--checkpoint FILE" in without_kept.stderr
+    # A kept checkpoint, but not the one the proof starts from: it proves nothing (1).
+    other_kept = verify(since, "--public-key", key, "--checkpoint", auditor / f"kept-{newest}.txt")
+    assert other_kept.exit_code == 1 and "--checkpoint" in other_kept.stdout
 
     inclusion = tmp_path / f"inclusion-{old_size}.json"
     for proof, extra in ((inclusion, ()), (since, ("--checkpoint", old_kept))):
