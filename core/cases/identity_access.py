@@ -6,7 +6,9 @@ team read the name without anyone's approval and the reporter was never told).
 
 An approval carries a tag under the instance account key (request, case, requester,
 approver): a custodian who can also write the database cannot approve their own request by
-setting its status with SQL.
+setting its status with SQL. A request carries one from the moment it is made (case,
+requester): re-addressed to the writer between a custodian's reading and approving it
+(second reader), it is not approved.
 """
 
 from __future__ import annotations
@@ -35,6 +37,26 @@ def _approval_facts(request: IdentityRequest) -> bytes:
     return f"approved-by:{request.decided_by}".encode()
 
 
+def _request_owner(request: IdentityRequest) -> str:
+    return f"identity-request:{request.id}"
+
+
+def _request_facts(request: IdentityRequest) -> bytes:
+    return f"case:{request.case_id}:requester:{request.requester_id}".encode()
+
+
+def tag_request(keyring: Keyring, request: IdentityRequest) -> None:
+    """Authenticate a request as it was made (its id assigned)."""
+    request.request_tag = key_tag(keyring.account_key, _request_owner(request),
+                                  _request_facts(request))
+
+
+def request_trusted(keyring: Keyring, request: IdentityRequest) -> bool:
+    """Whether the request names the case and requester it was made with."""
+    return tag_matches(keyring.account_key, _request_owner(request), _request_facts(request),
+                       request.request_tag)
+
+
 def tag_approval(keyring: Keyring, request: IdentityRequest) -> None:
     """Authenticate a request a custodian has just approved (status and approver set)."""
     request.approval_tag = key_tag(keyring.account_key, _approval_owner(request),
@@ -57,14 +79,15 @@ def identity_approved(session: Session, keyring: Keyring, case_id: int,
             IdentityRequest.status == RequestStatus.APPROVED)).scalars())
 
 
-def tag_untagged_approvals(session: Session, keyring: Keyring) -> int:
-    """After migration 0019 (`candor db upgrade`, which holds the key): tag every approved
-    request as it stands then. Returns how many."""
+def tag_untagged_requests(session: Session, keyring: Keyring) -> int:
+    """After migration 0019 (`candor db upgrade`, which holds the key): tag every request,
+    and every approval, as it stands then. Returns how many requests."""
     untagged = session.execute(select(IdentityRequest).where(
-        IdentityRequest.status == RequestStatus.APPROVED,
-        IdentityRequest.approval_tag.is_(None))).scalars().all()
+        IdentityRequest.request_tag.is_(None))).scalars().all()
     for request in untagged:
-        tag_approval(keyring, request)
+        tag_request(keyring, request)
+        if request.status is RequestStatus.APPROVED and request.approval_tag is None:
+            tag_approval(keyring, request)
     session.flush()
     return len(untagged)
 

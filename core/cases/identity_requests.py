@@ -31,7 +31,13 @@ from core.cases.grants import (
     is_excluded,
     open_reviewer_grant,
 )
-from core.cases.identity_access import approval_trusted, identity_approved, tag_approval
+from core.cases.identity_access import (
+    approval_trusted,
+    identity_approved,
+    request_trusted,
+    tag_approval,
+    tag_request,
+)
 from core.cases.inbox_counts import lock_case
 from core.cases.retention import refuse_if_destroyed
 from core.errors import AccessDenied, Conflict, NotFound
@@ -106,6 +112,7 @@ def request_identity(session: Session, services: Services, who: UnlockedReviewer
                               requested_at=services.clock.now())
     session.add(request)
     session.flush()
+    tag_request(services.keyring, request)
     request.reason_ciphertext = encrypt_record(key, text.encode("utf-8"),
                                                _reason_context(request))
     for reader in [requester, *readers]:
@@ -178,6 +185,8 @@ def decide_identity_request(session: Session, services: Services, who: UnlockedR
         raise AccessDenied("a request is decided by a custodian other than the requester")
     if request.status is not RequestStatus.PENDING:
         raise Conflict("this request has already been decided")
+    if approve and not request_trusted(services.keyring, request):
+        raise Conflict("this request was altered outside Candor")
     case = session.get(Case, request.case_id)
     assert case is not None
     if approve:

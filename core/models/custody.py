@@ -34,6 +34,9 @@ class IdentityRequest(Base):
     #: its requester and approver (core.cases.identity_access.tag_approval). An approval a
     #: database writer set by SQL has none, and opens nothing.
     approval_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    #: Set when the request is made: a MAC over the request, its case and requester
+    #: (core.cases.identity_access.tag_request). A request re-addressed by SQL is not approved.
+    request_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
     requester: Mapped[Reviewer] = relationship(foreign_keys=[requester_id])
     seals: Mapped[list[IdentityRequestSeal]] = relationship(cascade="all, delete-orphan")
@@ -76,6 +79,9 @@ class StaffChange(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A MAC under the instance account key over everything above but the decider
+    #: (core.staff.change_tags): a change written or edited by SQL is not applied.
+    change_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
     reviewer: Mapped[Reviewer | None] = relationship(foreign_keys=[reviewer_id])
     requester: Mapped[Reviewer] = relationship(foreign_keys=[requested_by])

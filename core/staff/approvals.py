@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
-from core.categories.intake_routes import set_intake
+from core.categories.intake_routes import read_routes, set_intake
 from core.categories.lookup import get_category
 from core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from core.models import (
@@ -50,6 +50,7 @@ from core.staff.accounts import (
     reset_passphrase,
     set_custodian,
 )
+from core.staff.change_tags import change_trusted, tag_change
 from core.staff.keys import may_hold_case_keys, require_standing, tag_standing
 from core.staff.passphrases import HashedPassphrase
 
@@ -74,6 +75,7 @@ def _pending(session: Session, services: Services, actor: Actor, change: StaffCh
     change.requested_at = services.clock.now()
     session.add(change)
     session.flush()
+    tag_change(services.keyring, change)
     record_event(session, services.clock, AuditAction.STAFF_CHANGE_REQUESTED, actor,
                  detail={"change_id": change.id, "kind": str(change.kind),
                          "reviewer_id": change.reviewer_id, "category_id": change.category_id})
@@ -93,8 +95,14 @@ def request_account(session: Session, services: Services, actor: Actor, *, usern
     return created
 
 
-def _intake_handlers(category: Category) -> set[int]:
-    return {r.id for r in category.intake_reviewers}
+def _intake_handlers(session: Session, services: Services, category: Category) -> set[int]:
+    """The category's intake on routes Candor wrote (core.categories.intake_routes)."""
+    return set(read_routes(session, services.keyring).of(category))
+
+
+def _has_planted_route(session: Session, services: Services, category: Category) -> bool:
+    return any(category_id == category.id
+               for category_id, _ in read_routes(session, services.keyring).tampered)
 
 
 def request_intake(session: Session, services: Services, actor: Actor, code: str,
@@ -110,13 +118,17 @@ def request_intake(session: Session, services: Services, actor: Actor, code: str
             raise InvalidInput(f"{reviewer.username} cannot receive reports yet (an approved "
                                "case handler who has completed enrolment).", field="reviewers")
         chosen.append(reviewer)
-    if {r.id for r in chosen} == _intake_handlers(category):
+    current = _intake_handlers(session, services, category)
+    # A route Candor did not write makes the same list a real change: it removes that route
+    # (second reader: the dashboard's remedy was refused as "already the intake").
+    if ({r.id for r in chosen} == current
+            and not _has_planted_route(session, services, category)):
         raise Conflict("this is already the category's intake")
     change = StaffChange(kind=ChangeKind.INTAKE, category_id=category.id,
                          intake_ids=",".join(str(r.id) for r in chosen),
-                         previous_ids=",".join(map(str, sorted(_intake_handlers(category)))))
+                         previous_ids=",".join(map(str, sorted(current))))
     _pending(session, services, actor, change)
-    queue_notifications(session, _intake_handlers(category) | {r.id for r in chosen})
+    queue_notifications(session, current | {r.id for r in chosen})
     return change
 
 
@@ -172,14 +184,25 @@ def pending_changes(session: Session) -> list[StaffChange]:
         .order_by(StaffChange.requested_at, StaffChange.id)).scalars())
 
 
+def _ids(text: str | None) -> list[int]:
+    # Digits only: a list a database writer garbled must not break the approvals page (its
+    # change fails its tag and is not applied anyway).
+    return [int(i) for i in (text or "").split(",") if i.isdigit()]
+
+
 def intake_of(change: StaffChange) -> list[int]:
     """The proposed intake handlers' ids of an INTAKE change."""
-    return [int(i) for i in (change.intake_ids or "").split(",") if i]
+    return _ids(change.intake_ids)
 
 
 def previous_intake_of(change: StaffChange) -> list[int]:
     """The intake handlers' ids when an INTAKE change was asked for."""
-    return [int(i) for i in (change.previous_ids or "").split(",") if i]
+    return _ids(change.previous_ids)
+
+
+def tampered_changes(session: Session, services: Services) -> set[int]:
+    """The ids of pending changes that fail their tag: written or edited outside Candor."""
+    return {c.id for c in pending_changes(session) if not change_trusted(services.keyring, c)}
 
 
 def decide_change(session: Session, services: Services, actor: Actor, change_id: int, *,
@@ -188,7 +211,9 @@ def decide_change(session: Session, services: Services, actor: Actor, change_id:
 
     An approved change that can no longer apply (its name taken meanwhile, someone in its
     routing gone) is closed as refused, recorded with `lapsed`, rather than left pending for
-    ever: the caller sees the status REFUSED after asking to approve."""
+    ever: the caller sees the status REFUSED after asking to approve. So is a change that fails
+    its tag (written or edited outside Candor: core.staff.change_tags), recorded with
+    `tampered`, and never applied."""
     approver = _requester(session, actor)
     change = session.get(StaffChange, change_id)
     if change is None:
@@ -198,20 +223,26 @@ def decide_change(session: Session, services: Services, actor: Actor, change_id:
     if approver.id in (change.requested_by, change.reviewer_id):
         raise AccessDenied("a change is approved by an admin other than its requester and "
                            "the account it concerns")
-    lapsed = False
-    if approve:
+    lapsed, tampered = False, not change_trusted(services.keyring, change)
+    if approve and not tampered:
         try:
             with session.begin_nested():  # a change that cannot apply leaves nothing of it
                 _apply(session, services, change)
         except Conflict:
             lapsed = True
-    change.status = (RequestStatus.APPROVED if approve and not lapsed
+    change.status = (RequestStatus.APPROVED if approve and not lapsed and not tampered
                      else RequestStatus.REFUSED)
     change.decided_by = approver.id
     change.decided_at = services.clock.now()
+    if not tampered:  # a writer's change is closed, not vouched for
+        tag_change(services.keyring, change)
+    detail: dict[str, str | int | bool | None] = {
+        "change_id": change.id, "kind": str(change.kind), "decision": str(change.status),
+        "lapsed": lapsed}
+    if tampered:
+        detail["tampered"] = True
     record_event(session, services.clock, AuditAction.STAFF_CHANGE_DECIDED, actor,
-                 detail={"change_id": change.id, "kind": str(change.kind),
-                         "decision": str(change.status), "lapsed": lapsed})
+                 detail=detail)
     session.flush()
     return change
 
@@ -238,6 +269,7 @@ def reset_with_approval(session: Session, services: Services, actor: Actor, user
             StaffChange.kind.in_([ChangeKind.ACCOUNT, ChangeKind.RESET]))).scalars():
         waiting.status = RequestStatus.WITHDRAWN
         waiting.decided_at = services.clock.now()
+        tag_change(services.keyring, waiting)
         record_event(session, services.clock, AuditAction.STAFF_CHANGE_DECIDED, actor,
                      detail={"change_id": waiting.id, "kind": str(waiting.kind),
                              "decision": str(waiting.status), "lapsed": False})
@@ -262,6 +294,7 @@ def approve_by_operator(session: Session, services: Services, username: str) -> 
             StaffChange.kind.in_([ChangeKind.ACCOUNT, ChangeKind.RESET]))).scalars():
         change.status = RequestStatus.APPROVED
         change.decided_at = services.clock.now()
+        tag_change(services.keyring, change)
         closed += 1
         record_event(session, services.clock, AuditAction.STAFF_CHANGE_DECIDED, Actor.system(),
                      detail={"change_id": change.id, "kind": str(change.kind),
@@ -296,7 +329,7 @@ def _apply(session: Session, services: Services, change: StaffChange) -> None:
         chosen = [session.get(Reviewer, i) for i in intake_of(change)]
         if any(r is None or not may_hold_case_keys(r) for r in chosen):
             raise Conflict("someone in this routing can no longer receive reports: ask again")
-        before = _intake_handlers(category)
+        before = _intake_handlers(session, services, category)
         set_intake(session, services.keyring, category.code, [r for r in chosen if r is not None])
         queue_notifications(session, before | set(intake_of(change)))
         record_event(session, services.clock, AuditAction.CATEGORY_CHANGED,
@@ -328,10 +361,10 @@ def recent_routing_changes(session: Session, services: Services,
         select(StaffChange).where(StaffChange.kind == ChangeKind.INTAKE,
                                   StaffChange.requested_at >= since)
         .order_by(StaffChange.requested_at.desc())).scalars()
+    routes = read_routes(session, services.keyring)
     mine = []
     for change in changes:
-        category = session.get(Category, change.category_id)
-        current = _intake_handlers(category) if category is not None else set()
+        current = routes.trusted.get(change.category_id or 0, frozenset())
         if reviewer_id in current | set(intake_of(change)) | set(previous_intake_of(change)):
             mine.append(change)
     return mine

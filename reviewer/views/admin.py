@@ -37,7 +37,9 @@ from core.staff.approvals import (
     request_display_name,
     request_intake,
     reset_with_approval,
+    tampered_changes,
 )
+from core.staff.change_tags import change_trusted
 from core.staff.keys import may_hold_case_keys
 from core.staff.overview import (
     KEY_ALARM_DAYS,
@@ -314,10 +316,14 @@ def routing() -> Any:
 @blueprint.get("/approvals")
 @admin_only
 def approvals() -> Any:
-    """Changes waiting for a second admin (four eyes)."""
+    """Changes waiting for a second admin (four eyes). A routing change shows the intake it
+    would replace; a change written or edited outside Candor is marked and cannot be
+    approved (core.staff.change_tags)."""
+    services = console().services
     return render_template("reviewer/admin_approvals.html", changes=pending_changes(db()),
                            me=current().reviewer.id, reviewers=_by_id(), categories=_categories(),
-                           intake_of=intake_of)
+                           intake_of=intake_of, routes=read_routes(db(), services.keyring),
+                           tampered=tampered_changes(db(), services))
 
 
 def _by_id() -> dict[int, Any]:
@@ -362,6 +368,10 @@ def decide(change_id: int, decision: str) -> Any:
             flash(_("Refused: nothing changed."))
         elif change.status is RequestStatus.APPROVED:
             flash(_("Approved: the change is in effect."))
+        elif not change_trusted(console().services.keyring, change):  # closed, not vouched for
+            flash(_("This change was written or altered outside Candor (someone wrote to the "
+                    "database), so it has been closed without effect. Tell your security "
+                    "team."))
         else:  # lapsed (core.staff.approvals.decide_change)
             flash(_("This change can no longer be applied (the name was taken meanwhile, or "
                     "someone it names can no longer take part), so it has been closed "

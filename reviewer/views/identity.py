@@ -75,6 +75,9 @@ def _decision_conflict_text(message: str) -> str:
             _("This request has already been decided: nothing was changed."),
         "the requester is excluded from this case":
             _("The requester is excluded from this case: the request cannot be approved."),
+        "this request was altered outside Candor":
+            _("This request was altered outside Candor (someone wrote to the database): it "
+              "cannot be approved. Refuse it and tell your security team."),
     }
     fallback: str = _("The request could not be decided.")
     return known.get(message, fallback)

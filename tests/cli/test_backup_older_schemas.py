@@ -35,20 +35,26 @@ ADDED_SINCE = {"0012": ("statistics_months", "statistics_cells", "category_examp
                "0013": ("category_examples", "submission_tokens"),
                "0014": ("submission_tokens",), "0015": ("submission_tokens",),
                "0016": ("submission_tokens",), "0017": (), "0018": ()}
-#: Columns the migrations after each revision added to tables that were already there
-#: (0015: categories.keywords; 0016: staff_changes.display_name; 0018:
-#: reviewers.standing_tag, case_members.member_tag, reviewer_sessions.session_tag; 0019:
-#: category_intake.route_tag, identity_requests.approval_tag).
-_TAGS_0019 = {"category_intake": ("route_tag",), "identity_requests": ("approval_tag",)}
-_TAGS_0018 = {"reviewers": ("standing_tag",), "case_members": ("member_tag",),
-              "reviewer_sessions": ("session_tag",), **_TAGS_0019}
-ADDED_COLUMNS_SINCE: dict[str, dict[str, tuple[str, ...]]] = {
-    revision: {"categories": ("keywords",), "staff_changes": ("display_name",), **_TAGS_0018}
-    for revision in ADDED_SINCE}
-ADDED_COLUMNS_SINCE["0015"] = {"staff_changes": ("display_name",), **_TAGS_0018}
-ADDED_COLUMNS_SINCE["0016"] = dict(_TAGS_0018)
-ADDED_COLUMNS_SINCE["0017"] = dict(_TAGS_0018)
-ADDED_COLUMNS_SINCE["0018"] = dict(_TAGS_0019)
+#: Columns the migrations added to tables that were already there: (the migration, table,
+#: column). ADDED_COLUMNS_SINCE[revision] are those a backup made at `revision` lacks.
+_COLUMNS = (("0015", "categories", "keywords"), ("0016", "staff_changes", "display_name"),
+            ("0018", "reviewers", "standing_tag"), ("0018", "case_members", "member_tag"),
+            ("0018", "reviewer_sessions", "session_tag"),
+            ("0019", "category_intake", "route_tag"),
+            ("0019", "identity_requests", "approval_tag"),
+            ("0019", "identity_requests", "request_tag"),
+            ("0019", "staff_changes", "change_tag"))
+
+
+def _columns_after(revision: str) -> dict[str, tuple[str, ...]]:
+    added: dict[str, tuple[str, ...]] = {}
+    for since, table, column in _COLUMNS:
+        if since > revision:
+            added[table] = (*added.get(table, ()), column)
+    return added
+
+
+ADDED_COLUMNS_SINCE = {revision: _columns_after(revision) for revision in ADDED_SINCE}
 
 
 def _without_columns(path: Path, columns: tuple[str, ...]) -> FileDigest:
@@ -116,10 +122,13 @@ def test_a_backup_of_an_earlier_migration_restores_then_upgrades(
     try:
         with pytest.raises(SchemaOutdated, match=f"at migration {revision}; missing"):
             check_schema(engine)
+        # The README's order: secrets/ back first (the upgrade tags rows with their key).
+        without = run(empty_target, "db", "upgrade")
+        assert without.exit_code == 1 and "copy secrets/ back first" in without.output
+        shutil.copytree(Path(instance.env["CANDOR_DATA_DIR"]) / "secrets", config.secrets_dir)
         upgraded = run(empty_target, "db", "upgrade")
         assert upgraded.exit_code == 0, upgraded.output
         check_schema(engine)  # now at SCHEMA_REVISION
-        shutil.copytree(Path(instance.env["CANDOR_DATA_DIR"]) / "secrets", config.secrets_dir)
         services = build_services(config)
         factory = make_session_factory(engine)
         with transaction(factory) as session:

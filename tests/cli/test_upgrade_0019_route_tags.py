@@ -5,8 +5,10 @@ list`. Downgrading drops both columns."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from core.cases.content import ReportContent
 from core.config import load_config
@@ -63,6 +65,48 @@ def test_the_upgrade_tags_routes_once(env: dict[str, str]) -> None:
     assert "Alarm" not in run(env, "category", "list").output
 
 
+def test_the_upgrade_waits_for_the_secrets(env: dict[str, str]) -> None:
+    """Second reader: 0019 applied where the secrets were not mounted (a migration container)
+    tagged nothing, and no later upgrade would: every route was lost, silently. Now the
+    migration waits until the secrets are there."""
+    make_instance(env)
+    config = load_config(env)
+    command.downgrade(alembic_config(config.database_url), "0018")
+    hidden = config.secrets_dir.with_name("secrets-not-mounted")
+    config.secrets_dir.rename(hidden)
+    refused = run(env, "db", "upgrade")
+    assert refused.exit_code == 1
+    assert "migration 0019 tags" in refused.output and "holds no secrets" in refused.output
+    hidden.rename(config.secrets_dir)
+    applied = run(env, "db", "upgrade")
+    assert "Applied migration 0019" in applied.output
+    assert _carol_receives_a_new_report(env)
+
+
+def test_tagging_cut_short_is_finished_by_the_next_upgrade(
+        env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The migration commits, then the tagging fails (a lost connection): the data
+    directory remembers it, and the next `candor db upgrade` tags, with nothing to apply."""
+    import cli.db_commands
+
+    make_instance(env)
+    config = load_config(env)
+    command.downgrade(alembic_config(config.database_url), "0018")
+
+    def lost_connection(*_args: object) -> int:
+        raise OperationalError("UPDATE", {}, Exception("server closed the connection"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cli.db_commands, "tag_untagged_routes", lost_connection)
+        with pytest.raises(OperationalError):
+            run(env, "db", "upgrade")
+    assert not _carol_receives_a_new_report(env)  # applied, not tagged
+    again = run(env, "db", "upgrade")
+    assert again.exit_code == 0 and "No migration to apply" in again.output
+    assert _carol_receives_a_new_report(env)
+    assert not (config.data_dir / "tagging-due").exists()
+
+
 def test_the_downgrade_drops_the_tags(env: dict[str, str]) -> None:
     make_instance(env)
     url = load_config(env).database_url
@@ -72,4 +116,5 @@ def test_the_downgrade_drops_the_tags(env: dict[str, str]) -> None:
         assert "route_tag" not in list(c.execute(text("SELECT * FROM category_intake")).keys())
         assert "approval_tag" not in list(
             c.execute(text("SELECT * FROM identity_requests")).keys())
+        assert "change_tag" not in list(c.execute(text("SELECT * FROM staff_changes")).keys())
     engine.dispose()

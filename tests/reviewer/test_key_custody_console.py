@@ -187,6 +187,35 @@ def test_a_planted_route_is_an_alarm_and_not_offered_again(app, session_factory,
     assert checked == {str(ivy.id)}  # mal is offered, unchecked
 
 
+def test_a_change_edited_outside_candor_is_marked_and_not_approvable(app, session_factory,
+                                                                   services):
+    """The approvals page shows what a routing change would replace, and marks a change that
+    fails its tag (tests/security/test_pending_change_tags.py) with no Approve button;
+    forcing the approval closes it without effect."""
+    ada = new_account(session_factory, services, "ada", Role.ADMIN)
+    ben = new_account(session_factory, services, "ben", Role.ADMIN)
+    ivy = add_reviewer(session_factory, services, "ivy")
+    mal = add_reviewer(session_factory, services, "mal")
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
+    first = login_client(app, session_factory, services, ada)
+    asked = _post(first, "/admin/routing", "/admin/routing", category="it_fault",
+                  **{"it_fault-reviewers": str(mal.id)})
+    assert asked.status_code == 200
+    change_id = _change_id(session_factory)
+    second = login_client(app, session_factory, services, ben)
+    page = second.get("/admin/approvals").text
+    assert f'id="approve-{change_id}"' in page and f'id="tampered-{change_id}"' not in page
+    assert "Now: ivy" in page
+    with session_factory() as s, s.begin():
+        s.execute(update(StaffChange).where(StaffChange.id == change_id)  # a writer's edit
+                  .values(intake_ids=f"{ivy.id},{mal.id}"))
+    page = second.get("/admin/approvals").text
+    assert f'id="tampered-{change_id}"' in page and f'id="approve-{change_id}"' not in page
+    _post(second, "/admin/approvals", f"/admin/approvals/{change_id}/approve")
+    assert _intake(session_factory, "it_fault") == ["ivy"]
+    assert "outside Candor" in second.get("/admin/approvals").text  # the flash
+
+
 def test_a_swapped_public_key_raises_the_alarm_on_the_dashboard(app, session_factory,
                                                                 services):
     ada = new_account(session_factory, services, "ada", Role.ADMIN)

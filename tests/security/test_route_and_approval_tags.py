@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.cases.identity_access import reveal_identity, tag_untagged_approvals
+from core.cases.identity_access import reveal_identity, tag_untagged_requests
 from core.cases.identity_requests import (
     decide_identity_request,
     identity_disclosures,
@@ -168,11 +168,12 @@ def test_the_upgrade_tags_approvals_as_they_stand(session_factory: Factory,
                                                           recovery_key)
     with transaction(session_factory) as s:
         decide_identity_request(s, services, cora.unlocked, request_id, approve=True)
-    write_sql(session_factory, "UPDATE identity_requests SET approval_tag = NULL")
+    write_sql(session_factory, "UPDATE identity_requests SET approval_tag = NULL, "
+              "request_tag = NULL")
     with transaction(session_factory) as s, pytest.raises(AccessDenied):
         reveal_identity(s, services, team["ivy"].unlocked, case_id, "before the upgrade")
     with transaction(session_factory) as s:
-        assert tag_untagged_approvals(s, services.keyring) == 1
+        assert tag_untagged_requests(s, services.keyring) == 1
         assert s.get(IdentityRequest, request_id).approval_tag is not None
     with transaction(session_factory) as s:
         assert reveal_identity(s, services, team["ivy"].unlocked, case_id, "now") == IDENTITY
