@@ -8,6 +8,7 @@ import click
 
 from cli.context import CliContext, pass_context
 from core.cases.identity_access import tag_untagged_requests
+from core.cases.lead_tags import tag_untagged_leads
 from core.cases.membership_tags import tag_untagged_memberships
 from core.cases.recovery import withdraw_legacy_identity_grants
 from core.categories.intake_routes import tag_untagged_routes
@@ -95,6 +96,7 @@ def db_upgrade(obj: CliContext) -> None:
                 tag_untagged_routes(session, obj.services.keyring)
                 tag_untagged_requests(session, obj.services.keyring)
                 tag_untagged_changes(session, obj.services.keyring)
+                tag_untagged_leads(session, obj.services.keyring)
             legacy = withdraw_legacy_identity_grants(session, obj.services)
         _due_path(obj).unlink(missing_ok=True)  # tagged and committed
         if bound:

@@ -16,6 +16,7 @@ from cli.context import USER_ERRORS, CliContext
 from cli.db_commands import db
 from cli.demo import demo
 from cli.init_command import init
+from cli.lead_command import lead
 from cli.notify_command import notify
 from cli.remind_command import remind
 from cli.report_command import report
@@ -59,6 +60,7 @@ cli.add_command(reviewer)
 cli.add_command(category)
 cli.add_command(recover)
 cli.add_command(assign)
+cli.add_command(lead)
 cli.add_command(serve)
 cli.add_command(demo)
 cli.add_command(cleanup)

@@ -36,7 +36,8 @@ from core.cases.inbox_counts import (
     sync_member_keys,
 )
 from core.cases.kinds import allowed_in, policy_of
-from core.cases.membership_tags import tag_membership
+from core.cases.lead_tags import LEAD_TAMPERED, lead_trusted, tag_lead
+from core.cases.membership_tags import membership_trusted, tag_membership
 from core.cases.ordering import next_position
 from core.cases.reading import decrypt_case
 from core.cases.stages import stage_before_request
@@ -44,6 +45,7 @@ from core.cases.transitions import check_transition, legal_targets
 from core.cases.views import CaseView
 from core.clock import add_months
 from core.errors import AccessDenied, Conflict, InvalidInput, NotFound, TamperedRecord
+from core.keyring import Keyring
 from core.models import (
     Attachment,
     Author,
@@ -328,9 +330,13 @@ def grant_case(session: Session, services: Services, who: UnlockedReviewer, case
             grant_to_reviewer(case, grantee, kind, key, services.keyring, epoch=epoch)
     added: CaseMember | None = None
     if member is None:
+        if role is MemberRole.LEAD and not lead_trusted(services.keyring, case):
+            raise AccessDenied(LEAD_TAMPERED)
         added = CaseMember.for_case(case, reviewer_id=grantee.id, role=role)
         tag_membership(services.keyring, case.id, added)
         case.members.append(added)
+        if role is MemberRole.LEAD:
+            tag_lead(services.keyring, case)
     record_event(session, services.clock, AuditAction.CASE_GRANTED, who.actor, case_id=case.id,
                  detail={"grantee_id": grantee.id, "kinds": ",".join(sorted(map(str, kinds)))})
     if added is not None:
@@ -338,10 +344,15 @@ def grant_case(session: Session, services: Services, who: UnlockedReviewer, case
     session.flush()
 
 
-def may_exclude(case: Case, reviewer_id: int) -> bool:
-    """Whether this member may exclude others: the case lead, or, while the case has no lead
-    yet, any active member (the intake handlers act together until one leads)."""
-    active = [m for m in case.members if not m.excluded]
+def may_exclude(keyring: Keyring, case: Case, reviewer_id: int) -> bool:
+    """Whether this member may exclude others (and take the lead's other steps): the case
+    lead, or, while the case has no lead yet, any active member (the intake handlers act
+    together until one leads). Nobody, while the lead fails its tag (core.cases.lead_tags:
+    a lead made or removed by SQL), and only memberships Candor wrote count."""
+    if not lead_trusted(keyring, case):
+        return False
+    active = [m for m in case.members
+              if not m.excluded and membership_trusted(keyring, case.id, m)]
     leads = [m for m in active if m.role is MemberRole.LEAD]
     return any(m.reviewer_id == reviewer_id for m in (leads or active))
 
@@ -357,7 +368,10 @@ def exclude_member(session: Session, services: Services, actor: Actor, case_id: 
     inbox with nobody left to handle it. A colleague is added first."""
     case = _case(session, case_id)
     lock_case(session, case)  # inbox counters: counted against the committed stage and team
-    if actor.reviewer_id is not None and not may_exclude(case, actor.reviewer_id):
+    if not lead_trusted(services.keyring, case):  # the operator's too: it would vouch for it
+        raise AccessDenied(LEAD_TAMPERED)
+    if actor.reviewer_id is not None and not may_exclude(services.keyring, case,
+                                                         actor.reviewer_id):
         raise AccessDenied("only the case lead may exclude a member")
     member = session.get(CaseMember, (case.id, reviewer.id))
     was_active = member.role if member is not None and not member.excluded else None
@@ -371,6 +385,7 @@ def exclude_member(session: Session, services: Services, actor: Actor, case_id: 
         session.add(member)
     member.excluded = True
     tag_membership(services.keyring, case.id, member)
+    tag_lead(services.keyring, case)  # an excluded lead leads no more
     for grant in list(case.grants):
         if grant.recipient is Recipient.REVIEWER and grant.reviewer_id == reviewer.id:
             case.grants.remove(grant)

@@ -98,7 +98,8 @@ def set_legal_hold(session: Session, services: Services, case: Case, hold: bool,
     the content is already gone. Returns whether anything changed (setting the hold it
     already has records nothing)."""
     lock_case(session, case)
-    if actor.reviewer_id is not None and not may_exclude(case, actor.reviewer_id):
+    if actor.reviewer_id is not None and not may_exclude(services.keyring, case,
+                                                         actor.reviewer_id):
         raise AccessDenied("only the case lead may place or lift a legal hold")
     refuse_if_destroyed(case)
     if case.legal_hold == hold:

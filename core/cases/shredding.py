@@ -9,7 +9,8 @@ Every table, and what happens to its rows of the case (each column that holds by
 - cases: kept, with its reference, stage, dates, category, channel, disclosure, priority,
   scope decision, satisfaction and key epoch. `report_ciphertext` becomes b"" (NOT NULL);
   `identity_ciphertext`, `reporter_public_key`, `reporter_key_tag` and
-  `reporter_wrapped_private_key` become NULL; `lookup_id` gets fresh random bytes, so the
+  `reporter_wrapped_private_key` and `lead_tag` become NULL (nobody leads a case without
+  content); `lookup_id` gets fresh random bytes, so the
   receipt code finds nothing (the portal answers as for an unknown code);
   `content_destroyed_on` is set.
 - case_grants (`sealed_key`): deleted, every epoch and every recipient (reviewers, the
@@ -23,8 +24,9 @@ Every table, and what happens to its rows of the case (each column that holds by
   cause, sanction and recognition types; owner, due date, status, done date), which feed the
   statistics; `ciphertext` becomes b"".
 - action_updates (`ciphertext`): deleted (the action keeps its status and done date).
-- identity_requests (`reason_ciphertext`): kept (requester, status, times) with b"" as the
-  reason; a pending one becomes withdrawn, as nobody could decide it any more.
+- identity_requests (`reason_ciphertext`, `request_tag`, `approval_tag`): kept (requester,
+  status, times) with b"" as the reason and no tags (there is no identity left to open); a
+  pending one becomes withdrawn, as nobody could decide it any more.
 - identity_request_seals (`sealed_key`): deleted.
 - reporter_exclusions (`tag`): deleted.
 - category_examples (`counts_ciphertext`): deleted; the suggestions no longer learn from the
@@ -142,7 +144,7 @@ def destroy_case_content(session: Session, services: Services, case_id: int, act
         IdentityRequestSeal.request_id.in_(requests)))
     counts["identity_requests"] = _count(session.execute(
         update(IdentityRequest).where(IdentityRequest.case_id == case.id)
-        .values(reason_ciphertext=b"")))
+        .values(reason_ciphertext=b"", request_tag=None, approval_tag=None)))
     session.execute(
         update(IdentityRequest)
         .where(IdentityRequest.case_id == case.id,
@@ -158,6 +160,7 @@ def destroy_case_content(session: Session, services: Services, case_id: int, act
                     .values(member_tag=None))
     case.report_ciphertext = b""
     case.identity_ciphertext = None
+    case.lead_tag = None
     case.reporter_public_key = None
     case.reporter_key_tag = None
     case.reporter_wrapped_private_key = None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.audit.log import AuditAction, record_event
+from core.audit.log import Actor, AuditAction, record_event
 from core.cases.casework import (
     StageRefused,
     UnlockedReviewer,
@@ -28,11 +28,14 @@ from core.cases.casework import (
 )
 from core.cases.content import MAX_LONG_TEXT, clean_text
 from core.cases.inbox_counts import lock_case, role_changed, sync_member_keys
+from core.cases.lead_tags import LEAD_TAMPERED, lead_trusted, tag_lead
 from core.cases.letters import check_letter
+from core.cases.membership_tags import membership_trusted
 from core.cases.records import seal_record
 from core.cases.team import get_case
 from core.cases.transitions import REOPENABLE_STAGES, check_transition, may_decide_scope
-from core.errors import AccessDenied, InvalidInput
+from core.errors import AccessDenied, Conflict, InvalidInput
+from core.keyring import Keyring
 from core.models import (
     ActionStatus,
     Case,
@@ -45,6 +48,7 @@ from core.models import (
     MemberRole,
     MessageKind,
     RecognitionType,
+    Reviewer,
     RootCause,
     SanctionType,
     ScopeDecision,
@@ -70,15 +74,21 @@ def _check_move(session: Session, case: Case, target: CaseStatus) -> None:
     check_transition(case.status, target, before_request(session, case))
 
 
-def _require_lead(case: Case, who: UnlockedReviewer, what: str) -> None:
-    """Only the case lead (or, before the case has one, any member) may `what`."""
-    if not may_exclude(case, who.reviewer_id):
+def _require_lead(keyring: Keyring, case: Case, who: UnlockedReviewer, what: str) -> None:
+    """Only the case lead (or, before the case has one, any member) may `what`; nobody while
+    the lead fails its tag (core.cases.lead_tags)."""
+    if not lead_trusted(keyring, case):
+        raise AccessDenied(LEAD_TAMPERED)
+    if not may_exclude(keyring, case, who.reviewer_id):
         raise AccessDenied(f"only the case lead may {what}")
 
 
-def _active_member(case: Case, reviewer_id: int) -> CaseMember:
+def _active_member(keyring: Keyring, case: Case, reviewer_id: int) -> CaseMember:
+    """A member not excluded, on a membership Candor wrote (core.cases.membership_tags): a
+    member planted by SQL is not offered as lead, nor given a part."""
     for member in case.members:
-        if member.reviewer_id == reviewer_id and not member.excluded:
+        if (member.reviewer_id == reviewer_id and not member.excluded
+                and membership_trusted(keyring, case.id, member)):
             return member
     raise InvalidInput("Choose a member of the case team.", field="reviewer")
 
@@ -100,7 +110,7 @@ def acknowledge(session: Session, services: Services, who: UnlockedReviewer, cas
     send_message(session, services, who, case.id, MessageKind.INFORMATION, text)
 
 
-def _set_lead(session: Session, services: Services, who: UnlockedReviewer, case: Case,
+def _set_lead(session: Session, services: Services, actor: Actor, case: Case,
               new_lead: CaseMember) -> None:
     """Make `new_lead` the lead; the previous lead stays on the team as an investigator."""
     for member in case.members:
@@ -111,7 +121,8 @@ def _set_lead(session: Session, services: Services, who: UnlockedReviewer, case:
     if new_lead.role is not MemberRole.LEAD:
         role_changed(session, case, new_lead.reviewer_id, new_lead.role, MemberRole.LEAD)
         new_lead.role = MemberRole.LEAD
-    record_event(session, services.clock, AuditAction.CASE_LEAD_CHANGED, who.actor,
+    tag_lead(services.keyring, case)  # exactly the lead just chosen: see core.cases.lead_tags
+    record_event(session, services.clock, AuditAction.CASE_LEAD_CHANGED, actor,
                  case_id=case.id, detail={"lead_id": new_lead.reviewer_id})
 
 
@@ -142,7 +153,7 @@ def decide_scope(session: Session, services: Services, who: UnlockedReviewer, ca
     if decision is ScopeDecision.ACCEPTED:
         if lead_id is None:
             raise InvalidInput("Choose the case lead.", field="lead")
-        lead = _active_member(case, lead_id)
+        lead = _active_member(services.keyring, case, lead_id)
     _check_move(session, case, target)
     if not may_decide_scope(case.status, before_request(session, case)):
         # The table lets a finished case go back under investigation, for reopening only.
@@ -154,7 +165,7 @@ def decide_scope(session: Session, services: Services, who: UnlockedReviewer, ca
     record_event(session, services.clock, AuditAction.CASE_SCOPE_DECIDED, who.actor,
                  case_id=case.id, detail={"decision": str(decision)})
     if lead is not None:
-        _set_lead(session, services, who, case, lead)
+        _set_lead(session, services, who.actor, case, lead)
     if priority is not None:
         _set_priority(session, services, who, case, priority)
     if case.status is not target:
@@ -167,8 +178,26 @@ def hand_over_lead(session: Session, services: Services, who: UnlockedReviewer, 
     case without one)."""
     case = _locked_case(session, case_id)
     case_keys_of(session, case, who)
-    _require_lead(case, who, "hand over the lead")
-    _set_lead(session, services, who, case, _active_member(case, new_lead_id))
+    _require_lead(services.keyring, case, who, "hand over the lead")
+    _set_lead(session, services, who.actor, case,
+              _active_member(services.keyring, case, new_lead_id))
+
+
+def name_lead_by_operator(session: Session, services: Services, case: Case,
+                          reviewer: Reviewer) -> None:
+    """The operator names the lead (`candor lead`): of a case whose lead failed its tag
+    (core.cases.lead_tags), or whose lead can no longer act (their account deactivated), so
+    that nobody on the team could take the lead's steps. The new lead is a member on a
+    membership Candor wrote, with an active account. Audited as CASE_LEAD_CHANGED by the
+    system."""
+    lock_case(session, case)
+    if case.content_destroyed_on is not None:
+        raise Conflict("the case's content was destroyed: there is nothing left to lead")
+    if not reviewer.active:
+        raise InvalidInput(f"{reviewer.username} is deactivated: name an active member.",
+                           field="reviewer")
+    _set_lead(session, services, Actor.system(), case,
+              _active_member(services.keyring, case, reviewer.id))
 
 
 #: Roles a member can be given on the team page (the lead is handed over; intake is routing).
@@ -182,7 +211,7 @@ def set_member_role(session: Session, services: Services, who: UnlockedReviewer,
         raise InvalidInput("Choose a role.", field="role")
     case = _locked_case(session, case_id)
     case_keys_of(session, case, who)
-    member = _active_member(case, reviewer_id)
+    member = _active_member(services.keyring, case, reviewer_id)
     if member.role is MemberRole.LEAD:
         raise InvalidInput("Hand the lead over to someone else first.", field="role")
     if member.role is role:
@@ -233,7 +262,7 @@ def record_decision(session: Session, services: Services, who: UnlockedReviewer,
     with a new version that keeps the old ones. The lead decides."""
     case = _locked_case(session, case_id)
     keys = case_keys_of(session, case, who)
-    _require_lead(case, who, "record the decision")
+    _require_lead(services.keyring, case, who, "record the decision")
     previous = latest_decision(session, case.id)
     if previous is not None and case.status not in AMENDABLE:
         raise StageRefused(f"a decision cannot be amended while the case is {case.status}")
@@ -305,7 +334,7 @@ def close_case(session: Session, services: Services, who: UnlockedReviewer, case
     required; it is kept as an internal note."""
     case = _locked_case(session, case_id)
     case_keys_of(session, case, who)
-    _require_lead(case, who, "close the case")
+    _require_lead(services.keyring, case, who, "close the case")
     reason = clean_text(reason, field="reason", limit=MAX_LONG_TEXT)
     still_open = open_actions(session, case.id)
     if still_open and not reason:
@@ -344,7 +373,7 @@ def reopen_case(session: Session, services: Services, who: UnlockedReviewer, cas
     if case.status not in REOPENABLE_STAGES:  # e.g. a stale form, or a post made by hand
         raise StageRefused(f"only a case after the outcome, closed, referred or not "
                            f"admissible can be reopened; this one is {case.status}")
-    _require_lead(case, who, "reopen the case")
+    _require_lead(services.keyring, case, who, "reopen the case")
     reason = clean_text(reason, field="reason", limit=MAX_LONG_TEXT, required=True)
     target = (CaseStatus.UNDER_INVESTIGATION
               if case.scope_decision is ScopeDecision.ACCEPTED else CaseStatus.ACKNOWLEDGED)

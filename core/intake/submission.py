@@ -30,6 +30,7 @@ from core.cases.grants import (
     grant_to_submitter,
 )
 from core.cases.inbox_counts import case_created
+from core.cases.lead_tags import tag_lead
 from core.cases.membership_tags import tag_membership
 from core.categories.intake_routes import read_routes, receiving_intake
 from core.clock import add_months
@@ -228,6 +229,7 @@ def submit_report(
             tag_membership(keyring, case.id, member)
             case.members.append(member)
             routed += 1
+    tag_lead(keyring, case)  # no lead yet (core.cases.lead_tags)
     for custodian in custodians:
         if custodian.id not in excluded:
             _seal_for(session, services, case, custodian,

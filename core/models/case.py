@@ -147,6 +147,9 @@ class Case(Base):
     reporter_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     #: MAC of (case reference, reporter public key) under the instance account key.
     reporter_key_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    #: MAC of the case's lead (core.cases.lead_tags): a lead made, or removed, by SQL leads
+    #: nothing.
+    lead_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     reporter_wrapped_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     category: Mapped[Category | None] = relationship()

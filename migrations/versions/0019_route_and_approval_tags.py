@@ -11,6 +11,8 @@
 - staff_changes.change_tag: the same for an admin's change waiting for a second admin (all
   its columns but the decision; core.staff.change_tags): a change written or edited by SQL is
   not applied.
+- cases.lead_tag: the same for a case's lead (core.cases.lead_tags): a lead made, or removed,
+  by SQL leads nothing.
 - `candor db upgrade` tags all of them as they stand when it applies this migration (it
   holds the key; a migration does not), and refuses to apply it without the secrets.
 - Downgrading drops the columns.
@@ -41,9 +43,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column('request_tag', sa.LargeBinary(length=32), nullable=True))
     with op.batch_alter_table('staff_changes') as batch:
         batch.add_column(sa.Column('change_tag', sa.LargeBinary(length=32), nullable=True))
+    with op.batch_alter_table('cases') as batch:
+        batch.add_column(sa.Column('lead_tag', sa.LargeBinary(length=32), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('cases') as batch:
+        batch.drop_column('lead_tag')
     with op.batch_alter_table('staff_changes') as batch:
         batch.drop_column('change_tag')
     with op.batch_alter_table('identity_requests') as batch:

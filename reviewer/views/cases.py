@@ -25,6 +25,7 @@ from core.cases.casework import (
 from core.cases.files import StoredFile
 from core.cases.identity_access import identity_approved, reveal_identity
 from core.cases.kinds import policy_of
+from core.cases.lead_tags import lead_trusted
 from core.cases.readers import case_readers
 from core.cases.retention import due_on
 from core.cases.team import case_team, get_case, get_case_file, get_member, grant_candidates
@@ -71,7 +72,8 @@ def render_case(case_id: int, form: ReplyForm | None = None, error: str | None =
     return render_template(
         "reviewer/case.html", view=view, case=case, team=case_team(db(), case_id),
         form=form if form is not None else ReplyForm(formdata=None), error=error,
-        can_reveal=can_reveal, can_exclude=may_exclude(case, auth.reviewer.id),
+        can_reveal=can_reveal, can_exclude=may_exclude(c.services.keyring, case, auth.reviewer.id),
+        lead_tampered=not lead_trusted(c.services.keyring, case),
         readers=case_readers(db(), case), today=c.services.clock.today(),
         me=auth.reviewer.id, destruction_day=due_on(case, c.config.retention_days),
         **handling_context(case, view)), status
@@ -222,7 +224,7 @@ def exclude(case_id: int, reviewer_id: int) -> Any:
     require_member(case_id)
     case = get_case(db(), case_id)
     target = get_member(db(), case_id, reviewer_id).reviewer
-    if not may_exclude(case, current().reviewer.id):
+    if not may_exclude(console().services.keyring, case, current().reviewer.id):
         abort(403)
     form = PassphraseConfirmForm()
     if form.validate_on_submit():

@@ -103,7 +103,7 @@ def render_casework(case_id: int, *, error: str | None = None, status: int = 200
         decision_form=decision_form, action_form=action_form, evidence_form=evidence_form,
         update_form=update_form or ActionUpdateForm(formdata=None),
         updated_action=updated_action if update_form is not None else None, error=error,
-        is_lead=may_exclude(case, current().reviewer.id),
+        is_lead=may_exclude(console().services.keyring, case, current().reviewer.id),
         today=services.clock.today(), action_stages=case_actions.ACTION_STAGES,
         decidable=CaseStatus.DECIDED in legal_targets(case.status) or (
             case.status is CaseStatus.INFO_NEEDED),

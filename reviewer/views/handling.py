@@ -120,7 +120,7 @@ def handling_context(case: Case, view: CaseView) -> dict[str, Any]:
         "next_stages": legal_targets(case.status, before),
         "scope_open": may_decide_scope(case.status, before),
         "reopen_open": case.status in REOPENABLE_STAGES,
-        "is_lead": may_exclude(case, me),
+        "is_lead": may_exclude(console().services.keyring, case, me),
         "lead_name": next((m.reviewer.username for m in case.members
                            if m.role is MemberRole.LEAD and not m.excluded), None),
         "acknowledge_form": MessageTextForm(formdata=None, prefix="ack",

@@ -43,7 +43,7 @@ _COLUMNS = (("0015", "categories", "keywords"), ("0016", "staff_changes", "displ
             ("0019", "category_intake", "route_tag"),
             ("0019", "identity_requests", "approval_tag"),
             ("0019", "identity_requests", "request_tag"),
-            ("0019", "staff_changes", "change_tag"))
+            ("0019", "staff_changes", "change_tag"), ("0019", "cases", "lead_tag"))
 
 
 def _columns_after(revision: str) -> dict[str, tuple[str, ...]]:

@@ -10,8 +10,10 @@ from sqlalchemy import select, update
 
 from core.models import (
     CaseGrant,
+    CaseMember,
     Category,
     KeyKind,
+    MemberRole,
     PendingNotification,
     Reviewer,
     Role,
@@ -214,6 +216,23 @@ def test_a_change_edited_outside_candor_is_marked_and_not_approvable(app, sessio
     _post(second, "/admin/approvals", f"/admin/approvals/{change_id}/approve")
     assert _intake(session_factory, "it_fault") == ["ivy"]
     assert "outside Candor" in second.get("/admin/approvals").text  # the flash
+
+
+def test_a_lead_changed_outside_candor_is_an_alarm_on_the_case_page(app, session_factory,
+                                                                    services):
+    """tests/security/test_lead_tags.py: the team is told why nobody may take a lead's step,
+    and what puts it right."""
+    ivy = add_reviewer(session_factory, services, "ivy")
+    kai = add_reviewer(session_factory, services, "kai")
+    seed_categories(session_factory, {"it_fault": [ivy.id, kai.id]}, services=services)
+    case = submit(session_factory, services)
+    page = login_client(app, session_factory, services, kai)
+    assert 'id="lead-tampered"' not in page.get(f"/cases/{case.case_id}").text
+    with session_factory() as s, s.begin():
+        s.execute(update(CaseMember).where(CaseMember.reviewer_id == kai.id)
+                  .values(role=MemberRole.LEAD))
+    shown = page.get(f"/cases/{case.case_id}").text
+    assert 'id="lead-tampered"' in shown and "candor lead" in shown
 
 
 def test_a_swapped_public_key_raises_the_alarm_on_the_dashboard(app, session_factory,
