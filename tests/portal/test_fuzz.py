@@ -270,7 +270,11 @@ def test_fuzz_language_switch(fuzz_client: FlaskClient, code: str, target: str) 
 
     response = fuzz_client.get(f"/language/{quote(code, safe='')}", query_string={"next": target})
     # 308: werkzeug merges the double slash of an encoded "/" ("/language//0") by redirecting
-    # to the same route; it must stay on this site as well.
+    # to the same route; it must stay on this site as well. A NUL in the query is refused
+    # before any view (400: web.requests), as PostgreSQL cannot store it.
+    if "\x00" in target:
+        assert response.status_code == 400
+        return
     assert response.status_code in (303, 308, 404)
     if response.status_code in (303, 308):
         location = urlsplit(response.headers["Location"])
