@@ -91,8 +91,8 @@ class CategoryForm(FlaskForm):
 class LegalHoldForm(FlaskForm):
     """Place ("on") or lift ("off") a legal hold, which stops retention for the case."""
 
-    hold = RadioField(_l("Legal hold"), choices=[("on", _l("Place a legal hold")),
-                                                 ("off", _l("Lift the legal hold"))],
+    hold = RadioField(_l("Legal hold"), choices=as_choices([("on", _l("Place a legal hold")),
+                                                            ("off", _l("Lift the legal hold"))]),
                       validators=[InputRequired()])
 
 
