@@ -20,7 +20,8 @@ from core.models import (
 )
 from core.services import Services
 from crypto.errors import CryptoError
-from crypto.keys import open_sealed
+from crypto.keys import KeyPair, open_sealed
+from tests.core.factories import ReviewerHandle, add_reviewer, submit
 
 Factory = sessionmaker[Session]
 Team = dict[str, Any]
@@ -70,3 +71,23 @@ def submit_excluding(sf: Factory, services: Services, excluded: list[int]) -> Su
         return submit_report(s, services, SubmissionDraft(), category_code="it_fault",
                              report=ReportContent(summary="About my manager"),
                              excluded_handlers=excluded)
+
+
+def requester_turned_custodian(sf: Factory, services: Services, team: Team,
+                               recovery_key: KeyPair) -> tuple[int, int, ReviewerHandle]:
+    """ivy, on the team, asks cora for the identity; then ivy is made a custodian and
+    re-granted with the recovery key, so she holds the identity key while her own request is
+    pending. (case, request, cora)"""
+    from core.cases.identity_requests import request_identity
+    from core.cases.recovery import regrant_member_cases
+    from core.staff.keys import tag_standing
+
+    cora = add_reviewer(sf, services, "cora", custodian=True)
+    case_id = submit(sf, services, identity=IDENTITY).case_id
+    with transaction(sf) as s:
+        request_id = request_identity(s, services, team["ivy"].unlocked, case_id, "why").id
+    with transaction(sf) as s:
+        account(s, team["ivy"].id).identity_custodian = True
+        tag_standing(services.keyring, account(s, team["ivy"].id))  # as set_custodian does
+        regrant_member_cases(s, services, recovery_key.private_key, account(s, team["ivy"].id))
+    return case_id, request_id, cora

@@ -21,7 +21,6 @@ from core.cases.identity_requests import (
     identity_disclosures,
     request_identity,
 )
-from core.cases.recovery import regrant_member_cases
 from core.db import transaction
 from core.errors import AccessDenied, Conflict
 from core.models import (
@@ -41,7 +40,6 @@ from crypto.keys import KeyPair
 from crypto.records import decrypt_record
 from crypto.reviewer_keys import unwrap_private_key
 from tests.core.factories import (
-    ReviewerHandle,
     add_reviewer,
     seed_categories,
     strong_passphrase,
@@ -55,6 +53,7 @@ from tests.security.key_custody_support import (
     grants_of,
     key_alarms,
     opens,
+    requester_turned_custodian,
 )
 
 # --- Finding 1: no key pair under a passphrase the admin knows --------------------------------
@@ -193,25 +192,10 @@ def test_revealing_takes_a_custodian(
         assert identity_disclosures(s, services.keyring, case_id) == [services.clock.today()]
 
 
-def _requester_turned_custodian(sf: Factory, services: Services, team: Team,
-                                recovery_key: KeyPair) -> tuple[int, int, ReviewerHandle]:
-    """ivy asks cora; then ivy is made a custodian and re-granted with the recovery key, so
-    she holds the identity key while her own request is pending. (case, request, cora)"""
-    cora = add_reviewer(sf, services, "cora", custodian=True)
-    case_id = submit(sf, services, identity=IDENTITY).case_id
-    with transaction(sf) as s:
-        request_id = request_identity(s, services, team["ivy"].unlocked, case_id, "why").id
-    with transaction(sf) as s:
-        account(s, team["ivy"].id).identity_custodian = True
-        tag_standing(services.keyring, account(s, team["ivy"].id))  # as set_custodian does
-        regrant_member_cases(s, services, recovery_key.private_key, account(s, team["ivy"].id))
-    return case_id, request_id, cora
-
-
 def test_a_requester_cannot_approve_their_own_request(
         session_factory: Factory, services: Services, recovery_key: KeyPair, team: Team) -> None:
     """Even holding the identity key, the requester cannot record a disclosure as approved."""
-    case_id, request_id, _ = _requester_turned_custodian(session_factory, services, team,
+    case_id, request_id, _ = requester_turned_custodian(session_factory, services, team,
                                                          recovery_key)
     with transaction(session_factory) as s, pytest.raises(AccessDenied):
         decide_identity_request(s, services, team["ivy"].unlocked, request_id, approve=True)
@@ -225,7 +209,7 @@ def test_a_custodian_on_the_team_cannot_reveal_alone(
     role and opened the reporter's name alone; nobody approved, and the reporter's page never
     said so. Now they ask like any member, another custodian approves (no second grant: they
     hold the key), and only then does it open, with the day shown to the reporter."""
-    case_id, request_id, cora = _requester_turned_custodian(session_factory, services, team,
+    case_id, request_id, cora = requester_turned_custodian(session_factory, services, team,
                                                             recovery_key)
     ivy = team["ivy"]
     with transaction(session_factory) as s, pytest.raises(AccessDenied):

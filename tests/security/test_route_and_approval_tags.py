@@ -16,22 +16,20 @@ from core.cases.identity_requests import (
     request_identity,
 )
 from core.cases.readers import intake_readers
-from core.cases.recovery import regrant_member_cases
 from core.categories.intake_routes import read_routes, routed_handlers, tag_untagged_routes
 from core.db import transaction
 from core.errors import AccessDenied
 from core.models import Category, IdentityRequest
 from core.services import Services
-from core.staff.keys import tag_standing
 from core.staff.overview import admin_overview
 from crypto.keys import KeyPair
-from tests.core.factories import ReviewerHandle, add_reviewer, submit
+from tests.core.factories import add_reviewer, submit
 from tests.security.key_custody_support import (
     IDENTITY,
     Factory,
     Team,
-    account,
     grants_of,
+    requester_turned_custodian,
     write_sql,
 )
 
@@ -103,28 +101,12 @@ def test_the_upgrade_tags_routes_as_they_stand(session_factory: Factory, service
                      team["ivy"].id)
 
 
-def _custodian_on_team_asking(sf: Factory, services: Services, team: Team,
-                              recovery_key: KeyPair) -> tuple[int, int, ReviewerHandle]:
-    """ivy, on the team, asks for the identity; then she is made a custodian and re-granted
-    with the recovery key: she holds the identity key while her request waits for cora.
-    (case, request, cora)"""
-    cora = add_reviewer(sf, services, "cora", custodian=True)
-    case_id = submit(sf, services, identity=IDENTITY).case_id
-    with transaction(sf) as s:
-        request_id = request_identity(s, services, team["ivy"].unlocked, case_id, "why").id
-    with transaction(sf) as s:
-        account(s, team["ivy"].id).identity_custodian = True
-        tag_standing(services.keyring, account(s, team["ivy"].id))  # as set_custodian does
-        regrant_member_cases(s, services, recovery_key.private_key, account(s, team["ivy"].id))
-    return case_id, request_id, cora
-
-
 def test_an_approval_set_by_sql_opens_nothing(session_factory: Factory, services: Services,
                                               recovery_key: KeyPair, team: Team) -> None:
     """Attack: ivy, a custodian on the team who can write the database, marks her own request
     approved (by cora, as if). The identity stays closed and the reporter is told of no
     disclosure; cora's real approval opens it (control)."""
-    case_id, request_id, cora = _custodian_on_team_asking(session_factory, services, team,
+    case_id, request_id, cora = requester_turned_custodian(session_factory, services, team,
                                                           recovery_key)
     write_sql(session_factory, "UPDATE identity_requests SET status = 'approved', "
               "decided_by = :cora WHERE id = :id", cora=cora.id, id=request_id)
@@ -146,7 +128,7 @@ def test_an_approval_tag_copied_from_another_request_opens_nothing(
         team: Team) -> None:
     """The writer copies the tag of kai's approved request onto ivy's own, with the same
     approver: the tag names the request and its requester, so it does not carry over."""
-    case_id, request_id, cora = _custodian_on_team_asking(session_factory, services, team,
+    case_id, request_id, cora = requester_turned_custodian(session_factory, services, team,
                                                           recovery_key)
     with transaction(session_factory) as s:
         kais = request_identity(s, services, team["kai"].unlocked, case_id, "interview").id
@@ -164,7 +146,7 @@ def test_an_approval_tag_copied_from_another_request_opens_nothing(
 def test_the_upgrade_tags_approvals_as_they_stand(session_factory: Factory,
                                                   services: Services, recovery_key: KeyPair,
                                                   team: Team) -> None:
-    case_id, request_id, cora = _custodian_on_team_asking(session_factory, services, team,
+    case_id, request_id, cora = requester_turned_custodian(session_factory, services, team,
                                                           recovery_key)
     with transaction(session_factory) as s:
         decide_identity_request(s, services, cora.unlocked, request_id, approve=True)
