@@ -36,7 +36,7 @@ from core.cases.inbox_counts import (
     sync_member_keys,
 )
 from core.cases.kinds import allowed_in, policy_of
-from core.cases.lead_tags import LEAD_TAMPERED, lead_trusted, tag_lead
+from core.cases.lead_tags import LEAD_TAMPERED, case_leads, lead_trusted, tag_lead
 from core.cases.membership_tags import membership_trusted, tag_membership
 from core.cases.ordering import next_position
 from core.cases.reading import decrypt_case
@@ -349,12 +349,13 @@ def may_exclude(keyring: Keyring, case: Case, reviewer_id: int) -> bool:
     lead, or, while the case has no lead yet, any active member (the intake handlers act
     together until one leads). Nobody, while the lead fails its tag (core.cases.lead_tags:
     a lead made or removed by SQL), and only memberships Candor wrote count."""
-    if not lead_trusted(keyring, case):
+    if not lead_trusted(keyring, case):  # the leads' memberships included
         return False
-    active = [m for m in case.members
-              if not m.excluded and membership_trusted(keyring, case.id, m)]
-    leads = [m for m in active if m.role is MemberRole.LEAD]
-    return any(m.reviewer_id == reviewer_id for m in (leads or active))
+    leads = case_leads(case.members)
+    if leads:
+        return reviewer_id in leads
+    return any(m.reviewer_id == reviewer_id for m in case.members
+               if not m.excluded and membership_trusted(keyring, case.id, m))
 
 
 def exclude_member(session: Session, services: Services, actor: Actor, case_id: int,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from core.cases.membership_tags import membership_trusted
 from core.keyring import Keyring
 from core.models import Case, CaseMember, MemberRole
 from crypto.key_tags import key_tag, tag_matches
@@ -46,9 +47,13 @@ def tag_lead(keyring: Keyring, case: Case) -> None:
 
 
 def lead_trusted(keyring: Keyring, case: Case) -> bool:
-    """Whether the case's lead is as Candor last set it."""
-    return tag_matches(keyring.account_key, _owner(case.id), _facts(case_leads(case.members)),
-                       case.lead_tag)
+    """Whether the case's lead is as Candor last set it, on a membership Candor wrote (second
+    reader: with the lead's membership tag broken, the rule "no lead, every member acts"
+    applied)."""
+    leads = case_leads(case.members)
+    return tag_matches(keyring.account_key, _owner(case.id), _facts(leads), case.lead_tag) \
+        and all(membership_trusted(keyring, case.id, m) for m in case.members
+                if m.reviewer_id in leads)
 
 
 def tag_untagged_leads(session: Session, keyring: Keyring) -> int:

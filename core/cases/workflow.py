@@ -159,6 +159,9 @@ def decide_scope(session: Session, services: Services, who: UnlockedReviewer, ca
         # The table lets a finished case go back under investigation, for reopening only.
         raise StageRefused(f"the scope of this case was decided already (it is {case.status}); "
                            "to handle it again, its lead reopens it with a reason")
+    # It names the lead: once a case has one, only they decide (second reader: a member who
+    # set the stage back by SQL named himself lead); before, any member on the team.
+    _require_lead(services.keyring, case, who, "decide the scope")
     if text:
         send_message(session, services, who, case.id, MessageKind.INFORMATION, text)
     case.scope_decision = decision

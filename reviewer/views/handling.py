@@ -20,6 +20,7 @@ from flask_wtf import FlaskForm
 from core.cases import workflow
 from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
 from core.cases.letters import Letter, grounds_heading, letter, unchanged_template
+from core.cases.membership_tags import membership_trusted
 from core.cases.recategorise import set_category
 from core.cases.retention import set_legal_hold
 from core.cases.team import get_case
@@ -96,7 +97,11 @@ ACCEPTANCE_LETTER_ERROR = _l("This is the letter for an accepted report, so it w
                              "chose: complete it and send it again.")
 
 def team_choices(case: Case) -> list[tuple[int, str]]:
-    return [(m.reviewer_id, m.reviewer.username) for m in case.members if not m.excluded]
+    """The members a step may name (lead, part): not excluded, on a membership Candor wrote
+    (a member planted by SQL is offered nothing: core.cases.membership_tags)."""
+    keyring = console().services.keyring
+    return [(m.reviewer_id, m.reviewer.username) for m in case.members
+            if not m.excluded and membership_trusted(keyring, case.id, m)]
 
 
 def handling_context(case: Case, view: CaseView) -> dict[str, Any]:
@@ -116,11 +121,13 @@ def handling_context(case: Case, view: CaseView) -> dict[str, Any]:
     role.reviewer.choices = as_choices(team)
     role.role.choices = as_choices((r.value, MEMBER_ROLE[r]) for r in workflow.TEAM_ROLES)
     before = before_request(db(), case)
+    is_lead = may_exclude(console().services.keyring, case, me)
     return {
         "next_stages": legal_targets(case.status, before),
-        "scope_open": may_decide_scope(case.status, before),
+        # Any member before the case has a lead, then the lead (core.cases.workflow).
+        "scope_open": may_decide_scope(case.status, before) and is_lead,
         "reopen_open": case.status in REOPENABLE_STAGES,
-        "is_lead": may_exclude(console().services.keyring, case, me),
+        "is_lead": is_lead,
         "lead_name": next((m.reviewer.username for m in case.members
                            if m.role is MemberRole.LEAD and not m.excluded), None),
         "acknowledge_form": MessageTextForm(formdata=None, prefix="ack",

@@ -109,3 +109,35 @@ def test_the_upgrade_tags_leads_as_they_stand(session_factory: Factory, services
     with transaction(session_factory) as s:
         assert tag_untagged_leads(s, services.keyring) == 1
     assert _may_lead(session_factory, services, case_id, team["ivy"].id)
+
+
+def test_breaking_the_leads_membership_tag_frees_no_one(
+        session_factory: Factory, services: Services, team: Team) -> None:
+    """Attack (second reader): kai garbles ivy's membership tag. The lead on record is still
+    ivy, but a check that left untrusted memberships out found no lead, so every member
+    could act as one (kai handed the lead to himself, and it was tagged)."""
+    ivy, kai = team["ivy"], team["kai"]
+    case_id = _accepted_with_lead(session_factory, services, team)
+    write_sql(session_factory, "UPDATE case_members SET member_tag = NULL "
+              "WHERE case_id = :c AND reviewer_id = :r", c=case_id, r=ivy.id)
+    assert not _may_lead(session_factory, services, case_id, kai.id)
+    with transaction(session_factory) as s, pytest.raises(AccessDenied, match="outside Candor"):
+        workflow.hand_over_lead(s, services, kai.unlocked, case_id, kai.id)
+    with session_factory() as s:
+        assert not lead_trusted(services.keyring, s.get(Case, case_id))  # the page's alarm
+
+
+def test_a_stage_set_back_does_not_let_a_member_name_himself_lead(
+        session_factory: Factory, services: Services, team: Team) -> None:
+    """Attack (second reader): kai sets the accepted case back to "acknowledged" (the stage
+    is clear data) and decides the scope again, naming himself lead. Once a case has a lead
+    only the lead decides its scope."""
+    ivy, kai = team["ivy"], team["kai"]
+    case_id = _accepted_with_lead(session_factory, services, team)
+    write_sql(session_factory, "UPDATE cases SET status = 'acknowledged' WHERE id = :c",
+              c=case_id)
+    with transaction(session_factory) as s, pytest.raises(AccessDenied):
+        workflow.decide_scope(s, services, kai.unlocked, case_id, ScopeDecision.ACCEPTED,
+                              lead_id=kai.id)
+    assert _may_lead(session_factory, services, case_id, ivy.id)
+    assert not _may_lead(session_factory, services, case_id, kai.id)
