@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -119,7 +120,20 @@ def test_consumer_returning_early_is_an_error_not_a_silent_truncation():
         consume_in_background(range(2), consume, depth=4)  # both fit in the queue
 
 
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """Python's own SIGINT handler, as in a terminal: a process a non-interactive shell starts
+    in the background ignores SIGINT (POSIX), and `_thread.interrupt_main()` then does
+    nothing (this test failed under `nohup bash .ci/run &`)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("signals", [1, 2])
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_interrupts_while_waiting_still_wait_for_the_consumer(signals: int):
     """Ctrl-C (once, or again while cleaning up) during the final wait: the consumer, e.g.
     a blob writer in its last fsync, has ended before the exception reaches the caller."""
