@@ -15,6 +15,7 @@ from reviewer import labels, refusals, session
 from reviewer.console import EXTENSION_KEY, Console
 from reviewer.views import (
     admin,
+    admin_changes,
     audit_log,
     auth,
     case_file,
@@ -76,6 +77,7 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     app.register_blueprint(staff_intake.blueprint)
     app.register_blueprint(identity.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(admin_changes.blueprint)
     app.register_blueprint(audit_log.blueprint)
     app.register_blueprint(statistics.blueprint)
     csrf.exempt(cases.reply)  # streamed upload: the view checks the token itself

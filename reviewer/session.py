@@ -15,6 +15,7 @@ from flask import Flask, abort, g, redirect, request, url_for
 from flask import session as flask_session
 from werkzeug.wrappers import Response
 
+from core.audit.log import Actor
 from core.cases.team import get_case, is_active_member
 from core.kdf_slots import SlotsBusy
 from core.models import Reviewer, ReviewerSession, Role
@@ -40,6 +41,12 @@ def current() -> LoadedSession:
     if auth is None:
         abort(401)
     return cast(LoadedSession, auth)
+
+
+def current_actor() -> Actor:
+    """The logged-in staff member as an audit actor, by account id (no private key: for
+    steps that decrypt nothing, such as an admin's)."""
+    return Actor.reviewer(current().reviewer.id)
 
 
 def reauthenticate(passphrase: str) -> tuple[bool, int | None]:

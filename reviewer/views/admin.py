@@ -9,12 +9,9 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
 from wtforms import Field
 
-from core.audit.log import Actor
-from core.categories.intake_routes import read_routes, routed_handlers, unrouted_categories
-from core.categories.lookup import active_categories
-from core.errors import AccessDenied, Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 from core.kdf_slots import SlotsBusy
-from core.models import ChangeKind, RequestStatus, Reviewer, Role, StaffChange
+from core.models import ChangeKind, Reviewer, Role, StaffChange
 from core.staff import account_contact
 from core.staff import authentication as staff_auth
 from core.staff.account_contact import KEEP, Keep
@@ -29,18 +26,11 @@ from core.staff.accounts import (
 )
 from core.staff.approvals import (
     ChangeAlreadyPending,
-    decide_change,
-    intake_of,
     pending_changes,
     request_account,
-    request_custodian,
     request_display_name,
-    request_intake,
     reset_with_approval,
-    tampered_changes,
 )
-from core.staff.change_tags import change_trusted
-from core.staff.keys import may_hold_case_keys
 from core.staff.overview import (
     KEY_ALARM_DAYS,
     admin_overview,
@@ -54,19 +44,16 @@ from reviewer.forms import (
     AddReviewerForm,
     ConfirmForm,
     EditAccountForm,
-    RoutingForm,
     form_page_status,
 )
-from reviewer.session import current, reauth_required, still_current
+from reviewer.session import current, current_actor, reauth_required, still_current
 from reviewer.session import role_required as _role_required
 from reviewer.totp_display import grouped_secret, qr_svg
 from web.database import attempt, commit, db
-from web.forms import as_choices
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = _role_required(Role.ADMIN)
 
-#: action -> (title, explanation, button label); every one is confirmed on its own page.
 @blueprint.get("")
 @admin_only
 def dashboard() -> Any:
@@ -100,7 +87,7 @@ def new_reviewer() -> Any:
             check_new_username(db(), form.username.data or "")
             temporary = _one_time_passphrase()
             with attempt():
-                created = request_account(db(), console().services, _actor(),
+                created = request_account(db(), console().services, current_actor(),
                                           username=form.username.data or "",
                                           role=Role(form.role.data), passphrase=temporary,
                                           email=form.email.data or None,
@@ -140,7 +127,7 @@ def edit_account(reviewer_id: int) -> Any:
         new_name = _new_value(form.display_name)
         try:
             with attempt():  # a refusal undoes whatever it wrote: nothing is changed
-                asked = (request_display_name(db(), console().services, _actor(),
+                asked = (request_display_name(db(), console().services, current_actor(),
                                               target.username, new_name)
                          if names_wait and new_name is not KEEP else None)
                 _edit_contact(target, email=_new_value(form.email),
@@ -178,7 +165,7 @@ def _edit_contact(target: Reviewer, *, email: str | None | Keep,
     asked for in the same post."""
     try:
         account_contact.edit_account(db(), console().services, target.username,
-                                     actor=_actor(), email=email, display_name=display_name)
+                                     actor=current_actor(), email=email, display_name=display_name)
     except Conflict:
         if not name_asked:
             raise
@@ -269,135 +256,3 @@ def _one_time_passphrase() -> HashedPassphrase:
     # The admin may have been deactivated, or signed out, while it ran.
     still_current(Role.ADMIN)
     return hashed
-
-
-def _actor() -> Actor:
-    """The logged-in admin as an audit actor (admins hold no case keys: no private key)."""
-    return Actor.reviewer(current().reviewer.id)
-
-
-@blueprint.route("/routing", methods=["GET", "POST"])
-@admin_only
-def routing() -> Any:
-    """Propose the intake case handlers of each category; a second admin approves."""
-    categories = active_categories(db())
-    routes = read_routes(db(), console().services.keyring)
-    eligible = [r for r in list_reviewers(db()) if may_hold_case_keys(r)]
-    choices = as_choices((r.id, r.username) for r in eligible)
-    forms: dict[str, RoutingForm] = {}
-    saved = None
-    for category in categories:
-        posted = request.method == "POST" and request.form.get("category") == category.code
-        form = RoutingForm(prefix=category.code, formdata=None if not posted else request.form)
-        form.reviewers.choices = choices
-        if not posted:
-            # Only routes Candor wrote: one a database writer planted is not offered for
-            # approval again (core.categories.intake_routes).
-            form.reviewers.data = [r.id for r in routed_handlers(category, routes)
-                                   if r.active and r.role is Role.REVIEWER]
-        elif form.validate():
-            chosen = [r.username for r in eligible if r.id in (form.reviewers.data or [])]
-            try:
-                with attempt():
-                    request_intake(db(), console().services, _actor(), category.code, chosen)
-            except Conflict:
-                form.reviewers.errors = [_("This is already the category's intake.")]
-            else:
-                saved = category.code
-        forms[category.code] = form
-    if request.method == "POST" and saved is None and request.form.get("category") not in forms:
-        abort(400)
-    unrouted = {c.code for c in unrouted_categories(db(), console().services.keyring)}
-    waiting = {c.category_id for c in pending_changes(db()) if c.kind is ChangeKind.INTAKE}
-    return render_template("reviewer/admin_routing.html", categories=categories, forms=forms,
-                           unrouted=unrouted, saved=saved, waiting=waiting)
-
-
-@blueprint.get("/approvals")
-@admin_only
-def approvals() -> Any:
-    """Changes waiting for a second admin (four eyes). A routing change shows the intake it
-    would replace; a change written or edited outside Candor is marked and cannot be
-    approved (core.staff.change_tags)."""
-    services = console().services
-    return render_template("reviewer/admin_approvals.html", changes=pending_changes(db()),
-                           me=current().reviewer.id, reviewers=_by_id(), categories=_categories(),
-                           intake_of=intake_of, routes=read_routes(db(), services.keyring),
-                           tampered=tampered_changes(db(), services))
-
-
-def _by_id() -> dict[int, Any]:
-    return {r.id: r for r in list_reviewers(db())}
-
-
-def _categories() -> dict[int, Any]:
-    return {c.id: c for c in active_categories(db())}
-
-
-def _reauth_then(back: str) -> Any:
-    """A POST-only sensitive action whose passphrase entry is stale: ask for it, then come
-    back to the page the button is on (not to the POST address)."""
-    return redirect(url_for("auth.reauth", next=back), code=303)
-
-
-# <account:>: ASCII digits bounded to a 32-bit id, as staff_changes.id is (Werkzeug's <int:>
-# took any number, and one past the column's range raised an error: outside tester).
-@blueprint.route("/approvals/<account:change_id>/<decision>", methods=["POST"])
-@admin_only
-def decide(change_id: int, decision: str) -> Any:
-    """Approve (the change takes effect now) or refuse a pending change; the passphrase must
-    have been entered in the last few minutes."""
-    if decision not in ("approve", "refuse"):
-        abort(404)
-    if not staff_auth.reauth_fresh(console().services, current()):
-        return _reauth_then(url_for("admin.approvals"))
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        with attempt():
-            change = decide_change(db(), console().services, _actor(), change_id,
-                                   approve=decision == "approve")
-    except AccessDenied:
-        flash(_("A change is approved by an administrator other than the one who asked for "
-                "it and the account it concerns."))
-    except Conflict:
-        flash(_("This change has already been decided."))
-    else:
-        if decision == "refuse":
-            flash(_("Refused: nothing changed."))
-        elif change.status is RequestStatus.APPROVED:
-            flash(_("Approved: the change is in effect."))
-        elif not change_trusted(console().services.keyring, change):  # closed, not vouched for
-            flash(_("This change was written or altered outside Candor (someone wrote to the "
-                    "database), so it has been closed without effect. Tell your security "
-                    "team."))
-        else:  # lapsed (core.staff.approvals.decide_change)
-            flash(_("This change can no longer be applied (the name was taken meanwhile, or "
-                    "someone it names can no longer take part), so it has been closed "
-                    "without effect. Ask for it again if it is still wanted."))
-    return redirect(url_for("admin.approvals"), code=303)
-
-
-@blueprint.route("/reviewers/<account:reviewer_id>/custodian/<give>", methods=["POST"])
-@admin_only
-def custodian(reviewer_id: int, give: str) -> Any:
-    """Propose giving or taking away the identity custodian role (a second admin approves)."""
-    if give not in ("give", "take"):
-        abort(404)
-    if not staff_auth.reauth_fresh(console().services, current()):
-        return _reauth_then(url_for("admin.reviewers"))
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    target = get_reviewer_by_id(db(), reviewer_id)
-    try:
-        with attempt():
-            request_custodian(db(), console().services, _actor(), target.username,
-                              give == "give")
-    except (InvalidInput, Conflict):
-        flash(_("Only an approved case handler who has completed enrolment can be an identity "
-                "custodian."))
-    else:
-        flash(_("Asked: the change takes effect when another administrator approves it."))
-    return redirect(url_for("admin.reviewers"), code=303)

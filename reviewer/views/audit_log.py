@@ -22,14 +22,14 @@ from core.audit.browse import (
 )
 from core.audit.checkpoints import LogDamaged, checkpoint_states, sign_checkpoint, verifier_key
 from core.audit.export import write_export
-from core.audit.log import Actor, AuditAction, record_event
+from core.audit.log import AuditAction, record_event
 from core.audit.proofs import consistency_proof, inclusion_proof
 from core.cases.retention import case_by_reference
 from core.errors import InvalidInput, NotFound
 from core.models import Role
 from reviewer.audit_labels import ACTIONS
 from reviewer.console import console
-from reviewer.session import current, role_required
+from reviewer.session import current, current_actor, role_required
 from web.database import commit, db, rollback, separate_transaction
 from web.routing import MAX_ROW_ID
 
@@ -140,7 +140,7 @@ def checkpoints() -> Any:
     services = console().services
     states = checkpoint_states(db(), services)
     record_event(db(), services.clock, AuditAction.AUDIT_LOG_READ,
-                 Actor.reviewer(current().reviewer.id),
+                 current_actor(),
                  detail={"page": "checkpoints", "shown": len(states)})
     return _checkpoints_page(states)
 
@@ -158,7 +158,7 @@ def _checkpoints_page(states: list[Any], proof_error: str | None = None) -> Any:
 def sign_now() -> Any:
     """Sign a checkpoint now (cron does it hourly)."""
     services = console().services
-    actor = Actor.reviewer(current().reviewer.id)  # read before a rollback expires it
+    actor = current_actor()  # read before a rollback expires it
     try:
         signed = sign_checkpoint(db(), services, actor)
     except LogDamaged as damaged:
@@ -179,7 +179,7 @@ def export() -> Response:
     """The signed export of the whole log, as a download."""
     services = console().services
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to send_file, which closes it
-    summary = write_export(db(), services, spool, actor=Actor.reviewer(current().reviewer.id))
+    summary = write_export(db(), services, spool, actor=current_actor())
     commit()
     spool.seek(0)
     name = f"candor-audit-{summary.size}.zip"
@@ -192,7 +192,7 @@ def export() -> Response:
 def proof() -> Any:
     """An inclusion proof (`position`) or consistency proof (`since`), as a download."""
     services = console().services
-    actor = Actor.reviewer(current().reviewer.id)
+    actor = current_actor()
     kind = request.form.get("kind")
     raw = (request.form.get("value") or "").strip()
     try:

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from core.cases import actions as case_actions
@@ -44,13 +43,9 @@ from reviewer.console import console
 from reviewer.forms import first_form_error
 from reviewer.session import current, require_member
 from reviewer.session import role_required as _role_required
-from reviewer.views.handling import (
-    FIELD_ERRORS,
-    LEAD_ERROR,
-    STAGE_ERROR,
-    team_choices,
-)
+from reviewer.views.handling import team_choices
 from reviewer.views.kept_forms import add_field_error
+from reviewer.views.step_refusals import FIELD_ERRORS, refusal
 from web.database import attempt, commit, db
 from web.forms import as_choices
 from web.streamed_forms import FileLimits, read_form_with_files
@@ -113,18 +108,12 @@ def render_casework(case_id: int, *, error: str | None = None, status: int = 200
 def _casework_refused(case_id: int, exc: Exception, **forms: Any) -> Any:
     """The page again, saying why the step was refused, with the posted forms as sent (the
     refused field carries the message)."""
-    if isinstance(exc, InvalidInput):
-        message = FIELD_ERRORS.get(exc.field or "", _l("Check the form and try again."))
+    message, status = refusal(exc)
+    if status == 400:
         for form in forms.values():
             if isinstance(form, FlaskForm):
-                add_field_error(form, exc.field, str(message))
-        return render_casework(case_id, error=str(message), status=400, **forms)
-    if isinstance(exc, AccessDenied):
-        return render_casework(case_id, error=str(LEAD_ERROR), status=403, **forms)
-    if isinstance(exc, NotFound):
-        return render_casework(case_id, error=_("That entry does not exist."), status=404,
-                               **forms)
-    return render_casework(case_id, error=str(STAGE_ERROR), status=409, **forms)
+                add_field_error(form, getattr(exc, "field", None), message)
+    return render_casework(case_id, error=message, status=status, **forms)
 
 
 def _run_casework(case_id: int, step: Callable[[], object], anchor: str,

@@ -26,7 +26,7 @@ from core.cases.retention import set_legal_hold
 from core.cases.team import get_case
 from core.cases.transitions import REOPENABLE_STAGES, legal_targets, may_decide_scope
 from core.cases.views import CaseView
-from core.errors import AccessDenied, Conflict, InvalidInput, LetterNotReady
+from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import (
     Case,
     CasePriority,
@@ -54,47 +54,17 @@ from reviewer.session import current, require_member
 from reviewer.session import role_required as _role_required
 from reviewer.views.category_panel import category_form, category_suggestion
 from reviewer.views.kept_forms import Kept, add_field_error, keep_posted, kept_forms
+from reviewer.views.step_refusals import ACCEPTANCE_LETTER_ERROR, refusal
 from web.database import attempt, db
 from web.forms import as_choices
-from web.i18n import join_names
 
 blueprint = Blueprint("handling", __name__)
 role_required = _role_required(Role.REVIEWER)
 
-#: What to tell the handler when a field is refused (the use cases name the field).
-FIELD_ERRORS = {
-    "lead": _l("Choose the case lead from the case team."),
-    "category": _l("Choose a category from the list."),
-    "message": _l("Write the message to the reporter: where the report goes, or why it is "
-                  "not handled."),
-    "reason": _l("Give the reason (it is kept for the case team only). A case with open "
-                 "corrective actions closes only with one."),
-    "owner": _l("Choose an owner from the case team."),
-    "due_on": _l("Choose a due date from today on, within five years."),
-    "outcome": _l("Write the outcome."),
-    "grounds": _l("Explain the grounds for the decision."),
-    "reasons": _l("Write the reasons for the finding."),
-    "text": _l("Write the note or summary."),
-    "interviewee": _l("Say who was interviewed."),
-    "files": _l("Choose the file to add (and only for a file entry)."),
-    "title": _l("Name the corrective action."),
-    "note": _l("Write the follow-up note."),
-    "status": _l("Choose the action's status from the list."),
-    "role": _l("Choose a role; hand the lead over on its own form."),
-    "body": _l("Write the message."),
-}
-STAGE_ERROR = _l("This step is not possible in the case's current stage. The page shows "
-                  "what can be done now.")
-LEAD_ERROR = _l("Only the case lead can take this step.")
 #: The real reason core refuses to follow up (workflow.start_follow_up), not the stage's.
 NOTHING_TO_FOLLOW_UP = _l("There are no open corrective actions to follow up: every action is "
                           "done, or none was assigned. Close the case instead, or assign an "
                           "action on the page of the decision and corrective actions.")
-#: A refer or not-admissible decision posted with the acceptance letter unchanged (a browser
-#: without JavaScript does not swap the template when the decision is ticked).
-ACCEPTANCE_LETTER_ERROR = _l("This is the letter for an accepted report, so it was not sent. "
-                             "It has been replaced with the template for the decision you "
-                             "chose: complete it and send it again.")
 
 def team_choices(case: Case) -> list[tuple[int, str]]:
     """The members a step may name (lead, part): not excluded, on a membership Candor wrote
@@ -166,30 +136,17 @@ def _refused(case_id: int, exc: Exception, errors: Mapping[str, str] | None = No
     from reviewer.views.cases import render_case
     if kept is not None:
         keep_posted(*kept)
-    if isinstance(exc, LetterNotReady):
-        message = (_l("Fill in the template's blanks before sending: %(blanks)s. Replace "
-                      "each with what the reporter should read.",
-                      blanks=join_names(exc.blanks)) if exc.blanks
-                   else ACCEPTANCE_LETTER_ERROR)
-        if kept is not None:
-            add_field_error(kept[1], exc.field, str(message))
-        return render_case(case_id, error=str(message), status=400)
-    if isinstance(exc, InvalidInput):
-        message = (errors or {}).get(exc.field or "") or FIELD_ERRORS.get(
-            exc.field or "", _l("Check the form and try again."))
-        if kept is not None:
-            add_field_error(kept[1], exc.field, str(message))
-        return render_case(case_id, error=str(message), status=400)
-    if isinstance(exc, AccessDenied):
-        return render_case(case_id, error=str(LEAD_ERROR), status=403)
-    return render_case(case_id, error=str(STAGE_ERROR), status=409)
+    message, status = refusal(exc, errors)
+    if kept is not None and status == 400:
+        add_field_error(kept[1], getattr(exc, "field", None), message)
+    return render_case(case_id, error=message, status=status)
 
 
 def _run(case_id: int, step: Callable[[], object], anchor: str = "handling",
          errors: Mapping[str, str] | None = None, kept: Kept | None = None) -> Any:
     """Run one step in a savepoint; redirect on success, explain a refusal (`errors`: this
-    step's own messages for refused fields, before FIELD_ERRORS; `kept`: the posted form,
-    shown again as sent)."""
+    step's own messages for refused fields, before step_refusals.FIELD_ERRORS; `kept`: the
+    posted form, shown again as sent)."""
     try:
         with attempt():
             step()

@@ -186,14 +186,14 @@ def rename_handler(c: Ctx) -> Call:
                 {"display_name": "Alice W."})  # waits for a second admin: nothing else yet
 
 
-@scenario("propose routing", "admin.routing", A.STAFF_CHANGE_REQUESTED)
+@scenario("propose routing", "changes.routing", A.STAFF_CHANGE_REQUESTED)
 def routing(c: Ctx) -> Call:
     return Call(c.client(c.world.admin), "POST", "/admin/routing", 200,
                 [ev(A.STAFF_CHANGE_REQUESTED, c.world.admin.id)],
                 {"category": "environment", "environment-reviewers": [str(c.alice.id)]})
 
 
-@scenario("propose a custodian", "admin.custodian", A.STAFF_CHANGE_REQUESTED)
+@scenario("propose a custodian", "changes.custodian", A.STAFF_CHANGE_REQUESTED)
 def custodian(c: Ctx) -> Call:
     return Call(c.client(c.world.admin), "POST",
                 f"/admin/reviewers/{c.alice.id}/custodian/give", 303,
@@ -210,7 +210,7 @@ def _proposed(c: Ctx, how) -> tuple[int, int]:
     return change, second.id
 
 
-@scenario("approve routing", "admin.decide", A.STAFF_CHANGE_DECIDED, A.CATEGORY_CHANGED)
+@scenario("approve routing", "changes.decide", A.STAFF_CHANGE_DECIDED, A.CATEGORY_CHANGED)
 def approve_routing(c: Ctx) -> Call:
     change, second = _proposed(c, lambda s, actor: request_intake(
         s, c.services, actor, "environment", [c.alice.username]))
@@ -219,7 +219,7 @@ def approve_routing(c: Ctx) -> Call:
                  ev(A.STAFF_CHANGE_DECIDED, c.world.admin.id)], {})
 
 
-@scenario("approve a custodian", "admin.decide", A.STAFF_CHANGE_DECIDED,
+@scenario("approve a custodian", "changes.decide", A.STAFF_CHANGE_DECIDED,
           A.REVIEWER_CUSTODIAN_CHANGED)
 def approve_custodian(c: Ctx) -> Call:
     change, second = _proposed(c, lambda s, actor: request_custodian(
@@ -229,7 +229,7 @@ def approve_custodian(c: Ctx) -> Call:
                  ev(A.STAFF_CHANGE_DECIDED, c.world.admin.id)], {})
 
 
-@scenario("approve a case handler's name", "admin.decide", A.STAFF_CHANGE_DECIDED,
+@scenario("approve a case handler's name", "changes.decide", A.STAFF_CHANGE_DECIDED,
           A.REVIEWER_EDITED)
 def approve_name(c: Ctx) -> Call:
     change, second = _proposed(c, lambda s, actor: request_display_name(
@@ -239,7 +239,7 @@ def approve_name(c: Ctx) -> Call:
                  ev(A.STAFF_CHANGE_DECIDED, c.world.admin.id)], {})
 
 
-@scenario("refuse an account", "admin.decide", A.STAFF_CHANGE_DECIDED)
+@scenario("refuse an account", "changes.decide", A.STAFF_CHANGE_DECIDED)
 def refuse_account(c: Ctx) -> Call:
     change, _second = _proposed(c, lambda s, actor: request_account(
         s, c.services, actor, username="mallory", role=Role.REVIEWER,
