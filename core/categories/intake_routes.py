@@ -68,6 +68,10 @@ class IntakeRoutes:
         """The handlers Candor routed this category to."""
         return self.trusted.get(category.id, frozenset())
 
+    def planted_in(self, category: Category) -> bool:
+        """Whether the category has a route Candor did not write."""
+        return any(category_id == category.id for category_id, _ in self.tampered)
+
 
 def read_routes(session: Session, keyring: Keyring) -> IntakeRoutes:
     """Read and check every route (one query: the table holds a row per routed handler)."""

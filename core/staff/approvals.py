@@ -100,11 +100,6 @@ def _intake_handlers(session: Session, services: Services, category: Category) -
     return set(read_routes(session, services.keyring).of(category))
 
 
-def _has_planted_route(session: Session, services: Services, category: Category) -> bool:
-    return any(category_id == category.id
-               for category_id, _ in read_routes(session, services.keyring).tampered)
-
-
 def request_intake(session: Session, services: Services, actor: Actor, code: str,
                    usernames: list[str]) -> StaffChange:
     """Propose the intake handlers of a category. Each must be an enrolled, approved case
@@ -118,11 +113,11 @@ def request_intake(session: Session, services: Services, actor: Actor, code: str
             raise InvalidInput(f"{reviewer.username} cannot receive reports yet (an approved "
                                "case handler who has completed enrolment).", field="reviewers")
         chosen.append(reviewer)
-    current = _intake_handlers(session, services, category)
+    routes = read_routes(session, services.keyring)
+    current = set(routes.of(category))
     # A route Candor did not write makes the same list a real change: it removes that route
     # (second reader: the dashboard's remedy was refused as "already the intake").
-    if ({r.id for r in chosen} == current
-            and not _has_planted_route(session, services, category)):
+    if {r.id for r in chosen} == current and not routes.planted_in(category):
         raise Conflict("this is already the category's intake")
     change = StaffChange(kind=ChangeKind.INTAKE, category_id=category.id,
                          intake_ids=",".join(str(r.id) for r in chosen),
