@@ -25,9 +25,9 @@ languages.
 
 Learning curve (--curve): the same folds, each model trained on the keyword rules plus only the
 first n reports of each category and language of the other folds, for n = 0 (the rules alone),
-5, 10, 20, 30 and every one (32-35): what a handler's team can expect as it confirms cases. And
+5, 10, 20, 30, 40 and every one (48-51): what a handler's team can expect as it confirms cases. And
 the holdout sets scored by models trained on the first n main reports of each category and
-language, n up to every one (40-43).
+language, n up to every one (60-63).
 
 Added categories (--added): each category of samples/added-categories.json (no keyword rules:
 known by its names and descriptions) beside the defaults, rules alone, every report of the
@@ -167,7 +167,7 @@ def first_of_each(reports: list[Report], size: int) -> list[Report]:
 
 
 def learning_curve(sets: dict[str, list[Report]], holdouts: dict[str, list[Report]], k: int,
-                   sizes: tuple[int, ...] = (0, 5, 10, 20, 30, 1000)) -> None:
+                   sizes: tuple[int, ...] = (0, 5, 10, 20, 30, 40, 1000)) -> None:
     """Accuracy with at most n training reports per category and language: cross-validated
     on the main sets, and on the holdout sets trained on the main sets."""
     folds = {lang: fold_of(reports, k) for lang, reports in sets.items()}

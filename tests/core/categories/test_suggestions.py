@@ -29,12 +29,13 @@ from core.categories.suggestions import (
 SAMPLES = Path(__file__).parent / "samples"
 CODES = [code for code, *_ in DEFAULT_CATEGORIES]
 
-#: The aim of issue #16 is 0.85 per language. Measured (benches/README.md): 0.840 English,
-#: 0.840 Chinese; these floors catch a regression without pretending the aim is met.
-MIN_CV_ACCURACY = {"en": 0.81, "zh": 0.80}
+#: The aim of issue #16 is 0.85 per language. Measured (benches/README.md) since the main sets
+#: grew to 491 / 492 reports (2026-12-07): 0.760 English, 0.776 Chinese; these floors catch a
+#: regression without pretending the aim is met.
+MIN_CV_ACCURACY = {"en": 0.73, "zh": 0.74}
 #: Reports written after the keyword rules were frozen, model trained on the main sets:
-#: measured 0.750 English, 0.775 Chinese.
-MIN_HOLDOUT_ACCURACY = {"en": 0.70, "zh": 0.72}
+#: measured 0.800 English, 0.825 Chinese.
+MIN_HOLDOUT_ACCURACY = {"en": 0.75, "zh": 0.77}
 
 
 def _load(name: str) -> list[tuple[str, str]]:
@@ -233,7 +234,7 @@ def _added_categories() -> dict[str, tuple[str, ...]]:
 
 def test_an_added_category_costs_the_defaults_little() -> None:
     """With the rules alone, a category an organisation adds takes few of the sample
-    reports' right suggestions (measured 0-6 of 558 right among 823; benches/README.md),
+    reports' right suggestions (measured 0-7 of 674 right among 1,143; benches/README.md),
     even one described in vague words."""
     reports = [r for name in ("en", "zh", "holdout-en", "holdout-zh") for r in _load(name)]
 
