@@ -23,6 +23,17 @@ catalogs: $(STAMP)
 	  if [ -d $$dir ]; then $(BIN)/pybabel -q compile -d $$dir || exit 1; fi; \
 	done
 
+# After changing user-facing text: refresh each app's template (.pot) and both catalogs (.po),
+# then translate the new entries of zh_Hans_CN (docs/GLOSSARY.md); tests/test_catalogs.py
+# fails on an untranslated one. Lines are not wrapped, so a diff shows whole messages.
+extract: $(STAMP)
+	@for app in portal reviewer web; do \
+	  $(BIN)/pybabel -q extract -F $$app/babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+	    --no-wrap -o $$app/translations/messages.pot $$app || exit 1; \
+	  $(BIN)/pybabel -q update --no-wrap --ignore-obsolete --no-fuzzy-matching \
+	    -i $$app/translations/messages.pot -d $$app/translations || exit 1; \
+	done
+
 demo: $(STAMP) catalogs
 	$(BIN)/candor demo
 

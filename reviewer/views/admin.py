@@ -1,4 +1,5 @@
-"""Administration: staff accounts, intake routing, the dashboard. Admins see no case content."""
+"""Administration: the dashboard and staff accounts. Admins see no case content. What waits for
+a second administrator (intake routing, approvals) is in reviewer.views.admin_changes."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ from web.database import attempt, commit, db
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = _role_required(Role.ADMIN)
+
 
 @blueprint.get("")
 @admin_only

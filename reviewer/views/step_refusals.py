@@ -47,7 +47,6 @@ ACCEPTANCE_LETTER_ERROR = _l("This is the letter for an accepted report, so it w
                              "chose: complete it and send it again.")
 
 
-
 def refusal(exc: Exception, errors: Mapping[str, str] | None = None) -> tuple[str, int]:
     """The message and HTTP status for a refused step (`errors`: the step's own messages for
     refused fields, before FIELD_ERRORS)."""
