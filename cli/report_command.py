@@ -39,13 +39,14 @@ def report(obj: CliContext, period: str, language: str, output_format: str,
     obj.check_schema()
     app = create_app(obj.config, services=obj.services)
     try:
-        rendered = render_review_offline(app, chosen, obj.services.clock.today(), language)
+        rendered = render_review_offline(app, chosen, obj.services.clock.today(), language,
+                                         pdf=output_format != "html")  # HTML needs no Pango
     except PdfUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     written = []
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
-        if output_format in ("pdf", "both"):
+        if rendered.pdf is not None:
             written.append(output_dir / f"{rendered.stem}.pdf")
             written[-1].write_bytes(rendered.pdf)
         if output_format in ("html", "both"):

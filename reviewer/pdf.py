@@ -33,6 +33,12 @@ def _weasyprint() -> Any:
     return weasyprint
 
 
+def require_pdf() -> None:
+    """PdfUnavailable (saying what to install) unless WeasyPrint can run here: asked before
+    work that would be wasted, or audited, without the PDF at its end."""
+    _weasyprint()
+
+
 def html_to_pdf(html: str, *, title: str | None = None) -> bytes:
     """The PDF of a complete, self-contained HTML document (styles and images inline).
     `title` overrides the document's <title> in the PDF's metadata. PdfUnavailable when

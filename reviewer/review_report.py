@@ -32,10 +32,11 @@ LANGUAGES = {"en": "en", "zh": "zh_CN"}
 
 @dataclass(frozen=True)
 class RenderedReview:
-    """One review report: the HTML document, its PDF, and a file name stem."""
+    """One review report: the HTML document, its PDF (None when not asked for), and a file
+    name stem."""
 
     html: str
-    pdf: bytes
+    pdf: bytes | None
     stem: str
 
 
@@ -63,9 +64,10 @@ def review_html(review: Review, names: dict[str, str]) -> str:
         lang=html_lang(), label=lambda key: row_label(key, names))
 
 
-def render_review(period: Period, today: date) -> RenderedReview:
+def render_review(period: Period, today: date, *, pdf: bool = True) -> RenderedReview:
     """The report of `period` as of `today`, in the current request's language, from the
-    request's database session."""
+    request's database session; with its PDF when `pdf` (PdfUnavailable where WeasyPrint
+    cannot run: the HTML alone needs no Pango)."""
     review = review_figures(db(), period, today)
     # Keep the month counts just refreshed, and release the recount's locks before the slow
     # PDF layout (a request's success would commit them anyway; the command line would not).
@@ -73,14 +75,14 @@ def render_review(period: Period, today: date) -> RenderedReview:
     html = review_html(review, category_names(list_categories(db()), current_language()))
     short = {locale: code for code, locale in LANGUAGES.items()}.get(current_language(), "en")
     stem = f"candor-review-{period.label}-{short}"  # as --language names it: en or zh
-    return RenderedReview(html=html, pdf=html_to_pdf(html, title=review_title(period)),
-                          stem=stem)
+    return RenderedReview(html=html, stem=stem,
+                          pdf=html_to_pdf(html, title=review_title(period)) if pdf else None)
 
 
-def render_review_offline(app: Flask, period: Period, today: date,
-                          language: str) -> RenderedReview:
+def render_review_offline(app: Flask, period: Period, today: date, language: str, *,
+                          pdf: bool = True) -> RenderedReview:
     """`render_review` outside a request (the command line), with `app`'s database, in
     `language` (a LANGUAGES key). KeyError for another language."""
     locale = LANGUAGES[language]
     with app.test_request_context("/"), force_locale(locale):
-        return render_review(period, today)
+        return render_review(period, today, pdf=pdf)

@@ -31,6 +31,7 @@ from reviewer.case_file_export import (
 )
 from reviewer.console import console
 from reviewer.forms import PassphraseConfirmForm
+from reviewer.pdf import PdfUnavailable, require_pdf
 from reviewer.session import current, reauthenticate, require_member
 from reviewer.session import role_required as _role_required
 from reviewer.views.auth import too_many
@@ -50,6 +51,12 @@ def export(case_id: int) -> Any:
     require_member(case_id)
     case = get_case(db(), case_id)
     form = PassphraseConfirmForm()
+    try:
+        require_pdf()  # before the passphrase, the decryption and the audit event
+    except PdfUnavailable as exc:
+        log.warning("case file export refused: %s", exc)
+        return render_template("reviewer/case_file_export.html", case=case, form=form,
+                               pdf_unavailable=True), 503
     if form.validate_on_submit():
         accepted, wait = reauthenticate(form.passphrase.data or "")
         if wait is not None:

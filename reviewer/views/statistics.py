@@ -4,6 +4,7 @@ server, a CSV export and the early warnings."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
@@ -28,6 +29,7 @@ from web import current_language
 from web.database import db
 
 blueprint = Blueprint("statistics", __name__, url_prefix="/statistics")
+log = logging.getLogger("candor.console")
 viewers = role_required(Role.ADMIN, Role.REVIEWER)
 
 
@@ -155,10 +157,11 @@ def review(fmt: str) -> Any:
     except ValueError:
         return dashboard()  # the statistics page, saying what is wrong with the period (400)
     try:
-        rendered = render_review(period, today)
-    except PdfUnavailable:
-        abort(503, _("PDF documents cannot be made on this server: ask its operator."))
-    body = rendered.pdf if fmt == "pdf" else rendered.html.encode("utf-8")
+        rendered = render_review(period, today, pdf=fmt == "pdf")  # HTML needs no Pango
+    except PdfUnavailable as exc:
+        log.warning("review report refused: %s", exc)
+        abort(503)  # the console's 503 page: ask the operator (reviewer.app)
+    body = rendered.pdf if rendered.pdf is not None else rendered.html.encode("utf-8")
     mimetype = "application/pdf" if fmt == "pdf" else "text/html"
     return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="{rendered.stem}.{fmt}"'})

@@ -4,6 +4,9 @@ Chinese, with the figures of the period; bad input is one clear line, not a trac
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from core.config import load_config
 from core.db import make_engine, make_session_factory
@@ -130,3 +133,26 @@ def test_a_period_that_has_not_begun_is_refused(initialised_env: dict[str, str],
     assert result.exit_code == 2
     assert "has not begun yet" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_the_html_report_needs_no_pango(initialised_env: dict[str, str], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where WeasyPrint cannot load, `--format html` still writes the report; a PDF is
+    refused in one line saying what to install."""
+    from reviewer import pdf
+
+    def no_pango() -> Any:
+        raise pdf.PdfUnavailable("PDF documents need Pango (Debian: apt-get install ...)")
+
+    monkeypatch.setattr(pdf, "_weasyprint", no_pango)
+    period = _reports(initialised_env, 4)
+    out = tmp_path / "reports"
+    result = run(initialised_env, "report", "--period", period, "--format", "html",
+                 "--output-dir", str(out))
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == [f"candor-review-{period}-en.html"]
+    assert 'id="review-total">4<' in (out / f"candor-review-{period}-en.html").read_text()
+    refused = run(initialised_env, "report", "--period", period, "--output-dir",
+                  str(tmp_path / "both"))
+    assert refused.exit_code == 1 and "PDF documents need Pango" in refused.output
+    assert not (tmp_path / "both").exists()

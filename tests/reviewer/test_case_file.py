@@ -17,7 +17,7 @@ from core.audit.log import AuditAction
 from core.cases.content import ReportContent
 from core.models import AuditEvent
 from tests.core.cases.case_file_fixtures import TEXTS, full_case
-from tests.core.factories import submit
+from tests.core.factories import audit_size, submit
 from tests.reviewer.conftest import login_client
 from tests.reviewer.test_auth import csrf
 from tests.security.test_portal_canaries import capture_all_logging
@@ -136,6 +136,27 @@ def test_a_wrong_passphrase_exports_nothing(app, session_factory, services, worl
     assert client.post(f"/cases/{world.case_id}/export",
                        data={"passphrase": world.on_case.passphrase}).status_code == 400
     assert _exports(session_factory) == []
+
+
+def test_without_pango_nothing_is_decrypted_or_recorded(app, session_factory, services, world,
+                                                        monkeypatch):
+    """A server that cannot make PDFs says so on the export page, before the passphrase: the
+    case is not decrypted and no export is logged for a file that could never arrive."""
+    from reviewer import pdf
+
+    def no_pango():
+        raise pdf.PdfUnavailable("PDF documents need Pango")
+
+    monkeypatch.setattr(pdf, "_weasyprint", no_pango)
+    client = login_client(app, session_factory, services, world.on_case)
+    before = audit_size(session_factory)
+    page = client.get(f"/cases/{world.case_id}/export")
+    assert page.status_code == 503
+    text = page.get_data(as_text=True)
+    assert 'id="pdf-unavailable"' in text and 'id="export-form"' not in text
+    response = _export(client, world.case_id, world.on_case.passphrase)
+    assert response.status_code == 503 and response.mimetype == "text/html"
+    assert _exports(session_factory) == [] and audit_size(session_factory) == before
 
 
 @pytest.mark.parametrize(("role", "status"), [("not_on_case", 404), ("excluded", 404),

@@ -148,3 +148,25 @@ def test_the_earliest_periods_have_a_review(app: Any, world: World, session_fact
     response = client.get(f"/statistics/review.html?period={period}")
     assert response.status_code == 200
     assert f"{period}" in response.get_data(as_text=True)
+
+
+def test_without_pango_the_html_is_still_made_and_the_pdf_says_why(
+        app: Any, world: World, session_factory: Any, services: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A console whose system lacks Pango (WeasyPrint cannot load) still serves the HTML
+    report; the PDF is a 503 naming the operator, not a 500."""
+    from reviewer import pdf
+
+    def no_pango() -> Any:
+        raise pdf.PdfUnavailable("PDF documents need Pango")
+
+    monkeypatch.setattr(pdf, "_weasyprint", no_pango)
+    add_cases(session_factory, services, "it_fault", 4)
+    client = login_client(app, session_factory, services, world.on_case)
+    period = current_quarter(services)
+    html = client.get(f"/statistics/review.html?period={period}")
+    assert html.status_code == 200  # the world's case and these four:
+    assert 'id="review-total">5<' in html.get_data(as_text=True)
+    refused = client.get(f"/statistics/review.pdf?period={period}")
+    assert refused.status_code == 503
+    assert "This cannot be done on this server" in refused.get_data(as_text=True)
