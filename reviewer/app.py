@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, redirect, url_for
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFProtect
 
 import web
@@ -59,9 +60,18 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     catalogs = [HERE / "translations", Path(web.__file__).resolve().parent / "translations"]
     web.init_babel(app, translations_dir=";".join(str(d) for d in catalogs if d.is_dir()))
     web.install_security_headers(app)
-    web.install_error_pages(app, "reviewer/error.html")  # in the console's frame, with its menu
+    web.install_error_pages(app, "reviewer/error.html", messages={  # in the console's frame
+        # Only a document the server cannot make (PDF without Pango) answers 503 today; the
+        # log says what is missing (reviewer.pdf).
+        503: (_l("This cannot be done on this server"),
+              _l("Something this page needs is not installed on the server. Ask its "
+                 "operator: the console's log names what is missing.")),
+    })
     csrf = CSRFProtect(app)
     app.jinja_env.globals["labels"] = labels
+    # The instance's deadlines, as the statistics and the review report name them.
+    app.jinja_env.globals["acknowledge_days"] = config.acknowledge_days
+    app.jinja_env.globals["feedback_months"] = config.feedback_months
     # File sizes in the console's language ("Bytes" stayed English in Chinese pages).
     web.install_file_sizes(app)
     web.install_reporter_dates(app, services.clock.precision)

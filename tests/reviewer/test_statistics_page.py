@@ -192,3 +192,29 @@ def test_a_period_that_has_not_begun_gets_a_message(
         assert page.status_code == 400, path
         assert 'id="statistics-error"' in page.text
     assert "has not begun yet" in client.get("/statistics?period=2999").text
+
+
+def test_the_deadlines_are_named_as_the_instance_sets_them(
+        config: Any, world: World, session_factory: Any, services: Any) -> None:
+    """An organisation with 10 days to acknowledge and 2 months for the outcome reads those
+    deadlines on the page and in the review report, not the defaults (7 days, 3 months)."""
+    import dataclasses
+
+    from reviewer import create_app
+
+    add_cases(session_factory, services, "it_fault", 4)
+    app = create_app(dataclasses.replace(config, acknowledge_days=10, feedback_months=2),
+                     services=services)
+    app.config["TESTING"] = True
+    try:
+        client = login_client(app, session_factory, services, world.on_case)
+        period = current_quarter(services)
+        page = client.get(f"/statistics?period={period}").get_data(as_text=True)
+        assert "Acknowledgement (10 days)" in page and "Outcome (2 months)" in page
+        assert "7 days" not in page and "3 months" not in page
+        review = client.get(f"/statistics/review.html?period={period}").get_data(as_text=True)
+        assert "acknowledged within 10 days and answered within 2 months" in review
+        chinese = in_chinese(client).get(f"/statistics?period={period}").get_data(as_text=True)
+        assert "受理（10 天）" in chinese and "处理结果（2 个月）" in chinese
+    finally:
+        app.extensions["candor.database"].engine.dispose()
