@@ -11,14 +11,10 @@ Flask-Babel parses it with Babel, which adds the likely script (``zh_Hans_CN``),
 then looks only in ``zh_Hans_CN`` and ``zh`` (see ckan/ckan#4413). A ``zh_CN`` directory would
 be ignored and every page would silently stay English. To fix a failure::
 
-    .venv/bin/pybabel extract -F portal/babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \\
-        --project=Candor --no-wrap --sort-by-file -o portal/translations/messages.pot portal
-    .venv/bin/pybabel update --no-wrap -i portal/translations/messages.pot -d portal/translations
-    # translate the new entries (docs/GLOSSARY.md terms), remove "fuzzy" flags, then
-    .venv/bin/pybabel compile -d portal/translations
+    make extract    # pybabel extract and update for portal/, reviewer/ and web/
+    # translate the new entries of zh_Hans_CN (docs/GLOSSARY.md terms), then
+    make catalogs   # pybabel compile
     # a new catalog for Chinese: pybabel init -l zh_Hans_CN ...
-
-(and the same for ``web``).
 """
 
 from __future__ import annotations
