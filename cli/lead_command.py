@@ -1,5 +1,5 @@
 """`candor lead`: name the lead of a case whose lead the team cannot replace itself
-(core.cases.workflow.name_lead_by_operator)."""
+(core.cases.team_lead.name_lead_by_operator)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ def lead(obj: CliContext, reference: str, username: str) -> None:
 
     For a case whose lead the team cannot hand over itself: the lead's account was
     deactivated, or the case page says its lead was changed outside Candor (someone wrote to
-    the database; nobody may take the lead's steps until an operator names one). The
-    previous lead stays on the team as an investigator. Audited (case:lead); the team sees
+    the database; nobody may take the lead's steps until an operator names one). Refused
+    for a case whose lead can act, or that has no lead yet. The previous lead stays on the
+    team as an investigator. Audited (case:lead); the team sees
     the new lead on the case page.
     """
     from core.cases.retention import case_by_reference
-    from core.cases.workflow import name_lead_by_operator
+    from core.cases.team_lead import name_lead_by_operator
     from core.staff.accounts import get_reviewer
 
     with obj.transaction() as session:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.audit.log import Actor, AuditAction, record_event
+from core.audit.log import AuditAction, record_event
 from core.cases.casework import (
     StageRefused,
     UnlockedReviewer,
@@ -28,13 +28,13 @@ from core.cases.casework import (
 )
 from core.cases.content import MAX_LONG_TEXT, clean_text
 from core.cases.inbox_counts import lock_case, role_changed, sync_member_keys
-from core.cases.lead_tags import LEAD_TAMPERED, lead_trusted, tag_lead
+from core.cases.lead_tags import LEAD_TAMPERED, lead_trusted
 from core.cases.letters import check_letter
-from core.cases.membership_tags import membership_trusted
 from core.cases.records import seal_record
 from core.cases.team import get_case
+from core.cases.team_lead import active_member, set_lead
 from core.cases.transitions import REOPENABLE_STAGES, check_transition, may_decide_scope
-from core.errors import AccessDenied, Conflict, InvalidInput
+from core.errors import AccessDenied, InvalidInput
 from core.keyring import Keyring
 from core.models import (
     ActionStatus,
@@ -48,7 +48,6 @@ from core.models import (
     MemberRole,
     MessageKind,
     RecognitionType,
-    Reviewer,
     RootCause,
     SanctionType,
     ScopeDecision,
@@ -83,16 +82,6 @@ def _require_lead(keyring: Keyring, case: Case, who: UnlockedReviewer, what: str
         raise AccessDenied(f"only the case lead may {what}")
 
 
-def _active_member(keyring: Keyring, case: Case, reviewer_id: int) -> CaseMember:
-    """A member not excluded, on a membership Candor wrote (core.cases.membership_tags): a
-    member planted by SQL is not offered as lead, nor given a part."""
-    for member in case.members:
-        if (member.reviewer_id == reviewer_id and not member.excluded
-                and membership_trusted(keyring, case.id, member)):
-            return member
-    raise InvalidInput("Choose a member of the case team.", field="reviewer")
-
-
 def _note(session: Session, services: Services, who: UnlockedReviewer, case: Case,
           text: str) -> None:
     """Keep a reason for the team only (an internal note under the team key)."""
@@ -108,22 +97,6 @@ def acknowledge(session: Session, services: Services, who: UnlockedReviewer, cas
         raise StageRefused("this report has already been acknowledged")
     check_letter(text, field="body")
     send_message(session, services, who, case.id, MessageKind.INFORMATION, text)
-
-
-def _set_lead(session: Session, services: Services, actor: Actor, case: Case,
-              new_lead: CaseMember) -> None:
-    """Make `new_lead` the lead; the previous lead stays on the team as an investigator."""
-    for member in case.members:
-        if member.role is MemberRole.LEAD and not member.excluded and member is not new_lead:
-            member.role = MemberRole.INVESTIGATOR
-            role_changed(session, case, member.reviewer_id, MemberRole.LEAD,
-                         MemberRole.INVESTIGATOR)
-    if new_lead.role is not MemberRole.LEAD:
-        role_changed(session, case, new_lead.reviewer_id, new_lead.role, MemberRole.LEAD)
-        new_lead.role = MemberRole.LEAD
-    tag_lead(services.keyring, case)  # exactly the lead just chosen: see core.cases.lead_tags
-    record_event(session, services.clock, AuditAction.CASE_LEAD_CHANGED, actor,
-                 case_id=case.id, detail={"lead_id": new_lead.reviewer_id})
 
 
 def _set_priority(session: Session, services: Services, who: UnlockedReviewer, case: Case,
@@ -153,7 +126,7 @@ def decide_scope(session: Session, services: Services, who: UnlockedReviewer, ca
     if decision is ScopeDecision.ACCEPTED:
         if lead_id is None:
             raise InvalidInput("Choose the case lead.", field="lead")
-        lead = _active_member(services.keyring, case, lead_id)
+        lead = active_member(services.keyring, case, lead_id)
     _check_move(session, case, target)
     if not may_decide_scope(case.status, before_request(session, case)):
         # The table lets a finished case go back under investigation, for reopening only.
@@ -168,7 +141,7 @@ def decide_scope(session: Session, services: Services, who: UnlockedReviewer, ca
     record_event(session, services.clock, AuditAction.CASE_SCOPE_DECIDED, who.actor,
                  case_id=case.id, detail={"decision": str(decision)})
     if lead is not None:
-        _set_lead(session, services, who.actor, case, lead)
+        set_lead(session, services, who.actor, case, lead)
     if priority is not None:
         _set_priority(session, services, who, case, priority)
     if case.status is not target:
@@ -182,25 +155,8 @@ def hand_over_lead(session: Session, services: Services, who: UnlockedReviewer, 
     case = _locked_case(session, case_id)
     case_keys_of(session, case, who)
     _require_lead(services.keyring, case, who, "hand over the lead")
-    _set_lead(session, services, who.actor, case,
-              _active_member(services.keyring, case, new_lead_id))
-
-
-def name_lead_by_operator(session: Session, services: Services, case: Case,
-                          reviewer: Reviewer) -> None:
-    """The operator names the lead (`candor lead`): of a case whose lead failed its tag
-    (core.cases.lead_tags), or whose lead can no longer act (their account deactivated), so
-    that nobody on the team could take the lead's steps. The new lead is a member on a
-    membership Candor wrote, with an active account. Audited as CASE_LEAD_CHANGED by the
-    system."""
-    lock_case(session, case)
-    if case.content_destroyed_on is not None:
-        raise Conflict("the case's content was destroyed: there is nothing left to lead")
-    if not reviewer.active:
-        raise InvalidInput(f"{reviewer.username} is deactivated: name an active member.",
-                           field="reviewer")
-    _set_lead(session, services, Actor.system(), case,
-              _active_member(services.keyring, case, reviewer.id))
+    set_lead(session, services, who.actor, case,
+             active_member(services.keyring, case, new_lead_id))
 
 
 #: Roles a member can be given on the team page (the lead is handed over; intake is routing).
@@ -214,7 +170,7 @@ def set_member_role(session: Session, services: Services, who: UnlockedReviewer,
         raise InvalidInput("Choose a role.", field="role")
     case = _locked_case(session, case_id)
     case_keys_of(session, case, who)
-    member = _active_member(services.keyring, case, reviewer_id)
+    member = active_member(services.keyring, case, reviewer_id)
     if member.role is MemberRole.LEAD:
         raise InvalidInput("Hand the lead over to someone else first.", field="role")
     if member.role is role:

@@ -28,6 +28,11 @@ def test_the_operator_names_the_lead(env: dict[str, str]) -> None:
         actors = c.execute(select(AuditEvent.actor_kind).where(
             AuditEvent.action == AuditAction.CASE_LEAD_CHANGED)).scalars().all()
         assert [str(a) for a in actors] == ["system"]
+    # Carol leads and can act: the operator does not overrule her.
+    working = run(env, "lead", reference, "carol")
+    assert working.exit_code == 1 and "carol leads case" in working.output
+    with engine.begin() as c:
+        c.execute(text("UPDATE cases SET lead_tag = NULL"))  # the writer again
     engine.dispose()
     outsider = run(env, "reviewer", "add", "olga", "--role", "reviewer", "--passphrase-stdin",
                    input="olga's own quartz meadow 7\n")

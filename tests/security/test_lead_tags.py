@@ -10,11 +10,12 @@ import pytest
 from core.cases import workflow
 from core.cases.casework import exclude_member, may_exclude
 from core.cases.lead_tags import lead_trusted, tag_untagged_leads
-from core.cases.workflow import name_lead_by_operator
+from core.cases.team_lead import name_lead_by_operator
 from core.db import transaction
-from core.errors import AccessDenied, InvalidInput
+from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import Case, MemberRole, ScopeDecision
 from core.services import Services
+from core.staff.accounts import deactivate_reviewer
 from tests.core.factories import add_reviewer
 from tests.security.key_custody_support import Factory, Team, account, write_sql
 
@@ -96,9 +97,30 @@ def test_a_planted_member_takes_no_lead_step_before_the_scope_decision(
 def test_the_operator_names_only_an_active_member(session_factory: Factory,
                                                   services: Services, team: Team) -> None:
     case_id = _accepted_with_lead(session_factory, services, team)
+    write_sql(session_factory, "UPDATE cases SET lead_tag = NULL")  # the team is stuck
     outsider = add_reviewer(session_factory, services, "outsider")
     with transaction(session_factory) as s, pytest.raises(InvalidInput):
         name_lead_by_operator(s, services, s.get(Case, case_id), account(s, outsider.id))
+
+
+def test_the_operator_does_not_overrule_a_team_that_can_name_its_lead(
+        session_factory: Factory, services: Services, team: Team) -> None:
+    """`candor lead` is for a stuck team: a working lead hands over on the case page, and a
+    case without a lead yet gets one with its scope decision. Once the lead's account is
+    deactivated, the operator may name another member."""
+    ivy, kai = team["ivy"], team["kai"]
+    with transaction(session_factory) as s, pytest.raises(Conflict, match="no lead yet"):
+        name_lead_by_operator(s, services, s.get(Case, team["case"].case_id),
+                              account(s, ivy.id))
+    case_id = _accepted_with_lead(session_factory, services, team)
+    with transaction(session_factory) as s, pytest.raises(Conflict, match="ivy leads case"):
+        name_lead_by_operator(s, services, s.get(Case, case_id), account(s, kai.id))
+    assert _may_lead(session_factory, services, case_id, ivy.id)  # nothing changed
+    with transaction(session_factory) as s:
+        deactivate_reviewer(s, services, "ivy")
+    with transaction(session_factory) as s:
+        name_lead_by_operator(s, services, s.get(Case, case_id), account(s, kai.id))
+    assert _may_lead(session_factory, services, case_id, kai.id)
 
 
 def test_the_upgrade_tags_leads_as_they_stand(session_factory: Factory, services: Services,
