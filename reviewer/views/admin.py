@@ -80,6 +80,7 @@ def reviewers() -> Any:
 
 @blueprint.route("/reviewers/new", methods=["GET", "POST"])
 @admin_only
+@reauth_required
 def new_reviewer() -> Any:
     """Create an account; its one-time passphrase is shown once."""
     form = AddReviewerForm()

@@ -27,7 +27,7 @@ from core.staff.change_tags import change_trusted
 from core.staff.keys import may_hold_case_keys
 from reviewer.console import console
 from reviewer.forms import ConfirmForm, RoutingForm
-from reviewer.session import current, current_actor
+from reviewer.session import current, current_actor, reauth_required
 from reviewer.session import role_required as _role_required
 from web.database import attempt, db
 from web.forms import as_choices
@@ -39,6 +39,7 @@ admin_only = _role_required(Role.ADMIN)
 
 @blueprint.route("/routing", methods=["GET", "POST"])
 @admin_only
+@reauth_required
 def routing() -> Any:
     """Propose the intake case handlers of each category; a second admin approves."""
     categories = active_categories(db())

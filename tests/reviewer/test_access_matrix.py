@@ -62,10 +62,10 @@ EXPECTED: dict[str, tuple[object, ...]] = {
     "admin.new_reviewer":    (LOGIN, 403, 403, 403, 403, 200),
     "admin.account_action":  (LOGIN, 403, 403, 403, 403, 200),
     "admin.edit_account":    (LOGIN, 403, 403, 403, 403, 200),
-    "changes.routing":         (LOGIN, 403, 403, 403, 403, 200),
-    "changes.approvals":       (LOGIN, 403, 403, 403, 403, 200),
-    "changes.decide":          (LOGIN, 403, 403, 403, 403, 404),  # no such change
-    "changes.custodian":       (LOGIN, 403, 403, 403, 403, 303),  # asked: waits for approval
+    "changes.routing":       (LOGIN, 403, 403, 403, 403, 200),
+    "changes.approvals":     (LOGIN, 403, 403, 403, 403, 200),
+    "changes.decide":        (LOGIN, 403, 403, 403, 403, 404),  # no such change
+    "changes.custodian":     (LOGIN, 403, 403, 403, 403, 303),  # asked: waits for approval
     "identity.ask":          (LOGIN, 200, 404, 404, 403, 403),
     "identity.queue":        (LOGIN, 404, 404, 404, 403, 403),  # custodians only
     "identity.decide":       (LOGIN, 404, 404, 404, 403, 403),
