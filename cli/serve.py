@@ -76,8 +76,8 @@ def drop_gunicorn_server_header() -> None:
     """Stop gunicorn from naming itself in a ``Server`` header on every response.
 
     The apps never send one (web.headers); gunicorn adds its own below them and has no setting
-    to turn it off. Behind nginx it is replaced, but the onion service (deploy/) reaches
-    gunicorn directly, and the header would tell every visitor what serves the portal.
+    to turn it off. Behind nginx (deploy/, the onion service included) it is replaced, but a
+    deployment that reaches gunicorn directly would tell every visitor what serves the portal.
     tests/cli/test_serve.py checks a real response, so a gunicorn that changes this fails there.
     """
     from gunicorn.http import wsgi

@@ -36,6 +36,9 @@ def answer_outcome(session: Session, services: Services, access: SubmitterAccess
         post_submitter_message(session, services, access, comment, day=day)
     case.satisfaction = Satisfaction.SATISFIED if satisfied else Satisfaction.NOT_SATISFIED
     case.review_requested = not satisfied
+    # The reporter's day, as for a message: the inbox sorts by it, and `candor cleanup`
+    # rewrites the case row (its xmin dates this answer) once the day has ended.
+    case.submitter_active_on = day
     sync_member_keys(session, case)
     record_event(session, services.clock, AuditAction.OUTCOME_ANSWERED, Actor.submitter(),
                  case_id=case.id, detail={"satisfied": satisfied}, day=day)

@@ -32,7 +32,9 @@ from core.models import (
     InboxCount,
     Message,
     PendingNotification,
+    ReporterExclusion,
     StatisticsMonth,
+    SubmissionToken,
 )
 from core.statistics.staleness import UNCHANGED
 
@@ -41,6 +43,8 @@ from core.statistics.staleness import UNCHANGED
 RESTAMP_WINDOW = timedelta(days=14)
 #: Cases (with their grants, memberships, reporter messages and files) per transaction.
 BATCH_SIZE = 200
+#: Sent-form rows per transaction: they name no case and no day, so every one is rewritten.
+TOKEN_BATCH_SIZE = 5000
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 
@@ -54,9 +58,10 @@ def ended_reporter_periods(clock: Clock) -> tuple[date, date]:
 
 def restamp_reporter_rows(transaction: Transaction, clock: Clock, *,
                           whole_history: bool = False) -> int:
-    """Rewrite, unchanged, the rows reporters wrote in ended periods (cases, their grants and
-    memberships, reporter messages, attachments) and the inbox counters, notification marks
-    and statistics months their actions touched. `transaction()` opens one short transaction
+    """Rewrite, unchanged, the rows reporters wrote in ended periods (cases, their grants,
+    memberships and reporter exclusions, reporter messages, attachments), every sent-form
+    row, and the inbox counters, notification marks and statistics months their actions
+    touched. `transaction()` opens one short transaction
     per batch. Returns the number of rows rewritten."""
     since, until = ended_reporter_periods(clock)
     lower = date.min if whole_history else since
@@ -83,6 +88,8 @@ def restamp_reporter_rows(transaction: Transaction, clock: Clock, *,
                 update(CaseGrant).where(CaseGrant.case_id.in_(ids)).values(id=CaseGrant.id),
                 update(CaseMember).where(CaseMember.case_id.in_(ids))
                 .values(excluded=CaseMember.excluded),
+                update(ReporterExclusion).where(ReporterExclusion.case_id.in_(ids))
+                .values(tag=ReporterExclusion.tag),
                 update(Message).where(Message.case_id.in_(ids), Message.author == Author.SUBMITTER,
                                       in_period(Message.created_on)).values(id=Message.id),
                 update(Attachment).where(Attachment.case_id.in_(ids),
@@ -92,7 +99,27 @@ def restamp_reporter_rows(transaction: Transaction, clock: Clock, *,
                 rewritten += _rowcount(session.execute(statement))
             last_id = ids[-1]
     return (rewritten + _restamp_counters(transaction) + _restamp_notifications(transaction)
-            + _restamp_statistics_months(transaction))
+            + _restamp_statistics_months(transaction) + _restamp_submission_tokens(transaction))
+
+
+def _restamp_submission_tokens(transaction: Transaction) -> int:
+    # A sent form's row is written by the transaction that creates its case (core.intake
+    # .submission_tokens) and kept: with no day to select by, all of them, in key order.
+    rewritten = 0
+    last: bytes | None = None
+    while True:
+        with transaction() as session:
+            query = select(SubmissionToken.token_hash).order_by(SubmissionToken.token_hash)
+            if last is not None:
+                query = query.where(SubmissionToken.token_hash > last)
+            batch = list(session.execute(query.limit(TOKEN_BATCH_SIZE)).scalars())
+            if not batch:
+                return rewritten
+            rewritten += _rowcount(session.execute(
+                update(SubmissionToken)
+                .where(SubmissionToken.token_hash.between(batch[0], batch[-1]))
+                .values(token_hash=SubmissionToken.token_hash)))
+            last = batch[-1]
 
 
 def _restamp_counters(transaction: Transaction) -> int:

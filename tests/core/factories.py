@@ -117,6 +117,7 @@ def submit(
     identity: Identity | None = None,
     files: Iterable[tuple[str, bytes]] = (),
     content_type: str = "application/octet-stream",
+    excluded_handlers: Iterable[int] = (),
 ) -> SubmissionResult:
     """A full web-style submission: files into a draft, then one transaction."""
     report = report or ReportContent(summary="The printer on floor 3 jams", description="Daily.")
@@ -126,8 +127,8 @@ def submit(
             draft.add_file(services, name, content_type, _chunks(data))
         with transaction(session_factory) as s:
             return submit_report(
-                s, services, draft, category_code=category, report=report, identity=identity
-            )
+                s, services, draft, category_code=category, report=report, identity=identity,
+                excluded_handlers=list(excluded_handlers))
     except BaseException:
         draft.discard(services.blobs)
         raise

@@ -4,6 +4,8 @@ chose and whether they gave their name."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -79,10 +81,15 @@ def test_not_satisfied_asks_for_a_review(client: FlaskClient,
             PendingAuditEvent.action == "case:outcome:answer")).scalar_one()
         assert queued.detail == '{"satisfied":false}'  # no row ids, no content
     # Changing the answer clears the request for a review.
+    with transaction(session_factory) as s:  # as if the comment's day were long past
+        s.get(Case, case_id).submitter_active_on = date(2000, 1, 3)
     assert _answer(client, satisfied="yes").status_code == 303
     with session_factory() as s:
         case = s.get(Case, case_id)
         assert case.satisfaction is Satisfaction.SATISFIED and not case.review_requested
+        # An answer without a comment is reporter activity too: the inbox sorts by it, and
+        # `candor cleanup` rewrites the case row of that day (SECURITY.md, xmin).
+        assert case.submitter_active_on == services.clock.submitter_day()
 
 
 def test_an_answer_before_the_outcome_or_without_a_choice_changes_nothing(

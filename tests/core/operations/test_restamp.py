@@ -15,6 +15,7 @@ from core.cases.casework import read_case_for_reviewer
 from core.clock import Clock
 from core.db import transaction
 from core.intake.reporter import login_submitter, post_submitter_message
+from core.intake.submission_tokens import claim_submission_token, new_submission_token
 from core.models import Reviewer
 from core.operations.notifications import queue_case_notification
 from core.operations.restamp import restamp_reporter_rows
@@ -31,6 +32,8 @@ REPORTER_ROWS = {
     "inbox_counts": "select {col} from inbox_counts",
     "pending_notifications": "select {col} from pending_notifications",
     "statistics_months": "select {col} from statistics_months",  # marked by the submission
+    "reporter_exclusions": "select {col} from reporter_exclusions",
+    "submission_tokens": "select {col} from submission_tokens",  # the sent report form
 }
 
 
@@ -44,9 +47,12 @@ def reporter_day(session_factory, services):
     ivy = add_reviewer(session_factory, services, "ivy")
     with transaction(session_factory) as s:
         s.execute(update(Reviewer).values(email="ivy@example.org"))
-    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
-    result = submit(session_factory, services, files=[("a.txt", b"evidence")])
+    kai = add_reviewer(session_factory, services, "kai")
+    seed_categories(session_factory, {"it_fault": [ivy.id, kai.id]}, services=services)
+    result = submit(session_factory, services, files=[("a.txt", b"evidence")],
+                    excluded_handlers=[kai.id])  # the reporter leaves kai out
     with transaction(session_factory) as s:
+        claim_submission_token(s, new_submission_token())  # as the portal's form does
         access = login_submitter(s, services, result.receipt_code)
         post_submitter_message(s, services, access, "more")
         assert queue_case_notification(s, result.case_id) == 1
@@ -74,6 +80,12 @@ def _staff_event_xmin(session_factory) -> int:
             "where action = 'case:report:decrypt'")).scalar_one()
 
 
+def _dayless(rows: dict[str, list]) -> int:
+    """The rows every run rewrites, ended period or not: they carry no day to select by."""
+    return sum(len(rows[t]) for t in ("inbox_counts", "pending_notifications",
+                                      "statistics_months", "submission_tokens"))
+
+
 def _restamp(session_factory, clock, **kwargs) -> int:
     return restamp_reporter_rows(lambda: transaction(session_factory), clock, **kwargs)
 
@@ -83,15 +95,14 @@ def test_rows_of_an_ended_day_lose_their_transaction_order(backend, session_fact
     services, now, _result = reporter_day
     before = _rows(session_factory, "*")
     assert all(before.values()), "every kind of reporter row exists"
-    always = (len(before["inbox_counts"]) + len(before["pending_notifications"])
-              + len(before["statistics_months"]))
+    always = _dayless(before)
     if backend == "postgresql":
         staff = _staff_event_xmin(session_factory)
         # The leak: the reporter's rows were written before the 10:05 staff event.
         assert min(x for xs in _xmins(session_factory).values() for x in xs) < staff
 
     # A minute before the grace after midnight ends, the day is not yet over for stragglers:
-    # only the counters and marks, which any day's actions touch, are rewritten.
+    # only the counters, marks and sent forms, which carry no day, are rewritten.
     midnight = DAY_AT_TEN + timedelta(hours=14)
     now[0] = midnight + REPORTER_EVENT_GRACE - timedelta(minutes=1)
     assert _restamp(session_factory, services.clock) == always
@@ -113,14 +124,15 @@ def test_an_old_case_with_a_new_reply_is_rewritten(backend, session_factory, rep
         access = login_submitter(s, services, result.receipt_code)
         post_submitter_message(s, services, access, "a month later")
     marks = _rows(session_factory, "*")
-    always = len(marks["inbox_counts"]) + len(marks["statistics_months"]) + 1
+    always = _dayless(marks)
     now[0] += timedelta(days=1)
-    # The case (active again), its grants and members, and the new message; not the month-old
-    # message and file.
+    # The case (active again), its grants, members and exclusions, and the new message; not
+    # the month-old message and file.
     with session_factory() as s:
         grants = s.execute(text("select count(*) from case_grants")).scalar_one()
         members = s.execute(text("select count(*) from case_members")).scalar_one()
-    assert _restamp(session_factory, services.clock) == always + 1 + grants + members + 1
+    case_rows = 1 + grants + members + len(marks["reporter_exclusions"]) + 1
+    assert _restamp(session_factory, services.clock) == always + case_rows
     if backend == "postgresql":
         with session_factory() as s:
             staff = _staff_event_xmin(session_factory)
@@ -133,8 +145,7 @@ def test_a_daily_run_reaches_two_weeks_back_and_restamp_all_everything(session_f
                                                                        reporter_day):
     services, now, _result = reporter_day
     everything = _rows(session_factory, "*")
-    always = (len(everything["inbox_counts"]) + len(everything["pending_notifications"])
-              + len(everything["statistics_months"]))
+    always = _dayless(everything)
     now[0] = DAY_AT_TEN + timedelta(days=20)
     assert _restamp(session_factory, services.clock) == always
     assert _restamp(session_factory, services.clock, whole_history=True) == sum(
@@ -153,8 +164,7 @@ def test_at_week_precision_a_week_is_rewritten_after_it_ends(session_factory, se
     seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
     submit(session_factory, services)
     rows = _rows(session_factory, "*")
-    always = (len(rows["inbox_counts"]) + len(rows["pending_notifications"])
-              + len(rows["statistics_months"]))
+    always = _dayless(rows)
     monday = datetime(2026, 3, 9, tzinfo=UTC)
     now[0] = monday + REPORTER_EVENT_GRACE - timedelta(minutes=1)  # within the grace period
     assert _restamp(session_factory, services.clock) == always
