@@ -107,11 +107,13 @@ def open_note(note: str, key: Key, what: str, hint: str = "") -> list[str]:
 
 
 def parse_checkpoint(note: str, key: Key, what: str) -> Checkpoint:
-    """Verify a checkpoint note (four lines, the key's origin); return its size and root."""
+    """Verify a checkpoint note (origin, size, root, one time line, any other extension lines;
+    the key's origin); return its size and root."""
     lines = open_note(note, key, what)
-    if len(lines) != 4:
-        raise Failed(f"{what} does not have the four lines of a checkpoint")
-    origin, size, root, time = lines
+    times = [line for line in lines[3:] if line.startswith("time ")]
+    if len(lines) < 4 or len(times) != 1:  # extension lines are ignored, but one time line
+        raise Failed(f"{what} does not have the lines of a checkpoint")
+    (origin, size, root), time = lines[:3], times[0]
     if origin != key.name:
         raise Failed(f"{what} names the origin {origin!r}, not the key's {key.name!r}")
     try:
@@ -310,10 +312,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", action="append", default=[], type=Path,
                         help="a signed checkpoint note you kept (repeatable)")
     args = parser.parse_args(argv)
+    text = args.public_key
+    if Path(text).is_file() or "+" not in text:  # a file, or what can only be a file's name
+        try:
+            text = Path(text).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"ERROR: cannot read the --public-key file: {error}")
+            return 3
     try:
-        text = args.public_key
-        key = parse_key(Path(text).read_text("utf-8") if Path(text).is_file() else text)
-    except (OSError, ValueError) as error:
+        key = parse_key(text)
+    except ValueError as error:
         parser.error(f"--public-key: {error}")
     try:
         kept = {str(f): f.read_text("utf-8") for f in args.checkpoint}

@@ -7,7 +7,7 @@ A transaction that rolls back takes its events with it, so the log never claims 
 did not happen, and never misses one that did.
 
 Reporters' events are queued, not appended: their position among staff events, which carry
-exact times, would date them to the minute. Two hours after their day (or week, core.clock)
+exact times, would date them to the minute. Four hours after their day (or week, core.clock)
 has ended, the next append, or `candor cleanup`, moves the whole period's queue into the chain
 in random order, each dated midnight of its day.
 """

@@ -148,6 +148,12 @@ def _read_checkpoints(export: _Export, kept: Sequence[tuple[str, str]]) -> None:
             export.report.add(None, f"{source}: {exc}")
             continue
         export.checkpoints.append(_Signed(checkpoint, source, is_kept))
+    sizes = [c.checkpoint.size for c in export.checkpoints if not c.kept]
+    if any(a >= b for a, b in zip(sizes, sizes[1:], strict=False)):
+        # Written once each, by size: a second note for a size (or one out of place) is not
+        # the server's (docs/AUDIT_FORMAT.md, Exports).
+        export.report.add(None, "checkpoints.json is not in increasing order of size (a "
+                          "size twice, or a note out of place)")
     export.report.checkpoints = sum(not c.kept for c in export.checkpoints)
     export.report.kept = sum(c.kept for c in export.checkpoints)
 

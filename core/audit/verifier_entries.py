@@ -76,7 +76,7 @@ class EntryChecker:
             text, entry = "", None
         if not isinstance(entry, dict) or entry.keys() != _KEYS:
             what = "is not an entry (a JSON object with the seven keys)"
-        elif entry["position"] != index:
+        elif type(entry["position"]) is not int or entry["position"] != index:  # not 1.0, true
             what = (f"the entry says it is at position {entry['position']!r}: entries were "
                     "removed, inserted or reordered here")
         elif entry["actor_kind"] not in _ACTORS or not isinstance(entry["detail"], str):

@@ -109,3 +109,47 @@ def test_a_forgery_under_another_key_fails_on_the_key(tmp_path):
     assert not report.ok and report.first_bad_position is None
     assert verify_export(forged, key=VerifierKey.parse(verifier_key(forger))).ok
 
+
+
+def test_a_second_note_for_a_size_fails_in_both_verifiers(tmp_path):
+    """checkpoints.json holds each size once, in order (docs/AUDIT_FORMAT.md, Exports): a
+    second valid note for a size, as a server signing twice would leave, is refused by both
+    readers of the format (the reference script refused it; this verifier did not)."""
+    import base64
+
+    from tests.audit_format.spec_export import ORIGIN, leaf_hash, mth, sign_note
+    from tests.audit_format.test_independent_verifier import verify as reference
+
+    export = honest_export(make_entries(13), [4, 8], KEY)
+    root = base64.b64encode(mth([leaf_hash(line) for line in export.events][:4])).decode()
+    again = sign_note(f"{ORIGIN}\n4\n{root}\ntime 2024-05-09T13:00:00Z\n", KEY)  # signed later
+    assert again != export.checkpoints[0]
+    export.checkpoints = [export.checkpoints[0], again, export.checkpoints[1]]
+    path = write_zip(export, tmp_path / "export.zip")
+    report = check(path)
+    assert not report.ok
+    assert any("increasing order of size" in p.message for p in report.problems), report.problems
+    assert reference(path, verifier_key(KEY))[0] == 1
+
+
+def test_an_extension_line_in_a_checkpoint_is_ignored_by_both_verifiers(tmp_path):
+    """C2SP lets a checkpoint carry extension lines after the root; a verifier ignores them
+    but requires exactly one time line (docs/AUDIT_FORMAT.md, Checkpoints)."""
+    import base64
+
+    from tests.audit_format.spec_export import ORIGIN, leaf_hash, mth, sign_note
+    from tests.audit_format.test_independent_verifier import verify as reference
+
+    export = honest_export(make_entries(13), [4], KEY)
+    root = base64.b64encode(mth([leaf_hash(line) for line in export.events][:4])).decode()
+    export.checkpoints = [sign_note(f"{ORIGIN}\n4\n{root}\nextension by a later writer\n"
+                                    "time 2024-05-05T12:00:00Z\n", KEY)]
+    path = write_zip(export, tmp_path / "export.zip")
+    assert check(path).ok
+    assert reference(path, verifier_key(KEY))[0] == 0
+    two_times = sign_note(f"{ORIGIN}\n4\n{root}\ntime 2024-05-05T12:00:00Z\n"
+                          "time 2024-05-06T12:00:00Z\n", KEY)
+    export.checkpoints = [two_times]
+    path = write_zip(export, tmp_path / "export-two-times.zip")
+    assert not check(path).ok
+    assert reference(path, verifier_key(KEY))[0] == 1

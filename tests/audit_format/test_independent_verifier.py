@@ -104,6 +104,20 @@ def test_the_key_may_be_given_as_a_file(tmp_path: Path) -> None:
     assert verify(standard(tmp_path), str(key_file))[0] == 0
 
 
+def test_a_missing_key_file_is_unreadable_in_both_verifiers(tmp_path: Path) -> None:
+    """A `--public-key` without "+" can only name a file: one that is not there cannot be
+    read (3), as `candor audit verify` says too (tests/cli/test_audit_cli.py)."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    export, nowhere = standard(tmp_path), str(tmp_path / "nowhere.key")
+    status, out = verify(export, nowhere)
+    assert status == 3 and out.startswith("ERROR: cannot read the --public-key file"), out
+    candor = CliRunner().invoke(cli, ["audit", "verify", str(export), "--public-key", nowhere])
+    assert candor.exit_code == 3, candor.output
+
+
 # Entries altered ---------------------------------------------------------------------------
 
 def test_a_changed_field_is_named_by_leaves_bin(tmp_path: Path) -> None:
