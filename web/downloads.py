@@ -1,5 +1,6 @@
-"""Downloads of decrypted attachments, the same in both apps: always an attachment, never
-shown inline, named safely whatever the reporter or case handler called the file."""
+"""Downloads, the same in both apps: always an attachment, never shown inline, named safely
+whatever the reporter or case handler called the file (and the documents the console makes:
+exports, reports, proofs, with the same header)."""
 
 from __future__ import annotations
 
@@ -53,5 +54,12 @@ def archive_response(name: str, chunks: Iterable[bytes]) -> Response:
     """A zip archive streamed from `chunks` as it is written (web.zip_stream), saved under
     `name`; its length is not known in advance, so none is sent."""
     response = Response(chunks, mimetype="application/zip", direct_passthrough=True)
+    response.headers["Content-Disposition"] = content_disposition(name)
+    return response
+
+
+def document_response(name: str, body: bytes | str, mimetype: str) -> Response:
+    """A document made for this request (a CSV, a report, a proof), saved under `name`."""
+    response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = content_disposition(name)
     return response

@@ -31,6 +31,7 @@ from reviewer.audit_labels import ACTIONS
 from reviewer.console import console
 from reviewer.session import current, current_actor, role_required
 from web.database import commit, db, rollback, separate_transaction
+from web.downloads import content_disposition, document_response
 from web.routing import MAX_ROW_ID
 
 blueprint = Blueprint("audit_log", __name__)
@@ -182,9 +183,10 @@ def export() -> Response:
     summary = write_export(db(), services, spool, actor=current_actor())
     commit()
     spool.seek(0)
-    name = f"candor-audit-{summary.size}.zip"
-    return send_file(spool, mimetype="application/zip", as_attachment=True,
-                     download_name=name, max_age=0)
+    response = send_file(spool, mimetype="application/zip", max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(
+        f"candor-audit-{summary.size}.zip")
+    return response
 
 
 @blueprint.post("/audit/proof")
@@ -211,10 +213,7 @@ def proof() -> Any:
                                 "position below its size, or the size of a checkpoint you "
                                 "kept."))
     commit()
-    response = Response(document, mimetype="application/json")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="candor-proof-{kind}-{raw}.json"')
-    return response
+    return document_response(f"candor-proof-{kind}-{raw}.json", document, "application/json")
 
 
 def _proof_refused(message: str) -> Any:

@@ -27,6 +27,7 @@ from reviewer.statistics_charts import CHARTS, chart_svg, drawn_charts
 from reviewer.statistics_labels import category_names, csv_words, row_label
 from web import current_language
 from web.database import db
+from web.downloads import document_response
 
 blueprint = Blueprint("statistics", __name__, url_prefix="/statistics")
 log = logging.getLogger("candor.console")
@@ -139,8 +140,8 @@ def export() -> Any:
     filename = f"candor-statistics-{view.figures.period.label}.csv"
     names = _category_names(list_categories(db()))
     labels_of = {key: row_label(key, names) for key in _row_keys(view.figures)}
-    return Response(figures_csv_bytes(view.figures, labels_of, csv_words()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return document_response(filename, figures_csv_bytes(view.figures, labels_of, csv_words()),
+                             "text/csv")
 
 
 @blueprint.get("/review.<fmt>")
@@ -163,5 +164,4 @@ def review(fmt: str) -> Any:
         abort(503)  # the console's 503 page: ask the operator (reviewer.app)
     body = rendered.pdf if rendered.pdf is not None else rendered.html.encode("utf-8")
     mimetype = "application/pdf" if fmt == "pdf" else "text/html"
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{rendered.stem}.{fmt}"'})
+    return document_response(f"{rendered.stem}.{fmt}", body, mimetype)

@@ -18,6 +18,7 @@ from core.models import Case
 from tests.core.factories import audit_size
 from tests.reviewer.conftest import World, login_client
 from tests.reviewer.test_statistics_page import add_cases, current_quarter, in_chinese
+from web.downloads import content_disposition
 
 #: The reports the tests make are kept here for people to look at (like the e2e screenshots).
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "review"
@@ -43,8 +44,8 @@ def test_the_pdf_has_the_dashboards_figures_and_hides_small_cells(
     period = current_quarter(services)
     response = client.get(f"/statistics/review.pdf?period={period}")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
-    assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="candor-review-{period}-en.pdf"')
+    assert response.headers["Content-Disposition"] == content_disposition(
+        f"candor-review-{period}-en.pdf")
     keep("review-en.pdf", response.data)
     text = pdf_text(response.data)
     assert f"Review of the reporting process, {period}" in text
@@ -112,8 +113,8 @@ def test_the_report_reads_in_chinese(app: Any, world: World, session_factory: An
     client = in_chinese(login_client(app, session_factory, services, world.admin))
     period = current_quarter(services)
     response = client.get(f"/statistics/review.pdf?period={period}")
-    assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="candor-review-{period}-zh.pdf"')
+    assert response.headers["Content-Disposition"] == content_disposition(
+        f"candor-review-{period}-zh.pdf")
     keep("review-zh.pdf", response.data)
     text = pdf_text(response.data)
     assert "举报处理流程定期检视" in text and "按类别和月份的案件" in text
