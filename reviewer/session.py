@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import Flask, abort, g, redirect, render_template, request, url_for
 from flask import session as flask_session
 from werkzeug.wrappers import Response
 
@@ -122,6 +122,13 @@ def _load() -> Any:
     if step is not NextStep.READY and request.endpoint not in _ALWAYS_ALLOWED \
             and request.endpoint != _STEP_ENDPOINT[step]:
         return redirect(url_for(_STEP_ENDPOINT[step]))
+    if not loaded.reviewer.approved and request.endpoint not in _ALWAYS_ALLOWED \
+            and request.endpoint not in _STEP_ENDPOINT.values():
+        # Made, or its passphrase reset, in the console: it may finish enrolling, and
+        # nothing else until a second admin approves it (core.staff.approvals). Without
+        # this, a waiting admin or auditor could act, and an admin who reset a colleague's
+        # passphrase and authenticator could act in their name.
+        return render_template("reviewer/awaiting_approval.html"), 403
     return None
 
 
