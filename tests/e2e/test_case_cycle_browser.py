@@ -26,7 +26,7 @@ STAGE = {
            CaseStatus.DECIDED: "Decided", CaseStatus.FEEDBACK_GIVEN: "Outcome sent",
            CaseStatus.FOLLOW_UP: "Corrective actions in progress",
            CaseStatus.CLOSED: "Closed"},
-    "zh_CN": {CaseStatus.RECEIVED: "已提交", CaseStatus.ACKNOWLEDGED: "已受理",
+    "zh_CN": {CaseStatus.RECEIVED: "已提交", CaseStatus.ACKNOWLEDGED: "已确认收到",
               CaseStatus.UNDER_INVESTIGATION: "调查中", CaseStatus.DECIDED: "已作出处理决定",
               CaseStatus.FEEDBACK_GIVEN: "已反馈", CaseStatus.FOLLOW_UP: "整改跟进中",
               CaseStatus.CLOSED: "已归档"},

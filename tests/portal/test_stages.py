@@ -236,4 +236,4 @@ def test_deadlines_on_the_pages_follow_the_configuration(
     login_via(client, receipt_of(receipt.text))
     assert "will acknowledge it by 2026-12-03." in client.get("/case").text
     page = client.get("/case", headers={"Accept-Language": "zh-CN"}).text
-    assert "会在 2026-12-03 之前受理" in page
+    assert "会在 2026-12-03 之前向您确认收到" in page

@@ -215,6 +215,6 @@ def test_the_deadlines_are_named_as_the_instance_sets_them(
         review = client.get(f"/statistics/review.html?period={period}").get_data(as_text=True)
         assert "acknowledged within 10 days and answered within 2 months" in review
         chinese = in_chinese(client).get(f"/statistics?period={period}").get_data(as_text=True)
-        assert "受理（10 天）" in chinese and "处理结果（2 个月）" in chinese
+        assert "确认收到（10 天）" in chinese and "处理结果（2 个月）" in chinese
     finally:
         app.extensions["candor.database"].engine.dispose()
