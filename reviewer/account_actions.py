@@ -23,7 +23,8 @@ def action_texts(action: str) -> tuple[str, str]:
                                "passphrase, they get a NEW "
                                "key pair: their cases stay unreadable to them until a teammate "
                                "grants them again or an operator runs `candor recover`. "
-                               "Another administrator must then approve the account again. "
+                               "Unless it is your own account or a deactivated one, "
+                               "another administrator must then approve the account again. "
                                "This cannot be undone.")),
         "revoke": (_("End all sessions"), _("Every session of this account ends now.")),
     }[action]

@@ -108,8 +108,8 @@ def case_keys_of(session: Session, case: Case, who: UnlockedReviewer) -> CaseKey
 
 def record_tampering(session: Session, services: Services, actor: Actor, case_id: int,
                      tampered: Sequence[str]) -> None:
-    """Audit records that failed their integrity check when read (an alarm for admins and
-    auditors: someone wrote to the database)."""
+    """Audit records that failed their integrity check when read (an alarm for the auditors,
+    who read the access log: someone wrote to the database)."""
     for record in tampered:
         record_event(session, services.clock, AuditAction.RECORD_TAMPERED, actor,
                      case_id=case_id, detail={"record": record})

@@ -214,12 +214,17 @@ def reply() -> ResponseReturnValue:
     # One date for the files and the message, even if the upload runs past midnight.
     day = services().clock.submitter_day()
 
+    config = services().config
+    stored_bytes = [0]  # the reply's files together, as a new report's (SubmissionDraft)
+
     def store(_valid: ReplyForm, part: FilePart) -> StoredFile:
         # Held on the request's session: kept only if the message below commits.
-        return store_submitter_file(services(), reporter, part.filename, part.content_type,
-                                    part.chunks(), day=day, session=db())
+        stored = store_submitter_file(services(), reporter, part.filename, part.content_type,
+                                      part.chunks(), day=day, session=db(),
+                                      limit=config.max_submission_bytes - stored_bytes[0])
+        stored_bytes[0] += stored.plaintext_size
+        return stored
 
-    config = services().config
     post = read_form_with_files(lambda data: ReplyForm(formdata=data), store,
                                 FileLimits(total_bytes=config.max_submission_bytes,
                                            files=config.max_files,

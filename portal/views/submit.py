@@ -104,11 +104,11 @@ def _render_form(form: SubmissionForm, status: int = 200, *,
                            max_files=services().config.max_files), status
 
 
-def _busy_form(form: SubmissionForm, seconds: int) -> ResponseReturnValue:
+def _busy_form(form: SubmissionForm, seconds: int, had_files: bool) -> ResponseReturnValue:
     """The form again, with the reporter's text, when the service is too busy (429): a long
-    report must not be lost because others were sending at the same time. The files were
-    received but are not kept (their blobs go with the request's transaction)."""
-    response = make_response(_render_form(form, 429, files_dropped=True, upload_error=ngettext(
+    report must not be lost because others were sending at the same time. Files sent with it
+    were received but are not kept (their blobs go with the request's transaction)."""
+    response = make_response(_render_form(form, 429, files_dropped=had_files, upload_error=ngettext(
         "This service is busy right now. Please wait %(num)d second and send your report "
         "again.",
         "This service is busy right now. Please wait %(num)d seconds and send your report "
@@ -160,9 +160,9 @@ def report_submit() -> ResponseReturnValue:
         # write lock for its whole length.
         receipt = new_receipt(services())
     except TooManyRequests as busy:
-        return _busy_form(form, retry_after_seconds(busy) or 60)
+        return _busy_form(form, retry_after_seconds(busy) or 60, bool(post.files))
     except SlotsBusy as busy:
-        return _busy_form(form, busy.retry_after)
+        return _busy_form(form, busy.retry_after, bool(post.files))
     identity = None
     # Typed, then "stay anonymous" chosen: dropped (anonymity wins), and the receipt page
     # says so.

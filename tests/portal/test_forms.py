@@ -255,6 +255,28 @@ def test_files_together_over_the_limit_give_413(
     nothing_new(before, counts(session_factory, services))
 
 
+def test_reply_files_together_over_the_limit_give_413(
+    make_portal: Callable[..., Flask],
+    session_factory: sessionmaker[Session],
+    services: Services,
+) -> None:
+    """A reply's files count together, as the page says ("in total") and as a new report's
+    do: each of these is under the limit, the two are not."""
+    client = make_portal(max_submission_bytes=1 * MiB).test_client()
+    login_via(client, receipt_of(submit_report_via(client).text))
+    before = counts(session_factory, services)
+    page = client.get("/case")
+    body, content_type = multipart_body(
+        [("csrf_token", csrf_token(page.text)), ("body", "two files")],
+        [("attachments", "a.bin", b"a" * (600 * 1024)),
+         ("attachments", "b.bin", b"b" * (600 * 1024))],
+    )
+    response = client.post("/case/reply", data=body, content_type=content_type)
+    assert response.status_code == 413
+    assert 'id="upload-error"' in response.text
+    nothing_new(before, counts(session_factory, services), reads=True)
+
+
 def test_too_many_files_give_413(
     make_portal: Callable[..., Flask], session_factory: sessionmaker[Session], services: Services
 ) -> None:

@@ -235,8 +235,12 @@ def test_submission_throttle(
     assert "Sent at a busy moment" in busy.text
     assert "Please wait 40 seconds and send your report again." in busy.text
     assert "MB in total." not in busy.text.split('id="upload-error"')[1].split("</div>")[0]
+    assert 'id="files-dropped"' in busy.text  # its file must be chosen again
     assert counts(session_factory, services).cases == 1
     assert counts(session_factory, services).blobs == 0
+    # Without files, the page does not speak of files that were not kept.
+    textonly = submit_report_via(client, report_fields(summary="No files this time"))
+    assert textonly.status_code == 429 and 'id="files-dropped"' not in textonly.text
 
 
 def test_refused_posts_spend_no_submission_budget(
