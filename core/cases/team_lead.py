@@ -15,6 +15,7 @@ from core.errors import Conflict, InvalidInput
 from core.keyring import Keyring
 from core.models import Case, CaseMember, MemberRole, Reviewer
 from core.services import Services
+from core.staff.keys import standing_trusted
 
 
 def active_member(keyring: Keyring, case: Case, reviewer_id: int) -> CaseMember:
@@ -54,9 +55,10 @@ def name_lead_by_operator(session: Session, services: Services, case: Case,
     if case.content_destroyed_on is not None:
         raise Conflict("the case's content was destroyed: there is nothing left to lead")
     _require_stuck_lead(services.keyring, case)
-    if not reviewer.active:
-        raise InvalidInput(f"{reviewer.username} is deactivated: name an active member.",
-                           field="reviewer")
+    if not _can_act(services.keyring, reviewer):
+        raise InvalidInput(f"{reviewer.username} cannot act (deactivated, waiting for "
+                           "approval, or the account was changed outside Candor): name "
+                           "another member.", field="reviewer")
     set_lead(session, services, Actor.system(), case,
               active_member(services.keyring, case, reviewer.id))
 
@@ -72,7 +74,13 @@ def _require_stuck_lead(keyring: Keyring, case: Case) -> None:
     if not leads:
         raise Conflict(f"case {case.reference} has no lead yet: any member of its team takes "
                        "the lead's steps, and the team names its lead with the scope decision")
-    if any(m.reviewer.active for m in leads):
-        names = ", ".join(m.reviewer.username for m in leads if m.reviewer.active)
+    if any(_can_act(keyring, m.reviewer) for m in leads):
+        names = ", ".join(m.reviewer.username for m in leads if _can_act(keyring, m.reviewer))
         raise Conflict(f"{names} leads case {case.reference} and can hand the lead over on "
                        "the case page: `candor lead` is for a case whose lead cannot")
+
+
+def _can_act(keyring: Keyring, reviewer: Reviewer) -> bool:
+    """Whether the account can log in and take a lead's steps: active, approved, and as
+    Candor last wrote it (core.staff.keys: a writer's flipped flag is not believed)."""
+    return reviewer.active and reviewer.approved and standing_trusted(keyring, reviewer)

@@ -61,3 +61,32 @@ def test_a_waiting_admin_changes_no_account(app: Any, session_factory: Any,
                            .offset(before)).scalars().all()
         assert logged == ["access:refuse"]  # the attempt is in the access log, nothing else
     assert client.post("/logout", data={"csrf_token": token}).status_code in (302, 303)
+
+
+def test_the_approver_of_a_reset_is_told_whether_someone_used_it(
+        app: Any, session_factory: Any, services: Any) -> None:
+    """The admin who reset a passphrase saw the one-time passphrase (and may have reset the
+    authenticator alone): the second admin is told whether someone has logged in with it
+    since, and to hear from the owner, outside the console, before approving."""
+    from core.audit.log import Actor
+    from core.staff.approvals import reset_with_approval
+    from core.staff.passphrase_change import change_passphrase
+    from core.staff.passphrases import prepare_passphrase
+    from tests.core.factories import strong_passphrase
+
+    ada = new_account(session_factory, services, "ada", Role.ADMIN)
+    ben = new_account(session_factory, services, "ben", Role.ADMIN)
+    ivy = new_account(session_factory, services, "ivy")
+    one_time = strong_passphrase("reset")
+    with transaction(session_factory) as s:
+        reset_with_approval(s, services, Actor.reviewer(ada.id), "ivy",
+                            prepare_passphrase(one_time, services.config.kdf))
+    approver = login_client(app, session_factory, services, ben)
+    page = approver.get("/admin/approvals").get_data(as_text=True)
+    assert "Nobody has logged in with the one-time passphrase yet" in page
+    with transaction(session_factory) as s:  # whoever holds it chooses a passphrase
+        change_passphrase(s, services, s.get(Reviewer, ivy.id), one_time,
+                          strong_passphrase("chosen"))
+    page = approver.get("/admin/approvals").get_data(as_text=True)
+    assert "Someone has since logged in with the one-time passphrase" in page
+    assert "not through this console" in page

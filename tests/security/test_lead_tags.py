@@ -118,6 +118,9 @@ def test_the_operator_does_not_overrule_a_team_that_can_name_its_lead(
     assert _may_lead(session_factory, services, case_id, ivy.id)  # nothing changed
     with transaction(session_factory) as s:
         deactivate_reviewer(s, services, "ivy")
+    # A writer who flips her account back to active does not make her "able to act" again
+    # (her standing tag fails), so the operator is not turned away.
+    write_sql(session_factory, "UPDATE reviewers SET active = true WHERE id = :r", r=ivy.id)
     with transaction(session_factory) as s:
         name_lead_by_operator(s, services, s.get(Case, case_id), account(s, kai.id))
     assert _may_lead(session_factory, services, case_id, kai.id)
