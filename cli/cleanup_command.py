@@ -42,4 +42,4 @@ def cleanup(obj: CliContext, grace_days: int, restamp_all: bool) -> None:
                                       whole_history=restamp_all)
     click.echo(f"Removed {orphans} orphaned blob(s), {leftovers} interrupted upload(s) and "
                f"{sessions} expired reporter session(s). Appended {logged} reporter event(s) "
-               f"to the audit log; re-stamped {restamped} row(s) of ended days.")
+               f"to the audit log; re-stamped {restamped} row(s) (see SECURITY.md, xmin).")

@@ -46,7 +46,8 @@ def init(obj: CliContext, recovery_key: bool) -> None:
     with obj.transaction() as session:
         added = seed_default_categories(session)
     click.echo(f"Initialised {config.data_dir}")
-    click.echo(f"  secrets:  {config.secrets_dir} (mode 0600; back them up, keep them private)")
+    click.echo(f"  secrets:  {config.secrets_dir} (folder 0700, files 0600; back them up, "
+               "keep them private)")
     click.echo(f"  database: {obj.engine.url.render_as_string(hide_password=True)}")
     click.echo(f"  categories: {added} default categories added")
     verifier = verifier_key(obj.services)

@@ -3,9 +3,12 @@
 
     python docs/verify_audit_export.py EXPORT.zip --public-key KEY [--checkpoint FILE ...]
 
-KEY is the verifier key line (`name+keyid+base64`) or a file holding it; each FILE is a signed
+KEY is the verifier key line (`name+keyid+base64`) or a file holding it on its first line (as
+`candor audit key > key.txt` writes it, the fingerprint below); each FILE is a signed
 checkpoint note the auditor kept. Exit 0: good; 1: a check failed (one line `FAILED ...`);
-2: bad usage or key; 3: the export or a checkpoint file cannot be read.
+2: bad usage or key; 3: the export, the key file or a checkpoint file cannot be read.
+
+Needs Python 3.11 or later and PyNaCl (`pip install pynacl`), nothing else.
 """
 
 from __future__ import annotations
@@ -74,7 +77,8 @@ def b64(text: str, length: int | None = None) -> bytes:
 
 def parse_key(line: str) -> Key:
     """A C2SP verifier key `name+hex(key id)+base64(0x01 || Ed25519 public key)`."""
-    name, key_id, blob = line.strip().split("+", 2)
+    line = line.strip().splitlines()[0] if line.strip() else ""  # a key file's first line
+    name, key_id, blob = line.split("+", 2)
     raw = b64(blob, 33)
     if raw[0] != 1 or not name or " " in name:
         raise ValueError("not an Ed25519 verifier key")
@@ -333,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         at = "" if failure.position is None else f" at position {failure.position}"
         print(f"FAILED{at}: {failure}")
         return 1
-    print(f"OK: {entries} entries, {checkpoints} checkpoints verified")
+    noun = "checkpoint" if checkpoints == 1 else "checkpoints"
+    print(f"OK: {entries} entries, {checkpoints} {noun} verified")
     return 0
 
 

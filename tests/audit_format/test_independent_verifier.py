@@ -95,13 +95,22 @@ def test_a_valid_export_passes_with_kept_checkpoints(tmp_path: Path) -> None:
     (9, [1, 2, 3, 4, 5, 6, 7, 8, 9]), (17, [6, 8, 16]), (40, [5, 13, 21, 32, 33]), (64, [1, 63])])
 def test_valid_exports_of_many_shapes_pass(tmp_path: Path, n: int, sizes: list[int]) -> None:
     path = write_zip(honest_export(make_entries(n), sizes, KEY), tmp_path / "export.zip")
-    assert verify(path) == (0, f"OK: {n} entries, {len(sizes)} checkpoints verified")
+    noun = "checkpoint" if len(sizes) == 1 else "checkpoints"
+    assert verify(path) == (0, f"OK: {n} entries, {len(sizes)} {noun} verified")
 
 
 def test_the_key_may_be_given_as_a_file(tmp_path: Path) -> None:
     key_file = tmp_path / "key.txt"
     key_file.write_text(verifier_key(KEY) + "\n", "utf-8")
     assert verify(standard(tmp_path), str(key_file))[0] == 0
+    # As `candor audit key > key.txt` writes it: the key, then its fingerprint.
+    key_file.write_text(verifier_key(KEY) + "\nfingerprint: 1a2b 3c4d\n", "utf-8")
+    assert verify(standard(tmp_path), str(key_file))[0] == 0
+
+
+def test_one_checkpoint_is_named_in_the_singular(tmp_path: Path) -> None:
+    path = write_zip(honest_export(make_entries(3), [3], KEY), tmp_path / "export.zip")
+    assert verify(path) == (0, "OK: 3 entries, 1 checkpoint verified")
 
 
 def test_a_missing_key_file_is_unreadable_in_both_verifiers(tmp_path: Path) -> None:
