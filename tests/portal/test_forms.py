@@ -255,28 +255,6 @@ def test_files_together_over_the_limit_give_413(
     nothing_new(before, counts(session_factory, services))
 
 
-def test_reply_files_together_over_the_limit_give_413(
-    make_portal: Callable[..., Flask],
-    session_factory: sessionmaker[Session],
-    services: Services,
-) -> None:
-    """A reply's files count together, as the page says ("in total") and as a new report's
-    do: each of these is under the limit, the two are not."""
-    client = make_portal(max_submission_bytes=1 * MiB).test_client()
-    login_via(client, receipt_of(submit_report_via(client).text))
-    before = counts(session_factory, services)
-    page = client.get("/case")
-    body, content_type = multipart_body(
-        [("csrf_token", csrf_token(page.text)), ("body", "two files")],
-        [("attachments", "a.bin", b"a" * (600 * 1024)),
-         ("attachments", "b.bin", b"b" * (600 * 1024))],
-    )
-    response = client.post("/case/reply", data=body, content_type=content_type)
-    assert response.status_code == 413
-    assert 'id="upload-error"' in response.text
-    nothing_new(before, counts(session_factory, services), reads=True)
-
-
 def test_too_many_files_give_413(
     make_portal: Callable[..., Flask], session_factory: sessionmaker[Session], services: Services
 ) -> None:
@@ -373,18 +351,25 @@ def test_reply_with_only_a_file_is_accepted(
     assert counts(session_factory, services).messages == 1
 
 
-def test_reply_file_over_the_limit_gives_413_and_keeps_nothing(
+@pytest.mark.parametrize("files", [
+    [("big.bin", b"\1" * (MiB + 10))],
+    # Each under the limit, the two together not: they count together, as the page says
+    # ("in total") and as a new report's do.
+    [("a.bin", b"a" * (600 * 1024)), ("b.bin", b"b" * (600 * 1024))],
+], ids=["one file", "two files together"])
+def test_reply_files_over_the_limit_give_413_and_keep_nothing(
     make_portal: Callable[..., Flask],
     session_factory: sessionmaker[Session],
     services: Services,
+    files: list[tuple[str, bytes]],
 ) -> None:
     client = make_portal(max_submission_bytes=1 * MiB).test_client()
     login_via(client, receipt_of(submit_report_via(client).text))
     before = counts(session_factory, services)
     page = client.get("/case")
     body, content_type = multipart_body(
-        [("csrf_token", csrf_token(page.text)), ("body", "with a big file")],
-        [("attachments", "big.bin", b"\1" * (MiB + 10))],
+        [("csrf_token", csrf_token(page.text)), ("body", "with files")],
+        [("attachments", name, data) for name, data in files],
     )
     response = client.post("/case/reply", data=body, content_type=content_type)
     assert response.status_code == 413
