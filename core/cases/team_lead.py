@@ -29,7 +29,7 @@ def active_member(keyring: Keyring, case: Case, reviewer_id: int) -> CaseMember:
 
 
 def set_lead(session: Session, services: Services, actor: Actor, case: Case,
-              new_lead: CaseMember) -> None:
+             new_lead: CaseMember) -> None:
     """Make `new_lead` the lead; the previous lead stays on the team as an investigator."""
     for member in case.members:
         if member.role is MemberRole.LEAD and not member.excluded and member is not new_lead:
@@ -47,10 +47,10 @@ def set_lead(session: Session, services: Services, actor: Actor, case: Case,
 def name_lead_by_operator(session: Session, services: Services, case: Case,
                           reviewer: Reviewer) -> None:
     """The operator names the lead (`candor lead`): of a case whose lead failed its tag
-    (core.cases.lead_tags), or whose lead can no longer act (their account deactivated), so
-    that nobody on the team could take the lead's steps. The new lead is a member on a
-    membership Candor wrote, with an active account. Audited as CASE_LEAD_CHANGED by the
-    system."""
+    (core.cases.lead_tags), or whose lead can no longer act (deactivated, say), so that
+    nobody on the team could take the lead's steps. The new lead is a member on a
+    membership Candor wrote whose account can act (`_can_act`). Audited as
+    CASE_LEAD_CHANGED by the system."""
     lock_case(session, case)
     if case.content_destroyed_on is not None:
         raise Conflict("the case's content was destroyed: there is nothing left to lead")
@@ -60,22 +60,24 @@ def name_lead_by_operator(session: Session, services: Services, case: Case,
                            "approval, or the account was changed outside Candor): name "
                            "another member.", field="reviewer")
     set_lead(session, services, Actor.system(), case,
-              active_member(services.keyring, case, reviewer.id))
+             active_member(services.keyring, case, reviewer.id))
 
 
 def _require_stuck_lead(keyring: Keyring, case: Case) -> None:
     """Conflict unless the team cannot name its lead itself: the lead fails its tag, or no
-    lead's account is active. A working lead hands over on the case page, and a case with no
+    lead's account can act. A working lead hands over on the case page, and a case with no
     lead yet gets one from its team with the scope decision (an operator does not overrule
     either; an unreached case is `candor assign`'s)."""
     if not lead_trusted(keyring, case):
         return
-    leads = [m for m in case.members if m.reviewer_id in case_leads(case.members)]
+    lead_ids = case_leads(case.members)
+    leads = [m for m in case.members if m.reviewer_id in lead_ids]
     if not leads:
         raise Conflict(f"case {case.reference} has no lead yet: any member of its team takes "
                        "the lead's steps, and the team names its lead with the scope decision")
-    if any(_can_act(keyring, m.reviewer) for m in leads):
-        names = ", ".join(m.reviewer.username for m in leads if _can_act(keyring, m.reviewer))
+    acting = [m.reviewer.username for m in leads if _can_act(keyring, m.reviewer)]
+    if acting:
+        names = ", ".join(acting)
         raise Conflict(f"{names} leads case {case.reference} and can hand the lead over on "
                        "the case page: `candor lead` is for a case whose lead cannot")
 

@@ -61,8 +61,8 @@ def restamp_reporter_rows(transaction: Transaction, clock: Clock, *,
     """Rewrite, unchanged, the rows reporters wrote in ended periods (cases, their grants,
     memberships and reporter exclusions, reporter messages, attachments), every sent-form
     row, and the inbox counters, notification marks and statistics months their actions
-    touched. `transaction()` opens one short transaction
-    per batch. Returns the number of rows rewritten."""
+    touched. `transaction()` opens one short transaction per batch. Returns the number of
+    rows rewritten."""
     since, until = ended_reporter_periods(clock)
     lower = date.min if whole_history else since
 

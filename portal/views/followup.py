@@ -215,14 +215,15 @@ def reply() -> ResponseReturnValue:
     day = services().clock.submitter_day()
 
     config = services().config
-    stored_bytes = [0]  # the reply's files together, as a new report's (SubmissionDraft)
+    stored_bytes = 0  # the reply's files together, as a new report's (SubmissionDraft)
 
     def store(_valid: ReplyForm, part: FilePart) -> StoredFile:
         # Held on the request's session: kept only if the message below commits.
+        nonlocal stored_bytes
         stored = store_submitter_file(services(), reporter, part.filename, part.content_type,
                                       part.chunks(), day=day, session=db(),
-                                      limit=config.max_submission_bytes - stored_bytes[0])
-        stored_bytes[0] += stored.plaintext_size
+                                      limit=config.max_submission_bytes - stored_bytes)
+        stored_bytes += stored.plaintext_size
         return stored
 
     post = read_form_with_files(lambda data: ReplyForm(formdata=data), store,
