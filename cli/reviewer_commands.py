@@ -93,14 +93,18 @@ def reviewer_custodian(obj: CliContext, username: str, remove: bool) -> None:
 
 @reviewer.command("approve")
 @click.argument("username")
+@click.option("--code", metavar="DIGITS",
+              help="The twelve-digit enrolment code the account's owner sees once enrolled, "
+                   "read to you by the owner themselves (in person, or on a number you know).")
 @pass_context
-def reviewer_approve(obj: CliContext, username: str) -> None:
+def reviewer_approve(obj: CliContext, username: str, code: str | None) -> None:
     """Approve an account waiting for a second admin (made, or its passphrase reset, in the
     console): the operator's command, for an instance with no other admin to approve it.
-    Audited."""
+    As in the console, only once its owner has enrolled and with the code their screen shows:
+    the admin who made or reset the account saw its one-time passphrase. Audited."""
     with obj.transaction() as session:
-        approve_by_operator(session, obj.services, username)
-    click.echo(f"Approved {username!r}: it may act, and receive reports, once enrolled.")
+        approve_by_operator(session, obj.services, username, code)
+    click.echo(f"Approved {username!r}: it may now use the console in its role.")
 
 
 @reviewer.command("confirm")

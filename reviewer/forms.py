@@ -87,6 +87,14 @@ class ConfirmForm(FlaskForm):
     """A confirm step for something that cannot be undone (only the CSRF token)."""
 
 
+class DecisionForm(FlaskForm):
+    """Approve or refuse a change waiting for a second admin; approving an account takes the
+    enrolment code its owner reads out (core.staff.enrolment_codes)."""
+
+    code = StringField(_l("Enrolment code, as the owner reads it to you"),
+                       validators=[Optional(), Length(max=64)])
+
+
 class LanguageForm(FlaskForm):
     """Switch the console's language."""
 

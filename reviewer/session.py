@@ -22,6 +22,7 @@ from core.models import Reviewer, ReviewerSession, Role
 from core.session_tokens import SessionToken, parse_session_token
 from core.staff import authentication as staff_auth
 from core.staff.authentication import LoadedSession, NextStep
+from core.staff.enrolment_codes import code_for_session
 from reviewer.console import console
 from reviewer.destroyed import DESTROYED_CASE_ROUTES, destroyed_case_page
 from web.database import commit, db
@@ -128,7 +129,10 @@ def _load() -> Any:
         # nothing else until a second admin approves it (core.staff.approvals). Without
         # this, a waiting admin or auditor could act, and an admin who reset a colleague's
         # passphrase and authenticator could act in their name.
-        return render_template("reviewer/awaiting_approval.html"), 403
+        # Its enrolment code is read to the approving admin (core.staff.enrolment_codes).
+        code = code_for_session(console().services.keyring, loaded.reviewer,
+                                loaded.private_key)
+        return render_template("reviewer/awaiting_approval.html", code=code), 403
     return None
 
 

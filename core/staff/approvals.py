@@ -9,6 +9,10 @@ admin approves them.
   names on the form, so one admin renaming two handlers could make a reporter leave out the
   wrong one. (An admin's or auditor's name is shown to no reporter: it changes at once.)
 
+An account (new, or reset) is approved only once its owner has enrolled, with the enrolment
+code their screen shows, read to the approver outside the console (core.staff.enrolment_codes):
+the admin who saw the one-time passphrase cannot enrol in the owner's name unnoticed.
+
 The requester cannot approve their own change, nor can the account a change is about. Until
 approved, an account receives no grant and no routing and cannot approve anything; a routing
 change routes nothing. Each request and decision is audited; a routing change is also told to
@@ -51,6 +55,7 @@ from core.staff.accounts import (
     set_custodian,
 )
 from core.staff.change_tags import change_trusted, tag_change
+from core.staff.enrolment_codes import require_code
 from core.staff.keys import may_hold_case_keys, require_standing, tag_standing
 from core.staff.passphrases import HashedPassphrase
 
@@ -201,8 +206,12 @@ def tampered_changes(session: Session, services: Services) -> set[int]:
 
 
 def decide_change(session: Session, services: Services, actor: Actor, change_id: int, *,
-                  approve: bool) -> StaffChange:
+                  approve: bool, code: str | None = None) -> StaffChange:
     """A second admin approves (the change takes effect now) or refuses a pending change.
+
+    Approving an account (new, or after a reset) takes the enrolment code its owner read to
+    the approver (core.staff.enrolment_codes): EnrolmentNotDone before the owner has enrolled,
+    WrongEnrolmentCode for another code; either leaves the change pending.
 
     An approved change that can no longer apply (its name taken meanwhile, someone in its
     routing gone) is closed as refused, recorded with `lapsed`, rather than left pending for
@@ -213,12 +222,23 @@ def decide_change(session: Session, services: Services, actor: Actor, change_id:
     change = session.get(StaffChange, change_id)
     if change is None:
         raise NotFound("no such change")
+    # Locked, the account first, in the order a reset takes them (core.staff.accounts
+    # .reset_passphrase, then the withdrawal here): a reset committed between the code check
+    # and the approval would otherwise be approved with the code of the keys it removed.
+    if change.kind in (ChangeKind.ACCOUNT, ChangeKind.RESET):
+        session.get(Reviewer, change.reviewer_id, with_for_update={"key_share": True},
+                    populate_existing=True)
+    session.refresh(change, with_for_update=True)
     if change.status is not RequestStatus.PENDING:
         raise Conflict("this change has already been decided")
     if approver.id in (change.requested_by, change.reviewer_id):
         raise AccessDenied("a change is approved by an admin other than its requester and "
                            "the account it concerns")
     lapsed, tampered = False, not change_trusted(services.keyring, change)
+    if approve and not tampered and change.kind in (ChangeKind.ACCOUNT, ChangeKind.RESET):
+        reviewer = session.get(Reviewer, change.reviewer_id)  # locked and read above
+        assert reviewer is not None
+        require_code(services.keyring, reviewer, code)
     if approve and not tampered:
         try:
             with session.begin_nested():  # a change that cannot apply leaves nothing of it
@@ -273,14 +293,20 @@ def reset_with_approval(session: Session, services: Services, actor: Actor, user
     return text
 
 
-def approve_by_operator(session: Session, services: Services, username: str) -> int:
+def approve_by_operator(session: Session, services: Services, username: str,
+                        code: str | None) -> int:
     """The operator's approval of an account waiting for a second admin (`candor reviewer
     approve`: an instance with fewer than three admins has no one else to approve a reset of
-    one of them). Closes its pending account or reset changes; audited. Returns how many."""
+    one of them), with the enrolment code its owner read to them, as a second admin would
+    (require_code). Closes its pending account or reset changes; audited. Returns how many."""
     reviewer = get_reviewer(session, username)
+    # Locked and read afresh, as in decide_change: the code is checked against the keys the
+    # approval applies to.
+    session.refresh(reviewer, with_for_update={"key_share": True})
     if reviewer.approved:
         raise Conflict(f"{username!r} is not waiting for approval")
     require_standing(services.keyring, reviewer)
+    require_code(services.keyring, reviewer, code)
     reviewer.approved = True
     tag_standing(services.keyring, reviewer)
     closed = 0

@@ -33,6 +33,7 @@ from core.staff.authentication import (
     username_bucket,
     verify_totp,
 )
+from core.staff.enrolment_codes import renew_keys_while_waiting
 from core.staff.keys import (
     key_alarm,
     public_key_trusted,
@@ -194,13 +195,20 @@ def finish_login(session: Session, services: Services, attempt: LoginAttempt,
         tag_standing(services.keyring, reviewer)
     if check.new_wrapping is not None:
         reviewer.wrapped_private_key = check.new_wrapping
-    restored = check.private_key is not None and _check_public_key(
-        session, services, reviewer, check.private_key)
+    # Waiting for approval: the key pair is given up, and the owner chooses a passphrase of
+    # their own before their enrolment code is shown (core.staff.enrolment_codes).
+    renewed = renew_keys_while_waiting(reviewer)
+    private_key = None if renewed else check.private_key
+    restored = private_key is not None and _check_public_key(
+        session, services, reviewer, private_key)
     reviewer.failed_logins = 0
     reviewer.locked_until = None
-    token = create_session(session, services, reviewer, check.private_key)
+    token = create_session(session, services, reviewer, private_key)
+    detail: dict[str, bool] = {"totp": step is not None}
+    if renewed:
+        detail["keys_given_up"] = True
     record_event(session, services.clock, AuditAction.LOGIN_SUCCEEDED,
-                 Actor.reviewer(reviewer.id), detail={"totp": step is not None})
+                 Actor.reviewer(reviewer.id), detail=detail)
     return LoginResult(token=token, reviewer_id=reviewer.id, next_step=next_step_of(reviewer),
                        key_restored=restored)
 

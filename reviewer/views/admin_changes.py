@@ -24,9 +24,10 @@ from core.staff.approvals import (
     tampered_changes,
 )
 from core.staff.change_tags import change_trusted
+from core.staff.enrolment_codes import EnrolmentNotDone, WrongEnrolmentCode, code_of
 from core.staff.keys import may_hold_case_keys
 from reviewer.console import console
-from reviewer.forms import ConfirmForm, RoutingForm
+from reviewer.forms import ConfirmForm, DecisionForm, RoutingForm
 from reviewer.session import current, current_actor, reauth_required
 from reviewer.session import role_required as _role_required
 from web.database import attempt, db
@@ -80,12 +81,23 @@ def routing() -> Any:
 def approvals() -> Any:
     """Changes waiting for a second admin (four eyes). A routing change shows the intake it
     would replace; a change written or edited outside Candor is marked and cannot be
-    approved (core.staff.change_tags)."""
+    approved (core.staff.change_tags); an account is approved with the enrolment code its
+    owner reads out, once they have enrolled."""
+    return _approvals_page()
+
+
+def _approvals_page(code_error: tuple[int, str] | None = None, status: int = 200) -> Any:
+    """The approvals page; `code_error` is a change whose approval was refused and why (shown
+    beside its code field)."""
     services = console().services
-    return render_template("reviewer/admin_approvals.html", changes=pending_changes(db()),
+    changes = pending_changes(db())
+    enrolled = {c.id for c in changes if c.kind in (ChangeKind.ACCOUNT, ChangeKind.RESET)
+                and c.reviewer is not None and code_of(services.keyring, c.reviewer) is not None}
+    return render_template("reviewer/admin_approvals.html", changes=changes,
                            me=current().reviewer.id, reviewers=_by_id(), categories=_categories(),
                            intake_of=intake_of, routes=read_routes(db(), services.keyring),
-                           tampered=tampered_changes(db(), services))
+                           tampered=tampered_changes(db(), services), enrolled=enrolled,
+                           code_error=code_error, form=DecisionForm(formdata=None)), status
 
 
 def _by_id() -> dict[int, Any]:
@@ -113,13 +125,23 @@ def decide(change_id: int, decision: str) -> Any:
         abort(404)
     if not staff_auth.reauth_fresh(console().services, current()):
         return _reauth_then(url_for("changes.approvals"))
-    form = ConfirmForm()
+    form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
     try:
         with attempt():
             change = decide_change(db(), console().services, current_actor(), change_id,
-                                   approve=decision == "approve")
+                                   approve=decision == "approve", code=form.code.data)
+    except EnrolmentNotDone:
+        return _approvals_page((change_id, _(
+            "The owner has not completed enrolment yet: approve once they have logged in with "
+            "the one-time passphrase and chosen their own.")), 409)
+    except WrongEnrolmentCode:
+        # 403, so that the access log records the attempt (reviewer.refusals), never the code.
+        return _approvals_page((change_id, _(
+            "This is not the code on the owner's screen: nothing was approved. Ask the owner to "
+            "read it to you again. If they have no code, someone else completed enrolment in "
+            "their name: refuse the change and tell your security team.")), 403)
     except AccessDenied:
         flash(_("A change is approved by an administrator other than the one who asked for "
                 "it and the account it concerns."))

@@ -173,7 +173,8 @@ def change_passphrase() -> Any:
     for field in (form.current, form.new, form.confirm):
         field.data = ""
     return render_template("reviewer/change_passphrase.html", form=form, error=error,
-                           forced=auth.reviewer.must_change_passphrase), form_page_status()
+                           forced=auth.reviewer.must_change_passphrase,
+                           waiting=not auth.reviewer.approved), form_page_status()
 
 
 def _change_own_passphrase(current_text: str, new_text: str) -> PassphraseChangeResult:

@@ -83,3 +83,21 @@ def empty_target(backend: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     (tmp_path / "db2").mkdir()
     with fresh_database(backend, tmp_path / "db2", with_schema=False) as url:
         yield {"CANDOR_DATA_DIR": str(tmp_path / "restored"), "CANDOR_DATABASE_URL": url}
+
+
+def enrolment_code(env: dict[str, str], username: str) -> str:
+    """The code an enrolled account's owner sees while waiting for approval."""
+    from core.config import load_config
+    from core.db import make_engine, make_session_factory
+    from core.services import build_services
+    from core.staff.accounts import get_reviewer
+    from core.staff.enrolment_codes import code_of
+
+    config = load_config(env)
+    services = build_services(config)
+    engine = make_engine(config.database_url)
+    with make_session_factory(engine)() as session:
+        code = code_of(services.keyring, get_reviewer(session, username))
+    engine.dispose()
+    assert code is not None
+    return code

@@ -22,7 +22,7 @@ from core.services import build_services
 from core.staff.accounts import get_reviewer, totp_secret
 from core.staff.authentication import confirm_totp
 from core.staff.passphrase_change import change_passphrase
-from tests.cli.conftest import PASSPHRASE, run
+from tests.cli.conftest import PASSPHRASE, enrol, enrolment_code, run
 
 
 def test_help_needs_no_instance() -> None:
@@ -249,7 +249,12 @@ def test_the_operator_approves_and_confirms_accounts(env: dict[str, str]) -> Non
     assert ("Changed outside Candor: approved yes -> no; identity custodian no -> yes."
             in refused.output)
     assert run(env, "reviewer", "confirm", "kim", "--yes").exit_code == 0
-    approved = run(env, "reviewer", "approve", "kim")
+    early = run(env, "reviewer", "approve", "kim", "--code", "1234 5678 9012")
+    assert early.exit_code == 1 and "has not completed enrolment yet" in early.output
+    enrol(env, "kim", PASSPHRASE)
+    uncoded = run(env, "reviewer", "approve", "kim")  # the owner's code, as in the console
+    assert uncoded.exit_code == 1 and "enrolment code is missing" in uncoded.output
+    approved = run(env, "reviewer", "approve", "kim", "--code", enrolment_code(env, "kim"))
     assert approved.exit_code == 0 and "Approved 'kim'" in approved.output, approved.output
     again = run(env, "reviewer", "confirm", "kim", "--yes")
     assert again.exit_code == 1 and "nothing to confirm" in again.output

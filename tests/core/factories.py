@@ -193,6 +193,20 @@ def reset_and_reenrol(
     return ReviewerHandle(handle.id, handle.username, own, unwrap_private_key(wrapped, own))
 
 
+def enrolment_code_of(session_factory: sessionmaker[Session], services: Services,
+                      reviewer_id: int) -> str:
+    """The code the enrolled account's owner sees on their screen (awaiting approval), which
+    they read to the admin who approves them."""
+    from core.staff.enrolment_codes import code_of
+
+    with session_factory() as s:
+        row = s.get(Reviewer, reviewer_id)
+        assert row is not None
+        code = code_of(services.keyring, row)
+    assert code is not None, "the account has not completed enrolment"
+    return code
+
+
 def next_stages(session: Session, case: Case) -> list[CaseStatus]:
     """The stages `case` may legally move to now (core.cases.transitions), sorted."""
     before = (stage_before_request(session, case.id)

@@ -10,12 +10,19 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
 from core.cases.content import Identity, ReportContent
 from core.models import Category, Reviewer, Role
-from tests.core.factories import add_reviewer, seed_categories, submit
+from tests.core.factories import (
+    ReviewerHandle,
+    add_reviewer,
+    seed_categories,
+    strong_passphrase,
+    submit,
+)
 from tests.e2e.console_login import console_login
 from tests.e2e.test_console_browser import ARGS, ARTIFACTS, CHROMIUM
 
@@ -38,6 +45,34 @@ def console_url(config, services):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     app.extensions["candor.database"].engine.dispose()
+
+
+def _enrol_in_browser(browser, console_url: str, session_factory, services, lang: str,
+                      username: str, one_time: str, shot: str) -> str:
+    """The owner's first login: the authenticator from the key on the page, their own
+    passphrase; returns the enrolment code their waiting page shows."""
+    with session_factory() as s:
+        account_id = s.execute(select(Reviewer.id).where(
+            Reviewer.username == username)).scalar_one()
+    handle = ReviewerHandle(account_id, username, one_time, b"")
+    context, page = console_login(browser, console_url, session_factory, services, handle,
+                                  lang)
+    page.wait_for_selector("#totp-secret")
+    secret = page.inner_text("#totp-secret").replace(" ", "")
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("#enrol-submit")
+    page.wait_for_selector("#passphrase-form")
+    own = strong_passphrase("newbie")
+    page.fill("#current", one_time)
+    page.fill("#new", own)
+    page.fill("#confirm", own)
+    page.click("#passphrase-submit")
+    page.wait_for_selector("#enrolment-code")
+    page.screenshot(path=str(ARTIFACTS / f"{shot}-00-enrolment-code.png"), full_page=True)
+    code = page.inner_text("#enrolment-code").strip()
+    assert re.fullmatch(r"\d{4} \d{4} \d{4}", code), code
+    context.close()
+    return code
 
 
 @pytest.mark.e2e
@@ -65,6 +100,7 @@ def test_four_eyes_and_the_identity_request_in_a_browser(console_url, session_fa
         page.fill("#display_name", "New Colleague")
         page.click("#new-reviewer-submit")
         page.wait_for_selector("#awaiting-approval")
+        one_time = page.inner_text("#one-time-passphrase").strip()
         page.goto(console_url + "/admin/routing")
         page.check(f"#routing-it_fault input[value='{mel.id}']")
         page.click("#routing-it_fault button[type=submit]")
@@ -73,9 +109,14 @@ def test_four_eyes_and_the_identity_request_in_a_browser(console_url, session_fa
         assert APPROVALS_TITLE[lang] in page.inner_text("h1")
         assert page.locator("button[id^=approve-]").count() == 0  # not their own requests
         first.close()
-        # The second admin approves both.
+        # The new colleague enrols with the one-time passphrase, and their page shows the
+        # enrolment code they read to the second admin.
+        code = _enrol_in_browser(browser, console_url, session_factory, services, lang,
+                                 "newbie", one_time, shot)
+        # The second admin approves both, the account with the code the owner read out.
         second, page = console_login(browser, console_url, session_factory, services, ben, lang)
         page.goto(console_url + "/admin/approvals")
+        page.fill("input[id^=code-]", code)
         page.screenshot(path=str(ARTIFACTS / f"{shot}-01-approvals.png"), full_page=True)
         while page.locator("button[id^=approve-]").count():
             page.locator("button[id^=approve-]").first.click()

@@ -5,6 +5,7 @@ no account, a waiting auditor reads no access log, a waiting case handler record
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from sqlalchemy import func, select
 from core.db import transaction
 from core.models import AuditEvent, Reviewer, Role
 from core.staff.keys import tag_standing
+from crypto.reviewer_keys import unwrap_private_key
+from tests.core.factories import ReviewerHandle
 from tests.reviewer.conftest import login_client, new_account
 from tests.reviewer.test_auth import csrf
 
@@ -63,16 +66,17 @@ def test_a_waiting_admin_changes_no_account(app: Any, session_factory: Any,
     assert client.post("/logout", data={"csrf_token": token}).status_code in (302, 303)
 
 
-def test_the_approver_of_a_reset_is_told_whether_someone_used_it(
+def test_the_approver_of_a_reset_is_told_whether_the_owner_has_enrolled(
         app: Any, session_factory: Any, services: Any) -> None:
     """The admin who reset a passphrase saw the one-time passphrase (and may have reset the
-    authenticator alone): the second admin is told whether someone has logged in with it
-    since, and to hear from the owner, outside the console, before approving."""
+    authenticator alone): the second admin can approve only once someone has enrolled with
+    it, and is told to hear the enrolment code from the owner, outside the console. The
+    owner's waiting page shows that code, the one that approves."""
     from core.audit.log import Actor
     from core.staff.approvals import reset_with_approval
     from core.staff.passphrase_change import change_passphrase
     from core.staff.passphrases import prepare_passphrase
-    from tests.core.factories import strong_passphrase
+    from tests.core.factories import enrolment_code_of, strong_passphrase
 
     ada = new_account(session_factory, services, "ada", Role.ADMIN)
     ben = new_account(session_factory, services, "ben", Role.ADMIN)
@@ -83,10 +87,20 @@ def test_the_approver_of_a_reset_is_told_whether_someone_used_it(
                             prepare_passphrase(one_time, services.config.kdf))
     approver = login_client(app, session_factory, services, ben)
     page = approver.get("/admin/approvals").get_data(as_text=True)
-    assert "Nobody has logged in with the one-time passphrase yet" in page
+    assert "The owner has not completed enrolment yet" in page
+    assert 'id="approve-' not in page
+    chosen = strong_passphrase("chosen")
     with transaction(session_factory) as s:  # whoever holds it chooses a passphrase
-        change_passphrase(s, services, s.get(Reviewer, ivy.id), one_time,
-                          strong_passphrase("chosen"))
+        change_passphrase(s, services, s.get(Reviewer, ivy.id), one_time, chosen)
     page = approver.get("/admin/approvals").get_data(as_text=True)
-    assert "Someone has since logged in with the one-time passphrase" in page
+    assert "The owner has completed enrolment" in page and 'id="approve-' in page
     assert "not through this console" in page
+    with session_factory() as s:
+        key = unwrap_private_key(s.get(Reviewer, ivy.id).wrapped_private_key, chosen)
+    owner = login_client(app, session_factory, services,
+                         ReviewerHandle(ivy.id, "ivy", chosen, key))
+    waiting = owner.get("/cases")
+    assert waiting.status_code == 403
+    shown = re.search(r'id="enrolment-code">([0-9 ]+)<', waiting.get_data(as_text=True))
+    assert shown is not None
+    assert shown.group(1) == enrolment_code_of(session_factory, services, ivy.id)

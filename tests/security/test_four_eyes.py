@@ -36,11 +36,13 @@ from core.staff.approvals import (
     reset_with_approval,
 )
 from core.staff.authentication import confirm_totp
+from core.staff.enrolment_codes import EnrolmentNotDone, WrongEnrolmentCode
 from core.staff.passphrase_change import change_passphrase
 from core.staff.passphrases import prepare_passphrase
 from tests.core.factories import (
     add_reviewer,
     audit_actions,
+    enrolment_code_of,
     seed_categories,
     strong_passphrase,
     submit,
@@ -98,7 +100,8 @@ def test_a_routing_change_grants_nothing_until_a_second_admin_approves(session_f
         with pytest.raises(AccessDenied):  # not by the admin who asked
             decide_change(s, services, Actor.reviewer(ada.id), account.id, approve=True)
     with transaction(session_factory) as s:
-        decide_change(s, services, Actor.reviewer(ben.id), account.id, approve=True)
+        decide_change(s, services, Actor.reviewer(ben.id), account.id, approve=True,
+                      code=enrolment_code_of(session_factory, services, puppet))
     with transaction(session_factory) as s:
         change = request_intake(s, services, Actor.reviewer(ada.id), "it_fault", ["mallory"])
         change_id = change.id
@@ -213,10 +216,50 @@ def test_a_reset_by_one_admin_waits_for_another(session_factory, services, admin
     assert _grants_of(session_factory, first.case_id, ivy.id) == []
     with pytest.raises(AccessDenied), transaction(session_factory) as s:
         decide_change(s, services, Actor.reviewer(ada.id), waiting.id, approve=True)
+    # The second admin asks ivy for the code on her screen: she has none (the admin enrolled
+    # in her name), so nothing they can type approves the account.
+    code = enrolment_code_of(session_factory, services, ivy.id)
+    for typed in (None, "", _another_code(code)):
+        with pytest.raises(WrongEnrolmentCode), transaction(session_factory) as s:
+            decide_change(s, services, Actor.reviewer(ben.id), waiting.id, approve=True,
+                          code=typed)
+    with session_factory() as s:
+        assert s.get(StaffChange, waiting.id).status is RequestStatus.PENDING
+        assert not s.get(Reviewer, ivy.id).approved
+    assert _grants_of(session_factory, submit(session_factory, services).case_id, ivy.id) == []
+    # Only the code of the key pair enrolled (what its enroller's screen shows) approves it:
+    # here the admin's, read to a second admin who did not ask ivy herself.
     with transaction(session_factory) as s:
-        decide_change(s, services, Actor.reviewer(ben.id), waiting.id, approve=True)
+        decide_change(s, services, Actor.reviewer(ben.id), waiting.id, approve=True,
+                      code=code.replace(" ", "-"))
     second = submit(session_factory, services)
     assert _grants_of(session_factory, second.case_id, ivy.id)  # with both admins' consent
+
+
+def _another_code(code: str) -> str:
+    """A well-formed code (its check digit right) other than `code`."""
+    from crypto.damm import damm_check_digit
+
+    payload = code.replace(" ", "")[:-1]
+    other = f"{(int(payload) + 1) % 10 ** len(payload):0{len(payload)}d}"
+    return other + damm_check_digit(other)
+
+
+def test_an_account_is_approved_only_once_its_owner_has_enrolled(session_factory, services,
+                                                                 admins):
+    """Before enrolment there is no code: approving refuses, and the change stays pending."""
+    ada, ben = admins
+    with transaction(session_factory) as s:
+        created = request_account(s, services, Actor.reviewer(ada.id), username="kai",
+                                  role=Role.REVIEWER, passphrase=strong_passphrase("one"))
+        (waiting,) = pending_changes(s)
+    with pytest.raises(EnrolmentNotDone), transaction(session_factory) as s:
+        decide_change(s, services, Actor.reviewer(ben.id), waiting.id, approve=True,
+                      code="0000 0000 0000")
+    with transaction(session_factory) as s:  # a refusal needs no code
+        decide_change(s, services, Actor.reviewer(ben.id), waiting.id, approve=False)
+        assert s.get(StaffChange, waiting.id).status is RequestStatus.REFUSED
+        assert not s.get(Reviewer, created.reviewer.id).approved
 
 
 def test_an_admin_resetting_their_own_passphrase_waits_for_nobody(session_factory, services,
@@ -239,17 +282,42 @@ def test_a_reset_withdraws_what_was_waiting_for_the_account(session_factory, ser
                                 role=Role.REVIEWER, passphrase=strong_passphrase("one"))
         carol_id = carol.reviewer.id
     for who, other in ((ada, ben), (ben, ada)):  # a reset of a reset too
+        one_time = strong_passphrase(who.username)
         with transaction(session_factory) as s:
             reset_with_approval(s, services, Actor.reviewer(who.id), "carol",
-                                prepare_passphrase(strong_passphrase(who.username),
-                                                   services.config.kdf))
+                                prepare_passphrase(one_time, services.config.kdf))
             (waiting,) = pending_changes(s)
             assert (waiting.kind, waiting.requested_by) == (ChangeKind.RESET, who.id)
         with pytest.raises(AccessDenied), transaction(session_factory) as s:
             decide_change(s, services, Actor.reviewer(who.id), waiting.id, approve=True)
+    with transaction(session_factory) as s:  # carol enrols with the last one-time passphrase
+        row = s.get(Reviewer, carol_id)
+        assert confirm_totp(s, services, row, pyotp.TOTP(carol.totp_secret).now())
+        change_passphrase(s, services, row, one_time, strong_passphrase("carol"))
     with transaction(session_factory) as s:
-        decide_change(s, services, Actor.reviewer(other.id), waiting.id, approve=True)
+        decide_change(s, services, Actor.reviewer(other.id), waiting.id, approve=True,
+                      code=enrolment_code_of(session_factory, services, carol_id))
         assert s.get(Reviewer, carol_id).approved
         assert [c.status for c in s.execute(select(StaffChange).where(
             StaffChange.reviewer_id == carol_id).order_by(StaffChange.id)).scalars()] == [
             RequestStatus.WITHDRAWN, RequestStatus.WITHDRAWN, RequestStatus.APPROVED]
+
+
+def test_a_public_key_written_into_a_waiting_account_gives_no_code(session_factory, services,
+                                                                   admins):
+    """A database writer who puts their own public key on an enrolled account waiting for
+    approval cannot have it approved: the code is only ever derived from a key Candor vouches
+    for, so the owner's code no longer approves, and no other code does."""
+    from crypto.keys import generate_keypair
+
+    ada, ben = admins
+    puppet = _sock_puppet(session_factory, services, ada)
+    code = enrolment_code_of(session_factory, services, puppet)
+    with transaction(session_factory) as s:
+        s.get(Reviewer, puppet).public_key = generate_keypair().public_key
+        (waiting,) = pending_changes(s)
+    with pytest.raises(EnrolmentNotDone), transaction(session_factory) as s:
+        decide_change(s, services, Actor.reviewer(ben.id), waiting.id, approve=True,
+                      code=code)
+    with session_factory() as s:
+        assert not s.get(Reviewer, puppet).approved

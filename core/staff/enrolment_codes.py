@@ -1,0 +1,83 @@
+"""The enrolment code that a second admin must hear from an account's owner before approving
+the account (made, or its passphrase reset, in the console: core.staff.approvals).
+
+The admin who made or reset an account saw its one-time passphrase and could also reset its
+authenticator, so they alone could complete enrolment in the owner's name. The code is derived
+from the key pair made at enrolment (crypto.enrolment_code) and shown only in the session that
+holds that key pair: the owner reads it to the approving admin outside the console, and an
+owner who could not log in has no code to read.
+
+An admin who enrolled in the owner's name could instead hand the owner their own passphrase
+as if it were the one-time one. So a waiting account that logs in with a key pair gives it up
+(`renew_keys_while_waiting`): the owner must choose a passphrase of their own, which makes a
+new key pair and a new code. A waiting account holds nothing sealed to it, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+from core.errors import Conflict, InvalidInput
+from core.keyring import Keyring
+from core.models import Reviewer
+from core.staff.keys import enrolled, public_key_trusted
+from crypto.enrolment_code import codes_match, enrolment_code
+from crypto.recovery import public_key_of
+
+__all__ = ["EnrolmentNotDone", "WrongEnrolmentCode", "code_of", "code_for_session",
+           "renew_keys_while_waiting", "require_code"]
+
+
+class EnrolmentNotDone(Conflict):
+    """The account has no enrolled key pair that Candor vouches for: there is no code yet."""
+
+
+class WrongEnrolmentCode(InvalidInput):
+    """The code typed is not the one the account's owner was shown."""
+
+    def __init__(self) -> None:
+        super().__init__("the enrolment code is missing, or not the one shown to the "
+                         "account's owner", field="code")
+
+
+def code_of(keyring: Keyring, reviewer: Reviewer) -> str | None:
+    """The account's enrolment code, or None until its owner has enrolled: authenticator
+    confirmed and a key pair made, whose public key carries Candor's tag (a key a database
+    writer put there gives no code)."""
+    if not enrolled(reviewer) or not public_key_trusted(keyring, reviewer):
+        return None
+    assert reviewer.public_key is not None  # enrolled() checked it
+    return enrolment_code(reviewer.id, reviewer.public_key)
+
+
+def code_for_session(keyring: Keyring, reviewer: Reviewer,
+                     private_key: bytes | None) -> str | None:
+    """The code to show in a session: only one whose private key is the enrolled key pair's
+    (the session that made it), never one opened before the keys changed."""
+    code = code_of(keyring, reviewer)
+    if code is None or private_key is None or public_key_of(private_key) != reviewer.public_key:
+        return None
+    return code
+
+
+def renew_keys_while_waiting(reviewer: Reviewer) -> bool:
+    """At login: an account waiting for approval gives up its key pair, so that its owner
+    must choose their own passphrase (making a new key pair and code) before a code is shown.
+    Whoever enrolled before, and knows the passphrase, loses it with the key. Whether the
+    keys were given up (the caller audits it with the login)."""
+    if reviewer.approved or reviewer.wrapped_private_key is None:
+        return False
+    reviewer.public_key = None
+    reviewer.public_key_tag = None
+    reviewer.wrapped_private_key = None
+    return True
+
+
+def require_code(keyring: Keyring, reviewer: Reviewer, typed: str | None) -> None:
+    """EnrolmentNotDone before the owner has enrolled; WrongEnrolmentCode unless `typed` is
+    their code (spaces, hyphens and full-width digits allowed)."""
+    expected = code_of(keyring, reviewer)
+    if expected is None:
+        raise EnrolmentNotDone(f"{reviewer.username!r} has not completed enrolment yet: it "
+                               "can be approved once its owner has logged in and chosen a "
+                               "passphrase")
+    if not codes_match(expected, typed or ""):
+        raise WrongEnrolmentCode()
