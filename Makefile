@@ -33,6 +33,15 @@ extract: $(STAMP)
 	  $(BIN)/pybabel -q update --no-wrap --ignore-obsolete --no-fuzzy-matching \
 	    -i $$app/translations/messages.pot -d $$app/translations || exit 1; \
 	done
+	@# A catalog whose only change is its POT-Creation-Date is put back as it was, so that a
+	@# run that changes no message leaves the working tree clean (in a git checkout only).
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  for file in $$(git diff --name-only -- '*/translations/*.pot' '*/translations/*.po'); do \
+	    if git diff --quiet -I'^"POT-Creation-Date: ' -- "$$file"; then \
+	      git checkout -q -- "$$file"; \
+	    fi; \
+	  done; \
+	fi
 
 demo: $(STAMP) catalogs
 	$(BIN)/candor demo
