@@ -78,6 +78,7 @@ from core.models import (
     RequestStatus,
 )
 from core.services import Services
+from core.statistics.staleness import UNCHANGED
 
 
 @dataclass(frozen=True)
@@ -128,17 +129,22 @@ def destroy_case_content(session: Session, services: Services, case_id: int, act
     counts["files"] = _count(session.execute(
         delete(Attachment).where(Attachment.case_id == case.id)))
     actions = select(CorrectiveAction.id).where(CorrectiveAction.case_id == case.id)
+    # The bulk statements on tables statistics read are marked UNCHANGED: they change no
+    # clear column, and the case row's own change below marks its month (without the mark,
+    # every month would be counted again: core.statistics.staleness).
     counts["action_updates"] = _count(session.execute(
-        delete(ActionUpdate).where(ActionUpdate.action_id.in_(actions))))
+        delete(ActionUpdate).where(ActionUpdate.action_id.in_(actions))
+        .execution_options(**UNCHANGED)))
     counts["messages"] = _count(session.execute(
         delete(Message).where(Message.case_id == case.id)))
     counts["evidence"] = _count(session.execute(
         delete(EvidenceEntry).where(EvidenceEntry.case_id == case.id)))
     counts["decisions"] = _count(session.execute(
-        update(Decision).where(Decision.case_id == case.id).values(ciphertext=b"")))
+        update(Decision).where(Decision.case_id == case.id).values(ciphertext=b"")
+        .execution_options(**UNCHANGED)))
     counts["actions"] = _count(session.execute(
         update(CorrectiveAction).where(CorrectiveAction.case_id == case.id)
-        .values(ciphertext=b"")))
+        .values(ciphertext=b"").execution_options(**UNCHANGED)))
     requests = select(IdentityRequest.id).where(IdentityRequest.case_id == case.id)
     session.execute(delete(IdentityRequestSeal).where(
         IdentityRequestSeal.request_id.in_(requests)))

@@ -28,6 +28,7 @@ from core.db import hold_run_lock
 from core.models import AuditEvent, Category, Reviewer, Role
 from core.operations.notifications import mail_body, send_mail
 from core.services import Services
+from core.staff.keys import standing_trusted
 from core.statistics.alerts import Alert, last_complete_month, recent_alerts
 from core.statistics.periods import month_of
 
@@ -66,10 +67,14 @@ def send_early_warnings(session: Session, services: Services, today: date) -> in
         return 0
     names = {code: name for code, name in session.execute(
         select(Category.code, Category.name_en))}
-    admins = session.execute(select(Reviewer.email).where(
-        Reviewer.role == Role.ADMIN, Reviewer.active.is_(True),
+    # Only admins the console would let in: approved, and as Candor last set them (an admin
+    # waiting for a second admin, or one whose record was written to, gets no figures).
+    admins = session.execute(select(Reviewer).where(
+        Reviewer.role == Role.ADMIN, Reviewer.active.is_(True), Reviewer.approved.is_(True),
         Reviewer.email.is_not(None))).scalars()
-    sent = send_mail(services, [a for a in admins if a], SUBJECT,
+    addresses = [a.email for a in admins
+                 if a.email and standing_trusted(services.keyring, a)]
+    sent = send_mail(services, addresses, SUBJECT,
                      mail_body(services, digest_text(alerts, names)))
     if sent:
         record_event(session, services.clock, AuditAction.WARNING_DIGEST_SENT, Actor.system(),

@@ -1,6 +1,6 @@
 """The dashboard's figures as CSV: one table per block, separated by a blank line.
 
-Only `Cell.shown` is written, so hidden figures stay hidden ("<3", "x", "n<3"); a view of
+Only `Cell.shown` is written, so hidden figures stay hidden ("<3", "x", "n<3", "n<10"); a view of
 fewer than 3 cases exports its heading and total only. Every field that a spreadsheet would
 read as a formula (starting with =, +, -, @, a tab or a carriage return) is prefixed with an
 apostrophe. The text is meant to be served as UTF-8 (`figures_csv_bytes` adds the byte-order

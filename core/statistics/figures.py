@@ -63,7 +63,10 @@ from core.statistics.month_cells import (
 )
 from core.statistics.periods import Period, months_in
 from core.statistics.suppression import (
+    HIDDEN,
+    MIN_CASES_P90,
     MIN_COUNT,
+    TOO_FEW_P90,
     Cell,
     Grid,
     Table,
@@ -73,6 +76,7 @@ from core.statistics.suppression import (
     suppress_counts,
     suppress_grid,
     suppress_partition,
+    suppress_partitions,
 )
 
 #: Row keys besides the enum values and category codes (none of them can be a category code).
@@ -88,7 +92,9 @@ __all__ = ["ACTION_ROWS", "DEADLINE_ROWS", "DONE_LATE", "DONE_ON_TIME", "LATE", 
 @dataclass(frozen=True, slots=True)
 class Durations:
     """Whole days from receipt to an event, over the cases that reached it: the median and
-    the 90th percentile (nearest rank), "n<3" over fewer than 3 cases."""
+    the 90th percentile (nearest rank), "n<3" over fewer than 3 cases ("n<10" for the 90th
+    percentile over fewer than 10), "x" both when the deadline's on-time or late count is
+    hidden."""
 
     median: Cell
     p90: Cell
@@ -166,10 +172,18 @@ def percentile(histogram: Counter[int], percent: int) -> int | None:
     raise AssertionError("unreachable")
 
 
-def _durations(histogram: Counter[int]) -> Durations:
+def _durations(histogram: Counter[int], parts: Sequence[Cell]) -> Durations:
+    """Median and 90th percentile of the days in `histogram`; both "x" when one of `parts`
+    (the on-time and late counts the days are of) is hidden: a deadline splits the days, so
+    where the percentiles fall would tell a hidden "<3" (second reader: the 90th percentile
+    was 2 days with one late case and 9 with two). The 90th percentile needs
+    MIN_CASES_P90 cases: below, it is one case's own figure, the slowest."""
     n = sum(histogram.values())
-    return Durations(statistic_cell(percentile(histogram, 50), n),
-                     statistic_cell(percentile(histogram, 90), n))
+    if n >= MIN_COUNT and any(part.suppressed for part in parts):
+        return Durations(Cell(None, HIDDEN), Cell(None, HIDDEN))
+    p90 = (statistic_cell(percentile(histogram, 90), n) if n >= MIN_CASES_P90
+           else Cell(None, TOO_FEW_P90))
+    return Durations(statistic_cell(percentile(histogram, 50), n), p90)
 
 
 def _deadline_block(cells: Mapping[str, Counter[str]], name: str,
@@ -185,7 +199,7 @@ def _deadline_block(cells: Mapping[str, Counter[str]], name: str,
     missed_or_met = counts[ON_TIME] + counts[LATE] + counts[OVERDUE]
     share = share_cell(counts[ON_TIME], missed_or_met,
                        [table[ON_TIME], table[LATE], table[OVERDUE]])
-    return Deadline(table, share), _durations(histogram)
+    return Deadline(table, share), _durations(histogram, [table[ON_TIME], table[LATE]])
 
 
 def _actions(cells: Mapping[str, Counter[str]], today: date) -> tuple[Table, Cell]:
@@ -248,11 +262,13 @@ def dashboard_figures(session: Session, period: Period, *, category_code: str | 
 
     findings, causes = _measure(cells, "finding"), _measure(cells, "cause")
     sanctions, recognitions = _measure(cells, "sanction"), _measure(cells, "recognition")
-    by_finding = suppress_partition([(key, findings[key])
-                                     for key in [*(f.value for f in Finding), NO_DECISION]])
-    by_root_cause = suppress_partition([(key, causes[key]) for key in
-                                        [*(c.value for c in RootCause), UNSPECIFIED,
-                                         NO_DECISION]])
+    # One "no decision yet" figure in both: suppressed apart, one table's figure could give
+    # back a count the other hides.
+    by_finding, by_root_cause = suppress_partitions(
+        [[(key, findings[key]) for key in [*(f.value for f in Finding), NO_DECISION]],
+         [(key, causes[key]) for key in [*(c.value for c in RootCause), UNSPECIFIED,
+                                         NO_DECISION]]],
+        shared={NO_DECISION})
     by_sanction = suppress_counts([(k.value, sanctions[k.value]) for k in SanctionType])
     by_recognition = suppress_counts([(k.value, recognitions[k.value])
                                       for k in RecognitionType])

@@ -7,7 +7,8 @@ Every figure leaves this module as a `Cell`, whose `value` is None when it is hi
 * ``"<3"``: a count of 1 or 2 (primary suppression).
 * ``"x"``: a figure hidden so that a ``"<3"`` cannot be worked out from the others
   (complementary suppression), or a share hidden because one of its counts is hidden.
-* ``"n<3"``: a median, percentile or share over fewer than 3 cases.
+* ``"n<3"``: a median, percentile or share over fewer than 3 cases; ``"n<10"``: a 90th
+  percentile over fewer than 10 (it would be the slowest case's own figure).
 
 Complementary suppression. A table whose cells add up to a shown total would give a hidden
 cell away by subtraction. Each such sum is checked as an equation, cells minus total = 0,
@@ -21,6 +22,10 @@ grid's rows, columns and margins are protected together. A figure in a sum whose
 shown as 0 is 0 for anyone: the checks count it as known, and it is shown as "0" (a
 category without cases read "x x x 0" when its months were withheld for other rows).
 
+Partitions of the same cases that share a row (the "no decision yet" of findings and of root
+causes) are suppressed together, the shared row being one figure (`suppress_partitions`), and
+with the equation the two give together: what is left of each adds up to the same.
+
 What it does not do: each sum is checked on its own, not all equations of a table at once
 (the usual practice), and it cannot stop differencing *across* views: the total of a year
 minus the totals of eleven monthly views gives the twelfth month, whatever each view hides.
@@ -29,8 +34,9 @@ The dashboard's filters make such sums possible for anyone with access to it.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -39,6 +45,9 @@ MIN_COUNT = 3
 SMALL = f"<{MIN_COUNT}"
 HIDDEN = "x"
 TOO_FEW = f"n<{MIN_COUNT}"
+#: A 90th percentile over fewer cases than this is one case's own figure (the slowest).
+MIN_CASES_P90 = 10
+TOO_FEW_P90 = f"n<{MIN_CASES_P90}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +158,9 @@ class _Sums:
         self.states: list[_State] = []
         self.fixed: list[bool] = []
         self.lines: list[tuple[list[int], int]] = []
+        #: Equations derived from two lines with the same total and some cells in common:
+        #: what is left of each adds up to the same (sum(left) = sum(right)).
+        self.equations: list[tuple[list[int], list[int]]] = []
 
     def add(self, value: int, *, fixed: bool = False) -> int:
         """A figure (`fixed`: never hidden by complementary suppression); its index."""
@@ -178,21 +190,53 @@ class _Sums:
 
     def _pins(self, cells: list[int], total: int) -> bool:
         """Whether the equation sum(cells) = total leaves a hidden figure one possible value."""
-        bounds = {i: self._bounds(i) for i in [*cells, total]}
-        for i in [*cells, total]:
-            if self.states[i] is _State.SHOWN or self._known_zero(i):
-                continue  # a known 0 gives nothing away
-            low, high = bounds[i]
-            if i == total:
-                low = max(low, sum(bounds[j][0] for j in cells))
-                high = min(high, sum(bounds[j][1] for j in cells))
-            else:
-                others = [j for j in cells if j != i]
-                low = max(low, bounds[total][0] - sum(bounds[j][1] for j in others))
-                high = min(high, bounds[total][1] - sum(bounds[j][0] for j in others))
-            if high < math.inf and math.ceil(low) >= math.floor(high):
-                return True
+        return self._pins_equation(cells, [total])
+
+    def _pins_equation(self, left: list[int], right: list[int]) -> bool:
+        """Whether sum(left) = sum(right) leaves a hidden figure one possible value. (Lower
+        bounds are finite, so no bound is inf - inf.)"""
+        bounds = {i: self._bounds(i) for i in [*left, *right]}
+        for side, other in ((left, right), (right, left)):
+            for i in side:
+                if self.states[i] is _State.SHOWN or self._known_zero(i):
+                    continue  # a known 0 gives nothing away
+                low, high = bounds[i]
+                same = [j for j in side if j != i]
+                low = max(low, sum(bounds[j][0] for j in other)
+                          - sum(bounds[j][1] for j in same))
+                high = min(high, sum(bounds[j][1] for j in other)
+                           - sum(bounds[j][0] for j in same))
+                if high < math.inf and math.ceil(low) >= math.floor(high):
+                    return True
         return False
+
+    def _derive_equations(self) -> None:
+        """Two lines with the same total that share cells (partitions sharing a row): the
+        rest of one adds up to the rest of the other, an equation neither shows alone."""
+        by_total: dict[int, list[list[int]]] = {}
+        for cells, total in self.lines:
+            by_total.setdefault(total, []).append(cells)
+        for groups in by_total.values():
+            for a, b in itertools.combinations(groups, 2):
+                common = set(a) & set(b)
+                if common:
+                    self.equations.append(([i for i in a if i not in common],
+                                           [i for i in b if i not in common]))
+
+    def _protect_equation(self, left: list[int], right: list[int]) -> bool:
+        """As _protect_line, for a derived equation (both sides are cells)."""
+        cells = [i for i in [*left, *right] if not self.fixed[i]]
+        candidates = [i for i in cells
+                      if self.states[i] is _State.SHOWN and self.values[i] >= MIN_COUNT]
+        if candidates:
+            self.states[min(candidates, key=lambda i: (self.values[i], i))] = _State.COMPLEMENT
+            return True
+        changed = False
+        for i in cells:
+            if self.states[i] is not _State.WITHHELD:
+                self.states[i] = _State.WITHHELD
+                changed = True
+        return changed
 
     def _protect_line(self, cells: list[int], total: int) -> bool:
         """Hide one more figure of a pinning line (the remedies in order); False if none is
@@ -220,6 +264,8 @@ class _Sums:
         """Complementary suppression until no line pins a hidden figure (or nothing is left
         to hide in the lines that still would: there the hidden figure equals a shown one)."""
         hopeless: set[int] = set()
+        hopeless_equations: set[int] = set()
+        self._derive_equations()
         changed = True
         while changed:
             changed = False
@@ -229,6 +275,13 @@ class _Sums:
                         changed = True
                     else:
                         hopeless.add(number)
+            for number, (left, right) in enumerate(self.equations):
+                while (number not in hopeless_equations
+                       and self._pins_equation(left, right)):
+                    if self._protect_equation(left, right):
+                        changed = True
+                    else:
+                        hopeless_equations.add(number)
 
     def cell(self, index: int) -> Cell:
         """The figure as it may be shown."""
@@ -252,6 +305,41 @@ def suppress_partition(counts: Sequence[tuple[str, int]] | Mapping[str, int],
     sums.run()
     return Table(tuple((key, sums.cell(i)) for (key, _count), i in zip(rows, cells, strict=True)),
                  sums.cell(total_index))
+
+
+def suppress_partitions(partitions: Sequence[Sequence[tuple[str, int]]],
+                        shared: Collection[str]) -> list[Table]:
+    """Several partitions of one total (e.g. the view's cases by finding and by root cause),
+    suppressed together: a row whose key is in `shared` (such as "no decision yet") is one
+    figure in every partition it appears in, so a cell hidden in one partition cannot be had
+    from the other by way of the figure they share (second reader: findings hid a "<3" that
+    the root causes, sharing "no decision", gave back). The total is never hidden."""
+    sums = _Sums()
+    figures: dict[str, int] = {}
+    indices: list[list[int]] = []
+    totals = {sum(count for _key, count in rows) for rows in partitions}
+    if len(totals) > 1:
+        raise ValueError("the partitions do not add up to the same total")
+    total = sums.add(totals.pop() if totals else 0, fixed=True)
+    for rows in partitions:
+        line = []
+        for key, count in rows:
+            if key in shared and key in figures:
+                if sums.values[figures[key]] != count:
+                    raise ValueError(f"the shared row {key!r} differs between partitions")
+                line.append(figures[key])
+                continue
+            index = sums.add(count)
+            if key in shared:
+                figures[key] = index
+            line.append(index)
+        sums.line(line, total)
+        indices.append(line)
+    sums.run()
+    return [Table(tuple((key, sums.cell(i)) for (key, _count), i in zip(rows, line,
+                                                                       strict=True)),
+                  sums.cell(total))
+            for rows, line in zip(partitions, indices, strict=True)]
 
 
 def suppress_counts(counts: Sequence[tuple[str, int]] | Mapping[str, int]) -> Table:

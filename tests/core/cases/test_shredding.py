@@ -188,3 +188,28 @@ def test_due_is_checked_again_under_the_lock(session_factory, services, full) ->
         s.get(Case, full.case_id).legal_hold = False
     with session_factory() as s:
         assert dump(s) == before
+
+
+def test_shredding_marks_only_the_case_month_stale(session_factory, services, full) -> None:
+    """Second reader: the bulk deletes and updates of decisions, actions and their updates
+    marked every statistics month stale, so each daily run forced a full recount. Only the
+    destroyed case's month is counted again now."""
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from core.models import StatisticsMonth
+    from core.statistics.staleness import mark_stale
+
+    received = detached_case(session_factory, full.case_id).received_on.replace(day=1)
+    other = date(received.year - 1, received.month, 1)
+    with transaction(session_factory) as s:
+        mark_stale(s, {received, other})  # two counted months, as a dashboard leaves them
+        s.execute(update(StatisticsMonth).values(stale=False))
+    closed_on = detached_case(session_factory, full.case_id).closed_on
+    summary = run_retention(_transaction(session_factory), services,
+                            due_day(services, closed_on))
+    assert [c.reference for c in summary.destroyed] == [full.reference]
+    with session_factory() as s:
+        stale = dict(s.execute(select(StatisticsMonth.month, StatisticsMonth.stale)).all())
+    assert stale == {received: True, other: False}

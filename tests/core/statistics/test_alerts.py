@@ -15,6 +15,7 @@ from sqlalchemy import update
 from core.db import transaction
 from core.models import Case, Reviewer, Role
 from core.operations.warning_digest import send_early_warnings
+from core.staff.keys import tag_standing
 from core.statistics.alerts import last_complete_month, period_alerts, recent_alerts
 from core.statistics.figures import dashboard_figures
 from core.statistics.periods import parse_period, recent_months
@@ -78,9 +79,18 @@ def test_the_digest_goes_to_admins_with_figures_and_no_case(session_factory, ser
     seed_categories(session_factory)
     admin = add_reviewer(session_factory, services, "adam", Role.ADMIN)
     handler = add_reviewer(session_factory, services, "hana")
+    # Admins the console would not let in get nothing (second reader): one waiting for a
+    # second admin's approval, and one whose record a database writer made an admin.
+    waiting = add_reviewer(session_factory, services, "wade", Role.ADMIN)
+    written = add_reviewer(session_factory, services, "rita")
     with transaction(session_factory) as s:
         s.get(Reviewer, admin.id).email = "admin@example.org"
         s.get(Reviewer, handler.id).email = "hana@example.org"
+        s.get(Reviewer, waiting.id).email = "wade@example.org"
+        s.get(Reviewer, written.id).email = "rita@example.org"
+        s.get(Reviewer, waiting.id).approved = False
+        tag_standing(services.keyring, s.get(Reviewer, waiting.id))  # as Candor leaves it
+        s.get(Reviewer, written.id).role = Role.ADMIN  # untagged: a writer's change
     # Three a month: every month's count is shown on its own statistics, so the figures go.
     references = _history(session_factory, services, last=15, per_month=3)
     with transaction(session_factory) as s:

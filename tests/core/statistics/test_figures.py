@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import date
 
 import pytest
+from sqlalchemy import delete
 
 from core.db import transaction
 from core.models import (
@@ -21,6 +22,7 @@ from core.models import (
     Satisfaction,
     ScopeDecision,
 )
+from core.models import Case as CaseModel
 from core.statistics.csv_export import figures_csv
 from core.statistics.figures import (
     NO_CATEGORY,
@@ -30,7 +32,7 @@ from core.statistics.figures import (
     percentile,
 )
 from core.statistics.periods import parse_period, recent_months
-from core.statistics.suppression import HIDDEN, SMALL, TOO_FEW, Cell
+from core.statistics.suppression import HIDDEN, SMALL, TOO_FEW, TOO_FEW_P90, Cell
 from tests.core.statistics.test_suppression import pinned
 
 S = CaseStatus
@@ -334,3 +336,32 @@ def test_cases_without_a_category(stats_db) -> None:
     assert d.by_category_month.cell(NO_CATEGORY, "2026-11").value == 4
     with stats_db.session_factory() as s:
         assert monthly_counts(s, [parse_period("2026-11")])[NO_CATEGORY] == [4]
+
+
+def test_times_to_a_deadline_tell_no_hidden_late_count(stats_db) -> None:
+    """Second reader: with 10 cases acknowledged on time (shown) and one late ("<3"), the 90th
+    percentile was 2 days, and 9 with two late: it told the hidden count. Both times now
+    show "x" when the on-time or late count is hidden."""
+    shown = {}
+    for late in (1, 2):
+        stats_db.insert([stats_db.case_row(NOV, acknowledged=2) for _ in range(10)]
+                        + [stats_db.case_row(NOV, acknowledged=9) for _ in range(late)])
+        d = figures(stats_db).details
+        assert d is not None and d.acknowledgement.table["late"].shown == SMALL
+        shown[late] = (d.time_to_acknowledge.median.shown, d.time_to_acknowledge.p90.shown)
+        with transaction(stats_db.session_factory) as s:
+            s.execute(delete(CaseModel))
+    assert shown == {1: (HIDDEN, HIDDEN), 2: (HIDDEN, HIDDEN)}
+
+
+def test_a_90th_percentile_needs_ten_cases(stats_db) -> None:
+    """Below 10 cases the nearest-rank 90th percentile is the slowest case's own figure."""
+    days = [1, 1, 2, 2, 3, 3, 4, 5, 6]  # all within the 7 days: no hidden late count
+    stats_db.insert([stats_db.case_row(NOV, acknowledged=d) for d in days])
+    d = figures(stats_db).details
+    assert d is not None
+    assert d.time_to_acknowledge.median == Cell(3, "3")
+    assert d.time_to_acknowledge.p90 == Cell(None, TOO_FEW_P90) and TOO_FEW_P90 == "n<10"
+    stats_db.insert([stats_db.case_row(NOV, acknowledged=7)])
+    d = figures(stats_db).details
+    assert d is not None and d.time_to_acknowledge.p90 == Cell(6, "6")

@@ -22,6 +22,7 @@ from core.statistics.suppression import (
     suppress_counts,
     suppress_grid,
     suppress_partition,
+    suppress_partitions,
 )
 
 
@@ -231,3 +232,84 @@ def test_csv_of_a_withheld_view_has_only_its_total() -> None:
     assert text.endswith("\r\n")
     data = figures_csv_bytes(withheld, {"it_fault": "技术故障"})
     assert data.startswith(b"\xef\xbb\xbf") and "技术故障".encode() in data
+
+
+# --- partitions that share a row -----------------------------------------------------------
+
+FINDINGS = [("substantiated", 10), ("partly", 1), ("not", 5), ("undetermined", 0),
+            ("no_decision", 4)]
+CAUSES = [("management", 8), ("technical", 4), ("process", 4), ("human", 0), ("other", 0),
+          ("unspecified", 0), ("no_decision", 4)]
+
+
+def _joint_values(tables: list[Table], shared: str, limit: int) -> list[dict[tuple[int, str], int]]:
+    """Every assignment of the hidden cells of both tables that satisfies both sums, the
+    shared row being one figure (what an attacker reading both tables can still believe)."""
+    # The shared figure is known wherever one table shows it; else guessed once.
+    known = next((table[shared].value for table in tables if not table[shared].suppressed),
+                 None)
+    hidden = [(t, key) for t, table in enumerate(tables) for key, cell in table.rows
+              if cell.suppressed and key != shared]
+    if known is None:
+        hidden.append((0, shared))
+    options = [candidates(tables[t][key], limit, 0) for t, key in hidden]
+    feasible = []
+    for combo in itertools.product(*options):
+        guess = dict(zip(hidden, combo, strict=True))
+        if known is not None:
+            guess[(0, shared)] = known
+
+        def value(t: int, key: str, cell: Cell, guess=guess) -> int:
+            if key == shared:
+                return guess[(0, shared)]
+            if not cell.suppressed:
+                assert cell.value is not None
+                return cell.value
+            return guess[(t, key)]
+
+        if all(sum(value(t, key, cell) for key, cell in table.rows) == table.total.value
+               for t, table in enumerate(tables)):
+            feasible.append(guess)
+    return feasible
+
+
+def test_a_row_two_partitions_share_gives_no_hidden_count_away() -> None:
+    """Second reader: suppressed apart, the root causes showed "no decision" 4, which the
+    findings had hidden, and so pinned their "<3" to 1. Together, it is one figure."""
+    apart_findings, apart_causes = suppress_partition(FINDINGS), suppress_partition(CAUSES)
+    assert apart_findings["partly"].shown == SMALL and apart_causes["no_decision"].value == 4
+    assert {g[(0, "partly")] for g in _joint_values([apart_findings, apart_causes],
+                                                    "no_decision", 20)} == {1}  # the leak
+    findings, causes = suppress_partitions([FINDINGS, CAUSES], shared={"no_decision"})
+    assert findings["no_decision"].shown == causes["no_decision"].shown
+    assert findings["partly"].shown == SMALL
+    feasible = _joint_values([findings, causes], "no_decision", 20)
+    assert {g[(0, "partly")] for g in feasible} == {1, 2}
+    assert findings.total == causes.total == Cell(20, "20")
+
+
+@given(st.lists(st.integers(0, 6), min_size=3, max_size=3),
+       st.lists(st.integers(0, 6), min_size=2, max_size=2), st.integers(0, 6))
+def test_no_small_count_is_pinned_across_shared_partitions(first: list[int], second: list[int],
+                                                           shared: int) -> None:
+    """Random pairs of partitions of one total sharing one row: no "<3" is pinned."""
+    extra = sum(first) - sum(second)
+    assume(extra >= 0 and sum(first) + shared >= 3)  # a view under 3 shows only its total
+    a = [*((f"a{i}", n) for i, n in enumerate(first)), ("s", shared)]
+    b = [*((f"b{i}", n) for i, n in enumerate(second)), ("b_rest", extra), ("s", shared)]
+    tables = suppress_partitions([a, b], shared={"s"})
+    total = sum(first) + shared
+    feasible = _joint_values(tables, "s", total)
+    assert feasible
+    for t, table in enumerate(tables):
+        for key, cell in table.rows:
+            if cell.shown == SMALL:
+                where = (0, key) if key == "s" else (t, key)
+                assert len({g[where] for g in feasible}) == 2, (tables, key)
+
+
+def test_shared_partitions_must_agree() -> None:
+    with pytest.raises(ValueError):
+        suppress_partitions([[("a", 3), ("s", 1)], [("b", 2), ("s", 2)]], shared={"s"})
+    with pytest.raises(ValueError):
+        suppress_partitions([[("a", 3)], [("b", 4)]], shared=set())
