@@ -40,8 +40,9 @@ def _read_secret_line(prompt: str, from_stdin: bool, confirm: bool = False) -> s
 def _enrolment_text(uri: str, secret: str) -> str:
     return (f"TOTP provisioning URI (scan as a QR code or paste into an authenticator app):\n"
             f"  {uri}\n  secret: {secret}\n"
-            "Hand it to the reviewer over a private channel. A new account confirms it at its "
-            "first login; an account that already has keys needs a code from it to log in.")
+            "Hand it to the account's owner over a private channel. A new account confirms it "
+            "at its first login; an account that already has keys needs a code from it to log "
+            "in.")
 
 
 @click.group()
@@ -93,15 +94,16 @@ def reviewer_custodian(obj: CliContext, username: str, remove: bool) -> None:
 
 @reviewer.command("approve")
 @click.argument("username")
-@click.option("--code", metavar="DIGITS",
+@click.option("--code", metavar="DIGITS", required=True,
               help="The twelve-digit enrolment code the account's owner sees once enrolled, "
                    "read to you by the owner themselves (in person, or on a number you know).")
 @pass_context
-def reviewer_approve(obj: CliContext, username: str, code: str | None) -> None:
+def reviewer_approve(obj: CliContext, username: str, code: str) -> None:
     """Approve an account waiting for a second admin (made, or its passphrase reset, in the
-    console): the operator's command, for an instance with no other admin to approve it.
-    As in the console, only once its owner has enrolled and with the code their screen shows:
-    the admin who made or reset the account saw its one-time passphrase. Audited."""
+    console): the operator's command, for when no other admin can (an instance with fewer
+    than three admins). As in the console, only once its owner has enrolled and with the code
+    their screen shows: the admin who made or reset the account saw its one-time passphrase.
+    Audited when it approves (a wrong code is refused, and not logged)."""
     with obj.transaction() as session:
         approve_by_operator(session, obj.services, username, code)
     click.echo(f"Approved {username!r}: it may now use the console in its role.")

@@ -19,7 +19,7 @@ from core.errors import Conflict, InvalidInput
 from core.keyring import Keyring
 from core.models import Reviewer
 from core.staff.keys import enrolled, public_key_trusted
-from crypto.enrolment_code import codes_match, enrolment_code
+from crypto.enrolment_code import codes_match, enrolment_code, normalise_code
 from crypto.recovery import public_key_of
 
 __all__ = ["EnrolmentNotDone", "WrongEnrolmentCode", "code_of", "code_for_session",
@@ -31,11 +31,16 @@ class EnrolmentNotDone(Conflict):
 
 
 class WrongEnrolmentCode(InvalidInput):
-    """The code typed is not the one the account's owner was shown."""
+    """The code typed is not the one the account's owner was shown. `mistyped`: it is not a
+    code at all (missing, not twelve digits, or its check digit fails: a typing error), as
+    opposed to another account's or key pair's code."""
 
-    def __init__(self) -> None:
-        super().__init__("the enrolment code is missing, or not the one shown to the "
-                         "account's owner", field="code")
+    def __init__(self, *, mistyped: bool) -> None:
+        super().__init__(
+            "that is not an enrolment code (twelve digits, the last a check digit): a typing "
+            "error, or none given" if mistyped else
+            "the enrolment code is not the one shown to the account's owner", field="code")
+        self.mistyped = mistyped
 
 
 def code_of(keyring: Keyring, reviewer: Reviewer) -> str | None:
@@ -79,5 +84,7 @@ def require_code(keyring: Keyring, reviewer: Reviewer, typed: str | None) -> Non
         raise EnrolmentNotDone(f"{reviewer.username!r} has not completed enrolment yet: it "
                                "can be approved once its owner has logged in and chosen a "
                                "passphrase")
+    if normalise_code(typed or "") is None:
+        raise WrongEnrolmentCode(mistyped=True)
     if not codes_match(expected, typed or ""):
-        raise WrongEnrolmentCode()
+        raise WrongEnrolmentCode(mistyped=False)

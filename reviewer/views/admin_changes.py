@@ -136,7 +136,12 @@ def decide(change_id: int, decision: str) -> Any:
         return _approvals_page((change_id, _(
             "The owner has not completed enrolment yet: approve once they have logged in with "
             "the one-time passphrase and chosen their own.")), 409)
-    except WrongEnrolmentCode:
+    except WrongEnrolmentCode as wrong:
+        if wrong.mistyped:  # a typing error, caught by the check digit: not an attempt
+            return _approvals_page((change_id, _(
+                "That is not an enrolment code: it has twelve digits, and the last one "
+                "checks the others, so a digit was mistyped or left out. Nothing was "
+                "approved. Ask the owner to read it to you again.")), 422)
         # 403, so that the access log records the attempt (reviewer.refusals), never the code.
         return _approvals_page((change_id, _(
             "This is not the code on the owner's screen: nothing was approved. Ask the owner to "

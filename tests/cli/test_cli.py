@@ -233,7 +233,7 @@ def test_the_operator_approves_and_confirms_accounts(env: dict[str, str]) -> Non
     assert run(env, "init").exit_code == 0
     assert run(env, "reviewer", "add", "kim", "--role", "reviewer", "--passphrase-stdin",
                input=PASSPHRASE + "\n").exit_code == 0
-    nothing = run(env, "reviewer", "approve", "kim")
+    nothing = run(env, "reviewer", "approve", "kim", "--code", "1234 5678 9012")
     assert nothing.exit_code == 1 and "not waiting for approval" in nothing.output
     config = load_config(env)
     engine = make_engine(config.database_url)
@@ -242,7 +242,8 @@ def test_the_operator_approves_and_confirms_accounts(env: dict[str, str]) -> Non
                                 "approved = :no WHERE username = 'kim'"),
                            {"yes": True, "no": False})
     engine.dispose()
-    tampered = run(env, "reviewer", "approve", "kim")  # would vouch for the writer's flags
+    # Approving would vouch for the writer's flags.
+    tampered = run(env, "reviewer", "approve", "kim", "--code", "1234 5678 9012")
     assert tampered.exit_code == 1 and "changed outside Candor" in tampered.output
     refused = run(env, "reviewer", "confirm", "kim", input="n\n")
     assert refused.exit_code == 1 and "identity custodian yes" in refused.output
@@ -253,7 +254,9 @@ def test_the_operator_approves_and_confirms_accounts(env: dict[str, str]) -> Non
     assert early.exit_code == 1 and "has not completed enrolment yet" in early.output
     enrol(env, "kim", PASSPHRASE)
     uncoded = run(env, "reviewer", "approve", "kim")  # the owner's code, as in the console
-    assert uncoded.exit_code == 1 and "enrolment code is missing" in uncoded.output
+    assert uncoded.exit_code == 2 and "Missing option '--code'" in uncoded.output
+    mistyped = run(env, "reviewer", "approve", "kim", "--code", "1234 5678 9012")
+    assert mistyped.exit_code == 1 and "typing error" in mistyped.output
     approved = run(env, "reviewer", "approve", "kim", "--code", enrolment_code(env, "kim"))
     assert approved.exit_code == 0 and "Approved 'kim'" in approved.output, approved.output
     again = run(env, "reviewer", "confirm", "kim", "--yes")

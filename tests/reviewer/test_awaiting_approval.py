@@ -40,10 +40,14 @@ def test_a_waiting_account_sees_only_that_it_waits(app: Any, session_factory: An
     for path in ("/", *PAGES[role]):
         page = client.get(path, follow_redirects=True)
         assert page.status_code == 403, path
-        assert 'id="awaiting-approval-notice"' in page.get_data(as_text=True), path
+        text = page.get_data(as_text=True)
+        assert 'id="awaiting-approval-notice"' in text, path
+        # The menu offers none of the role's pages (outside reader: it showed them).
+        assert not re.search(r'id="nav-(inbox|admin|approvals|statistics|log)"', text), path
     _waiting(session_factory, services, handle.id, False)  # a second admin approves
     for path in PAGES[role]:
         assert client.get(path).status_code == 200, path
+    assert 'id="nav-' in client.get(PAGES[role][0]).get_data(as_text=True)
 
 
 def test_a_waiting_admin_changes_no_account(app: Any, session_factory: Any,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.models import (
     AuditEvent,
@@ -103,6 +103,17 @@ def test_an_account_made_by_one_admin_waits_for_another(app, session_factory, se
         refused = last.first()
         assert (refused.action, refused.reviewer_id) == ("access:refuse", ben.id)
         assert json.loads(refused.detail) == {"endpoint": "changes.decide", "status": 403}
+        logged = s.scalar(select(func.count()).select_from(AuditEvent))
+    # A digit mistyped is a typing error (the check digit), not an attempt: said so, not logged.
+    digits = code.replace(" ", "")
+    typo = digits[:3] + str((int(digits[3]) + 1) % 10) + digits[4:]
+    for mistyped in (typo, digits[:-1], ""):
+        again = _post(second, "/admin/approvals", f"/admin/approvals/{change}/approve",
+                      code=mistyped)
+        assert again.status_code == 422 and "a digit was mistyped" in again.text
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == logged
+        assert not s.get(Reviewer, mallory.id).approved
     # The owner reads it aloud; the approver types it with full-width digits and a hyphen.
     typed = code.replace(" ", "-").translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
     assert _post(second, "/admin/approvals",
