@@ -26,6 +26,7 @@ from core.cases.grants import (
     CaseKeys,
     find_reviewer_grant,
     grant_to_reviewer,
+    is_excluded,
     reviewer_case_keys,
 )
 from core.cases.inbox_counts import (
@@ -317,7 +318,7 @@ def grant_case(session: Session, services: Services, who: UnlockedReviewer, case
         raise InvalidInput("Only active case handlers can join a case team.", field="reviewer")
     lock_case(session, case)  # inbox counters: counted against the committed stage and team
     member = session.get(CaseMember, (case.id, grantee.id))
-    if (member is not None and member.excluded) or excluded_by_reporter(
+    if is_excluded(session, case.id, grantee.id) or excluded_by_reporter(
             case, services.keyring, grantee.id):
         raise Conflict("this person is excluded from the case")
     keys = _keys(session, case, who)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.cases.exclusion_log import logged_exclusions
 from core.errors import AccessDenied, DamagedGrant
 from core.keyring import Keyring
 from core.models import Case, CaseGrant, CaseMember, KeyKind, Recipient, Reviewer
@@ -162,9 +163,13 @@ def submitter_case_keys(session: Session, case: Case, opened: SubmitterKeys) -> 
 
 
 def is_excluded(session: Session, case_id: int, reviewer_id: int) -> bool:
-    """Whether the reviewer has been excluded from the case (conflict of interest)."""
+    """Whether the reviewer has been excluded from the case (conflict of interest): by their
+    membership, or by the access log, which a membership row put back from before the
+    exclusion does not undo (core.cases.exclusion_log)."""
     member = session.get(CaseMember, (case_id, reviewer_id))
-    return member is not None and member.excluded
+    if member is not None and member.excluded:
+        return True
+    return reviewer_id in logged_exclusions(session, case_id)
 
 
 def find_reviewer_grant(

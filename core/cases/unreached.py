@@ -21,6 +21,7 @@ from core.cases.grants import (
     FIRST_EPOCH,
     find_reviewer_grant,
     grant_to_reviewer,
+    is_excluded,
     open_recovery_grant,
 )
 from core.cases.inbox_counts import lock_case, membership_added
@@ -89,7 +90,7 @@ def assign_with_recovery_key(session: Session, services: Services, recovery_priv
         raise Conflict(f"{case.reference} reaches its team already, or is finished: its team "
                        "adds colleagues in the console.")
     member = session.get(CaseMember, (case.id, reviewer.id))
-    if (member is not None and member.excluded) or excluded_by_reporter(
+    if is_excluded(session, case.id, reviewer.id) or excluded_by_reporter(
             case, services.keyring, reviewer.id):
         raise Conflict(f"{reviewer.username} is excluded from {case.reference}: choose "
                        "another case handler.")

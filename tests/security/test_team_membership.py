@@ -10,7 +10,7 @@ import pytest
 from core.audit.log import AuditAction
 from core.cases.casework import exclude_member, grant_case
 from core.db import transaction
-from core.models import MemberRole
+from core.models import Case, MemberRole
 from core.models.base import random_row_id
 from core.services import Services
 from tests.core.factories import add_reviewer, audit_actions
@@ -100,3 +100,52 @@ def test_recover_gives_nothing_through_a_planted_membership(session_factory: Fac
         regrant_member_cases(s, services, recovery_key.private_key, account(s, mal.id))
     assert grants_of(session_factory, case_id, mal.id) == []
     assert str(AuditAction.RECORD_TAMPERED) in audit_actions(session_factory)
+
+
+def _membership_row(sf: Factory, case_id: int, reviewer_id: int) -> tuple:
+    from sqlalchemy import text
+
+    with sf() as s:
+        return tuple(s.execute(text("SELECT excluded, member_tag FROM case_members WHERE "
+                                    "case_id = :c AND reviewer_id = :r"),
+                               {"c": case_id, "r": reviewer_id}).one())
+
+
+def test_a_membership_put_back_from_before_the_exclusion_gets_nothing(
+        session_factory: Factory, services: Services, team: Team, recovery_key) -> None:
+    """The tags are not bound to time: a writer who kept kai's membership row from before his
+    exclusion, with its tag, puts it back (the tag verifies), and copies a member's grants.
+    The access log records the exclusion: the next epoch, a colleague's grant, `candor
+    recover` and reading the case all refuse him (core.cases.exclusion_log)."""
+    from core.cases.grants import reviewer_case_keys
+    from core.cases.recovery import regrant_member_cases
+    from core.errors import AccessDenied, Conflict
+
+    ivy, kai, case_id = team["ivy"], team["kai"], team["case"].case_id
+    lea = add_reviewer(session_factory, services, "lea")
+    ned = add_reviewer(session_factory, services, "ned")
+    with transaction(session_factory) as s:
+        grant_case(s, services, ivy.unlocked, case_id, account(s, lea.id), role=MemberRole.LEAD)
+        grant_case(s, services, ivy.unlocked, case_id, account(s, ned.id))
+    kept_excluded, kept_tag = _membership_row(session_factory, case_id, kai.id)
+    assert not kept_excluded and kept_tag is not None
+    with transaction(session_factory) as s:
+        exclude_member(s, services, lea.unlocked.actor, case_id, account(s, kai.id))
+    write_sql(session_factory, "UPDATE case_members SET excluded = :no, member_tag = :tag "
+              "WHERE case_id = :c AND reviewer_id = :r", no=False, tag=kept_tag, c=case_id,
+              r=kai.id)
+    _copy_grants(session_factory, case_id, ivy.id, kai.id)
+    with transaction(session_factory) as s:
+        exclude_member(s, services, lea.unlocked.actor, case_id, account(s, ned.id))
+    assert [g for g in grants_of(session_factory, case_id, kai.id) if g[0] == 3] == []
+    assert [g for g in grants_of(session_factory, case_id, ivy.id) if g[0] == 3]  # control
+    assert str(AuditAction.RECORD_TAMPERED) in audit_actions(session_factory)
+    with pytest.raises(Conflict), transaction(session_factory) as s:
+        grant_case(s, services, ivy.unlocked, case_id, account(s, kai.id))
+    write_sql(session_factory, "DELETE FROM case_grants WHERE reviewer_id = :r", r=kai.id)
+    with transaction(session_factory) as s:
+        regrant_member_cases(s, services, recovery_key.private_key, account(s, kai.id))
+    assert grants_of(session_factory, case_id, kai.id) == []
+    _copy_grants(session_factory, case_id, ivy.id, kai.id)  # copies open nothing, and
+    with session_factory() as s, pytest.raises(AccessDenied):  # are not even tried
+        reviewer_case_keys(s, s.get(Case, case_id), kai.id, kai.private_key)

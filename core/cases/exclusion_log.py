@@ -1,0 +1,37 @@
+"""Exclusions as the access log records them.
+
+A membership's tag (core.cases.membership_tags) says only that Candor once wrote the row as it
+stands: a database writer who kept a member's row from before their exclusion, with its tag,
+could put it back, and the excluded member would get the keys of the next epoch, or all of
+them from `candor recover` (the tags are not bound to time). Exclusions are final in Candor,
+and each one is an entry of the hash-chained access log (CASE_MEMBER_EXCLUDED). So whoever the
+log records as excluded is excluded, whatever their row says: undoing it would mean deleting
+that entry too, which breaks the chain that auditors verify against their checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.audit.log import AuditAction
+from core.models import AuditEvent
+
+__all__ = ["logged_exclusions"]
+
+
+def logged_exclusions(session: Session, case_id: int) -> frozenset[int]:
+    """The accounts the access log records as excluded from the case (one indexed query:
+    the log's (case, position) index)."""
+    details = session.execute(
+        select(AuditEvent.detail).where(
+            AuditEvent.case_id == case_id,
+            AuditEvent.action == str(AuditAction.CASE_MEMBER_EXCLUDED))).scalars()
+    excluded: set[int] = set()
+    for detail in details:
+        reviewer_id = json.loads(detail).get("reviewer_id")
+        if isinstance(reviewer_id, int):
+            excluded.add(reviewer_id)
+    return frozenset(excluded)
