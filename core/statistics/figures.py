@@ -179,7 +179,7 @@ def _durations(histogram: Counter[int], parts: Sequence[Cell]) -> Durations:
     was 2 days with one late case and 9 with two). The 90th percentile needs
     MIN_CASES_P90 cases: below, it is one case's own figure, the slowest."""
     n = sum(histogram.values())
-    if n >= MIN_COUNT and any(part.suppressed for part in parts):
+    if any(part.suppressed for part in parts):  # before "n<3": that would bound them too
         return Durations(Cell(None, HIDDEN), Cell(None, HIDDEN))
     p90 = (statistic_cell(percentile(histogram, 90), n) if n >= MIN_CASES_P90
            else Cell(None, TOO_FEW_P90))

@@ -26,10 +26,21 @@ Partitions of the same cases that share a row (the "no decision yet" of findings
 causes) are suppressed together, the shared row being one figure (`suppress_partitions`), and
 with the equation the two give together: what is left of each adds up to the same.
 
-What it does not do: each sum is checked on its own, not all equations of a table at once
-(the usual practice), and it cannot stop differencing *across* views: the total of a year
-minus the totals of eleven monthly views gives the twelfth month, whatever each view hides.
-The dashboard's filters make such sums possible for anyone with access to it.
+What it does not do (a second reader found each of these in one view; not yet closed):
+
+* each sum is checked on its own, not all equations of a view at once (the usual practice);
+* relations between tables that are not sums of the same cases are not modelled: "no feedback
+  owed" often equals "referred" plus "not admissible", and limits hold between tables (cases
+  decided are at most those accepted), so a "<3" can sometimes be narrowed down from two
+  tables together;
+* the suppression itself can tell something to someone who knows these rules: a figure is
+  hidden as "x" only where it would otherwise let a "<3" be worked out, so which figures are
+  hidden narrows the hidden ones (a 3-row table of 6 shown "<3 <3 x" can only be 1, 1, 4);
+* it cannot stop differencing *across* views: the total of a year minus the totals of eleven
+  monthly views gives the twelfth month, whatever each view hides. The dashboard's filters
+  make such sums possible for anyone with access to it.
+
+Rounding or noise (the cell-key method) would close all four at the cost of exact figures.
 """
 
 from __future__ import annotations
@@ -120,15 +131,17 @@ def statistic_cell(value: int | None, cases: int) -> Cell:
 
 
 def share_cell(numerator: int, denominator: int, parts: Sequence[Cell]) -> Cell:
-    """`numerator` / `denominator` as a whole percentage ("67%", rounded half up). "n<3" when
-    the denominator is below 3; "x" when any of `parts`, the shown counts the numerator and
-    denominator are made of, is hidden: share and denominator would give it back."""
+    """`numerator` / `denominator` as a whole percentage ("67%", rounded half up). "x" when any
+    of `parts`, the shown counts the numerator and denominator are made of, is hidden: share
+    and denominator would give it back; otherwise "n<3" when the denominator is below 3."""
     if not 0 <= numerator <= denominator:
         raise ValueError("a share needs 0 <= numerator <= denominator")
-    if denominator < MIN_COUNT:
-        return Cell(None, TOO_FEW)
+    # Hidden parts first: "n<3" beside them would tell that they add up to 2 or less
+    # (second reader: "<3 <3" with "n<3" meant 1 and 1).
     if any(part.suppressed for part in parts):
         return Cell(None, HIDDEN)
+    if denominator < MIN_COUNT:
+        return Cell(None, TOO_FEW)
     percent = (200 * numerator + denominator) // (2 * denominator)
     return Cell(percent, f"{percent}%")
 
@@ -224,19 +237,23 @@ class _Sums:
                                            [i for i in b if i not in common]))
 
     def _protect_equation(self, left: list[int], right: list[int]) -> bool:
-        """As _protect_line, for a derived equation (both sides are cells)."""
+        """As _protect_line, for a derived equation (both sides are cells), one figure at a
+        time (second reader: withholding every cell at once hid twelve where two sufficed):
+        the smallest shown figure of 3 or more, else one hidden as "<3" or a shown 0 is
+        withheld, "<3"s first."""
         cells = [i for i in [*left, *right] if not self.fixed[i]]
         candidates = [i for i in cells
                       if self.states[i] is _State.SHOWN and self.values[i] >= MIN_COUNT]
         if candidates:
             self.states[min(candidates, key=lambda i: (self.values[i], i))] = _State.COMPLEMENT
             return True
-        changed = False
-        for i in cells:
-            if self.states[i] is not _State.WITHHELD:
-                self.states[i] = _State.WITHHELD
-                changed = True
-        return changed
+        rest = [i for i in cells if self.states[i] in (_State.SMALL, _State.SHOWN)
+                and not self._known_zero(i)]
+        if not rest:
+            return False
+        self.states[min(rest, key=lambda i: (self.states[i] is not _State.SMALL, i))] = (
+            _State.WITHHELD)
+        return True
 
     def _protect_line(self, cells: list[int], total: int) -> bool:
         """Hide one more figure of a pinning line (the remedies in order); False if none is

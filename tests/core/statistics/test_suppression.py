@@ -313,3 +313,32 @@ def test_shared_partitions_must_agree() -> None:
         suppress_partitions([[("a", 3), ("s", 1)], [("b", 2), ("s", 2)]], shared={"s"})
     with pytest.raises(ValueError):
         suppress_partitions([[("a", 3)], [("b", 4)]], shared=set())
+
+
+def test_a_share_beside_hidden_counts_does_not_bound_them() -> None:
+    """Second reader: "<3 <3" with a share "n<3" told that both were 1; with 2 and 1 the
+    share read "x". Hidden parts now give "x" whatever the denominator."""
+    one_one = suppress_partition([("met", 1), ("missed", 1), ("other", 8)])
+    two_one = suppress_partition([("met", 2), ("missed", 1), ("other", 7)])
+    for table, met, due in ((one_one, 1, 2), (two_one, 2, 3)):
+        parts = [table["met"], table["missed"]]
+        assert share_cell(met, due, parts) == Cell(None, HIDDEN)
+    assert share_cell(1, 2, [Cell(1, "1"), Cell(1, "1")]) == Cell(None, TOO_FEW)
+
+
+def test_shared_partitions_hide_one_figure_at_a_time() -> None:
+    """Second reader: findings 1, 1 and root causes 2 beside 20 without a decision hid all
+    twelve cells, zeros included; two hidden figures suffice, and nothing is pinned."""
+    findings = [("substantiated", 1), ("partly", 1), ("not", 0), ("undetermined", 0),
+                ("no_decision", 20)]
+    causes = [("management", 2), ("technical", 0), ("process", 0), ("human", 0),
+              ("other", 0), ("unspecified", 0), ("no_decision", 20)]
+    tables = suppress_partitions([findings, causes], shared={"no_decision"})
+    shown_cells = [cell.shown for table in tables for _key, cell in table.rows]
+    assert shown_cells.count("0") == 7
+    feasible = _joint_values(tables, "no_decision", 22)
+    for t, table in enumerate(tables):
+        for key, cell in table.rows:
+            if cell.shown == SMALL:
+                where = (0, key) if key == "no_decision" else (t, key)
+                assert len({g[where] for g in feasible}) == 2, key
