@@ -40,6 +40,17 @@ def _insert_grant(sf: Factory, case_id: int, reviewer_id: int, epoch: int, kind:
               id=random_row_id(), c=case_id, k=kind, e=epoch, r=reviewer_id, s=sealed)
 
 
+def _lead_and_colleague(sf: Factory, services: Services, team: Team) -> tuple:
+    """lea, added by ivy as the case's lead, and ned, a colleague on the team."""
+    ivy, case_id = team["ivy"], team["case"].case_id
+    lea = add_reviewer(sf, services, "lea")
+    ned = add_reviewer(sf, services, "ned")
+    with transaction(sf) as s:
+        grant_case(s, services, ivy.unlocked, case_id, account(s, lea.id), role=MemberRole.LEAD)
+        grant_case(s, services, ivy.unlocked, case_id, account(s, ned.id))
+    return lea, ned
+
+
 def _new_epoch_grants(sf: Factory, case_id: int, reviewer_id: int) -> list:
     return [g for g in grants_of(sf, case_id, reviewer_id) if g[0] == 2]
 
@@ -67,11 +78,7 @@ def test_an_excluded_member_brought_back_gets_nothing(session_factory: Factory,
     a member's grants of the current epoch; the next exclusion seals its epoch to the real
     members only."""
     ivy, kai, case_id = team["ivy"], team["kai"], team["case"].case_id
-    lea = add_reviewer(session_factory, services, "lea")
-    ned = add_reviewer(session_factory, services, "ned")
-    with transaction(session_factory) as s:
-        grant_case(s, services, ivy.unlocked, case_id, account(s, lea.id), role=MemberRole.LEAD)
-        grant_case(s, services, ivy.unlocked, case_id, account(s, ned.id))
+    lea, ned = _lead_and_colleague(session_factory, services, team)
     with transaction(session_factory) as s:
         exclude_member(s, services, lea.unlocked.actor, case_id, account(s, kai.id))
     if how == "cleared":
@@ -122,11 +129,7 @@ def test_a_membership_put_back_from_before_the_exclusion_gets_nothing(
     from core.errors import AccessDenied, Conflict
 
     ivy, kai, case_id = team["ivy"], team["kai"], team["case"].case_id
-    lea = add_reviewer(session_factory, services, "lea")
-    ned = add_reviewer(session_factory, services, "ned")
-    with transaction(session_factory) as s:
-        grant_case(s, services, ivy.unlocked, case_id, account(s, lea.id), role=MemberRole.LEAD)
-        grant_case(s, services, ivy.unlocked, case_id, account(s, ned.id))
+    lea, ned = _lead_and_colleague(session_factory, services, team)
     kept_excluded, kept_tag = _membership_row(session_factory, case_id, kai.id)
     assert not kept_excluded and kept_tag is not None
     with transaction(session_factory) as s:
