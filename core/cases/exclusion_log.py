@@ -31,7 +31,11 @@ def logged_exclusions(session: Session, case_id: int) -> frozenset[int]:
             AuditEvent.action == str(AuditAction.CASE_MEMBER_EXCLUDED))).scalars()
     excluded: set[int] = set()
     for detail in details:
-        reviewer_id = json.loads(detail).get("reviewer_id")
+        try:
+            parsed = json.loads(detail)
+        except ValueError:
+            continue  # written outside Candor (the chain check names it): nobody to name here
+        reviewer_id = parsed.get("reviewer_id") if isinstance(parsed, dict) else None
         if isinstance(reviewer_id, int):
             excluded.add(reviewer_id)
     return frozenset(excluded)

@@ -152,3 +152,21 @@ def test_a_membership_put_back_from_before_the_exclusion_gets_nothing(
     _copy_grants(session_factory, case_id, ivy.id, kai.id)  # copies open nothing, and
     with session_factory() as s, pytest.raises(AccessDenied):  # are not even tried
         reviewer_case_keys(s, s.get(Case, case_id), kai.id, kai.private_key)
+
+
+def test_a_damaged_exclusion_entry_breaks_no_page(session_factory: Factory, services: Services,
+                                                   team: Team) -> None:
+    """A writer who garbles an exclusion's log entry (the chain check then fails) breaks no
+    reading of the case: the entry names nobody, and the membership row still excludes."""
+    from core.cases.exclusion_log import logged_exclusions
+
+    ivy, kai, case_id = team["ivy"], team["kai"], team["case"].case_id
+    lea, _ned = _lead_and_colleague(session_factory, services, team)
+    with transaction(session_factory) as s:
+        exclude_member(s, services, lea.unlocked.actor, case_id, account(s, kai.id))
+    for garbled in ("{not json", "[1, 2]", '{"reviewer_id": "x"}'):
+        write_sql(session_factory, "UPDATE audit_events SET detail = :d WHERE case_id = :c "
+                  "AND action = 'case:member:exclude'", d=garbled, c=case_id)
+        with session_factory() as s:
+            assert logged_exclusions(s, case_id) == frozenset()
+    assert grants_of(session_factory, case_id, ivy.id)  # the team goes on
