@@ -12,6 +12,7 @@ from core.audit.log import Actor, AuditAction, record_event
 from core.cases.content import MAX_LONG_TEXT, FileMeta, clean_text
 from core.cases.contexts import BINDING, message_record_context
 from core.cases.epochs import start_epoch
+from core.cases.exclusion_log import logged_exclusions, logged_exclusions_of
 from core.cases.exclusions import excluded_by_reporter
 from core.cases.files import (
     FileUnreadable,
@@ -355,8 +356,9 @@ def may_exclude(keyring: Keyring, case: Case, reviewer_id: int) -> bool:
     leads = case_leads(case.members)
     if leads:
         return reviewer_id in leads
-    return any(m.reviewer_id == reviewer_id for m in case.members
-               if not m.excluded and membership_trusted(keyring, case.id, m))
+    return reviewer_id not in logged_exclusions_of(case) and any(
+        m.reviewer_id == reviewer_id for m in case.members
+        if not m.excluded and membership_trusted(keyring, case.id, m))
 
 
 def exclude_member(session: Session, services: Services, actor: Actor, case_id: int,
@@ -377,7 +379,9 @@ def exclude_member(session: Session, services: Services, actor: Actor, case_id: 
         raise AccessDenied("only the case lead may exclude a member")
     member = session.get(CaseMember, (case.id, reviewer.id))
     was_active = member.role if member is not None and not member.excluded else None
-    others = [m for m in case.members if not m.excluded and m.reviewer_id != reviewer.id]
+    logged = logged_exclusions(session, case.id)  # a row put back counts for nobody
+    others = [m for m in case.members if not m.excluded and m.reviewer_id != reviewer.id
+              and m.reviewer_id not in logged]
     if was_active is not None and not others:
         raise LastMemberError("the last member of a case team cannot be excluded")
     if member is None:

@@ -14,17 +14,17 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from core.audit.log import AuditAction
-from core.models import AuditEvent
+from core.models import AuditEvent, Case
 
-__all__ = ["logged_exclusions"]
+__all__ = ["logged_exclusions", "logged_exclusions_of"]
 
 
 def logged_exclusions(session: Session, case_id: int) -> frozenset[int]:
-    """The accounts the access log records as excluded from the case (one indexed query:
-    the log's (case, position) index)."""
+    """The accounts the access log records as excluded from the case (one query, on the log's
+    (case, action) index: migration 0020)."""
     details = session.execute(
         select(AuditEvent.detail).where(
             AuditEvent.case_id == case_id,
@@ -39,3 +39,12 @@ def logged_exclusions(session: Session, case_id: int) -> frozenset[int]:
         if isinstance(reviewer_id, int):
             excluded.add(reviewer_id)
     return frozenset(excluded)
+
+
+def logged_exclusions_of(case: Case) -> frozenset[int]:
+    """logged_exclusions of a case loaded in a session (the lead and team checks take the
+    case alone); nothing for a case outside any session, which takes no step."""
+    session = object_session(case)
+    if session is None or case.id is None:
+        return frozenset()
+    return logged_exclusions(session, case.id)

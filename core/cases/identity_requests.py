@@ -99,9 +99,12 @@ def request_identity(session: Session, services: Services, who: UnlockedReviewer
             IdentityRequest.status == RequestStatus.PENDING)).first():
         raise Conflict("your request is already waiting for a custodian")
     text = clean_text(reason, field="reason", limit=MAX_REASON, required=True)
+    # Not to a custodian the reporter left out, nor one excluded from the case (by their row
+    # or the access log): the reason is about this case.
     readers = [r for r in identity_custodians(session)
-               if r.id != who.reviewer_id and not excluded_by_reporter(case, services.keyring,
-                                                                        r.id)]
+               if r.id != who.reviewer_id
+               and not excluded_by_reporter(case, services.keyring, r.id)
+               and not is_excluded(session, case.id, r.id)]
     if not readers:
         raise Conflict("there is no identity custodian who could approve this request")
     requester = session.get(Reviewer, who.reviewer_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from core.cases.exclusion_log import logged_exclusions_of
 from core.cases.membership_tags import membership_trusted
 from core.keyring import Keyring
 from core.models import Case, CaseMember, MemberRole
@@ -53,7 +54,8 @@ def lead_trusted(keyring: Keyring, case: Case) -> bool:
     leads = case_leads(case.members)
     return tag_matches(keyring.account_key, _owner(case.id), _facts(leads), case.lead_tag) \
         and all(membership_trusted(keyring, case.id, m) for m in case.members
-                if m.reviewer_id in leads)
+                if m.reviewer_id in leads) \
+        and not set(leads) & logged_exclusions_of(case)  # a lead's row put back (and its tag)
 
 
 def tag_untagged_leads(session: Session, keyring: Keyring) -> int:

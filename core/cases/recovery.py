@@ -14,6 +14,7 @@ from core.cases.grants import (
     FIRST_EPOCH,
     find_reviewer_grant,
     grant_to_reviewer,
+    is_excluded,
     open_recovery_grant,
 )
 from core.cases.membership_tags import membership_trusted
@@ -112,7 +113,8 @@ def _regrant_identities(session: Session, services: Services, recovery_private_k
         select(Case).where(Case.identity_ciphertext.is_not(None))).scalars()
     count = 0
     for case in confidential:
-        if excluded_by_reporter(case, services.keyring, reviewer.id):
+        if excluded_by_reporter(case, services.keyring, reviewer.id) or is_excluded(
+                session, case.id, reviewer.id):  # excluded by the team: their grants went
             continue
         if _regrant(session, services, recovery_private_key, reviewer, case,
                     KeyKind.IDENTITY, FIRST_EPOCH):

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.cases.exclusion_log import logged_exclusions
 from core.cases.exclusions import excluded_by_reporter
 from core.errors import NotFound
 from core.keyring import Keyring
@@ -34,16 +35,19 @@ def get_case(session: Session, case_id: int) -> Case:
 
 
 def is_active_member(session: Session, case_id: int, reviewer_id: int) -> bool:
-    """True if the reviewer is on the case team and not excluded from it."""
+    """True if the reviewer is on the case team and not excluded from it (by their row, or
+    by the access log: core.cases.exclusion_log)."""
     member = session.get(CaseMember, (case_id, reviewer_id))
-    return member is not None and not member.excluded
+    return (member is not None and not member.excluded
+            and reviewer_id not in logged_exclusions(session, case_id))
 
 
 def get_member(session: Session, case_id: int, reviewer_id: int) -> TeamMember:
     """A current (not excluded) member of the case, or NotFound."""
     member = session.get(CaseMember, (case_id, reviewer_id))
     reviewer = session.get(Reviewer, reviewer_id)
-    if member is None or member.excluded or reviewer is None:
+    if (member is None or member.excluded or reviewer is None
+            or reviewer_id in logged_exclusions(session, case_id)):
         raise NotFound("no such member")
     return TeamMember(member, reviewer)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
+from core.cases.exclusion_log import logged_exclusions_of
 from core.cases.inbox_counts import lock_case, role_changed
 from core.cases.lead_tags import case_leads, lead_trusted, tag_lead
 from core.cases.membership_tags import membership_trusted
@@ -21,6 +22,8 @@ from core.staff.keys import standing_trusted
 def active_member(keyring: Keyring, case: Case, reviewer_id: int) -> CaseMember:
     """A member not excluded, on a membership Candor wrote (core.cases.membership_tags): a
     member planted by SQL is not offered as lead, nor given a part."""
+    if reviewer_id in logged_exclusions_of(case):  # a row put back: core.cases.exclusion_log
+        raise InvalidInput("Choose a member of the case team.", field="reviewer")
     for member in case.members:
         if (member.reviewer_id == reviewer_id and not member.excluded
                 and membership_trusted(keyring, case.id, member)):

@@ -20,6 +20,8 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_action_position", "action", "position"),
         Index("ix_audit_events_case_id_position", "case_id", "position"),
+        # A case's exclusion entries, looked up at each reading (core.cases.exclusion_log).
+        Index("ix_audit_events_case_id_action", "case_id", "action"),
         Index("ix_audit_events_reviewer_id_position", "reviewer_id", "position"),
     )
 

@@ -45,7 +45,7 @@ def test_the_upgrade_tags_routes_once(env: dict[str, str]) -> None:
     command.downgrade(alembic_config(url), "0018")
     upgraded = run(env, "db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.output
-    assert "Applied migration 0019" in upgraded.output
+    assert "Applied migrations 0019, 0020" in upgraded.output
     assert _carol_receives_a_new_report(env)
     listed = run(env, "category", "list")
     assert "Alarm" not in listed.output and "carol" in listed.output
@@ -79,7 +79,7 @@ def test_the_upgrade_waits_for_the_secrets(env: dict[str, str]) -> None:
     assert "migration 0019 tags" in refused.output and "holds no secrets" in refused.output
     hidden.rename(config.secrets_dir)
     applied = run(env, "db", "upgrade")
-    assert "Applied migration 0019" in applied.output
+    assert "Applied migrations 0019, 0020" in applied.output
     assert _carol_receives_a_new_report(env)
 
 

@@ -170,3 +170,81 @@ def test_a_damaged_exclusion_entry_breaks_no_page(session_factory: Factory, serv
         with session_factory() as s:
             assert logged_exclusions(s, case_id) == frozenset()
     assert grants_of(session_factory, case_id, ivy.id)  # the team goes on
+
+
+def test_a_member_put_back_takes_no_step_and_a_lead_put_back_leads_nothing(
+        session_factory: Factory, services: Services, team: Team) -> None:
+    """Second reader: a put-back row still let the excluded member reach the case's pages
+    and take a lead's steps (on a case without a lead, every member may); a lead's row and
+    the case's lead tag put back made them lead again."""
+    from sqlalchemy import text
+
+    from core.cases.casework import may_exclude
+    from core.cases.lead_tags import lead_trusted
+    from core.cases.team import is_active_member
+    from core.cases.team_lead import active_member
+    from core.errors import AccessDenied, InvalidInput
+
+    ivy, kai, case_id = team["ivy"], team["kai"], team["case"].case_id
+    kept = _membership_row(session_factory, case_id, kai.id)
+    with transaction(session_factory) as s:  # no lead yet: any member may exclude
+        exclude_member(s, services, ivy.unlocked.actor, case_id, account(s, kai.id))
+    write_sql(session_factory, "UPDATE case_members SET excluded = :no, member_tag = :tag "
+              "WHERE case_id = :c AND reviewer_id = :r", no=False, tag=kept[1], c=case_id,
+              r=kai.id)
+    with session_factory() as s:
+        case = s.get(Case, case_id)
+        assert not is_active_member(s, case_id, kai.id)  # the console's require_member
+        assert not may_exclude(services.keyring, case, kai.id)
+        assert may_exclude(services.keyring, case, ivy.id)  # control
+        with pytest.raises(InvalidInput):
+            active_member(services.keyring, case, kai.id)
+    with pytest.raises(AccessDenied), transaction(session_factory) as s:
+        exclude_member(s, services, kai.unlocked.actor, case_id, account(s, ivy.id))
+    # A lead excluded by the operator, their row and the case's lead tag put back.
+    lea, _ned = _lead_and_colleague(session_factory, services, team)
+    with session_factory() as s:
+        lead_row = _membership_row(session_factory, case_id, lea.id)
+        lead_tag = s.execute(text("SELECT lead_tag FROM cases WHERE id = :c"),
+                             {"c": case_id}).scalar_one()
+    from core.audit.log import Actor
+    with transaction(session_factory) as s:
+        exclude_member(s, services, Actor.system(), case_id, account(s, lea.id))
+    write_sql(session_factory, "UPDATE case_members SET excluded = :no, member_tag = :tag, "
+              "role = 'lead' WHERE case_id = :c AND reviewer_id = :r", no=False,
+              tag=lead_row[1], c=case_id, r=lea.id)
+    write_sql(session_factory, "UPDATE cases SET lead_tag = :t WHERE id = :c", t=lead_tag,
+              c=case_id)
+    with session_factory() as s:
+        assert not lead_trusted(services.keyring, s.get(Case, case_id))
+
+
+def test_a_custodian_excluded_from_a_case_gets_neither_its_reasons_nor_its_identity_back(
+        session_factory: Factory, services: Services, recovery_key) -> None:
+    """Second reader: an identity request's reason was sealed to every custodian, one the
+    team had excluded from the case included, and `candor recover` gave them the identity
+    key back."""
+    from sqlalchemy import select
+
+    from core.audit.log import Actor
+    from core.cases.content import Identity
+    from core.cases.identity_requests import request_identity
+    from core.cases.recovery import regrant_member_cases
+    from core.models import IdentityRequestSeal
+    from tests.core.factories import seed_categories, submit
+
+    ivy = add_reviewer(session_factory, services, "ivy")
+    keeper = add_reviewer(session_factory, services, "keeper", custodian=True)
+    other = add_reviewer(session_factory, services, "other", custodian=True)
+    seed_categories(session_factory, {"it_fault": [ivy.id]}, services=services)
+    case_id = submit(session_factory, services, identity=Identity(name="Wang Fang")).case_id
+    with transaction(session_factory) as s:
+        exclude_member(s, services, Actor.system(), case_id, account(s, keeper.id))
+    with transaction(session_factory) as s:
+        request = request_identity(s, services, ivy.unlocked, case_id, "to invite them")
+        sealed_to = set(s.execute(select(IdentityRequestSeal.reviewer_id).where(
+            IdentityRequestSeal.request_id == request.id)).scalars())
+    assert sealed_to == {ivy.id, other.id}
+    with transaction(session_factory) as s:
+        regrant_member_cases(s, services, recovery_key.private_key, account(s, keeper.id))
+    assert grants_of(session_factory, case_id, keeper.id) == []
