@@ -207,6 +207,15 @@ def enrolment_code_of(session_factory: sessionmaker[Session], services: Services
     return code
 
 
+def another_enrolment_code(code: str) -> str:
+    """A well-formed enrolment code (its check digit right) other than `code`."""
+    from crypto.damm import damm_check_digit
+
+    payload = code.replace(" ", "")[:-1]
+    other = f"{(int(payload) + 1) % 10 ** len(payload):0{len(payload)}d}"
+    return other + damm_check_digit(other)
+
+
 def next_stages(session: Session, case: Case) -> list[CaseStatus]:
     """The stages `case` may legally move to now (core.cases.transitions), sorted."""
     before = (stage_before_request(session, case.id)

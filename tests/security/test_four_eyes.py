@@ -41,6 +41,7 @@ from core.staff.passphrase_change import change_passphrase
 from core.staff.passphrases import prepare_passphrase
 from tests.core.factories import (
     add_reviewer,
+    another_enrolment_code,
     audit_actions,
     enrolment_code_of,
     seed_categories,
@@ -219,7 +220,7 @@ def test_a_reset_by_one_admin_waits_for_another(session_factory, services, admin
     # The second admin asks ivy for the code on her screen: she has none (the admin enrolled
     # in her name), so nothing they can type approves the account.
     code = enrolment_code_of(session_factory, services, ivy.id)
-    for typed in (None, "", _another_code(code)):
+    for typed in (None, "", another_enrolment_code(code)):
         with pytest.raises(WrongEnrolmentCode), transaction(session_factory) as s:
             decide_change(s, services, Actor.reviewer(ben.id), waiting.id, approve=True,
                           code=typed)
@@ -234,15 +235,6 @@ def test_a_reset_by_one_admin_waits_for_another(session_factory, services, admin
                       code=code.replace(" ", "-"))
     second = submit(session_factory, services)
     assert _grants_of(session_factory, second.case_id, ivy.id)  # with both admins' consent
-
-
-def _another_code(code: str) -> str:
-    """A well-formed code (its check digit right) other than `code`."""
-    from crypto.damm import damm_check_digit
-
-    payload = code.replace(" ", "")[:-1]
-    other = f"{(int(payload) + 1) % 10 ** len(payload):0{len(payload)}d}"
-    return other + damm_check_digit(other)
 
 
 def test_an_account_is_approved_only_once_its_owner_has_enrolled(session_factory, services,
