@@ -41,7 +41,6 @@ CSV_WORDS = {
     "category": _l("category"),
     "channel": _l("channel"),
     "cases": _l("cases"),
-    "all": _l("all"),
     "total": _l("total"),
     "cases by category and month": _l("cases by category and month"),
     "cases by channel": _l("cases by channel"),

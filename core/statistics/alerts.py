@@ -53,7 +53,7 @@ def recent_alerts(session: Session, today: date, rule: RiseRule = DEFAULT_RULE) 
     first = session.scalar(select(func.min(Case.received_on)))
     if first is None:
         return []
-    return _month_alerts(session, last_complete_month(today), first, rule)
+    return _month_alerts(session, last_complete_month(today), first, rule, today)
 
 
 def period_alerts(session: Session, period: Period, today: date,
@@ -68,17 +68,20 @@ def period_alerts(session: Session, period: Period, today: date,
     this_month = today.replace(day=1)
     shown: MonthFigures = {}  # shared: neighbouring months' alerts cover the same months
     return [alert for month in months_in(period) if month.end <= this_month
-            for alert in _month_alerts(session, month.start, first, rule, shown)]
+            for alert in _month_alerts(session, month.start, first, rule, today, shown)]
 
 
 #: Each month's own statistics (all categories and channels), by month label.
 MonthFigures = dict[str, Figures]
 
 
-def _month_alerts(session: Session, month_day: date, first: date, rule: RiseRule,
+def _month_alerts(session: Session, month_day: date, first: date, rule: RiseRule, today: date,
                   shown: MonthFigures | None = None) -> list[Alert]:
     """The rises of the month holding `month_day` against the `rule.history` months before
-    it, counting no month before the one after `first` (the first report's)."""
+    it, counting no month before the one after `first` (the first report's). Whether their
+    figures may be shown is judged on each month's statistics as of `today`, as the
+    dashboard and the review report beside the alert show them (the overdue counts, and so
+    what suppression hides, depend on the day)."""
     months = [m for m in recent_months(month_day, rule.history + 1) if m.start > first]
     if len(months) <= rule.min_history:
         return []
@@ -90,7 +93,7 @@ def _month_alerts(session: Session, month_day: date, first: date, rule: RiseRule
     figures = shown if shown is not None else {}
     for month in months:
         if month.label not in figures:
-            figures[month.label] = dashboard_figures(session, month, today=month.end)
+            figures[month.label] = dashboard_figures(session, month, today=today)
     return [Alert(kind, months[-1], rise, _discloses_nothing(figures, kind, months, rise.key))
             for kind, rise in rises]
 

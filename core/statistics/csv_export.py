@@ -22,7 +22,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 #: Every title and heading the CSV writes, in English: the keys of `words` in `figures_csv`.
 CSV_WORDS: tuple[str, ...] = (
-    "candor dashboard", "period", "category", "channel", "cases", "all", "total",
+    "candor dashboard", "period", "category", "channel", "cases", "total",
     "cases by category and month", "cases by channel", "cases by scope decision",
     "scope decision", "cases by finding (latest decision)", "finding",
     "cases by root cause (latest decision)", "root cause",
@@ -97,11 +97,7 @@ def figures_csv(figures: Figures, labels: Mapping[str, str] | None = None,
     """
     out = _Writer(labels or {}, words or {})
     out.block("candor dashboard")
-    every = out.word("all")
     out.row(out.word("period"), figures.period.label)
-    out.row(out.word("category"),
-            out.label(figures.category_code) if figures.category_code else every)
-    out.row(out.word("channel"), out.label(figures.channel.value) if figures.channel else every)
     out.row(out.word("cases"), figures.total)
     d = figures.details
     if d is None:

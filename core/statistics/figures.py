@@ -24,7 +24,7 @@ and the next view counts it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -33,16 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import utc_now
-from core.models import (
-    Category,
-    Channel,
-    Finding,
-    RecognitionType,
-    RootCause,
-    SanctionType,
-    Satisfaction,
-    ScopeDecision,
-)
+from core.models import Category, RootCause, Satisfaction
 from core.statistics.month_cells import (
     DONE_LATE,
     DONE_ON_TIME,
@@ -59,7 +50,6 @@ from core.statistics.month_cells import (
     PENDING,
     UNSPECIFIED,
     month_counts,
-    read_cells,
 )
 from core.statistics.periods import Period, months_in
 from core.statistics.suppression import (
@@ -70,19 +60,21 @@ from core.statistics.suppression import (
     Cell,
     Grid,
     Table,
-    count_cell,
     share_cell,
     statistic_cell,
-    suppress_counts,
-    suppress_grid,
-    suppress_partition,
-    suppress_partitions,
+)
+from core.statistics.year_views import (
+    ACTION_ROWS,
+    DEADLINE_ROWS,
+    OVERLAPPING,
+    PARTITIONS,
+    YearViews,
+    figure_key,
+    year_views,
 )
 
 #: Row keys besides the enum values and category codes (none of them can be a category code).
 NO_CATEGORY = "(none)"
-DEADLINE_ROWS = (ON_TIME, LATE, OVERDUE, NOT_DUE, NOT_OWED)
-ACTION_ROWS = (DONE_ON_TIME, DONE_LATE, OPEN_OVERDUE, OPEN_NOT_DUE)
 __all__ = ["ACTION_ROWS", "DEADLINE_ROWS", "DONE_LATE", "DONE_ON_TIME", "LATE", "NOT_DUE",
            "NOT_OWED", "NO_ANSWER", "NO_CATEGORY", "NO_DECISION", "ON_TIME", "OPEN_NOT_DUE",
            "OPEN_OVERDUE", "OVERDUE", "PENDING", "UNSPECIFIED", "Deadline", "Details",
@@ -138,13 +130,12 @@ class Details:
 
 @dataclass(frozen=True, slots=True)
 class Figures:
-    """The dashboard of one view: cases received in `period`, optionally of one category and
-    one channel. `details` is None when the view has fewer than 3 cases: then only `total`
-    may be shown ("<3", or "0")."""
+    """The dashboard of one view: cases received in `period`. `details` is None when the view
+    has fewer than 3 cases: then only `total` may be shown ("<3", or "0"). Otherwise `total`
+    is "x" where a neighbouring period's "<3" could be worked out from it
+    (core.statistics.year_views), and the tables hide what would add up to it."""
 
     period: Period
-    category_code: str | None
-    channel: Channel | None
     today: date
     total: Cell
     details: Details | None
@@ -186,106 +177,91 @@ def _durations(histogram: Counter[int], parts: Sequence[Cell]) -> Durations:
     return Durations(statistic_cell(percentile(histogram, 50), n), p90)
 
 
-def _deadline_block(cells: Mapping[str, Counter[str]], name: str,
-                    today: date) -> tuple[Deadline, Durations]:
-    """How one deadline went, from its cells: met, missed, open by due day, not owed."""
-    counts: Counter[str] = Counter(cells.get(name, {}))
-    for key, n in cells.get(f"{name}_open_due", {}).items():
-        counts[OVERDUE if date.fromisoformat(key) < today else NOT_DUE] += n
-    histogram: Counter[int] = Counter()
-    for key, n in cells.get(f"{name}_days", {}).items():
-        histogram[int(key)] += n
-    table = suppress_partition([(row, counts[row]) for row in DEADLINE_ROWS])
+def _table(year: YearViews, label: str, measure: str, rows: Sequence[str],
+           total: tuple[str, str, str] | None) -> Table:
+    """A table of the view `label` as the year's linked figures show it."""
+    figures = year.figures
+    return Table(tuple((row, figures.cell(figure_key(label, measure, row))) for row in rows),
+                 figures.cell(total) if total is not None else None)
+
+
+def _deadline_block(year: YearViews, label: str, name: str) -> tuple[Deadline, Durations]:
+    """How one deadline went in the view: met, missed, open by due day, not owed."""
+    counts = year.counts[label].counts[name]
+    table = _table(year, label, name, DEADLINE_ROWS, (label, "cases", ""))
     missed_or_met = counts[ON_TIME] + counts[LATE] + counts[OVERDUE]
     share = share_cell(counts[ON_TIME], missed_or_met,
                        [table[ON_TIME], table[LATE], table[OVERDUE]])
+    histogram = year.counts[label].days.get(f"{name}_days", Counter())
     return Deadline(table, share), _durations(histogram, [table[ON_TIME], table[LATE]])
 
 
-def _actions(cells: Mapping[str, Counter[str]], today: date) -> tuple[Table, Cell]:
-    """Corrective actions of the view's cases by outcome, from their cells."""
-    counts: Counter[str] = Counter(cells.get("action", {}))
-    for key, n in cells.get("action_open_due", {}).items():
-        counts[OPEN_OVERDUE if date.fromisoformat(key) < today else OPEN_NOT_DUE] += n
-    table = suppress_partition([(row, counts[row]) for row in ACTION_ROWS])
+def _actions(year: YearViews, label: str) -> tuple[Table, Cell]:
+    """Corrective actions of the view's cases by outcome."""
+    counts = year.counts[label].actions
+    table = _table(year, label, "action", ACTION_ROWS, (label, "actions", ""))
     due = counts[DONE_ON_TIME] + counts[DONE_LATE] + counts[OPEN_OVERDUE]
     share = share_cell(counts[DONE_ON_TIME], due,
                        [table[DONE_ON_TIME], table[DONE_LATE], table[OPEN_OVERDUE]])
     return table, share
 
 
-def _measure(cells: Mapping[str, Counter[str]], measure: str) -> Counter[str]:
-    return cells.get(measure) or Counter()
-
-
-def dashboard_figures(session: Session, period: Period, *, category_code: str | None = None,
-                      channel: Channel | str | None = None,
-                      today: date | None = None) -> Figures:
-    """The figures of the cases received in `period` (of one category and one channel, if
-    given), suppressed for display. `today` decides which open cases are overdue: pass the
-    organisation's day (`services.clock.today()`); default, today in UTC. An unknown category
-    code or channel raises ValueError. Four queries on months whose cells are clean, whatever
-    the number of cases (core.statistics.month_cells)."""
-    today = today or utc_now().date()
-    chosen_channel = Channel(channel) if channel is not None else None
-    categories = _category_ids(session)
-    ids = {code: cid for cid, code, _active in categories}
-    if category_code is not None and category_code not in ids:
-        raise ValueError(f"there is no category '{category_code}'")
-    category_id = ids[category_code] if category_code is not None else None
-    cells, grid_counts = read_cells(session, months_in(period), category_id=category_id,
-                                    channel=str(chosen_channel) if chosen_channel else None)
-    per_month: Counter[tuple[int | None, str]] = Counter(
-        {(None if cid == NO_CATEGORY_ID else cid, month): n
-         for (cid, month), n in grid_counts.items()})
-    channels, scopes = _measure(cells, "channel"), _measure(cells, "scope")
-    answers = _measure(cells, "answer")
-    total = _measure(cells, "cases")[""]
-    if total < MIN_COUNT:  # too few cases to show anything but their number ("<3")
-        return Figures(period, category_code, chosen_channel, today, count_cell(total), None)
-
+def _grid(year: YearViews, period: Period, categories: list[tuple[int, str, bool]]) -> Grid:
+    """Cases by category and month: active categories, and any other with cases in the
+    period; "(none)" if a case has no category."""
+    label, figures = period.label, year.figures
+    counts = year.counts[label].by_category
+    rows = [(code, cid) for cid, code, active in categories if active or counts[cid]]
+    if counts[NO_CATEGORY_ID]:
+        rows.append((NO_CATEGORY, NO_CATEGORY_ID))
     columns = [m.label for m in months_in(period)]
-    seen = {cat for cat, _m in per_month}
-    rows: list[tuple[str, int | None]] = [
-        (code, cid) for cid, code, active in categories
-        if (category_id is None and active) or cid in seen or cid == category_id]
-    if None in seen:
-        rows.append((NO_CATEGORY, None))
-    grid = suppress_grid([code for code, _cid in rows], columns,
-                         [[per_month[(cid, col)] for col in columns] for _code, cid in rows])
-    satisfaction = suppress_partition(
-        [*((s.value, answers[s.value]) for s in Satisfaction), (NO_ANSWER, answers[NO_ANSWER])])
+    return Grid(
+        row_keys=tuple(code for code, _cid in rows), column_keys=tuple(columns),
+        cells=tuple(tuple(figures.cell((month, "category", str(cid))) for month in columns)
+                    for _code, cid in rows),
+        row_totals=tuple(figures.cell((label, "category", str(cid))) for _code, cid in rows),
+        column_totals=tuple(figures.cell((month, "cases", "")) for month in columns),
+        total=figures.cell((label, "cases", "")))
+
+
+def dashboard_figures(session: Session, period: Period, *,
+                      today: date | None = None) -> Figures:
+    """The figures of the cases received in `period`, suppressed for display together with
+    every other view of its year (core.statistics.year_views: no view can be subtracted from
+    another). `today` decides which open cases are overdue: pass the organisation's day
+    (`services.clock.today()`); default, today in UTC. Four queries on months whose cells
+    are clean, whatever the number of cases (core.statistics.month_cells)."""
+    today = today or utc_now().date()
+    categories = _category_ids(session)
+    year = year_views(session, period.start.year, today, [cid for cid, _c, _a in categories])
+    label = period.label
+    view = year.counts[label]
+    total = year.figures.cell((label, "cases", ""))
+    if view.total < MIN_COUNT:  # too few cases to show anything but their number ("<3")
+        return Figures(period, today, total, None)
+    answers = view.counts["answer"]
+    satisfaction = _table(year, label, "answer",
+                          [*(s.value for s in Satisfaction), NO_ANSWER], (label, "cases", ""))
     share_satisfied = share_cell(
-        answers[Satisfaction.SATISFIED.value], total - answers[NO_ANSWER],
+        answers[Satisfaction.SATISFIED.value], view.total - answers[NO_ANSWER],
         [satisfaction[Satisfaction.SATISFIED.value],
          satisfaction[Satisfaction.NOT_SATISFIED.value]])
-
-    findings, causes = _measure(cells, "finding"), _measure(cells, "cause")
-    sanctions, recognitions = _measure(cells, "sanction"), _measure(cells, "recognition")
-    # One "no decision yet" figure in both: suppressed apart, one table's figure could give
-    # back a count the other hides.
-    by_finding, by_root_cause = suppress_partitions(
-        [[(key, findings[key]) for key in [*(f.value for f in Finding), NO_DECISION]],
-         [(key, causes[key]) for key in [*(c.value for c in RootCause), UNSPECIFIED,
-                                         NO_DECISION]]],
-        shared={NO_DECISION})
-    by_sanction = suppress_counts([(k.value, sanctions[k.value]) for k in SanctionType])
-    by_recognition = suppress_counts([(k.value, recognitions[k.value])
-                                      for k in RecognitionType])
-    acknowledgement, to_ack = _deadline_block(cells, "ack", today)
-    feedback, to_feedback = _deadline_block(cells, "feedback", today)
-    actions, actions_share = _actions(cells, today)
+    acknowledgement, to_ack = _deadline_block(year, label, "ack")
+    feedback, to_feedback = _deadline_block(year, label, "feedback")
+    actions, actions_share = _actions(year, label)
     details = Details(
-        by_category_month=grid,
-        by_channel=suppress_partition([(c.value, channels[c.value]) for c in Channel]),
-        by_scope=suppress_partition(
-            [*((s.value, scopes[s.value]) for s in ScopeDecision), (PENDING, scopes[PENDING])]),
-        by_finding=by_finding, by_root_cause=by_root_cause, by_sanction=by_sanction,
-        by_recognition=by_recognition, time_to_acknowledge=to_ack,
-        time_to_feedback=to_feedback, acknowledgement=acknowledgement, feedback=feedback,
-        actions=actions, actions_share_on_time=actions_share, satisfaction=satisfaction,
+        by_category_month=_grid(year, period, categories),
+        by_channel=_table(year, label, "channel", PARTITIONS["channel"], (label, "cases", "")),
+        by_scope=_table(year, label, "scope", PARTITIONS["scope"], (label, "cases", "")),
+        by_finding=_table(year, label, "finding", PARTITIONS["finding"], (label, "cases", "")),
+        by_root_cause=_table(year, label, "cause", PARTITIONS["cause"], (label, "cases", "")),
+        by_sanction=_table(year, label, "sanction", OVERLAPPING["sanction"], None),
+        by_recognition=_table(year, label, "recognition", OVERLAPPING["recognition"], None),
+        time_to_acknowledge=to_ack, time_to_feedback=to_feedback,
+        acknowledgement=acknowledgement, feedback=feedback, actions=actions,
+        actions_share_on_time=actions_share, satisfaction=satisfaction,
         share_satisfied=share_satisfied)
-    return Figures(period, category_code, chosen_channel, today, count_cell(total), details)
+    return Figures(period, today, total, details)
 
 
 def monthly_counts(session: Session, months: Sequence[Period],

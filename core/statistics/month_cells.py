@@ -16,8 +16,10 @@ A case contributes, in the month it was received:
 
 Measures with many keys (days taken, due days: HISTOGRAMS) are stored as one row per month
 holding every key with its count, so that a busier month is not more rows. Each fact is
-counted at four levels: the whole month (0), per category (1), per channel (2),
-per category and channel (3), so that every filter of the dashboard reads one level.
+counted for the whole month (level 0); the cases also per category (level 1), for the grid of
+categories by month. (Levels 2 and 3, per channel and per category and channel, served the
+dashboard's filters until 2026-12-07: core.statistics.year_views says why they went. A month
+counted before keeps them until it is counted again; nothing reads them.)
 
 A month is recomputed, from its cases, when it is stale or was never computed
 (`refresh_months`): core.statistics.staleness marks the months of the cases, decisions and
@@ -59,8 +61,8 @@ DONE_ON_TIME, DONE_LATE, OPEN_OVERDUE, OPEN_NOT_DUE = (
     "done_on_time", "done_late", "open_overdue", "open_not_due")
 _OPEN = "open"
 
-#: The levels of a cell: which of (category, channel) it is counted per.
-ALL_CASES, PER_CATEGORY, PER_CHANNEL, PER_BOTH = 0, 1, 2, 3
+#: The levels of a cell: the whole month, or its cases per category.
+ALL_CASES, PER_CATEGORY = 0, 1
 #: The unused dimensions of a cell.
 ANY_CATEGORY, ANY_CHANNEL = -1, ""
 #: A case without a category, as a cell's category.
@@ -230,15 +232,12 @@ def count_months(session: Session, months: Sequence[date]) -> Counter[CellKey]:
         for fact, n in found:
             facts[fact] += int(n)
     cells: Counter[CellKey] = Counter()
-    for (month, category_id, channel, measure, key), n in facts.items():
+    for (month, category_id, _channel, measure, key), n in facts.items():
         if month not in wanted:
             continue  # a month inside the window that is not being recounted
-        for level, cell_category, cell_channel in (
-                (ALL_CASES, ANY_CATEGORY, ANY_CHANNEL),
-                (PER_CATEGORY, category_id, ANY_CHANNEL),
-                (PER_CHANNEL, ANY_CATEGORY, channel),
-                (PER_BOTH, category_id, channel)):
-            cells[CellKey(month, level, cell_category, cell_channel, measure, key)] += n
+        cells[CellKey(month, ALL_CASES, ANY_CATEGORY, ANY_CHANNEL, measure, key)] += n
+        if measure == "cases":
+            cells[CellKey(month, PER_CATEGORY, category_id, ANY_CHANNEL, measure, key)] += n
     return cells
 
 
@@ -298,43 +297,43 @@ def refresh_months(session: Session, months: Iterable[date]) -> int:
     return len(stale)
 
 
-def read_cells(session: Session, period_months: Sequence[Period], *,
-               category_id: int | None, channel: str | None) -> tuple[
-                   defaultdict[str, Counter[str]], Counter[tuple[int, str]]]:
-    """The cells of a view, refreshed first: ({measure: {key: count}} over the months, at the
-    level of the filters, so that each figure reads only its own measure; {(category id,
-    month label): cases} for the category x month grid, every category, at the channel
-    filter). Two queries (after the refresh), each one range of an index per month."""
-    starts = [m.start for m in period_months]
+class MonthCells(NamedTuple):
+    """One month's cells as the dashboard reads them: {measure: {key: count}} of all its
+    cases (histograms spread out), and its cases per category id (NO_CATEGORY_ID: none)."""
+
+    blocks: defaultdict[str, Counter[str]]
+    by_category: Counter[int]
+
+
+def read_months(session: Session, months: Sequence[Period]) -> dict[str, MonthCells]:
+    """The cells of each of `months` (calendar months), refreshed first, by month label
+    ("2026-11"): every month of a year in two queries (after the refresh), each one range of
+    an index per month."""
+    starts = [m.start for m in months]
     refresh_months(session, starts)
-    level = (PER_BOTH if category_id is not None and channel is not None else
-             PER_CATEGORY if category_id is not None else
-             PER_CHANNEL if channel is not None else ALL_CASES)
-    main_category = category_id if category_id is not None else ANY_CATEGORY
-    main_channel = channel if channel is not None else ANY_CHANNEL
-    grid_level = PER_BOTH if channel is not None else PER_CATEGORY
+    found = {m.label: MonthCells(defaultdict(Counter), Counter()) for m in months}
     cell = StatisticsCell
-    blocks: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    for measure, key, count, histogram in session.execute(
-            select(cell.measure, cell.key, cell.count, cell.histogram).where(
-                cell.level == level, cell.category_id == main_category,
-                cell.channel == main_channel, cell.month.in_(starts))):
-        counts = blocks[measure]
+    for month, measure, key, count, histogram in session.execute(
+            select(cell.month, cell.measure, cell.key, cell.count, cell.histogram).where(
+                cell.level == ALL_CASES, cell.category_id == ANY_CATEGORY,
+                cell.channel == ANY_CHANNEL, cell.month.in_(starts))):
+        counts = found[_label(month)].blocks[measure]
         if histogram is None:
             counts[key] += count
             continue
         for part in histogram.split(";"):
             value, _colon, n = part.rpartition(":")
             counts[value] += int(n)
-    per_month: Counter[tuple[int, str]] = Counter()
-    grid = [cell.measure == "cases", cell.level == grid_level, cell.channel == main_channel,
-            cell.month.in_(starts)]
-    if category_id is not None:
-        grid.append(cell.category_id == category_id)
-    for month, row_category, count in session.execute(
-            select(cell.month, cell.category_id, cell.count).where(*grid)):
-        per_month[(row_category, f"{month.year:04d}-{month.month:02d}")] += count
-    return blocks, per_month
+    for month, category_id, count in session.execute(
+            select(cell.month, cell.category_id, cell.count).where(
+                cell.measure == "cases", cell.level == PER_CATEGORY,
+                cell.channel == ANY_CHANNEL, cell.month.in_(starts))):
+        found[_label(month)].by_category[int(category_id)] += count
+    return found
+
+
+def _label(month: date) -> str:
+    return f"{month.year:04d}-{month.month:02d}"
 
 
 def month_counts(session: Session, months: Sequence[date],

@@ -26,9 +26,19 @@ Partitions of the same cases that share a row (the "no decision yet" of findings
 causes) are suppressed together, the shared row being one figure (`suppress_partitions`), and
 with the equation the two give together: what is left of each adds up to the same.
 
+Several views of the same cases (the months, quarters and year of `LinkedFigures`) are one set
+of figures: a figure hidden is hidden in every view. A view's own total is "reluctant": it is
+hidden only where no other figure of the sum would do, since the view's tables must then hide
+what would add up to it; a figure of a view that shows only its total ("<3") is withheld from
+the start; and a part is at most its whole (`within`).
+
 What it does not do (a second reader found each of these in one view; not yet closed):
 
-* each sum is checked on its own, not all equations of a view at once (the usual practice);
+* each sum is checked on its own, with what the others' markers and the figure it is a part
+  of tell (a view's findings are at most its cases), not all equations at once by a solver
+  (the usual practice). LinkedFigures adds, for the views of a year, every way of adding up
+  the year from quarters and months as a sum of its own, which closes the pairs of sums that
+  a randomised test found (tests/core/statistics/test_year_views.py);
 * relations between tables that are not sums of the same cases are not modelled: "no feedback
   owed" often equals "referred" plus "not admissible", and limits hold between tables (cases
   decided are at most those accepted), so a "<3" can sometimes be narrowed down from two
@@ -36,11 +46,13 @@ What it does not do (a second reader found each of these in one view; not yet cl
 * the suppression itself can tell something to someone who knows these rules: a figure is
   hidden as "x" only where it would otherwise let a "<3" be worked out, so which figures are
   hidden narrows the hidden ones (a 3-row table of 6 shown "<3 <3 x" can only be 1, 1, 4);
-* it cannot stop differencing *across* views: the total of a year minus the totals of eleven
-  monthly views gives the twelfth month, whatever each view hides. The dashboard's filters
-  make such sums possible for anyone with access to it.
+* the figures of different days are not compared: a new case, or a deadline passing, changes
+  a few figures from one day to the next.
 
-Rounding or noise (the cell-key method) would close all four at the cost of exact figures.
+Differencing *across* views (a quarter minus two of its months) is closed since 2026-12-07:
+the views of a year are suppressed together (LinkedFigures, core.statistics.year_views), and
+the dashboard has no filter by category or channel any more. Rounding or noise (the
+cell-key method) would close the rest at the cost of exact figures.
 """
 
 from __future__ import annotations
@@ -170,36 +182,67 @@ class _Sums:
         self.values: list[int] = []
         self.states: list[_State] = []
         self.fixed: list[bool] = []
+        #: Hidden only where nothing else would do (a view's own total: hiding it hides the
+        #: whole view).
+        self.reluctant: list[bool] = []
+        #: The figure each is a part of (at most it: a view's findings are at most its
+        #: cases), if any.
+        self.within: list[int | None] = []
         self.lines: list[tuple[list[int], int]] = []
+        #: For each figure, the totals of the lines it is a term of (_known_zero's index: a
+        #: year's linked views have hundreds of lines).
+        self.totals_of: list[list[int]] = []
+        #: The lines other lines are not compared with (_derive_equations): ways of adding
+        #: up a view from others, whose differences are lines already.
+        self.compositions: set[int] = set()
         #: Equations derived from two lines with the same total and some cells in common:
         #: what is left of each adds up to the same (sum(left) = sum(right)).
         self.equations: list[tuple[list[int], list[int]]] = []
 
-    def add(self, value: int, *, fixed: bool = False) -> int:
-        """A figure (`fixed`: never hidden by complementary suppression); its index."""
+    def add(self, value: int, *, fixed: bool = False, reluctant: bool = False,
+            published: bool = True, within: int | None = None) -> int:
+        """A figure (`fixed`: never hidden by complementary suppression; `reluctant`: only
+        where no other figure would do; not `published`: no view shows it, so it counts as
+        withheld from the start; `within`: the figure it is a part of, so at most); its
+        index."""
         if value < 0:
             raise ValueError("a count cannot be negative")
+        if within is not None and value > self.values[within]:
+            raise ValueError("a part cannot be more than its whole")
         self.values.append(value)
-        self.states.append(_State.SMALL if 0 < value < MIN_COUNT else _State.SHOWN)
+        self.states.append(_State.WITHHELD if not published else
+                           _State.SMALL if 0 < value < MIN_COUNT else _State.SHOWN)
         self.fixed.append(fixed)
+        self.reluctant.append(reluctant)
+        self.within.append(within)
+        self.totals_of.append([])
         return len(self.values) - 1
 
-    def line(self, cells: Sequence[int], total: int) -> None:
-        """The figures `cells` add up to the figure `total`."""
+    def line(self, cells: Sequence[int], total: int, *, composition: bool = False) -> None:
+        """The figures `cells` add up to the figure `total` (a `composition`: one of several
+        ways of adding up the same total from others, each the others' difference)."""
         assert sum(self.values[i] for i in cells) == self.values[total], "inconsistent sum"
+        if composition:
+            self.compositions.add(len(self.lines))
         self.lines.append((list(cells), total))
+        for i in set(cells):
+            self.totals_of[i].append(total)
 
     def _bounds(self, index: int) -> tuple[float, float]:
         state = self.states[index]
         if state is _State.SHOWN or self._known_zero(index):
             return self.values[index], self.values[index]
-        return _BOUNDS[state]
+        low, high = _BOUNDS[state]
+        whole = self.within[index]
+        if whole is not None:  # no more than its whole, as far as that is known
+            high = min(high, self._bounds(whole)[1])
+        return low, high
 
     def _known_zero(self, index: int) -> bool:
         """Whether a figure is a term of a line whose total is shown as 0: it is 0, hidden
         or not, for anyone who reads that total (a category with no case in the period)."""
-        return any(index in cells and self.states[total] is _State.SHOWN
-                   and self.values[total] == 0 for cells, total in self.lines)
+        return any(self.states[total] is _State.SHOWN and self.values[total] == 0
+                   for total in self.totals_of[index])
 
     def _pins(self, cells: list[int], total: int) -> bool:
         """Whether the equation sum(cells) = total leaves a hidden figure one possible value."""
@@ -227,8 +270,9 @@ class _Sums:
         """Two lines with the same total that share cells (partitions sharing a row): the
         rest of one adds up to the rest of the other, an equation neither shows alone."""
         by_total: dict[int, list[list[int]]] = {}
-        for cells, total in self.lines:
-            by_total.setdefault(total, []).append(cells)
+        for number, (cells, total) in enumerate(self.lines):
+            if number not in self.compositions:
+                by_total.setdefault(total, []).append(cells)
         for groups in by_total.values():
             for a, b in itertools.combinations(groups, 2):
                 common = set(a) & set(b)
@@ -240,37 +284,42 @@ class _Sums:
         """As _protect_line, for a derived equation (both sides are cells), one figure at a
         time (second reader: withholding every cell at once hid twelve where two sufficed):
         the smallest shown figure of 3 or more, else one hidden as "<3" or a shown 0 is
-        withheld, "<3"s first."""
+        withheld, "<3"s first; reluctant figures last."""
         cells = [i for i in [*left, *right] if not self.fixed[i]]
-        candidates = [i for i in cells
-                      if self.states[i] is _State.SHOWN and self.values[i] >= MIN_COUNT]
-        if candidates:
-            self.states[min(candidates, key=lambda i: (self.values[i], i))] = _State.COMPLEMENT
-            return True
-        rest = [i for i in cells if self.states[i] in (_State.SMALL, _State.SHOWN)
-                and not self._known_zero(i)]
-        if not rest:
-            return False
-        self.states[min(rest, key=lambda i: (self.states[i] is not _State.SMALL, i))] = (
-            _State.WITHHELD)
-        return True
+        for group in ([i for i in cells if not self.reluctant[i]],
+                      [i for i in cells if self.reluctant[i]]):
+            candidates = [i for i in group
+                          if self.states[i] is _State.SHOWN and self.values[i] >= MIN_COUNT]
+            if candidates:
+                self.states[min(candidates, key=lambda i: (self.values[i], i))] = (
+                    _State.COMPLEMENT)
+                return True
+            rest = [i for i in group if self.states[i] in (_State.SMALL, _State.SHOWN)
+                    and not self._known_zero(i)]
+            if rest:
+                self.states[min(rest, key=lambda i: (self.states[i] is not _State.SMALL, i))] = (
+                    _State.WITHHELD)
+                return True
+        return False
 
     def _protect_line(self, cells: list[int], total: int) -> bool:
-        """Hide one more figure of a pinning line (the remedies in order); False if none is
-        left to hide."""
-        candidates = [i for i in cells
-                      if self.states[i] is _State.SHOWN and self.values[i] >= MIN_COUNT]
-        if candidates:
-            chosen = min(candidates, key=lambda i: (self.values[i], i))
-            self.states[chosen] = _State.COMPLEMENT
-            return True
-        changed = False
-        for i in cells:
-            if self.states[i] is not _State.WITHHELD:
-                self.states[i] = _State.WITHHELD
-                changed = True
-        if changed:
-            return True
+        """Hide one more figure of a pinning line (the remedies in order, on figures that are
+        not reluctant first); False if none is left to hide."""
+        for group in ([i for i in cells if not self.fixed[i] and not self.reluctant[i]],
+                      [i for i in cells if not self.fixed[i] and self.reluctant[i]]):
+            candidates = [i for i in group
+                          if self.states[i] is _State.SHOWN and self.values[i] >= MIN_COUNT]
+            if candidates:
+                chosen = min(candidates, key=lambda i: (self.values[i], i))
+                self.states[chosen] = _State.COMPLEMENT
+                return True
+            changed = False
+            for i in group:
+                if self.states[i] is not _State.WITHHELD:
+                    self.states[i] = _State.WITHHELD
+                    changed = True
+            if changed:
+                return True
         # Still pinned with every cell withheld: a line of one cell, equal to its total.
         if not self.fixed[total] and self.states[total] is _State.SHOWN and self.values[total]:
             self.states[total] = _State.COMPLEMENT
@@ -391,3 +440,48 @@ def suppress_grid(row_keys: Sequence[str], column_keys: Sequence[str],
         row_totals=tuple(sums.cell(i) for i in row_totals),
         column_totals=tuple(sums.cell(i) for i in column_totals),
         total=sums.cell(total))
+
+
+class LinkedFigures:
+    """Figures of several views that share cases, suppressed together: every view of a year
+    (core.statistics.year_views). A figure is named by a key, once, however many views show
+    it; each sum between figures, within a view or across views (a quarter is its three
+    months), is a line. No line then pins a figure that any view hides (as far as single
+    lines and the derived equations go: the module docstring)."""
+
+    def __init__(self) -> None:
+        self._sums = _Sums()
+        self._index: dict[object, int] = {}
+
+    def add(self, key: object, value: int, *, fixed: bool = False, reluctant: bool = False,
+            published: bool = True, within: object = None) -> None:
+        """The figure `key` (`fixed`: never hidden; `reluctant`: hidden only where no other
+        figure would do, as a view's total; not `published`: no view shows it, so it is
+        withheld from the start, as a view of fewer than 3 cases shows only its total;
+        `within`: the key of a figure added before that it is a part of, so at most, as a
+        view's findings are at most its cases). A key given twice must have the same value."""
+        if key in self._index:
+            if self._sums.values[self._index[key]] != value:
+                raise ValueError(f"the figure {key!r} was given two values")
+            return
+        self._index[key] = self._sums.add(
+            value, fixed=fixed, reluctant=reluctant, published=published,
+            within=self._index[within] if within is not None else None)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+    def line(self, cells: Sequence[object], total: object, *, composition: bool = False) -> None:
+        """The figures `cells` add up to the figure `total` (all added before; a
+        `composition`: one of several ways of adding up the same total, as the year from
+        its quarters or from its months)."""
+        self._sums.line([self._index[key] for key in cells], self._index[total],
+                        composition=composition)
+
+    def run(self) -> None:
+        """Complementary suppression over every line at once."""
+        self._sums.run()
+
+    def cell(self, key: object) -> Cell:
+        """The figure as every view may show it."""
+        return self._sums.cell(self._index[key])

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 
 from core.categories.lookup import list_categories
-from core.models import Category, Channel, Role
+from core.models import Category, Role
 from core.statistics.alerts import Alert, recent_alerts
 from core.statistics.csv_export import figures_csv_bytes
 from core.statistics.figures import Deadline, Figures, dashboard_figures
@@ -36,11 +36,15 @@ viewers = role_required(Role.ADMIN, Role.REVIEWER)
 
 @dataclass(frozen=True)
 class View:
-    """What the filters asked for, and the figures (None: the filters were refused)."""
+    """The period asked for, and its figures (None: the period was refused).
+
+    There is no filter by category or channel: each filtered view was another table of the
+    same cases, and one view minus another gave back what both hid (a category's cases minus
+    its web cases were its other channels' "<3"). The grid of categories by month and the
+    table of channels show them, suppressed with every other view of the year
+    (core.statistics.year_views)."""
 
     period: str
-    category: str
-    channel: str
     figures: Figures | None
     error: str | None
 
@@ -53,25 +57,17 @@ def default_period(today: date) -> str:
 def _view() -> View:
     today = console().services.clock.today()
     period_text = (request.args.get("period") or default_period(today)).strip()[:20]
-    category = (request.args.get("category") or "").strip()[:40]
-    channel = (request.args.get("channel") or "").strip()[:40]
     try:
         period = parse_period(period_text, today)
     except FuturePeriod:
-        return View(period_text, category, channel, None,
+        return View(period_text, None,
                     _("The period %(period)s has not begun yet: choose one that has.",
                       period=period_text))
     except ValueError:
-        return View(period_text, category, channel, None,
+        return View(period_text, None,
                     _("Write the period as a year (2026), a quarter (2026-Q4) or a month "
                       "(2026-11)."))
-    try:
-        figures = dashboard_figures(db(), period, category_code=category or None,
-                                    channel=channel or None, today=today)
-    except ValueError:
-        return View(period_text, category, channel, None,
-                    _("Choose a category and a channel from the lists."))
-    return View(period_text, category, channel, figures, None)
+    return View(period_text, dashboard_figures(db(), period, today=today), None)
 
 
 def _category_names(categories: list[Category]) -> dict[str, str]:
@@ -79,10 +75,9 @@ def _category_names(categories: list[Category]) -> dict[str, str]:
 
 
 def _row_keys(figures: Figures) -> set[str]:
-    """Every row key the figures use, and the view's filters (to name them in the CSV; a
-    view of fewer than 3 cases has only its filters and total)."""
-    keys = {key for key in (figures.category_code,
-                            figures.channel.value if figures.channel else None) if key}
+    """Every row key the figures use (to name them in the CSV; a view of fewer than 3 cases
+    has only its total)."""
+    keys: set[str] = set()
     details = figures.details
     if details is None:
         return keys
@@ -96,14 +91,13 @@ def _row_keys(figures: Figures) -> set[str]:
 
 
 def _filters(view: View) -> dict[str, str]:
-    return {k: v for k, v in (("period", view.period), ("category", view.category),
-                              ("channel", view.channel)) if v}
+    return {"period": view.period}
 
 
 @blueprint.get("")
 @viewers
 def dashboard() -> Any:
-    """The figures of one period, category and channel, with their charts."""
+    """The figures of one period, with their charts."""
     view = _view()
     categories = list_categories(db())
     names = _category_names(categories)
@@ -113,7 +107,7 @@ def dashboard() -> Any:
     return render_template(
         "reviewer/statistics.html", view=view, figures=view.figures, alerts=alerts,
         drawn=drawn_charts(details),
-        categories=categories, names=names, channels=list(Channel), charts=CHARTS,
+        names=names, charts=CHARTS,
         filters=_filters(view), label=lambda key: row_label(key, names)), status
 
 

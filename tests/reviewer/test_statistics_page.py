@@ -122,19 +122,21 @@ def test_the_csv_speaks_the_pages_language(
     assert "total" not in text and "cases by channel" not in text
 
 
-def test_the_csv_of_a_small_view_names_its_filters(
+def test_a_category_or_channel_in_the_address_changes_nothing(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
-    """Outside tester: a view of fewer than 3 cases exported its category and channel as
-    codes ("it_fault", "web"); they are named as in the rest of the export."""
-    client = in_chinese(login_client(app, session_factory, services, world.admin))
-    text = client.get(f"/statistics/export.csv?period={current_quarter(services)}"
-                      "&category=it_fault&channel=web").get_data(as_text=True)
-    assert "<3" in text and "it_fault" not in text and ",web" not in text
-    assert "技术故障与信息系统问题" in text
+    """There is no filter by category or channel (core.statistics.year_views: one filtered
+    view minus another gave a hidden count back); an old address that names them gets the
+    period's figures, all categories and channels."""
+    add_cases(session_factory, services, "security", 4)
+    client = login_client(app, session_factory, services, world.admin)
+    period = f"period={current_quarter(services)}"
+    plain = client.get(f"/statistics/export.csv?{period}").get_data(as_text=True)
+    filtered = client.get(f"/statistics/export.csv?{period}&category=it_fault&channel=web")
+    assert filtered.status_code == 200 and filtered.get_data(as_text=True) == plain
+    assert "cases,5\r\n" in plain  # the four and the world's case
 
 
-@pytest.mark.parametrize("query", ["period=last+year", "period=2026-Q5",
-                                   "category=nonsense", "channel=pigeon"])
+@pytest.mark.parametrize("query", ["period=last+year", "period=2026-Q5"])
 def test_bad_filters_get_a_message_not_an_error(
         app: Any, world: World, session_factory: Any, services: Any, query: str) -> None:
     client = login_client(app, session_factory, services, world.on_case)
@@ -150,10 +152,12 @@ def test_a_rise_in_the_last_complete_month_is_flagged(
     for month in months[1:-1]:
         add_cases(session_factory, services, "security", 3, month.start + timedelta(days=3))
     add_cases(session_factory, services, "security", 15, months[-1].start + timedelta(days=3))
+    add_cases(session_factory, services, "security", 2)  # this month: 3 with the world's
     client = login_client(app, session_factory, services, world.admin)
     text = client.get("/statistics").get_data(as_text=True)
     assert 'id="early-warnings"' in text
     # Three a month: each month shows its count, so the alert's figures give nothing away.
+    # (A month of 1 or 2 would hide a neighbouring month's count: core.statistics.year_views.)
     assert f"15 cases in {months[-1].label}" in text
 
 

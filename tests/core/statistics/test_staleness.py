@@ -47,6 +47,11 @@ def _stale_months(session_factory) -> dict[date, bool]:
         return {m.month: m.stale for m in s.execute(select(StatisticsMonth)).scalars()}
 
 
+def _stale(session_factory) -> set[date]:
+    """The months marked stale (a view counts every month of its year, so most are kept)."""
+    return {month for month, stale in _stale_months(session_factory).items() if stale}
+
+
 def _cell(session_factory, measure: str, key: str) -> int:
     """A fact's count over all the stored months, whole-month level."""
     with session_factory() as s:
@@ -109,11 +114,11 @@ def test_a_rolled_back_change_marks_nothing(session_factory, services, fixed) ->
     period = month_of(today)
     _alice, bob, case_id = accepted_case(session_factory, services, fixed)
     _view(session_factory, period, today)
-    assert _stale_months(session_factory) == {period.start: False}
+    assert period.start in _stale_months(session_factory) and not _stale(session_factory)
     with pytest.raises(RuntimeError), transaction(session_factory) as s:
         workflow.record_decision(s, fixed, bob.unlocked, case_id, DECISION)
         raise RuntimeError("the request failed after the decision")
-    assert _stale_months(session_factory) == {period.start: False}
+    assert period.start in _stale_months(session_factory) and not _stale(session_factory)
 
 
 def test_a_case_moved_to_another_month_marks_both(session_factory, services, fixed) -> None:
@@ -127,7 +132,7 @@ def test_a_case_moved_to_another_month_marks_both(session_factory, services, fix
         case = s.get(Case, case_id)
         assert case is not None
         case.received_on = earlier.start + timedelta(days=2)
-    assert _stale_months(session_factory) == {month_of(today).start: True, earlier.start: True}
+    assert _stale(session_factory) == {month_of(today).start, earlier.start}
     assert _view(session_factory, earlier, today).total.shown == "<3"
     assert _view(session_factory, month_of(today), today).total.shown == "0"
 
@@ -175,7 +180,9 @@ def test_rewriting_rows_unchanged_marks_nothing(session_factory, services, fixed
     seed_categories(session_factory)
     submit(session_factory, fixed)
     _view(session_factory, month_of(today), today)
-    assert _stale_months(session_factory) == {month_of(today).start: False}
+    assert month_of(today).start in _stale_months(session_factory)
+    assert not _stale(session_factory)
     assert restamp_reporter_rows(lambda: transaction(session_factory), fixed.clock,
                                  whole_history=True) > 0
-    assert _stale_months(session_factory) == {month_of(today).start: False}
+    assert month_of(today).start in _stale_months(session_factory)
+    assert not _stale(session_factory)

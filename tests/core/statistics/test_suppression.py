@@ -224,14 +224,12 @@ def test_csv_of_a_withheld_view_has_only_its_total() -> None:
     from core.statistics.figures import Figures
     from core.statistics.periods import parse_period
 
-    withheld = Figures(parse_period("2026-11"), "it_fault", None, date(2027, 1, 1),
-                       count_cell(1), None)
-    text = figures_csv(withheld, {"it_fault": "=cmd|' /C calc'!A0"})
-    assert text.splitlines() == ["candor dashboard", "period,2026-11",
-                                 "category,'=cmd|' /C calc'!A0", "channel,all", "cases,<3"]
+    withheld = Figures(parse_period("2026-11"), date(2027, 1, 1), count_cell(1), None)
+    text = figures_csv(withheld)
+    assert text.splitlines() == ["candor dashboard", "period,2026-11", "cases,<3"]
     assert text.endswith("\r\n")
-    data = figures_csv_bytes(withheld, {"it_fault": "技术故障"})
-    assert data.startswith(b"\xef\xbb\xbf") and "技术故障".encode() in data
+    data = figures_csv_bytes(withheld)
+    assert data.startswith(b"\xef\xbb\xbf") and data.endswith(b"cases,<3\r\n")
 
 
 # --- partitions that share a row -----------------------------------------------------------
