@@ -21,7 +21,8 @@ from core.staff.accounts import (
     reset_totp,
     set_custodian,
 )
-from core.staff.approvals import approve_by_operator
+from core.staff.approvals import approve_by_operator, record_refused_approval
+from core.staff.enrolment_codes import WrongEnrolmentCode
 from core.staff.keys import StandingChange, confirm_standing, standing_change
 from core.staff.passphrases import one_time_passphrase, prepare_passphrase
 from crypto.recovery import import_private_key
@@ -103,9 +104,16 @@ def reviewer_approve(obj: CliContext, username: str, code: str) -> None:
     console): the operator's command, for when no other admin can (an instance with fewer
     than three admins). As in the console, only once its owner has enrolled and with the code
     their screen shows: the admin who made or reset the account saw its one-time passphrase.
-    Audited when it approves (a wrong code is refused, and not logged)."""
-    with obj.transaction() as session:
-        approve_by_operator(session, obj.services, username, code)
+    Audited when it approves; a wrong code is refused and logged as a refused access, as in
+    the console (a mistyped one, which its check digit catches, is not)."""
+    try:
+        with obj.transaction() as session:
+            approve_by_operator(session, obj.services, username, code)
+    except WrongEnrolmentCode as wrong:
+        if not wrong.mistyped:
+            with obj.transaction() as session:  # the approval's transaction rolled back
+                record_refused_approval(session, obj.services, username)
+        raise
     click.echo(f"Approved {username!r}: it may now use the console in its role.")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 from pathlib import Path
@@ -23,6 +24,7 @@ from core.staff.accounts import get_reviewer, totp_secret
 from core.staff.authentication import confirm_totp
 from core.staff.passphrase_change import change_passphrase
 from tests.cli.conftest import PASSPHRASE, enrol, enrolment_code, run
+from tests.core.factories import another_enrolment_code
 
 
 def test_help_needs_no_instance() -> None:
@@ -226,6 +228,16 @@ def test_custodian_role_from_the_command_line(env: dict[str, str]) -> None:
     assert taken.exit_code == 0 and "no longer" in taken.output
 
 
+def _refused_approvals(env: dict[str, str]) -> list[dict[str, object]]:
+    """The details of the access log's refusals of `candor reviewer approve`."""
+    engine = make_engine(load_config(env).database_url)
+    with engine.connect() as connection:
+        details = connection.execute(text(
+            "SELECT detail FROM audit_events WHERE action = 'access:refuse'")).scalars().all()
+    engine.dispose()
+    return [d for d in map(json.loads, details) if d.get("endpoint") == "cli:reviewer approve"]
+
+
 def test_the_operator_approves_and_confirms_accounts(env: dict[str, str]) -> None:
     """`candor reviewer approve` for an account a console admin made or reset, when there is
     no second admin; `candor reviewer confirm` for an account whose record someone changed
@@ -257,6 +269,14 @@ def test_the_operator_approves_and_confirms_accounts(env: dict[str, str]) -> Non
     assert uncoded.exit_code == 2 and "Missing option '--code'" in uncoded.output
     mistyped = run(env, "reviewer", "approve", "kim", "--code", "1234 5678 9012")
     assert mistyped.exit_code == 1 and "typing error" in mistyped.output
+    assert _refused_approvals(env) == []  # a typing error is no attempt
+    wrong = run(env, "reviewer", "approve", "kim", "--code",
+                another_enrolment_code(enrolment_code(env, "kim")))
+    assert wrong.exit_code == 1 and "not the one shown" in wrong.output, wrong.output
+    # Logged, as the console logs an admin's wrong code: never the code itself.
+    [refusal] = _refused_approvals(env)
+    assert refusal["endpoint"] == "cli:reviewer approve" and refusal["status"] == 403
+    assert enrolment_code(env, "kim").replace(" ", "")[:6] not in json.dumps(refusal)
     approved = run(env, "reviewer", "approve", "kim", "--code", enrolment_code(env, "kim"))
     assert approved.exit_code == 0 and "Approved 'kim'" in approved.output, approved.output
     again = run(env, "reviewer", "confirm", "kim", "--yes")
