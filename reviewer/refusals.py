@@ -55,7 +55,8 @@ def _log_refusal(response: Response) -> Response:
         return response
     case_id = (request.view_args or {}).get("case_id")
     if (response.status_code == 404 and isinstance(case_id, int)
-            and is_active_member(db(), case_id, auth.reviewer.id)):
+            and is_active_member(db(), console().services.keyring, case_id,
+                                 auth.reviewer.id)):
         # A member's own case answered 404 (a file or action id that does not exist): no
         # access was refused, and auditors should not have to tell these from probing.
         return response

@@ -192,7 +192,7 @@ def require_member(case_id: int) -> None:
     """404 unless the current reviewer is a non-excluded member of the case (a non-member
     does not even learn that the case exists). For a case whose content retention destroyed,
     also 404, with its notice, on every route but those in DESTROYED_CASE_ROUTES."""
-    if not is_active_member(db(), case_id, current().reviewer.id):
+    if not is_active_member(db(), console().services.keyring, case_id, current().reviewer.id):
         abort(404)
     case = get_case(db(), case_id)
     if case.content_destroyed_on is not None and request.endpoint not in DESTROYED_CASE_ROUTES:

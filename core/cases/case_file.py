@@ -58,7 +58,7 @@ def export_case_file(session: Session, services: Services, who: UnlockedReviewer
     (AccessDenied otherwise, as for the case page; NotFound for no such case); audited as
     one CASE_FILE_EXPORTED. The caller commits before it sends anything."""
     case = get_case(session, case_id)
-    if not is_active_member(session, case.id, who.reviewer_id):
+    if not is_active_member(session, services.keyring, case.id, who.reviewer_id):
         raise AccessDenied("not on this case team")
     keys = case_keys_of(session, case, who)
     view = decrypt_case(case, keys)

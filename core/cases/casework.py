@@ -12,7 +12,6 @@ from core.audit.log import Actor, AuditAction, record_event
 from core.cases.content import MAX_LONG_TEXT, FileMeta, clean_text
 from core.cases.contexts import BINDING, message_record_context
 from core.cases.epochs import start_epoch
-from core.cases.exclusion_log import logged_exclusions, logged_exclusions_of
 from core.cases.exclusions import excluded_by_reporter
 from core.cases.files import (
     FileUnreadable,
@@ -39,7 +38,8 @@ from core.cases.inbox_counts import (
 )
 from core.cases.kinds import allowed_in, policy_of
 from core.cases.lead_tags import LEAD_TAMPERED, case_leads, lead_trusted, tag_lead
-from core.cases.membership_tags import membership_trusted, tag_membership
+from core.cases.membership import case_team_in_effect
+from core.cases.membership_tags import tag_membership
 from core.cases.ordering import next_position
 from core.cases.reading import decrypt_case
 from core.cases.stages import stage_before_request
@@ -356,9 +356,7 @@ def may_exclude(keyring: Keyring, case: Case, reviewer_id: int) -> bool:
     leads = case_leads(case.members)
     if leads:
         return reviewer_id in leads
-    return reviewer_id not in logged_exclusions_of(case) and any(
-        m.reviewer_id == reviewer_id for m in case.members
-        if not m.excluded and membership_trusted(keyring, case.id, m))
+    return reviewer_id in case_team_in_effect(keyring, case).ids()
 
 
 def exclude_member(session: Session, services: Services, actor: Actor, case_id: int,
@@ -379,9 +377,9 @@ def exclude_member(session: Session, services: Services, actor: Actor, case_id: 
         raise AccessDenied("only the case lead may exclude a member")
     member = session.get(CaseMember, (case.id, reviewer.id))
     was_active = member.role if member is not None and not member.excluded else None
-    logged = logged_exclusions(session, case.id)  # a row put back counts for nobody
-    others = [m for m in case.members if not m.excluded and m.reviewer_id != reviewer.id
-              and m.reviewer_id not in logged]
+    # Only members in effect are someone left to handle it (core.cases.membership).
+    others = [m for m in case_team_in_effect(services.keyring, case).active
+              if m.reviewer_id != reviewer.id]
     if was_active is not None and not others:
         raise LastMemberError("the last member of a case team cannot be excluded")
     if member is None:

@@ -14,14 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
-from core.cases.exclusion_log import logged_exclusions
 from core.cases.grants import (
     current_epoch,
     grant_to_recovery,
     grant_to_reviewer,
     seal_to_reporter,
 )
-from core.cases.membership_tags import membership_trusted
+from core.cases.membership import case_team_in_effect
 from core.models import Case, CaseGrant, KeyKind, Recipient, Reviewer
 from core.services import Services
 from core.staff.keys import CannotReceiveKeys, UntrustedPublicKey, key_alarm
@@ -39,22 +38,15 @@ def start_epoch(session: Session, services: Services, actor: Actor, case: Case) 
             CaseGrant.case_id == case.id, CaseGrant.epoch == previous,
             CaseGrant.recipient == Recipient.REVIEWER)
     ).all()
-    members = set()
-    logged = logged_exclusions(session, case.id)
-    for member in case.members:
-        if member.excluded:
-            continue
-        if (not membership_trusted(services.keyring, case.id, member)
-                or member.reviewer_id in logged):
-            # (A row from before the member's exclusion, put back with its tag, is trusted by
-            # the tag but not by the log: core.cases.exclusion_log.)
-            # Not written by Candor (a database writer added it, or cleared an exclusion):
-            # nothing of the new epoch for it, and an alarm for the auditors.
-            record_event(session, services.clock, AuditAction.RECORD_TAMPERED, actor,
-                         case_id=case.id, detail={"record": "member",
-                                                  "reviewer_id": member.reviewer_id})
-            continue
-        members.add(member.reviewer_id)
+    team = case_team_in_effect(services.keyring, case)
+    for member in team.untrusted:
+        # Not as Candor wrote it (a database writer added it, cleared an exclusion, or put
+        # back a row from before the exclusion: core.cases.membership): nothing of the new
+        # epoch for it, and an alarm for the auditors.
+        record_event(session, services.clock, AuditAction.RECORD_TAMPERED, actor,
+                     case_id=case.id, detail={"record": "member",
+                                              "reviewer_id": member.reviewer_id})
+    members = team.ids()
     kinds_of: dict[int, set[KeyKind]] = {}
     for reviewer_id, kind in held:
         if reviewer_id in members and kind in ROTATING:

@@ -14,8 +14,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from core.cases.exclusion_log import logged_exclusions_of
-from core.cases.membership_tags import membership_trusted
+from core.cases.membership import case_team_in_effect
 from core.keyring import Keyring
 from core.models import Case, CaseMember, MemberRole
 from crypto.key_tags import key_tag, tag_matches
@@ -52,10 +51,10 @@ def lead_trusted(keyring: Keyring, case: Case) -> bool:
     reader: with the lead's membership tag broken, the rule "no lead, every member acts"
     applied)."""
     leads = case_leads(case.members)
-    return tag_matches(keyring.account_key, _owner(case.id), _facts(leads), case.lead_tag) \
-        and all(membership_trusted(keyring, case.id, m) for m in case.members
-                if m.reviewer_id in leads) \
-        and not set(leads) & logged_exclusions_of(case)  # a lead's row put back (and its tag)
+    # Each lead a member in effect (core.cases.membership): on a membership Candor wrote,
+    # and not a row put back (with the case's lead tag) after the log excluded them.
+    return (tag_matches(keyring.account_key, _owner(case.id), _facts(leads), case.lead_tag)
+            and set(leads) <= case_team_in_effect(keyring, case).ids())
 
 
 def tag_untagged_leads(session: Session, keyring: Keyring) -> int:

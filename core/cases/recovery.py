@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
-from core.cases.exclusion_log import logged_exclusions
 from core.cases.exclusions import excluded_by_reporter
 from core.cases.grants import (
     FIRST_EPOCH,
@@ -17,7 +16,7 @@ from core.cases.grants import (
     is_excluded,
     open_recovery_grant,
 )
-from core.cases.membership_tags import membership_trusted
+from core.cases.membership import active_membership
 from core.errors import InvalidInput
 from core.models import (
     Case,
@@ -62,8 +61,7 @@ def regrant_member_cases(session: Session, services: Services, recovery_private_
     regranted = missing = 0
     for member in memberships:
         case_id = member.case_id
-        if (not membership_trusted(services.keyring, case_id, member)
-                or reviewer.id in logged_exclusions(session, case_id)):
+        if active_membership(session, services.keyring, case_id, reviewer.id) is None:
             # A membership Candor did not write (outside tester: a planted row got every
             # key of the case from the recovery key): nothing, and an alarm for auditors.
             record_event(session, services.clock, AuditAction.RECORD_TAMPERED, Actor.system(),

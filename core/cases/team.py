@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.cases.exclusion_log import logged_exclusions
 from core.cases.exclusions import excluded_by_reporter
+from core.cases.membership import active_membership
 from core.errors import NotFound
 from core.keyring import Keyring
 from core.models import Attachment, Case, CaseMember, Reviewer, Role
@@ -34,12 +35,11 @@ def get_case(session: Session, case_id: int) -> Case:
     return case
 
 
-def is_active_member(session: Session, case_id: int, reviewer_id: int) -> bool:
-    """True if the reviewer is on the case team and not excluded from it (by their row, or
-    by the access log: core.cases.exclusion_log)."""
-    member = session.get(CaseMember, (case_id, reviewer_id))
-    return (member is not None and not member.excluded
-            and reviewer_id not in logged_exclusions(session, case_id))
+def is_active_member(session: Session, keyring: Keyring, case_id: int,
+                     reviewer_id: int) -> bool:
+    """True if the reviewer is on the case team in effect (core.cases.membership: not
+    excluded by their row or by the access log, on a membership Candor wrote)."""
+    return active_membership(session, keyring, case_id, reviewer_id) is not None
 
 
 def get_member(session: Session, case_id: int, reviewer_id: int) -> TeamMember:

@@ -8,10 +8,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
-from core.cases.exclusion_log import logged_exclusions_of
 from core.cases.inbox_counts import lock_case, role_changed
 from core.cases.lead_tags import case_leads, lead_trusted, tag_lead
-from core.cases.membership_tags import membership_trusted
+from core.cases.membership import case_team_in_effect
 from core.errors import Conflict, InvalidInput
 from core.keyring import Keyring
 from core.models import Case, CaseMember, MemberRole, Reviewer
@@ -20,15 +19,12 @@ from core.staff.keys import standing_trusted
 
 
 def active_member(keyring: Keyring, case: Case, reviewer_id: int) -> CaseMember:
-    """A member not excluded, on a membership Candor wrote (core.cases.membership_tags): a
-    member planted by SQL is not offered as lead, nor given a part."""
-    if reviewer_id in logged_exclusions_of(case):  # a row put back: core.cases.exclusion_log
+    """A member of the team in effect (core.cases.membership): a member planted by SQL, or
+    put back after their exclusion, is not made lead, nor given a part."""
+    member = case_team_in_effect(keyring, case).member(reviewer_id)
+    if member is None:
         raise InvalidInput("Choose a member of the case team.", field="reviewer")
-    for member in case.members:
-        if (member.reviewer_id == reviewer_id and not member.excluded
-                and membership_trusted(keyring, case.id, member)):
-            return member
-    raise InvalidInput("Choose a member of the case team.", field="reviewer")
+    return member
 
 
 def set_lead(session: Session, services: Services, actor: Actor, case: Case,

@@ -20,7 +20,7 @@ from flask_wtf import FlaskForm
 from core.cases import workflow
 from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
 from core.cases.letters import Letter, grounds_heading, letter, unchanged_template
-from core.cases.membership_tags import membership_trusted
+from core.cases.membership import case_team_in_effect
 from core.cases.recategorise import set_category
 from core.cases.retention import set_legal_hold
 from core.cases.team import get_case
@@ -67,11 +67,11 @@ NOTHING_TO_FOLLOW_UP = _l("There are no open corrective actions to follow up: ev
                           "action on the page of the decision and corrective actions.")
 
 def team_choices(case: Case) -> list[tuple[int, str]]:
-    """The members a step may name (lead, part): not excluded, on a membership Candor wrote
-    (a member planted by SQL is offered nothing: core.cases.membership_tags)."""
-    keyring = console().services.keyring
-    return [(m.reviewer_id, m.reviewer.username) for m in case.members
-            if not m.excluded and membership_trusted(keyring, case.id, m)]
+    """The members a step may name (lead, part, an action's owner): the team in effect (a
+    member planted by SQL, or put back after their exclusion, is offered nothing:
+    core.cases.membership)."""
+    team = case_team_in_effect(console().services.keyring, case)
+    return [(m.reviewer_id, m.reviewer.username) for m in team.active]
 
 
 def handling_context(case: Case, view: CaseView) -> dict[str, Any]:

@@ -126,3 +126,36 @@ def test_no_case_content_leaks_to_non_members(app, session_factory, services, wo
     for path in (f"/cases/{world.case_id}", f"/cases/{world.case_id}/files/{world.file_id}"):
         response = client.get(path)
         assert response.status_code == 404 and CANARY.encode() not in response.data
+
+
+def test_a_planted_membership_reaches_no_page_of_the_case(app_nocsrf, session_factory,
+                                                          services, world):
+    """A database writer adds an account to the team (a row without Candor's tag): before,
+    its case pages answered (the history, the grant and export forms, the identity request)
+    though it opened nothing. The team in effect (core.cases.membership) leaves it out: every
+    route of the case answers as to a non-member."""
+    from tests.reviewer.conftest import login_client
+    from tests.security.key_custody_support import write_sql
+
+    write_sql(session_factory, "INSERT INTO case_members (case_id, reviewer_id, role, excluded, "
+              "status, category_id, received_on, acknowledge_due, feedback_due, priority, "
+              "review_requested, actions_due) SELECT case_id, :planted, 'investigator', "
+              "excluded, status, category_id, received_on, acknowledge_due, feedback_due, "
+              "priority, review_requested, actions_due FROM case_members WHERE case_id = :case "
+              "AND reviewer_id = :member", planted=world.not_on_case.id, case=world.case_id,
+              member=world.on_case.id)
+    client = login_client(app_nocsrf, session_factory, services, world.not_on_case)
+    values = url_values(world)
+    reached = []
+    for rule in app_nocsrf.url_map.iter_rules():
+        if "case_id" not in rule.arguments:
+            continue
+        with app_nocsrf.test_request_context():
+            from flask import url_for
+            path = url_for(rule.endpoint, **{n: values[n] for n in rule.arguments})
+        method = "GET" if "GET" in (rule.methods or ()) else "POST"
+        status = client.open(path, method=method, data={} if method == "POST" else None)
+        expected = EXPECTED[rule.endpoint][ROLES.index("not_on_case")]
+        if status.status_code != expected:
+            reached.append(f"{method} {path}: {status.status_code}")
+    assert reached == []

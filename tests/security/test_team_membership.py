@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.audit.log import AuditAction
+from core.audit.log import Actor, AuditAction
 from core.cases.casework import exclude_member, grant_case
 from core.db import transaction
 from core.models import Case, MemberRole
@@ -68,6 +68,24 @@ def test_a_planted_member_gets_nothing_of_a_new_epoch(session_factory: Factory,
     assert _new_epoch_grants(session_factory, case_id, mal.id) == []
     assert _new_epoch_grants(session_factory, case_id, ivy.id)  # control: a real member
     assert str(AuditAction.RECORD_TAMPERED) in audit_actions(session_factory)
+
+
+def test_a_planted_member_is_nobody_left_to_handle_the_case(session_factory: Factory,
+                                                            services: Services,
+                                                            team: Team) -> None:
+    """Excluding the last real member is refused (the case would be left to nobody); a
+    planted row counted as someone left, so the team could be emptied down to the writer's
+    account, which no key of the next epoch reaches (core.cases.membership)."""
+    from core.cases.casework import LastMemberError
+
+    ivy, kai, case_id = team["ivy"], team["kai"], team["case"].case_id
+    mal = add_reviewer(session_factory, services, "mal")
+    _copy_membership_and_grants(session_factory, case_id, ivy.id, mal.id)
+    with transaction(session_factory) as s:  # no lead yet: any member may exclude
+        exclude_member(s, services, ivy.unlocked.actor, case_id, account(s, kai.id))
+    with pytest.raises(LastMemberError), transaction(session_factory) as s:
+        exclude_member(s, services, Actor.system(), case_id, account(s, ivy.id))
+    assert _new_epoch_grants(session_factory, case_id, ivy.id)  # ivy still holds the case
 
 
 @pytest.mark.parametrize("how", ["cleared", "kept"])
@@ -194,7 +212,8 @@ def test_a_member_put_back_takes_no_step_and_a_lead_put_back_leads_nothing(
               r=kai.id)
     with session_factory() as s:
         case = s.get(Case, case_id)
-        assert not is_active_member(s, case_id, kai.id)  # the console's require_member
+        # The console's require_member:
+        assert not is_active_member(s, services.keyring, case_id, kai.id)
         assert not may_exclude(services.keyring, case, kai.id)
         assert may_exclude(services.keyring, case, ivy.id)  # control
         with pytest.raises(InvalidInput):

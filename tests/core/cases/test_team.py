@@ -36,14 +36,14 @@ def setting(session_factory, services):
     return case, ivy, bob, carol
 
 
-def test_team_lists_members_with_the_excluded_marked(session_factory, setting):
+def test_team_lists_members_with_the_excluded_marked(session_factory, services, setting):
     case, ivy, _bob, carol = setting
     with session_factory() as s:
         team = case_team(s, case.case_id)
     assert [(r.username, m.excluded) for m, r in team] == [("carol", True), ("ivy", False)]
     with session_factory() as s:
-        assert is_active_member(s, case.case_id, ivy.id)
-        assert not is_active_member(s, case.case_id, carol.id)
+        assert is_active_member(s, services.keyring, case.case_id, ivy.id)
+        assert not is_active_member(s, services.keyring, case.case_id, carol.id)
         assert get_member(s, case.case_id, ivy.id).reviewer.username == "ivy"
         with pytest.raises(NotFound):
             get_member(s, case.case_id, carol.id)
