@@ -7,7 +7,7 @@ created on that server for the run and dropped at the end; by default SQLite in 
 folder.
 
 What is measured: the real path. `core.cases.epochs.start_epoch`, the function an exclusion
-calls (core.cases.casework.exclude_member), run in its own committed transaction on a case
+calls (core.cases.team_changes.exclude_member), run in its own committed transaction on a case
 loaded from the database: it seals a new case key and team key to every remaining member, the
 recovery key and the reporter, and writes its audit event. The big case (1,000 internal notes
 and replies, 100 files) and the small one (10 messages, 1 file) have the same team of three;

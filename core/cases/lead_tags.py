@@ -3,7 +3,7 @@ lead (the team members whose role is lead and who are not excluded; none before 
 decision names one).
 
 The lead alone may exclude members, record the decision, close, reopen and hold a case
-(core.cases.casework.may_exclude). Without the tag, a team member who could also write the
+(core.cases.team_changes.may_exclude). Without the tag, a team member who could also write the
 database made themselves lead by SQL, or removed the lead's row so that every member could
 act as lead. A case whose lead fails its tag has no lead at all until an operator names one
 (`candor lead`): nobody's lead-only step is taken on the writer's word.

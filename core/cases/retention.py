@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.log import Actor, AuditAction, record_event
-from core.cases.casework import may_exclude
 from core.cases.inbox_counts import lock_case
 from core.cases.references import normalised_reference
+from core.cases.team_changes import may_exclude
 from core.errors import AccessDenied, Conflict, NotFound
 from core.models import Case
 from core.models.enums import FINAL_STATUSES
@@ -93,7 +93,7 @@ def case_by_reference(session: Session, reference: str) -> Case:
 def set_legal_hold(session: Session, services: Services, case: Case, hold: bool,
                    actor: Actor) -> bool:
     """Place (`hold`) or lift a legal hold on the case; audited as CASE_LEGAL_HOLD_CHANGED.
-    A staff actor must be the case lead (core.cases.casework.may_exclude): AccessDenied
+    A staff actor must be the case lead (core.cases.team_changes.may_exclude): AccessDenied
     otherwise; the system actor is the operator at the command line. ContentDestroyed when
     the content is already gone. Returns whether anything changed (setting the hold it
     already has records nothing)."""

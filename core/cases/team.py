@@ -1,7 +1,7 @@
 """Who is on a case: its team, membership checks, and the colleagues who could be added.
 
 Read-only lookups for the console's case pages. Changing the team (grant, exclude) is in
-core.cases.casework, where each change writes its audit event.
+core.cases.team_changes, where each change writes its audit event.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def case_team(session: Session, case_id: int) -> list[TeamMember]:
 def grant_candidates(session: Session, case: Case, keyring: Keyring) -> list[Reviewer]:
     """Case handlers who may receive case keys (active, approved, enrolled) and are not on
     the team yet (excluded members are on it: they cannot be granted again), without those
-    the reporter left out. Anyone not offered would be refused (core.cases.casework.grant_case).
+    the reporter left out. Anyone not offered would be refused (core.cases.team_changes.grant_case).
 
     Leaving out the reporter's exclusions tells the team who they are, as a refused grant
     did before; the database alone still holds only keyed tags (core.cases.exclusions)."""

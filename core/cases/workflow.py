@@ -23,7 +23,6 @@ from core.cases.casework import (
     before_request,
     case_keys_of,
     change_status,
-    may_exclude,
     send_message,
 )
 from core.cases.content import MAX_LONG_TEXT, clean_text
@@ -32,6 +31,7 @@ from core.cases.lead_tags import LEAD_TAMPERED, lead_trusted
 from core.cases.letters import check_letter
 from core.cases.records import seal_record
 from core.cases.team import get_case
+from core.cases.team_changes import may_exclude
 from core.cases.team_lead import active_member, set_lead
 from core.cases.transitions import REOPENABLE_STAGES, check_transition, may_decide_scope
 from core.errors import AccessDenied, InvalidInput

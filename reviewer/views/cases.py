@@ -11,12 +11,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from core.cases.casework import (
-    LastMemberError,
     StageRefused,
     check_reviewer_file_key,
-    exclude_member,
-    grant_case,
-    may_exclude,
     open_file_for_reviewer,
     post_reviewer_message,
     read_case_for_reviewer,
@@ -29,6 +25,7 @@ from core.cases.lead_tags import lead_trusted
 from core.cases.readers import case_readers
 from core.cases.retention import due_on
 from core.cases.team import case_team, get_case, get_case_file, get_member, grant_candidates
+from core.cases.team_changes import LastMemberError, exclude_member, grant_case, may_exclude
 from core.errors import InvalidInput, StreamError, TamperedRecord
 from core.models import KeyKind, MessageKind, Role
 from reviewer.console import console

@@ -16,15 +16,12 @@ from flask_wtf import FlaskForm
 
 from core.cases import actions as case_actions
 from core.cases import workflow
-from core.cases.casework import (
-    check_reviewer_file_key,
-    may_exclude,
-    store_checked_reviewer_file,
-)
+from core.cases.casework import check_reviewer_file_key, store_checked_reviewer_file
 from core.cases.casework_reading import CaseworkView, read_casework
 from core.cases.evidence import add_evidence
 from core.cases.files import StoredFile
 from core.cases.team import case_team, get_case
+from core.cases.team_changes import may_exclude
 from core.cases.transitions import legal_targets
 from core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from core.models import (

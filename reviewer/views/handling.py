@@ -18,12 +18,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from core.cases import workflow
-from core.cases.casework import before_request, may_exclude, read_case_for_reviewer
+from core.cases.casework import before_request, read_case_for_reviewer
 from core.cases.letters import Letter, grounds_heading, letter, unchanged_template
 from core.cases.membership import case_team_in_effect
 from core.cases.recategorise import set_category
 from core.cases.retention import set_legal_hold
 from core.cases.team import get_case
+from core.cases.team_changes import may_exclude
 from core.cases.transitions import REOPENABLE_STAGES, legal_targets, may_decide_scope
 from core.cases.views import CaseView
 from core.errors import AccessDenied, Conflict, InvalidInput

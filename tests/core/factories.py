@@ -251,7 +251,7 @@ def handlers_and_case(session_factory: sessionmaker[Session], services: Services
                       ) -> tuple[ReviewerHandle, ReviewerHandle, SubmissionResult]:
     """alice, intake handler of it_fault; bob, added to the team by alice; one received
     case of that category (submitted with `submit_services` if given)."""
-    from core.cases.casework import grant_case
+    from core.cases.team_changes import grant_case
 
     alice = add_reviewer(session_factory, services, "alice")
     bob = add_reviewer(session_factory, services, "bob")

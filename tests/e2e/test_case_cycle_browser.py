@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.cases.casework import grant_case
+from core.cases.team_changes import grant_case
 from core.db import transaction
 from core.models import Case, CaseStatus, Reviewer
 from tests.core.factories import seed_categories

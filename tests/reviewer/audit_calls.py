@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.audit.log import AuditAction
 from core.cases import workflow
-from core.cases.casework import UnlockedReviewer, grant_case
+from core.cases.casework import UnlockedReviewer
 from core.cases.recovery import regrant_member_cases
+from core.cases.team_changes import grant_case
 from core.db import transaction
 from core.models import AuditEvent, CasePriority, Finding, Reviewer, ScopeDecision
 from core.services import Services

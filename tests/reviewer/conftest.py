@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.audit.log import Actor
-from core.cases.casework import exclude_member, grant_case
 from core.cases.content import Identity, ReportContent
+from core.cases.team_changes import exclude_member, grant_case
 from core.db import transaction
 from core.models import Reviewer, Role
 from core.services import Services

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from core.cases.casework import grant_case
 from core.cases.content import ReportContent
 from core.cases.inbox_counts import computed_counts, stored_counts
+from core.cases.team_changes import grant_case
 from core.db import transaction
 from core.intake.reporter import login_submitter, read_case_for_submitter
 from core.models import (

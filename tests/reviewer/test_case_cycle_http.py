@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from core.audit.log import sequence_reporter_events
-from core.cases.casework import grant_case
+from core.cases.team_changes import grant_case
 from core.clock import Clock
 from core.db import transaction
 from core.models import AuditEvent, Case, CaseStatus, CorrectiveAction, Reviewer

@@ -9,9 +9,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from core.cases.actions import add_action
-from core.cases.casework import grant_case
 from core.cases.content import ReportContent
 from core.cases.inbox_counts import sync_member_keys
+from core.cases.team_changes import grant_case
 from core.cases.workflow import decide_scope
 from core.db import transaction
 from core.models import AuditEvent, Case, CasePriority, CaseStatus, Reviewer, ScopeDecision

@@ -125,7 +125,7 @@ def test_identity_request_approved_by_a_custodian_then_revealed(app, session_fac
 
 
 def test_only_the_lead_excludes_and_with_the_passphrase(app, session_factory, services):
-    from core.cases.casework import grant_case
+    from core.cases.team_changes import grant_case
     from core.db import transaction
     from core.models import MemberRole
 

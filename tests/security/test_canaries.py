@@ -17,8 +17,6 @@ from core.audit.checkpoints import sign_checkpoint
 from core.audit.export import write_export
 from core.audit.log import Actor
 from core.cases.casework import (
-    exclude_member,
-    grant_case,
     open_file_for_reviewer,
     post_reviewer_message,
     read_case_for_reviewer,
@@ -26,6 +24,7 @@ from core.cases.casework import (
 )
 from core.cases.content import Identity, ReportContent
 from core.cases.identity_access import reveal_identity
+from core.cases.team_changes import exclude_member, grant_case
 from core.db import transaction
 from core.intake.reporter import (
     login_submitter,

@@ -10,9 +10,6 @@ import pyotp
 import pytest
 from sqlalchemy import text
 
-from core.cases.casework import (
-    grant_case,
-)
 from core.cases.content import Identity
 from core.cases.contexts import identity_context
 from core.cases.identity_access import reveal_identity
@@ -21,6 +18,7 @@ from core.cases.identity_requests import (
     identity_disclosures,
     request_identity,
 )
+from core.cases.team_changes import grant_case
 from core.db import transaction
 from core.errors import AccessDenied, Conflict
 from core.models import (

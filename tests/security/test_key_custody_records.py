@@ -15,9 +15,6 @@ from sqlalchemy import text
 
 from core.audit.log import AuditAction, sequence_reporter_events
 from core.cases.casework import (
-    LastMemberError,
-    exclude_member,
-    grant_case,
     open_file_for_reviewer,
     post_reviewer_message,
     read_case_for_reviewer,
@@ -25,6 +22,7 @@ from core.cases.casework import (
     store_reviewer_file,
 )
 from core.cases.contexts import message_record_context
+from core.cases.team_changes import LastMemberError, exclude_member, grant_case
 from core.clock import Clock, utc_now
 from core.db import transaction
 from core.errors import AccessDenied, Conflict, InvalidInput, TamperedRecord

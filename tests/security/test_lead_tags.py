@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from core.cases import workflow
-from core.cases.casework import exclude_member, may_exclude
 from core.cases.lead_tags import lead_trusted, tag_untagged_leads
+from core.cases.team_changes import exclude_member, may_exclude
 from core.cases.team_lead import name_lead_by_operator
 from core.db import transaction
 from core.errors import AccessDenied, Conflict, InvalidInput

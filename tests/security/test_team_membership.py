@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from core.audit.log import Actor, AuditAction
-from core.cases.casework import exclude_member, grant_case
+from core.cases.team_changes import exclude_member, grant_case
 from core.db import transaction
 from core.models import Case, MemberRole
 from core.models.base import random_row_id
@@ -76,7 +76,7 @@ def test_a_planted_member_is_nobody_left_to_handle_the_case(session_factory: Fac
     """Excluding the last real member is refused (the case would be left to nobody); a
     planted row counted as someone left, so the team could be emptied down to the writer's
     account, which no key of the next epoch reaches (core.cases.membership)."""
-    from core.cases.casework import LastMemberError
+    from core.cases.team_changes import LastMemberError
 
     ivy, kai, case_id = team["ivy"], team["kai"], team["case"].case_id
     mal = add_reviewer(session_factory, services, "mal")
@@ -197,9 +197,9 @@ def test_a_member_put_back_takes_no_step_and_a_lead_put_back_leads_nothing(
     the case's lead tag put back made them lead again."""
     from sqlalchemy import text
 
-    from core.cases.casework import may_exclude
     from core.cases.lead_tags import lead_trusted
     from core.cases.team import is_active_member
+    from core.cases.team_changes import may_exclude
     from core.cases.team_lead import active_member
     from core.errors import AccessDenied, InvalidInput
 

@@ -18,8 +18,6 @@ from core.audit.log import (
     verify_events,
 )
 from core.cases.casework import (
-    exclude_member,
-    grant_case,
     open_file_for_reviewer,
     post_reviewer_message,
     read_case_for_reviewer,
@@ -29,6 +27,7 @@ from core.cases.content import Identity
 from core.cases.identity_access import reveal_identity
 from core.cases.identity_requests import decide_identity_request, request_identity
 from core.cases.recovery import regrant_member_cases
+from core.cases.team_changes import exclude_member, grant_case
 from core.clock import Clock
 from core.db import transaction
 from core.intake.reporter import (

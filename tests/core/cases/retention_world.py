@@ -13,16 +13,12 @@ from sqlalchemy import select
 
 from core.cases import actions as case_actions
 from core.cases import workflow
-from core.cases.casework import (
-    exclude_member,
-    grant_case,
-    post_reviewer_message,
-    store_reviewer_file,
-)
+from core.cases.casework import post_reviewer_message, store_reviewer_file
 from core.cases.content import Identity, ReportContent
 from core.cases.evidence import add_evidence
 from core.cases.identity_requests import request_identity
 from core.cases.recategorise import set_category
+from core.cases.team_changes import exclude_member, grant_case
 from core.db import transaction
 from core.intake.reporter import login_submitter, post_submitter_message, store_submitter_file
 from core.models import (

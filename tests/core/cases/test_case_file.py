@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from core.audit.log import AuditAction
 from core.cases.case_file import export_case_file
-from core.cases.casework import exclude_member, grant_case
 from core.cases.files import blob_plaintext
+from core.cases.team_changes import exclude_member, grant_case
 from core.db import transaction
 from core.errors import AccessDenied
 from core.models import (

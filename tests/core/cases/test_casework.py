@@ -7,14 +7,10 @@ import pytest
 from sqlalchemy import select, text
 
 from core.audit.log import Actor
-from core.cases.casework import (
-    exclude_member,
-    grant_case,
-    post_reviewer_message,
-    read_case_for_reviewer,
-)
+from core.cases.casework import post_reviewer_message, read_case_for_reviewer
 from core.cases.identity_access import reveal_identity
 from core.cases.recovery import regrant_member_cases
+from core.cases.team_changes import exclude_member, grant_case
 from core.db import transaction
 from core.errors import AccessDenied, Conflict, InvalidInput
 from core.models import (

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import delete, select, update
 
-from core.cases.casework import exclude_member, grant_case, read_case_for_reviewer
+from core.cases.casework import read_case_for_reviewer
 from core.cases.category_examples import (
     TOKENS_VERSION,
     is_confirmed,
@@ -22,6 +22,7 @@ from core.cases.category_examples import (
 )
 from core.cases.content import ReportContent
 from core.cases.recategorise import set_category
+from core.cases.team_changes import exclude_member, grant_case
 from core.categories.admin import add_category
 from core.categories.suggestions import SEED_WEIGHT, CategoryWords, suggest, tokenize
 from core.db import transaction

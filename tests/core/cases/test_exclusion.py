@@ -1,12 +1,12 @@
-"""Excluding a member (core.cases.casework.exclude_member): never the last one on the team."""
+"""Excluding a member (core.cases.team_changes.exclude_member): never the last one on the team."""
 
 from __future__ import annotations
 
 import pytest
 
 from core.audit.log import Actor
-from core.cases.casework import LastMemberError, exclude_member, grant_case
 from core.cases.inbox import InboxFilter, inbox_page
+from core.cases.team_changes import LastMemberError, exclude_member, grant_case
 from core.db import transaction
 from core.models import CaseMember, Reviewer
 from tests.core.factories import add_reviewer, audit_actions, seed_categories, submit

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from core.audit.log import Actor
-from core.cases.casework import exclude_member, grant_case
 from core.cases.grants import (
     find_reviewer_grant,
     is_excluded,
@@ -13,6 +12,7 @@ from core.cases.grants import (
     open_reviewer_grant,
     open_submitter_grant,
 )
+from core.cases.team_changes import exclude_member, grant_case
 from core.db import transaction
 from core.errors import AccessDenied
 from core.models import Case, KeyKind, Reviewer

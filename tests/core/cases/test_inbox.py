@@ -18,14 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.audit.log import Actor
-from core.cases.casework import (
-    LastMemberError,
-    change_status,
-    exclude_member,
-    grant_case,
-    post_reviewer_message,
-    send_message,
-)
+from core.cases.casework import change_status, post_reviewer_message, send_message
 from core.cases.inbox import Due, InboxFilter, InboxPage, Sort, inbox_page
 from core.cases.inbox_counts import (
     computed_counts,
@@ -35,6 +28,7 @@ from core.cases.inbox_counts import (
     sync_member_keys,
 )
 from core.cases.kinds import allowed_in
+from core.cases.team_changes import LastMemberError, exclude_member, grant_case
 from core.db import transaction
 from core.models import (
     Case,

@@ -10,14 +10,10 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from core.audit.log import Actor, AuditAction
-from core.cases.casework import (
-    UnlockedReviewer,
-    exclude_member,
-    grant_case,
-    read_case_for_reviewer,
-)
+from core.cases.casework import UnlockedReviewer, read_case_for_reviewer
 from core.cases.identity_access import reveal_identity
 from core.cases.recovery import regrant_member_cases
+from core.cases.team_changes import exclude_member, grant_case
 from core.db import transaction
 from core.errors import AccessDenied
 from core.models import AuditEvent, CaseGrant, Recipient

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import text
 
 from core.audit.log import Actor
-from core.cases.casework import exclude_member
 from core.cases.content import ReportContent
 from core.cases.team import (
     case_team,
@@ -16,6 +15,7 @@ from core.cases.team import (
     grant_candidates,
     is_active_member,
 )
+from core.cases.team_changes import exclude_member
 from core.db import transaction
 from core.errors import NotFound
 from core.intake.submission import SubmissionDraft, submit_report

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import update
 
 from core.audit.log import Actor
-from core.cases.casework import change_status, exclude_member, grant_case
+from core.cases.casework import change_status
 from core.cases.content import ReportContent
+from core.cases.team_changes import exclude_member, grant_case
 from core.db import transaction
 from core.models import Case, CaseStatus, PendingNotification, Reviewer
 from core.operations.notifications import (
@@ -186,7 +187,7 @@ def test_owners_of_due_corrective_actions_are_reminded(session_factory, services
     """bob owns an action on a case whose own deadlines are met: he alone is reminded once it
     is due soon, and no more once it is done."""
     from core.cases.actions import add_action, update_action
-    from core.cases.casework import grant_case
+    from core.cases.team_changes import grant_case
     from core.models import ActionStatus
 
     alice, bob, _carol = team

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.cases.casework import grant_case
+from core.cases.team_changes import grant_case
 from core.categories.intake_routes import set_intake
 from core.db import transaction
 from core.errors import AccessDenied, InvalidInput
