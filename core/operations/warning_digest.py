@@ -43,13 +43,9 @@ def digest_text(alerts: list[Alert], names: dict[str, str]) -> str:
         rise = alert.rise
         what = ("Category " + names.get(rise.key, rise.key) if alert.kind == "category"
                 else "Root cause " + rise.key.replace("_", " "))
-        if alert.figures_shown:
-            lines.append(f"- {what}: {rise.latest} cases in {alert.month.label}, "
-                         f"{rise.expected:.1f} expected from the {rise.history} months before "
-                         f"(p = {rise.p_value:.4f})")
-        else:  # the dashboard hides what the figures would give away (core.statistics.alerts)
-            lines.append(f"- {what}: a significant rise in {alert.month.label} (figures not "
-                         "shown: they would give away counts smaller than 3)")
+        lines.append(f"- {what}: {rise.latest} cases in {alert.month.label}, "
+                     f"{rise.expected:.1f} expected from the {rise.history} months before "
+                     f"(p = {rise.p_value:.4f})")
     lines += ["", "The statistics page of the console has the details."]
     return "\n".join(lines)
 

@@ -131,9 +131,9 @@ class Details:
 @dataclass(frozen=True, slots=True)
 class Figures:
     """The dashboard of one view: cases received in `period`. `details` is None when the view
-    has fewer than 3 cases: then only `total` may be shown ("<3", or "0"). Otherwise `total`
-    is "x" where a neighbouring period's "<3" could be worked out from it
-    (core.statistics.year_views), and the tables hide what would add up to it."""
+    has fewer than 3 cases, or when its number is hidden ("x": another period's "<3" could
+    be worked out from it, core.statistics.year_views): then only `total` may be shown
+    ("<3", "0" or "x")."""
 
     period: Period
     today: date
@@ -208,9 +208,11 @@ def _actions(year: YearViews, label: str) -> tuple[Table, Cell]:
 
 def _grid(year: YearViews, period: Period, categories: list[tuple[int, str, bool]]) -> Grid:
     """Cases by category and month: active categories, and any other with cases in the
-    period; "(none)" if a case has no category."""
+    period's year; "(none)" if a case of the year has no category. The same rows in every
+    view of the year: a row left out where it has no case would tell a 0 that another view
+    hides (second reader)."""
     label, figures = period.label, year.figures
-    counts = year.counts[label].by_category
+    counts = year.counts[str(period.start.year)].by_category
     rows = [(code, cid) for cid, code, active in categories if active or counts[cid]]
     if counts[NO_CATEGORY_ID]:
         rows.append((NO_CATEGORY, NO_CATEGORY_ID))
@@ -237,7 +239,9 @@ def dashboard_figures(session: Session, period: Period, *,
     label = period.label
     view = year.counts[label]
     total = year.figures.cell((label, "cases", ""))
-    if view.total < MIN_COUNT:  # too few cases to show anything but their number ("<3")
+    if view.total < MIN_COUNT or total.suppressed:
+        # Too few cases to show anything but their number ("<3"), or a number hidden so that
+        # another period's "<3" cannot be worked out ("x"): tables would add up to it.
         return Figures(period, today, total, None)
     answers = view.counts["answer"]
     satisfaction = _table(year, label, "answer",

@@ -37,8 +37,14 @@ What it does not do (a second reader found each of these in one view; not yet cl
 * each sum is checked on its own, with what the others' markers and the figure it is a part
   of tell (a view's findings are at most its cases), not all equations at once by a solver
   (the usual practice). LinkedFigures adds, for the views of a year, every way of adding up
-  the year from quarters and months as a sum of its own, which closes the pairs of sums that
-  a randomised test found (tests/core/statistics/test_year_views.py);
+  the year from quarters and months as a sum of its own, which closes the pairs of sums of
+  one kind of figure that a randomised test found (tests/core/statistics/test_year_views.py).
+  But two or more sums of different kinds together still pin counts below 3: a second
+  reader's exact integer solver over all the sums of a year's seventeen views (2026-12-07)
+  found such a count in most small random years it tried (a grid's row of "<3 <3" beside its
+  total and the other rows; a month's row beside its quarter's and year's). Narrowing every
+  figure's bounds with all the sums until nothing changes, or such a solver in the loop,
+  is the next step;
 * relations between tables that are not sums of the same cases are not modelled: "no feedback
   owed" often equals "referred" plus "not admissible", and limits hold between tables (cases
   decided are at most those accepted), so a "<3" can sometimes be narrowed down from two

@@ -195,13 +195,23 @@ def _rows(counts: ViewCounts) -> Iterable[tuple[str, str, int]]:
 
 def link_year(views: Mapping[str, ViewCounts], year: int,
               category_ids: Iterable[int]) -> YearViews:
-    """Suppress the year's views together (module docstring)."""
+    """Suppress the year's views together (module docstring). A view whose own total had to
+    be hidden shows nothing else: its tables would add up to it, and tables shown would say
+    it is 3 or more (second reader). Its figures are then withheld and the year suppressed
+    again, until no other view's total falls."""
     ids = tuple(sorted(set(category_ids).union(*(v.by_category for v in views.values()))))
     # A view of 1 or 2 cases shows only "<3"; its other figures are published nowhere. A
     # view of no case shows only its 0, which tells all of its figures anyway.
     shown = {label: counts.total >= MIN_COUNT or counts.total == 0
              for label, counts in views.items()}
-    return YearViews(views, _link(views, year, ids, shown), ids)
+    while True:
+        linked = _link(views, year, ids, shown)
+        fallen = [label for label, published in shown.items()
+                  if published and linked.cell((label, "cases", "")).suppressed]
+        if not fallen:
+            return YearViews(views, linked, ids)
+        for label in fallen:
+            shown[label] = False
 
 
 def _link(views: Mapping[str, ViewCounts], year: int, ids: tuple[int, ...],
@@ -213,8 +223,8 @@ def _link(views: Mapping[str, ViewCounts], year: int, ids: tuple[int, ...],
     for label, counts in views.items():
         # A view's total is hidden only where no other figure would do (a quarter of 11
         # cases, 1 of them in October: November's 10 is hidden, or October's 1 is had by
-        # subtraction); its tables then hide what would add up to it. The year's is never
-        # needed: no sum has it as a term.
+        # subtraction), and the view then shows nothing else (link_year). The year's is
+        # never needed: no sum has it as a term.
         cases = (label, "cases", "")
         linked.add(cases, counts.total, fixed=label == str(year), reluctant=True)
         linked.add((label, "actions", ""), sum(counts.actions[r] for r in ACTION_ROWS),

@@ -222,3 +222,24 @@ def test_the_deadlines_are_named_as_the_instance_sets_them(
         assert "确认收到（10 天）" in chinese and "处理结果（2 个月）" in chinese
     finally:
         app.extensions["candor.database"].engine.dispose()
+
+
+def test_a_month_whose_number_is_hidden_says_so_and_shows_nothing_else(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """October 2025 has 1 case and November 10: the quarter's 11 minus November's 10 would
+    give October's "<3" away, so November's number is hidden ("x") with every figure of its
+    view, on the page, in the CSV and in the review report; the quarter shows them."""
+    add_cases(session_factory, services, "security", 1, date(2025, 10, 6))
+    add_cases(session_factory, services, "security", 10, date(2025, 11, 6))
+    client = login_client(app, session_factory, services, world.admin)
+    page = client.get("/statistics?period=2025-11").get_data(as_text=True)
+    assert '<span id="statistics-total">x</span>' in page
+    assert 'id="statistics-hidden"' in page and 'id="statistics-too-few"' not in page
+    assert 'id="by-category-month"' not in page
+    csv = client.get("/statistics/export.csv?period=2025-11").get_data(as_text=True)
+    assert csv.rstrip().splitlines()[-1] == "cases,x"
+    review = client.get("/statistics/review.html?period=2025-11").get_data(as_text=True)
+    assert 'id="review-hidden"' in review
+    quarter = client.get("/statistics?period=2025-Q4").get_data(as_text=True)
+    assert '<span id="statistics-total">11</span>' in quarter
+    assert 'id="by-category-month"' in quarter

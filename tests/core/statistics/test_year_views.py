@@ -2,7 +2,12 @@
 together, checked against an attacker who reads every view and adds them up.
 
 Before, each view was suppressed on its own: a quarter's "substantiated" minus two of its
-months' gave the third month's, which that month's own view hid as "<3"."""
+months' gave the third month's, which that month's own view hid as "<3".
+
+This attacker combines the sums of one kind of figure across periods (exactly, by sets of
+values). It does not combine sums of different kinds (a view's partitions, its grid) with
+them: an exact solver over all of them still pins small counts, which the suppression does
+not yet prevent (core.statistics.suppression's docstring)."""
 
 from __future__ import annotations
 
