@@ -235,7 +235,10 @@ def dashboard_figures(session: Session, period: Period, *,
     are clean, whatever the number of cases (core.statistics.month_cells)."""
     today = today or utc_now().date()
     categories = _category_ids(session)
-    year = year_views(session, period.start.year, today, [cid for cid, _c, _a in categories])
+    # The categories every view of the year shows (_grid): the active ones, and any with
+    # cases in the year (year_views adds those). A row shown nowhere is 0 for anyone.
+    year = year_views(session, period.start.year, today,
+                      [cid for cid, _code, active in categories if active])
     label = period.label
     view = year.counts[label]
     total = year.figures.cell((label, "cases", ""))
