@@ -26,7 +26,7 @@ Partitions of the same cases that share a row (the "no decision yet" of findings
 causes) are suppressed together, the shared row being one figure (`suppress_partitions`), and
 with the equation the two give together: what is left of each adds up to the same.
 
-Several views of the same cases (the months, quarters and year of `LinkedFigures`) are one set
+Several views of the same cases (core.statistics.linked.LinkedFigures: a year's views) are one set
 of figures: a figure hidden is hidden in every view. A view's own total is "reluctant": it is
 hidden only where no other figure of the sum would do, since the view's tables must then hide
 what would add up to it; a figure of a view that shows only its total ("<3") is withheld from
@@ -66,102 +66,26 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from enum import IntEnum
 
-#: Counts below this (other than 0) are hidden; statistics over fewer cases are hidden too.
-MIN_COUNT = 3
-SMALL = f"<{MIN_COUNT}"
-HIDDEN = "x"
-TOO_FEW = f"n<{MIN_COUNT}"
-#: A 90th percentile over fewer cases than this is one case's own figure (the slowest).
-MIN_CASES_P90 = 10
-TOO_FEW_P90 = f"n<{MIN_CASES_P90}"
+from core.statistics.cells import (
+    HIDDEN,
+    MIN_CASES_P90,
+    MIN_COUNT,
+    SMALL,
+    TOO_FEW,
+    TOO_FEW_P90,
+    Cell,
+    Grid,
+    Table,
+    count_cell,
+    share_cell,
+    statistic_cell,
+)
 
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    """One figure as it may be shown: `value` is None when hidden, `shown` the text to show
-    ("12", "0", "<3", "x", "n<3", "67%")."""
-
-    value: int | None
-    shown: str
-
-    @property
-    def suppressed(self) -> bool:
-        """The figure is hidden (`shown` is a marker)."""
-        return self.value is None
-
-    def __str__(self) -> str:
-        return self.shown
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """Labelled counts (keys are codes: enum values, category codes), optionally with their
-    total. `total` is None for tables whose rows overlap (one case, several sanctions)."""
-
-    rows: tuple[tuple[str, Cell], ...]
-    total: Cell | None = None
-
-    def __getitem__(self, key: str) -> Cell:
-        for row_key, cell in self.rows:
-            if row_key == key:
-                return cell
-        raise KeyError(key)
-
-    def keys(self) -> list[str]:
-        """The row keys, in order."""
-        return [key for key, _cell in self.rows]
-
-
-@dataclass(frozen=True, slots=True)
-class Grid:
-    """Counts by row (category) and column (month), with both margins and the total."""
-
-    row_keys: tuple[str, ...]
-    column_keys: tuple[str, ...]
-    cells: tuple[tuple[Cell, ...], ...]
-    row_totals: tuple[Cell, ...]
-    column_totals: tuple[Cell, ...]
-    total: Cell
-
-    def cell(self, row_key: str, column_key: str) -> Cell:
-        """The cell of one row and column, by key."""
-        return self.cells[self.row_keys.index(row_key)][self.column_keys.index(column_key)]
-
-
-def count_cell(count: int) -> Cell:
-    """A count on its own, with primary suppression only: 0, "<3", or the count. For a count
-    that belongs to a table with a total, use `suppress_partition` or `suppress_grid`."""
-    if count < 0:
-        raise ValueError("a count cannot be negative")
-    if 0 < count < MIN_COUNT:
-        return Cell(None, SMALL)
-    return Cell(count, str(count))
-
-
-def statistic_cell(value: int | None, cases: int) -> Cell:
-    """A median or percentile (whole days) over `cases` cases: "n<3" below 3 cases."""
-    if value is None or cases < MIN_COUNT:
-        return Cell(None, TOO_FEW)
-    return Cell(value, str(value))
-
-
-def share_cell(numerator: int, denominator: int, parts: Sequence[Cell]) -> Cell:
-    """`numerator` / `denominator` as a whole percentage ("67%", rounded half up). "x" when any
-    of `parts`, the shown counts the numerator and denominator are made of, is hidden: share
-    and denominator would give it back; otherwise "n<3" when the denominator is below 3."""
-    if not 0 <= numerator <= denominator:
-        raise ValueError("a share needs 0 <= numerator <= denominator")
-    # Hidden parts first: "n<3" beside them would tell that they add up to 2 or less
-    # (second reader: "<3 <3" with "n<3" meant 1 and 1).
-    if any(part.suppressed for part in parts):
-        return Cell(None, HIDDEN)
-    if denominator < MIN_COUNT:
-        return Cell(None, TOO_FEW)
-    percent = (200 * numerator + denominator) // (2 * denominator)
-    return Cell(percent, f"{percent}%")
+__all__ = ["HIDDEN", "MIN_CASES_P90", "MIN_COUNT", "SMALL", "TOO_FEW", "TOO_FEW_P90", "Cell",
+           "Grid", "Sums", "Table", "count_cell", "share_cell", "statistic_cell",
+           "suppress_counts", "suppress_grid", "suppress_partition", "suppress_partitions"]
 
 
 class _State(IntEnum):
@@ -180,7 +104,7 @@ _BOUNDS: dict[_State, tuple[float, float]] = {
 }
 
 
-class _Sums:
+class Sums:
     """Figures and the sums between them (each: cells add up to a total), suppressed so that
     no single sum pins a hidden figure (see the module docstring)."""
 
@@ -369,7 +293,7 @@ def suppress_partition(counts: Sequence[tuple[str, int]] | Mapping[str, int],
     by channel, with primary and complementary suppression. The total itself is never hidden
     by this (the caller withholds a whole view whose total is below 3)."""
     rows = list(counts.items()) if isinstance(counts, Mapping) else list(counts)
-    sums = _Sums()
+    sums = Sums()
     cells = [sums.add(count) for _key, count in rows]
     total_index = sums.add(sum(count for _key, count in rows) if total is None else total,
                            fixed=True)
@@ -386,7 +310,7 @@ def suppress_partitions(partitions: Sequence[Sequence[tuple[str, int]]],
     figure in every partition it appears in, so a cell hidden in one partition cannot be had
     from the other by way of the figure they share (second reader: findings hid a "<3" that
     the root causes, sharing "no decision", gave back). The total is never hidden."""
-    sums = _Sums()
+    sums = Sums()
     figures: dict[str, int] = {}
     indices: list[list[int]] = []
     totals = {sum(count for _key, count in rows) for rows in partitions}
@@ -428,7 +352,7 @@ def suppress_grid(row_keys: Sequence[str], column_keys: Sequence[str],
     count."""
     if len(counts) != len(row_keys) or any(len(row) != len(column_keys) for row in counts):
         raise ValueError("counts must have one row per row key and one column per column key")
-    sums = _Sums()
+    sums = Sums()
     cells = [[sums.add(count) for count in row] for row in counts]
     row_totals = [sums.add(sum(row)) for row in counts]
     column_totals = [sums.add(sum(row[c] for row in counts)) for c in range(len(column_keys))]
@@ -446,48 +370,3 @@ def suppress_grid(row_keys: Sequence[str], column_keys: Sequence[str],
         row_totals=tuple(sums.cell(i) for i in row_totals),
         column_totals=tuple(sums.cell(i) for i in column_totals),
         total=sums.cell(total))
-
-
-class LinkedFigures:
-    """Figures of several views that share cases, suppressed together: every view of a year
-    (core.statistics.year_views). A figure is named by a key, once, however many views show
-    it; each sum between figures, within a view or across views (a quarter is its three
-    months), is a line. No line then pins a figure that any view hides (as far as single
-    lines and the derived equations go: the module docstring)."""
-
-    def __init__(self) -> None:
-        self._sums = _Sums()
-        self._index: dict[object, int] = {}
-
-    def add(self, key: object, value: int, *, fixed: bool = False, reluctant: bool = False,
-            published: bool = True, within: object = None) -> None:
-        """The figure `key` (`fixed`: never hidden; `reluctant`: hidden only where no other
-        figure would do, as a view's total; not `published`: no view shows it, so it is
-        withheld from the start, as a view of fewer than 3 cases shows only its total;
-        `within`: the key of a figure added before that it is a part of, so at most, as a
-        view's findings are at most its cases). A key given twice must have the same value."""
-        if key in self._index:
-            if self._sums.values[self._index[key]] != value:
-                raise ValueError(f"the figure {key!r} was given two values")
-            return
-        self._index[key] = self._sums.add(
-            value, fixed=fixed, reluctant=reluctant, published=published,
-            within=self._index[within] if within is not None else None)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._index
-
-    def line(self, cells: Sequence[object], total: object, *, composition: bool = False) -> None:
-        """The figures `cells` add up to the figure `total` (all added before; a
-        `composition`: one of several ways of adding up the same total, as the year from
-        its quarters or from its months)."""
-        self._sums.line([self._index[key] for key in cells], self._index[total],
-                        composition=composition)
-
-    def run(self) -> None:
-        """Complementary suppression over every line at once."""
-        self._sums.run()
-
-    def cell(self, key: object) -> Cell:
-        """The figure as every view may show it."""
-        return self._sums.cell(self._index[key])

@@ -35,6 +35,8 @@ from core.models import (
     Satisfaction,
     ScopeDecision,
 )
+from core.statistics.cells import MIN_COUNT
+from core.statistics.linked import LinkedFigures
 from core.statistics.month_cells import (
     DONE_LATE,
     DONE_ON_TIME,
@@ -53,7 +55,6 @@ from core.statistics.month_cells import (
     read_months,
 )
 from core.statistics.periods import Period, month_period, months_in, quarter_period, year_period
-from core.statistics.suppression import MIN_COUNT, LinkedFigures
 
 DEADLINE_ROWS = (ON_TIME, LATE, OVERDUE, NOT_DUE, NOT_OWED)
 ACTION_ROWS = (DONE_ON_TIME, DONE_LATE, OPEN_OVERDUE, OPEN_NOT_DUE)
