@@ -21,8 +21,8 @@ from core.staff.accounts import (
     reset_totp,
     set_custodian,
 )
-from core.staff.approvals import approve_by_operator, record_refused_approval
-from core.staff.enrolment_codes import WrongEnrolmentCode
+from core.staff.approvals import approve_by_operator
+from core.staff.enrolment_codes import WrongEnrolmentCode, record_wrong_code
 from core.staff.keys import StandingChange, confirm_standing, standing_change
 from core.staff.passphrases import one_time_passphrase, prepare_passphrase
 from crypto.recovery import import_private_key
@@ -112,7 +112,7 @@ def reviewer_approve(obj: CliContext, username: str, code: str) -> None:
     except WrongEnrolmentCode as wrong:
         if not wrong.mistyped:
             with obj.transaction() as session:  # the approval's transaction rolled back
-                record_refused_approval(session, obj.services, username)
+                record_wrong_code(session, obj.services, get_reviewer(session, username))
         raise
     click.echo(f"Approved {username!r}: it may now use the console in its role.")
 

@@ -327,16 +327,6 @@ def approve_by_operator(session: Session, services: Services, username: str,
     return closed
 
 
-def record_refused_approval(session: Session, services: Services, username: str) -> None:
-    """Log the operator's approval refused for a wrong enrolment code (`candor reviewer
-    approve`), as the console logs an admin's (ACCESS_REFUSED, status 403): someone other
-    than the owner may have completed enrolment in their name. Never the code itself."""
-    reviewer = get_reviewer(session, username)
-    record_event(session, services.clock, AuditAction.ACCESS_REFUSED, Actor.system(),
-                 detail={"endpoint": "cli:reviewer approve", "status": 403,
-                         "reviewer_id": reviewer.id})
-
-
 def _apply(session: Session, services: Services, change: StaffChange) -> None:
     if change.kind in (ChangeKind.ACCOUNT, ChangeKind.RESET):
         reviewer = session.get(Reviewer, change.reviewer_id)

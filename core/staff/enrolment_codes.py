@@ -15,9 +15,13 @@ new key pair and a new code. A waiting account holds nothing sealed to it, so no
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
+from core.audit.log import Actor, AuditAction, record_event
 from core.errors import Conflict, InvalidInput
 from core.keyring import Keyring
 from core.models import Reviewer
+from core.services import Services
 from core.staff.keys import enrolled, public_key_trusted
 from crypto.enrolment_code import codes_match, enrolment_code, normalise_code
 from crypto.recovery import public_key_of
@@ -88,3 +92,12 @@ def require_code(keyring: Keyring, reviewer: Reviewer, typed: str | None) -> Non
         raise WrongEnrolmentCode(mistyped=True)
     if not codes_match(expected, typed or ""):
         raise WrongEnrolmentCode(mistyped=False)
+
+
+def record_wrong_code(session: Session, services: Services, reviewer: Reviewer) -> None:
+    """Log the operator's approval refused for a wrong enrolment code (`candor reviewer
+    approve`), as the console logs an admin's (ACCESS_REFUSED, status 403): someone other
+    than the owner may have completed enrolment in their name. Never the code itself."""
+    record_event(session, services.clock, AuditAction.ACCESS_REFUSED, Actor.system(),
+                 detail={"endpoint": "cli:reviewer approve", "status": 403,
+                         "reviewer_id": reviewer.id})
