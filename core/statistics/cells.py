@@ -1,7 +1,16 @@
 """The figures as the dashboard may show them: `Cell` (a count, "<3", "x", "n<3" ...),
 tables and grids of them, and the cells that need no suppression beyond their own (a lone
 count, a median, a share). Complementary suppression, which decides which cells of a table
-are hidden, is core.statistics.suppression."""
+are hidden, is core.statistics.suppression.
+
+A `Cell`'s `value` is None when it is hidden; its `shown` is the text to display. Markers:
+
+* ``"0"``: no case. Zeros are shown, as is common practice: they single out nobody.
+* ``"<3"``: a count of 1 or 2 (primary suppression).
+* ``"x"``: a figure hidden so that a ``"<3"`` cannot be worked out from the others
+  (complementary suppression), or a share hidden because one of its counts is hidden.
+* ``"n<3"``: a median, percentile or share over fewer than 3 cases; ``"n<10"``: a 90th
+  percentile over fewer than 10 (it would be the slowest case's own figure)."""
 
 from __future__ import annotations
 
@@ -72,7 +81,7 @@ class Grid:
 
 def count_cell(count: int) -> Cell:
     """A count on its own, with primary suppression only: 0, "<3", or the count. For a count
-    that belongs to a table with a total, use `suppress_partition` or `suppress_grid`."""
+    that belongs to a table with a total, see core.statistics.tables."""
     if count < 0:
         raise ValueError("a count cannot be negative")
     if 0 < count < MIN_COUNT:

@@ -1,14 +1,7 @@
 """Small-cell suppression: no figure on the dashboard may single out one or two reporters.
 
-Every figure leaves this module as a `Cell`, whose `value` is None when it is hidden and whose
-`shown` is the text to display. Markers:
-
-* ``"0"``: no case. Zeros are shown, as is common practice: they single out nobody.
-* ``"<3"``: a count of 1 or 2 (primary suppression).
-* ``"x"``: a figure hidden so that a ``"<3"`` cannot be worked out from the others
-  (complementary suppression), or a share hidden because one of its counts is hidden.
-* ``"n<3"``: a median, percentile or share over fewer than 3 cases; ``"n<10"``: a 90th
-  percentile over fewer than 10 (it would be the slowest case's own figure).
+Every figure leaves this module as a `Cell` (core.statistics.cells says what its markers
+mean: "0", "<3", "x", "n<3", "n<10").
 
 Complementary suppression. A table whose cells add up to a shown total would give a hidden
 cell away by subtraction. Each such sum is checked as an equation, cells minus total = 0,
@@ -32,19 +25,17 @@ hidden only where no other figure of the sum would do, since the view's tables m
 what would add up to it; a figure of a view that shows only its total ("<3") is withheld from
 the start; and a part is at most its whole (`within`).
 
-What it does not do (a second reader found each of these in one view; not yet closed):
+All sums at once. Several sums together can pin what none pins alone (a second reader's
+exact solver, 2026-12-07). So once every sum passes on its own, all figures' bounds are
+narrowed with all sums until nothing changes (core.statistics.propagation); while that pins
+a hidden count of 1 or 2, one more figure is hidden on the chain of sums that pinned it,
+nearest first. An exact integer solver over every sum of a year's seventeen views pins no
+such count in 100 random small years (it did in 24 before; tests/core/statistics/
+test_exact_attacker.py runs it). Propagation is not a solver: a pin that only the difference
+of two sums reveals could escape it, and that test is there to find one.
 
-* each sum is checked on its own, with what the others' markers and the figure it is a part
-  of tell (a view's findings are at most its cases), not all equations at once by a solver
-  (the usual practice). LinkedFigures adds, for the views of a year, every way of adding up
-  the year from quarters and months as a sum of its own, which closes the pairs of sums of
-  one kind of figure that a randomised test found (tests/core/statistics/test_year_views.py).
-  But two or more sums of different kinds together still pin counts below 3: a second
-  reader's exact integer solver over all the sums of a year's seventeen views (2026-12-07)
-  pinned such a count in 18 of 40 small random years (a grid's row of "<3 <3" beside its
-  total and the other rows; a month's row beside its quarter's and year's). Narrowing every
-  figure's bounds with all the sums until nothing changes, or such a solver in the loop,
-  is the next step;
+What it does not do (not yet closed):
+
 * relations between tables that are not sums of the same cases are not modelled: "no feedback
   owed" often equals "referred" plus "not admissible", and limits hold between tables (cases
   decided are at most those accepted), so a "<3" can sometimes be narrowed down from two
@@ -65,7 +56,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections import deque
+from collections.abc import Sequence
 from enum import IntEnum
 
 from core.statistics.cells import (
@@ -82,10 +74,10 @@ from core.statistics.cells import (
     share_cell,
     statistic_cell,
 )
+from core.statistics.propagation import Narrowed, equalities, narrow
 
 __all__ = ["HIDDEN", "MIN_CASES_P90", "MIN_COUNT", "SMALL", "TOO_FEW", "TOO_FEW_P90", "Cell",
-           "Grid", "Sums", "Table", "count_cell", "share_cell", "statistic_cell",
-           "suppress_counts", "suppress_grid", "suppress_partition", "suppress_partitions"]
+           "Grid", "Sums", "Table", "count_cell", "share_cell", "statistic_cell"]
 
 
 class _State(IntEnum):
@@ -119,15 +111,19 @@ class Sums:
         #: cases), if any.
         self.within: list[int | None] = []
         self.lines: list[tuple[list[int], int]] = []
-        #: For each figure, the totals of the lines it is a term of (_known_zero's index: a
-        #: year's linked views have hundreds of lines).
-        self.totals_of: list[list[int]] = []
+        #: For each figure, the totals of 0 of the lines it is a term of (_known_zero's index:
+        #: a year's linked views have hundreds of lines).
+        self.zero_totals_of: list[list[int]] = []
         #: The lines other lines are not compared with (_derive_equations): ways of adding
         #: up a view from others, whose differences are lines already.
         self.compositions: set[int] = set()
         #: Equations derived from two lines with the same total and some cells in common:
         #: what is left of each adds up to the same (sum(left) = sum(right)).
         self.equations: list[tuple[list[int], list[int]]] = []
+        #: The states when the lines were last checked, and the indexes _affected reads.
+        self._checked: list[_State] | None = None
+        self._uses: list[list[int]] | None = None
+        self._dependents: list[list[int]] = []
 
     def add(self, value: int, *, fixed: bool = False, reluctant: bool = False,
             published: bool = True, within: int | None = None) -> int:
@@ -145,7 +141,7 @@ class Sums:
         self.fixed.append(fixed)
         self.reluctant.append(reluctant)
         self.within.append(within)
-        self.totals_of.append([])
+        self.zero_totals_of.append([])
         return len(self.values) - 1
 
     def line(self, cells: Sequence[int], total: int, *, composition: bool = False) -> None:
@@ -155,8 +151,9 @@ class Sums:
         if composition:
             self.compositions.add(len(self.lines))
         self.lines.append((list(cells), total))
-        for i in set(cells):
-            self.totals_of[i].append(total)
+        if self.values[total] == 0:
+            for i in set(cells):
+                self.zero_totals_of[i].append(total)
 
     def _bounds(self, index: int) -> tuple[float, float]:
         state = self.states[index]
@@ -171,8 +168,7 @@ class Sums:
     def _known_zero(self, index: int) -> bool:
         """Whether a figure is a term of a line whose total is shown as 0: it is 0, hidden
         or not, for anyone who reads that total (a category with no case in the period)."""
-        return any(self.states[total] is _State.SHOWN and self.values[total] == 0
-                   for total in self.totals_of[index])
+        return any(self.states[total] is _State.SHOWN for total in self.zero_totals_of[index])
 
     def _pins(self, cells: list[int], total: int) -> bool:
         """Whether the equation sum(cells) = total leaves a hidden figure one possible value."""
@@ -183,15 +179,22 @@ class Sums:
         bounds are finite, so no bound is inf - inf.)"""
         bounds = {i: self._bounds(i) for i in [*left, *right]}
         for side, other in ((left, right), (right, left)):
+            other_low = sum(bounds[j][0] for j in other)
+            other_high = sum(bounds[j][1] for j in other)
+            side_low = sum(bounds[j][0] for j in side)
+            side_high = sum(bounds[j][1] for j in side if bounds[j][1] < math.inf)
+            unbounded = sum(1 for j in side if bounds[j][1] == math.inf)
             for i in side:
                 if self.states[i] is _State.SHOWN or self._known_zero(i):
                     continue  # a known 0 gives nothing away
                 low, high = bounds[i]
-                same = [j for j in side if j != i]
-                low = max(low, sum(bounds[j][0] for j in other)
-                          - sum(bounds[j][1] for j in same))
-                high = min(high, sum(bounds[j][1] for j in other)
-                           - sum(bounds[j][0] for j in same))
+                # The rest of its side at most: infinite if another figure of it is.
+                if high == math.inf:
+                    rest_high = side_high if unbounded == 1 else math.inf
+                else:
+                    rest_high = side_high - high if unbounded == 0 else math.inf
+                low = max(low, other_low - rest_high)
+                high = min(high, other_high - (side_low - bounds[i][0]))
                 if high < math.inf and math.ceil(low) >= math.floor(high):
                     return True
         return False
@@ -258,26 +261,136 @@ class Sums:
 
     def run(self) -> None:
         """Complementary suppression until no line pins a hidden figure (or nothing is left
-        to hide in the lines that still would: there the hidden figure equals a shown one)."""
-        hopeless: set[int] = set()
-        hopeless_equations: set[int] = set()
+        to hide in the lines that still would: there the hidden figure equals a shown one),
+        and no chain of sums pins a hidden count below 3 (core.statistics.propagation)."""
+        hopeless, hopeless_equations, hopeless_leaks = set[int](), set[int](), set[int]()
         self._derive_equations()
-        changed = True
-        while changed:
-            changed = False
-            for number, (cells, total) in enumerate(self.lines):
+        small = any(0 < v < MIN_COUNT for v in self.values)  # none, say, in a busy year
+        constraints = equalities(self.lines, self.equations) if small else []
+        at_most = [(i, whole) for i, whole in enumerate(self.within) if whole is not None]
+        while True:
+            self._check_lines(hopeless, hopeless_equations)
+            if not small:
+                return
+            narrowed = narrow(constraints, at_most, *self._marker_bounds())
+            leaks = [i for i in range(len(self.values))
+                     if i not in hopeless_leaks and self.states[i] is not _State.SHOWN
+                     and 0 < self.values[i] < MIN_COUNT and narrowed.pinned(i)]
+            if not leaks:
+                return
+            # Each leak whose sums nothing hidden this round touched (narrowing is the cost).
+            before = list(self.states)
+            for leak in leaks:
+                if any(self.states[i] != before[i] for number in narrowed.reasons(leak)
+                       for i in narrowed.figures_of(number)):
+                    continue
+                if not self._protect_chain(leak, narrowed):
+                    hopeless_leaks.add(leak)
+
+    def _check_lines(self, hopeless: set[int], hopeless_equations: set[int]) -> None:
+        """Each line and derived equation on its own, until none pins a hidden figure: all
+        of them the first time, then those whose figures' bounds a change of state since the
+        last call (or during this one) could have narrowed."""
+        lines, equations = len(self.lines), len(self.equations)
+        if self._checked is None:
+            queue = deque(range(lines + equations))
+        else:
+            queue = deque(sorted(self._affected(self._checked)))
+        self._checked = list(self.states)
+        queued = set(queue)
+        while queue:
+            number = queue.popleft()
+            queued.discard(number)
+            protected = False
+            if number < lines:
+                cells, total = self.lines[number]
                 while number not in hopeless and self._pins(cells, total):
                     if self._protect_line(cells, total):
-                        changed = True
+                        protected = True
                     else:
                         hopeless.add(number)
-            for number, (left, right) in enumerate(self.equations):
-                while (number not in hopeless_equations
+            else:
+                left, right = self.equations[number - lines]
+                while (number - lines not in hopeless_equations
                        and self._pins_equation(left, right)):
                     if self._protect_equation(left, right):
-                        changed = True
+                        protected = True
                     else:
-                        hopeless_equations.add(number)
+                        hopeless_equations.add(number - lines)
+            if protected:
+                for again in sorted(self._affected(self._checked)):
+                    if again not in queued:
+                        queued.add(again)
+                        queue.append(again)
+                self._checked = list(self.states)
+
+    def _affected(self, before: Sequence[_State]) -> set[int]:
+        """The lines and equations (numbered after the lines) whose check a change of state
+        since `before` could change: those of the figures changed, of the figures within
+        them, and of the figures of lines they are a total of 0 of."""
+        if self._uses is None:
+            self._uses = [[] for _ in self.values]
+            sides = [(cells, [total]) for cells, total in self.lines] + self.equations
+            for number, (left, right) in enumerate(sides):
+                for i in {*left, *right}:
+                    self._uses[i].append(number)
+            self._dependents = [[] for _ in self.values]
+            for i, whole in enumerate(self.within):
+                if whole is not None:
+                    self._dependents[whole].append(i)
+            for i, totals in enumerate(self.zero_totals_of):
+                for total in totals:
+                    self._dependents[total].append(i)
+        changed = [i for i, state in enumerate(before) if state != self.states[i]]
+        figures = set(changed)
+        while changed:  # a part's bound follows its whole's, and that whole's
+            i = changed.pop()
+            for dependent in self._dependents[i]:
+                if dependent not in figures:
+                    figures.add(dependent)
+                    changed.append(dependent)
+        return {number for i in figures for number in self._uses[i]}
+
+    def _marker_bounds(self) -> tuple[list[float], list[float]]:
+        """What each figure's own marker tells: a shown figure is itself."""
+        bounds = [(v, v) if state is _State.SHOWN else _BOUNDS[state]
+                  for v, state in zip(self.values, self.states, strict=True)]
+        return [low for low, _ in bounds], [high for _, high in bounds]
+
+    def _protect_chain(self, leak: int, narrowed: Narrowed) -> bool:
+        """Hide one more figure on the chain of sums that pins `leak`, nearest first
+        (Narrowed.chain): a shown count of 3 or more, else a "<3" or shown 0 withheld;
+        reluctant figures only where no other would do, and `leak` itself withheld last.
+        False if nothing is left to hide."""
+        for allow_reluctant in (False, True):
+            for remedy in (self._complement_one, self._withhold_one):
+                for figures in narrowed.chain(leak):
+                    if remedy([i for i in figures if not self.fixed[i]
+                               and (allow_reluctant or not self.reluctant[i])]):
+                        return True
+        if self.states[leak] is _State.SMALL and not self.fixed[leak]:
+            self.states[leak] = _State.WITHHELD
+            return True
+        return False
+
+    def _complement_one(self, figures: Sequence[int]) -> bool:
+        """Hide the smallest shown count of 3 or more among `figures`, if any."""
+        candidates = [i for i in figures
+                      if self.states[i] is _State.SHOWN and self.values[i] >= MIN_COUNT]
+        if not candidates:
+            return False
+        self.states[min(candidates, key=lambda i: (self.values[i], i))] = _State.COMPLEMENT
+        return True
+
+    def _withhold_one(self, figures: Sequence[int]) -> bool:
+        """Withhold one "<3" (else one shown 0) among `figures`, if any."""
+        candidates = [i for i in figures if self.states[i] is _State.SMALL
+                      or (self.states[i] is _State.SHOWN and self.values[i] == 0)]
+        if not candidates:
+            return False
+        self.states[min(candidates, key=lambda i: (self.states[i] is not _State.SMALL, i))] = (
+            _State.WITHHELD)
+        return True
 
     def cell(self, index: int) -> Cell:
         """The figure as it may be shown."""
@@ -285,88 +398,3 @@ class Sums:
         if state is _State.SHOWN or self._known_zero(index):
             return Cell(self.values[index], str(self.values[index]))
         return Cell(None, SMALL if state is _State.SMALL else HIDDEN)
-
-
-def suppress_partition(counts: Sequence[tuple[str, int]] | Mapping[str, int],
-                       total: int | None = None) -> Table:
-    """A table of counts that add up to `total` (default: their sum), e.g. the view's cases
-    by channel, with primary and complementary suppression. The total itself is never hidden
-    by this (the caller withholds a whole view whose total is below 3)."""
-    rows = list(counts.items()) if isinstance(counts, Mapping) else list(counts)
-    sums = Sums()
-    cells = [sums.add(count) for _key, count in rows]
-    total_index = sums.add(sum(count for _key, count in rows) if total is None else total,
-                           fixed=True)
-    sums.line(cells, total_index)
-    sums.run()
-    return Table(tuple((key, sums.cell(i)) for (key, _count), i in zip(rows, cells, strict=True)),
-                 sums.cell(total_index))
-
-
-def suppress_partitions(partitions: Sequence[Sequence[tuple[str, int]]],
-                        shared: Collection[str]) -> list[Table]:
-    """Several partitions of one total (e.g. the view's cases by finding and by root cause),
-    suppressed together: a row whose key is in `shared` (such as "no decision yet") is one
-    figure in every partition it appears in, so a cell hidden in one partition cannot be had
-    from the other by way of the figure they share (second reader: findings hid a "<3" that
-    the root causes, sharing "no decision", gave back). The total is never hidden."""
-    sums = Sums()
-    figures: dict[str, int] = {}
-    indices: list[list[int]] = []
-    totals = {sum(count for _key, count in rows) for rows in partitions}
-    if len(totals) > 1:
-        raise ValueError("the partitions do not add up to the same total")
-    total = sums.add(totals.pop() if totals else 0, fixed=True)
-    for rows in partitions:
-        line = []
-        for key, count in rows:
-            if key in shared and key in figures:
-                if sums.values[figures[key]] != count:
-                    raise ValueError(f"the shared row {key!r} differs between partitions")
-                line.append(figures[key])
-                continue
-            index = sums.add(count)
-            if key in shared:
-                figures[key] = index
-            line.append(index)
-        sums.line(line, total)
-        indices.append(line)
-    sums.run()
-    return [Table(tuple((key, sums.cell(i)) for (key, _count), i in zip(rows, line,
-                                                                       strict=True)),
-                  sums.cell(total))
-            for rows, line in zip(partitions, indices, strict=True)]
-
-
-def suppress_counts(counts: Sequence[tuple[str, int]] | Mapping[str, int]) -> Table:
-    """A table of counts that do not add up to anything shown (a case may count in several
-    rows): primary suppression only, no total."""
-    rows = list(counts.items()) if isinstance(counts, Mapping) else list(counts)
-    return Table(tuple((key, count_cell(count)) for key, count in rows))
-
-
-def suppress_grid(row_keys: Sequence[str], column_keys: Sequence[str],
-                  counts: Sequence[Sequence[int]]) -> Grid:
-    """Counts by row and column, with row totals, column totals and the total (never hidden
-    by this), suppressed so that neither a row, a column, nor either margin pins a hidden
-    count."""
-    if len(counts) != len(row_keys) or any(len(row) != len(column_keys) for row in counts):
-        raise ValueError("counts must have one row per row key and one column per column key")
-    sums = Sums()
-    cells = [[sums.add(count) for count in row] for row in counts]
-    row_totals = [sums.add(sum(row)) for row in counts]
-    column_totals = [sums.add(sum(row[c] for row in counts)) for c in range(len(column_keys))]
-    total = sums.add(sum(sum(row) for row in counts), fixed=True)
-    for r, row in enumerate(cells):
-        sums.line(row, row_totals[r])
-    for c, column_total in enumerate(column_totals):
-        sums.line([row[c] for row in cells], column_total)
-    sums.line(row_totals, total)
-    sums.line(column_totals, total)
-    sums.run()
-    return Grid(
-        row_keys=tuple(row_keys), column_keys=tuple(column_keys),
-        cells=tuple(tuple(sums.cell(i) for i in row) for row in cells),
-        row_totals=tuple(sums.cell(i) for i in row_totals),
-        column_totals=tuple(sums.cell(i) for i in column_totals),
-        total=sums.cell(total))

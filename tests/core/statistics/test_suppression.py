@@ -19,6 +19,8 @@ from core.statistics.suppression import (
     count_cell,
     share_cell,
     statistic_cell,
+)
+from core.statistics.tables import (
     suppress_counts,
     suppress_grid,
     suppress_partition,

@@ -5,9 +5,8 @@ Before, each view was suppressed on its own: a quarter's "substantiated" minus t
 months' gave the third month's, which that month's own view hid as "<3".
 
 This attacker combines the sums of one kind of figure across periods (exactly, by sets of
-values). It does not combine sums of different kinds (a view's partitions, its grid) with
-them: an exact solver over all of them still pins small counts, which the suppression does
-not yet prevent (core.statistics.suppression's docstring)."""
+values). Sums of different kinds together (a view's partitions, its grid, the periods) are
+left to an integer solver: tests/core/statistics/test_exact_attacker.py."""
 
 from __future__ import annotations
 
