@@ -28,6 +28,7 @@ from tests.core.statistics.test_year_views import (
     WHOLE,
     kinds_of_figure,
     synthetic_year,
+    true_count,
 )
 
 Key = tuple[str, str, str]
@@ -100,29 +101,13 @@ class Attacker:
         return bool(found.status == 0)
 
 
-def _true(year: YearViews, key: Key) -> int:
-    label, measure, row = key
-    counts = year.counts[label]
-    if measure == "cases":
-        return counts.total
-    if measure == "category":
-        return counts.by_category[int(row)]
-    if measure == "actions":
-        return sum(counts.actions[r] for r in ACTION_ROWS)
-    if measure == "action":
-        return counts.actions[row]
-    if measure == "decision":
-        return counts.counts["finding"][row]
-    return counts.counts[measure][row]
-
-
 def pinned_small_counts(year: YearViews, limit: int) -> list[Key]:
     """The hidden figures of 1 or 2 that the views leave one possible value."""
     attacker = Attacker(year, limit)
     assert attacker.feasible(), "the truth must satisfy what the views show"
     pinned = []
     for key, cell in attacker.cells.items():
-        value = _true(year, key)
+        value = true_count(year, *key)
         if not cell.suppressed or not 0 < value < 3:
             continue
         i = attacker.index[key]

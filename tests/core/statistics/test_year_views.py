@@ -25,6 +25,7 @@ from core.statistics.month_cells import NO_ANSWER, NO_DECISION, NOT_OWED, PENDIN
 from core.statistics.periods import month_period, months_in, quarter_period, year_period
 from core.statistics.suppression import HIDDEN, SMALL, Cell
 from core.statistics.year_views import (
+    ACTION_ROWS,
     OVERLAPPING,
     PARTITIONS,
     YearViews,
@@ -142,19 +143,24 @@ def check_year(year: YearViews, limit: int) -> None:
              *kinds_of_figure()]
     for measure, row in kinds:
         cells = {label: year.figures.cell((label, measure, row)) for label in labels}
-        truth = {label: _true(year, label, measure, row) for label in labels}
+        truth = {label: true_count(year, label, measure, row) for label in labels}
         # A month's categories are cells of the grids of its quarter and year as well.
         view_totals = totals if measure not in ("cases", "category") else {
             label: Cell(1, "1") for label in labels}
         assert_nothing_pinned(cells, view_totals, truth, limit, (measure, row))
 
 
-def _true(year: YearViews, label: str, measure: str, row: str) -> int:
+def true_count(year: YearViews, label: str, measure: str, row: str) -> int:
+    """The exact count of a figure of the view `label`."""
     counts = year.counts[label]
     if measure == "cases":
         return counts.total
     if measure == "category":
         return counts.by_category[int(row)]
+    if measure == "actions":
+        return sum(counts.actions[r] for r in ACTION_ROWS)
+    if measure == "action":
+        return counts.actions[row]
     if measure == "decision":
         return counts.counts["finding"][NO_DECISION]
     return counts.counts[measure][row]
