@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.statistics.cells import Cell
-from core.statistics.suppression import Sums
+from core.statistics.joint import JointSums
 
 
 class LinkedFigures:
@@ -18,7 +18,7 @@ class LinkedFigures:
     lines and the derived equations go: the module docstring)."""
 
     def __init__(self) -> None:
-        self._sums = Sums()
+        self._sums = JointSums()
         self._index: dict[object, int] = {}
 
     def add(self, key: object, value: int, *, fixed: bool = False, reluctant: bool = False,
@@ -45,6 +45,11 @@ class LinkedFigures:
         its quarters or from its months)."""
         self._sums.line([self._index[key] for key in cells], self._index[total],
                         composition=composition)
+
+    def at_most(self, terms: Sequence[tuple[object, int]]) -> None:
+        """A relation between figures that is not a sum: sum(coefficient * figure) <= 0
+        (core.statistics.joint.JointSums.at_most), the figures given by key."""
+        self._sums.at_most([(self._index[key], c) for key, c in terms])
 
     def run(self) -> None:
         """Complementary suppression over every line at once."""

@@ -5,8 +5,8 @@ they branch).
 core.statistics.suppression checks each sum on its own. A second reader's exact solver
 (2026-12-07) combined several: a month's "<3" narrowed by its quarter's line, which narrowed
 another figure of a second line, which then pinned a third. Propagating the bounds through
-every line and every derived equation, over and over, finds such chains; Sums.run hides one
-more figure on a chain while one pins a small count.
+every line and every derived equation, over and over, finds such chains; JointSums.run
+(core.statistics.joint) hides one more figure on a chain while one pins a small count.
 
 It is weaker than an exact solver in one way: it narrows one figure at a time, so a leak that
 needs two equations subtracted from each other before either narrows anything can be missed

@@ -23,23 +23,15 @@ hidden only where no other figure of the sum would do, since the view's tables m
 what would add up to it; a figure of a view that shows only its total ("<3") is withheld from
 the start; and a part is at most its whole (`within`).
 
-All sums at once. Several sums together can pin what none pins alone (a second reader's
-exact solver, 2026-12-07). So once every sum passes on its own, all figures' bounds are
-narrowed with all sums until nothing changes (core.statistics.propagation); while that pins
-a hidden count of 1 or 2, one more figure is hidden on the chain of sums that pinned it.
-Measured with an exact integer solver (tests/core/statistics/test_exact_attacker.py) and
-years of the tests' kind: before, 24 of 100 years leaked a count, now none.
+Several sums together can pin what none pins alone: core.statistics.joint.JointSums, which the
+dashboard uses, then narrows every figure with all sums at once and asks an integer solver.
 
 What it does not do (not yet closed):
 
-* a pin that needs several sums added up before any figure narrows escapes propagation: the
-  second reader's richer years (every table filled, more categories, busy months) still
-  leaked in 1 of 20 to 13 of 60 years, by column minus rows minus other rows (before: 29 of
-  30 busy years). A linear-programming audit of each hidden count, as the usual tools do,
-  would close it;
-* relations between tables that are not sums of the same cases are not modelled (cases
-  decided are at most those accepted, a sanction's cases at most those decided, cases owed an
-  acknowledgement at most those owed feedback): with them a solver narrows a "<3" more often;
+* of the relations between tables that are not sums, JointSums knows only those the year's
+  views give it (core.statistics.year_views: cases decided are at most those accepted, those
+  with a sanction or recognition of a kind at most those decided); others the workflow
+  keeps (the deadlines owed, satisfaction answered only after an outcome) are not modelled;
 * the suppression itself can tell something to someone who knows these rules: a figure is
   hidden as "x" only where it would otherwise let a "<3" be worked out, so which figures are
   hidden narrows the hidden ones (a 3-row table of 6 shown "<3 <3 x" can only be 1, 1, 4);
@@ -71,14 +63,14 @@ from core.statistics.cells import (
     share_cell,
     statistic_cell,
 )
-from core.statistics.propagation import Narrowed, equalities, narrow
 
-__all__ = ["HIDDEN", "MIN_CASES_P90", "MIN_COUNT", "SMALL", "TOO_FEW", "TOO_FEW_P90", "Cell",
-           "Grid", "Sums", "Table", "count_cell", "share_cell", "statistic_cell"]
+__all__ = ["HIDDEN", "MARKER_BOUNDS", "MIN_CASES_P90", "MIN_COUNT", "SMALL", "TOO_FEW",
+           "TOO_FEW_P90", "Cell", "Grid", "State", "Sums", "Table", "count_cell", "share_cell",
+           "statistic_cell"]
 
 
-class _State(IntEnum):
-    """What the attacker knows of a figure; a figure's state only ever rises."""
+class State(IntEnum):
+    """What the attacker knows of a figure by its marker; a figure's state only ever rises."""
 
     SHOWN = 0
     SMALL = 1        # 1 or 2
@@ -86,10 +78,10 @@ class _State(IntEnum):
     WITHHELD = 3     # 0 or more
 
 
-_BOUNDS: dict[_State, tuple[float, float]] = {
-    _State.SMALL: (1, MIN_COUNT - 1),
-    _State.COMPLEMENT: (MIN_COUNT, math.inf),
-    _State.WITHHELD: (0, math.inf),
+MARKER_BOUNDS: dict[State, tuple[float, float]] = {
+    State.SMALL: (1, MIN_COUNT - 1),
+    State.COMPLEMENT: (MIN_COUNT, math.inf),
+    State.WITHHELD: (0, math.inf),
 }
 
 
@@ -99,7 +91,7 @@ class Sums:
 
     def __init__(self) -> None:
         self.values: list[int] = []
-        self.states: list[_State] = []
+        self.states: list[State] = []
         self.fixed: list[bool] = []
         #: Hidden only where nothing else would do (a view's own total: hiding it hides the
         #: whole view).
@@ -118,9 +110,12 @@ class Sums:
         #: what is left of each adds up to the same (sum(left) = sum(right)).
         self.equations: list[tuple[list[int], list[int]]] = []
         #: The states when the lines were last checked, and the indexes _affected reads.
-        self._checked: list[_State] | None = None
+        self._checked: list[State] | None = None
         self._uses: list[list[int]] | None = None
         self._dependents: list[list[int]] = []
+        #: The lines and derived equations that still pin with nothing left to hide in them.
+        self._hopeless_lines: set[int] = set()
+        self._hopeless_equations: set[int] = set()
 
     def add(self, value: int, *, fixed: bool = False, reluctant: bool = False,
             published: bool = True, within: int | None = None) -> int:
@@ -133,8 +128,8 @@ class Sums:
         if within is not None and value > self.values[within]:
             raise ValueError("a part cannot be more than its whole")
         self.values.append(value)
-        self.states.append(_State.WITHHELD if not published else
-                           _State.SMALL if 0 < value < MIN_COUNT else _State.SHOWN)
+        self.states.append(State.WITHHELD if not published else
+                           State.SMALL if 0 < value < MIN_COUNT else State.SHOWN)
         self.fixed.append(fixed)
         self.reluctant.append(reluctant)
         self.within.append(within)
@@ -154,9 +149,9 @@ class Sums:
 
     def _bounds(self, index: int) -> tuple[float, float]:
         state = self.states[index]
-        if state is _State.SHOWN or self._known_zero(index):
+        if state is State.SHOWN or self._known_zero(index):
             return self.values[index], self.values[index]
-        low, high = _BOUNDS[state]
+        low, high = MARKER_BOUNDS[state]
         whole = self.within[index]
         if whole is not None:  # no more than its whole, as far as that is known
             high = min(high, self._bounds(whole)[1])
@@ -167,7 +162,7 @@ class Sums:
         whole known to be 0: it is 0, hidden or not, for anyone who reads that (a category
         without cases in the period; a month without cases' sanctions)."""
         whole = self.within[index]
-        return (any(self.states[total] is _State.SHOWN for total in self.zero_totals_of[index])
+        return (any(self.states[total] is State.SHOWN for total in self.zero_totals_of[index])
                 or (whole is not None and self._bounds(whole)[1] == 0))
 
     def _pins(self, cells: list[int], total: int) -> bool:
@@ -185,7 +180,7 @@ class Sums:
             side_high = sum(bounds[j][1] for j in side if bounds[j][1] < math.inf)
             unbounded = sum(1 for j in side if bounds[j][1] == math.inf)
             for i in side:
-                if self.states[i] is _State.SHOWN or self._known_zero(i):
+                if self.states[i] is State.SHOWN or self._known_zero(i):
                     continue  # a known 0 gives nothing away
                 low, high = bounds[i]
                 # The rest of its side at most: infinite if another figure of it is.
@@ -222,16 +217,16 @@ class Sums:
         for group in ([i for i in cells if not self.reluctant[i]],
                       [i for i in cells if self.reluctant[i]]):
             candidates = [i for i in group
-                          if self.states[i] is _State.SHOWN and self.values[i] >= MIN_COUNT]
+                          if self.states[i] is State.SHOWN and self.values[i] >= MIN_COUNT]
             if candidates:
                 self.states[min(candidates, key=lambda i: (self.values[i], i))] = (
-                    _State.COMPLEMENT)
+                    State.COMPLEMENT)
                 return True
-            rest = [i for i in group if self.states[i] in (_State.SMALL, _State.SHOWN)
+            rest = [i for i in group if self.states[i] in (State.SMALL, State.SHOWN)
                     and not self._known_zero(i)]
             if rest:
-                self.states[min(rest, key=lambda i: (self.states[i] is not _State.SMALL, i))] = (
-                    _State.WITHHELD)
+                self.states[min(rest, key=lambda i: (self.states[i] is not State.SMALL, i))] = (
+                    State.WITHHELD)
                 return True
         return False
 
@@ -241,57 +236,37 @@ class Sums:
         for group in ([i for i in cells if not self.fixed[i] and not self.reluctant[i]],
                       [i for i in cells if not self.fixed[i] and self.reluctant[i]]):
             candidates = [i for i in group
-                          if self.states[i] is _State.SHOWN and self.values[i] >= MIN_COUNT]
+                          if self.states[i] is State.SHOWN and self.values[i] >= MIN_COUNT]
             if candidates:
                 chosen = min(candidates, key=lambda i: (self.values[i], i))
-                self.states[chosen] = _State.COMPLEMENT
+                self.states[chosen] = State.COMPLEMENT
                 return True
             changed = False
             for i in group:
-                if self.states[i] is not _State.WITHHELD:
-                    self.states[i] = _State.WITHHELD
+                if self.states[i] is not State.WITHHELD:
+                    self.states[i] = State.WITHHELD
                     changed = True
             if changed:
                 return True
         # Still pinned with every cell withheld: a line of one cell, equal to its total.
-        if not self.fixed[total] and self.states[total] is _State.SHOWN and self.values[total]:
-            self.states[total] = _State.COMPLEMENT
+        if not self.fixed[total] and self.states[total] is State.SHOWN and self.values[total]:
+            self.states[total] = State.COMPLEMENT
             return True
         return False
 
     def run(self) -> None:
-        """Complementary suppression until no line pins a hidden figure (or nothing is left
-        to hide in the lines that still would: there the hidden figure equals a shown one),
-        and no chain of sums pins a hidden count below 3 (core.statistics.propagation)."""
-        hopeless, hopeless_equations, hopeless_leaks = set[int](), set[int](), set[int]()
+        """Complementary suppression until no line or derived equation pins a hidden figure
+        (or nothing is left to hide in those that still would: there the hidden figure equals
+        a shown one). Sums of several lines together: core.statistics.joint."""
         self._derive_equations()
-        small = any(0 < v < MIN_COUNT for v in self.values)  # none, say, in a busy year
-        constraints = equalities(self.lines, self.equations) if small else []
-        at_most = [(i, whole) for i, whole in enumerate(self.within) if whole is not None]
-        while True:
-            self._check_lines(hopeless, hopeless_equations)
-            if not small:
-                return
-            narrowed = narrow(constraints, at_most, *self._marker_bounds())
-            leaks = [i for i in range(len(self.values))
-                     if i not in hopeless_leaks and self.states[i] is not _State.SHOWN
-                     and 0 < self.values[i] < MIN_COUNT and narrowed.pinned(i)]
-            if not leaks:
-                return
-            # Each leak whose sums nothing hidden this round touched (narrowing is the cost).
-            before = list(self.states)
-            for leak in leaks:
-                if any(self.states[i] != before[i] for number in narrowed.reasons(leak)
-                       for i in narrowed.figures_of(number)):
-                    continue
-                if not self._protect_chain(leak, narrowed):
-                    hopeless_leaks.add(leak)
+        self._check_lines()
 
-    def _check_lines(self, hopeless: set[int], hopeless_equations: set[int]) -> None:
+    def _check_lines(self) -> None:
         """Each line and derived equation on its own, until none pins a hidden figure: all
         of them the first time, then those whose figures' bounds a change of state since the
         last call (or during this one) could have narrowed."""
         lines, equations = len(self.lines), len(self.equations)
+        hopeless, hopeless_equations = self._hopeless_lines, self._hopeless_equations
         if self._checked is None:
             queue = deque(range(lines + equations))
         else:
@@ -324,7 +299,7 @@ class Sums:
                         queue.append(again)
                 self._checked = list(self.states)
 
-    def _affected(self, before: Sequence[_State]) -> set[int]:
+    def _affected(self, before: Sequence[State]) -> set[int]:
         """The lines and equations (numbered after the lines) whose check a change of state
         since `before` could change: those of the figures changed, of the figures within
         them, and of the figures of lines they are a total of 0 of."""
@@ -351,50 +326,9 @@ class Sums:
                     changed.append(dependent)
         return {number for i in figures for number in self._uses[i]}
 
-    def _marker_bounds(self) -> tuple[list[float], list[float]]:
-        """What each figure's own marker tells: a shown figure is itself."""
-        bounds = [(v, v) if state is _State.SHOWN else _BOUNDS[state]
-                  for v, state in zip(self.values, self.states, strict=True)]
-        return [low for low, _ in bounds], [high for _, high in bounds]
-
-    def _protect_chain(self, leak: int, narrowed: Narrowed) -> bool:
-        """Hide one more figure on the chain of sums that pins `leak`, nearest first
-        (Narrowed.chain): a shown count of 3 or more, else a "<3" or shown 0 withheld;
-        reluctant figures only where no other would do, and `leak` itself withheld last.
-        False if nothing is left to hide."""
-        for allow_reluctant in (False, True):
-            for remedy in (self._complement_one, self._withhold_one):
-                for figures in narrowed.chain(leak):
-                    if remedy([i for i in figures if not self.fixed[i]
-                               and (allow_reluctant or not self.reluctant[i])]):
-                        return True
-        if self.states[leak] is _State.SMALL and not self.fixed[leak]:
-            self.states[leak] = _State.WITHHELD
-            return True
-        return False
-
-    def _complement_one(self, figures: Sequence[int]) -> bool:
-        """Hide the smallest shown count of 3 or more among `figures`, if any."""
-        candidates = [i for i in figures
-                      if self.states[i] is _State.SHOWN and self.values[i] >= MIN_COUNT]
-        if not candidates:
-            return False
-        self.states[min(candidates, key=lambda i: (self.values[i], i))] = _State.COMPLEMENT
-        return True
-
-    def _withhold_one(self, figures: Sequence[int]) -> bool:
-        """Withhold one "<3" (else one shown 0) among `figures`, if any."""
-        candidates = [i for i in figures if self.states[i] is _State.SMALL
-                      or (self.states[i] is _State.SHOWN and self.values[i] == 0)]
-        if not candidates:
-            return False
-        self.states[min(candidates, key=lambda i: (self.states[i] is not _State.SMALL, i))] = (
-            _State.WITHHELD)
-        return True
-
     def cell(self, index: int) -> Cell:
         """The figure as it may be shown."""
         state = self.states[index]
-        if state is _State.SHOWN or self._known_zero(index):
+        if state is State.SHOWN or self._known_zero(index):
             return Cell(self.values[index], str(self.values[index]))
-        return Cell(None, SMALL if state is _State.SMALL else HIDDEN)
+        return Cell(None, SMALL if state is State.SMALL else HIDDEN)

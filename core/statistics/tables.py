@@ -1,4 +1,4 @@
-"""Tables suppressed on their own, each a set of sums (core.statistics.suppression.Sums): a
+"""Tables suppressed on their own, each a set of sums (core.statistics.joint.JointSums): a
 partition of a total, several partitions sharing a row, a grid with its margins, and counts
 that add up to nothing. The dashboard suppresses the views of a year together instead
 (core.statistics.year_views); these are the engine's plain forms, which its tests exercise."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from core.statistics.cells import Grid, Table, count_cell
-from core.statistics.suppression import Sums
+from core.statistics.joint import JointSums as Sums
 
 
 def suppress_partition(counts: Sequence[tuple[str, int]] | Mapping[str, int],

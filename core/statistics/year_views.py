@@ -257,8 +257,23 @@ def _link(views: Mapping[str, ViewCounts], year: int, ids: tuple[int, ...],
         for measure, row in keys:
             linked.line([(part, measure, row) for part in parts], (label, measure, row),
                         composition=True)
+    for label in views:
+        for terms in _workflow_relations(label):
+            linked.at_most(terms)
     linked.run()
     return linked
+
+
+def _workflow_relations(label: str) -> Iterable[list[tuple[tuple[str, str, str], int]]]:
+    """What a reader knows of a view's tables from the workflow, each a relation
+    sum(coefficient * figure) <= 0: only an accepted case is decided (core.cases.workflow:
+    a decision needs the investigation), and a sanction or recognition of any kind is part
+    of a decision, at most once a case (core.statistics.month_cells)."""
+    cases, undecided = (label, "cases", ""), figure_key(label, "finding", NO_DECISION)
+    yield [(cases, 1), (undecided, -1), ((label, "scope", ScopeDecision.ACCEPTED.value), -1)]
+    for measure, rows in OVERLAPPING.items():
+        for row in rows:
+            yield [((label, measure, row), 1), (cases, -1), (undecided, 1)]
 
 
 #: The last years suppressed, by everything they were computed from: a page computes its

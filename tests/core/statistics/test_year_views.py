@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.models import Channel, Finding, RootCause, SanctionType
+from core.models import Channel, Finding, RootCause, SanctionType, ScopeDecision
 from core.statistics.figures import Figures
 from core.statistics.month_cells import NO_ANSWER, NO_DECISION, NOT_OWED, PENDING, MonthCells
 from core.statistics.periods import month_period, months_in, quarter_period, year_period
@@ -107,9 +107,11 @@ def _month_cells(cases: list[dict[str, str]]) -> MonthCells:
 
 def _case(draw: Callable[[list[str]], str]) -> dict[str, str]:
     decided = draw(["yes", "no"]) == "yes"
+    # Only an accepted case is decided (the suppression knows it: year_views's relations).
     return {"category": draw(["1", "2", "3"]),
             "channel": draw([Channel.WEB.value, Channel.HOTLINE.value, Channel.MAILBOX.value]),
-            "scope": PENDING, "answer": NO_ANSWER, "ack": NOT_OWED, "feedback": NOT_OWED,
+            "scope": ScopeDecision.ACCEPTED.value if decided else PENDING,
+            "answer": NO_ANSWER, "ack": NOT_OWED, "feedback": NOT_OWED,
             "finding": draw([Finding.SUBSTANTIATED.value, Finding.NOT_SUBSTANTIATED.value])
             if decided else NO_DECISION,
             "cause": draw([RootCause.HUMAN_ERROR.value, RootCause.PROCESS_GAP.value])

@@ -1,0 +1,118 @@
+"""core.statistics.exact_audit: which hidden counts an integer solver pins, against brute force
+over small systems, and the sums it names for each."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from core.statistics.exact_audit import pinned_counts
+from core.statistics.propagation import Terms, narrow
+
+INF = float("inf")
+
+
+def _audit(constraints: list[Terms], low: list[float], high: list[float],
+           sensitive: dict[int, int], free: set[int] | None = None,
+           at_most: list[tuple[int, int]] | None = None) -> dict[int, tuple[int, ...]]:
+    """Pinned figure -> the constraints named for it, with the bounds propagation gives."""
+    pairs = at_most or []
+    narrowed = narrow(constraints, pairs, low, high)
+    pins = pinned_counts(constraints, pairs, [], (low, high), (narrowed.low, narrowed.high),
+                         sensitive, set() if free is None else free)
+    return {pin.figure: pin.constraints for pin in pins}
+
+
+def test_a_pin_that_needs_three_sums_added_up() -> None:
+    """x + y = 3, y + z = 3, x + z = 2 with x, y, z withheld: bound propagation stalls at
+    x, z in 0..2 and y in 1..3, but the three sums together leave x = 1, y = 2, z = 1."""
+    constraints: list[Terms] = [[(0, 1), (1, 1), (3, -1)], [(1, 1), (2, 1), (3, -1)],
+                                [(0, 1), (2, 1), (4, -1)]]
+    low, high = [0, 0, 0, 3, 2], [INF, INF, INF, 3, 2]
+    narrowed = narrow(constraints, [], low, high)
+    assert not any(narrowed.pinned(i) for i in range(3)), "propagation alone must miss it"
+    pins = _audit(constraints, low, high, {0: 1, 1: 2, 2: 1})
+    assert sorted(pins) == [0, 1, 2]
+    assert all(set(named) == {0, 1, 2} for named in pins.values())
+
+
+def test_counts_with_another_possible_value_are_free() -> None:
+    """x + y = 3 with x and y each "<3": 1 + 2 or 2 + 1, neither is pinned."""
+    constraints: list[Terms] = [[(0, 1), (1, 1), (2, -1)]]
+    assert _audit(constraints, [1, 1, 3], [2, 2, 3], {0: 1, 1: 2}) == {}
+
+
+def test_a_part_at_most_its_whole_can_pin() -> None:
+    """x + y = 4, y "<3", x at most a shown 2: x = 2 and y = 2, by the pair alone."""
+    constraints: list[Terms] = [[(0, 1), (1, 1), (2, -1)]]
+    pins = _audit(constraints, [0, 1, 4, 2], [INF, 2, 4, 2], {1: 2}, at_most=[(0, 3)])
+    assert list(pins) == [1]
+    assert 1 in pins[1], "the pair (numbered after the sums) is named"
+
+
+def test_figures_proven_free_are_not_asked_again() -> None:
+    """`free` is kept across audits (a solution stays one as bounds widen): a figure in it is
+    not reported even where it would now be pinned, and the figures proven free join it."""
+    constraints: list[Terms] = [[(0, 1), (1, 1), (2, -1)]]
+    free: set[int] = {0}
+    assert _audit(constraints, [0, 1, 1], [INF, 2, 1], {0: 1}, free) == {}
+    free = set()
+    assert _audit(constraints, [1, 1, 3], [2, 2, 3], {0: 1, 1: 2}, free) == {}
+    assert free == {0, 1}
+
+
+def _brute_force(constraints: list[Terms], at_most: list[tuple[int, int]], low: list[float],
+                 high: list[float]) -> list[set[int]]:
+    """Every value each figure takes in some solution (bounds finite)."""
+    values: list[set[int]] = [set() for _ in low]
+    ranges = [range(int(lo), int(hi) + 1) for lo, hi in zip(low, high, strict=True)]
+    for point in itertools.product(*ranges):
+        if all(sum(c * point[i] for i, c in terms) == 0 for terms in constraints) and all(
+                point[part] <= point[whole] for part, whole in at_most):
+            for i, v in enumerate(point):
+                values[i].add(v)
+    return values
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_the_audit_agrees_with_brute_force(seed: int) -> None:
+    """Random systems: four counts with shown, "<3", "3 or more" and withheld markers
+    (bounded, so that every solution can be listed), three sums of some of them (one of
+    the totals perhaps withheld) and a few at-most pairs. The audit reports exactly the
+    sensitive counts that have one possible value, and names constraints for each."""
+    rng = random.Random(seed)
+    truth = [rng.choice([0, 1, 1, 2, 2, 3, 4]) for _ in range(4)]
+    low: list[float] = []
+    high: list[float] = []
+    for v in truth:
+        marker = rng.choice(["shown", "small", "complement", "withheld"])
+        if marker == "small" and v in (1, 2):
+            low.append(1)
+            high.append(2)
+        elif marker == "complement" and v >= 3:
+            low.append(3)
+            high.append(6)
+        elif marker == "withheld":
+            low.append(0)
+            high.append(6)
+        else:
+            low.append(v)
+            high.append(v)
+    constraints: list[Terms] = []
+    hidden_total = rng.choice([None, 4, 5, 6])
+    for total in (4, 5, 6):
+        parts = rng.sample(range(4), rng.randint(2, 4))
+        truth.append(sum(truth[i] for i in parts))
+        low.append(0 if total == hidden_total else truth[total])
+        high.append(16 if total == hidden_total else truth[total])
+        constraints.append([*((i, 1) for i in parts), (total, -1)])
+    at_most = [(a, b) for a, b in itertools.permutations(range(4), 2)
+               if truth[a] <= truth[b] and rng.random() < 0.15]
+    sensitive = {i: v for i, v in enumerate(truth) if low[i] != high[i] and 0 < v < 3}
+    values = _brute_force(constraints, at_most, low, high)
+    assert all(v in values[i] for i, v in enumerate(truth)), "the truth is a solution"
+    pins = _audit(constraints, low, high, sensitive, at_most=at_most)
+    assert set(pins) == {i for i in sensitive if values[i] == {truth[i]}}
+    assert all(pins[i] for i in pins), "a pin names the sums that make it"
