@@ -67,8 +67,12 @@ check-system:
 	  if [ -n "$$CI" ]; then exit 1; fi; \
 	fi
 
+# The tests run in one process per core (pytest-xdist; TEST_WORKERS=0 runs them in this one):
+# each worker makes its own PostgreSQL template and claims its own Redis databases.
+TEST_WORKERS ?= auto
+
 test: $(STAMP) catalogs lint typecheck check-system
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Mutation testing of crypto/, the throttle and the security headers (a few minutes; not part
 # of `make test` or CI). Configuration: [tool.mutmut] in pyproject.toml; the survivors that
