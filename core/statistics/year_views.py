@@ -266,14 +266,28 @@ def _link(views: Mapping[str, ViewCounts], year: int, ids: tuple[int, ...],
 
 def _workflow_relations(label: str) -> Iterable[list[tuple[tuple[str, str, str], int]]]:
     """What a reader knows of a view's tables from the workflow, each a relation
-    sum(coefficient * figure) <= 0: only an accepted case is decided (core.cases.workflow:
-    a decision needs the investigation), and a sanction or recognition of any kind is part
-    of a decision, at most once a case (core.statistics.month_cells)."""
-    cases, undecided = (label, "cases", ""), figure_key(label, "finding", NO_DECISION)
-    yield [(cases, 1), (undecided, -1), ((label, "scope", ScopeDecision.ACCEPTED.value), -1)]
+    sum(coefficient * figure) <= 0:
+
+    * only an accepted case is decided (core.cases.workflow: a decision needs the
+      investigation), and a sanction or recognition of any kind is part of a decision, at
+      most once a case (core.statistics.month_cells);
+    * a case leaves "received" acknowledged (core.cases.casework.change_status), so every
+      case with a scope decision, and every case given feedback, was acknowledged;
+    * a case still owed its acknowledgement is still owed its feedback.
+    """
+    def key(measure: str, row: str) -> tuple[str, str, str]:
+        return figure_key(label, measure, row)
+
+    cases, undecided = (label, "cases", ""), key("finding", NO_DECISION)
+    yield [(cases, 1), (undecided, -1), (key("scope", ScopeDecision.ACCEPTED.value), -1)]
     for measure, rows in OVERLAPPING.items():
         for row in rows:
-            yield [((label, measure, row), 1), (cases, -1), (undecided, 1)]
+            yield [(key(measure, row), 1), (cases, -1), (undecided, 1)]
+    acknowledged = [(key("ack", ON_TIME), -1), (key("ack", LATE), -1)]
+    yield [*((key("scope", s.value), 1) for s in ScopeDecision), *acknowledged]
+    yield [(key("feedback", ON_TIME), 1), (key("feedback", LATE), 1), *acknowledged]
+    yield [(key("ack", OVERDUE), 1), (key("ack", NOT_DUE), 1),
+           (key("feedback", OVERDUE), -1), (key("feedback", NOT_DUE), -1)]
 
 
 #: The last years suppressed, by everything they were computed from: a page computes its

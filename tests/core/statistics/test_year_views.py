@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from core.models import Channel, Finding, RootCause, SanctionType, ScopeDecision
 from core.statistics.figures import Figures
-from core.statistics.month_cells import NO_ANSWER, NO_DECISION, NOT_OWED, PENDING, MonthCells
+from core.statistics.month_cells import NO_ANSWER, NO_DECISION, NOT_OWED, ON_TIME, MonthCells
 from core.statistics.periods import month_period, months_in, quarter_period, year_period
 from core.statistics.suppression import HIDDEN, SMALL, Cell
 from core.statistics.year_views import (
@@ -107,11 +107,13 @@ def _month_cells(cases: list[dict[str, str]]) -> MonthCells:
 
 def _case(draw: Callable[[list[str]], str]) -> dict[str, str]:
     decided = draw(["yes", "no"]) == "yes"
-    # Only an accepted case is decided (the suppression knows it: year_views's relations).
+    # As the workflow has it (the suppression knows: year_views's relations): each case was
+    # acknowledged; a decided one was accepted and had its feedback, the others were
+    # referred, which owes none.
     return {"category": draw(["1", "2", "3"]),
             "channel": draw([Channel.WEB.value, Channel.HOTLINE.value, Channel.MAILBOX.value]),
-            "scope": ScopeDecision.ACCEPTED.value if decided else PENDING,
-            "answer": NO_ANSWER, "ack": NOT_OWED, "feedback": NOT_OWED,
+            "scope": (ScopeDecision.ACCEPTED if decided else ScopeDecision.REFERRED).value,
+            "answer": NO_ANSWER, "ack": ON_TIME, "feedback": ON_TIME if decided else NOT_OWED,
             "finding": draw([Finding.SUBSTANTIATED.value, Finding.NOT_SUBSTANTIATED.value])
             if decided else NO_DECISION,
             "cause": draw([RootCause.HUMAN_ERROR.value, RootCause.PROCESS_GAP.value])
