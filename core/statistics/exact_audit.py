@@ -9,16 +9,16 @@ audit asks the solver itself. It works on the hidden figures only (a shown one i
 and proves most counts free with a few solves whose solutions move many counts at once,
 before it asks about each remaining one on its own.
 
-For a count that is pinned, the sums that pin it are read from the duals of the linear
-relaxation (the sums with a non-zero multiplier), so that JointSums (core.statistics.joint) can
-hide one more figure there; where only integrality pins it, the sums it is a term of.
+For a count that is pinned, `Remedies.find` looks for a figure whose hiding alone gives it another
+possible value, trying first those whose own bound holds the linear relaxation's least or
+most of the count (a non-zero marginal): the sums that pin a count name many figures whose
+hiding would not help (a second reader saw a hundred rounds, each hiding one of those).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,18 +31,10 @@ from core.statistics.propagation import Bound, Terms
 _DUAL_TOLERANCE = 1e-7
 #: At most this many solves moving every open count at once, before asking one by one.
 _SWEEPS = 6
+#: How many remedies are tried on a pinned count (Remedies.find) before giving up.
+_REMEDIES_TRIED = 12
 #: So few open counts are asked one by one at once (a later round's, mostly).
 _ONE_BY_ONE = 2
-
-
-@dataclass(frozen=True)
-class Pin:
-    """A hidden count that a solver pins: the constraints (numbered as in `pinned_counts`:
-    the sums, then the pairs of `at_most`) and the hidden figures whose own bounds pin it."""
-
-    figure: int
-    constraints: tuple[int, ...]
-    bounded: tuple[int, ...]
 
 
 class _Problem:
@@ -51,8 +43,9 @@ class _Problem:
 
     def __init__(self, constraints: Sequence[Terms], at_most: Sequence[tuple[int, int]],
                  inequalities: Sequence[Terms], low: Sequence[Bound],
-                 high: Sequence[Bound]) -> None:
-        self.hidden = [i for i in range(len(low)) if low[i] != high[i]]
+                 high: Sequence[Bound], keep: Collection[int] = ()) -> None:
+        # `keep`: figures that are columns even where known (to try hiding them).
+        self.hidden = [i for i in range(len(low)) if low[i] != high[i] or i in keep]
         self.column = {i: n for n, i in enumerate(self.hidden)}
         self.low = np.array([low[i] for i in self.hidden], dtype=float)
         self.high = np.array([high[i] for i in self.hidden], dtype=float)
@@ -121,28 +114,21 @@ class _Problem:
                      integrality=self.integrality)
         return np.round(found.x) if found.status == 0 and found.x is not None else None
 
-    def certificate(self, figure: int, value: int) -> Pin:
-        """The constraints (and hidden figures' own bounds) that keep the figure's linear
-        relaxation from any value but `value`, if they do; else the constraints it is in."""
-        n = self.column[figure]
-        for sign in (1.0, -1.0):  # its least, then its most
-            objective = np.zeros(len(self.hidden))
-            objective[n] = sign
-            found = self._relax(objective)
-            if found is None or abs(found.fun * sign - value) >= 1:
-                continue  # the relaxation reaches another value this way
-            duals = np.zeros(len(self.origin))
-            duals[self._equal] = found.eqlin.marginals if self._equal.size else []
-            duals[self._upper] = found.ineqlin.marginals if self._upper.size else []
-            rows = [self.origin[r] for r in np.flatnonzero(np.abs(duals) > _DUAL_TOLERANCE)]
-            own = np.abs(found.lower.marginals) + np.abs(found.upper.marginals)
-            bounded = [self.hidden[k] for k in np.flatnonzero(own > _DUAL_TOLERANCE) if k != n]
-            if rows or bounded:
-                return Pin(figure, tuple(dict.fromkeys(rows)), tuple(bounded))
-        column = self.matrix[:, [n]].tocoo()
-        return Pin(figure, tuple(dict.fromkeys(self.origin[r] for r in column.row)), ())
+    def moves(self, n: int, value: int, low: np.ndarray, high: np.ndarray,
+              found: Callable[[np.ndarray], object] = lambda _solution: None) -> bool:
+        """Whether column `n` can take a value other than `value` within `low`..`high`
+        (the solution that shows it, if any, is passed to `found`)."""
+        zero = np.zeros(len(self.hidden))
+        for bound_low, bound_high in ((low[n], value - 1), (value + 1, high[n])):
+            floor, ceiling = low.copy(), high.copy()
+            floor[n], ceiling[n] = max(floor[n], bound_low), min(ceiling[n], bound_high)
+            solution = self.solve(zero, floor, ceiling)
+            if solution is not None:
+                found(solution)
+                return True
+        return False
 
-    def _relax(self, objective: np.ndarray) -> Any:
+    def relax(self, objective: np.ndarray) -> Any:
         """The linear relaxation minimising `objective` (scipy's result), or None if HiGHS
         finds no optimum."""
         equal, upper = self.matrix[self._equal], self.matrix[self._upper]
@@ -157,28 +143,20 @@ class _Problem:
 
 
 def pinned_counts(constraints: Sequence[Terms], at_most: Sequence[tuple[int, int]],
-                  inequalities: Sequence[Terms], markers: tuple[Sequence[Bound], Sequence[Bound]],
-                  narrowed: tuple[Sequence[Bound], Sequence[Bound]],
-                  sensitive: Mapping[int, int], free: set[int]) -> list[Pin]:
+                  inequalities: Sequence[Terms], bounds: tuple[Sequence[Bound], Sequence[Bound]],
+                  sensitive: Mapping[int, int], free: set[int]) -> list[int]:
     """The figures of `sensitive` (hidden figure -> its true count) that an integer solver
     pins, given the constraints (each sums to 0), the pairs (part, whole) with part <= whole,
-    the `inequalities` (each sums to 0 or less; numbered after the pairs) and every figure's
-    bounds (low, high) by its marker (a shown figure: its value).
-    `narrowed`: the bounds the constraints imply (core.statistics.propagation), which leave
-    the solver fewer figures to find; the pins' sums are traced with the markers' own.
+    the `inequalities` (each sums to 0 or less) and every figure's `bounds` (low, high): by
+    its marker (a shown figure: its value), or narrowed further by what the constraints imply
+    (core.statistics.propagation), which leaves the solver fewer figures to find.
 
     `free` holds the figures already proven to have another possible value, and gains those
     proven here: a solution stays one while bounds only widen (JointSums only ever hides more),
     so a later audit asks only about the others."""
-    problem = _Problem(constraints, at_most, inequalities, *narrowed)
+    problem = _Problem(constraints, at_most, inequalities, *bounds)
     columns = {problem.column[i]: v for i, v in sensitive.items()
                if i in problem.column and i not in free}
-    traced: list[_Problem] = []
-
-    def certificate(figure: int, value: int) -> Pin:
-        if not traced:
-            traced.append(_Problem(constraints, at_most, inequalities, *markers))
-        return traced[0].certificate(figure, value)
 
     def moved(solution: np.ndarray | None) -> bool:
         if solution is None:
@@ -204,17 +182,54 @@ def pinned_counts(constraints: Sequence[Terms], at_most: Sequence[tuple[int, int
         if sign < 0 and len(free) == before:
             break
     # Pinned by the narrowed bounds already (JointSums asks only where propagation pins none).
-    pins = [certificate(i, v) for i, v in sensitive.items()
-            if i not in problem.column and i not in free]
+    pins = [i for i in sensitive if i not in problem.column and i not in free]
     for n in open_columns():
         if problem.hidden[n] in free:
             continue
-        value = columns[n]
-        for bound_low, bound_high in ((problem.low[n], value - 1), (value + 1, problem.high[n])):
-            floor, ceiling = problem.low.copy(), problem.high.copy()
-            floor[n], ceiling[n] = bound_low, bound_high
-            if moved(problem.solve(np.zeros(len(problem.hidden)), floor, ceiling)):
-                break
-        else:
-            pins.append(certificate(problem.hidden[n], value))
+        if not problem.moves(n, columns[n], problem.low, problem.high, moved):
+            pins.append(problem.hidden[n])
     return pins
+
+
+class Remedies:
+    """Remedies for pinned counts, one after another (a round of JointSums): every figure is
+    a column of one integer program, so that hiding one only widens its bounds."""
+
+    def __init__(self, constraints: Sequence[Terms], at_most: Sequence[tuple[int, int]],
+                 inequalities: Sequence[Terms],
+                 markers: tuple[Sequence[Bound], Sequence[Bound]]) -> None:
+        self._problem = _Problem(constraints, at_most, inequalities, *markers,
+                                 keep=range(len(markers[0])))
+
+    def hide(self, figure: int, low: Bound, high: Bound) -> None:
+        """The figure is hidden now: its marker's bounds."""
+        n = self._problem.column[figure]
+        self._problem.low[n], self._problem.high[n] = low, high
+
+    def find(self, figure: int, value: int,
+             options: Sequence[tuple[int, Bound, Bound]]) -> tuple[bool, int | None]:
+        """Whether `figure` (its count `value`) is still pinned, and if so which of
+        `options` (a figure and the bounds its marker would give once hidden, best first)
+        alone gives it another possible value, if any of those tried does. The options whose
+        own bound holds the linear relaxation's least or most of the count (a non-zero
+        marginal) are tried first, in their order."""
+        problem = self._problem
+        n = problem.column[figure]
+        if problem.moves(n, value, problem.low, problem.high):
+            return False, None  # an earlier remedy freed it
+        binding: set[int] = set()
+        for sign in (1.0, -1.0):
+            objective = np.zeros(len(problem.hidden))
+            objective[n] = sign
+            found = problem.relax(objective)
+            if found is not None:
+                own = np.abs(found.lower.marginals) + np.abs(found.upper.marginals)
+                binding.update(problem.hidden[k] for k in np.flatnonzero(own > _DUAL_TOLERANCE))
+        order = sorted(range(len(options)), key=lambda number: options[number][0] not in binding)
+        for number in order[:_REMEDIES_TRIED]:
+            i, low, high = options[number]
+            floor, ceiling = problem.low.copy(), problem.high.copy()
+            floor[problem.column[i]], ceiling[problem.column[i]] = low, high
+            if problem.moves(n, value, floor, ceiling):
+                return True, number
+        return True, None

@@ -1,14 +1,16 @@
 """core.statistics.exact_audit: which hidden counts an integer solver pins, against brute force
-over small systems, and the sums it names for each."""
+over small systems, and the remedy it finds for one."""
 
 from __future__ import annotations
 
 import itertools
+import logging
 import random
 
 import pytest
 
-from core.statistics.exact_audit import pinned_counts
+from core.statistics.exact_audit import Remedies, pinned_counts
+from core.statistics.joint import JointSums
 from core.statistics.propagation import Terms, narrow
 
 INF = float("inf")
@@ -16,13 +18,12 @@ INF = float("inf")
 
 def _audit(constraints: list[Terms], low: list[float], high: list[float],
            sensitive: dict[int, int], free: set[int] | None = None,
-           at_most: list[tuple[int, int]] | None = None) -> dict[int, tuple[int, ...]]:
-    """Pinned figure -> the constraints named for it, with the bounds propagation gives."""
+           at_most: list[tuple[int, int]] | None = None) -> set[int]:
+    """The pinned figures, found with the bounds propagation gives."""
     pairs = at_most or []
     narrowed = narrow(constraints, pairs, low, high)
-    pins = pinned_counts(constraints, pairs, [], (low, high), (narrowed.low, narrowed.high),
-                         sensitive, set() if free is None else free)
-    return {pin.figure: pin.constraints for pin in pins}
+    return set(pinned_counts(constraints, pairs, [], (narrowed.low, narrowed.high), sensitive,
+                             set() if free is None else free))
 
 
 def test_a_pin_that_needs_three_sums_added_up() -> None:
@@ -33,23 +34,36 @@ def test_a_pin_that_needs_three_sums_added_up() -> None:
     low, high = [0, 0, 0, 3, 2], [INF, INF, INF, 3, 2]
     narrowed = narrow(constraints, [], low, high)
     assert not any(narrowed.pinned(i) for i in range(3)), "propagation alone must miss it"
-    pins = _audit(constraints, low, high, {0: 1, 1: 2, 2: 1})
-    assert sorted(pins) == [0, 1, 2]
-    assert all(set(named) == {0, 1, 2} for named in pins.values())
+    assert _audit(constraints, low, high, {0: 1, 1: 2, 2: 1}) == {0, 1, 2}
+
+
+def test_the_remedy_is_a_figure_whose_hiding_frees_the_count() -> None:
+    """The three sums above, and a fourth that does not touch x: w + v = 5, both shown.
+    Hiding w (first in line, as 3 or more) would not free x; hiding the total 2 of x + z
+    would. The remedy says x is pinned and names that total, whichever order they come in."""
+    constraints: list[Terms] = [[(0, 1), (1, 1), (3, -1)], [(1, 1), (2, 1), (3, -1)],
+                                [(0, 1), (2, 1), (4, -1)], [(5, 1), (6, 1), (7, -1)]]
+    low = [0, 0, 0, 3, 2, 3, 2, 5]
+    high = [INF, INF, INF, 3, 2, 3, 2, 5]
+    options = [(5, 3, INF), (4, 0, INF)]
+    remedies = Remedies(constraints, [], [], (low, high))
+    assert remedies.find(0, 1, options) == (True, 1)
+    assert remedies.find(0, 1, options[::-1]) == (True, 0)
+    assert remedies.find(0, 1, options[:1]) == (True, None)
+    remedies.hide(4, 0, INF)
+    assert remedies.find(0, 1, options) == (False, None), "once hidden, x is free"
 
 
 def test_counts_with_another_possible_value_are_free() -> None:
     """x + y = 3 with x and y each "<3": 1 + 2 or 2 + 1, neither is pinned."""
     constraints: list[Terms] = [[(0, 1), (1, 1), (2, -1)]]
-    assert _audit(constraints, [1, 1, 3], [2, 2, 3], {0: 1, 1: 2}) == {}
+    assert _audit(constraints, [1, 1, 3], [2, 2, 3], {0: 1, 1: 2}) == set()
 
 
 def test_a_part_at_most_its_whole_can_pin() -> None:
     """x + y = 4, y "<3", x at most a shown 2: x = 2 and y = 2, by the pair alone."""
     constraints: list[Terms] = [[(0, 1), (1, 1), (2, -1)]]
-    pins = _audit(constraints, [0, 1, 4, 2], [INF, 2, 4, 2], {1: 2}, at_most=[(0, 3)])
-    assert list(pins) == [1]
-    assert 1 in pins[1], "the pair (numbered after the sums) is named"
+    assert _audit(constraints, [0, 1, 4, 2], [INF, 2, 4, 2], {1: 2}, at_most=[(0, 3)]) == {1}
 
 
 def test_figures_proven_free_are_not_asked_again() -> None:
@@ -57,9 +71,9 @@ def test_figures_proven_free_are_not_asked_again() -> None:
     not reported even where it would now be pinned, and the figures proven free join it."""
     constraints: list[Terms] = [[(0, 1), (1, 1), (2, -1)]]
     free: set[int] = {0}
-    assert _audit(constraints, [0, 1, 1], [INF, 2, 1], {0: 1}, free) == {}
+    assert _audit(constraints, [0, 1, 1], [INF, 2, 1], {0: 1}, free) == set()
     free = set()
-    assert _audit(constraints, [1, 1, 3], [2, 2, 3], {0: 1, 1: 2}, free) == {}
+    assert _audit(constraints, [1, 1, 3], [2, 2, 3], {0: 1, 1: 2}, free) == set()
     assert free == {0, 1}
 
 
@@ -81,7 +95,7 @@ def test_the_audit_agrees_with_brute_force(seed: int) -> None:
     """Random systems: four counts with shown, "<3", "3 or more" and withheld markers
     (bounded, so that every solution can be listed), three sums of some of them (one of
     the totals perhaps withheld) and a few at-most pairs. The audit reports exactly the
-    sensitive counts that have one possible value, and names constraints for each."""
+    sensitive counts that have one possible value."""
     rng = random.Random(seed)
     truth = [rng.choice([0, 1, 1, 2, 2, 3, 4]) for _ in range(4)]
     low: list[float] = []
@@ -114,5 +128,32 @@ def test_the_audit_agrees_with_brute_force(seed: int) -> None:
     values = _brute_force(constraints, at_most, low, high)
     assert all(v in values[i] for i, v in enumerate(truth)), "the truth is a solution"
     pins = _audit(constraints, low, high, sensitive, at_most=at_most)
-    assert set(pins) == {i for i in sensitive if values[i] == {truth[i]}}
-    assert all(pins[i] for i in pins), "a pin names the sums that make it"
+    assert pins == {i for i in sensitive if values[i] == {truth[i]}}
+
+
+def test_a_count_left_pinned_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """A count nothing can protect (the other figures of its sum are fixed, as a year's
+    total is) stays pinned, and the operator is told how many, nothing more."""
+    sums = JointSums()
+    small = sums.add(1)
+    other = sums.add(5, fixed=True)
+    total = sums.add(6, fixed=True)
+    sums.line([small, other], total)
+    with caplog.at_level(logging.WARNING, logger="candor.statistics"):
+        sums.run()
+    assert sums.cell(small).suppressed
+    assert [r.getMessage() for r in caplog.records] == [
+        "small-cell suppression: 1 hidden counts of 1 or 2 are left pinned with nothing more "
+        "to hide"]
+
+
+def test_nothing_is_logged_where_every_count_is_protected(
+        caplog: pytest.LogCaptureFixture) -> None:
+    sums = JointSums()
+    parts = [sums.add(v) for v in (1, 4, 5)]
+    total = sums.add(10, fixed=True)
+    sums.line(parts, total)
+    with caplog.at_level(logging.WARNING, logger="candor.statistics"):
+        sums.run()
+    assert [sums.cell(i).shown for i in parts] == ["<3", "x", "5"]
+    assert caplog.records == []
