@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,78 +38,85 @@ _REMEDIES_TRIED = 12
 _ONE_BY_ONE = 2
 
 
+@dataclass(frozen=True)
+class Model:
+    """What a reader knows of the figures besides their markers: `sums` (each
+    sum(coefficient * figure) = 0), `at_most` pairs (part, whole), `inequalities` (each
+    sum(coefficient * figure) <= 0) and `implications` (if some figure of the first group is
+    above 0, so is some figure of the second), whose first groups add up to at most `ceiling`
+    (a bound an integer program needs for them)."""
+
+    sums: Sequence[Terms]
+    at_most: Sequence[tuple[int, int]] = ()
+    inequalities: Sequence[Terms] = ()
+    implications: Sequence[tuple[Sequence[int], Sequence[int]]] = ()
+    ceiling: float = 0
+
+
 class _Problem:
     """The integer program over the hidden figures: every constraint with the shown figures
-    put in as numbers."""
+    put in as numbers, and a 0-or-1 column for each implication."""
 
-    def __init__(self, constraints: Sequence[Terms], at_most: Sequence[tuple[int, int]],
-                 inequalities: Sequence[Terms], low: Sequence[Bound],
-                 high: Sequence[Bound], keep: Collection[int] = ()) -> None:
+    def __init__(self, model: Model, low: Sequence[Bound], high: Sequence[Bound],
+                 keep: Collection[int] = ()) -> None:
         # `keep`: figures that are columns even where known (to try hiding them).
         self.hidden = [i for i in range(len(low)) if low[i] != high[i] or i in keep]
         self.column = {i: n for n, i in enumerate(self.hidden)}
-        self.low = np.array([low[i] for i in self.hidden], dtype=float)
-        self.high = np.array([high[i] for i in self.hidden], dtype=float)
-        rows: list[dict[int, float]] = []
-        self.row_low: list[float] = []
-        self.row_high: list[float] = []
-        #: The constraint each row comes from.
-        self.origin: list[int] = []
-        seen: set[tuple[tuple[tuple[int, float], ...], float]] = set()
-        for number, terms in enumerate(constraints):
-            coefficients: dict[int, float] = {}
-            known = 0.0
-            for i, c in terms:
-                if i in self.column:
-                    coefficients[self.column[i]] = coefficients.get(self.column[i], 0) + c
-                else:
-                    known += c * low[i]
-            coefficients = {n: c for n, c in coefficients.items() if c}
-            # The same row twice (a year's sums by quarters and months, where quarters are
-            # shown) only slows the solver.
-            signature = (tuple(sorted(coefficients.items())), known)
-            if coefficients and signature not in seen:
-                seen.add(signature)
-                rows.append(coefficients)
-                self.row_low.append(-known)
-                self.row_high.append(-known)
-                self.origin.append(number)
-        for number, (part, whole) in enumerate(at_most, start=len(constraints)):
-            # part - whole <= 0, with a shown one put in as a number (a row all the same, so
-            # that the duals can name the pair).
-            row: dict[int, float] = {self.column[i]: c for i, c in ((part, 1), (whole, -1))
-                                     if i in self.column}
-            if row:
-                rows.append(row)
-                self.row_low.append(-np.inf)
-                self.row_high.append(0 if len(row) == 2 else
-                                     high[whole] if part in self.column else -low[part])
-                self.origin.append(number)
-        for number, terms in enumerate(inequalities, start=len(constraints) + len(at_most)):
-            known = sum(c * low[i] for i, c in terms if i not in self.column)
-            row = {self.column[i]: float(c) for i, c in terms if i in self.column}
-            if row:
-                rows.append(row)
-                self.row_low.append(-np.inf)
-                self.row_high.append(-known)
-                self.origin.append(number)
-        data = [c for row in rows for c in row.values()]
-        row_of = [r for r, row in enumerate(rows) for _ in row]
-        column_of = [n for row in rows for n in row]
+        switches = len(model.implications)
+        self.low = np.array([*(low[i] for i in self.hidden), *[0] * switches], dtype=float)
+        self.high = np.array([*(high[i] for i in self.hidden), *[1] * switches], dtype=float)
+        self._rows: list[dict[int, float]] = []
+        self._row_low: list[float] = []
+        self._row_high: list[float] = []
+        self._seen: set[tuple[tuple[tuple[int, float], ...], float, float]] = set()
+        for terms in model.sums:
+            self._add(terms, low, 0, 0)
+        for part, whole in model.at_most:
+            self._add([(part, 1), (whole, -1)], low, -np.inf, 0)
+        for terms in model.inequalities:
+            self._add(terms, low, -np.inf, 0)
+        for number, (if_any, then_some) in enumerate(model.implications):
+            switch = len(self.hidden) + number  # 1 where the first group is above 0
+            self._add([(i, 1) for i in if_any], low, -np.inf, 0,
+                      {switch: -max(model.ceiling, 1.0)})
+            self._add([(i, -1) for i in then_some], low, -np.inf, 0, {switch: 1.0})
+        data = [c for row in self._rows for c in row.values()]
+        row_of = [r for r, row in enumerate(self._rows) for _ in row]
+        column_of = [n for row in self._rows for n in row]
         self.matrix = csr_array((data, (row_of, column_of)),
-                                shape=(len(rows), len(self.hidden)))
-        self.integrality = np.ones(len(self.hidden))
-        self.row_low_array = np.array(self.row_low, dtype=float)
-        self.row_high_array = np.array(self.row_high, dtype=float)
+                                shape=(len(self._rows), len(self.low)))
+        self.integrality = np.ones(len(self.low))
+        self.row_low_array = np.array(self._row_low, dtype=float)
+        self.row_high_array = np.array(self._row_high, dtype=float)
         self._equal = np.flatnonzero(self.row_low_array == self.row_high_array)
         self._upper = np.flatnonzero(self.row_low_array != self.row_high_array)
+
+    def _add(self, terms: Terms, low: Sequence[Bound], row_low: float, row_high: float,
+             extra: Mapping[int, float] | None = None) -> None:
+        """The row row_low <= sum(coefficient * figure) (+ `extra` columns) <= row_high, with
+        known figures put in as numbers; the same row twice (a year's sums by quarters and
+        by months, where quarters are shown) is added once."""
+        coefficients: dict[int, float] = dict(extra or {})
+        known = 0.0
+        for i, c in terms:
+            if i in self.column:
+                coefficients[self.column[i]] = coefficients.get(self.column[i], 0) + c
+            else:
+                known += c * low[i]
+        coefficients = {n: c for n, c in coefficients.items() if c}
+        signature = (tuple(sorted(coefficients.items())), row_low - known, row_high - known)
+        if coefficients and signature not in self._seen:
+            self._seen.add(signature)
+            self._rows.append(coefficients)
+            self._row_low.append(row_low - known)
+            self._row_high.append(row_high - known)
 
     def solve(self, objective: np.ndarray, low: np.ndarray,
               high: np.ndarray) -> np.ndarray | None:
         """An integer solution within `low`..`high` (minimising `objective`), or None."""
         if np.any(low > high):
             return None
-        constraints = ([LinearConstraint(self.matrix, self.row_low, self.row_high)]
+        constraints = ([LinearConstraint(self.matrix, self.row_low_array, self.row_high_array)]
                        if self.matrix.shape[0] else [])
         found = milp(objective, constraints=constraints, bounds=Bounds(low, high),
                      integrality=self.integrality)
@@ -118,7 +126,7 @@ class _Problem:
               found: Callable[[np.ndarray], object] = lambda _solution: None) -> bool:
         """Whether column `n` can take a value other than `value` within `low`..`high`
         (the solution that shows it, if any, is passed to `found`)."""
-        zero = np.zeros(len(self.hidden))
+        zero = np.zeros(len(self.low))
         for bound_low, bound_high in ((low[n], value - 1), (value + 1, high[n])):
             floor, ceiling = low.copy(), high.copy()
             floor[n], ceiling[n] = max(floor[n], bound_low), min(ceiling[n], bound_high)
@@ -142,19 +150,17 @@ class _Problem:
         return found if found.status == 0 else None
 
 
-def pinned_counts(constraints: Sequence[Terms], at_most: Sequence[tuple[int, int]],
-                  inequalities: Sequence[Terms], bounds: tuple[Sequence[Bound], Sequence[Bound]],
+def pinned_counts(model: Model, bounds: tuple[Sequence[Bound], Sequence[Bound]],
                   sensitive: Mapping[int, int], free: set[int]) -> list[int]:
     """The figures of `sensitive` (hidden figure -> its true count) that an integer solver
-    pins, given the constraints (each sums to 0), the pairs (part, whole) with part <= whole,
-    the `inequalities` (each sums to 0 or less) and every figure's `bounds` (low, high): by
-    its marker (a shown figure: its value), or narrowed further by what the constraints imply
+    pins, given what the `model` says and every figure's `bounds` (low, high): by its marker
+    (a shown figure: its value), or narrowed further by what the sums imply
     (core.statistics.propagation), which leaves the solver fewer figures to find.
 
     `free` holds the figures already proven to have another possible value, and gains those
     proven here: a solution stays one while bounds only widen (JointSums only ever hides more),
     so a later audit asks only about the others."""
-    problem = _Problem(constraints, at_most, inequalities, *bounds)
+    problem = _Problem(model, *bounds)
     columns = {problem.column[i]: v for i, v in sensitive.items()
                if i in problem.column and i not in free}
 
@@ -173,7 +179,7 @@ def pinned_counts(constraints: Sequence[Terms], at_most: Sequence[tuple[int, int
         before, open_ = len(free), open_columns()
         if len(open_) <= _ONE_BY_ONE:
             break
-        objective = np.zeros(len(problem.hidden))
+        objective = np.zeros(len(problem.low))
         objective[open_] = sign
         ceiling = problem.high.copy()
         if sign < 0:
@@ -195,11 +201,8 @@ class Remedies:
     """Remedies for pinned counts, one after another (a round of JointSums): every figure is
     a column of one integer program, so that hiding one only widens its bounds."""
 
-    def __init__(self, constraints: Sequence[Terms], at_most: Sequence[tuple[int, int]],
-                 inequalities: Sequence[Terms],
-                 markers: tuple[Sequence[Bound], Sequence[Bound]]) -> None:
-        self._problem = _Problem(constraints, at_most, inequalities, *markers,
-                                 keep=range(len(markers[0])))
+    def __init__(self, model: Model, markers: tuple[Sequence[Bound], Sequence[Bound]]) -> None:
+        self._problem = _Problem(model, *markers, keep=range(len(markers[0])))
 
     def hide(self, figure: int, low: Bound, high: Bound) -> None:
         """The figure is hidden now: its marker's bounds."""
@@ -219,12 +222,13 @@ class Remedies:
             return False, None  # an earlier remedy freed it
         binding: set[int] = set()
         for sign in (1.0, -1.0):
-            objective = np.zeros(len(problem.hidden))
+            objective = np.zeros(len(problem.low))
             objective[n] = sign
             found = problem.relax(objective)
             if found is not None:
                 own = np.abs(found.lower.marginals) + np.abs(found.upper.marginals)
-                binding.update(problem.hidden[k] for k in np.flatnonzero(own > _DUAL_TOLERANCE))
+                binding.update(problem.hidden[k] for k in np.flatnonzero(own > _DUAL_TOLERANCE)
+                               if k < len(problem.hidden))  # not an implication's switch
         order = sorted(range(len(options)), key=lambda number: options[number][0] not in binding)
         for number in order[:_REMEDIES_TRIED]:
             i, low, high = options[number]

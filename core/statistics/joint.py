@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 
 from core.statistics.cells import MIN_COUNT
-from core.statistics.exact_audit import Remedies, pinned_counts
+from core.statistics.exact_audit import Model, Remedies, pinned_counts
 from core.statistics.propagation import Narrowed, Terms, equalities, narrow
 from core.statistics.suppression import MARKER_BOUNDS, State, Sums
 
@@ -45,6 +45,10 @@ class JointSums(Sums):
         self._free: set[int] = set()
         #: Relations that are not sums, each sum(coefficient * figure) <= 0 (`at_most`).
         self.inequalities: list[list[tuple[int, int]]] = []
+        #: If some figure of the first group is above 0, so is some of the second
+        #: (`implies`), and a bound on what the first groups add up to.
+        self.implications: list[tuple[list[int], list[int]]] = []
+        self.implication_ceiling = 0.0
 
     def at_most(self, terms: Sequence[tuple[int, int]]) -> None:
         """A relation a reader knows from the workflow, sum(coefficient * figure) <= 0, as
@@ -52,6 +56,15 @@ class JointSums(Sums):
         break is left out: no reader could rely on it. Only the solver's audit reads them."""
         if sum(c * self.values[i] for i, c in terms) <= 0:
             self.inequalities.append(list(terms))
+
+    def implies(self, if_any: Sequence[int], then_some: Sequence[int], ceiling: int) -> None:
+        """A relation a reader knows from the workflow that is not linear: if some figure
+        of `if_any` is above 0, so is some of `then_some` ("a month with corrective actions
+        has a decided case"); `ceiling`: at most what `if_any` can add up to (the year's
+        actions). One the figures break is left out; only the solver's audit reads them."""
+        if not any(self.values[i] for i in if_any) or any(self.values[i] for i in then_some):
+            self.implications.append((list(if_any), list(then_some)))
+            self.implication_ceiling = max(self.implication_ceiling, float(ceiling))
 
     def run(self) -> None:
         """Complementary suppression until no line pins a hidden figure (Sums.run), and
@@ -98,10 +111,11 @@ class JointSums(Sums):
         any was pinned."""
         sensitive = {i: v for i, v in enumerate(self.values) if i not in hopeless
                      and self.states[i] is not State.SHOWN and 0 < v < MIN_COUNT}
-        pins = pinned_counts(constraints, at_most, self.inequalities,
-                             (narrowed.low, narrowed.high), sensitive, self._free)
+        model = Model(constraints, at_most, self.inequalities, self.implications,
+                      self.implication_ceiling)
+        pins = pinned_counts(model, (narrowed.low, narrowed.high), sensitive, self._free)
         everywhere: Chain = partial(iter, [list(range(len(self.values)))])
-        solver = Remedies(constraints, at_most, self.inequalities, self._marker_bounds())
+        solver = Remedies(model, self._marker_bounds())
         for leak in pins:
             remedies = list(self._remedies(leak, everywhere))
             options = [(figure, *MARKER_BOUNDS[state]) for figure, state in remedies]

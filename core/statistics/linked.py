@@ -51,6 +51,13 @@ class LinkedFigures:
         (core.statistics.joint.JointSums.at_most), the figures given by key."""
         self._sums.at_most([(self._index[key], c) for key, c in terms])
 
+    def implies(self, if_any: Sequence[object], then_some: Sequence[object],
+                ceiling: int) -> None:
+        """If some figure of `if_any` is above 0, so is some of `then_some`, the figures
+        given by key (core.statistics.joint.JointSums.implies)."""
+        self._sums.implies([self._index[key] for key in if_any],
+                           [self._index[key] for key in then_some], ceiling)
+
     def run(self) -> None:
         """Complementary suppression over every line at once."""
         self._sums.run()

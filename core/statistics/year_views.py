@@ -257,9 +257,13 @@ def _link(views: Mapping[str, ViewCounts], year: int, ids: tuple[int, ...],
         for measure, row in keys:
             linked.line([(part, measure, row) for part in parts], (label, measure, row),
                         composition=True)
+    year_actions = sum(views[str(year)].actions[row] for row in ACTION_ROWS)
     for label in views:
         for terms in _workflow_relations(label):
             linked.at_most(terms)
+        # Corrective actions are assigned only once the case is decided (core.cases.actions).
+        linked.implies([(label, "action", row) for row in ACTION_ROWS],
+                       [(label, "finding", f.value) for f in Finding], year_actions)
     linked.run()
     return linked
 

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from core.statistics.exact_audit import Remedies, pinned_counts
+from core.statistics.exact_audit import Model, Remedies, pinned_counts
 from core.statistics.joint import JointSums
 from core.statistics.propagation import Terms, narrow
 
@@ -22,8 +22,8 @@ def _audit(constraints: list[Terms], low: list[float], high: list[float],
     """The pinned figures, found with the bounds propagation gives."""
     pairs = at_most or []
     narrowed = narrow(constraints, pairs, low, high)
-    return set(pinned_counts(constraints, pairs, [], (narrowed.low, narrowed.high), sensitive,
-                             set() if free is None else free))
+    return set(pinned_counts(Model(constraints, pairs), (narrowed.low, narrowed.high),
+                             sensitive, set() if free is None else free))
 
 
 def test_a_pin_that_needs_three_sums_added_up() -> None:
@@ -46,7 +46,7 @@ def test_the_remedy_is_a_figure_whose_hiding_frees_the_count() -> None:
     low = [0, 0, 0, 3, 2, 3, 2, 5]
     high = [INF, INF, INF, 3, 2, 3, 2, 5]
     options = [(5, 3, INF), (4, 0, INF)]
-    remedies = Remedies(constraints, [], [], (low, high))
+    remedies = Remedies(Model(constraints), (low, high))
     assert remedies.find(0, 1, options) == (True, 1)
     assert remedies.find(0, 1, options[::-1]) == (True, 0)
     assert remedies.find(0, 1, options[:1]) == (True, None)
@@ -157,3 +157,16 @@ def test_nothing_is_logged_where_every_count_is_protected(
         sums.run()
     assert [sums.cell(i).shown for i in parts] == ["<3", "x", "5"]
     assert caplog.records == []
+
+
+def test_an_implication_can_pin() -> None:
+    """Corrective actions a (month 1) and b (month 2) add up to a shown 2; month 1 shows no
+    decided case (d = 0). Without "a month with actions has a decided case" b could be 0, 1
+    or 2; with it a = 0, so b = 2."""
+    sums: list[Terms] = [[(0, 1), (1, 1), (2, -1)]]
+    low, high = [0, 0, 2, 0], [INF, INF, 2, 0]
+    assert pinned_counts(Model(sums), (low, high), {1: 2}, set()) == []
+    model = Model(sums, implications=[([0], [3])], ceiling=2)
+    assert pinned_counts(model, (low, high), {1: 2}, set()) == [1]
+    hidden = [INF, INF, 2, 1]  # month 1's decided cases hidden ("<3" or 0): b is free again
+    assert pinned_counts(model, (low, hidden), {1: 2}, set()) == []
