@@ -1,18 +1,19 @@
-"""Whether an integer solver given every published sum at once can pin a hidden count of 1 or
-2, and if so with which sums: the audit that tools of statistical disclosure control
+"""Whether an integer solver given everything the dashboard shows can pin a hidden count of 1
+or 2, and what to hide when it can: the audit that tools of statistical disclosure control
 (τ-ARGUS, sdcTable) run on each sensitive cell, here with scipy's HiGHS.
 
 Bound propagation (core.statistics.propagation) narrows one figure at a time, so a pin that
 needs several sums added up first (a column minus its rows minus other rows) escapes it; a
 second reader's solver found such pins in 1 of 20 to 13 of 60 richer years (2026-12-07). The
-audit asks the solver itself. It works on the hidden figures only (a shown one is a number),
-and proves most counts free with a few solves whose solutions move many counts at once,
-before it asks about each remaining one on its own.
+audit asks the solver itself, with what a reader knows besides the markers (`Model`: the
+sums, parts at most their whole, the workflow's inequalities and implications). It works on
+the hidden figures only (a shown one is a number), and proves most counts free with a few
+solves whose solutions move many counts at once, before it asks about each remaining one.
 
-For a count that is pinned, `Remedies.find` looks for a figure whose hiding alone gives it another
-possible value, trying first those whose own bound holds the linear relaxation's least or
-most of the count (a non-zero marginal): the sums that pin a count name many figures whose
-hiding would not help (a second reader saw a hundred rounds, each hiding one of those).
+For a count that is pinned, `Remedies.find` looks for a figure whose hiding alone gives it
+another possible value, trying first those whose own bound holds the linear relaxation's
+least or most of the count (a non-zero marginal): the sums that pin a count name many figures
+whose hiding would not help (a second reader saw a hundred rounds, each hiding one of those).
 """
 
 from __future__ import annotations
