@@ -35,6 +35,8 @@ _DUAL_TOLERANCE = 1e-7
 _SWEEPS = 6
 #: How many remedies are tried on a pinned count (Remedies.find) before giving up.
 _REMEDIES_TRIED = 12
+#: An implication's bound on its first group: this many times `Model.ceiling`, plus the floor.
+_BIG_FACTOR, _BIG_FLOOR = 10.0, 1000.0
 #: So few open counts are asked one by one at once (a later round's, mostly).
 _ONE_BY_ONE = 2
 
@@ -44,8 +46,8 @@ class Model:
     """What a reader knows of the figures besides their markers: `sums` (each
     sum(coefficient * figure) = 0), `at_most` pairs (part, whole), `inequalities` (each
     sum(coefficient * figure) <= 0) and `implications` (if some figure of the first group is
-    above 0, so is some figure of the second), whose first groups add up to at most `ceiling`
-    (a bound an integer program needs for them)."""
+    above 0, so is some figure of the second), whose first groups add up to about `ceiling`
+    at most (the integer program bounds them far above it)."""
 
     sums: Sequence[Terms]
     at_most: Sequence[tuple[int, int]] = ()
@@ -76,10 +78,12 @@ class _Problem:
             self._add([(part, 1), (whole, -1)], low, -np.inf, 0)
         for terms in model.inequalities:
             self._add(terms, low, -np.inf, 0)
+        # Far above what the first groups could add up to, so that the bound itself never
+        # pins a count (with the true total as the bound, a year of one action pinned it).
+        big = _BIG_FACTOR * max(model.ceiling, 1.0) + _BIG_FLOOR
         for number, (if_any, then_some) in enumerate(model.implications):
             switch = len(self.hidden) + number  # 1 where the first group is above 0
-            self._add([(i, 1) for i in if_any], low, -np.inf, 0,
-                      {switch: -max(model.ceiling, 1.0)})
+            self._add([(i, 1) for i in if_any], low, -np.inf, 0, {switch: -big})
             self._add([(i, -1) for i in then_some], low, -np.inf, 0, {switch: 1.0})
         data = [c for row in self._rows for c in row.values()]
         row_of = [r for r, row in enumerate(self._rows) for _ in row]
@@ -213,10 +217,11 @@ class Remedies:
     def find(self, figure: int, value: int,
              options: Sequence[tuple[int, Bound, Bound]]) -> tuple[bool, int | None]:
         """Whether `figure` (its count `value`) is still pinned, and if so which of
-        `options` (a figure and the bounds its marker would give once hidden, best first)
-        alone gives it another possible value, if any of those tried does. The options whose
-        own bound holds the linear relaxation's least or most of the count (a non-zero
-        marginal) are tried first, in their order."""
+        `options` (a figure and the bounds its marker would give once hidden, best first) to
+        hide: one that alone gives it another possible value, if any of those tried does,
+        else the first of those tried. The options whose own bound holds the linear
+        relaxation's least or most of the count (a non-zero marginal) are tried first, in
+        their order (None: no options)."""
         problem = self._problem
         n = problem.column[figure]
         if problem.moves(n, value, problem.low, problem.high):
@@ -237,4 +242,5 @@ class Remedies:
             floor[problem.column[i]], ceiling[problem.column[i]] = low, high
             if problem.moves(n, value, floor, ceiling):
                 return True, number
-        return True, None
+        # None alone frees it: the most relevant, so that a few more rounds will.
+        return True, order[0] if order else None

@@ -116,19 +116,24 @@ class JointSums(Sums):
                       self.implication_ceiling)
         pins = pinned_counts(model, (narrowed.low, narrowed.high), sensitive, self._free)
         everywhere: Chain = partial(iter, [list(range(len(self.values)))])
-        solver = Remedies(model, self._marker_bounds())
+        solver: Remedies | None = None
+        changed = False
         for leak in pins:
             remedies = list(self._remedies(leak, everywhere))
             options = [(figure, *MARKER_BOUNDS[state]) for figure, state in remedies]
+            solver = solver or Remedies(model, self._marker_bounds())
             pinned, found = solver.find(leak, self.values[leak], options)
             if not pinned:
                 continue
-            if not remedies:
+            if found is None:
                 hopeless.add(leak)
                 continue
-            figure, state = remedies[found or 0]
+            figure, state = remedies[found]
             self.states[figure] = state
             solver.hide(figure, *MARKER_BOUNDS[state])
+            changed = True
+        if pins and not changed:  # (the two programs disagreeing): never loop for ever
+            hopeless.update(pins)
         return bool(pins)
 
     def _marker_bounds(self) -> tuple[list[float], list[float]]:

@@ -277,7 +277,9 @@ def _workflow_relations(label: str) -> Iterable[list[tuple[tuple[str, str, str],
       most once a case (core.statistics.month_cells);
     * a case leaves "received" acknowledged (core.cases.casework.change_status), so every
       case with a scope decision, and every case given feedback, was acknowledged;
-    * a case still owed its acknowledgement is still owed its feedback.
+    * a case still owed its acknowledgement is still owed its feedback;
+    * feedback is given only to a decided case, and a case owes none only once referred or
+      found not admissible (second reader, 2026-12-07).
     """
     def key(measure: str, row: str) -> tuple[str, str, str]:
         return figure_key(label, measure, row)
@@ -288,10 +290,16 @@ def _workflow_relations(label: str) -> Iterable[list[tuple[tuple[str, str, str],
         for row in rows:
             yield [(key(measure, row), 1), (cases, -1), (undecided, 1)]
     acknowledged = [(key("ack", ON_TIME), -1), (key("ack", LATE), -1)]
+    given = [(key("feedback", ON_TIME), 1), (key("feedback", LATE), 1)]
     yield [*((key("scope", s.value), 1) for s in ScopeDecision), *acknowledged]
-    yield [(key("feedback", ON_TIME), 1), (key("feedback", LATE), 1), *acknowledged]
+    yield [*given, *acknowledged]
     yield [(key("ack", OVERDUE), 1), (key("ack", NOT_DUE), 1),
            (key("feedback", OVERDUE), -1), (key("feedback", NOT_DUE), -1)]
+    # Feedback is given only after a decision; a case owes none only once referred or found
+    # not admissible (a reopened one owes it again).
+    yield [*given, (cases, -1), (undecided, 1)]
+    yield [(key("feedback", NOT_OWED), 1), (key("scope", ScopeDecision.REFERRED.value), -1),
+           (key("scope", ScopeDecision.NOT_ADMISSIBLE.value), -1)]
 
 
 #: The last years suppressed, by everything they were computed from: a page computes its

@@ -14,7 +14,8 @@ categories, corrective actions, busy months: `rich_year`) bound propagation stil
 solver pin a count in 14 of 30 small years (seeds 100-129), knowing what the workflow tells
 (only an accepted case is decided; a sanction is part of a decision; a case with a scope
 decision or given feedback was acknowledged; one owed its acknowledgement is owed its
-feedback; a view with corrective actions has a decided case). Since the suppression asks an
+feedback; feedback follows a decision; only a referred or rejected case owes none; a view
+with corrective actions has a decided case). Since the suppression asks an
 integer solver itself, with those relations (core.statistics.joint, 2026-12-07), in none.
 """
 
@@ -120,7 +121,13 @@ def _workflow(year: YearViews, label: str,
     scoped = [(label, "scope", s.value) for s in ScopeDecision]
     owed_ack = [(label, "ack", OVERDUE), (label, "ack", NOT_DUE)]
     owed_feedback = [(label, "feedback", OVERDUE), (label, "feedback", NOT_DUE)]
-    for smaller, larger in ((scoped, met), (given, met), (owed_ack, owed_feedback)):
+    # Feedback follows a decision; only a referred or rejected case owes none.
+    if sum(true_count(year, *k) for k in given) <= decided:
+        yield ({**{index[k]: 1 for k in given}, cases: -1, undecided: 1}, -np.inf, 0)
+    closed = [(label, "scope", ScopeDecision.REFERRED.value),
+              (label, "scope", ScopeDecision.NOT_ADMISSIBLE.value)]
+    for smaller, larger in ((scoped, met), (given, met), (owed_ack, owed_feedback),
+                            ([(label, "feedback", NOT_OWED)], closed)):
         if sum(true_count(year, *k) for k in smaller) <= sum(true_count(year, *k) for k in larger):
             terms: dict[int, int] = {}
             for k in smaller:
@@ -166,9 +173,9 @@ class Attacker:
         for label in labels:  # what the workflow tells
             rows.extend(_workflow(year, label, self.index))
         # A view with corrective actions has a decided case (actions come after the
-        # decision): a 0-or-1 variable per view, 1 where it has actions. The actions of a
-        # view are at most the year's actions, shown or not.
-        ceiling = float(true_count(year, WHOLE, "actions", "")) + 1
+        # decision): a 0-or-1 variable per view, 1 where it has actions, whose bound on the
+        # actions is far above any the year could have.
+        ceiling = 100.0 * (true_count(year, WHOLE, "actions", "") + 10)
         for label in labels:
             switch = len(self.low)
             self.low, self.high = np.append(self.low, 0), np.append(self.high, 1)
