@@ -108,8 +108,8 @@ class JointSums(Sums):
                narrowed: Narrowed, hopeless: set[int]) -> bool:
         """Ask an integer solver which hidden counts of 1 or 2 all the sums and relations
         pin, and hide one more figure for each still pinned when its turn comes: one that
-        alone frees it (core.statistics.exact_audit.Remedies), else the first remedy. Whether
-        any was pinned."""
+        alone frees it (core.statistics.exact_audit.Remedies), else the most relevant one
+        tried. Whether any was pinned."""
         sensitive = {i: v for i, v in enumerate(self.values) if i not in hopeless
                      and self.states[i] is not State.SHOWN and 0 < v < MIN_COUNT}
         model = Model(constraints, at_most, self.inequalities, self.implications,
