@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
@@ -29,6 +28,8 @@ from scipy.sparse import csr_array
 
 from core.statistics.propagation import Bound, Terms
 
+#: A row of known figures off its bounds by more than this makes the problem infeasible.
+_TOLERANCE = 1e-6
 #: A dual multiplier below this is taken as 0 (HiGHS's own tolerances are about 1e-7).
 _DUAL_TOLERANCE = 1e-7
 #: At most this many solves moving every open count at once, before asking one by one.
@@ -93,8 +94,8 @@ class _Problem:
         self.integrality = np.ones(len(self.low))
         self.row_low_array = np.array(self._row_low, dtype=float)
         self.row_high_array = np.array(self._row_high, dtype=float)
-        self._equal = np.flatnonzero(self.row_low_array == self.row_high_array)
-        self._upper = np.flatnonzero(self.row_low_array != self.row_high_array)
+        self._pattern = csr_array((np.ones(len(data)), (row_of, column_of)),
+                                  shape=self.matrix.shape)
 
     def _add(self, terms: Terms, low: Sequence[Bound], row_low: float, row_high: float,
              extra: Mapping[int, float] | None = None) -> None:
@@ -116,16 +117,44 @@ class _Problem:
             self._row_low.append(row_low - known)
             self._row_high.append(row_high - known)
 
+    def _reduce(self, low: np.ndarray, high: np.ndarray) -> _Reduced | None:
+        """The problem within `low`..`high` on the columns its bounds leave open, the others
+        put in as numbers (None: a row of known columns fails, so nothing is feasible)."""
+        if np.any(low > high):
+            return None
+        free = low != high
+        known = np.where(free, 0.0, low)
+        residual = self.matrix @ known
+        row_low, row_high = self.row_low_array - residual, self.row_high_array - residual
+        open_rows = (self._pattern @ free.astype(float)) > 0
+        settled = ~open_rows  # every column known: the row holds or nothing does
+        if np.any(row_low[settled] > _TOLERANCE) or np.any(row_high[settled] < -_TOLERANCE):
+            return None
+        rows = np.flatnonzero(open_rows)
+        return _Reduced(known, np.flatnonzero(free), rows, self.matrix[rows],
+                        row_low[rows], row_high[rows])
+
     def solve(self, objective: np.ndarray, low: np.ndarray,
               high: np.ndarray) -> np.ndarray | None:
         """An integer solution within `low`..`high` (minimising `objective`), or None."""
-        if np.any(low > high):
+        # Only the columns not fixed by their bounds go to the solver (a remedy problem keeps
+        # every figure as a column, most of them shown): a third less time per solve.
+        reduced = self._reduce(low, high)
+        if reduced is None:
             return None
-        constraints = ([LinearConstraint(self.matrix, self.row_low_array, self.row_high_array)]
-                       if self.matrix.shape[0] else [])
-        found = milp(objective, constraints=constraints, bounds=Bounds(low, high),
-                     integrality=self.integrality)
-        return np.round(found.x) if found.status == 0 and found.x is not None else None
+        solution, columns = reduced.known.copy(), reduced.columns
+        if columns.size == 0:
+            return solution
+        matrix = reduced.matrix[:, columns]
+        constraints = ([LinearConstraint(matrix, reduced.row_low, reduced.row_high)]
+                       if reduced.rows.size else [])
+        found = milp(objective[columns], constraints=constraints,
+                     bounds=Bounds(low[columns], high[columns]),
+                     integrality=self.integrality[columns])
+        if found.status != 0 or found.x is None:
+            return None
+        solution[columns] = np.round(found.x)
+        return solution
 
     def moves(self, n: int, value: int, low: np.ndarray, high: np.ndarray,
               found: Callable[[np.ndarray], object] = lambda _solution: None) -> bool:
@@ -141,18 +170,51 @@ class _Problem:
                 return True
         return False
 
-    def relax(self, objective: np.ndarray) -> Any:
-        """The linear relaxation minimising `objective` (scipy's result), or None if HiGHS
-        finds no optimum."""
-        equal, upper = self.matrix[self._equal], self.matrix[self._upper]
+    def binding(self, objective: np.ndarray) -> set[int]:
+        """The columns whose own bound or value holds the least of `objective` in the linear
+        relaxation (a non-zero marginal, or reduced cost for a column whose bounds fix it);
+        none where HiGHS finds no optimum."""
+        reduced = self._reduce(self.low, self.high)
+        if reduced is None or reduced.columns.size == 0:
+            return set()
+        columns = reduced.columns
+        equal = reduced.row_low == reduced.row_high
+        a_eq, a_ub = reduced.matrix[equal], reduced.matrix[~equal]
         found = linprog(
-            objective,
-            A_eq=equal if self._equal.size else None,
-            b_eq=self.row_low_array[self._equal] if self._equal.size else None,
-            A_ub=upper if self._upper.size else None,
-            b_ub=self.row_high_array[self._upper] if self._upper.size else None,
-            bounds=np.column_stack([self.low, self.high]), method="highs")
-        return found if found.status == 0 else None
+            objective[columns],
+            A_eq=a_eq[:, columns] if a_eq.shape[0] else None,
+            b_eq=reduced.row_low[equal] if a_eq.shape[0] else None,
+            A_ub=a_ub[:, columns] if a_ub.shape[0] else None,
+            b_ub=reduced.row_high[~equal] if a_ub.shape[0] else None,
+            bounds=np.column_stack([self.low[columns], self.high[columns]]), method="highs")
+        if found.status != 0:
+            return set()
+        own = np.abs(found.lower.marginals) + np.abs(found.upper.marginals)
+        binding = {int(columns[k]) for k in np.flatnonzero(own > _DUAL_TOLERANCE)}
+        # A fixed column's reduced cost: what moving its value would change of the optimum.
+        duals = np.zeros(len(reduced.rows))
+        if a_eq.shape[0]:
+            duals[equal] = found.eqlin.marginals
+        if a_ub.shape[0]:
+            duals[~equal] = found.ineqlin.marginals
+        fixed = np.setdiff1d(np.arange(len(self.low)), columns)
+        cost = objective[fixed] - reduced.matrix[:, fixed].T @ duals
+        binding.update(int(fixed[k]) for k in np.flatnonzero(np.abs(cost) > _DUAL_TOLERANCE))
+        return binding
+
+
+@dataclass(frozen=True)
+class _Reduced:
+    """A problem with its known columns put in as numbers (`_Problem._reduce`): `known` holds
+    their values (0 elsewhere), `columns` the open ones, and `rows` the rows that still have
+    one, as `matrix` (every column) between `row_low` and `row_high`."""
+
+    known: np.ndarray
+    columns: np.ndarray
+    rows: np.ndarray
+    matrix: csr_array
+    row_low: np.ndarray
+    row_high: np.ndarray
 
 
 def pinned_counts(model: Model, bounds: tuple[Sequence[Bound], Sequence[Bound]],
@@ -208,11 +270,20 @@ class Remedies:
 
     def __init__(self, model: Model, markers: tuple[Sequence[Bound], Sequence[Bound]]) -> None:
         self._problem = _Problem(model, *markers, keep=range(len(markers[0])))
+        #: Solutions within the present bounds (they stay so: bounds only widen). A count
+        #: that one of them moves is free without a solve: the solution that showed a remedy
+        #: freeing one count often frees the next count pinned by the same sums.
+        self._solutions: list[np.ndarray] = []
+        #: The solution that showed the last remedy found: the figure, its bounds, itself.
+        self._proposed: tuple[int, Bound, Bound, np.ndarray] | None = None
 
     def hide(self, figure: int, low: Bound, high: Bound) -> None:
         """The figure is hidden now: its marker's bounds."""
         n = self._problem.column[figure]
         self._problem.low[n], self._problem.high[n] = low, high
+        if self._proposed is not None and self._proposed[:3] == (figure, low, high):
+            self._solutions.append(self._proposed[3])
+        self._proposed = None
 
     def find(self, figure: int, value: int,
              options: Sequence[tuple[int, Bound, Bound]]) -> tuple[bool, int | None]:
@@ -224,23 +295,23 @@ class Remedies:
         their order (None: no options)."""
         problem = self._problem
         n = problem.column[figure]
-        if problem.moves(n, value, problem.low, problem.high):
+        if any(solution[n] != value for solution in self._solutions) or problem.moves(
+                n, value, problem.low, problem.high, self._solutions.append):
             return False, None  # an earlier remedy freed it
         binding: set[int] = set()
         for sign in (1.0, -1.0):
             objective = np.zeros(len(problem.low))
             objective[n] = sign
-            found = problem.relax(objective)
-            if found is not None:
-                own = np.abs(found.lower.marginals) + np.abs(found.upper.marginals)
-                binding.update(problem.hidden[k] for k in np.flatnonzero(own > _DUAL_TOLERANCE)
-                               if k < len(problem.hidden))  # not an implication's switch
+            binding.update(problem.hidden[k] for k in problem.binding(objective)
+                           if k < len(problem.hidden))  # not an implication's switch
         order = sorted(range(len(options)), key=lambda number: options[number][0] not in binding)
         for number in order[:_REMEDIES_TRIED]:
             i, low, high = options[number]
             floor, ceiling = problem.low.copy(), problem.high.copy()
             floor[problem.column[i]], ceiling[problem.column[i]] = low, high
-            if problem.moves(n, value, floor, ceiling):
+            shown: list[np.ndarray] = []
+            if problem.moves(n, value, floor, ceiling, shown.append):
+                self._proposed = (i, low, high, shown[0])
                 return True, number
         # None alone frees it: the most relevant, so that a few more rounds will.
         return True, order[0] if order else None

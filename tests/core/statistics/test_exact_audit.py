@@ -92,13 +92,11 @@ def _brute_force(constraints: list[Terms], at_most: list[tuple[int, int]], low: 
     return values
 
 
-@pytest.mark.parametrize("seed", range(150))
-def test_the_audit_agrees_with_brute_force(seed: int) -> None:
-    """Random systems: four counts with shown, "<3", "3 or more" and withheld markers
-    (bounded, so that every solution can be listed), three sums of some of them (one of
-    the totals perhaps withheld) and a few at-most pairs. The audit reports exactly the
-    sensitive counts that have one possible value."""
-    rng = random.Random(seed)
+def _random_system(rng: random.Random) -> tuple[list[int], list[float], list[float],
+                                               list[Terms], list[tuple[int, int]]]:
+    """Four counts with shown, "<3", "3 or more" and withheld markers (bounded, so that
+    every solution can be listed), three sums of some of them (one of the totals perhaps
+    withheld) and a few at-most pairs: the truth, the bounds, the sums and the pairs."""
     truth = [rng.choice([0, 1, 1, 2, 2, 3, 4]) for _ in range(4)]
     low: list[float] = []
     high: list[float] = []
@@ -126,11 +124,40 @@ def test_the_audit_agrees_with_brute_force(seed: int) -> None:
         constraints.append([*((i, 1) for i in parts), (total, -1)])
     at_most = [(a, b) for a, b in itertools.permutations(range(4), 2)
                if truth[a] <= truth[b] and rng.random() < 0.15]
+    return truth, low, high, constraints, at_most
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_the_audit_agrees_with_brute_force(seed: int) -> None:
+    """Random systems (`_random_system`): the audit reports exactly the sensitive counts
+    that have one possible value."""
+    truth, low, high, constraints, at_most = _random_system(random.Random(seed))
     sensitive = {i: v for i, v in enumerate(truth) if low[i] != high[i] and 0 < v < 3}
     values = _brute_force(constraints, at_most, low, high)
     assert all(v in values[i] for i, v in enumerate(truth)), "the truth is a solution"
     pins = _audit(constraints, low, high, sensitive, at_most=at_most)
     assert pins == {i for i in sensitive if values[i] == {truth[i]}}
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_remedies_know_which_counts_are_still_pinned(seed: int) -> None:
+    """Random systems, each sensitive count in turn, the remedy found for it hidden before
+    the next (as a round of JointSums does): `find` says a count is pinned exactly where
+    brute force over the bounds of the moment finds it one possible value, whether it
+    answers from a solution it kept from an earlier remedy or from a new solve."""
+    truth, low, high, constraints, at_most = _random_system(random.Random(seed))
+    remedies = Remedies(Model(constraints, at_most), (low, high))
+    low, high = list(low), list(high)
+    for leak in (i for i, v in enumerate(truth) if low[i] != high[i] and 0 < v < 3):
+        options = [(i, 0.0, 6.0) for i in range(4)  # a shown count withheld (the bounds
+                   if low[i] == high[i] and i != leak]  # of `_random_system`, for brute force)
+        values = _brute_force(constraints, at_most, low, high)
+        pinned, found = remedies.find(leak, truth[leak], options)
+        assert pinned == (values[leak] == {truth[leak]})
+        if found is not None:
+            figure, floor, ceiling = options[found]
+            remedies.hide(figure, floor, ceiling)
+            low[figure], high[figure] = floor, ceiling
 
 
 def test_a_count_left_pinned_is_logged(caplog: pytest.LogCaptureFixture) -> None:
