@@ -14,6 +14,10 @@ For a count that is pinned, `Remedies.find` looks for a figure whose hiding alon
 another possible value, trying first those whose own bound holds the linear relaxation's
 least or most of the count (a non-zero marginal): the sums that pin a count name many figures
 whose hiding would not help (a second reader saw a hundred rounds, each hiding one of those).
+A solution found on the way stays one as figures are hidden (bounds only widen), so
+`Remedies` keeps them: a count that a solution already moves is free without a solve.
+Every solve is given only the figures its bounds leave open, the others put in as numbers
+(`_Problem._reduce`): a remedy problem keeps every figure as a column, most of them shown.
 """
 
 from __future__ import annotations
@@ -137,8 +141,7 @@ class _Problem:
     def solve(self, objective: np.ndarray, low: np.ndarray,
               high: np.ndarray) -> np.ndarray | None:
         """An integer solution within `low`..`high` (minimising `objective`), or None."""
-        # Only the columns not fixed by their bounds go to the solver (a remedy problem keeps
-        # every figure as a column, most of them shown): a third less time per solve.
+        # Only the columns not fixed by their bounds go to the solver (module docstring).
         reduced = self._reduce(low, high)
         if reduced is None:
             return None
