@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 from flask import Flask, render_template
 from flask_babel import force_locale
@@ -61,7 +62,7 @@ def review_html(review: Review, names: dict[str, str]) -> str:
     return render_template(
         "reviewer/review_report.html", review=review, figures=review.figures,
         charts=charts, title=review_title(review.figures.period), font_stack=FONT_STACK,
-        lang=html_lang(), label=lambda key: row_label(key, names))
+        lang=html_lang(), label=partial(row_label, category_names=names))
 
 
 def render_review(period: Period, today: date, *, pdf: bool = True) -> RenderedReview:

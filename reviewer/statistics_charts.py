@@ -46,7 +46,7 @@ def chart_svg(details: Details, name: str, category_names: dict[str, str]) -> by
         grid = details.by_category_month
         return charts.monthly_chart(
             title, list(grid.column_keys),
-            [(row_label(key, category_names), [c.value for c in row])
+            [(row_label(key, category_names, category=True), [c.value for c in row])
              for key, row in zip(grid.row_keys, grid.cells, strict=True)])
     table: Table = getattr(details, name)
     return charts.bar_chart(title, [(row_label(key, category_names), cell.value)

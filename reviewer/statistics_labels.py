@@ -81,10 +81,13 @@ _DOMAIN: tuple[dict[Any, Any], ...] = (
     labels.RECOGNITION, OUTCOMES, OTHER_ROWS)
 
 
-def row_label(key: str, category_names: dict[str, str]) -> str:
-    """The label of a row key: a category's name, a domain code's word, or the key itself."""
-    if key in category_names:
-        return category_names[key]
+def row_label(key: str, category_names: dict[str, str], *, category: bool = False) -> str:
+    """The label of a row key: a category's name (`category`: a row of the category grid or
+    a category's early warning), else a domain code's word; or the key itself. Which one is
+    never guessed from the key: an organisation's category codes may be any word ("other",
+    "web", "training"), the same as a root cause's, a channel's or a sanction's."""
+    if category:
+        return category_names.get(key, key)
     for table in _DOMAIN:
         for code, label in table.items():
             if str(code) == key:

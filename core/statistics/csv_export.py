@@ -41,11 +41,13 @@ def safe_field(text: str) -> str:
 
 
 class _Writer:
-    def __init__(self, labels: Mapping[str, str], words: Mapping[str, str]) -> None:
+    def __init__(self, labels: Mapping[str, str], words: Mapping[str, str],
+                 category_labels: Mapping[str, str]) -> None:
         self.buffer = io.StringIO()
         self.csv = csv.writer(self.buffer, lineterminator="\r\n")
         self.labels = labels
         self.words = words
+        self.category_labels = category_labels
         self.started = False
 
     def label(self, key: str) -> str:
@@ -80,7 +82,7 @@ class _Writer:
     def grid(self, title: str, grid: Grid) -> None:
         self.block(title, self.word("category"), *grid.column_keys, self.word("total"))
         for key, cells, total in zip(grid.row_keys, grid.cells, grid.row_totals, strict=True):
-            self.row(self.label(key), *cells, total)
+            self.row(self.category_labels.get(key, key), *cells, total)
         self.row(self.word("total"), *grid.column_totals, grid.total)
 
     def deadline(self, title: str, deadline: Deadline, durations: Durations) -> None:
@@ -90,12 +92,15 @@ class _Writer:
 
 
 def figures_csv(figures: Figures, labels: Mapping[str, str] | None = None,
-                words: Mapping[str, str] | None = None) -> str:
-    """The figures as CSV text. `labels` optionally names row keys (category codes, enum
-    values: e.g. the view's translated names); keys without a label are written as they are.
-    `words` optionally gives the titles and headings (CSV_WORDS) in another language.
+                words: Mapping[str, str] | None = None,
+                category_labels: Mapping[str, str] | None = None) -> str:
+    """The figures as CSV text. `labels` optionally names the tables' row keys (enum values:
+    e.g. the view's translated words) and `category_labels` the category grid's (category
+    codes: their names), apart, since a category's code may be any word; keys without a
+    label are written as they are. `words` optionally gives the titles and headings
+    (CSV_WORDS) in another language.
     """
-    out = _Writer(labels or {}, words or {})
+    out = _Writer(labels or {}, words or {}, category_labels or {})
     out.block("candor dashboard")
     out.row(out.word("period"), figures.period.label)
     out.row(out.word("cases"), figures.total)
@@ -120,6 +125,7 @@ def figures_csv(figures: Figures, labels: Mapping[str, str] | None = None,
 
 
 def figures_csv_bytes(figures: Figures, labels: Mapping[str, str] | None = None,
-                      words: Mapping[str, str] | None = None) -> bytes:
+                      words: Mapping[str, str] | None = None,
+                      category_labels: Mapping[str, str] | None = None) -> bytes:
     """`figures_csv` encoded as UTF-8 with a byte-order mark, ready to download."""
-    return figures_csv(figures, labels, words).encode("utf-8-sig")
+    return figures_csv(figures, labels, words, category_labels).encode("utf-8-sig")

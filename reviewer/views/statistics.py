@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, fields
 from datetime import date
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -75,13 +76,12 @@ def _category_names(categories: list[Category]) -> dict[str, str]:
 
 
 def _row_keys(figures: Figures) -> set[str]:
-    """Every row key the figures use (to name them in the CSV; a view of fewer than 3 cases
-    has only its total)."""
+    """Every row key of the figures' tables (to name them in the CSV; a view of fewer than 3
+    cases has only its total). The category grid's are named apart."""
     keys: set[str] = set()
     details = figures.details
     if details is None:
         return keys
-    keys.update(details.by_category_month.row_keys)
     for block in fields(details):
         value = getattr(details, block.name)
         table = value.table if isinstance(value, Deadline) else value
@@ -108,7 +108,7 @@ def dashboard() -> Any:
         "reviewer/statistics.html", view=view, figures=view.figures, alerts=alerts,
         drawn=drawn_charts(details),
         names=names, charts=CHARTS,
-        filters=_filters(view), label=lambda key: row_label(key, names)), status
+        filters=_filters(view), label=partial(row_label, category_names=names)), status
 
 
 @blueprint.get("/chart/<name>.svg")
@@ -134,8 +134,8 @@ def export() -> Any:
     filename = f"candor-statistics-{view.figures.period.label}.csv"
     names = _category_names(list_categories(db()))
     labels_of = {key: row_label(key, names) for key in _row_keys(view.figures)}
-    return document_response(filename, figures_csv_bytes(view.figures, labels_of, csv_words()),
-                             "text/csv")
+    return document_response(filename, figures_csv_bytes(view.figures, labels_of, csv_words(),
+                                                         names), "text/csv")
 
 
 @blueprint.get("/review.<fmt>")

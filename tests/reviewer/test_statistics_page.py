@@ -122,6 +122,32 @@ def test_the_csv_speaks_the_pages_language(
     assert "total" not in text and "cases by channel" not in text
 
 
+def test_a_category_whose_code_is_a_channels_names_only_its_own_rows(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """An organisation's category may have any code, "web" too (an outside tester,
+    2026-12-07: the channel row was then labelled with the category's name on the page, in
+    the CSV and in the chart). Each table is named from its own words."""
+    from core.categories.admin import add_category
+
+    with transaction(session_factory) as s:
+        add_category(s, services, code="web", name_en="Websites and online tools",
+                     name_zh="网站与在线工具")
+    add_cases(session_factory, services, "web", 4)  # reports of it, through the web form
+    client = login_client(app, session_factory, services, world.admin)
+    period = f"period={current_quarter(services)}"
+    page = client.get(f"/statistics?{period}").get_data(as_text=True)
+    channels = page[page.index('id="by-channel"'):]
+    assert "Web form" in channels[:channels.index("</table>")]
+    assert "Websites and online tools" not in channels[:channels.index("</table>")]
+    grid = page[page.index('id="by-category-month"'):]
+    assert "Websites and online tools" in grid[:grid.index("</table>")]
+    csv = client.get(f"/statistics/export.csv?{period}").get_data(as_text=True)
+    assert "\r\nWeb form,5\r\n" in csv  # the channel's row
+    assert "\r\nWebsites and online tools," in csv  # the category's, month by month
+    chart = client.get(f"/statistics/chart/by_channel.svg?{period}").get_data(as_text=True)
+    assert "Web form" in chart and "Websites" not in chart
+
+
 def test_a_category_or_channel_in_the_address_changes_nothing(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
     """There is no filter by category or channel (core.statistics.year_views: one filtered
