@@ -24,6 +24,16 @@ class FuturePeriod(ValueError):
     like one of a quiet period."""
 
 
+class OutOfRange(ValueError):
+    """A period written the right way whose year, quarter or month does not exist here:
+    `part` says which ("year", "quarter" or "month"), `number` what was written."""
+
+    def __init__(self, message: str, part: str, number: int) -> None:
+        super().__init__(message)
+        self.part = part
+        self.number = number
+
+
 @dataclass(frozen=True, order=True)
 class Period:
     """Days from `start` (inclusive) to `end` (exclusive), named by `label` ("2026",
@@ -79,16 +89,17 @@ def _parse(text: str) -> Period:
                          "or a month (2026-11)")
     year = int(match["year"])
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"the year {year} is outside {MIN_YEAR}-{MAX_YEAR}")
+        raise OutOfRange(f"the year {year} is outside {MIN_YEAR}-{MAX_YEAR}", "year", year)
     if match["quarter"] is not None:
         quarter = int(match["quarter"])
         if not 1 <= quarter <= 4:
-            raise ValueError(f"there is no quarter Q{quarter}: quarters are Q1 to Q4")
+            raise OutOfRange(f"there is no quarter Q{quarter}: quarters are Q1 to Q4",
+                             "quarter", quarter)
         return quarter_period(year, quarter)
     if match["month"] is not None:
         month = int(match["month"])
         if not 1 <= month <= 12:
-            raise ValueError(f"there is no month {month}: months are 01 to 12")
+            raise OutOfRange(f"there is no month {month}: months are 01 to 12", "month", month)
         return month_period(year, month)
     return year_period(year)
 

@@ -18,7 +18,14 @@ from core.models import Category, Role
 from core.statistics.alerts import Alert, recent_alerts
 from core.statistics.csv_export import figures_csv_bytes
 from core.statistics.figures import Deadline, Figures, dashboard_figures
-from core.statistics.periods import FuturePeriod, parse_period
+from core.statistics.periods import (
+    MAX_YEAR,
+    MIN_YEAR,
+    FuturePeriod,
+    OutOfRange,
+    Period,
+    parse_period,
+)
 from core.statistics.suppression import Table
 from reviewer.console import console
 from reviewer.pdf import PdfUnavailable
@@ -55,20 +62,43 @@ def default_period(today: date) -> str:
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 
+#: A period is at most "2026-Q4" or "2026-11" long; a longer text is refused, not cut.
+_PERIOD_LENGTH = 20
+
+
+def _asked_period(today: date) -> tuple[str, Period | None, str | None]:
+    """The period the address asks for (blank: the current quarter), as written (cut to
+    `_PERIOD_LENGTH` to be shown again), parsed, and what is wrong with it, if anything."""
+    written = (request.args.get("period") or "").strip() or default_period(today)
+    shown = written[:_PERIOD_LENGTH]
+    how = _("Write the period as a year (2026), a quarter (2026-Q4) or a month (2026-11).")
+    if len(written) > _PERIOD_LENGTH:
+        return shown, None, how
+    try:
+        return shown, parse_period(written, today), None
+    except FuturePeriod:
+        return shown, None, _("The period %(period)s has not begun yet: choose one that has.",
+                              period=shown)
+    except OutOfRange as wrong:
+        if wrong.part == "year":
+            return shown, None, _("The year %(year)d is outside the years statistics cover, "
+                                  "%(first)d to %(last)d.", year=wrong.number,
+                                  first=MIN_YEAR, last=MAX_YEAR)
+        if wrong.part == "quarter":
+            return shown, None, _("There is no quarter Q%(number)d: quarters are Q1 to Q4.",
+                                  number=wrong.number)
+        return shown, None, _("There is no month %(number)d: months are 01 to 12.",
+                              number=wrong.number)
+    except ValueError:
+        return shown, None, how
+
+
 def _view() -> View:
     today = console().services.clock.today()
-    period_text = (request.args.get("period") or default_period(today)).strip()[:20]
-    try:
-        period = parse_period(period_text, today)
-    except FuturePeriod:
-        return View(period_text, None,
-                    _("The period %(period)s has not begun yet: choose one that has.",
-                      period=period_text))
-    except ValueError:
-        return View(period_text, None,
-                    _("Write the period as a year (2026), a quarter (2026-Q4) or a month "
-                      "(2026-11)."))
-    return View(period_text, dashboard_figures(db(), period, today=today), None)
+    shown, period, error = _asked_period(today)
+    if period is None:
+        return View(shown, None, error)
+    return View(shown, dashboard_figures(db(), period, today=today), None)
 
 
 def _category_names(categories: list[Category]) -> dict[str, str]:
@@ -118,8 +148,10 @@ def chart(name: str) -> Any:
     if name not in CHARTS:
         abort(404)
     view = _view()
+    if view.error:
+        return dashboard()  # the statistics page, saying what is wrong with the period (400)
     if view.figures is None or view.figures.details is None:
-        abort(404)
+        abort(404)  # fewer than 3 cases: the page draws no chart
     svg = chart_svg(view.figures.details, name, _category_names(list_categories(db())))
     return Response(svg, mimetype="image/svg+xml")
 
@@ -130,7 +162,7 @@ def export() -> Any:
     """The same figures as CSV, suppressed the same way."""
     view = _view()
     if view.figures is None:
-        abort(400)
+        return dashboard()  # the statistics page, saying what is wrong with the period (400)
     filename = f"candor-statistics-{view.figures.period.label}.csv"
     names = _category_names(list_categories(db()))
     labels_of = {key: row_label(key, names) for key in _row_keys(view.figures)}
@@ -146,10 +178,8 @@ def review(fmt: str) -> Any:
     if fmt not in ("pdf", "html"):
         abort(404)
     today = console().services.clock.today()
-    period_text = (request.args.get("period") or default_period(today)).strip()[:20]
-    try:
-        period = parse_period(period_text, today)
-    except ValueError:
+    _shown, period, _error = _asked_period(today)
+    if period is None:
         return dashboard()  # the statistics page, saying what is wrong with the period (400)
     try:
         rendered = render_review(period, today, pdf=fmt == "pdf")  # HTML needs no Pango
