@@ -30,8 +30,9 @@ What it does not do (not yet closed):
 
 * of the relations between tables that are not sums, JointSums knows only those the year's
   views give it (core.statistics.year_views: decisions, sanctions and recognitions,
-  acknowledgements and feedback, corrective actions only on decided cases); others the
-  workflow keeps are not modelled (satisfaction answers come only from acknowledged cases);
+  acknowledgements, feedback and answers, corrective actions only on decided cases, and one
+  that is usual rather than certain: no referred or rejected case was reopened); a reader's
+  other guesses of what is usual are not modelled;
 * the suppression itself can tell something to someone who knows these rules: a figure is
   hidden as "x" only where it would otherwise let a "<3" be worked out, so which figures are
   hidden narrows the hidden ones (a 3-row table of 6 shown "<3 <3 x" can only be 1, 1, 4);

@@ -279,7 +279,11 @@ def _workflow_relations(label: str) -> Iterable[list[tuple[tuple[str, str, str],
       case with a scope decision, and every case given feedback, was acknowledged;
     * a case still owed its acknowledgement is still owed its feedback;
     * feedback is given only to a decided case, and a case owes none only once referred or
-      found not admissible (second reader, 2026-12-07).
+      found not admissible (second reader, 2026-12-07);
+    * a reporter answers whether they are satisfied only once the outcome, a referral or a
+      rejection is sent, so every case with an answer was acknowledged;
+    * and, usual rather than certain, a referred or rejected case owes no feedback unless it
+      was reopened.
     """
     def key(measure: str, row: str) -> tuple[str, str, str]:
         return figure_key(label, measure, row)
@@ -298,8 +302,16 @@ def _workflow_relations(label: str) -> Iterable[list[tuple[tuple[str, str, str],
     # Feedback is given only after a decision; a case owes none only once referred or found
     # not admissible (a reopened one owes it again).
     yield [*given, (cases, -1), (undecided, 1)]
-    yield [(key("feedback", NOT_OWED), 1), (key("scope", ScopeDecision.REFERRED.value), -1),
-           (key("scope", ScopeDecision.NOT_ADMISSIBLE.value), -1)]
+    not_owed = [(key("feedback", NOT_OWED), 1), (key("scope", ScopeDecision.REFERRED.value), -1),
+                (key("scope", ScopeDecision.NOT_ADMISSIBLE.value), -1)]
+    yield not_owed
+    # ... and every referred or rejected case owes none unless it was reopened, which is rare
+    # enough for a reader to assume (an outside tester, 2026-12-07): where it holds, the two
+    # are equal for the audit too.
+    yield [(figure, -coefficient) for figure, coefficient in not_owed]
+    # A reporter answers only once the outcome, a referral or a rejection is sent
+    # (core.intake.outcome_answer), after the case left "received".
+    yield [*((key("answer", a.value), 1) for a in Satisfaction), *acknowledged]
 
 
 #: The last years suppressed, by everything they were computed from: a page computes its

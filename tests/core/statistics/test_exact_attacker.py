@@ -15,7 +15,9 @@ solver pin a count in 14 of 30 small years (seeds 100-129), knowing what the wor
 (only an accepted case is decided; a sanction is part of a decision; a case with a scope
 decision or given feedback was acknowledged; one owed its acknowledgement is owed its
 feedback; feedback follows a decision; only a referred or rejected case owes none; a view
-with corrective actions has a decided case). Since the suppression asks an
+with corrective actions has a decided case; later also that a reporter answers only after the
+case was acknowledged, and that no referred or rejected case was reopened:
+test_answering_years.py). Since the suppression asks an
 integer solver itself, with those relations (core.statistics.joint, 2026-12-07), in none.
 """
 
@@ -126,8 +128,13 @@ def _workflow(year: YearViews, label: str,
         yield ({**{index[k]: 1 for k in given}, cases: -1, undecided: 1}, -np.inf, 0)
     closed = [(label, "scope", ScopeDecision.REFERRED.value),
               (label, "scope", ScopeDecision.NOT_ADMISSIBLE.value)]
+    # A reporter answers only once the outcome, a referral or a rejection is sent: after the
+    # case left "received".
+    answered = [(label, "answer", a.value) for a in Satisfaction]
     for smaller, larger in ((scoped, met), (given, met), (owed_ack, owed_feedback),
-                            ([(label, "feedback", NOT_OWED)], closed)):
+                            ([(label, "feedback", NOT_OWED)], closed), (answered, met),
+                            # Equal but where a referred or rejected case was reopened.
+                            (closed, [(label, "feedback", NOT_OWED)])):
         if sum(true_count(year, *k) for k in smaller) <= sum(true_count(year, *k) for k in larger):
             terms: dict[int, int] = {}
             for k in smaller:
