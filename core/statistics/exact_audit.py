@@ -298,6 +298,7 @@ class Remedies:
         their order (None: no options)."""
         problem = self._problem
         n = problem.column[figure]
+        self._proposed = None  # only the remedy this call finds may be hidden next
         if any(solution[n] != value for solution in self._solutions) or problem.moves(
                 n, value, problem.low, problem.high, self._solutions.append):
             return False, None  # an earlier remedy freed it
