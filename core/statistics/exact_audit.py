@@ -309,13 +309,24 @@ class Remedies:
             binding.update(problem.hidden[k] for k in problem.binding(objective)
                            if k < len(problem.hidden))  # not an implication's switch
         order = sorted(range(len(options)), key=lambda number: options[number][0] not in binding)
-        for number in order[:_REMEDIES_TRIED]:
-            i, low, high = options[number]
-            floor, ceiling = problem.low.copy(), problem.high.copy()
-            floor[problem.column[i]], ceiling[problem.column[i]] = low, high
+        tried = order[:_REMEDIES_TRIED]
+        # All of them hidden at once first: where that leaves the count pinned, so would any
+        # one of them (hiding only widens), and one or two solves spare a dozen.
+        if not tried or not problem.moves(n, value, *self._widened(options, tried)):
+            return True, order[0] if order else None
+        for number in tried:
             shown: list[np.ndarray] = []
-            if problem.moves(n, value, floor, ceiling, shown.append):
-                self._proposed = (i, low, high, shown[0])
+            if problem.moves(n, value, *self._widened(options, [number]), shown.append):
+                self._proposed = (*options[number], shown[0])
                 return True, number
         # None alone frees it: the most relevant, so that a few more rounds will.
-        return True, order[0] if order else None
+        return True, order[0]
+
+    def _widened(self, options: Sequence[tuple[int, Bound, Bound]],
+                 numbers: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The present bounds with the options `numbers` hidden (their markers' bounds)."""
+        floor, ceiling = self._problem.low.copy(), self._problem.high.copy()
+        for number in numbers:
+            i, low, high = options[number]
+            floor[self._problem.column[i]], ceiling[self._problem.column[i]] = low, high
+        return floor, ceiling
