@@ -14,6 +14,8 @@ For a count that is pinned, `Remedies.find` looks for a figure whose hiding alon
 another possible value, trying first those whose own bound holds the linear relaxation's
 least or most of the count (a non-zero marginal): the sums that pin a count name many figures
 whose hiding would not help (a second reader saw a hundred rounds, each hiding one of those).
+The candidates are first hidden all at once: if even that leaves the count pinned, none alone
+frees it, and the dozen solves of trying them one by one are spared.
 A solution found on the way stays one as figures are hidden (bounds only widen), so
 `Remedies` keeps them: a count that a solution already moves is free without a solve.
 Every solve is given only the figures its bounds leave open, the others put in as numbers
