@@ -30,7 +30,11 @@ from core.statistics.month_cells import (
     MonthCells,
 )
 from core.statistics.year_views import YearViews, count_year, link_year
-from tests.core.statistics.test_exact_attacker import _rich_deadlines, pinned_small_counts
+from tests.core.statistics.test_exact_attacker import (
+    _rich_deadlines,
+    pinned_small_counts,
+    rich_year,
+)
 from tests.core.statistics.test_year_views import MONTHS, TODAY, YEAR
 
 _CLOSED = (ScopeDecision.REFERRED.value, ScopeDecision.NOT_ADMISSIBLE.value)
@@ -58,18 +62,7 @@ def _answering_case(rng: random.Random, blocks: defaultdict[str, Counter[str]]) 
 
 def answering_year(seed: int, cases: int, categories: int = 3) -> tuple[YearViews, int]:
     """A year of `cases` cases in 2 to 6 of its months (`_answering_case`)."""
-    rng = random.Random(seed)
-    busy = rng.sample(range(12), rng.randint(2, 6))
-    in_month = Counter(rng.choice(busy) for _ in range(cases))
-    months = {}
-    for number, label in enumerate(MONTHS):
-        blocks: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        by_category: Counter[int] = Counter()
-        for _case in range(in_month[number]):
-            by_category[rng.randint(1, categories)] += 1
-            _answering_case(rng, blocks)
-        months[label] = MonthCells(blocks, by_category)
-    return link_year(count_year(months, YEAR, TODAY), YEAR, range(1, categories + 1)), cases
+    return rich_year(seed, cases, categories, busy_months=(2, 6), count_case=_answering_case)
 
 
 @pytest.mark.parametrize(("seed", "cases"), [(98, 15), (207, 20)])

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -297,10 +297,16 @@ def _rich_deadlines(rng: random.Random, blocks: defaultdict[str, Counter[str]], 
         blocks["feedback_open_due"][rng.choice(_DUE)] += 1
 
 
-def rich_year(seed: int, cases: int, categories: int = 5) -> tuple[YearViews, int]:
-    """A year of `cases` cases in 3 to 12 of its months, every table filled."""
+CountCase = Callable[[random.Random, defaultdict[str, Counter[str]]], None]
+
+
+def rich_year(seed: int, cases: int, categories: int = 5, *,
+              busy_months: tuple[int, int] = (3, 12),
+              count_case: CountCase = _rich_case) -> tuple[YearViews, int]:
+    """A year of `cases` cases in some of its months (between `busy_months`), each counted by
+    `count_case` (`_rich_case`: every table filled)."""
     rng = random.Random(seed)
-    busy = rng.sample(range(12), rng.randint(3, 12))
+    busy = rng.sample(range(12), rng.randint(*busy_months))
     in_month = Counter(rng.choice(busy) for _ in range(cases))
     months = {}
     for number, label in enumerate(MONTHS):
@@ -308,7 +314,7 @@ def rich_year(seed: int, cases: int, categories: int = 5) -> tuple[YearViews, in
         by_category: Counter[int] = Counter()
         for _case in range(in_month[number]):
             by_category[rng.randint(1, categories)] += 1
-            _rich_case(rng, blocks)
+            count_case(rng, blocks)
         months[label] = MonthCells(blocks, by_category)
     views = count_year(months, YEAR, TODAY)
     return link_year(views, YEAR, range(1, categories + 1)), cases
