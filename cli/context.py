@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from core.clock import Clock
 from core.config import Config, ConfigError, load_config
 from core.db import DatabaseUnavailable, check_connection, make_engine, make_session_factory
 from core.errors import DomainError
@@ -75,9 +78,18 @@ class CliContext:
         """A session in one transaction: committed on success, rolled back on error. The
         schema is checked first: an outdated database is refused before any work."""
         self.check_schema()
-        factory = make_session_factory(self.engine)
+        factory = make_session_factory(self.engine, statistics_day=self.statistics_day)
         with factory() as session, session.begin():
             yield session
+
+    def statistics_day(self) -> date:
+        """The start of the organisation's reporter period (core.clock.Clock.statistics_day):
+        from the services' clock once they are built (tests move it), else from the
+        configuration."""
+        if self._services is not None:
+            return self._services.clock.statistics_day()
+        return Clock(precision=self.config.submitter_date_precision,
+                     zone=ZoneInfo(self.config.timezone)).statistics_day()
 
     def close(self) -> None:
         if self._engine is not None:

@@ -56,6 +56,12 @@ class Clock:
         reminders and housekeeping)."""
         return self.now().astimezone(self.zone).date()
 
+    def statistics_day(self) -> date:
+        """The first day of the reporter period (day or week) holding today: the statistics
+        count the changes made before it, so that they date a report no closer than its
+        stored date does (core.statistics.recount)."""
+        return self.precision.start_of(self.today())
+
     def first_open_period(self, grace: timedelta) -> date:
         """The first reporter period (day or week, in the organisation's time zone) that did
         not end at least `grace` ago: everything dated before it is over for good."""

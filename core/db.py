@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.models import AuditHead, Base
 from core.schema import stamp_schema
 from core.statistics import staleness  # noqa: F401 - installs the month cells' listeners
+from core.statistics.recount import STATISTICS_DAY
 from crypto.audit_chain import GENESIS
 
 
@@ -67,9 +69,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit (views render after it)."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, statistics_day: Callable[[], date] | None = None
+                         ) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (views render after it).
+
+    `statistics_day` gives the start of the organisation's reporter period
+    (`services.clock.statistics_day`): the statistics date the changes a session writes with
+    it and count those dated before it (core.statistics.recount). Without it, UTC's day."""
+    info = {STATISTICS_DAY: statistics_day} if statistics_day is not None else {}
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 @contextmanager

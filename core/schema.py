@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine, inspect, text
 
 #: The newest migration: what the models in core.models describe.
-SCHEMA_REVISION = "0020"
+SCHEMA_REVISION = "0021"
 #: Alembic's bookkeeping table (named literally in the SQL below).
 VERSION_TABLE = "alembic_version"
 

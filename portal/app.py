@@ -46,7 +46,8 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
         FOLLOWUP_COOKIE="__Host-candor-followup" if secure else "candor-followup",
     )
     app.extensions[EXTENSION_KEY] = PortalState(services=services)
-    web.install_database(app, config.database_url, pool_size=config.database_pool_size)
+    web.install_database(app, config.database_url, pool_size=config.database_pool_size,
+                         statistics_day=lambda: services.clock.statistics_day())
 
     web.install_form_limits(app)
     web.install_row_ids(app)

@@ -54,7 +54,8 @@ def create_app(config: Config, *, services: Services | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = console
     web.install_form_limits(app)
     web.install_row_ids(app)
-    web.install_database(app, config.database_url, pool_size=config.database_pool_size)
+    web.install_database(app, config.database_url, pool_size=config.database_pool_size,
+                         statistics_day=lambda: services.clock.statistics_day())
     app.register_blueprint(web.blueprint)
     # The console's catalog first, then the shared web/ catalog (base templates, error pages).
     catalogs = [HERE / "translations", Path(web.__file__).resolve().parent / "translations"]

@@ -19,9 +19,10 @@ shared budgets count every attempt, even one that then fails).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 from flask import Flask, current_app, g
@@ -123,10 +124,11 @@ def http_error_for(error: DomainError | CryptoError) -> HTTPException:
     return BadRequest()
 
 
-def install_database(app: Flask, database_url: str, *, pool_size: int = 50) -> Database:
+def install_database(app: Flask, database_url: str, *, pool_size: int = 50,
+                     statistics_day: Callable[[], date] | None = None) -> Database:
     """Give `app` its engine (at most `pool_size` connections: core.db.pool_settings) and the
     per-request unit of work, and map domain errors that escape a view to 4xx pages after
-    rolling back."""
+    rolling back. `statistics_day`: for the sessions (core.db.make_session_factory)."""
     engine = make_engine(database_url, **pool_settings(pool_size))
     # An empty or outdated database would answer every request with a 500: refuse to start,
     # naming the missing migrations (core.schema).
@@ -135,7 +137,8 @@ def install_database(app: Flask, database_url: str, *, pool_size: int = 50) -> D
     # gunicorn forks its workers, which would then share one connection's socket (500s on
     # PostgreSQL: "connection in transaction status", "prepared statement already exists").
     engine.dispose()
-    database = Database(engine=engine, sessions=make_session_factory(engine))
+    database = Database(engine=engine,
+                        sessions=make_session_factory(engine, statistics_day=statistics_day))
     app.extensions[EXTENSION_KEY] = database
 
     @app.after_request

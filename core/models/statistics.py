@@ -2,9 +2,10 @@
 month of receipt kept so that a view reads a few hundred rows per month, however many cases
 it covers.
 
-A month's cells are recomputed from the clear columns when the month is stale: any write
-through the ORM to a case, decision or corrective action of that month marks it stale when its
-transaction commits (core.statistics.staleness); a month without a row was never computed.
+A month's cells are recomputed from the clear columns when the month is stale, on a day after
+its latest change: any write through the ORM to a case, decision or corrective action of that
+month dates and marks it (core.statistics.staleness), and core.statistics.recount says when it
+is counted; a month without a row was never computed.
 They hold counts and nothing else: no case id, no reference, nothing decrypted.
 """
 
@@ -20,12 +21,15 @@ from core.models.base import Base
 
 class StatisticsMonth(Base):
     """One month of receipt whose cells exist. `stale`: a case of the month changed since
-    they were computed; the next view recomputes them."""
+    they were computed. `changed_on`: the organisation's day of the month's latest change
+    (day precision, as the cases' own dates). A stale month's cells stand as of the start of
+    that day; a view recounts it only on a later day (core.statistics.month_cells)."""
 
     __tablename__ = "statistics_months"
 
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class StatisticsCell(Base):

@@ -88,7 +88,7 @@ def _month_alerts(session: Session, month_day: date, first: date, rule: RiseRule
         return []
     kinds: tuple[Kind, ...] = ("category", "root_cause")
     rises = [(kind, rise) for kind in kinds
-             for rise in detect_rises(monthly_counts(session, months, kind), rule)]
+             for rise in detect_rises(monthly_counts(session, months, kind, today=today), rule)]
     if not rises:
         return []
     figures = shown if shown is not None else {}

@@ -6,8 +6,8 @@ and sanction and recognition types of decisions, the due dates and states of cor
 actions); nothing is decrypted and no case key is touched.
 
 Cost: the figures are added up from the month cells of core.statistics.month_cells (counts
-per month of receipt, kept and recomputed only for months whose cases changed), not from the
-cases: a view reads at most a few hundred rows per month of its period at its filters' level,
+per month of receipt, kept and recomputed only for months whose cases changed, and only on a
+later day: core.statistics.recount), not from the cases: a view reads at most a few hundred rows per month of its period at its filters' level,
 however many cases it covers. `dashboard_figures` runs three queries on clean months (the
 categories, the view's cells, the grid's cells) and one to see which are stale; a stale month
 costs three more that read its cases once, and the writing of its cells.
@@ -52,6 +52,7 @@ from core.statistics.month_cells import (
     month_counts,
 )
 from core.statistics.periods import Period, months_in
+from core.statistics.recount import refresh_months, statistics_day
 from core.statistics.suppression import (
     HIDDEN,
     MIN_CASES_P90,
@@ -133,12 +134,14 @@ class Figures:
     """The dashboard of one view: cases received in `period`. `details` is None when the view
     has fewer than 3 cases, or when its number is hidden ("x": another period's "<3" could
     be worked out from it, core.statistics.year_views): then only `total` may be shown
-    ("<3", "0" or "x")."""
+    ("<3", "0" or "x"). `as_of`: the changes made before this day are counted
+    (core.statistics.recount)."""
 
     period: Period
     today: date
     total: Cell
     details: Details | None
+    as_of: date
 
 
 def _category_ids(session: Session) -> list[tuple[int, str, bool]]:
@@ -245,7 +248,7 @@ def dashboard_figures(session: Session, period: Period, *,
     if view.total < MIN_COUNT or total.suppressed:
         # Too few cases to show anything but their number ("<3"), or a number hidden so that
         # another period's "<3" cannot be worked out ("x"): tables would add up to it.
-        return Figures(period, today, total, None)
+        return Figures(period, today, total, None, statistics_day(session, today))
     answers = view.counts["answer"]
     satisfaction = _table(year, label, "answer",
                           [*(s.value for s in Satisfaction), NO_ANSWER], (label, "cases", ""))
@@ -268,11 +271,12 @@ def dashboard_figures(session: Session, period: Period, *,
         acknowledgement=acknowledgement, feedback=feedback, actions=actions,
         actions_share_on_time=actions_share, satisfaction=satisfaction,
         share_satisfied=share_satisfied)
-    return Figures(period, today, total, details)
+    return Figures(period, today, total, details, statistics_day(session, today))
 
 
 def monthly_counts(session: Session, months: Sequence[Period],
-                   key: Literal["category", "root_cause"] = "category") -> dict[str, list[int]]:
+                   key: Literal["category", "root_cause"] = "category", *,
+                   today: date | None = None) -> dict[str, list[int]]:
     """Cases received in each of `months` (calendar months, e.g. from
     core.statistics.periods.recent_months), per category code or per root cause of the
     case's latest decision: {key: [count per month, in the order of `months`]}, with every
@@ -282,7 +286,8 @@ def monthly_counts(session: Session, months: Sequence[Period],
     core.statistics.early_warning, never for display. By receipt month for both keys, like
     the dashboard, so a recent month's root causes keep growing as decisions are recorded.
     From the month cells (core.statistics.month_cells): three queries on clean months, whatever
-    the number of cases."""
+    the number of cases. Changes are counted from the day after them, like the dashboard's
+    (core.statistics.recount.statistics_day; `today` for a session without one)."""
     index = {m.label: i for i, m in enumerate(months)}
     if not months or any(months_in(m) != [m] for m in months):
         raise ValueError("monthly_counts needs calendar months")
@@ -294,8 +299,9 @@ def monthly_counts(session: Session, months: Sequence[Period],
         series = {code: [0] * len(months) for code in names.values()}
     else:
         series = {cause.value: [0] * len(months) for cause in RootCause}
-    for month, category_id, measure_key, n in month_counts(
-            session, [m.start for m in months], key):
+    starts = [m.start for m in months]
+    refresh_months(session, starts, statistics_day(session, today))
+    for month, category_id, measure_key, n in month_counts(session, starts, key):
         position = index[f"{month.year:04d}-{month.month:02d}"]
         name = (names.get(category_id, NO_CATEGORY) if key == "category" else measure_key)
         series.setdefault(name, [0] * len(months))[position] += n

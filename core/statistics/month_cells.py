@@ -21,11 +21,9 @@ categories by month. (Levels 2 and 3, per channel and per category and channel, 
 dashboard's filters until 2026-12-07: core.statistics.year_views says why they went. A month
 counted before keeps them until it is counted again; nothing reads them.)
 
-A month is recomputed, from its cases, when it is stale or was never computed
-(`refresh_months`): core.statistics.staleness marks the months of the cases, decisions and
-actions a transaction wrote through the ORM when it commits. Recomputing takes the month's
-row lock (PostgreSQL), as marking does, so that a change committed while a month is counted
-leaves it stale for the next view.
+A month is counted again from its cases when a view finds it stale, but not on the day of
+its latest change: core.statistics.recount says when and why (the figures stand as of the
+start of today), core.statistics.staleness how changes are noticed.
 """
 
 from __future__ import annotations
@@ -35,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, and_, case, cast, delete, extract, func, select, true
+from sqlalchemy import Integer, and_, case, cast, extract, func, select, true
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -46,9 +44,7 @@ from core.models import (
     CorrectiveAction,
     Decision,
     StatisticsCell,
-    StatisticsMonth,
 )
-from core.models.upsert import cast_table, conflict_insert
 from core.statistics.periods import Period
 
 #: Row keys besides the enum values and category codes (none of them can be a category code).
@@ -73,8 +69,6 @@ NO_CATEGORY_ID = 0
 HISTOGRAMS = frozenset({"ack_days", "feedback_days", "ack_open_due", "feedback_open_due",
                         "action_open_due"})
 HISTOGRAM = "*"
-_MONTHS = cast_table(StatisticsMonth)
-_CELLS = cast_table(StatisticsCell)
 
 
 #: One counted fact of a month, before it is spread over the levels: (month, category id,
@@ -241,7 +235,7 @@ def count_months(session: Session, months: Sequence[date]) -> Counter[CellKey]:
     return cells
 
 
-def _cell_rows(cells: Counter[CellKey]) -> list[dict[str, Any]]:
+def cell_rows(cells: Counter[CellKey]) -> list[dict[str, Any]]:
     """The rows to store: one per plain cell, one per histogram (HISTOGRAMS)."""
     rows: list[dict[str, Any]] = []
     histograms: dict[tuple[date, int, int, str, str], list[str]] = {}
@@ -260,43 +254,6 @@ def _cell_rows(cells: Counter[CellKey]) -> list[dict[str, Any]]:
     return rows
 
 
-def _stale(session: Session, months: Sequence[date], *, lock: bool) -> list[date]:
-    """Which of `months` must be recomputed: stale, or never computed."""
-    query = select(StatisticsMonth).where(StatisticsMonth.month.in_(months))
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    kept = {row.month: row.stale for row in session.execute(
-        query.order_by(StatisticsMonth.month)).scalars()}
-    return [m for m in months if kept.get(m, True)]
-
-
-def refresh_months(session: Session, months: Iterable[date]) -> int:
-    """Recompute the cells of those of `months` (first days) that are stale or were never
-    computed, in the caller's transaction; how many were. A view of clean months reads one
-    row per month and writes nothing."""
-    wanted = sorted(set(months))
-    if not wanted or not _stale(session, wanted, lock=False):
-        return 0
-    # Rows for the months never computed, then every month's row locked in order (a writer
-    # marking one waits until these cells are committed, and marks it stale again after).
-    session.execute(conflict_insert(session, _MONTHS)
-                    .values([{"month": m, "stale": True} for m in wanted])
-                    .on_conflict_do_nothing(index_elements=["month"]))
-    stale = _stale(session, wanted, lock=True)
-    if not stale:
-        return 0
-    cells = count_months(session, stale)
-    session.execute(delete(StatisticsCell).where(StatisticsCell.month.in_(stale)))
-    rows = _cell_rows(cells)
-    for start in range(0, len(rows), 5000):
-        session.execute(_CELLS.insert(), rows[start:start + 5000])
-    for row in session.execute(select(StatisticsMonth).where(
-            StatisticsMonth.month.in_(stale))).scalars():
-        row.stale = False
-    session.flush()
-    return len(stale)
-
-
 class MonthCells(NamedTuple):
     """One month's cells as the dashboard reads them: {measure: {key: count}} of all its
     cases (histograms spread out), and its cases per category id (NO_CATEGORY_ID: none)."""
@@ -306,11 +263,10 @@ class MonthCells(NamedTuple):
 
 
 def read_months(session: Session, months: Sequence[Period]) -> dict[str, MonthCells]:
-    """The cells of each of `months` (calendar months), refreshed first, by month label
-    ("2026-11"): every month of a year in two queries (after the refresh), each one range of
-    an index per month."""
+    """The cells of each of `months` (calendar months) as stored, by month label ("2026-11"):
+    every month of a year in two queries, each one range of an index per month. Refresh them
+    first (core.statistics.recount.refresh_months)."""
     starts = [m.start for m in months]
-    refresh_months(session, starts)
     found = {m.label: MonthCells(defaultdict(Counter), Counter()) for m in months}
     cell = StatisticsCell
     for month, measure, key, count, histogram in session.execute(
@@ -338,10 +294,10 @@ def _label(month: date) -> str:
 
 def month_counts(session: Session, months: Sequence[date],
                  key: str) -> list[tuple[date, int, str, int]]:
-    """Exact counts per month (first days, refreshed first) for the early-warning rule:
+    """Exact counts per month (first days) as stored, for the early-warning rule (refresh
+    them first: core.statistics.recount.refresh_months):
     "category": (month, category id, "", cases) for every category with cases;
     "root_cause": (month, -1, root cause, cases) for decided cases with a root cause."""
-    refresh_months(session, months)
     cell = StatisticsCell
     if key == "category":
         where = [cell.level == PER_CATEGORY, cell.measure == "cases"]

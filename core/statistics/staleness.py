@@ -1,19 +1,23 @@
-"""Which statistics months a transaction changed: SQLAlchemy session events mark the month
-cells of core.statistics.month_cells stale when a transaction that wrote a case, a decision, a
-corrective action or a follow-up commits, whichever use case wrote it.
+"""Which statistics months a transaction changed: SQLAlchemy session events date and mark the
+month cells of core.statistics.month_cells when a transaction writes a case, a decision, a
+corrective action or a follow-up, whichever use case wrote it.
 
-* ``before_flush`` notes the cases written through the ORM (their ids, or their months for
-  new ones) in ``session.info``.
+* ``before_flush`` finds the months of the cases written through the ORM and, the first time
+  a transaction touches a month, holds it (core.statistics.recount.hold_for_change) before
+  anything of the change is written: a month whose cells miss changes of earlier days is
+  counted first, and the month's row is dated today, so that views show the change only from
+  tomorrow. "Today" is the organisation's statistics day, the start of its reporter period
+  (core.statistics.recount.statistics_day).
 * ``do_orm_execute`` notes a bulk INSERT, UPDATE or DELETE through the session on those
   tables (tests and repairs write so): it marks every month, as which ones is unknown.
-* ``before_commit`` flushes, finds the months of the noted cases and upserts their
-  ``statistics_months`` rows as stale, in month order, just before the commit: the row lock
-  is held for the commit only, and waits for a recount of the month in progress
-  (core.statistics.month_cells.refresh_months), so that a change is never lost between a
+* ``before_commit`` flushes, then upserts the months' ``statistics_months`` rows as stale and
+  changed today, in month order, just before the commit: the row lock waits for a count of
+  the month in progress (core.statistics.recount), so that a change is never lost between a
   count and its storing.
 
 Statements that bypass the session (``connection.execute``, plain SQL) are not seen: call
-`mark_all_stale` after them. Importing this module installs the listeners (core.db does).
+`mark_all_stale` after them; such writes are counted at the next view, of whatever day.
+Importing this module installs the listeners (core.db does).
 """
 
 from __future__ import annotations
@@ -21,16 +25,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import event, inspect, or_, select, update
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from core.models import ActionUpdate, Case, CorrectiveAction, Decision, StatisticsMonth
 from core.models.upsert import cast_table, conflict_insert
+from core.statistics.recount import hold_for_change, statistics_day
 
 #: Execution options of a bulk statement that rewrites rows unchanged (core.operations.restamp):
 #: it marks no month.
 UNCHANGED = {"candor_statistics_unchanged": True}
-_CASES = "candor.statistics.case_ids"
 _MONTHS = "candor.statistics.months"
 _EVERY_MONTH = "candor.statistics.every_month"
 _TRACKED = (Case, Decision, CorrectiveAction, ActionUpdate)
@@ -42,21 +46,30 @@ def _first_of_month(day: date) -> date:
 
 
 @event.listens_for(Session, "before_flush")
-def _note_written_cases(session: Session, _context: Any, _instances: Any) -> None:
-    case_ids: set[int] = session.info.setdefault(_CASES, set())
-    months: set[date] = session.info.setdefault(_MONTHS, set())
+def _hold_written_months(session: Session, _context: Any, _instances: Any) -> None:
+    written: set[date] = set()
+    case_ids: set[int] = set()
     dirty = session.dirty  # a new set at each access: taken once, not per object
     for obj in (*session.new, *dirty, *session.deleted):
         if isinstance(obj, Case):
             if obj in dirty and not session.is_modified(obj, include_collections=False):
                 continue  # only a collection changed (a message appended): no statistic
             if obj.received_on is not None:
-                months.add(_first_of_month(obj.received_on))
+                written.add(_first_of_month(obj.received_on))
             history = inspect(obj).attrs.received_on.history
-            months.update(_first_of_month(d) for d in history.deleted if d is not None)
+            written.update(_first_of_month(d) for d in history.deleted if d is not None)
         elif isinstance(obj, Decision | CorrectiveAction | ActionUpdate) and (
                 obj.case_id is not None):
             case_ids.add(obj.case_id)
+    ids = sorted(case_ids)
+    for start in range(0, len(ids), 500):  # the cases are stored: their months are too
+        written.update(_first_of_month(d) for d in session.execute(
+            select(Case.received_on).where(Case.id.in_(ids[start:start + 500]))
+            .distinct()).scalars())
+    months: set[date] = session.info.setdefault(_MONTHS, set())
+    if written - months:
+        hold_for_change(session, written - months, statistics_day(session))
+        months.update(written)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -73,44 +86,43 @@ def _note_bulk_writes(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _mark_changed_months(session: Session) -> None:
-    session.flush()  # what the commit would flush: its cases are noted too
-    case_ids: set[int] = session.info.pop(_CASES, set())
+    session.flush()  # what the commit would flush: its months are held too
     months: set[date] = session.info.pop(_MONTHS, set())
     if session.info.pop(_EVERY_MONTH, False):
         mark_all_stale(session)
-    if case_ids:
-        ids = sorted(case_ids)
-        for start in range(0, len(ids), 500):
-            months.update(_first_of_month(d) for d in session.execute(
-                select(Case.received_on).where(Case.id.in_(ids[start:start + 500]))
-                .distinct()).scalars())
     if months:
-        mark_stale(session, months)
+        mark_stale(session, months, statistics_day(session))
 
 
 @event.listens_for(Session, "after_rollback")
 @event.listens_for(Session, "after_commit")
 def _forget(session: Session) -> None:
-    for key in (_CASES, _MONTHS, _EVERY_MONTH):
+    for key in (_MONTHS, _EVERY_MONTH):
         session.info.pop(key, None)
 
 
-def mark_stale(session: Session, months: set[date]) -> None:
-    """Mark those months (first days) stale, in the caller's transaction, in month order.
+def mark_stale(session: Session, months: set[date], today: date) -> None:
+    """Mark those months (first days) stale and changed `today`, in the caller's transaction,
+    in month order.
 
-    A month already stale is not written again (fewer row versions, and on PostgreSQL no new
-    transaction id on the row to date the change by), but its row is still locked: a recount
-    in progress is waited for, and the month is then marked stale again."""
+    A month already so marked is not written again (fewer row versions, and on PostgreSQL no
+    new transaction id on the row to date the change by), but its row is still locked: a
+    count in progress is waited for, and the month is then marked stale again."""
     table = cast_table(StatisticsMonth)
     for month in sorted(months):
         session.execute(conflict_insert(session, table)
-                        .values(month=month, stale=True)
-                        .on_conflict_do_update(index_elements=["month"],
-                                               set_={"stale": True},
-                                               where=table.c.stale.is_(False)))
+                        .values(month=month, stale=True, changed_on=today)
+                        .on_conflict_do_update(
+                            index_elements=["month"],
+                            set_={"stale": True, "changed_on": today},
+                            where=or_(table.c.stale.is_(False), table.c.changed_on.is_(None),
+                                      table.c.changed_on < today)))
 
 
 def mark_all_stale(session: Session) -> None:
-    """Mark every computed month stale (after writes that bypassed the ORM)."""
+    """Mark every counted month stale (after writes that bypassed the ORM). Their day is
+    unknown, so each month is counted at the next view, or on the next day if a change
+    through the ORM already dated it today. Repairs and tests write so, not the use cases
+    that reporters' actions go through."""
     session.execute(update(StatisticsMonth).values(stale=True)
                     .execution_options(synchronize_session=False))

@@ -55,6 +55,7 @@ from core.statistics.month_cells import (
     read_months,
 )
 from core.statistics.periods import Period, month_period, months_in, quarter_period, year_period
+from core.statistics.recount import refresh_months, statistics_day
 
 DEADLINE_ROWS = (ON_TIME, LATE, OVERDUE, NOT_DUE, NOT_OWED)
 ACTION_ROWS = (DONE_ON_TIME, DONE_LATE, OPEN_OVERDUE, OPEN_NOT_DUE)
@@ -340,8 +341,13 @@ def _inputs(months: Mapping[str, MonthCells]) -> Hashable:
 def year_views(session: Session, year: int, today: date,
                category_ids: Iterable[int]) -> YearViews:
     """The year's views from its month cells (two queries after their refresh), suppressed
-    together. `today` decides which open deadlines and actions are overdue."""
-    months = read_months(session, months_in(year_period(year)))
+    together. `today` decides which open deadlines and actions are overdue. The changes counted
+    are those made before the session's statistics day (core.statistics.recount), or before
+    `today` for a session without one."""
+    in_year = months_in(year_period(year))
+    refresh_months(session, [month.start for month in in_year],
+                   statistics_day(session, today))
+    months = read_months(session, in_year)
     ids = tuple(sorted(set(category_ids)))
     key = (year, today, ids, _inputs(months))
     with _CACHE_LOCK:

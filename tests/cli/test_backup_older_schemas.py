@@ -43,7 +43,8 @@ _COLUMNS = (("0015", "categories", "keywords"), ("0016", "staff_changes", "displ
             ("0019", "category_intake", "route_tag"),
             ("0019", "identity_requests", "approval_tag"),
             ("0019", "identity_requests", "request_tag"),
-            ("0019", "staff_changes", "change_tag"), ("0019", "cases", "lead_tag"))
+            ("0019", "staff_changes", "change_tag"), ("0019", "cases", "lead_tag"),
+            ("0021", "statistics_months", "changed_on"))
 
 
 def _columns_after(revision: str) -> dict[str, tuple[str, ...]]:
@@ -83,7 +84,7 @@ def _as_made_at(backup: Path, revision: str, copy: Path) -> Path:
         (copy / name).unlink()
     files = {name: d for name, d in manifest.files.items() if name not in later}
     for entry in manifest.tables:
-        if entry.name in ADDED_COLUMNS_SINCE[revision]:
+        if entry.name in ADDED_COLUMNS_SINCE[revision] and entry.file not in later:
             files[entry.file] = _without_columns(copy / entry.file,
                                                  ADDED_COLUMNS_SINCE[revision][entry.name])
     older = replace(manifest, schema_revision=revision,

@@ -89,12 +89,13 @@ def test_an_outdated_database_names_the_missing_migrations(env: dict[str, str],
         assert result.exit_code == 1
         assert result.output.strip() == ("Error: the database is at migration 0006; missing: "
                                          "0007, 0008, 0009, 0010, 0011, 0012, 0013, 0014, 0015, "
-                                         "0016, 0017, 0018, 0019, 0020: "
+                                         "0016, 0017, 0018, 0019, 0020, 0021: "
                                          "run `candor db upgrade`")
     applied = run(env, "db", "upgrade")
     assert applied.exit_code == 0
     assert applied.output.strip() == ("Applied migrations 0007, 0008, 0009, 0010, 0011, 0012, "
-                                      "0013, 0014, 0015, 0016, 0017, 0018, 0019, 0020; the "
+                                      "0013, 0014, 0015, 0016, 0017, 0018, 0019, 0020, 0021; "
+                                      "the "
                                       "database "
                                       "is up to date.")
     again = run(env, "db", "upgrade")

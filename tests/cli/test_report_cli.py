@@ -12,18 +12,20 @@ from core.config import load_config
 from core.db import make_engine, make_session_factory
 from core.services import build_services
 from tests.cli.conftest import run
-from tests.core.factories import submit
+from tests.core.factories import as_if_changed_yesterday, submit
 from tests.reviewer.test_review_report import pdf_text
 
 
 def _reports(env: dict[str, str], count: int) -> str:
-    """`count` reports in the it_fault category, today; the quarter they fall in."""
+    """`count` reports in the it_fault category, today, counted as made yesterday (the
+    report counts a change from the day after it); the quarter they fall in."""
     config = load_config(env)
     services = build_services(config)
     engine = make_engine(config.database_url)
     try:
         for _ in range(count):
             submit(make_session_factory(engine), services, category="it_fault")
+        as_if_changed_yesterday(make_session_factory(engine))
     finally:
         engine.dispose()
     today = services.clock.today()

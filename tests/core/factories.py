@@ -277,3 +277,21 @@ def assert_counters_exact(session_factory: sessionmaker[Session]) -> None:
 
     with session_factory() as s:
         assert stored_counts(s) == computed_counts(s)
+
+
+def as_if_changed_yesterday(session_factory: sessionmaker[Session]) -> None:
+    """Date every statistics month's latest change a day earlier, as if the test's writes had
+    been made yesterday: the statistics count a change only from the day after it
+    (core.statistics.recount), and a test that looks at them today would see none."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from core.models import StatisticsMonth
+
+    with transaction(session_factory) as s:
+        for month, changed_on in s.execute(select(StatisticsMonth.month,
+                                                  StatisticsMonth.changed_on)).all():
+            if changed_on is not None:
+                s.execute(update(StatisticsMonth).where(StatisticsMonth.month == month)
+                          .values(changed_on=changed_on - timedelta(days=1)))

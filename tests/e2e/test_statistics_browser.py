@@ -18,7 +18,13 @@ from core.db import transaction
 from core.models import Case, CaseMember, Reviewer
 from core.staff.accounts import totp_secret
 from core.statistics.periods import months_in, parse_period
-from tests.core.factories import ReviewerHandle, add_reviewer, seed_categories, submit
+from tests.core.factories import (
+    ReviewerHandle,
+    add_reviewer,
+    as_if_changed_yesterday,
+    seed_categories,
+    submit,
+)
 from tests.e2e.test_console_browser import ARGS, ARTIFACTS, CHROMIUM
 from tests.e2e.test_key_custody_browser import console_url  # noqa: F401 - fixture
 from tests.reviewer.test_review_report import pdf_text
@@ -54,6 +60,7 @@ def _seed(session_factory, services) -> dict[str, int]:
             s.execute(update(CaseMember).where(CaseMember.case_id.in_(ids))
                       .values(received_on=month.start))
         per_month[month.label] = per_month.get(month.label, 0) + count
+    as_if_changed_yesterday(session_factory)  # the page counts changes of earlier days
     return per_month
 
 

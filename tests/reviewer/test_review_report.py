@@ -103,6 +103,8 @@ def test_the_html_is_self_contained(app: Any, world: World, session_factory: Any
     assert html.startswith("<!DOCTYPE html>") or "<!DOCTYPE html>" in html[:200]
     assert "data:image/svg+xml;base64," in html  # the charts travel inside
     assert "<script" not in html
+    today = services.clock.today().isoformat()
+    assert f'id="review-as-of">The figures stand as of the start of {today}:' in html
     # Nothing to fetch: no link, no image or style from anywhere but a data: URL.
     assert re.findall(r'(?:src|href)="(?!data:)', html) == []
 

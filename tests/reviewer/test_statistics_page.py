@@ -4,6 +4,7 @@ is decrypted (core.statistics computes the figures; tests/core/statistics tests 
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,17 +15,19 @@ from core.db import transaction
 from core.models import Case
 from core.statistics.alerts import last_complete_month
 from core.statistics.periods import recent_months
-from tests.core.factories import audit_size, submit
+from tests.core.factories import as_if_changed_yesterday, audit_size, submit
 from tests.reviewer.conftest import World, accept_world_case, login_client
 
 
 def add_cases(session_factory: Any, services: Any, category: str, count: int,
               received_on: date | None = None) -> None:
-    """`count` reports of `category`, received on `received_on` (default today)."""
+    """`count` reports of `category`, received on `received_on` (default today), and every
+    change so far counted as made yesterday, so that the page shows them today."""
     ids = [submit(session_factory, services, category=category).case_id for _ in range(count)]
     if received_on is not None:
         with transaction(session_factory) as s:
             s.execute(update(Case).where(Case.id.in_(ids)).values(received_on=received_on))
+    as_if_changed_yesterday(session_factory)
 
 
 def in_chinese(client: Any) -> Any:
@@ -60,6 +63,7 @@ def test_the_figures_of_a_period_are_shown_and_small_cells_hidden(
 
 def test_a_view_of_fewer_than_3_cases_shows_only_its_total(
         app: Any, world: World, session_factory: Any, services: Any) -> None:
+    as_if_changed_yesterday(session_factory)  # the world's case shows
     client = login_client(app, session_factory, services, world.admin)
     page = client.get(f"/statistics?period={current_quarter(services)}&category=it_fault")
     text = page.get_data(as_text=True)
@@ -104,6 +108,35 @@ def test_the_csv_has_the_same_suppressed_figures(
     assert "attachment" in csv.headers["Content-Disposition"]
     text = csv.get_data(as_text=True)
     assert "<3" in text and "security" in text.lower()
+
+
+def test_watching_the_page_does_not_date_a_report(
+        app: Any, world: World, session_factory: Any, services: Any) -> None:
+    """A report made between two looks of one day leaves the page, the CSV and the charts
+    as they were, and says so; the next day counts it (core.statistics.recount)."""
+    add_cases(session_factory, services, "it_fault", 5)  # 6 with the world's case
+    client = login_client(app, session_factory, services, world.admin)
+    period = current_quarter(services)
+    urls = [f"/statistics/export.csv?period={period}",
+            f"/statistics/chart/by_month.svg?period={period}"]
+
+    def seen() -> list[bytes]:
+        page = client.get(f"/statistics?period={period}").get_data(as_text=True)
+        total = page.split('id="statistics-total">')[1].split("<")[0]
+        # pygal names each drawing with a random id: the rest must be the same
+        return [total.encode()] + [re.sub(rb"chart-[0-9a-f-]{36}", b"chart", client.get(
+            url).get_data()) for url in urls]
+
+    before = seen()
+    assert before[0] == b"6"
+    page = client.get(f"/statistics?period={period}").get_data(as_text=True)
+    today = services.clock.today().isoformat()
+    assert f'id="statistics-as-of">As of the start of {today}' in page
+    submit(session_factory, services, category="security")
+    assert seen() == before
+    as_if_changed_yesterday(session_factory)  # a day later
+    after = seen()
+    assert after[0] == b"7" and after[1] != before[1]
 
 
 def test_the_csv_speaks_the_pages_language(
@@ -218,6 +251,7 @@ def test_a_table_of_hidden_or_zero_cells_gets_a_note_instead_of_a_chart(
     "pending 4" (it would give the 1 away), so the scope chart has nothing to draw."""
     add_cases(session_factory, services, "it_fault", 4)
     accept_world_case(session_factory, services, world)
+    as_if_changed_yesterday(session_factory)
     period = current_quarter(services)
     english = login_client(app, session_factory, services, world.on_case)
     chinese = in_chinese(login_client(app, session_factory, services, world.on_case))

@@ -204,7 +204,7 @@ def test_shredding_marks_only_the_case_month_stale(session_factory, services, fu
     received = detached_case(session_factory, full.case_id).received_on.replace(day=1)
     other = date(received.year - 1, received.month, 1)
     with transaction(session_factory) as s:
-        mark_stale(s, {received, other})  # two counted months, as a dashboard leaves them
+        mark_stale(s, {received, other}, services.clock.today())  # two counted months
         s.execute(update(StatisticsMonth).values(stale=False))
     closed_on = detached_case(session_factory, full.case_id).closed_on
     summary = run_retention(_transaction(session_factory), services,

@@ -1,7 +1,8 @@
-"""core.statistics.staleness and month_cells: the month cells follow every change the use
-cases make (a view after each step equals a full recount), a rolled-back change marks
-nothing, bulk writes mark every month, and on PostgreSQL a change committed while a month is
-recounted leaves it stale for the next view. SQLite and PostgreSQL."""
+"""core.statistics.staleness and recount: the month cells follow every change the use cases
+make (a view on the next day after each step equals a full recount), a rolled-back change
+marks nothing, bulk writes mark every month, and on PostgreSQL a change committed while a
+month is recounted leaves it stale for the next view. SQLite and PostgreSQL. (That a change
+shows only from the next day: test_figures_as_of_today.)"""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from core.cases.recategorise import set_category
 from core.db import transaction
 from core.models import ActionStatus, Case, Satisfaction, StatisticsCell, StatisticsMonth
 from core.statistics.figures import Figures, dashboard_figures
-from core.statistics.month_cells import refresh_months
 from core.statistics.periods import Period, month_of
+from core.statistics.recount import refresh_months
 from core.statistics.staleness import mark_all_stale
 from tests.core.cases.casework_fixtures import DECISION, accepted_case, stopped_clock
 from tests.core.factories import seed_categories, submit
@@ -64,15 +65,16 @@ def test_every_step_of_a_case_reaches_the_cells(session_factory, services, fixed
     """After each use case, the incrementally kept cells give the same figures as a full
     recount, and the step shows in them."""
     today = fixed.clock.today()
+    tomorrow = today + timedelta(days=1)  # when today's changes show
     period = month_of(today)
     alice, bob, case_id = accepted_case(session_factory, services, fixed)
     for _ in range(3):
         submit(session_factory, fixed)  # enough cases for the details to show
 
     def check() -> Figures:
-        shown = _view(session_factory, period, today)
+        shown = _view(session_factory, period, tomorrow)
         assert _stale_months(session_factory)[period.start] is False
-        assert shown == _recounted(session_factory, period, today)
+        assert shown == _recounted(session_factory, period, tomorrow)
         return shown
 
     first = check()
@@ -111,9 +113,10 @@ def test_every_step_of_a_case_reaches_the_cells(session_factory, services, fixed
 
 def test_a_rolled_back_change_marks_nothing(session_factory, services, fixed) -> None:
     today = fixed.clock.today()
+    tomorrow = today + timedelta(days=1)  # when today's changes show
     period = month_of(today)
     _alice, bob, case_id = accepted_case(session_factory, services, fixed)
-    _view(session_factory, period, today)
+    _view(session_factory, period, tomorrow)
     assert period.start in _stale_months(session_factory) and not _stale(session_factory)
     with pytest.raises(RuntimeError), transaction(session_factory) as s:
         workflow.record_decision(s, fixed, bob.unlocked, case_id, DECISION)
@@ -123,18 +126,19 @@ def test_a_rolled_back_change_marks_nothing(session_factory, services, fixed) ->
 
 def test_a_case_moved_to_another_month_marks_both(session_factory, services, fixed) -> None:
     today = fixed.clock.today()
+    tomorrow = today + timedelta(days=1)  # when today's changes show
     seed_categories(session_factory)
     case_id = submit(session_factory, fixed).case_id
     earlier = month_of(today.replace(day=1) - timedelta(days=40))
-    _view(session_factory, month_of(today), today)
-    _view(session_factory, earlier, today)
+    _view(session_factory, month_of(today), tomorrow)
+    _view(session_factory, earlier, tomorrow)
     with transaction(session_factory) as s:
         case = s.get(Case, case_id)
         assert case is not None
         case.received_on = earlier.start + timedelta(days=2)
     assert _stale(session_factory) == {month_of(today).start, earlier.start}
-    assert _view(session_factory, earlier, today).total.shown == "<3"
-    assert _view(session_factory, month_of(today), today).total.shown == "0"
+    assert _view(session_factory, earlier, tomorrow).total.shown == "<3"
+    assert _view(session_factory, month_of(today), tomorrow).total.shown == "0"
 
 
 def test_a_change_committed_during_a_recount_leaves_the_month_stale(
@@ -144,11 +148,12 @@ def test_a_change_committed_during_a_recount_leaves_the_month_stale(
     if backend != "postgresql":
         pytest.skip("SQLite runs one writer at a time")
     today = fixed.clock.today()
+    tomorrow = today + timedelta(days=1)  # when today's changes show
     month = month_of(today).start
     seed_categories(session_factory)
     case_id = submit(session_factory, fixed).case_id
     recount = session_factory()
-    refresh_months(recount, [month])  # holds the month's row lock until it commits
+    refresh_months(recount, [month], tomorrow)  # holds the month's row lock until it commits
     committed: list[float] = []
 
     def writer() -> None:
@@ -167,8 +172,8 @@ def test_a_change_committed_during_a_recount_leaves_the_month_stale(
     thread.join(timeout=10)
     assert committed and committed[0] >= released
     assert _stale_months(session_factory)[month] is True
-    shown = _view(session_factory, month_of(today), today)
-    assert shown == _recounted(session_factory, month_of(today), today)
+    shown = _view(session_factory, month_of(today), tomorrow)
+    assert shown == _recounted(session_factory, month_of(today), tomorrow)
 
 
 def test_rewriting_rows_unchanged_marks_nothing(session_factory, services, fixed) -> None:
@@ -177,9 +182,10 @@ def test_rewriting_rows_unchanged_marks_nothing(session_factory, services, fixed
     from core.operations.restamp import restamp_reporter_rows
 
     today = fixed.clock.today()
+    tomorrow = today + timedelta(days=1)  # when today's changes show
     seed_categories(session_factory)
     submit(session_factory, fixed)
-    _view(session_factory, month_of(today), today)
+    _view(session_factory, month_of(today), tomorrow)
     assert month_of(today).start in _stale_months(session_factory)
     assert not _stale(session_factory)
     assert restamp_reporter_rows(lambda: transaction(session_factory), fixed.clock,

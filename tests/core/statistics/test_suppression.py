@@ -226,7 +226,8 @@ def test_csv_of_a_withheld_view_has_only_its_total() -> None:
     from core.statistics.figures import Figures
     from core.statistics.periods import parse_period
 
-    withheld = Figures(parse_period("2026-11"), date(2027, 1, 1), count_cell(1), None)
+    withheld = Figures(parse_period("2026-11"), date(2027, 1, 1), count_cell(1), None,
+                       date(2027, 1, 1))
     text = figures_csv(withheld)
     assert text.splitlines() == ["candor dashboard", "period,2026-11", "cases,<3"]
     assert text.endswith("\r\n")
