@@ -96,6 +96,9 @@ def test_a_month_grid_of_hidden_cells_gets_a_note_instead_of_a_chart(
     client = login_client(app, session_factory, services, world.on_case)
     page = client.get(f"/statistics?period={current_quarter(services)}").get_data(as_text=True)
     assert 'id="by-month-no-chart"' in page and "chart/by_month.svg" not in page
+    # Nor does the chart's own address draw one (it drew every month as 0).
+    assert client.get(f"/statistics/chart/by_month.svg?period={current_quarter(services)}"
+                      ).status_code == 404
 
 
 def test_the_csv_has_the_same_suppressed_figures(
@@ -258,6 +261,7 @@ def test_a_table_of_hidden_or_zero_cells_gets_a_note_instead_of_a_chart(
     for client in (english, chinese):
         page = client.get(f"/statistics?period={period}").get_data(as_text=True)
         assert 'id="by-scope-no-chart"' in page and "chart/by_scope.svg" not in page
+        assert client.get(f"/statistics/chart/by_scope.svg?period={period}").status_code == 404
         assert "chart/by_channel.svg" in page  # 5 web reports: drawn
         review = client.get(f"/statistics/review.html?period={period}").get_data(as_text=True)
         assert "No data" not in review and review.count('<img class="chart"') >= 1
