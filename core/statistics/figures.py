@@ -7,10 +7,11 @@ actions); nothing is decrypted and no case key is touched.
 
 Cost: the figures are added up from the month cells of core.statistics.month_cells (counts
 per month of receipt, kept and recomputed only for months whose cases changed, and only on a
-later day: core.statistics.recount), not from the cases: a view reads at most a few hundred rows per month of its period at its filters' level,
-however many cases it covers. `dashboard_figures` runs three queries on clean months (the
-categories, the view's cells, the grid's cells) and one to see which are stale; a stale month
-costs three more that read its cases once, and the writing of its cells.
+later day: core.statistics.recount), not from the cases: a view reads at most a few hundred
+rows per month of its period, however many cases it covers. `dashboard_figures` runs three
+queries on clean months (the categories, the view's cells, the grid's cells) and one to see
+which are stale; a stale month costs three more that read its cases once, and the writing of
+its cells.
 
 Every figure leaves as a suppressed `Cell` (core.statistics.suppression); a view whose total
 is below 3 cases shows only that total ("<3" or "0").
