@@ -150,9 +150,10 @@ def chart(name: str) -> Any:
     view = _view()
     if view.error:
         return dashboard()  # the statistics page, saying what is wrong with the period (400)
-    if view.figures is None or name not in drawn_charts(view.figures.details):
+    details = view.figures.details if view.figures is not None else None
+    if details is None or name not in drawn_charts(details):
         abort(404)  # the page draws no such chart: too few cases, or every cell hidden or 0
-    svg = chart_svg(view.figures.details, name, _category_names(list_categories(db())))
+    svg = chart_svg(details, name, _category_names(list_categories(db())))
     return Response(svg, mimetype="image/svg+xml")
 
 
