@@ -67,6 +67,7 @@ from core.models.case import member_inbox_keys
 # INTAKE, which routes every case of a category to its intake reviewers.
 from core.models.enums import ASSIGNED_ROLES
 from core.models.upsert import conflict_insert
+from core.statistics.staleness import hold_case_month
 
 #: The `category_id` stored for a case without a category.
 NO_CATEGORY = 0
@@ -107,7 +108,8 @@ def apply_deltas(session: Session, deltas: Counter[CountKey]) -> None:
 
 
 def lock_case(session: Session, case: Case) -> None:
-    """Lock the case row for the rest of the transaction and re-read it and its team.
+    """Lock the case row for the rest of the transaction and re-read it and its team, and
+    hold its statistics month (core.statistics.staleness.hold_case_month).
 
     Call before reading the stage or the team to change them (see the module docstring): the
     refreshed values are the committed ones, so the counter deltas are computed from the state
@@ -121,6 +123,8 @@ def lock_case(session: Session, case: Case) -> None:
                     .execution_options(populate_existing=True)).scalar_one()
     session.execute(select(CaseMember).where(CaseMember.case_id == case.id)
                     .execution_options(populate_existing=True)).scalars().all()
+    # Its statistics month too, before the audit head (core.statistics.staleness).
+    hold_case_month(session, case)
 
 
 def _active_members(session: Session, case_id: int) -> list[tuple[int, MemberRole]]:

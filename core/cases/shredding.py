@@ -78,7 +78,7 @@ from core.models import (
     RequestStatus,
 )
 from core.services import Services
-from core.statistics.staleness import UNCHANGED
+from core.statistics.staleness import UNCHANGED, hold_case_month
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ def _locked(session: Session, case_id: int) -> Case:
         .execution_options(populate_existing=True)).scalar_one_or_none()
     if case is None:
         raise NotFound("no such case")
+    hold_case_month(session, case)  # before the audit head (core.statistics.staleness)
     return case
 
 

@@ -33,6 +33,7 @@ from core.models import (
     Message,
     PendingNotification,
     ReporterExclusion,
+    StatisticsCell,
     StatisticsMonth,
     SubmissionToken,
 )
@@ -61,8 +62,8 @@ def restamp_reporter_rows(transaction: Transaction, clock: Clock, *,
     """Rewrite, unchanged, the rows reporters wrote in ended periods (cases, their grants,
     memberships and reporter exclusions, reporter messages, attachments), every sent-form
     row, and the inbox counters, notification marks and statistics months their actions
-    touched. `transaction()` opens one short transaction per batch. Returns the number of
-    rows rewritten."""
+    touched (with the cells of the months dated in those periods). `transaction()` opens one
+    short transaction per batch. Returns the number of rows rewritten."""
     since, until = ended_reporter_periods(clock)
     lower = date.min if whole_history else since
 
@@ -99,7 +100,8 @@ def restamp_reporter_rows(transaction: Transaction, clock: Clock, *,
                 rewritten += _rowcount(session.execute(statement))
             last_id = ids[-1]
     return (rewritten + _restamp_counters(transaction) + _restamp_notifications(transaction)
-            + _restamp_statistics_months(transaction) + _restamp_submission_tokens(transaction))
+            + _restamp_statistics_months(transaction, lower, until)
+            + _restamp_submission_tokens(transaction))
 
 
 def _restamp_submission_tokens(transaction: Transaction) -> int:
@@ -138,16 +140,26 @@ def _restamp_counters(transaction: Transaction) -> int:
     return len(keys)
 
 
-def _restamp_statistics_months(transaction: Transaction) -> int:
-    # A reporter's action marks its month's statistics stale (core.statistics.staleness);
-    # one row per transaction, like the counters.
+def _restamp_statistics_months(transaction: Transaction, lower: date, until: date) -> int:
+    # A reporter's action dates its month's statistics (core.statistics.staleness) and, as the
+    # day's first change to the month, may count its cells (core.statistics.recount.
+    # hold_for_change): the cells of a month dated in an ended period are rewritten with its
+    # row. One month per transaction (its row, then its few hundred cells, in the order
+    # counting locks them), like the counters.
     with transaction() as session:
-        months = list(session.execute(select(StatisticsMonth.month)).scalars())
-    for month in months:
+        months = session.execute(select(StatisticsMonth.month, StatisticsMonth.changed_on)).all()
+    rewritten = 0
+    for month, changed_on in months:
         with transaction() as session:
             session.execute(update(StatisticsMonth).where(StatisticsMonth.month == month)
                             .values(stale=StatisticsMonth.stale))
-    return len(months)
+            rewritten += 1
+            if changed_on is not None and lower <= changed_on < until:
+                rewritten += _rowcount(session.execute(
+                    update(StatisticsCell).where(StatisticsCell.month == month)
+                    .values(count=StatisticsCell.count)
+                    .execution_options(synchronize_session=False)))
+    return rewritten
 
 
 def _restamp_notifications(transaction: Transaction) -> int:

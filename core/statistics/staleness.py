@@ -35,7 +35,9 @@ from core.statistics.recount import hold_for_change, statistics_day
 #: Execution options of a bulk statement that rewrites rows unchanged (core.operations.restamp):
 #: it marks no month.
 UNCHANGED = {"candor_statistics_unchanged": True}
-_MONTHS = "candor.statistics.months"
+_MONTHS = "candor.statistics.months"  # to mark at commit
+_HELD = "candor.statistics.held"  # held in the current transaction or savepoint
+_DAY = "candor.statistics.day"
 _EVERY_MONTH = "candor.statistics.every_month"
 _TRACKED = (Case, Decision, CorrectiveAction, ActionUpdate)
 _TRACKED_TABLES = frozenset(cast_table(model).name for model in _TRACKED)
@@ -66,10 +68,29 @@ def _hold_written_months(session: Session, _context: Any, _instances: Any) -> No
         written.update(_first_of_month(d) for d in session.execute(
             select(Case.received_on).where(Case.id.in_(ids[start:start + 500]))
             .distinct()).scalars())
-    months: set[date] = session.info.setdefault(_MONTHS, set())
-    if written - months:
-        hold_for_change(session, written - months, statistics_day(session))
-        months.update(written)
+    _hold(session, written)
+
+
+def hold_case_month(session: Session, case: Case) -> None:
+    """Hold the month of `case` as its first change of the day would, now: call it where a
+    use case locks a case it is about to change, before the audit log's head. A month's row
+    is then always locked before the head (the order of a change flushed before its audit
+    event), and two staff transactions cannot deadlock on the two."""
+    if case.received_on is not None:
+        _hold(session, {_first_of_month(case.received_on)})
+
+
+def _hold(session: Session, written: set[date]) -> None:
+    """Hold the months of this transaction not held yet; the day of the first hold is the day
+    its changes are dated (a transaction flushed before midnight and committed after it is
+    dated by its flush)."""
+    held: set[date] = session.info.setdefault(_HELD, set())
+    if not written - held:
+        return
+    day = session.info.setdefault(_DAY, statistics_day(session))
+    hold_for_change(session, written - held, day)
+    held.update(written)
+    session.info.setdefault(_MONTHS, set()).update(written)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -90,15 +111,18 @@ def _mark_changed_months(session: Session) -> None:
     months: set[date] = session.info.pop(_MONTHS, set())
     if session.info.pop(_EVERY_MONTH, False):
         mark_all_stale(session)
+    day = session.info.pop(_DAY, None)
+    session.info.pop(_HELD, None)
     if months:
-        mark_stale(session, months, statistics_day(session))
+        mark_stale(session, months, day or statistics_day(session))
 
 
-@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_rollback")  # a savepoint's too: its holds are undone
 @event.listens_for(Session, "after_commit")
 def _forget(session: Session) -> None:
-    for key in (_MONTHS, _EVERY_MONTH):
+    for key in (_MONTHS, _EVERY_MONTH, _HELD, _DAY):
         session.info.pop(key, None)
+
 
 
 def mark_stale(session: Session, months: set[date], today: date) -> None:

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 
 from core.categories.lookup import list_categories
+from core.clock import DatePrecision
 from core.models import Category, Role
 from core.statistics.alerts import Alert, recent_alerts
 from core.statistics.csv_export import figures_csv_bytes
@@ -137,6 +138,7 @@ def dashboard() -> Any:
     return render_template(
         "reviewer/statistics.html", view=view, figures=view.figures, alerts=alerts,
         drawn=drawn_charts(details),
+        weekly=console().services.clock.precision is DatePrecision.WEEK,
         names=names, charts=CHARTS,
         filters=_filters(view), label=partial(row_label, category_names=names)), status
 

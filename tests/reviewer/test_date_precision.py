@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -72,3 +72,21 @@ def test_day_precision_shows_days_without_the_note(app, session_factory, service
     page = client.get(f"/cases/{result.case_id}").text
     assert "2026-11-28" in page.split('id="case-summary"')[1].split("</dl>")[0]
     assert "week of" not in page and 'id="week-precision"' not in page
+
+
+def test_the_statistics_stand_as_of_the_weeks_monday(config, services, session_factory):
+    """At week precision the figures count the changes of the weeks before (core.statistics.
+    recount), and the page says so, on a Monday too (second reader: it said "from
+    tomorrow")."""
+    for moment in (datetime(2026, 11, 30, 9, 0, tzinfo=UTC), SATURDAY_EVENING):
+        services.clock.now = lambda moment=moment: moment
+        services.clock.precision = DatePrecision.WEEK
+        weekly = dataclasses.replace(config, submitter_date_precision=DatePrecision.WEEK)
+        app = create_app(weekly, services=dataclasses.replace(services, config=weekly))
+        app.config["TESTING"] = True
+        alice = new_account(session_factory, services, f"alice{moment.day}")
+        page = login_client(app, session_factory, services, alice).get("/statistics").text
+        monday = (moment - timedelta(days=moment.weekday())).date().isoformat()
+        assert (f"As of the start of {monday}: changes made this week are counted from next "
+                "Monday") in page
+        assert "from tomorrow" not in page

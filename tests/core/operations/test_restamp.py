@@ -170,3 +170,50 @@ def test_at_week_precision_a_week_is_rewritten_after_it_ends(session_factory, se
     assert _restamp(session_factory, services.clock) == always
     now[0] = monday + REPORTER_EVENT_GRACE + timedelta(minutes=1)
     assert _restamp(session_factory, services.clock) == sum(len(r) for r in rows.values())
+
+
+def test_month_cells_a_reporters_submission_counted_lose_its_transaction(backend, engine,
+                                                                        services):
+    """The day's first change to a month counts the month's earlier changes in the changing
+    transaction (core.statistics.recount.hold_for_change): a reporter's, whose id the cells
+    then carry, between staff events (second reader). Once the day is over they are
+    rewritten with their month."""
+    from core.db import make_session_factory
+    from core.models import Case, StatisticsCell
+
+    now = [DAY_AT_TEN - timedelta(days=1)]
+    clock = Clock(now=lambda: now[0])
+    services = dataclasses.replace(services, clock=clock)
+    sessions = make_session_factory(engine, statistics_day=clock.statistics_day)
+    ivy = add_reviewer(sessions, services, "ivy")
+    seed_categories(sessions, {"it_fault": [ivy.id]}, services=services)
+    for _ in range(3):
+        submit(sessions, services)  # the day before: not counted yet
+    now[0] = DAY_AT_TEN
+    new = submit(sessions, services)  # the day's first change: counts the three first
+    now[0] = DAY_AT_TEN + timedelta(minutes=5)
+    with transaction(sessions) as s:
+        read_case_for_reviewer(s, services, ivy.unlocked, new.case_id)
+
+    def cells() -> list[tuple[int, ...]]:
+        with sessions() as s:
+            column = "xmin::text::bigint" if backend == "postgresql" else "0"
+            return sorted(s.execute(text(f"select {column}, month, level, measure, key, count "
+                                         "from statistics_cells")).all())
+
+    before = cells()
+    assert sum(row[-1] for row in before if row[2:5] == (0, "cases", "")) == 3
+    if backend == "postgresql":
+        with sessions() as s:
+            reporter = s.execute(text("select xmin::text::bigint from cases where id = :id"),
+                                 {"id": new.case_id}).scalar_one()
+        assert {row[0] for row in before} == {reporter}  # the leak
+    now[0] = DAY_AT_TEN + timedelta(days=1) + REPORTER_EVENT_GRACE
+    rewritten = restamp_reporter_rows(lambda: transaction(sessions), clock)
+    after = cells()
+    assert [row[1:] for row in after] == [row[1:] for row in before]  # the counts unchanged
+    with sessions() as s:
+        assert rewritten >= len(after) + s.query(Case).count()
+        assert s.query(StatisticsCell).count() == len(after)
+    if backend == "postgresql":
+        assert min(row[0] for row in after) > _staff_event_xmin(sessions)

@@ -14,13 +14,23 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.audit.log import locked_head
+from core.cases.casework import post_reviewer_message
 from core.clock import Clock, DatePrecision
 from core.db import make_session_factory, transaction
-from core.models import Case, Satisfaction, StatisticsCell, StatisticsMonth
+from core.models import (
+    Case,
+    CasePriority,
+    CaseStatus,
+    MessageKind,
+    Satisfaction,
+    StatisticsCell,
+    StatisticsMonth,
+)
 from core.statistics.figures import Figures, dashboard_figures, monthly_counts
 from core.statistics.periods import month_of
 from tests.core.cases.casework_fixtures import stopped_clock
-from tests.core.factories import seed_categories, submit
+from tests.core.factories import handlers_and_case, seed_categories, submit
 
 
 class Days:
@@ -177,3 +187,71 @@ def test_a_view_waiting_on_the_days_first_change_does_not_count_it(
         assert s.execute(select(StatisticsCell.count).where(
             StatisticsCell.measure == "answer", StatisticsCell.key == "satisfied",
             StatisticsCell.level == 0)).scalars().all() == [1]
+
+
+def test_a_reply_and_the_days_first_change_of_its_month_do_not_deadlock(
+        engine, services, backend) -> None:
+    """Second reader: the day's first change holds its month's row from its first flush, then
+    takes the audit log's head for its event; a reply that acknowledges a case took the head
+    (its event) before its change flushed and waited for the month: a deadlock, one request
+    lost. A use case now holds the month when it locks the case, before the head."""
+    if backend != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    fixed = stopped_clock(services)
+    days = Days(engine, fixed.clock.today())
+    alice, _bob, received = handlers_and_case(days.sessions, fixed)
+    other = _cases(days, fixed, 1)[0]
+    days.next()  # yesterday's changes are not counted: the next change holds the month
+    first = days.sessions()
+    first.begin()
+    case = first.get(Case, other)
+    assert case is not None
+    case.priority = CasePriority.HIGH
+    first.flush()  # the day's first change of the month: its row is held
+    errors: list[BaseException] = []
+
+    def reply() -> None:
+        try:
+            with transaction(days.sessions) as s:
+                post_reviewer_message(s, fixed, alice.unlocked, received.case_id,
+                                      MessageKind.INFORMATION, "We have your report.")
+        except BaseException as exc:  # a deadlock is an OperationalError
+            errors.append(exc)
+
+    thread = threading.Thread(target=reply)
+    thread.start()
+    time.sleep(0.5)  # the reply waits for the month (before: holding the head)
+    try:
+        locked_head(first)  # the first change's audit event
+        first.commit()
+    finally:
+        first.close()
+    thread.join(timeout=20)
+    assert not thread.is_alive() and errors == []
+    with days.sessions() as s:
+        acknowledged = s.get(Case, received.case_id)
+        assert acknowledged is not None and acknowledged.status is CaseStatus.ACKNOWLEDGED
+
+
+def test_a_savepoint_rolled_back_holds_its_month_again(engine, services) -> None:
+    """A hold undone with its savepoint is made again by the next change (second reader: the
+    month stayed noted as held, and was dated today uncounted)."""
+    fixed = stopped_clock(services)
+    days = Days(engine, fixed.clock.today())
+    seed_categories(days.sessions)
+    ids = _cases(days, fixed, 3)
+    days.next()
+    with transaction(days.sessions) as s:
+        savepoint = s.begin_nested()
+        case = s.get(Case, ids[0])
+        assert case is not None
+        case.priority = CasePriority.HIGH
+        s.flush()  # held in the savepoint: counted and dated today
+        savepoint.rollback()
+        again = s.get(Case, ids[1])
+        assert again is not None
+        again.priority = CasePriority.HIGH
+    with days.sessions() as s:
+        row = s.get(StatisticsMonth, days.month.start)
+        assert row is not None and row.changed_on == days.today  # today's change: tomorrow
+    assert _figures(days).total.value == 3  # counted before today's change, not left out
