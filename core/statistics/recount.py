@@ -121,7 +121,9 @@ def hold_for_change(session: Session, months: Iterable[date], today: date) -> No
     if not wanted:
         return
     kept = _rows(session, wanted, lock=False)
-    new_today = [m for m in wanted if _dated_before(kept.get(m), today)]
+    # A month already marked today needs nothing: no view counts it before tomorrow.
+    new_today = [m for m in wanted
+                 if m not in kept or not kept[m][0] or _dated_before(kept[m], today)]
     if not new_today:
         return
     _insert_missing(session, new_today)
@@ -131,5 +133,6 @@ def hold_for_change(session: Session, months: Iterable[date], today: date) -> No
         _count(session, due)
     session.execute(update(StatisticsMonth).where(
         StatisticsMonth.month.in_(new_today),
-        or_(StatisticsMonth.changed_on.is_(None), StatisticsMonth.changed_on < today))
+        or_(StatisticsMonth.stale.is_(False), StatisticsMonth.changed_on.is_(None),
+            StatisticsMonth.changed_on < today))
         .values(stale=True, changed_on=today).execution_options(synchronize_session=False))

@@ -10,10 +10,12 @@ corrective action or a follow-up, whichever use case wrote it.
   (core.statistics.recount.statistics_day).
 * ``do_orm_execute`` notes a bulk INSERT, UPDATE or DELETE through the session on those
   tables (tests and repairs write so): it marks every month, as which ones is unknown.
-* ``before_commit`` flushes, then upserts the months' ``statistics_months`` rows as stale and
-  changed today, in month order, just before the commit: the row lock waits for a count of
-  the month in progress (core.statistics.recount), so that a change is never lost between a
-  count and its storing.
+* ``before_commit`` flushes (its months are held too) and marks every month after a bulk
+  write. Nothing else is marked at commit: the hold already dated and marked the months, and
+  one found dated today needs nothing more (views do not count it today). Not locking a
+  month at commit keeps the order every transaction takes locks in: a month's row first
+  (at its hold, which waits for a count of the month in progress, so that no change is lost
+  between a count and its storing), then the inbox counters and the audit log's head.
 
 Statements that bypass the session (``connection.execute``, plain SQL) are not seen: call
 `mark_all_stale` after them; such writes are counted at the next view, of whatever day.
@@ -35,7 +37,6 @@ from core.statistics.recount import hold_for_change, statistics_day
 #: Execution options of a bulk statement that rewrites rows unchanged (core.operations.restamp):
 #: it marks no month.
 UNCHANGED = {"candor_statistics_unchanged": True}
-_MONTHS = "candor.statistics.months"  # to mark at commit
 _HELD = "candor.statistics.held"  # held in the current transaction or savepoint
 _DAY = "candor.statistics.day"
 _EVERY_MONTH = "candor.statistics.every_month"
@@ -90,7 +91,6 @@ def _hold(session: Session, written: set[date]) -> None:
     day = session.info.setdefault(_DAY, statistics_day(session))
     hold_for_change(session, written - held, day)
     held.update(written)
-    session.info.setdefault(_MONTHS, set()).update(written)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -108,26 +108,22 @@ def _note_bulk_writes(state: ORMExecuteState) -> None:
 @event.listens_for(Session, "before_commit")
 def _mark_changed_months(session: Session) -> None:
     session.flush()  # what the commit would flush: its months are held too
-    months: set[date] = session.info.pop(_MONTHS, set())
     if session.info.pop(_EVERY_MONTH, False):
         mark_all_stale(session)
-    day = session.info.pop(_DAY, None)
-    session.info.pop(_HELD, None)
-    if months:
-        mark_stale(session, months, day or statistics_day(session))
 
 
 @event.listens_for(Session, "after_rollback")  # a savepoint's too: its holds are undone
 @event.listens_for(Session, "after_commit")
 def _forget(session: Session) -> None:
-    for key in (_MONTHS, _EVERY_MONTH, _HELD, _DAY):
+    for key in (_EVERY_MONTH, _HELD, _DAY):
         session.info.pop(key, None)
 
 
 
 def mark_stale(session: Session, months: set[date], today: date) -> None:
     """Mark those months (first days) stale and changed `today`, in the caller's transaction,
-    in month order.
+    in month order (for repairs, tests and benches: the use cases' changes are held instead,
+    core.statistics.recount.hold_for_change).
 
     A month already so marked is not written again (fewer row versions, and on PostgreSQL no
     new transaction id on the row to date the change by), but its row is still locked: a
