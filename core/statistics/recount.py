@@ -64,12 +64,18 @@ def _dated_before(row: tuple[bool, date | None] | None, today: date) -> bool:
     return changed_on is None or changed_on < today
 
 
-def _rows(session: Session, months: list[date], *,
-          lock: bool) -> dict[date, tuple[bool, date | None]]:
+def _marked(row: tuple[bool, date | None] | None, today: date) -> bool:
+    """Whether a month is stale and dated `today` (or later): no view counts it before the
+    next day, so a change to it needs nothing more."""
+    return row is not None and row[0] and not _dated_before(row, today)
+
+
+def _rows(session: Session, months: list[date], *, lock: bool,
+          shared: bool = False) -> dict[date, tuple[bool, date | None]]:
     query = (select(StatisticsMonth.month, StatisticsMonth.stale, StatisticsMonth.changed_on)
              .where(StatisticsMonth.month.in_(months)).order_by(StatisticsMonth.month))
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(read=shared)
     return {month: (bool(stale), changed_on)
             for month, stale, changed_on in session.execute(query)}
 
@@ -121,9 +127,15 @@ def hold_for_change(session: Session, months: Iterable[date], today: date) -> No
     if not wanted:
         return
     kept = _rows(session, wanted, lock=False)
-    # A month already marked today needs nothing: no view counts it before tomorrow.
-    new_today = [m for m in wanted
-                 if m not in kept or not kept[m][0] or _dated_before(kept[m], today)]
+    # A month already marked today needs nothing but a shared lock on its row (PostgreSQL),
+    # held to the commit: a count of it, on a day after (a transaction crossing midnight),
+    # then waits for this change instead of missing it. Writers' shared locks do not wait on
+    # one another; a count's exclusive lock waits for them all.
+    marked = [m for m in wanted if _marked(kept.get(m), today)]
+    if marked:
+        still = _rows(session, marked, lock=True, shared=True)
+        marked = [m for m in marked if _marked(still.get(m), today)]
+    new_today = [m for m in wanted if m not in marked]
     if not new_today:
         return
     _insert_missing(session, new_today)

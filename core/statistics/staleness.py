@@ -112,12 +112,21 @@ def _mark_changed_months(session: Session) -> None:
         mark_all_stale(session)
 
 
-@event.listens_for(Session, "after_rollback")  # a savepoint's too: its holds are undone
-@event.listens_for(Session, "after_commit")
-def _forget(session: Session) -> None:
-    for key in (_EVERY_MONTH, _HELD, _DAY):
-        session.info.pop(key, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_held(session: Session, previous: Any) -> None:
+    # A savepoint rolled back undoes the holds made in it: the next flush holds again (a
+    # month held before the savepoint reads as marked today).
+    if previous.nested:
+        session.info.pop(_HELD, None)
 
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: Any) -> None:
+    # Only at the end of the whole transaction: a savepoint's release or rollback fires the
+    # commit and rollback events too.
+    if transaction.parent is None and not transaction.nested:
+        for key in (_EVERY_MONTH, _HELD, _DAY):
+            session.info.pop(key, None)
 
 
 def mark_stale(session: Session, months: set[date], today: date) -> None:

@@ -255,3 +255,36 @@ def test_a_savepoint_rolled_back_holds_its_month_again(engine, services) -> None
         row = s.get(StatisticsMonth, days.month.start)
         assert row is not None and row.changed_on == days.today  # today's change: tomorrow
     assert _figures(days).total.value == 3  # counted before today's change, not left out
+
+
+def test_a_change_committed_after_midnight_is_not_lost_to_the_next_days_count(
+        engine, services, backend) -> None:
+    """Second reader: a change to a month already marked today took no lock; a count on the
+    next day, started before it committed, missed it and left the month clean for good. The
+    change now holds a shared lock on the month's row, and the count waits for it."""
+    if backend != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    fixed = stopped_clock(services)
+    days = Days(engine, fixed.clock.today())
+    seed_categories(days.sessions)
+    ids = _cases(days, fixed, 3)  # the month is marked today
+    writer = days.sessions()
+    writer.begin()
+    case = writer.get(Case, ids[0])
+    assert case is not None
+    case.satisfaction = Satisfaction.SATISFIED
+    writer.flush()  # before midnight
+    days.next()  # midnight: the next view counts the month
+    seen: list[Figures] = []
+    view = threading.Thread(target=lambda: seen.append(_figures(days)))
+    view.start()
+    time.sleep(0.5)
+    assert seen == []  # the count waits for the change in flight
+    writer.commit()
+    writer.close()
+    view.join(timeout=10)
+    assert seen and seen[0].total.value == 3
+    with days.sessions() as s:
+        assert s.execute(select(StatisticsCell.count).where(
+            StatisticsCell.measure == "answer", StatisticsCell.key == "satisfied",
+            StatisticsCell.level == 0)).scalars().all() == [1]
