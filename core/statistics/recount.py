@@ -14,8 +14,11 @@ reporters to the day (core.clock), and so do the statistics:
   today's changes show from tomorrow, whenever the page is looked at.
 
 So two views of one day show the same figures, and the figures of two days differ by whole
-days of changes, never by when somebody looked. Counting takes the month's row lock
-(PostgreSQL), as marking does: a change committed while a month is counted leaves it stale.
+days of changes, never by when somebody looked. Locks (PostgreSQL): counting takes the
+month's row exclusively, as dating it does; a change to a month already dated today takes it
+shared, to its commit. So a count waits for every change in flight (one across midnight
+too), and a change waits for a count in progress: none is lost between a count and its
+storing. Every transaction takes a month's row before the inbox counters and the audit head.
 """
 
 from __future__ import annotations
