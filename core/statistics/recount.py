@@ -124,8 +124,9 @@ def refresh_months(session: Session, months: Iterable[date], today: date) -> int
 def hold_for_change(session: Session, months: Iterable[date], today: date) -> None:
     """Before a change to cases of `months` is written (nothing of it may be flushed yet):
     count those whose cells miss changes of earlier days, so that they stand as of the start
-    of `today`, and date the months' change `today`. Months already changed today cost one
-    read: their cells are already as of the start of the day."""
+    of `today`, and date the months' change `today`. Months already changed today cost two
+    reads, the second locking their rows shared: their cells already stand as of the start
+    of the day."""
     wanted = sorted(set(months))
     if not wanted:
         return
